@@ -1,5 +1,7 @@
 #include "ipc/error.hpp"
 
+#include <iterator>
+
 namespace ipc {
 namespace {
 thread_local std::vector<std::string> context_stack;
@@ -30,6 +32,14 @@ void Error::refresh() {
   what_.append(message_);
   for (const auto& line : context_) what_.append("\n  while ").append(line);
   if (!hint_.empty()) what_.append("\nHint: ").append(hint_);
+}
+
+Error& Error::add_inner_context(std::vector<std::string> lines) & {
+  lines.insert(lines.end(), std::make_move_iterator(context_.begin()),
+               std::make_move_iterator(context_.end()));
+  context_ = std::move(lines);
+  refresh();
+  return *this;
 }
 
 ErrorContext::~ErrorContext() { context_stack.pop_back(); }

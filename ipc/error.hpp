@@ -44,6 +44,8 @@ class Error : public std::exception {
   int errno_value() const noexcept { return errno_; }
   const std::string& stage() const noexcept { return stage_; }
   const std::source_location& where() const noexcept { return where_; }
+  // Key/value facts for machines (e.g. "where" of a remote error); not in what().
+  const std::vector<std::pair<std::string, std::string>>& details() const noexcept { return details_; }
 
   Error& with_hint(std::string hint) & { hint_ = std::move(hint); refresh(); return *this; }
   Error&& with_hint(std::string hint) && { hint_ = std::move(hint); refresh(); return std::move(*this); }
@@ -51,6 +53,13 @@ class Error : public std::exception {
   Error&& with_errno(int e) && { errno_ = e; refresh(); return std::move(*this); }
   Error& with_stage(std::string stage) & { stage_ = std::move(stage); refresh(); return *this; }
   Error& add_context(std::string line) & { context_.push_back(std::move(line)); refresh(); return *this; }
+  // Context lines from deeper down (another process), innermost first; they go
+  // before the lines this Error already has.
+  Error& add_inner_context(std::vector<std::string> lines) &;
+  Error& with_detail(std::string key, std::string value) & {
+    details_.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
 
   // "message" followed by one "  while ..." line per context entry and a
   // "Hint: ..." line when a hint is known.
@@ -65,6 +74,7 @@ class Error : public std::exception {
   std::string hint_;
   int errno_ = 0;
   std::string stage_;
+  std::vector<std::pair<std::string, std::string>> details_;
   std::source_location where_;
   std::string what_;
 };

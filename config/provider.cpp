@@ -1,0 +1,386 @@
+#include "config/provider.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "config/apt_sources.hpp"
+#include "ipc/error.hpp"
+
+namespace config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One provider data file with errors that name it and the offending line.
+class DataFile {
+ public:
+  explicit DataFile(fs::path path) : path_(std::move(path)) {
+    ipc::require(fs::is_regular_file(path_), "Failed to read provider file '" + path_.string() +
+                                                 "': no such file");
+    try {
+      root_ = YAML::LoadFile(path_.string());
+    } catch (const YAML::Exception& e) {
+      fail_at(e.mark.line, e.msg);
+    }
+  }
+
+  const fs::path& path() const { return path_; }
+  const YAML::Node& root() const { return root_; }
+
+  [[noreturn]] void fail_at(int line, std::string_view reason) const {
+    std::string where = path_.string();
+    if (line >= 0) where += ":" + std::to_string(line + 1);
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Invalid provider data '" + where + "': " + std::string(reason));
+  }
+  [[noreturn]] void fail(const YAML::Node& at, std::string_view reason) const { fail_at(at.Mark().line, reason); }
+
+  std::string where(const YAML::Node& at) const {
+    return path_.string() + ":" + std::to_string(at.Mark().line + 1);
+  }
+
+  void expect_map(const YAML::Node& node, std::initializer_list<std::string_view> keys) const {
+    if (!node.IsMap()) fail(node, "expected a mapping");
+    for (const auto& item : node) {
+      const auto key = item.first.as<std::string>();
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) fail(item.first, "unknown key '" + key + "'");
+    }
+  }
+
+  std::optional<std::string> opt_string(const YAML::Node& map, const char* key) const {
+    const YAML::Node value = map[key];
+    if (!value) return std::nullopt;
+    if (!value.IsScalar()) fail(value, std::string("'") + key + "' must be a string");
+    return value.as<std::string>();
+  }
+
+  std::string req_string(const YAML::Node& map, const char* key) const {
+    auto value = opt_string(map, key);
+    if (!value || value->empty()) fail(map, std::string("'") + key + "' is required");
+    return *value;
+  }
+
+  bool opt_bool(const YAML::Node& map, const char* key, bool fallback) const {
+    const YAML::Node value = map[key];
+    if (!value) return fallback;
+    bool result = fallback;
+    if (!value.IsScalar() || !YAML::convert<bool>::decode(value, result)) {
+      fail(value, std::string("'") + key + "' must be true or false");
+    }
+    return result;
+  }
+
+  // A list of strings, written either as a YAML sequence or as one
+  // space-separated string ("main non-free-firmware").
+  std::vector<std::string> words(const YAML::Node& map, const char* key) const {
+    const YAML::Node value = map[key];
+    std::vector<std::string> out;
+    if (!value) return out;
+    if (value.IsScalar()) {
+      std::string word;
+      for (const char c : value.as<std::string>() + " ") {
+        if (std::isspace(static_cast<unsigned char>(c)) == 0) {
+          word += c;
+        } else if (!word.empty()) {
+          out.push_back(std::exchange(word, {}));
+        }
+      }
+      return out;
+    }
+    if (!value.IsSequence()) fail(value, std::string("'") + key + "' must be a list of strings");
+    for (const auto& item : value) {
+      if (!item.IsScalar() || item.as<std::string>().empty()) {
+        fail(item, std::string("'") + key + "' must hold non-empty strings");
+      }
+      out.push_back(item.as<std::string>());
+    }
+    return out;
+  }
+
+ private:
+  fs::path path_;
+  YAML::Node root_;
+};
+
+bool has_scheme(std::string_view s) {
+  return s.starts_with("http://") || s.starts_with("https://") || s.starts_with("file://");
+}
+
+// Relative locations in repo files are relative to the repository base URL.
+std::string resolve_location(const std::string& base_url, const std::string& location) {
+  if (location.empty() || has_scheme(location) || location.starts_with('/')) return location;
+  return base_url + "/" + location;
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// Names from templates become path components: keep them to one plain word.
+void require_plain_name(std::string_view what, std::string_view value) {
+  const bool ok = !value.empty() && value.front() != '.' &&
+                  std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+                  });
+  ipc::require(ok, "Failed to load provider: " + std::string(what) + " '" + std::string(value) +
+                       "' is not a plain name");
+}
+
+std::vector<std::string> fingerprints(const DataFile& file, const YAML::Node& repo) {
+  auto pins = file.words(repo, "keyFingerprints");
+  for (auto& pin : pins) {
+    std::transform(pin.begin(), pin.end(), pin.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const bool hex = pin.size() == 40 && std::all_of(pin.begin(), pin.end(), [](unsigned char c) {
+                       return std::isxdigit(c) != 0;
+                     });
+    if (!hex) file.fail(repo["keyFingerprints"], "key fingerprint '" + pin + "' is not 40 hex digits");
+  }
+  return pins;
+}
+
+std::vector<KeyRef> read_keys(const DataFile& file, const YAML::Node& repo, const std::string& base_url) {
+  std::vector<std::string> locations;
+  for (const char* key : {"pbGPGKey", "gpgKey"}) {
+    if (auto value = file.opt_string(repo, key)) locations.push_back(*value);
+  }
+  for (auto& value : file.words(repo, "gpgKeys")) locations.push_back(std::move(value));
+  const auto pins = fingerprints(file, repo);
+  std::vector<KeyRef> keys;
+  for (const auto& location : locations) {
+    if (base_url.empty() && !has_scheme(location) && !location.starts_with('/')) {
+      file.fail(repo, "key '" + location + "' is relative but the repository has no baseURL");
+    }
+    keys.push_back({resolve_location(base_url, location), pins});
+  }
+  return keys;
+}
+
+struct HostApt {
+  const ProviderOptions& options;
+  std::optional<std::vector<AptSource>> sources;  // read once, on first use
+
+  const std::vector<AptSource>& get() {
+    if (!sources) sources = read_apt_sources(options.etc_apt);
+    return *sources;
+  }
+};
+
+// Fills base_url (and keys when the data names none) from the machine's apt
+// sources. Returns false when the suite is not served and may be left out.
+bool resolve_host_apt(const DataFile& file, const YAML::Node& node, Repository& repo, HostApt& apt) {
+  const bool required = file.opt_bool(node, "required", true);
+  const std::string component = repo.components.empty() ? "main" : repo.components.front();
+  auto source = find_debian_source(apt.get(), repo.suite, component);
+  if (source) {
+    for (const auto& c : repo.components) {
+      if (std::find(source->components.begin(), source->components.end(), c) == source->components.end()) {
+        source.reset();
+        break;
+      }
+    }
+  }
+  if (!source) {
+    if (!required) return false;
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                     "Failed to find an apt source for suite '" + repo.suite + "' component '" + component +
+                         "' in '" + apt.options.etc_apt.string() + "' (needed by '" + file.where(node) + "')")
+        .with_hint("add a " + repo.suite + " entry to the apt sources, or give packageRepositories in the template");
+  }
+  repo.base_url = source->uri;
+  repo.from_host_apt = true;
+  if (repo.keys.empty()) {
+    for (const auto& keyring : source->signed_by) {
+      if (keyring.starts_with('/')) repo.keys.push_back({keyring, {}});
+    }
+  }
+  return true;
+}
+
+void fill_release_files(const DataFile& file, const YAML::Node& node, Repository& repo) {
+  const bool deb = repo.type == PackageType::kDeb;
+  const std::string release = deb ? "dists/" + repo.suite + "/Release" : "repodata/repomd.xml";
+  const std::string sign = deb ? release + ".gpg" : "";
+  repo.release_file = resolve_location(repo.base_url, file.opt_string(node, "releaseFile").value_or(release));
+  repo.release_sign = resolve_location(repo.base_url, file.opt_string(node, "releaseSign").value_or(sign));
+}
+
+struct RepoContext {
+  const ProviderData& provider;
+  HostApt& apt;
+};
+
+std::optional<Repository> read_repository(const DataFile& file, const YAML::Node& node, RepoContext& ctx) {
+  file.expect_map(node, {"name", "type", "source", "required", "baseURL", "suite", "component", "arch",
+                         "releaseFile", "releaseSign", "pbGPGKey", "gpgKey", "gpgKeys", "keyFingerprints",
+                         "gpgCheck", "repoGPGCheck", "enabled"});
+  Repository repo;
+  repo.name = file.req_string(node, "name");
+  const std::string type = file.req_string(node, "type");
+  if (type != to_string(ctx.provider.package_type)) {
+    file.fail(node["type"], "repository type '" + type + "' does not match pkgType '" +
+                                std::string(to_string(ctx.provider.package_type)) + "'");
+  }
+  repo.type = ctx.provider.package_type;
+  const bool deb = repo.type == PackageType::kDeb;
+  const std::string source = file.opt_string(node, "source").value_or("");
+  if (!source.empty() && source != "host-apt") file.fail(node["source"], "unknown source '" + source + "'");
+  const bool host_apt = source == "host-apt";
+  if (host_apt && !deb) file.fail(node["source"], "source 'host-apt' serves deb repositories only");
+  if (host_apt && node["baseURL"]) file.fail(node["baseURL"], "a host-apt repository takes its URL from apt");
+  if (!host_apt && node["required"]) file.fail(node["required"], "'required' applies to host-apt repositories");
+  if (host_apt && ctx.apt.options.skip_host_apt) return std::nullopt;
+
+  repo.suite = file.opt_string(node, "suite").value_or("");
+  if (deb && repo.suite.empty()) file.fail(node, "'suite' is required for a deb repository");
+  if (!deb && !repo.suite.empty()) file.fail(node["suite"], "'suite' applies to deb repositories only");
+  repo.components = file.words(node, "component");
+  repo.architectures = file.words(node, "arch");
+  if (repo.architectures.empty()) {
+    repo.architectures = {ctx.provider.package_arch, deb ? "all" : "noarch"};
+  }
+  if (!host_apt) {
+    repo.base_url = file.req_string(node, "baseURL");
+    replace_all(repo.base_url, "{arch}", ctx.provider.package_arch);
+    if (!has_scheme(repo.base_url)) file.fail(node["baseURL"], "baseURL must be an http(s):// or file:// URL");
+    while (repo.base_url.ends_with('/')) repo.base_url.pop_back();
+  }
+  repo.keys = read_keys(file, node, repo.base_url);
+  if (host_apt && !resolve_host_apt(file, node, repo, ctx.apt)) return std::nullopt;
+  fill_release_files(file, node, repo);
+  repo.gpg_check = file.opt_bool(node, "gpgCheck", true);
+  repo.repo_gpg_check = file.opt_bool(node, "repoGPGCheck", true);
+  repo.enabled = file.opt_bool(node, "enabled", true);
+  if ((repo.gpg_check || repo.repo_gpg_check) && repo.keys.empty()) {
+    file.fail(node, "repository '" + repo.name + "' checks signatures but names no key");
+  }
+  return repo;
+}
+
+void read_repositories(const fs::path& path, ProviderData& provider, HostApt& apt) {
+  const DataFile file(path);
+  RepoContext ctx{provider, apt};
+  const YAML::Node& root = file.root();
+  if (!root.IsMap()) file.fail(root, "expected a mapping");
+  // The older layout holds one repository as the whole document.
+  if (!root["repositories"]) {
+    if (auto repo = read_repository(file, root, ctx)) provider.repositories.push_back(std::move(*repo));
+    return;
+  }
+  file.expect_map(root, {"repositories"});
+  const YAML::Node list = root["repositories"];
+  if (!list.IsSequence() || list.size() == 0) file.fail(list, "'repositories' must be a non-empty list");
+  std::set<std::string> names;
+  for (const auto& node : list) {
+    auto repo = read_repository(file, node, ctx);
+    if (!repo) continue;
+    if (!names.insert(repo->name).second) file.fail(node, "repository name '" + repo->name + "' is used twice");
+    provider.repositories.push_back(std::move(*repo));
+  }
+}
+
+ChrootEnv read_chroot_env(const fs::path& path) {
+  const DataFile file(path);
+  file.expect_map(file.root(), {"essential", "packages"});
+  ChrootEnv env{file.words(file.root(), "essential"), file.words(file.root(), "packages")};
+  if (env.packages.empty()) file.fail(file.root(), "'packages' is required and must not be empty");
+  std::set<std::string> seen;
+  for (const auto* list : {&env.essential, &env.packages}) {
+    for (const auto& name : *list) {
+      if (!seen.insert(name).second) file.fail(file.root(), "package '" + name + "' is listed twice");
+    }
+  }
+  return env;
+}
+
+// The per-arch entry of config.yml; returns the chroot env file it names.
+fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
+  const YAML::Node& root = file.root();
+  if (!root.IsMap()) file.fail(root, "expected a mapping of architectures");
+  const YAML::Node entry = root[provider.arch];
+  if (!entry) file.fail(root, "architecture '" + provider.arch + "' is not declared");
+  file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion"});
+  if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
+  if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
+  const std::string type = file.req_string(entry, "pkgType");
+  if (type != "deb" && type != "rpm") file.fail(entry["pkgType"], "pkgType must be deb or rpm, not '" + type + "'");
+  provider.package_type = type == "deb" ? PackageType::kDeb : PackageType::kRpm;
+  provider.package_arch = type == "deb" ? debian_arch(provider.arch) : provider.arch;
+  provider.release_version = file.req_string(entry, "releaseVersion");
+  const fs::path chroot = file.req_string(entry, "chrootenvConfigFile");
+  if (chroot.is_absolute() || chroot.lexically_normal().string().starts_with("..")) {
+    file.fail(entry["chrootenvConfigFile"], "chrootenvConfigFile must stay inside the OS directory");
+  }
+  return chroot;
+}
+
+}  // namespace
+
+std::string_view to_string(PackageType type) noexcept {
+  switch (type) {
+    case PackageType::kDeb: return "deb";
+    case PackageType::kRpm: return "rpm";
+  }
+  return "?";
+}
+
+std::string debian_arch(std::string_view arch) {
+  if (arch == "x86_64") return "amd64";
+  if (arch == "aarch64") return "arm64";
+  if (arch == "armv7hl") return "armhf";
+  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to map architecture '" + std::string(arch) +
+                                               "' to a Debian architecture: unknown");
+}
+
+ProviderData load_provider(const fs::path& config_dir, std::string_view os, std::string_view dist,
+                           std::string_view arch, const ProviderOptions& options) {
+  require_plain_name("os", os);
+  require_plain_name("dist", dist);
+  require_plain_name("arch", arch);
+  ProviderData provider;
+  provider.os = os;
+  provider.dist = dist;
+  provider.arch = arch;
+  provider.id = provider.os + "-" + provider.dist + "-" + provider.arch;
+  provider.os_dir = config_dir / "osv" / provider.os / provider.dist;
+  ipc::ErrorContext ctx{"loading provider", provider.id};
+  ipc::require(fs::is_directory(provider.os_dir),
+               "Failed to load provider '" + provider.id + "': no directory '" + provider.os_dir.string() + "'");
+
+  const fs::path chroot = read_arch_config(DataFile(provider.os_dir / "config.yml"), provider);
+  fs::path repo_file = provider.os_dir / "providerconfigs" / (provider.package_arch + "_repo.yml");
+  if (!fs::exists(repo_file)) repo_file = provider.os_dir / "providerconfigs" / "repo.yml";
+  HostApt apt{options, std::nullopt};
+  read_repositories(repo_file, provider, apt);
+  provider.chroot_env = read_chroot_env(provider.os_dir / chroot);
+  return provider;
+}
+
+std::vector<ProviderTarget> list_providers(const fs::path& config_dir) {
+  std::vector<ProviderTarget> targets;
+  const fs::path osv = config_dir / "osv";
+  if (!fs::is_directory(osv)) return targets;
+  for (const auto& os : fs::directory_iterator(osv)) {
+    if (!os.is_directory()) continue;
+    for (const auto& dist : fs::directory_iterator(os.path())) {
+      const fs::path config = dist.path() / "config.yml";
+      if (!fs::is_regular_file(config)) continue;
+      const DataFile file(config);
+      if (!file.root().IsMap()) file.fail(file.root(), "expected a mapping of architectures");
+      for (const auto& item : file.root()) {
+        targets.push_back({os.path().filename(), dist.path().filename(), item.first.as<std::string>()});
+      }
+    }
+  }
+  std::sort(targets.begin(), targets.end());
+  return targets;
+}
+
+}  // namespace config

@@ -1,0 +1,89 @@
+// Per-OS provider data from config/osv/<os>/<dist>/: which package format,
+// which repositories and keys, and which packages make the build
+// environment. The data is plain YAML; this module only reads and checks it
+// (layout: docs/providers.md).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace config {
+
+enum class PackageType { kDeb, kRpm };
+
+std::string_view to_string(PackageType type) noexcept;
+
+// A public key that signs a repository's metadata or packages.
+struct KeyRef {
+  std::string location;                   // https:// or file:// URL, or absolute path
+  std::vector<std::string> fingerprints;  // optional pin: primary-key fingerprints
+                                          // (upper-case hex) of which one must sign
+};
+
+struct Repository {
+  std::string name;
+  PackageType type = PackageType::kDeb;
+  std::string base_url;                   // no trailing '/'; {arch} already substituted
+  std::string suite;                      // deb: the codename under dists/; rpm: empty
+  std::vector<std::string> components;    // deb: "main", ...; rpm: a label
+  std::vector<std::string> architectures; // deb: [amd64, all]; rpm: [x86_64, noarch]
+  std::vector<KeyRef> keys;
+  std::string release_file;               // absolute URL of Release / repomd.xml
+  std::string release_sign;               // absolute URL of the detached signature,
+                                          // empty when there is none to check
+  bool gpg_check = true;                  // package signatures are checked
+  bool repo_gpg_check = true;             // metadata signature is checked
+  bool enabled = true;
+  bool from_host_apt = false;             // base_url came from the machine's apt sources
+};
+
+struct ChrootEnv {
+  std::vector<std::string> essential;     // installed first, in this order
+  std::vector<std::string> packages;
+};
+
+struct ProviderData {
+  std::string id;                         // "<os>-<dist>-<arch>"
+  std::string os;
+  std::string dist;
+  std::string arch;                       // template name: x86_64, aarch64, armv7hl
+  std::string package_arch;               // deb: amd64/arm64/armhf; rpm: = arch
+  PackageType package_type = PackageType::kDeb;
+  std::string release_version;
+  std::filesystem::path os_dir;           // <config_dir>/osv/<os>/<dist>
+  std::vector<Repository> repositories;   // enabled and disabled, in file order
+  ChrootEnv chroot_env;
+};
+
+struct ProviderOptions {
+  // Where "source: host-apt" repositories are looked up.
+  std::filesystem::path etc_apt = "/etc/apt";
+  // The template brings its own packageRepositories, which replace the
+  // host-apt entries: those are dropped instead of being looked up.
+  bool skip_host_apt = false;
+};
+
+// Loads <config_dir>/osv/<os>/<dist>/ for one architecture. Throws
+// ipc::Error (kInvalidInput) naming the file and line of bad data, or the
+// apt sources searched when a required host-apt suite is not served.
+ProviderData load_provider(const std::filesystem::path& config_dir, std::string_view os,
+                           std::string_view dist, std::string_view arch,
+                           const ProviderOptions& options = {});
+
+// Every (os, dist, arch) under <config_dir>/osv, sorted, as declared in each
+// config.yml.
+struct ProviderTarget {
+  std::string os;
+  std::string dist;
+  std::string arch;
+  auto operator<=>(const ProviderTarget&) const = default;
+};
+std::vector<ProviderTarget> list_providers(const std::filesystem::path& config_dir);
+
+// Debian's name for a template architecture (x86_64 -> amd64); throws for
+// an unknown one.
+std::string debian_arch(std::string_view arch);
+
+}  // namespace config

@@ -1,0 +1,17 @@
+// What every stage gets: deny by default (unknown syscalls trap and are
+// reported), the always-forbidden syscalls locked, libc fallbacks answered
+// with an errno, and the small core every process needs to start and exit.
+#pragma once
+
+#include "sandbox/seccomp.hpp"
+
+namespace sandbox {
+
+// ptrace, mount API, modules, kexec, bpf, keyrings, setns, reboot, ...:
+// forbidden for every stage, including the installer. A policy that tries to
+// allow one of them throws.
+std::vector<SyscallSet> always_forbidden();
+
+SeccompPolicy baseline_policy();
+
+}  // namespace sandbox

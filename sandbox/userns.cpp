@@ -1,0 +1,149 @@
+#include "sandbox/userns.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+extern char** environ;
+
+namespace sandbox {
+namespace {
+
+constexpr uint32_t kRootMapSize = 65536;
+
+std::string user_name(uid_t uid) {
+  passwd* entry = getpwuid(uid);
+  return entry != nullptr ? std::string(entry->pw_name) : std::to_string(uid);
+}
+
+IdRange require_range(const std::string& path, const std::string& user, uint32_t id,
+                      const char* kind) {
+  std::optional<IdRange> range = find_subordinate_range(path, user, id);
+  if (range && range->count > 0) return *range;
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "Failed to find a subordinate " + std::string(kind) + " range for user '" +
+                       user + "' in '" + path + "'")
+      .with_hint("add one as root: usermod --add-subuids 100000-165535 --add-subgids "
+                 "100000-165535 " + user + "  (or the line '" + user +
+                 ":100000:65536' in /etc/subuid and /etc/subgid); or request single-id "
+                 "mapping, where every file in the image is owned by root");
+}
+
+std::string map_text(const std::vector<IdMapLine>& lines) {
+  std::string text;
+  for (const IdMapLine& l : lines) {
+    text += std::to_string(l.inside) + " " + std::to_string(l.outside) + " " +
+            std::to_string(l.count) + "\n";
+  }
+  return text;
+}
+
+void write_proc_file(pid_t pid, const char* name, const std::string& text) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  UniqueFd fd{ipc::check_syscall(open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", path)};
+  const ssize_t n = ipc::check_syscall(write(fd.get(), text.data(), text.size()), "write", path);
+  ipc::check(static_cast<size_t>(n) == text.size(), "Failed to write '" + path + "': short write");
+}
+
+void run_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLine>& lines) {
+  std::vector<std::string> args{helper, std::to_string(pid)};
+  for (const IdMapLine& l : lines) {
+    args.push_back(std::to_string(l.inside));
+    args.push_back(std::to_string(l.outside));
+    args.push_back(std::to_string(l.count));
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t child = 0;
+  const int rc = posix_spawn(&child, helper, nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) {
+    errno = rc;
+    throw ipc::Error(ipc::ErrorKind::kFailed,
+                     std::string("Failed to run '") + helper + "': " + std::strerror(rc))
+        .with_errno(rc)
+        .with_hint("install the uidmap package (newuidmap, newgidmap)");
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) ipc::check_syscall(errno == EINTR ? 0 : -1, "wait for", helper);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw ipc::Error(ipc::ErrorKind::kFailed,
+                     std::string("Failed to write the id map of pid ") + std::to_string(pid) +
+                         " with '" + helper + "': it exited with status " +
+                         std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1))
+        .with_hint("newuidmap/newgidmap must be setuid root and the range must match "
+                   "/etc/subuid and /etc/subgid");
+  }
+}
+
+}  // namespace
+
+std::optional<IdRange> find_subordinate_range(const std::string& path, const std::string& user,
+                                              uint32_t id) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  const std::string numeric = std::to_string(id);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name, first, count;
+    if (!std::getline(fields, name, ':') || !std::getline(fields, first, ':') ||
+        !std::getline(fields, count)) {
+      continue;
+    }
+    if (name != user && name != numeric) continue;
+    try {
+      return IdRange{static_cast<uint32_t>(std::stoul(first)), static_cast<uint32_t>(std::stoul(count))};
+    } catch (const std::exception&) {
+      continue;  // a malformed line is skipped, as shadow-utils does
+    }
+  }
+  return std::nullopt;
+}
+
+IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
+                       const std::string& subgid_path) {
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  IdMapPlan plan;
+  if (uid == 0) {
+    plan.uid = {{0, 0, kRootMapSize}};
+    plan.gid = {{0, 0, kRootMapSize}};
+    return plan;
+  }
+  if (mode == UserMapping::kSingleId) {
+    plan.uid = {{0, uid, 1}};
+    plan.gid = {{0, gid, 1}};
+    plan.deny_setgroups = true;
+    return plan;
+  }
+  const std::string user = user_name(uid);
+  const IdRange uids = require_range(subuid_path, user, uid, "uid");
+  const IdRange gids = require_range(subgid_path, user, uid, "gid");
+  plan.uid = {{0, uid, 1}, {1, uids.first, uids.count}};
+  plan.gid = {{0, gid, 1}, {1, gids.first, gids.count}};
+  plan.use_helpers = true;
+  return plan;
+}
+
+void apply_id_maps(pid_t pid, const IdMapPlan& plan) {
+  ipc::ErrorContext ctx{"mapping user ids of pid", std::to_string(pid)};
+  if (plan.use_helpers) {
+    run_map_helper("/usr/bin/newuidmap", pid, plan.uid);
+    run_map_helper("/usr/bin/newgidmap", pid, plan.gid);
+    return;
+  }
+  write_proc_file(pid, "uid_map", map_text(plan.uid));
+  if (plan.deny_setgroups) write_proc_file(pid, "setgroups", "deny");
+  write_proc_file(pid, "gid_map", map_text(plan.gid));
+}
+
+}  // namespace sandbox

@@ -1,0 +1,246 @@
+#include "stages/resolver/control.hpp"
+
+#include <archive.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+#include "stages/resolver/deb_version.hpp"
+
+namespace stage::resolver {
+namespace {
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && (is_blank(s.back()) || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+[[noreturn]] void fail_at(std::string_view origin, std::size_t line, std::string_view what) {
+  std::string msg = "Failed to parse control data '";
+  msg.append(origin).append("' at line ").append(std::to_string(line)).append(": ").append(what);
+  ipc::fail(ipc::ErrorKind::kInvalidInput, std::move(msg));
+}
+
+}  // namespace
+
+// Walks the text line by line, filling one reused Paragraph.
+class ParagraphReader {
+ public:
+  ParagraphReader(std::string_view text, std::string_view origin) : text_(text), origin_(origin) {}
+
+  void run(const std::function<void(const Paragraph&)>& fn) {
+    std::size_t pos = 0;
+    std::size_t line_no = 0;
+    const char* base = text_.data();
+    while (pos < text_.size()) {
+      ++line_no;
+      const void* nl = std::memchr(base + pos, '\n', text_.size() - pos);
+      const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) : text_.size();
+      const std::string_view line = text_.substr(pos, end - pos);
+      handle_line(line, line_no, fn);
+      pos = end + 1;
+    }
+    flush(fn);
+  }
+
+ private:
+  void handle_line(std::string_view line, std::size_t line_no,
+                   const std::function<void(const Paragraph&)>& fn) {
+    if (trim(line).empty()) {
+      flush(fn);
+      return;
+    }
+    if (line.front() == '#') return;  // deb822 comment
+    if (is_blank(line.front())) {
+      if (para_.fields_.empty()) fail_at(origin_, line_no, "continuation line before any field");
+      Field& last = para_.fields_.back();
+      const char* start = last.value.empty() ? line.data() : last.value.data();
+      // Keep the raw span from the start of the value to the end of this line.
+      last.value = trim(std::string_view(start, static_cast<std::size_t>(line.data() + line.size() - start)));
+      return;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      fail_at(origin_, line_no, "field '" + std::string(line.substr(0, 40)) + "' has no name or no ':'");
+    }
+    const std::string_view name = line.substr(0, colon);
+    for (const Field& f : para_.fields_) {
+      if (iequals(f.name, name)) fail_at(origin_, line_no, "duplicate field '" + std::string(name) + "'");
+    }
+    if (para_.fields_.empty()) para_.line_ = line_no;
+    para_.fields_.push_back(Field{name, trim(line.substr(colon + 1))});
+  }
+
+  void flush(const std::function<void(const Paragraph&)>& fn) {
+    if (para_.fields_.empty()) return;
+    fn(para_);
+    para_.fields_.clear();
+  }
+
+  std::string_view text_;
+  std::string_view origin_;
+  Paragraph para_;
+};
+
+std::optional<std::string_view> Paragraph::raw(std::string_view name) const noexcept {
+  for (const Field& f : fields_) {
+    if (iequals(f.name, name)) return f.value;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Paragraph::value(std::string_view name) const {
+  auto raw_value = raw(name);
+  if (!raw_value) return std::nullopt;
+  std::string out;
+  std::string_view rest = *raw_value;
+  bool first = true;
+  while (true) {
+    const std::size_t nl = rest.find('\n');
+    std::string_view line = trim(rest.substr(0, nl));
+    if (!first) out.push_back('\n');
+    if (!first && line == ".") line = {};
+    out.append(line);
+    first = false;
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+void for_each_paragraph(std::string_view text, const std::function<void(const Paragraph&)>& fn) {
+  ParagraphReader(text, "<text>").run(fn);
+}
+
+std::vector<std::vector<std::pair<std::string, std::string>>> parse_paragraphs(std::string_view text) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> out;
+  for_each_paragraph(text, [&](const Paragraph& p) {
+    auto& fields = out.emplace_back();
+    for (const Field& f : p.fields()) fields.emplace_back(std::string(f.name), *p.value(f.name));
+  });
+  return out;
+}
+
+namespace {
+
+// Copies one field into the flat stanza; unknown fields are ignored.
+void assign_field(PackageStanza& s, const Field& f, std::string_view origin, std::size_t line) {
+  const std::string_view n = f.name;
+  const std::string_view v = f.value;
+  if (iequals(n, "Package")) s.package = v;
+  else if (iequals(n, "Version")) s.version = v;
+  else if (iequals(n, "Architecture")) s.architecture = v;
+  else if (iequals(n, "Multi-Arch")) s.multi_arch = v;
+  else if (iequals(n, "Depends")) s.depends = v;
+  else if (iequals(n, "Pre-Depends")) s.pre_depends = v;
+  else if (iequals(n, "Provides")) s.provides = v;
+  else if (iequals(n, "Conflicts")) s.conflicts = v;
+  else if (iequals(n, "Breaks")) s.breaks = v;
+  else if (iequals(n, "Filename")) s.filename = v;
+  else if (iequals(n, "SHA256")) s.sha256 = v;
+  else if (iequals(n, "Priority")) s.priority = v;
+  else if (iequals(n, "Source")) s.source = v;
+  else if (iequals(n, "Essential")) s.essential = iequals(v, "yes");
+  else if (iequals(n, "Size")) {
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s.size);
+    if (ec != std::errc() || end != v.data() + v.size()) {
+      fail_at(origin, line, "invalid Size '" + std::string(v) + "'");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin) {
+  std::vector<PackageStanza> out;
+  out.reserve(text.size() / 700);  // a bookworm stanza averages ~750 bytes
+  ParagraphReader(text, origin).run([&](const Paragraph& p) {
+    PackageStanza s;
+    for (const Field& f : p.fields()) assign_field(s, f, origin, p.line());
+    if (s.package.empty()) fail_at(origin, p.line(), "stanza has no Package field");
+    const std::string who = "package '" + s.package + "' ";
+    if (s.version.empty()) fail_at(origin, p.line(), who + "has no Version field");
+    if (s.architecture.empty()) fail_at(origin, p.line(), who + "has no Architecture field");
+    if (s.filename.empty()) fail_at(origin, p.line(), who + "has no Filename field");
+    if (!is_valid_version(s.version)) fail_at(origin, p.line(), who + "has invalid version '" + s.version + "'");
+    out.push_back(std::move(s));
+  });
+  return out;
+}
+
+namespace {
+
+struct ArchiveFree {
+  void operator()(archive* a) const noexcept { archive_read_free(a); }
+};
+
+}  // namespace
+
+std::string decompress_index(std::string_view data, std::string_view origin) {
+  if (data.empty()) return {};
+  std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
+  ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_raw(a.get());
+  auto error_text = [&]() -> std::string {
+    const char* e = archive_error_string(a.get());
+    return e ? e : "unknown error";
+  };
+  auto fail_archive = [&](std::string_view what) {
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to " + std::string(what) + " '" + std::string(origin) +
+                                                 "': " + error_text());
+  };
+  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) fail_archive("open index");
+  archive_entry* entry = nullptr;
+  const int rc = archive_read_next_header(a.get(), &entry);
+  if (rc == ARCHIVE_EOF) return {};
+  if (rc != ARCHIVE_OK) fail_archive("read index");
+  std::string out;
+  out.reserve(data.size() * 6);
+  char buf[1 << 16];
+  while (true) {
+    const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+    if (n < 0) fail_archive("decompress index");
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+std::string read_index_file(const std::filesystem::path& path) {
+  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ipc::check_syscall(fd.get(), "open Packages index", path.string());
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd.get(), &st), "stat Packages index", path.string());
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+    ipc::check_syscall(n, "read Packages index", path.string());
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  data.resize(done);
+  return decompress_index(data, path.string());
+}
+
+}  // namespace stage::resolver

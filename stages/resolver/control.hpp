@@ -1,0 +1,81 @@
+// deb822 control paragraphs (Packages indexes) and the reading of
+// Packages, Packages.gz and Packages.xz files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stage::resolver {
+
+// One "Name: value" field. Both views point into the parsed text; `value` is
+// the raw span including continuation lines (newline + leading space), with
+// the separator whitespace and the final newline trimmed.
+struct Field {
+  std::string_view name;
+  std::string_view value;
+};
+
+class Paragraph {
+ public:
+  const std::vector<Field>& fields() const noexcept { return fields_; }
+  // Field names compare case-insensitively, as in deb822.
+  std::optional<std::string_view> raw(std::string_view name) const noexcept;
+  // The value with continuation lines unfolded: each line trimmed, a line
+  // consisting of " ." becomes an empty line, lines joined with '\n'.
+  std::optional<std::string> value(std::string_view name) const;
+  // First line of the paragraph in the text (1-based), for error messages.
+  std::size_t line() const noexcept { return line_; }
+
+ private:
+  friend class ParagraphReader;
+  std::vector<Field> fields_;
+  std::size_t line_ = 0;
+};
+
+// Calls `fn` once per paragraph of `text`. The Paragraph is reused between
+// calls; its views stay valid as long as `text` does. Throws ipc::Error
+// (kInvalidInput) for a field without ':', a continuation line before any
+// field, or a field that appears twice in one paragraph.
+void for_each_paragraph(std::string_view text, const std::function<void(const Paragraph&)>& fn);
+
+// Convenience for tests and small files: copies of every paragraph.
+std::vector<std::vector<std::pair<std::string, std::string>>> parse_paragraphs(std::string_view text);
+
+// Binary package stanza of a Packages index: the fields the resolver uses,
+// flat (no per-field map). Relation fields keep their raw text.
+struct PackageStanza {
+  std::string package;
+  std::string version;
+  std::string architecture;
+  std::string multi_arch;  // "", "same", "foreign", "allowed", "no"
+  std::string depends;
+  std::string pre_depends;
+  std::string provides;
+  std::string conflicts;
+  std::string breaks;
+  std::string filename;
+  std::string sha256;
+  std::string priority;
+  std::string source;
+  std::uint64_t size = 0;
+  bool essential = false;
+};
+
+// Parses every stanza of a Packages index. Throws ipc::Error (kInvalidInput)
+// naming `origin` and the line when a stanza lacks Package, Version,
+// Architecture or Filename, or has an invalid version or size.
+std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin);
+
+// Decompresses gzip, xz, bzip2, zstd or plain data (detected by content,
+// through libarchive's raw format). `origin` names the data in errors.
+std::string decompress_index(std::string_view data, std::string_view origin);
+
+// Reads a Packages, Packages.gz or Packages.xz file.
+std::string read_index_file(const std::filesystem::path& path);
+
+}  // namespace stage::resolver

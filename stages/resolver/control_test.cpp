@@ -1,0 +1,211 @@
+#include "stages/resolver/control.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "ipc/error.hpp"
+
+namespace stage::resolver {
+namespace {
+
+TEST(ControlParser, SplitsParagraphsAtBlankLines) {
+  const auto paras = parse_paragraphs("A: 1\nB: two words\n\n\n \nC: 3\n");
+  ASSERT_EQ(paras.size(), 2u);
+  ASSERT_EQ(paras[0].size(), 2u);
+  EXPECT_EQ(paras[0][1].first, "B");
+  EXPECT_EQ(paras[0][1].second, "two words");
+  EXPECT_EQ(paras[1][0].second, "3");
+}
+
+TEST(ControlParser, UnfoldsContinuationLines) {
+  const std::string text =
+      "Package: a\n"
+      "Depends: b,\n"
+      "  c (>= 1),\n"
+      "\td\n"
+      "Description: short\n"
+      " long line one\n"
+      " .\n"
+      " line three\n";
+  for_each_paragraph(text, [](const Paragraph& p) {
+    EXPECT_EQ(*p.value("Depends"), "b,\nc (>= 1),\nd");
+    EXPECT_EQ(*p.raw("Depends"), "b,\n  c (>= 1),\n\td");  // raw span keeps the folding
+    EXPECT_EQ(*p.value("Description"), "short\nlong line one\n\nline three");
+    EXPECT_EQ(p.line(), 1u);
+  });
+}
+
+TEST(ControlParser, FieldNamesAreCaseInsensitiveAndMissingFieldsAreEmpty) {
+  for_each_paragraph("package: a\nVERSION: 1\n", [](const Paragraph& p) {
+    EXPECT_EQ(*p.raw("Package"), "a");
+    EXPECT_EQ(*p.raw("version"), "1");
+    EXPECT_FALSE(p.raw("Depends").has_value());
+  });
+}
+
+TEST(ControlParser, SkipsCommentLinesAndHandlesCrlf) {
+  const auto paras = parse_paragraphs("# comment\nA: 1\r\n# another\nB: 2\r\n");
+  ASSERT_EQ(paras.size(), 1u);
+  EXPECT_EQ(paras[0].size(), 2u);
+  EXPECT_EQ(paras[0][0].second, "1");
+}
+
+TEST(ControlParser, RejectsMalformedInput) {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* error;
+  };
+  const Case cases[] = {
+      // dpkg refuses a field given twice in one paragraph.
+      {"duplicate", "Package: a\nVersion: 1\npackage: b\n", "duplicate field 'package'"},
+      // A continuation line must follow a field.
+      {"orphan continuation", " folded\nA: 1\n", "continuation line before any field"},
+      {"no colon", "Package a\n", "has no name or no ':'"},
+      {"empty name", ": value\n", "has no name or no ':'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    try {
+      parse_paragraphs(c.text);
+      ADD_FAILURE() << "no error";
+    } catch (const ipc::Error& e) {
+      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+      EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
+    }
+  }
+}
+
+TEST(ControlParser, KeepsHugeFields) {
+  std::string depends;
+  for (int i = 0; i < 20000; ++i) depends += (i ? ", " : "") + std::string("lib") + std::to_string(i);
+  std::string description = "Description: x\n";
+  for (int i = 0; i < 5000; ++i) description += " line " + std::to_string(i) + "\n";
+  const std::string text = "Package: a\nDepends: " + depends + "\n" + description + "\nPackage: b\n";
+  const auto paras = parse_paragraphs(text);
+  ASSERT_EQ(paras.size(), 2u);
+  EXPECT_EQ(paras[0][1].second, depends);
+  EXPECT_EQ(paras[0][2].second.size(), description.size() - 15 - 5000 - 1 + 1);
+}
+
+const char* kIndex =
+    "Package: hello\n"
+    "Version: 2.10-3\n"
+    "Architecture: amd64\n"
+    "Multi-Arch: foreign\n"
+    "Depends: libc6 (>= 2.34)\n"
+    "Pre-Depends: dpkg (>= 1.15)\n"
+    "Provides: greeter (= 1)\n"
+    "Conflicts: hello-traditional\n"
+    "Breaks: old-hello (<< 2)\n"
+    "Priority: optional\n"
+    "Filename: pool/main/h/hello/hello_2.10-3_amd64.deb\n"
+    "Size: 53384\n"
+    "SHA256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+    "Description: example\n"
+    " more text\n"
+    "\n"
+    "Package: base-files\n"
+    "Essential: yes\n"
+    "Priority: required\n"
+    "Version: 12.4+deb12u10\n"
+    "Architecture: all\n"
+    "Filename: pool/main/b/base-files/base-files_12.4+deb12u10_all.deb\n"
+    "Size: 70000\n";
+
+TEST(PackagesIndex, FillsTheFlatStanza) {
+  const auto stanzas = parse_packages_index(kIndex, "test");
+  ASSERT_EQ(stanzas.size(), 2u);
+  const PackageStanza& h = stanzas[0];
+  EXPECT_EQ(h.package, "hello");
+  EXPECT_EQ(h.version, "2.10-3");
+  EXPECT_EQ(h.multi_arch, "foreign");
+  EXPECT_EQ(h.depends, "libc6 (>= 2.34)");
+  EXPECT_EQ(h.pre_depends, "dpkg (>= 1.15)");
+  EXPECT_EQ(h.provides, "greeter (= 1)");
+  EXPECT_EQ(h.conflicts, "hello-traditional");
+  EXPECT_EQ(h.breaks, "old-hello (<< 2)");
+  EXPECT_EQ(h.size, 53384u);
+  EXPECT_EQ(h.sha256.size(), 64u);
+  EXPECT_FALSE(h.essential);
+  EXPECT_TRUE(stanzas[1].essential);
+  EXPECT_EQ(stanzas[1].priority, "required");
+}
+
+TEST(PackagesIndex, RejectsIncompleteStanzas) {
+  struct Case {
+    const char* name;
+    const char* text;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"no package", "Version: 1\n", "no Package field"},
+      {"no version", "Package: a\nArchitecture: all\nFilename: f\n", "package 'a' has no Version"},
+      {"no arch", "Package: a\nVersion: 1\nFilename: f\n", "has no Architecture"},
+      {"no filename", "Package: a\nVersion: 1\nArchitecture: all\n", "has no Filename"},
+      {"bad version", "Package: a\nVersion: x1\nArchitecture: all\nFilename: f\n", "invalid version 'x1'"},
+      {"bad size", "Package: a\nVersion: 1\nArchitecture: all\nFilename: f\nSize: 12k\n", "invalid Size '12k'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    try {
+      parse_packages_index(c.text, "main/binary-amd64/Packages");
+      ADD_FAILURE() << "no error";
+    } catch (const ipc::Error& e) {
+      EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find("main/binary-amd64/Packages' at line 1"), std::string::npos) << e.message();
+    }
+  }
+}
+
+// Compresses with libarchive's raw writer so the test needs no external tool.
+std::string compress(std::string_view data, int filter) {
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  archive_write_add_filter(a.get(), filter);
+  archive_write_set_format_raw(a.get());
+  std::string out(data.size() + 4096, '\0');
+  size_t used = 0;
+  EXPECT_EQ(archive_write_open_memory(a.get(), out.data(), out.size(), &used), ARCHIVE_OK);
+  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(), archive_entry_free);
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_pathname(e.get(), "Packages");
+  EXPECT_EQ(archive_write_header(a.get(), e.get()), ARCHIVE_OK);
+  EXPECT_EQ(archive_write_data(a.get(), data.data(), data.size()), static_cast<la_ssize_t>(data.size()));
+  archive_write_close(a.get());
+  out.resize(used);
+  return out;
+}
+
+TEST(PackagesIndex, ReadsPlainGzipAndXzFiles) {
+  const auto dir = std::filesystem::temp_directory_path() / ("resolver-control-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const struct {
+    const char* file;
+    int filter;
+  } files[] = {{"Packages", ARCHIVE_FILTER_NONE}, {"Packages.gz", ARCHIVE_FILTER_GZIP}, {"Packages.xz", ARCHIVE_FILTER_XZ}};
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.file);
+    const std::string bytes = f.filter == ARCHIVE_FILTER_NONE ? std::string(kIndex) : compress(kIndex, f.filter);
+    if (f.filter != ARCHIVE_FILTER_NONE) EXPECT_NE(bytes, std::string(kIndex));
+    std::ofstream(dir / f.file, std::ios::binary) << bytes;
+    EXPECT_EQ(read_index_file(dir / f.file), kIndex);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PackagesIndex, ReportsMissingAndCorruptFiles) {
+  EXPECT_THROW(read_index_file("/nonexistent/Packages.gz"), ipc::Error);
+  const std::string gz = compress(kIndex, ARCHIVE_FILTER_GZIP);
+  const std::string truncated = gz.substr(0, gz.size() / 2);
+  EXPECT_THROW(decompress_index(truncated, "truncated"), ipc::Error);
+  EXPECT_EQ(decompress_index("", "empty"), "");
+}
+
+}  // namespace
+}  // namespace stage::resolver

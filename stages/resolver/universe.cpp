@@ -1,0 +1,180 @@
+#include "stages/resolver/universe.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "ipc/error.hpp"
+#include "stages/resolver/deb_version.hpp"
+
+namespace stage::resolver {
+namespace {
+
+MultiArch parse_multi_arch(std::string_view v) {
+  if (v == "same") return MultiArch::kSame;
+  if (v == "foreign") return MultiArch::kForeign;
+  if (v == "allowed") return MultiArch::kAllowed;
+  return MultiArch::kNo;
+}
+
+std::vector<Provide> to_provides(const RelationList& list) {
+  std::vector<Provide> out;
+  for (const Alternatives& group : list) {
+    for (const Relation& r : group) {
+      // Policy allows only '=' in Provides; anything else provides no version.
+      out.push_back(Provide{r.name, r.op == RelOp::kEqual ? r.version : std::string(), r.arch_qualifier});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_glob(std::string_view pattern) noexcept {
+  return pattern.find_first_of("*?[") != std::string_view::npos;
+}
+
+bool glob_matches(std::string_view pattern, std::string_view name) {
+  return ::fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), 0) == 0;
+}
+
+bool allow_pattern_matches(std::string_view pattern, std::string_view name, std::string_view version) {
+  if (is_glob(pattern)) return glob_matches(pattern, name);
+  if (pattern == name) return true;
+  // "name_version" or "name-version" prefix: the separator must follow the name.
+  if (pattern.size() <= name.size() + 1 || !pattern.starts_with(name)) return false;
+  const char sep = pattern[name.size()];
+  if (sep != '_' && sep != '-') return false;
+  return version.starts_with(pattern.substr(name.size() + 1));
+}
+
+Universe::Universe(std::string native_arch, std::vector<std::string> foreign_archs)
+    : native_arch_(std::move(native_arch)), foreign_archs_(std::move(foreign_archs)) {
+  ipc::require(!native_arch_.empty() && native_arch_ != "all", "Failed to index packages: no native architecture");
+}
+
+std::uint32_t Universe::add_repository(Repository repo) {
+  ipc::require(!repo.name.empty(), "Failed to add repository: it has no name");
+  for (const Repository& r : repos_) {
+    ipc::require(r.name != repo.name, "Failed to add repository '" + repo.name + "': the name is used twice");
+  }
+  repos_.push_back(std::move(repo));
+  return static_cast<std::uint32_t>(repos_.size() - 1);
+}
+
+void Universe::add_index(std::uint32_t repo, std::string_view packages_text, std::string_view origin) {
+  add_stanzas(repo, parse_packages_index(packages_text, origin));
+}
+
+void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanzas) {
+  ipc::check(repo < repos_.size(), "add_stanzas: unknown repository index");
+  const Repository& r = repos_[repo];
+  for (PackageStanza& s : stanzas) {
+    const bool arch_ok = s.architecture == "all" || s.architecture == native_arch_ ||
+                         std::find(foreign_archs_.begin(), foreign_archs_.end(), s.architecture) != foreign_archs_.end();
+    if (!arch_ok) continue;
+    if (r.priority < 0) {
+      excluded_.emplace(s.package, "blocked by the negative priority of repository '" + r.name + "'");
+      continue;
+    }
+    if (!r.allow_packages.empty() &&
+        std::none_of(r.allow_packages.begin(), r.allow_packages.end(),
+                     [&](const std::string& p) { return allow_pattern_matches(p, s.package, s.version); })) {
+      excluded_.emplace(s.package, "excluded by allowPackages of repository '" + r.name + "'");
+      continue;
+    }
+    ipc::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
+    Package p;
+    p.pre_depends = parse_relations(s.pre_depends, "Pre-Depends");
+    p.depends = parse_relations(s.depends, "Depends");
+    p.conflicts = parse_relations(s.conflicts, "Conflicts");
+    p.breaks = parse_relations(s.breaks, "Breaks");
+    p.provides = to_provides(parse_relations(s.provides, "Provides"));
+    p.name = std::move(s.package);
+    p.version = std::move(s.version);
+    p.architecture = std::move(s.architecture);
+    p.multi_arch = parse_multi_arch(s.multi_arch);
+    p.essential = s.essential;
+    p.priority = std::move(s.priority);
+    p.filename = std::move(s.filename);
+    p.sha256 = std::move(s.sha256);
+    p.size = s.size;
+    p.repo = repo;
+    const auto id = static_cast<PkgId>(packages_.size());
+    by_name_[p.name].push_back(id);
+    for (std::uint32_t i = 0; i < p.provides.size(); ++i) by_provide_[p.provides[i].name].push_back({id, i});
+    packages_.push_back(std::move(p));
+  }
+  sorted_ = false;
+}
+
+bool Universe::better(PkgId a, PkgId b) const {
+  const Package& pa = packages_[a];
+  const Package& pb = packages_[b];
+  if (repos_[pa.repo].priority != repos_[pb.repo].priority) {
+    return repos_[pa.repo].priority > repos_[pb.repo].priority;
+  }
+  if (int c = compare_versions(pa.version, pb.version); c != 0) return c > 0;
+  auto foreign = [&](const Package& p) { return p.architecture != "all" && p.architecture != native_arch_; };
+  if (foreign(pa) != foreign(pb)) return !foreign(pa);
+  if (pa.architecture != pb.architecture) return pa.architecture < pb.architecture;
+  if (pa.repo != pb.repo) return pa.repo < pb.repo;
+  // Same name, version, architecture and repository: a duplicate stanza.
+  return std::tie(pa.filename, pa.sha256, pa.version) < std::tie(pb.filename, pb.sha256, pb.version);
+}
+
+void Universe::sort_indexes() const {
+  if (sorted_) return;
+  auto by_quality = [this](PkgId a, PkgId b) { return better(a, b); };
+  for (auto& [name, ids] : by_name_) std::sort(ids.begin(), ids.end(), by_quality);
+  for (auto& [name, refs] : by_provide_) {
+    std::sort(refs.begin(), refs.end(), [&](const ProviderRef& a, const ProviderRef& b) {
+      const Package& pa = packages_[a.pkg];
+      const Package& pb = packages_[b.pkg];
+      if (pa.name != pb.name) return pa.name < pb.name;
+      if (a.pkg != b.pkg) return better(a.pkg, b.pkg);
+      return a.provide < b.provide;
+    });
+  }
+  sorted_ = true;
+}
+
+std::span<const PkgId> Universe::candidates(std::string_view name) const {
+  sort_indexes();
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) return {};
+  return it->second;
+}
+
+std::span<const ProviderRef> Universe::providers(std::string_view name) const {
+  sort_indexes();
+  auto it = by_provide_.find(std::string(name));
+  if (it == by_provide_.end()) return {};
+  return it->second;
+}
+
+std::vector<std::string> Universe::names() const {
+  std::vector<std::string> out;
+  out.reserve(by_name_.size());
+  for (const auto& [name, ids] : by_name_) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Universe::names_matching(std::string_view glob) const {
+  std::vector<std::string> out;
+  const std::string pattern(glob);
+  for (const auto& [name, ids] : by_name_) {
+    if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Universe::exclusion_reason(std::string_view name) const {
+  auto it = excluded_.find(name);
+  return it == excluded_.end() ? std::string() : it->second;
+}
+
+}  // namespace stage::resolver

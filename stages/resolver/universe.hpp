@@ -1,0 +1,112 @@
+// The indexed set of available binary packages from several repositories:
+// candidates per name (best first) and providers per virtual name.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "stages/resolver/control.hpp"
+#include "stages/resolver/relations.hpp"
+
+namespace stage::resolver {
+
+using PkgId = std::uint32_t;
+
+struct Repository {
+  std::string name;
+  std::string base_url;  // a stanza's Filename is relative to it
+  // Higher wins; within one priority the highest version wins; below zero
+  // the repository is blocked (APT pinning semantics).
+  int priority = 500;
+  // When not empty only matching packages are indexed: exact names,
+  // "name_version" / "name-version" prefixes, or globs (* ? [..]) on names.
+  std::vector<std::string> allow_packages;
+};
+
+enum class MultiArch { kNo, kSame, kForeign, kAllowed };
+
+struct Provide {
+  std::string name;
+  std::string version;  // "" for an unversioned Provides
+  std::string arch_qualifier;
+};
+
+struct Package {
+  std::string name;
+  std::string version;
+  std::string architecture;  // as in the index: an architecture or "all"
+  MultiArch multi_arch = MultiArch::kNo;
+  bool essential = false;
+  std::string priority;
+  std::string filename;
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::uint32_t repo = 0;  // index into Universe::repositories()
+  RelationList pre_depends;
+  RelationList depends;
+  RelationList conflicts;
+  RelationList breaks;
+  std::vector<Provide> provides;
+};
+
+// One virtual package provided by a real one.
+struct ProviderRef {
+  PkgId pkg;
+  std::uint32_t provide;  // index into Package::provides
+};
+
+// Whether an allowPackages entry admits a package.
+bool allow_pattern_matches(std::string_view pattern, std::string_view name, std::string_view version);
+// fnmatch(3)-style glob on package names: * ? [..].
+bool glob_matches(std::string_view pattern, std::string_view name);
+bool is_glob(std::string_view pattern) noexcept;
+
+class Universe {
+ public:
+  explicit Universe(std::string native_arch, std::vector<std::string> foreign_archs = {});
+
+  std::uint32_t add_repository(Repository repo);
+  // Adds the stanzas of one Packages index (one component, one architecture
+  // or "all") of repository `repo`. Stanzas of other architectures are ignored.
+  void add_index(std::uint32_t repo, std::string_view packages_text, std::string_view origin);
+  void add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanzas);
+
+  const std::string& native_arch() const noexcept { return native_arch_; }
+  const std::vector<Repository>& repositories() const noexcept { return repos_; }
+  const std::vector<Package>& packages() const noexcept { return packages_; }
+  const Package& package(PkgId id) const { return packages_[id]; }
+
+  // Real packages named `name`, best first: repository priority, version,
+  // native before foreign architecture, repository order. Sorted lazily and
+  // deterministically (independent of the order stanzas were added).
+  std::span<const PkgId> candidates(std::string_view name) const;
+  // Packages providing `name`, ordered by provider name, then as candidates().
+  std::span<const ProviderRef> providers(std::string_view name) const;
+  // Every real package name matching a glob, sorted.
+  std::vector<std::string> names_matching(std::string_view glob) const;
+  // Every real package name, sorted.
+  std::vector<std::string> names() const;
+  // Why a name has no candidates although some repository lists it:
+  // "excluded by allowPackages of repository 'x'" or "blocked by priority ...".
+  std::string exclusion_reason(std::string_view name) const;
+
+ private:
+  void sort_indexes() const;
+  bool better(PkgId a, PkgId b) const;
+
+  std::string native_arch_;
+  std::vector<std::string> foreign_archs_;
+  std::vector<Repository> repos_;
+  std::vector<Package> packages_;
+  mutable bool sorted_ = true;
+  mutable std::unordered_map<std::string, std::vector<PkgId>> by_name_;
+  mutable std::unordered_map<std::string, std::vector<ProviderRef>> by_provide_;
+  std::map<std::string, std::string, std::less<>> excluded_;
+};
+
+}  // namespace stage::resolver

@@ -1,0 +1,53 @@
+// SHA-256 + size checks along the chain of trust: Release → Packages index
+// → .deb. Every mismatch names the file or package, the repository and both
+// hashes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stages/verifier/release.hpp"
+
+namespace stage::verifier {
+
+struct Digest {
+  std::string sha256;  // lower-case hex
+  std::uint64_t size = 0;
+};
+
+Digest sha256_of_bytes(std::string_view bytes);
+Digest sha256_of_file(const std::filesystem::path& file);  // streams the file
+
+// The fields of a Packages entry that the verifier needs.
+struct PackageRecord {
+  std::string package;
+  std::string version;
+  std::string architecture;
+  std::string filename;  // relative to the repository root
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+// Every entry must have Package, Version, Architecture, Filename, Size and
+// SHA256.
+std::vector<PackageRecord> parse_packages(std::string_view text, std::string_view origin);
+
+// `index_path` is relative to dists/<suite>/ ("main/binary-amd64/Packages.xz").
+void check_index(const Release& release, std::string_view index_path, const Digest& actual,
+                 std::string_view repository);
+
+// Reads the first of <base>.xz, <base>.gz, <base> that the Release lists and
+// that exists under dist_dir, checks it, decompresses it and checks the
+// uncompressed text too when the Release lists it. Returns that text.
+std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,
+                                std::string_view index_base, std::string_view repository);
+
+void check_package(const PackageRecord& record, const Digest& actual,
+                   std::string_view repository);
+void check_package_file(const PackageRecord& record, const std::filesystem::path& deb,
+                        std::string_view repository);
+
+}  // namespace stage::verifier

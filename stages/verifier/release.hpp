@@ -1,0 +1,71 @@
+// A repository's Release metadata: signature, parsing and the checks apt
+// makes before trusting it (suite, architecture, Valid-Until).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stages/verifier/signature.hpp"
+
+namespace stage::verifier {
+
+struct ReleaseFile {
+  std::string path;  // relative to dists/<suite>/, e.g. "main/binary-amd64/Packages.xz"
+  std::uint64_t size = 0;
+  std::string sha256;  // lower-case hex
+};
+
+struct Release {
+  std::string origin;
+  std::string label;
+  std::string suite;
+  std::string codename;
+  std::optional<std::chrono::sys_seconds> date;
+  std::optional<std::chrono::sys_seconds> valid_until;
+  std::vector<std::string> architectures;
+  std::vector<std::string> components;
+  std::vector<ReleaseFile> sha256;  // in file order
+  std::string signer_fingerprint;   // set by verify_release*
+
+  const ReleaseFile* find_file(std::string_view path) const;
+};
+
+// What the caller asked for; the Release must match it.
+struct ReleaseRequest {
+  std::string repository;   // shown in messages (name or URL)
+  std::string suite;        // matches the Suite or the Codename field
+  std::string architecture; // must be listed in Architectures
+  std::vector<std::string> components;  // each must be listed in Components
+  std::vector<std::filesystem::path> keyrings;  // armored or binary
+  std::vector<std::string> fingerprint_pins;    // empty: any key of the keyrings
+  std::chrono::sys_seconds now;
+};
+
+// Parses the (already verified) text. `origin` names it in errors.
+Release parse_release(std::string_view text, std::string_view origin);
+
+// Rejects a Release for another suite, without the architecture or a
+// component, past its Valid-Until, or dated in the future.
+void check_release(const Release& release, const ReleaseRequest& request);
+
+// Verifies InRelease, or Release + Release.gpg when `signature` is given,
+// then parses and checks the signed text. Keys come from request.keyrings
+// in a private GpgHome under `gpg_parent` (the temp directory when empty).
+Release verify_release(std::string_view inrelease, const ReleaseRequest& request,
+                       const std::filesystem::path& gpg_parent = {});
+Release verify_release_detached(std::string_view release, std::string_view signature,
+                                const ReleaseRequest& request,
+                                const std::filesystem::path& gpg_parent = {});
+
+// Reads dist_dir/InRelease if it exists, else Release and Release.gpg, each
+// once, and verifies as above.
+Release verify_release_dir(const std::filesystem::path& dist_dir,
+                           const ReleaseRequest& request,
+                           const std::filesystem::path& gpg_parent = {});
+
+}  // namespace stage::verifier

@@ -1,0 +1,38 @@
+// What `build` and `lock` hand to the build orchestrator: the merged and
+// validated template, the effective global config (flag overrides applied)
+// and the verb's flags. build.cpp implements these two entry points.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+
+#include "config/global_config.hpp"
+#include "config/template.hpp"
+#include "supervisor/log.hpp"
+
+namespace supervisor {
+
+struct BuildRequest {
+  std::filesystem::path template_path;  // the user template as given
+  config::ImageTemplate image;          // user template merged over the OS default, validated
+  config::GlobalConfig global;          // --workers, --cache-dir, --work-dir already applied
+  std::optional<std::filesystem::path> dotfile;        // -f: Graphviz DOT of the dependency graph
+  bool system_packages_only = false;                   // DOT roots: systemConfig.packages only
+  std::optional<std::filesystem::path> lockfile;       // --lockfile: pin package versions from it
+  std::optional<std::filesystem::path> keep_requests;  // --keep-requests: save stage requests here
+  bool json = false;                                   // --json: machine-readable progress/result on stdout
+};
+
+struct LockRequest {
+  std::filesystem::path template_path;
+  config::ImageTemplate image;  // merged and validated, as for a build
+  config::GlobalConfig global;
+  std::optional<std::filesystem::path> output;  // -o: where to write the lock file; stdout when unset
+};
+
+// Both return a process exit code (0 success, 1 failure) and throw ipc::Error
+// for failures the CLI reports as one message.
+int run_build(const BuildRequest& request, Logger& log);
+int run_lock(const LockRequest& request, Logger& log);
+
+}  // namespace supervisor

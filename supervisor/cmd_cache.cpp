@@ -1,0 +1,170 @@
+// `cache clean`: removes the package store and repository indexes under
+// cache_dir, and/or the per-provider build trees under work_dir. Removal goes
+// through directory fds with O_NOFOLLOW, so a symlink inside these trees is
+// removed as a link and never followed out of them.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+#include "supervisor/cli.hpp"
+
+namespace supervisor::cli {
+namespace {
+namespace fs = std::filesystem;
+
+// A path to remove: a trusted root (from the config) and a relative part
+// that is walked without following symlinks.
+struct Target {
+  fs::path root;
+  fs::path relative;
+  fs::path full() const { return root / relative; }
+};
+
+void add_clean_options(po::options_description& options) {
+  options.add_options()
+      ("packages", po::bool_switch(), "remove downloaded packages and repository indexes (the default)")
+      ("workspace", po::bool_switch(), "remove build trees under work_dir")
+      ("all", po::bool_switch(), "remove both")
+      ("provider-id", po::value<std::string>()->value_name("ID"),
+       "only the build trees of this provider (os-dist-arch); needs --workspace")
+      ("dry-run", po::bool_switch(), "list what would be removed, remove nothing");
+}
+
+void require_provider_id(const std::string& id) {
+  const bool valid = !id.empty() && id != "." && id != ".." &&
+                     std::all_of(id.begin(), id.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+                     });
+  ipc::require(valid, "invalid --provider-id '" + id + "' (expected os-dist-arch, e.g. debian-bookworm-x86_64)");
+}
+
+// Provider directories under work_dir: real directories only, sorted.
+std::vector<std::string> provider_dirs(const fs::path& work_dir) {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (fs::directory_iterator it(work_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) ids.push_back(it->path().filename().string());
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<Target> clean_targets(const Invocation& inv) {
+  const bool all = inv.options["all"].as<bool>();
+  const bool workspace = all || inv.options["workspace"].as<bool>();
+  const bool packages = all || inv.options["packages"].as<bool>() || !workspace;
+  std::optional<std::string> provider;
+  if (inv.options.count("provider-id")) {
+    provider = inv.options["provider-id"].as<std::string>();
+    require_provider_id(*provider);
+    // The package store is shared by every provider, so it cannot be narrowed.
+    ipc::require(!packages, "--provider-id narrows --workspace only; the package store is shared by all providers");
+  }
+  std::vector<Target> targets;
+  if (packages) {
+    targets.push_back({inv.global.cache_dir, "packages"});
+    targets.push_back({inv.global.cache_dir, "metadata"});
+  }
+  if (workspace) {
+    const std::vector<std::string> ids = provider ? std::vector{*provider} : provider_dirs(inv.global.work_dir);
+    for (const std::string& id : ids) {
+      targets.push_back({inv.global.work_dir, fs::path(id) / "buildenv"});
+      targets.push_back({inv.global.work_dir, fs::path(id) / "imagebuild"});
+    }
+  }
+  return targets;
+}
+
+sandbox::UniqueFd open_dir_at(int dirfd, const std::string& name, const fs::path& shown) {
+  const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return sandbox::UniqueFd(ipc::check_syscall(fd, "open directory", shown.string()));
+}
+
+// Removes `name` in `dirfd` and, for a real directory, everything below it.
+void remove_at(int dirfd, const std::string& name, const fs::path& shown) {
+  struct stat st {};
+  ipc::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());
+  if (S_ISDIR(st.st_mode)) {
+    sandbox::UniqueFd dir = open_dir_at(dirfd, name, shown);
+    const int listing_fd = ipc::check_syscall(::dup(dir.get()), "duplicate descriptor of", shown.string());
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(listing_fd), ::closedir);
+    if (!listing) {
+      ::close(listing_fd);
+      ipc::check_syscall(-1, "list directory", shown.string());
+    }
+    std::vector<std::string> children;
+    while (const dirent* entry = ::readdir(listing.get())) {
+      const std::string child = entry->d_name;
+      if (child != "." && child != "..") children.push_back(child);
+    }
+    for (const std::string& child : children) remove_at(dir.get(), child, shown / child);
+  }
+  ipc::check_syscall(::unlinkat(dirfd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0), "remove",
+                     shown.string());
+}
+
+// The directory holding the target's last component, opened without
+// following symlinks below the root; nullopt when it does not exist.
+std::optional<sandbox::UniqueFd> open_parent(const Target& t) {
+  const int root = ::open(t.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 && errno == ENOENT) return std::nullopt;
+  sandbox::UniqueFd dir(ipc::check_syscall(root, "open directory", t.root.string()));
+  fs::path shown = t.root;
+  for (const auto& part : t.relative.parent_path()) {
+    shown /= part;
+    const int fd = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return std::nullopt;
+    dir = sandbox::UniqueFd(ipc::check_syscall(fd, "open directory", shown.string()));
+  }
+  return dir;
+}
+
+bool exists(const Target& t) {
+  auto parent = open_parent(t);
+  struct stat st {};
+  return parent && ::fstatat(parent->get(), t.relative.filename().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void print_list(std::ostream& out, std::string_view title, const std::vector<fs::path>& paths) {
+  if (paths.empty()) return;
+  out << title << "\n";
+  for (const auto& p : paths) out << "  " << p.string() << "\n";
+}
+
+int run_cache_clean(const Invocation& inv) {
+  const bool dry_run = inv.options["dry-run"].as<bool>();
+  std::vector<fs::path> removed;
+  std::vector<fs::path> missing;
+  for (const Target& t : clean_targets(inv)) {
+    if (!exists(t)) {
+      missing.push_back(t.full());
+      continue;
+    }
+    if (!dry_run) {
+      ipc::ErrorContext ctx{"cleaning", t.full().string()};
+      remove_at(open_parent(t)->get(), t.relative.filename().string(), t.full());
+    }
+    removed.push_back(t.full());
+  }
+  print_list(inv.out, dry_run ? "Would remove:" : "Removed paths:", removed);
+  print_list(inv.out, "Skipped (not found):", missing);
+  if (removed.empty() && missing.empty()) inv.out << "Nothing to clean.\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Verb> cache_verbs() {
+  return {Verb{.name = "cache clean",
+               .summary = "Remove cached packages and indexes and/or build workspaces",
+               .add_options = add_clean_options, .run = run_cache_clean}};
+}
+
+}  // namespace supervisor::cli
