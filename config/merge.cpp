@@ -89,7 +89,9 @@ SystemConfig merge_system_config(SystemConfig d, const SystemConfig& u) {
   return d;
 }
 
-bool user_defines_disk(const Disk& u) { return u.name || u.size || !u.partitions.empty(); }
+bool user_defines_disk(const Disk& u) {
+  return (u.name && !u.name->empty()) || (u.size && !u.size->empty()) || !u.partitions.empty();
+}
 
 // Drops the default's marks under `prefix` when the user's section replaced it.
 void erase_marks(Marks& marks, const std::string& prefix) {

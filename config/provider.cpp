@@ -36,7 +36,7 @@ class DataFile {
   [[noreturn]] void fail_at(int line, std::string_view reason) const {
     std::string where = path_.string();
     if (line >= 0) where += ":" + std::to_string(line + 1);
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Invalid provider data '" + where + "': " + std::string(reason));
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to load provider data '" + where + "': " + std::string(reason));
   }
   [[noreturn]] void fail(const YAML::Node& at, std::string_view reason) const { fail_at(at.Mark().line, reason); }
 

@@ -1,3 +1,7 @@
+// GCC 12 reports a false -Wmaybe-uninitialized inside <regex> when built with
+// sanitizers (GCC bug 105562); it must be silenced before any std header.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "config/rules.hpp"
 
 #include <algorithm>
@@ -105,6 +109,12 @@ bool is_crypt_hash(std::string_view s) {
   static const std::regex bcrypt{R"(^\$2[abxy]\$[0-9]{2}\$[./A-Za-z0-9]{53}$)"};
   static const std::regex yescrypt{R"(^\$(y|gy|7)\$[./A-Za-z0-9]+\$[./A-Za-z0-9]*\$[./A-Za-z0-9]+$)"};
   return matches(s, md5_sha) || matches(s, bcrypt) || matches(s, yescrypt);
+}
+
+bool is_secure_boot_file(std::string_view s, std::string_view extensions) {
+  // Letters, digits, "_ . / -" and ${VAR} tokens, ending in one of `extensions`.
+  const std::regex re{R"(^[A-Za-z0-9_./${}-]+\.()" + std::string(extensions) + ")$"};
+  return matches(s, re);
 }
 
 bool is_url(std::string_view s) {

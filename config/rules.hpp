@@ -34,6 +34,8 @@ bool is_uuid(std::string_view s);
 // $1$, $5$, $6$, $2a/b/x/y$, $y$/$gy$/$7$ in their usual crypt(3) shapes.
 bool is_crypt_hash(std::string_view s);
 bool is_url(std::string_view s);
+// A key or certificate path whose extension is one of `extensions` ("key|pem").
+bool is_secure_boot_file(std::string_view s, std::string_view extensions);
 
 // Closest candidate by edit distance, or empty when none is close enough.
 std::string nearest(std::string_view word, Allowed candidates);

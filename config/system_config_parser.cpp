@@ -1,5 +1,4 @@
 #include <array>
-#include <regex>
 
 #include "config/rules.hpp"
 #include "config/section_parsers.hpp"
@@ -43,27 +42,24 @@ Kernel parse_kernel(YamlReader& in, const YAML::Node& node, const std::string& p
 
 // A secure boot file: one of `suffixes`, no "..", "${VAR}" tokens allowed.
 void check_secure_boot_file(YamlReader& in, const std::optional<std::string>& value, const std::string& path,
-                            const std::regex& pattern, std::string_view expected) {
+                            std::string_view extensions, std::string_view expected) {
   if (!value) return;
   if (value->find("..") != std::string::npos)
     in.error(path, "\"" + *value + "\" must not contain \"..\"");
-  else if (!std::regex_match(*value, pattern))
+  else if (!rules::is_secure_boot_file(*value, extensions))
     in.error(path, "\"" + *value + "\" is not a " + std::string(expected) + " file path");
 }
 
 Immutability parse_immutability(YamlReader& in, const YAML::Node& node, const std::string& path) {
-  static const std::regex key_file{R"(^[A-Za-z0-9_./${}-]+\.(key|pem)$)"};
-  static const std::regex crt_file{R"(^[A-Za-z0-9_./${}-]+\.(crt|pem)$)"};
-  static const std::regex cer_file{R"(^[A-Za-z0-9_./${}-]+\.cer$)"};
   Immutability im;
   if (!node["enabled"]) in.error(node, path + ".enabled", "is required");
   im.enabled = in.opt_bool(node, "enabled", path).value_or(false);
   im.secure_boot_db_key = in.opt_string(node, "secureBootDBKey", path);
   im.secure_boot_db_crt = in.opt_string(node, "secureBootDBCrt", path);
   im.secure_boot_db_cer = in.opt_string(node, "secureBootDBCer", path);
-  check_secure_boot_file(in, im.secure_boot_db_key, path + ".secureBootDBKey", key_file, "*.key or *.pem");
-  check_secure_boot_file(in, im.secure_boot_db_crt, path + ".secureBootDBCrt", crt_file, "*.crt or *.pem");
-  check_secure_boot_file(in, im.secure_boot_db_cer, path + ".secureBootDBCer", cer_file, "*.cer");
+  check_secure_boot_file(in, im.secure_boot_db_key, path + ".secureBootDBKey", "key|pem", "*.key or *.pem");
+  check_secure_boot_file(in, im.secure_boot_db_crt, path + ".secureBootDBCrt", "crt|pem", "*.crt or *.pem");
+  check_secure_boot_file(in, im.secure_boot_db_cer, path + ".secureBootDBCer", "cer", "*.cer");
   const int set = int{im.secure_boot_db_key.has_value()} + int{im.secure_boot_db_crt.has_value()} +
                   int{im.secure_boot_db_cer.has_value()};
   if (set > 0 && set < 3)
@@ -76,7 +72,7 @@ Immutability parse_immutability(YamlReader& in, const YAML::Node& node, const st
 User parse_user(YamlReader& in, const YAML::Node& node, const std::string& path) {
   User u;
   u.name = in.req_string(node, "name", path);
-  if (node["name"] && !rules::is_user_name(u.name))
+  if (has_scalar(node, "name") && !rules::is_user_name(u.name))
     in.error(node["name"], path + ".name", "\"" + u.name + "\" is not a valid user name; expected "
              "^[a-z_][a-z0-9_-]*[$]?$, at most 32 characters");
   u.password = in.opt_string(node, "password", path);
@@ -124,7 +120,7 @@ SystemConfig parse_system_config(YamlReader& in, const YAML::Node& node, const s
     f.local = in.req_string(item, "local", item_path);
     f.final = in.req_string(item, "final", item_path);
     f.declared_in = source;
-    if (item["final"] && !f.final.starts_with("/"))
+    if (has_scalar(item, "final") && !f.final.starts_with("/"))
       in.error(item["final"], item_path + ".final", "\"" + f.final + "\" must be an absolute path in the image");
     sc.additional_files.push_back(std::move(f));
   });

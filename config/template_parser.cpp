@@ -39,11 +39,11 @@ Image parse_image(YamlReader& in, const YAML::Node& node) {
   Image image;
   image.name = in.req_string(node, "name", "image");
   image.version = in.req_string(node, "version", "image");
-  if (node["name"] && !rules::is_image_name(*image.name))
+  if (has_scalar(node, "name") && !rules::is_image_name(*image.name))
     in.error(node["name"], "image.name",
              "\"" + *image.name + "\" is not a valid image name; expected letters, digits, '-' and '_', "
              "starting and ending with a letter or digit");
-  if (node["version"] && !rules::is_image_version(*image.version))
+  if (has_scalar(node, "version") && !rules::is_image_version(*image.version))
     in.error(node["version"], "image.version",
              "\"" + *image.version + "\" is not a valid version; expected MAJOR[.MINOR[.PATCH]][+BUILD], "
              "e.g. \"1.0.0\"");
@@ -56,10 +56,10 @@ Target parse_target(YamlReader& in, const YAML::Node& node) {
   t.dist = in.req_string(node, "dist", "target");
   t.arch = in.req_string(node, "arch", "target");
   t.image_type = in.req_string(node, "imageType", "target");
-  if (node["os"]) in.check_enum(t.os, "target.os", rules::kTargetOses);
-  if (node["dist"] && t.dist->empty()) in.error(node["dist"], "target.dist", "must not be empty");
-  if (node["arch"]) in.check_enum(t.arch, "target.arch", rules::kArches);
-  if (node["imageType"]) in.check_enum(t.image_type, "target.imageType", rules::kImageTypes);
+  if (has_scalar(node, "os")) in.check_enum(t.os, "target.os", rules::kTargetOses);
+  if (has_scalar(node, "dist") && t.dist->empty()) in.error(node["dist"], "target.dist", "must not be empty");
+  if (has_scalar(node, "arch")) in.check_enum(t.arch, "target.arch", rules::kArches);
+  if (has_scalar(node, "imageType")) in.check_enum(t.image_type, "target.imageType", rules::kImageTypes);
   return t;
 }
 
@@ -92,7 +92,7 @@ Disk parse_disk(YamlReader& in, const YAML::Node& node) {
     Artifact a;
     a.type = in.req_string(item, "type", path);
     a.compression = in.opt_string(item, "compression", path);
-    if (item["type"]) in.check_enum(a.type, path + ".type", rules::kArtifactTypes);
+    if (has_scalar(item, "type")) in.check_enum(a.type, path + ".type", rules::kArtifactTypes);
     in.check_enum(a.compression, path + ".compression", rules::kCompressions);
     d.artifacts.push_back(std::move(a));
   });
@@ -129,7 +129,7 @@ void check_repository_sources(YamlReader& in, const YAML::Node& node, const std:
 PackageRepository parse_repository(YamlReader& in, const YAML::Node& node, const std::string& path) {
   PackageRepository r;
   r.codename = in.req_string(node, "codename", path);
-  if (node["codename"] && r.codename.empty()) in.error(node["codename"], path + ".codename", "must not be empty");
+  if (has_scalar(node, "codename") && r.codename.empty()) in.error(node["codename"], path + ".codename", "must not be empty");
   r.url = in.opt_string(node, "url", path);
   r.path = in.opt_string(node, "path", path);
   r.pkey = in.opt_string(node, "pkey", path);

@@ -1,6 +1,7 @@
 #include "config/yaml_reader.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <set>
 
 namespace config {

@@ -61,6 +61,12 @@ class YamlReader {
   Issues& issues_;
 };
 
+// True when `map` has `key` with a scalar value (a failed read leaves "").
+inline bool has_scalar(const YAML::Node& map, const char* key) {
+  const YAML::Node node = map[key];
+  return node && node.IsScalar();
+}
+
 std::string join_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, std::size_t index);
 

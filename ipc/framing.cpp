@@ -278,7 +278,7 @@ void FrameDecoder::finish() const {
 
 Phase validate_message(proto::Message::Reader message, Phase phase, proto::StageKind stage,
                        std::size_t fd_count) {
-  const bool from_stage = phase == Phase::kSupervisorRunning;
+  const bool from_stage = phase == Phase::kSupervisorRunning || phase == Phase::kSupervisorFinished;
   const ErrorKind kind = from_stage ? ErrorKind::kSandboxViolation : ErrorKind::kInvalidInput;
   const auto which = message.which();
   const std::string what = "stage message '" + std::string(tag_name(which)) + "'";
@@ -300,7 +300,7 @@ Phase validate_message(proto::Message::Reader message, Phase phase, proto::Stage
     case Phase::kStageRunning:
       if (which != proto::Message::CANCEL) refuse(what + ": only cancel may follow a request");
       if (fd_count != 0) refuse(what + ": unexpected fds attached");
-      return Phase::kFinished;
+      return Phase::kStageCancelled;
     case Phase::kSupervisorRunning:
       if (fd_count != 0) refuse(what + ": a stage may not pass fds");
       switch (which) {
@@ -313,20 +313,21 @@ Phase validate_message(proto::Message::Reader message, Phase phase, proto::Stage
           if (result_kind(message.getResult()) != stage) {
             refuse(what + ": not a result of the " + std::string(to_string(stage)) + " stage");
           }
-          return Phase::kFinished;
+          return Phase::kSupervisorFinished;
         case proto::Message::ERROR:
-          return Phase::kFinished;
+          return Phase::kSupervisorFinished;
         case proto::Message::REQUEST:
         case proto::Message::CANCEL:
           break;
       }
       refuse(what + ": not permitted from a stage");
       break;
-    case Phase::kFinished:
+    case Phase::kStageCancelled:
+    case Phase::kSupervisorFinished:
       refuse(what + ": the exchange is already finished");
   }
   refuse(what + ": unknown phase");
-  return Phase::kFinished;  // not reached
+  return phase;  // not reached
 }
 
 }  // namespace ipc

@@ -25,7 +25,7 @@ namespace ipc {
 
 struct FrameLimits {
   std::size_t max_frame_bytes = std::size_t{64} << 20;
-  std::size_t max_fds = 16;
+  std::size_t max_fds = 32;  // the kernel allows 253 per message; larger sets travel as paths
   // The schema nests at most 6 structs/lists deep; leave room to grow.
   int nesting_limit = 24;
   // Traversal limit = max(min, factor * message words): generous enough for
@@ -104,8 +104,9 @@ class FrameDecoder {
 enum class Phase {
   kStageAwaitingRequest,  // stage side: only a request (with exactly its fdCount fds)
   kStageRunning,          // stage side: only cancel
+  kStageCancelled,        // stage side after cancel: nothing
   kSupervisorRunning,     // supervisor side: progress, log, then one result or error
-  kFinished,              // after a result or error: nothing
+  kSupervisorFinished,    // supervisor side after the result or error: nothing
 };
 
 // Throws unless `message` (with `fd_count` fds attached) may arrive in `phase`

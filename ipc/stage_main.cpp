@@ -134,7 +134,8 @@ void StageContext::log(LogLevel level, std::string_view text) {
   capnp::MallocMessageBuilder message;
   auto line = message.initRoot<proto::Message>().initLog();
   line.setLevel(to_proto(level));
-  line.setText(kj::StringPtr(std::string(text).c_str()));
+  const std::string copy(text);  // capnp wants NUL-terminated text
+  line.setText(copy);
   send(message);
 }
 

@@ -29,6 +29,7 @@ struct MountOp {
   std::string source;   // host path (binds), link text (symlink), unused otherwise
   std::string target;   // absolute path inside the sandbox
   std::string options;  // tmpfs mount data
+  bool if_exists = false;  // binds: skip quietly when the host has no such path
 };
 
 enum class UserMapping {
@@ -71,7 +72,9 @@ struct SandboxSpec {
   SeccompPolicy seccomp;
   std::vector<Rlimit> rlimits;    // RLIMIT_CORE is always 0
   std::vector<PassFd> fds;
-  bool die_with_parent = true;    // PR_SET_PDEATHSIG(SIGKILL)
+  // PR_SET_PDEATHSIG(SIGKILL). The kernel ties it to the *thread* that
+  // spawned the stage: spawn from a thread that outlives the stage.
+  bool die_with_parent = true;
 };
 
 }  // namespace sandbox

@@ -165,8 +165,9 @@ SyscallSet kernel_keyring() {
 }
 
 void allow_clone_threads(SeccompPolicy& policy) {
-  policy.allow_if(SCMP_SYS(clone), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD),
-                                    SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)});
+  // One comparison per argument: libseccomp 2.5 rejects two on the same one.
+  policy.allow_if(SCMP_SYS(clone), {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | kNamespaceFlags,
+                                            CLONE_THREAD)});
 }
 
 void allow_clone_processes(SeccompPolicy& policy) {

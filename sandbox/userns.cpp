@@ -18,6 +18,8 @@ namespace sandbox {
 namespace {
 
 constexpr uint32_t kRootMapSize = 65536;
+constexpr const char* kNewUidMap = "/usr/bin/newuidmap";
+constexpr const char* kNewGidMap = "/usr/bin/newgidmap";
 
 std::string user_name(uid_t uid) {
   passwd* entry = getpwuid(uid);
@@ -53,7 +55,7 @@ void write_proc_file(pid_t pid, const char* name, const std::string& text) {
   ipc::check(static_cast<size_t>(n) == text.size(), "Failed to write '" + path + "': short write");
 }
 
-void run_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLine>& lines) {
+pid_t start_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLine>& lines) {
   std::vector<std::string> args{helper, std::to_string(pid)};
   for (const IdMapLine& l : lines) {
     args.push_back(std::to_string(l.inside));
@@ -66,19 +68,42 @@ void run_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLine>&
   pid_t child = 0;
   const int rc = posix_spawn(&child, helper, nullptr, nullptr, argv.data(), environ);
   if (rc != 0) {
-    errno = rc;
     throw ipc::Error(ipc::ErrorKind::kFailed,
                      std::string("Failed to run '") + helper + "': " + std::strerror(rc))
         .with_errno(rc)
         .with_hint("install the uidmap package (newuidmap, newgidmap)");
   }
+  return child;
+}
+
+// Returns an error message, or "" when the helper exited with status 0.
+std::string finish_map_helper(const char* helper, pid_t child, pid_t pid) {
   int status = 0;
-  while (waitpid(child, &status, 0) < 0) ipc::check_syscall(errno == EINTR ? 0 : -1, "wait for", helper);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
-                     std::string("Failed to write the id map of pid ") + std::to_string(pid) +
-                         " with '" + helper + "': it exited with status " +
-                         std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1))
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return std::string("Failed to wait for '") + helper + "': " + std::strerror(errno);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  return std::string("Failed to write the id map of pid ") + std::to_string(pid) + " with '" + helper +
+         "': it exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+// newuidmap and newgidmap run side by side: each is a setuid exec, the
+// largest part of an unprivileged spawn.
+void run_map_helpers(pid_t pid, const IdMapPlan& plan) {
+  const pid_t uid_helper = start_map_helper(kNewUidMap, pid, plan.uid);
+  pid_t gid_helper = -1;
+  std::string gid_error;
+  try {
+    gid_helper = start_map_helper(kNewGidMap, pid, plan.gid);
+  } catch (const ipc::Error&) {
+    finish_map_helper(kNewUidMap, uid_helper, pid);
+    throw;
+  }
+  const std::string uid_error = finish_map_helper(kNewUidMap, uid_helper, pid);
+  gid_error = finish_map_helper(kNewGidMap, gid_helper, pid);
+  const std::string& error = uid_error.empty() ? gid_error : uid_error;
+  if (!error.empty()) {
+    throw ipc::Error(ipc::ErrorKind::kFailed, error)
         .with_hint("newuidmap/newgidmap must be setuid root and the range must match "
                    "/etc/subuid and /etc/subgid");
   }
@@ -111,8 +136,13 @@ std::optional<IdRange> find_subordinate_range(const std::string& path, const std
 
 IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
                        const std::string& subgid_path) {
-  const uid_t uid = geteuid();
-  const gid_t gid = getegid();
+  return plan_id_maps_for({geteuid(), getegid(), user_name(geteuid())}, mode, subuid_path, subgid_path);
+}
+
+IdMapPlan plan_id_maps_for(const Caller& caller, UserMapping mode, const std::string& subuid_path,
+                           const std::string& subgid_path) {
+  const uid_t uid = caller.uid;
+  const gid_t gid = caller.gid;
   IdMapPlan plan;
   if (uid == 0) {
     plan.uid = {{0, 0, kRootMapSize}};
@@ -125,7 +155,7 @@ IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
     plan.deny_setgroups = true;
     return plan;
   }
-  const std::string user = user_name(uid);
+  const std::string& user = caller.name;
   const IdRange uids = require_range(subuid_path, user, uid, "uid");
   const IdRange gids = require_range(subgid_path, user, uid, "gid");
   plan.uid = {{0, uid, 1}, {1, uids.first, uids.count}};
@@ -137,8 +167,7 @@ IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
 void apply_id_maps(pid_t pid, const IdMapPlan& plan) {
   ipc::ErrorContext ctx{"mapping user ids of pid", std::to_string(pid)};
   if (plan.use_helpers) {
-    run_map_helper("/usr/bin/newuidmap", pid, plan.uid);
-    run_map_helper("/usr/bin/newgidmap", pid, plan.gid);
+    run_map_helpers(pid, plan);
     return;
   }
   write_proc_file(pid, "uid_map", map_text(plan.uid));

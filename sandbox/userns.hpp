@@ -49,6 +49,15 @@ struct IdMapPlan {
 IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
                        const std::string& subgid_path);
 
+// The same for an explicit caller (tests simulate users without a range).
+struct Caller {
+  uid_t uid;
+  gid_t gid;
+  std::string name;
+};
+IdMapPlan plan_id_maps_for(const Caller& caller, UserMapping mode, const std::string& subuid_path,
+                           const std::string& subgid_path);
+
 // Writes the maps of `pid`, a child blocked in its new user namespace.
 void apply_id_maps(pid_t pid, const IdMapPlan& plan);
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iostream>
 
 #include "ipc/error.hpp"
 
@@ -12,6 +11,8 @@ namespace {
 // Flags are matched exactly: a prefix such as "--c" must not silently pick one.
 constexpr int kParseStyle = po::command_line_style::default_style &
                             ~po::command_line_style::allow_guessing;
+
+constexpr unsigned kHelpWidth = 100;
 
 constexpr std::string_view kExitCodeHelp =
     "Exit codes:\n"
@@ -35,6 +36,14 @@ bool is_group(std::span<const Verb> verbs, std::string_view word) {
   return std::any_of(verbs.begin(), verbs.end(), [&](const Verb& v) {
     return v.name.size() > word.size() && v.name.starts_with(word) && v.name[word.size()] == ' ';
   });
+}
+
+std::string group_members(std::span<const Verb> verbs, std::string_view group) {
+  std::string names;
+  for (const Verb& v : verbs) {
+    if (verb_group(v.name) == group && v.name != group) names += (names.empty() ? "" : ", ") + std::string(v.name);
+  }
+  return names;
 }
 
 void print_verb_list(std::ostream& out, std::span<const Verb> verbs, std::string_view group) {
@@ -151,8 +160,10 @@ int run_verb(const Verb& verb, const po::variables_map& globals, const std::vect
 
 int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, Logger& log,
              std::ostream& out) {
-  for (const std::string& arg : args) {
-    if (auto problem = argument_problem(arg)) usage_error("invalid argument: " + *problem);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (auto problem = argument_problem(args[i])) {
+      usage_error("invalid argument " + std::to_string(i + 1) + ": " + *problem);
+    }
   }
   po::options_description globals_desc = global_options();
   po::variables_map globals;
@@ -169,17 +180,20 @@ int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, 
       match_verb(verbs, po::collect_unrecognized(parsed.options, po::include_positional));
   const bool help = globals["help"].as<bool>();
   if (match.verb == nullptr && match.group.empty()) {
-    if (help) return print_general_help(out, verbs), kExitOk;
-    print_general_help(std::cerr, verbs);
-    return kExitUsage;
+    if (!help) usage_error("missing command");
+    print_general_help(out, verbs);
+    return kExitOk;
   }
   if (match.verb == nullptr) {
-    if (help) return print_group_help(out, verbs, match.group), kExitOk;
-    if (!match.rest.empty()) usage_error("unknown flag '" + match.rest[0] + "'", match.group);
-    print_group_help(std::cerr, verbs, match.group);
-    return kExitUsage;
+    if (!help && !match.rest.empty()) usage_error("unknown flag '" + match.rest[0] + "'", match.group);
+    if (!help) usage_error("'" + match.group + "' needs a command: " + group_members(verbs, match.group), match.group);
+    print_group_help(out, verbs, match.group);
+    return kExitOk;
   }
-  if (help) return print_verb_help(out, *match.verb), kExitOk;
+  if (help) {
+    print_verb_help(out, *match.verb);
+    return kExitOk;
+  }
   return run_verb(*match.verb, globals, match.rest, verbs, log, out);
 }
 
@@ -188,14 +202,14 @@ int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, 
 std::vector<Verb> verb_table() {
   std::vector<Verb> table;
   for (auto group : {template_verbs(), config_verbs(), cache_verbs(), version_verbs(),
-                     completion_verbs()}) {
+                     completion_verbs(), stage_verbs()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
   return table;
 }
 
 po::options_description global_options() {
-  po::options_description options("Global options");
+  po::options_description options("Global options", kHelpWidth, kHelpWidth / 2);
   options.add_options()
       ("config", po::value<std::string>()->value_name("FILE"),
        "global config file (default: the first found of ./os-image-composer.yml, "
@@ -208,7 +222,7 @@ po::options_description global_options() {
 }
 
 po::options_description verb_options(const Verb& verb) {
-  po::options_description options("Options");
+  po::options_description options("Options", kHelpWidth, kHelpWidth / 2);
   if (verb.add_options != nullptr) verb.add_options(options);
   return options;
 }

@@ -76,5 +76,6 @@ std::vector<Verb> config_verbs();      // cmd_config.cpp: config init, config sh
 std::vector<Verb> cache_verbs();       // cmd_cache.cpp: cache clean
 std::vector<Verb> version_verbs();     // cmd_version.cpp: version
 std::vector<Verb> completion_verbs();  // cmd_completion.cpp: completion
+std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
 
 }  // namespace supervisor::cli

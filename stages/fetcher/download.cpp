@@ -45,16 +45,19 @@ void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks
   }
 }
 
-// dest already holds the expected content: a previous run finished it.
-bool already_present(const DownloadItem& item) {
-  if (!item.sha256) return false;
-  sandbox::UniqueFd fd(::open(item.dest.c_str(), O_RDONLY | O_CLOEXEC));
+// The size of dest when it already holds the expected content (a previous
+// run finished it).
+std::optional<std::uint64_t> size_if_present(const DownloadItem& item, int dir_fd) {
+  if (!item.sha256) return std::nullopt;
+  sandbox::UniqueFd fd(::openat(dir_fd, item.dest.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  if (item.size && static_cast<std::uint64_t>(st.st_size) != *item.size) return false;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (item.size && size != *item.size) return std::nullopt;
   Sha256 hash;
-  hash.update_from_fd(fd.get(), static_cast<std::uint64_t>(st.st_size), item.dest.string());
-  return hash.finish_hex() == *item.sha256;
+  hash.update_from_fd(fd.get(), size, item.dest.string());
+  if (hash.finish_hex() != *item.sha256) return std::nullopt;
+  return size;
 }
 
 struct MultiDeleter {
@@ -112,10 +115,10 @@ Session::Session(std::span<const DownloadItem> items, const DownloadOptions& opt
   for (std::size_t i = 0; i < items.size(); ++i) {
     results_[i].url = items[i].url;
     results_[i].dest = items[i].dest;
-    if (already_present(items[i])) {
+    if (const auto size = size_if_present(items[i], options.dest_dir_fd)) {
       results_[i].ok = results_[i].already_present = true;
       results_[i].sha256 = *items[i].sha256;
-      results_[i].size = static_cast<std::uint64_t>(std::filesystem::file_size(items[i].dest));
+      results_[i].size = *size;
       bytes_settled_[i] = results_[i].size;
       ++files_done_;
     } else {

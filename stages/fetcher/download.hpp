@@ -3,6 +3,8 @@
 // to <dest> only when its size and SHA-256 match what the caller expected.
 #pragma once
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +31,9 @@ struct DownloadItem {
 };
 
 struct DownloadOptions {
+  // Relative dest paths resolve against this directory (openat), so a
+  // sandboxed stage can write into a directory it was handed as an fd.
+  int dest_dir_fd = AT_FDCWD;
   unsigned workers = 4;                               // parallel transfers
   unsigned max_attempts = 3;                          // per file, first try included
   std::chrono::milliseconds backoff_initial{500};     // doubled per attempt, with jitter

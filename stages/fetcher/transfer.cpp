@@ -42,7 +42,7 @@ std::optional<std::uint64_t> parse_content_range_start(std::string_view value) {
 }  // namespace
 
 Transfer::Transfer(const DownloadItem& item, const DownloadOptions& options)
-    : item_(item), part_path_(item.dest.string() + ".part"), easy_(curl_easy_init()),
+    : item_(item), dir_fd_(options.dest_dir_fd), part_path_(item.dest.string() + ".part"), easy_(curl_easy_init()),
       error_buffer_(CURL_ERROR_SIZE + 1, '\0') {
   ipc::check(easy_ != nullptr, "Failed to create a libcurl handle");
   open_partial();
@@ -50,10 +50,13 @@ Transfer::Transfer(const DownloadItem& item, const DownloadOptions& options)
 }
 
 void Transfer::open_partial() {
-  std::error_code ec;
-  std::filesystem::create_directories(item_.dest.parent_path(), ec);
+  if (dir_fd_ == AT_FDCWD) {
+    std::error_code ec;
+    std::filesystem::create_directories(item_.dest.parent_path(), ec);
+  }
   const std::string path = part_path_.string();
-  part_fd_.reset(ipc::check_syscall(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644), "open", path));
+  part_fd_.reset(ipc::check_syscall(::openat(dir_fd_, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644),
+                                    "open", path));
   struct stat st {};
   ipc::check_syscall(::fstat(part_fd_.get(), &st), "stat", path);
   offset_ = static_cast<std::uint64_t>(st.st_size);
@@ -98,7 +101,12 @@ void Transfer::configure(const DownloadOptions& options) {
   set_option(easy, CURLOPT_WRITEDATA, static_cast<void*>(this));
   set_option(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   set_option(easy, CURLOPT_HEADERDATA, static_cast<void*>(this));
-  if (offset_ > 0) set_option(easy, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(offset_));
+  // CURLOPT_RANGE rather than RESUME_FROM: libcurl would fail on a 200 answer,
+  // where we restart from zero ourselves.
+  if (offset_ > 0) {
+    range_ = std::to_string(offset_) + "-";
+    set_option(easy, CURLOPT_RANGE, range_.c_str());
+  }
 }
 
 std::size_t Transfer::on_header(char* data, std::size_t size, std::size_t count, void* self) {
@@ -212,7 +220,7 @@ AttemptOutcome Transfer::commit_file() {
   }
   const std::string part = part_path_.string();
   ipc::check_syscall(::fsync(part_fd_.get()), "sync", part);
-  ipc::check_syscall(::rename(part.c_str(), item_.dest.c_str()), "rename", part);
+  ipc::check_syscall(::renameat(dir_fd_, part.c_str(), dir_fd_, item_.dest.c_str()), "rename", part);
   part_fd_.reset();
   AttemptOutcome outcome{Kind::kDone, {}};
   outcome.sha256 = std::move(digest);
@@ -227,7 +235,7 @@ AttemptOutcome Transfer::discard_if(bool discard, AttemptOutcome outcome) {
 
 void Transfer::settle_partial(bool discard) {
   if (discard || written_ == 0) {
-    ::unlink(part_path_.c_str());
+    ::unlinkat(dir_fd_, part_path_.c_str(), 0);
     written_ = 0;
   }
   part_fd_.reset();

@@ -70,6 +70,7 @@ class Transfer {
   AttemptOutcome commit_file();
 
   const DownloadItem& item_;
+  int dir_fd_;
   std::filesystem::path part_path_;
   std::unique_ptr<CURL, EasyDeleter> easy_;
   sandbox::UniqueFd part_fd_;
@@ -85,6 +86,7 @@ class Transfer {
   std::optional<std::chrono::seconds> retry_after_;
   std::optional<Abort> abort_;
   std::string error_buffer_;
+  std::string range_;
 };
 
 }  // namespace stage::fetcher

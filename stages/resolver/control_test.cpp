@@ -91,7 +91,8 @@ TEST(ControlParser, KeepsHugeFields) {
   const auto paras = parse_paragraphs(text);
   ASSERT_EQ(paras.size(), 2u);
   EXPECT_EQ(paras[0][1].second, depends);
-  EXPECT_EQ(paras[0][2].second.size(), description.size() - 15 - 5000 - 1 + 1);
+  EXPECT_TRUE(paras[0][2].second.starts_with("x\nline 0\nline 1\n"));
+  EXPECT_TRUE(paras[0][2].second.ends_with("\nline 4999"));
 }
 
 const char* kIndex =
@@ -192,7 +193,9 @@ TEST(PackagesIndex, ReadsPlainGzipAndXzFiles) {
   for (const auto& f : files) {
     SCOPED_TRACE(f.file);
     const std::string bytes = f.filter == ARCHIVE_FILTER_NONE ? std::string(kIndex) : compress(kIndex, f.filter);
-    if (f.filter != ARCHIVE_FILTER_NONE) EXPECT_NE(bytes, std::string(kIndex));
+    if (f.filter != ARCHIVE_FILTER_NONE) {
+      EXPECT_NE(bytes, std::string(kIndex));
+    }
     std::ofstream(dir / f.file, std::ios::binary) << bytes;
     EXPECT_EQ(read_index_file(dir / f.file), kIndex);
   }

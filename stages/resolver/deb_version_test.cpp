@@ -107,7 +107,8 @@ TEST(DebVersion, RejectsInvalidVersions) {
       {"abc", "does not start with digit"},
       {"1.0_1", "invalid character in version number"},
       {"1.0-1_2", "invalid character in revision number"},
-      {"1.0-1:2", "invalid character in revision number"},
+      {"1.0-1=2", "invalid character in revision number"},
+      {"1.0-1:2", "epoch in version is not number"},  // the first colon starts the epoch
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);

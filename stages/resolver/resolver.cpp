@@ -52,14 +52,22 @@ std::string_view to_string(Reason reason) noexcept {
   return "dependency";
 }
 
-void Selector::select_root(const std::string& spec, Reason reason) {
+void Selector::select_root(const Request& request) {
+  const std::string& spec = request.spec;
   if (is_glob(spec)) {
     const std::vector<std::string> names = u_.names_matching(spec);
     if (names.empty()) fail_request(spec, "no package name matches the pattern");
-    for (const std::string& name : names) select_root(name, reason);
+    for (const std::string& name : names) select_root(Request{name, request.reason, request.op, request.version});
     return;
   }
-  const Relation rel = relation_from_spec(spec);
+  Relation rel = relation_from_spec(spec);
+  if (request.op != RelOp::kAny) {
+    if (rel.op != RelOp::kAny) fail_request(spec, "a pinned version cannot take a second constraint");
+    if (!is_valid_version(request.version)) fail_request(spec, "'" + request.version + "' is not a valid version");
+    rel.op = request.op;
+    rel.version = request.version;
+  }
+  const Reason reason = request.reason;
   const Alternatives group{rel};
   const std::string& native = u_.native_arch();
   if (satisfied_by_chosen(group, native)) return;
@@ -89,9 +97,9 @@ void Selector::expand() {
   while (!queue_.empty()) {
     const PkgId id = queue_.front();
     queue_.pop_front();
-    const Package& p = u_.package(id);
-    for (const Alternatives& group : p.pre_depends) resolve_group(id, group, true);
-    for (const Alternatives& group : p.depends) resolve_group(id, group, false);
+    const Relations& rel = u_.relations(id);
+    for (const Alternatives& group : rel.pre_depends) resolve_group(id, group, true);
+    for (const Alternatives& group : rel.depends) resolve_group(id, group, false);
   }
 }
 
@@ -178,8 +186,8 @@ Resolution Selector::result() const {
     const Origin& o = origin_.at(id);
     const Repository& repo = u_.repositories()[p.repo];
     ResolvedPackage r{p.name, p.version, p.architecture, repo.name, join_url(repo.base_url, p.filename),
-                      p.filename, p.sha256, p.size, o.reason, o.parent ? u_.package(*o.parent).name : "",
-                      {}, {}};
+                      p.filename, p.sha256, p.size, o.reason, p.essential,
+                      o.parent ? u_.package(*o.parent).name : "", {}, {}};
     const std::string arch = p.architecture == "all" ? u_.native_arch() : p.architecture;
     auto edges = [&](const RelationList& list, std::vector<std::size_t>& to) {
       for (const Alternatives& group : list) {
@@ -188,8 +196,8 @@ Resolution Selector::result() const {
       std::sort(to.begin(), to.end());
       to.erase(std::unique(to.begin(), to.end()), to.end());
     };
-    edges(p.pre_depends, r.pre_depends);
-    edges(p.depends, r.depends);
+    edges(u_.relations(id).pre_depends, r.pre_depends);
+    edges(u_.relations(id).depends, r.depends);
     out.packages.push_back(std::move(r));
   }
   out.install_order = installation_order(out.packages);
@@ -197,20 +205,16 @@ Resolution Selector::result() const {
 }
 
 Resolution resolve(const Universe& universe, const ResolveOptions& options) {
-  Selector selector(universe);
+  Selector selector(universe, options.excluded);
   if (options.base != BaseSet::kNone) {
-    for (const std::string& name : universe.names()) {
-      for (PkgId id : universe.candidates(name)) {
-        const Package& p = universe.package(id);
-        if (p.architecture != "all" && p.architecture != universe.native_arch()) continue;
-        const bool required = options.base == BaseSet::kRequired && p.priority == "required";
-        if (p.essential || required) selector.select_root(name, Reason::kEssential);
-        break;  // only the best native candidate decides
-      }
+    for (const std::string& name : universe.base_names(options.base == BaseSet::kRequired)) {
+      const auto& ex = options.excluded;
+      if (std::find(ex.begin(), ex.end(), name) != ex.end()) continue;  // the user's choice wins
+      selector.select_root(Request{name, Reason::kEssential});
     }
   }
-  for (const std::string& name : options.essential) selector.select_root(name, Reason::kEssential);
-  for (const Request& r : options.requests) selector.select_root(r.spec, r.reason);
+  for (const std::string& name : options.essential) selector.select_root(Request{name, Reason::kEssential});
+  for (const Request& r : options.requests) selector.select_root(r);
   selector.expand();
   return selector.result();
 }

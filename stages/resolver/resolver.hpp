@@ -26,16 +26,20 @@ enum class BaseSet {
 };
 
 // One requested package: "name", "name:arch", "name_version" (exact pin),
-// or a glob on names ("lib*-dev": every matching package).
+// or a glob on names ("lib*-dev": every matching package). `op`/`version`
+// add a constraint (e.g. ">= 1.2") to the name or to every glob match.
 struct Request {
   std::string spec;
   Reason reason = Reason::kSystem;
+  RelOp op = RelOp::kAny;
+  std::string version;
 };
 
 struct ResolveOptions {
   BaseSet base = BaseSet::kNone;
   std::vector<std::string> essential;  // an explicit essential list (chroot env)
   std::vector<Request> requests;       // kernel, bootloader and system packages
+  std::vector<std::string> excluded;   // never chosen, also not as a provider
 };
 
 struct ResolvedPackage {
@@ -48,6 +52,7 @@ struct ResolvedPackage {
   std::string sha256;
   std::uint64_t size = 0;
   Reason reason = Reason::kDependency;
+  bool essential = false;  // the index says "Essential: yes"
   std::string required_by;  // the package that pulled it in; "" for roots
   // Indices into Resolution::packages of what satisfies its relations.
   std::vector<std::size_t> pre_depends;

@@ -95,8 +95,9 @@ std::string Selector::describe(PkgId id) const {
 
 std::optional<std::string> Selector::conflict_with_chosen(PkgId c) const {
   const Package& p = u_.package(c);
-  for (const auto* list : {&p.conflicts, &p.breaks}) {
-    const char* verb = list == &p.conflicts ? " conflicts with " : " breaks ";
+  const Relations& rels = u_.relations(c);
+  for (const auto* list : {&rels.conflicts, &rels.breaks}) {
+    const char* verb = list == &rels.conflicts ? " conflicts with " : " breaks ";
     for (const Alternatives& group : *list) {
       for (const Relation& rel : group) {
         if (auto other = chosen_match(rel, p.architecture, RelKind::kConflicts, c)) {
@@ -131,6 +132,7 @@ std::optional<std::string> Selector::conflict_with_chosen(PkgId c) const {
 // Why `c` cannot join the chosen set, or nullopt when it can.
 std::optional<std::string> Selector::why_not_selectable(PkgId c) const {
   const Package& p = u_.package(c);
+  if (excluded_.count(p.name)) return p.name + " is excluded by the request";
   if (auto it = chosen_by_name_.find(p.name); it != chosen_by_name_.end()) {
     for (PkgId other : it->second) {
       if (other == c) return std::nullopt;
@@ -150,10 +152,11 @@ void Selector::select(PkgId id, Origin origin) {
   const Package& p = u_.package(id);
   chosen_by_name_[p.name].push_back(id);
   for (std::uint32_t i = 0; i < p.provides.size(); ++i) chosen_provides_[p.provides[i].name].push_back({id, i});
-  for (const auto* list : {&p.conflicts, &p.breaks}) {
+  const Relations& rels = u_.relations(id);
+  for (const auto* list : {&rels.conflicts, &rels.breaks}) {
     for (const Alternatives& group : *list) {
       for (const Relation& rel : group) {
-        chosen_conflicts_[rel.name].push_back(ChosenConflict{id, &rel, list == &p.breaks});
+        chosen_conflicts_[rel.name].push_back(ChosenConflict{id, &rel, list == &rels.breaks});
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,11 +19,12 @@ enum class RelKind { kDepends, kConflicts };
 
 class Selector {
  public:
-  explicit Selector(const Universe& universe) : u_(universe) {}
+  Selector(const Universe& universe, const std::vector<std::string>& excluded)
+      : u_(universe), excluded_(excluded.begin(), excluded.end()) {}
 
-  // Selects what `spec` names (see Request) unless something chosen already
+  // Selects what the request names unless something chosen already
   // satisfies it. Throws the unsatisfiable-request Error.
-  void select_root(const std::string& spec, Reason reason);
+  void select_root(const Request& request);
   // Follows Pre-Depends and Depends of everything selected until closed.
   void expand();
   Resolution result() const;
@@ -62,6 +64,7 @@ class Selector {
   std::string root_spec_of(PkgId id) const;
 
   const Universe& u_;
+  std::set<std::string, std::less<>> excluded_;
   std::unordered_map<std::string, std::vector<PkgId>> chosen_by_name_;
   std::unordered_map<std::string, std::vector<ProviderRef>> chosen_provides_;
   std::unordered_map<std::string, std::vector<ChosenConflict>> chosen_conflicts_;

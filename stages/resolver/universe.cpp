@@ -84,13 +84,15 @@ void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanza
       excluded_.emplace(s.package, "excluded by allowPackages of repository '" + r.name + "'");
       continue;
     }
-    ipc::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
     Package p;
-    p.pre_depends = parse_relations(s.pre_depends, "Pre-Depends");
-    p.depends = parse_relations(s.depends, "Depends");
-    p.conflicts = parse_relations(s.conflicts, "Conflicts");
-    p.breaks = parse_relations(s.breaks, "Breaks");
-    p.provides = to_provides(parse_relations(s.provides, "Provides"));
+    if (!s.provides.empty()) {
+      ipc::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
+      p.provides = to_provides(parse_relations(s.provides, "Provides"));
+    }
+    p.raw_pre_depends = std::move(s.pre_depends);
+    p.raw_depends = std::move(s.depends);
+    p.raw_conflicts = std::move(s.conflicts);
+    p.raw_breaks = std::move(s.breaks);
     p.name = std::move(s.package);
     p.version = std::move(s.version);
     p.architecture = std::move(s.architecture);
@@ -106,7 +108,23 @@ void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanza
     for (std::uint32_t i = 0; i < p.provides.size(); ++i) by_provide_[p.provides[i].name].push_back({id, i});
     packages_.push_back(std::move(p));
   }
+  relations_.resize(packages_.size());
   sorted_ = false;
+}
+
+const Relations& Universe::relations(PkgId id) const {
+  auto& slot = relations_.at(id);
+  if (!slot) {
+    const Package& p = packages_[id];
+    ipc::ErrorContext ctx("reading package", p.name, p.version, "of repository", repos_[p.repo].name);
+    auto parsed = std::make_unique<Relations>();
+    parsed->pre_depends = parse_relations(p.raw_pre_depends, "Pre-Depends");
+    parsed->depends = parse_relations(p.raw_depends, "Depends");
+    parsed->conflicts = parse_relations(p.raw_conflicts, "Conflicts");
+    parsed->breaks = parse_relations(p.raw_breaks, "Breaks");
+    slot = std::move(parsed);
+  }
+  return *slot;
 }
 
 bool Universe::better(PkgId a, PkgId b) const {
@@ -142,14 +160,14 @@ void Universe::sort_indexes() const {
 
 std::span<const PkgId> Universe::candidates(std::string_view name) const {
   sort_indexes();
-  auto it = by_name_.find(std::string(name));
+  auto it = by_name_.find(name);
   if (it == by_name_.end()) return {};
   return it->second;
 }
 
 std::span<const ProviderRef> Universe::providers(std::string_view name) const {
   sort_indexes();
-  auto it = by_provide_.find(std::string(name));
+  auto it = by_provide_.find(name);
   if (it == by_provide_.end()) return {};
   return it->second;
 }
@@ -158,6 +176,21 @@ std::vector<std::string> Universe::names() const {
   std::vector<std::string> out;
   out.reserve(by_name_.size());
   for (const auto& [name, ids] : by_name_) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Universe::base_names(bool with_required) const {
+  sort_indexes();
+  std::vector<std::string> out;
+  for (const auto& [name, ids] : by_name_) {
+    for (PkgId id : ids) {
+      const Package& p = packages_[id];
+      if (p.architecture != "all" && p.architecture != native_arch_) continue;
+      if (p.essential || (with_required && p.priority == "required")) out.push_back(name);
+      break;  // only the best native candidate decides
+    }
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,12 +48,29 @@ struct Package {
   std::string sha256;
   std::uint64_t size = 0;
   std::uint32_t repo = 0;  // index into Universe::repositories()
+  std::vector<Provide> provides;
+  // Raw relation fields; Universe::relations() parses them on first use,
+  // since a resolution looks at a few hundred of ~60k packages.
+  std::string raw_pre_depends;
+  std::string raw_depends;
+  std::string raw_conflicts;
+  std::string raw_breaks;
+};
+
+struct Relations {
   RelationList pre_depends;
   RelationList depends;
   RelationList conflicts;
   RelationList breaks;
-  std::vector<Provide> provides;
 };
+
+// Hash and equality that accept std::string_view without a copy.
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename T>
+using NameMap = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
 
 // One virtual package provided by a real one.
 struct ProviderRef {
@@ -80,6 +98,9 @@ class Universe {
   const std::vector<Repository>& repositories() const noexcept { return repos_; }
   const std::vector<Package>& packages() const noexcept { return packages_; }
   const Package& package(PkgId id) const { return packages_[id]; }
+  // The parsed relation fields of a package (parsed once, then cached; not
+  // thread-safe). Throws ipc::Error (kInvalidInput) naming the package.
+  const Relations& relations(PkgId id) const;
 
   // Real packages named `name`, best first: repository priority, version,
   // native before foreign architecture, repository order. Sorted lazily and
@@ -91,6 +112,9 @@ class Universe {
   std::vector<std::string> names_matching(std::string_view glob) const;
   // Every real package name, sorted.
   std::vector<std::string> names() const;
+  // Names whose best native candidate is Essential: yes (and, when
+  // `with_required`, also those of Priority: required), sorted.
+  std::vector<std::string> base_names(bool with_required) const;
   // Why a name has no candidates although some repository lists it:
   // "excluded by allowPackages of repository 'x'" or "blocked by priority ...".
   std::string exclusion_reason(std::string_view name) const;
@@ -104,8 +128,9 @@ class Universe {
   std::vector<Repository> repos_;
   std::vector<Package> packages_;
   mutable bool sorted_ = true;
-  mutable std::unordered_map<std::string, std::vector<PkgId>> by_name_;
-  mutable std::unordered_map<std::string, std::vector<ProviderRef>> by_provide_;
+  mutable NameMap<std::vector<PkgId>> by_name_;
+  mutable NameMap<std::vector<ProviderRef>> by_provide_;
+  mutable std::vector<std::unique_ptr<Relations>> relations_;
   std::map<std::string, std::string, std::less<>> excluded_;
 };
 

@@ -51,7 +51,7 @@ class TarChecker {
     const char* raw = archive_entry_pathname(entry);
     if (raw == nullptr) reject("(unreadable)", "has a name that cannot be read");
     const std::string name = raw;
-    const std::string path = normalize(name, name);
+    const std::string path = normalize(name, name, "name");
     const char* hardlink = archive_entry_hardlink(entry);
     const auto type = archive_entry_filetype(entry);
     if (control_) check_control_member(name, path, hardlink, type);
@@ -79,14 +79,16 @@ class TarChecker {
   }
 
   // "./usr//bin/./x" → "usr/bin/x"; refuses absolute paths, "..", bad bytes.
-  std::string normalize(std::string_view path, std::string_view member) const {
-    if (!is_valid_utf8(path)) reject(member, "has a name that is not valid UTF-8");
+  // `what` says which path of the member this is, for the message.
+  std::string normalize(std::string_view path, std::string_view member,
+                        const std::string& what) const {
+    if (!is_valid_utf8(path)) reject(member, "has a " + what + " that is not valid UTF-8");
     for (const char c : path) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        reject(member, "has a control character in its name");
+        reject(member, "has a control character in its " + what);
       }
     }
-    if (!path.empty() && path.front() == '/') reject(member, "has an absolute path");
+    if (!path.empty() && path.front() == '/') reject(member, "has an absolute " + what);
     std::string out;
     std::size_t pos = 0;
     while (pos <= path.size()) {
@@ -95,7 +97,7 @@ class TarChecker {
       const std::string_view part = path.substr(pos, slash - pos);
       pos = slash + 1;
       if (part.empty() || part == ".") continue;
-      if (part == "..") reject(member, "has a '..' component");
+      if (part == "..") reject(member, "has a '..' component in its " + what);
       out.append(out.empty() ? "" : "/").append(part);
     }
     return out;
@@ -119,7 +121,8 @@ class TarChecker {
   }
 
   void check_hardlink(std::string_view member, std::string_view target) const {
-    const std::string path = normalize(target, member);
+    const std::string path =
+        normalize(target, member, "hardlink target '" + std::string(target) + "'");
     check_not_through_symlink(member, path, /*allow_self=*/false);
     if (!regular_files_.contains(path)) {
       reject(member, "is a hardlink to '" + std::string(target) +
@@ -208,15 +211,21 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-void check_deb(const std::filesystem::path& deb_path) {
-  const std::string deb = deb_path.string();
+namespace {
+
+template <typename Open>
+ArchivePtr open_ar(const std::string& deb, Open open) {
   ArchivePtr a(archive_read_new());
   ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_format_ar(a.get());
-  if (archive_read_open_filename(a.get(), deb.c_str(), 65536) != ARCHIVE_OK) {
+  if (open(a.get()) != ARCHIVE_OK) {
     ipc::fail(ipc::ErrorKind::kInvalidInput,
               "Failed to open package '" + deb + "': " + archive_error_string(a.get()));
   }
+  return a;
+}
+
+void check_ar_layout(ArchivePtr a, const std::string& deb) {
   enum class Next { kDebianBinary, kControl, kData, kTrailer } next = Next::kDebianBinary;
   archive_entry* entry = nullptr;
   for (;;) {
@@ -254,6 +263,22 @@ void check_deb(const std::filesystem::path& deb_path) {
   }
   ipc::require(next == Next::kTrailer,
                "Failed to check package '" + deb + "': the control or data archive is missing");
+}
+
+}  // namespace
+
+void check_deb(const std::filesystem::path& deb_path) {
+  check_ar_layout(open_ar(deb_path.string(), [&](archive* a) {
+                    return archive_read_open_filename(a, deb_path.c_str(), 65536);
+                  }),
+                  deb_path.string());
+}
+
+void check_deb_fd(int fd, std::string_view name) {
+  check_ar_layout(open_ar(std::string(name), [&](archive* a) {
+                    return archive_read_open_fd(a, fd, 65536);
+                  }),
+                  std::string(name));
 }
 
 }  // namespace stage::verifier

@@ -20,6 +20,8 @@ namespace stage::verifier {
 //    shipping them, and they cannot be created rootless anyway);
 //  - the control tar holds anything but regular files at its top level.
 void check_deb(const std::filesystem::path& deb);
+// The same for an open .deb; `name` stands for it in messages.
+void check_deb_fd(int fd, std::string_view name);
 
 // True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view bytes);

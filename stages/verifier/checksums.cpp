@@ -110,12 +110,16 @@ Digest sha256_of_bytes(std::string_view bytes) {
 Digest sha256_of_file(const std::filesystem::path& file) {
   sandbox::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   ipc::check_syscall(fd.get(), "open", file.string());
+  return sha256_of_fd(fd.get(), file.string());
+}
+
+Digest sha256_of_fd(int fd, std::string_view name) {
   Sha256 h;
   std::array<char, 65536> buf{};
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", file.string());
+    ipc::check_syscall(n, "read", name);
     if (n == 0) return h.finish();
     h.update(buf.data(), static_cast<std::size_t>(n));
   }
@@ -156,6 +160,21 @@ void check_index(const Release& release, std::string_view index_path, const Dige
   }
 }
 
+Digest check_index_bytes(const Release& release, std::string_view index_path,
+                         std::string_view bytes, std::string_view repository) {
+  const Digest digest = sha256_of_bytes(bytes);
+  check_index(release, index_path, digest, repository);
+  for (const std::string_view suffix : {".xz", ".gz", ".bz2", ".lzma", ".zst"}) {
+    if (!index_path.ends_with(suffix)) continue;
+    const std::string_view base = index_path.substr(0, index_path.size() - suffix.size());
+    if (release.find_file(base) == nullptr) break;
+    const std::string text = decompress(bytes, index_path);
+    check_index(release, base, sha256_of_bytes(text), repository);
+    break;
+  }
+  return digest;
+}
+
 std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,
                                 std::string_view index_base, std::string_view repository) {
   const std::string base(index_base);
@@ -179,10 +198,12 @@ std::string load_verified_index(const Release& release, const std::filesystem::p
 void check_package(const PackageRecord& record, const Digest& actual,
                    std::string_view repository) {
   if (record.sha256 == actual.sha256 && record.size == actual.size) return;
+  std::string what = "'" + record.package + "'";
+  if (!record.version.empty()) what += " " + record.version;
+  if (!record.filename.empty()) what += " (" + record.filename + ")";
   ipc::fail(ipc::ErrorKind::kInvalidInput,
-            "Failed to verify package '" + record.package + "' " + record.version + " (" +
-                record.filename + ") from repository '" + std::string(repository) + "': " +
-                mismatch({record.sha256, record.size}, actual));
+            "Failed to verify package " + what + " from repository '" + std::string(repository) +
+                "': " + mismatch({record.sha256, record.size}, actual));
 }
 
 void check_package_file(const PackageRecord& record, const std::filesystem::path& deb,

@@ -20,6 +20,8 @@ struct Digest {
 
 Digest sha256_of_bytes(std::string_view bytes);
 Digest sha256_of_file(const std::filesystem::path& file);  // streams the file
+// Streams `fd` from its current offset to the end; `name` names it in errors.
+Digest sha256_of_fd(int fd, std::string_view name);
 
 // The fields of a Packages entry that the verifier needs.
 struct PackageRecord {
@@ -39,12 +41,19 @@ std::vector<PackageRecord> parse_packages(std::string_view text, std::string_vie
 void check_index(const Release& release, std::string_view index_path, const Digest& actual,
                  std::string_view repository);
 
+// Checks the index `index_path` given as `bytes`; when it is compressed
+// (.xz, .gz, .bz2, .lzma, .zst) and the Release also lists the uncompressed
+// file, decompresses it and checks that too. Returns the digest of `bytes`.
+Digest check_index_bytes(const Release& release, std::string_view index_path,
+                         std::string_view bytes, std::string_view repository);
+
 // Reads the first of <base>.xz, <base>.gz, <base> that the Release lists and
 // that exists under dist_dir, checks it, decompresses it and checks the
 // uncompressed text too when the Release lists it. Returns that text.
 std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,
                                 std::string_view index_base, std::string_view repository);
 
+// Version and filename appear in the message when set.
 void check_package(const PackageRecord& record, const Digest& actual,
                    std::string_view repository);
 void check_package_file(const PackageRecord& record, const std::filesystem::path& deb,

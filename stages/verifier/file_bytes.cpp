@@ -25,6 +25,8 @@ std::string read_all(int fd, const std::filesystem::path& file) {
 
 }  // namespace
 
+std::string read_fd_bytes(int fd, const std::string& what) { return read_all(fd, what); }
+
 std::string read_file_bytes(const std::filesystem::path& file) {
   sandbox::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   ipc::check_syscall(fd.get(), "open", file.string());

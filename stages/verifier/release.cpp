@@ -16,9 +16,11 @@ namespace {
 // Release that is "not valid yet".
 constexpr std::chrono::seconds kDateSkew{3600};
 
-[[noreturn]] void reject(const ReleaseRequest& request, std::string_view reason) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to verify the Release of repository '" +
-                                               request.repository + "': " + std::string(reason));
+[[noreturn]] void reject(const ReleaseRequest& request, std::string_view file,
+                         std::string_view reason) {
+  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to verify '" + std::string(file) +
+                                               "' of repository '" + request.repository +
+                                               "': " + std::string(reason));
 }
 
 std::string format_time(std::chrono::sys_seconds t) {
@@ -92,21 +94,39 @@ bool lists_component(const std::vector<std::string>& listed, std::string_view wa
   });
 }
 
-SignatureCheck signature_check(const ReleaseRequest& request, std::string file) {
-  return {request.repository, std::move(file), request.fingerprint_pins};
-}
-
-void import_request_keys(GpgHome& home, const ReleaseRequest& request) {
-  ipc::require(!request.keyrings.empty(), "Failed to verify the Release of repository '" +
-                                              request.repository + "': no keyring configured");
-  for (const auto& keyring : request.keyrings) home.import_keys(keyring);
+// Imports every key of the request and returns the fingerprints a signature
+// must match (empty: any imported key).
+std::vector<std::string> import_request_keys(GpgHome& home, const ReleaseRequest& request) {
+  if (request.keyrings.empty() && request.keys.empty()) {
+    reject(request, "Release", "no keyring configured");
+  }
+  std::vector<std::string> unpinned;  // keys of files without a pin of their own
+  for (const auto& keyring : request.keyrings) {
+    const auto fingerprints = home.import_keys(keyring);
+    unpinned.insert(unpinned.end(), fingerprints.begin(), fingerprints.end());
+  }
+  std::vector<std::string> pins = request.fingerprint_pins;
+  bool per_file_pin = false;
+  for (const auto& key : request.keys) {
+    const auto fingerprints = home.import_keys_from_memory(key.bytes, key.origin);
+    if (key.fingerprint.empty()) {
+      unpinned.insert(unpinned.end(), fingerprints.begin(), fingerprints.end());
+    } else {
+      pins.push_back(key.fingerprint);
+      per_file_pin = true;
+    }
+  }
+  if (!per_file_pin) return request.fingerprint_pins;
+  // A pin on one file must not lock out the keys of the others.
+  if (request.fingerprint_pins.empty()) pins.insert(pins.end(), unpinned.begin(), unpinned.end());
+  return pins;
 }
 
 Release finish(VerifiedText verified, const ReleaseRequest& request, std::string_view file) {
   Release release =
       parse_release(verified.text, request.repository + " " + std::string(file));
   release.signer_fingerprint = std::move(verified.signer_fingerprint);
-  check_release(release, request);
+  check_release(release, request, file);
   return release;
 }
 
@@ -142,28 +162,29 @@ Release parse_release(std::string_view text, std::string_view origin) {
   return r;
 }
 
-void check_release(const Release& release, const ReleaseRequest& request) {
+void check_release(const Release& release, const ReleaseRequest& request,
+                   std::string_view file) {
   if (!request.suite.empty() && request.suite != release.suite &&
       request.suite != release.codename) {
-    reject(request, "it is for suite '" + release.suite + "' (codename '" + release.codename +
+    reject(request, file, "it is for suite '" + release.suite + "' (codename '" + release.codename +
                         "'), not the requested '" + request.suite + "'");
   }
   if (!request.architecture.empty() && request.architecture != "all" &&
       !contains(release.architectures, request.architecture)) {
-    reject(request, "architecture '" + request.architecture +
+    reject(request, file, "architecture '" + request.architecture +
                         "' is not listed in Architectures");
   }
   for (const auto& component : request.components) {
     if (!lists_component(release.components, component)) {
-      reject(request, "component '" + component + "' is not listed in Components");
+      reject(request, file, "component '" + component + "' is not listed in Components");
     }
   }
   if (release.valid_until && *release.valid_until < request.now) {
-    reject(request, "it expired: Valid-Until " + format_time(*release.valid_until) +
+    reject(request, file, "it expired: Valid-Until " + format_time(*release.valid_until) +
                         " is in the past (now " + format_time(request.now) + ")");
   }
   if (release.date && *release.date > request.now + kDateSkew) {
-    reject(request, "it is not valid yet: Date " + format_time(*release.date) +
+    reject(request, file, "it is not valid yet: Date " + format_time(*release.date) +
                         " is in the future (now " + format_time(request.now) + ")");
   }
 }
@@ -171,19 +192,17 @@ void check_release(const Release& release, const ReleaseRequest& request) {
 Release verify_release(std::string_view inrelease, const ReleaseRequest& request,
                        const std::filesystem::path& gpg_parent) {
   GpgHome home(gpg_parent);
-  import_request_keys(home, request);
-  return finish(verify_clearsigned(home, inrelease, signature_check(request, "InRelease")),
-                request, "InRelease");
+  const SignatureCheck check{request.repository, "InRelease", import_request_keys(home, request)};
+  return finish(verify_clearsigned(home, inrelease, check), request, "InRelease");
 }
 
 Release verify_release_detached(std::string_view release, std::string_view signature,
                                 const ReleaseRequest& request,
                                 const std::filesystem::path& gpg_parent) {
   GpgHome home(gpg_parent);
-  import_request_keys(home, request);
-  return finish(
-      verify_detached(home, release, signature, signature_check(request, "Release.gpg")),
-      request, "Release");
+  const SignatureCheck check{request.repository, "Release.gpg",
+                             import_request_keys(home, request)};
+  return finish(verify_detached(home, release, signature, check), request, "Release");
 }
 
 Release verify_release_dir(const std::filesystem::path& dist_dir,
@@ -195,7 +214,7 @@ Release verify_release_dir(const std::filesystem::path& dist_dir,
   const std::string release = read_file_bytes(dist_dir / "Release");
   const auto signature = read_file_bytes_if_exists(dist_dir / "Release.gpg");
   if (!signature) {
-    reject(request, "no signature: neither '" + (dist_dir / "InRelease").string() +
+    reject(request, "Release", "no signature: neither '" + (dist_dir / "InRelease").string() +
                         "' nor '" + (dist_dir / "Release.gpg").string() + "' exists");
   }
   return verify_release_detached(release, *signature, request, gpg_parent);

@@ -35,6 +35,13 @@ struct Release {
   const ReleaseFile* find_file(std::string_view path) const;
 };
 
+// A key file already read into memory (a stage receives key files as fds).
+struct KeyBytes {
+  std::string origin;       // names the file in messages
+  std::string bytes;        // armored or binary
+  std::string fingerprint;  // optional pin: only this key of the file may sign
+};
+
 // What the caller asked for; the Release must match it.
 struct ReleaseRequest {
   std::string repository;   // shown in messages (name or URL)
@@ -44,6 +51,10 @@ struct ReleaseRequest {
   std::vector<std::filesystem::path> keyrings;  // armored or binary
   std::vector<std::string> fingerprint_pins;    // empty: any key of the keyrings
   std::chrono::sys_seconds now;
+  // Imported besides `keyrings`. When any of them carries its own pin, the
+  // accepted signers are all pins plus, unless fingerprint_pins is set, every
+  // key of the files without a pin.
+  std::vector<KeyBytes> keys;
 };
 
 // Parses the (already verified) text. `origin` names it in errors.
@@ -51,11 +62,14 @@ Release parse_release(std::string_view text, std::string_view origin);
 
 // Rejects a Release for another suite, without the architecture or a
 // component, past its Valid-Until, or dated in the future.
-void check_release(const Release& release, const ReleaseRequest& request);
+// `file` names the verified file in messages.
+void check_release(const Release& release, const ReleaseRequest& request,
+                   std::string_view file = "Release");
 
 // Verifies InRelease, or Release + Release.gpg when `signature` is given,
 // then parses and checks the signed text. Keys come from request.keyrings
-// in a private GpgHome under `gpg_parent` (the temp directory when empty).
+// and request.keys in a private GpgHome under `gpg_parent` (the temp
+// directory when empty).
 Release verify_release(std::string_view inrelease, const ReleaseRequest& request,
                        const std::filesystem::path& gpg_parent = {});
 Release verify_release_detached(std::string_view release, std::string_view signature,

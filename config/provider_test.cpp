@@ -1,0 +1,341 @@
+#include "config/provider.hpp"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "build_info.hpp"
+#include "config/apt_sources.hpp"
+#include "config/load.hpp"
+#include "ipc/error.hpp"
+
+namespace config {
+namespace {
+
+namespace fs = std::filesystem;
+using Strings = std::vector<std::string>;
+
+const fs::path kSourceRoot = OIC_SOURCE_ROOT;
+const fs::path kConfigDir = kSourceRoot / "config";
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/provider_test.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  void write(const fs::path& rel, const std::string& text) const {
+    fs::create_directories((path_ / rel).parent_path());
+    std::ofstream(path_ / rel) << text;
+  }
+
+ private:
+  fs::path path_;
+};
+
+// An apt configuration serving bookworm and bookworm-updates, not security.
+TempDir fake_apt() {
+  TempDir apt;
+  apt.write("sources.list.d/debian.sources",
+            "Types: deb\n"
+            "URIs: http://deb.example.invalid/debian/\n"
+            "Suites: bookworm bookworm-updates\n"
+            "Components: main contrib\n"
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+  return apt;
+}
+
+std::string error_of(auto&& fn) {
+  try {
+    fn();
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    return e.what();
+  }
+  return "(no error)";
+}
+
+bool is_url_or_path(const std::string& s) {
+  return s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file://") || s.starts_with('/');
+}
+
+TEST(ProviderData, EveryOsDirectoryLoadsForEveryDeclaredArch) {
+  const TempDir apt = fake_apt();
+  const auto targets = list_providers(kConfigDir);
+  ASSERT_GE(targets.size(), 8u);
+  for (const auto& t : targets) {
+    SCOPED_TRACE(t.os + "/" + t.dist + "/" + t.arch);
+    const auto p = load_provider(kConfigDir, t.os, t.dist, t.arch, {.etc_apt = apt.path()});
+    EXPECT_EQ(p.id, t.os + "-" + t.dist + "-" + t.arch);
+    EXPECT_FALSE(p.release_version.empty());
+    ASSERT_FALSE(p.repositories.empty());
+    EXPECT_FALSE(p.chroot_env.packages.empty());
+    for (const auto& repo : p.repositories) {
+      SCOPED_TRACE(repo.name);
+      EXPECT_TRUE(is_url_or_path(repo.base_url)) << repo.base_url;
+      EXPECT_TRUE(repo.release_file.starts_with(repo.base_url + "/")) << repo.release_file;
+      EXPECT_EQ(repo.base_url.find("{arch}"), std::string::npos);
+      for (const auto& key : repo.keys) EXPECT_TRUE(is_url_or_path(key.location)) << key.location;
+      if (repo.gpg_check || repo.repo_gpg_check) {
+        EXPECT_FALSE(repo.keys.empty());
+      }
+    }
+    // Every default image type this OS ships names this OS in its target.
+    for (const char* type : {"raw", "iso", "initrd"}) {
+      const auto file = p.os_dir / "imageconfigs/defaultconfigs" / ("default-" + std::string(type) + "-" + t.arch + ".yml");
+      if (!fs::exists(file)) continue;
+      const YAML::Node target = YAML::LoadFile(file.string())["target"];
+      EXPECT_EQ(target["os"].as<std::string>(), t.os) << file;
+      EXPECT_EQ(target["dist"].as<std::string>(), t.dist) << file;
+      EXPECT_EQ(target["arch"].as<std::string>(), t.arch) << file;
+    }
+  }
+}
+
+TEST(ProviderData, ListsTheFourShippedOperatingSystems) {
+  const auto targets = list_providers(kConfigDir);
+  for (const auto& [os, dist] : {std::pair{"wind-river-elxr", "elxr12"}, std::pair{"azure-linux", "azl3"},
+                                 std::pair{"edge-microvisor-toolkit", "emt3"}, std::pair{"debian", "debian12"}}) {
+    SCOPED_TRACE(dist);
+    EXPECT_NE(std::find(targets.begin(), targets.end(), ProviderTarget{os, dist, "x86_64"}), targets.end());
+    EXPECT_NE(std::find(targets.begin(), targets.end(), ProviderTarget{os, dist, "aarch64"}), targets.end());
+  }
+}
+
+TEST(ProviderData, ElxrUsesDebianArchitectureNamesAndDetachedReleaseSignature) {
+  const auto p = load_provider(kConfigDir, "wind-river-elxr", "elxr12", "x86_64");
+  EXPECT_EQ(p.package_type, PackageType::kDeb);
+  EXPECT_EQ(p.package_arch, "amd64");
+  ASSERT_EQ(p.repositories.size(), 1u);
+  const auto& repo = p.repositories[0];
+  EXPECT_EQ(repo.base_url, "https://mirror.elxr.dev/elxr");
+  EXPECT_EQ(repo.suite, "aria");
+  EXPECT_EQ(repo.components, (Strings{"main", "non-free-firmware"}));
+  EXPECT_EQ(repo.architectures, (Strings{"amd64", "all"}));
+  EXPECT_EQ(repo.release_file, "https://mirror.elxr.dev/elxr/dists/aria/Release");
+  EXPECT_EQ(repo.release_sign, "https://mirror.elxr.dev/elxr/dists/aria/Release.gpg");
+  ASSERT_EQ(repo.keys.size(), 1u);
+  EXPECT_EQ(repo.keys[0].location, "https://mirror.elxr.dev/elxr/public.gpg");
+  EXPECT_EQ(p.chroot_env.packages, (Strings{"mmdebstrap"}));
+  EXPECT_EQ(p.chroot_env.essential.front(), "base-files");
+}
+
+TEST(ProviderData, RpmBaseUrlGetsTheArchitectureAndRelativeKeysTheBaseUrl) {
+  const auto p = load_provider(kConfigDir, "azure-linux", "azl3", "aarch64");
+  EXPECT_EQ(p.package_type, PackageType::kRpm);
+  EXPECT_EQ(p.package_arch, "aarch64");
+  ASSERT_EQ(p.repositories.size(), 1u);
+  const auto& repo = p.repositories[0];
+  EXPECT_EQ(repo.base_url, "https://packages.microsoft.com/azurelinux/3.0/prod/base/aarch64");
+  EXPECT_EQ(repo.release_file, repo.base_url + "/repodata/repomd.xml");
+  EXPECT_TRUE(repo.release_sign.empty());
+  ASSERT_EQ(repo.keys.size(), 1u);
+  EXPECT_EQ(repo.keys[0].location, repo.base_url + "/repodata/repomd.xml.key");
+  EXPECT_EQ(repo.architectures, (Strings{"aarch64", "noarch"}));
+}
+
+TEST(ProviderData, EmtAcceptsBothIntelKeys) {
+  const auto p = load_provider(kConfigDir, "edge-microvisor-toolkit", "emt3", "x86_64");
+  ASSERT_EQ(p.repositories.size(), 1u);
+  ASSERT_EQ(p.repositories[0].keys.size(), 2u);
+  EXPECT_TRUE(p.repositories[0].keys[1].location.ends_with("INTEL-RPM-GPG-KEY-26"));
+}
+
+TEST(ProviderData, DebianTakesItsRepositoryFromTheAptSources) {
+  const TempDir apt = fake_apt();
+  const auto p = load_provider(kConfigDir, "debian", "debian12", "x86_64", {.etc_apt = apt.path()});
+  // bookworm-security is optional and the fake apt sources lack it.
+  ASSERT_EQ(p.repositories.size(), 2u);
+  const auto& main = p.repositories[0];
+  EXPECT_EQ(main.name, "bookworm");
+  EXPECT_TRUE(main.from_host_apt);
+  EXPECT_EQ(main.base_url, "http://deb.example.invalid/debian");
+  EXPECT_EQ(main.release_file, "http://deb.example.invalid/debian/dists/bookworm/Release");
+  EXPECT_EQ(main.release_sign, "http://deb.example.invalid/debian/dists/bookworm/Release.gpg");
+  ASSERT_EQ(main.keys.size(), 1u);
+  EXPECT_EQ(main.keys[0].location, "/usr/share/keyrings/debian-archive-keyring.gpg");
+  EXPECT_EQ(main.keys[0].fingerprints, (Strings{"B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8"}));
+  EXPECT_EQ(p.repositories[1].suite, "bookworm-updates");
+}
+
+TEST(ProviderData, DebianWithoutABookwormSourceNamesWhereItLooked) {
+  TempDir apt;
+  apt.write("sources.list", "deb http://deb.example.invalid/debian trixie main\n");
+  const std::string message =
+      error_of([&] { load_provider(kConfigDir, "debian", "debian12", "x86_64", {.etc_apt = apt.path()}); });
+  EXPECT_NE(message.find("suite 'bookworm' component 'main' in '" + apt.path().string() + "'"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("providerconfigs/amd64_repo.yml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("packageRepositories"), std::string::npos) << message;
+}
+
+TEST(ProviderData, TemplateRepositoriesReplaceTheHostAptEntries) {
+  TempDir empty_apt;
+  const auto p = load_provider(kConfigDir, "debian", "debian12", "x86_64",
+                               {.etc_apt = empty_apt.path(), .skip_host_apt = true});
+  EXPECT_TRUE(p.repositories.empty());
+  EXPECT_FALSE(p.chroot_env.packages.empty());
+}
+
+TEST(ProviderData, ThisMachineServesDebian12) {
+  const auto sources = read_apt_sources();
+  if (!find_debian_source(sources, "bookworm")) GTEST_SKIP() << "no bookworm main entry in /etc/apt";
+  const auto p = load_provider(kConfigDir, "debian", "debian12", "x86_64");
+  ASSERT_FALSE(p.repositories.empty());
+  EXPECT_TRUE(p.repositories[0].from_host_apt);
+  EXPECT_EQ(p.repositories[0].base_url, find_debian_source(sources, "bookworm")->uri);
+}
+
+// A minimal, valid deb provider; each bad-data case replaces one file.
+void write_good_provider(const TempDir& dir) {
+  dir.write("osv/t/t1/config.yml",
+            "x86_64:\n  dist: t1\n  arch: x86_64\n  pkgType: deb\n"
+            "  chrootenvConfigFile: chrootenvconfigs/chrootenv_x86_64.yml\n  releaseVersion: \"1\"\n");
+  dir.write("osv/t/t1/providerconfigs/amd64_repo.yml",
+            "repositories:\n  - name: r\n    type: deb\n    baseURL: https://r.example.invalid/d/\n"
+            "    suite: s\n    component: main\n    pbGPGKey: keys/r.gpg\n");
+  dir.write("osv/t/t1/chrootenvconfigs/chrootenv_x86_64.yml", "essential: [dpkg]\npackages: [apt]\n");
+}
+
+TEST(ProviderData, LoadsAMinimalProviderWithDefaults) {
+  TempDir dir;
+  write_good_provider(dir);
+  const auto p = load_provider(dir.path(), "t", "t1", "x86_64");
+  ASSERT_EQ(p.repositories.size(), 1u);
+  EXPECT_EQ(p.repositories[0].base_url, "https://r.example.invalid/d");
+  EXPECT_EQ(p.repositories[0].keys[0].location, "https://r.example.invalid/d/keys/r.gpg");
+  EXPECT_TRUE(p.repositories[0].enabled);
+  EXPECT_EQ(p.chroot_env.essential, (Strings{"dpkg"}));
+}
+
+TEST(ProviderData, RejectsBadDataNamingFileAndLine) {
+  struct Case {
+    const char* name;
+    const char* file;  // relative to osv/t/t1, replaces the good one
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {
+      // Typos in key names must not be silently ignored.
+      {"unknown repo key", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: deb\n    baseUrl: https://x.example.invalid\n",
+       "amd64_repo.yml:4': unknown key 'baseUrl'"},
+      // A deb provider cannot use an rpm repository.
+      {"type mismatch", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: rpm\n    baseURL: https://x.example.invalid\n",
+       "amd64_repo.yml:3': repository type 'rpm' does not match pkgType 'deb'"},
+      // Signature checks are on by default and need a key.
+      {"no key", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: deb\n    baseURL: https://x.example.invalid\n    suite: s\n",
+       "amd64_repo.yml:2': repository 'r' checks signatures but names no key"},
+      // Pins are full fingerprints, not short key ids.
+      {"short fingerprint", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: deb\n    baseURL: https://x.example.invalid\n    suite: s\n"
+       "    pbGPGKey: /k.gpg\n    keyFingerprints: [8783D481]\n",
+       "amd64_repo.yml:7': key fingerprint '8783D481' is not 40 hex digits"},
+      // The base URL is fetched from, so it must be a URL.
+      {"relative base", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: deb\n    baseURL: mirror/debian\n    suite: s\n    pbGPGKey: /k\n",
+       "amd64_repo.yml:4': baseURL must be an http(s):// or file:// URL"},
+      // A host-apt entry must not also name a URL.
+      {"host-apt with url", "providerconfigs/amd64_repo.yml",
+       "repositories:\n  - name: r\n    type: deb\n    source: host-apt\n    suite: s\n"
+       "    baseURL: https://x.example.invalid\n",
+       "amd64_repo.yml:6': a host-apt repository takes its URL from apt"},
+      // YAML syntax errors carry the parser's line.
+      {"yaml syntax", "providerconfigs/amd64_repo.yml", "repositories:\n  - name: [r\n", "amd64_repo.yml:"},
+      // A package may appear in only one chroot env list.
+      {"overlap", "chrootenvconfigs/chrootenv_x86_64.yml", "essential: [dpkg]\npackages: [dpkg]\n",
+       "chrootenv_x86_64.yml:1': package 'dpkg' is listed twice"},
+      // packages is the required list.
+      {"no packages", "chrootenvconfigs/chrootenv_x86_64.yml", "essential: [dpkg]\n",
+       "chrootenv_x86_64.yml:1': 'packages' is required"},
+      // pkgType selects the whole pipeline; only two exist.
+      {"bad pkgType", "config.yml",
+       "x86_64:\n  dist: t1\n  arch: x86_64\n  pkgType: apk\n  chrootenvConfigFile: c.yml\n  releaseVersion: \"1\"\n",
+       "config.yml:4': pkgType must be deb or rpm, not 'apk'"},
+      // The requested architecture must be declared.
+      {"undeclared arch", "config.yml",
+       "aarch64:\n  dist: t1\n  arch: aarch64\n  pkgType: deb\n  chrootenvConfigFile: c.yml\n  releaseVersion: \"1\"\n",
+       "config.yml:1': architecture 'x86_64' is not declared"},
+      // Data files must not point outside the OS directory.
+      {"escaping chroot file", "config.yml",
+       "x86_64:\n  dist: t1\n  arch: x86_64\n  pkgType: deb\n  chrootenvConfigFile: ../../x.yml\n  releaseVersion: \"1\"\n",
+       "config.yml:5': chrootenvConfigFile must stay inside"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write(fs::path("osv/t/t1") / c.file, c.text);
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+  }
+}
+
+TEST(ProviderData, RejectsNamesThatWouldLeaveTheConfigDirectory) {
+  for (const char* os : {"..", "a/b", "", ".hidden"}) {
+    SCOPED_TRACE(os);
+    const std::string message = error_of([&] { load_provider(kConfigDir, os, "d", "x86_64"); });
+    EXPECT_NE(message.find("is not a plain name"), std::string::npos) << message;
+  }
+  EXPECT_NE(error_of([&] { load_provider(kConfigDir, "debian", "debian11", "x86_64"); }).find("no directory"),
+            std::string::npos);
+}
+
+TEST(DebianArch, MapsTemplateArchitectures) {
+  EXPECT_EQ(debian_arch("x86_64"), "amd64");
+  EXPECT_EQ(debian_arch("aarch64"), "arm64");
+  EXPECT_EQ(debian_arch("armv7hl"), "armhf");
+  EXPECT_NE(error_of([] { debian_arch("riscv64"); }).find("'riscv64'"), std::string::npos);
+}
+
+// Every data file is well-formed YAML, and every additional file a default
+// template names inside its OS directory exists.
+TEST(ShippedData, EveryYamlFileParsesAndLocalAdditionalFilesExist) {
+  int count = 0;
+  for (const fs::path& root : {kConfigDir / "osv", kSourceRoot / "image-templates"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      if (entry.path().extension() != ".yml") continue;
+      SCOPED_TRACE(entry.path().string());
+      ++count;
+      YAML::Node doc;
+      ASSERT_NO_THROW(doc = YAML::LoadFile(entry.path().string()));
+      const YAML::Node files = doc["systemConfig"]["additionalFiles"];
+      for (const auto& f : files) {
+        const fs::path local = (entry.path().parent_path() / f["local"].as<std::string>()).lexically_normal();
+        const auto rel = local.lexically_relative(kConfigDir / "osv");
+        if (rel.empty() || rel.begin()->string() == "..") continue;  // shared files outside osv/
+        EXPECT_TRUE(fs::is_regular_file(local)) << local;
+      }
+    }
+  }
+  EXPECT_GE(count, 40);
+}
+
+// Each sample template validates, merges over its OS default, and the merge
+// validates: the defaults and samples agree with the template schema.
+TEST(ShippedTemplates, EveryImageTemplateLoadsMergedWithItsDefault) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(kSourceRoot / "image-templates")) {
+    if (entry.path().extension() != ".yml") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    ++count;
+    try {
+      const auto loaded = load_merged_template(entry.path(), {.config_dir = kConfigDir});
+      EXPECT_FALSE(loaded.default_path.empty()) << "no OS default found";
+    } catch (const ipc::Error& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+  EXPECT_GE(count, 15);
+}
+
+}  // namespace
+}  // namespace config

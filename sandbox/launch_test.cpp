@@ -1,0 +1,184 @@
+// Spawning the probe in a sandbox: namespaces, no_new_privs, seccomp,
+// reported setup failures and the SIGSYS reporter. Runs as root and as an
+// unprivileged user with a subordinate id range.
+#include "sandbox/launch.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "ipc/error.hpp"
+#include "sandbox/baseline_policy.hpp"
+#include "sandbox/syscall_sets.hpp"
+#include "sandbox/testing/probe_run.hpp"
+
+namespace sandbox {
+namespace {
+
+using testing::probe_spec;
+using testing::run;
+
+std::string namespace_of(const std::string& pid, const std::string& ns) {
+  char target[64] = {};
+  const std::string path = "/proc/" + pid + "/ns/" + ns;
+  ipc::check_syscall(readlink(path.c_str(), target, sizeof(target) - 1), "read link", path);
+  return target;
+}
+
+std::map<std::string, std::string> status_fields(pid_t pid) {
+  std::map<std::string, std::string> fields;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const size_t value = line.find_first_not_of(" \t", colon + 1);
+    fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+  }
+  return fields;
+}
+
+std::string read_line(int fd) {
+  std::string line;
+  char c = 0;
+  while (read(fd, &c, 1) == 1 && c != '\n') line += c;
+  return line;
+}
+
+// A probe blocked in "pause" so the test can inspect it from outside.
+struct PausedProbe {
+  explicit PausedProbe(bool network) {
+    int in[2], out[2];
+    ipc::check_syscall(pipe2(in, O_CLOEXEC), "create", "stdin pipe");
+    ipc::check_syscall(pipe2(out, O_CLOEXEC), "create", "stdout pipe");
+    stdin_write.reset(in[1]);
+    stdout_read.reset(out[0]);
+    UniqueFd in_read{in[0]}, out_write{out[1]};
+    SandboxSpec spec = probe_spec(baseline_policy(), {"pause"});
+    spec.network = network;
+    spec.fds = {{in_read.get(), 0}, {out_write.get(), 1}};
+    stage.emplace(spawn(spec));
+  }
+  UniqueFd stdin_write, stdout_read;
+  std::optional<SpawnedStage> stage;
+};
+
+TEST(Spawn, ChildRunsUnderSeccompWithNoNewPrivsInNewNamespaces) {
+  for (bool network : {false, true}) {
+    SCOPED_TRACE(network ? "with network" : "without network");
+    PausedProbe probe(network);
+    ASSERT_EQ(read_line(probe.stdout_read.get()), "ready");
+    const pid_t pid = probe.stage->pid();
+    auto fields = status_fields(pid);
+    EXPECT_EQ(fields["Seccomp"], "2");
+    EXPECT_EQ(fields["NoNewPrivs"], "1");
+    EXPECT_EQ(fields["CapEff"], "0000000000000000");
+    for (const char* ns : {"user", "mnt", "pid", "ipc", "uts", "cgroup"}) {
+      EXPECT_NE(namespace_of(std::to_string(pid), ns), namespace_of("self", ns)) << ns;
+    }
+    if (network) {
+      EXPECT_EQ(namespace_of(std::to_string(pid), "net"), namespace_of("self", "net"));
+    } else {
+      EXPECT_NE(namespace_of(std::to_string(pid), "net"), namespace_of("self", "net"));
+    }
+    probe.stdin_write.reset();
+    const int status = probe.stage->wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+}
+
+// The network namespace is a second layer behind seccomp: even with socket
+// creation allowed, 127.0.0.1 of the host is not reachable.
+TEST(Spawn, NewNetworkNamespaceHidesTheHostsLoopback) {
+  testing::LocalTcpServer server;
+  SeccompPolicy seccomp = baseline_policy();
+  syscalls::allow_internet_socket_creation(seccomp);
+  seccomp.allow(syscalls::local_sockets());
+  const std::vector<std::string> args{"connect-tcp", "127.0.0.1", std::to_string(server.port())};
+  SandboxSpec spec = probe_spec(seccomp, args);
+  ASSERT_FALSE(spec.network);
+  const testing::ProbeRun isolated = run(spec);
+  EXPECT_EQ(isolated.status, 1 << 8) << isolated.describe();
+  EXPECT_NE(isolated.out.find("connect-tcp: errno"), std::string::npos) << isolated.describe();
+  spec.network = true;
+  const testing::ProbeRun shared = run(spec);
+  EXPECT_TRUE(shared.succeeded()) << shared.describe();
+}
+
+TEST(Spawn, ChildIsRootAndPidOneInsideItsNamespaces) {
+  const testing::ProbeRun r = run(probe_spec(baseline_policy(), {"status"}));
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  EXPECT_NE(r.out.find("Uid:\t0\t0\t0\t0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapBnd:\t0000000000000000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+}
+
+TEST(Spawn, SingleIdMappingRunsWithoutSubordinateRanges) {
+  SandboxSpec spec = probe_spec(baseline_policy(), {"status"});
+  spec.user_mapping = UserMapping::kSingleId;
+  spec.subuid_path = spec.subgid_path = "/nonexistent/subuid";
+  const testing::ProbeRun r = run(spec);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  EXPECT_NE(r.out.find("Uid:\t0\t0\t0\t0"), std::string::npos) << r.out;
+}
+
+TEST(Spawn, CallerWithoutSubordinateRangeGetsInstructions) {
+  if (geteuid() == 0) GTEST_SKIP() << "root maps ids directly; see UserNamespace tests";
+  SandboxSpec spec = probe_spec(baseline_policy(), {"noop"});
+  spec.subuid_path = spec.subgid_path = "/nonexistent/subuid";
+  try {
+    spawn(spec);
+    FAIL() << "spawn succeeded without a subordinate range";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("usermod --add-subuids"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Spawn, ForbiddenSyscallKillsWithSigsysAndTheReportNamesIt) {
+  const testing::ProbeRun r = run(probe_spec(baseline_policy(), {"ptrace-attach", "1"}));
+  EXPECT_TRUE(r.killed_by_sigsys()) << r.describe();
+  EXPECT_NE(r.err.find("seccomp: stage attempted forbidden syscall ptrace (101)"), std::string::npos)
+      << r.describe();
+}
+
+TEST(Spawn, SetupFailureNamesTheStepAndPath) {
+  SandboxSpec spec = probe_spec(baseline_policy(), {"noop"});
+  spec.mounts.push_back({MountKind::kBindRo, "/nonexistent/input", "/input", {}});
+  try {
+    spawn(spec);
+    FAIL() << "spawn succeeded with a missing bind source";
+  } catch (const ipc::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("Failed to find bind source '/oldroot/nonexistent/input'"), std::string::npos) << what;
+    EXPECT_EQ(e.errno_value(), ENOENT);
+    EXPECT_FALSE(e.hint().empty());
+  }
+}
+
+TEST(Spawn, MissingExecutableIsReportedAfterSetup) {
+  SandboxSpec spec = probe_spec(baseline_policy(), {"noop"});
+  spec.executable = "/no/such/stage";
+  try {
+    spawn(spec);
+    FAIL() << "spawn succeeded with a missing executable";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Failed to execute '/no/such/stage'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Spawn, OnlyDeclaredFdsReachTheStage) {
+  // An fd open in the parent without close-on-exec must not leak in.
+  UniqueFd leaked{open("/dev/null", O_RDONLY)};
+  ASSERT_TRUE(leaked.valid());
+  const std::string path = "/proc/self/fd/" + std::to_string(leaked.get());
+  const testing::ProbeRun r = run(probe_spec(baseline_policy(), {"read-file", path}));
+  EXPECT_FALSE(r.succeeded()) << r.describe();
+  EXPECT_NE(r.out.find("errno 2 "), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace sandbox

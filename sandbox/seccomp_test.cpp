@@ -1,0 +1,87 @@
+// Policy data and compilation: pure logic, no filter is loaded here.
+#include "sandbox/seccomp.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "ipc/error.hpp"
+#include "sandbox/baseline_policy.hpp"
+#include "sandbox/syscall_sets.hpp"
+
+namespace sandbox {
+namespace {
+
+TEST(BaselinePolicy, DecidesEachSyscallAsDocumented) {
+  struct Case {
+    const char* name;
+    int nr;
+    std::optional<Decision> expected;  // nullopt: argument rules decide
+  };
+  const Case cases[] = {
+      {"read", SCMP_SYS(read), kAllowed},                     // every stage does IO on fds
+      {"exit_group", SCMP_SYS(exit_group), kAllowed},         // and exits
+      {"execve", SCMP_SYS(execve), kAllowed},                 // the launcher's own exec
+      {"clone3", SCMP_SYS(clone3), fail_with(ENOSYS)},        // glibc falls back to clone
+      {"io_uring_setup", SCMP_SYS(io_uring_setup), fail_with(ENOSYS)},
+      {"ptrace", SCMP_SYS(ptrace), kTrapped},                 // always forbidden
+      {"mount", SCMP_SYS(mount), kTrapped},
+      {"open_tree", SCMP_SYS(open_tree), kTrapped},
+      {"init_module", SCMP_SYS(init_module), kTrapped},
+      {"bpf", SCMP_SYS(bpf), kTrapped},
+      {"keyctl", SCMP_SYS(keyctl), kTrapped},
+      {"setns", SCMP_SYS(setns), kTrapped},
+      {"socket", SCMP_SYS(socket), kTrapped},                 // not in the baseline at all
+      {"chown", SCMP_SYS(chown), kTrapped},
+      {"clone", SCMP_SYS(clone), std::nullopt},               // threads only, no namespaces
+      {"unshare", SCMP_SYS(unshare), std::nullopt},           // never with namespace flags
+      {"prctl", SCMP_SYS(prctl), std::nullopt},
+      {"ioctl", SCMP_SYS(ioctl), std::nullopt},
+  };
+  const SeccompPolicy policy = baseline_policy();
+  EXPECT_EQ(policy.default_decision(), kTrapped);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(policy.decision_for(c.nr), c.expected);
+  }
+}
+
+TEST(BaselinePolicy, EveryAlwaysForbiddenSyscallIsLockedAndTrapped) {
+  const SeccompPolicy policy = baseline_policy();
+  for (const SyscallSet& set : always_forbidden()) {
+    for (int nr : set.syscalls) {
+      SCOPED_TRACE(syscall_name(nr));
+      EXPECT_TRUE(policy.is_forbidden(nr));
+      EXPECT_EQ(policy.decision_for(nr), kTrapped);
+    }
+  }
+}
+
+TEST(SeccompPolicy, RefusesToAllowAForbiddenSyscall) {
+  SeccompPolicy policy = baseline_policy();
+  EXPECT_THROW(policy.allow({"mounting", {SCMP_SYS(mount)}}), ipc::Error);
+  EXPECT_THROW(policy.set(SCMP_SYS(ptrace), kAllowed), ipc::Error);
+  EXPECT_THROW(policy.allow_if(SCMP_SYS(setns), {SCMP_A1(SCMP_CMP_EQ, 0)}), ipc::Error);
+}
+
+TEST(SeccompPolicy, ConditionalRuleLeavesTheDecisionToTheFilter) {
+  SeccompPolicy policy;
+  policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, 1)});
+  EXPECT_TRUE(policy.is_conditional(SCMP_SYS(socket)));
+  policy.set(SCMP_SYS(socket), kAllowed);
+  EXPECT_EQ(policy.decision_for(SCMP_SYS(socket)), kAllowed);
+}
+
+TEST(SeccompFilter, CompilesTheBaselineToBpf) {
+  const BpfProgram program = SeccompFilter(baseline_policy()).export_bpf();
+  EXPECT_GT(program.instructions.size(), 20u);
+  EXPECT_LT(program.instructions.size(), 4096u);  // BPF_MAXINSNS
+}
+
+TEST(SyscallName, NamesKnownAndUnknownNumbers) {
+  EXPECT_EQ(syscall_name(SCMP_SYS(ptrace)), "ptrace");
+  EXPECT_EQ(syscall_name(100000), "syscall_100000");
+}
+
+}  // namespace
+}  // namespace sandbox

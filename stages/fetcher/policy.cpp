@@ -1,0 +1,33 @@
+// The fetcher downloads repository metadata and packages: the only stage with
+// the host network. It runs no package code and execs nothing.
+#include "stages/fetcher/policy.hpp"
+
+#include <sys/resource.h>
+
+#include "sandbox/baseline_policy.hpp"
+#include "sandbox/syscall_sets.hpp"
+
+namespace stage::fetcher {
+
+sandbox::StagePolicy fetcher_policy() {
+  namespace sc = sandbox::syscalls;
+  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
+  seccomp.allow(sc::filesystem_write());  // downloads land in the output directory
+  seccomp.allow(sc::local_sockets());     // connect(); bind/listen stay harmless without caps
+  // TCP to the mirror, netlink for getaddrinfo(AI_ADDRCONFIG), and the
+  // AF_UNIX socketpair libcurl uses to wake its event loop.
+  sc::allow_internet_socket_creation(seccomp);
+  sc::allow_unix_socket_creation(seccomp);
+
+  sandbox::StagePolicy policy{"fetcher", std::move(seccomp)};
+  policy.network = true;
+  // Name resolution and TLS trust, when the host has them.
+  for (const char* path : {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf",
+                           "/etc/ssl/certs"}) {
+    policy.mounts.push_back({sandbox::MountKind::kBindRo, path, path, {}, true});
+  }
+  policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  return policy;
+}
+
+}  // namespace stage::fetcher

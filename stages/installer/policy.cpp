@@ -1,0 +1,39 @@
+// The installer unpacks packages and runs dpkg and maintainer scripts in a
+// chroot of the image tree: the widest policy. Everything happens inside the
+// stage's user namespace, so "root" here is the caller (or its subuid range)
+// on the host. Mounting stays forbidden: the launcher mounts /proc and /dev
+// of the image tree before seccomp is loaded.
+#include "stages/installer/policy.hpp"
+
+#include <linux/capability.h>
+
+#include "sandbox/baseline_policy.hpp"
+#include "sandbox/syscall_sets.hpp"
+
+namespace stage::installer {
+
+sandbox::StagePolicy installer_policy() {
+  namespace sc = sandbox::syscalls;
+  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
+  seccomp.allow(sc::process_spawn());
+  sc::allow_clone_processes(seccomp);
+  seccomp.allow(sc::filesystem_write());
+  seccomp.allow(sc::ownership());     // chown to package users, file capabilities
+  seccomp.allow(sc::device_nodes());  // dpkg tries mknod; the kernel refuses it in a userns
+  seccomp.allow(sc::set_ids());       // scripts run commands as other users (su, runuser)
+  seccomp.allow(sc::change_root());
+  seccomp.allow(sc::local_sockets());  // scripts talking to a local daemon they started
+  sc::allow_unix_socket_creation(seccomp);
+  sc::allow_any_ioctl(seccomp);        // terminal and file ioctls of arbitrary scripts
+
+  sandbox::StagePolicy policy{"installer", std::move(seccomp)};
+  // What dpkg and maintainer scripts need to give every file its owner, mode
+  // and capabilities, and to chroot. Not CAP_MKNOD: a user namespace cannot
+  // create device nodes at all (images get /dev from the booted system).
+  policy.capabilities = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,
+                         CAP_SETUID, CAP_SETGID,       CAP_SETFCAP, CAP_SYS_CHROOT};
+  // No address-space limit: maintainer scripts run arbitrary tools.
+  return policy;
+}
+
+}  // namespace stage::installer

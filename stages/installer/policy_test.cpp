@@ -1,0 +1,85 @@
+// The installer's sandbox: its decisions per syscall, the real filter, and a probe
+// confined by the whole spec.
+#include "stages/installer/policy.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+
+#include "sandbox/testing/probe_run.hpp"
+
+namespace stage::installer {
+namespace {
+
+using sandbox::fail_with;
+using sandbox::kAllowed;
+using sandbox::kTrapped;
+
+TEST(InstallerPolicy, DecidesSyscallsAsDeclared) {
+  sandbox::testing::expect_decisions(installer_policy(), {
+      {"every stage reads", SCMP_SYS(read), kAllowed},
+      {"always forbidden", SCMP_SYS(ptrace), kTrapped},
+      {"always forbidden, also for the installer", SCMP_SYS(mount), kTrapped},
+      {"always forbidden", SCMP_SYS(init_module), kTrapped},
+      {"always forbidden", SCMP_SYS(setns), kTrapped},
+      {"libc falls back to clone", SCMP_SYS(clone3), fail_with(ENOSYS)},
+      {"never with namespace flags", SCMP_SYS(unshare), std::nullopt},
+      {"dpkg chowns", SCMP_SYS(fchownat), kAllowed},
+      {"maintainer scripts change user", SCMP_SYS(setresuid), kAllowed},
+      {"chroot into the image", SCMP_SYS(chroot), kAllowed},
+      {"runs scripts", SCMP_SYS(execve), kAllowed},
+      {"dpkg tries mknod", SCMP_SYS(mknodat), kAllowed},
+      {"no network", SCMP_SYS(socket), std::nullopt},
+      {"no keyrings", SCMP_SYS(keyctl), kTrapped},
+  });
+}
+
+TEST(InstallerPolicy, KeepsOnlyItsDeclaredCapabilities) {
+  const std::vector<int> expected = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_SETUID, CAP_SETGID, CAP_SETFCAP, CAP_SYS_CHROOT};
+  EXPECT_EQ(installer_policy().capabilities, expected);
+}
+
+TEST(InstallerPolicy, ConfinesAProbeInItsSandbox) { sandbox::testing::expect_confined(installer_policy()); }
+
+TEST(InstallerPolicy, KillsOnPtrace) {
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), ptrace(PTRACE_ATTACH, -1, nullptr, nullptr)),
+              ::testing::KilledBySignal(SIGSYS), "");
+}
+
+TEST(InstallerPolicy, KillsOnMount) {
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), mount(nullptr, nullptr, nullptr, 0, nullptr)),
+              ::testing::KilledBySignal(SIGSYS), "");
+}
+
+TEST(InstallerPolicy, KillsOnPivotRoot) {
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), syscall(SYS_pivot_root, "/nonexistent", "/nonexistent")),
+              ::testing::KilledBySignal(SIGSYS), "");
+}
+
+// Every allowed call the stage depends on still works under the real filter
+// (bad arguments, so the kernel answers with an error instead of acting).
+TEST(InstallerPolicy, AllowsWhatTheStageNeeds) {
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(installer_policy());
+        // Unprivileged, the kernel checks capabilities first and answers EPERM.
+        const bool chroot_ok = chroot("/nonexistent") < 0 && (errno == ENOENT || errno == EPERM);
+        const bool chown_ok = chown("/nonexistent", 0, 0) < 0 && (errno == ENOENT || errno == EPERM);
+        const bool setgroups_ok = syscall(SYS_setgroups, -1, nullptr) < 0 && (errno == EINVAL || errno == EPERM);
+        _exit(chroot_ok && chown_ok && setgroups_ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace stage::installer

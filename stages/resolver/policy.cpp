@@ -1,0 +1,18 @@
+// The resolver reads package indexes and computes the install set: plain
+// file IO and memory. It execs nothing, opens no sockets (its result goes
+// back over the stage socket it inherits) and keeps no capabilities.
+#include "stages/resolver/policy.hpp"
+
+#include <sys/resource.h>
+
+#include "sandbox/baseline_policy.hpp"
+
+namespace stage::resolver {
+
+sandbox::StagePolicy resolver_policy() {
+  sandbox::StagePolicy policy{"resolver", sandbox::baseline_policy()};
+  policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  return policy;
+}
+
+}  // namespace stage::resolver

@@ -1,0 +1,189 @@
+#include "stages/resolver/resolver_stage.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "ipc/error.hpp"
+#include "stages/resolver/deb_version.hpp"
+
+namespace stage::resolver {
+namespace {
+
+namespace proto = ipc::proto;
+
+std::string read_all(int fd, const std::string& what) {
+  std::string data;
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ipc::check_syscall(::read(fd, buf, sizeof buf), "read", what);
+    if (n == 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+Reason to_reason(proto::PackageSource source) {
+  switch (source) {
+    case proto::PackageSource::ESSENTIAL: return Reason::kEssential;
+    case proto::PackageSource::KERNEL: return Reason::kKernel;
+    case proto::PackageSource::BOOTLOADER: return Reason::kBootloader;
+    case proto::PackageSource::SYSTEM: return Reason::kSystem;
+    case proto::PackageSource::DEPENDENCY: return Reason::kDependency;
+  }
+  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown package source");
+}
+
+proto::PackageSource to_source(Reason reason) {
+  switch (reason) {
+    case Reason::kEssential: return proto::PackageSource::ESSENTIAL;
+    case Reason::kKernel: return proto::PackageSource::KERNEL;
+    case Reason::kBootloader: return proto::PackageSource::BOOTLOADER;
+    case Reason::kSystem: return proto::PackageSource::SYSTEM;
+    case Reason::kDependency: return proto::PackageSource::DEPENDENCY;
+  }
+  return proto::PackageSource::DEPENDENCY;
+}
+
+BaseSet to_base(proto::ResolverRequest::EssentialMode mode) {
+  switch (mode) {
+    case proto::ResolverRequest::EssentialMode::REQUIRED: return BaseSet::kRequired;
+    case proto::ResolverRequest::EssentialMode::ESSENTIAL_ONLY: return BaseSet::kEssential;
+    case proto::ResolverRequest::EssentialMode::NONE: return BaseSet::kNone;
+  }
+  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown essential mode");
+}
+
+// Several Index entries of one repository (components, "all") must agree.
+void merge_repository(std::vector<IndexInput>& known, const IndexInput& added) {
+  for (const IndexInput& k : known) {
+    if (k.repository.name != added.repository.name) continue;
+    const bool same = k.repository.base_url == added.repository.base_url &&
+                      k.repository.priority == added.repository.priority &&
+                      k.repository.allow_packages == added.repository.allow_packages;
+    ipc::require(same, "Failed to decode resolver request: indexes of repository '" + added.repository.name +
+                           "' disagree on baseUrl, priority or allowPackages");
+  }
+}
+
+// "name" for the native architecture, "name:arch" otherwise.
+std::string display_name(const ResolvedPackage& p, const std::string& native) {
+  if (p.architecture == native || p.architecture == "all") return p.name;
+  return p.name + ":" + p.architecture;
+}
+
+}  // namespace
+
+std::pair<RelOp, std::string> parse_version_constraint(std::string_view text) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  text = trim(text);
+  if (text.empty()) return {RelOp::kAny, ""};
+  static constexpr std::pair<std::string_view, RelOp> kOps[] = {
+      {"<<", RelOp::kLess}, {"<=", RelOp::kLessEqual}, {">=", RelOp::kGreaterEqual}, {">>", RelOp::kGreater},
+      {"=", RelOp::kEqual}, {"<", RelOp::kLessEqual},  {">", RelOp::kGreaterEqual}};
+  RelOp op = RelOp::kEqual;
+  for (const auto& [token, value] : kOps) {
+    if (text.starts_with(token)) {
+      op = value;
+      text = trim(text.substr(token.size()));
+      break;
+    }
+  }
+  ipc::require(is_valid_version(text), "Failed to parse version constraint '" + std::string(text) +
+                                           "': not an operator followed by a valid version");
+  return {op, std::string(text)};
+}
+
+StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageContext& context) {
+  StageInput in;
+  in.architecture = request.getArchitecture();
+  ipc::require(!in.architecture.empty() && in.architecture != "all" &&
+                   in.architecture.find_first_of(" /:") == std::string::npos,
+               "Failed to decode resolver request: invalid architecture '" + in.architecture + "'");
+  ipc::require(request.getIndexes().size() > 0, "Failed to decode resolver request: no package indexes");
+  for (auto index : request.getIndexes()) {
+    IndexInput item;
+    item.repository.name = index.getRepoName();
+    item.repository.base_url = index.getBaseUrl();
+    item.repository.priority = index.getPriority();
+    for (auto pattern : index.getAllowPackages()) item.repository.allow_packages.emplace_back(pattern);
+    ipc::require(!item.repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
+    merge_repository(in.indexes, item);
+    item.origin = "Packages index of repository '" + item.repository.name + "'";
+    const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
+    item.text = decompress_index(read_all(fd.get(), item.origin), item.origin);
+    in.indexes.push_back(std::move(item));
+    context.check_cancelled();
+  }
+  for (auto r : request.getRequested()) {
+    ipc::require(r.getName().size() > 0, "Failed to decode resolver request: a requested package has no name");
+    auto [op, version] = parse_version_constraint(r.getVersion().cStr());
+    in.options.requests.push_back(Request{r.getName(), to_reason(r.getSource()), op, std::move(version)});
+  }
+  for (auto name : request.getExcluded()) in.options.excluded.emplace_back(name);
+  in.options.base = to_base(request.getEssential());
+  in.emit_dot = request.getEmitDotGraph();
+  return in;
+}
+
+StageOutput resolve_input(const StageInput& input) {
+  Universe universe(input.architecture);
+  std::vector<std::pair<std::string, std::uint32_t>> ids;
+  for (const IndexInput& index : input.indexes) {
+    auto known = std::find_if(ids.begin(), ids.end(), [&](const auto& e) { return e.first == index.repository.name; });
+    const std::uint32_t id =
+        known != ids.end() ? known->second : universe.add_repository(index.repository);
+    if (known == ids.end()) ids.emplace_back(index.repository.name, id);
+    universe.add_index(id, index.text, index.origin);
+  }
+  StageOutput out;
+  out.resolution = resolve(universe, input.options);
+  out.native_arch = input.architecture;
+  if (input.emit_dot) out.dot = write_dot(out.resolution);
+  return out;
+}
+
+void encode_result(const StageOutput& output, proto::ResolverResult::Builder result) {
+  const auto& pkgs = output.resolution.packages;
+  auto list = result.initPackages(static_cast<unsigned>(pkgs.size()));
+  for (unsigned i = 0; i < pkgs.size(); ++i) {
+    const ResolvedPackage& p = pkgs[i];
+    auto b = list[i];
+    b.setName(p.name);
+    b.setVersion(p.version);
+    b.setArchitecture(p.architecture);
+    b.setRepo(p.repository);
+    b.setUrl(p.url);
+    b.setFilename(p.filename);
+    b.setSha256(p.sha256);
+    b.setSize(p.size);
+    b.setSource(to_source(p.reason));
+    b.setEssential(p.essential);
+    auto pre = b.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
+    for (unsigned j = 0; j < p.pre_depends.size(); ++j) {
+      pre.set(j, display_name(pkgs[p.pre_depends[j]], output.native_arch));
+    }
+  }
+  const auto& order = output.resolution.install_order;
+  auto names = result.initInstallOrder(static_cast<unsigned>(order.size()));
+  for (unsigned i = 0; i < order.size(); ++i) names.set(i, display_name(pkgs[order[i]], output.native_arch));
+  result.setDotGraph(output.dot);
+}
+
+void run_request(proto::StageRequest::Reader request, ipc::StageContext& context,
+                 proto::StageResult::Builder result) {
+  ipc::require(request.isResolver(), "Failed to run stage-resolver: the request is for another stage");
+  context.progress({.phase = "reading indexes"});
+  const StageInput input = decode_request(request.getResolver(), context);
+  context.progress({.phase = "resolving"});
+  const StageOutput output = resolve_input(input);
+  encode_result(output, result.initResolver());
+  context.log(ipc::LogLevel::kInfo, "resolved " + std::to_string(output.resolution.packages.size()) + " packages");
+}
+
+}  // namespace stage::resolver

@@ -1,0 +1,49 @@
+// The resolver stage's boundary: decodes a ResolverRequest into plain
+// structs, runs resolve() and encodes the result. Cap'n Proto names stay in
+// this file pair. Reads: the Packages indexes it is handed. Writes: nothing.
+// Execs: nothing. Network: none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ipc/stage_main.hpp"
+#include "stages/resolver/resolver.hpp"
+
+namespace stage::resolver {
+
+struct IndexInput {
+  Repository repository;
+  std::string text;  // the Packages index, decompressed
+  std::string origin;
+};
+
+struct StageInput {
+  std::string architecture;
+  std::vector<IndexInput> indexes;
+  ResolveOptions options;
+  bool emit_dot = false;
+};
+
+// "= 1.2-3", ">= 1.2", "<< 2" or a bare version (meaning "="); "" = newest.
+// Throws ipc::Error (kInvalidInput) for anything else.
+std::pair<RelOp, std::string> parse_version_constraint(std::string_view text);
+
+// Validates every field and reads each index through `context`.
+StageInput decode_request(ipc::proto::ResolverRequest::Reader request, ipc::StageContext& context);
+
+struct StageOutput {
+  Resolution resolution;
+  std::string native_arch;
+  std::string dot;  // empty unless asked for
+};
+
+StageOutput resolve_input(const StageInput& input);
+
+void encode_result(const StageOutput& output, ipc::proto::ResolverResult::Builder result);
+
+// The ipc::Handler of stage-resolver.
+void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+                 ipc::proto::StageResult::Builder result);
+
+}  // namespace stage::resolver

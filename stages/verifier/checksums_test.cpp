@@ -1,0 +1,164 @@
+#include "stages/verifier/checksums.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "ipc/error.hpp"
+#include "stages/verifier/file_bytes.hpp"
+#include "tests/fixtures/debrepo/debrepo.hpp"
+
+namespace stage::verifier {
+namespace {
+
+using tests::debrepo::DebRepo;
+using tests::debrepo::TempDir;
+using ::testing::HasSubstr;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return {};
+}
+
+Release release_of(const DebRepo& repo) {
+  ReleaseRequest r;
+  r.repository = "test-repo";
+  r.suite = "oic-stable";
+  r.architecture = "amd64";
+  r.keyrings = {repo.keyring()};
+  r.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  return verify_release_dir(repo.dist_dir(), r);
+}
+
+const PackageRecord& find(const std::vector<PackageRecord>& records, std::string_view name) {
+  for (const auto& r : records) {
+    if (r.package == name) return r;
+  }
+  throw std::runtime_error("no package " + std::string(name));
+}
+
+TEST(Sha256, MatchesKnownVectors) {
+  struct Case {
+    const char* input;
+    const char* hex;
+  };
+  const Case cases[] = {
+      // FIPS 180-2 examples.
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input);
+    const Digest d = sha256_of_bytes(c.input);
+    EXPECT_EQ(d.sha256, c.hex);
+    EXPECT_EQ(d.size, std::string_view(c.input).size());
+  }
+}
+
+TEST(Sha256, FileDigestEqualsMemoryDigest) {
+  TempDir dir;
+  const std::string data(200000, 'x');
+  { std::ofstream(dir.path() / "f", std::ios::binary) << data; }
+  const Digest a = sha256_of_file(dir.path() / "f");
+  const Digest b = sha256_of_bytes(data);
+  EXPECT_EQ(a.sha256, b.sha256);
+  EXPECT_EQ(a.size, 200000u);
+}
+
+TEST(PackagesParser, RejectsEntryWithoutSha256) {
+  EXPECT_THAT(error_of([] {
+                parse_packages("Package: a\nVersion: 1\nArchitecture: all\nFilename: a.deb\n"
+                               "Size: 3\n",
+                               "Packages");
+              }),
+              HasSubstr("entry 'a'"));
+}
+
+class ChecksumChain : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_F(ChecksumChain, GoodRepositoryVerifiesFromReleaseToEveryDeb) {
+  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "good");
+  const Release release = release_of(repo);
+  const std::string text = load_verified_index(release, repo.dist_dir(),
+                                               "main/binary-amd64/Packages", "test-repo");
+  EXPECT_EQ(text, read_file_bytes(repo.packages_base()));
+  const auto records = parse_packages(text, "Packages");
+  EXPECT_EQ(records.size(), 7u);
+  for (const auto& r : records) {
+    SCOPED_TRACE(r.package);
+    EXPECT_NO_THROW(check_package_file(r, repo.root / r.filename, "test-repo"));
+  }
+  // Each compressed variant is listed and checks on its own.
+  for (const char* name : {"Packages", "Packages.gz", "Packages.xz"}) {
+    const std::string path = std::string("main/binary-amd64/") + name;
+    EXPECT_NO_THROW(check_index(release, path, sha256_of_file(repo.dist_dir() / path), "r"));
+  }
+}
+
+TEST_F(ChecksumChain, FlippedByteInDebNamesPackageRepositoryAndBothHashes) {
+  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r", {"--flip-deb"});
+  const auto records = parse_packages(
+      load_verified_index(release_of(repo), repo.dist_dir(), "main/binary-amd64/Packages",
+                          "test-repo"),
+      "Packages");
+  const PackageRecord& foo = find(records, "foo");
+  const Digest actual = sha256_of_file(repo.root / foo.filename);
+  const std::string msg = error_of([&] { check_package_file(foo, repo.root / foo.filename, "test-repo"); });
+  EXPECT_THAT(msg, HasSubstr("package 'foo' 1.0-1"));
+  EXPECT_THAT(msg, HasSubstr("repository 'test-repo'"));
+  EXPECT_THAT(msg, HasSubstr(foo.sha256));
+  EXPECT_THAT(msg, HasSubstr(actual.sha256));
+  EXPECT_NE(foo.sha256, actual.sha256);
+  EXPECT_NO_THROW(check_package_file(find(records, "bar"), repo.root / find(records, "bar").filename, "r"));
+}
+
+TEST_F(ChecksumChain, FlippedByteInPackagesIsRejected) {
+  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r", {"--flip-packages"});
+  const Release release = release_of(repo);
+  const std::string msg = error_of([&] {
+    check_index(release, "main/binary-amd64/Packages",
+                sha256_of_file(repo.packages_base()), "test-repo");
+  });
+  EXPECT_THAT(msg, HasSubstr("index 'main/binary-amd64/Packages' of repository 'test-repo'"));
+  EXPECT_THAT(msg, HasSubstr(release.find_file("main/binary-amd64/Packages")->sha256));
+  // With only the plain index left, loading it fails too.
+  std::filesystem::remove(repo.packages_base().string() + ".xz");
+  std::filesystem::remove(repo.packages_base().string() + ".gz");
+  EXPECT_THAT(error_of([&] {
+                load_verified_index(release, repo.dist_dir(), "main/binary-amd64/Packages", "test-repo");
+              }),
+              HasSubstr("expected SHA256"));
+}
+
+TEST_F(ChecksumChain, DecompressedIndexMustMatchTheUncompressedEntryToo) {
+  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r");
+  Release release = release_of(repo);
+  for (auto& f : release.sha256) {
+    if (f.path == "main/binary-amd64/Packages") f.sha256[0] = f.sha256[0] == '0' ? '1' : '0';
+  }
+  EXPECT_THAT(error_of([&] {
+                load_verified_index(release, repo.dist_dir(), "main/binary-amd64/Packages", "r");
+              }),
+              HasSubstr("index 'main/binary-amd64/Packages' of repository 'r'"));
+}
+
+TEST_F(ChecksumChain, IndexNotListedInReleaseIsRejected) {
+  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r");
+  EXPECT_THAT(error_of([&] {
+                check_index(release_of(repo), "main/binary-arm64/Packages", sha256_of_bytes(""), "r");
+              }),
+              HasSubstr("not listed in the Release SHA256 list"));
+}
+
+}  // namespace
+}  // namespace stage::verifier

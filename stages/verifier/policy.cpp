@@ -1,0 +1,28 @@
+// The verifier checks repository signatures with gpgme, which execs gpg and
+// starts gpg-agent: processes talking over AF_UNIX sockets in a private
+// GNUPGHOME. No network, no capabilities.
+#include "stages/verifier/policy.hpp"
+
+#include <sys/resource.h>
+
+#include "sandbox/baseline_policy.hpp"
+#include "sandbox/syscall_sets.hpp"
+
+namespace stage::verifier {
+
+sandbox::StagePolicy verifier_policy() {
+  namespace sc = sandbox::syscalls;
+  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
+  seccomp.allow(sc::process_spawn());     // gpgme -> gpg -> gpg-agent
+  sc::allow_clone_processes(seccomp);
+  seccomp.allow(sc::filesystem_write());  // GNUPGHOME: keyrings, lock files (link), sockets
+  seccomp.allow(sc::local_sockets());     // gpg-agent listens, gpg connects
+  sc::allow_unix_socket_creation(seccomp);
+  seccomp.allow(sc::memory_locking());    // gpg's secure memory; without it gpg only warns
+
+  sandbox::StagePolicy policy{"verifier", std::move(seccomp)};
+  policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  return policy;
+}
+
+}  // namespace stage::verifier

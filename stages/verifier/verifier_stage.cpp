@@ -1,0 +1,251 @@
+#include "stages/verifier/verifier_stage.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "ipc/error.hpp"
+#include "stages/verifier/archive_check.hpp"
+#include "stages/verifier/file_bytes.hpp"
+
+namespace stage::verifier {
+namespace {
+
+using ipc::proto::VerifierRequest;
+
+bool is_lower_sha256_hex(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::chrono::sys_seconds check_time(std::int64_t unix_time) {
+  ipc::require(unix_time >= -1,
+               "Failed to accept verifier request: checkTime must be -1 (now) or a unix time");
+  if (unix_time == -1) {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  }
+  return std::chrono::sys_seconds{std::chrono::seconds{unix_time}};
+}
+
+sandbox::UniqueFd open_file(ipc::StageContext& context, ipc::proto::FdRef::Reader ref,
+                            const std::string& what) {
+  return context.open(ref, O_RDONLY | O_NOCTTY, what);
+}
+
+RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
+                                  ipc::StageContext& context, std::chrono::sys_seconds now) {
+  RepositoryInput in;
+  in.request.repository = repo.getName();
+  ipc::require(!in.request.repository.empty(),
+               "Failed to accept verifier request: a repository has no name");
+  const std::string where = "repository '" + in.request.repository + "'";
+  in.request.suite = repo.getSuite();
+  in.request.now = now;
+  for (const auto component : repo.getComponents()) in.request.components.emplace_back(component);
+  for (const auto arch : repo.getArchitectures()) in.architectures.emplace_back(arch);
+
+  const auto files = repo.getReleaseFiles();
+  if (files.isInRelease()) {
+    in.inrelease = open_file(context, files.getInRelease(), "InRelease of " + where);
+  } else {
+    in.release = open_file(context, files.getDetached().getRelease(), "Release of " + where);
+    in.signature =
+        open_file(context, files.getDetached().getSignature(), "Release.gpg of " + where);
+  }
+  // Key files are small and read once, so nothing can swap them later.
+  for (const auto key : repo.getKeys()) {
+    KeyBytes bytes;
+    bytes.origin = "key file " + std::to_string(in.request.keys.size() + 1) + " of " + where;
+    bytes.bytes =
+        read_fd_bytes(open_file(context, key.getFile(), bytes.origin).get(), bytes.origin);
+    bytes.fingerprint = key.getFingerprint();
+    in.request.keys.push_back(std::move(bytes));
+  }
+  for (const auto index : repo.getIndexFiles()) {
+    std::string path = index.getRelativePath();
+    ipc::require(!path.empty(),
+                 "Failed to accept " + where + ": an index file has no relativePath");
+    auto fd = open_file(context, index.getFile(), "index '" + path + "' of " + where);
+    in.indexes.push_back({std::move(path), std::move(fd)});
+  }
+  return in;
+}
+
+PackageInput decode_package(VerifierRequest::PackageFile::Reader package,
+                            ipc::StageContext& context) {
+  PackageInput in;
+  in.name = package.getName();
+  in.repo = package.getRepo();
+  ipc::require(!in.name.empty(), "Failed to accept verifier request: a package has no name");
+  const std::string where = "package '" + in.name + "'";
+  in.expected_sha256 = package.getExpectedSha256();
+  ipc::require(is_lower_sha256_hex(in.expected_sha256),
+               "Failed to accept " + where + ": expectedSha256 is not 64 lower-case hex digits");
+  ipc::require(package.getExpectedSize() >= -1,
+               "Failed to accept " + where + ": expectedSize is negative");
+  if (package.getExpectedSize() >= 0) {
+    in.expected_size = static_cast<std::uint64_t>(package.getExpectedSize());
+  }
+  in.fd = open_file(context, package.getFile(), where);
+  return in;
+}
+
+// Files (Release, index or package) done out of all of one phase.
+class PhaseProgress {
+ public:
+  PhaseProgress(ipc::StageContext& context, std::string phase, std::size_t total)
+      : context_(context), phase_(std::move(phase)), total_(total) {}
+
+  void done(const std::string& item, std::uint64_t bytes = 0) {
+    ++done_;
+    bytes_ += bytes;
+    ipc::ProgressUpdate update;
+    update.phase = phase_;
+    update.done = done_;
+    update.total = total_;
+    update.files_done = static_cast<std::uint32_t>(done_);
+    update.files_total = static_cast<std::uint32_t>(total_);
+    update.bytes_done = bytes_;
+    update.item = item;
+    context_.progress(update);
+  }
+
+ private:
+  ipc::StageContext& context_;
+  std::string phase_;
+  std::size_t total_;
+  std::size_t done_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+Release verify_release_files(RepositoryInput& repo) {
+  const std::string where = " of repository '" + repo.request.repository + "'";
+  Release release;
+  std::string file;
+  if (repo.inrelease) {
+    file = "InRelease";
+    release = verify_release(read_fd_bytes(repo.inrelease.get(), file + where), repo.request);
+  } else {
+    file = "Release";
+    release = verify_release_detached(read_fd_bytes(repo.release.get(), "Release" + where),
+                                      read_fd_bytes(repo.signature.get(), "Release.gpg" + where),
+                                      repo.request);
+  }
+  // The library checks one architecture per call; the signed text is parsed
+  // once and only the cheap field checks repeat.
+  for (const auto& arch : repo.architectures) {
+    repo.request.architecture = arch;
+    check_release(release, repo.request, file);
+  }
+  return release;
+}
+
+void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
+  std::size_t total = 0;
+  for (const auto& repo : input.repositories) total += 1 + repo.indexes.size();
+  PhaseProgress progress(context, "verify-repos", total);
+  for (auto& repo : input.repositories) {
+    context.check_cancelled();
+    const std::string& name = repo.request.repository;
+    Release release = verify_release_files(repo);
+    progress.done(name);
+    for (const auto& index : repo.indexes) {
+      context.check_cancelled();
+      const std::string what = "index '" + index.relative_path + "' of repository '" + name + "'";
+      const Digest digest = check_index_bytes(release, index.relative_path,
+                                              read_fd_bytes(index.fd.get(), what), name);
+      progress.done(index.relative_path, digest.size);
+      out.indexes.push_back({name, index.relative_path, digest});
+    }
+    out.repos.push_back({name, std::move(release)});
+  }
+}
+
+Digest verify_package(const PackageInput& package, bool check_contents) {
+  const std::string what = "package '" + package.name + "'";
+  const Digest actual = sha256_of_fd(package.fd.get(), what);
+  PackageRecord expected;
+  expected.package = package.name;
+  expected.sha256 = package.expected_sha256;
+  // An unknown size cannot mismatch; the hash alone decides then.
+  expected.size = package.expected_size.value_or(actual.size);
+  check_package(expected, actual, package.repo);
+  if (check_contents) {
+    ipc::check_syscall(::lseek(package.fd.get(), 0, SEEK_SET), "rewind", what);
+    check_deb_fd(package.fd.get(), package.name);
+  }
+  return actual;
+}
+
+void verify_packages(const VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
+  PhaseProgress progress(context, "verify-packages", input.packages.size());
+  for (const auto& package : input.packages) {
+    context.check_cancelled();
+    const Digest digest = verify_package(package, input.check_archive_contents);
+    progress.done(package.name, digest.size);
+    out.packages.push_back({package.name, package.repo, digest});
+  }
+}
+
+void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Builder out) {
+  auto repos = out.initVerifiedRepos(static_cast<unsigned>(outcome.repos.size()));
+  for (unsigned i = 0; i < outcome.repos.size(); ++i) {
+    const Release& r = outcome.repos[i].release;
+    repos[i].setName(outcome.repos[i].name);
+    repos[i].setSignerFingerprint(r.signer_fingerprint);
+    repos[i].setDate(r.date ? r.date->time_since_epoch().count() : -1);
+    repos[i].setValidUntil(r.valid_until ? r.valid_until->time_since_epoch().count() : -1);
+    repos[i].setSuite(r.suite);
+    repos[i].setCodename(r.codename);
+  }
+  auto indexes = out.initVerifiedIndexes(static_cast<unsigned>(outcome.indexes.size()));
+  for (unsigned i = 0; i < outcome.indexes.size(); ++i) {
+    indexes[i].setRepo(outcome.indexes[i].repo);
+    indexes[i].setRelativePath(outcome.indexes[i].relative_path);
+    indexes[i].setSha256(outcome.indexes[i].digest.sha256);
+    indexes[i].setSize(outcome.indexes[i].digest.size);
+  }
+  auto packages = out.initVerifiedPackages(static_cast<unsigned>(outcome.packages.size()));
+  for (unsigned i = 0; i < outcome.packages.size(); ++i) {
+    packages[i].setName(outcome.packages[i].name);
+    packages[i].setRepo(outcome.packages[i].repo);
+    packages[i].setSha256(outcome.packages[i].digest.sha256);
+    packages[i].setSize(outcome.packages[i].digest.size);
+  }
+}
+
+}  // namespace
+
+VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& context) {
+  VerifyInput in;
+  const auto now = check_time(request.getCheckTime());
+  for (const auto repo : request.getRepositories()) {
+    in.repositories.push_back(decode_repository(repo, context, now));
+  }
+  for (const auto package : request.getPackages()) {
+    in.packages.push_back(decode_package(package, context));
+  }
+  in.check_archive_contents = request.getCheckArchiveContents();
+  return in;
+}
+
+VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context) {
+  VerifyOutcome out;
+  verify_repositories(input, context, out);
+  verify_packages(input, context, out);
+  return out;
+}
+
+void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+                 ipc::proto::StageResult::Builder result) {
+  ipc::require(request.isVerifier(),
+               "Failed to run stage-verifier: the request is for another stage");
+  VerifyInput input = decode_request(request.getVerifier(), context);
+  const VerifyOutcome outcome = verify_all(input, context);
+  encode_outcome(outcome, result.initVerifier());
+}
+
+}  // namespace stage::verifier

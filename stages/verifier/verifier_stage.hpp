@@ -1,0 +1,86 @@
+// The verifier stage's boundary: decodes a VerifierRequest into the
+// library's plain structs (every file arrives as an fd), checks each
+// repository's Release, its index files and each package, and encodes what
+// was verified. The first item that does not check out fails the whole run.
+// Cap'n Proto names stay in this file pair.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipc/stage_main.hpp"
+#include "sandbox/unique_fd.hpp"
+#include "stages/verifier/checksums.hpp"
+#include "stages/verifier/release.hpp"
+
+namespace stage::verifier {
+
+struct IndexInput {
+  std::string relative_path;  // as listed in the Release
+  sandbox::UniqueFd fd;
+};
+
+struct RepositoryInput {
+  // architecture is left empty: `architectures` are checked one by one.
+  // Key files are already read into request.keys.
+  ReleaseRequest request;
+  std::vector<std::string> architectures;
+  sandbox::UniqueFd inrelease;           // set, or both of the two below
+  sandbox::UniqueFd release, signature;  // Release + Release.gpg
+  std::vector<IndexInput> indexes;
+};
+
+struct PackageInput {
+  std::string name;
+  std::string repo;
+  sandbox::UniqueFd fd;
+  std::string expected_sha256;                 // lower-case hex
+  std::optional<std::uint64_t> expected_size;  // nullopt: only the hash is checked
+};
+
+struct VerifyInput {
+  std::vector<RepositoryInput> repositories;
+  std::vector<PackageInput> packages;
+  bool check_archive_contents = false;
+};
+
+struct VerifiedRepo {
+  std::string name;
+  Release release;
+};
+
+struct VerifiedIndex {
+  std::string repo;
+  std::string relative_path;
+  Digest digest;
+};
+
+struct VerifiedPackage {
+  std::string name;
+  std::string repo;
+  Digest digest;
+};
+
+struct VerifyOutcome {
+  std::vector<VerifiedRepo> repos;
+  std::vector<VerifiedIndex> indexes;
+  std::vector<VerifiedPackage> packages;
+};
+
+// Opens every FdRef through `context` and reads the key files. Rejects
+// missing names, a malformed expectedSha256, sizes below -1 and a checkTime
+// below -1 (-1: Valid-Until and Date are checked against the clock).
+VerifyInput decode_request(ipc::proto::VerifierRequest::Reader request, ipc::StageContext& context);
+
+// Verifies repositories (with their indexes), then packages; reports progress
+// and checks for cancellation between items. Throws ipc::Error naming the
+// repository, index or package that failed.
+VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context);
+
+// The ipc::Handler of stage-verifier.
+void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+                 ipc::proto::StageResult::Builder result);
+
+}  // namespace stage::verifier

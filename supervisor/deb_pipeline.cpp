@@ -1,0 +1,384 @@
+#include "supervisor/deb_pipeline.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+#include "build_info.hpp"
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+using ipc::proto::PackageSource;
+
+constexpr int kDirFlags = O_DIRECTORY | O_RDONLY;
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+bool is_remote(const std::string& location) {
+  return location.rfind("https://", 0) == 0 || location.rfind("http://", 0) == 0;
+}
+
+std::string local_key_path(const std::string& location) {
+  if (location.rfind("file://", 0) == 0) return location.substr(7);
+  return location;
+}
+
+// Downloaded files of one repository, named so repositories never collide.
+std::string release_name(const DebRepository& repo) { return repo.name + "_InRelease"; }
+std::string index_name(const DebRepository& repo, const std::string& relative) {
+  std::string name = repo.name + "_" + relative;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
+}
+std::string key_name(const DebRepository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
+
+void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const DebPipelineOptions& options) {
+  fetch.setWorkers(options.workers);
+  fetch.setRetries(3);
+  auto proxy = fetch.initProxy();
+  proxy.setHttp(env_or_empty("http_proxy"));
+  proxy.setHttps(env_or_empty("https_proxy"));
+  proxy.setNoProxy(env_or_empty("no_proxy"));
+  fetch.setUserAgent(std::string("os-image-composer/") + OIC_VERSION);
+}
+
+std::string source_name(PackageSource source) {
+  switch (source) {
+    case PackageSource::ESSENTIAL: return "essential";
+    case PackageSource::KERNEL: return "kernel";
+    case PackageSource::BOOTLOADER: return "bootloader";
+    case PackageSource::SYSTEM: return "system";
+    case PackageSource::DEPENDENCY: return "dependency";
+  }
+  return "dependency";
+}
+
+}  // namespace
+
+std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
+                                                 const config::ImageTemplate& image) {
+  std::vector<RequestedPackage> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& spec, PackageSource source) {
+    RequestedPackage p{spec, {}, source};
+    if (auto underscore = spec.find('_'); underscore != std::string::npos) {
+      p.name = spec.substr(0, underscore);
+      p.version_pin = "= " + spec.substr(underscore + 1);
+    }
+    if (seen.insert(p.name).second) out.push_back(std::move(p));
+  };
+  for (const auto& name : provider.chroot_env.essential) add(name, PackageSource::ESSENTIAL);
+  if (image.system_config) {
+    if (image.system_config->kernel) {
+      for (const auto& name : image.system_config->kernel->packages) add(name, PackageSource::KERNEL);
+    }
+    for (const auto& name : image.system_config->packages) add(name, PackageSource::SYSTEM);
+  }
+  return out;
+}
+
+void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
+                         const config::ImageTemplate& image, const std::vector<DebRepository>& repos,
+                         const DebPipelineOptions& options, DebResolution& out) {
+  const fs::path metadata = options.workspace / "metadata";
+  fs::create_directories(metadata);
+  out.lock.provider_id = provider.id;
+  out.lock.os = provider.os;
+  out.lock.dist = provider.dist;
+  out.lock.arch = provider.arch;
+  out.lock.repositories.clear();
+  for (const auto& repo : repos) {
+    out.lock.repositories.push_back({repo.name, repo.base_url, repo.suite, repo.components, {}});
+  }
+
+  orchestrator.add(StageJob{
+      .name = "fetch-metadata",
+      .kind = ipc::proto::StageKind::FETCHER,
+      .after = {},
+      .prepare =
+          [&repos, metadata, options] {
+            PreparedRequest p;
+            auto fetch = p.init_request().initFetcher();
+            std::vector<std::pair<std::string, std::string>> downloads;  // url, name
+            for (const auto& repo : repos) {
+              downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo));
+              for (const auto& index : repo.index_paths()) {
+                downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index));
+              }
+              for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+                if (!is_remote(repo.keys[i].location)) continue;
+                ipc::require(repo.keys[i].location.rfind("https://", 0) == 0,
+                             "repository '" + repo.name + "': its key must come over https or from a local file: " +
+                                 repo.keys[i].location);
+                downloads.emplace_back(repo.keys[i].location, key_name(repo, i));
+              }
+            }
+            auto list = fetch.initDownloads(static_cast<unsigned>(downloads.size()));
+            for (std::size_t i = 0; i < downloads.size(); ++i) {
+              list[i].setUrl(downloads[i].first);
+              list[i].setDestName(downloads[i].second);
+            }
+            fetch.initOutputDir().setSlot(p.add_fd(metadata, kDirFlags));
+            fill_common_fetch(fetch, options);
+            // Indexes are checked against the signed Release by the verifier.
+            fetch.setAllowPlainHttp(true);
+            return p;
+          },
+      .on_success = {},
+      .timeout = std::chrono::seconds(1800),
+  });
+
+  orchestrator.add(StageJob{
+      .name = "verify-metadata",
+      .kind = ipc::proto::StageKind::VERIFIER,
+      .after = {"fetch-metadata"},
+      .prepare =
+          [&repos, metadata] {
+            PreparedRequest p;
+            auto verify = p.init_request().initVerifier();
+            std::vector<const DebRepository*> checked;
+            for (const auto& repo : repos) {
+              if (!repo.trusted) checked.push_back(&repo);
+            }
+            auto list = verify.initRepositories(static_cast<unsigned>(checked.size()));
+            for (std::size_t r = 0; r < checked.size(); ++r) {
+              const DebRepository& repo = *checked[r];
+              auto out = list[r];
+              out.setName(repo.name);
+              out.setSuite(repo.suite);
+              out.initArchitectures(1).set(0, repo.architecture);
+              auto components = out.initComponents(static_cast<unsigned>(repo.components.size()));
+              for (std::size_t i = 0; i < repo.components.size(); ++i) components.set(i, repo.components[i]);
+              out.getReleaseFiles().initInRelease().setSlot(p.add_fd(metadata / release_name(repo), O_RDONLY));
+              std::vector<std::pair<std::size_t, std::string>> keys;  // key index, fingerprint
+              for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+                if (repo.keys[i].fingerprints.empty()) keys.emplace_back(i, "");
+                for (const auto& fp : repo.keys[i].fingerprints) keys.emplace_back(i, fp);
+              }
+              auto key_list = out.initKeys(static_cast<unsigned>(keys.size()));
+              for (std::size_t k = 0; k < keys.size(); ++k) {
+                const auto& key = repo.keys[keys[k].first];
+                const fs::path file = is_remote(key.location) ? metadata / key_name(repo, keys[k].first)
+                                                              : fs::path(local_key_path(key.location));
+                key_list[k].initFile().setSlot(p.add_fd(file, O_RDONLY));
+                key_list[k].setFingerprint(keys[k].second);
+              }
+              const auto indexes = repo.index_paths();
+              auto index_list = out.initIndexFiles(static_cast<unsigned>(indexes.size()));
+              for (std::size_t i = 0; i < indexes.size(); ++i) {
+                index_list[i].setRelativePath(indexes[i]);
+                index_list[i].initFile().setSlot(p.add_fd(metadata / index_name(repo, indexes[i]), O_RDONLY));
+              }
+            }
+            return p;
+          },
+      .on_success =
+          [&out](const StageOutcome& outcome) {
+            auto result = outcome.result_reader().getVerifier();
+            if (result.getFailures().size() > 0) {
+              auto first = result.getFailures()[0];
+              throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                               std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
+            }
+            for (auto repo : result.getVerifiedRepos()) {
+              for (auto& locked : out.lock.repositories) {
+                if (locked.name == repo.getName().cStr()) locked.signer_fingerprint = repo.getSignerFingerprint();
+              }
+            }
+          },
+      .timeout = std::chrono::seconds(600),
+  });
+
+  const auto requested = requested_packages(provider, image);
+  orchestrator.add(StageJob{
+      .name = "resolve",
+      .kind = ipc::proto::StageKind::RESOLVER,
+      .after = {"verify-metadata"},
+      .prepare =
+          [&repos, metadata, requested, options, arch = provider.package_arch] {
+            PreparedRequest p;
+            auto resolve = p.init_request().initResolver();
+            std::size_t count = 0;
+            for (const auto& repo : repos) count += repo.index_paths().size();
+            auto indexes = resolve.initIndexes(static_cast<unsigned>(count));
+            std::size_t i = 0;
+            for (const auto& repo : repos) {
+              for (const auto& index : repo.index_paths()) {
+                auto out = indexes[i++];
+                out.setRepoName(repo.name);
+                out.initPackages().setSlot(p.add_fd(metadata / index_name(repo, index), O_RDONLY));
+                out.setBaseUrl(repo.base_url);
+                out.setPriority(repo.priority);
+                auto allow = out.initAllowPackages(static_cast<unsigned>(repo.allow_packages.size()));
+                for (std::size_t a = 0; a < repo.allow_packages.size(); ++a) allow.set(a, repo.allow_packages[a]);
+              }
+            }
+            auto list = resolve.initRequested(static_cast<unsigned>(requested.size()));
+            for (std::size_t r = 0; r < requested.size(); ++r) {
+              list[r].setName(requested[r].name);
+              list[r].setVersion(requested[r].version_pin);
+              list[r].setSource(requested[r].source);
+            }
+            resolve.setArchitecture(arch);
+            resolve.setEssential(ipc::proto::ResolverRequest::EssentialMode::REQUIRED);
+            resolve.setEmitDotGraph(options.dot_graph);
+            return p;
+          },
+      .on_success =
+          [&out](const StageOutcome& outcome) {
+            auto result = outcome.result_reader().getResolver();
+            out.lock.packages.clear();
+            for (auto pkg : result.getPackages()) {
+              LockedPackage locked{pkg.getName(), pkg.getVersion(), pkg.getArchitecture(), pkg.getRepo(),
+                                   pkg.getUrl(), pkg.getFilename(), pkg.getSha256(), pkg.getSize(),
+                                   source_name(pkg.getSource()), pkg.getEssential(), {}};
+              for (auto dep : pkg.getPreDepends()) locked.pre_depends.emplace_back(dep);
+              ipc::require(locked.sha256.size() == 64,
+                           "the index entry of package '" + locked.name + "' has no SHA256 checksum");
+              out.lock.packages.push_back(std::move(locked));
+            }
+            out.lock.install_order.clear();
+            for (auto name : result.getInstallOrder()) out.lock.install_order.emplace_back(name);
+            out.dot_graph = result.getDotGraph();
+          },
+      .timeout = std::chrono::seconds(600),
+  });
+}
+
+}  // namespace supervisor
+
+namespace supervisor {
+namespace {
+
+// Shared by the fetch and verify jobs of one build's packages.
+struct PackageBatchState {
+  explicit PackageBatchState(StagingArea area) : staging(std::move(area)) {}
+  StagingArea staging;
+  std::map<std::string, ObjectLock> locks;  // by sha256, held until commit
+  std::vector<std::vector<LockedPackage>> batches;
+};
+
+std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
+
+}  // namespace
+
+void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
+                      const DebPipelineOptions& options, const std::string& after, PackageFiles& out,
+                      std::size_t batches) {
+  auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
+  std::vector<LockedPackage> missing;
+  for (const auto& pkg : lock.packages) {
+    ipc::ErrorContext context("looking up package", pkg.name, "in the cache");
+    if (state->locks.count(pkg.sha256)) continue;
+    ObjectLock object = cache.lock_object(pkg.sha256);
+    CacheLookup lookup = cache.open_verified(object);
+    if (lookup.status == CacheLookup::Status::kHit) {
+      out.by_name[pkg.name] = lookup.path;
+      ++out.reused;
+      continue;
+    }
+    if (lookup.status == CacheLookup::Status::kEvicted) out.evicted.push_back(lookup.message);
+    state->locks.emplace(pkg.sha256, std::move(object));
+    missing.push_back(pkg);
+  }
+  if (missing.empty()) return;
+
+  // Batches of similar byte size, in lockfile order.
+  std::uint64_t total = 0;
+  for (const auto& p : missing) total += p.size;
+  batches = std::max<std::size_t>(1, std::min(batches, missing.size()));
+  const std::uint64_t per_batch = total / batches + 1;
+  state->batches.emplace_back();
+  std::uint64_t in_batch = 0;
+  for (const auto& p : missing) {
+    if (in_batch >= per_batch && state->batches.size() < batches) {
+      state->batches.emplace_back();
+      in_batch = 0;
+    }
+    state->batches.back().push_back(p);
+    in_batch += p.size;
+  }
+
+  for (std::size_t b = 0; b < state->batches.size(); ++b) {
+    const std::string suffix = "-" + std::to_string(b + 1);
+    const std::string fetch_job = "fetch-packages" + suffix;
+    std::vector<std::string> fetch_after;
+    if (b > 0) fetch_after.push_back("fetch-packages-" + std::to_string(b));
+    else if (!after.empty()) fetch_after.push_back(after);
+    orchestrator.add(StageJob{
+        .name = fetch_job,
+        .kind = ipc::proto::StageKind::FETCHER,
+        .after = fetch_after,
+        .prepare =
+            [state, b, options] {
+              PreparedRequest p;
+              auto fetch = p.init_request().initFetcher();
+              const auto& batch = state->batches[b];
+              auto list = fetch.initDownloads(static_cast<unsigned>(batch.size()));
+              for (std::size_t i = 0; i < batch.size(); ++i) {
+                list[i].setUrl(batch[i].url);
+                list[i].setDestName(staged_name(batch[i]));
+                list[i].setExpectedSha256(batch[i].sha256);
+                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
+              }
+              fetch.initOutputDir().setSlot(p.add_fd(state->staging.dir(), kDirFlags));
+              fill_common_fetch(fetch, options);
+              // Every package's hash comes from a signature-checked index.
+              fetch.setAllowPlainHttp(true);
+              return p;
+            },
+        .on_success = {},
+        .timeout = std::chrono::seconds(3600),
+    });
+    orchestrator.add(StageJob{
+        .name = "verify-packages" + suffix,
+        .kind = ipc::proto::StageKind::VERIFIER,
+        .after = {fetch_job},
+        .prepare =
+            [state, b] {
+              PreparedRequest p;
+              auto verify = p.init_request().initVerifier();
+              const auto& batch = state->batches[b];
+              auto list = verify.initPackages(static_cast<unsigned>(batch.size()));
+              for (std::size_t i = 0; i < batch.size(); ++i) {
+                list[i].setName(batch[i].name);
+                list[i].setRepo(batch[i].repository);
+                list[i].initFile().setSlot(p.add_fd(state->staging.dir() / staged_name(batch[i]), O_RDONLY));
+                list[i].setExpectedSha256(batch[i].sha256);
+                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
+              }
+              verify.setCheckArchiveContents(true);
+              return p;
+            },
+        .on_success =
+            [state, b, &cache, &out](const StageOutcome& outcome) {
+              auto result = outcome.result_reader().getVerifier();
+              if (result.getFailures().size() > 0) {
+                auto first = result.getFailures()[0];
+                throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                                 "package " + std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
+              }
+              for (const auto& pkg : state->batches[b]) {
+                auto it = state->locks.find(pkg.sha256);
+                ipc::check(it != state->locks.end(), "no cache lock for package " + pkg.name);
+                out.by_name[pkg.name] =
+                    cache.commit(it->second, state->staging.dir() / staged_name(pkg), pkg.filename.substr(pkg.filename.rfind('/') + 1));
+                out.bytes_downloaded += pkg.size;
+                ++out.downloaded;
+                state->locks.erase(it);
+              }
+            },
+        .timeout = std::chrono::seconds(1800),
+    });
+  }
+}
+
+}  // namespace supervisor

@@ -1,0 +1,186 @@
+#include "supervisor/lockfile.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(std::string_view origin, const std::string& where, const std::string& what) {
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "lockfile '" + std::string(origin) + "': " + where + ": " + what);
+}
+
+std::string get_string(const json& object, const char* key, std::string_view origin, const std::string& where,
+                       bool required = true) {
+  auto it = object.find(key);
+  if (it == object.end()) {
+    if (required) bad(origin, where + "." + key, "missing");
+    return {};
+  }
+  if (!it->is_string()) bad(origin, where + "." + key, "expected a string");
+  return it->get<std::string>();
+}
+
+std::vector<std::string> get_strings(const json& object, const char* key, std::string_view origin,
+                                     const std::string& where) {
+  std::vector<std::string> out;
+  auto it = object.find(key);
+  if (it == object.end()) return out;
+  if (!it->is_array()) bad(origin, where + "." + key, "expected a list of strings");
+  for (const auto& item : *it) {
+    if (!item.is_string()) bad(origin, where + "." + key, "expected a list of strings");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+void check_keys(const json& object, std::initializer_list<const char*> allowed, std::string_view origin,
+                const std::string& where) {
+  if (!object.is_object()) bad(origin, where, "expected an object");
+  for (const auto& [key, value] : object.items()) {
+    (void)value;
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      bad(origin, where, "unknown key '" + key + "'");
+    }
+  }
+}
+
+}  // namespace
+
+std::string lockfile_to_json(const Lockfile& lock) {
+  json root = json::object();
+  root["format"] = lock.format;
+  root["provider"] = lock.provider_id;
+  root["target"] = {{"os", lock.os}, {"dist", lock.dist}, {"arch", lock.arch}};
+  json repos = json::array();
+  for (const auto& r : lock.repositories) {
+    repos.push_back({{"name", r.name}, {"url", r.url}, {"suite", r.suite}, {"components", r.components},
+                     {"signer", r.signer_fingerprint}});
+  }
+  root["repositories"] = repos;
+  std::vector<LockedPackage> packages = lock.packages;
+  std::sort(packages.begin(), packages.end(),
+            [](const LockedPackage& a, const LockedPackage& b) { return std::tie(a.name, a.architecture) < std::tie(b.name, b.architecture); });
+  json list = json::array();
+  for (const auto& p : packages) {
+    list.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.architecture},
+                    {"repository", p.repository}, {"url", p.url}, {"filename", p.filename},
+                    {"sha256", p.sha256}, {"size", p.size}, {"source", p.source},
+                    {"essential", p.essential}, {"preDepends", p.pre_depends}});
+  }
+  root["packages"] = list;
+  root["installOrder"] = lock.install_order;
+  return root.dump(2) + "\n";
+}
+
+Lockfile lockfile_from_json(std::string_view text, std::string_view origin) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    bad(origin, "byte " + std::to_string(e.byte), "not valid JSON");
+  }
+  check_keys(root, {"format", "provider", "target", "repositories", "packages", "installOrder"}, origin, "(top)");
+  Lockfile lock;
+  if (!root.contains("format") || !root["format"].is_number_integer()) bad(origin, "format", "expected an integer");
+  lock.format = root["format"].get<int>();
+  if (lock.format != kLockfileFormat) {
+    bad(origin, "format", "version " + std::to_string(lock.format) + " is not supported (this build reads version " +
+                              std::to_string(kLockfileFormat) + ")");
+  }
+  lock.provider_id = get_string(root, "provider", origin, "(top)");
+  if (!root.contains("target")) bad(origin, "target", "missing");
+  check_keys(root["target"], {"os", "dist", "arch"}, origin, "target");
+  lock.os = get_string(root["target"], "os", origin, "target");
+  lock.dist = get_string(root["target"], "dist", origin, "target");
+  lock.arch = get_string(root["target"], "arch", origin, "target");
+  if (!root.contains("repositories") || !root["repositories"].is_array()) bad(origin, "repositories", "expected a list");
+  std::size_t i = 0;
+  for (const auto& r : root["repositories"]) {
+    const std::string where = "repositories[" + std::to_string(i++) + "]";
+    check_keys(r, {"name", "url", "suite", "components", "signer"}, origin, where);
+    lock.repositories.push_back({get_string(r, "name", origin, where), get_string(r, "url", origin, where),
+                                 get_string(r, "suite", origin, where), get_strings(r, "components", origin, where),
+                                 get_string(r, "signer", origin, where, false)});
+  }
+  if (!root.contains("packages") || !root["packages"].is_array()) bad(origin, "packages", "expected a list");
+  static const std::regex kSha256("^[0-9a-f]{64}$");
+  std::set<std::string> names;
+  i = 0;
+  for (const auto& p : root["packages"]) {
+    const std::string where = "packages[" + std::to_string(i++) + "]";
+    check_keys(p, {"name", "version", "architecture", "repository", "url", "filename", "sha256", "size", "source",
+                   "essential", "preDepends"},
+               origin, where);
+    LockedPackage pkg;
+    pkg.name = get_string(p, "name", origin, where);
+    pkg.version = get_string(p, "version", origin, where);
+    pkg.architecture = get_string(p, "architecture", origin, where);
+    pkg.repository = get_string(p, "repository", origin, where);
+    pkg.url = get_string(p, "url", origin, where);
+    pkg.filename = get_string(p, "filename", origin, where);
+    pkg.sha256 = get_string(p, "sha256", origin, where);
+    if (!std::regex_match(pkg.sha256, kSha256)) bad(origin, where + ".sha256", "expected 64 lowercase hex digits");
+    if (!p.contains("size") || !p["size"].is_number_unsigned()) bad(origin, where + ".size", "expected a byte count");
+    pkg.size = p["size"].get<std::uint64_t>();
+    pkg.source = get_string(p, "source", origin, where, false);
+    if (p.contains("essential")) {
+      if (!p["essential"].is_boolean()) bad(origin, where + ".essential", "expected true or false");
+      pkg.essential = p["essential"].get<bool>();
+    }
+    pkg.pre_depends = get_strings(p, "preDepends", origin, where);
+    if (pkg.url.rfind("https://", 0) != 0 && pkg.url.rfind("http://", 0) != 0 && pkg.url.rfind("file://", 0) != 0) {
+      bad(origin, where + ".url", "expected an http(s) or file URL");
+    }
+    if (!names.insert(pkg.name + ":" + pkg.architecture).second) bad(origin, where, "package '" + pkg.name + "' is listed twice");
+    lock.packages.push_back(std::move(pkg));
+  }
+  if (root.contains("installOrder")) lock.install_order = get_strings(root, "installOrder", origin, "(top)");
+  for (const auto& name : lock.install_order) {
+    bool known = std::any_of(lock.packages.begin(), lock.packages.end(), [&](const LockedPackage& p) { return p.name == name; });
+    if (!known) bad(origin, "installOrder", "names '" + name + "', which is not among the packages");
+  }
+  return lock;
+}
+
+void write_lockfile(const std::filesystem::path& path, const Lockfile& lock) {
+  const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << lockfile_to_json(lock);
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "'");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + ec.message());
+  }
+}
+
+Lockfile read_lockfile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to read the lockfile '" + path.string() + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return lockfile_from_json(text.str(), path.string());
+}
+
+}  // namespace supervisor

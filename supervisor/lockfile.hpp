@@ -1,0 +1,59 @@
+// The lockfile: every package of a build pinned by name, version,
+// architecture, repository, URL, sha256 and size. `lock` writes it and
+// `build --lockfile` builds from it with no index download and no
+// resolution. JSON, sorted, so the same resolution gives the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace supervisor {
+
+inline constexpr int kLockfileFormat = 1;
+
+struct LockedRepository {
+  std::string name;
+  std::string url;
+  std::string suite;
+  std::vector<std::string> components;
+  std::string signer_fingerprint;  // empty for [trusted=yes] repositories
+  bool operator==(const LockedRepository&) const = default;
+};
+
+struct LockedPackage {
+  std::string name;
+  std::string version;
+  std::string architecture;
+  std::string repository;
+  std::string url;
+  std::string filename;
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::string source;  // essential | kernel | bootloader | system | dependency
+  bool essential = false;
+  std::vector<std::string> pre_depends;
+  bool operator==(const LockedPackage&) const = default;
+};
+
+struct Lockfile {
+  int format = kLockfileFormat;
+  std::string provider_id;  // <os>-<dist>-<arch>
+  std::string os, dist, arch;
+  std::vector<LockedRepository> repositories;
+  std::vector<LockedPackage> packages;     // sorted by name
+  std::vector<std::string> install_order;  // package names
+  bool operator==(const Lockfile&) const = default;
+};
+
+std::string lockfile_to_json(const Lockfile& lock);
+// Throws ipc::Error (kInvalidInput) naming `origin` and the bad field.
+Lockfile lockfile_from_json(std::string_view text, std::string_view origin);
+
+// Written to a temporary name beside `path`, then renamed.
+void write_lockfile(const std::filesystem::path& path, const Lockfile& lock);
+Lockfile read_lockfile(const std::filesystem::path& path);
+
+}  // namespace supervisor

@@ -1,0 +1,99 @@
+// A build as a graph of stage runs on one io_context: a job starts when the
+// jobs it comes after have succeeded, independent jobs run concurrently
+// (downloads go on while earlier packages are verified), and the first
+// failure — or SIGINT/SIGTERM — stops every stage process before run()
+// returns.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <capnp/message.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ipc/error.hpp"
+#include "ipc/stage.capnp.h"
+#include "sandbox/unique_fd.hpp"
+#include "supervisor/progress.hpp"
+#include "supervisor/stage_launch.hpp"
+#include "supervisor/stage_run.hpp"
+
+namespace supervisor {
+
+// A request ready to send: the message (a proto::Message holding the
+// request), the fds its FdRef slots refer to, and the host path each fd was
+// opened from (so --keep-requests can save a request a person can rerun).
+struct PreparedRequest {
+  std::unique_ptr<capnp::MallocMessageBuilder> message;
+  std::vector<sandbox::UniqueFd> fds;
+  std::vector<std::filesystem::path> fd_paths;
+  StageMounts mounts;
+
+  // Opens `path` with `flags` and returns the slot to put in an FdRef.
+  int add_fd(const std::filesystem::path& path, int flags);
+  ipc::proto::StageRequest::Builder init_request();
+};
+
+struct StageJob {
+  std::string name;                  // unique: "fetch-metadata", "verify-packages-2"
+  ipc::proto::StageKind kind = ipc::proto::StageKind::FETCHER;
+  std::vector<std::string> after;    // jobs that must succeed first
+  std::function<PreparedRequest()> prepare;            // runs when the job becomes ready
+  std::function<void(const StageOutcome&)> on_success; // may throw ipc::Error
+  std::chrono::seconds timeout{3600};
+};
+
+struct OrchestratorOptions {
+  std::size_t max_parallel = 2;
+  LaunchOptions launch;
+  std::optional<std::filesystem::path> keep_requests;  // save every request here as JSON
+  bool handle_signals = true;                           // SIGINT/SIGTERM cancel the build
+};
+
+struct StageTiming {
+  std::string name;
+  std::string stage;
+  std::chrono::milliseconds elapsed{0};
+  bool ok = false;
+};
+
+class Orchestrator {
+ public:
+  Orchestrator(OrchestratorOptions options, ProgressReporter& progress);
+  ~Orchestrator();
+
+  void add(StageJob job);
+  // Runs every job added so far. Throws the first failure as ipc::Error
+  // (with the stage named) after every stage process is gone.
+  void run();
+
+  const std::vector<StageTiming>& timings() const { return timings_; }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  struct JobState;
+
+  void start_ready_jobs();
+  void start_job(JobState& job);
+  void on_job_done(JobState& job, StageOutcome outcome);
+  void fail(ipc::Error error);
+  bool all_settled() const;
+
+  OrchestratorOptions options_;
+  ProgressReporter& progress_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::signal_set> signals_;
+  std::vector<std::unique_ptr<JobState>> jobs_;
+  std::vector<StageTiming> timings_;
+  std::optional<ipc::Error> failure_;
+  std::size_t running_ = 0;
+};
+
+}  // namespace supervisor

@@ -1,0 +1,249 @@
+#include "supervisor/package_cache.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kRunPrefix = "run-";
+constexpr const char* kLockName = ".lock";
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+void require_sha256(std::string_view sha256) {
+  ipc::require(is_sha256_hex(sha256),
+               "Failed to use package cache key '" + std::string(sha256) + "': not 64 lowercase hex digits");
+}
+
+// SHA-256 of an open file from offset 0, with libcrypto.
+std::string sha256_of_fd(int fd, const fs::path& path) {
+  struct CtxDeleter {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
+  ipc::check(ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1, "Failed to initialise SHA-256");
+  std::array<char, 1 << 16> buffer;
+  for (off_t offset = 0;;) {
+    const ssize_t n = ipc::check_syscall(::pread(fd, buffer.data(), buffer.size(), offset), "read", path.string());
+    if (n == 0) break;
+    ipc::check(EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n)) == 1, "Failed to hash");
+    offset += n;
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
+  unsigned int size = 0;
+  ipc::check(EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+sandbox::UniqueFd open_or_throw(const fs::path& path, int flags, mode_t mode = 0644) {
+  return sandbox::UniqueFd(ipc::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, mode), "open", path.string()));
+}
+
+// flock that restarts after signals; false only for LOCK_NB contention.
+bool lock_fd(int fd, int operation, const fs::path& path) {
+  while (::flock(fd, operation) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK && (operation & LOCK_NB)) return false;
+    ipc::check_syscall(-1, "lock", path.string());
+  }
+  return true;
+}
+
+void sync_dir(const fs::path& dir) {
+  const auto fd = open_or_throw(dir, O_RDONLY | O_DIRECTORY);
+  ipc::check_syscall(::fsync(fd.get()), "sync", dir.string());
+}
+
+// Writes `content` to `path` atomically (temporary name, then rename).
+void write_file_atomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    const auto fd = open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW);
+    ipc::check_syscall(::write(fd.get(), content.data(), content.size()), "write", tmp.string());
+  }
+  ipc::check_syscall(::rename(tmp.c_str(), path.c_str()), "rename", tmp.string());
+}
+
+std::string read_small_file(const fs::path& path) {
+  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return {};
+  std::array<char, 512> buffer;
+  const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+  return n > 0 ? std::string(buffer.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
+// Every regular file and symlink under `dir` (not following links), sorted.
+std::vector<fs::path> files_under(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec) || it->is_symlink(ec)) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Removes the children of `dir`, keeping `dir` itself.
+void remove_children(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    fs::remove_all(it->path());
+  }
+}
+
+}  // namespace
+
+StagingArea::~StagingArea() {
+  if (dir_.empty()) return;  // moved from
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(root)), access_(access) {
+  ipc::ErrorContext ctx("opening the package cache", root_.string());
+  for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) fs::create_directories(root_ / sub);
+  const fs::path lock_path = root_ / kLockName;
+  cache_lock_ = open_or_throw(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW);
+  if (access_ == CacheAccess::kBuild) {
+    lock_fd(cache_lock_.get(), LOCK_SH, lock_path);
+    remove_dead_staging();
+    return;
+  }
+  if (!lock_fd(cache_lock_.get(), LOCK_EX | LOCK_NB, lock_path)) {
+    throw ipc::Error(ipc::ErrorKind::kOverloaded,
+                     "Failed to lock the package cache '" + root_.string() + "': a build is using it")
+        .with_hint("Run the cache maintenance again when no build is running.");
+  }
+}
+
+fs::path PackageCache::object_path(std::string_view sha256) const {
+  require_sha256(sha256);
+  return root_ / "packages/sha256" / std::string(sha256.substr(0, 2)) / std::string(sha256);
+}
+
+StagingArea PackageCache::make_staging_area() {
+  // Built under a name the sweeper ignores, and renamed to run-* only once
+  // its lock is held, so a live area is never mistaken for a dead one.
+  std::string pattern = (root_ / "tmp" / ".new-XXXXXX").string();
+  ipc::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a staging directory in '" +
+                                                        (root_ / "tmp").string() + "': " + std::strerror(errno));
+  const fs::path building = pattern;
+  auto lock = open_or_throw(building / kLockName, O_RDWR | O_CREAT | O_NOFOLLOW);
+  lock_fd(lock.get(), LOCK_EX, building / kLockName);
+  fs::path dir = root_ / "tmp" / (std::string(kRunPrefix) + building.filename().string().substr(5));
+  ipc::check_syscall(::rename(building.c_str(), dir.c_str()), "rename", building.string());
+  return StagingArea(std::move(dir), std::move(lock));
+}
+
+void PackageCache::remove_dead_staging() {
+  std::error_code ec;
+  for (fs::directory_iterator it(root_ / "tmp", ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->path().filename().string().starts_with(kRunPrefix) || it->is_symlink()) continue;
+    sandbox::UniqueFd lock(::open((it->path() / kLockName).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    // No lock file or a lock nobody holds: the owner is gone.
+    if (!lock || lock_fd(lock.get(), LOCK_EX | LOCK_NB, it->path() / kLockName)) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+ObjectLock PackageCache::lock_object(std::string_view sha256) {
+  const fs::path object = object_path(sha256);
+  fs::create_directories(object.parent_path());
+  const fs::path lock_path = object.string() + ".lock";
+  auto fd = open_or_throw(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW);
+  lock_fd(fd.get(), LOCK_EX, lock_path);
+  return ObjectLock(std::string(sha256), std::move(fd));
+}
+
+CacheLookup PackageCache::open_verified(const ObjectLock& lock) {
+  const fs::path object = object_path(lock.sha256());
+  CacheLookup lookup;
+  sandbox::UniqueFd fd(::open(object.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) return lookup;
+    ipc::check_syscall(-1, "open", object.string());
+  }
+  const std::string actual = sha256_of_fd(fd.get(), object);
+  if (actual == lock.sha256()) {
+    lookup.status = CacheLookup::Status::kHit;
+    lookup.fd = std::move(fd);
+    lookup.path = object;
+    return lookup;
+  }
+  const std::string name = read_small_file(object.string() + ".name");
+  ipc::check_syscall(::unlink(object.c_str()), "remove", object.string());
+  ::unlink((object.string() + ".name").c_str());
+  lookup.status = CacheLookup::Status::kEvicted;
+  lookup.message = "Evicted corrupt package cache object '" + (name.empty() ? "?" : name) + "' (" +
+                   object.string() + "): sha256 is " + actual + ", expected " + lock.sha256();
+  return lookup;
+}
+
+fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, std::string_view original_name) {
+  ipc::ErrorContext ctx("adding to the package cache", staged.string());
+  const fs::path object = object_path(lock.sha256());
+  {
+    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW);
+    const std::string actual = sha256_of_fd(fd.get(), staged);
+    if (actual != lock.sha256()) {
+      ::unlink(staged.c_str());
+      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
+                                                   "' to the package cache: sha256 is " + actual + ", expected " +
+                                                   lock.sha256());
+    }
+    ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
+    ipc::check_syscall(::fsync(fd.get()), "sync", staged.string());
+  }
+  if (!original_name.empty()) write_file_atomically(object.string() + ".name", original_name);
+  if (::rename(staged.c_str(), object.c_str()) != 0) {
+    if (errno == EXDEV) {
+      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                       "Failed to commit '" + staged.string() + "': it is not on the cache's file system")
+          .with_hint("Stage downloads in a directory from make_staging_area().");
+    }
+    ipc::check_syscall(-1, "rename into the cache", staged.string());
+  }
+  sync_dir(object.parent_path());
+  return object;
+}
+
+std::vector<fs::path> PackageCache::clean(const CleanScope& scope, bool dry_run) {
+  ipc::check(access_ == CacheAccess::kMaintenance, "PackageCache::clean needs CacheAccess::kMaintenance");
+  std::vector<fs::path> removed;
+  const auto take = [&](const fs::path& dir) {
+    auto files = files_under(dir);
+    removed.insert(removed.end(), files.begin(), files.end());
+    if (!dry_run) remove_children(dir);
+  };
+  if (scope.packages) take(root_ / "packages/sha256");
+  if (scope.metadata) take(root_ / "metadata");
+  // The exclusive lock means no build is live, so all of tmp/ is left over.
+  if (scope.staging) take(root_ / "tmp");
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
+}  // namespace supervisor

@@ -1,0 +1,110 @@
+// The content-addressed package cache shared by every build on this machine.
+//
+//   <cache_dir>/packages/sha256/<2 hex>/<64 hex>    a verified object, mode 0444
+//   <cache_dir>/packages/sha256/<2 hex>/<64 hex>.name  its original file name, for humans
+//   <cache_dir>/packages/sha256/<2 hex>/<64 hex>.lock  flock: one writer per object
+//   <cache_dir>/metadata/                         repository indexes
+//   <cache_dir>/tmp/run-*/                        staging of one live build
+//   <cache_dir>/.lock                             flock: shared by builds, exclusive for clean
+//
+// An object enters only through commit(), which re-hashes it, and is re-hashed
+// again by open_verified() before each use. Two builds that need the same
+// object serialise on its lock: the second waits, then finds it present.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+
+enum class CacheAccess {
+  kBuild,        // shared with other builds; waits while a clean runs
+  kMaintenance,  // exclusive; fails at once while a build holds the cache
+};
+
+struct CleanScope {
+  bool packages = false;  // every object (and its .name and .lock)
+  bool metadata = false;  // every repository index
+  bool staging = true;    // leftovers of killed runs in tmp/
+};
+
+// Proof that this process holds the per-object lock; released on destruction.
+class ObjectLock {
+ public:
+  const std::string& sha256() const noexcept { return sha256_; }
+
+ private:
+  friend class PackageCache;
+  ObjectLock(std::string sha256, sandbox::UniqueFd fd) : sha256_(std::move(sha256)), fd_(std::move(fd)) {}
+  std::string sha256_;
+  sandbox::UniqueFd fd_;
+};
+
+struct CacheLookup {
+  enum class Status { kHit, kMiss, kEvicted };
+  Status status = Status::kMiss;
+  sandbox::UniqueFd fd;          // kHit: read-only, at offset 0
+  std::filesystem::path path;    // kHit
+  std::string message;           // kEvicted: names the object and both hashes
+};
+
+// A private directory under tmp/ for one build's downloads. A lock held for
+// its lifetime tells other builds it is live; it is removed on destruction,
+// and by the next build if this process is killed.
+class StagingArea {
+ public:
+  StagingArea(StagingArea&&) noexcept = default;
+  StagingArea& operator=(StagingArea&&) noexcept = default;
+  ~StagingArea();
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+
+ private:
+  friend class PackageCache;
+  StagingArea(std::filesystem::path dir, sandbox::UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  std::filesystem::path dir_;
+  sandbox::UniqueFd lock_;
+};
+
+class PackageCache {
+ public:
+  // Creates the layout if needed and takes the cache-wide lock. A kBuild
+  // cache also removes staging directories of dead runs.
+  PackageCache(std::filesystem::path root, CacheAccess access);
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+  std::filesystem::path metadata_dir() const { return root_ / "metadata"; }
+  std::filesystem::path object_path(std::string_view sha256) const;
+
+  StagingArea make_staging_area();
+
+  // Blocks while another process holds the same object's lock.
+  ObjectLock lock_object(std::string_view sha256);
+
+  // Re-hashes the object; a corrupt one is evicted (kEvicted) so the caller
+  // downloads it again.
+  CacheLookup open_verified(const ObjectLock& lock);
+
+  // Re-hashes `staged` (a file under a staging area, already accepted by the
+  // verifier) and renames it into the store. On a mismatch the staged file is
+  // removed and kInvalidInput is thrown; nothing enters the store.
+  std::filesystem::path commit(const ObjectLock& lock, const std::filesystem::path& staged,
+                               std::string_view original_name);
+
+  // Removes what `scope` names (needs kMaintenance); returns the removed
+  // paths, sorted. With dry_run, returns them and removes nothing.
+  std::vector<std::filesystem::path> clean(const CleanScope& scope, bool dry_run);
+
+ private:
+  void remove_dead_staging();
+
+  std::filesystem::path root_;
+  CacheAccess access_;
+  sandbox::UniqueFd cache_lock_;
+};
+
+}  // namespace supervisor

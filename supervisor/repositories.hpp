@@ -1,0 +1,42 @@
+// The package repositories of one build: the OS provider's own (config/osv),
+// replaced or extended by the template's packageRepositories, as one list
+// the fetch, verify and resolve steps share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/provider.hpp"
+#include "config/template.hpp"
+
+namespace supervisor {
+
+struct RepoKey {
+  std::string location;                   // absolute path, file:// or https:// URL
+  std::vector<std::string> fingerprints;  // optional pin
+};
+
+struct DebRepository {
+  std::string name;                  // unique within the build, safe as a file name
+  std::string base_url;              // no trailing '/'
+  std::string suite;                 // dists/<suite>
+  std::vector<std::string> components;
+  std::string architecture;          // Debian name: amd64
+  std::vector<RepoKey> keys;
+  bool trusted = false;              // [trusted=yes]: no signature check (warned)
+  std::int32_t priority = 500;
+  std::vector<std::string> allow_packages;
+
+  // "main/binary-amd64/Packages.xz" for each component.
+  std::vector<std::string> index_paths() const;
+  std::string url_of(const std::string& relative) const { return base_url + "/" + relative; }
+};
+
+// Template repositories (by codename) replace provider repositories with the
+// same suite; the others are appended. For a provider whose repository comes
+// from the host's apt sources, template repositories replace it entirely.
+std::vector<DebRepository> deb_repositories(const config::ProviderData& provider,
+                                            const config::ImageTemplate& image);
+
+}  // namespace supervisor

@@ -1,0 +1,89 @@
+#include "supervisor/request_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <capnp/compat/json.h>
+#include <capnp/dynamic.h>
+
+#include <fstream>
+#include <functional>
+
+#include "ipc/error.hpp"
+#include "ipc/request_file.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+using FdRefVisitor = std::function<void(ipc::proto::FdRef::Builder)>;
+
+// Calls `visit` on every FdRef reachable from `value` (active union members only).
+void visit_fd_refs(capnp::DynamicStruct::Builder value, const FdRefVisitor& visit) {
+  if (value.getSchema() == capnp::Schema::from<ipc::proto::FdRef>()) {
+    visit(value.as<ipc::proto::FdRef>());
+    return;
+  }
+  for (auto field : value.getSchema().getFields()) {
+    if (!value.has(field, capnp::HasMode::NON_DEFAULT)) continue;
+    const auto type = field.getType();
+    if (type.isStruct()) {
+      visit_fd_refs(value.get(field).as<capnp::DynamicStruct>(), visit);
+    } else if (type.isList() && type.asList().getElementType().isStruct()) {
+      auto list = value.get(field).as<capnp::DynamicList>();
+      for (unsigned i = 0; i < list.size(); ++i) visit_fd_refs(list[i].as<capnp::DynamicStruct>(), visit);
+    }
+  }
+}
+
+}  // namespace
+
+void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
+                       ipc::proto::StageRequest::Reader request, const std::vector<fs::path>& fd_paths) {
+  (void)kind;
+  capnp::MallocMessageBuilder copy;
+  copy.setRoot(request);
+  auto root = copy.getRoot<ipc::proto::StageRequest>();
+  root.setFdCount(0);
+  visit_fd_refs(capnp::DynamicStruct::Builder(root), [&](ipc::proto::FdRef::Builder ref) {
+    const int slot = ref.getSlot();
+    if (slot >= 0 && static_cast<std::size_t>(slot) < fd_paths.size()) {
+      ref.setPath(fd_paths[slot].string());
+      ref.setSlot(-1);
+    }
+  });
+  capnp::JsonCodec codec;
+  codec.setPrettyPrint(true);
+  const kj::String json = codec.encode(root.asReader());
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::ofstream out(file, std::ios::trunc);
+  out << json.cStr() << "\n";
+  out.close();
+  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the stage request '" + file.string() + "'");
+}
+
+LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind) {
+  const ipc::Frame frame = ipc::read_request_file(file, kind);
+  LoadedRequest loaded;
+  loaded.message = std::make_unique<capnp::MallocMessageBuilder>();
+  loaded.message->setRoot(frame.message());
+  auto request = loaded.message->getRoot<ipc::proto::Message>().getRequest();
+  visit_fd_refs(capnp::DynamicStruct::Builder(request), [&](ipc::proto::FdRef::Builder ref) {
+    ipc::require(ref.getSlot() < 0, "request file '" + file.string() + "': an FdRef has a slot; give a path");
+    const std::string path = ref.getPath().cStr();
+    ipc::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
+    struct stat st {};
+    ipc::check_syscall(::stat(path.c_str(), &st), "stat", path);
+    const int flags = (S_ISDIR(st.st_mode) ? O_DIRECTORY | O_RDONLY : O_RDONLY) | O_CLOEXEC;
+    sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), flags), "open", path));
+    ref.setSlot(static_cast<int>(loaded.fds.size()));
+    ref.setPath("");
+    loaded.fds.push_back(std::move(fd));
+    loaded.fd_paths.emplace_back(path);
+  });
+  request.setFdCount(static_cast<std::uint32_t>(loaded.fds.size()));
+  return loaded;
+}
+
+}  // namespace supervisor

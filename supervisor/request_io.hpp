@@ -1,0 +1,32 @@
+// Stage requests as files a person can read and rerun: --keep-requests saves
+// each request as JSON with every FdRef turned back into the host path it was
+// opened from; `stage NAME --request FILE` does the reverse, opening each
+// path and passing the fd, so the stage never needs the path in its sandbox.
+#pragma once
+
+#include <capnp/message.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "ipc/stage.capnp.h"
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+
+void save_request_file(const std::filesystem::path& file, ipc::proto::StageKind kind,
+                       ipc::proto::StageRequest::Reader request,
+                       const std::vector<std::filesystem::path>& fd_paths);
+
+struct LoadedRequest {
+  std::unique_ptr<capnp::MallocMessageBuilder> message;  // a Message holding the request
+  std::vector<sandbox::UniqueFd> fds;
+  std::vector<std::filesystem::path> fd_paths;
+};
+
+// Reads FILE (JSON or Cap'n Proto text), checks it is a request for `kind`,
+// and opens every FdRef path (directories as directories) into fd slots.
+LoadedRequest load_request_file(const std::filesystem::path& file, ipc::proto::StageKind kind);
+
+}  // namespace supervisor

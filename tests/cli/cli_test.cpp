@@ -1,0 +1,503 @@
+// Runs the os-image-composer binary as a subprocess, as a user would, and
+// checks exit codes, stdout and stderr for every verb. The binary's path and
+// the source tree come from meson through OIC_CLI and OIC_SOURCE_DIR.
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+
+const char* env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+const fs::path kCli = env_or_empty("OIC_CLI");
+const fs::path kSource = env_or_empty("OIC_SOURCE_DIR");
+const std::string kVersion = env_or_empty("OIC_EXPECTED_VERSION");
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// Each test gets its own HOME, XDG directories and working directory, so the
+// machine's real config files never leak in.
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(kCli.empty()) << "OIC_CLI must name the binary";
+    std::string pattern = (fs::temp_directory_path() / "oic-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    fs::create_directories(root_ / "cwd");
+    env_ = {
+        {"PATH", "/usr/bin:/bin"},
+        {"HOME", (root_ / "home").string()},
+        {"XDG_CONFIG_HOME", (root_ / "home/.config").string()},
+        {"XDG_CACHE_HOME", (root_ / "home/.cache").string()},
+        {"XDG_DATA_HOME", (root_ / "home/.local/share").string()},
+        {"TMPDIR", (root_ / "tmp").string()},
+    };
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Runs the binary with `args` in <root>/cwd; output goes through files so
+  // that large outputs cannot block on a full pipe.
+  Result run(const std::vector<std::string>& args, const fs::path& program = kCli) {
+    std::vector<std::string> argv_store = {program.string()};
+    argv_store.insert(argv_store.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_store) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_store;
+    for (const auto& [k, v] : env_) env_store.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    const std::string out_path = (root_ / "stdout.txt").string();
+    const std::string err_path = (root_ / "stderr.txt").string();
+    const std::string cwd = (root_ / "cwd").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    Result result;
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+      return result;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = read_text(out_path);
+    result.err = read_text(err_path);
+    return result;
+  }
+
+  fs::path root_;
+  std::map<std::string, std::string> env_;
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+const std::vector<std::string> kVerbs = {"build", "validate", "lock", "config", "cache", "version",
+                                         "completion"};
+
+TEST_F(Cli, HelpListsEveryVerbTheGlobalFlagsAndExitCodes) {
+  const Result r = run({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const std::string& verb : kVerbs) EXPECT_TRUE(contains(r.out, "  " + verb)) << verb;
+  for (const char* flag : {"--config", "--log-level", "--log-file", "--verbose"}) {
+    EXPECT_TRUE(contains(r.out, flag)) << flag;
+  }
+  EXPECT_TRUE(contains(r.out, "Exit codes"));
+  EXPECT_TRUE(contains(r.out, "2  usage error"));
+}
+
+TEST_F(Cli, EveryVerbHasItsOwnHelp) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {{"build", "--help"}, "--system-packages-only"},
+      {{"build", "-h"}, "--keep-requests"},
+      {{"validate", "--help"}, "--merged"},
+      {{"lock", "--help"}, "--output"},
+      {{"config", "init", "--help"}, "--force"},
+      {{"config", "show", "--help"}, "config show"},
+      {{"cache", "clean", "--help"}, "--provider-id"},
+      {{"version", "--help"}, "version"},
+      {{"completion", "--help"}, "bash|zsh|fish"},
+      // A group name alone with --help lists its members.
+      {{"config", "--help"}, "config init"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.args[1]);
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, c.expected)) << r.out;
+    EXPECT_TRUE(contains(r.out, "Usage: os-image-composer")) << r.out;
+  }
+}
+
+TEST_F(Cli, UsageErrorsExitTwoWithOneClearMessage) {
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const Case cases[] = {
+      {"no verb", {}, "missing command"},
+      {"unknown verb", {"frobnicate"}, "unknown command 'frobnicate'"},
+      {"unknown group member", {"config", "edit"}, "unknown command 'config edit'"},
+      {"group without member", {"cache"}, "cache clean"},
+      {"unknown flag", {"validate", "--strict", "x.yml"}, "--strict"},
+      {"flag before the verb", {"--merged", "validate", "x.yml"}, "--merged"},
+      // Abbreviations are not guessed.
+      {"abbreviated flag", {"validate", "--merge", "x.yml"}, "--merge"},
+      {"missing argument", {"validate"}, "'validate' takes TEMPLATE, got 0"},
+      {"extra argument", {"validate", "a.yml", "b.yml"}, "got 2"},
+      {"argument to a verb without any", {"version", "now"}, "'version' takes no arguments"},
+      {"bad log level", {"--log-level", "loud", "version"}, "invalid --log-level 'loud'"},
+      {"workers not a number", {"build", "-w", "many", "t.yml"}, "workers"},
+      {"workers out of range", {"build", "--workers", "0", "t.yml"}, "invalid --workers 0"},
+      {"not a template file", {"validate", "notes.txt"}, "expected a .yml or .yaml file"},
+      {"missing template", {"validate", "absent.yml"}, "absent.yml"},
+      {"missing lock template", {"lock", "absent.yml"}, "absent.yml"},
+      {"unknown shell", {"completion", "tcsh"}, "unknown shell 'tcsh'"},
+      {"control character", {"validate", "a\x01.yml"}, "control character"},
+      {"invalid utf-8", {"validate", "caf\xc3.yml"}, "not valid UTF-8"},
+      {"overlong utf-8", {"validate", "\xc0\xaf.yml"}, "not valid UTF-8"},
+      {"too long", {"validate", std::string(4097, 'a')}, "longer than 4096"},
+      {"provider id with package scope", {"cache", "clean", "--provider-id", "a-b-c"}, "narrows --workspace"},
+      {"provider id with a slash", {"cache", "clean", "--workspace", "--provider-id", "../x"}, "invalid --provider-id"},
+      {"explicit config missing", {"--config", "nope.yml", "config", "show"}, "nope.yml"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, c.expected)) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST_F(Cli, ArgumentsWithNewlinesTabsAndUnicodeAreAccepted) {
+  const Result r = run({"validate", "caf\xc3\xa9\t\n.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_FALSE(contains(r.err, "invalid argument")) << r.err;
+  EXPECT_TRUE(contains(r.err, "caf\xc3\xa9")) << r.err;
+}
+
+TEST_F(Cli, VersionNamesToolVersionAndCommit) {
+  const Result r = run({"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "os-image-composer " + kVersion + "\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Commit: ")) << r.out;
+}
+
+TEST_F(Cli, CompletionScriptsMentionEveryVerbForEachShell) {
+  for (const std::string shell : {"bash", "zsh", "fish"}) {
+    SCOPED_TRACE(shell);
+    const Result r = run({"completion", shell});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const std::string& verb : kVerbs) EXPECT_TRUE(contains(r.out, verb)) << verb;
+    for (const char* word : {"init", "show", "clean", "workers", "merged", "dry-run", "log-level"}) {
+      EXPECT_TRUE(contains(r.out, word)) << word;
+    }
+  }
+}
+
+// The shells check the scripts' syntax without running them (where installed).
+TEST_F(Cli, CompletionScriptsAreValidShellSyntax) {
+  struct Case {
+    std::string shell;
+    std::string program;
+    std::vector<std::string> check_args;
+  };
+  const Case cases[] = {
+      {"bash", "/bin/bash", {"-n"}},
+      {"zsh", "/usr/bin/zsh", {"-n"}},
+      {"fish", "/usr/bin/fish", {"--no-execute"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.shell);
+    if (!fs::exists(c.program)) continue;
+    const Result script = run({"completion", c.shell});
+    ASSERT_EQ(script.exit_code, 0);
+    const fs::path file = root_ / ("completion." + c.shell);
+    write_text(file, script.out);
+    std::vector<std::string> args = c.check_args;
+    args.push_back(file.string());
+    const Result r = run(args, c.program);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+}
+
+// Loads the bash script into bash and asks it to complete, as bash would.
+TEST_F(Cli, BashCompletionCompletesVerbsGroupMembersAndFlags) {
+  const Result script = run({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0);
+  write_text(root_ / "completion.bash", script.out);
+  struct Case {
+    std::string words;  // the command line typed so far; the last word is being completed
+    std::vector<std::string> expected;
+  };
+  const Case cases[] = {
+      {"os-image-composer va", {"validate"}},
+      {"os-image-composer config ", {"init", "show"}},
+      {"os-image-composer cache clean --dr", {"--dry-run"}},
+      {"os-image-composer --log-level debug build --sys", {"--system-packages-only"}},
+      {"os-image-composer --log-level d", {"debug"}},
+      {"os-image-composer completion f", {"fish"}},
+      // After the template, flags of the verb are still offered.
+      {"os-image-composer validate x.yml --me", {"--merged"}},
+      {"os-image-composer build -w 4 t.yml --wor", {"--workers", "--work-dir"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.words);
+    std::string driver = "source " + (root_ / "completion.bash").string() + "\n" +
+                         "COMP_WORDS=(" + c.words + (c.words.ends_with(" ") ? "''" : "") + ")\n" +
+                         "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                         "_os_image_composer\n"
+                         "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+    write_text(root_ / "driver.bash", driver);
+    const Result r = run({(root_ / "driver.bash").string()}, "/bin/bash");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string want;
+    for (const auto& e : c.expected) want += e + "\n";
+    EXPECT_EQ(r.out, want) << r.err;
+  }
+}
+
+TEST_F(Cli, ConfigInitWritesAPrivateCommentedFileThatConfigShowReads) {
+  const Result init = run({"config", "init", "my.yml"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const fs::path file = root_ / "cwd/my.yml";
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string text = read_text(file);
+  EXPECT_TRUE(contains(text, "# ")) << text;
+  EXPECT_TRUE(contains(text, "workers: 8")) << text;
+
+  const Result show = run({"--config", "my.yml", "config", "show"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(contains(show.out, "# Loaded from " + file.string())) << show.out;
+  const YAML::Node shown = YAML::Load(show.out);
+  EXPECT_EQ(shown["workers"].as<int>(), 8);
+  // Root gets the system cache, everyone else the XDG one.
+  const fs::path cache = ::getuid() == 0 ? fs::path("/var/cache/os-image-composer")
+                                         : root_ / "home/.cache/os-image-composer";
+  EXPECT_EQ(shown["cache_dir"].as<std::string>(), cache.string());
+}
+
+TEST_F(Cli, ConfigInitRefusesExistingFilesUnlessForcedAndSymlinksAlways) {
+  write_text(root_ / "cwd/os-image-composer.yml", "workers: 3\n");
+  Result r = run({"config", "init"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "already exists")) << r.err;
+  EXPECT_EQ(read_text(root_ / "cwd/os-image-composer.yml"), "workers: 3\n");
+  r = run({"config", "init", "--force"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(read_text(root_ / "cwd/os-image-composer.yml"), "workers: 8"));
+
+  write_text(root_ / "victim.txt", "keep\n");
+  fs::create_symlink(root_ / "victim.txt", root_ / "cwd/link.yml");
+  r = run({"config", "init", "--force", "link.yml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "symlink")) << r.err;
+  EXPECT_EQ(read_text(root_ / "victim.txt"), "keep\n");
+}
+
+TEST_F(Cli, ConfigShowFollowsTheSearchOrder) {
+  Result r = run({"config", "show"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "built-in defaults")) << r.out;
+  write_text(root_ / "home/.config/os-image-composer/config.yml", "workers: 4\n");
+  r = run({"config", "show"});
+  EXPECT_EQ(YAML::Load(r.out)["workers"].as<int>(), 4) << r.out;
+  write_text(root_ / "cwd/.os-image-composer.yml", "workers: 5\n");
+  r = run({"config", "show"});
+  EXPECT_EQ(YAML::Load(r.out)["workers"].as<int>(), 5) << r.out;
+  EXPECT_TRUE(contains(r.out, (root_ / "cwd/.os-image-composer.yml").string())) << r.out;
+}
+
+TEST_F(Cli, InvalidConfigFileIsReportedWithItsPosition) {
+  write_text(root_ / "cwd/os-image-composer.yml", "workers: 4\ncache_dri: /x\n");
+  const Result r = run({"config", "show"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "os-image-composer.yml:2:1: unknown key 'cache_dri' (did you mean 'cache_dir'?)"))
+      << r.err;
+}
+
+class CacheClean : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    cache_ = root_ / "cache";
+    work_ = root_ / "work";
+    write_text(root_ / "cwd/os-image-composer.yml",
+               "cache_dir: " + cache_.string() + "\nwork_dir: " + work_.string() + "\n");
+    write_text(cache_ / "packages/ab/abcdef", "deb");
+    write_text(work_ / "debian-debian12-x86_64/buildenv/etc/os-release", "x");
+    write_text(work_ / "debian-debian12-x86_64/imagebuild/disk.raw", "x");
+    write_text(work_ / "azure-linux-azl3-x86_64/imagebuild/disk.raw", "x");
+    // Something outside the cache that a symlink inside it points to.
+    write_text(root_ / "outside/precious", "keep");
+    fs::create_directory_symlink(root_ / "outside", cache_ / "packages/ab/link");
+  }
+  fs::path cache_;
+  fs::path work_;
+};
+
+TEST_F(CacheClean, DryRunListsWithoutRemoving) {
+  const Result r = run({"cache", "clean", "--all", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Would remove:\n  " + (cache_ / "packages").string() + "\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, (work_ / "debian-debian12-x86_64/buildenv").string())) << r.out;
+  EXPECT_TRUE(contains(r.out, "Skipped (not found):\n  " + (cache_ / "metadata").string())) << r.out;
+  EXPECT_TRUE(contains(r.out, (work_ / "azure-linux-azl3-x86_64/buildenv").string())) << r.out;
+  EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/buildenv/etc/os-release"));
+}
+
+TEST_F(CacheClean, PackagesIsTheDefaultAndSymlinksAreNotFollowed) {
+  const Result r = run({"cache", "clean"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Removed paths:\n  " + (cache_ / "packages").string())) << r.out;
+  EXPECT_FALSE(fs::exists(cache_ / "packages"));
+  EXPECT_TRUE(fs::exists(cache_));
+  EXPECT_EQ(read_text(root_ / "outside/precious"), "keep");
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/imagebuild/disk.raw"));
+}
+
+TEST_F(CacheClean, ProviderIdNarrowsTheWorkspace) {
+  const Result r = run({"cache", "clean", "--workspace", "--provider-id", "debian-debian12-x86_64"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/buildenv"));
+  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/imagebuild"));
+  EXPECT_TRUE(fs::exists(work_ / "azure-linux-azl3-x86_64/imagebuild/disk.raw"));
+  EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
+}
+
+TEST_F(CacheClean, ASymlinkedProviderDirectoryIsNotEntered) {
+  write_text(root_ / "outside/buildenv/precious", "keep");
+  fs::create_directory_symlink(root_ / "outside", work_ / "evil");
+  const Result r = run({"cache", "clean", "--workspace"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_text(root_ / "outside/buildenv/precious"), "keep");
+  EXPECT_FALSE(fs::exists(work_ / "azure-linux-azl3-x86_64/imagebuild"));
+}
+
+// Templates in the source tree, validated against the fake OS data the
+// template tests use.
+class Validate : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    env_["OIC_CONFIG_DIR"] = (kSource / "tests/data/config-fake").string();
+  }
+  const fs::path good_ = kSource / "tests/data/templates/minimal-raw.yml";
+};
+
+TEST_F(Validate, AcceptsAGoodTemplateAndLogsASummary) {
+  const Result r = run({"validate", good_.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(contains(r.err, "debian12-x86_64-minimal")) << r.err;
+  EXPECT_TRUE(contains(r.err, "debian/debian12/x86_64")) << r.err;
+  EXPECT_TRUE(contains(r.err, "packages")) << r.err;
+  EXPECT_TRUE(contains(r.err, "is valid")) << r.err;
+}
+
+TEST_F(Validate, MergedPrintsYamlThatParses) {
+  const Result r = run({"validate", "--merged", good_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node merged = YAML::Load(r.out);
+  EXPECT_EQ(merged["target"]["os"].as<std::string>(), "debian");
+  EXPECT_EQ(merged["image"]["name"].as<std::string>(), "debian12-x86_64-minimal");
+  // The default contributes the disk layout the user template leaves out.
+  EXPECT_TRUE(merged["disk"]["partitions"].IsSequence()) << r.out;
+  EXPECT_TRUE(merged["systemConfig"]["packages"].IsSequence()) << r.out;
+}
+
+TEST_F(Validate, LogFileGetsACopyAndIsOverwrittenEachRun) {
+  const fs::path log = root_ / "run.log";
+  for (int i = 0; i < 2; ++i) {
+    const Result r = run({"--log-file", log.string(), "validate", good_.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string text = read_text(log);
+  const auto first = text.find("is valid");
+  EXPECT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("is valid", first + 1), std::string::npos) << "appended instead of overwritten:\n" << text;
+}
+
+TEST_F(Validate, VerboseAddsDebugLines) {
+  const Result quiet = run({"validate", "--merged", good_.string()});
+  const Result verbose = run({"-v", "validate", "--merged", good_.string()});
+  EXPECT_FALSE(contains(quiet.err, "debug:")) << quiet.err;
+  EXPECT_TRUE(contains(verbose.err, "debug:")) << verbose.err;
+}
+
+// The first line of each file in tests/data/broken is "# expect: <substring>";
+// files named merged-* are only wrong after merging, so they run with --merged.
+TEST_F(Validate, EveryBrokenTemplateExitsTwoWithItsExpectedMessage) {
+  const fs::path dir = kSource / "tests/data/broken";
+  if (!fs::is_directory(dir)) GTEST_SKIP() << dir << " does not exist yet";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  for (const fs::path& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    std::string first_line;
+    std::ifstream in(file);
+    std::getline(in, first_line);
+    const std::string prefix = "# expect: ";
+    ASSERT_TRUE(first_line.starts_with(prefix)) << first_line;
+    std::vector<std::string> args = {"validate", file.string()};
+    if (file.filename().string().starts_with("merged-")) args.insert(args.begin() + 1, "--merged");
+    const Result r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, first_line.substr(prefix.size()))) << r.err;
+  }
+}
+
+TEST_F(Validate, BuildAndLockRejectAnInvalidTemplateBeforeBuilding) {
+  const fs::path broken = kSource / "tests/data/broken/missing-target.yml";
+  if (!fs::exists(broken)) GTEST_SKIP() << broken << " does not exist yet";
+  for (const char* verb : {"build", "lock"}) {
+    SCOPED_TRACE(verb);
+    const Result r = run({verb, broken.string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, broken.string())) << r.err;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,55 @@
+// A stage that misbehaves on request, to show how the supervisor copes. It
+// poses as the resolver (stage-resolver in its own folder, found through
+// OIC_STAGE_DIR) and reads what to do from ResolverRequest.architecture:
+//   ok       answer with an empty result
+//   hang     never answer (the supervisor's timeout must stop it)
+//   wait     send progress, then never answer (a test kills it from outside)
+//   garbage  write bytes that are no frame, then wait
+//   sigsys   make a system call the resolver's policy forbids (ptrace)
+//   status   answer with this process's /proc/self/status in the dot graph
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "ipc/stage_main.hpp"
+#include "sandbox/seccomp.hpp"
+
+namespace {
+
+void misbehave(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+               ipc::proto::StageResult::Builder result) {
+  const std::string what = request.getResolver().getArchitecture();
+  auto out = result.initResolver();
+  if (what == "hang") {
+    for (;;) ::pause();
+  }
+  if (what == "wait") {
+    context.progress({.phase = "waiting", .done = 1, .total = 2});
+    for (;;) ::pause();
+  }
+  if (what == "garbage") {
+    const char junk[] = "\xff\xff\xff\x7fnot a frame at all";
+    (void)!::write(ipc::kDefaultStageSocketFd, junk, sizeof junk);
+    for (;;) ::pause();
+  }
+  if (what == "sigsys") {
+    ::syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
+  }
+  if (what == "status") {
+    std::ifstream in("/proc/self/status");
+    std::stringstream text;
+    text << in.rdbuf();
+    out.setDotGraph(text.str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ipc::run_stage(argc, argv, ipc::proto::StageKind::RESOLVER, misbehave,
+                        [](int) { sandbox::install_sigsys_reporter(2); });
+}
