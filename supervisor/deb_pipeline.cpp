@@ -266,6 +266,9 @@ struct PackageBatchState {
   std::vector<std::vector<LockedPackage>> batches;
 };
 
+// A verify request passes one fd per package; FrameLimits::max_fds caps them.
+constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
+
 std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
 
 }  // namespace
@@ -291,15 +294,17 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
   }
   if (missing.empty()) return;
 
-  // Batches of similar byte size, in lockfile order.
+  // Batches of similar byte size, in lockfile order, none with more files
+  // than one request may carry fds for.
   std::uint64_t total = 0;
   for (const auto& p : missing) total += p.size;
+  batches = std::max(batches, (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch);
   batches = std::max<std::size_t>(1, std::min(batches, missing.size()));
   const std::uint64_t per_batch = total / batches + 1;
   state->batches.emplace_back();
   std::uint64_t in_batch = 0;
   for (const auto& p : missing) {
-    if (in_batch >= per_batch && state->batches.size() < batches) {
+    if (in_batch >= per_batch || state->batches.back().size() >= kMaxPackagesPerBatch) {
       state->batches.emplace_back();
       in_batch = 0;
     }

@@ -69,9 +69,11 @@ void StageRun::begin(capnp::MessageBuilder& request, std::vector<int> fds) {
   try {
     ipc::send_message(socket_.native_handle(), request, fds);
   } catch (const Error& e) {
-    // The stage died before reading its request; its exit status says why.
+    // The request could not be delivered (too large, too many fds, or the
+    // stage died first): a stage waiting for it would wait forever.
     error_ = e;
     error_->with_stage(options_.name);
+    kill_now();
   }
   timeout_timer_.expires_after(options_.timeout);
   timeout_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
