@@ -501,3 +501,36 @@ TEST_F(Validate, BuildAndLockRejectAnInvalidTemplateBeforeBuilding) {
 }
 
 }  // namespace
+
+namespace {
+
+// Golden files: tests/golden/<template>.merged.yml is what `validate --merged`
+// prints for image-templates/<template>.yml. A change to defaults, merge rules
+// or the emitter shows up here as a diff. To accept a deliberate change:
+//   OIC_UPDATE_GOLDEN=1 meson test -C build cli
+TEST_F(Validate, MergedOutputOfEverySampleTemplateMatchesItsGoldenFile) {
+  const bool update = std::string(env_or_empty("OIC_UPDATE_GOLDEN")) == "1";
+  std::vector<fs::path> templates;
+  for (const auto& entry : fs::directory_iterator(kSource / "image-templates")) {
+    if (entry.path().extension() == ".yml") templates.push_back(entry.path());
+  }
+  std::sort(templates.begin(), templates.end());
+  ASSERT_GE(templates.size(), 13u);
+  // The real per-OS data, not this fixture's fake one.
+  const fs::path config = root_ / "real-config.yml";
+  write_text(config, "config_dir: " + (kSource / "config").string() + "\n");
+  for (const auto& path : templates) {
+    SCOPED_TRACE(path.filename().string());
+    const Result r = run({"--config", config.string(), "validate", "--merged", path.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const fs::path golden = kSource / "tests/golden" / (path.stem().string() + ".merged.yml");
+    if (update) {
+      write_text(golden, r.out);
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(golden)) << "no golden file " << golden << " (run with OIC_UPDATE_GOLDEN=1)";
+    EXPECT_EQ(r.out, read_text(golden));
+  }
+}
+
+}  // namespace
