@@ -9,6 +9,7 @@
 #include "config/provider.hpp"
 #include "ipc/error.hpp"
 #include "supervisor/deb_pipeline.hpp"
+#include "supervisor/host_tools.hpp"
 #include "supervisor/lockfile.hpp"
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/package_cache.hpp"
@@ -71,6 +72,7 @@ void write_dotfile(const fs::path& path, const std::string& graph) {
 }  // namespace
 
 int run_lock(const LockRequest& request, Logger& log) {
+  require_host_tools(repository_tools());
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
   Workspace workspace(request.global.work_dir / provider.id / "builds");
@@ -97,6 +99,7 @@ int run_lock(const LockRequest& request, Logger& log) {
 }
 
 int run_build(const BuildRequest& request, Logger& log) {
+  require_host_tools(repository_tools());
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
