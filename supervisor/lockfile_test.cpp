@@ -1,0 +1,130 @@
+#include "supervisor/lockfile.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+const std::string kShaA(64, 'a');
+const std::string kShaB(64, 'b');
+
+Lockfile sample() {
+  Lockfile lock;
+  lock.provider_id = "debian-debian12-x86_64";
+  lock.os = "debian";
+  lock.dist = "debian12";
+  lock.arch = "x86_64";
+  lock.repositories = {{"main", "http://127.0.0.1:1", "oicbook", {"main", "contrib"}, "ABCDEF"}};
+  // Deliberately out of order: the writer sorts.
+  lock.packages = {
+      {"zlib", "1.2", "amd64", "main", "http://127.0.0.1:1/pool/z.deb", "pool/z.deb", kShaB, 20, "dependency",
+       false, {"base"}},
+      {"base", "1.0", "all", "main", "http://127.0.0.1:1/pool/b.deb", "pool/b.deb", kShaA, 10, "essential", true,
+       {}},
+  };
+  lock.install_order = {"base", "zlib"};
+  return lock;
+}
+
+ipc::Error error_of(const std::string& text) {
+  try {
+    lockfile_from_json(text, "test.json");
+  } catch (const ipc::Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "accepted: " << text;
+  return ipc::Error(ipc::ErrorKind::kFailed, "accepted");
+}
+
+TEST(Lockfile, RoundTripsThroughJson) {
+  const Lockfile lock = sample();
+  const Lockfile back = lockfile_from_json(lockfile_to_json(lock), "round-trip");
+  Lockfile sorted = lock;
+  std::swap(sorted.packages[0], sorted.packages[1]);
+  EXPECT_EQ(back, sorted);
+}
+
+TEST(Lockfile, WritesPackagesSortedAndTheSameBytesForTheSameContent) {
+  Lockfile reversed = sample();
+  std::reverse(reversed.packages.begin(), reversed.packages.end());
+  const std::string text = lockfile_to_json(sample());
+  EXPECT_EQ(text, lockfile_to_json(reversed));
+  const json parsed = json::parse(text);
+  EXPECT_EQ(parsed["packages"][0]["name"], "base");
+  EXPECT_EQ(parsed["packages"][1]["name"], "zlib");
+  EXPECT_TRUE(text.ends_with("}\n"));
+}
+
+TEST(Lockfile, WriteThenReadGivesTheSameLockAndLeavesNoTemporary) {
+  const auto dir = std::filesystem::temp_directory_path() / ("oic-lockfile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  write_lockfile(dir / "lock.json", sample());
+  EXPECT_EQ(lockfile_to_json(read_lockfile(dir / "lock.json")), lockfile_to_json(sample()));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1);
+  std::filesystem::remove_all(dir);
+}
+
+struct RejectCase {
+  const char* label;
+  std::function<void(json&)> edit;
+  std::string field;
+  std::string reason;
+};
+
+class LockfileRejects : public ::testing::TestWithParam<RejectCase> {};
+
+TEST_P(LockfileRejects, NamingTheFieldAndTheFile) {
+  json doc = json::parse(lockfile_to_json(sample()));
+  GetParam().edit(doc);
+  const ipc::Error e = error_of(doc.dump());
+  EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  EXPECT_THAT(e.message(), HasSubstr("lockfile 'test.json': " + GetParam().field + ": "));
+  EXPECT_THAT(e.message(), HasSubstr(GetParam().reason));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LockfileRejects,
+    ::testing::Values(
+        RejectCase{"UnknownFormatVersion", [](json& d) { d["format"] = 2; }, "format",
+                   "version 2 is not supported"},
+        RejectCase{"BadSha256", [](json& d) { d["packages"][1]["sha256"] = std::string(64, 'G'); },
+                   "packages[1].sha256", "expected 64 lowercase hex digits"},
+        RejectCase{"ShortSha256", [](json& d) { d["packages"][0]["sha256"] = "abc"; }, "packages[0].sha256",
+                   "expected 64 lowercase hex digits"},
+        RejectCase{"MissingVersion", [](json& d) { d["packages"][0].erase("version"); }, "packages[0].version",
+                   "missing"},
+        RejectCase{"MissingSize", [](json& d) { d["packages"][1].erase("size"); }, "packages[1].size",
+                   "expected a byte count"},
+        RejectCase{"MissingRepositoryUrl", [](json& d) { d["repositories"][0].erase("url"); },
+                   "repositories[0].url", "missing"},
+        RejectCase{"UnknownTopLevelKey", [](json& d) { d["extra"] = 1; }, "(top)", "unknown key 'extra'"},
+        RejectCase{"UnknownPackageKey", [](json& d) { d["packages"][0]["checksum"] = "x"; }, "packages[0]",
+                   "unknown key 'checksum'"},
+        RejectCase{"DuplicatePackage", [](json& d) { d["packages"].push_back(d["packages"][0]); }, "packages[2]",
+                   "package 'base' is listed twice"},
+        RejectCase{"InstallOrderNamesUnknownPackage", [](json& d) { d["installOrder"].push_back("ghost"); },
+                   "installOrder", "names 'ghost', which is not among the packages"},
+        RejectCase{"NonHttpUrl", [](json& d) { d["packages"][0]["url"] = "ftp://x/y.deb"; }, "packages[0].url",
+                   "expected an http(s) or file URL"}),
+    [](const ::testing::TestParamInfo<RejectCase>& info) { return std::string(info.param.label); });
+
+TEST(Lockfile, RejectsTextThatIsNotJson) {
+  EXPECT_THAT(error_of("{\"format\": ").message(), HasSubstr("lockfile 'test.json': byte"));
+}
+
+}  // namespace
+}  // namespace supervisor

@@ -1,0 +1,125 @@
+// Tampered repositories and misbehaving servers through the real pipeline:
+// each is rejected (or survived) with the right message, and the cache is
+// left with no object of a bad package, no partial file and no staging dir.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/repo/repo_harness.hpp"
+
+namespace tests::repo {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+struct TamperCase {
+  const char* label;
+  std::vector<std::string> options;
+  std::vector<std::string> extra_packages;
+  std::string bad_deb;  // pool/main file that must not enter the cache, or empty
+  std::vector<std::string> messages;
+};
+
+class RepoTamper : public ::testing::TestWithParam<TamperCase> {};
+
+TEST_P(RepoTamper, IsRejectedAndLeavesNoTrace) {
+  const TamperCase& c = GetParam();
+  RepoWorld world(c.options, c.extra_packages);
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, Not(HasSubstr(kInstallerMissing)));
+  for (const auto& m : c.messages) EXPECT_THAT(r.err, HasSubstr(m));
+  if (!c.bad_deb.empty()) {
+    const std::string sha = sha256_hex(world.repo().deb(c.bad_deb));
+    EXPECT_FALSE(fs::exists(world.object_path(sha))) << c.bad_deb;
+    const auto objects = world.objects();
+    EXPECT_TRUE(std::find(objects.begin(), objects.end(), sha) == objects.end());
+  }
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Repo, RepoTamper,
+    ::testing::Values(
+        TamperCase{"FlippedByteInDeb", {"--flip-deb"}, {}, "foo_1.0-1_amd64.deb",
+                   {"Failed to download '", "/pool/main/foo_1.0-1_amd64.deb': sha256 is "}},
+        TamperCase{"FlippedByteInPackages", {"--flip-packages-compressed"}, {}, "",
+                   {"stage 'verify-metadata': Failed to verify index 'main/binary-amd64/Packages.xz' of repository "
+                    "'template-0-oicbook': expected SHA256"}},
+        TamperCase{"FlippedByteInInRelease", {"--flip-inrelease"}, {}, "",
+                   {"Failed to verify 'InRelease' of repository 'template-0-oicbook': BAD signature"}},
+        TamperCase{"SignedByAnotherKey", {"--sign-with-other-key"}, {}, "",
+                   {"Failed to verify 'InRelease' of repository 'template-0-oicbook': signed by key",
+                    "which is not a configured key (NO_PUBKEY)"}},
+        TamperCase{"ExpiredSignature", {"--expired-signature"}, {}, "",
+                   {"Failed to verify 'InRelease' of repository 'template-0-oicbook': the signature by key",
+                    "has expired"}},
+        TamperCase{"ValidUntilInThePast", {"--valid-until", "past"}, {}, "",
+                   {"it expired: Valid-Until 2000-01-01 00:00:00 UTC is in the past"}},
+        TamperCase{"DebWithDotDotMember", {"--evil", "dotdot"}, {"evil"}, "evil_1.0_all.deb",
+                   {"Failed to check package 'evil': member './usr/../../etc/evil-dotdot' of data.tar.xz has a "
+                    "'..' component in its name"}},
+        TamperCase{"DebWithAbsoluteMember", {"--evil", "absolute"}, {"evil"}, "evil_1.0_all.deb",
+                   {"Failed to check package 'evil': member '/etc/evil-absolute' of data.tar.xz has an absolute "
+                    "name"}},
+        TamperCase{"DebWithSymlinkEscape", {"--evil", "symlink"}, {"evil"}, "evil_1.0_all.deb",
+                   {"Failed to check package 'evil': member './usr/escape/evil-symlink' of data.tar.xz escapes "
+                    "through the symlink 'usr/escape' -> '/etc'"}}),
+    [](const ::testing::TestParamInfo<TamperCase>& info) { return std::string(info.param.label); });
+
+constexpr const char* kFooPath = "/pool/main/foo_1.0-1_amd64.deb";
+
+std::vector<json> log_of(RepoWorld& world, const std::string& path) {
+  std::vector<json> entries;
+  for (const auto& e : json::parse(world.httpd().request_log())) {
+    if (e["path"] == path) entries.push_back(e);
+  }
+  return entries;
+}
+
+TEST(RepoFaults, ServerErrorTwiceIsRetried) {
+  RepoWorld world;
+  world.httpd().set_rules(std::string(R"({")") + kFooPath + R"(": {"status": 500, "times": 2}})");
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(kInstallerMissing));
+  const auto foo = log_of(world, kFooPath);
+  ASSERT_EQ(foo.size(), 3u);
+  EXPECT_EQ(foo[0]["status"], 500);
+  EXPECT_EQ(foo[1]["status"], 500);
+  EXPECT_EQ(foo[2]["status"], 200);
+  EXPECT_EQ(world.objects().size(), 10u);
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+TEST(RepoFaults, ServerErrorForeverFailsNamingUrlAndStatus) {
+  RepoWorld world;
+  world.httpd().set_rules(std::string(R"({")") + kFooPath + R"(": {"status": 500}})");
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("Failed to download '" + world.base_url() + kFooPath + "'"));
+  EXPECT_THAT(r.err, HasSubstr("HTTP 500"));
+  EXPECT_THAT(r.err, Not(HasSubstr(kInstallerMissing)));
+  const std::string sha = sha256_hex(world.repo().deb("foo_1.0-1_amd64.deb"));
+  EXPECT_FALSE(fs::exists(world.object_path(sha)));
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+TEST(RepoFaults, TruncatedBodyIsResumed) {
+  RepoWorld world;
+  world.httpd().set_rules(std::string(R"({")") + kFooPath + R"(": {"truncate_at": 300, "times": 1}})");
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(kInstallerMissing));
+  const auto foo = log_of(world, kFooPath);
+  ASSERT_EQ(foo.size(), 2u);
+  EXPECT_EQ(foo[1]["range"], "bytes=300-");
+  EXPECT_EQ(foo[1]["status"], 206);
+  const std::string sha = sha256_hex(world.repo().deb("foo_1.0-1_amd64.deb"));
+  EXPECT_EQ(sha256_hex(world.object_path(sha)), sha);
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace tests::repo

@@ -1,0 +1,180 @@
+// `lock` and `build` against a generated signed repository on 127.0.0.1:
+// the exact resolution, lockfile determinism, builds from a lockfile, the
+// dependency graph, concurrent builds sharing a cache, and `cache clean`.
+#include <chrono>
+#include <future>
+#include <map>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/repo/repo_harness.hpp"
+
+namespace tests::repo {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Expected {
+  std::string name, version, architecture, source;
+  bool essential = false;
+};
+
+// The resolution of kRequested + base-tiny. editor-b 2.1 (not 3.0, not
+// editor-a) and new-lib (not old-lib) prove that Conflicts, Breaks and
+// versioned alternatives steer the choice; oldfoo (a build-env tool) and
+// the uninstallable alternatives stay out.
+const std::vector<Expected> kExpected = {
+    {"app", "3.1-2", "amd64", "system"},       {"bar", "2.0", "amd64", "dependency"},
+    {"base-tiny", "1.0", "amd64", "essential", true},
+    {"baz", "0.5", "amd64", "system"},         {"editor-b", "2.1", "all", "dependency"},
+    {"foo", "1.0-1", "amd64", "system"},       {"foo-common", "1.0-1", "all", "dependency"},
+    {"libfoo1", "1.0-1", "amd64", "dependency"}, {"new-lib", "1.5", "amd64", "dependency"},
+    {"tool", "1.0", "amd64", "system"},
+};
+
+std::string deb_name(const Expected& e) { return e.name + "_" + e.version + "_" + e.architecture + ".deb"; }
+
+class RepoLock : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_STRNE(RepoWorld::kCliPath(), "") << "OIC_CLI must name the binary"; }
+};
+
+TEST_F(RepoLock, ResolvesExactlyTheExpectedPackagesWithTheirPins) {
+  RepoWorld world;
+  const auto started = std::chrono::steady_clock::now();
+  const CliResult r = world.cli({"lock", world.template_path().string(), "-o", (world.root() / "lock.json").string()});
+  const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  RecordProperty("lock_seconds", std::to_string(elapsed));
+  std::printf("hermetic lock took %.3f s\n", elapsed);
+
+  const json lock = json::parse(slurp(world.root() / "lock.json"));
+  EXPECT_EQ(lock["format"], 1);
+  EXPECT_EQ(lock["provider"], "debian-debian12-x86_64");
+  ASSERT_EQ(lock["repositories"].size(), 1u);
+  const json& repo = lock["repositories"][0];
+  EXPECT_EQ(repo["url"], world.base_url());
+  EXPECT_EQ(repo["suite"], "oicbook");
+  EXPECT_EQ(repo["components"], json::array({"main"}));
+  EXPECT_EQ(repo["signer"], world.repo().fingerprint());
+
+  ASSERT_EQ(lock["packages"].size(), kExpected.size()) << lock["packages"].dump(1);
+  for (std::size_t i = 0; i < kExpected.size(); ++i) {
+    const Expected& e = kExpected[i];
+    const json& p = lock["packages"][i];
+    SCOPED_TRACE(e.name);
+    const fs::path deb = world.repo().deb(deb_name(e));
+    EXPECT_EQ(p["name"], e.name);
+    EXPECT_EQ(p["version"], e.version);
+    EXPECT_EQ(p["architecture"], e.architecture);
+    EXPECT_EQ(p["repository"], repo["name"]);
+    EXPECT_EQ(p["filename"], "pool/main/" + deb_name(e));
+    EXPECT_EQ(p["url"], world.base_url() + "/pool/main/" + deb_name(e));
+    EXPECT_EQ(p["sha256"], sha256_hex(deb));
+    EXPECT_EQ(p["size"], fs::file_size(deb));
+    EXPECT_EQ(p["source"], e.source);
+    EXPECT_EQ(p["essential"], e.essential);
+  }
+  // Pre-Depends come first: base-tiny before everything that pre-depends on it.
+  const auto order = lock["installOrder"].get<std::vector<std::string>>();
+  ASSERT_EQ(order.size(), kExpected.size());
+  auto at = [&](const std::string& n) { return std::find(order.begin(), order.end(), n) - order.begin(); };
+  EXPECT_LT(at("base-tiny"), at("foo"));
+  EXPECT_LT(at("base-tiny"), at("libfoo1"));
+}
+
+TEST_F(RepoLock, TwoLocksAreByteIdentical) {
+  RepoWorld world;
+  const fs::path a = world.root() / "a.json", b = world.root() / "b.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", a.string()}).exit_code, 0);
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", b.string()}).exit_code, 0);
+  const CliResult to_stdout = world.cli({"lock", world.template_path().string()});
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_EQ(slurp(a), slurp(b));
+  EXPECT_EQ(slurp(a), to_stdout.out);
+}
+
+TEST_F(RepoLock, BuildFromLockfileDownloadsNoIndexAndFillsTheCache) {
+  RepoWorld world;
+  const fs::path lockfile = world.root() / "lock.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", lockfile.string()}).exit_code, 0);
+  const std::size_t before = world.requested_paths().size();
+
+  const CliResult r = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(std::string(kInstallerMissing) + "\n"));
+  const std::vector<std::string> paths = world.requested_paths();
+  ASSERT_GE(paths.size(), before);
+  std::vector<std::string> during(paths.begin() + static_cast<long>(before), paths.end());
+  for (const auto& p : during) EXPECT_THAT(p, ::testing::Not(HasSubstr("/dists/"))) << "index downloaded";
+  EXPECT_EQ(during.size(), kExpected.size());
+  for (const auto& e : kExpected) {
+    const std::string sha = sha256_hex(world.repo().deb(deb_name(e)));
+    EXPECT_TRUE(fs::is_regular_file(world.object_path(sha))) << e.name;
+  }
+  EXPECT_THAT(world.leftovers(), ::testing::IsEmpty());
+}
+
+TEST_F(RepoLock, DotFileNamesEveryResolvedPackage) {
+  RepoWorld world;
+  const fs::path dot = world.root() / "deps.dot";
+  const CliResult r = world.cli({"build", world.template_path().string(), "-f", dot.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(kInstallerMissing));
+  const std::string graph = slurp(dot);
+  EXPECT_TRUE(graph.starts_with("digraph ")) << graph;
+  for (const auto& e : kExpected) EXPECT_THAT(graph, HasSubstr("\"" + e.name + ":" + e.architecture + "\"")) << e.name;
+  EXPECT_THAT(graph, ::testing::Not(HasSubstr("oldfoo")));
+  EXPECT_THAT(graph, ::testing::Not(HasSubstr("editor-a")));
+}
+
+TEST_F(RepoLock, ConcurrentBuildsSharingACacheDownloadEachPackageOnce) {
+  RepoWorld world;
+  const fs::path lockfile = world.root() / "lock.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", lockfile.string()}).exit_code, 0);
+  const std::vector<std::string> args = {std::string(RepoWorld::kCliPath()), "--config",
+                                         world.config_path().string(),       "build",
+                                         world.template_path().string(),     "--lockfile",
+                                         lockfile.string()};
+  auto first = std::async(std::launch::async, [&] { return run_process(args, world.root() / "one"); });
+  auto second = std::async(std::launch::async, [&] { return run_process(args, world.root() / "two"); });
+  for (const CliResult& r : {first.get(), second.get()}) {
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(kInstallerMissing));
+  }
+  std::map<std::string, int> downloads;
+  for (const auto& p : world.requested_paths()) {
+    if (p.starts_with("/pool/")) ++downloads[p];
+  }
+  EXPECT_EQ(downloads.size(), kExpected.size());
+  for (const auto& [path, count] : downloads) EXPECT_EQ(count, 1) << path;
+  std::vector<std::string> expected_objects;
+  for (const auto& e : kExpected) {
+    const std::string sha = sha256_hex(world.repo().deb(deb_name(e)));
+    expected_objects.push_back(sha);
+    EXPECT_EQ(sha256_hex(world.object_path(sha)), sha) << e.name;
+  }
+  std::sort(expected_objects.begin(), expected_objects.end());
+  EXPECT_EQ(world.objects(), expected_objects);
+  EXPECT_THAT(world.leftovers(), ::testing::IsEmpty());
+}
+
+TEST_F(RepoLock, CacheCleanPackagesRemovesTheObjects) {
+  RepoWorld world;
+  const CliResult build = world.cli({"build", world.template_path().string()});
+  ASSERT_EQ(build.exit_code, 1) << build.err;
+  ASSERT_EQ(world.objects().size(), kExpected.size());
+  const CliResult clean = world.cli({"cache", "clean", "--packages"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_THAT(clean.out, HasSubstr("Removed paths:"));
+  EXPECT_THAT(world.objects(), ::testing::IsEmpty());
+  // A later build downloads them again.
+  const std::size_t before = world.requested_paths().size();
+  ASSERT_EQ(world.cli({"build", world.template_path().string()}).exit_code, 1);
+  EXPECT_EQ(world.objects().size(), kExpected.size());
+  EXPECT_GT(world.requested_paths().size(), before + kExpected.size() - 1);
+}
+
+}  // namespace
+}  // namespace tests::repo
