@@ -1,0 +1,41 @@
+#!/bin/bash
+# Downloading one Debian 12 image's package set into an empty cache:
+# `os-image-composer build --lockfile` with a fresh cache dir (metadata and
+# packages fetched and verified; it ends at the missing installer) against
+# `apt-get download` of the same name=version list into an empty directory,
+# from the scratch root's already updated lists. Goal: no slower than apt.
+#
+#   BUILD_DIR=/path/to/build bench/download_vs_apt.sh [RUNS]     (default 3)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+RUNS=${1:-3}
+
+write_apt_root
+echo "== apt-get update in $APT_ROOT"
+apt-get "${APT_OPTS[@]}" -qq update
+apt-cache "${APT_OPTS[@]}" -q gencaches >/dev/null
+
+lock="$BENCH_DIR/download-lock.json"
+cfg=$(oic_config "$BENCH_DIR/oic-cache")
+"$OIC" --config "$cfg" lock "$BENCH_DIR/bench.yml" -o "$lock" >/dev/null 2>&1 || die "lock failed"
+pkgs=$(locked_name_versions "$lock")
+bytes=$(python3 -c 'import json,sys; print(sum(p["size"] for p in json.load(open(sys.argv[1]))["packages"]))' "$lock")
+
+fresh="$BENCH_DIR/fresh-cache"
+fresh_cfg=$(oic_config "$fresh")
+apt_dir="$BENCH_DIR/apt-download"
+# The build exits 1 at the missing installer; anything else is a failure.
+ours_cmd="$(printf '%q ' "$OIC" --config "$fresh_cfg") build $(printf '%q' "$BENCH_DIR/bench.yml") --lockfile $(printf '%q' "$lock") 2>&1 | grep -q 'needs the installer stage'"
+apt_cmd="cd $(printf '%q' "$apt_dir") && apt-get $APT_OPTS_Q -qq download $pkgs"
+
+json="$BENCH_DIR/download.json"
+hyperfine --runs "$RUNS" --export-json "$json" \
+  -n "os-image-composer build --lockfile (empty cache)" \
+  --prepare "rm -rf $(printf '%q' "$fresh")" "$ours_cmd" \
+  -n "apt-get download (empty dir)" \
+  --prepare "rm -rf $(printf '%q' "$apt_dir") && mkdir -p $(printf '%q' "$apt_dir")" "$apt_cmd"
+
+ours=$(mean_of "$json" 0)
+apt=$(mean_of "$json" 1)
+echo
+echo "packages: $(wc -w <<<"$pkgs"), $((bytes / 1000000)) MB"
+printf 'ours %.2f s, apt %.2f s, ratio ours/apt %s\n' "$ours" "$apt" "$(ratio "$ours" "$apt")"
