@@ -1,6 +1,8 @@
 #include "ipc/request_file.hpp"
 
+#include <capnp/compat/json.capnp.h>
 #include <capnp/compat/json.h>
+#include <capnp/schema.h>
 #include <capnp/serialize-text.h>
 
 #include <fstream>
@@ -18,6 +20,32 @@ constexpr std::uintmax_t kMaxRequestFileBytes = std::uintmax_t{16} << 20;
 void configure(capnp::JsonCodec& json) {
   json.setPrettyPrint(true);
   json.setMaxNestingDepth(32);
+}
+
+// The JSON codec skips keys the schema does not have; a misspelt key in a
+// request written by hand would then silently mean "default". Walks the raw
+// JSON beside the schema and names the first key that is no field.
+void reject_unknown_keys(capnp::JsonValue::Reader value, capnp::Type type, const std::string& path) {
+  if (type.isStruct() && value.isObject()) {
+    const capnp::StructSchema schema = type.asStruct();
+    for (auto member : value.getObject()) {
+      const std::string name = member.getName();
+      const std::string where = path.empty() ? name : path + "." + name;
+      KJ_IF_MAYBE (field, schema.findFieldByName(member.getName())) {
+        reject_unknown_keys(member.getValue(), field->getType(), where);
+      } else {
+        fail(ErrorKind::kInvalidInput, "Failed to read JSON stage request: unknown key '" + where +
+                                           "' (no such field in " +
+                                           std::string(schema.getShortDisplayName().cStr()) + ")");
+      }
+    }
+  } else if (type.isList() && value.isArray()) {
+    const capnp::Type element = type.asList().getElementType();
+    std::size_t index = 0;
+    for (auto item : value.getArray()) {
+      reject_unknown_keys(item, element, path + "[" + std::to_string(index++) + "]");
+    }
+  }
 }
 
 }  // namespace
@@ -39,7 +67,12 @@ Frame parse_request(std::string_view content, RequestFormat format, proto::Stage
     if (format == RequestFormat::kJson) {
       capnp::JsonCodec json;
       configure(json);
-      json.decode(kj::ArrayPtr<const char>(text.data(), text.size()), capnp::toDynamic(request));
+      const kj::ArrayPtr<const char> input(text.data(), text.size());
+      json.decode(input, capnp::toDynamic(request));
+      capnp::MallocMessageBuilder raw;
+      auto root = raw.initRoot<capnp::JsonValue>();
+      json.decodeRaw(input, root);
+      reject_unknown_keys(root.asReader(), capnp::Schema::from<proto::StageRequest>(), "");
     } else {
       capnp::TextCodec().decode(kj::StringPtr(text.c_str(), text.size()),
                                 capnp::toDynamic(request));

@@ -102,6 +102,13 @@ TEST(RequestFile, RejectsBadRequestsWithInvalidInput) {
       // An enumerant the schema does not have.
       {"bad enum", R"({"fetcher": {"proxy": {}}, "resolver": {"essential": "most"}})",
        RequestFormat::kJson, "Failed to parse JSON"},
+      // A misspelt key is named with its place, not silently ignored.
+      {"unknown top key", R"({"fetcher": {}, "sourceDateEpok": "1"})", RequestFormat::kJson,
+       "unknown key 'sourceDateEpok'"},
+      {"unknown nested key", R"({"fetcher": {"downloads": [{"url": "http://x/a"}, {"destNam": "a"}]}})",
+       RequestFormat::kJson, "unknown key 'fetcher.downloads[1].destNam'"},
+      {"unknown key in a nested struct", R"({"fetcher": {"proxy": {"htp": ""}}})", RequestFormat::kJson,
+       "unknown key 'fetcher.proxy.htp'"},
       // A request file cannot carry fds.
       {"fd count", R"({"fetcher": {}, "fdCount": 2})", RequestFormat::kJson, "fds attached"},
       // Text format with a syntax error.

@@ -26,9 +26,53 @@ ipc::proto::StageRequest::Builder PreparedRequest::init_request() {
   return message->initRoot<ipc::proto::Message>().initRequest();
 }
 
+namespace {
+
+// Keeps what a request refers to at `to`. Files are read-only inputs:
+// hard-linked where the file system allows (they are never written again),
+// else copied. Directories are where a stage writes (the fetcher's output):
+// a fresh empty one, so a rerun neither starts from nor touches the build's.
+void keep_referenced(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(from)) {
+    fs::create_directories(to);
+    return;
+  }
+  std::error_code ec;
+  fs::create_hard_link(from, to, ec);
+  if (!ec) return;
+  if (!fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec)) {
+    throw Error(ErrorKind::kFailed, "Failed to copy '" + from.string() + "' to '" + to.string() +
+                                        "': " + ec.message());
+  }
+}
+
+// Saves the request as DIR/JOB.json with each file or directory it refers
+// to kept in DIR/JOB.files/: the build removes its workspace and staging
+// directories when it ends, and the saved request must still rerun.
+void keep_request(const std::filesystem::path& dir, const StageJob& job, const PreparedRequest& prepared) {
+  ipc::ErrorContext context("keeping the request of stage job", job.name);
+  const std::filesystem::path files = dir / (job.name + ".files");
+  std::vector<std::filesystem::path> kept;
+  try {
+    for (std::size_t i = 0; i < prepared.fd_paths.size(); ++i) {
+      const auto& from = prepared.fd_paths[i];
+      kept.push_back(files / (std::to_string(i) + "-" + from.filename().string()));
+      std::filesystem::create_directories(files);
+      keep_referenced(from, kept.back());
+    }
+  } catch (const std::filesystem::filesystem_error& e) {
+    throw Error(ErrorKind::kFailed, "Failed to keep the files of the request in '" + files.string() +
+                                        "': " + e.code().message());
+  }
+  save_request_file(dir / (job.name + ".json"), job.kind,
+                    prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(), kept);
+}
+
+}  // namespace
+
 struct Orchestrator::JobState {
   StageJob job;
-  enum class Status { kWaiting, kRunning, kSucceeded, kFailed, kSkipped } status = Status::kWaiting;
   std::shared_ptr<StageRun> run;
 };
 
@@ -46,24 +90,10 @@ Orchestrator::~Orchestrator() {
 }
 
 void Orchestrator::add(StageJob job) {
-  for (const auto& existing : jobs_) {
-    ipc::check(existing->job.name != job.name, "duplicate stage job name '" + job.name + "'");
-  }
-  for (const auto& dep : job.after) {
-    bool found = false;
-    for (const auto& existing : jobs_) found = found || existing->job.name == dep;
-    ipc::check(found, "stage job '" + job.name + "' comes after unknown job '" + dep + "'");
-  }
+  graph_.add(job.name, job.after);
   auto state = std::make_unique<JobState>();
   state->job = std::move(job);
   jobs_.push_back(std::move(state));
-}
-
-bool Orchestrator::all_settled() const {
-  for (const auto& job : jobs_) {
-    if (job->status == JobState::Status::kWaiting || job->status == JobState::Status::kRunning) return false;
-  }
-  return true;
 }
 
 void Orchestrator::run() {
@@ -77,7 +107,7 @@ void Orchestrator::run() {
     });
   }
   start_ready_jobs();
-  while (!all_settled() && !io_.stopped()) {
+  while (!graph_.settled() && !io_.stopped()) {
     io_.run_one();
   }
   if (signals_) signals_->cancel();
@@ -87,42 +117,32 @@ void Orchestrator::run() {
 }
 
 void Orchestrator::start_ready_jobs() {
-  for (auto& job : jobs_) {
-    if (failure_) break;
-    if (running_ >= options_.max_parallel) break;
-    if (job->status != JobState::Status::kWaiting) continue;
-    bool ready = true;
-    for (const auto& dep : job->job.after) {
-      for (const auto& other : jobs_) {
-        if (other->job.name == dep && other->status != JobState::Status::kSucceeded) ready = false;
-      }
+  // A job that fails to start stops the graph, so later ones are not taken.
+  for (std::size_t index : graph_.take_ready(options_.max_parallel)) {
+    if (graph_.stopped()) {
+      graph_.cancelled(index);
+      continue;
     }
-    if (ready) start_job(*job);
+    start_job(index);
   }
 }
 
-void Orchestrator::start_job(JobState& job) {
+void Orchestrator::start_job(std::size_t index) {
+  JobState& job = *jobs_[index];
   try {
     ipc::ErrorContext context("preparing stage job", job.job.name);
     PreparedRequest prepared = job.job.prepare();
     auto request = prepared.message->getRoot<ipc::proto::Message>().getRequest();
     request.setFdCount(static_cast<std::uint32_t>(prepared.fds.size()));
-    if (options_.keep_requests) {
-      save_request_file(*options_.keep_requests / (job.job.name + ".json"), job.job.kind,
-                        prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(),
-                        prepared.fd_paths);
-    }
+    if (options_.keep_requests) keep_request(*options_.keep_requests, job.job, prepared);
     LaunchedStage launched = launch_stage(job.job.kind, prepared.mounts, options_.launch);
     std::vector<int> fds;
     for (const auto& fd : prepared.fds) fds.push_back(fd.get());
     StageRunOptions run_options{.name = job.job.name, .kind = job.job.kind, .timeout = job.job.timeout};
-    job.status = JobState::Status::kRunning;
-    ++running_;
     progress_.stage_started(job.job.name, ipc::to_string(job.job.kind), launched.pid);
-    JobState* state = &job;
     job.run = StageRun::start(
         io_, run_options, std::move(launched), *prepared.message, std::move(fds),
-        [this, state](StageOutcome outcome) { on_job_done(*state, std::move(outcome)); },
+        [this, index](StageOutcome outcome) { on_job_done(index, std::move(outcome)); },
         [this](const StageRun& run, ipc::proto::Progress::Reader p) {
           progress_.stage_progress(run.name(), StageProgress{
               .phase = p.getPhase(), .done = p.getDone(), .total = p.getTotal(),
@@ -136,44 +156,45 @@ void Orchestrator::start_job(JobState& job) {
         });
     // The request's fds are now in the stage; ours close with `prepared`.
   } catch (const Error& e) {
-    job.status = JobState::Status::kFailed;
     Error error = e;
     if (error.stage().empty()) error.with_stage(job.job.name);
-    fail(std::move(error));
+    fail(std::move(error), index);
   }
 }
 
-void Orchestrator::on_job_done(JobState& job, StageOutcome outcome) {
-  --running_;
+void Orchestrator::on_job_done(std::size_t index, StageOutcome outcome) {
+  JobState& job = *jobs_[index];
   timings_.push_back({job.job.name, std::string(ipc::to_string(job.job.kind)), outcome.elapsed, outcome.ok()});
   if (outcome.ok() && !failure_) {
     try {
       ipc::ErrorContext context("using the result of stage job", job.job.name);
       if (job.job.on_success) job.job.on_success(outcome);
-      job.status = JobState::Status::kSucceeded;
+      graph_.succeeded(index);
       progress_.stage_finished(job.job.name, outcome.elapsed, true);
     } catch (const Error& e) {
-      job.status = JobState::Status::kFailed;
       Error error = e;
       if (error.stage().empty()) error.with_stage(job.job.name);
       progress_.stage_finished(job.job.name, outcome.elapsed, false, error.what());
-      fail(std::move(error));
+      fail(std::move(error), index);
     }
   } else {
-    job.status = JobState::Status::kFailed;
     const Error error = outcome.error ? *outcome.error
                                       : Error(ErrorKind::kFailed, "cancelled because another stage failed");
     progress_.stage_finished(job.job.name, outcome.elapsed, false, error.what());
-    if (outcome.error) fail(error);
+    if (outcome.error && !failure_) {
+      fail(error, index);
+    } else {
+      graph_.cancelled(index);
+    }
   }
   start_ready_jobs();
 }
 
-void Orchestrator::fail(Error error) {
+void Orchestrator::fail(Error error, std::optional<std::size_t> failed_job) {
   if (!failure_) failure_ = std::move(error);
-  for (auto& job : jobs_) {
-    if (job->status == JobState::Status::kWaiting) job->status = JobState::Status::kSkipped;
-    if (job->status == JobState::Status::kRunning && job->run) job->run->cancel(failure_->message());
+  const auto running = failed_job ? graph_.failed(*failed_job) : graph_.stop();
+  for (std::size_t index : running) {
+    if (jobs_[index]->run) jobs_[index]->run->cancel(failure_->message());
   }
 }
 

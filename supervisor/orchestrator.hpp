@@ -21,6 +21,7 @@
 #include "ipc/error.hpp"
 #include "ipc/stage.capnp.h"
 #include "sandbox/unique_fd.hpp"
+#include "supervisor/job_graph.hpp"
 #include "supervisor/progress.hpp"
 #include "supervisor/stage_launch.hpp"
 #include "supervisor/stage_run.hpp"
@@ -53,7 +54,9 @@ struct StageJob {
 struct OrchestratorOptions {
   std::size_t max_parallel = 2;
   LaunchOptions launch;
-  std::optional<std::filesystem::path> keep_requests;  // save every request here as JSON
+  // Save every request here as JOB.json, with the files it reads linked (or
+  // copied) and the directories it writes made afresh in JOB.files/.
+  std::optional<std::filesystem::path> keep_requests;
   bool handle_signals = true;                           // SIGINT/SIGTERM cancel the build
 };
 
@@ -81,19 +84,20 @@ class Orchestrator {
   struct JobState;
 
   void start_ready_jobs();
-  void start_job(JobState& job);
-  void on_job_done(JobState& job, StageOutcome outcome);
-  void fail(ipc::Error error);
-  bool all_settled() const;
+  void start_job(std::size_t index);
+  void on_job_done(std::size_t index, StageOutcome outcome);
+  // Records the first failure and stops the graph: waiting jobs are skipped,
+  // running ones cancelled.
+  void fail(ipc::Error error, std::optional<std::size_t> failed_job = std::nullopt);
 
   OrchestratorOptions options_;
   ProgressReporter& progress_;
   boost::asio::io_context io_;
   std::optional<boost::asio::signal_set> signals_;
-  std::vector<std::unique_ptr<JobState>> jobs_;
+  JobGraph graph_;
+  std::vector<std::unique_ptr<JobState>> jobs_;  // by graph index
   std::vector<StageTiming> timings_;
   std::optional<ipc::Error> failure_;
-  std::size_t running_ = 0;
 };
 
 }  // namespace supervisor

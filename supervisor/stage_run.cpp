@@ -137,7 +137,9 @@ void StageRun::on_frame(const ipc::Frame& frame) {
 
 void StageRun::fail_protocol(Error error) {
   if (!error_) {
-    error_ = std::move(error);
+    // Whatever the decoder said, the stage broke the protocol: the stage may
+    // be compromised, so this is a sandbox violation, not a plain failure.
+    error_ = Error(ErrorKind::kSandboxViolation, "protocol violation on the stage socket: " + error.message());
     error_->with_stage(options_.name);
   }
   result_.reset();

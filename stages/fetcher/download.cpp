@@ -139,6 +139,10 @@ std::vector<DownloadResult> Session::run() {
       abort_all("total time limit of " + std::to_string(options_.total_time_limit.count()) + " ms exceeded");
       break;
     }
+    if (callbacks_.cancelled && callbacks_.cancelled()) {
+      abort_all("cancelled");
+      break;
+    }
     start_ready(now);
     int running = 0;
     const CURLMcode rc = curl_multi_perform(multi_.get(), &running);

@@ -61,6 +61,9 @@ struct Progress {
 struct DownloadCallbacks {
   std::function<void(const Progress&)> on_progress;    // at most ~5 times a second
   std::function<void(std::string_view)> on_warning;
+  // Polled a few times a second; true aborts every transfer as the total
+  // time limit does, and download_all returns at once.
+  std::function<bool()> cancelled;
 };
 
 struct DownloadResult {

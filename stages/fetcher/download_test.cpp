@@ -263,6 +263,24 @@ TEST_F(Download, StopsEverythingAtTheTotalTimeLimit) {
   EXPECT_FALSE(fs::exists(slow.dest));
 }
 
+TEST_F(Download, StopsEverythingSoonWhenCancelled) {
+  const auto slow = serve("slow.deb", 10'000);
+  const auto queued = serve("queued.deb", 1'000);
+  server_.set_rules(R"({"/slow.deb": {"stall_at": 5000, "stall_for": 60}})");
+  options_.workers = 1;
+  options_.low_speed_time = 60s;
+  const auto started = std::chrono::steady_clock::now();
+  callbacks_.cancelled = [&] { return std::chrono::steady_clock::now() - started > 1s; };
+  const auto results = run({slow, queued});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 4s);
+  for (const auto& r : results) {
+    EXPECT_FALSE(r.ok) << r.url;
+    EXPECT_NE(r.error.find("cancelled"), std::string::npos) << r.error;
+  }
+  EXPECT_FALSE(fs::exists(slow.dest));
+  EXPECT_FALSE(fs::exists(queued.dest));
+}
+
 TEST_F(Download, RejectsHashMismatchAndKeepsNothing) {
   auto item = serve("a.deb", 10'000);
   item.sha256 = sha256_of("something else");

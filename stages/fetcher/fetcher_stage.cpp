@@ -77,7 +77,9 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
     update.rate_per_sec = p.bytes_per_second;
     context.progress(update);
   };
+  callbacks.cancelled = [&] { return context.cancelled(); };
   const auto results = download_all(decoded.items, decoded.options, callbacks);
+  context.check_cancelled();
   check_all_downloaded(results);
 
   auto out = result.initFetcher();

@@ -1,0 +1,80 @@
+// The orchestrator driving real sandboxed processes (the fake
+// stage-resolver): a failure cancels what runs and skips what waits, and a
+// job starts only after the jobs it comes after.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "supervisor/orchestrator.hpp"
+
+namespace supervisor {
+namespace {
+
+using namespace std::chrono_literals;
+using ipc::proto::StageKind;
+
+class OrchestratorWithStages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* fake = std::getenv("OIC_FAKE_STAGE_DIR");
+    ASSERT_TRUE(fake != nullptr) << "meson test sets OIC_FAKE_STAGE_DIR";
+    ::setenv("OIC_STAGE_DIR", fake, 1);
+  }
+
+  // A job for the fake resolver doing `behaviour`; records when it starts
+  // and when its result is used.
+  StageJob job(const std::string& name, const std::string& behaviour, std::vector<std::string> after = {}) {
+    StageJob j{.name = name, .kind = StageKind::RESOLVER, .after = std::move(after)};
+    j.prepare = [this, name, behaviour] {
+      events_.push_back("start " + name);
+      PreparedRequest prepared;
+      prepared.init_request().initResolver().setArchitecture(behaviour);
+      return prepared;
+    };
+    j.on_success = [this, name](const StageOutcome&) { events_.push_back("done " + name); };
+    return j;
+  }
+
+  std::vector<std::string> events_;
+  ProgressReporter progress_{ProgressMode::kPlain, stderr};
+};
+
+TEST_F(OrchestratorWithStages, StartsAJobOnlyAfterTheOneItComesAfterSucceeded) {
+  Orchestrator orchestrator({.max_parallel = 4, .handle_signals = false}, progress_);
+  orchestrator.add(job("first", "ok"));
+  orchestrator.add(job("second", "ok", {"first"}));
+  orchestrator.run();
+  EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "start second", "done second"}));
+}
+
+TEST_F(OrchestratorWithStages, RunsNoMoreThanTheLimitAtOnce) {
+  Orchestrator orchestrator({.max_parallel = 1, .handle_signals = false}, progress_);
+  orchestrator.add(job("a", "ok"));
+  orchestrator.add(job("b", "ok"));
+  orchestrator.run();
+  EXPECT_EQ(events_, (std::vector<std::string>{"start a", "done a", "start b", "done b"}));
+}
+
+TEST_F(OrchestratorWithStages, FailureCancelsTheRunningStageAndSkipsItsDependants) {
+  Orchestrator orchestrator({.max_parallel = 2, .handle_signals = false}, progress_);
+  orchestrator.add(job("sleeper", "hang"));
+  orchestrator.add(job("breaker", "sigsys"));
+  orchestrator.add(job("after-breaker", "ok", {"breaker"}));
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    orchestrator.run();
+    ADD_FAILURE() << "expected the seccomp violation to fail the run";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.stage(), "breaker") << e.what();
+    EXPECT_NE(std::string(e.what()).find("ptrace"), std::string::npos) << e.what();
+  }
+  // The hanging stage was cancelled (then killed after the grace), not
+  // waited for until its timeout.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+  EXPECT_EQ(events_, (std::vector<std::string>{"start sleeper", "start breaker"}));
+  ASSERT_EQ(orchestrator.timings().size(), 2u);
+  for (const auto& t : orchestrator.timings()) EXPECT_FALSE(t.ok) << t.name;
+}
+
+}  // namespace
+}  // namespace supervisor
