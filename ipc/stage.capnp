@@ -295,6 +295,10 @@ struct InstallerRequest {
     architecture @3 :Text;
     essential @4 :Bool;
     preDepends @5 :List(Text);
+    sha256 @6 :Text;            # of the .deb, for the SBOM
+    size @7 :UInt64;
+    downloadUrl @8 :Text;
+    repository @9 :Text;        # repository id from the lockfile
   }
   struct User {
     name @0 :Text;
@@ -343,6 +347,24 @@ struct InstallerRequest {
   initramfsTool @8 :Text;          # "dracut", "initramfs-tools" or "none"
   sbom @9 :Sbom;
   outputDir @10 :FdRef;            # for the SBOM
+  buildEnv @11 :BuildEnv;
+  bootloader @12 :Bootloader;
+  uki @13 :Bool;                   # kernel.uki: one signed-able EFI binary, no boot manager
+  rootFsUuid @14 :Text;            # file system UUID of "/" (boot loader config, cmdline)
+  bootFsUuid @15 :Text;            # of the file system holding /boot ("" = the root's)
+  espMountPoint @16 :Text;         # where the ESP mounts ("/boot/efi"); "" = no ESP
+}
+
+# The bootstrapped base (every package installed, no OS configuration yet),
+# cached by the supervisor under a key that hashes the exact package set.
+struct BuildEnv {
+  enum Mode {
+    none @0;                       # install the packages; cache nothing
+    reuse @1;                      # copy `dir` into rootDir instead of installing
+    save @2;                       # install, then copy rootDir into the empty `dir`
+  }
+  mode @0 :Mode;
+  dir @1 :FdRef;
 }
 
 struct InstallerResult {
@@ -357,6 +379,8 @@ struct InstallerResult {
   kernelPath @3 :Text;          # relative to rootDir
   initrdPath @4 :Text;          # relative to rootDir
   kernelVersion @5 :Text;
+  buildEnvReused @6 :Bool;
+  bootFiles @7 :List(Text);     # files the boot loader step wrote, relative to rootDir
 }
 
 # ---- diskmaker: partitions, file systems, bootloader, output formats ----
@@ -383,9 +407,11 @@ struct DiskmakerRequest {
     mountPoint @8 :Text;
     mountOptions @9 :Text;
     flags @10 :List(Text);
+    fsUuid @11 :Text;           # chosen by the supervisor: fstab and boot config use it
+    partUuid @12 :Text;         # GPT partition UUID ("" for MBR)
   }
   struct Artifact {
-    type @0 :Text;              # "raw", "qcow2", "vhd", "vhdx", "vmdk"
+    type @0 :Text;              # "raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"
     compression @1 :Text;       # "none", "gz", "xz", "zstd"
   }
   rootDir @0 :FdRef;
