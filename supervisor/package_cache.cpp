@@ -70,11 +70,6 @@ bool lock_fd(int fd, int operation, const fs::path& path) {
   return true;
 }
 
-void sync_dir(const fs::path& dir) {
-  const auto fd = open_or_throw(dir, O_RDONLY | O_DIRECTORY);
-  ipc::check_syscall(::fsync(fd.get()), "sync", dir.string());
-}
-
 // Writes `content` to `path` atomically (temporary name, then rename).
 void write_file_atomically(const fs::path& path, std::string_view content) {
   const fs::path tmp = path.string() + ".tmp";
@@ -215,7 +210,8 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
                                                    lock.sha256());
     }
     ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
-    ipc::check_syscall(::fsync(fd.get()), "sync", staged.string());
+    // No fsync: every object is re-hashed before each use, so one torn by a
+    // crash is evicted and fetched again, never used.
   }
   if (!original_name.empty()) write_file_atomically(object.string() + ".name", original_name);
   if (::rename(staged.c_str(), object.c_str()) != 0) {
@@ -226,7 +222,6 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
     }
     ipc::check_syscall(-1, "rename into the cache", staged.string());
   }
-  sync_dir(object.parent_path());
   return object;
 }
 

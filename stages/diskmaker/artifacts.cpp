@@ -1,0 +1,173 @@
+#include "stages/diskmaker/artifacts.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+#include "stages/diskmaker/tools.hpp"
+#include "stages/fetcher/sha256.hpp"
+
+namespace stage::diskmaker {
+namespace {
+
+using sandbox::UniqueFd;
+
+const std::set<std::string> kTypes = {"raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"};
+const std::set<std::string> kCompressions = {"none", "gz", "xz", "zstd"};
+
+std::string normal_compression(const std::string& c) { return c.empty() ? "none" : c; }
+
+std::string suffix(const std::string& compression) {
+  return compression == "none" ? "" : "." + compression;
+}
+
+struct Hashed {
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+Hashed hash_file(int dir_fd, const std::string& name) {
+  UniqueFd fd(ipc::check_syscall(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC), "open", name));
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd.get(), &st), "stat", name);
+  stage::fetcher::Sha256 hasher;
+  hasher.update_from_fd(fd.get(), static_cast<std::uint64_t>(st.st_size), name);
+  return {hasher.finish_hex(), static_cast<std::uint64_t>(st.st_size)};
+}
+
+// Writes `src` (a name in the output directory) compressed to `dst`.
+void compress(const ArtifactTarget& target, const std::string& compression, const std::string& src,
+              const std::string& dst) {
+  UniqueFd out(ipc::check_syscall(
+      ::openat(target.dir_fd, dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "create", dst));
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  run_tool_checked({.argv = compress_argv(compression, target.dir_path + "/" + src,
+                                          locate_tool("pigz").has_value(), threads),
+                    .stdout_fd = out.get(),
+                    .inherit_fds = target.inherit_fds},
+                   "compress '" + src + "' with " + compression);
+  ipc::check_syscall(::fsync(out.get()), "flush", dst);
+}
+
+// Makes one artifact under its temporary name.
+void make_one(const ArtifactPlan& plan, const ArtifactTarget& target, TempFiles& temps) {
+  const std::string& type = plan.spec.type;
+  const std::string compression = normal_compression(plan.spec.compression);
+  std::string source = target.disk_name;
+  std::string converted;
+  if (type != "raw") {
+    converted = compression == "none" ? plan.temp_name : "." + plan.final_name + ".unpacked.partial";
+    temps.add(converted);
+    run_tool_checked({.argv = convert_argv(type, target.dir_path + "/" + source, target.dir_path + "/" + converted),
+                      .inherit_fds = target.inherit_fds},
+                     "convert the disk to " + type);
+    source = converted;
+  }
+  if (compression != "none") {
+    temps.add(plan.temp_name);
+    compress(target, compression, source, plan.temp_name);
+    if (!converted.empty()) temps.remove(converted);
+  }
+}
+
+}  // namespace
+
+std::string disk_temp_name(const std::string& output_name) { return "." + output_name + ".raw.partial"; }
+
+std::vector<ArtifactPlan> plan_artifacts(const std::string& output_name, const std::vector<ArtifactSpec>& specs) {
+  ipc::require(!output_name.empty() && output_name.find('/') == std::string::npos && output_name[0] != '.',
+               "Failed to accept outputName '" + output_name + "': it must be a plain file name without '/'"
+               " that does not start with '.'");
+  std::vector<ArtifactPlan> plans;
+  std::set<std::string> names;
+  for (const auto& spec : specs) {
+    const std::string compression = normal_compression(spec.compression);
+    ipc::require(kTypes.contains(spec.type), "Failed to accept artifact type '" + spec.type +
+                                                 "' (known: raw, qcow2, vhd, vhdx, vmdk, vdi)");
+    ipc::require(kCompressions.contains(compression), "Failed to accept artifact compression '" + compression +
+                                                          "' for type '" + spec.type + "' (known: none, gz, xz, zstd)");
+    ArtifactPlan plan{{spec.type, compression}, output_name + "." + spec.type + suffix(compression), {}};
+    plan.temp_name = "." + plan.final_name + ".partial";
+    ipc::require(names.insert(plan.final_name).second,
+                 "Failed to accept the artifacts: '" + plan.final_name + "' is listed twice");
+    plans.push_back(std::move(plan));
+  }
+  ipc::require(!plans.empty(), "Failed to accept the request: it lists no artifacts");
+  return plans;
+}
+
+std::vector<std::string> convert_argv(const std::string& type, const std::string& src, const std::string& dst) {
+  std::vector<std::string> argv = {"qemu-img", "convert", "-q", "-f", "raw"};
+  if (type == "qcow2") {
+    argv.insert(argv.end(), {"-O", "qcow2", "-c", "-S", "4k", "-o", "cluster_size=2M,lazy_refcounts=on"});
+  } else if (type == "vhd") {
+    argv.insert(argv.end(), {"-O", "vpc"});
+  } else {
+    argv.insert(argv.end(), {"-O", type});
+  }
+  argv.insert(argv.end(), {src, dst});
+  return argv;
+}
+
+std::vector<std::string> compress_argv(const std::string& compression, const std::string& src, bool pigz,
+                                       unsigned threads) {
+  // -n: no file name or time in the gzip header, so equal disks give equal files.
+  if (compression == "gz" && pigz) return {"pigz", "-n", "-c", "-p", std::to_string(threads), src};
+  if (compression == "gz") return {"gzip", "-n", "-c", src};
+  if (compression == "xz") return {"xz", "-T0", "-c", src};
+  if (compression == "zstd") return {"zstd", "-T0", "-q", "-c", src};
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to accept compression '" + compression + "'");
+}
+
+TempFiles::~TempFiles() {
+  for (const auto& name : names_) ::unlinkat(dir_fd_, name.c_str(), 0);
+}
+
+void TempFiles::remove(const std::string& name) {
+  ::unlinkat(dir_fd_, name.c_str(), 0);
+  release(name);
+}
+
+void TempFiles::release(const std::string& name) {
+  names_.erase(std::remove(names_.begin(), names_.end(), name), names_.end());
+}
+
+std::vector<ProducedArtifact> produce_artifacts(const std::vector<ArtifactPlan>& plans,
+                                                const ArtifactTarget& target, TempFiles& temps) {
+  const ArtifactPlan* plain_raw = nullptr;
+  for (const auto& plan : plans) {
+    if (plan.spec.type == "raw" && plan.spec.compression == "none") plain_raw = &plan;
+    else make_one(plan, target, temps);
+  }
+  std::vector<ProducedArtifact> produced;
+  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
+  for (const auto& plan : plans) {
+    const std::string& temp = &plan == plain_raw ? target.disk_name : plan.temp_name;
+    const Hashed hashed = hash_file(target.dir_fd, temp);
+    produced.push_back({plan.final_name, plan.spec.type, hashed.sha256, hashed.size});
+    renames.emplace_back(temp, plan.final_name);
+  }
+  // Every file is complete: only now do they get names that look finished.
+  std::vector<std::string> renamed;
+  try {
+    for (const auto& [temp, final_name] : renames) {
+      ipc::check_syscall(::renameat(target.dir_fd, temp.c_str(), target.dir_fd, final_name.c_str()), "rename",
+                         temp + "' to '" + final_name);
+      temps.release(temp);
+      renamed.push_back(final_name);
+    }
+  } catch (...) {
+    for (const auto& name : renamed) ::unlinkat(target.dir_fd, name.c_str(), 0);
+    throw;
+  }
+  if (!plain_raw) temps.remove(target.disk_name);
+  return produced;
+}
+
+}  // namespace stage::diskmaker

@@ -1,0 +1,390 @@
+#include "stages/installer/bootloader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace stage::installer {
+namespace {
+
+constexpr std::chrono::seconds kGrubTimeout{300};
+constexpr std::uint64_t kUkiAlignment = 4096;
+constexpr const char* kObjcopy = "/usr/bin/objcopy";
+constexpr const char* kGrubModules =
+    "part_gpt part_msdos fat ext2 search search_fs_uuid search_label linux normal configfile echo gzio all_video";
+constexpr const char* kStubDir = "usr/lib/systemd/boot/efi/";
+
+struct OsIdentity {
+  std::string id = "linux";      // file and directory names on the ESP
+  std::string title = "Linux";   // menu titles
+  std::string os_release;        // the whole file, for the UKI
+};
+
+std::string strip_slashes(std::string_view path) {
+  while (path.starts_with('/')) path.remove_prefix(1);
+  while (path.ends_with('/')) path.remove_suffix(1);
+  return std::string(path);
+}
+
+std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+void require_in_tree(const std::filesystem::path& root, const std::string& path, std::string_view package) {
+  if (exists_in_root(root, path)) return;
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "Failed to install the boot loader: '/" + path + "' is not in the image")
+      .with_hint("add the package '" + std::string(package) + "' to the template's packages");
+}
+
+// os-release values may be quoted; ID names files, so only safe characters stay.
+OsIdentity read_os_identity(const std::filesystem::path& root) {
+  OsIdentity os;
+  std::optional<std::string> text = read_file_in_root(root, "etc/os-release");
+  if (!text) text = read_file_in_root(root, "usr/lib/os-release");
+  if (!text) return os;
+  os.os_release = *text;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    const std::string key = line.substr(0, eq);
+    const bool safe_id = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+             c == '-' || c == '_' || c == '.';
+    });
+    if (key == "ID" && safe_id) os.id = value;
+    if (key == "PRETTY_NAME" && !value.empty()) os.title = value;
+  }
+  return os;
+}
+
+// Streams one file of the tree to another place in the tree.
+void copy_in_root(const std::filesystem::path& root, const std::string& from, const std::string& to, mode_t mode) {
+  sandbox::UniqueFd in = open_in_root(root, from, O_RDONLY);
+  ipc::check(in.valid(), "Failed to copy '/" + from + "': it does not exist");
+  make_dirs_in_root(root, std::filesystem::path(strip_slashes(to)).parent_path().string());
+  sandbox::UniqueFd out = open_in_root(root, to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "read", (root / strip_slashes(from)).string());
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out.get(), buffer + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      ipc::check_syscall(w, "write", (root / strip_slashes(to)).string());
+      done += w;
+    }
+  }
+  ipc::check_syscall(::fchmod(out.get(), mode), "chmod", (root / strip_slashes(to)).string());
+}
+
+std::string grub_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class BootInstaller {
+ public:
+  BootInstaller(const std::filesystem::path& root, const BootSettings& settings, const KernelInfo& kernel,
+                const CommandRunner& run, const HostRunner& host)
+      : root_(root), settings_(settings), kernel_(kernel), run_(run), host_(host), os_(read_os_identity(root)),
+        esp_(strip_slashes(settings.esp)), has_initrd_(exists_in_root(root, kernel.initrd_path)) {}
+
+  std::vector<std::string> install() {
+    const std::string& provider = settings_.provider;
+    if (provider == "grub" || provider == "grub2") {
+      install_grub();
+    } else if (provider == "systemd-boot") {
+      install_systemd_boot();
+    } else {
+      ipc::require(provider.empty() || provider == "none",
+                   "Unknown boot loader provider '" + provider + "': use grub or systemd-boot");
+      ipc::require(settings_.uki, "Failed to install the boot loader: no provider and no UKI; "
+                                  "set a provider (grub, systemd-boot) or kernel.uki");
+    }
+    if (settings_.uki) install_uki(provider.empty() || provider == "none");
+    return written_;
+  }
+
+ private:
+  void write(const std::string& path, std::string_view content) {
+    write_file_in_root(root_, path, content, 0644);
+    written_.push_back(strip_slashes(path));
+  }
+  void copy(const std::string& from, const std::string& to) {
+    copy_in_root(root_, from, to, 0644);
+    written_.push_back(strip_slashes(to));
+  }
+
+  void install_grub() {
+    require_in_tree(root_, "usr/lib/grub/x86_64-efi/linux.mod", "grub-efi-amd64-bin");
+    require_in_tree(root_, "usr/bin/grub-mkstandalone", "grub-common");
+    const std::string embedded = grub_embedded_config(settings_);
+    const std::string boot_dir = esp_ + "/EFI/BOOT";
+    make_dirs_in_root(root_, boot_dir);
+    // grub-mkstandalone runs in the chroot, so its input is a file of the tree.
+    const std::string scratch = "tmp/os-image-composer-grub-embedded.cfg";
+    write_file_in_root(root_, scratch, embedded, 0644);
+    run_(ChrootCommand{.argv = {"grub-mkstandalone", "-O", "x86_64-efi", std::string("--modules=") + kGrubModules,
+                                "--locales=", "--fonts=", "--themes=", "-o", "/" + boot_dir + "/BOOTX64.EFI",
+                                "boot/grub/grub.cfg=/" + scratch},
+                       .timeout = kGrubTimeout},
+         "Failed to make the GRUB EFI binary");
+    std::filesystem::remove(root_ / scratch);
+    ipc::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), "grub-mkstandalone wrote no BOOTX64.EFI");
+    written_.push_back(boot_dir + "/BOOTX64.EFI");
+    write(boot_dir + "/grub.cfg", embedded);
+    write("boot/grub/grub.cfg", grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
+  }
+
+  void install_systemd_boot() {
+    const std::string loader = std::string(kStubDir) + "systemd-bootx64.efi";
+    require_in_tree(root_, loader, "systemd-boot-efi");
+    copy(loader, esp_ + "/EFI/BOOT/BOOTX64.EFI");
+    copy(loader, esp_ + "/EFI/systemd/systemd-bootx64.efi");
+    // A UKI in EFI/Linux is found by systemd-boot without an entry file.
+    const std::string entry = settings_.uki ? uki_name() : os_.id + ".conf";
+    write(esp_ + "/loader/loader.conf", "timeout 1\ndefault " + entry + "\n");
+    if (settings_.uki) return;
+    const std::string dir = "/" + os_.id + "/";
+    std::string conf = "title " + os_.title + "\nversion " + kernel_.version + "\nlinux " + dir +
+                       file_name(kernel_.kernel_path) + "\n";
+    copy(kernel_.kernel_path, esp_ + dir + file_name(kernel_.kernel_path));
+    if (has_initrd_) {
+      copy(kernel_.initrd_path, esp_ + dir + file_name(kernel_.initrd_path));
+      conf += "initrd " + dir + file_name(kernel_.initrd_path) + "\n";
+    }
+    write(esp_ + "/loader/entries/" + entry, conf + "options " + kernel_arguments(settings_) + "\n");
+  }
+
+  void install_uki(bool as_default_loader) {
+    const std::string stub = std::string(kStubDir) + "linuxx64.efi.stub";
+    require_in_tree(root_, stub, "systemd-boot-efi");
+    ipc::require(!os_.os_release.empty(), "Failed to build the UKI: the image has no os-release file");
+    // objcopy runs on the host: it is given copies in a scratch directory of
+    // the tree, so no symlink of the tree can point it elsewhere.
+    const std::string work = "tmp/os-image-composer-uki";
+    const std::filesystem::path host_work = root_ / work;
+    std::filesystem::remove_all(host_work);
+    make_dirs_in_root(root_, work);
+    write_file_in_root(root_, work + "/osrel", os_.os_release, 0644);
+    write_file_in_root(root_, work + "/cmdline", kernel_arguments(settings_), 0644);
+    copy_in_root(root_, stub, work + "/stub.efi", 0644);
+    copy_in_root(root_, kernel_.kernel_path, work + "/linux", 0644);
+    std::vector<UkiSection> sections = {{".osrel", (host_work / "osrel").string(), 0},
+                                        {".cmdline", (host_work / "cmdline").string(), 0},
+                                        {".linux", (host_work / "linux").string(), 0}};
+    if (has_initrd_) {
+      copy_in_root(root_, kernel_.initrd_path, work + "/initrd", 0644);
+      sections.push_back({".initrd", (host_work / "initrd").string(), 0});
+    }
+    for (UkiSection& s : sections) s.size = std::filesystem::file_size(s.file);
+    const std::string stub_bytes = *read_file_in_root(root_, work + "/stub.efi");
+    host_(uki_objcopy_argv(read_pe_layout(stub_bytes), sections, (host_work / "stub.efi").string(),
+                           (host_work / "uki.efi").string()),
+          "Failed to build the UKI with objcopy");
+    copy(work + "/uki.efi", esp_ + "/EFI/Linux/" + uki_name());
+    if (as_default_loader) copy(work + "/uki.efi", esp_ + "/EFI/BOOT/BOOTX64.EFI");
+    std::filesystem::remove_all(host_work);
+  }
+
+  std::string uki_name() const { return os_.id + "-" + kernel_.version + ".efi"; }
+  KernelInfo without_initrd() const { return {kernel_.version, kernel_.kernel_path, ""}; }
+
+  const std::filesystem::path& root_;
+  const BootSettings& settings_;
+  const KernelInfo& kernel_;
+  const CommandRunner& run_;
+  const HostRunner& host_;
+  OsIdentity os_;
+  std::string esp_;
+  bool has_initrd_;
+  std::vector<std::string> written_;
+};
+
+std::uint64_t read_le(std::string_view image, std::size_t offset, std::size_t bytes) {
+  ipc::require(offset + bytes <= image.size() && offset + bytes >= offset,
+               "Failed to read the EFI stub: its PE headers are truncated");
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(image[offset + i])} << (8 * i);
+  return value;
+}
+
+std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string hex(std::uint64_t value) {
+  std::ostringstream out;
+  out << "0x" << std::hex << value;
+  return out.str();
+}
+
+}  // namespace
+
+BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) {
+  return {.type = request.getBootloader().getType(),
+          .provider = request.getBootloader().getProvider(),
+          .uki = request.getUki(),
+          .esp = request.getEspMountPoint(),
+          .root_uuid = request.getRootFsUuid(),
+          .boot_uuid = request.getBootFsUuid(),
+          .cmdline = request.getKernelCmdline()};
+}
+
+std::string kernel_arguments(const BootSettings& settings) {
+  std::string args = "root=UUID=" + settings.root_uuid + " ro";
+  if (!settings.cmdline.empty()) args += " " + settings.cmdline;
+  return args;
+}
+
+std::string boot_prefix(const BootSettings& settings) {
+  const bool separate = !settings.boot_uuid.empty() && settings.boot_uuid != settings.root_uuid;
+  return separate ? "" : "/boot";
+}
+
+std::string grub_embedded_config(const BootSettings& settings) {
+  const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
+  const std::string grub_dir = "($root)" + boot_prefix(settings) + "/grub";
+  return "search --no-floppy --fs-uuid --set=root " + uuid + "\nset prefix=" + grub_dir + "\nconfigfile " +
+         grub_dir + "/grub.cfg\n";
+}
+
+std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title) {
+  const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
+  const std::string prefix = boot_prefix(settings) + "/";
+  std::string cfg =
+      "# /boot/grub/grub.cfg, written by os-image-composer.\n"
+      "serial --unit=0 --speed=115200\n"
+      "terminal_input serial console\n"
+      "terminal_output serial console\n"
+      "set timeout=1\n"
+      "set default=0\n"
+      "\n"
+      "menuentry " + grub_quote(title) + " {\n"
+      "\tinsmod part_gpt\n"
+      "\tinsmod ext2\n"
+      "\tinsmod gzio\n"
+      "\tsearch --no-floppy --fs-uuid --set=root " + uuid + "\n"
+      "\tlinux " + prefix + file_name(kernel.kernel_path) + " " + kernel_arguments(settings) + "\n";
+  if (!kernel.initrd_path.empty()) cfg += "\tinitrd " + prefix + file_name(kernel.initrd_path) + "\n";
+  return cfg + "}\n";
+}
+
+PeLayout read_pe_layout(std::string_view image) {
+  ipc::require(image.substr(0, 2) == "MZ", "Failed to read the EFI stub: not a PE image");
+  const std::size_t pe = read_le(image, 0x3c, 4);
+  ipc::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the EFI stub: no PE signature");
+  const std::size_t coff = pe + 4;
+  const std::size_t sections = read_le(image, coff + 2, 2);
+  const std::size_t optional = coff + 20;
+  const std::size_t optional_size = read_le(image, coff + 16, 2);
+  const std::uint64_t magic = read_le(image, optional, 2);
+  ipc::require(magic == 0x20b || magic == 0x10b, "Failed to read the EFI stub: unknown optional header");
+  PeLayout layout;
+  layout.image_base = magic == 0x20b ? read_le(image, optional + 24, 8) : read_le(image, optional + 28, 4);
+  for (std::size_t i = 0; i < sections; ++i) {
+    const std::size_t header = optional + optional_size + 40 * i;
+    const std::uint64_t virtual_size = read_le(image, header + 8, 4);
+    const std::uint64_t address = read_le(image, header + 12, 4);
+    const std::uint64_t raw_size = read_le(image, header + 16, 4);
+    layout.end_rva = std::max(layout.end_rva, address + (virtual_size != 0 ? virtual_size : raw_size));
+  }
+  ipc::require(layout.end_rva > 0, "Failed to read the EFI stub: it has no sections");
+  return layout;
+}
+
+std::vector<std::string> uki_objcopy_argv(const PeLayout& stub, const std::vector<UkiSection>& sections,
+                                          const std::string& stub_path, const std::string& output_path) {
+  std::vector<std::string> argv = {kObjcopy};
+  std::uint64_t rva = align_up(stub.end_rva, kUkiAlignment);
+  for (const UkiSection& s : sections) {
+    argv.insert(argv.end(), {"--add-section", s.name + "=" + s.file, "--change-section-vma",
+                             s.name + "=" + hex(stub.image_base + rva)});
+    rva = align_up(rva + s.size, kUkiAlignment);
+  }
+  argv.insert(argv.end(), {stub_path, output_path});
+  return argv;
+}
+
+std::string run_host_program(const std::vector<std::string>& argv, const std::string& what) {
+  ipc::check(!argv.empty() && argv[0].starts_with('/'), "run_host_program needs an absolute program path");
+  int fds[2];
+  ipc::check_syscall(::pipe2(fds, O_CLOEXEC), "pipe2");
+  sandbox::UniqueFd out_read(fds[0]), out_write(fds[1]);
+  std::vector<std::string> args = argv;
+  std::vector<char*> c_args;
+  for (std::string& a : args) c_args.push_back(a.data());
+  c_args.push_back(nullptr);
+  const pid_t pid = ipc::check_syscall(::fork(), "fork", argv[0]);
+  if (pid == 0) {
+    ::dup2(out_write.get(), 1);
+    ::dup2(out_write.get(), 2);
+    ::execv(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  out_write.reset();
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output.append(buffer, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
+  const std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                            : "was killed by signal " + std::to_string(WTERMSIG(status));
+  throw ipc::Error(ipc::ErrorKind::kFailed, what + ": '" + argv[0] + "' " + how + "\n" + output.substr(0, 4000));
+}
+
+std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
+                                             ipc::proto::InstallerRequest::Reader request,
+                                             const std::optional<KernelInfo>& kernel) {
+  return install_boot_loader(root, decode_boot_settings(request), kernel, make_chroot_runner(root),
+                             run_host_program);
+}
+
+std::vector<std::string> install_boot_loader(const std::filesystem::path& root, const BootSettings& settings,
+                                             const std::optional<KernelInfo>& kernel, const CommandRunner& run,
+                                             const HostRunner& host) {
+  ipc::ErrorContext ctx{"installing the boot loader into", root.string()};
+  if (settings.type.empty()) return {};  // an image without a boot loader (a container base)
+  if (settings.type == "legacy") {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput, "legacy BIOS boot is not supported yet: use bootType efi");
+  }
+  ipc::require(settings.type == "efi", "Unknown boot loader type '" + settings.type + "': use efi");
+  const std::filesystem::path esp(settings.esp);
+  ipc::require(!settings.esp.empty(), "Failed to install the EFI boot loader: the image has no ESP "
+                                      "(no partition is mounted for it; espMountPoint is empty)");
+  ipc::require(esp.is_absolute() && std::find(esp.begin(), esp.end(), "..") == esp.end(),
+               "Invalid ESP mount point '" + settings.esp + "': it must be an absolute path without '..'");
+  ipc::require(!settings.root_uuid.empty(), "Failed to install the boot loader: no file system UUID for '/'");
+  if (!kernel) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to install the boot loader: the image has no kernel "
+                                                    "(/boot/vmlinuz-*)")
+        .with_hint("add a kernel package (for Debian: linux-image-amd64) to the template");
+  }
+  return BootInstaller(root, settings, *kernel, run, host).install();
+}
+
+}  // namespace stage::installer

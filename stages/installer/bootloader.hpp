@@ -1,0 +1,77 @@
+// Step 4 of the image build (docs/os-configuration.md): boot loader files
+// made from the target's own packages, written into the tree (the ESP's
+// files under its mount point). GRUB runs in the chroot; a UKI is put
+// together by the host's objcopy from the target's EFI stub.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipc/stage.capnp.h"
+#include "stages/installer/initramfs.hpp"
+#include "stages/installer/os_config.hpp"
+
+namespace stage::installer {
+
+// Returns the files written, relative to the tree ("boot/efi/EFI/BOOT/BOOTX64.EFI").
+std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
+                                             ipc::proto::InstallerRequest::Reader request,
+                                             const std::optional<KernelInfo>& kernel);
+
+// Runs a host program (argv[0] an absolute path) and returns its output;
+// throws ipc::Error naming `what` when it fails.
+using HostRunner = std::function<std::string(const std::vector<std::string>& argv, const std::string& what)>;
+std::string run_host_program(const std::vector<std::string>& argv, const std::string& what);
+
+// The request's boot settings as plain values.
+struct BootSettings {
+  std::string type;        // "efi" | "legacy"
+  std::string provider;    // "grub" | "grub2" | "systemd-boot" | "" (none, with a UKI)
+  bool uki = false;
+  std::string esp;         // ESP mount point inside the image, "/boot/efi"
+  std::string root_uuid;   // file system UUID of "/"
+  std::string boot_uuid;   // of the file system holding /boot; "" = the root's
+  std::string cmdline;     // extra kernel arguments
+};
+BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request);
+
+std::vector<std::string> install_boot_loader(const std::filesystem::path& root, const BootSettings& settings,
+                                             const std::optional<KernelInfo>& kernel, const CommandRunner& run,
+                                             const HostRunner& host);
+
+// ---- pure pieces (tested on their own) ----
+
+// "root=UUID=<root> ro <cmdline>".
+std::string kernel_arguments(const BootSettings& settings);
+// Where /boot's files are seen from the file system holding them: "/boot",
+// or "" when /boot is a file system of its own.
+std::string boot_prefix(const BootSettings& settings);
+// The configuration built into the GRUB EFI binary: find /boot's file system
+// by UUID and load its grub.cfg.
+std::string grub_embedded_config(const BootSettings& settings);
+// /boot/grub/grub.cfg: serial and screen console, one entry.
+std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title);
+
+// The layout facts of a PE32+ image that placing new sections needs.
+struct PeLayout {
+  std::uint64_t image_base = 0;
+  std::uint64_t end_rva = 0;  // end of the last section in memory
+};
+PeLayout read_pe_layout(std::string_view image);
+
+struct UkiSection {
+  std::string name;  // ".osrel"
+  std::string file;  // host path of its contents
+  std::uint64_t size = 0;
+};
+// objcopy arguments adding `sections` after the stub's own, each at a
+// 4 KiB-aligned address (as systemd's ukify does).
+std::vector<std::string> uki_objcopy_argv(const PeLayout& stub, const std::vector<UkiSection>& sections,
+                                          const std::string& stub_path, const std::string& output_path);
+
+}  // namespace stage::installer

@@ -1,0 +1,251 @@
+#include "stages/installer/bootloader.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "ipc/error.hpp"
+
+namespace stage::installer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::UnorderedElementsAre;
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+}
+
+void put_le(std::string& image, std::size_t offset, std::uint64_t value, std::size_t bytes) {
+  for (std::size_t i = 0; i < bytes; ++i) image[offset + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+// A PE32+ header with two sections, the last one ending at 0x4100.
+std::string fake_pe(std::uint64_t image_base) {
+  std::string image(0x400, '\0');
+  image[0] = 'M';
+  image[1] = 'Z';
+  put_le(image, 0x3c, 0x80, 4);
+  put_le(image, 0x80, 0x00004550, 4);  // "PE\0\0"
+  put_le(image, 0x84 + 2, 2, 2);       // NumberOfSections
+  put_le(image, 0x84 + 16, 240, 2);    // SizeOfOptionalHeader
+  const std::size_t optional = 0x84 + 20;
+  put_le(image, optional, 0x20b, 2);
+  put_le(image, optional + 24, image_base, 8);
+  const std::size_t sections = optional + 240;
+  put_le(image, sections + 8, 0x100, 4);       // .data: VirtualSize
+  put_le(image, sections + 12, 0x4000, 4);     //        VirtualAddress (listed first on purpose)
+  put_le(image, sections + 40 + 8, 0x2345, 4); // .text
+  put_le(image, sections + 40 + 12, 0x1000, 4);
+  return image;
+}
+
+const BootSettings kEfi{.type = "efi", .provider = "grub", .esp = "/boot/efi", .root_uuid = "r00t",
+                        .cmdline = "console=ttyS0,115200"};
+
+TEST(BootConfig, PassesRootByUuidReadOnlyBeforeTheTemplateArguments) {
+  EXPECT_EQ(kernel_arguments(kEfi), "root=UUID=r00t ro console=ttyS0,115200");
+  EXPECT_EQ(kernel_arguments({.root_uuid = "r00t"}), "root=UUID=r00t ro");
+}
+
+TEST(BootConfig, EmbeddedGrubConfigFindsBootByUuid) {
+  EXPECT_EQ(grub_embedded_config(kEfi),
+            "search --no-floppy --fs-uuid --set=root r00t\nset prefix=($root)/boot/grub\n"
+            "configfile ($root)/boot/grub/grub.cfg\n");
+  BootSettings separate = kEfi;
+  separate.boot_uuid = "b007";  // /boot is its own file system: its files are at its top
+  EXPECT_EQ(grub_embedded_config(separate),
+            "search --no-floppy --fs-uuid --set=root b007\nset prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n");
+}
+
+TEST(BootConfig, GrubMenuBootsTheKernelWithItsInitrdOnTheSerialConsole) {
+  const KernelInfo kernel{"6.1.0-28-amd64", "boot/vmlinuz-6.1.0-28-amd64", "boot/initrd.img-6.1.0-28-amd64"};
+  const std::string cfg = grub_config(kEfi, kernel, "Debian's 12");
+  EXPECT_THAT(cfg, HasSubstr("terminal_output serial console\n"));
+  EXPECT_THAT(cfg, HasSubstr("set timeout=1\n"));
+  EXPECT_THAT(cfg, HasSubstr("menuentry 'Debian'\\''s 12' {\n"));
+  EXPECT_THAT(cfg, HasSubstr("\tlinux /boot/vmlinuz-6.1.0-28-amd64 root=UUID=r00t ro console=ttyS0,115200\n"));
+  EXPECT_THAT(cfg, HasSubstr("\tinitrd /boot/initrd.img-6.1.0-28-amd64\n"));
+  EXPECT_THAT(grub_config(kEfi, {"6.1", "boot/vmlinuz-6.1", ""}, "x"), Not(HasSubstr("initrd")));
+}
+
+TEST(PeLayout, FindsImageBaseAndTheEndOfTheLastSection) {
+  const PeLayout layout = read_pe_layout(fake_pe(0x10000000));
+  EXPECT_EQ(layout.image_base, 0x10000000u);
+  EXPECT_EQ(layout.end_rva, 0x4100u);
+}
+
+TEST(PeLayout, RejectsWhatIsNotAPeImage) {
+  EXPECT_THROW(read_pe_layout("ELF......"), ipc::Error);
+  EXPECT_THROW(read_pe_layout(fake_pe(0).substr(0, 0x90)), ipc::Error);  // truncated headers
+  std::string no_signature = fake_pe(0);
+  no_signature[0x80] = 'X';
+  EXPECT_THROW(read_pe_layout(no_signature), ipc::Error);
+}
+
+TEST(UkiSections, FollowTheStubAtFourKibBoundaries) {
+  // The numbers of systemd 252's stub: its last section ends at 0x19134.
+  const auto argv = uki_objcopy_argv({0, 0x19134},
+                                     {{".osrel", "o", 0x100}, {".cmdline", "c", 0x20},
+                                      {".linux", "l", 0x7e0001}, {".initrd", "i", 10}},
+                                     "stub", "out");
+  EXPECT_THAT(argv, ElementsAre("/usr/bin/objcopy",
+                                "--add-section", ".osrel=o", "--change-section-vma", ".osrel=0x1a000",
+                                "--add-section", ".cmdline=c", "--change-section-vma", ".cmdline=0x1b000",
+                                "--add-section", ".linux=l", "--change-section-vma", ".linux=0x1c000",
+                                "--add-section", ".initrd=i", "--change-section-vma", ".initrd=0x7fd000",
+                                "stub", "out"));
+  // Addresses include the image base.
+  EXPECT_THAT(uki_objcopy_argv({0x10000000, 0x4100}, {{".osrel", "o", 1}}, "s", "o"),
+              Contains(".osrel=0x10005000"));
+}
+
+class BootLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bootloader_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    spit(root_ / "etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n");
+    spit(root_ / "boot/vmlinuz-6.1.0-28-amd64", "kernel");
+    spit(root_ / "boot/initrd.img-6.1.0-28-amd64", "initrd");
+    fs::create_directories(root_ / "tmp");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Plays grub-mkstandalone: writes the -o file.
+  CommandRunner chroot_recorder() {
+    return [this](const ChrootCommand& command, const std::string&) {
+      chroot_commands_.push_back(command.argv);
+      const auto o = std::find(command.argv.begin(), command.argv.end(), "-o");
+      if (o != command.argv.end()) spit(root_ / fs::path(*(o + 1)).relative_path(), "grub");
+      return std::string();
+    };
+  }
+  // Plays objcopy: writes its last argument.
+  HostRunner host_recorder() {
+    return [this](const std::vector<std::string>& argv, const std::string&) {
+      host_commands_.push_back(argv);
+      spit(argv.back(), "uki");
+      return std::string();
+    };
+  }
+  std::vector<std::string> install(const BootSettings& settings) {
+    return install_boot_loader(root_, settings, kernel_, chroot_recorder(), host_recorder());
+  }
+
+  fs::path root_;
+  std::optional<KernelInfo> kernel_ =
+      KernelInfo{"6.1.0-28-amd64", "boot/vmlinuz-6.1.0-28-amd64", "boot/initrd.img-6.1.0-28-amd64"};
+  std::vector<std::vector<std::string>> chroot_commands_;
+  std::vector<std::vector<std::string>> host_commands_;
+};
+
+TEST_F(BootLoaderTest, RefusesWhatItCannotInstall) {
+  struct Case {
+    const char* why;
+    BootSettings settings;
+    const char* message;
+  } cases[] = {
+      {"BIOS boot is a later feature", {.type = "legacy", .root_uuid = "r"}, "legacy BIOS boot is not supported yet"},
+      {"EFI needs an ESP", {.type = "efi", .provider = "grub", .root_uuid = "r"}, "no ESP"},
+      {"an unknown loader", {.type = "efi", .provider = "lilo", .esp = "/boot/efi", .root_uuid = "r"}, "lilo"},
+      {"an unknown type", {.type = "uboot", .esp = "/boot/efi", .root_uuid = "r"}, "uboot"},
+      {"no loader and no UKI", {.type = "efi", .esp = "/boot/efi", .root_uuid = "r"}, "no provider and no UKI"},
+      {"the GRUB binaries are missing", kEfi, "grub-efi-amd64-bin"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    try {
+      install(c.settings);
+      ADD_FAILURE() << "no error";
+    } catch (const ipc::Error& e) {
+      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+      EXPECT_THAT(std::string(e.what()), HasSubstr(c.message));
+    }
+  }
+  kernel_.reset();
+  EXPECT_THROW(install(kEfi), ipc::Error);
+  EXPECT_TRUE(chroot_commands_.empty());
+}
+
+TEST_F(BootLoaderTest, InstallsNothingWithoutABootLoaderType) {
+  EXPECT_TRUE(install({}).empty());
+}
+
+TEST_F(BootLoaderTest, MakesAStandaloneGrubOnTheRemovablePath) {
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub-mkstandalone", "");
+  EXPECT_THAT(install(kEfi), UnorderedElementsAre("boot/efi/EFI/BOOT/BOOTX64.EFI", "boot/efi/EFI/BOOT/grub.cfg",
+                                                  "boot/grub/grub.cfg"));
+  ASSERT_EQ(chroot_commands_.size(), 1u);
+  const auto& argv = chroot_commands_[0];
+  EXPECT_EQ(argv[0], "grub-mkstandalone");
+  EXPECT_THAT(argv, Contains("/boot/efi/EFI/BOOT/BOOTX64.EFI"));
+  EXPECT_THAT(argv, Contains(HasSubstr("--modules=part_gpt ")));
+  EXPECT_EQ(argv.back(), "boot/grub/grub.cfg=/tmp/os-image-composer-grub-embedded.cfg");
+  EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-grub-embedded.cfg"));
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/grub.cfg"), grub_embedded_config(kEfi));
+  EXPECT_THAT(slurp(root_ / "boot/grub/grub.cfg"), HasSubstr("menuentry 'Debian GNU/Linux 12 (bookworm)'"));
+}
+
+TEST_F(BootLoaderTest, InstallsSystemdBootWithAnEntryAndTheKernelOnTheEsp) {
+  spit(root_ / "usr/lib/systemd/boot/efi/systemd-bootx64.efi", "sd-boot");
+  BootSettings settings = kEfi;
+  settings.provider = "systemd-boot";
+  install(settings);
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), "sd-boot");
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/systemd/systemd-bootx64.efi"), "sd-boot");
+  EXPECT_EQ(slurp(root_ / "boot/efi/loader/loader.conf"), "timeout 1\ndefault debian.conf\n");
+  EXPECT_EQ(slurp(root_ / "boot/efi/loader/entries/debian.conf"),
+            "title Debian GNU/Linux 12 (bookworm)\nversion 6.1.0-28-amd64\n"
+            "linux /debian/vmlinuz-6.1.0-28-amd64\ninitrd /debian/initrd.img-6.1.0-28-amd64\n"
+            "options root=UUID=r00t ro console=ttyS0,115200\n");
+  EXPECT_EQ(slurp(root_ / "boot/efi/debian/vmlinuz-6.1.0-28-amd64"), "kernel");
+  EXPECT_EQ(slurp(root_ / "boot/efi/debian/initrd.img-6.1.0-28-amd64"), "initrd");
+  EXPECT_TRUE(chroot_commands_.empty());
+}
+
+TEST_F(BootLoaderTest, BuildsAUkiAsTheOnlyBootBinaryWithoutABootManager) {
+  spit(root_ / "usr/lib/systemd/boot/efi/linuxx64.efi.stub", fake_pe(0));
+  BootSettings settings = kEfi;
+  settings.provider = "";
+  settings.uki = true;
+  EXPECT_THAT(install(settings), UnorderedElementsAre("boot/efi/EFI/Linux/debian-6.1.0-28-amd64.efi",
+                                                      "boot/efi/EFI/BOOT/BOOTX64.EFI"));
+  ASSERT_EQ(host_commands_.size(), 1u);
+  EXPECT_THAT(host_commands_[0], Contains(".osrel=0x5000"));  // the fake stub ends at 0x4100
+  EXPECT_THAT(host_commands_[0], Contains(".initrd=0x8000"));
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), "uki");
+  EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-uki"));
+}
+
+TEST_F(BootLoaderTest, NamesThePackageOfAMissingStub) {
+  BootSettings settings = kEfi;
+  settings.provider = "systemd-boot";
+  settings.uki = true;
+  try {
+    install(settings);
+    FAIL() << "no error";
+  } catch (const ipc::Error& e) {
+    EXPECT_THAT(e.hint(), HasSubstr("systemd-boot-efi"));
+  }
+}
+
+}  // namespace
+}  // namespace stage::installer

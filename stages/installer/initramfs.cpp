@@ -1,0 +1,99 @@
+#include "stages/installer/initramfs.hpp"
+
+#include <cctype>
+#include <chrono>
+#include <system_error>
+
+#include "ipc/error.hpp"
+
+namespace stage::installer {
+namespace {
+
+// A big initramfs with every module (no host-only mode) takes a few minutes
+// on a slow machine; far more means a hung hook.
+constexpr std::chrono::seconds kInitramfsTimeout{1800};
+
+constexpr std::string_view kKernelPrefix = "vmlinuz-";
+
+bool has_program(const std::filesystem::path& root, std::string_view name) {
+  for (const char* dir : {"usr/sbin/", "usr/bin/", "sbin/", "bin/"}) {
+    if (exists_in_root(root, std::string(dir) + std::string(name))) return true;
+  }
+  return false;
+}
+
+void require_program(const std::filesystem::path& root, std::string_view program, std::string_view package) {
+  if (has_program(root, program)) return;
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "Failed to make the initramfs: '" + std::string(program) + "' is not in the image")
+      .with_hint("add the package '" + std::string(package) + "' to the template's packages");
+}
+
+}  // namespace
+
+bool kernel_version_less(std::string_view a, std::string_view b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const bool da = std::isdigit(static_cast<unsigned char>(a[i])) != 0;
+    const bool db = std::isdigit(static_cast<unsigned char>(b[j])) != 0;
+    if (da && db) {
+      const std::size_t si = i, sj = j;
+      while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]))) ++i;
+      while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]))) ++j;
+      std::string_view na = a.substr(si, i - si), nb = b.substr(sj, j - sj);
+      while (na.size() > 1 && na.front() == '0') na.remove_prefix(1);
+      while (nb.size() > 1 && nb.front() == '0') nb.remove_prefix(1);
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      continue;
+    }
+    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::optional<KernelInfo> find_kernel(const std::filesystem::path& root) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(root / "boot", ec);
+  if (ec) return std::nullopt;
+  std::optional<std::string> newest;
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kKernelPrefix) || name.size() == kKernelPrefix.size()) continue;
+    if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
+    const std::string version = name.substr(kKernelPrefix.size());
+    if (!newest || kernel_version_less(*newest, version)) newest = version;
+  }
+  if (!newest) return std::nullopt;
+  return KernelInfo{*newest, "boot/vmlinuz-" + *newest, "boot/initrd.img-" + *newest};
+}
+
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool) {
+  make_initramfs(root, kernel, tool, make_chroot_runner(root));
+}
+
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
+                    const CommandRunner& run) {
+  ipc::ErrorContext ctx{"making the initramfs for kernel", kernel.version};
+  if (tool.empty() || tool == "none") return;
+  ChrootCommand command{.timeout = kInitramfsTimeout};
+  if (tool == "initramfs-tools") {
+    require_program(root, "update-initramfs", "initramfs-tools");
+    // -u only updates an existing image; -c refuses to overwrite one.
+    const bool exists = exists_in_root(root, kernel.initrd_path);
+    command.argv = {"update-initramfs", exists ? "-u" : "-c", "-k", kernel.version};
+  } else if (tool == "dracut") {
+    require_program(root, "dracut", "dracut");
+    command.argv = {"dracut", "--force", "--no-hostonly", "--kver", kernel.version, "/" + kernel.initrd_path};
+  } else {
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Unknown initramfs tool '" + std::string(tool) +
+                                                 "': use initramfs-tools, dracut or none");
+  }
+  run(command, "Failed to make the initramfs with " + std::string(tool));
+  ipc::check(exists_in_root(root, kernel.initrd_path),
+             "Failed to make the initramfs: " + std::string(tool) + " did not write '/" + kernel.initrd_path + "'");
+}
+
+}  // namespace stage::installer

@@ -1,0 +1,33 @@
+// The kernel of the tree and its initramfs (docs/os-configuration.md). The
+// initramfs is made again after the OS configuration, since /etc/fstab and
+// /etc/kernel/cmdline changed after the kernel package made its own.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "stages/installer/os_config.hpp"
+
+namespace stage::installer {
+
+struct KernelInfo {
+  std::string version;      // "6.1.0-28-amd64"
+  std::string kernel_path;  // relative to the tree: "boot/vmlinuz-6.1.0-28-amd64"
+  std::string initrd_path;  // "boot/initrd.img-6.1.0-28-amd64" (may not exist yet)
+};
+
+// The newest /boot/vmlinuz-<version> of the tree, or nullopt when it has none.
+std::optional<KernelInfo> find_kernel(const std::filesystem::path& root);
+
+// Orders kernel versions as dpkg would for the usual "6.1.0-28-amd64" shape:
+// runs of digits compare as numbers, everything else byte by byte.
+bool kernel_version_less(std::string_view a, std::string_view b);
+
+// `tool`: "initramfs-tools", "dracut", or "none" / "" (nothing to do).
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool);
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
+                    const CommandRunner& run);
+
+}  // namespace stage::installer

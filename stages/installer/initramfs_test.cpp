@@ -1,0 +1,124 @@
+#include "stages/installer/initramfs.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "ipc/error.hpp"
+
+namespace stage::installer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(KernelVersion, OrdersNumbersNumerically) {
+  struct Case {
+    const char* a;
+    const char* b;
+    bool less;
+  } cases[] = {
+      {"6.1.0-9-amd64", "6.1.0-28-amd64", true},    // ABI 28 is newer than 9
+      {"6.1.0-28-amd64", "6.1.0-9-amd64", false},
+      {"5.10.0-30-amd64", "6.1.0-1-amd64", true},   // major version first
+      {"6.1.0-28-amd64", "6.1.0-28-amd64", false},  // equal is not less
+      {"6.1.0-28", "6.1.0-28-amd64", true},         // a prefix sorts first
+      {"6.10.0", "6.9.0", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.a) + " < " + c.b);
+    EXPECT_EQ(kernel_version_less(c.a, c.b), c.less);
+  }
+}
+
+class InitramfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/initramfs_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    fs::create_directories(root_ / "boot");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void touch(const std::string& path) {
+    fs::create_directories((root_ / path).parent_path());
+    std::ofstream(root_ / path) << "x";
+  }
+
+  // Records the command and writes the initrd as the real tool would.
+  CommandRunner recorder(bool writes_initrd = true) {
+    return [this, writes_initrd](const ChrootCommand& command, const std::string&) {
+      commands_.push_back(command.argv);
+      if (writes_initrd) touch("boot/initrd.img-6.1.0-28-amd64");
+      return std::string();
+    };
+  }
+
+  fs::path root_;
+  std::vector<std::vector<std::string>> commands_;
+  const KernelInfo kernel_{"6.1.0-28-amd64", "boot/vmlinuz-6.1.0-28-amd64", "boot/initrd.img-6.1.0-28-amd64"};
+};
+
+TEST_F(InitramfsTest, FindsTheNewestKernel) {
+  touch("boot/vmlinuz-6.1.0-9-amd64");
+  touch("boot/vmlinuz-6.1.0-28-amd64");
+  touch("boot/config-6.1.0-99-amd64");
+  fs::create_symlink("vmlinuz-6.1.0-9-amd64", root_ / "boot/vmlinuz-9.9.9");  // links are not kernels
+  const auto kernel = find_kernel(root_);
+  ASSERT_TRUE(kernel);
+  EXPECT_EQ(kernel->version, "6.1.0-28-amd64");
+  EXPECT_EQ(kernel->kernel_path, "boot/vmlinuz-6.1.0-28-amd64");
+  EXPECT_EQ(kernel->initrd_path, "boot/initrd.img-6.1.0-28-amd64");
+}
+
+TEST_F(InitramfsTest, FindsNoKernelInATreeWithoutOne) {
+  EXPECT_FALSE(find_kernel(root_));
+  fs::remove(root_ / "boot");
+  EXPECT_FALSE(find_kernel(root_));
+}
+
+TEST_F(InitramfsTest, CreatesOrUpdatesWithInitramfsTools) {
+  touch("usr/sbin/update-initramfs");
+  make_initramfs(root_, kernel_, "initramfs-tools", recorder());
+  make_initramfs(root_, kernel_, "initramfs-tools", recorder());
+  EXPECT_THAT(commands_, ElementsAre(
+      std::vector<std::string>{"update-initramfs", "-c", "-k", "6.1.0-28-amd64"},
+      std::vector<std::string>{"update-initramfs", "-u", "-k", "6.1.0-28-amd64"}));
+}
+
+TEST_F(InitramfsTest, RunsDracutWithoutHostOnlyMode) {
+  touch("usr/bin/dracut");
+  make_initramfs(root_, kernel_, "dracut", recorder());
+  EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
+      "dracut", "--force", "--no-hostonly", "--kver", "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
+}
+
+TEST_F(InitramfsTest, DoesNothingForNone) {
+  make_initramfs(root_, kernel_, "none", recorder());
+  make_initramfs(root_, kernel_, "", recorder());
+  EXPECT_TRUE(commands_.empty());
+}
+
+TEST_F(InitramfsTest, NamesThePackageWhenTheToolIsMissing) {
+  try {
+    make_initramfs(root_, kernel_, "dracut", recorder());
+    FAIL() << "no error";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_THAT(e.hint(), HasSubstr("'dracut'"));
+  }
+  EXPECT_THROW(make_initramfs(root_, kernel_, "mkinitcpio", recorder()), ipc::Error);
+  EXPECT_TRUE(commands_.empty());
+}
+
+TEST_F(InitramfsTest, FailsWhenTheToolWritesNoInitrd) {
+  touch("usr/sbin/update-initramfs");
+  EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", recorder(false)), ipc::Error);
+}
+
+}  // namespace
+}  // namespace stage::installer

@@ -1,0 +1,182 @@
+#include "stages/installer/installer_stage.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <vector>
+
+#include "ipc/error.hpp"
+#include "stages/installer/bootstrap.hpp"
+#include "stages/installer/build_env.hpp"
+#include "stages/installer/initramfs.hpp"
+#include "stages/installer/os_config.hpp"
+
+namespace stage::installer {
+namespace {
+
+namespace fs = std::filesystem;
+namespace proto = ipc::proto;
+
+OpenDir open_dir(ipc::StageContext& context, proto::FdRef::Reader ref, std::string_view what) {
+  OpenDir dir;
+  dir.fd = context.open(ref, O_RDONLY | O_DIRECTORY, what);
+  dir.path = directory_path(dir.fd.get());
+  return dir;
+}
+
+// The packages with their files open; the fds live as long as `owned`.
+std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, ipc::StageContext& context,
+                                      std::vector<sandbox::UniqueFd>& owned) {
+  std::vector<DebPackage> packages;
+  for (proto::InstallerRequest::PackageFile::Reader p : request.getPackages()) {
+    DebPackage deb;
+    deb.name = p.getName();
+    ipc::require(!deb.name.empty(), "Failed to decode installer request: a package has no name");
+    deb.version = p.getVersion();
+    deb.architecture = p.getArchitecture();
+    deb.essential = p.getEssential();
+    for (capnp::Text::Reader name : p.getPreDepends()) deb.pre_depends.emplace_back(name);
+    owned.push_back(context.open(p.getFile(), O_RDONLY, "package " + deb.name));
+    deb.fd = owned.back().get();
+    packages.push_back(std::move(deb));
+  }
+  return packages;
+}
+
+void install_packages(proto::InstallerRequest::Reader request, const fs::path& root, ipc::StageContext& context) {
+  std::vector<sandbox::UniqueFd> owned;
+  const std::vector<DebPackage> packages = open_packages(request, context, owned);
+  BootstrapOptions options;
+  options.native_architecture = native_architecture(request);
+  std::uint32_t installed = 0;
+  bootstrap(root, packages, options, [&](std::size_t index, std::size_t count, const Batch& batch) {
+    context.check_cancelled();
+    const std::string& first = packages[batch.packages.front()].name;
+    context.log(ipc::LogLevel::kInfo, "dpkg batch " + std::to_string(index + 1) + "/" + std::to_string(count) + ": " +
+                                          std::to_string(batch.packages.size()) + " package(s) from " + first +
+                                          (batch.essential ? " (essential set, unpacked first)" : ""));
+    context.progress({.phase = "install", .done = index, .total = count, .files_done = installed,
+                      .files_total = static_cast<std::uint32_t>(packages.size()), .item = first});
+    installed += static_cast<std::uint32_t>(batch.packages.size());
+  });
+  context.progress({.phase = "install", .done = installed, .total = installed, .files_done = installed,
+                    .files_total = installed});
+}
+
+// Builds the base tree: bootstrap, or a copy of the saved build environment.
+bool make_base(proto::InstallerRequest::Reader request, const OpenDir& root, ipc::StageContext& context) {
+  const proto::BuildEnv::Reader env = request.getBuildEnv();
+  if (env.getMode() == proto::BuildEnv::Mode::REUSE) {
+    const OpenDir saved = open_dir(context, env.getDir(), "buildEnv.dir");
+    ipc::require(!is_empty_tree(saved.path), "Failed to reuse build environment '" + saved.path.string() + "': it is empty");
+    context.log(ipc::LogLevel::kInfo, "Reusing build environment " + saved.path.string());
+    context.progress({.phase = "reuse build environment", .item = saved.path.string()});
+    copy_tree(saved.path, root.path);
+    return true;
+  }
+  install_packages(request, root.path, context);
+  if (env.getMode() == proto::BuildEnv::Mode::SAVE) {
+    const OpenDir saved = open_dir(context, env.getDir(), "buildEnv.dir");
+    ipc::require(is_empty_tree(saved.path), "Failed to save build environment into '" + saved.path.string() +
+                                                "': the directory is not empty");
+    context.progress({.phase = "save build environment", .item = saved.path.string()});
+    copy_tree(root.path, saved.path);
+    context.log(ipc::LogLevel::kInfo, "Saved build environment " + saved.path.string());
+  }
+  return false;
+}
+
+void encode_installed(const fs::path& root, proto::InstallerResult::Builder result) {
+  const std::vector<InstalledPackage> installed = read_dpkg_status(root);
+  std::vector<const InstalledPackage*> ok;
+  for (const InstalledPackage& p : installed) {
+    if (p.status == "install ok installed") ok.push_back(&p);
+  }
+  auto list = result.initInstalled(static_cast<unsigned>(ok.size()));
+  for (unsigned i = 0; i < ok.size(); ++i) {
+    list[i].setName(ok[i]->name);
+    list[i].setVersion(ok[i]->version);
+    list[i].setArchitecture(ok[i]->architecture);
+  }
+}
+
+}  // namespace
+
+fs::path directory_path(int fd) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  std::error_code ec;
+  const fs::path link = fs::read_symlink(self, ec);
+  struct stat by_fd {}, by_path {};
+  if (!ec && link.is_absolute() && ::fstat(fd, &by_fd) == 0 && ::stat(link.c_str(), &by_path) == 0 &&
+      by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino) {
+    return link;
+  }
+  return self;
+}
+
+std::string native_architecture(proto::InstallerRequest::Reader request) {
+  std::map<std::string, int> counts;
+  for (auto p : request.getPackages()) {
+    const std::string arch = p.getArchitecture();
+    if (!arch.empty() && arch != "all") ++counts[arch];
+  }
+  std::string best;
+  int most = 0;
+  for (const auto& [arch, count] : counts) {
+    if (count > most) best = arch, most = count;
+  }
+  return best;
+}
+
+void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode) {
+  const std::string target(name);
+  const std::string temporary = "." + target + ".tmp";
+  sandbox::UniqueFd fd(ipc::check_syscall(
+      ::openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), "create", temporary));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "write", temporary);
+    done += static_cast<std::size_t>(n);
+  }
+  ipc::check_syscall(::fchmod(fd.get(), mode), "chmod", temporary);
+  ipc::check_syscall(::fsync(fd.get()), "fsync", temporary);
+  fd.reset();
+  ipc::check_syscall(::renameat(dir_fd, temporary.c_str(), dir_fd, target.c_str()), "rename", target);
+}
+
+void run_request(proto::StageRequest::Reader request, ipc::StageContext& context, proto::StageResult::Builder result) {
+  ipc::require(request.isInstaller(), "Failed to run stage-installer: the request is for another stage");
+  const proto::InstallerRequest::Reader installer = request.getInstaller();
+  if (request.getSourceDateEpoch() >= 0) {
+    ::setenv("SOURCE_DATE_EPOCH", std::to_string(request.getSourceDateEpoch()).c_str(), 1);
+  }
+  const OpenDir root = open_dir(context, installer.getRootDir(), "rootDir");
+  ipc::require(is_empty_tree(root.path), "Failed to build the tree in '" + root.path.string() + "': it is not empty");
+  if (!fs::exists(root.path / "proc/self")) {
+    context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
+  }
+  proto::InstallerResult::Builder out = result.initInstaller();
+  out.setRootDir(root.path.string());
+  out.setBuildEnvReused(make_base(installer, root, context));
+
+  context.progress({.phase = "configure"});
+  apply_os_configuration(root.path, installer, context);
+  const std::optional<KernelInfo> kernel = find_kernel(root.path);
+  if (kernel) {
+    context.progress({.phase = "initramfs", .item = kernel->version});
+    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr());
+    out.setKernelPath(kernel->kernel_path);
+    out.setInitrdPath(kernel->initrd_path);
+    out.setKernelVersion(kernel->version);
+  }
+  remove_policy_rc_d(root.path);
+  encode_installed(root.path, out);
+}
+
+}  // namespace stage::installer

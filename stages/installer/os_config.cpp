@@ -1,0 +1,379 @@
+#include "stages/installer/os_config.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <sstream>
+
+#include "ipc/error.hpp"
+
+namespace stage::installer {
+namespace {
+
+namespace proto = ipc::proto;
+
+std::string relative(std::string_view path) {
+  while (path.starts_with('/')) path.remove_prefix(1);
+  return path.empty() ? std::string(".") : std::string(path);
+}
+
+std::string shown(const std::filesystem::path& root, std::string_view path) {
+  return (root / relative(path)).string();
+}
+
+// Account and group names as Debian's adduser accepts them by default; they
+// also go on argv, so none may start with '-'.
+bool valid_account_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (!(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  for (std::size_t i = 1; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    const bool last_dollar = c == '$' && i + 1 == name.size();
+    if (!(std::islower(c) || std::isdigit(c) || c == '_' || c == '-' || last_dollar)) return false;
+  }
+  return true;
+}
+
+bool valid_hostname(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '-' || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+  });
+}
+
+bool has_control_or(std::string_view text, std::string_view forbidden) {
+  return std::any_of(text.begin(), text.end(), [&](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || forbidden.find(c) != std::string_view::npos;
+  });
+}
+
+std::string join(const std::vector<std::string>& parts, char separator) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : std::string(1, separator)) + p;
+  return out;
+}
+
+void write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "write", what);
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// chown before chmod: chown clears the setuid and setgid bits.
+void set_owner_and_mode(int fd, uid_t uid, gid_t gid, mode_t mode, const std::string& what) {
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd, &st), "stat", what);
+  if (st.st_uid != uid || st.st_gid != gid) ipc::check_syscall(::fchown(fd, uid, gid), "chown", what);
+  ipc::check_syscall(::fchmod(fd, mode), "chmod", what);
+}
+
+void write_owned_file(const std::filesystem::path& root, std::string_view path, std::string_view content,
+                      mode_t mode, uid_t uid, gid_t gid) {
+  const std::filesystem::path rel(relative(path));
+  make_dirs_in_root(root, rel.parent_path().string());
+  sandbox::UniqueFd fd = open_in_root(root, path, O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
+  write_all(fd.get(), content, shown(root, path));
+  set_owner_and_mode(fd.get(), uid, gid, mode & 07777, shown(root, path));
+}
+
+void remove_in_root(const std::filesystem::path& root, std::string_view dir, const char* name) {
+  sandbox::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+  if (parent && ::unlinkat(parent.get(), name, 0) != 0 && errno != ENOENT) {
+    ipc::check_syscall(-1, "remove", shown(root, std::string(dir) + "/" + name));
+  }
+}
+
+void set_password(const UserSpec& user, const CommandRunner& run) {
+  if (user.password_hash.empty()) {
+    run(ChrootCommand{.argv = {"usermod", "-L", user.name}}, "Failed to lock the account of '" + user.name + "'");
+    return;
+  }
+  ipc::require(!has_control_or(user.password_hash, ":"),
+               "Invalid password hash for user '" + user.name + "': it must be one crypt(3) string");
+  // The hash goes on stdin, never on argv where other processes could read it.
+  run(ChrootCommand{.argv = {"chpasswd", "--encrypted"}, .input = user.name + ":" + user.password_hash + "\n"},
+      "Failed to set the password of '" + user.name + "'");
+}
+
+void install_authorized_keys(const std::filesystem::path& root, const UserSpec& user) {
+  const auto entry = find_db_entry(root, "etc/passwd", user.name);
+  ipc::check(entry && entry->size() >= 6, "Failed to find user '" + user.name + "' in " + shown(root, "etc/passwd"));
+  const uid_t uid = static_cast<uid_t>(std::stoul((*entry)[2]));
+  const gid_t gid = static_cast<gid_t>(std::stoul((*entry)[3]));
+  const std::string ssh_dir = (*entry)[5] + "/.ssh";
+  make_dirs_in_root(root, ssh_dir);
+  {
+    sandbox::UniqueFd dir = open_in_root(root, ssh_dir, O_RDONLY | O_DIRECTORY);
+    set_owner_and_mode(dir.get(), uid, gid, 0700, shown(root, ssh_dir));
+  }
+  std::string keys;
+  for (const std::string& key : user.ssh_authorized_keys) {
+    ipc::require(!has_control_or(key, ""), "Invalid SSH key for user '" + user.name + "': one line per key");
+    keys += key + "\n";
+  }
+  write_owned_file(root, ssh_dir + "/authorized_keys", keys, 0600, uid, gid);
+}
+
+void run_configuration_commands(proto::InstallerRequest::Reader request, ipc::StageContext& context,
+                                const CommandRunner& run) {
+  const auto commands = request.getCommands();
+  for (unsigned i = 0; i < commands.size(); ++i) {
+    context.check_cancelled();
+    const std::string number = std::to_string(i + 1) + " of " + std::to_string(commands.size());
+    context.log(ipc::LogLevel::kInfo, "Running configuration command " + number);
+    run(ChrootCommand{.argv = command_argv(commands[i]), .timeout = kCommandTimeout},
+        "Failed to run configuration command " + number);
+  }
+}
+
+UserSpec decode_user(proto::InstallerRequest::User::Reader user) {
+  UserSpec spec{.name = user.getName(),
+                .password_hash = user.getPasswordHash(),
+                .uid = user.getUid(),
+                .shell = user.getShell(),
+                .home = user.getHome(),
+                .sudo = user.getSudo()};
+  for (auto g : user.getGroups()) spec.groups.emplace_back(g);
+  for (auto k : user.getSshAuthorizedKeys()) spec.ssh_authorized_keys.emplace_back(k);
+  return spec;
+}
+
+std::vector<FstabLine> decode_fstab(proto::InstallerRequest::Reader request) {
+  std::vector<FstabLine> lines;
+  for (auto e : request.getFstab()) {
+    lines.push_back({e.getSpec(), e.getMountPoint(), e.getFsType(), e.getOptions(), e.getDump(), e.getPass()});
+  }
+  return lines;
+}
+
+}  // namespace
+
+// ---- files inside the tree ----
+
+sandbox::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view path, int flags, mode_t mode) {
+  sandbox::UniqueFd root_fd(ipc::check_syscall(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                               "open the image tree", root.string()));
+  open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const std::string rel = relative(path);
+  const long fd = ::syscall(SYS_openat2, root_fd.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0 && errno == ENOENT && (flags & O_CREAT) == 0) return {};
+  return sandbox::UniqueFd(static_cast<int>(ipc::check_syscall(fd, "open", shown(root, path))));
+}
+
+void make_dirs_in_root(const std::filesystem::path& root, std::string_view dir) {
+  std::filesystem::path done;
+  for (const auto& part : std::filesystem::path(relative(dir))) {
+    if (part == "." || part.empty()) continue;
+    const std::filesystem::path next = done / part;
+    if (!open_in_root(root, next.string(), O_PATH | O_DIRECTORY)) {
+      sandbox::UniqueFd parent = open_in_root(root, done.string(), O_PATH | O_DIRECTORY);
+      ipc::check(parent.valid(), "Failed to open directory '" + shown(root, done.string()) + "'");
+      if (::mkdirat(parent.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+        ipc::check_syscall(-1, "create directory", shown(root, next.string()));
+      }
+    }
+    done = next;
+  }
+}
+
+void write_file_in_root(const std::filesystem::path& root, std::string_view path, std::string_view content,
+                        mode_t mode) {
+  write_owned_file(root, path, content, mode, ::geteuid(), ::getegid());
+}
+
+std::optional<std::string> read_file_in_root(const std::filesystem::path& root, std::string_view path) {
+  sandbox::UniqueFd fd = open_in_root(root, path, O_RDONLY);
+  if (!fd) return std::nullopt;
+  std::string content;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "read", shown(root, path));
+    if (n == 0) return content;
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+bool exists_in_root(const std::filesystem::path& root, std::string_view path) {
+  return open_in_root(root, path, O_PATH).valid();
+}
+
+std::optional<std::vector<std::string>> find_db_entry(const std::filesystem::path& root, std::string_view db,
+                                                      std::string_view name) {
+  const std::optional<std::string> content = read_file_in_root(root, db);
+  if (!content) return std::nullopt;
+  std::istringstream lines(*content);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream split(line);
+    for (std::string field; std::getline(split, field, ':');) fields.push_back(field);
+    if (!fields.empty() && fields[0] == name) return fields;
+  }
+  return std::nullopt;
+}
+
+// ---- the configuration steps ----
+
+CommandRunner make_chroot_runner(const std::filesystem::path& root) {
+  return [root](const ChrootCommand& command, const std::string& what) {
+    return run_in_root_checked(root, command, what);
+  };
+}
+
+void write_hostname(const std::filesystem::path& root, std::string_view hostname) {
+  ipc::require(valid_hostname(hostname), "Invalid hostname '" + std::string(hostname) +
+                                             "': use letters, digits, '-' and '.' (at most 64)");
+  const std::string name(hostname);
+  const std::string short_name = name.substr(0, name.find('.'));
+  write_file_in_root(root, "etc/hostname", name + "\n", 0644);
+  write_file_in_root(root, "etc/hosts",
+                     "127.0.0.1\tlocalhost\n"
+                     "127.0.1.1\t" + (short_name == name ? name : name + "\t" + short_name) + "\n"
+                     "\n"
+                     "::1\t\tlocalhost ip6-localhost ip6-loopback\n"
+                     "ff02::1\t\tip6-allnodes\n"
+                     "ff02::2\t\tip6-allrouters\n",
+                     0644);
+}
+
+void reset_machine_id(const std::filesystem::path& root) {
+  // Replaced, not rewritten: the old file is read-only, or a link elsewhere.
+  remove_in_root(root, "etc", "machine-id");
+  write_file_in_root(root, "etc/machine-id", "", 0444);
+  remove_in_root(root, "var/lib/dbus", "machine-id");
+}
+
+std::string format_fstab(const std::vector<FstabLine>& lines) {
+  // fstab separates fields by blanks; a blank inside one is written \040.
+  auto field = [](const std::string& value, const char* what) {
+    ipc::require(!value.empty(), std::string("Invalid fstab entry: empty ") + what);
+    ipc::require(!has_control_or(value, ""), std::string("Invalid fstab entry: control character in ") + what);
+    std::string out;
+    for (char c : value) out += c == ' ' ? std::string("\\040") : std::string(1, c);
+    return out;
+  };
+  std::string out =
+      "# /etc/fstab: static file system information, written by os-image-composer.\n"
+      "# <file system>\t<mount point>\t<type>\t<options>\t<dump>\t<pass>\n";
+  for (const FstabLine& l : lines) {
+    out += field(l.spec, "file system") + "\t" + field(l.mount_point, "mount point") + "\t" +
+           field(l.fs_type, "type") + "\t" + field(l.options.empty() ? "defaults" : l.options, "options") + "\t" +
+           std::to_string(l.dump) + "\t" + std::to_string(l.pass) + "\n";
+  }
+  return out;
+}
+
+void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cmdline) {
+  ipc::require(!has_control_or(cmdline, ""), "Invalid kernel command line: it must be one line");
+  write_file_in_root(root, "etc/kernel/cmdline", std::string(cmdline) + "\n", 0644);
+}
+
+void create_user(const std::filesystem::path& root, const UserSpec& user, const CommandRunner& run) {
+  ipc::ErrorContext ctx{"creating user", user.name};
+  ipc::require(valid_account_name(user.name), "Invalid user name '" + user.name + "'");
+  for (const std::string* path : {&user.shell, &user.home}) {
+    ipc::require(path->empty() || (path->starts_with('/') && !has_control_or(*path, ":")),
+                 "Invalid shell or home '" + *path + "' of user '" + user.name + "': must be an absolute path");
+  }
+  std::vector<std::string> groups = user.groups;
+  if (user.sudo && std::find(groups.begin(), groups.end(), "sudo") == groups.end()) groups.push_back("sudo");
+  for (const std::string& group : groups) {
+    ipc::require(valid_account_name(group), "Invalid group name '" + group + "' of user '" + user.name + "'");
+    if (!find_db_entry(root, "etc/group", group)) {
+      run(ChrootCommand{.argv = {"groupadd", group}}, "Failed to create group '" + group + "'");
+    }
+  }
+  if (!find_db_entry(root, "etc/passwd", user.name)) {
+    std::vector<std::string> argv = {"useradd", "-m", "-s", user.shell.empty() ? "/bin/bash" : user.shell};
+    if (!user.home.empty()) argv.insert(argv.end(), {"-d", user.home});
+    if (user.uid >= 0) argv.insert(argv.end(), {"-u", std::to_string(user.uid)});
+    if (!groups.empty()) argv.insert(argv.end(), {"-G", join(groups, ',')});
+    argv.push_back(user.name);
+    run(ChrootCommand{.argv = argv}, "Failed to create user '" + user.name + "'");
+  } else if (!groups.empty()) {
+    run(ChrootCommand{.argv = {"usermod", "-a", "-G", join(groups, ','), user.name}},
+        "Failed to add user '" + user.name + "' to its groups");
+  }
+  set_password(user, run);
+  // The group alone is enough on Debian (%sudo in /etc/sudoers); the drop-in
+  // makes the grant independent of the distribution's default policy.
+  if (user.sudo && exists_in_root(root, "usr/bin/sudo")) {
+    write_file_in_root(root, "etc/sudoers.d/" + user.name, user.name + " ALL=(ALL:ALL) ALL\n", 0440);
+  }
+  if (!user.ssh_authorized_keys.empty()) install_authorized_keys(root, user);
+}
+
+void install_additional_file(const std::filesystem::path& root, int source_fd, std::string_view destination,
+                             mode_t mode) {
+  const std::filesystem::path dest{std::string(destination)};
+  bool escapes = false;
+  for (const auto& part : dest) escapes = escapes || part == "..";
+  ipc::require(dest.is_absolute() && dest.has_filename() && !escapes,
+               "Invalid destination '" + std::string(destination) +
+                   "' of an additional file: it must be an absolute path inside the image without '..'");
+  make_dirs_in_root(root, dest.parent_path().string());
+  sandbox::UniqueFd out = open_in_root(root, dest.string(), O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(source_fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "read the source of", shown(root, dest.string()));
+    if (n == 0) break;
+    write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)), shown(root, dest.string()));
+  }
+  set_owner_and_mode(out.get(), ::geteuid(), ::getegid(), mode & 07777, shown(root, dest.string()));
+}
+
+std::vector<std::string> command_argv(proto::InstallerRequest::Command::Reader command) {
+  std::vector<std::string> argv;
+  if (command.isScript()) {
+    argv = {"/bin/sh", "-c", command.getScript()};
+  } else {
+    for (auto a : command.getArgv()) argv.emplace_back(a);
+  }
+  ipc::require(!argv.empty() && !argv[0].empty(), "Invalid configuration command: empty argv");
+  return argv;
+}
+
+void apply_os_configuration(const std::filesystem::path& root, proto::InstallerRequest::Reader request,
+                            ipc::StageContext& context) {
+  apply_os_configuration(root, request, context, make_chroot_runner(root));
+}
+
+void apply_os_configuration(const std::filesystem::path& root, proto::InstallerRequest::Reader request,
+                            ipc::StageContext& context, const CommandRunner& run) {
+  ipc::ErrorContext ctx{"configuring the OS in", root.string()};
+  context.progress({.phase = "configure", .item = "system files"});
+  if (request.getHostname().size() > 0) write_hostname(root, request.getHostname().cStr());
+  reset_machine_id(root);
+  if (request.getFstab().size() > 0) write_file_in_root(root, "etc/fstab", format_fstab(decode_fstab(request)), 0644);
+  if (request.getKernelCmdline().size() > 0) write_kernel_cmdline(root, request.getKernelCmdline().cStr());
+
+  for (auto user : request.getUsers()) {
+    context.check_cancelled();
+    context.progress({.phase = "configure", .item = "user " + std::string(user.getName().cStr())});
+    create_user(root, decode_user(user), run);
+  }
+  for (auto file : request.getAdditionalFiles()) {
+    const std::string destination = file.getDestination();
+    ipc::ErrorContext file_ctx{"installing additional file", destination};
+    sandbox::UniqueFd source = context.open(file.getSource(), O_RDONLY, "additional file " + destination);
+    install_additional_file(root, source.get(), destination, file.getMode());
+  }
+  run_configuration_commands(request, context, run);
+}
+
+}  // namespace stage::installer

@@ -1,0 +1,318 @@
+#include "supervisor/image_jobs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <set>
+
+#include "ipc/error.hpp"
+#include "ipc/framing.hpp"
+#include "supervisor/password_hash.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+using ipc::proto::BuildEnv;
+using ipc::proto::DiskmakerRequest;
+using ipc::proto::InstallerRequest;
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY;
+
+const config::SystemConfig& system_config(const config::ImageTemplate& image) {
+  ipc::require(image.system_config.has_value(), "the template has no systemConfig");
+  return *image.system_config;
+}
+
+bool locks_package(const Lockfile& lock, std::string_view name) {
+  return std::any_of(lock.packages.begin(), lock.packages.end(), [&](const LockedPackage& p) { return p.name == name; });
+}
+
+// Packages travel by path, not fd: a Debian image has ~200 packages and one
+// request carries at most FrameLimits::max_fds (32). The stage sees the
+// cache's packages/ read-only at the same path and nothing else of the cache;
+// every object was re-hashed by PackageCache::open_verified() or commit() in
+// this build, and the installer hashes each .deb again for the SBOM.
+void fill_packages(InstallerRequest::Builder out, const InstallInputs& in) {
+  const std::vector<const LockedPackage*> order = packages_in_install_order(in.lock);
+  auto list = out.initPackages(static_cast<unsigned>(order.size()));
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const LockedPackage& p = *order[i];
+    const auto file = in.package_files.find(p.name);
+    ipc::check(file != in.package_files.end(), "package " + p.name + " is not in the cache");
+    auto entry = list[static_cast<unsigned>(i)];
+    entry.initFile().setPath(file->second.string());
+    entry.setName(p.name);
+    entry.setVersion(p.version);
+    entry.setArchitecture(p.architecture);
+    entry.setEssential(p.essential);
+    auto pre = entry.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
+    for (std::size_t d = 0; d < p.pre_depends.size(); ++d) pre.set(static_cast<unsigned>(d), p.pre_depends[d]);
+    entry.setSha256(p.sha256);
+    entry.setSize(p.size);
+    entry.setDownloadUrl(p.url);
+    entry.setRepository(p.repository);
+  }
+}
+
+void fill_users(InstallerRequest::Builder out, const config::SystemConfig& sc) {
+  auto users = out.initUsers(static_cast<unsigned>(sc.users.size()));
+  for (std::size_t i = 0; i < sc.users.size(); ++i) {
+    const config::User& u = sc.users[i];
+    auto user = users[static_cast<unsigned>(i)];
+    user.setName(u.name);
+    user.setPasswordHash(hash_password(u.name, u.password, u.hash_algo.value_or("")));
+    auto groups = user.initGroups(static_cast<unsigned>(u.groups.size()));
+    for (std::size_t g = 0; g < u.groups.size(); ++g) groups.set(static_cast<unsigned>(g), u.groups[g]);
+    user.setShell(u.shell.value_or(""));
+    user.setHome(u.home.value_or(""));
+    user.setSudo(u.sudo.value_or(false));
+  }
+}
+
+// Files go as fds while the request has room; the rest by path with a
+// read-only bind of just that file.
+void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, const config::ImageTemplate& image) {
+  const auto& files = system_config(image).additional_files;
+  auto list = out.initAdditionalFiles(static_cast<unsigned>(files.size()));
+  const std::size_t fd_budget = ipc::FrameLimits{}.max_fds - 3;  // rootDir, outputDir, buildEnv.dir
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const fs::path source = additional_file_source(files[i], image.source);
+    ipc::ErrorContext ctx{"reading additional file", source.string()};
+    struct stat st {};
+    ipc::check_syscall(::stat(source.c_str(), &st), "inspect", source.string());
+    ipc::require(S_ISREG(st.st_mode), "additional file '" + source.string() + "' is not a regular file");
+    ipc::require(fs::path(files[i].final).is_absolute(),
+                 "additionalFiles: final '" + files[i].final + "' must be an absolute path");
+    auto entry = list[static_cast<unsigned>(i)];
+    if (p.fds.size() < fd_budget) {
+      entry.initSource().setSlot(p.add_fd(source, O_RDONLY));
+    } else {
+      entry.initSource().setPath(source.string());
+      p.mounts.read_only.push_back(source);
+    }
+    entry.setDestination(files[i].final);
+    entry.setMode((st.st_mode & S_IXUSR) ? 0755 : 0644);
+  }
+}
+
+void fill_os_config(InstallerRequest::Builder out, const InstallInputs& in) {
+  const config::SystemConfig& sc = system_config(in.image);
+  out.setHostname(sc.hostname.value_or(sc.name.value_or("localhost")));
+  fill_users(out, sc);
+  auto commands = out.initCommands(static_cast<unsigned>(sc.configurations.size()));
+  for (std::size_t i = 0; i < sc.configurations.size(); ++i) {
+    commands[static_cast<unsigned>(i)].setScript(sc.configurations[i].cmd);
+  }
+  auto fstab = out.initFstab(static_cast<unsigned>(in.layout.fstab.size()));
+  for (std::size_t i = 0; i < in.layout.fstab.size(); ++i) {
+    const FstabLine& line = in.layout.fstab[i];
+    auto entry = fstab[static_cast<unsigned>(i)];
+    entry.setSpec(line.spec);
+    entry.setMountPoint(line.mount_point);
+    entry.setFsType(line.fs_type);
+    entry.setOptions(line.options);
+    entry.setDump(line.dump);
+    entry.setPass(line.pass);
+  }
+  const config::Kernel kernel = sc.kernel.value_or(config::Kernel{});
+  out.setKernelCmdline(kernel.cmdline.value_or(""));
+  out.setUki(kernel.uki.value_or(false));
+  out.setInitramfsTool(initramfs_tool(in.image, in.lock));
+}
+
+void fill_bootloader(ipc::proto::Bootloader::Builder out, const config::ImageTemplate& image) {
+  const config::Bootloader b = system_config(image).bootloader.value_or(config::Bootloader{});
+  out.setType(b.boot_type.value_or("efi"));
+  const std::string provider = b.provider.value_or("grub");
+  out.setProvider(provider == "grub2" ? "grub" : provider);
+}
+
+void fill_build_env(InstallerRequest::Builder out, PreparedRequest& p, const InstallInputs& in) {
+  auto env = out.initBuildEnv();
+  switch (in.build_env_mode) {
+    case BuildEnvMode::kNone:
+      env.setMode(BuildEnv::Mode::NONE);
+      return;
+    case BuildEnvMode::kReuse:
+      env.setMode(BuildEnv::Mode::REUSE);
+      p.mounts.read_only.push_back(in.build_env_tree);
+      break;
+    case BuildEnvMode::kSave:
+      env.setMode(BuildEnv::Mode::SAVE);
+      p.mounts.read_write.push_back(in.build_env_tree);
+      break;
+  }
+  env.initDir().setSlot(p.add_fd(in.build_env_tree, kDirFlags));
+}
+
+std::string artifact_compression(const config::Artifact& a) {
+  const std::string c = a.compression.value_or("none");
+  if (c.empty() || c == "none") return "none";
+  if (c == "gz" || c == "gzip") return "gz";
+  if (c == "xz" || c == "zstd") return c;
+  throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+                   "disk.artifacts: compression '" + c + "' is not supported (use gz, xz or zstd)");
+}
+
+void fill_partitions(DiskmakerRequest::Builder out, const DiskLayout& layout) {
+  auto list = out.initPartitions(static_cast<unsigned>(layout.partitions.size()));
+  for (std::size_t i = 0; i < layout.partitions.size(); ++i) {
+    const PlannedPartition& p = layout.partitions[i];
+    auto part = list[static_cast<unsigned>(i)];
+    part.setId(p.id);
+    part.setIndex(p.index);
+    part.setName(p.name);
+    part.setTypeGuid(p.type);
+    part.setStart(p.start);
+    part.setEnd(p.end);
+    part.setFsType(p.fs_type);
+    part.setFsLabel(p.fs_label);
+    part.setMountPoint(p.mount_point);
+    part.setMountOptions(p.mount_options);
+    auto flags = part.initFlags(static_cast<unsigned>(p.flags.size()));
+    for (std::size_t f = 0; f < p.flags.size(); ++f) flags.set(static_cast<unsigned>(f), p.flags[f]);
+    part.setFsUuid(p.fs_uuid);
+    part.setPartUuid(p.part_uuid);
+  }
+}
+
+}  // namespace
+
+std::string output_base_name(const config::ImageTemplate& image) {
+  ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
+  return *image.image->name + "-" + *image.image->version;
+}
+
+std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock) {
+  if (locks_package(lock, "dracut")) return "dracut";
+  if (locks_package(lock, "initramfs-tools")) return "initramfs-tools";
+  const std::string os = image.target ? image.target->os.value_or("") : "";
+  return os == "debian" || os == "ubuntu" || os == "wind-river-elxr" ? "initramfs-tools" : "dracut";
+}
+
+std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock) {
+  std::map<std::string_view, const LockedPackage*> by_name;
+  for (const auto& p : lock.packages) by_name.emplace(p.name, &p);
+  std::vector<const LockedPackage*> order;
+  std::set<std::string_view> placed;
+  for (const std::string& name : lock.install_order) {
+    const auto it = by_name.find(name);
+    ipc::require(it != by_name.end(), "lockfile: install order names '" + name + "', which is not a locked package");
+    if (placed.insert(it->first).second) order.push_back(it->second);
+  }
+  for (const auto& p : lock.packages) {
+    if (placed.insert(p.name).second) order.push_back(&p);
+  }
+  return order;
+}
+
+fs::path additional_file_source(const config::AdditionalFile& file, const fs::path& template_path) {
+  const fs::path local(file.local);
+  if (local.is_absolute()) return local;
+  const fs::path declared = file.declared_in.empty() ? template_path : file.declared_in;
+  return fs::absolute(declared).parent_path() / local;
+}
+
+PreparedRequest prepare_install_request(const InstallInputs& in) {
+  PreparedRequest p;
+  auto request = p.init_request().initInstaller();
+  fill_packages(request, in);
+  request.initRootDir().setSlot(p.add_fd(in.root_dir, kDirFlags));
+  request.initOutputDir().setSlot(p.add_fd(in.output_dir, kDirFlags));
+  fill_build_env(request, p, in);
+  fill_os_config(request, in);
+  fill_additional_files(request, p, in.image);
+  auto sbom = request.initSbom();
+  sbom.setEnabled(true);
+  sbom.setFileName(output_base_name(in.image) + ".spdx.json");
+  sbom.setImageName(in.image.image->name.value_or(""));
+  sbom.setImageVersion(in.image.image->version.value_or(""));
+  sbom.setDistribution(in.distribution);
+  fill_bootloader(request.initBootloader(), in.image);
+  request.setRootFsUuid(in.layout.root_fs_uuid);
+  request.setBootFsUuid(in.layout.boot_fs_uuid);
+  request.setEspMountPoint(in.layout.esp_mount_point);
+  p.mounts.read_only.push_back(in.packages_dir);
+  p.mounts.read_write.push_back(in.workspace);
+  return p;
+}
+
+PreparedRequest prepare_disk_request(const DiskInputs& in) {
+  ipc::require(in.image.disk.has_value(), "the template has no disk section");
+  PreparedRequest p;
+  auto request = p.init_request().initDiskmaker();
+  request.initRootDir().setSlot(p.add_fd(in.root_dir, kDirFlags));
+  request.setTableType(in.layout.gpt ? DiskmakerRequest::TableType::GPT : DiskmakerRequest::TableType::MBR);
+  request.setDiskSize(in.layout.disk_size);
+  fill_partitions(request, in.layout);
+  fill_bootloader(request.initBootloader(), in.image);
+  const config::Kernel kernel = system_config(in.image).kernel.value_or(config::Kernel{});
+  request.setKernelCmdline(kernel.cmdline.value_or(""));
+  request.setUki(kernel.uki.value_or(false));
+  const auto& artifacts = in.image.disk->artifacts;
+  auto list = request.initArtifacts(static_cast<unsigned>(std::max<std::size_t>(artifacts.size(), 1)));
+  if (artifacts.empty()) {
+    list[0].setType("raw");
+    list[0].setCompression("none");
+  }
+  for (std::size_t i = 0; i < artifacts.size(); ++i) {
+    list[static_cast<unsigned>(i)].setType(artifacts[i].type);
+    list[static_cast<unsigned>(i)].setCompression(artifact_compression(artifacts[i]));
+  }
+  request.initOutputDir().setSlot(p.add_fd(in.output_dir, kDirFlags));
+  request.setOutputName(output_base_name(in.image));
+  p.mounts.read_write.push_back(in.workspace);
+  return p;
+}
+
+void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
+                    std::function<void()> on_installed, ImageResults& out) {
+  std::vector<std::string> install_after;
+  if (!after.empty()) install_after.push_back(after);
+  orchestrator.add(StageJob{
+      .name = "install",
+      .kind = ipc::proto::StageKind::INSTALLER,
+      .after = install_after,
+      .prepare = [install] { return prepare_install_request(install); },
+      .on_success =
+          [install, on_installed, &out](const StageOutcome& outcome) {
+            auto result = outcome.result_reader().getInstaller();
+            out.kernel_version = result.getKernelVersion();
+            out.build_env_reused = result.getBuildEnvReused();
+            const std::string sbom = result.getSbomPath();
+            // Only the file name is taken from the stage; the directory is ours.
+            out.sbom_path = (install.output_dir / (sbom.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
+                                                                : fs::path(sbom).filename()))
+                                .string();
+            if (on_installed) on_installed();
+          },
+      .timeout = std::chrono::seconds(3600),
+  });
+  const DiskInputs disk{.image = install.image,
+                        .workspace = install.workspace,
+                        .root_dir = install.root_dir,
+                        .output_dir = install.output_dir,
+                        .layout = install.layout};
+  orchestrator.add(StageJob{
+      .name = "make-disk",
+      .kind = ipc::proto::StageKind::DISKMAKER,
+      .after = {"install"},
+      .prepare = [disk] { return prepare_disk_request(disk); },
+      .on_success =
+          [disk, &out](const StageOutcome& outcome) {
+            for (auto artifact : outcome.result_reader().getDiskmaker().getArtifacts()) {
+              // The stage names files inside its sandbox; the output directory
+              // is bound at the same path, but only its file name is trusted.
+              const fs::path name = fs::path(std::string(artifact.getPath())).filename();
+              ipc::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
+              out.artifacts.push_back({disk.output_dir / name, artifact.getType(), artifact.getSha256(),
+                                       artifact.getSize()});
+            }
+          },
+      .timeout = std::chrono::seconds(3600),
+  });
+}
+
+}  // namespace supervisor

@@ -1,0 +1,87 @@
+// The image steps of a build as stage jobs, after the packages are verified
+// in the cache (docs/image-build.md):
+//
+//   install (stage-installer) -> make-disk (stage-diskmaker)
+//
+// The request builders are plain functions of their inputs so they can be
+// checked without starting a stage.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/template.hpp"
+#include "supervisor/build_env_cache.hpp"
+#include "supervisor/disk_layout.hpp"
+#include "supervisor/lockfile.hpp"
+#include "supervisor/orchestrator.hpp"
+
+namespace supervisor {
+
+// Everything the install request is made of. Paths are host paths; every
+// one is bound into the sandbox at the same path.
+struct InstallInputs {
+  const config::ImageTemplate& image;
+  const Lockfile& lock;
+  const std::map<std::string, std::filesystem::path>& package_files;  // name -> verified cache object
+  std::filesystem::path packages_dir;  // the cache's packages/ (bound read-only)
+  std::filesystem::path workspace;     // bound read-write
+  std::filesystem::path root_dir;      // <workspace>/root, empty
+  std::filesystem::path output_dir;    // <workspace>/out
+  const DiskLayout& layout;
+  BuildEnvMode build_env_mode = BuildEnvMode::kNone;
+  std::filesystem::path build_env_tree;  // empty for kNone
+  std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
+};
+
+struct DiskInputs {
+  const config::ImageTemplate& image;
+  std::filesystem::path workspace;
+  std::filesystem::path root_dir;
+  std::filesystem::path output_dir;
+  const DiskLayout& layout;
+};
+
+// "<image.name>-<image.version>": the base name of every output file.
+std::string output_base_name(const config::ImageTemplate& image);
+
+// "dracut" or "initramfs-tools", from the package set (else the OS family).
+std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock);
+
+// The packages of `lock` in installation order (install_order, then any
+// package it does not name, in lockfile order).
+std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock);
+
+// An additional file's `local` as a host path: relative to the template that
+// declared it (the merged template's own file when unknown).
+std::filesystem::path additional_file_source(const config::AdditionalFile& file,
+                                             const std::filesystem::path& template_path);
+
+PreparedRequest prepare_install_request(const InstallInputs& in);
+PreparedRequest prepare_disk_request(const DiskInputs& in);
+
+// What the two jobs reported.
+struct ImageResults {
+  std::string kernel_version;
+  std::string sbom_path;  // host path of the SBOM in the output directory
+  bool build_env_reused = false;
+  struct Artifact {
+    std::filesystem::path path;
+    std::string type;
+    std::string sha256;
+    std::uint64_t size = 0;
+  };
+  std::vector<Artifact> artifacts;
+};
+
+// Adds "install" (after `after`, empty: at once) and "make-disk". The
+// inputs are copied into the jobs; `on_installed` runs when the install job
+// succeeded (the build environment is committed there). `out` is filled by
+// the time Orchestrator::run() returns without throwing.
+void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
+                    std::function<void()> on_installed, ImageResults& out);
+
+}  // namespace supervisor

@@ -1,0 +1,149 @@
+#include "supervisor/outputs.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <set>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_name(const std::string& name) { return "." + name + ".tmp-" + std::to_string(::getpid()); }
+
+void move_file(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::rename(from, to, ec);
+  if (ec == std::errc::cross_device_link) {
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::remove(from, ec);
+  }
+  if (ec) {
+    throw ipc::Error(ipc::ErrorKind::kFailed,
+                     "Failed to move '" + from.string() + "' to '" + to.string() + "': " + ec.message());
+  }
+}
+
+void require_plain_name(const std::string& name) {
+  ipc::check(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+                 name != kChecksumFile,
+             "bad output file name '" + name + "'");
+}
+
+// Removes the temporary files of a publish that did not finish.
+class TempFiles {
+ public:
+  void add(fs::path path) { paths_.push_back(std::move(path)); }
+  void release() { paths_.clear(); }
+  ~TempFiles() {
+    std::error_code ec;
+    for (const auto& p : paths_) fs::remove(p, ec);
+  }
+
+ private:
+  std::vector<fs::path> paths_;
+};
+
+}  // namespace
+
+fs::path image_output_dir(const fs::path& work_dir, const std::string& provider_id, const std::string& system_config_name) {
+  ipc::require(!system_config_name.empty() && system_config_name.find('/') == std::string::npos &&
+                   system_config_name != "." && system_config_name != "..",
+               "systemConfig.name '" + system_config_name + "' cannot name an output directory");
+  return work_dir / provider_id / "imagebuild" / system_config_name;
+}
+
+std::string sha256_of_file(const fs::path& path) {
+  sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path.string()));
+  struct CtxDeleter {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
+  ipc::check(ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1, "Failed to initialise SHA-256");
+  std::vector<char> buffer(1 << 20);
+  ssize_t n;
+  while ((n = ::read(fd.get(), buffer.data(), buffer.size())) > 0) {
+    ipc::check(EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n)) == 1, "Failed to hash");
+  }
+  ipc::check_syscall(n, "read", path.string());
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  ipc::check(EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
+  std::string hex;
+  char byte[3];
+  for (unsigned int i = 0; i < size; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+std::string sha256sums_text(const std::vector<PublishedFile>& files) {
+  std::vector<const PublishedFile*> sorted;
+  for (const auto& f : files) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const PublishedFile* a, const PublishedFile* b) { return a->path.filename() < b->path.filename(); });
+  std::string text;
+  for (const PublishedFile* f : sorted) text += f->sha256 + "  " + f->path.filename().string() + "\n";
+  return text;
+}
+
+std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  std::set<std::string> names;
+  TempFiles temps;
+  std::vector<PublishedFile> published;
+  for (const OutputFile& f : files) {
+    require_plain_name(f.name);
+    ipc::check(names.insert(f.name).second, "output file '" + f.name + "' appears twice");
+    ipc::ErrorContext ctx{"publishing", f.source.string()};
+    const fs::path temp = dir / temp_name(f.name);
+    move_file(f.source, temp);
+    temps.add(temp);
+    published.push_back({dir / f.name, f.sha256.empty() ? sha256_of_file(temp) : f.sha256, fs::file_size(temp)});
+  }
+  // Every file is in place under its temporary name: now replace the old ones.
+  for (const PublishedFile& f : published) {
+    const fs::path temp = dir / temp_name(f.path.filename().string());
+    ipc::check_syscall(::rename(temp.c_str(), f.path.c_str()), "rename into place", f.path.string());
+  }
+  temps.release();
+  const fs::path sums = dir / kChecksumFile;
+  const fs::path sums_temp = dir / temp_name(kChecksumFile);
+  {
+    std::ofstream out(sums_temp, std::ios::trunc);
+    out << sha256sums_text(published);
+    out.close();
+    if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + sums_temp.string() + "'");
+  }
+  ipc::check_syscall(::rename(sums_temp.c_str(), sums.c_str()), "rename into place", sums.string());
+  return published;
+}
+
+std::string human_size(std::uint64_t bytes) {
+  static constexpr std::array<const char*, 5> kUnits{"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  if (unit == 0) std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+  else std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  return text;
+}
+
+}  // namespace supervisor

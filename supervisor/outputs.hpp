@@ -1,0 +1,54 @@
+// The finished files of a build in their final directory (docs/outputs.md):
+//
+//   <work_dir>/<provider-id>/imagebuild/<systemConfig.name>/
+//     <name>-<version>.raw[.gz|.xz|.zst], .qcow2, ...   the artifacts
+//     <name>-<version>.spdx.json                         the SBOM
+//     <name>-<version>.lock.json                         the lockfile
+//     <name>-<version>.template.yml                      the merged template
+//     SHA256SUMS                                         written last
+//
+// Every file is first moved beside its final name under a temporary name,
+// then all are renamed over the files of an earlier build at once, and
+// SHA256SUMS (temp + rename) last: an interrupted publish leaves the earlier
+// build's files and sums, never a mix that claims to be complete.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace supervisor {
+
+inline constexpr const char* kChecksumFile = "SHA256SUMS";
+
+std::filesystem::path image_output_dir(const std::filesystem::path& work_dir, const std::string& provider_id,
+                                       const std::string& system_config_name);
+
+struct OutputFile {
+  std::filesystem::path source;  // in the build's workspace
+  std::string name;              // plain file name in the output directory
+  std::string sha256;            // when already known (the disk maker's), else computed
+};
+
+struct PublishedFile {
+  std::filesystem::path path;
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+// Hex sha256 of a file's content.
+std::string sha256_of_file(const std::filesystem::path& path);
+
+// "<sha256>  <name>\n" per file, sorted by name (sha256sum -c reads it).
+std::string sha256sums_text(const std::vector<PublishedFile>& files);
+
+// Moves `files` into `dir` (created if needed) and writes SHA256SUMS; returns
+// the published files in the given order, SHA256SUMS not included. Files
+// are moved by rename, or copied when the workspace is on another file system.
+std::vector<PublishedFile> publish_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
+
+// "12.3 MiB" style sizes for the summary.
+std::string human_size(std::uint64_t bytes);
+
+}  // namespace supervisor

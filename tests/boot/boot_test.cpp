@@ -1,0 +1,255 @@
+// `os-image-composer boot` as a user runs it: the built binary in a
+// subprocess. BootCli.* checks argument handling without starting a VM;
+// BootCheck.* boots a real (unbootable) disk under QEMU and checks that the
+// failure is reported with the console's end and that no QEMU survives.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const char* env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+const fs::path kCli = env_or_empty("OIC_CLI");
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class BootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(kCli.empty()) << "OIC_CLI must name the binary";
+    std::string pattern = (fs::temp_directory_path() / "oic-boot-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    fs::create_directories(root_ / "tmp");
+    fs::create_directories(root_ / "home");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Starts the CLI with its output in files; the caller waits for it.
+  pid_t start(const std::vector<std::string>& args) {
+    std::vector<std::string> argv_store = {kCli.string()};
+    argv_store.insert(argv_store.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_store) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_store = {"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + (root_ / "home").string(),
+                                          "TMPDIR=" + (root_ / "tmp").string()};
+    std::vector<char*> envp;
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, (root_ / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, (root_ / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addchdir_np(&actions, root_.c_str());
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << std::strerror(rc);
+    return pid;
+  }
+
+  Result finish(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = read_text(root_ / "stdout.txt");
+    r.err = read_text(root_ / "stderr.txt");
+    return r;
+  }
+
+  Result run(const std::vector<std::string>& args) { return finish(start(args)); }
+
+  fs::path write(const std::string& name, const std::string& bytes) {
+    std::ofstream(root_ / name, std::ios::binary) << bytes;
+    return root_ / name;
+  }
+
+  // A 64 MiB disk with a GPT and one empty Linux partition: nothing to boot.
+  fs::path empty_gpt_disk() {
+    const fs::path disk = root_ / "empty-gpt.raw";
+    std::ofstream(disk, std::ios::binary).close();
+    fs::resize_file(disk, 64 << 20);
+    const fs::path script = write("layout.sfdisk", "label: gpt\nstart=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, script.c_str(), O_RDONLY, 0);
+    std::string program = "/usr/sbin/sfdisk";
+    std::string quiet = "-q";
+    std::string target = disk.string();
+    char* argv[] = {program.data(), quiet.data(), target.data(), nullptr};
+    pid_t pid = -1;
+    EXPECT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "sfdisk failed";
+    return disk;
+  }
+
+  // PIDs of processes whose command line mentions this test's directory
+  // (QEMU names the disk and the vars copy in its argv).
+  std::vector<pid_t> processes_using_root() const {
+    std::vector<pid_t> found;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = read_text(entry.path() / "cmdline");
+      for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+      if (contains(cmdline, root_.string()) && contains(cmdline, "qemu")) found.push_back(std::stoi(name));
+    }
+    return found;
+  }
+
+  bool no_qemu_within(std::chrono::milliseconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!processes_using_root().empty()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+    return true;
+  }
+
+  bool tmp_is_empty() const { return fs::is_empty(root_ / "tmp"); }
+
+  fs::path root_;
+};
+
+using BootCli = BootTest;
+using BootCheck = BootTest;
+
+TEST_F(BootCli, HelpDescribesTheVerbAndItsFlags) {
+  const Result r = run({"boot", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* word : {"boot IMAGE", "--check", "--timeout", "--memory", "--cpus", "--accel", "--snapshot",
+                           "--serial-log", "--firmware-code", "--firmware-vars"}) {
+    EXPECT_TRUE(contains(r.out, word)) << word;
+  }
+  EXPECT_TRUE(contains(run({"--help"}).out, "  boot IMAGE"));
+}
+
+TEST_F(BootCli, BadArgumentsExitTwoWithAClearMessageAndStartNoVm) {
+  const fs::path raw = write("disk.raw", std::string(4096, '\0'));
+  const fs::path code = write("code.fd", "c");
+  std::string xz(4096, '\0');
+  xz.replace(0, 6, std::string("\xfd" "7zXZ\0", 6));
+  const fs::path compressed = write("disk.raw.xz", xz);
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    std::vector<std::string> expected;
+  };
+  const Case cases[] = {
+      {"no image", {"boot"}, {"'boot' takes IMAGE, got 0"}},
+      {"missing image", {"boot", "absent.raw"}, {"Failed to open image 'absent.raw'", "No such file"}},
+      {"missing image with --check", {"boot", "--check", "absent.qcow2"}, {"absent.qcow2"}},
+      {"compressed image", {"boot", "--check", compressed.string()},
+       {"it is xz-compressed", "Hint: decompress it first (xz -dk", "disk.raw.xz"}},
+      {"directory", {"boot", root_.string()}, {"not a regular file"}},
+      {"bad accel", {"boot", "--accel", "hvf", raw.string()}, {"invalid --accel 'hvf'"}},
+      {"timeout without check", {"boot", "--timeout", "5", raw.string()}, {"--timeout needs --check"}},
+      {"zero timeout", {"boot", "--check", "--timeout", "0", raw.string()}, {"invalid --timeout 0"}},
+      {"tiny memory", {"boot", "--memory", "16", raw.string()}, {"invalid --memory 16"}},
+      {"no cpus", {"boot", "--cpus", "0", raw.string()}, {"invalid --cpus 0"}},
+      {"code without vars", {"boot", "--firmware-code", code.string(), raw.string()}, {"must be given together"}},
+      {"missing vars file", {"boot", "--firmware-code", code.string(), "--firmware-vars", "nope.fd", raw.string()},
+       {"Failed to read firmware file 'nope.fd'"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    for (const std::string& part : c.expected) EXPECT_TRUE(contains(r.err, part)) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_TRUE(tmp_is_empty());
+  }
+}
+
+TEST_F(BootCheck, UnbootableDiskFailsWithTheConsoleTailAndLeavesNothingBehind) {
+  const fs::path disk = empty_gpt_disk();
+  const std::string before = read_text(disk);
+  const fs::path log = root_ / "console.log";
+  const auto started = std::chrono::steady_clock::now();
+  const Result r = run({"boot", "--check", "--timeout", "40", "--serial-log", log.string(), disk.string()});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "no login prompt on the serial console after 40 s")) << r.err;
+  EXPECT_TRUE(contains(r.err, "Last lines of the serial console:")) << r.err;
+  // OVMF reports on the serial console that the disk has nothing to boot.
+  EXPECT_TRUE(contains(r.err, "BdsDxe")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_GE(took, 40s);
+  EXPECT_LT(took, 60s);
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_TRUE(tmp_is_empty()) << "the private OVMF_VARS copy was left behind";
+  EXPECT_TRUE(contains(read_text(log), "BdsDxe")) << "--serial-log did not get the console";
+  EXPECT_TRUE(read_text(disk) == before) << "--check modified the image";
+}
+
+TEST_F(BootCheck, SigtermStopsTheCheckAndItsVm) {
+  const fs::path disk = empty_gpt_disk();
+  const pid_t cli = start({"boot", "--check", disk.string()});
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (processes_using_root().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(processes_using_root().empty()) << "qemu did not start";
+  ::kill(cli, SIGTERM);
+  const Result r = finish(cli);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "interrupted by SIGTERM")) << r.err;
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_TRUE(tmp_is_empty());
+}
+
+TEST_F(BootCheck, QemuDiesWithAKilledSupervisor) {
+  const fs::path disk = empty_gpt_disk();
+  const pid_t cli = start({"boot", "--check", disk.string()});
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (processes_using_root().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(processes_using_root().empty()) << "qemu did not start";
+  ::kill(cli, SIGKILL);
+  finish(cli);
+  EXPECT_TRUE(no_qemu_within(5s)) << "qemu outlived the supervisor";
+}
+
+}  // namespace

@@ -1,0 +1,432 @@
+// One Debian 12 image, built once from tests/image/templates/debian12-checks.yml
+// with the mirror of this machine's apt sources, then read back from outside
+// (sfdisk, blkid, debugfs, mtools): owners, modes, capabilities, boot files,
+// fstab, users, files and commands of the template, SBOM and checksums.
+// Then, with the same build environment: configuration commands that try
+// to reach the host fail the build, and a rebuild reuses the environment and
+// gives the same files.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+#include "tests/image/image_workspace.hpp"
+
+namespace tests::image {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kProvider = "debian-debian12-x86_64";
+constexpr const char* kSystemName = "Checks_Raw";
+constexpr const char* kBase = "oic-checks-1.0.0";
+constexpr const char* kEspType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr int kCapNetRaw = 13;
+constexpr const char* kReusing = "Reusing build environment";
+
+fs::path checks_template() { return source_dir() / "tests/image/templates/debian12-checks.yml"; }
+
+std::string random_token() {
+  std::random_device device;
+  std::uniform_int_distribution<std::uint64_t> dist;
+  std::ostringstream out;
+  out << std::hex << dist(device);
+  return out.str();
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// The image shared by the tests of this file: built once, then its outputs
+// moved to <root>/first so that the rebuild test has both side by side.
+class Debian12Image : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    skip_ = skip_reason();
+    if (!skip_.empty()) return;
+    missing_ = missing_prerequisites();
+    if (!missing_.empty()) return;
+    workspace_ = std::make_unique<ImageWorkspace>("oic-image");
+    build_ = workspace_->build(checks_template());
+    std::cout << "[ image    ] first build of " << kBase << ": " << build_.seconds << " s, exit "
+              << build_.result.exit_code << "\n";
+    if (build_.result.exit_code != 0) return;
+    outputs_.base = kBase;
+    outputs_.dir = workspace_->root() / "first";
+    fs::rename(workspace_->output_dir(kProvider, kSystemName), outputs_.dir);
+    partitions_ = read_partition_table(outputs_.raw(), workspace_->root() / "scratch");
+  }
+
+  static void TearDownTestSuite() { workspace_.reset(); }
+
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_TRUE(missing_.empty()) << missing_;
+    ASSERT_EQ(build_.result.exit_code, 0) << "building " << checks_template() << " failed: " << build_.tail();
+    ASSERT_EQ(partitions_.size(), 2u);
+  }
+
+  static const Partition& esp_partition() { return partitions_[0]; }
+  static const Partition& root_partition() { return partitions_[1]; }
+  static Ext4Reader rootfs() {
+    return Ext4Reader(outputs_.raw(), root_partition().offset, workspace_->root() / "scratch/ext4");
+  }
+  static FatReader esp() { return FatReader(outputs_.raw(), esp_partition().offset, workspace_->root() / "scratch/fat"); }
+  static std::string image_file(const std::string& path) {
+    const auto text = rootfs().read_file(path);
+    EXPECT_TRUE(text.has_value()) << path << " is missing from the image";
+    return text.value_or("");
+  }
+
+  // A template with the package set of the shared image (so the build
+  // environment is reused) but its own names and `configurations`.
+  static fs::path variant_template(const std::string& name, const std::vector<std::string>& commands) {
+    YAML::Node doc = YAML::LoadFile(checks_template().string());
+    doc["image"]["name"] = "oic-" + name;
+    doc["disk"]["name"] = name;
+    doc["systemConfig"]["name"] = name;
+    YAML::Node configurations(YAML::NodeType::Sequence);
+    for (const std::string& cmd : commands) {
+      YAML::Node entry;
+      entry["cmd"] = cmd;
+      configurations.push_back(entry);
+    }
+    doc["systemConfig"]["configurations"] = configurations;
+    // The copy lives elsewhere: its additional file by absolute path.
+    doc["systemConfig"]["additionalFiles"][0]["local"] =
+        (checks_template().parent_path() / doc["systemConfig"]["additionalFiles"][0]["local"].as<std::string>())
+            .string();
+    const fs::path path = workspace_->root() / (name + ".yml");
+    YAML::Emitter out;
+    out << doc;
+    std::ofstream(path) << out.c_str() << "\n";
+    return path;
+  }
+
+  // Nothing of a failed build may look like a finished image.
+  static void expect_no_finished_outputs(const std::string& name) {
+    const fs::path dir = workspace_->output_dir(kProvider, name);
+    if (!fs::exists(dir)) return;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const std::string file = entry.path().filename().string();
+      EXPECT_NE(file, "SHA256SUMS") << "a failed build left " << entry.path();
+      EXPECT_NE(file.rfind("oic-" + name, 0), 0u) << "a failed build left " << entry.path();
+    }
+  }
+
+  static inline std::string skip_;
+  static inline std::string missing_;
+  static inline std::unique_ptr<ImageWorkspace> workspace_;
+  static inline TimedRun build_;
+  static inline ImageOutputs outputs_;
+  static inline std::vector<Partition> partitions_;
+};
+
+TEST_F(Debian12Image, OutputsAreCompleteAndSha256SumsMatchThem) {
+  for (const fs::path& file : {outputs_.raw(), outputs_.lock(), outputs_.sbom(), outputs_.merged_template(),
+                               outputs_.sums()}) {
+    EXPECT_TRUE(fs::is_regular_file(file)) << file << " is missing; the output dir holds:\n"
+                                           << [&] {
+                                                std::string list;
+                                                for (const auto& e : fs::directory_iterator(outputs_.dir))
+                                                  list += "  " + e.path().filename().string() + "\n";
+                                                return list;
+                                              }();
+  }
+  const std::map<std::string, std::string> sums = parse_sha256sums(read_text(outputs_.sums()));
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(outputs_.dir)) {
+    if (entry.path().filename() != "SHA256SUMS") files.insert(entry.path().filename().string());
+  }
+  std::set<std::string> listed;
+  for (const auto& [name, hash] : sums) {
+    listed.insert(name);
+    ASSERT_TRUE(fs::exists(outputs_.dir / name)) << "SHA256SUMS lists " << name << ", which is not there";
+    EXPECT_EQ(sha256_of(outputs_.dir / name, workspace_->root() / "scratch/sha"), hash) << name;
+  }
+  EXPECT_EQ(listed, files) << "SHA256SUMS must list every output file";
+}
+
+TEST_F(Debian12Image, PartitionTableIsTheTemplates) {
+  EXPECT_EQ(esp_partition().type, kEspType);
+  EXPECT_EQ(esp_partition().offset, 1 * kMiB);
+  EXPECT_EQ(esp_partition().size, 128 * kMiB);
+  EXPECT_EQ(root_partition().type, kRootAmd64Type);
+  EXPECT_EQ(root_partition().offset, 129 * kMiB);
+  EXPECT_EQ(fs::file_size(outputs_.raw()), 2048 * kMiB);
+  // The rest of the disk up to the backup GPT (33 sectors).
+  EXPECT_GE(root_partition().offset + root_partition().size, 2048 * kMiB - 1 * kMiB);
+}
+
+TEST_F(Debian12Image, FstabAndKernelCommandLineNameTheFileSystemsUuids) {
+  const fs::path scratch = workspace_->root() / "scratch";
+  const FsProbe root = probe_filesystem(outputs_.raw(), root_partition().offset, scratch);
+  const FsProbe boot = probe_filesystem(outputs_.raw(), esp_partition().offset, scratch);
+  EXPECT_EQ(root.type, "ext4");
+  EXPECT_EQ(boot.type, "vfat");
+  ASSERT_FALSE(root.uuid.empty());
+  ASSERT_FALSE(boot.uuid.empty());
+
+  std::map<std::string, FstabEntry> by_mount;
+  for (const FstabEntry& e : parse_fstab(image_file("/etc/fstab"))) by_mount[e.mount_point] = e;
+  ASSERT_EQ(by_mount.count("/"), 1u);
+  ASSERT_EQ(by_mount.count("/boot/efi"), 1u);
+  EXPECT_EQ(by_mount["/"].spec, "UUID=" + root.uuid);
+  EXPECT_EQ(by_mount["/"].type, "ext4");
+  EXPECT_EQ(by_mount["/boot/efi"].spec, "UUID=" + boot.uuid);
+  EXPECT_EQ(by_mount["/boot/efi"].type, "vfat");
+  EXPECT_NE(by_mount["/boot/efi"].options.find("umask=0077"), std::string::npos) << by_mount["/boot/efi"].options;
+
+  const std::string cmdline = image_file("/etc/kernel/cmdline");
+  EXPECT_NE(cmdline.find("root=UUID=" + root.uuid), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("console=ttyS0,115200"), std::string::npos) << cmdline;
+  const std::string grub_cfg = image_file("/boot/grub/grub.cfg");
+  EXPECT_NE(grub_cfg.find(root.uuid), std::string::npos) << "/boot/grub/grub.cfg:\n" << grub_cfg;
+}
+
+TEST_F(Debian12Image, EspHoldsTheRemovableGrubPath) {
+  const std::vector<std::string> paths = esp().list_tree();
+  const std::set<std::string> present(paths.begin(), paths.end());
+  EXPECT_EQ(present.count("/EFI/BOOT/BOOTX64.EFI"), 1u) << "ESP holds: " << ::testing::PrintToString(paths);
+  EXPECT_EQ(present.count("/EFI/BOOT/grub.cfg"), 1u) << "ESP holds: " << ::testing::PrintToString(paths);
+  const auto loader = esp().read_file("/EFI/BOOT/BOOTX64.EFI");
+  ASSERT_TRUE(loader.has_value());
+  EXPECT_EQ(loader->substr(0, 2), "MZ") << "BOOTX64.EFI is no PE executable";
+}
+
+TEST_F(Debian12Image, PackagesKeepTheirOwnersModesAndCapabilities) {
+  struct Expected {
+    const char* path;
+    std::uint32_t permissions;
+    std::uint32_t uid;
+    std::uint32_t gid;
+  };
+  const std::uint32_t shadow_gid = 42;  // base-passwd's fixed gid of group shadow
+  for (const Expected& e : {Expected{"/etc/shadow", 0640, 0, shadow_gid}, Expected{"/usr/bin/passwd", 04755, 0, 0},
+                            Expected{"/usr/bin/sudo", 04755, 0, 0}, Expected{"/etc/sudoers", 0440, 0, 0},
+                            Expected{"/usr/bin/chage", 02755, 0, shadow_gid}, Expected{"/tmp", 01777, 0, 0},
+                            Expected{"/root", 0700, 0, 0}}) {
+    const auto info = rootfs().stat(e.path);
+    ASSERT_TRUE(info.has_value()) << e.path << " is missing";
+    EXPECT_EQ(info->permissions(), e.permissions) << e.path << " mode " << std::oct << info->permissions();
+    EXPECT_EQ(info->uid, e.uid) << e.path;
+    EXPECT_EQ(info->gid, e.gid) << e.path;
+  }
+  const auto group = parse_colon_file(image_file("/etc/group"));
+  ASSERT_EQ(group.count("shadow"), 1u);
+  EXPECT_EQ(group.at("shadow")[2], std::to_string(shadow_gid));
+
+  const auto raw = rootfs().xattr("/usr/bin/ping", "security.capability");
+  ASSERT_TRUE(raw.has_value()) << "/usr/bin/ping has no security.capability (iputils-ping sets cap_net_raw)";
+  const auto caps = decode_file_caps(*raw);
+  ASSERT_TRUE(caps.has_value()) << "undecodable security.capability of " << raw->size() << " bytes";
+  EXPECT_EQ(caps->version, 2) << "a v3 (namespaced) capability would not apply on the booted system";
+  EXPECT_TRUE(caps->permitted & (std::uint64_t{1} << kCapNetRaw)) << "cap_net_raw is not permitted";
+  EXPECT_TRUE(caps->effective);
+}
+
+TEST_F(Debian12Image, TemplateUserHasAHashedPasswordHomeAndGroups) {
+  const auto passwd = parse_colon_file(image_file("/etc/passwd"));
+  const auto shadow = parse_colon_file(image_file("/etc/shadow"));
+  const auto group = parse_colon_file(image_file("/etc/group"));
+  ASSERT_EQ(passwd.count("tester"), 1u);
+  ASSERT_EQ(shadow.count("tester"), 1u);
+  const std::string hash = shadow.at("tester").at(1);
+  EXPECT_EQ(hash.rfind("$6$", 0), 0u) << "expected a sha512-crypt hash, got '" << hash << "'";
+  EXPECT_EQ(image_file("/etc/shadow").find("not-the-hash"), std::string::npos) << "the clear password is in the image";
+  ASSERT_EQ(group.count("sudo"), 1u);
+  const std::string members = group.at("sudo").at(3);
+  EXPECT_NE(("," + members + ",").find(",tester,"), std::string::npos) << "sudo members: " << members;
+
+  const std::uint32_t uid = static_cast<std::uint32_t>(std::stoul(passwd.at("tester").at(2)));
+  EXPECT_GE(uid, 1000u);
+  const std::string home = passwd.at("tester").at(5);
+  const auto home_info = rootfs().stat(home);
+  ASSERT_TRUE(home_info.has_value()) << "home " << home << " is missing";
+  EXPECT_TRUE(home_info->is_dir());
+  EXPECT_EQ(home_info->uid, uid) << home;
+}
+
+TEST_F(Debian12Image, AdditionalFileHasItsContentAndMode) {
+  const fs::path local = checks_template().parent_path() / "files/oic-hello";
+  const auto info = rootfs().stat("/usr/local/bin/oic-hello");
+  ASSERT_TRUE(info.has_value()) << "/usr/local/bin/oic-hello is missing";
+  EXPECT_EQ(image_file("/usr/local/bin/oic-hello"), read_text(local));
+  const auto local_mode = static_cast<std::uint32_t>(fs::status(local).permissions());
+  EXPECT_EQ(info->permissions(), local_mode) << std::oct << info->permissions() << " vs " << local_mode;
+  EXPECT_EQ(info->uid, 0u);
+  EXPECT_EQ(info->gid, 0u);
+}
+
+TEST_F(Debian12Image, ConfigurationCommandRanInTheImage) {
+  EXPECT_EQ(image_file("/etc/oic-configured"), "configured-by-oic\n");
+}
+
+TEST_F(Debian12Image, HostnameIsTheTemplatesAndMachineIdIsLeftForFirstBoot) {
+  EXPECT_EQ(trimmed(image_file("/etc/hostname")), "oic-checks");
+  EXPECT_NE(image_file("/etc/hosts").find("oic-checks"), std::string::npos);
+  // Empty, so that every booted copy makes its own (systemd's first boot).
+  EXPECT_EQ(image_file("/etc/machine-id"), "");
+}
+
+TEST_F(Debian12Image, SbomIsInTheImageAndBesideItAndIsValidSpdx23) {
+  const fs::path schema = source_dir() / "tests/data/spdx/spdx-2.3-schema.json";
+  const fs::path scratch = workspace_->root() / "scratch/sbom";
+  EXPECT_EQ(json_schema_errors(schema, outputs_.sbom(), scratch), "");
+
+  const auto tree = rootfs().list_tree();
+  std::vector<std::string> inside;
+  for (const auto& [path, info] : tree) {
+    if (path.rfind("/usr/share/sbom/", 0) == 0 && info.is_regular()) inside.push_back(path);
+  }
+  ASSERT_EQ(inside.size(), 1u) << "expected one SBOM in /usr/share/sbom/";
+  fs::create_directories(scratch);
+  std::ofstream(scratch / "inside.spdx.json") << image_file(inside.front());
+  EXPECT_EQ(json_schema_errors(schema, scratch / "inside.spdx.json", scratch), "");
+
+  // Every package of the lock is in the SBOM, with its version.
+  const nlohmann::json sbom = nlohmann::json::parse(read_text(outputs_.sbom()));
+  std::map<std::string, std::string> described;
+  for (const nlohmann::json& p : sbom.at("packages")) {
+    described[p.at("name").get<std::string>()] = p.value("versionInfo", "");
+  }
+  const nlohmann::json lock = nlohmann::json::parse(read_text(outputs_.lock()));
+  ASSERT_GT(lock.at("packages").size(), 100u);
+  for (const nlohmann::json& p : lock.at("packages")) {
+    const std::string name = p.at("name").get<std::string>();
+    ASSERT_EQ(described.count(name), 1u) << name << " is in the lock but not in the SBOM";
+    EXPECT_EQ(described[name], p.at("version").get<std::string>()) << name;
+  }
+  EXPECT_EQ(described.count("iputils-ping"), 1u);
+}
+
+// A listener on the host's 127.0.0.1 that a stage must not reach.
+class HostListener {
+ public:
+  HostListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
+    ipc::check_syscall(fd_.get(), "create", "a TCP socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ipc::check_syscall(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), "bind", "127.0.0.1:0");
+    ipc::check_syscall(::listen(fd_.get(), 8), "listen on", "127.0.0.1");
+    socklen_t len = sizeof addr;
+    ipc::check_syscall(::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len), "read", "the port");
+    port_ = ntohs(addr.sin_port);
+  }
+  int port() const { return port_; }
+  // True when a connection is waiting (someone reached the port).
+  bool was_reached() const {
+    sandbox::UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    return conn.get() >= 0;
+  }
+
+ private:
+  sandbox::UniqueFd fd_;
+  int port_ = 0;
+};
+
+// The marker is computed by the shell, so finding it in the output proves
+// the command's own output is shown (not just the command line).
+constexpr const char* kMarker = "oic-probe-42";
+constexpr const char* kMarkerCmd = "echo oic-probe-$((6*7))";
+
+TEST_F(Debian12Image, ConfigurationCommandCannotReachTheHostNetwork) {
+  const HostListener listener;
+  const std::string target = "/dev/tcp/127.0.0.1/" + std::to_string(listener.port());
+  const fs::path tpl = variant_template(
+      "Fails_Net", {std::string(kMarkerCmd) + " && bash -c 'exec 3<>" + target + "' && echo host-network-reached"});
+  const TimedRun run = workspace_->build(tpl);
+  std::cout << "[ image    ] failing build (network): " << run.seconds << " s\n";
+  EXPECT_EQ(run.result.exit_code, 1) << run.tail();
+  EXPECT_FALSE(listener.was_reached()) << "a configuration command connected to the host's 127.0.0.1";
+  EXPECT_NE(run.output().find(kMarker), std::string::npos) << "the command's output is not shown: " << run.tail();
+  EXPECT_EQ(run.output().find("host-network-reached"), std::string::npos) << run.tail();
+  EXPECT_NE(run.output().find(kReusing), std::string::npos) << "the build environment was not reused";
+  expect_no_finished_outputs("Fails_Net");
+}
+
+TEST_F(Debian12Image, ConfigurationCommandCannotReadHostFiles) {
+  const std::string secret = "oic-secret-" + random_token();
+  const fs::path host_file = workspace_->root() / ("host-file-" + random_token());
+  std::ofstream(host_file) << secret << "\n";
+  const fs::path tpl = variant_template("Fails_Read", {std::string(kMarkerCmd) + " && cat " + host_file.string()});
+  const TimedRun run = workspace_->build(tpl);
+  std::cout << "[ image    ] failing build (host file): " << run.seconds << " s\n";
+  EXPECT_EQ(run.result.exit_code, 1) << run.tail();
+  EXPECT_EQ(run.output().find(secret), std::string::npos) << "the command read a host file: " << run.tail();
+  EXPECT_NE(run.output().find(kMarker), std::string::npos) << "the command's output is not shown: " << run.tail();
+  EXPECT_NE(run.output().find("No such file"), std::string::npos) << run.tail();
+  expect_no_finished_outputs("Fails_Read");
+}
+
+// Paths whose presence, owner or mode may differ between two builds of one
+// template, with why. Everything else must be identical.
+const std::map<std::string, std::string> kMayDiffer = {
+    {"/var/log/", "logs of the run that made the image: which files exist depends on what ran"},
+    {"/var/cache/ldconfig/", "ldconfig's cache, rewritten whenever ldconfig runs"},
+};
+
+bool may_differ(const std::string& path) {
+  for (const auto& [prefix, why] : kMayDiffer) {
+    if (path.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameFiles) {
+  const auto first = rootfs().list_tree();
+  const TimedRun run = workspace_->build(checks_template());
+  std::cout << "[ image    ] warm rebuild: " << run.seconds << " s (first build " << build_.seconds << " s)\n";
+  ASSERT_EQ(run.result.exit_code, 0) << run.tail();
+  EXPECT_NE(run.output().find(kReusing), std::string::npos) << run.tail();
+  EXPECT_EQ(build_.output().find(kReusing), std::string::npos) << "the first build cannot reuse anything";
+
+  ImageOutputs second{workspace_->output_dir(kProvider, kSystemName), kBase};
+  const std::vector<Partition> parts = read_partition_table(second.raw(), workspace_->root() / "scratch");
+  ASSERT_EQ(parts.size(), 2u);
+  const auto again = Ext4Reader(second.raw(), parts[1].offset, workspace_->root() / "scratch/ext4-2").list_tree();
+  std::vector<std::string> differences;
+  auto describe = [](const InodeInfo& i) {
+    std::ostringstream out;
+    out << std::oct << i.mode << std::dec << " " << i.uid << ":" << i.gid;
+    return out.str();
+  };
+  for (const auto& [path, info] : first) {
+    if (may_differ(path)) continue;
+    const auto other = again.find(path);
+    if (other == again.end()) {
+      differences.push_back(path + ": only in the first image");
+    } else if (other->second.mode != info.mode || other->second.uid != info.uid || other->second.gid != info.gid) {
+      differences.push_back(path + ": " + describe(info) + " then " + describe(other->second));
+    }
+  }
+  for (const auto& [path, info] : again) {
+    if (!may_differ(path) && first.count(path) == 0) differences.push_back(path + ": only in the rebuilt image");
+  }
+  EXPECT_GT(first.size(), 10000u);
+  EXPECT_TRUE(differences.empty()) << differences.size() << " differences, the first ones:\n"
+                                   << ::testing::PrintToString(std::vector<std::string>(
+                                          differences.begin(),
+                                          differences.begin() + std::min<std::size_t>(differences.size(), 40)));
+}
+
+}  // namespace
+}  // namespace tests::image

@@ -1,0 +1,108 @@
+#include "tests/image/image_workspace.hpp"
+
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "ipc/error.hpp"
+#include "tests/live/live_support.hpp"
+
+namespace tests::image {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+}  // namespace
+
+fs::path cli_path() { return env_or_empty("OIC_CLI"); }
+fs::path source_dir() { return env_or_empty("OIC_SOURCE_DIR"); }
+
+std::string skip_reason() {
+  if (tests::live::bookworm_sources().empty()) return "no bookworm main source in this machine's apt sources";
+  return {};
+}
+
+std::string missing_prerequisites() {
+  std::string missing;
+  if (cli_path().empty() || !fs::exists(cli_path())) return "OIC_CLI must name the built os-image-composer\n";
+  if (source_dir().empty()) missing += "OIC_SOURCE_DIR must name the source tree\n";
+  for (const char* stage : {"fetcher", "verifier", "resolver", "installer", "diskmaker"}) {
+    const fs::path exe = cli_path().parent_path() / ".." / "stages" / stage / ("stage-" + std::string(stage));
+    if (!fs::exists(exe)) missing += exe.lexically_normal().string() + " is missing: build the stage executables\n";
+  }
+  for (const char* tool : {"sfdisk", "mkfs.ext4", "mkfs.vfat", "mcopy", "mdir", "debugfs", "blkid", "sha256sum",
+                           "qemu-system-x86_64", "python3"}) {
+    if (host_tool(tool).empty()) missing += std::string(tool) + " is not installed (see .ci/packages)\n";
+  }
+  if (!fs::exists("/usr/share/OVMF/OVMF_CODE_4M.fd")) missing += "OVMF is not installed (package ovmf)\n";
+  return missing;
+}
+
+std::string TimedRun::tail(std::size_t lines) const {
+  const std::string text = output();
+  std::size_t at = text.size();
+  for (std::size_t seen = 0; at > 0 && seen <= lines;) {
+    if (text[--at] == '\n') ++seen;
+  }
+  return "exit " + std::to_string(result.exit_code) + " after " + std::to_string(static_cast<int>(seconds)) +
+         " s; output ends:\n" + text.substr(at);
+}
+
+ImageWorkspace::ImageWorkspace(const std::string& prefix) {
+  std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  ipc::check_syscall(::mkdtemp(pattern.data()) == nullptr ? -1 : 0, "create", pattern);
+  root_ = pattern;
+  const fs::path cache = tests::live::persistent_cache_dir() / "oic-cache";
+  fs::create_directories(cache);
+  fs::create_directories(root_ / "tmp");
+  fs::create_directories(root_ / "home");
+  std::ofstream(root_ / "config.yml") << "workers: 8\n"
+                                      << "cache_dir: " << cache.string() << "\n"
+                                      << "work_dir: " << (root_ / "work").string() << "\n"
+                                      << "temp_dir: " << (root_ / "tmp").string() << "\n";
+}
+
+ImageWorkspace::~ImageWorkspace() {
+  // OIC_IMAGE_KEEP=1 keeps images, logs and work dirs for a look after a failure.
+  if (!env_or_empty("OIC_IMAGE_KEEP").empty()) return;
+  std::error_code ec;
+  fs::remove_all(root_, ec);
+}
+
+TimedRun ImageWorkspace::cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {cli_path().string(), "--config", (root_ / "config.yml").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::map<std::string, std::string> env = {
+      {"PATH", "/usr/bin:/bin"},
+      {"HOME", (root_ / "home").string()},
+      {"XDG_CONFIG_HOME", (root_ / "home/.config").string()},
+      {"TMPDIR", (root_ / "tmp").string()},
+      {"LC_ALL", "C"},
+  };
+  TimedRun run;
+  const auto start = std::chrono::steady_clock::now();
+  run.result = run_program(argv, env, root_ / "runs" / std::to_string(++runs_));
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return run;
+}
+
+TimedRun ImageWorkspace::build(const fs::path& image_template) const {
+  return cli({"build", image_template.string()});
+}
+
+TimedRun ImageWorkspace::boot_check(const fs::path& image, int timeout_seconds) const {
+  return cli({"boot", image.string(), "--check", "--timeout", std::to_string(timeout_seconds)});
+}
+
+fs::path ImageWorkspace::output_dir(const std::string& provider_id, const std::string& system_name) const {
+  return root_ / "work" / provider_id / "imagebuild" / system_name;
+}
+
+}  // namespace tests::image

@@ -1,0 +1,71 @@
+// A private place to run `os-image-composer build` and `boot` as a user
+// would: its own HOME, global config and work dir, with the package cache
+// shared with the live tests so that reruns download nothing.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/image/disk_inspect.hpp"
+
+namespace tests::image {
+
+// The built CLI and the source tree, from meson (OIC_CLI, OIC_SOURCE_DIR).
+std::filesystem::path cli_path();
+std::filesystem::path source_dir();
+
+// Why the image tests cannot run here ("" when they can): no bookworm main
+// source in this machine's apt sources. Anything else missing is a failure.
+std::string skip_reason();
+
+// What a build or boot needs that is not there (stage executables, host
+// tools), one line each; empty when all is present.
+std::string missing_prerequisites();
+
+struct TimedRun {
+  RunResult result;
+  double seconds = 0;
+  // stdout and stderr together: the log and any JSON.
+  std::string output() const { return result.out + result.err; }
+  // The last `lines` lines of the output, for failure messages.
+  std::string tail(std::size_t lines = 40) const;
+};
+
+class ImageWorkspace {
+ public:
+  explicit ImageWorkspace(const std::string& prefix);
+  ~ImageWorkspace();
+  ImageWorkspace(const ImageWorkspace&) = delete;
+  ImageWorkspace& operator=(const ImageWorkspace&) = delete;
+
+  // Runs the CLI with --config of this workspace and `args`.
+  TimedRun cli(const std::vector<std::string>& args) const;
+  TimedRun build(const std::filesystem::path& image_template) const;
+  // `boot IMAGE --check --timeout SECONDS`.
+  TimedRun boot_check(const std::filesystem::path& image, int timeout_seconds = 300) const;
+
+  const std::filesystem::path& root() const { return root_; }
+  // <work_dir>/<provider-id>/imagebuild/<system-config-name>
+  std::filesystem::path output_dir(const std::string& provider_id, const std::string& system_name) const;
+
+ private:
+  std::filesystem::path root_;
+  mutable int runs_ = 0;
+};
+
+// Paths of one build's outputs: <dir>/<image.name>-<image.version>.<ext>.
+struct ImageOutputs {
+  std::filesystem::path dir;
+  std::string base;  // <image.name>-<image.version>
+
+  std::filesystem::path file(const std::string& ext) const { return dir / (base + "." + ext); }
+  std::filesystem::path raw() const { return file("raw"); }
+  std::filesystem::path lock() const { return file("lock.json"); }
+  std::filesystem::path sbom() const { return file("spdx.json"); }
+  std::filesystem::path merged_template() const { return file("template.yml"); }
+  std::filesystem::path sums() const { return dir / "SHA256SUMS"; }
+};
+
+}  // namespace tests::image
