@@ -73,14 +73,8 @@ Compression compression_extension(std::string_view file_name) {
 }
 
 std::string decompress_command(Compression c, const fs::path& image) {
-  const std::string quoted = shell_quote({image.string()});
-  switch (c) {
-    case Compression::kGzip: return "gzip -dk " + quoted;
-    case Compression::kXz: return "xz -dk " + quoted;
-    case Compression::kZstd: return "zstd -d " + quoted;
-    case Compression::kNone: break;
-  }
-  return {};
+  static constexpr std::string_view kCommands[] = {"", "gzip -dk ", "xz -dk ", "zstd -d "};
+  return std::string(kCommands[static_cast<std::size_t>(c)]) + shell_quote({image.string()});
 }
 
 std::string read_at(int fd, std::size_t size, off_t offset, const fs::path& image) {
@@ -112,6 +106,11 @@ bool is_executable_file(const fs::path& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
 bool is_readable_file(const fs::path& path) {
   std::error_code ec;
   return fs::is_regular_file(path, ec) && ::access(path.c_str(), R_OK) == 0;
@@ -120,25 +119,13 @@ bool is_readable_file(const fs::path& path) {
 }  // namespace
 
 std::string_view qemu_format_name(DiskFormat format) {
-  switch (format) {
-    case DiskFormat::kRaw: return "raw";
-    case DiskFormat::kQcow2: return "qcow2";
-    case DiskFormat::kVpc: return "vpc";
-    case DiskFormat::kVhdx: return "vhdx";
-    case DiskFormat::kVmdk: return "vmdk";
-    case DiskFormat::kVdi: return "vdi";
-  }
-  return "raw";
+  static constexpr std::string_view kNames[] = {"raw", "qcow2", "vpc", "vhdx", "vmdk", "vdi"};
+  return kNames[static_cast<std::size_t>(format)];
 }
 
 std::string_view to_string(Compression compression) {
-  switch (compression) {
-    case Compression::kNone: return "none";
-    case Compression::kGzip: return "gzip";
-    case Compression::kXz: return "xz";
-    case Compression::kZstd: return "zstd";
-  }
-  return "none";
+  static constexpr std::string_view kNames[] = {"none", "gzip", "xz", "zstd"};
+  return kNames[static_cast<std::size_t>(compression)];
 }
 
 ImageKind probe_image(std::string_view head, std::string_view tail, std::string_view file_name) {
@@ -237,14 +224,9 @@ Firmware find_firmware(const std::optional<fs::path>& code, const std::optional<
 fs::path find_qemu() {
   constexpr std::string_view kName = "qemu-system-x86_64";
   std::vector<fs::path> dirs;
-  if (const char* path = std::getenv("PATH"); path != nullptr) {
-    std::string_view rest = path;
-    while (!rest.empty()) {
-      const auto colon = rest.find(':');
-      const std::string_view dir = rest.substr(0, colon);
-      if (!dir.empty()) dirs.emplace_back(dir);
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
+  std::istringstream path(env_or_empty("PATH"));
+  for (std::string dir; std::getline(path, dir, ':');) {
+    if (!dir.empty()) dirs.emplace_back(dir);
   }
   dirs.emplace_back("/usr/bin");
   for (const fs::path& dir : dirs) {
@@ -510,12 +492,6 @@ class VmProcess {
   bool reaped_ = false;
 };
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  const char* name = ::sigabbrev_np(WTERMSIG(status));
-  return std::string("was killed by ") + (name ? std::string("SIG") + name : "signal " + std::to_string(WTERMSIG(status)));
-}
-
 std::string signal_name(int sig) {
   const char* name = ::sigabbrev_np(sig);
   return name ? std::string("SIG") + name : "signal " + std::to_string(sig);
@@ -569,8 +545,17 @@ std::size_t drain(int fd, std::string& buffer, std::size_t keep) {
   return dropped;
 }
 
-UniqueFd open_dev_null() {
-  return UniqueFd(ipc::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+// Reads new console output and looks for the prompt from `scan_from`, the
+// start of the last line seen (a prompt may arrive in pieces).
+void read_console(int fd, LoginCheck& result, std::size_t& scan_from) {
+  const std::size_t dropped = drain(fd, result.console, kConsoleKeep);
+  scan_from = scan_from > dropped ? scan_from - dropped : 0;
+  if (auto prompt = find_login_prompt(std::string_view(result.console).substr(scan_from))) {
+    result.reached = true;
+    result.prompt = *prompt;
+  }
+  const auto nl = result.console.rfind('\n');
+  if (nl != std::string::npos) scan_from = std::max(scan_from, nl + 1);
 }
 
 }  // namespace
@@ -607,7 +592,7 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
   SignalGate signals;
   auto [console_read, console_write] = make_pipe();
   auto [err_read, err_write] = make_pipe();
-  const UniqueFd null_fd = open_dev_null();
+  const UniqueFd null_fd(ipc::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
   const auto start = Clock::now();
   const auto deadline = start + timeout;
   VmProcess vm(argv, ChildStdio{.in = null_fd.get(), .out = console_write.get(), .err = err_write.get()});
@@ -615,20 +600,7 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
   err_write.reset();
 
   LoginCheck result;
-  std::size_t scan_from = 0;  // start of the console's last, possibly unfinished, line
-  auto scan = [&] {
-    if (auto prompt = find_login_prompt(std::string_view(result.console).substr(scan_from))) {
-      result.reached = true;
-      result.prompt = *prompt;
-    }
-    const auto nl = result.console.rfind('\n');
-    if (nl != std::string::npos && nl + 1 > scan_from) scan_from = nl + 1;
-  };
-  auto read_console = [&] {
-    const std::size_t dropped = drain(console_read.get(), result.console, kConsoleKeep);
-    scan_from = scan_from > dropped ? scan_from - dropped : 0;
-    scan();
-  };
+  std::size_t scan_from = 0;
   pollfd fds[4] = {{console_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {vm.pidfd(), POLLIN, 0},
                    {signals.fd(), POLLIN, 0}};
   while (!result.reached) {
@@ -640,7 +612,7 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
     const int ready = ::poll(fds, 4, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     ipc::check_syscall(ready, "wait for", "qemu");
-    if (fds[0].revents != 0) read_console();
+    if (fds[0].revents != 0) read_console(console_read.get(), result, scan_from);
     if (fds[1].revents != 0) drain(err_read.get(), result.qemu_stderr, kStderrKeep);
     // A hung-up pipe stays readable: stop polling it.
     if (fds[0].revents & POLLHUP) fds[0].fd = -1;
@@ -648,9 +620,11 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
     if (result.reached) break;
     if (fds[2].revents != 0) {
       const int status = vm.wait();
-      read_console();
+      read_console(console_read.get(), result, scan_from);
       drain(err_read.get(), result.qemu_stderr, kStderrKeep);
-      if (!result.reached) result.failure = "qemu " + describe_status(status) + " before a login prompt appeared";
+      if (!result.reached) result.failure = "qemu " + (WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                                                   : "was killed by " + signal_name(WTERMSIG(status))) +
+                           " before a login prompt appeared";
       break;
     }
     if (fds[3].revents != 0) {

@@ -17,6 +17,7 @@
 namespace supervisor {
 
 // The disk formats QEMU is told about explicitly (its `format=` names).
+// The order of both enums matches the name tables in boot_vm.cpp.
 enum class DiskFormat { kRaw, kQcow2, kVpc, kVhdx, kVmdk, kVdi };
 enum class Compression { kNone, kGzip, kXz, kZstd };
 

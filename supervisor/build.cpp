@@ -6,12 +6,17 @@
 
 #include <fstream>
 
+#include "config/emit.hpp"
 #include "config/provider.hpp"
 #include "ipc/error.hpp"
+#include "supervisor/build_env_cache.hpp"
 #include "supervisor/deb_pipeline.hpp"
+#include "supervisor/disk_layout.hpp"
 #include "supervisor/host_tools.hpp"
+#include "supervisor/image_jobs.hpp"
 #include "supervisor/lockfile.hpp"
 #include "supervisor/orchestrator.hpp"
+#include "supervisor/outputs.hpp"
 #include "supervisor/package_cache.hpp"
 #include "supervisor/progress.hpp"
 #include "supervisor/repositories.hpp"
@@ -62,11 +67,120 @@ DebResolution resolve(Orchestrator& orchestrator, const config::ProviderData& pr
   return resolution;
 }
 
-void write_dotfile(const fs::path& path, const std::string& graph) {
+void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
-  out << graph;
+  out << text;
   out.close();
-  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the dependency graph '" + path.string() + "'");
+  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + path.string() + "'");
+}
+
+void write_dotfile(const fs::path& path, const std::string& graph) {
+  ipc::ErrorContext ctx{"writing the dependency graph"};
+  write_text(path, graph);
+}
+
+
+// Raw disk images only: ISO and initrd images need the isomaker stage.
+void require_disk_image(const config::ImageTemplate& image) {
+  const std::string type = target_of(image).image_type.value_or("raw");
+  if (type != "raw") {
+    throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+                     "imageType '" + type + "' is not built yet; only raw disk images are");
+  }
+  ipc::require(image.disk.has_value(), "a raw image needs a disk section");
+  ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
+  ipc::require(image.system_config && image.system_config->name, "the template has no systemConfig.name");
+}
+
+// The package set: pinned by --lockfile, else resolved now.
+Lockfile lock_for_build(const BuildRequest& request, const config::ProviderData& provider, Orchestrator& run,
+                        const DebPipelineOptions& options, Logger& log) {
+  if (request.lockfile) {
+    Lockfile lock = read_lockfile(*request.lockfile);
+    ipc::require(lock.provider_id == provider.id, "lockfile '" + request.lockfile->string() + "' is for '" +
+                                                      lock.provider_id + "', the template builds '" + provider.id + "'");
+    log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + request.lockfile->string());
+    return lock;
+  }
+  const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
+  DebResolution resolution = resolve(run, provider, request.image, repos, options);
+  if (request.dotfile) write_dotfile(*request.dotfile, resolution.dot_graph);
+  return std::move(resolution.lock);
+}
+
+void create_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+}
+
+// install -> make-disk, with the build environment cached by package set.
+ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
+                        const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
+                        const Workspace& workspace, const DiskLayout& layout, Logger& log) {
+  create_dir(workspace.dir() / "root");
+  create_dir(workspace.dir() / "out");
+  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), build_env_key(provider.id, lock));
+  switch (env.mode()) {
+    case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;
+    case BuildEnvMode::kSave: log.info("Saving build environment " + env.key() + " for later builds"); break;
+    case BuildEnvMode::kNone:
+      log.info("Build environment " + env.key() + " is being saved by another build; installing without it");
+      break;
+  }
+  const InstallInputs inputs{.image = request.image,
+                             .lock = lock,
+                             .package_files = files.by_name,
+                             .packages_dir = cache.root() / "packages",
+                             .workspace = workspace.dir(),
+                             .root_dir = workspace.dir() / "root",
+                             .output_dir = workspace.dir() / "out",
+                             .layout = layout,
+                             .build_env_mode = env.mode(),
+                             .build_env_tree = env.tree(),
+                             .distribution = provider.id};
+  ImageResults results;
+  auto on_installed = [&] {
+    if (env.mode() != BuildEnvMode::kSave) return;
+    env.commit();
+    log.info("Saved build environment " + env.key());
+  };
+  add_image_jobs(run, inputs, "", on_installed, results);
+  run.run();
+  if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
+  return results;
+}
+
+// Lockfile and merged template beside the stage outputs, then all of them
+// into the output directory.
+std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
+                                   const Lockfile& lock, const Workspace& workspace, const ImageResults& results) {
+  const std::string base = output_base_name(request.image);
+  const fs::path out = workspace.dir() / "out";
+  std::vector<OutputFile> files;
+  for (const auto& artifact : results.artifacts) {
+    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256});
+  }
+  if (!results.sbom_path.empty() && fs::exists(results.sbom_path)) {
+    files.push_back({results.sbom_path, fs::path(results.sbom_path).filename().string(), ""});
+  }
+  write_lockfile(out / (base + ".lock.json"), lock);
+  files.push_back({out / (base + ".lock.json"), base + ".lock.json", ""});
+  write_text(out / (base + ".template.yml"), config::emit_template(request.image));
+  files.push_back({out / (base + ".template.yml"), base + ".template.yml", ""});
+  const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
+  return publish_outputs(dir, files);
+}
+
+void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
+  nlohmann::json artifacts = nlohmann::json::array();
+  for (const PublishedFile& f : published) {
+    progress.message("info", f.path.string() + " (" + human_size(f.size) + ")");
+    artifacts.push_back({{"path", f.path.string()}, {"size", f.size}, {"sha256", f.sha256}});
+  }
+  const fs::path sums = published.empty() ? fs::path() : published.front().path.parent_path() / kChecksumFile;
+  progress.build_finished(true, "Image build completed successfully",
+                          {{"artifacts", artifacts}, {"checksums", sums.string()}});
 }
 
 }  // namespace
@@ -100,7 +214,10 @@ int run_lock(const LockRequest& request, Logger& log) {
 
 int run_build(const BuildRequest& request, Logger& log) {
   require_host_tools(repository_tools());
+  require_disk_image(request.image);
   const config::ProviderData provider = load_provider_for(request.image, request.global);
+  // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
+  const DiskLayout layout = plan_disk_layout(*request.image.disk);
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
   ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
@@ -112,29 +229,21 @@ int run_build(const BuildRequest& request, Logger& log) {
 
   Orchestrator resolution_run(orchestrator_options(request.global, request.keep_requests), progress);
   Orchestrator package_run(orchestrator_options(request.global, request.keep_requests), progress);
-  auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run})); };
+  Orchestrator image_run(orchestrator_options(request.global, request.keep_requests), progress);
+  auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run, &image_run})); };
   try {
-    Lockfile lock;
-    if (request.lockfile) {
-      lock = read_lockfile(*request.lockfile);
-      ipc::require(lock.provider_id == provider.id, "lockfile '" + request.lockfile->string() + "' is for '" +
-                                                        lock.provider_id + "', the template builds '" + provider.id + "'");
-      log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + request.lockfile->string());
-    } else {
-      const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
-      DebResolution resolution = resolve(resolution_run, provider, request.image, repos, options);
-      if (request.dotfile) write_dotfile(*request.dotfile, resolution.dot_graph);
-      lock = std::move(resolution.lock);
-    }
+    const Lockfile lock = lock_for_build(request, provider, resolution_run, options, log);
     PackageFiles files;
     add_package_jobs(package_run, lock, cache, options, "", files);
     package_run.run();
     for (const auto& message : files.evicted) log.warn(message);
     log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
              std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
-    throw ipc::Error(ipc::ErrorKind::kUnimplemented,
-                     "the package set is fetched and verified; installing it into an image needs the installer "
-                     "stage, which this build does not have yet");
+    const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
+    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results);
+    report_timings();
+    report_outputs(progress, published);
+    return 0;
   } catch (const ipc::Error&) {
     report_timings();
     throw;

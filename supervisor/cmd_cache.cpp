@@ -1,4 +1,4 @@
-// `cache clean`: removes the package store and repository indexes under
+// `cache clean`: removes the package store, repository indexes and build environments under
 // cache_dir, and/or the per-provider build trees under work_dir. Removal goes
 // through directory fds with O_NOFOLLOW, so a symlink inside these trees is
 // removed as a link and never followed out of them.
@@ -13,6 +13,7 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
+#include "supervisor/build_env_cache.hpp"
 #include "supervisor/cli.hpp"
 
 namespace supervisor::cli {
@@ -29,7 +30,7 @@ struct Target {
 
 void add_clean_options(po::options_description& options) {
   options.add_options()
-      ("packages", po::bool_switch(), "remove downloaded packages and repository indexes (the default)")
+      ("packages", po::bool_switch(), "remove downloaded packages, repository indexes and cached build environments (the default)")
       ("workspace", po::bool_switch(), "remove build trees under work_dir")
       ("all", po::bool_switch(), "remove both")
       ("provider-id", po::value<std::string>()->value_name("ID"),
@@ -54,6 +55,11 @@ std::vector<std::string> provider_dirs(const fs::path& work_dir) {
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+bool cleans_packages(const Invocation& inv) {
+  const bool all = inv.options["all"].as<bool>();
+  return all || inv.options["packages"].as<bool>() || !inv.options["workspace"].as<bool>();
 }
 
 std::vector<Target> clean_targets(const Invocation& inv) {
@@ -152,6 +158,10 @@ int run_cache_clean(const Invocation& inv) {
       remove_at(open_parent(t)->get(), t.relative.filename().string(), t.full());
     }
     removed.push_back(t.full());
+  }
+  if (cleans_packages(inv)) {
+    // Cached build environments: trees owned by subordinate ids.
+    for (const fs::path& p : clean_build_envs(inv.global.cache_dir, dry_run)) removed.push_back(p);
   }
   print_list(inv.out, dry_run ? "Would remove:" : "Removed paths:", removed);
   print_list(inv.out, "Skipped (not found):", missing);

@@ -294,8 +294,11 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
   }
   if (missing.empty()) return;
 
-  // Batches of similar byte size, in lockfile order, none with more files
-  // than one request may carry fds for.
+  // Batches of similar byte size, largest packages first (their archive walk
+  // is the longest, so it should start while the rest still downloads), none
+  // with more files than one request may carry fds for.
+  std::stable_sort(missing.begin(), missing.end(),
+                   [](const LockedPackage& a, const LockedPackage& b) { return a.size > b.size; });
   std::uint64_t total = 0;
   for (const auto& p : missing) total += p.size;
   batches = std::max(batches, (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch);

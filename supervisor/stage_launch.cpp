@@ -110,6 +110,7 @@ sandbox::SandboxSpec stage_sandbox_spec(ipc::proto::StageKind kind, const StageM
   spec.mounts.push_back({sandbox::MountKind::kBindRo, binary.string(), inside, {}});
   for (const auto& path : mounts.read_only) spec.mounts.push_back({sandbox::MountKind::kBindRo, path.string(), path.string(), {}});
   for (const auto& path : mounts.read_write) spec.mounts.push_back({sandbox::MountKind::kBindRw, path.string(), path.string(), {}});
+  spec.mounts.insert(spec.mounts.end(), mounts.extra.begin(), mounts.extra.end());
   if (options.single_id) spec.user_mapping = sandbox::UserMapping::kSingleId;
   return spec;
 }

@@ -17,6 +17,10 @@ namespace supervisor {
 struct StageMounts {
   std::vector<std::filesystem::path> read_only;   // bound at the same path
   std::vector<std::filesystem::path> read_write;  // bound at the same path
+  // Applied after the binds, e.g. a fresh proc and a minimal dev inside the
+  // tree the installer builds (maintainer scripts need both). Targets that
+  // do not exist are created.
+  std::vector<sandbox::MountOp> extra;
 };
 
 struct LaunchOptions {

@@ -2,9 +2,11 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <string>
 
 #include "ipc/error.hpp"
+#include "sandbox/tree_removal.hpp"
 
 namespace supervisor {
 
@@ -21,8 +23,13 @@ Workspace::Workspace(const std::filesystem::path& parent) {
 }
 
 Workspace::~Workspace() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
+  // The image root holds files of subordinate ids (dpkg gave them their
+  // owners): remove_tree falls back to a sandboxed rm for those.
+  try {
+    sandbox::remove_tree(dir_);
+  } catch (const ipc::Error& e) {
+    std::fprintf(stderr, "warning: %s\n", e.what());
+  }
 }
 
 }  // namespace supervisor

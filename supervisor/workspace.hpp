@@ -1,6 +1,7 @@
 // A build's private directory under <work_dir>/<provider-id>/builds/. It is
 // removed when the build ends, whether it succeeded, failed or was
-// interrupted, so nothing half-made is left behind.
+// interrupted, so nothing half-made is left behind (files owned by
+// subordinate ids included: see sandbox/tree_removal.hpp).
 #pragma once
 
 #include <filesystem>

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -98,6 +100,42 @@ void fill_result(const std::vector<ProducedArtifact>& produced, const std::vecto
   }
 }
 
+struct Disk {
+  int root_fd;
+  int out_fd;
+  int disk_fd;
+  std::string path;  // as the tools see it
+};
+
+// Splits the tree and makes every file system; the tree is whole again after.
+void format_partitions(const DiskRequest& disk, const std::vector<PlacedPartition>& placed, const Disk& target,
+                       ipc::StageContext& context) {
+  const std::string work_name = "." + disk.output_name + ".work";
+  UniqueFd work = make_work_dir(target.out_fd, work_name);
+  RemoveTree remove_work{fd_path(target.out_fd) + "/" + work_name};
+  const std::vector<int> inherit = {target.root_fd, target.out_fd, work.get()};
+  TreeSplit split(target.root_fd, work.get(), moved_out_order(disk.layout));
+  for (std::size_t i = 0; i < placed.size(); ++i) {
+    context.check_cancelled();
+    const PartitionSpec& p = *placed[i].spec;
+    context.progress({.phase = "format", .done = i, .total = placed.size(), .item = p.id});
+    FsTarget fs{.disk_path = target.path, .disk_fd = target.disk_fd, .source_dir = std::nullopt, .source_fd = -1,
+                .scratch_dir = fd_path(work.get()), .scratch_fd = work.get(), .inherit_fds = inherit};
+    UniqueFd moved_fd;
+    if (p.mount_point == "/") {
+      fs.source_dir = fd_path(target.root_fd);
+      fs.source_fd = target.root_fd;
+    } else if (auto name = split.moved_name(p.id)) {
+      moved_fd = UniqueFd(ipc::check_syscall(
+          ::openat(work.get(), name->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", *name));
+      fs.source_dir = fd_path(work.get()) + "/" + *name;
+      fs.source_fd = moved_fd.get();
+    }
+    make_filesystem(placed[i], fs);
+  }
+  split.restore();
+}
+
 }  // namespace
 
 DiskRequest decode_request(DiskmakerRequest::Reader request) {
@@ -132,6 +170,10 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
                  ipc::proto::StageResult::Builder result) {
   // A tool that exits early must give us EPIPE, not kill the stage.
   ::signal(SIGPIPE, SIG_IGN);
+  // The tools inherit it through default_tool_env(); the stage is single-threaded here.
+  if (request.getSourceDateEpoch() >= 0) {
+    ::setenv("SOURCE_DATE_EPOCH", std::to_string(request.getSourceDateEpoch()).c_str(), 1);
+  }
   const auto in = request.getDiskmaker();
   DiskRequest disk = decode_request(in);
   fill_missing_ids(disk.layout);
@@ -141,51 +183,23 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
 
   UniqueFd root = context.open(in.getRootDir(), O_RDONLY | O_DIRECTORY, "rootDir");
   UniqueFd out = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
-  const std::string out_path = fd_path(out.get());
   const std::string disk_name = disk_temp_name(disk.output_name);
-  const std::string work_name = "." + disk.output_name + ".work";
   TempFiles temps(out.get());
 
   context.progress({.phase = "partition", .done = 0, .total = 1});
   UniqueFd disk_fd = create_disk(out.get(), disk_name, disk.layout.disk_size, temps);
-  const std::string disk_path = out_path + "/" + disk_name;
-  std::vector<int> inherit = {root.get(), out.get()};
-  run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", disk_path},
-                    .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = inherit},
+  Disk target{root.get(), out.get(), disk_fd.get(), fd_path(out.get()) + "/" + disk_name};
+  run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", target.path},
+                    .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root.get(), out.get()}},
                    "write the partition table");
-
-  {
-    UniqueFd work = make_work_dir(out.get(), work_name);
-    RemoveTree remove_work{out_path + "/" + work_name};
-    inherit.push_back(work.get());
-    TreeSplit split(root.get(), work.get(), moved_out_order(disk.layout));
-    for (std::size_t i = 0; i < placed.size(); ++i) {
-      context.check_cancelled();
-      const PartitionSpec& p = *placed[i].spec;
-      context.progress({.phase = "format", .done = i, .total = placed.size(), .item = p.id});
-      FsTarget target{.disk_path = disk_path, .disk_fd = disk_fd.get(), .source_dir = std::nullopt,
-                      .source_fd = -1, .scratch_dir = fd_path(work.get()), .scratch_fd = work.get(),
-                      .inherit_fds = inherit};
-      UniqueFd moved_fd;
-      if (p.mount_point == "/") {
-        target.source_dir = fd_path(root.get());
-        target.source_fd = root.get();
-      } else if (auto name = split.moved_name(p.id)) {
-        moved_fd = UniqueFd(ipc::check_syscall(
-            ::openat(work.get(), name->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", *name));
-        target.source_dir = fd_path(work.get()) + "/" + *name;
-        target.source_fd = moved_fd.get();
-      }
-      make_filesystem(placed[i], target);
-    }
-    split.restore();
-  }
+  format_partitions(disk, placed, target, context);
   ipc::check_syscall(::fsync(disk_fd.get()), "flush the disk file", disk_name);
   disk_fd.reset();
 
   context.progress({.phase = "artifacts", .done = 0, .total = plans.size()});
   const std::vector<ProducedArtifact> produced = produce_artifacts(
-      plans, {.dir_fd = out.get(), .dir_path = out_path, .disk_name = disk_name, .inherit_fds = {out.get()}}, temps);
+      plans, {.dir_fd = out.get(), .dir_path = fd_path(out.get()), .disk_name = disk_name, .inherit_fds = {out.get()}},
+      temps);
   context.progress({.phase = "artifacts", .done = plans.size(), .total = plans.size()});
   fill_result(produced, placed, disk.layout.table, result.initDiskmaker());
 }

@@ -5,6 +5,7 @@
 #include "stages/diskmaker/policy.hpp"
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
 
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
@@ -19,9 +20,19 @@ sandbox::StagePolicy diskmaker_policy() {
   seccomp.allow(sc::filesystem_write());
   seccomp.allow(sc::ownership());  // mkfs.vfat/mtools set owners of their own output
   sc::allow_any_ioctl(seccomp);    // mkfs asks block-device ioctls of a plain file (ENOTTY)
+  // mtools drops set-id privileges on start (setgid/setresuid to its own ids);
+  // without CAP_SETUID/CAP_SETGID no other id is reachable.
+  seccomp.allow(sc::set_ids());
+  // qemu-img reads and sets the NUMA policy of its own memory and the timer
+  // slack of its own threads.
+  seccomp.set(SCMP_SYS(get_mempolicy), sandbox::kAllowed);
+  seccomp.set(SCMP_SYS(set_mempolicy), sandbox::kAllowed);
+  seccomp.allow_if(SCMP_SYS(prctl), {SCMP_A0(SCMP_CMP_EQ, PR_SET_TIMERSLACK)});
 
   sandbox::StagePolicy policy{"diskmaker", std::move(seccomp)};
-  policy.capabilities = {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE};
+  // CAP_CHOWN and CAP_FOWNER: a mount point emptied for its own partition is
+  // remade with the owner, mode and times of the original.
+  policy.capabilities = {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER};
   return policy;
 }
 

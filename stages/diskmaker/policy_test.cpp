@@ -39,11 +39,14 @@ TEST(DiskmakerPolicy, DecidesSyscallsAsDeclared) {
       {"writes the disk file", SCMP_SYS(fallocate), kAllowed},
       {"no network", SCMP_SYS(socket), kTrapped},
       {"no chroot", SCMP_SYS(chroot), kTrapped},
+      {"mtools drops set-id privileges", SCMP_SYS(setresuid), kAllowed},
+      {"mtools drops set-id privileges", SCMP_SYS(setgid), kAllowed},
+      {"qemu-img sets its own NUMA policy", SCMP_SYS(set_mempolicy), kAllowed},
   });
 }
 
 TEST(DiskmakerPolicy, KeepsOnlyItsDeclaredCapabilities) {
-  const std::vector<int> expected = {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE};
+  const std::vector<int> expected = {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER};
   EXPECT_EQ(diskmaker_policy().capabilities, expected);
 }
 

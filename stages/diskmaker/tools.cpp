@@ -177,7 +177,12 @@ std::vector<std::pair<std::string, std::string>> diskmaker_tools(
 std::vector<std::string> default_tool_env() {
   std::vector<std::string> env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "TZ=UTC", "HOME=/tmp",
                                   "MTOOLS_SKIP_CHECK=1"};
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) env.push_back(std::string("SOURCE_DATE_EPOCH=") + epoch);
+  // Timestamps the tools make up themselves: mtools reads SOURCE_DATE_EPOCH,
+  // mke2fs E2FSPROGS_FAKE_TIME.
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
+    env.push_back(std::string("SOURCE_DATE_EPOCH=") + epoch);
+    env.push_back(std::string("E2FSPROGS_FAKE_TIME=") + epoch);
+  }
   return env;
 }
 

@@ -44,7 +44,8 @@ struct ToolOutcome {
 };
 
 // PATH, LC_ALL=C, TZ=UTC, HOME=/tmp, MTOOLS_SKIP_CHECK=1 (a partition at an
-// offset has no disk geometry for mtools to check).
+// offset has no disk geometry for mtools to check), and when the stage's
+// SOURCE_DATE_EPOCH is set, it and E2FSPROGS_FAKE_TIME.
 std::vector<std::string> default_tool_env();
 
 // Runs the command and waits. Throws ipc::Error only when it cannot start.

@@ -261,9 +261,10 @@ std::string boot_prefix(const BootSettings& settings) {
 
 std::string grub_embedded_config(const BootSettings& settings) {
   const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
-  const std::string grub_dir = "($root)" + boot_prefix(settings) + "/grub";
-  return "search --no-floppy --fs-uuid --set=root " + uuid + "\nset prefix=" + grub_dir + "\nconfigfile " +
-         grub_dir + "/grub.cfg\n";
+  // $prefix stays on the binary's memdisk, where its modules are: the tree
+  // has no /boot/grub/x86_64-efi since grub-install never runs.
+  return "search --no-floppy --fs-uuid --set=root " + uuid + "\nconfigfile ($root)" + boot_prefix(settings) +
+         "/grub/grub.cfg\n";
 }
 
 std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title) {

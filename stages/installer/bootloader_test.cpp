@@ -65,12 +65,11 @@ TEST(BootConfig, PassesRootByUuidReadOnlyBeforeTheTemplateArguments) {
 
 TEST(BootConfig, EmbeddedGrubConfigFindsBootByUuid) {
   EXPECT_EQ(grub_embedded_config(kEfi),
-            "search --no-floppy --fs-uuid --set=root r00t\nset prefix=($root)/boot/grub\n"
-            "configfile ($root)/boot/grub/grub.cfg\n");
+            "search --no-floppy --fs-uuid --set=root r00t\nconfigfile ($root)/boot/grub/grub.cfg\n");
   BootSettings separate = kEfi;
   separate.boot_uuid = "b007";  // /boot is its own file system: its files are at its top
   EXPECT_EQ(grub_embedded_config(separate),
-            "search --no-floppy --fs-uuid --set=root b007\nset prefix=($root)/grub\nconfigfile ($root)/grub/grub.cfg\n");
+            "search --no-floppy --fs-uuid --set=root b007\nconfigfile ($root)/grub/grub.cfg\n");
 }
 
 TEST(BootConfig, GrubMenuBootsTheKernelWithItsInitrdOnTheSerialConsole) {

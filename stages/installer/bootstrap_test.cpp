@@ -151,7 +151,7 @@ class DebExtraction : public ::testing::Test {
       archive_entry* e = archive_entry_new();
       archive_entry_set_pathname(e, name.c_str());
       archive_entry_set_filetype(e, type);
-      archive_entry_set_perm(e, 0644);
+      archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
       archive_entry_set_uid(e, ::geteuid());  // owners the test may set without privileges
       archive_entry_set_gid(e, ::getegid());
       const std::string body = "Package: crafted\nVersion: 1\nArchitecture: all\n";

@@ -3,9 +3,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <lzma.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,7 +55,7 @@ class XzSource {
  public:
   explicit XzSource(archive* outer) : outer_(outer) {
     lzma_mt mt{};
-    mt.threads = std::max(1U, std::thread::hardware_concurrency());
+    mt.threads = usable_cores();
     mt.memlimit_threading = kMemlimitThreading;
     mt.memlimit_stop = kMemlimitStop;
     const lzma_ret rc = lzma_stream_decoder_mt(&stream_, &mt);
@@ -106,7 +108,7 @@ class XzSource {
   }
 
   static la_ssize_t fail(archive* inner, const std::string& why) {
-    archive_set_error(inner, ARCHIVE_ERRNO_MISC, "%s", why.c_str());
+    archive_set_error(inner, EIO, "%s", why.c_str());
     return ARCHIVE_FATAL;
   }
 
@@ -266,6 +268,16 @@ std::string read_small_member(archive* a, std::string_view deb) {
 }
 
 }  // namespace
+
+unsigned usable_cores() {
+  // The affinity mask, not /sys (which a stage's sandbox does not mount).
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
+}
 
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;

@@ -1,7 +1,8 @@
 // Structural and path-safety checks of a .deb before anything unpacks it.
 // A .deb is an ar archive: debian-binary, control.tar[.gz|.xz|.zst],
 // data.tar[.gz|.xz|.zst], plus optional members named "_*" (signatures).
-// Both tars are read with libarchive, streamed, never extracted.
+// Both tars are read with libarchive, streamed, never extracted; an .xz tar
+// is decoded by liblzma's threaded decoder, one thread per usable core.
 #pragma once
 
 #include <filesystem>
@@ -22,6 +23,10 @@ namespace stage::verifier {
 void check_deb(const std::filesystem::path& deb);
 // The same for an open .deb; `name` stands for it in messages.
 void check_deb_fd(int fd, std::string_view name);
+
+// CPUs this process may run on (at least 1): how many threads the package
+// checks and the xz decoder use.
+unsigned usable_cores();
 
 // True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view bytes);

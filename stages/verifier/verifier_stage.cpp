@@ -224,7 +224,7 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
     }
   };
   const std::size_t threads =
-      std::min<std::size_t>(std::max(1U, std::thread::hardware_concurrency()), packages.size());
+      std::min<std::size_t>(usable_cores(), packages.size());
   {
     std::vector<std::jthread> pool;
     for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);

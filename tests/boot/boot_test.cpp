@@ -3,6 +3,8 @@
 // BootCheck.* boots a real (unbootable) disk under QEMU and checks that the
 // failure is reported with the console's end and that no QEMU survives.
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -250,6 +252,57 @@ TEST_F(BootCheck, QemuDiesWithAKilledSupervisor) {
   ::kill(cli, SIGKILL);
   finish(cli);
   EXPECT_TRUE(no_qemu_within(5s)) << "qemu outlived the supervisor";
+}
+
+// Without --check the terminal is the console: run the CLI on a pseudo
+// terminal, wait for the firmware's output and quit with Ctrl-A X.
+TEST_F(BootCheck, InteractiveConsoleQuitsWithCtrlAX) {
+  const fs::path disk = empty_gpt_disk();
+  std::string program = kCli.string();
+  std::string verb = "boot";
+  std::string image = disk.string();
+  char* argv[] = {program.data(), verb.data(), image.data(), nullptr};
+  const std::string tmpdir = "TMPDIR=" + (root_ / "tmp").string();
+  int master = -1;
+  const pid_t cli = ::forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(cli, 0);
+  if (cli == 0) {
+    ::putenv(const_cast<char*>(tmpdir.c_str()));
+    ::execv(argv[0], argv);
+    ::_exit(127);
+  }
+  std::string screen;
+  auto read_until = [&](const std::string& text, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!contains(screen, text) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      char chunk[4096];
+      const ssize_t n = ::read(master, chunk, sizeof chunk);
+      if (n <= 0) break;
+      screen.append(chunk, static_cast<std::size_t>(n));
+    }
+    return contains(screen, text);
+  };
+  EXPECT_TRUE(read_until("Ctrl-A X", 10s)) << screen;
+  EXPECT_TRUE(read_until("BdsDxe", 90s)) << screen;
+  ASSERT_EQ(::write(master, "\x01x", 2), 2);
+  read_until("terminating", 20s);
+  int status = 0;
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!(exited = ::waitpid(cli, &status, WNOHANG) == cli) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  if (!exited) {
+    ::kill(cli, SIGKILL);
+    ::waitpid(cli, &status, 0);
+  }
+  ::close(master);
+  EXPECT_TRUE(exited) << "Ctrl-A X did not end the VM";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << screen;
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_TRUE(tmp_is_empty());
 }
 
 }  // namespace

@@ -227,7 +227,8 @@ std::map<std::string, std::map<std::string, ListedEntry>> parse_debugfs_listings
     if (current == nullptr || line.size() < 2 || line.front() != '/' || line.back() != '/') continue;
     const std::vector<std::string> f = split(line.substr(1, line.size() - 2), '/');
     if (f.size() != 6) continue;
-    if (f[4] == "." || f[4] == "..") continue;
+    // Unused slots (lost+found keeps some) show inode 0 and no name.
+    if (f[4].empty() || f[4] == "." || f[4] == ".." || f[0] == "0") continue;
     ListedEntry entry;
     entry.inode = to_u64(f[0]);
     entry.info.mode = static_cast<std::uint32_t>(to_u64(f[1], 8));
