@@ -44,6 +44,9 @@ void run_as_mapped_root(const fs::path& tree, std::vector<std::string> argv) {
   spec.argv = std::move(argv);
   spec.capabilities.push_back(CAP_CHOWN);
   spec.seccomp.allow(syscalls::ownership());
+  // chown asks NSS (nscd's socket) even for numeric ids.
+  syscalls::allow_unix_socket_creation(spec.seccomp);
+  spec.seccomp.allow(syscalls::local_sockets());
   SpawnedStage child = spawn(spec);
   const int status = child.wait();
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << spec.argv[0] << " failed: " << status;

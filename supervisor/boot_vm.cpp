@@ -13,6 +13,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -353,22 +355,22 @@ std::string last_lines(std::string_view raw, std::size_t count) {
   return text.substr(start) + "\n";
 }
 
-PrivateVars::PrivateVars(const fs::path& vars_template) {
-  std::string pattern = (fs::temp_directory_path() / "oic-ovmf-vars-XXXXXX").string();
-  UniqueFd fd(ipc::check_syscall(::mkstemp(pattern.data()), "create a temporary file for", "OVMF_VARS"));
-  path_ = pattern;
+VmScratch::VmScratch(const fs::path& vars_template) {
+  std::string pattern = (fs::temp_directory_path() / "oic-boot-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) ipc::check_syscall(-1, "create a temporary directory", pattern);
+  dir_ = pattern;
   std::error_code ec;
-  fs::copy_file(vars_template, path_, fs::copy_options::overwrite_existing, ec);
+  fs::copy_file(vars_template, vars(), ec);
   if (ec) {
-    fs::remove(path_, ec);
+    fs::remove_all(dir_, ec);
     throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to copy firmware variables '" + vars_template.string() +
                                                   "' to '" + pattern + "': " + ec.message());
   }
 }
 
-PrivateVars::~PrivateVars() {
+VmScratch::~VmScratch() {
   std::error_code ec;
-  fs::remove(path_, ec);
+  fs::remove_all(dir_, ec);
 }
 
 namespace {
@@ -417,14 +419,22 @@ struct ChildStdio {
 // it, so no path out of a VM run leaves QEMU behind.
 class VmProcess {
  public:
-  VmProcess(const std::vector<std::string>& args, const ChildStdio& io) {
-    std::vector<std::string> copy = args;
+  VmProcess(const std::vector<std::string>& args, const fs::path& temp_dir, const ChildStdio& io) {
+    std::vector<std::string> strings = args;
     std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
+    for (auto& a : strings) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (temp_dir.empty() || !std::string_view(*e).starts_with("TMPDIR=")) env_strings.emplace_back(*e);
+    }
+    if (!temp_dir.empty()) env_strings.push_back("TMPDIR=" + temp_dir.string());
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t parent = ::getpid();
     pid_ = ipc::check_syscall(::fork(), "start", args.front());
-    if (pid_ == 0) exec_child(argv, io, parent);
+    if (pid_ == 0) exec_child(argv, envp, io, parent);
     ::setpgid(pid_, pid_);  // also done by the child; whichever runs first wins
     const long pidfd = ::syscall(SYS_pidfd_open, pid_, 0);
     if (pidfd < 0) {
@@ -443,6 +453,7 @@ class VmProcess {
   VmProcess& operator=(const VmProcess&) = delete;
 
   int pidfd() const { return pidfd_.get(); }
+  bool running() const { return !reaped_; }
   void kill_group(int sig = SIGKILL) const {
     ::kill(-pid_, sig);
     ::kill(pid_, sig);  // in case the child has not reached setpgid yet
@@ -464,7 +475,8 @@ class VmProcess {
   }
 
  private:
-  [[noreturn]] static void exec_child(std::vector<char*>& argv, const ChildStdio& io, pid_t parent) {
+  [[noreturn]] static void exec_child(std::vector<char*>& argv, std::vector<char*>& envp, const ChildStdio& io,
+                                      pid_t parent) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -483,7 +495,7 @@ class VmProcess {
       if (from[target] == target ? ::fcntl(target, F_SETFD, 0) < 0 : ::dup2(from[target], target) < 0) ::_exit(127);
     }
     ::close_range(3, ~0U, 0);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
 
@@ -565,7 +577,7 @@ int run_vm_interactive(const VmSpec& spec, Logger& log) {
   log.debug("Running " + shell_quote(argv));
   SignalGate signals;
   TerminalGuard terminal;
-  VmProcess vm(argv, ChildStdio{.take_terminal = terminal.active()});
+  VmProcess vm(argv, spec.temp_dir, ChildStdio{.take_terminal = terminal.active()});
   pollfd fds[2] = {{vm.pidfd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
@@ -595,7 +607,7 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
   const UniqueFd null_fd(ipc::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
   const auto start = Clock::now();
   const auto deadline = start + timeout;
-  VmProcess vm(argv, ChildStdio{.in = null_fd.get(), .out = console_write.get(), .err = err_write.get()});
+  VmProcess vm(argv, spec.temp_dir, ChildStdio{.in = null_fd.get(), .out = console_write.get(), .err = err_write.get()});
   console_write.reset();
   err_write.reset();
 
@@ -635,7 +647,8 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logg
     }
   }
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  return result;  // ~VmProcess kills and reaps QEMU if it still runs
+  if (vm.running()) vm.stop(kStopGrace);  // SIGTERM: QEMU removes its snapshot overlay itself
+  return result;
 }
 
 }  // namespace supervisor

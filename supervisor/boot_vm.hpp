@@ -84,6 +84,7 @@ struct VmSpec {
   bool network = false;   // user-mode networking with a virtio NIC
   ConsoleMode console = ConsoleMode::kTerminal;
   std::optional<std::filesystem::path> serial_log;  // QEMU copies the console here
+  std::filesystem::path temp_dir;                   // QEMU's TMPDIR (empty: inherited)
 };
 
 // The full QEMU command line (argv[0] is spec.qemu). Commas in paths are
@@ -122,17 +123,20 @@ struct LoginCheck {
 // QEMU never outlives this call (nor this process: PR_SET_PDEATHSIG).
 LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logger& log);
 
-// A private copy of the OVMF variable store, removed with this object.
-class PrivateVars {
+// A private directory per VM, removed with everything in it when this
+// object goes: the VM's copy of the OVMF variable store, and QEMU's TMPDIR
+// (where it keeps the --snapshot overlay).
+class VmScratch {
  public:
-  explicit PrivateVars(const std::filesystem::path& vars_template);
-  ~PrivateVars();
-  PrivateVars(const PrivateVars&) = delete;
-  PrivateVars& operator=(const PrivateVars&) = delete;
-  const std::filesystem::path& path() const { return path_; }
+  explicit VmScratch(const std::filesystem::path& vars_template);
+  ~VmScratch();
+  VmScratch(const VmScratch&) = delete;
+  VmScratch& operator=(const VmScratch&) = delete;
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path vars() const { return dir_ / "OVMF_VARS.fd"; }
 
  private:
-  std::filesystem::path path_;
+  std::filesystem::path dir_;
 };
 
 }  // namespace supervisor

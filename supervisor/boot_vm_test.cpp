@@ -241,19 +241,21 @@ TEST(FindFirmware, MissingFirmwareNamesThePackageAndOverridesGoInPairs) {
   EXPECT_EQ(fw.vars, vars);
 }
 
-TEST(PrivateVars, EachVmGetsItsOwnCopyRemovedAfterwards) {
+TEST(VmScratch, EachVmGetsItsOwnVarsCopyAndEverythingIsRemovedAfterwards) {
   TempDir dir;
   const fs::path source = dir.write("OVMF_VARS.fd", "variables");
   fs::path first;
   {
-    PrivateVars a(source);
-    PrivateVars b(source);
-    first = a.path();
-    EXPECT_NE(a.path(), b.path());
-    std::ifstream in(a.path());
+    VmScratch a(source);
+    VmScratch b(source);
+    first = a.dir();
+    EXPECT_NE(a.dir(), b.dir());
+    EXPECT_EQ(a.vars().parent_path(), a.dir());
+    std::ifstream in(a.vars());
     std::string text;
     std::getline(in, text);
     EXPECT_EQ(text, "variables");
+    std::ofstream(a.dir() / "vl.overlay") << "qemu's temporary file";
   }
   EXPECT_FALSE(fs::exists(first));
 }

@@ -97,9 +97,10 @@ int run_boot(const Invocation& inv) {
   spec.kvm = choose_kvm(inv.options["accel"].as<std::string>(), inv.log);
   spec.qemu = find_qemu();
   const Firmware firmware = find_firmware(path_option(inv, "firmware-code"), path_option(inv, "firmware-vars"));
-  const PrivateVars vars(firmware.vars);
+  const VmScratch scratch(firmware.vars);
   spec.firmware_code = firmware.code;
-  spec.firmware_vars = vars.path();
+  spec.firmware_vars = scratch.vars();
+  spec.temp_dir = scratch.dir();
   // --check must leave the image as it was; it needs no network either, and
   // without a NIC the guest does not wait for DHCP.
   spec.snapshot = check || inv.options["snapshot"].as<bool>();

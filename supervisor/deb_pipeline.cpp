@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <set>
 
@@ -40,9 +41,14 @@ std::string index_name(const DebRepository& repo, const std::string& relative) {
 }
 std::string key_name(const DebRepository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
 
+constexpr const char* kFileTimeoutVariable = "OIC_FETCH_FILE_TIMEOUT";
+constexpr std::uint32_t kDefaultFileTimeoutSec = 300;
+constexpr std::uint32_t kMaxFileTimeoutSec = 86400;
+
 void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const DebPipelineOptions& options) {
   fetch.setWorkers(options.workers);
   fetch.setRetries(3);
+  fetch.setPerFileTimeoutSec(file_timeout_sec(options));
   auto proxy = fetch.initProxy();
   proxy.setHttp(env_or_empty("http_proxy"));
   proxy.setHttps(env_or_empty("https_proxy"));
@@ -62,6 +68,18 @@ std::string source_name(PackageSource source) {
 }
 
 }  // namespace
+
+std::uint32_t file_timeout_sec(const DebPipelineOptions& options) {
+  if (options.file_timeout_sec) return *options.file_timeout_sec;
+  const std::string text = env_or_empty(kFileTimeoutVariable);
+  if (text.empty()) return kDefaultFileTimeoutSec;
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  ipc::require(ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= kMaxFileTimeoutSec,
+               std::string("invalid ") + kFileTimeoutVariable + " '" + text + "': expected whole seconds, 1.." +
+                   std::to_string(kMaxFileTimeoutSec));
+  return value;
+}
 
 std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
                                                  const config::ImageTemplate& image) {
@@ -88,6 +106,7 @@ std::vector<RequestedPackage> requested_packages(const config::ProviderData& pro
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, const std::vector<DebRepository>& repos,
                          const DebPipelineOptions& options, DebResolution& out) {
+  file_timeout_sec(options);  // a malformed variable fails before any stage starts
   const fs::path metadata = options.workspace / "metadata";
   fs::create_directories(metadata);
   out.lock.provider_id = provider.id;
@@ -276,6 +295,7 @@ std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
 void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
                       const DebPipelineOptions& options, const std::string& after, PackageFiles& out,
                       std::size_t batches) {
+  file_timeout_sec(options);  // a malformed variable fails before any stage starts
   auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
   std::vector<LockedPackage> missing;
   for (const auto& pkg : lock.packages) {

@@ -26,6 +26,9 @@ namespace supervisor {
 struct DebPipelineOptions {
   std::filesystem::path workspace;     // this build's private directory
   std::uint32_t workers = 8;           // parallel downloads per fetcher
+  // One download attempt's time limit; unset: $OIC_FETCH_FILE_TIMEOUT
+  // (whole seconds, 1..86400), else 300 s.
+  std::optional<std::uint32_t> file_timeout_sec;
   bool dot_graph = false;
   bool dot_system_only = false;
 };
@@ -46,6 +49,10 @@ struct RequestedPackage {
 };
 std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
                                                  const config::ImageTemplate& image);
+
+// The per-attempt download time limit `options` resolves to (see
+// DebPipelineOptions::file_timeout_sec); a malformed variable is kInvalidInput.
+std::uint32_t file_timeout_sec(const DebPipelineOptions& options);
 
 // Adds fetch-metadata, verify-metadata and resolve; `out` is filled by the
 // time Orchestrator::run() returns without throwing.

@@ -54,6 +54,11 @@ int make_tree(const fs::path& root) {
   write_file(root / "usr/bin/ping", "not really ping\n", 0755, 0, 0);
   write_file(root / "boot/efi/EFI/BOOT/BOOTX64.EFI", "MZ fake efi\n", 0644, 0, 0);
   write_file(root / "boot/efi/loader/loader.conf", "timeout 3\n", 0644, 0, 0);
+  // Unreadable for root without CAP_DAC_READ_SEARCH: mkfs must still copy it.
+  write_file(root / "home/user/.ssh/id_ed25519", "private key\n", 0600, 1000, 1000);
+  if (::chown((root / "home/user/.ssh").c_str(), 1000, 1000) < 0 || ::chmod((root / "home/user/.ssh").c_str(), 0700) < 0) {
+    return 5;
+  }
   cap_t caps = cap_from_text("cap_net_raw+ep");
   const int rc = caps ? cap_set_file((root / "usr/bin/ping").c_str(), caps) : -1;
   if (caps) cap_free(caps);
@@ -182,6 +187,8 @@ TEST_F(DiskmakerSandbox, MakesAGptDiskWithAnEspAndAnExt4RootThatKeepsOwnersAndCa
   EXPECT_THAT(debugfs("stat /etc/shadow"), ::testing::ContainsRegex("User: +0 +Group: +42 "));
   EXPECT_THAT(debugfs("stat /usr/bin/su"), HasSubstr("Mode:  04755"));
   EXPECT_THAT(debugfs("ea_list /usr/bin/ping"), HasSubstr("security.capability"));
+  EXPECT_THAT(debugfs("cat /home/user/.ssh/id_ed25519"), HasSubstr("private key"));
+  EXPECT_THAT(debugfs("stat /home/user/.ssh"), ::testing::ContainsRegex("User: +1000 +Group: +1000 "));
   const std::string efi_dir = debugfs("ls -p /boot/efi");
   EXPECT_THAT(efi_dir, HasSubstr("/.//"));
   EXPECT_THAT(efi_dir, ::testing::Not(HasSubstr("EFI")));

@@ -72,6 +72,7 @@ class Child {
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp, int in_fd, int out_fd,
                              int err_fd, const std::vector<int>& inherit) {
   if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(127);
+  ::signal(SIGPIPE, SIG_DFL);  // the stage ignores it; ignored signals survive exec
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   for (int fd : inherit) ::fcntl(fd, F_SETFD, 0);
   ::execve(path, argv, envp);

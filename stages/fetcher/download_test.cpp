@@ -221,6 +221,7 @@ TEST_F(Download, AbortsStalledTransferAfterTheLowSpeedTime) {
   ASSERT_FALSE(results[0].ok);
   EXPECT_EQ(results[0].attempts, 2u);
   EXPECT_NE(results[0].error.find("Timeout"), std::string::npos) << results[0].error;
+  EXPECT_NE(results[0].error.find("under 1024 bytes/s for 1 s"), std::string::npos) << results[0].error;
   expect_nothing_left(item);
 }
 
@@ -246,6 +247,7 @@ TEST_F(Download, AbortsAttemptAfterThePerFileTimeLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   ASSERT_FALSE(results[0].ok);
   EXPECT_NE(results[0].error.find("Timeout"), std::string::npos) << results[0].error;
+  EXPECT_NE(results[0].error.find("per-file time limit of 700 ms reached"), std::string::npos) << results[0].error;
 }
 
 TEST_F(Download, StopsEverythingAtTheTotalTimeLimit) {

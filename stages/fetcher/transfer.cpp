@@ -91,6 +91,9 @@ void Transfer::configure(const DownloadOptions& options) {
   if (options.no_proxy) set_option(easy, CURLOPT_NOPROXY, options.no_proxy->c_str());
   set_option(easy, CURLOPT_NOSIGNAL, 1L);
   set_option(easy, CURLOPT_USERAGENT, "os-image-composer/" OIC_VERSION);
+  per_file_max_time_ = options.per_file_max_time;
+  low_speed_time_ = options.low_speed_time;
+  low_speed_limit_ = options.low_speed_limit;
   set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   set_option(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.per_file_max_time.count()));
   set_option(easy, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
@@ -185,12 +188,26 @@ AttemptOutcome Transfer::finish(CURLcode code) {
   return outcome;
 }
 
+std::string Transfer::timeout_reason() const {
+  curl_off_t elapsed_us = 0;
+  curl_easy_getinfo(easy_.get(), CURLINFO_TOTAL_TIME_T, &elapsed_us);
+  const auto elapsed = std::chrono::microseconds(elapsed_us);
+  if (per_file_max_time_.count() > 0 && elapsed >= per_file_max_time_) {
+    const auto ms = per_file_max_time_.count();
+    const std::string limit = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+    return "per-file time limit of " + limit + " reached";
+  }
+  return "timed out: connecting, or under " + std::to_string(low_speed_limit_) + " bytes/s for " +
+         std::to_string(low_speed_time_.count()) + " s";
+}
+
 AttemptOutcome Transfer::classify(CURLcode code) {
   using Kind = AttemptOutcome::Kind;
   if (abort_) return discard_if(abort_->discard_partial, {abort_->kind, abort_->reason});
   if (code != CURLE_OK) {
     std::string reason = std::string("curl: ") + curl_easy_strerror(code);
     if (error_buffer_[0] != '\0') reason.append(": ").append(error_buffer_.c_str());
+    if (code == CURLE_OPERATION_TIMEDOUT) reason = timeout_reason() + " (" + reason + ")";
     return {is_retryable_curl_code(code) ? Kind::kRetry : Kind::kFatal, std::move(reason)};
   }
   check_status_once();  // an empty body never reached on_write

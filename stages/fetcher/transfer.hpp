@@ -64,6 +64,8 @@ class Transfer {
   void check_status_once();
   void restart_from_zero();
   AttemptOutcome classify(CURLcode code);
+  // Which of the time limits ended this attempt, in words.
+  std::string timeout_reason() const;
   AttemptOutcome discard_if(bool discard, AttemptOutcome outcome);
   // Removes the .part when told to or when it is empty; keeps it for resume otherwise.
   void settle_partial(bool discard);
@@ -87,6 +89,9 @@ class Transfer {
   std::optional<Abort> abort_;
   std::string error_buffer_;
   std::string range_;
+  std::chrono::milliseconds per_file_max_time_{0};  // 0 = unlimited
+  std::chrono::seconds low_speed_time_{0};
+  long low_speed_limit_ = 0;
 };
 
 }  // namespace stage::fetcher

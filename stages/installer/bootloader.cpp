@@ -146,7 +146,8 @@ class BootInstaller {
                                 "boot/grub/grub.cfg=/" + scratch},
                        .timeout = kGrubTimeout},
          "Failed to make the GRUB EFI binary");
-    std::filesystem::remove(root_ / scratch);
+    sandbox::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
+    if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
     ipc::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), "grub-mkstandalone wrote no BOOTX64.EFI");
     written_.push_back(boot_dir + "/BOOTX64.EFI");
     write(boot_dir + "/grub.cfg", embedded);
@@ -181,6 +182,9 @@ class BootInstaller {
     // the tree, so no symlink of the tree can point it elsewhere.
     const std::string work = "tmp/os-image-composer-uki";
     const std::filesystem::path host_work = root_ / work;
+    // Host paths are used below: the tree's /tmp must not lead elsewhere.
+    ipc::check(std::filesystem::symlink_status(root_ / "tmp").type() == std::filesystem::file_type::directory,
+               "Failed to build the UKI: '" + (root_ / "tmp").string() + "' is not a directory");
     std::filesystem::remove_all(host_work);
     make_dirs_in_root(root_, work);
     write_file_in_root(root_, work + "/osrel", os_.os_release, 0644);

@@ -161,6 +161,60 @@ Json package_element(const InstalledPackage& p, const std::string& spdx_id, cons
   return element;
 }
 
+// The package elements and their relationships to the image element.
+class PackageDescriber {
+ public:
+  PackageDescriber(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request,
+                   std::string vendor, std::string distro)
+      : root_(root), vendor_(std::move(vendor)), distro_(std::move(distro)) {
+    for (auto p : request.getPackages()) {
+      const RequestedFile file{p.getDownloadUrl(), p.getSha256()};
+      files_.emplace(std::string(p.getName().cStr()) + ":" + p.getArchitecture().cStr(), file);
+      files_.emplace(p.getName(), file);
+    }
+  }
+
+  void add(const InstalledPackage& p) {
+    const std::string base = "SPDXRef-Package-" + id_string(p.name) + "-" + id_string(p.architecture);
+    std::string id = base;  // "a+b" and "a-b" sanitise alike
+    for (int n = 2; !ids_.insert(id).second; ++n) id = base + "-" + std::to_string(n);
+    const std::optional<std::string> copyright = read_file_in_root(root_, "usr/share/doc/" + p.name + "/copyright");
+    const std::string license = spdx_license_expression(copyright_licenses(copyright.value_or("")), refs);
+    auto file = files_.find(p.name + ":" + p.architecture);
+    if (file == files_.end()) file = files_.find(p.name);
+    elements.push_back(package_element(p, id, file == files_.end() ? nullptr : &file->second, license, vendor_,
+                                       distro_));
+    relationships.push_back({{"spdxElementId", "SPDXRef-Image"}, {"relationshipType", "CONTAINS"},
+                             {"relatedSpdxElement", id}});
+    package_list += p.name + " " + p.version + " " + p.architecture + "\n";
+  }
+
+  Json elements = Json::array();
+  Json relationships = Json::array();
+  std::vector<std::string> refs;
+  std::string package_list;
+
+ private:
+  const std::filesystem::path& root_;
+  std::string vendor_;
+  std::string distro_;
+  std::map<std::string, RequestedFile> files_;  // by "name:arch" and by name
+  std::set<std::string> ids_;
+};
+
+Json extracted_licenses(const std::vector<std::string>& refs) {
+  Json infos = Json::array();
+  for (const std::string& ref : refs) {
+    const std::string name = ref.substr(std::string_view("LicenseRef-").size());
+    infos.push_back({{"licenseId", ref},
+                     {"extractedText", "The licence named '" + name +
+                                           "' by the Debian copyright files of the packages that declare it; "
+                                           "its text is in /usr/share/doc/<package>/copyright of the image."},
+                     {"name", name}});
+  }
+  return infos;
+}
+
 }  // namespace
 
 std::vector<InstalledPackage> parse_dpkg_status(std::string_view status) {
@@ -266,69 +320,35 @@ std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::Instal
   std::sort(packages.begin(), packages.end(), [](const InstalledPackage& a, const InstalledPackage& b) {
     return std::tie(a.name, a.architecture) < std::tie(b.name, b.architecture);
   });
-
-  std::map<std::string, RequestedFile> files;  // by "name:arch" and by name
-  for (auto p : request.getPackages()) {
-    const RequestedFile file{p.getDownloadUrl(), p.getSha256()};
-    files.emplace(std::string(p.getName().cStr()) + ":" + p.getArchitecture().cStr(), file);
-    files.emplace(p.getName(), file);
-  }
   const auto sbom = request.getSbom();
-  const std::string vendor = os_release_id(root);
-  const std::string distro = sbom.getDistribution();
   const std::string image_name = sbom.getImageName().size() > 0 ? sbom.getImageName().cStr() : "image";
   const std::string image_version = sbom.getImageVersion();
   const std::string title = image_version.empty() ? image_name : image_name + "-" + image_version;
 
-  Json elements = Json::array();
-  elements.push_back({{"SPDXID", "SPDXRef-Image"},
-                      {"name", image_name},
-                      {"versionInfo", image_version.empty() ? kNoAssertion : image_version},
-                      {"downloadLocation", kNoAssertion},
-                      {"filesAnalyzed", false},
-                      {"primaryPackagePurpose", "OPERATING_SYSTEM"}});
-  Json relationships = Json::array(
-      {{{"spdxElementId", "SPDXRef-DOCUMENT"}, {"relationshipType", "DESCRIBES"}, {"relatedSpdxElement", "SPDXRef-Image"}}});
-  std::vector<std::string> refs;
-  std::set<std::string> ids;
-  std::string package_list;
-  for (const InstalledPackage& p : packages) {
-    const std::string base = "SPDXRef-Package-" + id_string(p.name) + "-" + id_string(p.architecture);
-    std::string id = base;  // "a+b" and "a-b" sanitise alike
-    for (int n = 2; !ids.insert(id).second; ++n) id = base + "-" + std::to_string(n);
-    const std::optional<std::string> copyright = read_file_in_root(root, "usr/share/doc/" + p.name + "/copyright");
-    const std::string license = spdx_license_expression(copyright_licenses(copyright.value_or("")), refs);
-    auto file = files.find(p.name + ":" + p.architecture);
-    if (file == files.end()) file = files.find(p.name);
-    elements.push_back(package_element(p, id, file == files.end() ? nullptr : &file->second, license, vendor, distro));
-    relationships.push_back({{"spdxElementId", "SPDXRef-Image"}, {"relationshipType", "CONTAINS"},
-                             {"relatedSpdxElement", id}});
-    package_list += p.name + " " + p.version + " " + p.architecture + "\n";
-  }
+  PackageDescriber describer(root, request, os_release_id(root), sbom.getDistribution());
+  describer.elements.push_back({{"SPDXID", "SPDXRef-Image"},
+                                {"name", image_name},
+                                {"versionInfo", image_version.empty() ? kNoAssertion : image_version},
+                                {"downloadLocation", kNoAssertion},
+                                {"filesAnalyzed", false},
+                                {"primaryPackagePurpose", "OPERATING_SYSTEM"}});
+  describer.relationships.push_back(
+      {{"spdxElementId", "SPDXRef-DOCUMENT"}, {"relationshipType", "DESCRIBES"}, {"relatedSpdxElement", "SPDXRef-Image"}});
+  for (const InstalledPackage& p : packages) describer.add(p);
 
   Json doc = {{"spdxVersion", "SPDX-2.3"},
               {"dataLicense", "CC0-1.0"},
               {"SPDXID", "SPDXRef-DOCUMENT"},
               {"name", title},
               // Unique per package set yet reproducible: no random part.
-              {"documentNamespace", "https://spdx.org/spdxdocs/" + id_string(title) + "-" + sha256_hex(package_list)},
+              {"documentNamespace",
+               "https://spdx.org/spdxdocs/" + id_string(title) + "-" + sha256_hex(describer.package_list)},
               {"creationInfo",
                {{"created", spdx_timestamp(source_date_epoch >= 0 ? source_date_epoch : std::time(nullptr))},
                 {"creators", Json::array({std::string("Tool: os-image-composer-") + OIC_VERSION})}}},
-              {"packages", elements},
-              {"relationships", relationships}};
-  if (!refs.empty()) {
-    Json infos = Json::array();
-    for (const std::string& ref : refs) {
-      const std::string name = ref.substr(std::string_view("LicenseRef-").size());
-      infos.push_back({{"licenseId", ref},
-                       {"extractedText", "The licence named '" + name +
-                                             "' by the Debian copyright files of the packages that declare it; "
-                                             "its text is in /usr/share/doc/<package>/copyright of the image."},
-                       {"name", name}});
-    }
-    doc["hasExtractedLicensingInfos"] = infos;
-  }
+              {"packages", describer.elements},
+              {"relationships", describer.relationships}};
+  if (!describer.refs.empty()) doc["hasExtractedLicensingInfos"] = extracted_licenses(describer.refs);
   return doc.dump(2) + "\n";
 }
 

@@ -153,7 +153,12 @@ class BootTest : public ::testing::Test {
     return true;
   }
 
-  bool tmp_is_empty() const { return fs::is_empty(root_ / "tmp"); }
+  // What was left in the CLI's TMPDIR (empty when it cleaned up).
+  std::string tmp_leftovers() const {
+    std::string names;
+    for (const auto& entry : fs::directory_iterator(root_ / "tmp")) names += entry.path().filename().string() + " ";
+    return names;
+  }
 
   fs::path root_;
 };
@@ -204,7 +209,7 @@ TEST_F(BootCli, BadArgumentsExitTwoWithAClearMessageAndStartNoVm) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
     for (const std::string& part : c.expected) EXPECT_TRUE(contains(r.err, part)) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
-    EXPECT_TRUE(tmp_is_empty());
+    EXPECT_EQ(tmp_leftovers(), "");
   }
 }
 
@@ -224,7 +229,7 @@ TEST_F(BootCheck, UnbootableDiskFailsWithTheConsoleTailAndLeavesNothingBehind) {
   EXPECT_GE(took, 40s);
   EXPECT_LT(took, 60s);
   EXPECT_TRUE(no_qemu_within(0ms));
-  EXPECT_TRUE(tmp_is_empty()) << "the private OVMF_VARS copy was left behind";
+  EXPECT_EQ(tmp_leftovers(), "") << "the private OVMF_VARS copy was left behind";
   EXPECT_TRUE(contains(read_text(log), "BdsDxe")) << "--serial-log did not get the console";
   EXPECT_TRUE(read_text(disk) == before) << "--check modified the image";
 }
@@ -240,7 +245,7 @@ TEST_F(BootCheck, SigtermStopsTheCheckAndItsVm) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "interrupted by SIGTERM")) << r.err;
   EXPECT_TRUE(no_qemu_within(0ms));
-  EXPECT_TRUE(tmp_is_empty());
+  EXPECT_EQ(tmp_leftovers(), "");
 }
 
 TEST_F(BootCheck, QemuDiesWithAKilledSupervisor) {
@@ -302,7 +307,7 @@ TEST_F(BootCheck, InteractiveConsoleQuitsWithCtrlAX) {
   EXPECT_TRUE(exited) << "Ctrl-A X did not end the VM";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << screen;
   EXPECT_TRUE(no_qemu_within(0ms));
-  EXPECT_TRUE(tmp_is_empty());
+  EXPECT_EQ(tmp_leftovers(), "");
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ class Debian12Image : public ::testing::Test {
     if (build_.result.exit_code != 0) return;
     outputs_.base = kBase;
     outputs_.dir = workspace_->root() / "first";
-    fs::rename(workspace_->output_dir(kProvider, kSystemName), outputs_.dir);
+    const fs::path made = workspace_->output_dir(kProvider, kSystemName);
+    if (!fs::exists(made / (std::string(kBase) + ".raw"))) return;  // SetUp reports it
+    fs::rename(made, outputs_.dir);
     partitions_ = read_partition_table(outputs_.raw(), workspace_->root() / "scratch");
   }
 
@@ -80,7 +82,8 @@ class Debian12Image : public ::testing::Test {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
     ASSERT_TRUE(missing_.empty()) << missing_;
     ASSERT_EQ(build_.result.exit_code, 0) << "building " << checks_template() << " failed: " << build_.tail();
-    ASSERT_EQ(partitions_.size(), 2u);
+    ASSERT_EQ(partitions_.size(), 2u) << "the build succeeded but " << kBase << ".raw with two partitions is not in "
+                                      << workspace_->output_dir(kProvider, kSystemName);
   }
 
   static const Partition& esp_partition() { return partitions_[0]; }

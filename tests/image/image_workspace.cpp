@@ -55,7 +55,7 @@ std::string TimedRun::tail(std::size_t lines) const {
          " s; output ends:\n" + text.substr(at);
 }
 
-ImageWorkspace::ImageWorkspace(const std::string& prefix) {
+ImageWorkspace::ImageWorkspace(const std::string& prefix, const fs::path& config_dir) {
   std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   ipc::check_syscall(::mkdtemp(pattern.data()) == nullptr ? -1 : 0, "create", pattern);
   root_ = pattern;
@@ -66,7 +66,8 @@ ImageWorkspace::ImageWorkspace(const std::string& prefix) {
   std::ofstream(root_ / "config.yml") << "workers: 8\n"
                                       << "cache_dir: " << cache.string() << "\n"
                                       << "work_dir: " << (root_ / "work").string() << "\n"
-                                      << "temp_dir: " << (root_ / "tmp").string() << "\n";
+                                      << "temp_dir: " << (root_ / "tmp").string() << "\n"
+                                      << (config_dir.empty() ? "" : "config_dir: " + config_dir.string() + "\n");
 }
 
 ImageWorkspace::~ImageWorkspace() {

@@ -35,7 +35,8 @@ struct TimedRun {
 
 class ImageWorkspace {
  public:
-  explicit ImageWorkspace(const std::string& prefix);
+  // `config_dir`: the OS data to use instead of the source tree's config/.
+  explicit ImageWorkspace(const std::string& prefix, const std::filesystem::path& config_dir = {});
   ~ImageWorkspace();
   ImageWorkspace(const ImageWorkspace&) = delete;
   ImageWorkspace& operator=(const ImageWorkspace&) = delete;

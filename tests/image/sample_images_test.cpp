@@ -7,8 +7,9 @@
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include "tests/image/image_workspace.hpp"
 #include "tests/live/live_support.hpp"
@@ -64,32 +65,52 @@ TEST_F(SampleImages, Debian12MinimalRawBuildsAndBootsToLogin) {
   build_and_boot(source_dir() / "image-templates/debian12-x86_64-minimal-raw.yml", outputs, outputs.raw());
 }
 
-// The eLxr sample with packageRepositories naming the Debian mirror of this
-// machine's apt sources (bookworm main), signed by the Debian archive keyring.
-fs::path elxr12_on_debian_mirror(const fs::path& dir) {
-  const std::vector<config::AptSource> sources = tests::live::bookworm_sources();
-  YAML::Node doc = YAML::LoadFile((source_dir() / "image-templates/elxr12-x86_64-minimal-raw.yml").string());
-  YAML::Node repo;
-  repo["codename"] = "bookworm";
-  repo["url"] = sources.front().uri;
-  repo["component"] = "main";
-  repo["pkey"] = "/usr/share/keyrings/debian-archive-keyring.gpg";
-  YAML::Node repos(YAML::NodeType::Sequence);
-  repos.push_back(repo);
-  doc["packageRepositories"] = repos;
-  const fs::path path = dir / "elxr12-on-debian-mirror.yml";
-  YAML::Emitter out;
-  out << doc;
-  std::ofstream(path) << out.c_str() << "\n";
-  return path;
+// The eLxr 12 provider with its repository swapped for this machine's Debian
+// mirror: a copy of the OS data whose elxr12 amd64 repository file is the
+// debian12 one (entries with "source: host-apt", so no URL is written), and
+// whose elxr12 raw defaults drop the two packages only the eLxr archive has
+// (uefi-ext4, elxr-archive-keyring). Everything else — the elxr12 defaults
+// (dracut, UKI, systemd-boot packages), merge and provider code — is the
+// eLxr path as shipped.
+fs::path elxr12_config_on_debian_mirror(const fs::path& dir) {
+  const fs::path config = dir / "config";
+  fs::copy(source_dir() / "config", config, fs::copy_options::recursive);
+  const fs::path elxr = config / "osv/wind-river-elxr/elxr12";
+  fs::copy_file(config / "osv/debian/debian12/providerconfigs/amd64_repo.yml", elxr / "providerconfigs/amd64_repo.yml",
+                fs::copy_options::overwrite_existing);
+  const fs::path defaults = elxr / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
+  std::ifstream in(defaults);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (line == "    - uefi-ext4" || line == "    - elxr-archive-keyring") continue;
+    kept += line + "\n";
+  }
+  in.close();
+  std::ofstream(defaults, std::ios::trunc) << kept;
+  return config;
 }
 
-TEST_F(SampleImages, Elxr12MinimalRawOnTheDebianMirrorBuildsAndBootsToLogin) {
-  const ImageOutputs outputs{workspace_->output_dir("wind-river-elxr-elxr12-x86_64", "Minimal_Raw"),
+TEST(SampleImagesElxr, Elxr12MinimalRawOnTheDebianMirrorBuildsAndBootsToLogin) {
+  if (const std::string skip = skip_reason(); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string missing = missing_prerequisites();
+  ASSERT_TRUE(missing.empty()) << missing;
+  const fs::path scratch = fs::temp_directory_path() / ("oic-elxr-config-" + std::to_string(::getpid()));
+  fs::create_directories(scratch);
+  ImageWorkspace workspace("oic-elxr", elxr12_config_on_debian_mirror(scratch));
+  const ImageOutputs outputs{workspace.output_dir("wind-river-elxr-elxr12-x86_64", "Minimal_Raw"),
                              "elxr12-x86_64-minimal-1.0.0"};
+  const TimedRun build = workspace.build(source_dir() / "image-templates/elxr12-x86_64-minimal-raw.yml");
+  std::cout << "[ image    ] build of the elxr12 sample: " << build.seconds << " s\n";
+  ASSERT_EQ(build.result.exit_code, 0) << build.tail();
   // The sample asks for a gzip-compressed raw image and a qcow2: boot the qcow2.
-  build_and_boot(elxr12_on_debian_mirror(workspace_->root()), outputs, outputs.file("qcow2"));
+  const fs::path image = outputs.file("qcow2");
+  ASSERT_TRUE(fs::is_regular_file(image)) << listing(outputs.dir);
   EXPECT_TRUE(fs::is_regular_file(outputs.file("raw.gz"))) << listing(outputs.dir);
+  const TimedRun boot = workspace.boot_check(image, kBootTimeoutSeconds);
+  std::cout << "[ image    ] boot of the elxr12 qcow2 to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
 }
 
 }  // namespace

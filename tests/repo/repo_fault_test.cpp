@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+
 #include "tests/repo/repo_harness.hpp"
 
 namespace tests::repo {
@@ -119,6 +122,51 @@ TEST(RepoFaults, TruncatedBodyIsResumed) {
   const std::string sha = sha256_hex(world.repo().deb("foo_1.0-1_amd64.deb"));
   EXPECT_EQ(sha256_hex(world.object_path(sha)), sha);
   EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+// Sets an environment variable for the CLI runs of one test.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+TEST(RepoFaults, StalledDownloadFailsAtThePerFileTimeLimitNamingTheFile) {
+  RepoWorld world;
+  const fs::path lockfile = world.root() / "lock.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", lockfile.string()}).exit_code, 0);
+  // Every attempt gets 10 more bytes, then nothing for a minute.
+  world.httpd().set_rules(std::string(R"({")") + kFooPath + R"(": {"stall_at": 10, "stall_for": 60}})");
+  const ScopedEnv timeout("OIC_FETCH_FILE_TIMEOUT", "2");
+  const auto started = std::chrono::steady_clock::now();
+  const CliResult r = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(50));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("Failed to download '" + world.base_url() + kFooPath +
+                               "': per-file time limit of 2 s reached"));
+  EXPECT_THAT(r.err, HasSubstr("(after 4 attempts)"));
+  EXPECT_THAT(r.err, Not(HasSubstr(kInstallerMissing)));
+  // The retries resumed the received prefix instead of starting over.
+  const auto foo = log_of(world, kFooPath);
+  ASSERT_EQ(foo.size(), 4u);
+  EXPECT_EQ(foo[1]["range"], "bytes=10-");
+  const std::string sha = sha256_hex(world.repo().deb("foo_1.0-1_amd64.deb"));
+  EXPECT_FALSE(fs::exists(world.object_path(sha)));
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+TEST(RepoFaults, MalformedFileTimeoutIsRefusedBeforeAnyDownload) {
+  RepoWorld world;
+  const ScopedEnv timeout("OIC_FETCH_FILE_TIMEOUT", "2m");
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("invalid OIC_FETCH_FILE_TIMEOUT '2m': expected whole seconds, 1..86400"));
+  EXPECT_THAT(world.requested_paths(), IsEmpty());
 }
 
 }  // namespace

@@ -1,0 +1,214 @@
+// The real stage-installer, sandboxed as a build runs it (its seccomp
+// policy, user namespace with the subordinate range, /proc and /dev mounted
+// in the tree), bootstraps a real Debian 12 package set: the lockfile
+// $OIC_INSTALLER_LOCK with the packages in the content-addressed cache
+// $OIC_INSTALLER_PACKAGES (<dir>/<sha256[0:2]>/<sha256>). Skips without them.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <capnp/message.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "ipc/error.hpp"
+#include "ipc/framing.hpp"
+#include "sandbox/launch.hpp"
+#include "sandbox/stage_policy.hpp"
+#include "stages/installer/policy.hpp"
+
+namespace stage::installer {
+namespace {
+
+namespace fs = std::filesystem;
+namespace proto = ipc::proto;
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The first id of the caller's range in /etc/subuid or /etc/subgid.
+long subordinate_base(const char* file) {
+  const passwd* pw = ::getpwuid(::geteuid());
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t a = line.find(':');
+    const std::size_t b = line.find(':', a + 1);
+    const std::string who = line.substr(0, a);
+    if (who == (pw ? pw->pw_name : "") || who == std::to_string(::geteuid())) return std::stol(line.substr(a + 1, b - a - 1));
+  }
+  return -1;
+}
+
+// The host-side id of id `inside` in the stage's user namespace.
+long host_id(long inside, const char* subordinate_file) {
+  if (::geteuid() == 0) return inside;  // root maps 0..65535 onto itself
+  if (inside == 0) return ::geteuid();
+  return subordinate_base(subordinate_file) + inside - 1;
+}
+
+class InstallerSandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lock_path_ = env_or_empty("OIC_INSTALLER_LOCK");
+    packages_ = env_or_empty("OIC_INSTALLER_PACKAGES");
+    if (lock_path_.empty() || !fs::exists(lock_path_) || packages_.empty()) {
+      GTEST_SKIP() << "set OIC_INSTALLER_LOCK (a lockfile) and OIC_INSTALLER_PACKAGES (its verified package cache, "
+                      "packages/sha256) to bootstrap a real package set";
+    }
+    binary_ = env_or_empty("OIC_STAGE_INSTALLER");
+    ASSERT_TRUE(fs::exists(binary_)) << "OIC_STAGE_INSTALLER must name the built stage-installer";
+    std::string pattern = (fs::temp_directory_path() / "oic-installer-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    fs::create_directories(dir_ / "root");
+    fs::create_directories(dir_ / "out");
+  }
+
+  void TearDown() override {
+    if (dir_.empty()) return;
+    // Files owned by subordinate ids cannot be removed from outside the
+    // namespace: an unprivileged run leaves them to the tmp cleaner.
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs the stage on the locked packages; returns its log. Fills `result`.
+  std::string run_stage(capnp::MallocMessageBuilder& result_message, std::string& error) {
+    const nlohmann::json lock = nlohmann::json::parse(read_text(lock_path_));
+    std::map<std::string, nlohmann::json> by_name;
+    for (const nlohmann::json& p : lock.at("packages")) by_name[p.at("name").get<std::string>()] = p;
+    const nlohmann::json& order = lock.at("installOrder");
+
+    capnp::MallocMessageBuilder message;
+    auto request = message.initRoot<proto::Message>().initRequest();
+    request.setSourceDateEpoch(1700000000);
+    auto installer = request.initInstaller();
+    auto list = installer.initPackages(static_cast<unsigned>(order.size()));
+    for (unsigned i = 0; i < order.size(); ++i) {
+      const nlohmann::json& p = by_name.at(order[i].get<std::string>());
+      const std::string sha = p.at("sha256").get<std::string>();
+      list[i].initFile().setPath((packages_ / sha.substr(0, 2) / sha).string());
+      list[i].setName(p.at("name").get<std::string>());
+      list[i].setVersion(p.at("version").get<std::string>());
+      list[i].setArchitecture(p.at("architecture").get<std::string>());
+      list[i].setEssential(p.at("essential").get<bool>());
+      auto pre = list[i].initPreDepends(static_cast<unsigned>(p.at("preDepends").size()));
+      for (unsigned k = 0; k < pre.size(); ++k) pre.set(k, p.at("preDepends")[k].get<std::string>());
+      list[i].setSha256(sha);
+    }
+    installer.initRootDir().setPath((dir_ / "root").string());
+    installer.initOutputDir().setPath((dir_ / "out").string());
+    installer.setHostname("installer-test");
+    installer.setInitramfsTool("none");
+
+    const std::string inside = "/run/oic/stage-installer";
+    sandbox::SandboxSpec spec = sandbox::make_spec(installer_policy(), inside, {inside});
+    spec.mounts.push_back({sandbox::MountKind::kDir, {}, "/run/oic", {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, binary_.string(), inside, {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, packages_.string(), packages_.string(), {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRw, dir_.string(), dir_.string(), {}});
+    // What supervisor::StageMounts::extra carries for the installer.
+    spec.mounts.push_back({sandbox::MountKind::kProc, {}, (dir_ / "root/proc").string(), {}});
+    spec.mounts.push_back({sandbox::MountKind::kDev, {}, (dir_ / "root/dev").string(), {}});
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    sandbox::UniqueFd parent(sv[0]), child(sv[1]);
+    const fs::path log_path = dir_ / "stage.log";
+    sandbox::UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    spec.fds = {{child.get(), 3}, {log.get(), 1}, {log.get(), 2}};
+    sandbox::SpawnedStage stage = sandbox::spawn(spec);
+    child.reset();
+    ipc::send_message(parent.get(), message);
+    std::string text;
+    for (;;) {
+      ipc::ReceivedMessage received = ipc::receive_message(parent.get());
+      const proto::Message::Reader m = received.message();
+      if (m.isLog()) text += std::string(m.getLog().getText()) + "\n";
+      if (m.isResult()) {
+        result_message.setRoot(m.getResult());
+        break;
+      }
+      if (m.isError()) {
+        error = m.getError().getMessage();
+        break;
+      }
+    }
+    stage.wait();
+    return text + read_text(log_path);
+  }
+
+  fs::path lock_path_, packages_, binary_, dir_;
+};
+
+TEST_F(InstallerSandbox, BootstrapsTheLockedPackagesWithRealOwnersAndEveryPackageInstalled) {
+  capnp::MallocMessageBuilder result_message;
+  std::string error;
+  const std::string log = run_stage(result_message, error);
+  ASSERT_TRUE(error.empty()) << error << "\n" << log;
+  const auto result = result_message.getRoot<proto::StageResult>().asReader();
+  ASSERT_TRUE(result.isInstaller());
+  const fs::path root = dir_ / "root";
+
+  struct stat shadow {};
+  ASSERT_EQ(::stat((root / "etc/shadow").c_str(), &shadow), 0);
+  EXPECT_EQ(static_cast<long>(shadow.st_uid), host_id(0, "/etc/subuid"));
+  EXPECT_EQ(static_cast<long>(shadow.st_gid), host_id(42, "/etc/subgid"));  // group shadow
+  EXPECT_EQ(shadow.st_mode & 07777, 0640u);
+  struct stat passwd_bin {};
+  ASSERT_EQ(::stat((root / "usr/bin/passwd").c_str(), &passwd_bin), 0);
+  EXPECT_NE(passwd_bin.st_mode & S_ISUID, 0u) << "passwd lost its setuid bit";
+  EXPECT_FALSE(fs::exists(root / "usr/sbin/policy-rc.d"));
+  EXPECT_FALSE(fs::exists(root / "var/cache/oic-install"));
+
+  // dpkg's own view of the tree: every locked package is "ii".
+  const nlohmann::json lock = nlohmann::json::parse(read_text(lock_path_));
+  std::string listing;
+  {
+    int pipefd[2];
+    ASSERT_EQ(::pipe(pipefd), 0);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(pipefd[1], 1);
+      const std::string admindir = "--admindir=" + (root / "var/lib/dpkg").string();
+      ::execl("/usr/bin/dpkg-query", "dpkg-query", admindir.c_str(), "-W", "-f=${db:Status-Abbrev}${Package}\\n",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(pipefd[1]);
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;) listing.append(buf, static_cast<std::size_t>(n));
+    ::close(pipefd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  std::size_t installed = 0;
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.starts_with("ii ")) << line;
+    installed += line.starts_with("ii ") ? 1 : 0;
+  }
+  EXPECT_EQ(installed, lock.at("packages").size()) << listing;
+  EXPECT_EQ(result.getInstaller().getInstalled().size(), lock.at("packages").size());
+  EXPECT_FALSE(result.getInstaller().getBuildEnvReused());
+}
+
+}  // namespace
+}  // namespace stage::installer
