@@ -23,13 +23,16 @@ bytes=$(python3 -c 'import json,sys; print(sum(p["size"] for p in json.load(open
 fresh="$BENCH_DIR/fresh-cache"
 fresh_cfg=$(oic_config "$fresh")
 apt_dir="$BENCH_DIR/apt-download"
-# Only the fetcher and verifier are offered to the build (OIC_STAGE_DIR), so
-# it stops where installing would start, whatever stages the build tree has;
-# it must have put every package in the cache by then.
-stage_dir="$BENCH_DIR/download-stages"
-rm -rf "$stage_dir" && mkdir -p "$stage_dir"
-cp "$BUILD_DIR/stages/fetcher/stage-fetcher" "$BUILD_DIR/stages/verifier/stage-verifier" "$stage_dir/"
-ours_cmd="OIC_STAGE_DIR=$(printf '%q' "$stage_dir") $(printf '%q ' "$OIC" --config "$fresh_cfg") build $(printf '%q' "$BENCH_DIR/bench.yml") --lockfile $(printf '%q' "$lock") 2>&1 | grep -q 'packages verified in the cache'"
+# A copy of the CLI in a tree that holds only the fetcher and verifier
+# stages (the CLI looks for stages beside its own binary), so the build stops
+# where installing would start, whatever stages the build tree has; it must
+# have put every package in the cache by then.
+tree="$BENCH_DIR/download-tree"
+rm -rf "$tree" && mkdir -p "$tree/supervisor" "$tree/stages/fetcher" "$tree/stages/verifier"
+cp "$OIC" "$tree/supervisor/"
+ln -s "$BUILD_DIR/stages/fetcher/stage-fetcher" "$tree/stages/fetcher/"
+ln -s "$BUILD_DIR/stages/verifier/stage-verifier" "$tree/stages/verifier/"
+ours_cmd="$(printf '%q ' "$tree/supervisor/os-image-composer" --config "$fresh_cfg") build $(printf '%q' "$BENCH_DIR/bench.yml") --lockfile $(printf '%q' "$lock") 2>&1 | grep -q 'packages verified in the cache'"
 apt_cmd="cd $(printf '%q' "$apt_dir") && apt-get $APT_OPTS_Q -qq download $pkgs"
 
 json="$BENCH_DIR/download.json"

@@ -103,6 +103,12 @@ std::string option_value(const fs::path& path) {
   return out;
 }
 
+// A -drive file: "name:rest" would be read as protocol "name"; a relative
+// path is anchored with "./" so that it never is.
+std::string drive_file(const fs::path& path) {
+  return option_value(path.is_relative() ? "." / path : path);
+}
+
 bool is_executable_file(const fs::path& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
@@ -246,10 +252,10 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-cpu", spec.kvm ? "host" : "max",
       "-m", std::to_string(spec.memory_mib),
       "-smp", std::to_string(spec.cpus),
-      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + option_value(spec.firmware_code),
-      "-drive", "if=pflash,format=raw,unit=1,file=" + option_value(spec.firmware_vars),
+      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + drive_file(spec.firmware_code),
+      "-drive", "if=pflash,format=raw,unit=1,file=" + drive_file(spec.firmware_vars),
   };
-  std::string disk = "file=" + option_value(spec.image) + ",format=" + std::string(qemu_format_name(spec.format)) +
+  std::string disk = "file=" + drive_file(spec.image) + ",format=" + std::string(qemu_format_name(spec.format)) +
                      ",if=virtio";
   if (spec.snapshot) disk += ",snapshot=on";
   argv.insert(argv.end(), {"-drive", disk});

@@ -186,6 +186,16 @@ TEST(QemuArgv, DoublesCommasInPathsAsQemuOptionSyntaxRequires) {
   EXPECT_TRUE(has("stdio,id=console,signal=off,mux=on,logfile=/l,,og"));
 }
 
+TEST(QemuArgv, AnchorsRelativeDrivePathsSoAColonIsNotReadAsAProtocol) {
+  VmSpec spec = sample_spec();
+  spec.image = "nbd:disk.raw";
+  spec.firmware_code = "fw/code.fd";
+  const std::vector<std::string> argv = qemu_argv(spec);
+  auto has = [&](const std::string& arg) { return std::find(argv.begin(), argv.end(), arg) != argv.end(); };
+  EXPECT_TRUE(has("file=./nbd:disk.raw,format=raw,if=virtio"));
+  EXPECT_TRUE(has("if=pflash,format=raw,unit=0,readonly=on,file=./fw/code.fd"));
+}
+
 TEST(ShellQuote, QuotesOnlyWhatAShellWouldSplitOrExpand) {
   EXPECT_EQ(shell_quote({"qemu", "-m", "2048", "file=/a,b"}), "qemu -m 2048 file=/a,b");
   EXPECT_EQ(shell_quote({"a b", "it's", ""}), "'a b' 'it'\\''s' ''");

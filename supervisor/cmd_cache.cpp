@@ -1,7 +1,9 @@
-// `cache clean`: removes the package store, repository indexes and build environments under
-// cache_dir, and/or the per-provider build trees under work_dir. Removal goes
-// through directory fds with O_NOFOLLOW, so a symlink inside these trees is
-// removed as a link and never followed out of them.
+// `cache clean`: removes the package store, repository indexes and staging
+// leftovers (through PackageCache, under the cache's exclusive lock, so never
+// under a live build), build environments under cache_dir, and/or the
+// per-provider build trees under work_dir. Removal goes through directory fds
+// with O_NOFOLLOW, so a symlink inside these trees is removed as a link and
+// never followed out of them.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "sandbox/unique_fd.hpp"
 #include "supervisor/build_env_cache.hpp"
 #include "supervisor/cli.hpp"
+#include "supervisor/package_cache.hpp"
 
 namespace supervisor::cli {
 namespace {
@@ -73,11 +76,7 @@ std::vector<Target> clean_targets(const Invocation& inv) {
     // The package store is shared by every provider, so it cannot be narrowed.
     ipc::require(!packages, "--provider-id narrows --workspace only; the package store is shared by all providers");
   }
-  std::vector<Target> targets;
-  if (packages) {
-    targets.push_back({inv.global.cache_dir, "packages"});
-    targets.push_back({inv.global.cache_dir, "metadata"});
-  }
+  std::vector<Target> targets;  // the package store is cleaned by PackageCache
   if (workspace) {
     const std::vector<std::string> ids = provider ? std::vector{*provider} : provider_dirs(inv.global.work_dir);
     for (const std::string& id : ids) {
@@ -86,34 +85,6 @@ std::vector<Target> clean_targets(const Invocation& inv) {
     }
   }
   return targets;
-}
-
-sandbox::UniqueFd open_dir_at(int dirfd, const std::string& name, const fs::path& shown) {
-  const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  return sandbox::UniqueFd(ipc::check_syscall(fd, "open directory", shown.string()));
-}
-
-// Removes `name` in `dirfd` and, for a real directory, everything below it.
-void remove_at(int dirfd, const std::string& name, const fs::path& shown) {
-  struct stat st {};
-  ipc::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());
-  if (S_ISDIR(st.st_mode)) {
-    sandbox::UniqueFd dir = open_dir_at(dirfd, name, shown);
-    const int listing_fd = ipc::check_syscall(::dup(dir.get()), "duplicate descriptor of", shown.string());
-    std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(listing_fd), ::closedir);
-    if (!listing) {
-      ::close(listing_fd);
-      ipc::check_syscall(-1, "list directory", shown.string());
-    }
-    std::vector<std::string> children;
-    while (const dirent* entry = ::readdir(listing.get())) {
-      const std::string child = entry->d_name;
-      if (child != "." && child != "..") children.push_back(child);
-    }
-    for (const std::string& child : children) remove_at(dir.get(), child, shown / child);
-  }
-  ipc::check_syscall(::unlinkat(dirfd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0), "remove",
-                     shown.string());
 }
 
 // The directory holding the target's last component, opened without
@@ -144,18 +115,35 @@ void print_list(std::ostream& out, std::string_view title, const std::vector<fs:
   for (const auto& p : paths) out << "  " << p.string() << "\n";
 }
 
+// packages/, metadata/ and tmp/ of the cache, under its exclusive lock: it
+// fails at once while a build uses the cache.
+void clean_package_cache(const fs::path& cache_dir, bool dry_run, std::vector<fs::path>& removed,
+                         std::vector<fs::path>& missing) {
+  const CleanScope scope{.packages = true, .metadata = true, .staging = true};
+  if (!fs::is_directory(cache_dir)) {
+    for (const char* name : {"metadata", "packages", "tmp"}) missing.push_back(cache_dir / name);
+    return;
+  }
+  PackageCache cache(cache_dir, CacheAccess::kMaintenance);
+  CleanReport report = cache.clean(scope, dry_run);
+  removed.insert(removed.end(), report.removed.begin(), report.removed.end());
+  missing.insert(missing.end(), report.missing.begin(), report.missing.end());
+}
+
 int run_cache_clean(const Invocation& inv) {
   const bool dry_run = inv.options["dry-run"].as<bool>();
   std::vector<fs::path> removed;
   std::vector<fs::path> missing;
-  for (const Target& t : clean_targets(inv)) {
+  const std::vector<Target> targets = clean_targets(inv);
+  if (cleans_packages(inv)) clean_package_cache(inv.global.cache_dir, dry_run, removed, missing);
+  for (const Target& t : targets) {
     if (!exists(t)) {
       missing.push_back(t.full());
       continue;
     }
     if (!dry_run) {
       ipc::ErrorContext ctx{"cleaning", t.full().string()};
-      remove_at(open_parent(t)->get(), t.relative.filename().string(), t.full());
+      remove_tree_at(open_parent(t)->get(), t.relative.filename().string(), t.full());
     }
     removed.push_back(t.full());
   }

@@ -1,5 +1,6 @@
 #include "supervisor/package_cache.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
@@ -88,25 +89,6 @@ std::string read_small_file(const fs::path& path) {
   return n > 0 ? std::string(buffer.data(), static_cast<std::size_t>(n)) : std::string();
 }
 
-// Every regular file and symlink under `dir` (not following links), sorted.
-std::vector<fs::path> files_under(const fs::path& dir) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_directory(ec) || it->is_symlink(ec)) files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-// Removes the children of `dir`, keeping `dir` itself.
-void remove_children(const fs::path& dir) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    fs::remove_all(it->path());
-  }
-}
-
 }  // namespace
 
 StagingArea::~StagingArea() {
@@ -117,7 +99,10 @@ StagingArea::~StagingArea() {
 
 PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(root)), access_(access) {
   ipc::ErrorContext ctx("opening the package cache", root_.string());
-  for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) fs::create_directories(root_ / sub);
+  fs::create_directories(root_);
+  if (access_ == CacheAccess::kBuild) {
+    for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) fs::create_directories(root_ / sub);
+  }
   const fs::path lock_path = root_ / kLockName;
   cache_lock_ = open_or_throw(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW);
   if (access_ == CacheAccess::kBuild) {
@@ -225,20 +210,49 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
   return object;
 }
 
-std::vector<fs::path> PackageCache::clean(const CleanScope& scope, bool dry_run) {
+CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {
   ipc::check(access_ == CacheAccess::kMaintenance, "PackageCache::clean needs CacheAccess::kMaintenance");
-  std::vector<fs::path> removed;
-  const auto take = [&](const fs::path& dir) {
-    auto files = files_under(dir);
-    removed.insert(removed.end(), files.begin(), files.end());
-    if (!dry_run) remove_children(dir);
-  };
-  if (scope.packages) take(root_ / "packages/sha256");
-  if (scope.metadata) take(root_ / "metadata");
+  std::vector<std::string> names;
+  if (scope.metadata) names.emplace_back("metadata");
+  if (scope.packages) names.emplace_back("packages");
   // The exclusive lock means no build is live, so all of tmp/ is left over.
-  if (scope.staging) take(root_ / "tmp");
-  std::sort(removed.begin(), removed.end());
-  return removed;
+  if (scope.staging) names.emplace_back("tmp");
+  const auto root = open_or_throw(root_, O_RDONLY | O_DIRECTORY);
+  CleanReport report;
+  for (const std::string& name : names) {  // already sorted
+    struct stat st {};
+    if (::fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) ipc::check_syscall(-1, "inspect", (root_ / name).string());
+      report.missing.push_back(root_ / name);
+      continue;
+    }
+    if (!dry_run) remove_tree_at(root.get(), name, root_ / name);
+    report.removed.push_back(root_ / name);
+  }
+  return report;
+}
+
+void remove_tree_at(int dirfd, const std::string& name, const fs::path& shown) {
+  struct stat st {};
+  ipc::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());
+  if (S_ISDIR(st.st_mode)) {
+    const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    sandbox::UniqueFd dir(ipc::check_syscall(fd, "open directory", shown.string()));
+    const int listing_fd = ipc::check_syscall(::dup(dir.get()), "duplicate descriptor of", shown.string());
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(listing_fd), ::closedir);
+    if (!listing) {
+      ::close(listing_fd);
+      ipc::check_syscall(-1, "list directory", shown.string());
+    }
+    std::vector<std::string> children;
+    while (const dirent* entry = ::readdir(listing.get())) {
+      const std::string child = entry->d_name;
+      if (child != "." && child != "..") children.push_back(child);
+    }
+    for (const std::string& child : children) remove_tree_at(dir.get(), child, shown / child);
+  }
+  ipc::check_syscall(::unlinkat(dirfd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0), "remove",
+                     shown.string());
 }
 
 }  // namespace supervisor

@@ -28,9 +28,15 @@ enum class CacheAccess {
 };
 
 struct CleanScope {
-  bool packages = false;  // every object (and its .name and .lock)
-  bool metadata = false;  // every repository index
-  bool staging = true;    // leftovers of killed runs in tmp/
+  bool packages = false;  // packages/: every object (and its .name and .lock)
+  bool metadata = false;  // metadata/: every repository index
+  bool staging = true;    // tmp/: leftovers of killed runs
+};
+
+// What clean() removed (or would remove): the top directories of the scope.
+struct CleanReport {
+  std::vector<std::filesystem::path> removed;  // sorted
+  std::vector<std::filesystem::path> missing;  // in the scope but not there; sorted
 };
 
 // Proof that this process holds the per-object lock; released on destruction.
@@ -70,10 +76,16 @@ class StagingArea {
   sandbox::UniqueFd lock_;
 };
 
+// Removes `name` in the directory `dirfd` and, for a real directory,
+// everything below it, through directory fds opened with O_NOFOLLOW: a
+// symlink is removed as a link and never followed. `shown` names it in errors.
+void remove_tree_at(int dirfd, const std::string& name, const std::filesystem::path& shown);
+
 class PackageCache {
  public:
-  // Creates the layout if needed and takes the cache-wide lock. A kBuild
-  // cache also removes staging directories of dead runs.
+  // Takes the cache-wide lock. A kBuild cache creates the layout if needed
+  // and removes staging directories of dead runs; a kMaintenance one creates
+  // nothing but the root and its lock file.
   PackageCache(std::filesystem::path root, CacheAccess access);
 
   const std::filesystem::path& root() const noexcept { return root_; }
@@ -95,9 +107,10 @@ class PackageCache {
   std::filesystem::path commit(const ObjectLock& lock, const std::filesystem::path& staged,
                                std::string_view original_name);
 
-  // Removes what `scope` names (needs kMaintenance); returns the removed
-  // paths, sorted. With dry_run, returns them and removes nothing.
-  std::vector<std::filesystem::path> clean(const CleanScope& scope, bool dry_run);
+  // Removes the top directories `scope` names, whole (needs kMaintenance;
+  // a later build creates them again). A symlink inside is removed as a
+  // link, never followed. With dry_run, reports them and removes nothing.
+  CleanReport clean(const CleanScope& scope, bool dry_run);
 
  private:
   void remove_dead_staging();

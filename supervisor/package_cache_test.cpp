@@ -242,26 +242,52 @@ TEST(PackageCache, CleanDryRunListsWithoutRemoving) {
   TempDir dir;
   const fs::path object = fill_cache(dir.path());
   PackageCache cache(dir.path(), CacheAccess::kMaintenance);
-  const auto listed = cache.clean(CleanScope{.packages = true, .metadata = true, .staging = true}, true);
-  const std::vector<fs::path> expected = {
-      dir.path() / "metadata/Packages.xz", object, object.string() + ".lock", object.string() + ".name",
-      dir.path() / "tmp/.new-abcdef/b.part"};
-  EXPECT_EQ(listed, expected);
-  for (const auto& p : expected) EXPECT_TRUE(fs::exists(p)) << p;
+  const CleanReport listed = cache.clean(CleanScope{.packages = true, .metadata = true, .staging = true}, true);
+  const std::vector<fs::path> expected = {dir.path() / "metadata", dir.path() / "packages", dir.path() / "tmp"};
+  EXPECT_EQ(listed.removed, expected);
+  EXPECT_TRUE(listed.missing.empty());
+  EXPECT_TRUE(fs::exists(object));
+  EXPECT_TRUE(fs::exists(dir.path() / "tmp/.new-abcdef/b.part"));
 }
 
 TEST(PackageCache, CleanRemovesOnlyTheChosenScopes) {
   TempDir dir;
   const fs::path object = fill_cache(dir.path());
   PackageCache cache(dir.path(), CacheAccess::kMaintenance);
-  const auto removed = cache.clean(CleanScope{.packages = false, .metadata = true, .staging = true}, false);
-  EXPECT_EQ(removed.size(), 2u);
-  EXPECT_FALSE(fs::exists(dir.path() / "metadata/Packages.xz"));
-  EXPECT_FALSE(fs::exists(dir.path() / "tmp/.new-abcdef"));
+  const CleanReport removed = cache.clean(CleanScope{.packages = false, .metadata = true, .staging = true}, false);
+  EXPECT_EQ(removed.removed, (std::vector<fs::path>{dir.path() / "metadata", dir.path() / "tmp"}));
+  EXPECT_FALSE(fs::exists(dir.path() / "metadata"));
+  EXPECT_FALSE(fs::exists(dir.path() / "tmp"));
   EXPECT_TRUE(fs::exists(object));
-  EXPECT_TRUE(fs::is_directory(dir.path() / "metadata"));
-  EXPECT_EQ(cache.clean(CleanScope{.packages = true, .metadata = false, .staging = false}, false).size(), 3u);
+  const CleanReport again = cache.clean(CleanScope{.packages = true, .metadata = true, .staging = false}, false);
+  EXPECT_EQ(again.removed, std::vector<fs::path>{dir.path() / "packages"});
+  EXPECT_EQ(again.missing, std::vector<fs::path>{dir.path() / "metadata"});
   EXPECT_FALSE(fs::exists(object));
+}
+
+TEST(PackageCache, CleanRemovesASymlinkWithoutFollowingIt) {
+  TempDir dir;
+  TempDir outside;
+  write_file(outside.path() / "precious", "keep");
+  fill_cache(dir.path());
+  fs::create_directory_symlink(outside.path(), dir.path() / "packages/sha256/link");
+  PackageCache cache(dir.path(), CacheAccess::kMaintenance);
+  cache.clean(CleanScope{.packages = true}, false);
+  EXPECT_FALSE(fs::exists(dir.path() / "packages"));
+  EXPECT_TRUE(fs::exists(outside.path() / "precious"));
+}
+
+TEST(PackageCache, ABuildRecreatesWhatACleanRemoved) {
+  TempDir dir;
+  fill_cache(dir.path());
+  {
+    PackageCache cache(dir.path(), CacheAccess::kMaintenance);
+    cache.clean(CleanScope{.packages = true, .metadata = true, .staging = true}, false);
+  }
+  PackageCache build(dir.path(), CacheAccess::kBuild);
+  EXPECT_TRUE(fs::is_directory(build.metadata_dir()));
+  EXPECT_TRUE(fs::is_directory(dir.path() / "packages/sha256"));
+  EXPECT_FALSE(build.open_verified(build.lock_object(kHello)).status == CacheLookup::Status::kHit);
 }
 
 }  // namespace

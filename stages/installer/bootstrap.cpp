@@ -211,6 +211,8 @@ ExtractStats extract_deb_data(int fd, const fs::path& root, std::string_view wha
   // No user/group lookup: owners stay numeric, as in the archive.
   archive_write_disk_set_options(disk.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  struct stat root_stat {};
+  ipc::check_syscall(::stat(root.c_str(), &root_stat), "stat", root.string());
   ExtractStats stats;
   archive_entry* entry = nullptr;
   for (;;) {
@@ -229,6 +231,13 @@ ExtractStats extract_deb_data(int fd, const fs::path& root, std::string_view wha
     }
     if (rel.empty()) continue;  // the tree's top directory is the caller's
     const std::string path = (root / rel).string();
+    // Directories mounted over (the /proc and /dev the launcher put in the
+    // tree) keep the attributes of their mount.
+    struct stat existing {};
+    if (type == AE_IFDIR && ::lstat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode) &&
+        existing.st_dev != root_stat.st_dev) {
+      continue;
+    }
     archive_entry_set_pathname(entry, path.c_str());
     if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
       const std::string target = (root / member_path(link, what)).string();
@@ -515,11 +524,11 @@ void remove_policy_rc_d(const fs::path& root) {
   if (ec) ipc::fail(ipc::ErrorKind::kFailed, "Failed to remove '/usr/sbin/policy-rc.d': " + ec.message());
 }
 
-std::vector<InstalledPackage> read_dpkg_status(const fs::path& root) {
+std::vector<DpkgStatusEntry> read_dpkg_status(const fs::path& root) {
   const fs::path file = root / "var/lib/dpkg/status";
   ipc::require(fs::exists(file), "Failed to read the dpkg status '" + file.string() + "': missing");
   const std::string text = read_text_file(file);
-  std::vector<InstalledPackage> out;
+  std::vector<DpkgStatusEntry> out;
   resolver::for_each_paragraph(text, [&](const resolver::Paragraph& p) {
     out.push_back({p.value("Package").value_or(""), p.value("Version").value_or(""),
                    p.value("Architecture").value_or(""), p.value("Status").value_or("")});

@@ -100,7 +100,7 @@ void bootstrap(const std::filesystem::path& root, const std::vector<DebPackage>&
 void remove_policy_rc_d(const std::filesystem::path& root);
 
 // A package dpkg lists as installed in /var/lib/dpkg/status.
-struct InstalledPackage {
+struct DpkgStatusEntry {
   std::string name;
   std::string version;
   std::string architecture;
@@ -108,6 +108,6 @@ struct InstalledPackage {
 };
 
 // Every package in the status file of the tree, sorted by name.
-std::vector<InstalledPackage> read_dpkg_status(const std::filesystem::path& root);
+std::vector<DpkgStatusEntry> read_dpkg_status(const std::filesystem::path& root);
 
 }  // namespace stage::installer

@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "ipc/error.hpp"
+#include "stages/installer/bootloader.hpp"
 #include "stages/installer/bootstrap.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
 #include "stages/installer/os_config.hpp"
+#include "stages/installer/sbom.hpp"
 
 namespace stage::installer {
 namespace {
@@ -91,9 +93,9 @@ bool make_base(proto::InstallerRequest::Reader request, const OpenDir& root, ipc
 }
 
 void encode_installed(const fs::path& root, proto::InstallerResult::Builder result) {
-  const std::vector<InstalledPackage> installed = read_dpkg_status(root);
-  std::vector<const InstalledPackage*> ok;
-  for (const InstalledPackage& p : installed) {
+  const std::vector<DpkgStatusEntry> installed = read_dpkg_status(root);
+  std::vector<const DpkgStatusEntry*> ok;
+  for (const DpkgStatusEntry& p : installed) {
     if (p.status == "install ok installed") ok.push_back(&p);
   }
   auto list = result.initInstalled(static_cast<unsigned>(ok.size()));
@@ -102,6 +104,22 @@ void encode_installed(const fs::path& root, proto::InstallerResult::Builder resu
     list[i].setVersion(ok[i]->version);
     list[i].setArchitecture(ok[i]->architecture);
   }
+}
+
+// The SBOM in the tree (/usr/share/sbom) and in the output directory.
+void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, std::int64_t epoch,
+                ipc::StageContext& context, proto::InstallerResult::Builder out) {
+  const proto::InstallerRequest::Sbom::Reader sbom = request.getSbom();
+  if (!sbom.getEnabled()) return;
+  const std::string name = sbom.getFileName();
+  ipc::require(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
+               "Failed to decode installer request: sbom.fileName '" + name + "' must be a plain file name");
+  context.progress({.phase = "sbom", .item = name});
+  const std::string document = make_spdx_sbom(root, request, epoch);
+  write_file_in_root(root, "usr/share/sbom/" + name, document, 0644);
+  const OpenDir output = open_dir(context, request.getOutputDir(), "outputDir");
+  write_file_atomically(output.fd.get(), name, document, 0644);
+  out.setSbomPath(name);
 }
 
 }  // namespace
@@ -175,6 +193,13 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
     out.setInitrdPath(kernel->initrd_path);
     out.setKernelVersion(kernel->version);
   }
+  if (installer.getBootloader().getType().size() > 0 || installer.getUki()) {
+    context.progress({.phase = "bootloader", .item = installer.getBootloader().getProvider().cStr()});
+    const std::vector<std::string> files = install_boot_loader(root.path, installer, kernel);
+    auto list = out.initBootFiles(static_cast<unsigned>(files.size()));
+    for (unsigned i = 0; i < files.size(); ++i) list.set(i, files[i]);
+  }
+  write_sbom(installer, root.path, request.getSourceDateEpoch(), context, out);
   remove_policy_rc_d(root.path);
   encode_installed(root.path, out);
 }

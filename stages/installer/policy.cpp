@@ -6,6 +6,9 @@
 #include "stages/installer/policy.hpp"
 
 #include <linux/capability.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
@@ -24,6 +27,10 @@ sandbox::StagePolicy installer_policy() {
   seccomp.allow(sc::change_root());
   seccomp.allow(sc::local_sockets());  // scripts talking to a local daemon they started
   sc::allow_unix_socket_creation(seccomp);
+  // Other families fail instead of killing the caller: shadow's useradd and
+  // groupadd open an audit netlink socket and carry on when the family is
+  // unsupported, as they do on kernels without audit.
+  seccomp.set_if(SCMP_SYS(socket), sandbox::fail_with(EAFNOSUPPORT), {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
   sc::allow_any_ioctl(seccomp);        // terminal and file ioctls of arbitrary scripts
 
   sandbox::StagePolicy policy{"installer", std::move(seccomp)};

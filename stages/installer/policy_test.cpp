@@ -51,6 +51,19 @@ TEST(InstallerPolicy, KeepsOnlyItsDeclaredCapabilities) {
 
 TEST(InstallerPolicy, ConfinesAProbeInItsSandbox) { sandbox::testing::expect_confined(installer_policy()); }
 
+TEST(InstallerPolicy, AnswersNonUnixSocketsWithEafnosupport) {
+  // shadow's groupadd opens an audit socket and goes on without audit then.
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(installer_policy());
+        const bool audit = socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */) < 0 && errno == EAFNOSUPPORT;
+        const bool inet = socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EAFNOSUPPORT;
+        const int unix_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        _exit(audit && inet && unix_fd >= 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST(InstallerPolicy, KillsOnPtrace) {
   EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), ptrace(PTRACE_ATTACH, -1, nullptr, nullptr)),
               ::testing::KilledBySignal(SIGSYS), "");

@@ -33,9 +33,10 @@ namespace tests::repo {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-inline const char* kInstallerMissing =
-    "error: the package set is fetched and verified; installing it into an image needs the installer stage, "
-    "which this build does not have yet";
+// Builds run a copy of the CLI that finds only the fetcher, verifier and
+// resolver stages (see download_only_cli), so a build whose packages are all
+// fetched and verified ends here, whatever else the build tree holds.
+inline const char* kInstallerMissing = "Failed to find the executable of stage 'installer'";
 
 // The packages the template asks for besides the provider's essential
 // base-tiny; the resolver must add the rest (see make-debrepo.sh).
@@ -88,6 +89,43 @@ inline CliResult run_process(const std::vector<std::string>& args, const fs::pat
 inline std::string sha256_hex(const fs::path& file) {
   const CliResult r = run_process({"/usr/bin/sha256sum", file.string()}, file.parent_path() / ".sha");
   return r.out.substr(0, 64);
+}
+
+// A copy of $OIC_CLI in a private tree beside links to only the stages
+// these tests exercise: the CLI looks for stages next to its own binary
+// (<tree>/stages/<name>/stage-<name>), so it never finds an installer.
+// Made once per test process, removed at its exit.
+class DownloadOnlyTree {
+ public:
+  DownloadOnlyTree() {
+    const char* cli = std::getenv("OIC_CLI");
+    if (cli == nullptr || *cli == '\0') return;
+    const fs::path build = fs::path(cli).parent_path().parent_path();
+    tree_ = fs::temp_directory_path() / ("oic-repo-tools-" + std::to_string(::getpid()));
+    fs::create_directories(tree_ / "supervisor");
+    cli_ = tree_ / "supervisor" / fs::path(cli).filename();
+    fs::copy_file(cli, cli_, fs::copy_options::overwrite_existing);
+    for (const std::string name : {"fetcher", "verifier", "resolver"}) {
+      fs::create_directories(tree_ / "stages" / name);
+      fs::create_symlink(build / "stages" / name / ("stage-" + name), tree_ / "stages" / name / ("stage-" + name));
+    }
+  }
+  ~DownloadOnlyTree() {
+    std::error_code ec;
+    if (!tree_.empty()) fs::remove_all(tree_, ec);
+  }
+  DownloadOnlyTree(const DownloadOnlyTree&) = delete;
+  DownloadOnlyTree& operator=(const DownloadOnlyTree&) = delete;
+  const fs::path& cli() const { return cli_; }
+
+ private:
+  fs::path tree_;
+  fs::path cli_;
+};
+
+inline const char* download_only_cli() {
+  static const DownloadOnlyTree tree;
+  return tree.cli().c_str();
 }
 
 // One test's world. Options go to make-debrepo.sh after --more-relations.
@@ -158,10 +196,7 @@ class RepoWorld {
     return found;
   }
 
-  static const char* kCliPath() {
-    const char* cli = std::getenv("OIC_CLI");
-    return cli != nullptr ? cli : "";
-  }
+  static const char* kCliPath() { return download_only_cli(); }
 
  private:
   // The debian12 provider with its essential list and default packages

@@ -103,7 +103,7 @@ TEST_F(RepoLock, BuildFromLockfileDownloadsNoIndexAndFillsTheCache) {
 
   const CliResult r = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.err, HasSubstr(std::string(kInstallerMissing) + "\n"));
+  EXPECT_THAT(r.err, HasSubstr(kInstallerMissing));
   const std::vector<std::string> paths = world.requested_paths();
   ASSERT_GE(paths.size(), before);
   std::vector<std::string> during(paths.begin() + static_cast<long>(before), paths.end());
