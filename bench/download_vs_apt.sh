@@ -30,8 +30,9 @@ apt_dir="$BENCH_DIR/apt-download"
 tree="$BENCH_DIR/download-tree"
 rm -rf "$tree" && mkdir -p "$tree/supervisor" "$tree/stages/fetcher" "$tree/stages/verifier"
 cp "$OIC" "$tree/supervisor/"
-ln -s "$BUILD_DIR/stages/fetcher/stage-fetcher" "$tree/stages/fetcher/"
-ln -s "$BUILD_DIR/stages/verifier/stage-verifier" "$tree/stages/verifier/"
+# Copies, not links: the sandbox binds a stage binary by its path.
+cp "$BUILD_DIR/stages/fetcher/stage-fetcher" "$tree/stages/fetcher/"
+cp "$BUILD_DIR/stages/verifier/stage-verifier" "$tree/stages/verifier/"
 ours_cmd="$(printf '%q ' "$tree/supervisor/os-image-composer" --config "$fresh_cfg") build $(printf '%q' "$BENCH_DIR/bench.yml") --lockfile $(printf '%q' "$lock") 2>&1 | grep -q 'packages verified in the cache'"
 apt_cmd="cd $(printf '%q' "$apt_dir") && apt-get $APT_OPTS_Q -qq download $pkgs"
 

@@ -578,9 +578,9 @@ void read_console(int fd, LoginCheck& result, std::size_t& scan_from) {
 
 }  // namespace
 
-int run_vm_interactive(const VmSpec& spec, Logger& log) {
+int run_vm_interactive(const VmSpec& spec) {
+  ipc::check(spec.console == ConsoleMode::kTerminal, "run_vm_interactive needs ConsoleMode::kTerminal");
   const std::vector<std::string> argv = qemu_argv(spec);
-  log.debug("Running " + shell_quote(argv));
   SignalGate signals;
   TerminalGuard terminal;
   VmProcess vm(argv, spec.temp_dir, ChildStdio{.take_terminal = terminal.active()});
@@ -602,11 +602,9 @@ int run_vm_interactive(const VmSpec& spec, Logger& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logger& log) {
-  VmSpec captured = spec;
-  captured.console = ConsoleMode::kCapture;
-  const std::vector<std::string> argv = qemu_argv(captured);
-  log.debug("Running " + shell_quote(argv));
+LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout) {
+  ipc::check(spec.console == ConsoleMode::kCapture, "wait_for_login needs ConsoleMode::kCapture");
+  const std::vector<std::string> argv = qemu_argv(spec);
   SignalGate signals;
   auto [console_read, console_write] = make_pipe();
   auto [err_read, err_write] = make_pipe();

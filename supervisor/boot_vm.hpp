@@ -12,8 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/log.hpp"
-
 namespace supervisor {
 
 // The disk formats QEMU is told about explicitly (its `format=` names).
@@ -105,9 +103,9 @@ std::optional<std::string> find_login_prompt(std::string_view raw);
 // The last `count` lines of cleaned console text.
 std::string last_lines(std::string_view raw, std::size_t count);
 
-// Runs QEMU on the terminal until it exits; returns its exit code. SIGINT,
-// SIGTERM and SIGHUP to this process stop the VM.
-int run_vm_interactive(const VmSpec& spec, Logger& log);
+// Runs qemu_argv(spec) (spec.console kTerminal) until QEMU exits; returns
+// its exit code. SIGINT, SIGTERM and SIGHUP to this process stop the VM.
+int run_vm_interactive(const VmSpec& spec);
 
 struct LoginCheck {
   bool reached = false;
@@ -118,10 +116,10 @@ struct LoginCheck {
   std::string qemu_stderr;
 };
 
-// Runs QEMU with the console captured until a login prompt appears (then
-// kills it), QEMU exits, `timeout` passes or a SIGINT/SIGTERM/SIGHUP arrives.
-// QEMU never outlives this call (nor this process: PR_SET_PDEATHSIG).
-LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout, Logger& log);
+// Runs qemu_argv(spec) (spec.console kCapture) until a login prompt appears
+// (then stops QEMU), QEMU exits, `timeout` passes or a SIGINT/SIGTERM/SIGHUP
+// arrives. QEMU never outlives this call (nor this process: PR_SET_PDEATHSIG).
+LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout);
 
 // A private directory per VM, removed with everything in it when this
 // object goes: the VM's copy of the OVMF variable store, and QEMU's TMPDIR

@@ -67,7 +67,8 @@ int check_boot(const Invocation& inv, const VmSpec& spec, int timeout) {
   inv.log.info("Booting '" + spec.image.string() + "' (" + std::string(qemu_format_name(spec.format)) + ", " +
                (spec.kvm ? "KVM" : "TCG") + "); waiting up to " + std::to_string(timeout) +
                " s for a login prompt on the serial console");
-  const LoginCheck result = wait_for_login(spec, std::chrono::seconds(timeout), inv.log);
+  inv.log.debug("Running " + shell_quote(qemu_argv(spec)));
+  const LoginCheck result = wait_for_login(spec, std::chrono::seconds(timeout));
   if (result.reached) {
     inv.out << "Login prompt after " << seconds_text(result.elapsed) << ": " << result.prompt << "\n";
     return kExitOk;
@@ -105,13 +106,15 @@ int run_boot(const Invocation& inv) {
   // without a NIC the guest does not wait for DHCP.
   spec.snapshot = check || inv.options["snapshot"].as<bool>();
   spec.network = !check;
+  spec.console = check ? ConsoleMode::kCapture : ConsoleMode::kTerminal;
   if (check) return check_boot(inv, spec, timeout);
 
-  spec.console = ConsoleMode::kTerminal;
   inv.log.info("Booting '" + image.string() + "'; this terminal is its serial console. "
                "Quit with Ctrl-A X (Ctrl-A C switches to the QEMU monitor and back).");
-  const int status = run_vm_interactive(spec, inv.log);
-  ipc::check(status == 0, "qemu exited with status " + std::to_string(status));
+  inv.log.debug("Running " + shell_quote(qemu_argv(spec)));
+  const int status = run_vm_interactive(spec);
+  ipc::check(status == 0, "Failed to run image '" + image.string() + "': qemu exited with status " +
+                              std::to_string(status));
   return kExitOk;
 }
 

@@ -221,7 +221,7 @@ TEST_F(Download, AbortsStalledTransferAfterTheLowSpeedTime) {
   ASSERT_FALSE(results[0].ok);
   EXPECT_EQ(results[0].attempts, 2u);
   EXPECT_NE(results[0].error.find("Timeout"), std::string::npos) << results[0].error;
-  EXPECT_NE(results[0].error.find("bytes/s for 1 s (curl: "), std::string::npos) << results[0].error;
+  EXPECT_NE(results[0].error.find("stalled: under 1 bytes/s for 1 s (curl: "), std::string::npos) << results[0].error;
   expect_nothing_left(item);
 }
 

@@ -189,16 +189,20 @@ AttemptOutcome Transfer::finish(CURLcode code) {
 }
 
 std::string Transfer::timeout_reason() const {
-  curl_off_t elapsed_us = 0;
-  curl_easy_getinfo(easy_.get(), CURLINFO_TOTAL_TIME_T, &elapsed_us);
-  const auto elapsed = std::chrono::microseconds(elapsed_us);
-  if (per_file_max_time_.count() > 0 && elapsed >= per_file_max_time_) {
+  // libcurl says which limit it hit only in its message: "Operation too slow"
+  // for the low-speed limit, "Operation timed out" for CURLOPT_TIMEOUT, and
+  // something about connecting for the connect timeout.
+  const std::string_view detail = error_buffer_.c_str();
+  if (detail.starts_with("Operation too slow")) {
+    return "stalled: under " + std::to_string(low_speed_limit_) + " bytes/s for " +
+           std::to_string(low_speed_time_.count()) + " s";
+  }
+  if (per_file_max_time_.count() > 0 && detail.starts_with("Operation timed out")) {
     const auto ms = per_file_max_time_.count();
     const std::string limit = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
     return "per-file time limit of " + limit + " reached";
   }
-  return "timed out: connecting, or under " + std::to_string(low_speed_limit_) + " bytes/s for " +
-         std::to_string(low_speed_time_.count()) + " s";
+  return "timed out";
 }
 
 AttemptOutcome Transfer::classify(CURLcode code) {

@@ -68,6 +68,9 @@ class XzSource {
   static la_ssize_t read(archive* inner, void* client, const void** out) {
     return static_cast<XzSource*>(client)->read_some(inner, out);
   }
+  // Why decoding stopped, if it did; libarchive may report its own
+  // "truncated" message over the one this source set.
+  const std::string& error() const noexcept { return error_; }
 
  private:
   // Threads may hold one block each in memory; past this the decoder runs
@@ -107,7 +110,8 @@ class XzSource {
     }
   }
 
-  static la_ssize_t fail(archive* inner, const std::string& why) {
+  la_ssize_t fail(archive* inner, const std::string& why) {
+    error_ = why;
     archive_set_error(inner, EIO, "%s", why.c_str());
     return ARCHIVE_FATAL;
   }
@@ -116,6 +120,7 @@ class XzSource {
   lzma_stream stream_ = LZMA_STREAM_INIT;
   bool input_done_ = false;
   bool ended_ = false;
+  std::string error_;
   std::array<char, 1 << 16> in_{};
   std::array<std::uint8_t, 1 << 17> out_{};
 };
@@ -236,11 +241,12 @@ void check_tar(archive* outer, const std::string& deb, const std::string& tar, b
   source->outer = outer;
   std::unique_ptr<XzSource> xz_source = xz ? std::make_unique<XzSource>(outer) : nullptr;
   auto fail_read = [&](std::string_view what) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
-              "Failed to check package '" + deb + "': cannot read " + tar + " (" +
-                  std::string(what) + "): " +
-                  (archive_error_string(inner.get()) ? archive_error_string(inner.get())
-                                                     : "unknown error"));
+    const char* libarchive_says = archive_error_string(inner.get());
+    const std::string why = xz_source && !xz_source->error().empty() ? xz_source->error()
+                            : libarchive_says                        ? libarchive_says
+                                                                     : "unknown error";
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to check package '" + deb + "': cannot read " + tar +
+                                                 " (" + std::string(what) + "): " + why);
   };
   const int opened = xz ? archive_read_open(inner.get(), xz_source.get(), nullptr, XzSource::read, nullptr)
                        : archive_read_open(inner.get(), source.get(), nullptr, read_nested, nullptr);

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "ipc/error.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
@@ -72,6 +74,47 @@ TEST(ArchiveCheck, RejectsFileThatIsNotAnArArchive) {
   TempDir dir;
   { std::ofstream(dir.path() / "x.deb") << "not a deb\n"; }
   EXPECT_THAT(check_error(dir.path() / "x.deb"), HasSubstr("x.deb"));
+}
+
+// A .deb whose data.tar.xz has many xz blocks, as dpkg writes them, so the
+// threaded decoder really splits the work; `cut` drops that share of the
+// compressed data tar's tail.
+std::filesystem::path make_multiblock_deb(const std::filesystem::path& dir, double cut) {
+  namespace fs = std::filesystem;
+  using tests::debrepo::run_argv;
+  const fs::path root = dir / "root";
+  fs::create_directories(root / "usr/share/many");
+  for (int i = 0; i < 64; ++i) {
+    std::string text;
+    for (int line = 0; line < 2000; ++line) text += std::to_string(i * 7919 + line * line) + "\n";
+    std::ofstream(root / "usr/share/many" / ("f" + std::to_string(i))) << text;
+  }
+  fs::create_directories(dir / "control");
+  std::ofstream(dir / "control/control") << "Package: many\nVersion: 1\nArchitecture: all\n";
+  std::ofstream(dir / "debian-binary") << "2.0\n";
+  EXPECT_EQ(run_argv({"/usr/bin/tar", "-C", (dir / "control").string(), "-czf", (dir / "control.tar.gz").string(), "./control"}), 0);
+  EXPECT_EQ(run_argv({"/usr/bin/tar", "-C", root.string(), "-cf", (dir / "data.tar").string(), "./usr"}), 0);
+  EXPECT_EQ(run_argv({"/usr/bin/xz", "-T2", "--block-size=65536", "-f", (dir / "data.tar").string()}), 0);
+  const fs::path xz = dir / "data.tar.xz";
+  fs::resize_file(xz, fs::file_size(xz) - static_cast<std::uintmax_t>(static_cast<double>(fs::file_size(xz)) * cut));
+  const fs::path deb = dir / "many_1_all.deb";
+  EXPECT_EQ(run_argv({"/usr/bin/ar", "rc", deb.string(), (dir / "debian-binary").string(),
+                      (dir / "control.tar.gz").string(), xz.string()}),
+            0);
+  return deb;
+}
+
+TEST(ArchiveCheck, WalksAMultiBlockXzDataTar) {
+  TempDir dir;
+  EXPECT_NO_THROW(check_deb(make_multiblock_deb(dir.path(), 0)));
+}
+
+TEST(ArchiveCheck, RejectsACutXzDataTar) {
+  TempDir dir;
+  const std::string msg = check_error(make_multiblock_deb(dir.path(), 0.5));
+  EXPECT_THAT(msg, HasSubstr("Failed to check package '"));
+  EXPECT_THAT(msg, HasSubstr("cannot read data.tar.xz"));
+  EXPECT_THAT(msg, HasSubstr("xz data"));
 }
 
 TEST(Utf8, AcceptsAndRejectsByteSequences) {

@@ -91,7 +91,7 @@ inline std::string sha256_hex(const fs::path& file) {
   return r.out.substr(0, 64);
 }
 
-// A copy of $OIC_CLI in a private tree beside links to only the stages
+// A copy of $OIC_CLI in a private tree beside copies of only the stages
 // these tests exercise: the CLI looks for stages next to its own binary
 // (<tree>/stages/<name>/stage-<name>), so it never finds an installer.
 // Made once per test process, removed at its exit.
@@ -107,7 +107,9 @@ class DownloadOnlyTree {
     fs::copy_file(cli, cli_, fs::copy_options::overwrite_existing);
     for (const std::string name : {"fetcher", "verifier", "resolver"}) {
       fs::create_directories(tree_ / "stages" / name);
-      fs::create_symlink(build / "stages" / name / ("stage-" + name), tree_ / "stages" / name / ("stage-" + name));
+      // Copies, not links: the sandbox binds the stage binary by path.
+      fs::copy_file(build / "stages" / name / ("stage-" + name), tree_ / "stages" / name / ("stage-" + name),
+                    fs::copy_options::overwrite_existing);
     }
   }
   ~DownloadOnlyTree() {
