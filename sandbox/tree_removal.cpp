@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <string>
 #include <system_error>
 
@@ -65,7 +64,6 @@ void remove_tree_sandboxed(const fs::path& path) {
   write_end.reset();
   const std::string errors = read_all(read_end.get());
   const int status = child.wait();
-  std::fprintf(stderr, "DEBUG rm status %d errors '%s'\n", status, errors.c_str());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw ipc::Error(ipc::ErrorKind::kFailed,
                      "Failed to remove '" + path.string() + "': rm " +
@@ -79,7 +77,6 @@ void remove_tree(const fs::path& path) {
   require_removable(path);
   std::error_code ec;
   fs::remove_all(path, ec);
-  std::fprintf(stderr, "DEBUG remove_all %s: %d %s\n", path.c_str(), ec.value(), ec.message().c_str());
   if (!ec) return;
   if (ec.value() != EACCES && ec.value() != EPERM) {
     throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to remove '" + path.string() + "': " + ec.message());

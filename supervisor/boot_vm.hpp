@@ -1,8 +1,9 @@
 // Boots a disk image in QEMU with OVMF (UEFI) firmware and a serial console,
 // either for a person at the terminal or as a check that waits for the
 // getty `login:` prompt. The pure parts (format probing, the QEMU argv, the
-// prompt matcher) are separate from the process handling so tests can
-// exercise them without a VM.
+// prompt matcher; boot_vm.cpp) are separate from the process handling
+// (run_vm_interactive, wait_for_login, VmScratch; vm_process.cpp) so tests
+// can exercise them without a VM.
 #pragma once
 
 #include <chrono>

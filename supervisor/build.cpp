@@ -153,15 +153,18 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
 // Lockfile and merged template beside the stage outputs, then all of them
 // into the output directory.
 std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
-                                   const Lockfile& lock, const Workspace& workspace, const ImageResults& results) {
+                                   const Lockfile& lock, const Workspace& workspace, const ImageResults& results,
+                                   Logger& log) {
   const std::string base = output_base_name(request.image);
   const fs::path out = workspace.dir() / "out";
   std::vector<OutputFile> files;
   for (const auto& artifact : results.artifacts) {
     files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256});
   }
-  if (!results.sbom_path.empty() && fs::exists(results.sbom_path)) {
+  if (fs::exists(results.sbom_path)) {
     files.push_back({results.sbom_path, fs::path(results.sbom_path).filename().string(), ""});
+  } else {
+    log.warn("The installer wrote no SBOM to the output directory; the image has none beside it");
   }
   write_lockfile(out / (base + ".lock.json"), lock);
   files.push_back({out / (base + ".lock.json"), base + ".lock.json", ""});
@@ -239,7 +242,7 @@ int run_build(const BuildRequest& request, Logger& log) {
     log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
              std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
-    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results);
+    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, log);
     report_timings();
     report_outputs(progress, published);
     return 0;

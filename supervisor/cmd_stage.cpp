@@ -11,9 +11,11 @@
 #include "ipc/request_file.hpp"
 #include "ipc/stage_kind.hpp"
 #include "sandbox/launch.hpp"
+#include "sandbox/spec.hpp"
 #include "supervisor/cli.hpp"
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/request_io.hpp"
+#include "supervisor/stage_launch.hpp"
 #include "supervisor/stage_table.hpp"
 
 namespace supervisor::cli {
@@ -57,6 +59,26 @@ int run_shell(StageKind kind, const LaunchOptions& launch) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
 }
 
+// What a build mounts for this request besides its fds: the files left as
+// paths, and for the installer its tree with a fresh /proc and a minimal
+// /dev inside (maintainer scripts need both), so a run by hand behaves like
+// one in a build.
+StageMounts request_mounts(StageKind kind, const LoadedRequest& loaded) {
+  StageMounts mounts;
+  mounts.read_only = loaded.bound_files;
+  if (kind != StageKind::INSTALLER) return mounts;
+  auto installer = loaded.message->getRoot<ipc::proto::Message>().getRequest().getInstaller();
+  const int slot = installer.getRootDir().getSlot();
+  ipc::require(slot >= 0 && static_cast<std::size_t>(slot) < loaded.fd_paths.size(),
+               "the installer request has no rootDir");
+  const fs::path root = loaded.fd_paths[slot];
+  // The stage runs dpkg and maintainer scripts chrooted there by path.
+  mounts.read_write.push_back(root);
+  mounts.extra.push_back({sandbox::MountKind::kProc, "", (root / "proc").string(), {}});
+  mounts.extra.push_back({sandbox::MountKind::kDev, "", (root / "dev").string(), {}});
+  return mounts;
+}
+
 int run_stage_verb(const Invocation& inv) {
   const StageKind kind = stage_argument(inv);
   LaunchOptions launch;
@@ -69,6 +91,7 @@ int run_stage_verb(const Invocation& inv) {
   ipc::require(inv.options.count("request") > 0, "stage needs --request FILE (examples: docs/stages/)");
   const fs::path file = inv.options["request"].as<std::string>();
   auto loaded = std::make_shared<LoadedRequest>(load_request_file(file, kind));
+  StageMounts mounts = request_mounts(kind, *loaded);
 
   ProgressReporter progress(ProgressMode::kPlain, stderr);
   OrchestratorOptions options;
@@ -78,8 +101,9 @@ int run_stage_verb(const Invocation& inv) {
   StageJob job{.name = std::string(ipc::to_string(kind)), .kind = kind};
   job.timeout = inv.options.count("timeout") ? std::chrono::seconds(inv.options["timeout"].as<int>())
                                              : stage_info(kind).default_timeout;
-  job.prepare = [loaded] {
+  job.prepare = [loaded, mounts] {
     PreparedRequest prepared;
+    prepared.mounts = mounts;
     prepared.message = std::move(loaded->message);
     prepared.fds = std::move(loaded->fds);
     prepared.fd_paths = std::move(loaded->fd_paths);

@@ -366,10 +366,14 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
         .on_success = {},
         .timeout = std::chrono::seconds(3600),
     });
+    // One verifier at a time: each already checks its packages on every
+    // core, so a free job slot goes to the next download instead.
+    std::vector<std::string> verify_after = {fetch_job};
+    if (b > 0) verify_after.push_back("verify-packages-" + std::to_string(b));
     orchestrator.add(StageJob{
         .name = "verify-packages" + suffix,
         .kind = ipc::proto::StageKind::VERIFIER,
-        .after = {fetch_job},
+        .after = verify_after,
         .prepare =
             [state, b] {
               PreparedRequest p;

@@ -2,6 +2,7 @@
 //
 //   fetch-metadata -> verify-metadata -> resolve -> fetch-packages-1 -> verify-packages-1
 //                                                  fetch-packages-2 -> verify-packages-2 ...
+//   (fetch-packages-N also waits for N-1, verify-packages-N for N-1)
 //
 // Only the fetcher touches the network; indexes are used only after the
 // verifier accepted their signatures and hashes, and packages enter the cache
@@ -71,8 +72,10 @@ struct PackageFiles {
 
 // Adds the jobs that bring every package of `lock` into `cache` (verified),
 // after job `after` (empty: at once), and fills `out`. Packages already
-// cached are re-hashed, not downloaded. Up to `batches` fetch jobs run one
-// after another while the verifier checks the batch before. Each object's
+// cached are re-hashed, not downloaded. The rest is split into at least
+// `batches` batches of similar byte size, largest packages first; fetch jobs
+// run one after another, and so do verify jobs (each uses every core), the
+// verifier checking batch N while later batches download. Each object's
 // cache lock is held from before its download until it is committed, so a
 // second build sharing the cache waits for it instead of fetching it again.
 void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,

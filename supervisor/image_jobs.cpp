@@ -236,6 +236,10 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.setEspMountPoint(in.layout.esp_mount_point);
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.read_write.push_back(in.workspace);
+  // Maintainer scripts need /proc and /dev in the chroot; the launcher mounts
+  // them before seccomp forbids mounting. They vanish with the sandbox.
+  p.mounts.extra.push_back({sandbox::MountKind::kProc, {}, (in.root_dir / "proc").string(), {}});
+  p.mounts.extra.push_back({sandbox::MountKind::kDev, {}, (in.root_dir / "dev").string(), {}});
   return p;
 }
 

@@ -143,6 +143,15 @@ TEST_F(ImageJobs, InstallRequestListsPackagesByPathInInstallOrder) {
   EXPECT_THAT(p.mounts.read_write, testing::Contains(dir.path() / "ws"));
 }
 
+TEST_F(ImageJobs, InstallJobMountsProcAndDevInsideTheTree) {
+  const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kNone));
+  ASSERT_EQ(p.mounts.extra.size(), 2u);
+  EXPECT_EQ(p.mounts.extra[0].kind, sandbox::MountKind::kProc);
+  EXPECT_EQ(p.mounts.extra[0].target, (dir.path() / "ws" / "root" / "proc").string());
+  EXPECT_EQ(p.mounts.extra[1].kind, sandbox::MountKind::kDev);
+  EXPECT_EQ(p.mounts.extra[1].target, (dir.path() / "ws" / "root" / "dev").string());
+}
+
 TEST_F(ImageJobs, InstallRequestCarriesTheOsConfiguration) {
   const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kNone));
   const auto req = request_of(p).getInstaller();

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <functional>
+#include <string>
 
 #include "ipc/error.hpp"
 #include "ipc/request_file.hpp"
@@ -63,25 +64,46 @@ void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
   if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the stage request '" + file.string() + "'");
 }
 
-LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind) {
+LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind, std::size_t max_fds) {
   const ipc::Frame frame = ipc::read_request_file(file, kind);
   LoadedRequest loaded;
   loaded.message = std::make_unique<capnp::MallocMessageBuilder>();
   loaded.message->setRoot(frame.message());
   auto request = loaded.message->getRoot<ipc::proto::Message>().getRequest();
+  struct Ref {
+    ipc::proto::FdRef::Builder ref;
+    std::string path;
+    mode_t mode;
+  };
+  std::vector<Ref> refs;
   visit_fd_refs(capnp::DynamicStruct::Builder(request), [&](ipc::proto::FdRef::Builder ref) {
     ipc::require(ref.getSlot() < 0, "request file '" + file.string() + "': an FdRef has a slot; give a path");
-    const std::string path = ref.getPath().cStr();
+    std::string path = ref.getPath().cStr();
     ipc::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
     struct stat st {};
     ipc::check_syscall(::stat(path.c_str(), &st), "stat", path);
-    const int flags = (S_ISDIR(st.st_mode) ? O_DIRECTORY | O_RDONLY : O_RDONLY) | O_CLOEXEC;
-    sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), flags), "open", path));
-    ref.setSlot(static_cast<int>(loaded.fds.size()));
-    ref.setPath("");
-    loaded.fds.push_back(std::move(fd));
-    loaded.fd_paths.emplace_back(path);
+    refs.push_back({ref, std::move(path), st.st_mode});
   });
+  // A frame carries at most max_fds fds. When the request names more, its
+  // regular files stay paths, each bound read-only at that path: the stage
+  // sees just those files, as the build binds additional files. Directories
+  // (outputs, trees) and FIFOs still travel as fds.
+  const bool files_by_path = refs.size() > max_fds;
+  for (Ref& r : refs) {
+    if (files_by_path && S_ISREG(r.mode)) {
+      r.ref.setPath(fs::absolute(r.path).lexically_normal().string());
+      loaded.bound_files.emplace_back(r.ref.getPath().cStr());
+      continue;
+    }
+    ipc::require(loaded.fds.size() < max_fds, "request file '" + file.string() + "' names more than " +
+                                                  std::to_string(max_fds) + " directories and special files");
+    const int flags = (S_ISDIR(r.mode) ? O_DIRECTORY | O_RDONLY : O_RDONLY) | O_CLOEXEC;
+    sandbox::UniqueFd fd(ipc::check_syscall(::open(r.path.c_str(), flags), "open", r.path));
+    r.ref.setSlot(static_cast<int>(loaded.fds.size()));
+    r.ref.setPath("");
+    loaded.fds.push_back(std::move(fd));
+    loaded.fd_paths.emplace_back(r.path);
+  }
   request.setFdCount(static_cast<std::uint32_t>(loaded.fds.size()));
   return loaded;
 }

@@ -1,7 +1,8 @@
 // Stage requests as files a person can read and rerun: --keep-requests saves
 // each request as JSON with every FdRef turned back into the host path it was
 // opened from; `stage NAME --request FILE` does the reverse, opening each
-// path and passing the fd, so the stage never needs the path in its sandbox.
+// path and passing the fd, so the stage never needs the path in its sandbox
+// (except for regular files beyond what one frame carries: see below).
 #pragma once
 
 #include <capnp/message.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "ipc/framing.hpp"
 #include "ipc/stage.capnp.h"
 #include "sandbox/unique_fd.hpp"
 
@@ -23,10 +25,17 @@ struct LoadedRequest {
   std::unique_ptr<capnp::MallocMessageBuilder> message;  // a Message holding the request
   std::vector<sandbox::UniqueFd> fds;
   std::vector<std::filesystem::path> fd_paths;
+  // Regular files left as (absolute) paths; the stage must see each at
+  // that path (StageMounts::read_only).
+  std::vector<std::filesystem::path> bound_files;
 };
 
 // Reads FILE (JSON or Cap'n Proto text), checks it is a request for `kind`,
 // and opens every FdRef path (directories as directories) into fd slots.
-LoadedRequest load_request_file(const std::filesystem::path& file, ipc::proto::StageKind kind);
+// When there are more FdRefs than `max_fds`, every regular file stays a path
+// (listed in bound_files) and only directories and special files become fds;
+// more of those than `max_fds` is kInvalidInput.
+LoadedRequest load_request_file(const std::filesystem::path& file, ipc::proto::StageKind kind,
+                                std::size_t max_fds = ipc::FrameLimits{}.max_fds);
 
 }  // namespace supervisor

@@ -24,6 +24,7 @@
 #include "ipc/framing.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_policy.hpp"
+#include "sandbox/tree_removal.hpp"
 #include "stages/installer/policy.hpp"
 
 namespace stage::installer {
@@ -84,10 +85,9 @@ class InstallerSandbox : public ::testing::Test {
 
   void TearDown() override {
     if (dir_.empty()) return;
-    // Files owned by subordinate ids cannot be removed from outside the
-    // namespace: an unprivileged run leaves them to the tmp cleaner.
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
+    // The tree belongs to subordinate ids: an unprivileged caller removes it
+    // in a user namespace that maps them.
+    EXPECT_NO_THROW(sandbox::remove_tree(dir_)) << "left " << dir_;
   }
 
   // Runs the stage on the locked packages; returns its log. Fills `result`.

@@ -240,6 +240,33 @@ INSTANTIATE_TEST_SUITE_P(
                                  R"(", "expectedSize": "10"}]}})"}),
     [](const auto& info) { return std::string(info.param.stage); });
 
+// More files than one frame carries fds for (FrameLimits::max_fds, 32): the
+// files travel as paths bound into the sandbox, so the verifier reaches each
+// one and fails on its content (a wrong sha256), not on the fd count.
+TEST_F(Spine, RequestWithMoreFilesThanAFrameCarriesReachesTheStage) {
+  constexpr int kFiles = 40;
+  const fs::path packages = dir_.path() / "packages";
+  fs::create_directories(packages);
+  nlohmann::json list = nlohmann::json::array();
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string name = "pkg" + std::to_string(i);
+    const std::string content = "not a deb " + std::to_string(i) + "\n";
+    write_file(packages / (name + ".deb"), content);
+    list.push_back({{"name", name}, {"repo", "r"}, {"file", {{"path", (packages / (name + ".deb")).string()}}},
+                    {"expectedSha256", std::string(64, 'a')}, {"expectedSize", std::to_string(content.size())}});
+  }
+  const fs::path file = dir_.path() / "request.json";
+  write_file(file, nlohmann::json{{"verifier", {{"repositories", nlohmann::json::array()}, {"packages", list}}}}.dump());
+  const CliResult r = run_cli({"stage", "verifier", "--request", file.string()}, env(false), {}, 60s);
+  EXPECT_EQ(r.err.find("too many fds"), std::string::npos) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto failures = nlohmann::json::parse(r.out)["verifier"]["failures"];
+  ASSERT_EQ(failures.size(), static_cast<std::size_t>(kFiles)) << r.out;
+  for (const auto& failure : failures) {
+    EXPECT_NE(failure["reason"].get<std::string>().find("sha256"), std::string::npos) << failure;
+  }
+}
+
 TEST_F(Spine, NoSandboxRunsTheStageAsAPlainChild) {
   auto args = fake_stage_args("status");
   args.push_back("--no-sandbox");
