@@ -59,23 +59,31 @@ int run_shell(StageKind kind, const LaunchOptions& launch) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
 }
 
-// What a build mounts for this request besides its fds: the files left as
-// paths, and for the installer its tree with a fresh /proc and a minimal
-// /dev inside (maintainer scripts need both), so a run by hand behaves like
-// one in a build.
+// The host path an FdRef of the loaded request was opened from, or empty.
+fs::path opened_path(const LoadedRequest& loaded, ipc::proto::FdRef::Reader ref) {
+  const int slot = ref.getSlot();
+  return slot >= 0 && static_cast<std::size_t>(slot) < loaded.fd_paths.size() ? loaded.fd_paths[slot] : fs::path();
+}
+
+// What a build mounts for this request besides its fds (image_jobs.cpp):
+// the files left as paths, and for the installer its tree with a fresh /proc
+// and a minimal /dev inside (maintainer scripts need both) and the build
+// environment (copied by path), so a run by hand behaves like one in a build.
 StageMounts request_mounts(StageKind kind, const LoadedRequest& loaded) {
   StageMounts mounts;
   mounts.read_only = loaded.bound_files;
   if (kind != StageKind::INSTALLER) return mounts;
-  auto installer = loaded.message->getRoot<ipc::proto::Message>().getRequest().getInstaller();
-  const int slot = installer.getRootDir().getSlot();
-  ipc::require(slot >= 0 && static_cast<std::size_t>(slot) < loaded.fd_paths.size(),
-               "the installer request has no rootDir");
-  const fs::path root = loaded.fd_paths[slot];
+  const auto installer = loaded.message->getRoot<ipc::proto::Message>().asReader().getRequest().getInstaller();
+  const fs::path root = opened_path(loaded, installer.getRootDir());
+  ipc::require(!root.empty(), "the installer request has no rootDir");
   // The stage runs dpkg and maintainer scripts chrooted there by path.
   mounts.read_write.push_back(root);
   mounts.extra.push_back({sandbox::MountKind::kProc, "", (root / "proc").string(), {}});
   mounts.extra.push_back({sandbox::MountKind::kDev, "", (root / "dev").string(), {}});
+  const auto env = installer.getBuildEnv();
+  const fs::path env_dir = env.hasDir() ? opened_path(loaded, env.getDir()) : fs::path();
+  if (env_dir.empty() || env.getMode() == ipc::proto::BuildEnv::Mode::NONE) return mounts;
+  (env.getMode() == ipc::proto::BuildEnv::Mode::SAVE ? mounts.read_write : mounts.read_only).push_back(env_dir);
   return mounts;
 }
 

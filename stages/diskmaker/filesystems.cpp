@@ -129,7 +129,20 @@ std::vector<std::string> vfat_mkfs_argv(const PlacedPartition& p, const std::str
   const std::string start = std::to_string(p.start_sector);
   // -h: the hidden sectors before the file system, which boot code reads.
   std::vector<std::string> argv = {"mkfs.vfat", "--offset=" + start, "-h", start};
-  if (s.fs_type == "fat32") argv.insert(argv.end(), {"-F", "32"});
+  if (s.fs_type == "fat32") {
+    // mkfs.vfat picks the cluster size from the size of the whole disk file,
+    // not of the partition, which leaves a small ESP with fewer clusters than
+    // FAT32 allows (mtools then cannot read it). Choose it here: the largest
+    // of 8, 4, 2, 1 sectors that still gives a valid FAT32 cluster count.
+    constexpr std::uint64_t kMinFat32Clusters = 65525 + 1024;  // + room for the FATs themselves
+    const std::uint64_t sectors = p.size_bytes() / 512;
+    std::uint64_t per_cluster = 8;
+    while (per_cluster > 1 && sectors / per_cluster < kMinFat32Clusters) per_cluster /= 2;
+    ipc::require(sectors / per_cluster >= kMinFat32Clusters,
+                 "Failed to accept " + where(s) + ": a FAT32 file system needs at least 33 MiB; use fat16 for a "
+                 "smaller partition");
+    argv.insert(argv.end(), {"-F", "32", "-s", std::to_string(per_cluster)});
+  }
   if (s.fs_type == "fat16") argv.insert(argv.end(), {"-F", "16"});
   if (!label.empty()) argv.insert(argv.end(), {"-n", label});
   argv.insert(argv.end(), {"-i", volume_id, disk, std::to_string(p.size_bytes() / 1024)});

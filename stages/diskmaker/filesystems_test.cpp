@@ -56,8 +56,22 @@ TEST(ExtMkfsArgv, RejectsALabelLongerThanSixteenBytes) {
 TEST(VfatMkfsArgv, UsesTheStartSectorAndTheVolumeIdFromTheUuid) {
   const PartitionSpec spec{.id = "esp", .fs_type = "fat32", .fs_label = "esp", .fs_uuid = "1234-abcd"};
   EXPECT_THAT(vfat_mkfs_argv({&spec, 1, 2048, 69632}, "/d/disk"),
-              ElementsAre("mkfs.vfat", "--offset=2048", "-h", "2048", "-F", "32", "-n", "ESP", "-i", "1234ABCD",
-                          "/d/disk", "34816"));
+              ElementsAre("mkfs.vfat", "--offset=2048", "-h", "2048", "-F", "32", "-s", "1", "-n", "ESP", "-i",
+                          "1234ABCD", "/d/disk", "34816"));
+}
+
+// mkfs.vfat would size clusters for the whole disk file; a 128 MiB ESP on a
+// 2 GiB disk then has too few clusters for FAT32 and mtools cannot read it.
+TEST(VfatMkfsArgv, ChoosesAClusterSizeThatGivesAValidFat32) {
+  const PartitionSpec spec{.id = "esp", .fs_type = "fat32", .fs_uuid = "1234-abcd"};
+  const auto sectors_per_cluster = [&](std::uint64_t sectors) {
+    const auto argv = vfat_mkfs_argv({&spec, 1, 2048, sectors}, "/d/disk");
+    const auto at = std::find(argv.begin(), argv.end(), "-s");
+    return at == argv.end() ? std::string() : *(at + 1);
+  };
+  EXPECT_EQ(sectors_per_cluster(128 * 2048), "2");
+  EXPECT_EQ(sectors_per_cluster(512 * 2048), "8");
+  EXPECT_THROW(vfat_mkfs_argv({&spec, 1, 2048, 16 * 2048}, "/d/disk"), ipc::Error);
 }
 
 TEST(VfatMkfsArgv, RejectsALabelLongerThanElevenCharacters) {

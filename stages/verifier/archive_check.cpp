@@ -84,7 +84,10 @@ class XzSource {
     while (!ended_ && stream_.avail_out > 0) {
       if (stream_.avail_in == 0 && !input_done_) {
         const la_ssize_t n = archive_read_data(outer_, in_.data(), in_.size());
-        if (n < 0) return fail(inner, archive_error_string(outer_));
+        if (n < 0) {
+          const char* why = archive_error_string(outer_);
+          return fail(inner, why != nullptr ? why : "the ar member cannot be read");
+        }
         input_done_ = n == 0;
         stream_.next_in = reinterpret_cast<const std::uint8_t*>(in_.data());
         stream_.avail_in = static_cast<std::size_t>(n);

@@ -223,8 +223,7 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
       }
     }
   };
-  const std::size_t threads =
-      std::min<std::size_t>(usable_cores(), packages.size());
+  const std::size_t threads = std::min<std::size_t>(usable_cores(), packages.size());
   {
     std::vector<std::jthread> pool;
     for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
