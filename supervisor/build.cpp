@@ -215,8 +215,10 @@ int run_lock(const LockRequest& request, Logger& log) {
 }
 
 int run_build(const BuildRequest& request, Logger& log) {
-  require_host_tools(repository_tools());
   require_disk_image(request.image);
+  std::vector<HostTool> tools = repository_tools();
+  for (HostTool& tool : image_tools(request.image)) tools.push_back(std::move(tool));
+  require_host_tools(tools);
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
   const DiskLayout layout = plan_disk_layout(*request.image.disk);
