@@ -82,13 +82,15 @@ SH
 bash "$mm_dir/image.sh" "$mm_dir" "$pkgs" "${mirrors[@]}" > "$BENCH_DIR/mmdebstrap-warmup.log" 2>&1 ||
   { tail -n 30 "$BENCH_DIR/mmdebstrap-warmup.log"; die "the mmdebstrap image failed"; }
 
-buildenv="$BENCH_DIR/work/$PROVIDER/buildenv"
+# The saved build environment lives in the cache and is owned by subordinate
+# ids: remove it from inside a user namespace with the same mapping.
+buildenv="$BENCH_DIR/oic-cache/buildenv"
 ours_cmd="$(printf '%q ' "$OIC" --config "$cfg" build "$TEMPLATE" --lockfile "$lock") >/dev/null 2>&1"
 mm_cmd="bash $(printf '%q ' "$mm_dir/image.sh" "$mm_dir" "$pkgs" "${mirrors[@]}") >/dev/null 2>&1"
 
 json="$BENCH_DIR/image.json"
 hyperfine --runs "$RUNS" --export-json "$json" \
-  -n "os-image-composer build --lockfile (bootstrap)" --prepare "rm -rf $(printf '%q' "$buildenv")" "$ours_cmd" \
+  -n "os-image-composer build --lockfile (bootstrap)" --prepare "unshare --map-auto --map-root-user rm -rf $(printf '%q' "$buildenv")" "$ours_cmd" \
   -n "os-image-composer build --lockfile (rebuild, nothing changed)" "$ours_cmd" \
   -n "mmdebstrap + sfdisk/mkfs by hand" "$mm_cmd"
 

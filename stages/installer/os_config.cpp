@@ -1,5 +1,7 @@
 #include "stages/installer/os_config.hpp"
 
+#include "stages/installer/bootloader.hpp"
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -360,7 +362,13 @@ void apply_os_configuration(const std::filesystem::path& root, proto::InstallerR
   if (request.getHostname().size() > 0) write_hostname(root, request.getHostname().cStr());
   reset_machine_id(root);
   if (request.getFstab().size() > 0) write_file_in_root(root, "etc/fstab", format_fstab(decode_fstab(request)), 0644);
-  if (request.getKernelCmdline().size() > 0) write_kernel_cmdline(root, request.getKernelCmdline().cStr());
+  // /etc/kernel/cmdline is the whole command line (kernel-install and UKI
+  // tools read it as is), so it names the root file system too.
+  if (request.getRootFsUuid().size() > 0) {
+    write_kernel_cmdline(root, kernel_arguments(decode_boot_settings(request)));
+  } else if (request.getKernelCmdline().size() > 0) {
+    write_kernel_cmdline(root, request.getKernelCmdline().cStr());
+  }
 
   for (auto user : request.getUsers()) {
     context.check_cancelled();

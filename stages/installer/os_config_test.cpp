@@ -247,6 +247,7 @@ TEST_F(OsConfigTest, AppliesTheWholeRequestAndRunsCommandsLastWithATimeout) {
   auto request = message.initRoot<ipc::proto::InstallerRequest>();
   request.setHostname("edge");
   request.setKernelCmdline("console=ttyS0,115200 quiet");
+  request.setRootFsUuid("1111");
   auto fstab = request.initFstab(1);
   fstab[0].setSpec("UUID=1111");
   fstab[0].setMountPoint("/");
@@ -265,7 +266,8 @@ TEST_F(OsConfigTest, AppliesTheWholeRequestAndRunsCommandsLastWithATimeout) {
   apply_os_configuration(root_, request.asReader(), context, recorder());
 
   EXPECT_EQ(slurp(root_ / "etc/hostname"), "edge\n");
-  EXPECT_EQ(slurp(root_ / "etc/kernel/cmdline"), "console=ttyS0,115200 quiet\n");
+  // The whole command line, root file system included (kernel-install reads it as is).
+  EXPECT_EQ(slurp(root_ / "etc/kernel/cmdline"), "root=UUID=1111 ro console=ttyS0,115200 quiet\n");
   EXPECT_THAT(slurp(root_ / "etc/fstab"), HasSubstr("\nUUID=1111\t/\text4\tdefaults\t0\t1\n"));
   EXPECT_EQ(fs::file_size(root_ / "etc/machine-id"), 0u);
   EXPECT_EQ(slurp(root_ / "etc/motd"), "welcome\n");
