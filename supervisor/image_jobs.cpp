@@ -1,5 +1,7 @@
 #include "supervisor/image_jobs.hpp"
 
+#include <cctype>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -99,7 +101,7 @@ void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, co
 
 void fill_os_config(InstallerRequest::Builder out, const InstallInputs& in) {
   const config::SystemConfig& sc = system_config(in.image);
-  out.setHostname(sc.hostname.value_or(sc.name.value_or("localhost")));
+  out.setHostname(image_hostname(sc));
   fill_users(out, sc);
   auto commands = out.initCommands(static_cast<unsigned>(sc.configurations.size()));
   for (std::size_t i = 0; i < sc.configurations.size(); ++i) {
@@ -179,6 +181,22 @@ void fill_partitions(DiskmakerRequest::Builder out, const DiskLayout& layout) {
 }
 
 }  // namespace
+
+std::string image_hostname(const config::SystemConfig& system) {
+  if (system.hostname) return *system.hostname;
+  // No hostname in the template: one made from systemConfig.name, since a
+  // name like "Minimal_Raw" is not a valid hostname as it is.
+  std::string host;
+  for (const char c : system.name.value_or("")) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) != 0;
+    if (keep) host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!host.empty() && host.back() != '-') host += '-';
+  }
+  while (!host.empty() && host.back() == '-') host.pop_back();
+  if (host.size() > 63) host.resize(63);
+  while (!host.empty() && host.back() == '-') host.pop_back();
+  return host.empty() ? "localhost" : host;
+}
 
 std::string output_base_name(const config::ImageTemplate& image) {
   ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");

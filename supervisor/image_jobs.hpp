@@ -47,6 +47,8 @@ struct DiskInputs {
 
 // "<image.name>-<image.version>": the base name of every output file.
 std::string output_base_name(const config::ImageTemplate& image);
+// systemConfig.hostname, or a valid hostname made from systemConfig.name.
+std::string image_hostname(const config::SystemConfig& system);
 
 // "dracut" or "initramfs-tools", from the package set (else the OS family).
 std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock);

@@ -268,3 +268,21 @@ TEST(InitramfsTool, FollowsThePackageSet) {
 
 }  // namespace
 }  // namespace supervisor
+
+namespace supervisor {
+namespace {
+
+TEST(ImageHostname, IsTheTemplatesOrAValidOneMadeFromTheSystemName) {
+  config::SystemConfig system;
+  system.name = "Minimal_Raw";
+  EXPECT_EQ(image_hostname(system), "minimal-raw");
+  system.name = "__Edge  Box 2__";
+  EXPECT_EQ(image_hostname(system), "edge-box-2");
+  system.name = "___";
+  EXPECT_EQ(image_hostname(system), "localhost");
+  system.hostname = "my-host";
+  EXPECT_EQ(image_hostname(system), "my-host");
+}
+
+}  // namespace
+}  // namespace supervisor
