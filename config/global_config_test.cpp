@@ -9,27 +9,14 @@
 #include <gtest/gtest.h>
 
 #include "ipc/error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace config {
 namespace {
 namespace fs = std::filesystem;
 
 // A scratch directory removed at the end of each test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "oic-global-config-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data()) != nullptr ? fs::path(pattern) : fs::path();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 void write_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -11,6 +11,7 @@
 #include "config/apt_sources.hpp"
 #include "config/load.hpp"
 #include "ipc/error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace config {
 namespace {
@@ -21,23 +22,7 @@ using Strings = std::vector<std::string>;
 const fs::path kSourceRoot = OIC_SOURCE_ROOT;
 const fs::path kConfigDir = kSourceRoot / "config";
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/provider_test.XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const fs::path& rel, const std::string& text) const {
-    fs::create_directories((path_ / rel).parent_path());
-    std::ofstream(path_ / rel) << text;
-  }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 // An apt configuration serving bookworm and bookworm-updates, not security.
 TempDir fake_apt() {

@@ -13,28 +13,14 @@
 #include "ipc/error.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/syscall_sets.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace sandbox {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "tree-removal-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 // Runs `argv` (an absolute program path first) in the tree-removal sandbox
 // with CAP_CHOWN added, so it can give files to other mapped ids.

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "ipc/error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace supervisor {
 namespace {
@@ -22,26 +23,7 @@ std::string with_magic(std::string magic, std::size_t offset = 0, std::size_t si
   return bytes;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "oic-boot-test-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path_ / name, std::ios::binary) << bytes;
-    return path_ / name;
-  }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 TEST(ImageProbe, RecognisesEachFormatByItsMagicBytes) {
   struct Case {

@@ -14,12 +14,15 @@
 #include "supervisor/disk_layout.hpp"
 #include "supervisor/host_tools.hpp"
 #include "supervisor/image_jobs.hpp"
+#include "supervisor/image_record.hpp"
 #include "supervisor/lockfile.hpp"
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/outputs.hpp"
 #include "supervisor/package_cache.hpp"
 #include "supervisor/progress.hpp"
 #include "supervisor/repositories.hpp"
+#include "supervisor/stage_launch.hpp"
+#include "supervisor/stage_table.hpp"
 #include "supervisor/workspace.hpp"
 
 namespace supervisor {
@@ -150,11 +153,40 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   return results;
 }
 
+// The programs that make an image: this CLI and the image stages. A stage
+// that cannot be found counts as changed; the build reports it when it runs.
+std::vector<fs::path> image_programs() {
+  std::vector<fs::path> programs;
+  std::error_code ec;
+  if (fs::path self = fs::read_symlink("/proc/self/exe", ec); !ec) programs.push_back(std::move(self));
+  for (const auto kind : {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}) {
+    try {
+      programs.push_back(stage_binary(kind));
+    } catch (const ipc::Error&) {
+      programs.push_back(fs::path("missing") / std::string(stage_info(kind).binary));
+    }
+  }
+  return programs;
+}
+
+InputDigest image_input_digest(const BuildRequest& request, const config::ProviderData& provider,
+                               const Lockfile& lock) {
+  ImageInputs inputs{.provider_id = provider.id,
+                     .merged_template = config::emit_template(request.image),
+                     .lockfile = lockfile_to_json(lock),
+                     .host_files = {},
+                     .programs = image_programs()};
+  for (const auto& file : request.image.system_config->additional_files) {
+    inputs.host_files.push_back(additional_file_source(file, request.template_path));
+  }
+  return digest_image_inputs(inputs);
+}
+
 // Lockfile and merged template beside the stage outputs, then all of them
-// into the output directory.
+// into the output directory, with the record of what they were made from.
 std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
                                    const Lockfile& lock, const Workspace& workspace, const ImageResults& results,
-                                   Logger& log) {
+                                   const InputDigest& digest, Logger& log) {
   const std::string base = output_base_name(request.image);
   const fs::path out = workspace.dir() / "out";
   std::vector<OutputFile> files;
@@ -171,7 +203,10 @@ std::vector<PublishedFile> publish(const BuildRequest& request, const config::Pr
   write_text(out / (base + ".template.yml"), config::emit_template(request.image));
   files.push_back({out / (base + ".template.yml"), base + ".template.yml", ""});
   const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
-  return publish_outputs(dir, files);
+  remove_build_record(dir);
+  std::vector<PublishedFile> published = publish_outputs(dir, files);
+  write_build_record(dir, digest, published);
+  return published;
 }
 
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
@@ -237,6 +272,20 @@ int run_build(const BuildRequest& request, Logger& log) {
   auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run, &image_run})); };
   try {
     const Lockfile lock = lock_for_build(request, provider, resolution_run, options, log);
+    const InputDigest digest = image_input_digest(request, provider, lock);
+    const fs::path output_dir =
+        image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
+    if (!request.rebuild) {
+      OutputsCheck check = check_outputs(output_dir, digest);
+      if (check.up_to_date) {
+        log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
+                 "): nothing to build; --rebuild makes them again");
+        report_timings();
+        report_outputs(progress, check.files);
+        return 0;
+      }
+      log.info("Building: " + check.reason);
+    }
     PackageFiles files;
     add_package_jobs(package_run, lock, cache, options, "", files);
     package_run.run();
@@ -244,7 +293,7 @@ int run_build(const BuildRequest& request, Logger& log) {
     log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
              std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
-    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, log);
+    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, digest, log);
     report_timings();
     report_outputs(progress, published);
     return 0;

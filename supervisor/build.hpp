@@ -21,6 +21,7 @@ struct BuildRequest {
   std::optional<std::filesystem::path> lockfile;       // --lockfile: pin package versions from it
   std::optional<std::filesystem::path> keep_requests;  // --keep-requests: save stage requests here
   bool json = false;                                   // --json: machine-readable progress/result on stdout
+  bool rebuild = false;  // --rebuild: build even when the outputs are up to date (image_record.hpp)
 };
 
 struct LockRequest {

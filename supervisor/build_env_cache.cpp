@@ -1,7 +1,6 @@
 #include "supervisor/build_env_cache.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/tree_removal.hpp"
+#include "supervisor/digest.hpp"
 
 namespace supervisor {
 namespace {
@@ -18,20 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMarker = "complete";
-
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  ipc::check(EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) == 1,
-             "Failed to compute SHA-256");
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < size; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
-}
 
 bool is_complete(const fs::path& dir) {
   std::error_code ec;

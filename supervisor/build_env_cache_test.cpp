@@ -1,4 +1,5 @@
 #include "supervisor/build_env_cache.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <stdlib.h>
 
@@ -11,19 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "buildenv-test-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 Lockfile sample_lock() {
   Lockfile lock;

@@ -27,7 +27,8 @@ void add_build_options(po::options_description& options) {
       ("system-packages-only", po::bool_switch(), "limit the DOT graph to systemConfig.packages and their dependencies")
       ("lockfile", po::value<std::string>()->value_name("FILE"), "install the package versions pinned in FILE")
       ("keep-requests", po::value<std::string>()->value_name("DIR"), "save every stage request in DIR")
-      ("json", po::bool_switch(), "print progress and the result as JSON lines on stdout");
+      ("json", po::bool_switch(), "print progress and the result as JSON lines on stdout")
+      ("rebuild", po::bool_switch(), "build even when the outputs were made from the same inputs and are unchanged");
 }
 
 void add_lock_options(po::options_description& options) {
@@ -110,6 +111,7 @@ int run_build_verb(const Invocation& inv) {
   request.lockfile = optional_path(inv, "lockfile");
   request.keep_requests = optional_path(inv, "keep-requests");
   request.json = inv.options["json"].as<bool>();
+  request.rebuild = inv.options["rebuild"].as<bool>();
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);
 }

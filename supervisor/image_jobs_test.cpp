@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "ipc/error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace supervisor {
 namespace {
@@ -17,19 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ElementsAre;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "image-jobs-test-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 void touch(const fs::path& path, const std::string& text = "x") {
   fs::create_directories(path.parent_path());

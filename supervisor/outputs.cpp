@@ -1,7 +1,6 @@
 #include "supervisor/outputs.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,31 +60,6 @@ fs::path image_output_dir(const fs::path& work_dir, const std::string& provider_
                    system_config_name != "." && system_config_name != "..",
                "systemConfig.name '" + system_config_name + "' cannot name an output directory");
   return work_dir / provider_id / "imagebuild" / system_config_name;
-}
-
-std::string sha256_of_file(const fs::path& path) {
-  sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path.string()));
-  struct CtxDeleter {
-    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  ipc::check(ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1, "Failed to initialise SHA-256");
-  std::vector<char> buffer(1 << 20);
-  ssize_t n;
-  while ((n = ::read(fd.get(), buffer.data(), buffer.size())) > 0) {
-    ipc::check(EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n)) == 1, "Failed to hash");
-  }
-  ipc::check_syscall(n, "read", path.string());
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  ipc::check(EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < size; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
 }
 
 std::string sha256sums_text(const std::vector<PublishedFile>& files) {

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/digest.hpp"  // sha256_of_file, used with these
+
 namespace supervisor {
 
 inline constexpr const char* kChecksumFile = "SHA256SUMS";
@@ -36,9 +38,6 @@ struct PublishedFile {
   std::string sha256;
   std::uint64_t size = 0;
 };
-
-// Hex sha256 of a file's content.
-std::string sha256_of_file(const std::filesystem::path& path);
 
 // "<sha256>  <name>\n" per file, sorted by name (sha256sum -c reads it).
 std::string sha256sums_text(const std::vector<PublishedFile>& files);

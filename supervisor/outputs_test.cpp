@@ -8,25 +8,14 @@
 #include <gtest/gtest.h>
 
 #include "ipc/error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace supervisor {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "outputs-test-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::tests::TempDir;
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

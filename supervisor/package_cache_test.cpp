@@ -105,6 +105,56 @@ TEST(PackageCache, EvictsACorruptObjectAndNamesIt) {
   EXPECT_EQ(cache.open_verified(lock).status, CacheLookup::Status::kMiss);
 }
 
+// Commits "hello\n" under kHello and returns the object's path.
+fs::path commit_hello(PackageCache& cache) {
+  const auto staging = cache.make_staging_area();
+  write_file(staging.dir() / "x", "hello\n");
+  return cache.commit(cache.lock_object(kHello), staging.dir() / "x", "hello_1.0_all.deb");
+}
+
+TEST(PackageCache, AnObjectIsUncheckedUntilMarkedAndTheMarkerNamesTheRules) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const fs::path object = commit_hello(cache);
+  EXPECT_FALSE(cache.archive_checked(kHello));
+  cache.mark_archive_checked(kHello);
+  EXPECT_TRUE(cache.archive_checked(kHello));
+  EXPECT_FALSE(cache.archive_checked(kOther));
+  std::ifstream marker(object.string() + ".checked");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(marker), {}), kArchiveCheckMarker);
+  // A marker written under other rules does not count.
+  write_file(object.string() + ".checked", "archive-check 0\n");
+  EXPECT_FALSE(cache.archive_checked(kHello));
+  // Marking leaves no temporary file behind.
+  for (const auto& entry : fs::directory_iterator(object.parent_path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
+TEST(PackageCache, EvictingAnObjectRemovesItsNameAndMarker) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const fs::path object = commit_hello(cache);
+  cache.mark_archive_checked(kHello);
+  cache.evict(cache.lock_object(kHello));
+  EXPECT_FALSE(fs::exists(object));
+  EXPECT_FALSE(fs::exists(object.string() + ".name"));
+  EXPECT_FALSE(cache.archive_checked(kHello));
+  cache.evict(cache.lock_object(kHello));  // already gone: no error
+}
+
+TEST(PackageCache, ACorruptObjectLosesItsMarkerWhenEvicted) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const fs::path object = commit_hello(cache);
+  cache.mark_archive_checked(kHello);
+  fs::permissions(object, fs::perms::owner_write, fs::perm_options::add);
+  write_file(object, "hellO\n");
+  ASSERT_EQ(cache.open_verified(cache.lock_object(kHello)).status, CacheLookup::Status::kEvicted);
+  EXPECT_FALSE(cache.archive_checked(kHello));
+  EXPECT_FALSE(fs::exists(object.string() + ".checked"));
+}
+
 TEST(PackageCache, RejectsKeysThatAreNotSha256Hex) {
   TempDir dir;
   PackageCache cache(dir.path(), CacheAccess::kBuild);

@@ -145,6 +145,7 @@ TEST_F(Cli, EveryVerbHasItsOwnHelp) {
   const Case cases[] = {
       {{"build", "--help"}, "--system-packages-only"},
       {{"build", "-h"}, "--keep-requests"},
+      {{"build", "--help"}, "--rebuild"},
       {{"validate", "--help"}, "--merged"},
       {{"lock", "--help"}, "--output"},
       {{"config", "init", "--help"}, "--force"},

@@ -7,6 +7,7 @@
 // gives the same files.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,16 @@ constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr int kCapNetRaw = 13;
 constexpr const char* kReusing = "Reusing build environment";
+constexpr const char* kSaving = "Saving build environment";
+
+// The key a build log names after `phrase` ("<phrase> <key>"), or "" when absent.
+std::string logged_key(const std::string& log, const std::string& phrase) {
+  const auto at = log.find(phrase + " ");
+  if (at == std::string::npos) return "";
+  const auto start = at + phrase.size() + 1;
+  const auto end = log.find_first_of(" \n:", start);
+  return log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
 
 fs::path checks_template() { return source_dir() / "tests/image/templates/debian12-checks.yml"; }
 
@@ -130,6 +141,7 @@ class Debian12Image : public ::testing::Test {
     for (const auto& entry : fs::directory_iterator(dir)) {
       const std::string file = entry.path().filename().string();
       EXPECT_NE(file, "SHA256SUMS") << "a failed build left " << entry.path();
+      EXPECT_NE(file, ".build-record.json") << "a failed build left " << entry.path();
       EXPECT_NE(file.rfind("oic-" + name, 0), 0u) << "a failed build left " << entry.path();
     }
   }
@@ -156,7 +168,9 @@ TEST_F(Debian12Image, OutputsAreCompleteAndSha256SumsMatchThem) {
   const std::map<std::string, std::string> sums = parse_sha256sums(read_text(outputs_.sums()));
   std::set<std::string> files;
   for (const auto& entry : fs::directory_iterator(outputs_.dir)) {
-    if (entry.path().filename() != "SHA256SUMS") files.insert(entry.path().filename().string());
+    // The build record says what the files were made from; it is not one of them.
+    const std::string name = entry.path().filename().string();
+    if (name != "SHA256SUMS" && name != ".build-record.json") files.insert(name);
   }
   std::set<std::string> listed;
   for (const auto& [name, hash] : sums) {
@@ -397,11 +411,17 @@ bool may_differ(const std::string& path) {
 
 TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameFiles) {
   const auto first = rootfs().list_tree();
-  const TimedRun run = workspace_->build(checks_template());
+  const TimedRun run = workspace_->cli({"build", checks_template().string(), "--rebuild"});
   std::cout << "[ image    ] warm rebuild: " << run.seconds << " s (first build " << build_.seconds << " s)\n";
   ASSERT_EQ(run.result.exit_code, 0) << run.tail();
-  EXPECT_NE(run.output().find(kReusing), std::string::npos) << run.tail();
-  EXPECT_EQ(build_.output().find(kReusing), std::string::npos) << "the first build cannot reuse anything";
+  // The first build saved the environment, or reused one an earlier test of
+  // the same package set saved in the shared cache; either way the rebuild
+  // must reuse that same one.
+  std::string first_key = logged_key(build_.output(), kSaving);
+  if (first_key.empty()) first_key = logged_key(build_.output(), kReusing);
+  ASSERT_FALSE(first_key.empty()) << "the first build names no build environment: " << build_.tail();
+  EXPECT_EQ(logged_key(run.output(), kReusing), first_key) << run.tail();
+  EXPECT_EQ(run.output().find(kSaving), std::string::npos) << "the rebuild made a new build environment";
 
   ImageOutputs second{workspace_->output_dir(kProvider, kSystemName), kBase};
   const std::vector<Partition> parts = read_partition_table(second.raw(), workspace_->root() / "scratch");
@@ -430,6 +450,43 @@ TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameFiles) {
                                    << ::testing::PrintToString(std::vector<std::string>(
                                           differences.begin(),
                                           differences.begin() + std::min<std::size_t>(differences.size(), 40)));
+}
+
+// Runs after the rebuild above: the outputs on disk are that build's.
+TEST_F(Debian12Image, BuildOfUnchangedInputsHandsBackTheOutputsAndAChangedImageIsRebuilt) {
+  ImageOutputs outputs{workspace_->output_dir(kProvider, kSystemName), kBase};
+  struct stat before {};
+  ASSERT_EQ(::stat(outputs.raw().c_str(), &before), 0);
+  const std::string sums = read_text(outputs.sums());
+
+  const TimedRun same = workspace_->build(checks_template());
+  std::cout << "[ image    ] build of unchanged inputs: " << same.seconds << " s\n";
+  ASSERT_EQ(same.result.exit_code, 0) << same.tail();
+  EXPECT_NE(same.output().find("are up to date"), std::string::npos) << same.tail();
+  EXPECT_EQ(same.output().find(kReusing), std::string::npos) << "nothing should have been installed: " << same.tail();
+  struct stat after {};
+  ASSERT_EQ(::stat(outputs.raw().c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_EQ(read_text(outputs.sums()), sums);
+
+  // What `boot` without a snapshot does to an image: bytes change in place.
+  {
+    std::fstream raw(outputs.raw(), std::ios::in | std::ios::out | std::ios::binary);
+    raw.seekp(static_cast<std::streamoff>(before.st_size / 2));
+    raw.put('\x5a');
+  }
+  const TimedRun changed = workspace_->build(checks_template());
+  std::cout << "[ image    ] build after the image changed: " << changed.seconds << " s\n";
+  ASSERT_EQ(changed.result.exit_code, 0) << changed.tail();
+  EXPECT_NE(changed.output().find(std::string(kBase) + ".raw changed since it was built"), std::string::npos)
+      << changed.tail();
+  EXPECT_NE(changed.output().find(kReusing), std::string::npos) << changed.tail();
+  EXPECT_NE(read_text(outputs.sums()), sums) << "a new image has new file system UUIDs, so a new checksum";
+  for (const auto& [name, hash] : parse_sha256sums(read_text(outputs.sums()))) {
+    EXPECT_EQ(sha256_of(outputs.dir / name, workspace_->root() / "scratch/sha"), hash) << name;
+  }
 }
 
 }  // namespace
