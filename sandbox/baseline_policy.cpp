@@ -21,8 +21,8 @@ SeccompPolicy baseline_policy() {
         syscalls::process_info(), syscalls::randomness(), syscalls::capability_changes()}) {
     policy.allow(set);
   }
-  // The launcher's own execve runs under the filter (seccomp is loaded last).
-  // TODO(security): a stage that never execs could stack a filter without it.
+  // The launcher's own execve runs under the filter (seccomp is loaded last);
+  // a stage that runs no programs stacks a filter without it (forbid_exec()).
   policy.set(SCMP_SYS(execve), kAllowed);
   syscalls::allow_clone_threads(policy);
   syscalls::allow_unshare_without_namespaces(policy);

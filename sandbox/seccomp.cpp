@@ -131,6 +131,26 @@ void SeccompFilter::load() const {
   }
 }
 
+void forbid_exec() {
+  // libseccomp probes the kernel with seccomp(2) calls to learn its API
+  // level, which the running stage's filter traps; compiling to BPF needs
+  // none of what the probes find out.
+  seccomp_api_set(1);
+  SeccompPolicy policy(kAllowed);
+  policy.set(SCMP_SYS(execve), kTrapped);
+  policy.set(SCMP_SYS(execveat), kTrapped);
+  // Loaded with prctl(PR_SET_SECCOMP), the one way in the baseline policy
+  // allows (no_new_privs is already set by the launcher).
+  const BpfProgram program = SeccompFilter(policy).export_bpf();
+  ipc::check_syscall(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+  const int rc = load_bpf(program);
+  if (rc < 0) {
+    throw ipc::Error(ipc::ErrorKind::kFailed, std::string("Failed to load the no-exec seccomp filter: ") +
+                                                  std::strerror(-rc))
+        .with_errno(-rc);
+  }
+}
+
 int load_bpf(const BpfProgram& program) noexcept {
   sock_fprog prog{};
   prog.len = static_cast<unsigned short>(program.instructions.size());

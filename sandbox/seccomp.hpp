@@ -112,6 +112,12 @@ int load_bpf(const BpfProgram& program) noexcept;
 // The kernel's name of syscall `nr` ("ptrace"), or "syscall_<nr>".
 std::string syscall_name(int nr);
 
+// For a stage that runs no programs, once it is running: a second filter
+// that traps execve and execveat. The launcher's filter had to allow them for
+// the exec of the stage itself; filters stack, so from here on both apply
+// and the stricter decision wins.
+void forbid_exec();
+
 // First thing a stage does after exec: a SIGSYS handler that writes
 // "seccomp: stage attempted forbidden syscall <name> (<nr>)\n" to `fd` and
 // then dies with SIGSYS (also as pid 1 of a pid namespace).

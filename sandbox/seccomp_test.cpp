@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <csignal>
+#include <vector>
 
 #include "ipc/error.hpp"
 #include "sandbox/baseline_policy.hpp"
@@ -76,6 +80,30 @@ TEST(SeccompFilter, CompilesTheBaselineToBpf) {
   const BpfProgram program = SeccompFilter(baseline_policy()).export_bpf();
   EXPECT_GT(program.instructions.size(), 20u);
   EXPECT_LT(program.instructions.size(), 4096u);  // BPF_MAXINSNS
+}
+
+// Execs argv; returns only when the exec failed.
+void exec(std::vector<const char*> argv) {
+  argv.push_back(nullptr);
+  ::execv(argv[0], const_cast<char* const*>(argv.data()));
+}
+
+TEST(ForbidExec, TrapsExecButLeavesOtherSyscallsAlone) {
+  EXPECT_EXIT(
+      {
+        sandbox::forbid_exec();
+        if (::getpid() <= 0) _exit(3);  // still allowed
+        exec({"/bin/true"});
+        _exit(2);  // exec failed without the filter's trap
+      },
+      ::testing::KilledBySignal(SIGSYS), "");
+  // Without it the same kind of exec succeeds.
+  EXPECT_EXIT(
+      {
+        exec({"/bin/sh", "-c", "exit 7"});
+        _exit(2);
+      },
+      ::testing::ExitedWithCode(7), "");
 }
 
 TEST(SyscallName, NamesKnownAndUnknownNumbers) {

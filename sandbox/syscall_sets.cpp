@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
@@ -187,6 +188,9 @@ void allow_safe_prctl(SeccompPolicy& policy) {
                      PR_SET_VMA}) {
     policy.allow_if(SCMP_SYS(prctl), {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))});
   }
+  // Adding a filter: it can only restrict further, since every loaded
+  // filter runs and the strictest decision wins (forbid_exec()).
+  policy.allow_if(SCMP_SYS(prctl), {SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP), SCMP_A1(SCMP_CMP_EQ, SECCOMP_MODE_FILTER)});
 }
 
 void allow_own_prlimit(SeccompPolicy& policy) {

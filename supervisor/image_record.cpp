@@ -1,12 +1,20 @@
 #include "supervisor/image_record.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
 #include "supervisor/digest.hpp"
 
 namespace supervisor {
@@ -47,34 +55,68 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
+std::int64_t nanoseconds(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+struct FileStamp {
+  std::uint64_t inode = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+};
+
+std::optional<FileStamp> stamp_of(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileStamp{st.st_ino, static_cast<std::uint64_t>(st.st_size), nanoseconds(st.st_mtim), nanoseconds(st.st_ctim)};
+}
+
 bool plain_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
 }
 
 OutputsCheck stale(std::string reason) { return OutputsCheck{.up_to_date = false, .reason = std::move(reason), .files = {}}; }
 
-// The record's files, or a reason why they do not match the disk.
-OutputsCheck check_files(const fs::path& dir, const nlohmann::json& recorded) {
+// The record's files, or a reason why they do not match the disk. A file
+// whose inode, size, modification and change time are the recorded ones,
+// and whose change time is older than the record, has not been written
+// since (a write sets both times, and the change time cannot be set back),
+// so, as git trusts its index, it is not read again. Any other file is
+// re-hashed.
+OutputsCheck check_files(const fs::path& dir, const nlohmann::json& recorded, std::int64_t record_mtime_ns) {
   OutputsCheck check;
   for (const auto& entry : recorded) {
     const std::string name = entry.at("name").get<std::string>();
     if (!plain_name(name)) return stale("the build record names a bad file '" + name + "'");
     const fs::path path = dir / name;
-    std::error_code ec;
-    const auto status = fs::symlink_status(path, ec);
-    if (ec || !fs::is_regular_file(status)) return stale(name + " is missing");
-    const std::uint64_t size = fs::file_size(path, ec);
+    const std::optional<FileStamp> now = stamp_of(path);
+    if (!now) return stale(name + " is missing");
     const std::string sha256 = entry.at("sha256").get<std::string>();
-    if (ec || size != entry.at("size").get<std::uint64_t>() || file_digest(path) != sha256) {
+    const bool untouched = now->inode == entry.at("inode").get<std::uint64_t>() &&
+                           now->mtime_ns == entry.at("mtimeNs").get<std::int64_t>() &&
+                           now->ctime_ns == entry.at("ctimeNs").get<std::int64_t>() &&
+                           now->ctime_ns < record_mtime_ns;
+    if (now->size != entry.at("size").get<std::uint64_t>() || (!untouched && file_digest(path) != sha256)) {
       return stale(name + " changed since it was built");
     }
-    check.files.push_back({path, sha256, size});
+    check.files.push_back({path, sha256, now->size});
   }
   if (read_text(dir / kChecksumFile) != sha256sums_text(check.files)) {
     return stale(std::string(kChecksumFile) + " does not list the recorded files");
   }
   check.up_to_date = true;
   return check;
+}
+
+// Sets `fd`'s modification time to now until it is later than `after_ns`:
+// file times are taken from a coarse clock, and a record no newer than its
+// files would make check_files() re-hash them every time.
+void stamp_later_than(int fd, std::int64_t after_ns) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || nanoseconds(st.st_mtim) > after_ns) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ::futimens(fd, nullptr);
+  }
 }
 
 }  // namespace
@@ -110,7 +152,8 @@ OutputsCheck check_outputs(const fs::path& dir, const InputDigest& digest) {
       }
       return stale(changed.empty() ? "the inputs changed" : changed);
     }
-    return check_files(dir, record.at("files"));
+    const std::optional<FileStamp> own = stamp_of(path);
+    return check_files(dir, record.at("files"), own ? own->mtime_ns : 0);
   } catch (const nlohmann::json::exception& e) {
     return stale("the build record " + path.string() + " is unreadable (" + e.what() + ")");
   }
@@ -128,28 +171,34 @@ void remove_build_record(const fs::path& dir) {
 void write_build_record(const fs::path& dir, const InputDigest& digest, const std::vector<PublishedFile>& files) {
   nlohmann::json record = {{"recordVersion", kRecordVersion}, {"key", digest.key}, {"inputs", digest.parts}};
   nlohmann::json list = nlohmann::json::array();
+  std::int64_t newest_ctime_ns = 0;
   for (const PublishedFile& f : files) {
-    list.push_back({{"name", f.path.filename().string()}, {"size", f.size}, {"sha256", f.sha256}});
+    const std::optional<FileStamp> stamp = stamp_of(f.path);
+    ipc::check(stamp.has_value(), "published file '" + f.path.string() + "' is not there");
+    newest_ctime_ns = std::max(newest_ctime_ns, stamp->ctime_ns);
+    list.push_back({{"name", f.path.filename().string()},
+                    {"size", f.size},
+                    {"sha256", f.sha256},
+                    {"inode", stamp->inode},
+                    {"mtimeNs", stamp->mtime_ns},
+                    {"ctimeNs", stamp->ctime_ns}});
   }
   record["files"] = std::move(list);
+  const std::string text = record.dump(1) + "\n";
   const fs::path final_path = dir / kBuildRecordFile;
   const fs::path temp = dir / (std::string(kBuildRecordFile) + ".tmp-" + std::to_string(::getpid()));
+  auto fail = [&](const std::string& what) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + what + "': " + std::strerror(errno));
+  };
   {
-    std::ofstream out(temp, std::ios::trunc);
-    out << record.dump(1) << "\n";
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(temp, ignored);
-      throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + temp.string() + "'");
-    }
+    sandbox::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) fail(temp.string());
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) fail(temp.string());
+    stamp_later_than(fd.get(), newest_ctime_ns);
   }
-  std::error_code ec;
-  fs::rename(temp, final_path, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + final_path.string() + "'");
-  }
+  if (::rename(temp.c_str(), final_path.c_str()) != 0) fail(final_path.string());
 }
 
 }  // namespace supervisor

@@ -1,5 +1,10 @@
 #include "supervisor/image_record.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.hpp"
@@ -111,6 +116,25 @@ TEST(ImageRecord, AnOutputChangedAfterTheBuildIsNotUpToDateEvenWithItsSizeAndNam
   check = check_outputs(out, digest);
   EXPECT_FALSE(check.up_to_date);
   EXPECT_EQ(check.reason, "demo.lock.json is missing");
+}
+
+TEST(ImageRecord, SettingTheModificationTimeBackDoesNotHideAChange) {
+  TempDir dir("oic-image-record");
+  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
+  const fs::path out = dir.path() / "out";
+  publish_sample(dir, out, digest);
+  struct stat before {};
+  ASSERT_EQ(::stat((out / "demo.raw").c_str(), &before), 0);
+  {
+    std::fstream raw(out / "demo.raw", std::ios::in | std::ios::out | std::ios::binary);
+    raw.seekp(20);
+    raw.put('Y');
+  }
+  const timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (out / "demo.raw").c_str(), times, 0), 0);
+  const OutputsCheck check = check_outputs(out, digest);
+  EXPECT_FALSE(check.up_to_date);
+  EXPECT_EQ(check.reason, "demo.raw changed since it was built");
 }
 
 TEST(ImageRecord, EditedChecksumsOrRecordMeanARebuild) {

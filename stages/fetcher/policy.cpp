@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "sandbox/baseline_policy.hpp"
+#include "sandbox/seccomp.hpp"
 #include "sandbox/syscall_sets.hpp"
 
 namespace stage::fetcher {
@@ -28,6 +29,11 @@ sandbox::StagePolicy fetcher_policy() {
   }
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
   return policy;
+}
+
+void confine_running_stage(int report_fd) {
+  sandbox::install_sigsys_reporter(report_fd);
+  sandbox::forbid_exec();
 }
 
 }  // namespace stage::fetcher

@@ -7,4 +7,8 @@ namespace stage::fetcher {
 
 sandbox::StagePolicy fetcher_policy();
 
+// What the stage does first, inside its sandbox: the SIGSYS reporter on
+// `report_fd`, then no more execve (it runs no programs).
+void confine_running_stage(int report_fd);
+
 }  // namespace stage::fetcher

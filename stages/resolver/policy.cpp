@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "sandbox/baseline_policy.hpp"
+#include "sandbox/seccomp.hpp"
 
 namespace stage::resolver {
 
@@ -13,6 +14,11 @@ sandbox::StagePolicy resolver_policy() {
   sandbox::StagePolicy policy{"resolver", sandbox::baseline_policy()};
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
   return policy;
+}
+
+void confine_running_stage(int report_fd) {
+  sandbox::install_sigsys_reporter(report_fd);
+  sandbox::forbid_exec();
 }
 
 }  // namespace stage::resolver

@@ -78,5 +78,18 @@ TEST(ResolverPolicy, AllowsWhatTheStageNeeds) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// The launcher's filter allows the exec of the stage itself; once running,
+// the stage shuts that door too.
+TEST(ResolverPolicy, RunningStageCannotExec) {
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(resolver_policy());
+        confine_running_stage(2);
+        ::execl("/bin/true", "/bin/true", static_cast<char*>(nullptr));
+        _exit(2);
+      },
+      ::testing::KilledBySignal(SIGSYS), "stage attempted forbidden syscall execve");
+}
+
 }  // namespace
 }  // namespace stage::resolver
