@@ -1,13 +1,5 @@
 #include "tests/image/disk_inspect.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -82,44 +74,6 @@ fs::path host_tool(std::string_view name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
-}
-
-RunResult run_program(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                      const fs::path& scratch, const fs::path& input) {
-  ipc::check(!argv.empty(), "run_program needs a program");
-  std::vector<std::string> argv_store = argv;
-  std::vector<char*> args;
-  for (std::string& a : argv_store) args.push_back(a.data());
-  args.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (const auto& [key, value] : env) env_store.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  fs::create_directories(scratch);
-  const std::string out_path = (scratch / "stdout.txt").string();
-  const std::string err_path = (scratch / "stderr.txt").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to start '" + argv[0] + "': " + std::strerror(rc));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) ipc::check_syscall(-1, "wait for", argv[0]);
-  }
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out_path);
-  result.err = read_text(err_path);
-  return result;
 }
 
 RunResult run_tool(std::vector<std::string> argv, const fs::path& scratch, const fs::path& input) {

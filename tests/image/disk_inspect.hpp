@@ -23,11 +23,7 @@ using tests::live::RunResult;
 // empty when it is not installed.
 std::filesystem::path host_tool(std::string_view name);
 
-// Runs argv[0] (an absolute path) with `env` only, stdin from `input`
-// (default /dev/null), stdout/stderr through files in `scratch`.
-RunResult run_program(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                      const std::filesystem::path& scratch,
-                      const std::filesystem::path& input = "/dev/null");
+using tests::live::run_program;
 
 // Runs host tool argv[0] (looked up with host_tool) with LC_ALL=C and a
 // minimal PATH; output goes through files in `scratch`.

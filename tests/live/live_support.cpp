@@ -55,7 +55,7 @@ std::string sources_list_line(const config::AptSource& source) {
 
 RunResult run_program(const std::vector<std::string>& argv,
                       const std::map<std::string, std::string>& env,
-                      const fs::path& scratch) {
+                      const fs::path& scratch, const fs::path& input) {
   ipc::check(!argv.empty(), "run_program needs a program");
   std::vector<std::string> argv_store = argv;
   std::vector<char*> args;
@@ -72,7 +72,7 @@ RunResult run_program(const std::vector<std::string>& argv,
   const std::string err_path = (scratch / "stderr.txt").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = -1;

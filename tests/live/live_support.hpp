@@ -19,11 +19,13 @@ struct RunResult {
   std::string err;
 };
 
-// Runs argv[0] (an absolute path) with `env` only, stdin from /dev/null and
-// stdout/stderr through files in `scratch`, so large outputs cannot block.
+// Runs argv[0] (an absolute path) with `env` only, stdin from `input`
+// (default /dev/null) and stdout/stderr through files in `scratch`, so large
+// outputs cannot block.
 RunResult run_program(const std::vector<std::string>& argv,
                       const std::map<std::string, std::string>& env,
-                      const std::filesystem::path& scratch);
+                      const std::filesystem::path& scratch,
+                      const std::filesystem::path& input = "/dev/null");
 
 // Downloads kept across runs so that reruns (CI, a developer's loop) do not
 // fetch the archive again: $OIC_LIVE_CACHE_DIR, else
