@@ -93,6 +93,10 @@ struct FdRef {
   # exists so a stage can be run by hand from a request file. Exactly one is set.
   slot @0 :Int32 = -1;
   path @1 :Text;
+  # A file the stage writes (not a directory). Only request files use it:
+  # such a path is opened for writing (created, truncated) when the request
+  # is loaded, where any other file is opened read-only.
+  writable @2 :Bool;
 }
 
 struct StageRequest {
@@ -173,6 +177,13 @@ struct VerifierRequest {
   struct IndexFile {
     relativePath @0 :Text;      # as listed in Release, e.g. "main/binary-amd64/Packages.xz"
     file @1 :FdRef;
+    # Optional, writable: receives the decompressed text of a compressed index
+    # (left untouched when cachedUncompressed is used instead).
+    uncompressedOut @2 :FdRef;
+    # Optional: a copy decompressed by an earlier run. Used instead of
+    # decompressing only when the Release lists the uncompressed file and the
+    # copy hashes to that entry; otherwise the refusal is reported.
+    cachedUncompressed @3 :FdRef;
   }
   struct Repository {
     name @0 :Text;
@@ -209,10 +220,19 @@ struct VerifierResult {
     codename @5 :Text;
   }
   struct Index {
+    enum Uncompressed {
+      none @0;                  # not compressed, or no uncompressedOut given
+      written @1;               # decompressed into uncompressedOut
+      cached @2;                # cachedUncompressed matched the Release
+    }
     repo @0 :Text;
     relativePath @1 :Text;
     sha256 @2 :Text;
     size @3 :UInt64;
+    uncompressed @4 :Uncompressed;
+    uncompressedSha256 @5 :Text;  # the Release's entry the text matched; empty: not listed
+    uncompressedSize @6 :UInt64;
+    cacheRefusal @7 :Text;        # why cachedUncompressed was not used; names it
   }
   struct Package {
     name @0 :Text;

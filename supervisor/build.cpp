@@ -9,6 +9,7 @@
 #include "config/emit.hpp"
 #include "config/provider.hpp"
 #include "ipc/error.hpp"
+#include "supervisor/archive_checks.hpp"
 #include "supervisor/build_env_cache.hpp"
 #include "supervisor/deb_pipeline.hpp"
 #include "supervisor/disk_layout.hpp"
@@ -70,6 +71,12 @@ DebResolution resolve(Orchestrator& orchestrator, const config::ProviderData& pr
   return resolution;
 }
 
+void report_index_cache(const DebResolution& resolution, Logger& log) {
+  for (const auto& refusal : resolution.cache_refusals) log.warn("Replacing cached index " + refusal);
+  log.info("Package indexes: " + std::to_string(resolution.indexes_cached) + " from the metadata cache, " +
+           std::to_string(resolution.indexes_decompressed) + " decompressed");
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -106,6 +113,7 @@ Lockfile lock_for_build(const BuildRequest& request, const config::ProviderData&
   }
   const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
   DebResolution resolution = resolve(run, provider, request.image, repos, options);
+  report_index_cache(resolution, log);
   if (request.dotfile) write_dotfile(*request.dotfile, resolution.dot_graph);
   return std::move(resolution.lock);
 }
@@ -230,8 +238,11 @@ int run_lock(const LockRequest& request, Logger& log) {
   // The lockfile may go to stdout: progress goes to stderr.
   ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
   progress.build_started("Resolving packages for " + provider.id, 3);
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
   Orchestrator orchestrator(orchestrator_options(request.global, std::nullopt), progress);
-  DebPipelineOptions options{.workspace = workspace.dir(), .workers = static_cast<std::uint32_t>(request.global.workers)};
+  DebPipelineOptions options{.workspace = workspace.dir(),
+                             .workers = static_cast<std::uint32_t>(request.global.workers),
+                             .cache = &cache};
   DebResolution resolution;
   try {
     resolution = resolve(orchestrator, provider, request.image, repos, options);
@@ -240,6 +251,7 @@ int run_lock(const LockRequest& request, Logger& log) {
     throw;
   }
   progress.timing_table(timing_rows({&orchestrator}));
+  report_index_cache(resolution, log);
   if (request.output) {
     write_lockfile(*request.output, resolution.lock);
     log.info("Wrote " + std::to_string(resolution.lock.packages.size()) + " packages to " + request.output->string());
@@ -264,7 +276,8 @@ int run_build(const BuildRequest& request, Logger& log) {
   DebPipelineOptions options{.workspace = workspace.dir(),
                              .workers = static_cast<std::uint32_t>(request.global.workers),
                              .dot_graph = request.dotfile.has_value(),
-                             .dot_system_only = request.system_packages_only};
+                             .dot_system_only = request.system_packages_only,
+                             .cache = &cache};
 
   Orchestrator resolution_run(orchestrator_options(request.global, request.keep_requests), progress);
   Orchestrator package_run(orchestrator_options(request.global, request.keep_requests), progress);
@@ -292,6 +305,7 @@ int run_build(const BuildRequest& request, Logger& log) {
     for (const auto& message : files.evicted) log.warn(message);
     log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
              std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
+    check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, digest, log);
     report_timings();

@@ -77,6 +77,7 @@ std::vector<Verb> cache_verbs();       // cmd_cache.cpp: cache clean
 std::vector<Verb> version_verbs();     // cmd_version.cpp: version
 std::vector<Verb> completion_verbs();  // cmd_completion.cpp: completion
 std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
+std::vector<Verb> fetch_verbs();       // cmd_fetch.cpp: fetch
 std::vector<Verb> boot_verbs();        // cmd_boot.cpp: boot
 
 }  // namespace supervisor::cli

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "build_info.hpp"
 #include "ipc/error.hpp"
@@ -67,6 +70,77 @@ std::string source_name(PackageSource source) {
   return "dependency";
 }
 
+// One index of a resolution: its download, and the text the resolver reads
+// once the verifier has accepted it.
+struct IndexSlot {
+  std::string repo;
+  std::string relative_path;
+  fs::path download;
+  std::string fetched_sha256;  // the fetcher's hash: only picks a cached copy to offer
+  fs::path cached;             // the copy offered to the verifier, or empty
+  fs::path text_out;           // where the verifier writes the decompressed text, or empty
+  fs::path text;               // what the resolver reads
+};
+
+struct ResolutionState {
+  std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+  std::vector<IndexSlot> indexes;
+
+  IndexSlot* find(std::string_view repo, std::string_view relative_path) {
+    for (IndexSlot& slot : indexes) {
+      if (slot.repo == repo && slot.relative_path == relative_path) return &slot;
+    }
+    return nullptr;
+  }
+};
+
+bool is_compressed_index(std::string_view relative_path) {
+  for (const std::string_view suffix : {".xz", ".gz", ".bz2", ".lzma", ".zst"}) {
+    if (relative_path.ends_with(suffix)) return true;
+  }
+  return false;
+}
+
+// Asks the verifier for the decompressed text of a compressed index, and
+// offers it the cached copy named by the downloaded file's hash.
+void request_index_text(PreparedRequest& p, ipc::proto::VerifierRequest::IndexFile::Builder out, IndexSlot& slot,
+                        const fs::path& text_dir, PackageCache* cache) {
+  if (!is_compressed_index(slot.relative_path)) return;
+  slot.text_out = text_dir / (slot.download.filename().string() + ".text");
+  out.initUncompressedOut().setSlot(p.add_fd(slot.text_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW));
+  if (cache == nullptr || slot.fetched_sha256.size() != 64) return;
+  const fs::path cached = cache->index_text_path(slot.fetched_sha256);
+  sandbox::UniqueFd fd(::open(cached.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return;
+  slot.cached = cached;
+  out.initCachedUncompressed().setSlot(p.add_fd(cached, O_RDONLY | O_NOFOLLOW));
+}
+
+// Where the resolver reads the text of one verified index, per the verifier.
+void use_index_text(const ipc::proto::VerifierResult::Index::Reader index, IndexSlot& slot, PackageCache* cache,
+                     DebResolution& out) {
+  using Uncompressed = ipc::proto::VerifierResult::Index::Uncompressed;
+  if (index.getCacheRefusal().size() > 0) {
+    out.cache_refusals.push_back("'" + slot.cached.string() + "': " + index.getCacheRefusal().cStr());
+  }
+  switch (index.getUncompressed()) {
+    case Uncompressed::CACHED:
+      slot.text = slot.cached;
+      ++out.indexes_cached;
+      return;
+    case Uncompressed::WRITTEN:
+      ++out.indexes_decompressed;
+      slot.text = slot.text_out;
+      // Kept only when the Release lists the text, so a later run can check it.
+      if (cache != nullptr && index.getUncompressedSha256().size() > 0) {
+        slot.text = cache->commit_index_text(slot.text_out, index.getSha256().cStr(),
+                                             index.getUncompressedSha256().cStr(), index.getUncompressedSize());
+      }
+      return;
+    case Uncompressed::NONE: return;
+  }
+}
+
 }  // namespace
 
 std::uint32_t file_timeout_sec(const DebPipelineOptions& options) {
@@ -114,9 +188,15 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   out.lock.dist = provider.dist;
   out.lock.arch = provider.arch;
   out.lock.repositories.clear();
+  auto state = std::make_shared<ResolutionState>();
   for (const auto& repo : repos) {
     out.lock.repositories.push_back({repo.name, repo.base_url, repo.suite, repo.components, {}});
+    for (const auto& index : repo.index_paths()) {
+      const fs::path download = metadata / index_name(repo, index);
+      state->indexes.push_back({repo.name, index, download, {}, {}, {}, download});
+    }
   }
+  if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
 
   orchestrator.add(StageJob{
       .name = "fetch-metadata",
@@ -151,7 +231,14 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             fetch.setAllowPlainHttp(true);
             return p;
           },
-      .on_success = {},
+      .on_success =
+          [state](const StageOutcome& outcome) {
+            for (auto file : outcome.result_reader().getFetcher().getFiles()) {
+              for (IndexSlot& slot : state->indexes) {
+                if (slot.download.filename() == file.getDestName().cStr()) slot.fetched_sha256 = file.getSha256();
+              }
+            }
+          },
       .timeout = std::chrono::seconds(1800),
   });
 
@@ -160,9 +247,10 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .kind = ipc::proto::StageKind::VERIFIER,
       .after = {"fetch-metadata"},
       .prepare =
-          [&repos, metadata] {
+          [&repos, metadata, state, cache = options.cache] {
             PreparedRequest p;
             auto verify = p.init_request().initVerifier();
+            const fs::path text_dir = state->staging ? state->staging->dir() : metadata;
             std::vector<const DebRepository*> checked;
             for (const auto& repo : repos) {
               if (!repo.trusted) checked.push_back(&repo);
@@ -195,12 +283,13 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               for (std::size_t i = 0; i < indexes.size(); ++i) {
                 index_list[i].setRelativePath(indexes[i]);
                 index_list[i].initFile().setSlot(p.add_fd(metadata / index_name(repo, indexes[i]), O_RDONLY));
+                request_index_text(p, index_list[i], *state->find(repo.name, indexes[i]), text_dir, cache);
               }
             }
             return p;
           },
       .on_success =
-          [&out](const StageOutcome& outcome) {
+          [&out, state, cache = options.cache](const StageOutcome& outcome) {
             auto result = outcome.result_reader().getVerifier();
             if (result.getFailures().size() > 0) {
               auto first = result.getFailures()[0];
@@ -212,6 +301,10 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
                 if (locked.name == repo.getName().cStr()) locked.signer_fingerprint = repo.getSignerFingerprint();
               }
             }
+            for (auto index : result.getVerifiedIndexes()) {
+              IndexSlot* slot = state->find(index.getRepo().cStr(), index.getRelativePath().cStr());
+              if (slot != nullptr) use_index_text(index, *slot, cache, out);
+            }
           },
       .timeout = std::chrono::seconds(600),
   });
@@ -222,7 +315,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .kind = ipc::proto::StageKind::RESOLVER,
       .after = {"verify-metadata"},
       .prepare =
-          [&repos, metadata, requested, options, arch = provider.package_arch] {
+          [&repos, state, requested, options, arch = provider.package_arch] {
             PreparedRequest p;
             auto resolve = p.init_request().initResolver();
             std::size_t count = 0;
@@ -233,7 +326,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               for (const auto& index : repo.index_paths()) {
                 auto out = indexes[i++];
                 out.setRepoName(repo.name);
-                out.initPackages().setSlot(p.add_fd(metadata / index_name(repo, index), O_RDONLY));
+                out.initPackages().setSlot(p.add_fd(state->find(repo.name, index)->text, O_RDONLY));
                 out.setBaseUrl(repo.base_url);
                 out.setPriority(repo.priority);
                 auto allow = out.initAllowPackages(static_cast<unsigned>(repo.allow_packages.size()));
@@ -282,11 +375,12 @@ struct PackageBatchState {
   explicit PackageBatchState(StagingArea area) : staging(std::move(area)) {}
   StagingArea staging;
   std::map<std::string, ObjectLock> locks;  // by sha256, held until commit
-  std::vector<std::vector<LockedPackage>> batches;
+  std::vector<std::vector<LockedPackage>> batches;  // one per verify job
 };
 
 // A verify request passes one fd per package; FrameLimits::max_fds caps them.
 constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
+
 
 std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
 
@@ -314,48 +408,44 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
   }
   if (missing.empty()) return;
 
-  // Batches of similar byte size, largest packages first (their archive walk
-  // is the longest, so it should start while the rest still downloads), none
-  // with more files than one request may carry fds for.
+  // Verify batches of at most kMaxPackagesPerBatch (one fd per package in a
+  // request), dealt out in turn from the largest package down so their byte
+  // sizes are alike; fetch jobs each take a run of whole verify batches.
   std::stable_sort(missing.begin(), missing.end(),
                    [](const LockedPackage& a, const LockedPackage& b) { return a.size > b.size; });
-  std::uint64_t total = 0;
-  for (const auto& p : missing) total += p.size;
-  batches = std::max(batches, (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch);
-  batches = std::max<std::size_t>(1, std::min(batches, missing.size()));
-  const std::uint64_t per_batch = total / batches + 1;
-  state->batches.emplace_back();
-  std::uint64_t in_batch = 0;
-  for (const auto& p : missing) {
-    if (in_batch >= per_batch || state->batches.back().size() >= kMaxPackagesPerBatch) {
-      state->batches.emplace_back();
-      in_batch = 0;
-    }
-    state->batches.back().push_back(p);
-    in_batch += p.size;
-  }
-
-  for (std::size_t b = 0; b < state->batches.size(); ++b) {
-    const std::string suffix = "-" + std::to_string(b + 1);
-    const std::string fetch_job = "fetch-packages" + suffix;
+  const std::size_t verify_count = (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch;
+  state->batches.resize(verify_count);
+  for (std::size_t i = 0; i < missing.size(); ++i) state->batches[i % verify_count].push_back(missing[i]);
+  const std::size_t fetch_count = std::clamp<std::size_t>(batches, 1, verify_count);
+  std::vector<std::string> fetch_job_of(verify_count);
+  for (std::size_t f = 0; f < fetch_count; ++f) {
+    const std::size_t first = f * verify_count / fetch_count, last = (f + 1) * verify_count / fetch_count;
+    const std::string fetch_job = "fetch-packages-" + std::to_string(f + 1);
+    for (std::size_t b = first; b < last; ++b) fetch_job_of[b] = fetch_job;
     std::vector<std::string> fetch_after;
-    if (b > 0) fetch_after.push_back("fetch-packages-" + std::to_string(b));
+    if (f > 0) fetch_after.push_back("fetch-packages-" + std::to_string(f));
     else if (!after.empty()) fetch_after.push_back(after);
     orchestrator.add(StageJob{
         .name = fetch_job,
         .kind = ipc::proto::StageKind::FETCHER,
         .after = fetch_after,
         .prepare =
-            [state, b, options] {
+            [state, first, last, options] {
+              std::vector<const LockedPackage*> wanted;
+              for (std::size_t b = first; b < last; ++b) {
+                for (const auto& pkg : state->batches[b]) wanted.push_back(&pkg);
+              }
+              // The largest first: the longest downloads start first.
+              std::stable_sort(wanted.begin(), wanted.end(),
+                               [](const LockedPackage* a, const LockedPackage* b) { return a->size > b->size; });
               PreparedRequest p;
               auto fetch = p.init_request().initFetcher();
-              const auto& batch = state->batches[b];
-              auto list = fetch.initDownloads(static_cast<unsigned>(batch.size()));
-              for (std::size_t i = 0; i < batch.size(); ++i) {
-                list[i].setUrl(batch[i].url);
-                list[i].setDestName(staged_name(batch[i]));
-                list[i].setExpectedSha256(batch[i].sha256);
-                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
+              auto list = fetch.initDownloads(static_cast<unsigned>(wanted.size()));
+              for (std::size_t i = 0; i < wanted.size(); ++i) {
+                list[i].setUrl(wanted[i]->url);
+                list[i].setDestName(staged_name(*wanted[i]));
+                list[i].setExpectedSha256(wanted[i]->sha256);
+                list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
               }
               fetch.initOutputDir().setSlot(p.add_fd(state->staging.dir(), kDirFlags));
               fill_common_fetch(fetch, options);
@@ -366,12 +456,15 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
         .on_success = {},
         .timeout = std::chrono::seconds(3600),
     });
-    // One verifier at a time: each already checks its packages on every
+  }
+
+  for (std::size_t b = 0; b < verify_count; ++b) {
+    // One verifier at a time: each already hashes its packages on every
     // core, so a free job slot goes to the next download instead.
-    std::vector<std::string> verify_after = {fetch_job};
+    std::vector<std::string> verify_after = {fetch_job_of[b]};
     if (b > 0) verify_after.push_back("verify-packages-" + std::to_string(b));
     orchestrator.add(StageJob{
-        .name = "verify-packages" + suffix,
+        .name = "verify-packages-" + std::to_string(b + 1),
         .kind = ipc::proto::StageKind::VERIFIER,
         .after = verify_after,
         .prepare =
@@ -387,7 +480,9 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                 list[i].setExpectedSha256(batch[i].sha256);
                 list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
               }
-              verify.setCheckArchiveContents(true);
+              // Hashes only, as apt does: archive contents are checked by
+              // check-archives before anything installs them.
+              verify.setCheckArchiveContents(false);
               return p;
             },
         .on_success =

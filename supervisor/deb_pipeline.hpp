@@ -1,12 +1,16 @@
 // The Debian-family steps of a build as stage jobs:
 //
 //   fetch-metadata -> verify-metadata -> resolve -> fetch-packages-1 -> verify-packages-1
-//                                                  fetch-packages-2 -> verify-packages-2 ...
-//   (fetch-packages-N also waits for N-1, verify-packages-N for N-1)
+//                                                                     -> verify-packages-2 ...
+//   (verify-packages-N also waits for N-1; one fetch job unless asked for more)
+//
+//   ... then, once every package is in the cache: check-archives (archive_checks.hpp)
 //
 // Only the fetcher touches the network; indexes are used only after the
 // verifier accepted their signatures and hashes, and packages enter the cache
-// only after the verifier accepted their hashes and archive contents.
+// only after the verifier accepted their hashes (as apt does). Their archive
+// contents are checked apart, before anything installs them: check-archives
+// walks every package whose cache object has no archive-check marker yet.
 #pragma once
 
 #include <filesystem>
@@ -32,12 +36,18 @@ struct DebPipelineOptions {
   std::optional<std::uint32_t> file_timeout_sec;
   bool dot_graph = false;
   bool dot_system_only = false;
+  // Keeps verified decompressed indexes in its metadata/ between builds;
+  // unset: each build decompresses into its workspace.
+  PackageCache* cache = nullptr;
 };
 
 // What resolution produced; filled when the resolve job succeeds.
 struct DebResolution {
   Lockfile lock;
   std::string dot_graph;
+  std::size_t indexes_cached = 0;        // decompressed copies reused from the cache
+  std::size_t indexes_decompressed = 0;  // decompressed by the verifier in this run
+  std::vector<std::string> cache_refusals;  // cached copies found corrupt (and replaced)
 };
 
 // The packages the template asks for, in the order: essential set of the
@@ -70,16 +80,18 @@ struct PackageFiles {
   std::vector<std::string> evicted;  // corrupt cache objects found (and removed)
 };
 
-// Adds the jobs that bring every package of `lock` into `cache` (verified),
-// after job `after` (empty: at once), and fills `out`. Packages already
-// cached are re-hashed, not downloaded. The rest is split into at least
-// `batches` batches of similar byte size, largest packages first; fetch jobs
-// run one after another, and so do verify jobs (each uses every core), the
-// verifier checking batch N while later batches download. Each object's
-// cache lock is held from before its download until it is committed, so a
-// second build sharing the cache waits for it instead of fetching it again.
+// Adds the jobs that bring every package of `lock` into `cache` (its sha256
+// and size verified, as apt does; archive contents are checked apart, see
+// archive_checks.hpp), after job `after` (empty: at once), and fills `out`.
+// Packages already cached are re-hashed, not downloaded. The rest is
+// fetched by `batches` fetch jobs (default one: a single fetcher keeps every
+// connection busy to the end), run one after another, and hashed by verify
+// jobs of at most 30 packages each (one fd per package in a request), run one
+// after another as their packages arrive. Each object's cache lock is held
+// from before its download until it is committed, so a second build sharing
+// the cache waits for it instead of fetching it again.
 void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
                       const DebPipelineOptions& options, const std::string& after, PackageFiles& out,
-                      std::size_t batches = 4);
+                      std::size_t batches = 1);
 
 }  // namespace supervisor

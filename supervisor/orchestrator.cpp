@@ -18,6 +18,7 @@ int PreparedRequest::add_fd(const std::filesystem::path& path, int flags) {
   sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, 0644), "open", path.string()));
   fds.push_back(std::move(fd));
   fd_paths.push_back(path);
+  fd_flags.push_back(flags);
   return static_cast<int>(fds.size() - 1);
 }
 
@@ -28,14 +29,20 @@ ipc::proto::StageRequest::Builder PreparedRequest::init_request() {
 
 namespace {
 
-// Keeps what a request refers to at `to`. Files are read-only inputs:
-// hard-linked where the file system allows (they are never written again),
-// else copied. Directories are where a stage writes (the fetcher's output):
-// a fresh empty one, so a rerun neither starts from nor touches the build's.
-void keep_referenced(const std::filesystem::path& from, const std::filesystem::path& to) {
+// Keeps what a request refers to at `to`. Files opened read-only are
+// inputs: hard-linked where the file system allows (they are never written
+// again), else copied. Directories and files opened for writing are where a
+// stage writes (the fetcher's output, the verifier's uncompressed index): a
+// fresh empty one, so a rerun neither starts from nor touches the build's.
+void keep_referenced(const std::filesystem::path& from, const std::filesystem::path& to, bool written) {
   namespace fs = std::filesystem;
   if (fs::is_directory(from)) {
     fs::create_directories(to);
+    return;
+  }
+  if (written) {
+    std::ofstream created(to, std::ios::trunc);
+    if (!created) throw Error(ErrorKind::kFailed, "Failed to create '" + to.string() + "'");
     return;
   }
   std::error_code ec;
@@ -54,19 +61,22 @@ void keep_request(const std::filesystem::path& dir, const StageJob& job, const P
   ipc::ErrorContext context("keeping the request of stage job", job.name);
   const std::filesystem::path files = dir / (job.name + ".files");
   std::vector<std::filesystem::path> kept;
+  std::vector<bool> written;
   try {
     for (std::size_t i = 0; i < prepared.fd_paths.size(); ++i) {
       const auto& from = prepared.fd_paths[i];
+      const int flags = i < prepared.fd_flags.size() ? prepared.fd_flags[i] : O_RDONLY;
+      written.push_back((flags & O_ACCMODE) != O_RDONLY);
       kept.push_back(files / (std::to_string(i) + "-" + from.filename().string()));
       std::filesystem::create_directories(files);
-      keep_referenced(from, kept.back());
+      keep_referenced(from, kept.back(), written.back());
     }
   } catch (const std::filesystem::filesystem_error& e) {
     throw Error(ErrorKind::kFailed, "Failed to keep the files of the request in '" + files.string() +
                                         "': " + e.code().message());
   }
   save_request_file(dir / (job.name + ".json"), job.kind,
-                    prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(), kept);
+                    prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(), kept, written);
 }
 
 }  // namespace
@@ -97,6 +107,9 @@ void Orchestrator::add(StageJob job) {
 }
 
 void Orchestrator::run() {
+  // An earlier run() leaves the io_context stopped; jobs added since would
+  // otherwise never start.
+  io_.restart();
   if (options_.handle_signals) {
     signals_.emplace(io_, SIGINT, SIGTERM);
     signals_->async_wait([this](const boost::system::error_code& ec, int sig) {

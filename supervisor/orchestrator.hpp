@@ -35,6 +35,7 @@ struct PreparedRequest {
   std::unique_ptr<capnp::MallocMessageBuilder> message;
   std::vector<sandbox::UniqueFd> fds;
   std::vector<std::filesystem::path> fd_paths;
+  std::vector<int> fd_flags;  // the open flags of each fd (add_fd fills it)
   StageMounts mounts;
 
   // Opens `path` with `flags` and returns the slot to put in an FdRef.

@@ -71,14 +71,29 @@ bool lock_fd(int fd, int operation, const fs::path& path) {
   return true;
 }
 
-// Writes `content` to `path` atomically (temporary name, then rename).
+constexpr const char* kMarkerSuffix = ".checked";
+
+// Writes `content` to `path` atomically: a private temporary name, then
+// rename, so concurrent writers of the same path never see each other's half.
 void write_file_atomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    const auto fd = open_or_throw(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW);
-    ipc::check_syscall(::write(fd.get(), content.data(), content.size()), "write", tmp.string());
-  }
-  ipc::check_syscall(::rename(tmp.c_str(), path.c_str()), "rename", tmp.string());
+  std::string tmp = path.string() + ".tmp-XXXXXX";
+  sandbox::UniqueFd fd(ipc::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
+  // On any failure the temporary file goes, and errno still says why.
+  auto fail = [&](int error, std::string_view op) {
+    ::unlink(tmp.c_str());
+    errno = error;
+    ipc::check_syscall(-1, op, tmp);
+  };
+  const ssize_t written = ::write(fd.get(), content.data(), content.size());
+  if (written != static_cast<ssize_t>(content.size())) fail(written < 0 ? errno : EIO, "write");
+  if (::fchmod(fd.get(), 0644) != 0) fail(errno, "chmod");
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(errno, "rename");
+}
+
+// Removes `path`; a missing file is fine, any other failure is an error.
+void unlink_if_present(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) ipc::check_syscall(-1, "remove", path.string());
 }
 
 std::string read_small_file(const fs::path& path) {
@@ -174,8 +189,7 @@ CacheLookup PackageCache::open_verified(const ObjectLock& lock) {
     return lookup;
   }
   const std::string name = read_small_file(object.string() + ".name");
-  ipc::check_syscall(::unlink(object.c_str()), "remove", object.string());
-  ::unlink((object.string() + ".name").c_str());
+  evict(lock);
   lookup.status = CacheLookup::Status::kEvicted;
   lookup.message = "Evicted corrupt package cache object '" + (name.empty() ? "?" : name) + "' (" +
                    object.string() + "): sha256 is " + actual + ", expected " + lock.sha256();
@@ -208,6 +222,51 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
     ipc::check_syscall(-1, "rename into the cache", staged.string());
   }
   return object;
+}
+
+bool PackageCache::archive_checked(std::string_view sha256) const {
+  return read_small_file(object_path(sha256).string() + kMarkerSuffix) == kArchiveCheckMarker;
+}
+
+void PackageCache::mark_archive_checked(std::string_view sha256) {
+  write_file_atomically(object_path(sha256).string() + kMarkerSuffix, kArchiveCheckMarker);
+}
+
+void PackageCache::evict(const ObjectLock& lock) {
+  const fs::path object = object_path(lock.sha256());
+  // The marker first: an object without one is only checked again.
+  unlink_if_present(object.string() + kMarkerSuffix);
+  unlink_if_present(object);
+  unlink_if_present(object.string() + ".name");
+}
+
+fs::path PackageCache::index_text_path(std::string_view compressed_sha256) const {
+  require_sha256(compressed_sha256);
+  return root_ / "metadata/indexes" / std::string(compressed_sha256);
+}
+
+fs::path PackageCache::commit_index_text(const fs::path& staged, std::string_view compressed_sha256,
+                                         std::string_view text_sha256, std::uint64_t text_size) {
+  ipc::ErrorContext ctx("adding an index to the metadata cache", staged.string());
+  const fs::path target = index_text_path(compressed_sha256);
+  {
+    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW);
+    const std::string actual = sha256_of_fd(fd.get(), staged);
+    struct stat st {};
+    ipc::check_syscall(::fstat(fd.get(), &st), "inspect", staged.string());
+    if (actual != text_sha256 || static_cast<std::uint64_t>(st.st_size) != text_size) {
+      ::unlink(staged.c_str());
+      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
+                                                   "' to the metadata cache: sha256 is " + actual + " (" +
+                                                   std::to_string(st.st_size) + " bytes), expected " +
+                                                   std::string(text_sha256) + " (" + std::to_string(text_size) +
+                                                   " bytes)");
+    }
+    ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
+  }
+  fs::create_directories(target.parent_path());
+  ipc::check_syscall(::rename(staged.c_str(), target.c_str()), "rename into the metadata cache", staged.string());
+  return target;
 }
 
 CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {

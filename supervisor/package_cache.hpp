@@ -3,15 +3,23 @@
 //   <cache_dir>/packages/sha256/<2 hex>/<64 hex>    a verified object, mode 0444
 //   <cache_dir>/packages/sha256/<2 hex>/<64 hex>.name  its original file name, for humans
 //   <cache_dir>/packages/sha256/<2 hex>/<64 hex>.lock  flock: one writer per object
+//   <cache_dir>/packages/sha256/<2 hex>/<64 hex>.checked  the verifier accepted its archive contents
 //   <cache_dir>/metadata/                         repository indexes
+//   <cache_dir>/metadata/indexes/<64 hex>         a decompressed index, mode 0444, named by the
+//                                                 sha256 of the compressed file its Release lists
 //   <cache_dir>/tmp/run-*/                        staging of one live build
 //   <cache_dir>/.lock                             flock: shared by builds, exclusive for clean
 //
 // An object enters only through commit(), which re-hashes it, and is re-hashed
 // again by open_verified() before each use. Two builds that need the same
 // object serialise on its lock: the second waits, then finds it present.
+// The archive-content check runs apart from the download (see
+// deb_pipeline.hpp); its verdict is kept in a marker beside the object. The
+// store is content-addressed, so a marker stays true for its hash; it goes
+// whenever its object does (eviction, clean).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -81,6 +89,10 @@ class StagingArea {
 // symlink is removed as a link and never followed. `shown` names it in errors.
 void remove_tree_at(int dirfd, const std::string& name, const std::filesystem::path& shown);
 
+// What a marker holds. Raise the number when the archive check gets
+// stricter, so objects accepted under the old rules are checked again.
+inline constexpr std::string_view kArchiveCheckMarker = "archive-check 1\n";
+
 class PackageCache {
  public:
   // Takes the cache-wide lock. A kBuild cache creates the layout if needed
@@ -106,6 +118,29 @@ class PackageCache {
   // removed and kInvalidInput is thrown; nothing enters the store.
   std::filesystem::path commit(const ObjectLock& lock, const std::filesystem::path& staged,
                                std::string_view original_name);
+
+  // True when the object's marker says the verifier accepted its archive
+  // contents under the current rules (kArchiveCheckMarker).
+  bool archive_checked(std::string_view sha256) const;
+  // Records that verdict, atomically; call only after the verifier accepted
+  // the object with this hash.
+  void mark_archive_checked(std::string_view sha256);
+  // Removes the object, its .name and its marker (e.g. it failed the archive
+  // check); nothing is an error if already gone.
+  void evict(const ObjectLock& lock);
+
+  // Where the decompressed text of the compressed index whose sha256 is
+  // `compressed_sha256` is kept. A copy is used only after the verifier
+  // re-hashed it against the uncompressed entry of a Release that lists this
+  // same compressed sha256, so it is never stale and never used corrupt.
+  std::filesystem::path index_text_path(std::string_view compressed_sha256) const;
+
+  // Re-hashes `staged` (written by the verifier under a staging area, and
+  // checked by it against the Release) and renames it to
+  // index_text_path(compressed_sha256), replacing a corrupt copy. A mismatch
+  // removes `staged` and throws kInvalidInput.
+  std::filesystem::path commit_index_text(const std::filesystem::path& staged, std::string_view compressed_sha256,
+                                          std::string_view text_sha256, std::uint64_t text_size);
 
   // Removes the top directories `scope` names, whole (needs kMaintenance;
   // a later build creates them again). A symlink inside is removed as a

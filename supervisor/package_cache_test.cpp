@@ -340,5 +340,60 @@ TEST(PackageCache, ABuildRecreatesWhatACleanRemoved) {
   EXPECT_FALSE(build.open_verified(build.lock_object(kHello)).status == CacheLookup::Status::kHit);
 }
 
+// The decompressed text of an index, keyed by the compressed file's hash
+// (any 64-hex key: kOther here), checked against its own hash (kHello).
+TEST(PackageCache, CommitsADecompressedIndexUnderTheCompressedHashReadOnly) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const auto staging = cache.make_staging_area();
+  write_file(staging.dir() / "Packages.text", "hello\n");
+  const fs::path kept = cache.commit_index_text(staging.dir() / "Packages.text", kOther, kHello, 6);
+  EXPECT_EQ(kept, cache.index_text_path(kOther));
+  EXPECT_EQ(kept.parent_path(), cache.metadata_dir() / "indexes");
+  EXPECT_FALSE(fs::exists(staging.dir() / "Packages.text"));
+  std::ifstream in(kept);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello\n");
+  EXPECT_EQ(fs::status(kept).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::group_read |
+                                                                 fs::perms::others_read);
+}
+
+TEST(PackageCache, RefusesAnIndexTextWithAnotherHashOrSizeAndRemovesIt) {
+  struct Case {
+    const char* label;
+    const char* text_sha256;
+    std::uint64_t size;
+  };
+  for (const Case c : {Case{"hash", kOther, 6}, Case{"size", kHello, 7}}) {
+    SCOPED_TRACE(c.label);
+    TempDir dir;
+    PackageCache cache(dir.path(), CacheAccess::kBuild);
+    const auto staging = cache.make_staging_area();
+    const fs::path staged = staging.dir() / "Packages.text";
+    write_file(staged, "hello\n");
+    try {
+      cache.commit_index_text(staged, kOther, c.text_sha256, c.size);
+      ADD_FAILURE() << "a mismatching index text was committed";
+    } catch (const ipc::Error& e) {
+      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find(staged.string()), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(staged));
+    EXPECT_FALSE(fs::exists(cache.index_text_path(kOther)));
+  }
+}
+
+TEST(PackageCache, ACommittedIndexTextReplacesACorruptCopy) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const auto staging = cache.make_staging_area();
+  fs::create_directories(cache.index_text_path(kOther).parent_path());
+  write_file(cache.index_text_path(kOther), "hellO\n");
+  fs::permissions(cache.index_text_path(kOther), fs::perms::owner_read);
+  write_file(staging.dir() / "Packages.text", "hello\n");
+  cache.commit_index_text(staging.dir() / "Packages.text", kOther, kHello, 6);
+  std::ifstream in(cache.index_text_path(kOther));
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "hello\n");
+}
+
 }  // namespace
 }  // namespace supervisor

@@ -40,7 +40,8 @@ void visit_fd_refs(capnp::DynamicStruct::Builder value, const FdRefVisitor& visi
 }  // namespace
 
 void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
-                       ipc::proto::StageRequest::Reader request, const std::vector<fs::path>& fd_paths) {
+                       ipc::proto::StageRequest::Reader request, const std::vector<fs::path>& fd_paths,
+                       const std::vector<bool>& written) {
   (void)kind;
   capnp::MallocMessageBuilder copy;
   copy.setRoot(request);
@@ -51,6 +52,7 @@ void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
     if (slot >= 0 && static_cast<std::size_t>(slot) < fd_paths.size()) {
       ref.setPath(fd_paths[slot].string());
       ref.setSlot(-1);
+      if (static_cast<std::size_t>(slot) < written.size() && written[slot]) ref.setWritable(true);
     }
   });
   capnp::JsonCodec codec;
@@ -81,26 +83,32 @@ LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind
     std::string path = ref.getPath().cStr();
     ipc::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
     struct stat st {};
-    ipc::check_syscall(::stat(path.c_str(), &st), "stat", path);
+    if (ref.getWritable()) st.st_mode = S_IFREG;  // made when opened
+    else ipc::check_syscall(::stat(path.c_str(), &st), "stat", path);
     refs.push_back({ref, std::move(path), st.st_mode});
   });
   // A frame carries at most max_fds fds. When the request names more, its
   // regular files stay paths, each bound read-only at that path: the stage
   // sees just those files, as the build binds additional files. Directories
-  // (outputs, trees) and FIFOs still travel as fds.
+  // (outputs, trees), files the stage writes and FIFOs still travel as fds.
   const bool files_by_path = refs.size() > max_fds;
   for (Ref& r : refs) {
-    if (files_by_path && S_ISREG(r.mode)) {
+    const bool writable = r.ref.getWritable();
+    if (files_by_path && S_ISREG(r.mode) && !writable) {
       r.ref.setPath(fs::absolute(r.path).lexically_normal().string());
       loaded.bound_files.emplace_back(r.ref.getPath().cStr());
       continue;
     }
     ipc::require(loaded.fds.size() < max_fds, "request file '" + file.string() + "' names more than " +
                                                   std::to_string(max_fds) + " directories and special files");
-    const int flags = (S_ISDIR(r.mode) ? O_DIRECTORY | O_RDONLY : O_RDONLY) | O_CLOEXEC;
-    sandbox::UniqueFd fd(ipc::check_syscall(::open(r.path.c_str(), flags), "open", r.path));
+    const int flags = (writable           ? O_WRONLY | O_CREAT | O_TRUNC
+                       : S_ISDIR(r.mode) ? O_DIRECTORY | O_RDONLY
+                                         : O_RDONLY) |
+                      O_CLOEXEC;
+    sandbox::UniqueFd fd(ipc::check_syscall(::open(r.path.c_str(), flags, 0644), "open", r.path));
     r.ref.setSlot(static_cast<int>(loaded.fds.size()));
     r.ref.setPath("");
+    r.ref.setWritable(false);
     loaded.fds.push_back(std::move(fd));
     loaded.fd_paths.emplace_back(r.path);
   }

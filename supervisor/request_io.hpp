@@ -17,9 +17,10 @@
 
 namespace supervisor {
 
+// `written[slot]`: the stage writes that file (FdRef.writable is set).
 void save_request_file(const std::filesystem::path& file, ipc::proto::StageKind kind,
                        ipc::proto::StageRequest::Reader request,
-                       const std::vector<std::filesystem::path>& fd_paths);
+                       const std::vector<std::filesystem::path>& fd_paths, const std::vector<bool>& written = {});
 
 struct LoadedRequest {
   std::unique_ptr<capnp::MallocMessageBuilder> message;  // a Message holding the request

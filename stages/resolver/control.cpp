@@ -195,8 +195,28 @@ struct ArchiveFree {
 
 }  // namespace
 
+bool is_compressed_index(std::string_view data) noexcept {
+  static constexpr std::string_view kMagics[] = {
+      {"\x1f\x8b", 2},                  // gzip
+      {"\xfd" "7zXZ\x00", 6},           // xz
+      {"\x28\xb5\x2f\xfd", 4},        // zstd
+      {"\x5d\x00\x00", 3},             // lzma (alone)
+  };
+  for (const std::string_view magic : kMagics) {
+    if (data.starts_with(magic)) return true;
+  }
+  // bzip2: "BZh" and the block size digit.
+  return data.size() >= 4 && data.starts_with("BZh") && data[3] >= '1' && data[3] <= '9';
+}
+
+std::string take_index_text(std::string data, std::string_view origin) {
+  if (!is_compressed_index(data)) return data;
+  return decompress_index(std::string_view(data), origin);
+}
+
 std::string decompress_index(std::string_view data, std::string_view origin) {
   if (data.empty()) return {};
+  if (!is_compressed_index(data)) return std::string(data);
   std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
   ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_filter_all(a.get());
@@ -240,7 +260,7 @@ std::string read_index_file(const std::filesystem::path& path) {
     done += static_cast<std::size_t>(n);
   }
   data.resize(done);
-  return decompress_index(data, path.string());
+  return take_index_text(std::move(data), path.string());
 }
 
 }  // namespace stage::resolver

@@ -75,6 +75,14 @@ std::vector<PackageStanza> parse_packages_index(std::string_view text, std::stri
 // through libarchive's raw format). `origin` names the data in errors.
 std::string decompress_index(std::string_view data, std::string_view origin);
 
+// True when `data` starts with the magic bytes of a compression format
+// decompress_index reads (gzip, xz, bzip2, zstd, lzma); a Packages text
+// never does, so plain text needs no copy.
+bool is_compressed_index(std::string_view data) noexcept;
+
+// `data` decompressed, or moved through unchanged when it is plain text.
+std::string take_index_text(std::string data, std::string_view origin);
+
 // Reads a Packages, Packages.gz or Packages.xz file.
 std::string read_index_file(const std::filesystem::path& path);
 

@@ -210,5 +210,28 @@ TEST(PackagesIndex, ReportsMissingAndCorruptFiles) {
   EXPECT_EQ(decompress_index("", "empty"), "");
 }
 
+// Every format decompress_index reads is recognised by its magic, so a
+// plain text is handed on without a copy and a compressed one never is.
+TEST(PackagesIndex, RecognisesEveryCompressedFormatAndPassesPlainTextThrough) {
+  const struct {
+    const char* label;
+    int filter;
+  } filters[] = {{"gzip", ARCHIVE_FILTER_GZIP}, {"xz", ARCHIVE_FILTER_XZ}, {"bzip2", ARCHIVE_FILTER_BZIP2},
+                 {"zstd", ARCHIVE_FILTER_ZSTD}, {"lzma", ARCHIVE_FILTER_LZMA}};
+  for (const auto& f : filters) {
+    SCOPED_TRACE(f.label);
+    const std::string bytes = compress(kIndex, f.filter);
+    EXPECT_TRUE(is_compressed_index(bytes));
+    EXPECT_EQ(take_index_text(bytes, f.label), kIndex);
+  }
+  EXPECT_FALSE(is_compressed_index(kIndex));
+  EXPECT_FALSE(is_compressed_index("BZh: not bzip2\n"));
+  std::string plain(kIndex);
+  const char* data = plain.data();
+  const std::string taken = take_index_text(std::move(plain), "plain");
+  EXPECT_EQ(taken, kIndex);
+  EXPECT_EQ(taken.data(), data);  // moved, not copied
+}
+
 }  // namespace
 }  // namespace stage::resolver

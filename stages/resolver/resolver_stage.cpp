@@ -1,9 +1,11 @@
 #include "stages/resolver/resolver_stage.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "ipc/error.hpp"
 #include "stages/resolver/deb_version.hpp"
@@ -13,14 +15,21 @@ namespace {
 
 namespace proto = ipc::proto;
 
+// Sized by fstat first: an uncompressed index is ~50 MB, read in place.
 std::string read_all(int fd, const std::string& what) {
-  std::string data;
-  char buf[1 << 16];
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd, &st), "stat", what);
+  std::string data(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0, '\0');
+  std::size_t done = 0;
   while (true) {
-    const ssize_t n = ipc::check_syscall(::read(fd, buf, sizeof buf), "read", what);
+    if (done == data.size()) data.resize(done + (1 << 16));
+    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "read", what);
     if (n == 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
+    done += static_cast<std::size_t>(n);
   }
+  data.resize(done);
   return data;
 }
 
@@ -116,7 +125,7 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
     merge_repository(in.indexes, item);
     item.origin = "Packages index of repository '" + item.repository.name + "'";
     const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
-    item.text = decompress_index(read_all(fd.get(), item.origin), item.origin);
+    item.text = take_index_text(read_all(fd.get(), item.origin), item.origin);
     in.indexes.push_back(std::move(item));
     context.check_cancelled();
   }

@@ -160,19 +160,54 @@ void check_index(const Release& release, std::string_view index_path, const Dige
   }
 }
 
-Digest check_index_bytes(const Release& release, std::string_view index_path,
-                         std::string_view bytes, std::string_view repository) {
-  const Digest digest = sha256_of_bytes(bytes);
-  check_index(release, index_path, digest, repository);
-  for (const std::string_view suffix : {".xz", ".gz", ".bz2", ".lzma", ".zst"}) {
+namespace {
+
+constexpr std::string_view kCompressedSuffixes[] = {".xz", ".gz", ".bz2", ".lzma", ".zst"};
+
+// The cached copy's refusal, or empty when it matches `listed`.
+std::string refuse_cached(int cached_fd, std::string_view cached_name, const std::optional<Digest>& listed,
+                          std::string_view base) {
+  if (!listed) {
+    return std::string(cached_name) + " cannot be checked: the Release does not list '" + std::string(base) + "'";
+  }
+  const Digest actual = sha256_of_fd(cached_fd, cached_name);
+  if (actual.sha256 == listed->sha256 && actual.size == listed->size) return {};
+  return std::string(cached_name) + " is corrupt: " + mismatch(*listed, actual);
+}
+
+}  // namespace
+
+IndexText check_index_text(const Release& release, std::string_view index_path, std::string_view bytes,
+                           std::string_view repository, bool want_text, int cached_fd,
+                           std::string_view cached_name) {
+  IndexText out;
+  out.digest = sha256_of_bytes(bytes);
+  check_index(release, index_path, out.digest, repository);
+  for (const std::string_view suffix : kCompressedSuffixes) {
     if (!index_path.ends_with(suffix)) continue;
     const std::string_view base = index_path.substr(0, index_path.size() - suffix.size());
-    if (release.find_file(base) == nullptr) break;
-    const std::string text = decompress(bytes, index_path);
-    check_index(release, base, sha256_of_bytes(text), repository);
-    break;
+    if (const ReleaseFile* entry = release.find_file(base)) out.listed = Digest{entry->sha256, entry->size};
+    if (cached_fd >= 0) {
+      out.cache_refusal = refuse_cached(cached_fd, cached_name, out.listed, base);
+      if (out.cache_refusal.empty()) {
+        out.source = IndexText::Source::kCached;
+        return out;
+      }
+    }
+    if (!out.listed && !want_text) return out;
+    std::string text = decompress(bytes, index_path);
+    if (out.listed) check_index(release, base, sha256_of_bytes(text), repository);
+    if (!want_text) return out;
+    out.text = std::move(text);
+    out.source = IndexText::Source::kDecompressed;
+    return out;
   }
-  return digest;
+  return out;
+}
+
+Digest check_index_bytes(const Release& release, std::string_view index_path,
+                         std::string_view bytes, std::string_view repository) {
+  return check_index_text(release, index_path, bytes, repository, false).digest;
 }
 
 std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,

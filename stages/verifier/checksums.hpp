@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,28 @@ void check_index(const Release& release, std::string_view index_path, const Dige
 // file, decompresses it and checks that too. Returns the digest of `bytes`.
 Digest check_index_bytes(const Release& release, std::string_view index_path,
                          std::string_view bytes, std::string_view repository);
+
+// The uncompressed text behind a compressed index, checked like
+// check_index_bytes does, without decompressing when a copy made earlier
+// still matches the Release.
+struct IndexText {
+  enum class Source { kNone, kDecompressed, kCached };
+  Digest digest;                 // of the index as listed (compressed bytes)
+  Source source = Source::kNone;  // kNone: `index_path` is not compressed
+  std::string text;               // kDecompressed only
+  std::optional<Digest> listed;   // the Release's entry for the uncompressed file
+  std::string cache_refusal;      // why `cached_fd` was not used; starts with `cached_name`
+};
+
+// Checks `bytes` against the Release's entry for `index_path`. For a
+// compressed index: when the Release lists the uncompressed file and
+// `cached_fd` (>= 0, read from offset 0) hashes to that entry, the text is
+// not decompressed (kCached); otherwise `bytes` is decompressed, when the
+// Release lists that entry (then checked against it) or `want_text`
+// (kDecompressed; the text is returned only if `want_text`).
+IndexText check_index_text(const Release& release, std::string_view index_path, std::string_view bytes,
+                           std::string_view repository, bool want_text, int cached_fd = -1,
+                           std::string_view cached_name = {});
 
 // Reads the first of <base>.xz, <base>.gz, <base> that the Release lists and
 // that exists under dist_dir, checks it, decompresses it and checks the

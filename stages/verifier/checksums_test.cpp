@@ -1,11 +1,14 @@
 #include "stages/verifier/checksums.hpp"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 
 #include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
@@ -158,6 +161,83 @@ TEST_F(ChecksumChain, IndexNotListedInReleaseIsRejected) {
                 check_index(release_of(repo), "main/binary-arm64/Packages", sha256_of_bytes(""), "r");
               }),
               HasSubstr("not listed in the Release SHA256 list"));
+}
+
+// check_index_text with a cached decompressed copy. The "compressed" bytes
+// are not a valid archive, so any attempt to decompress them throws: a
+// case that expects kCached proves nothing was decompressed.
+struct IndexTextCase {
+  const char* label;
+  bool list_uncompressed;   // the Release lists main/Packages
+  const char* cached_text;  // the copy on disk; nullptr: none offered
+  bool bytes_are_xz;        // real xz of the text, else garbage
+  IndexText::Source source;
+  const char* refusal;  // substring of cache_refusal, or "" for none
+};
+
+class IndexTextWithCache : public ::testing::TestWithParam<IndexTextCase> {};
+
+TEST_P(IndexTextWithCache, UsesTheCachedCopyOnlyWhenItMatchesTheRelease) {
+  const IndexTextCase& c = GetParam();
+  const TempDir dir;
+  const std::string text = "Package: a\nVersion: 1\nArchitecture: all\n";
+  { std::ofstream(dir.path() / "Packages") << text; }
+  ASSERT_EQ(tests::debrepo::run_argv({"/usr/bin/xz", "-kf", (dir.path() / "Packages").string()}), 0);
+  const std::string bytes = c.bytes_are_xz ? read_file_bytes(dir.path() / "Packages.xz") : "not an archive";
+  const Digest compressed = sha256_of_bytes(bytes);
+  const Digest plain = sha256_of_bytes(text);
+  Release release;
+  release.sha256 = {{"main/Packages.xz", compressed.size, compressed.sha256}};
+  if (c.list_uncompressed) release.sha256.push_back({"main/Packages", plain.size, plain.sha256});
+
+  sandbox::UniqueFd cached;
+  if (c.cached_text != nullptr) {
+    { std::ofstream(dir.path() / "cached") << c.cached_text; }
+    cached = sandbox::UniqueFd(::open((dir.path() / "cached").c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(cached.valid());
+  }
+  const IndexText out = check_index_text(release, "main/Packages.xz", bytes, "r", true,
+                                         cached ? cached.get() : -1, "the copy 'abc'");
+  EXPECT_EQ(out.digest.sha256, compressed.sha256);
+  EXPECT_EQ(out.source, c.source);
+  EXPECT_EQ(out.text, c.source == IndexText::Source::kDecompressed ? text : "");
+  if (*c.refusal == '\0') {
+    EXPECT_EQ(out.cache_refusal, "");
+  } else {
+    EXPECT_THAT(out.cache_refusal, HasSubstr(c.refusal));
+    EXPECT_EQ(out.cache_refusal.rfind("the copy 'abc' ", 0), 0u) << out.cache_refusal;
+  }
+  ASSERT_EQ(out.listed.has_value(), c.list_uncompressed);
+  if (out.listed) {
+    EXPECT_EQ(out.listed->sha256, plain.sha256);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Checksums, IndexTextWithCache,
+    ::testing::Values(
+        IndexTextCase{"MatchingCopyIsUsedWithoutDecompressing", true, "Package: a\nVersion: 1\nArchitecture: all\n",
+                      false, IndexText::Source::kCached, ""},
+        IndexTextCase{"CorruptCopyIsRefusedAndTheIndexDecompressed", true,
+                      "Package: a\nVersion: 2\nArchitecture: all\n", true, IndexText::Source::kDecompressed,
+                      "is corrupt: expected SHA256"},
+        IndexTextCase{"TruncatedCopyIsRefused", true, "Package: a\n", true, IndexText::Source::kDecompressed,
+                      "is corrupt"},
+        IndexTextCase{"CopyIsRefusedWhenTheReleaseCannotCheckIt", false,
+                      "Package: a\nVersion: 1\nArchitecture: all\n", true, IndexText::Source::kDecompressed,
+                      "cannot be checked: the Release does not list 'main/Packages'"},
+        IndexTextCase{"WithoutACopyTheIndexIsDecompressed", true, nullptr, true, IndexText::Source::kDecompressed,
+                      ""}),
+    [](const auto& info) { return std::string(info.param.label); });
+
+TEST(IndexText, NotCompressedIndexHasNoText) {
+  const std::string text = "Package: a\nVersion: 1\n";
+  const Digest plain = sha256_of_bytes(text);
+  Release release;
+  release.sha256 = {{"main/Packages", plain.size, plain.sha256}};
+  const IndexText out = check_index_text(release, "main/Packages", text, "r", true);
+  EXPECT_EQ(out.source, IndexText::Source::kNone);
+  EXPECT_EQ(out.digest.sha256, plain.sha256);
 }
 
 }  // namespace

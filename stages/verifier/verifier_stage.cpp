@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -74,8 +75,16 @@ RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
     std::string path = index.getRelativePath();
     ipc::require(!path.empty(),
                  "Failed to accept " + where + ": an index file has no relativePath");
-    auto fd = open_file(context, index.getFile(), "index '" + path + "' of " + where);
-    in.indexes.push_back({std::move(path), std::move(fd)});
+    const std::string what = "index '" + path + "' of " + where;
+    IndexInput item{path, open_file(context, index.getFile(), what), {}, {}};
+    if (index.hasUncompressedOut()) {
+      item.uncompressed_out =
+          context.open(index.getUncompressedOut(), O_WRONLY | O_NOCTTY, "uncompressed output of " + what);
+    }
+    if (index.hasCachedUncompressed()) {
+      item.cached = open_file(context, index.getCachedUncompressed(), "cached uncompressed copy of " + what);
+    }
+    in.indexes.push_back(std::move(item));
   }
   return in;
 }
@@ -151,6 +160,29 @@ Release verify_release_files(RepositoryInput& repo) {
   return release;
 }
 
+void write_all(int fd, std::string_view text, const std::string& what) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "write", what);
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Checks one index; with an output fd, hands on its decompressed text
+// unless the cached copy (checked against the Release) makes that needless.
+VerifiedIndex verify_index(const Release& release, const IndexInput& index, const std::string& repo,
+                           const std::string& what) {
+  const std::string cached_name = "the cached uncompressed copy of " + what;
+  const IndexText text =
+      check_index_text(release, index.relative_path, read_fd_bytes(index.fd.get(), what), repo,
+                       static_cast<bool>(index.uncompressed_out), index.cached ? index.cached.get() : -1, cached_name);
+  if (text.source == IndexText::Source::kDecompressed) {
+    write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
+  }
+  return {repo, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
+}
+
 void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
   std::size_t total = 0;
   for (const auto& repo : input.repositories) total += 1 + repo.indexes.size();
@@ -163,10 +195,8 @@ void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyO
     for (const auto& index : repo.indexes) {
       context.check_cancelled();
       const std::string what = "index '" + index.relative_path + "' of repository '" + name + "'";
-      const Digest digest = check_index_bytes(release, index.relative_path,
-                                              read_fd_bytes(index.fd.get(), what), name);
-      progress.done(index.relative_path, digest.size);
-      out.indexes.push_back({name, index.relative_path, digest});
+      out.indexes.push_back(verify_index(release, index, name, what));
+      progress.done(index.relative_path, out.indexes.back().digest.size);
     }
     out.repos.push_back({name, std::move(release)});
   }
@@ -196,7 +226,10 @@ std::uint64_t size_of(const PackageInput& package) {
 
 // Packages are checked on one thread per core, largest first: the archive
 // walk (decompressing data.tar) is what a batch spends its time on, and the
-// biggest package would otherwise start last and finish alone.
+// biggest package would otherwise start last and finish alone. Checking
+// archive contents, every package is checked and each one refused is listed
+// in out.failures (the caller evicts exactly those); otherwise the first
+// package that fails stops the run and is thrown.
 void verify_packages(const VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
   const auto& packages = input.packages;
   PhaseProgress progress(context, "verify-packages", packages.size());
@@ -208,6 +241,7 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
 
   std::vector<Digest> digests(packages.size());
   std::vector<std::exception_ptr> errors(packages.size());
+  std::vector<std::optional<std::string>> refused(packages.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   auto work = [&] {
@@ -217,6 +251,14 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
         context.check_cancelled();
         digests[i] = verify_package(packages[i], input.check_archive_contents);
         progress.done(packages[i].name, digests[i].size);
+      } catch (const ipc::Error& e) {
+        if (input.check_archive_contents && e.kind() == ipc::ErrorKind::kInvalidInput) {
+          refused[i] = e.message();
+          progress.done(packages[i].name);
+          continue;
+        }
+        errors[i] = std::current_exception();
+        failed = true;
       } catch (...) {
         errors[i] = std::current_exception();
         failed = true;
@@ -234,8 +276,26 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
     if (error) std::rethrow_exception(error);
   }
   for (std::size_t i = 0; i < packages.size(); ++i) {
-    out.packages.push_back({packages[i].name, packages[i].repo, digests[i]});
+    if (refused[i]) {
+      out.failures.push_back({packages[i].name, *refused[i]});
+    } else {
+      out.packages.push_back({packages[i].name, packages[i].repo, digests[i]});
+    }
   }
+}
+
+void encode_uncompressed(const VerifiedIndex& index, ipc::proto::VerifierResult::Index::Builder out) {
+  using Uncompressed = ipc::proto::VerifierResult::Index::Uncompressed;
+  switch (index.uncompressed) {
+    case IndexText::Source::kNone: out.setUncompressed(Uncompressed::NONE); break;
+    case IndexText::Source::kDecompressed: out.setUncompressed(Uncompressed::WRITTEN); break;
+    case IndexText::Source::kCached: out.setUncompressed(Uncompressed::CACHED); break;
+  }
+  if (index.uncompressed_listed) {
+    out.setUncompressedSha256(index.uncompressed_listed->sha256);
+    out.setUncompressedSize(index.uncompressed_listed->size);
+  }
+  out.setCacheRefusal(index.cache_refusal);
 }
 
 void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Builder out) {
@@ -255,6 +315,7 @@ void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Bu
     indexes[i].setRelativePath(outcome.indexes[i].relative_path);
     indexes[i].setSha256(outcome.indexes[i].digest.sha256);
     indexes[i].setSize(outcome.indexes[i].digest.size);
+    encode_uncompressed(outcome.indexes[i], indexes[i]);
   }
   auto packages = out.initVerifiedPackages(static_cast<unsigned>(outcome.packages.size()));
   for (unsigned i = 0; i < outcome.packages.size(); ++i) {
@@ -262,6 +323,11 @@ void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Bu
     packages[i].setRepo(outcome.packages[i].repo);
     packages[i].setSha256(outcome.packages[i].digest.sha256);
     packages[i].setSize(outcome.packages[i].digest.size);
+  }
+  auto failures = out.initFailures(static_cast<unsigned>(outcome.failures.size()));
+  for (unsigned i = 0; i < outcome.failures.size(); ++i) {
+    failures[i].setItem(outcome.failures[i].item);
+    failures[i].setReason(outcome.failures[i].reason);
   }
 }
 

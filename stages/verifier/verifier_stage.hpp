@@ -20,6 +20,8 @@ namespace stage::verifier {
 struct IndexInput {
   std::string relative_path;  // as listed in the Release
   sandbox::UniqueFd fd;
+  sandbox::UniqueFd uncompressed_out;  // optional: receives the decompressed text
+  sandbox::UniqueFd cached;            // optional: a copy decompressed earlier
 };
 
 struct RepositoryInput {
@@ -55,6 +57,9 @@ struct VerifiedIndex {
   std::string repo;
   std::string relative_path;
   Digest digest;
+  IndexText::Source uncompressed = IndexText::Source::kNone;  // kDecompressed: written out
+  std::optional<Digest> uncompressed_listed;
+  std::string cache_refusal;
 };
 
 struct VerifiedPackage {
@@ -63,10 +68,18 @@ struct VerifiedPackage {
   Digest digest;
 };
 
+// A package refused by the archive-content check; `reason` names the
+// package, the tar and the member.
+struct RefusedItem {
+  std::string item;
+  std::string reason;
+};
+
 struct VerifyOutcome {
   std::vector<VerifiedRepo> repos;
   std::vector<VerifiedIndex> indexes;
   std::vector<VerifiedPackage> packages;
+  std::vector<RefusedItem> failures;  // only with check_archive_contents
 };
 
 // Opens every FdRef through `context` and reads the key files. Rejects
@@ -76,7 +89,9 @@ VerifyInput decode_request(ipc::proto::VerifierRequest::Reader request, ipc::Sta
 
 // Verifies repositories (with their indexes), then packages; reports progress
 // and checks for cancellation between items. Throws ipc::Error naming the
-// repository, index or package that failed.
+// repository, index or package that failed; with check_archive_contents, a
+// package whose hash or contents are refused is listed in `failures`
+// instead, and the others are still checked.
 VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context);
 
 // The ipc::Handler of stage-verifier.

@@ -281,7 +281,21 @@ TEST_F(VerifierStage, RejectsTamperedIndexNamingItAndTheRepository) {
   EXPECT_EQ(run.exit_code, 1);
 }
 
-TEST_F(VerifierStage, RejectsBadPackagesNamingThem) {
+TEST_F(VerifierStage, RejectsABadPackageHashNamingItAndTheRepository) {
+  const DebRepo repo = make("flip-deb", {"--flip-deb"});
+  const StageRun run = run_verifier(
+      {.package_repo = &repo, .packages = {"base-tiny", "foo"}, .check_contents = false});
+  ASSERT_FALSE(run.succeeded());
+  const ipc::Error error = run.error();
+  EXPECT_EQ(error.kind(), ipc::ErrorKind::kInvalidInput);
+  for (const auto& s : {"package 'foo'", "repository 'oic-main'", "expected SHA256"}) {
+    EXPECT_THAT(error.message(), HasSubstr(s));
+  }
+}
+
+// Checking archive contents, each refused package is listed (so the caller
+// can evict exactly those) and every other package is still checked.
+TEST_F(VerifierStage, ListsEveryPackageRefusedByTheArchiveCheckAndAcceptsTheRest) {
   struct Case {
     const char* name;
     std::vector<std::string> options;
@@ -289,24 +303,23 @@ TEST_F(VerifierStage, RejectsBadPackagesNamingThem) {
     std::vector<std::string> substrings;
   };
   const Case cases[] = {
-      {"flipped byte",
-       {"--flip-deb"},
-       "foo",
-       {"package 'foo'", "repository 'oic-main'", "expected SHA256"}},
-      {"member escaping the root",
-       {"--evil", "dotdot"},
-       "evil",
-       {"package 'evil'", "'..' component"}},
+      {"flipped byte", {"--flip-deb"}, "foo", {"package 'foo'", "repository 'oic-main'", "expected SHA256"}},
+      {"member escaping the root", {"--evil", "dotdot"}, "evil", {"package 'evil'", "'..' component"}},
+      {"absolute member", {"--evil", "absolute"}, "evil", {"package 'evil'", "has an absolute name"}},
+      {"symlink escape", {"--evil", "symlink"}, "evil", {"package 'evil'", "escapes through the symlink"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    const DebRepo repo = make(c.options.front().substr(2), c.options);
-    const StageRun run =
-        run_verifier({.package_repo = &repo, .packages = {"base-tiny", c.package}});
-    ASSERT_FALSE(run.succeeded());
-    const ipc::Error error = run.error();
-    EXPECT_EQ(error.kind(), ipc::ErrorKind::kInvalidInput);
-    for (const auto& s : c.substrings) EXPECT_THAT(error.message(), HasSubstr(s));
+    const DebRepo repo = make(c.options.front().substr(2) + "-" + c.options.back(), c.options);
+    const StageRun run = run_verifier({.package_repo = &repo, .packages = {"base-tiny", c.package, "bar"}});
+    ASSERT_TRUE(run.succeeded()) << run.error().what();
+    const auto result = run.result();
+    ASSERT_EQ(result.getFailures().size(), 1u);
+    EXPECT_EQ(result.getFailures()[0].getItem(), c.package);
+    for (const auto& s : c.substrings) EXPECT_THAT(result.getFailures()[0].getReason().cStr(), HasSubstr(s));
+    std::set<std::string> accepted;
+    for (const auto p : result.getVerifiedPackages()) accepted.insert(p.getName());
+    EXPECT_EQ(accepted, (std::set<std::string>{"base-tiny", "bar"}));
   }
 }
 

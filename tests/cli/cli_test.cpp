@@ -123,8 +123,8 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-const std::vector<std::string> kVerbs = {"build", "validate", "lock", "config", "cache", "version",
-                                         "completion"};
+const std::vector<std::string> kVerbs = {"build", "validate", "lock", "fetch", "boot", "config", "cache",
+                                         "version", "completion"};
 
 TEST_F(Cli, HelpListsEveryVerbTheGlobalFlagsAndExitCodes) {
   const Result r = run({"--help"});
@@ -146,6 +146,7 @@ TEST_F(Cli, EveryVerbHasItsOwnHelp) {
       {{"build", "--help"}, "--system-packages-only"},
       {{"build", "-h"}, "--keep-requests"},
       {{"build", "--help"}, "--rebuild"},
+      {{"fetch", "--help"}, "--check-archives"},
       {{"validate", "--help"}, "--merged"},
       {{"lock", "--help"}, "--output"},
       {{"config", "init", "--help"}, "--force"},

@@ -42,6 +42,51 @@ TEST_P(RepoTamper, IsRejectedAndLeavesNoTrace) {
   EXPECT_THAT(world.leftovers(), IsEmpty());
 }
 
+// A tampered archive that `fetch` (hashes only) put in the cache is refused
+// by the next build before anything is installed, and evicted.
+class RepoTamperedInCache : public ::testing::TestWithParam<TamperCase> {};
+
+TEST_P(RepoTamperedInCache, IsRefusedByTheBuildAndEvicted) {
+  const TamperCase& c = GetParam();
+  RepoWorld world(c.options, c.extra_packages);
+  const CliResult fetched = world.cli({"fetch", world.template_path().string()});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  const std::string sha = sha256_hex(world.repo().deb(c.bad_deb));
+  ASSERT_TRUE(fs::exists(world.object_path(sha)));
+  const CliResult r = world.cli({"build", world.template_path().string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, Not(HasSubstr(kInstallerMissing)));
+  EXPECT_THAT(r.err, HasSubstr("stage 'check-archives': "));
+  for (const auto& m : c.messages) EXPECT_THAT(r.err, HasSubstr(m));
+  EXPECT_THAT(r.err, HasSubstr("(repository 'template-0-oicbook'; removed from the cache)"));
+  EXPECT_FALSE(fs::exists(world.object_path(sha)));
+  EXPECT_FALSE(fs::exists(world.object_path(sha).string() + ".checked"));
+  EXPECT_FALSE(fs::exists(world.object_path(sha).string() + ".name"));
+  // The other packages passed, and are marked.
+  std::size_t marked = 0;
+  for (const auto& object : world.objects()) marked += fs::exists(world.object_path(object).string() + ".checked");
+  EXPECT_EQ(marked, world.objects().size());
+  EXPECT_GT(marked, 0u);
+  EXPECT_THAT(world.leftovers(), IsEmpty());
+}
+
+const TamperCase kEvilDebs[] = {
+    TamperCase{"DebWithDotDotMember", {"--evil", "dotdot"}, {"evil"}, "evil_1.0_all.deb",
+               {"Failed to check package 'evil': member './usr/../../etc/evil-dotdot' of data.tar.xz has a "
+                "'..' component in its name"}},
+    TamperCase{"DebWithAbsoluteMember", {"--evil", "absolute"}, {"evil"}, "evil_1.0_all.deb",
+               {"Failed to check package 'evil': member '/etc/evil-absolute' of data.tar.xz has an absolute "
+                "name"}},
+    TamperCase{"DebWithSymlinkEscape", {"--evil", "symlink"}, {"evil"}, "evil_1.0_all.deb",
+               {"Failed to check package 'evil': member './usr/escape/evil-symlink' of data.tar.xz escapes "
+                "through the symlink 'usr/escape' -> '/etc'"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Repo, RepoTamperedInCache, ::testing::ValuesIn(kEvilDebs),
+                         [](const ::testing::TestParamInfo<TamperCase>& info) {
+                           return std::string(info.param.label);
+                         });
+
 INSTANTIATE_TEST_SUITE_P(
     Repo, RepoTamper,
     ::testing::Values(

@@ -1,6 +1,7 @@
-// `lock` and `build` against a generated signed repository on 127.0.0.1:
-// the exact resolution, lockfile determinism, builds from a lockfile, the
-// dependency graph, concurrent builds sharing a cache, and `cache clean`.
+// `lock`, `fetch` and `build` against a generated signed repository on
+// 127.0.0.1: the exact resolution, lockfile determinism, builds from a
+// lockfile, the dependency graph, concurrent builds sharing a cache, the
+// archive check and its per-object markers, and `cache clean`.
 #include <chrono>
 #include <future>
 #include <map>
@@ -95,6 +96,43 @@ TEST_F(RepoLock, TwoLocksAreByteIdentical) {
   EXPECT_EQ(slurp(a), to_stdout.out);
 }
 
+// The verifier's decompressed index is kept in the cache's metadata/ under
+// the hash of the compressed file; a second lock checks and reuses it, and
+// a corrupted copy is named, not used, and replaced.
+TEST_F(RepoLock, ASecondLockReusesTheDecompressedIndexAndReplacesACorruptCopy) {
+  RepoWorld world;
+  const fs::path indexes = world.cache_dir() / "metadata/indexes";
+  auto lock = [&](const std::string& name) {
+    const CliResult r = world.cli({"lock", world.template_path().string(), "-o", (world.root() / name).string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.err;
+  };
+  EXPECT_THAT(lock("a.json"), HasSubstr("Package indexes: 0 from the metadata cache, 1 decompressed"));
+  std::vector<fs::path> kept;
+  for (const auto& entry : fs::directory_iterator(indexes)) kept.push_back(entry.path());
+  ASSERT_EQ(kept.size(), 1u);
+  const std::string text = slurp(kept[0]);
+  EXPECT_THAT(text, HasSubstr("Package: base-tiny\n"));
+  EXPECT_EQ(fs::status(kept[0]).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+
+  EXPECT_THAT(lock("b.json"), HasSubstr("Package indexes: 1 from the metadata cache, 0 decompressed"));
+
+  fs::permissions(kept[0], fs::perms::owner_write, fs::perm_options::add);
+  std::string corrupt = text;
+  corrupt[corrupt.find("base-tiny")] = 'B';
+  write_file(kept[0], corrupt);
+  const std::string err = lock("c.json");
+  EXPECT_THAT(err, HasSubstr("Replacing cached index '" + kept[0].string() + "': the cached uncompressed copy of "
+                             "index 'main/binary-amd64/Packages"));
+  EXPECT_THAT(err, HasSubstr("is corrupt: expected SHA256"));
+  EXPECT_THAT(err, HasSubstr("Package indexes: 0 from the metadata cache, 1 decompressed"));
+  EXPECT_EQ(slurp(kept[0]), text);
+  EXPECT_EQ(slurp(world.root() / "a.json"), slurp(world.root() / "b.json"));
+  EXPECT_EQ(slurp(world.root() / "a.json"), slurp(world.root() / "c.json"));
+  EXPECT_THAT(lock("d.json"), HasSubstr("Package indexes: 1 from the metadata cache, 0 decompressed"));
+}
+
 TEST_F(RepoLock, BuildFromLockfileDownloadsNoIndexAndFillsTheCache) {
   RepoWorld world;
   const fs::path lockfile = world.root() / "lock.json";
@@ -174,6 +212,86 @@ TEST_F(RepoLock, CacheCleanPackagesRemovesTheObjects) {
   ASSERT_EQ(world.cli({"build", world.template_path().string()}).exit_code, 1);
   EXPECT_EQ(world.objects().size(), kExpected.size());
   EXPECT_GT(world.requested_paths().size(), before + kExpected.size() - 1);
+}
+
+// The archive-check marker beside each object of the lock, or "" if none.
+std::vector<std::string> markers(const RepoWorld& world) {
+  std::vector<std::string> found;
+  for (const auto& e : kExpected) {
+    const fs::path marker = world.object_path(sha256_hex(world.repo().deb(deb_name(e)))).string() + ".checked";
+    found.push_back(fs::exists(marker) ? slurp(marker) : "");
+  }
+  return found;
+}
+
+std::size_t pool_downloads(RepoWorld& world) {
+  std::size_t count = 0;
+  for (const auto& p : world.requested_paths()) count += p.starts_with("/pool/") ? 1 : 0;
+  return count;
+}
+
+TEST_F(RepoLock, FetchFillsTheCacheWithHashedPackagesAndChecksNoArchive) {
+  RepoWorld world;
+  const fs::path lockfile = world.root() / "lock.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", lockfile.string()}).exit_code, 0);
+  const CliResult r = world.cli({"fetch", world.template_path().string(), "--lockfile", lockfile.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("packages verified in the cache"));
+  EXPECT_THAT(r.out, HasSubstr("fetch-packages-1"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("check-archives")));
+  for (const auto& e : kExpected) {
+    const std::string sha = sha256_hex(world.repo().deb(deb_name(e)));
+    EXPECT_EQ(sha256_hex(world.object_path(sha)), sha) << e.name;
+  }
+  EXPECT_EQ(markers(world), std::vector<std::string>(kExpected.size(), ""));
+  EXPECT_THAT(world.leftovers(), ::testing::IsEmpty());
+}
+
+// A build whose packages are all cached but unchecked checks them (and
+// downloads nothing); the next build finds every marker and checks none.
+TEST_F(RepoLock, BuildChecksUncheckedCachedPackagesOnceBeforeInstalling) {
+  RepoWorld world;
+  const fs::path lockfile = world.root() / "lock.json";
+  ASSERT_EQ(world.cli({"lock", world.template_path().string(), "-o", lockfile.string()}).exit_code, 0);
+  ASSERT_EQ(world.cli({"fetch", world.template_path().string(), "--lockfile", lockfile.string()}).exit_code, 0);
+  const std::size_t fetched = pool_downloads(world);
+  const std::string n = std::to_string(world.objects().size());
+
+  const CliResult first = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
+  EXPECT_EQ(first.exit_code, 1) << first.err;
+  EXPECT_THAT(first.err, HasSubstr("Archive contents of " + n + " packages checked (" + n + " now, 0 by earlier"));
+  EXPECT_THAT(first.err, HasSubstr(kInstallerMissing));
+  EXPECT_THAT(first.out, HasSubstr("check-archives"));
+  EXPECT_LT(first.err.find("Archive contents of"), first.err.find(kInstallerMissing));
+  EXPECT_EQ(pool_downloads(world), fetched);
+  EXPECT_EQ(markers(world), std::vector<std::string>(kExpected.size(), "archive-check 1\n"));
+
+  const CliResult second = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_THAT(second.err, HasSubstr("Archive contents of " + n + " packages checked (0 now, " + n + " by earlier"));
+  EXPECT_THAT(second.out, ::testing::Not(HasSubstr("check-archives")));
+
+  // A marker of other rules does not count: that package alone is checked again.
+  const fs::path one = world.object_path(sha256_hex(world.repo().deb(deb_name(kExpected[0])))).string() + ".checked";
+  write_file(one, "archive-check 0\n");
+  const CliResult third = world.cli({"build", world.template_path().string(), "--lockfile", lockfile.string()});
+  EXPECT_THAT(third.err, HasSubstr("checked (1 now, " + std::to_string(world.objects().size() - 1) + " by earlier"));
+  EXPECT_EQ(slurp(one), "archive-check 1\n");
+}
+
+TEST_F(RepoLock, FetchCheckArchivesMarksEveryObject) {
+  RepoWorld world;
+  const CliResult r = world.cli({"fetch", world.template_path().string(), "--check-archives"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("check-archives"));
+  EXPECT_EQ(markers(world), std::vector<std::string>(kExpected.size(), "archive-check 1\n"));
+}
+
+TEST_F(RepoLock, CacheCleanPackagesRemovesTheMarkersWithTheObjects) {
+  RepoWorld world;
+  ASSERT_EQ(world.cli({"fetch", world.template_path().string(), "--check-archives"}).exit_code, 0);
+  ASSERT_EQ(world.cli({"cache", "clean", "--packages"}).exit_code, 0);
+  EXPECT_EQ(markers(world), std::vector<std::string>(kExpected.size(), ""));
 }
 
 }  // namespace

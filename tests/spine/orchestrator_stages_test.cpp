@@ -47,6 +47,16 @@ TEST_F(OrchestratorWithStages, StartsAJobOnlyAfterTheOneItComesAfterSucceeded) {
   EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "start second", "done second"}));
 }
 
+// A build runs one orchestrator in steps (packages, then archive checks).
+TEST_F(OrchestratorWithStages, JobsAddedAfterARunRunOnTheNextRun) {
+  Orchestrator orchestrator({.max_parallel = 2, .handle_signals = false}, progress_);
+  orchestrator.add(job("first", "ok"));
+  orchestrator.run();
+  orchestrator.add(job("second", "ok", {"first"}));
+  orchestrator.run();
+  EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "start second", "done second"}));
+}
+
 TEST_F(OrchestratorWithStages, RunsNoMoreThanTheLimitAtOnce) {
   Orchestrator orchestrator({.max_parallel = 1, .handle_signals = false}, progress_);
   orchestrator.add(job("a", "ok"));

@@ -20,10 +20,10 @@ using namespace std::chrono_literals;
 using tests::repo::RepoWorld;
 
 // The stage a job name belongs to: fetch-metadata → fetcher, verify-packages-1
-// → verifier, resolve → resolver.
+// and check-archives → verifier, resolve → resolver.
 std::string stage_of_job(const std::string& job) {
   if (job.starts_with("fetch")) return "fetcher";
-  if (job.starts_with("verify")) return "verifier";
+  if (job.starts_with("verify") || job.starts_with("check-archives")) return "verifier";
   if (job.starts_with("resolve")) return "resolver";
   return "unknown stage for job " + job;
 }
