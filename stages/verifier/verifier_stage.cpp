@@ -11,6 +11,7 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "ipc/error.hpp"
@@ -183,22 +184,50 @@ VerifiedIndex verify_index(const Release& release, const IndexInput& index, cons
   return {repo, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
 }
 
+// Repositories are checked on one thread per core: each has its own GnuPG
+// home (so a repository is only ever verified by its own keys), and gpg's
+// start-up and key import dominate a warm lock. Results keep request order,
+// and the error of the first failing repository in that order is thrown.
 void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
   std::size_t total = 0;
   for (const auto& repo : input.repositories) total += 1 + repo.indexes.size();
   PhaseProgress progress(context, "verify-repos", total);
-  for (auto& repo : input.repositories) {
-    context.check_cancelled();
-    const std::string& name = repo.request.repository;
-    Release release = verify_release_files(repo);
-    progress.done(name);
-    for (const auto& index : repo.indexes) {
-      context.check_cancelled();
-      const std::string what = "index '" + index.relative_path + "' of repository '" + name + "'";
-      out.indexes.push_back(verify_index(release, index, name, what));
-      progress.done(index.relative_path, out.indexes.back().digest.size);
+  const std::size_t count = input.repositories.size();
+  std::vector<std::optional<Release>> releases(count);
+  std::vector<std::vector<VerifiedIndex>> indexes(count);
+  std::vector<std::exception_ptr> errors(count);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t r = next++; r < count; r = next++) {
+      try {
+        RepositoryInput& repo = input.repositories[r];
+        context.check_cancelled();
+        const std::string& name = repo.request.repository;
+        Release release = verify_release_files(repo);
+        progress.done(name);
+        for (const auto& index : repo.indexes) {
+          context.check_cancelled();
+          const std::string what = "index '" + index.relative_path + "' of repository '" + name + "'";
+          indexes[r].push_back(verify_index(release, index, name, what));
+          progress.done(index.relative_path, indexes[r].back().digest.size);
+        }
+        releases[r] = std::move(release);
+      } catch (...) {
+        errors[r] = std::current_exception();
+      }
     }
-    out.repos.push_back({name, std::move(release)});
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 1; t < std::min<std::size_t>(usable_cores(), count); ++t) pool.emplace_back(work);
+    work();
+  }
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  for (std::size_t r = 0; r < count; ++r) {
+    for (auto& index : indexes[r]) out.indexes.push_back(std::move(index));
+    out.repos.push_back({input.repositories[r].request.repository, std::move(*releases[r])});
   }
 }
 

@@ -30,6 +30,7 @@ constexpr const char* kRepoName = "oic-main";
 
 struct RepoSpec {
   const DebRepo* repo = nullptr;
+  std::string name = kRepoName;
   std::string suite = "oic-stable";
   std::vector<std::string> architectures = {"amd64"};
   bool detached = false;
@@ -104,7 +105,7 @@ PackageRecord record_of(const DebRepo& repo, std::string_view name) {
 
 void fill_repository(VerifierRequest::Repository::Builder out, const RepoSpec& spec, Slots& slots) {
   const DebRepo& repo = *spec.repo;
-  out.setName(kRepoName);
+  out.setName(spec.name);
   out.setSuite(spec.suite);
   auto archs = out.initArchitectures(static_cast<unsigned>(spec.architectures.size()));
   for (unsigned i = 0; i < spec.architectures.size(); ++i) archs.set(i, spec.architectures[i]);
@@ -279,6 +280,28 @@ TEST_F(VerifierStage, RejectsTamperedIndexNamingItAndTheRepository) {
   EXPECT_THAT(error.message(), HasSubstr("index 'main/binary-amd64/Packages'"));
   EXPECT_THAT(error.message(), HasSubstr("repository 'oic-main'"));
   EXPECT_EQ(run.exit_code, 1);
+}
+
+// Repositories are checked in parallel; results and errors keep request order.
+TEST_F(VerifierStage, SeveralRepositoriesKeepRequestOrderAndTheFirstFailureInItIsReported) {
+  const DebRepo tampered = make("flip-packages-order", {"--flip-packages"});
+  std::vector<RepoSpec> repos;
+  for (const char* name : {"r1", "r2", "r3", "r4", "r5"}) repos.push_back(RepoSpec{.repo = good_, .name = name});
+  const StageRun good = run_verifier({.repos = repos});
+  ASSERT_TRUE(good.succeeded()) << good.error().what();
+  std::vector<std::string> names;
+  for (const auto repo : good.result().getVerifiedRepos()) names.push_back(repo.getName());
+  EXPECT_EQ(names, (std::vector<std::string>{"r1", "r2", "r3", "r4", "r5"}));
+  std::vector<std::string> index_repos;
+  for (const auto index : good.result().getVerifiedIndexes()) index_repos.push_back(index.getRepo());
+  EXPECT_EQ(index_repos, (std::vector<std::string>{"r1", "r1", "r1", "r2", "r2", "r2", "r3", "r3", "r3", "r4", "r4",
+                                                   "r4", "r5", "r5", "r5"}));
+
+  repos[2].repo = &tampered;
+  repos[4].repo = &tampered;
+  const StageRun bad = run_verifier({.repos = repos});
+  ASSERT_FALSE(bad.succeeded());
+  EXPECT_THAT(bad.error().message(), HasSubstr("repository 'r3'"));
 }
 
 TEST_F(VerifierStage, RejectsABadPackageHashNamingItAndTheRepository) {
