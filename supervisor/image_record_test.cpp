@@ -69,108 +69,86 @@ TEST(ImageRecord, EqualInputsGiveEqualKeysAndEveryKindOfInputChangesTheKey) {
   EXPECT_EQ(changed_part(inputs), "files ") << "a file that cannot be read must not match the one that could";
 }
 
-TEST(ImageRecord, OutputsOfTheSameInputsAreUpToDateWithTheirPublishedFiles) {
-  TempDir dir("oic-image-record");
-  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
-  const fs::path out = dir.path() / "out";
-  const std::vector<PublishedFile> published = publish_sample(dir, out, digest);
-  const OutputsCheck check = check_outputs(out, digest);
-  ASSERT_TRUE(check.up_to_date) << check.reason;
-  ASSERT_EQ(check.files.size(), published.size());
-  for (std::size_t i = 0; i < published.size(); ++i) {
-    EXPECT_EQ(check.files[i].path, published[i].path);
-    EXPECT_EQ(check.files[i].sha256, published[i].sha256);
-    EXPECT_EQ(check.files[i].size, published[i].size);
+// One output directory published from the sample inputs.
+class PublishedOutputs : public ::testing::Test {
+ protected:
+  void SetUp() override { publish(); }
+  void publish() { published_ = publish_sample(dir_, out_, digest_); }
+  OutputsCheck check() const { return check_outputs(out_, digest_); }
+  // What booting an image without a snapshot does: bytes change in place.
+  void overwrite_byte(const std::string& name, std::streamoff offset, char byte) const {
+    std::fstream file(out_ / name, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(offset);
+    file.put(byte);
+  }
+
+  TempDir dir_{"oic-image-record"};
+  ImageInputs inputs_ = sample_inputs(dir_);
+  InputDigest digest_ = digest_image_inputs(inputs_);
+  fs::path out_ = dir_.path() / "out";
+  std::vector<PublishedFile> published_;
+};
+
+TEST_F(PublishedOutputs, AreUpToDateForTheSameInputsWithTheirPublishedFiles) {
+  const OutputsCheck result = check();
+  ASSERT_TRUE(result.up_to_date) << result.reason;
+  ASSERT_EQ(result.files.size(), published_.size());
+  for (std::size_t i = 0; i < published_.size(); ++i) {
+    EXPECT_EQ(result.files[i].path, published_[i].path);
+    EXPECT_EQ(result.files[i].sha256, published_[i].sha256);
+    EXPECT_EQ(result.files[i].size, published_[i].size);
   }
 }
 
-TEST(ImageRecord, ChangedInputsNameWhatChanged) {
-  TempDir dir("oic-image-record");
-  ImageInputs inputs = sample_inputs(dir);
-  const fs::path out = dir.path() / "out";
-  publish_sample(dir, out, digest_image_inputs(inputs));
-  inputs.lockfile = "{\"packages\": [2]}\n";
-  dir.write("files/motd", "changed\n");
-  const OutputsCheck check = check_outputs(out, digest_image_inputs(inputs));
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "an additional file changed, the package set changed");
+TEST_F(PublishedOutputs, ChangedInputsNameWhatChanged) {
+  inputs_.lockfile = "{\"packages\": [2]}\n";
+  dir_.write("files/motd", "changed\n");
+  const OutputsCheck result = check_outputs(out_, digest_image_inputs(inputs_));
+  EXPECT_FALSE(result.up_to_date);
+  EXPECT_EQ(result.reason, "an additional file changed, the package set changed");
 }
 
-TEST(ImageRecord, AnOutputChangedAfterTheBuildIsNotUpToDateEvenWithItsSizeAndNameKept) {
-  TempDir dir("oic-image-record");
-  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
-  const fs::path out = dir.path() / "out";
-  publish_sample(dir, out, digest);
-  // What booting the image without a snapshot does: bytes change in place.
-  {
-    std::fstream raw(out / "demo.raw", std::ios::in | std::ios::out | std::ios::binary);
-    raw.seekp(10);
-    raw.put('X');
-  }
-  OutputsCheck check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "demo.raw changed since it was built");
-
-  publish_sample(dir, out, digest);
-  fs::remove(out / "demo.lock.json");
-  check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "demo.lock.json is missing");
+TEST_F(PublishedOutputs, AnOutputChangedAfterTheBuildIsNotUpToDateEvenWithItsSizeAndNameKept) {
+  overwrite_byte("demo.raw", 10, 'X');
+  EXPECT_EQ(check().reason, "demo.raw changed since it was built");
+  publish();
+  fs::remove(out_ / "demo.lock.json");
+  EXPECT_EQ(check().reason, "demo.lock.json is missing");
+  EXPECT_FALSE(check().up_to_date);
 }
 
-TEST(ImageRecord, SettingTheModificationTimeBackDoesNotHideAChange) {
-  TempDir dir("oic-image-record");
-  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
-  const fs::path out = dir.path() / "out";
-  publish_sample(dir, out, digest);
+TEST_F(PublishedOutputs, SettingTheModificationTimeBackDoesNotHideAChange) {
   struct stat before {};
-  ASSERT_EQ(::stat((out / "demo.raw").c_str(), &before), 0);
-  {
-    std::fstream raw(out / "demo.raw", std::ios::in | std::ios::out | std::ios::binary);
-    raw.seekp(20);
-    raw.put('Y');
-  }
+  ASSERT_EQ(::stat((out_ / "demo.raw").c_str(), &before), 0);
+  overwrite_byte("demo.raw", 20, 'Y');
   const timespec times[2] = {before.st_atim, before.st_mtim};
-  ASSERT_EQ(::utimensat(AT_FDCWD, (out / "demo.raw").c_str(), times, 0), 0);
-  const OutputsCheck check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "demo.raw changed since it was built");
+  ASSERT_EQ(::utimensat(AT_FDCWD, (out_ / "demo.raw").c_str(), times, 0), 0);
+  EXPECT_FALSE(check().up_to_date);
+  EXPECT_EQ(check().reason, "demo.raw changed since it was built");
 }
 
-TEST(ImageRecord, EditedChecksumsOrRecordMeanARebuild) {
-  TempDir dir("oic-image-record");
-  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
-  const fs::path out = dir.path() / "out";
-  publish_sample(dir, out, digest);
-  dir.write("out/SHA256SUMS", "0000  demo.raw\n");
-  OutputsCheck check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "SHA256SUMS does not list the recorded files");
+TEST_F(PublishedOutputs, EditedChecksumsOrRecordMeanARebuild) {
+  dir_.write("out/SHA256SUMS", "0000  demo.raw\n");
+  EXPECT_EQ(check().reason, "SHA256SUMS does not list the recorded files");
 
-  publish_sample(dir, out, digest);
-  dir.write(fs::path("out") / kBuildRecordFile, "{\"recordVersion\": 1, \"key\": ");
-  check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_NE(check.reason.find("is unreadable"), std::string::npos) << check.reason;
+  publish();
+  dir_.write(fs::path("out") / kBuildRecordFile, "{\"recordVersion\": 1, \"key\": ");
+  EXPECT_NE(check().reason.find("is unreadable"), std::string::npos) << check().reason;
 
-  dir.write(fs::path("out") / kBuildRecordFile,
-            "{\"recordVersion\": 1, \"key\": \"" + digest.key + "\", \"inputs\": {}, "
-            "\"files\": [{\"name\": \"../escape\", \"size\": 1, \"sha256\": \"00\"}]}");
-  check = check_outputs(out, digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "the build record names a bad file '../escape'");
+  dir_.write(fs::path("out") / kBuildRecordFile,
+             "{\"recordVersion\": 1, \"key\": \"" + digest_.key + "\", \"inputs\": {}, "
+             "\"files\": [{\"name\": \"../escape\", \"size\": 1, \"sha256\": \"00\"}]}");
+  EXPECT_EQ(check().reason, "the build record names a bad file '../escape'");
+  EXPECT_FALSE(check().up_to_date);
 }
 
-TEST(ImageRecord, NoRecordMeansNoEarlierBuildAndRemovingIsQuietWhenAbsent) {
-  TempDir dir("oic-image-record");
-  const InputDigest digest = digest_image_inputs(sample_inputs(dir));
-  const OutputsCheck check = check_outputs(dir.path() / "never-built", digest);
-  EXPECT_FALSE(check.up_to_date);
-  EXPECT_EQ(check.reason, "no earlier build is recorded in " + (dir.path() / "never-built").string());
-  EXPECT_NO_THROW(remove_build_record(dir.path() / "never-built"));
-  publish_sample(dir, dir.path() / "out", digest);
-  remove_build_record(dir.path() / "out");
-  EXPECT_FALSE(check_outputs(dir.path() / "out", digest).up_to_date);
+TEST_F(PublishedOutputs, NoRecordMeansNoEarlierBuildAndRemovingIsQuietWhenAbsent) {
+  const OutputsCheck never = check_outputs(dir_.path() / "never-built", digest_);
+  EXPECT_FALSE(never.up_to_date);
+  EXPECT_EQ(never.reason, "no earlier build is recorded in " + (dir_.path() / "never-built").string());
+  EXPECT_NO_THROW(remove_build_record(dir_.path() / "never-built"));
+  remove_build_record(out_);
+  EXPECT_FALSE(check().up_to_date);
 }
 
 }  // namespace
