@@ -102,20 +102,35 @@ void require_disk_image(const config::ImageTemplate& image) {
 }
 
 // The package set: pinned by --lockfile, else resolved now.
-Lockfile lock_for_build(const BuildRequest& request, const config::ProviderData& provider, Orchestrator& run,
-                        const DebPipelineOptions& options, Logger& log) {
-  if (request.lockfile) {
-    Lockfile lock = read_lockfile(*request.lockfile);
-    ipc::require(lock.provider_id == provider.id, "lockfile '" + request.lockfile->string() + "' is for '" +
+// The package set: pinned by `lockfile`, else resolved now (with the DOT
+// graph written to `dotfile` when asked).
+Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::path>& lockfile,
+                  const std::optional<fs::path>& dotfile, const config::ProviderData& provider, Orchestrator& run,
+                  const DebPipelineOptions& options, Logger& log) {
+  if (lockfile) {
+    Lockfile lock = read_lockfile(*lockfile);
+    ipc::require(lock.provider_id == provider.id, "lockfile '" + lockfile->string() + "' is for '" +
                                                       lock.provider_id + "', the template builds '" + provider.id + "'");
-    log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + request.lockfile->string());
+    log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + lockfile->string());
     return lock;
   }
-  const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
-  DebResolution resolution = resolve(run, provider, request.image, repos, options);
+  const std::vector<DebRepository> repos = deb_repositories(provider, image);
+  DebResolution resolution = resolve(run, provider, image, repos, options);
   report_index_cache(resolution, log);
-  if (request.dotfile) write_dotfile(*request.dotfile, resolution.dot_graph);
+  if (dotfile) write_dotfile(*dotfile, resolution.dot_graph);
   return std::move(resolution.lock);
+}
+
+// Every package of `lock` verified in `cache` (downloaded where missing).
+PackageFiles fetch_packages(Orchestrator& run, const Lockfile& lock, PackageCache& cache,
+                            const DebPipelineOptions& options, Logger& log) {
+  PackageFiles files;
+  add_package_jobs(run, lock, cache, options, "", files);
+  run.run();
+  for (const auto& message : files.evicted) log.warn(message);
+  log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
+           std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
+  return files;
 }
 
 void create_dir(const fs::path& dir) {
@@ -284,7 +299,8 @@ int run_build(const BuildRequest& request, Logger& log) {
   Orchestrator image_run(orchestrator_options(request.global, request.keep_requests), progress);
   auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run, &image_run})); };
   try {
-    const Lockfile lock = lock_for_build(request, provider, resolution_run, options, log);
+    const Lockfile lock =
+        lock_for(request.image, request.lockfile, request.dotfile, provider, resolution_run, options, log);
     const InputDigest digest = image_input_digest(request, provider, lock);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
@@ -299,12 +315,7 @@ int run_build(const BuildRequest& request, Logger& log) {
       }
       log.info("Building: " + check.reason);
     }
-    PackageFiles files;
-    add_package_jobs(package_run, lock, cache, options, "", files);
-    package_run.run();
-    for (const auto& message : files.evicted) log.warn(message);
-    log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
-             std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
+    const PackageFiles files = fetch_packages(package_run, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, digest, log);
@@ -315,6 +326,32 @@ int run_build(const BuildRequest& request, Logger& log) {
     report_timings();
     throw;
   }
+}
+
+int run_fetch(const FetchRequest& request, Logger& log) {
+  require_host_tools(repository_tools());
+  const config::ProviderData provider = load_provider_for(request.image, request.global);
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  ProgressReporter progress(choose_progress_mode(false, stdout), stdout);
+  progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);
+  const DebPipelineOptions options{.workspace = workspace.dir(),
+                                   .workers = static_cast<std::uint32_t>(request.global.workers),
+                                   .cache = &cache};
+  Orchestrator resolution_run(orchestrator_options(request.global, std::nullopt), progress);
+  Orchestrator package_run(orchestrator_options(request.global, std::nullopt), progress);
+  auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run})); };
+  try {
+    const Lockfile lock = lock_for(request.image, request.lockfile, std::nullopt, provider, resolution_run, options, log);
+    const PackageFiles files = fetch_packages(package_run, lock, cache, options, log);
+    if (request.check_archives) check_archives(package_run, lock, cache, files, log);
+  } catch (const ipc::Error&) {
+    report_timings();
+    throw;
+  }
+  report_timings();
+  progress.build_finished(true, "Packages fetched into " + cache.root().string());
+  return 0;
 }
 
 }  // namespace supervisor

@@ -31,9 +31,20 @@ struct LockRequest {
   std::optional<std::filesystem::path> output;  // -o: where to write the lock file; stdout when unset
 };
 
-// Both return a process exit code (0 success, 1 failure) and throw ipc::Error
+struct FetchRequest {
+  std::filesystem::path template_path;
+  config::ImageTemplate image;  // merged and validated, as for a build
+  config::GlobalConfig global;  // --workers, --cache-dir already applied
+  std::optional<std::filesystem::path> lockfile;  // --lockfile: fetch the versions pinned in it
+  bool check_archives = false;                    // --check-archives: also the check a build runs before install
+};
+
+// All return a process exit code (0 success, 1 failure) and throw ipc::Error
 // for failures the CLI reports as one message.
 int run_build(const BuildRequest& request, Logger& log);
 int run_lock(const LockRequest& request, Logger& log);
+// `fetch`: every package of the image verified in the cache, and no more
+// (e.g. to fill a cache before an offline build).
+int run_fetch(const FetchRequest& request, Logger& log);
 
 }  // namespace supervisor

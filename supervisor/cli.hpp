@@ -71,13 +71,12 @@ std::optional<std::string> argument_problem(std::string_view arg);
 int run(const std::vector<std::string>& args, std::ostream& out);
 
 // Verb rows, defined beside their handlers.
-std::vector<Verb> template_verbs();    // cmd_template.cpp: build, validate, lock
+std::vector<Verb> template_verbs();    // cmd_template.cpp: build, validate, lock, fetch
 std::vector<Verb> config_verbs();      // cmd_config.cpp: config init, config show
 std::vector<Verb> cache_verbs();       // cmd_cache.cpp: cache clean
 std::vector<Verb> version_verbs();     // cmd_version.cpp: version
 std::vector<Verb> completion_verbs();  // cmd_completion.cpp: completion
 std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
-std::vector<Verb> fetch_verbs();       // cmd_fetch.cpp: fetch
 std::vector<Verb> boot_verbs();        // cmd_boot.cpp: boot
 
 }  // namespace supervisor::cli

@@ -31,6 +31,14 @@ void add_build_options(po::options_description& options) {
       ("rebuild", po::bool_switch(), "build even when the outputs were made from the same inputs and are unchanged");
 }
 
+void add_fetch_options(po::options_description& options) {
+  options.add_options()
+      ("workers,w", po::value<int>()->value_name("N"), "parallel downloads (1..100; overrides the config)")
+      ("cache-dir,d", po::value<std::string>()->value_name("DIR"), "package cache (overrides the config)")
+      ("lockfile", po::value<std::string>()->value_name("FILE"), "fetch the package versions pinned in FILE")
+      ("check-archives", po::bool_switch(), "also check each package's archive contents, as a build does");
+}
+
 void add_lock_options(po::options_description& options) {
   options.add_options()("output,o", po::value<std::string>()->value_name("FILE"),
                         "write the lock file to FILE instead of stdout");
@@ -93,17 +101,23 @@ std::optional<fs::path> optional_path(const Invocation& inv, const char* name) {
   return fs::path(inv.options[name].as<std::string>());
 }
 
-int run_build_verb(const Invocation& inv) {
-  const fs::path path = template_argument(inv);
-  BuildRequest request{.template_path = path, .global = inv.global};
+// The global config with the verb's --workers, --cache-dir and --work-dir.
+config::GlobalConfig global_with_overrides(const Invocation& inv) {
+  config::GlobalConfig global = inv.global;
   if (inv.options.count("workers")) {
     const int workers = inv.options["workers"].as<int>();
     ipc::require(workers >= config::kMinWorkers && workers <= config::kMaxWorkers,
                  "invalid --workers " + std::to_string(workers) + " (expected 1..100)");
-    request.global.workers = workers;
+    global.workers = workers;
   }
-  if (auto dir = optional_path(inv, "cache-dir")) request.global.cache_dir = fs::absolute(*dir);
-  if (auto dir = optional_path(inv, "work-dir")) request.global.work_dir = fs::absolute(*dir);
+  if (auto dir = optional_path(inv, "cache-dir")) global.cache_dir = fs::absolute(*dir);
+  if (auto dir = optional_path(inv, "work-dir")) global.work_dir = fs::absolute(*dir);
+  return global;
+}
+
+int run_build_verb(const Invocation& inv) {
+  const fs::path path = template_argument(inv);
+  BuildRequest request{.template_path = path, .global = global_with_overrides(inv)};
   request.dotfile = optional_path(inv, "dotfile");
   request.system_packages_only = inv.options["system-packages-only"].as<bool>();
   ipc::require(!request.system_packages_only || request.dotfile,
@@ -114,6 +128,16 @@ int run_build_verb(const Invocation& inv) {
   request.rebuild = inv.options["rebuild"].as<bool>();
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);
+}
+
+int run_fetch_verb(const Invocation& inv) {
+  const fs::path path = template_argument(inv);
+  FetchRequest request{.template_path = path,
+                       .global = global_with_overrides(inv),
+                       .lockfile = optional_path(inv, "lockfile"),
+                       .check_archives = inv.options["check-archives"].as<bool>()};
+  request.image = load_merged(inv, path).tmpl;
+  return run_fetch(request, inv.log);
 }
 
 int run_lock_verb(const Invocation& inv) {
@@ -135,6 +159,9 @@ std::vector<Verb> template_verbs() {
       Verb{.name = "lock", .arguments = "TEMPLATE",
            .summary = "Resolve a template's packages and write a lock file of exact versions",
            .min_args = 1, .max_args = 1, .add_options = add_lock_options, .run = run_lock_verb},
+      Verb{.name = "fetch", .arguments = "TEMPLATE",
+           .summary = "Download and verify every package of the image into the cache (e.g. before an offline build)",
+           .min_args = 1, .max_args = 1, .add_options = add_fetch_options, .run = run_fetch_verb},
   };
 }
 
