@@ -381,7 +381,6 @@ struct PackageBatchState {
 // A verify request passes one fd per package; FrameLimits::max_fds caps them.
 constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
 
-
 std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
 
 }  // namespace
