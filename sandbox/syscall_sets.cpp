@@ -1,5 +1,6 @@
 #include "sandbox/syscall_sets.hpp"
 
+#include <cerrno>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <linux/seccomp.h>
@@ -215,6 +216,18 @@ void allow_internet_socket_creation(SeccompPolicy& policy) {
   policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_INET6)});
   policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
                                      SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE)});
+}
+
+void allow_host_network_sockets(SeccompPolicy& policy) {
+  constexpr scmp_datum_t kSocketTypeMask = 0xf;  // the type without SOCK_CLOEXEC/SOCK_NONBLOCK
+  policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_INET)});
+  policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_INET6)});
+  policy.set_if(SCMP_SYS(socket), fail_with(EACCES), {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});
+  policy.set_if(SCMP_SYS(socket), fail_with(EACCES), {SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)});
+  policy.allow_if(SCMP_SYS(socketpair), {SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+                                         SCMP_A1(SCMP_CMP_MASKED_EQ, kSocketTypeMask, SOCK_STREAM)});
+  policy.set(SCMP_SYS(connect), kAllowed);
+  policy.set(SCMP_SYS(bind), fail_with(EACCES));
 }
 
 }  // namespace sandbox::syscalls

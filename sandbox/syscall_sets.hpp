@@ -58,5 +58,12 @@ void allow_any_ioctl(SeccompPolicy& policy);
 void allow_unix_socket_creation(SeccompPolicy& policy);
 // socket() for AF_INET/AF_INET6 and AF_NETLINK/NETLINK_ROUTE (getaddrinfo).
 void allow_internet_socket_creation(SeccompPolicy& policy);
+// For a stage in the host's network namespace, whose abstract unix sockets
+// are the host's: socket() for AF_INET/AF_INET6; socket(AF_UNIX) and
+// socket(AF_NETLINK) fail with EACCES (glibc's nscd client and its interface
+// check then fall back); socketpair(AF_UNIX, SOCK_STREAM) only, which cannot
+// reach a name; connect(); bind() fails with EACCES (a socketpair end could
+// still take an abstract name); listen/accept are not allowed.
+void allow_host_network_sockets(SeccompPolicy& policy);
 
 }  // namespace sandbox::syscalls

@@ -14,11 +14,12 @@ sandbox::StagePolicy fetcher_policy() {
   namespace sc = sandbox::syscalls;
   sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
   seccomp.allow(sc::filesystem_write());  // downloads land in the output directory
-  seccomp.allow(sc::local_sockets());     // connect(); bind/listen stay harmless without caps
-  // TCP to the mirror, netlink for getaddrinfo(AI_ADDRCONFIG), and the
-  // AF_UNIX socketpair libcurl uses to wake its event loop.
-  sc::allow_internet_socket_creation(seccomp);
-  sc::allow_unix_socket_creation(seccomp);
+  // TCP to the mirror and the AF_UNIX socketpair libcurl's threaded resolver
+  // uses to wake its event loop; nothing that names a unix socket, since
+  // this stage shares the host's network namespace and so its abstract
+  // sockets. Without bind() getaddrinfo(AI_ADDRCONFIG) cannot ask netlink
+  // which address families are configured and tries both.
+  sc::allow_host_network_sockets(seccomp);
 
   sandbox::StagePolicy policy{"fetcher", std::move(seccomp)};
   policy.network = true;
