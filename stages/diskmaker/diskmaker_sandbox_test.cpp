@@ -24,6 +24,7 @@
 #include "sandbox/testing/probe_run.hpp"
 #include "stages/diskmaker/policy.hpp"
 #include "stages/diskmaker/tools.hpp"
+#include "tests/support/gtest_run.hpp"
 
 namespace stage::diskmaker {
 namespace {
@@ -288,5 +289,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  return tests::support::run_all_tests();
 }

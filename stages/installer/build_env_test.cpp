@@ -31,6 +31,7 @@
 #include "sandbox/unique_fd.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/policy.hpp"
+#include "tests/support/gtest_run.hpp"
 
 namespace stage::installer {
 namespace {
@@ -257,5 +258,5 @@ TEST_F(CopyTree, KeepsOwnersModesLinksAndXattrsWhenSavedAndReused) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::string_view(argv[1]) == "--copy-trees") return stage::installer::copy_trees(argv[2]);
   ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  return tests::support::run_all_tests();
 }
