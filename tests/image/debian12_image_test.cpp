@@ -41,13 +41,21 @@ constexpr int kCapNetRaw = 13;
 constexpr const char* kReusing = "Reusing build environment";
 constexpr const char* kSaving = "Saving build environment";
 
-// The key a build log names after `phrase` ("<phrase> <key>"), or "" when absent.
+bool is_build_env_key(const std::string& word) {
+  return word.size() == 64 && word.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The key the supervisor names after `phrase` ("<phrase> <key>"), or "" when
+// absent. The installer logs the same phrase with the environment's path;
+// only a 64-digit hex word is the supervisor's key.
 std::string logged_key(const std::string& log, const std::string& phrase) {
-  const auto at = log.find(phrase + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + phrase.size() + 1;
-  const auto end = log.find_first_of(" \n:", start);
-  return log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  for (auto at = log.find(phrase + " "); at != std::string::npos; at = log.find(phrase + " ", at + 1)) {
+    const auto start = at + phrase.size() + 1;
+    const auto end = log.find_first_of(" \n:", start);
+    const std::string word = log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (is_build_env_key(word)) return word;
+  }
+  return "";
 }
 
 fs::path checks_template() { return source_dir() / "tests/image/templates/debian12-checks.yml"; }
@@ -414,11 +422,12 @@ TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameFiles) {
   const TimedRun run = workspace_->cli({"build", checks_template().string(), "--rebuild"});
   std::cout << "[ image    ] warm rebuild: " << run.seconds << " s (first build " << build_.seconds << " s)\n";
   ASSERT_EQ(run.result.exit_code, 0) << run.tail();
-  // The first build saved the environment, or reused one an earlier test of
-  // the same package set saved in the shared cache; either way the rebuild
-  // must reuse that same one.
+  // The first build saved the environment, reused one an earlier test of
+  // the same package set saved in the shared cache, or installed without it
+  // while another build saved it; either way the rebuild must reuse that one.
   std::string first_key = logged_key(build_.output(), kSaving);
   if (first_key.empty()) first_key = logged_key(build_.output(), kReusing);
+  if (first_key.empty()) first_key = logged_key(build_.output(), "Build environment");
   ASSERT_FALSE(first_key.empty()) << "the first build names no build environment: " << build_.tail();
   EXPECT_EQ(logged_key(run.output(), kReusing), first_key) << run.tail();
   EXPECT_EQ(run.output().find(kSaving), std::string::npos) << "the rebuild made a new build environment";
