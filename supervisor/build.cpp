@@ -77,6 +77,10 @@ void report_index_cache(const DebResolution& resolution, Logger& log) {
            std::to_string(resolution.indexes_decompressed) + " decompressed");
 }
 
+void log_warnings(const std::vector<std::string>& warnings, Logger& log) {
+  for (const std::string& warning : warnings) log.warn(warning);
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -146,6 +150,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   create_dir(workspace.dir() / "root");
   create_dir(workspace.dir() / "out");
   BuildEnvLease env = BuildEnvLease::acquire(cache.root(), build_env_key(provider.id, lock));
+  log_warnings(env.warnings(), log);
   switch (env.mode()) {
     case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;
     case BuildEnvMode::kSave: log.info("Saving build environment " + env.key() + " for later builds"); break;
@@ -205,26 +210,26 @@ InputDigest image_input_digest(const BuildRequest& request, const config::Provid
   return digest_image_inputs(inputs);
 }
 
-// Lockfile and merged template beside the stage outputs, then all of them
-// into the output directory, with the record of what they were made from.
+// The stage outputs, and the lockfile and merged template written by the
+// supervisor straight into the output directory (never into the workspace,
+// where a stage could have planted a link under their names), with the
+// record of what they were made from.
 std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
-                                   const Lockfile& lock, const Workspace& workspace, const ImageResults& results,
-                                   const InputDigest& digest, Logger& log) {
+                                   const Lockfile& lock, const ImageResults& results, const InputDigest& digest,
+                                   Logger& log) {
   const std::string base = output_base_name(request.image);
-  const fs::path out = workspace.dir() / "out";
   std::vector<OutputFile> files;
   for (const auto& artifact : results.artifacts) {
-    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256});
+    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
   }
-  if (fs::exists(results.sbom_path)) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(results.sbom_path, ec))) {
     files.push_back({results.sbom_path, fs::path(results.sbom_path).filename().string(), ""});
   } else {
     log.warn("The installer wrote no SBOM to the output directory; the image has none beside it");
   }
-  write_lockfile(out / (base + ".lock.json"), lock);
-  files.push_back({out / (base + ".lock.json"), base + ".lock.json", ""});
-  write_text(out / (base + ".template.yml"), config::emit_template(request.image));
-  files.push_back({out / (base + ".template.yml"), base + ".template.yml", ""});
+  files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
+  files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
   const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
   remove_build_record(dir);
   std::vector<PublishedFile> published = publish_outputs(dir, files);
@@ -254,6 +259,7 @@ int run_lock(const LockRequest& request, Logger& log) {
   ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
   progress.build_started("Resolving packages for " + provider.id, 3);
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
+  log_warnings(cache.warnings(), log);
   Orchestrator orchestrator(orchestrator_options(request.global, std::nullopt), progress);
   DebPipelineOptions options{.workspace = workspace.dir(),
                              .workers = static_cast<std::uint32_t>(request.global.workers),
@@ -286,6 +292,7 @@ int run_build(const BuildRequest& request, Logger& log) {
   const DiskLayout layout = plan_disk_layout(*request.image.disk);
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
   progress.build_started("Building " + provider.id + " image from " + request.template_path.string(), 0);
   DebPipelineOptions options{.workspace = workspace.dir(),
@@ -318,7 +325,7 @@ int run_build(const BuildRequest& request, Logger& log) {
     const PackageFiles files = fetch_packages(package_run, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
-    const std::vector<PublishedFile> published = publish(request, provider, lock, workspace, results, digest, log);
+    const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
     report_timings();
     report_outputs(progress, published);
     return 0;
@@ -333,6 +340,7 @@ int run_fetch(const FetchRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(false, stdout), stdout);
   progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);
   const DebPipelineOptions options{.workspace = workspace.dir(),

@@ -11,6 +11,7 @@
 #include "ipc/error.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "supervisor/digest.hpp"
+#include "supervisor/private_dir.hpp"
 
 namespace supervisor {
 namespace {
@@ -45,7 +46,10 @@ std::string build_env_key(std::string_view provider_id, const Lockfile& lock, in
 BuildEnvLease BuildEnvLease::acquire(const fs::path& cache_dir, std::string key) {
   ipc::check(key.size() == 64 && key.find('/') == std::string::npos, "bad build environment key '" + key + "'");
   BuildEnvLease lease(cache_dir / "buildenv", std::move(key));
-  create_dirs(lease.root_);
+  // Saved trees hold the image's setuid files: no other user may reach them.
+  for (const fs::path& dir : {cache_dir, lease.root_}) {
+    if (std::optional<std::string> warning = make_private_dir(dir)) lease.warnings_.push_back(std::move(*warning));
+  }
   const fs::path lock_path = lease.root_ / (lease.key_ + ".lock");
   lease.lock_ = sandbox::UniqueFd(
       ipc::check_syscall(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644), "open", lock_path.string()));
@@ -96,7 +100,8 @@ BuildEnvLease::BuildEnvLease(BuildEnvLease&& other) noexcept
       tree_(std::move(other.tree_)),
       temp_(std::move(other.temp_)),
       lock_(std::move(other.lock_)),
-      committed_(other.committed_) {
+      committed_(other.committed_),
+      warnings_(std::move(other.warnings_)) {
   other.mode_ = BuildEnvMode::kNone;
   other.temp_.clear();
 }

@@ -7,6 +7,10 @@
 //   <cache_dir>/buildenv/<key>.lock            flock: exclusive while saving
 //   <cache_dir>/buildenv/.tmp-<key>-<pid>/tree  a save in progress
 //
+// <cache_dir> and buildenv/ are 0700 (an existing one with more is
+// tightened): the trees hold the image's setuid files, which no other user
+// of the machine may reach.
+//
 // A save goes to a temporary directory renamed to <key> only after the
 // install job succeeded, so a reader never sees half a tree.
 #pragma once
@@ -51,6 +55,8 @@ class BuildEnvLease {
   const std::string& key() const noexcept { return key_; }
   // kReuse: <key>/tree; kSave: .tmp-<key>-<pid>/tree (created empty); kNone: empty.
   const std::filesystem::path& tree() const noexcept { return tree_; }
+  // Directory modes acquire() had to tighten, for the caller to log.
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
   // kSave only, after the install job succeeded: renames the temporary
   // directory to <key> and writes the completion marker.
@@ -67,6 +73,7 @@ class BuildEnvLease {
   std::filesystem::path temp_;  // kSave: .tmp-<key>-<pid>
   sandbox::UniqueFd lock_;
   bool committed_ = false;
+  std::vector<std::string> warnings_;
 };
 
 // `cache clean`: removes <cache_dir>/buildenv (its trees belong to

@@ -105,6 +105,22 @@ TEST(BuildEnvLease, ADirectoryWithoutMarkerIsNotReusedAndLeftoversGo) {
   EXPECT_TRUE(fs::exists(root / key / "complete"));
 }
 
+TEST(BuildEnvLease, KeepsTheCacheAndTheSavedEnvironmentsPrivate) {
+  TempDir cache;
+  fs::create_directories(cache.path() / "buildenv");
+  fs::permissions(cache.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(cache.path() / "buildenv", fs::perms::owner_all | fs::perms::others_exec);
+  BuildEnvLease lease = BuildEnvLease::acquire(cache.path(), build_env_key("p", sample_lock()));
+  EXPECT_EQ(fs::status(cache.path()).permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(cache.path() / "buildenv").permissions(), fs::perms::owner_all);
+  EXPECT_EQ(lease.warnings().size(), 2u);
+  TempDir fresh;
+  BuildEnvLease first = BuildEnvLease::acquire(fresh.path() / "cache", build_env_key("p", sample_lock()));
+  EXPECT_EQ(fs::status(fresh.path() / "cache/buildenv").permissions(), fs::perms::owner_all);
+  EXPECT_TRUE(first.warnings().empty());
+}
+
 TEST(CleanBuildEnvs, RemovesTheWholeDirectoryOrListsItOnDryRun) {
   TempDir cache;
   EXPECT_TRUE(clean_build_envs(cache.path(), false).empty());

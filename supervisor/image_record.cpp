@@ -9,9 +9,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
+#include <cerrno>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -48,11 +47,36 @@ std::string digest_of_files(const std::vector<fs::path>& paths, bool by_name) {
   return sha256_hex(text);
 }
 
+// The output directory is the supervisor's, but a link there is followed by
+// nothing it reads: a record or sums file that is not a plain file reads as
+// empty, and a published file that is not one cannot be hashed.
+sandbox::UniqueFd open_plain_file(const fs::path& path) {
+  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (fd && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) fd.reset();
+  return fd;
+}
+
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const sandbox::UniqueFd fd = open_plain_file(path);
+  std::string text;
+  char buffer[1 << 16];
+  for (ssize_t n; fd && (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return {};
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+std::string output_digest(const fs::path& path) {
+  const sandbox::UniqueFd fd = open_plain_file(path);
+  if (!fd) return "unreadable";
+  try {
+    return sha256_of_fd(fd.get(), path.string());
+  } catch (const ipc::Error&) {
+    return "unreadable";
+  }
 }
 
 std::int64_t nanoseconds(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
@@ -95,7 +119,7 @@ OutputsCheck check_files(const fs::path& dir, const nlohmann::json& recorded, st
                            now->mtime_ns == entry.at("mtimeNs").get<std::int64_t>() &&
                            now->ctime_ns == entry.at("ctimeNs").get<std::int64_t>() &&
                            now->ctime_ns < record_mtime_ns;
-    if (now->size != entry.at("size").get<std::uint64_t>() || (!untouched && file_digest(path) != sha256)) {
+    if (now->size != entry.at("size").get<std::uint64_t>() || (!untouched && output_digest(path) != sha256)) {
       return stale(name + " changed since it was built");
     }
     check.files.push_back({path, sha256, now->size});
@@ -188,12 +212,14 @@ void write_build_record(const fs::path& dir, const InputDigest& digest, const st
   const fs::path final_path = dir / kBuildRecordFile;
   const fs::path temp = dir / (std::string(kBuildRecordFile) + ".tmp-" + std::to_string(::getpid()));
   auto fail = [&](const std::string& what) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + what + "': " + std::strerror(errno));
+    const int error = errno;
+    ::unlink(temp.c_str());
+    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + what + "': " + std::strerror(error));
   };
+  // A new file, never one found under this name (a link is removed, not followed).
+  if (::unlink(temp.c_str()) != 0 && errno != ENOENT) fail(temp.string());
   {
-    sandbox::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    sandbox::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) fail(temp.string());
     if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) fail(temp.string());
     stamp_later_than(fd.get(), newest_ctime_ns);

@@ -142,6 +142,27 @@ TEST_F(PublishedOutputs, EditedChecksumsOrRecordMeanARebuild) {
   EXPECT_FALSE(check().up_to_date);
 }
 
+// Links planted under the record's names: the temporary file is made anew
+// (the link's target is untouched) and a linked record is no record.
+TEST_F(PublishedOutputs, TheRecordFollowsNoPlantedLink) {
+  const fs::path victim = dir_.write("home/.bashrc", "user's file\n");
+  const fs::path temp = out_ / (std::string(kBuildRecordFile) + ".tmp-" + std::to_string(::getpid()));
+  fs::create_symlink(victim, temp);
+  write_build_record(out_, digest_, published_);
+  EXPECT_EQ(dir_.read("home/.bashrc"), "user's file\n");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out_ / kBuildRecordFile)));
+  ASSERT_TRUE(check().up_to_date) << check().reason;
+
+  fs::rename(out_ / kBuildRecordFile, dir_.path() / "record-elsewhere.json");
+  fs::create_symlink(dir_.path() / "record-elsewhere.json", out_ / kBuildRecordFile);
+  EXPECT_FALSE(check().up_to_date);
+  fs::remove(out_ / kBuildRecordFile);
+  fs::rename(dir_.path() / "record-elsewhere.json", out_ / kBuildRecordFile);
+  fs::rename(out_ / "demo.raw", dir_.path() / "demo.raw");
+  fs::create_symlink(dir_.path() / "demo.raw", out_ / "demo.raw");
+  EXPECT_EQ(check().reason, "demo.raw is missing");
+}
+
 TEST_F(PublishedOutputs, NoRecordMeansNoEarlierBuildAndRemovingIsQuietWhenAbsent) {
   const OutputsCheck never = check_outputs(dir_.path() / "never-built", digest_);
   EXPECT_FALSE(never.up_to_date);

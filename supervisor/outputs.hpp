@@ -11,10 +11,19 @@
 // then all are renamed over the files of an earlier build at once, and
 // SHA256SUMS (temp + rename) last: an interrupted publish leaves the earlier
 // build's files and sums, never a mix that claims to be complete.
+//
+// A stage's output directory is a place the stage could fill with anything:
+// each file there is opened without following a link, must be a regular file
+// with no other name, is moved by the supervisor from the directory fd it
+// opened, and is hashed by the supervisor; what the stage reported about it
+// is only compared. The supervisor's own files (lockfile, merged template,
+// SHA256SUMS) are written straight into the output directory, which no
+// stage is given, as new files (O_EXCL, no link followed).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +37,11 @@ std::filesystem::path image_output_dir(const std::filesystem::path& work_dir, co
                                        const std::string& system_config_name);
 
 struct OutputFile {
-  std::filesystem::path source;  // in the build's workspace
+  std::filesystem::path source;  // a stage's file, in the directory the stage wrote; empty with `content`
   std::string name;              // plain file name in the output directory
-  std::string sha256;            // when already known (the disk maker's), else computed
+  std::string sha256;            // what the stage reported, if anything: compared, never trusted
+  std::optional<std::uint64_t> size = std::nullopt;  // likewise
+  std::optional<std::string> content = std::nullopt;  // a file the supervisor writes itself
 };
 
 struct PublishedFile {
@@ -44,7 +55,10 @@ std::string sha256sums_text(const std::vector<PublishedFile>& files);
 
 // Moves `files` into `dir` (created if needed) and writes SHA256SUMS; returns
 // the published files in the given order, SHA256SUMS not included. Files
-// are moved by rename, or copied when the workspace is on another file system.
+// are moved by rename, or copied when the workspace is on another file
+// system. A link, a non-regular file, a file with a second name, or a file
+// whose hash or size is not what the stage reported fails the publish with
+// an error naming it, and leaves the earlier build's files.
 std::vector<PublishedFile> publish_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
 
 // "12.3 MiB" style sizes for the summary.

@@ -1,6 +1,8 @@
 #include "supervisor/outputs.hpp"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -78,11 +80,79 @@ TEST(Outputs, PublishReplacesAnEarlierBuildsFiles) {
   EXPECT_EQ(read(final_dir / kChecksumFile), std::string(kAbc) + "  img.raw\n");
 }
 
-TEST(Outputs, PublishTakesAKnownHashAsGiven) {
+TEST(Outputs, PublishHashesItselfAndRefusesAForgedHashOrSize) {
   TempDir dir;
   write(dir.path() / "out" / "a.qcow2", "abc");
-  const auto published = publish_outputs(dir.path() / "final", {{dir.path() / "out" / "a.qcow2", "a.qcow2", kEmpty}});
-  EXPECT_EQ(published[0].sha256, kEmpty);
+  try {
+    publish_outputs(dir.path() / "final", {{dir.path() / "out" / "a.qcow2", "a.qcow2", kEmpty}});
+    FAIL() << "a forged sha256 was published";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(e.message().find("a.qcow2"), std::string::npos) << e.what();
+    EXPECT_NE(e.message().find(std::string("reported sha256 ") + kEmpty + ", the file has " + kAbc),
+              std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "final" / "a.qcow2"));
+  write(dir.path() / "out" / "b.raw", "abc");
+  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "b.raw", "b.raw", kAbc, 4}}), ipc::Error);
+  write(dir.path() / "out" / "c.raw", "abc");
+  const auto published = publish_outputs(dir.path() / "final", {{dir.path() / "out" / "c.raw", "c.raw", kAbc, 3}});
+  EXPECT_EQ(published[0].sha256, kAbc);
+}
+
+// What a stage could plant in its output directory, named like an output.
+TEST(Outputs, PublishRefusesASymlinkAndLeavesItsTargetAlone) {
+  TempDir dir;
+  const fs::path secret = dir.path() / "home" / "id_rsa";
+  write(secret, "private key");
+  fs::create_directories(dir.path() / "out");
+  fs::create_symlink(secret, dir.path() / "out" / "img.raw");
+  try {
+    publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.raw", "img.raw", ""}});
+    FAIL() << "a symlink was published";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(e.message().find("img.raw': it is a symbolic link"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "final" / "img.raw"));
+  EXPECT_EQ(read(secret), "private key");
+}
+
+TEST(Outputs, PublishRefusesAHardLinkAndAFifo) {
+  TempDir dir;
+  write(dir.path() / "elsewhere", "shared inode");
+  fs::create_directories(dir.path() / "out");
+  fs::create_hard_link(dir.path() / "elsewhere", dir.path() / "out" / "img.raw");
+  try {
+    publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.raw", "img.raw", ""}});
+    FAIL() << "a file with two names was published";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(e.message().find("img.raw': it has another name"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(::mkfifo((dir.path() / "out" / "img.vhd").c_str(), 0600), 0);
+  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.vhd", "img.vhd", ""}}), ipc::Error);
+}
+
+TEST(Outputs, PublishRefusesAnOutputDirectoryReplacedByASymlink) {
+  TempDir dir;
+  write(dir.path() / "home" / "img.raw", "the user's file");
+  fs::create_directories(dir.path() / "work");
+  fs::create_directory_symlink(dir.path() / "home", dir.path() / "work" / "out");
+  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "work" / "out" / "img.raw", "img.raw", ""}}),
+               ipc::Error);
+  EXPECT_EQ(read(dir.path() / "home" / "img.raw"), "the user's file");
+}
+
+TEST(Outputs, PublishWritesTheSupervisorsOwnFilesWithoutFollowingALink) {
+  TempDir dir;
+  const fs::path final_dir = dir.path() / "final";
+  write(dir.path() / "victim", "untouched");
+  fs::create_directories(final_dir);
+  const std::string temp = ".img.lock.json.tmp-" + std::to_string(::getpid());
+  fs::create_symlink(dir.path() / "victim", final_dir / temp);
+  const auto published = publish_outputs(final_dir, {{{}, "img.lock.json", "", std::nullopt, std::string("{}\n")}});
+  EXPECT_EQ(read(final_dir / "img.lock.json"), "{}\n");
+  EXPECT_EQ(published[0].size, 3u);
+  EXPECT_EQ(read(dir.path() / "victim"), "untouched");
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(final_dir / "img.lock.json")));
 }
 
 TEST(Outputs, PublishKeepsTheOldFilesWhenASourceIsMissing) {

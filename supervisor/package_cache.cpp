@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "ipc/error.hpp"
+#include "supervisor/private_dir.hpp"
 
 namespace supervisor {
 namespace {
@@ -104,7 +105,31 @@ std::string read_small_file(const fs::path& path) {
   return n > 0 ? std::string(buffer.data(), static_cast<std::size_t>(n)) : std::string();
 }
 
+// A staged file is what a stage wrote: it must be a regular file with no
+// other name (a hard link could make the object share its inode with a
+// file the stage keeps changing).
+struct stat require_single_file(int fd, const fs::path& path) {
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd, &st), "inspect", path.string());
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to use '" + path.string() + "': " +
+                                                 (S_ISREG(st.st_mode) ? "it has another name (a hard link)"
+                                                                      : "it is not a regular file"));
+  }
+  return st;
+}
+
 }  // namespace
+
+// The rename moved a path, not the fd that was hashed: the object is only
+// kept if it is the same file.
+void PackageCache::require_same_file(const struct stat& hashed, const fs::path& object, const ObjectLock& lock) {
+  struct stat now {};
+  if (::lstat(object.c_str(), &now) == 0 && now.st_dev == hashed.st_dev && now.st_ino == hashed.st_ino) return;
+  evict(lock);
+  ipc::fail(ipc::ErrorKind::kInvalidInput,
+            "Failed to commit '" + object.string() + "': the staged file was replaced while it was checked");
+}
 
 StagingArea::~StagingArea() {
   if (dir_.empty()) return;  // moved from
@@ -114,8 +139,11 @@ StagingArea::~StagingArea() {
 
 PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(root)), access_(access) {
   ipc::ErrorContext ctx("opening the package cache", root_.string());
-  fs::create_directories(root_);
+  keep_private(root_, 0700);
   if (access_ == CacheAccess::kBuild) {
+    // Other ids may pass through packages/ (a root caller's stages read it
+    // through a read-only bind), never list it; the root keeps others out.
+    keep_private(root_ / "packages", 0711);
     for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) fs::create_directories(root_ / sub);
   }
   const fs::path lock_path = root_ / kLockName;
@@ -130,6 +158,10 @@ PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(
                      "Failed to lock the package cache '" + root_.string() + "': a build is using it")
         .with_hint("Run the cache maintenance again when no build is running.");
   }
+}
+
+void PackageCache::keep_private(const fs::path& dir, mode_t allowed) {
+  if (std::optional<std::string> warning = make_private_dir(dir, allowed)) warnings_.push_back(std::move(*warning));
 }
 
 fs::path PackageCache::object_path(std::string_view sha256) const {
@@ -200,7 +232,8 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
   ipc::ErrorContext ctx("adding to the package cache", staged.string());
   const fs::path object = object_path(lock.sha256());
   {
-    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW);
+    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    const struct stat staged_stat = require_single_file(fd.get(), staged);
     const std::string actual = sha256_of_fd(fd.get(), staged);
     if (actual != lock.sha256()) {
       ::unlink(staged.c_str());
@@ -211,15 +244,16 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
     ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
     // No fsync: every object is re-hashed before each use, so one torn by a
     // crash is evicted and fetched again, never used.
-  }
-  if (!original_name.empty()) write_file_atomically(object.string() + ".name", original_name);
-  if (::rename(staged.c_str(), object.c_str()) != 0) {
-    if (errno == EXDEV) {
-      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
-                       "Failed to commit '" + staged.string() + "': it is not on the cache's file system")
-          .with_hint("Stage downloads in a directory from make_staging_area().");
+    if (!original_name.empty()) write_file_atomically(object.string() + ".name", original_name);
+    if (::rename(staged.c_str(), object.c_str()) != 0) {
+      if (errno == EXDEV) {
+        throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                         "Failed to commit '" + staged.string() + "': it is not on the cache's file system")
+            .with_hint("Stage downloads in a directory from make_staging_area().");
+      }
+      ipc::check_syscall(-1, "rename into the cache", staged.string());
     }
-    ipc::check_syscall(-1, "rename into the cache", staged.string());
+    require_same_file(staged_stat, object, lock);
   }
   return object;
 }
@@ -250,10 +284,9 @@ fs::path PackageCache::commit_index_text(const fs::path& staged, std::string_vie
   ipc::ErrorContext ctx("adding an index to the metadata cache", staged.string());
   const fs::path target = index_text_path(compressed_sha256);
   {
-    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW);
+    const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    const struct stat st = require_single_file(fd.get(), staged);
     const std::string actual = sha256_of_fd(fd.get(), staged);
-    struct stat st {};
-    ipc::check_syscall(::fstat(fd.get(), &st), "inspect", staged.string());
     if (actual != text_sha256 || static_cast<std::uint64_t>(st.st_size) != text_size) {
       ::unlink(staged.c_str());
       ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +

@@ -10,6 +10,10 @@
 //   <cache_dir>/tmp/run-*/                        staging of one live build
 //   <cache_dir>/.lock                             flock: shared by builds, exclusive for clean
 //
+// The root is 0700 and packages/ at most 0711 (an existing directory with
+// more is tightened, with a warning): no other user of the machine reads
+// what the cache holds or plants anything in it.
+//
 // An object enters only through commit(), which re-hashes it, and is re-hashed
 // again by open_verified() before each use. Two builds that need the same
 // object serialise on its lock: the second waits, then finds it present.
@@ -18,6 +22,9 @@
 // store is content-addressed, so a marker stays true for its hash; it goes
 // whenever its object does (eviction, clean).
 #pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -101,6 +108,9 @@ class PackageCache {
   PackageCache(std::filesystem::path root, CacheAccess access);
 
   const std::filesystem::path& root() const noexcept { return root_; }
+  // What opening the cache had to repair (modes of directories others could
+  // enter), for the caller to log.
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
   std::filesystem::path metadata_dir() const { return root_ / "metadata"; }
   std::filesystem::path object_path(std::string_view sha256) const;
 
@@ -149,8 +159,11 @@ class PackageCache {
 
  private:
   void remove_dead_staging();
+  void keep_private(const std::filesystem::path& dir, mode_t allowed);
+  void require_same_file(const struct stat& hashed, const std::filesystem::path& object, const ObjectLock& lock);
 
   std::filesystem::path root_;
+  std::vector<std::string> warnings_;
   CacheAccess access_;
   sandbox::UniqueFd cache_lock_;
 };

@@ -88,6 +88,42 @@ TEST(PackageCache, RefusesToCommitContentWithAnotherHash) {
   EXPECT_EQ(cache.open_verified(lock).status, CacheLookup::Status::kMiss);
 }
 
+TEST(PackageCache, RefusesAStagedHardLinkAndASymlink) {
+  TempDir dir;
+  PackageCache cache(dir.path(), CacheAccess::kBuild);
+  const auto staging = cache.make_staging_area();
+  write_file(staging.dir() / "kept-by-stage", "hello\n");
+  ASSERT_EQ(::link((staging.dir() / "kept-by-stage").c_str(), (staging.dir() / "linked.deb").c_str()), 0);
+  ASSERT_EQ(::symlink("kept-by-stage", (staging.dir() / "symlink.deb").c_str()), 0);
+  const auto lock = cache.lock_object(kHello);
+  try {
+    cache.commit(lock, staging.dir() / "linked.deb", "hello.deb");
+    FAIL() << "a hard link was committed";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(e.message().find("hard link"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(cache.commit(lock, staging.dir() / "symlink.deb", "hello.deb"), ipc::Error);
+  EXPECT_EQ(cache.open_verified(lock).status, CacheLookup::Status::kMiss);
+}
+
+TEST(PackageCache, KeepsItsRootPrivateAndTightensAnOpenOne) {
+  TempDir dir;
+  const fs::path root = dir.path() / "cache";
+  fs::create_directories(root / "packages");
+  ASSERT_EQ(::chmod(root.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((root / "packages").c_str(), 0755), 0);
+  PackageCache cache(root, CacheAccess::kBuild);
+  EXPECT_EQ(fs::status(root).permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(root / "packages").permissions(),
+            fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  ASSERT_EQ(cache.warnings().size(), 2u);
+  EXPECT_NE(cache.warnings()[0].find(root.string()), std::string::npos) << cache.warnings()[0];
+  PackageCache fresh(dir.path() / "fresh", CacheAccess::kBuild);
+  EXPECT_EQ(fs::status(dir.path() / "fresh").permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir.path() / "fresh/packages").permissions(), fs::perms::owner_all);
+  EXPECT_TRUE(fresh.warnings().empty());
+}
+
 TEST(PackageCache, EvictsACorruptObjectAndNamesIt) {
   TempDir dir;
   PackageCache cache(dir.path(), CacheAccess::kBuild);
