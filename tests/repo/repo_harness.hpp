@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -158,9 +159,18 @@ class RepoWorld {
   fs::path object_path(const std::string& sha256) const { return objects_dir() / sha256.substr(0, 2) / sha256; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(httpd_->port()); }
 
-  CliResult cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {std::string(kCliPath()), "--config", config_path().string()});
-    return run_process(args, root() / ("cli-" + std::to_string(++runs_)));
+  CliResult cli(std::vector<std::string> args) { return run_cli(kCliPath(), std::move(args)); }
+
+  // The built CLI itself ($OIC_CLI), which finds every stage: a build goes
+  // on to the installer and the diskmaker (with make-debrepo.sh --installable).
+  CliResult full_cli(std::vector<std::string> args) {
+    const char* cli = std::getenv("OIC_CLI");
+    return run_cli(cli != nullptr ? cli : "", std::move(args));
+  }
+
+  // The provider's default raw template in this world's config_dir.
+  fs::path default_raw_template() const {
+    return root() / "config/osv/debian/debian12/imageconfigs/defaultconfigs/default-raw-x86_64.yml";
   }
 
   // Paths requested from the server, in order.
@@ -201,6 +211,11 @@ class RepoWorld {
   static const char* kCliPath() { return download_only_cli(); }
 
  private:
+  CliResult run_cli(const std::string& cli, std::vector<std::string> args) {
+    args.insert(args.begin(), {cli, "--config", config_path().string()});
+    return run_process(args, root() / ("cli-" + std::to_string(++runs_)));
+  }
+
   // The debian12 provider with its essential list and default packages
   // replaced by fixture packages, so the resolution can be checked exactly.
   void write_config_dir() {

@@ -1,0 +1,190 @@
+// A whole `build` on the hermetic repository with every real stage, no
+// network beyond 127.0.0.1: the installer bootstraps with the target's own
+// dpkg (make-debrepo.sh --installable puts this machine's dpkg, sh and their
+// libraries in the essential base-tiny), runs a maintainer script, the
+// target's update-initramfs and the systemd-boot installation; the diskmaker
+// writes the GPT disk, which is read back from outside (sfdisk, debugfs,
+// mtools).
+// Not covered here: the kernel, initramfs and loader are placeholder files
+// (the disk is never booted), and no template user or configuration command
+// runs (the base has no useradd); the image suite covers those with real
+// Debian packages.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "tests/image/disk_inspect.hpp"
+#include "tests/repo/repo_harness.hpp"
+
+namespace tests::hermetic {
+namespace {
+
+namespace fs = std::filesystem;
+using image::Ext4Reader;
+using image::FatReader;
+using image::Partition;
+using nlohmann::json;
+using repo::RepoWorld;
+
+constexpr const char* kKernel = "6.1.0-oic";
+constexpr std::uint32_t kShadowGid = 42;
+
+// One ESP (systemd-boot) and one ext4 root; the provider's defaults of the
+// hermetic world replaced so that nothing needs a Debian package.
+constexpr const char* kDefaults = R"(image:
+  name: debian12-x86_64
+  version: "12.0.0"
+target:
+  os: debian
+  dist: debian12
+  arch: x86_64
+  imageType: raw
+disk:
+  name: Default_Raw
+  artifacts:
+    - type: raw
+  size: 96MiB
+  partitionTableType: gpt
+  partitions:
+    - id: boot
+      type: esp
+      flags: [esp, boot]
+      start: 1MiB
+      end: 41MiB
+      fsType: fat32
+      mountPoint: /boot/efi
+      mountOptions: umask=0077
+    - id: rootfs
+      type: linux-root-amd64
+      start: 41MiB
+      end: "0"
+      fsType: ext4
+      mountPoint: /
+      mountOptions: defaults
+systemConfig:
+  name: Default_Raw
+  description: hermetic end-to-end build
+  bootloader:
+    bootType: efi
+    provider: systemd-boot
+  packages:
+    - foo
+    - oic-boot
+  kernel:
+    name: none
+    cmdline: "console=ttyS0"
+)";
+
+class HermeticImage : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    world_ = std::make_unique<RepoWorld>(std::vector<std::string>{"--installable"},
+                                         std::vector<std::string>{"owners"});
+    repo::write_file(world_->default_raw_template(), kDefaults);
+    build_ = world_->full_cli({"build", world_->template_path().string()});
+    const fs::path dir = world_->root() / "work/debian-debian12-x86_64/imagebuild/repo-test";
+    disk_ = dir / "repo-test-1.0.0.raw";
+    lock_ = dir / "repo-test-1.0.0.lock.json";
+    if (build_.exit_code == 0 && fs::exists(disk_)) {
+      partitions_ = image::read_partition_table(disk_, world_->root() / "scratch");
+    }
+  }
+  static void TearDownTestSuite() { world_.reset(); }
+
+  void SetUp() override {
+    ASSERT_EQ(build_.exit_code, 0) << build_.out << build_.err;
+    ASSERT_EQ(partitions_.size(), 2u) << disk_ << " does not hold the ESP and the root";
+  }
+
+  static Ext4Reader rootfs() { return Ext4Reader(disk_, partitions_[1].offset, world_->root() / "scratch/ext4"); }
+  static FatReader esp() { return FatReader(disk_, partitions_[0].offset, world_->root() / "scratch/fat"); }
+  static std::string root_file(const std::string& path) {
+    const auto text = rootfs().read_file(path);
+    EXPECT_TRUE(text.has_value()) << path << " is missing from the root file system";
+    return text.value_or("");
+  }
+
+  static inline std::unique_ptr<RepoWorld> world_;
+  static inline repo::CliResult build_;
+  static inline fs::path disk_, lock_;
+  static inline std::vector<Partition> partitions_;
+};
+
+TEST_F(HermeticImage, EveryStageRanIncludingTheInstallerAndTheDiskmaker) {
+  EXPECT_EQ(build_.err.find(repo::kInstallerMissing), std::string::npos);
+  for (const char* job : {"[install] started (installer", "[make-disk] started (diskmaker"}) {
+    EXPECT_NE(build_.out.find(job), std::string::npos) << job << "\n" << build_.out;
+  }
+  EXPECT_NE(build_.out.find("dpkg batch 1/2: 1 package(s) from base-tiny (essential set"), std::string::npos)
+      << build_.out;
+}
+
+TEST_F(HermeticImage, DpkgOfTheTargetInstalledEveryLockedPackage) {
+  const json lock = json::parse(repo::slurp(lock_));
+  std::map<std::string, std::string> status;
+  std::string name;
+  std::istringstream lines(root_file("/var/lib/dpkg/status"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("Package: ")) name = line.substr(9);
+    if (line.starts_with("Status: ")) status[name] = line.substr(8);
+  }
+  ASSERT_GE(lock.at("packages").size(), 8u);
+  for (const json& p : lock.at("packages")) {
+    const std::string package = p.at("name").get<std::string>();
+    EXPECT_EQ(status[package], "install ok installed") << package;
+  }
+  EXPECT_EQ(status.size(), lock.at("packages").size());
+  EXPECT_TRUE(rootfs().stat("/usr/bin/dpkg").has_value());
+}
+
+TEST_F(HermeticImage, MaintainerScriptRanInTheTargetAndItsOwnersAndModesReachTheDisk) {
+  EXPECT_EQ(root_file("/var/lib/oic-owners/configured"), "configured by postinst\n");
+  const auto shadow = rootfs().stat("/etc/oic-shadow");
+  ASSERT_TRUE(shadow.has_value());
+  EXPECT_EQ(shadow->uid, 0u);
+  EXPECT_EQ(shadow->gid, kShadowGid);
+  EXPECT_EQ(shadow->permissions(), 0640u);
+  const auto setuid = rootfs().stat("/usr/bin/oic-setuid");
+  ASSERT_TRUE(setuid.has_value());
+  EXPECT_EQ(setuid->permissions(), 04755u);
+  // Files of the packages keep dpkg's root owner, not the building user's uid.
+  const auto readme = rootfs().stat("/usr/share/doc/foo/README");
+  ASSERT_TRUE(readme.has_value());
+  EXPECT_EQ(readme->uid, 0u);
+}
+
+TEST_F(HermeticImage, EspHoldsSystemdBootWithTheKernelAndTheInitramfsOfTheTarget) {
+  const std::vector<std::string> listed = esp().list_tree();
+  const std::set<std::string> files(listed.begin(), listed.end());
+  const std::string kernel = kKernel;
+  for (const std::string& path : std::vector<std::string>{
+           "/EFI/BOOT/BOOTX64.EFI", "/EFI/systemd/systemd-bootx64.efi", "/loader/loader.conf",
+           "/oictest/vmlinuz-" + kernel, "/oictest/initrd.img-" + kernel, "/loader/entries/oictest.conf"}) {
+    EXPECT_EQ(files.count(path), 1u) << path << "; the ESP holds " << ::testing::PrintToString(listed);
+  }
+  // Written by the target's update-initramfs, which the installer ran.
+  EXPECT_EQ(esp().read_file("/oictest/initrd.img-" + std::string(kKernel)),
+            std::optional<std::string>("placeholder initramfs for " + std::string(kKernel) + "\n"));
+  const image::FsProbe root = image::probe_filesystem(disk_, partitions_[1].offset, world_->root() / "scratch");
+  ASSERT_FALSE(root.uuid.empty());
+  const auto entry = esp().read_file("/loader/entries/oictest.conf");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_NE(entry->find("root=UUID=" + root.uuid), std::string::npos) << *entry;
+}
+
+TEST_F(HermeticImage, FstabNamesBothFileSystemsByUuid) {
+  const fs::path scratch = world_->root() / "scratch";
+  const image::FsProbe boot = image::probe_filesystem(disk_, partitions_[0].offset, scratch);
+  const image::FsProbe root = image::probe_filesystem(disk_, partitions_[1].offset, scratch);
+  EXPECT_EQ(boot.type, "vfat");
+  EXPECT_EQ(root.type, "ext4");
+  std::map<std::string, image::FstabEntry> by_mount;
+  for (const image::FstabEntry& e : image::parse_fstab(root_file("/etc/fstab"))) by_mount[e.mount_point] = e;
+  EXPECT_EQ(by_mount["/"].spec, "UUID=" + root.uuid);
+  EXPECT_EQ(by_mount["/boot/efi"].spec, "UUID=" + boot.uuid);
+}
+
+}  // namespace
+}  // namespace tests::hermetic
