@@ -1,8 +1,10 @@
 // The real stage-installer, sandboxed as a build runs it (its seccomp
 // policy, user namespace with the subordinate range, /proc and /dev mounted
-// in the tree), bootstraps a real Debian 12 package set: the lockfile
-// $OIC_INSTALLER_LOCK with the packages in the content-addressed cache
-// $OIC_INSTALLER_PACKAGES (<dir>/<sha256[0:2]>/<sha256>). Skips without them.
+// in the tree), bootstraps the hermetic repository's installable package set
+// (make-debrepo.sh --installable: the target's dpkg is this machine's):
+// locked and fetched with the built CLI ($OIC_CLI) from 127.0.0.1, then
+// handed to the stage from the content-addressed cache. The whole Debian 12
+// bootstrap runs in the image suite's builds.
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -26,6 +28,7 @@
 #include "sandbox/stage_policy.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "stages/installer/policy.hpp"
+#include "tests/repo/repo_harness.hpp"
 
 namespace stage::installer {
 namespace {
@@ -68,12 +71,15 @@ long host_id(long inside, const char* subordinate_file) {
 class InstallerSandbox : public ::testing::Test {
  protected:
   void SetUp() override {
-    lock_path_ = env_or_empty("OIC_INSTALLER_LOCK");
-    packages_ = env_or_empty("OIC_INSTALLER_PACKAGES");
-    if (lock_path_.empty() || !fs::exists(lock_path_) || packages_.empty()) {
-      GTEST_SKIP() << "set OIC_INSTALLER_LOCK (a lockfile) and OIC_INSTALLER_PACKAGES (its verified package cache, "
-                      "packages/sha256) to bootstrap a real package set";
-    }
+    world_ = std::make_unique<tests::repo::RepoWorld>(std::vector<std::string>{"--installable"},
+                                                      std::vector<std::string>{"owners"});
+    lock_path_ = world_->root() / "lock.json";
+    const auto locked = world_->cli({"lock", world_->template_path().string(), "-o", lock_path_.string()});
+    ASSERT_EQ(locked.exit_code, 0) << locked.err;
+    const auto fetched =
+        world_->cli({"fetch", world_->template_path().string(), "--lockfile", lock_path_.string()});
+    ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+    packages_ = world_->objects_dir();
     binary_ = env_or_empty("OIC_STAGE_INSTALLER");
     ASSERT_TRUE(fs::exists(binary_)) << "OIC_STAGE_INSTALLER must name the built stage-installer";
     std::string pattern = (fs::temp_directory_path() / "oic-installer-XXXXXX").string();
@@ -155,6 +161,7 @@ class InstallerSandbox : public ::testing::Test {
     return text + read_text(log_path);
   }
 
+  std::unique_ptr<tests::repo::RepoWorld> world_;
   fs::path lock_path_, packages_, binary_, dir_;
 };
 
@@ -167,14 +174,17 @@ TEST_F(InstallerSandbox, BootstrapsTheLockedPackagesWithRealOwnersAndEveryPackag
   ASSERT_TRUE(result.isInstaller());
   const fs::path root = dir_ / "root";
 
+  // Owners and modes the package's postinst set inside the tree, as the
+  // host sees them through the subordinate range.
   struct stat shadow {};
-  ASSERT_EQ(::stat((root / "etc/shadow").c_str(), &shadow), 0);
+  ASSERT_EQ(::stat((root / "etc/oic-shadow").c_str(), &shadow), 0);
   EXPECT_EQ(static_cast<long>(shadow.st_uid), host_id(0, "/etc/subuid"));
-  EXPECT_EQ(static_cast<long>(shadow.st_gid), host_id(42, "/etc/subgid"));  // group shadow
+  EXPECT_EQ(static_cast<long>(shadow.st_gid), host_id(42, "/etc/subgid"));
   EXPECT_EQ(shadow.st_mode & 07777, 0640u);
-  struct stat passwd_bin {};
-  ASSERT_EQ(::stat((root / "usr/bin/passwd").c_str(), &passwd_bin), 0);
-  EXPECT_NE(passwd_bin.st_mode & S_ISUID, 0u) << "passwd lost its setuid bit";
+  struct stat setuid_bin {};
+  ASSERT_EQ(::stat((root / "usr/bin/oic-setuid").c_str(), &setuid_bin), 0);
+  EXPECT_NE(setuid_bin.st_mode & S_ISUID, 0u) << "oic-setuid lost its setuid bit";
+  EXPECT_EQ(read_text(root / "var/lib/oic-owners/configured"), "configured by postinst\n");
   EXPECT_FALSE(fs::exists(root / "usr/sbin/policy-rc.d"));
   EXPECT_FALSE(fs::exists(root / "var/cache/oic-install"));
 
