@@ -1,10 +1,12 @@
 #include "sandbox/launch.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +68,7 @@ struct ChildPlan {
   std::vector<char*> argv;
   std::vector<char*> envp;
   const SandboxSpec* spec;
+  bool become_mapped_root;  // IdMapPlan::become_mapped_root
   int sync_fd;   // read end: one byte once the id maps are written
   int error_fd;  // write end, close-on-exec: a ChildFailure if setup fails
 };
@@ -133,6 +136,14 @@ int setup_child(ChildPlan& plan, ChildFailure& failure) noexcept {
   char go = 0;
   if (read(plan.sync_fd, &go, 1) != 1) _exit(1);  // the parent failed or died
   close(plan.sync_fd);
+  if (plan.become_mapped_root) {
+    // Still host uid 0 until now (unmapped here): drop host root's groups and ids.
+    if (setgroups(0, nullptr) < 0) return record_failure(failure, errno, "drop supplementary groups");
+    if (setresgid(0, 0, 0) < 0) return record_failure(failure, errno, "switch to the mapped root group");
+    if (setresuid(0, 0, 0) < 0) return record_failure(failure, errno, "switch to the mapped root user");
+  }
+  // Its own session: no controlling terminal of the caller (TIOCSTI, job signals).
+  if (setsid() < 0) return record_failure(failure, errno, "start a new session");
   const int dev_null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (dev_null < 0) return record_failure(failure, errno, "open", "/dev/null");
   if (int rc = build_root(plan.root, failure); rc < 0) return rc;
@@ -184,18 +195,35 @@ ipc::Error clone_error(int e) {
   return error;
 }
 
+// Only pipes, sockets, character devices (ptys, /dev/null) and regular files
+// reach a stage: a directory fd climbs out of any root with "..".
+void require_passable(const std::vector<PassFd>& fds) {
+  for (const PassFd& fd : fds) {
+    struct stat st {};
+    ipc::check_syscall(fstat(fd.source, &st), "inspect fd to pass", std::to_string(fd.source));
+    const mode_t type = st.st_mode & S_IFMT;
+    const std::string where = "fd " + std::to_string(fd.source) + " (stage fd " + std::to_string(fd.target) + ")";
+    ipc::require(type != S_IFDIR, "Refusing to pass " + where + " to the stage: directories are never passed to a stage");
+    ipc::require(type == S_IFREG || type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR,
+                 "Refusing to pass " + where +
+                     " to the stage: only regular files, pipes, sockets and character devices are passed");
+  }
+}
+
 }  // namespace
 
 SpawnedStage spawn(const SandboxSpec& spec) {
   ipc::ErrorContext ctx{"starting sandboxed", spec.executable};
   ipc::require(!spec.argv.empty(), "Failed to spawn stage: argv is empty");
+  require_passable(spec.fds);
   const IdMapPlan maps = plan_id_maps(spec.user_mapping, spec.subuid_path, spec.subgid_path);
+  const BindSources sources = maps.become_mapped_root ? BindSources::kDetachedByParent : BindSources::kByPath;
   std::vector<std::string> argv = spec.argv;
   std::vector<std::string> env = spec.env;
-  ChildPlan plan{prepare_root(spec.mounts), CapabilityPlan(spec.capabilities),
+  ChildPlan plan{prepare_root(spec.mounts, sources), CapabilityPlan(spec.capabilities),
                  SeccompFilter(spec.seccomp).export_bpf(), effective_rlimits(spec), spec.fds,
                  std::vector<int>(spec.fds.size(), -1), to_c_strings(argv), to_c_strings(env),
-                 &spec, -1, -1};
+                 &spec, maps.become_mapped_root, -1, -1};
   int sync[2];
   int errors[2];
   ipc::check_syscall(pipe2(sync, O_CLOEXEC), "create", "sync pipe");

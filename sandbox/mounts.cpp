@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kOldRoot = "/oldroot";
 constexpr const char* kNewRoot = "/newroot";
+constexpr const char* kHostDevNull = "/oldroot/dev/null";
 constexpr const char* kDeviceNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 std::vector<std::string> parents_of(const std::string& path) {
@@ -27,7 +28,33 @@ std::vector<std::string> parents_of(const std::string& path) {
   return parents;
 }
 
-PreparedMount prepare(const MountOp& op) {
+// The source cloned as a detached mount tree, private so that nothing
+// mounted under it in the stage propagates back to the host.
+void detach_source(PreparedMount& m, const MountOp& op, PreparedRoot& root) {
+  UniqueFd tree{open_tree(AT_FDCWD, op.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)};
+  if (!tree && errno == ENOENT && op.if_exists) {
+    m.source_absent = true;
+    return;
+  }
+  if (!tree) {
+    const int e = errno;
+    throw ipc::Error(ipc::ErrorKind::kFailed,
+                     "Failed to find bind source '" + op.source + "' for the sandbox: " + std::strerror(e))
+        .with_errno(e)
+        .with_hint("the path to bind into the sandbox does not exist on the host");
+  }
+  struct stat st {};
+  ipc::check_syscall(fstat(tree.get(), &st), "inspect bind source", op.source);
+  mount_attr attr{};
+  attr.propagation = MS_PRIVATE;
+  ipc::check_syscall(mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)),
+                     "make bind source private", op.source);
+  m.source_is_dir = S_ISDIR(st.st_mode);
+  m.tree_fd = tree.get();
+  root.trees.push_back(std::move(tree));
+}
+
+PreparedMount prepare(const MountOp& op, BindSources sources, PreparedRoot& root) {
   ipc::require(!op.target.empty() && op.target.front() == '/' &&
                    op.target.find("/../") == std::string::npos && !op.target.ends_with("/.."),
                "Failed to prepare mount: target '" + op.target + "' must be absolute without '..'");
@@ -37,6 +64,11 @@ PreparedMount prepare(const MountOp& op) {
     ipc::require(!op.source.empty() && op.source.front() == '/',
                  "Failed to prepare bind mount: source '" + op.source + "' must be absolute");
     m.source = std::string(kOldRoot) + op.source;
+    if (sources == BindSources::kDetachedByParent) detach_source(m, op, root);
+  }
+  if (op.kind == MountKind::kProc) {
+    for (const char* p : proc_read_only_paths()) m.proc_read_only.push_back(m.target + "/" + p);
+    for (const char* p : proc_masked_paths()) m.proc_masked.push_back(m.target + "/" + p);
   }
   if (op.kind == MountKind::kSymlink) m.link = op.source;
   if (op.kind == MountKind::kDev) {
@@ -65,6 +97,16 @@ int make_file(const char* path) noexcept {
 
 enum class BindFlags { kDevice, kReadWrite, kReadOnly };
 
+int restrict_bind(const char* target, BindFlags flags, ChildFailure& failure) noexcept {
+  if (flags == BindFlags::kDevice) return 0;  // a device node: nothing to execute
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_NOSUID | (flags == BindFlags::kReadOnly ? MOUNT_ATTR_RDONLY : 0);
+  if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+    return record_failure(failure, errno, "make bind mount read-only/nosuid", target);
+  }
+  return 0;
+}
+
 int bind(const char* source, const char* target, BindFlags flags, ChildFailure& failure,
          bool if_exists = false) noexcept {
   struct stat st {};
@@ -77,11 +119,42 @@ int bind(const char* source, const char* target, BindFlags flags, ChildFailure& 
   if (mount(source, target, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     return record_failure(failure, errno, "bind-mount", source);
   }
-  if (flags == BindFlags::kDevice) return 0;  // a device node: nothing to execute
-  mount_attr attr{};
-  attr.attr_set = MOUNT_ATTR_NOSUID | (flags == BindFlags::kReadOnly ? MOUNT_ATTR_RDONLY : 0);
-  if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
-    return record_failure(failure, errno, "make bind mount read-only/nosuid", target);
+  return restrict_bind(target, flags, failure);
+}
+
+// A source the parent cloned with open_tree(): attached, not looked up.
+int attach(const PreparedMount& m, BindFlags flags, ChildFailure& failure) noexcept {
+  if (m.source_absent) return 0;
+  const char* target = m.target.c_str();
+  const int made = m.source_is_dir ? make_dir(target) : make_file(target);
+  if (made < 0) return record_failure(failure, -made, "create bind target", target);
+  if (move_mount(m.tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+    return record_failure(failure, errno, "attach bind mount of", m.source.c_str());
+  }
+  return restrict_bind(target, flags, failure);
+}
+
+// runc's read-only and masked procfs paths; what this kernel lacks is skipped.
+int confine_proc(const PreparedMount& m, ChildFailure& failure) noexcept {
+  struct stat st {};
+  for (const std::string& path : m.proc_read_only) {
+    if (lstat(path.c_str(), &st) < 0) continue;
+    if (mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      return record_failure(failure, errno, "bind proc path over itself", path.c_str());
+    }
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (mount_setattr(AT_FDCWD, path.c_str(), AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+      return record_failure(failure, errno, "make proc path read-only", path.c_str());
+    }
+  }
+  for (const std::string& path : m.proc_masked) {
+    if (lstat(path.c_str(), &st) < 0) continue;
+    const int rc = S_ISDIR(st.st_mode)
+                       ? mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               "size=0,mode=555")
+                       : mount(kHostDevNull, path.c_str(), nullptr, MS_BIND, nullptr);
+    if (rc < 0) return record_failure(failure, errno, "mask proc path", path.c_str());
   }
   return 0;
 }
@@ -114,6 +187,7 @@ int run(const PreparedMount& m, ChildFailure& failure) noexcept {
   }
   if (m.kind == MountKind::kBindRo || m.kind == MountKind::kBindRw) {
     const BindFlags flags = m.kind == MountKind::kBindRo ? BindFlags::kReadOnly : BindFlags::kReadWrite;
+    if (m.tree_fd >= 0 || m.source_absent) return attach(m, flags, failure);
     return bind(m.source.c_str(), target, flags, failure, m.if_exists);
   }
   if (int rc = make_dir(target); rc < 0) return record_failure(failure, -rc, "create directory", target);
@@ -124,7 +198,7 @@ int run(const PreparedMount& m, ChildFailure& failure) noexcept {
       if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
         return record_failure(failure, errno, "mount proc on", m.shown.c_str());
       }
-      return 0;
+      return confine_proc(m, failure);
     case MountKind::kTmpfs:
       if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
                 m.options.empty() ? nullptr : m.options.c_str()) < 0) {
@@ -151,9 +225,21 @@ int pivot_into(const char* dir, ChildFailure& failure) noexcept {
 
 }  // namespace
 
-PreparedRoot prepare_root(const std::vector<MountOp>& ops) {
+const std::vector<const char*>& proc_read_only_paths() {
+  static const std::vector<const char*> paths{"sys", "sysrq-trigger", "irq", "bus", "fs"};
+  return paths;
+}
+
+const std::vector<const char*>& proc_masked_paths() {
+  static const std::vector<const char*> paths{"kcore",         "keys",        "timer_list",
+                                              "sched_debug",   "latency_stats", "timer_stats",
+                                              "acpi",          "scsi",        "asound"};
+  return paths;
+}
+
+PreparedRoot prepare_root(const std::vector<MountOp>& ops, BindSources sources) {
   PreparedRoot root;
-  for (const MountOp& op : ops) root.mounts.push_back(prepare(op));
+  for (const MountOp& op : ops) root.mounts.push_back(prepare(op, sources, root));
   return root;
 }
 

@@ -4,10 +4,14 @@
 //   probe noop | status | pause | init-module | unshare-user
 //   probe connect-tcp HOST PORT | read-file PATH | ptrace-attach PID
 //   probe mount-bind SRC DST | capset CAPNAME
+//   probe session | stat PATH | mount-flags PATH | read-count PATH | write-file PATH TEXT | create-file PATH
 //
 // Prints "<action>: ok" (exit 0) or "<action>: errno <n> <text>" (exit 1).
 // A trapped syscall prints the seccomp reporter's line and dies with SIGSYS.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -95,6 +99,74 @@ int status(const Args&) {
   return 0;
 }
 
+// Session and process group as seen in the stage's pid namespace, and
+// whether a controlling terminal can be opened.
+int session(const Args&) {
+  std::printf("pid %d sid %d pgid %d\n", getpid(), getsid(0), getpgid(0));
+  const int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (tty < 0) {
+    std::printf("tty: errno %d %s\n", errno, std::strerror(errno));
+  } else {
+    std::printf("tty: open\n");
+    close(tty);
+  }
+  return 0;
+}
+
+int stat_path(const Args& a) {
+  struct stat st {};
+  if (lstat(a.at(0).c_str(), &st) < 0) return -1;
+  const char* type = S_ISREG(st.st_mode)   ? "reg"
+                     : S_ISDIR(st.st_mode) ? "dir"
+                     : S_ISCHR(st.st_mode) ? "chr"
+                     : S_ISLNK(st.st_mode) ? "lnk"
+                                           : "other";
+  std::printf("type %s uid %u gid %u\n", type, st.st_uid, st.st_gid);
+  return 0;
+}
+
+int mount_flags(const Args& a) {
+  struct statvfs vfs {};
+  if (statvfs(a.at(0).c_str(), &vfs) < 0) return -1;
+  std::printf("%s\n", (vfs.f_flag & ST_RDONLY) != 0 ? "ro" : "rw");
+  return 0;
+}
+
+// Reads the whole file and prints how many bytes it held.
+int read_count(const Args& a) {
+  const int fd = open(a.at(0).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  size_t total = 0;
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) total += static_cast<size_t>(n);
+  const int e = errno;
+  close(fd);
+  if (n < 0) {
+    errno = e;
+    return -1;
+  }
+  std::printf("bytes %zu\n", total);
+  return 0;
+}
+
+int write_file(const Args& a) {
+  const int fd = open(a.at(0).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const ssize_t n = write(fd, a.at(1).data(), a.at(1).size());
+  const int e = errno;
+  close(fd);
+  errno = e;
+  return n < 0 ? -1 : 0;
+}
+
+int create_file(const Args& a) {
+  const int fd = open(a.at(0).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
+}
+
 int pause_until_eof(const Args&) {
   std::printf("ready\n");
   std::fflush(stdout);
@@ -121,6 +193,12 @@ const std::map<std::string, std::pair<size_t, std::function<int(const Args&)>>>&
        {0, [](const Args&) { return static_cast<int>(syscall(SYS_init_module, nullptr, 0, "")); }}},
       {"unshare-user", {0, [](const Args&) { return unshare(CLONE_NEWUSER); }}},
       {"capset", {1, capset_raise}},
+      {"session", {0, session}},
+      {"stat", {1, stat_path}},
+      {"mount-flags", {1, mount_flags}},
+      {"read-count", {1, read_count}},
+      {"write-file", {2, write_file}},
+      {"create-file", {1, create_file}},
   };
   return table;
 }

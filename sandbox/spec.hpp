@@ -34,7 +34,8 @@ struct MountOp {
 
 enum class UserMapping {
   // Caller -> 0 and its /etc/subuid + /etc/subgid range -> 1..N (root:
-  // identity map of 0..65535). Files in an image get real owners.
+  // 0..65535 -> root's range, never itself; userns.hpp). Files in an image
+  // get real owners.
   kSubordinateRange,
   // Caller -> 0 only (like mkosi): works without /etc/subuid, but every file
   // the stage creates is owned by root and chown to other ids fails.

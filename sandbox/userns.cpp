@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -17,7 +18,6 @@ extern char** environ;
 namespace sandbox {
 namespace {
 
-constexpr uint32_t kRootMapSize = 65536;
 constexpr const char* kNewUidMap = "/usr/bin/newuidmap";
 constexpr const char* kNewGidMap = "/usr/bin/newgidmap";
 
@@ -111,11 +111,9 @@ void run_map_helpers(pid_t pid, const IdMapPlan& plan) {
 
 }  // namespace
 
-std::optional<IdRange> find_subordinate_range(const std::string& path, const std::string& user,
-                                              uint32_t id) {
+std::vector<SubordinateEntry> read_subordinate_entries(const std::string& path) {
+  std::vector<SubordinateEntry> entries;
   std::ifstream in(path);
-  if (!in) return std::nullopt;
-  const std::string numeric = std::to_string(id);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
@@ -124,14 +122,48 @@ std::optional<IdRange> find_subordinate_range(const std::string& path, const std
         !std::getline(fields, count)) {
       continue;
     }
-    if (name != user && name != numeric) continue;
     try {
-      return IdRange{static_cast<uint32_t>(std::stoul(first)), static_cast<uint32_t>(std::stoul(count))};
+      entries.push_back({name, {static_cast<uint32_t>(std::stoul(first)),
+                                static_cast<uint32_t>(std::stoul(count))}});
     } catch (const std::exception&) {
       continue;  // a malformed line is skipped, as shadow-utils does
     }
   }
+  return entries;
+}
+
+std::optional<IdRange> find_subordinate_range(const std::string& path, const std::string& user,
+                                              uint32_t id) {
+  const std::string numeric = std::to_string(id);
+  for (const SubordinateEntry& entry : read_subordinate_entries(path)) {
+    if (entry.owner == user || entry.owner == numeric) return entry.range;
+  }
   return std::nullopt;
+}
+
+IdRange root_stage_range(const std::string& path, const char* kind) {
+  const std::vector<SubordinateEntry> entries = read_subordinate_entries(path);
+  for (const SubordinateEntry& entry : entries) {
+    if ((entry.owner == "root" || entry.owner == "0") && entry.range.count > 0) {
+      ipc::require(entry.range.first != 0,
+                   "Refusing the subordinate " + std::string(kind) + " range of root in '" + path +
+                       "': it starts at 0, and a stage's root must not be the host's root");
+      return {entry.range.first, std::min(entry.range.count, kRootMapSize)};
+    }
+  }
+  const IdRange fallback = kRootFallbackRange;
+  for (const SubordinateEntry& entry : entries) {
+    const uint64_t end = uint64_t{entry.range.first} + entry.range.count;
+    if (entry.range.first < fallback.first + fallback.count && end > fallback.first) {
+      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                       "Failed to choose host " + std::string(kind) + "s for stages run as root: the range " +
+                           std::to_string(fallback.first) + "-" +
+                           std::to_string(fallback.first + fallback.count - 1) + " overlaps the entry of '" +
+                           entry.owner + "' in '" + path + "'")
+          .with_hint("give root its own range: the line 'root:FIRST:65536' in /etc/subuid and /etc/subgid");
+    }
+  }
+  return fallback;
 }
 
 IdMapPlan plan_id_maps(UserMapping mode, const std::string& subuid_path,
@@ -145,8 +177,12 @@ IdMapPlan plan_id_maps_for(const Caller& caller, UserMapping mode, const std::st
   const gid_t gid = caller.gid;
   IdMapPlan plan;
   if (uid == 0) {
-    plan.uid = {{0, 0, kRootMapSize}};
-    plan.gid = {{0, 0, kRootMapSize}};
+    // Never 0 -> 0: the stage's root is an unprivileged id range of the host.
+    const IdRange uids = root_stage_range(subuid_path, "uid");
+    const IdRange gids = root_stage_range(subgid_path, "gid");
+    plan.uid = {{0, uids.first, uids.count}};
+    plan.gid = {{0, gids.first, gids.count}};
+    plan.become_mapped_root = true;
     return plan;
   }
   if (mode == UserMapping::kSingleId) {

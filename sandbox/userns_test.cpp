@@ -90,14 +90,62 @@ TEST(IdMapPlan, SingleIdModeNeedsNoRangeAndDeniesSetgroups) {
   EXPECT_EQ(plan.uid[0].count, 1u);
 }
 
-TEST(IdMapPlan, RootGetsTheIdentityMapWithoutHelpers) {
-  const IdMapPlan plan = plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange,
-                                          "/nonexistent", "/nonexistent");
+IdMapLine root_uid_map(const std::string& subid_text) {
+  SubidFile file(subid_text);
+  const IdMapPlan plan = plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange, file.path(), file.path());
   EXPECT_FALSE(plan.use_helpers);
-  ASSERT_EQ(plan.uid.size(), 1u);
-  EXPECT_EQ(plan.uid[0].inside, 0u);
-  EXPECT_EQ(plan.uid[0].outside, 0u);
-  EXPECT_EQ(plan.uid[0].count, 65536u);
+  EXPECT_TRUE(plan.become_mapped_root);
+  EXPECT_EQ(plan.uid.size(), 1u);
+  EXPECT_EQ(plan.gid.size(), 1u);
+  return plan.uid.at(0);
+}
+
+TEST(IdMapPlan, RootGetsItsSubordinateRangeNeverItself) {
+  struct Case {
+    const char* why;
+    std::string text;
+    uint32_t outside;
+    uint32_t count;
+  };
+  const Case cases[] = {
+      {"entry by name", "oic:100000:65536\nroot:300000:65536\n", 300000, 65536},
+      {"entry by numeric id", "0:400000:65536\n", 400000, 65536},
+      {"a larger range is cut to 65536", "root:500000:1000000\n", 500000, 65536},
+      {"a smaller range is used as it is", "root:600000:1000\n", 600000, 1000},
+      {"no entry: the fixed fallback", "oic:100000:65536\n", kRootFallbackRange.first, 65536},
+      {"no file: the fixed fallback", "", kRootFallbackRange.first, 65536},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    const IdMapLine line = root_uid_map(c.text);
+    EXPECT_EQ(line.inside, 0u);
+    EXPECT_EQ(line.outside, c.outside);
+    EXPECT_EQ(line.count, c.count);
+  }
+}
+
+TEST(IdMapPlan, RootFallbackRangeIsUnprivilegedAndBelowTwoToThe31) {
+  EXPECT_GE(kRootFallbackRange.first, 1879048192u);  // above systemd's container ranges
+  EXPECT_LE(uint64_t{kRootFallbackRange.first} + kRootFallbackRange.count, 2147352576u);  // below its foreign range
+}
+
+TEST(IdMapPlan, RootFallbackOverlappingAListedRangeIsRefused) {
+  SubidFile file("alice:" + std::to_string(kRootFallbackRange.first + 100) + ":10\n");
+  try {
+    plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange, file.path(), file.path());
+    FAIL() << "the fallback range was used although alice owns part of it";
+  } catch (const ipc::Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_NE(what.find("overlaps the entry of 'alice'"), std::string::npos) << what;
+    EXPECT_NE(what.find("root:FIRST:65536"), std::string::npos) << what;
+  }
+}
+
+TEST(IdMapPlan, RootRangeStartingAtHostRootIsRefused) {
+  SubidFile file("root:0:65536\n");
+  EXPECT_THROW(plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange, file.path(), file.path()),
+               ipc::Error);
 }
 
 }  // namespace
