@@ -10,6 +10,8 @@ namespace {
 
 constexpr std::uint64_t kMbrMaxBytes = 2ULL << 40;  // 32-bit LBA of 512-byte sectors
 constexpr std::size_t kMbrMaxPrimaries = 4;
+// The diskmaker's RLIMIT_FSIZE (stages/diskmaker/policy.cpp) covers this.
+constexpr std::uint64_t kMaxDiskBytes = 4ULL << 40;
 
 struct Extent {
   std::uint64_t start = 0;
@@ -143,6 +145,8 @@ std::vector<Issue> check_partitions(const ImageTemplate& t) {
       issues.add("disk.size", r.error);
     else if (*r.bytes == 0)
       issues.add("disk.size", "must be greater than 0");
+    else if (*r.bytes > kMaxDiskBytes)
+      issues.add("disk.size", "at most 4TiB: the largest disk file a build writes");
     else
       disk_size = r.bytes;
   }

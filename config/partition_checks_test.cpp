@@ -133,6 +133,13 @@ TEST(PartitionChecks, LimitsMbrToFourPrimaries) {
   EXPECT_NE(issues_of(t).find("at most 4 primary partitions; found 5"), std::string::npos);
 }
 
+// The diskmaker's file size limit (RLIMIT_FSIZE) covers the largest disk.
+TEST(PartitionChecks, LimitsTheDiskToWhatTheDiskmakerMayWrite) {
+  EXPECT_EQ(issues_of(with_disk({part("a", "1MiB", "0")}, "4TiB")), "");
+  EXPECT_NE(issues_of(with_disk({part("a", "1MiB", "0")}, "5TiB")).find("disk.size: at most 4TiB"),
+            std::string::npos);
+}
+
 TEST(PartitionChecks, PointsAtTheLineOfTheBadKey) {
   ImageTemplate t = with_disk({part("a", "1MiB", "0"), part("b", "1GiB", "0")});
   t.marks["disk.partitions[0].end"] = Mark{"t.yml", 12, 12};

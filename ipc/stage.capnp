@@ -133,6 +133,9 @@ struct FetcherRequest {
     destName @1 :Text;          # plain file name inside outputDir, no '/'
     expectedSha256 @2 :Text;    # lowercase hex; empty = unknown
     expectedSize @3 :Int64 = -1;
+    # Without expectedSize (an index, a key, an InRelease), a body longer
+    # than this is refused; the supervisor sets it per kind of file.
+    maxSize @4 :UInt64 = 268435456;
   }
   struct Proxy {
     http @0 :Text;

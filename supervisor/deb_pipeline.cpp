@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 #include "build_info.hpp"
 #include "ipc/error.hpp"
@@ -43,6 +44,13 @@ std::string index_name(const DebRepository& repo, const std::string& relative) {
   return name;
 }
 std::string key_name(const DebRepository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
+
+// Caps on the downloads nothing signed gives a size for, with room to grow:
+// bookworm's InRelease is ~150 KB, an archive key at most ~100 KB, and
+// bookworm main's Packages.xz ~9 MB (docs/verification.md).
+constexpr std::uint64_t kReleaseCapBytes = 4ULL << 20;
+constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
+constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
 constexpr const char* kFileTimeoutVariable = "OIC_FETCH_FILE_TIMEOUT";
 constexpr std::uint32_t kDefaultFileTimeoutSec = 300;
@@ -206,24 +214,27 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
           [&repos, metadata, options] {
             PreparedRequest p;
             auto fetch = p.init_request().initFetcher();
-            std::vector<std::pair<std::string, std::string>> downloads;  // url, name
+            std::vector<std::tuple<std::string, std::string, std::uint64_t>> downloads;  // url, name, cap
             for (const auto& repo : repos) {
-              downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo));
+              downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo),
+                                     kReleaseCapBytes);
               for (const auto& index : repo.index_paths()) {
-                downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index));
+                downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index),
+                                       kIndexCapBytes);
               }
               for (std::size_t i = 0; i < repo.keys.size(); ++i) {
                 if (!is_remote(repo.keys[i].location)) continue;
                 ipc::require(repo.keys[i].location.rfind("https://", 0) == 0,
                              "repository '" + repo.name + "': its key must come over https or from a local file: " +
                                  repo.keys[i].location);
-                downloads.emplace_back(repo.keys[i].location, key_name(repo, i));
+                downloads.emplace_back(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
               }
             }
             auto list = fetch.initDownloads(static_cast<unsigned>(downloads.size()));
             for (std::size_t i = 0; i < downloads.size(); ++i) {
-              list[i].setUrl(downloads[i].first);
-              list[i].setDestName(downloads[i].second);
+              list[i].setUrl(std::get<0>(downloads[i]));
+              list[i].setDestName(std::get<1>(downloads[i]));
+              list[i].setMaxSize(std::get<2>(downloads[i]));
             }
             fetch.initOutputDir().setSlot(p.add_fd(metadata, kDirFlags));
             fill_common_fetch(fetch, options);

@@ -1,6 +1,7 @@
 #include "supervisor/stage_run.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include "ipc/error_codec.hpp"
 #include "ipc/stage_kind.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor {
 namespace {
@@ -16,6 +18,19 @@ namespace {
 namespace asio = boost::asio;
 using ipc::Error;
 using ipc::ErrorKind;
+
+// A write past the stage's RLIMIT_FSIZE fails with EFBIG in the stage (pid 1
+// of its namespace ignores the SIGXFSZ) and kills a program it runs with
+// SIGXFSZ: either way the error gets the limit as its hint.
+void name_file_size_limit(ipc::proto::StageKind kind, Error& error) {
+  const std::string& text = error.what();
+  if (text.find("File too large") == std::string::npos && text.find("SIGXFSZ") == std::string::npos) return;
+  for (const auto& limit : stage_info(kind).policy().rlimits) {
+    if (limit.resource != RLIMIT_FSIZE) continue;
+    error.with_hint("a file passed the stage's file size limit (RLIMIT_FSIZE " + std::to_string(limit.soft) +
+                    " bytes, docs/sandbox.md)");
+  }
+}
 
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
@@ -266,6 +281,7 @@ void StageRun::maybe_finish() {
     outcome.error = error_from_exit_status();
   }
   if (outcome.error && outcome.error->stage().empty()) outcome.error->with_stage(options_.name);
+  if (outcome.error) name_file_size_limit(options_.kind, *outcome.error);
   socket_.close();
   log_.close();
   pidfd_.close();

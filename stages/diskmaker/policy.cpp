@@ -4,6 +4,7 @@
 // whatever its owner and mode, and record owners and xattrs as they are.
 #include "stages/diskmaker/policy.hpp"
 
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 
@@ -33,6 +34,9 @@ sandbox::StagePolicy diskmaker_policy() {
   // CAP_CHOWN and CAP_FOWNER: a mount point emptied for its own partition is
   // remade with the owner, mode and times of the original.
   policy.capabilities = {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE, CAP_CHOWN, CAP_FOWNER};
+  // The disk file: a template's disk.size is at most 4 TiB
+  // (config/partition_checks.cpp); qemu-img's formats add their metadata.
+  policy.rlimits.push_back({RLIMIT_FSIZE, (4ULL << 40) + (16ULL << 30), (4ULL << 40) + (16ULL << 30)});
   return policy;
 }
 

@@ -28,6 +28,9 @@ struct DownloadItem {
   // The content is authenticated by a signature (a repository index, or a
   // package whose sha256 comes from a signed index), so plain http is allowed.
   bool signature_checked = false;
+  // Bytes; when `size` is unknown (an index, a key, an InRelease), a body
+  // longer than this is refused as soon as it passes the cap.
+  std::optional<std::uint64_t> max_size;
 };
 
 struct DownloadOptions {

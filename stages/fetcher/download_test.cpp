@@ -303,6 +303,27 @@ TEST_F(Download, RejectsBodyLongerThanExpected) {
   expect_nothing_left(item);
 }
 
+// An index, key or InRelease has no size to expect: an endless or huge body
+// stops at the cap the supervisor set for its kind, instead of filling the disk.
+TEST_F(Download, CapsABodyOfUnknownSize) {
+  auto capped = serve("InRelease", 300'000);
+  capped.sha256.reset();
+  capped.size.reset();
+  capped.max_size = 64 * 1024;
+  auto fitting = serve("Packages.xz", 60'000);
+  fitting.sha256.reset();
+  fitting.size.reset();
+  fitting.max_size = 64 * 1024;
+  const auto results = run({capped, fitting});
+  ASSERT_FALSE(results[0].ok);
+  EXPECT_EQ(results[0].attempts, 1u);
+  EXPECT_NE(results[0].error.find("'" + capped.url + "': larger than the cap of 65536 bytes"), std::string::npos)
+      << results[0].error;
+  expect_nothing_left(capped);
+  ASSERT_TRUE(results[1].ok) << results[1].error;
+  expect_downloaded(fitting);
+}
+
 TEST_F(Download, RefusesPlainHttpUnlessSignatureChecked) {
   auto item = serve("a.deb", 100);
   item.signature_checked = false;

@@ -44,6 +44,7 @@ FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int outp
     if (!sha.empty()) item.sha256 = sha;
     ipc::require(d.getExpectedSize() >= -1, "Failed to accept download '" + item.url + "': negative size");
     if (d.getExpectedSize() >= 0) item.size = static_cast<std::uint64_t>(d.getExpectedSize());
+    item.max_size = d.getMaxSize();
     item.signature_checked = request.getAllowPlainHttp();
     out.items.push_back(std::move(item));
   }

@@ -11,11 +11,13 @@
 #include <sys/ptrace.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
@@ -56,6 +58,16 @@ TEST(FetcherPolicy, DecidesSyscallsAsDeclared) {
 TEST(FetcherPolicy, KeepsOnlyItsDeclaredCapabilities) {
   const std::vector<int> expected = {};
   EXPECT_EQ(fetcher_policy().capabilities, expected);
+}
+
+// A package fits (the largest in Debian are ~1.5 GB); a runaway body does not.
+TEST(FetcherPolicy, LimitsTheSizeOfEveryFileItWrites) {
+  const auto limits = fetcher_policy().rlimits;
+  const auto fsize = std::find_if(limits.begin(), limits.end(),
+                                  [](const sandbox::Rlimit& r) { return r.resource == RLIMIT_FSIZE; });
+  ASSERT_NE(fsize, limits.end());
+  EXPECT_EQ(fsize->soft, 4ULL << 30);
+  EXPECT_EQ(fsize->hard, 4ULL << 30);
 }
 
 TEST(FetcherPolicy, ConfinesAProbeInItsSandbox) { sandbox::testing::expect_confined(fetcher_policy()); }

@@ -171,6 +171,11 @@ bool Transfer::write_body(const char* data, std::size_t size) {
                    "server sent more than the expected " + std::to_string(*item_.size) + " bytes", true};
     return false;
   }
+  if (!item_.size && item_.max_size && written_ + size > *item_.max_size) {
+    abort_ = Abort{AttemptOutcome::Kind::kFatal,
+                   "larger than the cap of " + std::to_string(*item_.max_size) + " bytes for this kind of file", true};
+    return false;
+  }
   for (std::size_t done = 0; done < size;) {
     const ssize_t n = ::pwrite(part_fd_.get(), data + done, size - done, static_cast<off_t>(written_ + done));
     if (n < 0 && errno == EINTR) continue;

@@ -5,6 +5,7 @@
 // of the image tree before seccomp is loaded.
 #include "stages/installer/policy.hpp"
 
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
 
@@ -40,6 +41,9 @@ sandbox::StagePolicy installer_policy() {
   policy.capabilities = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,
                          CAP_SETUID, CAP_SETGID,       CAP_SETFCAP, CAP_SYS_CHROOT};
   // No address-space limit: maintainer scripts run arbitrary tools.
+  // One file of the image tree: a package member or what a configuration
+  // command writes (a swap file); kernels and initramfs are ~100 MB.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 16ULL << 30, 16ULL << 30});
   return policy;
 }
 

@@ -3,6 +3,7 @@
 // output file. No network.
 #include "stages/isomaker/policy.hpp"
 
+#include <sys/resource.h>
 #include <linux/capability.h>
 
 #include "sandbox/baseline_policy.hpp"
@@ -21,6 +22,8 @@ sandbox::StagePolicy isomaker_policy() {
   sandbox::StagePolicy policy{"isomaker", std::move(seccomp)};
   // mksquashfs must read files of any owner and mode in the tree.
   policy.capabilities = {CAP_DAC_READ_SEARCH};
+  // The ISO and its squashfs: the image tree compressed.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 64ULL << 30, 64ULL << 30});
   return policy;
 }
 

@@ -13,6 +13,8 @@ namespace stage::resolver {
 sandbox::StagePolicy resolver_policy() {
   sandbox::StagePolicy policy{"resolver", sandbox::baseline_policy()};
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  // It writes no file; its result goes over the stage socket.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 1ULL << 30, 1ULL << 30});
   return policy;
 }
 

@@ -19,6 +19,8 @@ sandbox::StagePolicy signer_policy() {
 
   sandbox::StagePolicy policy{"signer", std::move(seccomp)};
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  // It may write a signed copy of a whole disk: the diskmaker's limit.
+  policy.rlimits.push_back({RLIMIT_FSIZE, (4ULL << 40) + (16ULL << 30), (4ULL << 40) + (16ULL << 30)});
   return policy;
 }
 

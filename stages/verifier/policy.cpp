@@ -22,6 +22,8 @@ sandbox::StagePolicy verifier_policy() {
 
   sandbox::StagePolicy policy{"verifier", std::move(seccomp)};
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  // It writes decompressed indexes (bookworm main: ~45 MB) and gpg's files.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 4ULL << 30, 4ULL << 30});
   return policy;
 }
 

@@ -7,14 +7,19 @@
 //   garbage  write bytes that are no frame, then wait
 //   sigsys   make a system call the resolver's policy forbids (ptrace)
 //   status   answer with this process's /proc/self/status in the dot graph
+//   bigfile  write a byte past the resolver's RLIMIT_FSIZE and report the error
+#include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "ipc/error.hpp"
 #include "ipc/stage_main.hpp"
 #include "sandbox/seccomp.hpp"
 
@@ -38,6 +43,12 @@ void misbehave(ipc::proto::StageRequest::Reader request, ipc::StageContext& cont
   }
   if (what == "sigsys") {
     ::syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
+  }
+  if (what == "bigfile") {
+    const int fd = ::open("/tmp/big", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    const ssize_t n = ::pwrite(fd, "x", 1, off_t{1} << 40);
+    throw ipc::Error(ipc::ErrorKind::kFailed, "bigfile: open gave " + std::to_string(fd) + ", pwrite " +
+                                                  std::to_string(n) + ": " + std::strerror(errno));
   }
   if (what == "status") {
     std::ifstream in("/proc/self/status");

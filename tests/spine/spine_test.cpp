@@ -70,6 +70,15 @@ TEST_F(Spine, SeccompViolationNamesTheStageAndTheSystemCall) {
   EXPECT_NE(r.err.find("ptrace"), std::string::npos) << r.err;
 }
 
+// A stage writing past its RLIMIT_FSIZE gets EFBIG (pid 1 of its namespace
+// ignores SIGXFSZ): the error names the limit.
+TEST_F(Spine, WritePastTheFileSizeLimitIsNamedWithTheLimit) {
+  const CliResult r = run_cli(fake_stage_args("bigfile"), env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("file size limit (RLIMIT_FSIZE 1073741824 bytes"), std::string::npos) << r.err;
+}
+
 TEST_F(Spine, StageThatHangsIsStoppedAtTheTimeoutWhichIsNamed) {
   auto args = fake_stage_args("hang");
   args.insert(args.end(), {"--timeout", "2"});
