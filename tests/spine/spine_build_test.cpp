@@ -81,6 +81,10 @@ TEST(SpineBuild, SigintDuringABuildStopsEveryStageAndLeavesNothingBehind) {
   const pid_t stage = static_cast<pid_t>(std::stol((*started)[1]));
   const std::string pid_ns = namespace_of(stage, "pid");
   ASSERT_FALSE(pid_ns.empty());
+  // The stage's mounts are in its own namespace, never in the test's table.
+  const std::string mnt_ns = namespace_of(stage, "mnt");
+  ASSERT_FALSE(mnt_ns.empty());
+  ASSERT_NE(mnt_ns, namespace_of(::getpid(), "mnt"));
   EXPECT_FALSE(build_dirs(world.root() / "work").empty()) << "the build has a workspace while it runs";
   EXPECT_FALSE(world.leftovers().empty()) << "the build has a staging directory while it runs";
   const auto interrupted = std::chrono::steady_clock::now();
@@ -93,6 +97,7 @@ TEST(SpineBuild, SigintDuringABuildStopsEveryStageAndLeavesNothingBehind) {
   EXPECT_FALSE(process_alive(stage));
   EXPECT_TRUE(processes_in_pid_namespace(pid_ns).empty());
   EXPECT_TRUE(descendants_of(cli.pid()).empty());
+  EXPECT_EQ(namespace_holders("mnt", mnt_ns), std::vector<std::string>{}) << "the stage's mounts live on";
   EXPECT_EQ(mount_points(), mounts_before);
   EXPECT_TRUE(build_dirs(world.root() / "work").empty());
   EXPECT_TRUE(world.leftovers().empty());

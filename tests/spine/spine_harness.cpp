@@ -215,9 +215,9 @@ std::vector<pid_t> processes_in_pid_namespace(const std::string& ns) {
   return found;
 }
 
-std::vector<std::string> mount_points() {
+std::vector<std::string> mount_points(pid_t pid) {
   std::vector<std::string> points;
-  std::ifstream in("/proc/self/mountinfo");
+  std::ifstream in(pid == 0 ? std::string("/proc/self/mountinfo") : "/proc/" + std::to_string(pid) + "/mountinfo");
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
@@ -226,6 +226,25 @@ std::vector<std::string> mount_points() {
     points.push_back(point);
   }
   return points;
+}
+
+std::vector<std::string> namespace_holders(const std::string& kind, const std::string& ns) {
+  std::vector<std::string> holders;
+  for (pid_t pid : all_pids()) {
+    if (namespace_of(pid, kind) == ns) holders.push_back("process " + std::to_string(pid));
+    std::error_code ec;
+    const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (fs::directory_iterator it(fds, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code link_ec;
+      if (fs::read_symlink(it->path(), link_ec).string() == ns) holders.push_back("fd " + it->path().string());
+    }
+  }
+  // An nsfs bind mount shows the namespace as its root ("mnt:[N]").
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(" " + ns + " ") != std::string::npos) holders.push_back("mount " + line);
+  }
+  return holders;
 }
 
 bool process_alive(pid_t pid) {

@@ -78,8 +78,12 @@ std::string namespace_of(pid_t pid, const std::string& name);
 std::vector<pid_t> descendants_of(pid_t ancestor);
 // Every live process in pid namespace `ns` (a namespace_of(pid, "pid") value).
 std::vector<pid_t> processes_in_pid_namespace(const std::string& ns);
-// The mount points of /proc/self/mountinfo.
-std::vector<std::string> mount_points();
+// The mount points of /proc/PID/mountinfo (of /proc/self with 0).
+std::vector<std::string> mount_points(pid_t pid = 0);
+// What keeps namespace `ns` (a namespace_of(pid, kind) value) alive, and with
+// a mount namespace its mounts: processes in it, open fds of it, nsfs bind
+// mounts of it in the caller's mount table. Empty once it is gone.
+std::vector<std::string> namespace_holders(const std::string& kind, const std::string& ns);
 bool process_alive(pid_t pid);
 
 }  // namespace spine

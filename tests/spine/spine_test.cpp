@@ -111,12 +111,29 @@ TEST_F(Spine, StageKilledFromOutsideNamesTheStageAndTheSignal) {
   EXPECT_NE(cli.err().find("SIGKILL"), std::string::npos) << cli.err();
 }
 
-// What must be gone once the supervisor has exited after an interruption.
-void expect_nothing_left(pid_t cli, pid_t stage, const std::string& stage_pid_ns,
+// The stage's mounts live in its own mount namespace: the test's table
+// never shows them, so the stage's table must differ from it (its /proc).
+std::string stage_mount_namespace(pid_t stage) {
+  const std::string ns = namespace_of(stage, "mnt");
+  EXPECT_FALSE(ns.empty());
+  EXPECT_NE(ns, namespace_of(::getpid(), "mnt"));
+  const auto theirs = mount_points(stage);
+  EXPECT_FALSE(theirs.empty()) << "cannot read the stage's mount table";
+  EXPECT_NE(theirs, mount_points()) << "the stage sees the test's mounts";
+  return ns;
+}
+
+// What must be gone once the supervisor has exited after an interruption:
+// the stage, its pid namespace, and its mount namespace with every mount in
+// it (nothing holds it: no process, fd or bind mount); and no mount of the
+// stage reached the supervisor's namespace (the test's, where as root a
+// shared mount would propagate).
+void expect_nothing_left(pid_t cli, pid_t stage, const std::string& stage_pid_ns, const std::string& stage_mnt_ns,
                          const std::vector<std::string>& mounts_before) {
   EXPECT_FALSE(process_alive(stage)) << "stage pid " << stage;
   EXPECT_TRUE(processes_in_pid_namespace(stage_pid_ns).empty()) << stage_pid_ns;
   EXPECT_TRUE(descendants_of(cli).empty());
+  EXPECT_EQ(namespace_holders("mnt", stage_mnt_ns), std::vector<std::string>{}) << stage_mnt_ns;
   EXPECT_EQ(mount_points(), mounts_before);
 }
 
@@ -129,6 +146,7 @@ TEST_F(Spine, SigintStopsTheStageAndLeavesNothingBehind) {
   const std::string pid_ns = namespace_of(stage, "pid");
   ASSERT_FALSE(pid_ns.empty());
   ASSERT_NE(pid_ns, namespace_of(::getpid(), "pid"));
+  const std::string mnt_ns = stage_mount_namespace(stage);
   const auto interrupted = std::chrono::steady_clock::now();
   cli.signal(SIGINT);
   const auto status = cli.wait(20s);
@@ -136,7 +154,7 @@ TEST_F(Spine, SigintStopsTheStageAndLeavesNothingBehind) {
   EXPECT_LT(std::chrono::steady_clock::now() - interrupted, 10s);
   EXPECT_FALSE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << cli.err();
   EXPECT_NE(cli.err().find("SIGINT"), std::string::npos) << cli.err();
-  expect_nothing_left(cli.pid(), stage, pid_ns, mounts_before);
+  expect_nothing_left(cli.pid(), stage, pid_ns, mnt_ns, mounts_before);
 }
 
 // The confinement a running stage must show from outside.
@@ -288,9 +306,10 @@ TEST_F(Spine, NoSandboxRunsTheStageAsAPlainChild) {
 
 TEST_F(Spine, ShellRunsCommandsInsideTheSandbox) {
   const CliResult r = run_cli({"stage", "resolver", "--shell"}, env(),
-                              "id -u; cat /proc/self/status | grep Seccomp; exit 3\n", 30s);
+                              "echo uid=$(id -u); cat /proc/self/status | grep Seccomp; exit 3\n", 30s);
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  EXPECT_NE(r.out.find("0\n"), std::string::npos) << r.out;
+  // The whole line: uid 0 inside the stage's user namespace.
+  EXPECT_NE(r.out.find("uid=0\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
 }
 
