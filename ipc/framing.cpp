@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <capnp/dynamic.h>
@@ -13,6 +14,21 @@
 
 namespace ipc {
 namespace {
+
+// Only regular files, pipes, sockets and character devices cross a stage
+// socket. A directory fd is a handle on the sender's mount namespace:
+// openat(fd, "..") walks out of the receiver's root (CVE-2024-21626), so
+// directories are bound inside the stage's root and named by path instead.
+void require_passable_fd(int fd, std::size_t slot, const char* verb) {
+  struct stat st {};
+  check_syscall(::fstat(fd, &st), "inspect the fd in slot", std::to_string(slot));
+  const bool passable = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+  if (passable) return;
+  throw Error(ErrorKind::kSandboxViolation,
+              std::string("Refused to ") + verb + " the fd in slot " + std::to_string(slot) +
+                  (S_ISDIR(st.st_mode) ? ": it is a directory" : ": it is neither a file, a pipe nor a socket") +
+                  "; directories reach a stage only as mounts inside its own root, named by path");
+}
 
 // Touches every field present so that malformed pointers, wrong list element
 // sizes, unknown union tags and unknown enumerants fail here, once, instead of
@@ -213,6 +229,7 @@ std::vector<std::uint8_t> encode_frame(capnp::MessageBuilder& builder, const Fra
 void send_message(int socket_fd, capnp::MessageBuilder& builder, std::span<const int> fds,
                   const FrameLimits& limits) {
   check(fds.size() <= limits.max_fds, "Failed to send stage message: too many fds attached");
+  for (std::size_t slot = 0; slot < fds.size(); ++slot) require_passable_fd(fds[slot], slot, "send");
   const auto frame = encode_frame(builder, limits);
   send_all(socket_fd, frame.data(), frame.size(), fds);
 }
@@ -233,6 +250,7 @@ ReceivedMessage receive_message(int socket_fd, const FrameLimits& limits) {
   require(read_exact(socket_fd, body.asBytes().begin(), length, limits),
           "Failed to receive stage message: truncated frame (0 of " + std::to_string(length) +
               " bytes)");
+  for (std::size_t slot = 0; slot < fds.size(); ++slot) require_passable_fd(fds[slot].get(), slot, "receive");
   return ReceivedMessage{Frame::decode(std::move(body), limits), std::move(fds)};
 }
 

@@ -88,14 +88,18 @@ struct Cancel {
 }
 
 struct FdRef {
-  # An open file or directory: `slot` indexes the fds passed with the request
-  # (SCM_RIGHTS); the supervisor always uses slots. `path` (inside the sandbox)
-  # exists so a stage can be run by hand from a request file. Exactly one is set.
+  # A file: `slot` indexes the fds passed with the request (SCM_RIGHTS); the
+  # supervisor uses slots for files. A directory: always `path`, where the
+  # supervisor has bound it inside the stage's own root; the stage opens it
+  # there. A directory fd never crosses the socket (both ends refuse one):
+  # opened in the supervisor's mount namespace, its ".." leads out of the
+  # stage's root. Exactly one of slot and path is set.
   slot @0 :Int32 = -1;
   path @1 :Text;
-  # A file the stage writes (not a directory). Only request files use it:
-  # such a path is opened for writing (created, truncated) when the request
-  # is loaded, where any other file is opened read-only.
+  # Set on what the stage writes: a directory it writes into (bound
+  # read-write; otherwise read-only), or, in request files, a file that is
+  # opened for writing (created, truncated) when the request is loaded,
+  # where any other file is opened read-only.
   writable @2 :Bool;
 }
 

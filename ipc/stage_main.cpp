@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 
@@ -208,6 +210,16 @@ int serve_stage_request(int socket_fd, proto::StageKind kind, const Handler& han
 
 int run_stage(int argc, char** argv, proto::StageKind kind, const Handler& handler,
               EarlyInit early_init) {
+  // Before anything untrusted runs (maintainer scripts, configuration
+  // commands, a parsed package): a process that is not dumpable keeps its
+  // /proc/PID/{fd,root,cwd,mem,environ} closed to others in its user
+  // namespace that lack CAP_SYS_PTRACE, which no stage keeps. execve()
+  // resets the flag, so it is set here and not by the launcher.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    std::cerr << "stage-" << to_string(kind) << ": Failed to make the stage not dumpable: " << std::strerror(errno)
+              << "\n";
+    return 1;
+  }
   Arguments args;
   try {
     args = parse_arguments(argc, argv);

@@ -1,6 +1,8 @@
 #include "sandbox/syscall_sets.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <vector>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <linux/seccomp.h>
@@ -204,7 +206,39 @@ void allow_terminal_ioctl(SeccompPolicy& policy) {
   }
 }
 
-void allow_any_ioctl(SeccompPolicy& policy) { policy.set(SCMP_SYS(ioctl), kAllowed); }
+namespace {
+
+// The kernel reads ioctl's request as 32 bits, so rules look at those
+// only (masks below 2^32: high bits cannot smuggle a request past them).
+// libseccomp takes one comparison per argument and rule, and overlapping
+// rules of different actions have no defined order, so "every request but
+// these" is spelled as disjoint prefixes: walking the bits from the top,
+// each excluded value's path leaves behind the branches that lead to no
+// excluded value, and each such branch is one masked-equality allow rule.
+void allow_requests_except(SeccompPolicy& policy, std::vector<std::uint32_t> excluded, int bit,
+                           std::uint32_t prefix) {
+  const std::uint32_t above = bit == 31 ? 0 : ~((std::uint32_t{1} << (bit + 1)) - 1);
+  const std::uint32_t mask = above | (std::uint32_t{1} << bit);
+  for (std::uint32_t value : {prefix, prefix | (std::uint32_t{1} << bit)}) {
+    std::vector<std::uint32_t> below;
+    for (std::uint32_t e : excluded) {
+      if ((e & mask) == value) below.push_back(e);
+    }
+    if (below.empty()) {
+      policy.allow_if(SCMP_SYS(ioctl), {SCMP_A1(SCMP_CMP_MASKED_EQ, mask, value)});
+    } else if (bit > 0) {
+      allow_requests_except(policy, below, bit - 1, value);
+    }  // bit 0 with an excluded value left: that value itself stays denied
+  }
+}
+
+}  // namespace
+
+void allow_any_ioctl(SeccompPolicy& policy) {
+  allow_requests_except(policy, {TIOCSTI, TIOCLINUX}, 31, 0);
+}
+
+void allow_every_ioctl(SeccompPolicy& policy) { policy.set(SCMP_SYS(ioctl), kAllowed); }
 
 void allow_unix_socket_creation(SeccompPolicy& policy) {
   policy.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});

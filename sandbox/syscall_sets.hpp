@@ -52,8 +52,14 @@ void allow_safe_prctl(SeccompPolicy& policy);
 void allow_own_prlimit(SeccompPolicy& policy);
 // ioctl for terminal queries and fd flags only.
 void allow_terminal_ioctl(SeccompPolicy& policy);
-// ioctl with any request (mkfs and dpkg query files and devices).
+// ioctl with any request but those that act on a terminal from outside:
+// TIOCSTI (types into the terminal's input queue) and TIOCLINUX (console
+// selection and keyboard). mkfs and dpkg query files and devices; programs
+// a stage runs may ask any other question of the fds they hold.
 void allow_any_ioctl(SeccompPolicy& policy);
+// ioctl with every request, TIOCSTI included: `stage --shell` only, whose
+// terminal is the user's own.
+void allow_every_ioctl(SeccompPolicy& policy);
 // socket() and socketpair() for AF_UNIX.
 void allow_unix_socket_creation(SeccompPolicy& policy);
 // socket() for AF_INET/AF_INET6 and AF_NETLINK/NETLINK_ROUTE (getaddrinfo).

@@ -6,12 +6,14 @@
 #include <capnp/message.h>
 
 #include <iostream>
+#include <set>
 
 #include "ipc/error_codec.hpp"
 #include "ipc/request_file.hpp"
 #include "ipc/stage_kind.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/spec.hpp"
+#include "sandbox/syscall_sets.hpp"
 #include "supervisor/cli.hpp"
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/request_io.hpp"
@@ -53,37 +55,57 @@ int run_shell(StageKind kind, const LaunchOptions& launch) {
   spec.argv = {"sh"};
   spec.env.push_back("PS1=[stage " + std::string(ipc::to_string(kind)) + "] # ");
   spec.seccomp = stage_info(StageKind::INSTALLER).policy().seccomp;
+  // The terminal is the user's own here: TIOCSTI and the rest are theirs.
+  sandbox::syscalls::allow_every_ioctl(spec.seccomp);
   spec.fds = {{0, 0}, {1, 1}, {2, 2}};
   sandbox::SpawnedStage shell = sandbox::spawn(spec);
   const int status = shell.wait();
   return WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
 }
 
-// The host path an FdRef of the loaded request was opened from, or empty.
-fs::path opened_path(const LoadedRequest& loaded, ipc::proto::FdRef::Reader ref) {
-  const int slot = ref.getSlot();
-  return slot >= 0 && static_cast<std::size_t>(slot) < loaded.fd_paths.size() ? loaded.fd_paths[slot] : fs::path();
+// The directories a stage of `kind` writes into, by its contract: bound
+// read-write even when a request written by hand does not mark them.
+std::set<std::string> written_dirs(StageKind kind, ipc::proto::StageRequest::Reader request) {
+  std::set<std::string> dirs;
+  const auto add = [&](ipc::proto::FdRef::Reader ref) { dirs.insert(ref.getPath().cStr()); };
+  switch (kind) {
+    case StageKind::FETCHER: add(request.getFetcher().getOutputDir()); break;
+    case StageKind::INSTALLER: {
+      const auto in = request.getInstaller();
+      add(in.getRootDir());
+      add(in.getOutputDir());
+      if (in.getBuildEnv().getMode() == ipc::proto::BuildEnv::Mode::SAVE) add(in.getBuildEnv().getDir());
+      break;
+    }
+    case StageKind::DISKMAKER:
+      add(request.getDiskmaker().getRootDir());
+      add(request.getDiskmaker().getOutputDir());
+      break;
+    default: break;
+  }
+  dirs.erase("");
+  return dirs;
 }
 
 // What a build mounts for this request besides its fds (image_jobs.cpp):
-// the files left as paths, and for the installer its tree with a fresh /proc
-// and a minimal /dev inside (maintainer scripts need both) and the build
-// environment (copied by path), so a run by hand behaves like one in a build.
+// the files left as paths and every directory at its path (read-write where
+// the stage writes into it, else read-only), and for the installer a fresh
+// /proc and a minimal /dev inside its tree (maintainer scripts need both),
+// so a run by hand behaves like one in a build.
 StageMounts request_mounts(StageKind kind, const LoadedRequest& loaded) {
+  const auto request = loaded.message->getRoot<ipc::proto::Message>().asReader().getRequest();
+  const std::set<std::string> written = written_dirs(kind, request);
   StageMounts mounts;
   mounts.read_only = loaded.bound_files;
+  mounts.read_write = loaded.bound_dirs_rw;
+  for (const fs::path& dir : loaded.bound_dirs_ro) {
+    (written.count(dir.string()) ? mounts.read_write : mounts.read_only).push_back(dir);
+  }
   if (kind != StageKind::INSTALLER) return mounts;
-  const auto installer = loaded.message->getRoot<ipc::proto::Message>().asReader().getRequest().getInstaller();
-  const fs::path root = opened_path(loaded, installer.getRootDir());
-  ipc::require(!root.empty(), "the installer request has no rootDir");
-  // The stage runs dpkg and maintainer scripts chrooted there by path.
-  mounts.read_write.push_back(root);
+  const fs::path root = request.getInstaller().getRootDir().getPath().cStr();
+  ipc::require(!root.empty(), "the installer request has no rootDir path");
   mounts.extra.push_back({sandbox::MountKind::kProc, "", (root / "proc").string(), {}});
   mounts.extra.push_back({sandbox::MountKind::kDev, "", (root / "dev").string(), {}});
-  const auto env = installer.getBuildEnv();
-  const fs::path env_dir = env.hasDir() ? opened_path(loaded, env.getDir()) : fs::path();
-  if (env_dir.empty() || env.getMode() == ipc::proto::BuildEnv::Mode::NONE) return mounts;
-  (env.getMode() == ipc::proto::BuildEnv::Mode::SAVE ? mounts.read_write : mounts.read_only).push_back(env_dir);
   return mounts;
 }
 

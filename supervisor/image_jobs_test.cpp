@@ -196,12 +196,18 @@ TEST_F(ImageJobs, BuildEnvModesAndTheirDirectory) {
     const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kSave));
     const auto env = request_of(p).getInstaller().getBuildEnv();
     EXPECT_EQ(env.getMode(), ipc::proto::BuildEnv::Mode::SAVE);
-    EXPECT_EQ(p.fd_paths[static_cast<std::size_t>(env.getDir().getSlot())], dir.path() / "env" / "tree");
+    // A directory: named by path and bound there, never an fd.
+    EXPECT_EQ(env.getDir().getSlot(), -1);
+    EXPECT_EQ(std::string(env.getDir().getPath()), (dir.path() / "env" / "tree").string());
+    EXPECT_TRUE(env.getDir().getWritable());
     EXPECT_THAT(p.mounts.read_write, testing::Contains(dir.path() / "env" / "tree"));
   }
   {
     const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kReuse));
-    EXPECT_EQ(request_of(p).getInstaller().getBuildEnv().getMode(), ipc::proto::BuildEnv::Mode::REUSE);
+    const auto env = request_of(p).getInstaller().getBuildEnv();
+    EXPECT_EQ(env.getMode(), ipc::proto::BuildEnv::Mode::REUSE);
+    EXPECT_EQ(std::string(env.getDir().getPath()), (dir.path() / "env" / "tree").string());
+    EXPECT_FALSE(env.getDir().getWritable());
     EXPECT_THAT(p.mounts.read_only, testing::Contains(dir.path() / "env" / "tree"));
   }
 }
@@ -228,8 +234,41 @@ TEST_F(ImageJobs, DiskRequestCarriesTheLayoutAndArtifacts) {
   EXPECT_EQ(std::string(req.getArtifacts()[1].getType()), "qcow2");
   EXPECT_EQ(std::string(req.getArtifacts()[1].getCompression()), "none");
   EXPECT_EQ(std::string(req.getOutputName()), "demo-1.2.3");
-  EXPECT_EQ(p.fd_paths[static_cast<std::size_t>(req.getRootDir().getSlot())], dir.path() / "ws" / "root");
-  EXPECT_THAT(p.mounts.read_write, ElementsAre(dir.path() / "ws"));
+  EXPECT_EQ(req.getRootDir().getSlot(), -1);
+  EXPECT_EQ(std::string(req.getRootDir().getPath()), (dir.path() / "ws" / "root").string());
+  EXPECT_EQ(std::string(req.getOutputDir().getPath()), (dir.path() / "ws" / "out").string());
+  EXPECT_TRUE(p.fds.empty()) << "no fd at all: the tree and the output directory are bound";
+  // Both inside the workspace's bind: one mount, so the stage can rename
+  // subtrees between them.
+  const std::vector<HostBind> binds = planned_binds(p.mounts);
+  ASSERT_EQ(binds.size(), 1u);
+  EXPECT_EQ(binds[0].path, dir.path() / "ws");
+  EXPECT_TRUE(binds[0].writable);
+}
+
+TEST_F(ImageJobs, NoRequestPassesADirectoryAsAnFd) {
+  for (const BuildEnvMode mode : {BuildEnvMode::kNone, BuildEnvMode::kSave, BuildEnvMode::kReuse}) {
+    const PreparedRequest p = prepare_install_request(inputs(mode));
+    for (std::size_t i = 0; i < p.fds.size(); ++i) {
+      struct stat st {};
+      ASSERT_EQ(::fstat(p.fds[i].get(), &st), 0);
+      EXPECT_FALSE(S_ISDIR(st.st_mode)) << p.fd_paths[i];
+    }
+  }
+}
+
+TEST(PlannedBinds, OuterFirstNestedSameAccessDroppedReadOnlyInsideWritableKept) {
+  StageMounts mounts;
+  mounts.read_write = {"/w/ws/root", "/w/ws", "/w/ws/out"};
+  mounts.read_only = {"/w/ws/env", "/cache/packages", "/w/ws"};
+  const std::vector<HostBind> binds = planned_binds(mounts);
+  ASSERT_EQ(binds.size(), 3u);
+  EXPECT_EQ(binds[0].path, "/cache/packages");
+  EXPECT_FALSE(binds[0].writable);
+  EXPECT_EQ(binds[1].path, "/w/ws");
+  EXPECT_TRUE(binds[1].writable) << "at one path the writable bind wins";
+  EXPECT_EQ(binds[2].path, "/w/ws/env");
+  EXPECT_FALSE(binds[2].writable) << "a read-only tree inside the writable workspace stays read-only";
 }
 
 TEST(InstallOrder, FollowsInstallOrderThenTheRest) {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "ipc/error.hpp"
+#include "supervisor/terminal_text.hpp"
 
 namespace supervisor {
 namespace {
@@ -71,7 +72,7 @@ void Logger::log(LogLevel level, std::string_view message) {
   std::lock_guard lock(mutex_);
   if (level < level_) return;
   std::string line(to_string(level));
-  line.append(": ").append(message).append("\n");
+  line.append(": ").append(printable(message)).append("\n");
   std::fwrite(line.data(), 1, line.size(), err_);
   std::fflush(err_);
   if (file_.is_open()) {

@@ -22,6 +22,15 @@ int PreparedRequest::add_fd(const std::filesystem::path& path, int flags) {
   return static_cast<int>(fds.size() - 1);
 }
 
+void PreparedRequest::add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable) {
+  ipc::require(path.is_absolute(), "Failed to bind directory '" + path.string() + "': the path must be absolute");
+  const std::filesystem::path normal = path.lexically_normal();
+  dirs.push_back({normal, writable});
+  (writable ? mounts.read_write : mounts.read_only).push_back(normal);
+  ref.setPath(normal.string());
+  ref.setWritable(writable);
+}
+
 ipc::proto::StageRequest::Builder PreparedRequest::init_request() {
   if (!message) message = std::make_unique<capnp::MallocMessageBuilder>();
   return message->initRoot<ipc::proto::Message>().initRequest();
@@ -30,8 +39,8 @@ ipc::proto::StageRequest::Builder PreparedRequest::init_request() {
 namespace {
 
 // Keeps what a request refers to at `to`. Files opened read-only are
-// inputs: hard-linked where the file system allows (they are never written
-// again), else copied. Directories and files opened for writing are where a
+// inputs: copied (reflinked where the file system can), never hard-linked:
+// a second name would make the build's own file fail its single-link check. Directories and files opened for writing are where a
 // stage writes (the fetcher's output, the verifier's uncompressed index): a
 // fresh empty one, so a rerun neither starts from nor touches the build's.
 void keep_referenced(const std::filesystem::path& from, const std::filesystem::path& to, bool written) {
@@ -46,8 +55,6 @@ void keep_referenced(const std::filesystem::path& from, const std::filesystem::p
     return;
   }
   std::error_code ec;
-  fs::create_hard_link(from, to, ec);
-  if (!ec) return;
   if (!fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec)) {
     throw Error(ErrorKind::kFailed, "Failed to copy '" + from.string() + "' to '" + to.string() +
                                         "': " + ec.message());
@@ -62,6 +69,7 @@ void keep_request(const std::filesystem::path& dir, const StageJob& job, const P
   const std::filesystem::path files = dir / (job.name + ".files");
   std::vector<std::filesystem::path> kept;
   std::vector<bool> written;
+  std::map<std::string, std::filesystem::path> kept_dirs;
   try {
     for (std::size_t i = 0; i < prepared.fd_paths.size(); ++i) {
       const auto& from = prepared.fd_paths[i];
@@ -71,12 +79,20 @@ void keep_request(const std::filesystem::path& dir, const StageJob& job, const P
       std::filesystem::create_directories(files);
       keep_referenced(from, kept.back(), written.back());
     }
+    // Directories named by path: a fresh empty one each (the stage writes
+    // there, or reads a tree that the build removes when it ends).
+    for (std::size_t i = 0; i < prepared.dirs.size(); ++i) {
+      const auto& from = prepared.dirs[i].path;
+      kept_dirs[from.string()] = files / ("dir" + std::to_string(i) + "-" + from.filename().string());
+      std::filesystem::create_directories(kept_dirs[from.string()]);
+    }
   } catch (const std::filesystem::filesystem_error& e) {
     throw Error(ErrorKind::kFailed, "Failed to keep the files of the request in '" + files.string() +
                                         "': " + e.code().message());
   }
   save_request_file(dir / (job.name + ".json"), job.kind,
-                    prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(), kept, written);
+                    prepared.message->getRoot<ipc::proto::Message>().getRequest().asReader(), kept, written,
+                    kept_dirs);
 }
 
 }  // namespace

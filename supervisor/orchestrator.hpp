@@ -38,8 +38,20 @@ struct PreparedRequest {
   std::vector<int> fd_flags;  // the open flags of each fd (add_fd fills it)
   StageMounts mounts;
 
+  // Directories the request names by path, each bound at that path in the
+  // stage's root (never passed as an fd: see ipc/framing.cpp).
+  struct BoundDir {
+    std::filesystem::path path;
+    bool writable;
+  };
+  std::vector<BoundDir> dirs;
+
   // Opens `path` with `flags` and returns the slot to put in an FdRef.
+  // Files only: a directory is refused when the request is sent.
   int add_fd(const std::filesystem::path& path, int flags);
+  // Binds directory `path` into the stage (read-write when `writable`) and
+  // sets `ref` to name it; the stage opens it inside its own root.
+  void add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable);
   ipc::proto::StageRequest::Builder init_request();
 };
 

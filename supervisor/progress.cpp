@@ -4,6 +4,8 @@
 
 #include <cinttypes>
 
+#include "supervisor/terminal_text.hpp"
+
 namespace supervisor {
 namespace {
 
@@ -59,7 +61,9 @@ ProgressReporter::ProgressReporter(ProgressMode mode, std::FILE* out) : mode_(mo
 
 void ProgressReporter::emit_json(nlohmann::json event) {
   event["t"] = std::chrono::duration<double>(Clock::now() - started_).count();
-  std::fprintf(out_, "%s\n", event.dump().c_str());
+  // Stage text may be invalid UTF-8: replaced, never a reason to throw.
+  const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
 }
 
@@ -78,7 +82,7 @@ void ProgressReporter::redraw() {
   ++drawn_lines_;
   for (const auto& [job, p] : active_) {
     std::fprintf(out_, "%-22.22s %s %s\n", job.c_str(), bar(fraction_of(p), 30).c_str(),
-                 describe(p).c_str());
+                 printable(describe(p)).c_str());
     ++drawn_lines_;
   }
   std::fflush(out_);
@@ -133,7 +137,7 @@ void ProgressReporter::stage_progress(std::string_view job, const StageProgress&
       // Plain output stays readable in a CI log: phase changes only.
       if (phase_changed) {
         std::fprintf(out_, "[%.*s] %s\n", static_cast<int>(job.size()), job.data(),
-                     describe(progress).c_str());
+                     printable(describe(progress)).c_str());
         std::fflush(out_);
       }
       break;
@@ -151,8 +155,9 @@ void ProgressReporter::stage_log(std::string_view job, std::string_view level, s
   }
   if (level == "debug") return;
   clear_bars();
-  std::fprintf(out_, "[%.*s] %.*s: %.*s\n", static_cast<int>(job.size()), job.data(),
-               static_cast<int>(level.size()), level.data(), static_cast<int>(text.size()), text.data());
+  const std::string shown = printable(text);
+  std::fprintf(out_, "[%.*s] %.*s: %s\n", static_cast<int>(job.size()), job.data(),
+               static_cast<int>(level.size()), level.data(), shown.c_str());
   redraw();
   std::fflush(out_);
 }
@@ -188,7 +193,7 @@ void ProgressReporter::message(std::string_view level, std::string_view text) {
     return;
   }
   clear_bars();
-  std::fprintf(out_, "%.*s\n", static_cast<int>(text.size()), text.data());
+  std::fprintf(out_, "%s\n", printable(text).c_str());
   redraw();
   std::fflush(out_);
 }

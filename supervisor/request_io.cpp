@@ -41,7 +41,7 @@ void visit_fd_refs(capnp::DynamicStruct::Builder value, const FdRefVisitor& visi
 
 void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
                        ipc::proto::StageRequest::Reader request, const std::vector<fs::path>& fd_paths,
-                       const std::vector<bool>& written) {
+                       const std::vector<bool>& written, const std::map<std::string, fs::path>& dir_paths) {
   (void)kind;
   capnp::MallocMessageBuilder copy;
   copy.setRoot(request);
@@ -53,6 +53,8 @@ void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
       ref.setPath(fd_paths[slot].string());
       ref.setSlot(-1);
       if (static_cast<std::size_t>(slot) < written.size() && written[slot]) ref.setWritable(true);
+    } else if (const auto dir = dir_paths.find(ref.getPath().cStr()); dir != dir_paths.end()) {
+      ref.setPath(dir->second.string());
     }
   });
   capnp::JsonCodec codec;
@@ -83,14 +85,28 @@ LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind
     std::string path = ref.getPath().cStr();
     ipc::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
     struct stat st {};
-    if (ref.getWritable()) st.st_mode = S_IFREG;  // made when opened
-    else ipc::check_syscall(::stat(path.c_str(), &st), "stat", path);
+    // A writable FdRef is a directory the stage writes into, or a file made
+    // when opened.
+    if (::stat(path.c_str(), &st) < 0) {
+      ipc::check_syscall(ref.getWritable() && errno == ENOENT ? 0 : -1, "stat", path);
+      st.st_mode = S_IFREG;
+    }
+    if (ref.getWritable() && !S_ISDIR(st.st_mode)) st.st_mode = S_IFREG;
     refs.push_back({ref, std::move(path), st.st_mode});
+  });
+  // Directories are bound at their path, never passed as fds (an fd of a
+  // host directory leads out of the stage's root through "..").
+  std::erase_if(refs, [&](Ref& r) {
+    if (!S_ISDIR(r.mode)) return false;
+    const fs::path dir = fs::absolute(r.path).lexically_normal();
+    r.ref.setPath(dir.string());
+    (r.ref.getWritable() ? loaded.bound_dirs_rw : loaded.bound_dirs_ro).push_back(dir);
+    return true;
   });
   // A frame carries at most max_fds fds. When the request names more, its
   // regular files stay paths, each bound read-only at that path: the stage
-  // sees just those files, as the build binds additional files. Directories
-  // (outputs, trees), files the stage writes and FIFOs still travel as fds.
+  // sees just those files, as the build binds additional files. Files the
+  // stage writes and FIFOs still travel as fds.
   const bool files_by_path = refs.size() > max_fds;
   for (Ref& r : refs) {
     const bool writable = r.ref.getWritable();
@@ -100,11 +116,8 @@ LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind
       continue;
     }
     ipc::require(loaded.fds.size() < max_fds, "request file '" + file.string() + "' names more than " +
-                                                  std::to_string(max_fds) + " directories and special files");
-    const int flags = (writable           ? O_WRONLY | O_CREAT | O_TRUNC
-                       : S_ISDIR(r.mode) ? O_DIRECTORY | O_RDONLY
-                                         : O_RDONLY) |
-                      O_CLOEXEC;
+                                                  std::to_string(max_fds) + " special files and files to write");
+    const int flags = (writable ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC;
     sandbox::UniqueFd fd(ipc::check_syscall(::open(r.path.c_str(), flags, 0644), "open", r.path));
     r.ref.setSlot(static_cast<int>(loaded.fds.size()));
     r.ref.setPath("");

@@ -7,11 +7,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "build_info.hpp"
 #include "ipc/error.hpp"
 #include "sandbox/launch.hpp"
+#include "sandbox/stage_owner.hpp"
 #include "supervisor/stage_table.hpp"
 
 namespace supervisor {
@@ -78,7 +80,33 @@ pid_t spawn_plain(const fs::path& binary, const std::vector<std::string>& extra_
   return pid;
 }
 
+bool inside(const fs::path& path, const fs::path& dir) {
+  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  return d == dir.end();
+}
+
 }  // namespace
+
+std::vector<HostBind> planned_binds(const StageMounts& mounts) {
+  std::vector<HostBind> all;
+  for (const auto& path : mounts.read_only) all.push_back({path.lexically_normal(), false});
+  for (const auto& path : mounts.read_write) all.push_back({path.lexically_normal(), true});
+  // Outer directories first, so a read-only bind inside a writable one
+  // stays read-only; at one path the writable bind wins (the job writes).
+  std::sort(all.begin(), all.end(), [](const HostBind& a, const HostBind& b) {
+    return a.path != b.path ? a.path < b.path : a.writable > b.writable;
+  });
+  std::vector<HostBind> kept;
+  for (const HostBind& bind : all) {
+    // Inside a bind of the same access it is already there, and stays on
+    // the same mount (rename(2) between two binds fails with EXDEV).
+    const bool covered = std::any_of(kept.begin(), kept.end(), [&](const HostBind& outer) {
+      return inside(bind.path, outer.path) && (outer.writable == bind.writable || outer.path == bind.path);
+    });
+    if (!covered) kept.push_back(bind);
+  }
+  return kept;
+}
 
 fs::path stage_binary(ipc::proto::StageKind kind) {
   const StageInfo info = stage_info(kind);
@@ -108,8 +136,12 @@ sandbox::SandboxSpec stage_sandbox_spec(ipc::proto::StageKind kind, const StageM
   sandbox::SandboxSpec spec = sandbox::make_spec(info.policy(), inside, std::move(argv));
   spec.mounts.push_back({sandbox::MountKind::kDir, {}, std::string(kStageDirInSandbox), {}});
   spec.mounts.push_back({sandbox::MountKind::kBindRo, binary.string(), inside, {}});
-  for (const auto& path : mounts.read_only) spec.mounts.push_back({sandbox::MountKind::kBindRo, path.string(), path.string(), {}});
-  for (const auto& path : mounts.read_write) spec.mounts.push_back({sandbox::MountKind::kBindRw, path.string(), path.string(), {}});
+  // Run by root, a stage is a subordinate uid: what it writes must be its own.
+  for (const auto& path : mounts.read_write) sandbox::give_to_stage_root(path);
+  for (const HostBind& bind : planned_binds(mounts)) {
+    const auto kind = bind.writable ? sandbox::MountKind::kBindRw : sandbox::MountKind::kBindRo;
+    spec.mounts.push_back({kind, bind.path.string(), bind.path.string(), {}});
+  }
   spec.mounts.insert(spec.mounts.end(), mounts.extra.begin(), mounts.extra.end());
   if (options.single_id) spec.user_mapping = sandbox::UserMapping::kSingleId;
   return spec;

@@ -23,6 +23,16 @@ struct StageMounts {
   std::vector<sandbox::MountOp> extra;
 };
 
+// One host directory or file bound at the same path inside the stage.
+struct HostBind {
+  std::filesystem::path path;
+  bool writable;
+};
+
+// The binds of `mounts` in the order they are made: outer paths first, and
+// without those already inside a bind of the same access.
+std::vector<HostBind> planned_binds(const StageMounts& mounts);
+
 struct LaunchOptions {
   bool sandboxed = true;
   bool single_id = false;          // single-uid user mapping (no /etc/subuid range)

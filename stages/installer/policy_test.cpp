@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
@@ -62,6 +63,28 @@ TEST(InstallerPolicy, AnswersNonUnixSocketsWithEafnosupport) {
         _exit(audit && inet && unix_fd >= 0 ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+TEST(InstallerPolicy, AllowsIoctlsOfScriptsButNotTypingIntoATerminal) {
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(installer_policy());
+        int pipefd[2];
+        int queued = -1;
+        termios mode{};
+        const bool fionread = pipe(pipefd) == 0 && ioctl(pipefd[0], FIONREAD, &queued) == 0 && queued == 0;
+        const bool tcgets = ioctl(pipefd[0], TCGETS, &mode) < 0 && errno == ENOTTY;
+        _exit(fionread && tcgets ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  const char c = 'x';
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), ioctl(0, TIOCSTI, &c)),
+              ::testing::KilledBySignal(SIGSYS), "");
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), ioctl(0, TIOCLINUX, &c)),
+              ::testing::KilledBySignal(SIGSYS), "");
+  // The kernel reads the request as 32 bits: high bits do not hide it.
+  EXPECT_EXIT((sandbox::testing::load_filter(installer_policy()), syscall(SYS_ioctl, 0, 0x100000000ul | TIOCSTI, &c)),
+              ::testing::KilledBySignal(SIGSYS), "");
 }
 
 TEST(InstallerPolicy, KillsOnPtrace) {
