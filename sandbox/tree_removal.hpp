@@ -15,8 +15,9 @@ namespace sandbox {
 // when that fails with EACCES or EPERM. Throws ipc::Error naming the path.
 void remove_tree(const std::filesystem::path& path);
 
-// Always removes `path` with `rm -rf --one-file-system` in a sandbox that maps
-// the subordinate range and binds only the parent of `path` writable.
+// Removes `path` with `rm -rf --one-file-system` in a sandbox that maps the
+// subordinate range and binds only the parent of `path` writable; a root
+// caller, whose stages' range could not unlink root's files, removes directly.
 void remove_tree_sandboxed(const std::filesystem::path& path);
 
 // The sandbox remove_tree_sandboxed() runs (exposed for tests, which reuse it

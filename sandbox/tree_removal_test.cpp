@@ -12,6 +12,7 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/launch.hpp"
+#include "sandbox/stage_owner.hpp"
 #include "sandbox/syscall_sets.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -46,6 +47,10 @@ fs::path make_foreign_tree(const fs::path& parent) {
   std::ofstream(tree / "etc" / "hostname") << "image\n";
   std::ofstream(tree / "etc" / "locked" / "shadow") << "root:*:1::::::\n";
   fs::create_symlink("/etc/hostname", tree / "link-out");
+  // As root the sandbox's root is a subordinate id: the tree must be its own first.
+  give_to_stage_root(parent);
+  give_to_stage_root(tree);
+  for (const auto& entry : fs::recursive_directory_iterator(tree)) give_to_stage_root(entry.path());
   run_as_mapped_root(tree, {"/usr/bin/chown", "-R", "42:42", tree.string()});
   run_as_mapped_root(tree, {"/usr/bin/chmod", "0500", (tree / "etc" / "locked").string()});
   return tree;
