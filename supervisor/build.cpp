@@ -168,14 +168,15 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .layout = layout,
                              .build_env_mode = env.mode(),
                              .build_env_tree = env.tree(),
-                             .distribution = provider.id};
+                             .distribution = provider.id,
+                             .build_env_saved_tree = env.saved_tree()};
   ImageResults results;
-  auto on_installed = [&] {
-    if (env.mode() != BuildEnvMode::kSave) return;
+  // Right after the packages: nothing of the template has run in the tree.
+  auto on_saved = [&] {
     env.commit();
     log.info("Saved build environment " + env.key());
   };
-  add_image_jobs(run, inputs, "", on_installed, results);
+  add_image_jobs(run, inputs, "", on_saved, results);
   run.run();
   if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
   return results;

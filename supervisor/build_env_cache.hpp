@@ -55,6 +55,8 @@ class BuildEnvLease {
   const std::string& key() const noexcept { return key_; }
   // kReuse: <key>/tree; kSave: .tmp-<key>-<pid>/tree (created empty); kNone: empty.
   const std::filesystem::path& tree() const noexcept { return tree_; }
+  // Where the tree is once complete (<key>/tree), in every mode but kNone.
+  std::filesystem::path saved_tree() const { return root_ / key_ / "tree"; }
   // Directory modes acquire() had to tighten, for the caller to log.
   const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 

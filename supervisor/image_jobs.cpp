@@ -142,9 +142,7 @@ void fill_build_env(InstallerRequest::Builder out, PreparedRequest& p, const Ins
       p.mounts.read_only.push_back(in.build_env_tree);
       break;
     case BuildEnvMode::kSave:
-      env.setMode(BuildEnv::Mode::SAVE);
-      p.mounts.read_write.push_back(in.build_env_tree);
-      break;
+      throw ipc::Error(ipc::ErrorKind::kFailed, "a build environment is saved by its own request");
   }
   env.initDir().setSlot(p.add_fd(in.build_env_tree, kDirFlags));
 }
@@ -233,7 +231,23 @@ fs::path additional_file_source(const config::AdditionalFile& file, const fs::pa
   return fs::absolute(declared).parent_path() / local;
 }
 
+// The base only: the stage sees the packages and the tree it fills.
+PreparedRequest prepare_save_request(const InstallInputs& in) {
+  PreparedRequest p;
+  auto request = p.init_request().initInstaller();
+  fill_packages(request, in);
+  p.add_dir(request.initRootDir(), in.build_env_tree, true);
+  auto env = request.initBuildEnv();
+  env.setMode(BuildEnv::Mode::SAVE);
+  p.add_dir(env.initDir(), in.build_env_tree, true);
+  p.mounts.read_only.push_back(in.packages_dir);
+  p.mounts.extra.push_back({sandbox::MountKind::kProc, {}, (in.build_env_tree / "proc").string(), {}});
+  p.mounts.extra.push_back({sandbox::MountKind::kDev, {}, (in.build_env_tree / "dev").string(), {}});
+  return p;
+}
+
 PreparedRequest prepare_install_request(const InstallInputs& in) {
+  if (in.build_env_mode == BuildEnvMode::kSave) return prepare_save_request(in);
   PreparedRequest p;
   auto request = p.init_request().initInstaller();
   fill_packages(request, in);
@@ -289,17 +303,41 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
   return p;
 }
 
-void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
-                    std::function<void()> on_installed, ImageResults& out) {
+namespace {
+
+// kSave: the job that fills the tree to save; "install" then reuses it.
+InstallInputs add_save_job(Orchestrator& orchestrator, const InstallInputs& install,
+                           std::vector<std::string>& install_after, std::function<void()> on_saved) {
+  if (install.build_env_mode != BuildEnvMode::kSave) return install;
+  orchestrator.add(StageJob{
+      .name = "save-build-env",
+      .kind = ipc::proto::StageKind::INSTALLER,
+      .after = install_after,
+      .prepare = [install] { return prepare_install_request(install); },
+      .on_success = [on_saved](const StageOutcome&) { if (on_saved) on_saved(); },
+      .timeout = std::chrono::seconds(3600),
+  });
+  install_after = {"save-build-env"};
+  InstallInputs reuse = install;
+  reuse.build_env_mode = BuildEnvMode::kReuse;
+  reuse.build_env_tree = install.build_env_saved_tree;
+  return reuse;
+}
+
+}  // namespace
+
+void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_install, const std::string& after,
+                    std::function<void()> on_saved, ImageResults& out) {
   std::vector<std::string> install_after;
   if (!after.empty()) install_after.push_back(after);
+  const InstallInputs install = add_save_job(orchestrator, save_or_install, install_after, std::move(on_saved));
   orchestrator.add(StageJob{
       .name = "install",
       .kind = ipc::proto::StageKind::INSTALLER,
       .after = install_after,
       .prepare = [install] { return prepare_install_request(install); },
       .on_success =
-          [install, on_installed, &out](const StageOutcome& outcome) {
+          [install, &out](const StageOutcome& outcome) {
             auto result = outcome.result_reader().getInstaller();
             out.kernel_version = result.getKernelVersion();
             out.build_env_reused = result.getBuildEnvReused();
@@ -308,7 +346,6 @@ void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, co
             out.sbom_path = (install.output_dir / (sbom.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
                                                                 : fs::path(sbom).filename()))
                                 .string();
-            if (on_installed) on_installed();
           },
       .timeout = std::chrono::seconds(3600),
   });

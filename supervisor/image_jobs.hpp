@@ -33,8 +33,9 @@ struct InstallInputs {
   std::filesystem::path output_dir;    // <workspace>/out
   const DiskLayout& layout;
   BuildEnvMode build_env_mode = BuildEnvMode::kNone;
-  std::filesystem::path build_env_tree;  // empty for kNone
+  std::filesystem::path build_env_tree;  // kReuse: the saved tree; kSave: the empty tree to fill; kNone: empty
   std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
+  std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
 };
 
 struct DiskInputs {
@@ -62,6 +63,9 @@ std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock
 std::filesystem::path additional_file_source(const config::AdditionalFile& file,
                                              const std::filesystem::path& template_path);
 
+// In kSave mode, the request of the "save-build-env" job: the packages
+// installed into build_env_tree (rootDir and buildEnv.dir both name it) and
+// nothing else of the template.
 PreparedRequest prepare_install_request(const InstallInputs& in);
 PreparedRequest prepare_disk_request(const DiskInputs& in);
 
@@ -79,11 +83,15 @@ struct ImageResults {
   std::vector<Artifact> artifacts;
 };
 
-// Adds "install" (after `after`, empty: at once) and "make-disk". The
-// inputs are copied into the jobs; `on_installed` runs when the install job
-// succeeded (the build environment is committed there). `out` is filled by
-// the time Orchestrator::run() returns without throwing.
+// Adds "install" (after `after`, empty: at once) and "make-disk". In kSave
+// mode a "save-build-env" job comes first: the installer installs the
+// packages straight into the tree to save and stops, `on_saved` commits it
+// (read-only from then on), and "install" reuses it like any later build,
+// so no template configuration, additional file, initramfs or boot loader
+// step ever runs where the saved tree is writable. The inputs are copied
+// into the jobs; `out` is filled by the time Orchestrator::run() returns
+// without throwing.
 void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
-                    std::function<void()> on_installed, ImageResults& out);
+                    std::function<void()> on_saved, ImageResults& out);
 
 }  // namespace supervisor

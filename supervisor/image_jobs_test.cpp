@@ -212,6 +212,27 @@ TEST_F(ImageJobs, BuildEnvModesAndTheirDirectory) {
   }
 }
 
+// The saved tree is filled by a request of its own that carries nothing of
+// the template and sees nothing of the workspace: configuration commands,
+// additional files, the initramfs and boot loader steps never run where the
+// saved tree is writable.
+TEST_F(ImageJobs, TheSaveRequestInstallsTheBaseIntoTheSavedTreeAndNothingElse) {
+  const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kSave));
+  const auto req = request_of(p).getInstaller();
+  const std::string tree = (dir.path() / "env" / "tree").string();
+  EXPECT_EQ(std::string(req.getRootDir().getPath()), tree);
+  EXPECT_EQ(std::string(req.getBuildEnv().getDir().getPath()), tree);
+  EXPECT_EQ(req.getPackages().size(), 3u);
+  EXPECT_EQ(req.getCommands().size(), 0u);
+  EXPECT_EQ(req.getAdditionalFiles().size(), 0u);
+  EXPECT_EQ(req.getUsers().size(), 0u);
+  EXPECT_FALSE(req.hasBootloader());
+  EXPECT_FALSE(req.getSbom().getEnabled());
+  EXPECT_TRUE(p.fds.empty());
+  EXPECT_THAT(p.mounts.read_write, testing::Not(testing::Contains(dir.path() / "ws")));
+  EXPECT_THAT(p.mounts.read_write, testing::Not(testing::Contains(dir.path() / "ws" / "root")));
+}
+
 TEST_F(ImageJobs, DiskRequestCarriesTheLayoutAndArtifacts) {
   const PreparedRequest p = prepare_disk_request(DiskInputs{.image = image,
                                                             .workspace = dir.path() / "ws",

@@ -15,6 +15,7 @@
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
 #include "stages/installer/os_config.hpp"
+#include "stages/installer/package_digest.hpp"
 #include "stages/installer/sbom.hpp"
 
 namespace stage::installer {
@@ -44,6 +45,7 @@ std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, i
     for (capnp::Text::Reader name : p.getPreDepends()) deb.pre_depends.emplace_back(name);
     owned.push_back(context.open(p.getFile(), O_RDONLY, "package " + deb.name));
     deb.fd = owned.back().get();
+    require_package_sha256(deb.fd, deb.name, p.getSha256().cStr());
     packages.push_back(std::move(deb));
   }
   return packages;
@@ -80,15 +82,11 @@ bool make_base(proto::InstallerRequest::Reader request, const OpenDir& root, ipc
     copy_tree(saved.path, root.path);
     return true;
   }
+  // SAVE: rootDir is the tree being saved (buildEnv.dir names it too); the
+  // request ends after the packages, so nothing of the template runs there.
+  ipc::require(env.getMode() != proto::BuildEnv::Mode::SAVE || env.getDir().getPath() == request.getRootDir().getPath(),
+               "Failed to save the build environment: buildEnv.dir must name rootDir");
   install_packages(request, root.path, context);
-  if (env.getMode() == proto::BuildEnv::Mode::SAVE) {
-    const OpenDir saved = open_dir(context, env.getDir(), "buildEnv.dir");
-    ipc::require(is_empty_tree(saved.path), "Failed to save build environment into '" + saved.path.string() +
-                                                "': the directory is not empty");
-    context.progress({.phase = "save build environment", .item = saved.path.string()});
-    copy_tree(root.path, saved.path);
-    context.log(ipc::LogLevel::kInfo, "Saved build environment " + saved.path.string());
-  }
   return false;
 }
 
@@ -182,6 +180,12 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   proto::InstallerResult::Builder out = result.initInstaller();
   out.setRootDir(root.path.string());
   out.setBuildEnvReused(make_base(installer, root, context));
+  if (installer.getBuildEnv().getMode() == proto::BuildEnv::Mode::SAVE) {
+    // policy-rc.d stays: a build reusing the tree configures it with it.
+    context.log(ipc::LogLevel::kInfo, "Installed the build environment " + root.path.string());
+    encode_installed(root.path, out);
+    return;
+  }
 
   context.progress({.phase = "configure"});
   apply_os_configuration(root.path, installer, context);
