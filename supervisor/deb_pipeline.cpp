@@ -20,6 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using ipc::proto::PackageSource;
 
+// A file a stage wrote into a directory it was given: a link planted under
+// its name is not followed, and a FIFO does not block the open.
+constexpr int kFetchedFile = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
 constexpr int kDirFlags = O_DIRECTORY | O_RDONLY;
 
 std::string env_or_empty(const char* name) {
@@ -275,7 +279,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               out.initArchitectures(1).set(0, repo.architecture);
               auto components = out.initComponents(static_cast<unsigned>(repo.components.size()));
               for (std::size_t i = 0; i < repo.components.size(); ++i) components.set(i, repo.components[i]);
-              out.getReleaseFiles().initInRelease().setSlot(p.add_fd(metadata / release_name(repo), O_RDONLY));
+              out.getReleaseFiles().initInRelease().setSlot(p.add_fd(metadata / release_name(repo), kFetchedFile));
               std::vector<std::pair<std::size_t, std::string>> keys;  // key index, fingerprint
               for (std::size_t i = 0; i < repo.keys.size(); ++i) {
                 if (repo.keys[i].fingerprints.empty()) keys.emplace_back(i, "");
@@ -284,16 +288,17 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               auto key_list = out.initKeys(static_cast<unsigned>(keys.size()));
               for (std::size_t k = 0; k < keys.size(); ++k) {
                 const auto& key = repo.keys[keys[k].first];
-                const fs::path file = is_remote(key.location) ? metadata / key_name(repo, keys[k].first)
-                                                              : fs::path(local_key_path(key.location));
-                key_list[k].initFile().setSlot(p.add_fd(file, O_RDONLY));
+                const bool fetched = is_remote(key.location);
+                const fs::path file = fetched ? metadata / key_name(repo, keys[k].first)
+                                              : fs::path(local_key_path(key.location));
+                key_list[k].initFile().setSlot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY));
                 key_list[k].setFingerprint(keys[k].second);
               }
               const auto indexes = repo.index_paths();
               auto index_list = out.initIndexFiles(static_cast<unsigned>(indexes.size()));
               for (std::size_t i = 0; i < indexes.size(); ++i) {
                 index_list[i].setRelativePath(indexes[i]);
-                index_list[i].initFile().setSlot(p.add_fd(metadata / index_name(repo, indexes[i]), O_RDONLY));
+                index_list[i].initFile().setSlot(p.add_fd(metadata / index_name(repo, indexes[i]), kFetchedFile));
                 request_index_text(p, index_list[i], *state->find(repo.name, indexes[i]), text_dir, cache);
               }
             }
@@ -337,7 +342,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               for (const auto& index : repo.index_paths()) {
                 auto out = indexes[i++];
                 out.setRepoName(repo.name);
-                out.initPackages().setSlot(p.add_fd(state->find(repo.name, index)->text, O_RDONLY));
+                out.initPackages().setSlot(p.add_fd(state->find(repo.name, index)->text, kFetchedFile));
                 out.setBaseUrl(repo.base_url);
                 out.setPriority(repo.priority);
                 auto allow = out.initAllowPackages(static_cast<unsigned>(repo.allow_packages.size()));
@@ -486,7 +491,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
               for (std::size_t i = 0; i < batch.size(); ++i) {
                 list[i].setName(batch[i].name);
                 list[i].setRepo(batch[i].repository);
-                list[i].initFile().setSlot(p.add_fd(state->staging.dir() / staged_name(batch[i]), O_RDONLY));
+                list[i].initFile().setSlot(p.add_fd(state->staging.dir() / staged_name(batch[i]), kFetchedFile));
                 list[i].setExpectedSha256(batch[i].sha256);
                 list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
               }
