@@ -73,6 +73,7 @@ DebResolution resolve(Orchestrator& orchestrator, const config::ProviderData& pr
 
 void report_index_cache(const DebResolution& resolution, Logger& log) {
   for (const auto& refusal : resolution.cache_refusals) log.warn("Replacing cached index " + refusal);
+  for (const auto& warning : resolution.warnings) log.warn(warning);
   log.info("Package indexes: " + std::to_string(resolution.indexes_cached) + " from the metadata cache, " +
            std::to_string(resolution.indexes_decompressed) + " decompressed");
 }
@@ -275,6 +276,8 @@ int run_lock(const LockRequest& request, Logger& log) {
   progress.timing_table(timing_rows({&orchestrator}));
   report_index_cache(resolution, log);
   if (request.output) {
+    // Locking again over a lockfile: the repositories' keys must not change.
+    if (fs::exists(*request.output)) require_same_signers(read_lockfile(*request.output), resolution.lock, request.output->string());
     write_lockfile(*request.output, resolution.lock);
     log.info("Wrote " + std::to_string(resolution.lock.packages.size()) + " packages to " + request.output->string());
   } else {

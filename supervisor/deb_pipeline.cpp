@@ -13,6 +13,7 @@
 
 #include "build_info.hpp"
 #include "ipc/error.hpp"
+#include "supervisor/repository_trust.hpp"
 
 namespace supervisor {
 namespace {
@@ -55,6 +56,9 @@ std::string key_name(const DebRepository& repo, std::size_t i) { return repo.nam
 constexpr std::uint64_t kReleaseCapBytes = 4ULL << 20;
 constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
 constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
+
+// In the cache root, beside the objects: no stage can write there.
+constexpr const char* kRepositoryTrustFile = "repositories.json";
 
 constexpr const char* kFileTimeoutVariable = "OIC_FETCH_FILE_TIMEOUT";
 constexpr std::uint32_t kDefaultFileTimeoutSec = 300;
@@ -151,6 +155,28 @@ void use_index_text(const ipc::proto::VerifierResult::Index::Reader index, Index
       return;
     case Uncompressed::NONE: return;
   }
+}
+
+// Release Dates may not go back, and a key fetched with no pinned
+// fingerprint must be the one trusted on its first use (repository_trust.hpp).
+void check_against_earlier_builds(ipc::proto::VerifierResult::Reader result, const std::vector<DebRepository>& repos,
+                                  const fs::path& cache_root, std::vector<std::string>& warnings) {
+  RepositoryTrust trust(cache_root / kRepositoryTrustFile);
+  for (auto verified : result.getVerifiedRepos()) {
+    const auto repo = std::find_if(repos.begin(), repos.end(),
+                                   [&](const DebRepository& r) { return r.name == verified.getName().cStr(); });
+    if (repo == repos.end()) continue;
+    const std::string identity = repository_identity(repo->base_url, repo->suite);
+    trust.accept_release_date(identity, repo->name, verified.getDate());
+    const bool first_use = std::any_of(repo->keys.begin(), repo->keys.end(), [](const RepoKey& key) {
+      return is_remote(key.location) && key.fingerprints.empty();
+    });
+    if (!first_use) continue;
+    if (auto warning = trust.accept_first_use_signer(identity, repo->name, verified.getSignerFingerprint())) {
+      warnings.push_back(std::move(*warning));
+    }
+  }
+  trust.save();
 }
 
 }  // namespace
@@ -305,13 +331,14 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             return p;
           },
       .on_success =
-          [&out, state, cache = options.cache](const StageOutcome& outcome) {
+          [&out, &repos, state, cache = options.cache](const StageOutcome& outcome) {
             auto result = outcome.result_reader().getVerifier();
             if (result.getFailures().size() > 0) {
               auto first = result.getFailures()[0];
               throw ipc::Error(ipc::ErrorKind::kInvalidInput,
                                std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
             }
+            if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
             for (auto repo : result.getVerifiedRepos()) {
               for (auto& locked : out.lock.repositories) {
                 if (locked.name == repo.getName().cStr()) locked.signer_fingerprint = repo.getSignerFingerprint();
@@ -375,6 +402,9 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             }
             out.lock.install_order.clear();
             for (auto name : result.getInstallOrder()) out.lock.install_order.emplace_back(name);
+            // Checked as a lockfile read from disk is: every Filename inside
+            // its repository, every URL that repository's.
+            lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
             out.dot_graph = result.getDotGraph();
           },
       .timeout = std::chrono::seconds(600),

@@ -48,6 +48,7 @@ struct DebResolution {
   std::size_t indexes_cached = 0;        // decompressed copies reused from the cache
   std::size_t indexes_decompressed = 0;  // decompressed by the verifier in this run
   std::vector<std::string> cache_refusals;  // cached copies found corrupt (and replaced)
+  std::vector<std::string> warnings;        // keys trusted on first use, with their fingerprints
 };
 
 // The packages the template asks for, in the order: essential set of the

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/error.hpp"
+#include "supervisor/repositories.hpp"
 
 namespace supervisor {
 namespace {
@@ -54,6 +55,19 @@ void check_keys(const json& object, std::initializer_list<const char*> allowed, 
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       bad(origin, where, "unknown key '" + key + "'");
     }
+  }
+}
+
+// A package is fetched from its repository's URL and its Filename, nowhere
+// else: an edited lockfile cannot send the build to another file or host.
+void check_inside_repository(const LockedPackage& pkg, const std::vector<LockedRepository>& repos,
+                             std::string_view origin, const std::string& where) {
+  require_path_inside_repository(pkg.filename, "lockfile '" + std::string(origin) + "': " + where + ".filename");
+  const auto repo = std::find_if(repos.begin(), repos.end(),
+                                 [&](const LockedRepository& r) { return r.name == pkg.repository; });
+  if (repo == repos.end()) bad(origin, where + ".repository", "names '" + pkg.repository + "', which is not among the repositories");
+  if (pkg.url != repo->url + "/" + pkg.filename) {
+    bad(origin, where + ".url", "'" + pkg.url + "' is not the repository's URL followed by the filename");
   }
 }
 
@@ -145,6 +159,7 @@ Lockfile lockfile_from_json(std::string_view text, std::string_view origin) {
       bad(origin, where + ".url", "expected an http(s) or file URL");
     }
     if (!names.insert(pkg.name + ":" + pkg.architecture).second) bad(origin, where, "package '" + pkg.name + "' is listed twice");
+    check_inside_repository(pkg, lock.repositories, origin, where);
     lock.packages.push_back(std::move(pkg));
   }
   if (root.contains("installOrder")) lock.install_order = get_strings(root, "installOrder", origin, "(top)");
@@ -153,6 +168,23 @@ Lockfile lockfile_from_json(std::string_view text, std::string_view origin) {
     if (!known) bad(origin, "installOrder", "names '" + name + "', which is not among the packages");
   }
   return lock;
+}
+
+void require_same_signers(const Lockfile& previous, const Lockfile& now, std::string_view origin) {
+  for (const LockedRepository& repo : now.repositories) {
+    const auto before = std::find_if(previous.repositories.begin(), previous.repositories.end(),
+                                     [&](const LockedRepository& r) { return r.url == repo.url && r.suite == repo.suite; });
+    if (before == previous.repositories.end() || before->signer_fingerprint.empty() || repo.signer_fingerprint.empty()) {
+      continue;
+    }
+    if (before->signer_fingerprint != repo.signer_fingerprint) {
+      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                       "repository '" + repo.name + "' (" + repo.url + " " + repo.suite + ") is signed by key " +
+                           repo.signer_fingerprint + ", but lockfile '" + std::string(origin) +
+                           "' records key " + before->signer_fingerprint)
+          .with_hint("check the new key; to accept it, remove the lockfile and lock again");
+    }
+  }
 }
 
 void write_lockfile(const std::filesystem::path& path, const Lockfile& lock) {

@@ -52,6 +52,12 @@ std::string lockfile_to_json(const Lockfile& lock);
 // Throws ipc::Error (kInvalidInput) naming `origin` and the bad field.
 Lockfile lockfile_from_json(std::string_view text, std::string_view origin);
 
+// A repository of `now` that `previous` (the lockfile `origin` being
+// replaced) records as signed by another key: throws ipc::Error
+// (kInvalidInput) naming both fingerprints. Repositories new to `now`, or
+// unsigned in either, pass.
+void require_same_signers(const Lockfile& previous, const Lockfile& now, std::string_view origin);
+
 // Written to a temporary name beside `path`, then renamed.
 void write_lockfile(const std::filesystem::path& path, const Lockfile& lock);
 Lockfile read_lockfile(const std::filesystem::path& path);

@@ -119,8 +119,40 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{"InstallOrderNamesUnknownPackage", [](json& d) { d["installOrder"].push_back("ghost"); },
                    "installOrder", "names 'ghost', which is not among the packages"},
         RejectCase{"NonHttpUrl", [](json& d) { d["packages"][0]["url"] = "ftp://x/y.deb"; }, "packages[0].url",
-                   "expected an http(s) or file URL"}),
+                   "expected an http(s) or file URL"},
+        // Filename and url: a lockfile cannot fetch from outside the repository.
+        RejectCase{"FilenameClimbsOut",
+                   [](json& d) {
+                     d["packages"][0]["filename"] = "pool/../../../etc/passwd";
+                     d["packages"][0]["url"] = "http://127.0.0.1:1/pool/../../../etc/passwd";
+                   },
+                   "packages[0].filename", "leaves the repository: it has an empty, '.' or '..' component"},
+        RejectCase{"FilenameIsAbsolute", [](json& d) { d["packages"][0]["filename"] = "/etc/passwd"; },
+                   "packages[0].filename", "leaves the repository: it is an absolute path"},
+        RejectCase{"FilenameIsAUrl", [](json& d) { d["packages"][0]["filename"] = "http://127.0.0.2/b.deb"; },
+                   "packages[0].filename", "leaves the repository: it holds ':'"},
+        RejectCase{"UrlIsNotTheRepositorysFile",
+                   [](json& d) { d["packages"][0]["url"] = "http://127.0.0.2:1/pool/b.deb"; }, "packages[0].url",
+                   "is not the repository's URL followed by the filename"},
+        RejectCase{"PackageOfNoListedRepository", [](json& d) { d["packages"][0]["repository"] = "other"; },
+                   "packages[0].repository", "names 'other', which is not among the repositories"}),
     [](const ::testing::TestParamInfo<RejectCase>& info) { return std::string(info.param.label); });
+
+TEST(Lockfile, LockingAgainRequiresTheSameSignerPerRepository) {
+  const Lockfile previous = sample();
+  Lockfile now = sample();
+  EXPECT_NO_THROW(require_same_signers(previous, now, "lock.json"));
+  now.repositories[0].signer_fingerprint = "FEDCBA";
+  try {
+    require_same_signers(previous, now, "lock.json");
+    ADD_FAILURE() << "another signer was accepted";
+  } catch (const ipc::Error& e) {
+    EXPECT_THAT(e.message(), HasSubstr("repository 'main' (http://127.0.0.1:1 oicbook) is signed by key FEDCBA, "
+                                       "but lockfile 'lock.json' records key ABCDEF"));
+  }
+  now.repositories[0].url = "http://127.0.0.1:2";  // another repository: nothing recorded for it
+  EXPECT_NO_THROW(require_same_signers(previous, now, "lock.json"));
+}
 
 TEST(Lockfile, RejectsTextThatIsNotJson) {
   EXPECT_THAT(error_of("{\"format\": ").message(), HasSubstr("lockfile 'test.json': byte"));

@@ -57,6 +57,25 @@ DebRepository from_template(const config::PackageRepository& repo, const std::st
 
 }  // namespace
 
+void require_path_inside_repository(const std::string& filename, const std::string& where) {
+  auto refuse = [&](const std::string& why) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                     where + ": Filename '" + filename + "' leaves the repository: " + why);
+  };
+  if (filename.empty()) refuse("it is empty");
+  if (filename.front() == '/') refuse("it is an absolute path");
+  for (const char c : filename) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) refuse("it holds a control character");
+    if (c == '\\' || c == '?' || c == '#' || c == ':') refuse(std::string("it holds '") + c + "'");
+  }
+  std::istringstream parts(filename);
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part.empty() || part == "." || part == "..") refuse("it has an empty, '.' or '..' component");
+  }
+  if (filename.back() == '/') refuse("it names a directory");
+}
+
 std::vector<std::string> DebRepository::index_paths() const {
   std::vector<std::string> paths;
   for (const auto& component : components) {

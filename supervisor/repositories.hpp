@@ -33,6 +33,12 @@ struct DebRepository {
   std::string url_of(const std::string& relative) const { return base_url + "/" + relative; }
 };
 
+// A package's Filename (from an index, through the resolver, or from a
+// lockfile) must name a file inside its repository: a relative path of plain
+// components, no "..", no URL, query or fragment, no control characters.
+// Throws ipc::Error (kInvalidInput) naming `where`.
+void require_path_inside_repository(const std::string& filename, const std::string& where);
+
 // Template repositories (by codename) replace provider repositories with the
 // same suite; the others are appended. For a provider whose repository comes
 // from the host's apt sources, template repositories replace it entirely.
