@@ -34,10 +34,15 @@ TEST_P(RepoTamper, IsRejectedAndLeavesNoTrace) {
   EXPECT_THAT(r.err, Not(HasSubstr(kInstallerMissing)));
   for (const auto& m : c.messages) EXPECT_THAT(r.err, HasSubstr(m));
   if (!c.bad_deb.empty()) {
-    const std::string sha = sha256_hex(world.repo().deb(c.bad_deb));
-    EXPECT_FALSE(fs::exists(world.object_path(sha))) << c.bad_deb;
+    // Under the hash the index promised (the cache's name for it) and under
+    // the hash of the bytes served (they differ when a byte was flipped).
+    const std::string promised = indexed_sha256(world.repo(), c.bad_deb);
+    ASSERT_EQ(promised.size(), 64u) << c.bad_deb << " is not in the index";
     const auto objects = world.objects();
-    EXPECT_TRUE(std::find(objects.begin(), objects.end(), sha) == objects.end());
+    for (const std::string& sha : {promised, sha256_hex(world.repo().deb(c.bad_deb))}) {
+      EXPECT_FALSE(fs::exists(world.object_path(sha))) << c.bad_deb << " entered the cache as " << sha;
+      EXPECT_TRUE(std::find(objects.begin(), objects.end(), sha) == objects.end());
+    }
   }
   EXPECT_THAT(world.leftovers(), IsEmpty());
 }

@@ -92,6 +92,21 @@ inline std::string sha256_hex(const fs::path& file) {
   return r.out.substr(0, 64);
 }
 
+// The SHA256 the repository's Packages index names for pool/main/`deb`:
+// the name its object would have in the package cache (the cache keys
+// objects by the expected hash, never by the bytes a server sent). Empty
+// when the index does not list the file.
+inline std::string indexed_sha256(const debrepo::DebRepo& repo, const std::string& deb) {
+  std::istringstream index(slurp(repo.packages_base()));
+  bool in_stanza = false;
+  for (std::string line; std::getline(index, line);) {
+    if (line.empty()) in_stanza = false;
+    if (line == "Filename: pool/main/" + deb) in_stanza = true;
+    if (in_stanza && line.starts_with("SHA256: ")) return line.substr(8);
+  }
+  return {};
+}
+
 // A copy of $OIC_CLI in a private tree beside copies of only the stages
 // these tests exercise: the CLI looks for stages next to its own binary
 // (<tree>/stages/<name>/stage-<name>), so it never finds an installer.
