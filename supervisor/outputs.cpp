@@ -29,7 +29,7 @@ void require_plain_name(const std::string& name) {
 }
 
 [[noreturn]] void refuse(const fs::path& shown, const std::string& why) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to publish '" + shown.string() + "': " + why);
+  ipc::fail(ipc::ErrorKind::kFailed, "Failed to publish '" + shown.string() + "': " + why);
 }
 
 // Removes `name` in `dir` if it is there (a leftover of a killed publish).
