@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/hermetic/installable_defaults.hpp"
 #include "tests/image/disk_inspect.hpp"
 #include "tests/repo/repo_harness.hpp"
 
@@ -31,58 +32,13 @@ using repo::RepoWorld;
 constexpr const char* kKernel = "6.1.0-oic";
 constexpr std::uint32_t kShadowGid = 42;
 
-// One ESP (systemd-boot) and one ext4 root; the provider's defaults of the
-// hermetic world replaced so that nothing needs a Debian package.
-constexpr const char* kDefaults = R"(image:
-  name: debian12-x86_64
-  version: "12.0.0"
-target:
-  os: debian
-  dist: debian12
-  arch: x86_64
-  imageType: raw
-disk:
-  name: Default_Raw
-  artifacts:
-    - type: raw
-  size: 96MiB
-  partitionTableType: gpt
-  partitions:
-    - id: boot
-      type: esp
-      flags: [esp, boot]
-      start: 1MiB
-      end: 41MiB
-      fsType: fat32
-      mountPoint: /boot/efi
-      mountOptions: umask=0077
-    - id: rootfs
-      type: linux-root-amd64
-      start: 41MiB
-      end: "0"
-      fsType: ext4
-      mountPoint: /
-      mountOptions: defaults
-systemConfig:
-  name: Default_Raw
-  description: hermetic end-to-end build
-  bootloader:
-    bootType: efi
-    provider: systemd-boot
-  packages:
-    - foo
-    - oic-boot
-  kernel:
-    name: none
-    cmdline: "console=ttyS0"
-)";
 
 class HermeticImage : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     world_ = std::make_unique<RepoWorld>(std::vector<std::string>{"--installable"},
                                          std::vector<std::string>{"owners"});
-    repo::write_file(world_->default_raw_template(), kDefaults);
+    repo::write_file(world_->default_raw_template(), kInstallableDefaults);
     build_ = world_->full_cli({"build", world_->template_path().string()});
     const fs::path dir = world_->root() / "work/debian-debian12-x86_64/imagebuild/repo-test";
     disk_ = dir / "repo-test-1.0.0.raw";
