@@ -120,6 +120,55 @@ TEST(Framing, RejectsMoreFdsThanTheLimitAndLeaksNone) {
   EXPECT_EQ(open_fd_count(), before);
 }
 
+// A directory fd is a handle on the sender's mount namespace: from it ".."
+// climbs out of any root the receiver lives in.
+TEST(Framing, RefusesToSendADirectoryFd) {
+  SocketPair sp;
+  UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  capnp::MallocMessageBuilder builder;
+  testing::fill_request(builder.initRoot<proto::Message>(), StageKind::FETCHER, 1);
+  const int to_pass[] = {dir.get()};
+  try {
+    send_message(sp.a.get(), builder, to_pass);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSandboxViolation);
+    EXPECT_NE(e.message().find("it is a directory"), std::string::npos) << e.message();
+  }
+}
+
+TEST(Framing, RefusesAReceivedDirectoryFdAndClosesIt) {
+  SocketPair sp;
+  capnp::MallocMessageBuilder builder;
+  testing::fill_request(builder.initRoot<proto::Message>(), StageKind::FETCHER, 1);
+  std::vector<std::uint8_t> frame = encode_frame(builder);
+  UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Sent by hand, as a peer that does not check would send it.
+  iovec iov{frame.data(), frame.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  const int raw = dir.get();
+  std::memcpy(CMSG_DATA(cmsg), &raw, sizeof raw);
+  ASSERT_EQ(::sendmsg(sp.a.get(), &msg, 0), static_cast<ssize_t>(frame.size()));
+  dir.reset();
+  const std::size_t before = open_fd_count();
+  try {
+    receive_message(sp.b.get());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSandboxViolation);
+  }
+  EXPECT_EQ(open_fd_count(), before);
+}
+
 TEST(Framing, CleanEofBeforeAFrameIsDisconnected) {
   SocketPair sp;
   sp.a.reset();
