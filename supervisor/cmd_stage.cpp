@@ -87,6 +87,20 @@ std::set<std::string> written_dirs(StageKind kind, ipc::proto::StageRequest::Rea
   return dirs;
 }
 
+// The disk maker renames subtrees between rootDir and outputDir, which
+// rename(2) allows only within one mount: their closest common directory is
+// bound as one (a build binds its workspace, which holds both).
+fs::path diskmaker_work_dir(ipc::proto::DiskmakerRequest::Reader request) {
+  const fs::path root = fs::path(request.getRootDir().getPath().cStr()).lexically_normal();
+  const fs::path out = fs::path(request.getOutputDir().getPath().cStr()).lexically_normal();
+  fs::path common;
+  for (auto r = root.begin(), o = out.begin(); r != root.end() && o != out.end() && *r == *o; ++r, ++o) common /= *r;
+  ipc::require(common.has_relative_path(),
+               "the diskmaker's rootDir '" + root.string() + "' and outputDir '" + out.string() +
+                   "' must be in one directory other than / (it is bound into the stage as one mount)");
+  return common;
+}
+
 // What a build mounts for this request besides its fds (image_jobs.cpp):
 // the files left as paths and every directory at its path (read-write where
 // the stage writes into it, else read-only), and for the installer a fresh
@@ -101,6 +115,7 @@ StageMounts request_mounts(StageKind kind, const LoadedRequest& loaded) {
   for (const fs::path& dir : loaded.bound_dirs_ro) {
     (written.count(dir.string()) ? mounts.read_write : mounts.read_only).push_back(dir);
   }
+  if (kind == StageKind::DISKMAKER) mounts.read_write.push_back(diskmaker_work_dir(request.getDiskmaker()));
   if (kind != StageKind::INSTALLER) return mounts;
   const fs::path root = request.getInstaller().getRootDir().getPath().cStr();
   ipc::require(!root.empty(), "the installer request has no rootDir path");
