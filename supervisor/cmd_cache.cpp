@@ -118,13 +118,14 @@ void print_list(std::ostream& out, std::string_view title, const std::vector<fs:
 // packages/, metadata/ and tmp/ of the cache, under its exclusive lock: it
 // fails at once while a build uses the cache.
 void clean_package_cache(const fs::path& cache_dir, bool dry_run, std::vector<fs::path>& removed,
-                         std::vector<fs::path>& missing) {
+                         std::vector<fs::path>& missing, Logger& log) {
   const CleanScope scope{.packages = true, .metadata = true, .staging = true};
   if (!fs::is_directory(cache_dir)) {
     for (const char* name : {"metadata", "packages", "tmp"}) missing.push_back(cache_dir / name);
     return;
   }
   PackageCache cache(cache_dir, CacheAccess::kMaintenance);
+  for (const std::string& warning : cache.warnings()) log.warn(warning);
   CleanReport report = cache.clean(scope, dry_run);
   removed.insert(removed.end(), report.removed.begin(), report.removed.end());
   missing.insert(missing.end(), report.missing.begin(), report.missing.end());
@@ -135,7 +136,7 @@ int run_cache_clean(const Invocation& inv) {
   std::vector<fs::path> removed;
   std::vector<fs::path> missing;
   const std::vector<Target> targets = clean_targets(inv);
-  if (cleans_packages(inv)) clean_package_cache(inv.global.cache_dir, dry_run, removed, missing);
+  if (cleans_packages(inv)) clean_package_cache(inv.global.cache_dir, dry_run, removed, missing, inv.log);
   for (const Target& t : targets) {
     if (!exists(t)) {
       missing.push_back(t.full());

@@ -305,19 +305,19 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
 
 namespace {
 
-// kSave: the job that fills the tree to save; "install" then reuses it.
+// kSave: "install" fills the tree to save; "configure" then reuses it.
 InstallInputs add_save_job(Orchestrator& orchestrator, const InstallInputs& install,
                            std::vector<std::string>& install_after, std::function<void()> on_saved) {
   if (install.build_env_mode != BuildEnvMode::kSave) return install;
   orchestrator.add(StageJob{
-      .name = "save-build-env",
+      .name = "install",
       .kind = ipc::proto::StageKind::INSTALLER,
       .after = install_after,
       .prepare = [install] { return prepare_install_request(install); },
       .on_success = [on_saved](const StageOutcome&) { if (on_saved) on_saved(); },
       .timeout = std::chrono::seconds(3600),
   });
-  install_after = {"save-build-env"};
+  install_after = {"install"};
   InstallInputs reuse = install;
   reuse.build_env_mode = BuildEnvMode::kReuse;
   reuse.build_env_tree = install.build_env_saved_tree;
@@ -331,8 +331,10 @@ void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_ins
   std::vector<std::string> install_after;
   if (!after.empty()) install_after.push_back(after);
   const InstallInputs install = add_save_job(orchestrator, save_or_install, install_after, std::move(on_saved));
+  // The installer job that applies the template: the only one, or the one after the save.
+  const std::string install_job = save_or_install.build_env_mode == BuildEnvMode::kSave ? "configure" : "install";
   orchestrator.add(StageJob{
-      .name = "install",
+      .name = install_job,
       .kind = ipc::proto::StageKind::INSTALLER,
       .after = install_after,
       .prepare = [install] { return prepare_install_request(install); },
@@ -357,7 +359,7 @@ void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_ins
   orchestrator.add(StageJob{
       .name = "make-disk",
       .kind = ipc::proto::StageKind::DISKMAKER,
-      .after = {"install"},
+      .after = {install_job},
       .prepare = [disk] { return prepare_disk_request(disk); },
       .on_success =
           [disk, &out](const StageOutcome& outcome) {

@@ -63,7 +63,7 @@ std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock
 std::filesystem::path additional_file_source(const config::AdditionalFile& file,
                                              const std::filesystem::path& template_path);
 
-// In kSave mode, the request of the "save-build-env" job: the packages
+// In kSave mode, the request of the first job ("install"): the packages
 // installed into build_env_tree (rootDir and buildEnv.dir both name it) and
 // nothing else of the template.
 PreparedRequest prepare_install_request(const InstallInputs& in);
@@ -84,9 +84,9 @@ struct ImageResults {
 };
 
 // Adds "install" (after `after`, empty: at once) and "make-disk". In kSave
-// mode a "save-build-env" job comes first: the installer installs the
-// packages straight into the tree to save and stops, `on_saved` commits it
-// (read-only from then on), and "install" reuses it like any later build,
+// mode "install" only installs the packages straight into the tree to save
+// and stops, `on_saved` commits it (read-only from then on), and a
+// "configure" job reuses it like any later build before "make-disk",
 // so no template configuration, additional file, initramfs or boot loader
 // step ever runs where the saved tree is writable. The inputs are copied
 // into the jobs; `out` is filled by the time Orchestrator::run() returns

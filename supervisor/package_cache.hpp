@@ -10,9 +10,10 @@
 //   <cache_dir>/tmp/run-*/                        staging of one live build
 //   <cache_dir>/.lock                             flock: shared by builds, exclusive for clean
 //
-// The root is 0700 and packages/ at most 0711 (an existing directory with
-// more is tightened, with a warning): no other user of the machine reads
-// what the cache holds or plants anything in it.
+// The root is 0700 and packages/ 0711 (an existing directory with more is
+// tightened, with a warning): no other user of the machine reads what the
+// cache holds or plants anything in it; other ids only pass through
+// packages/ (a root caller's stages, to their read-only bind).
 //
 // An object enters only through commit(), which re-hashes it, and is re-hashed
 // again by open_verified() before each use. Two builds that need the same

@@ -120,7 +120,8 @@ TEST(PackageCache, KeepsItsRootPrivateAndTightensAnOpenOne) {
   EXPECT_NE(cache.warnings()[0].find(root.string()), std::string::npos) << cache.warnings()[0];
   PackageCache fresh(dir.path() / "fresh", CacheAccess::kBuild);
   EXPECT_EQ(fs::status(dir.path() / "fresh").permissions(), fs::perms::owner_all);
-  EXPECT_EQ(fs::status(dir.path() / "fresh/packages").permissions(), fs::perms::owner_all);
+  EXPECT_EQ(fs::status(dir.path() / "fresh/packages").permissions(),
+            fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   EXPECT_TRUE(fresh.warnings().empty());
 }
 

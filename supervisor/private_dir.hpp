@@ -11,7 +11,7 @@
 
 namespace supervisor {
 
-// Creates `dir` (its parents as needed, `dir` itself with mode 0700) or,
+// Creates `dir` (its parents as needed, `dir` itself with mode `allowed`) or,
 // when it exists, takes away every permission bit outside `allowed` (0700,
 // or e.g. 0711 where other ids only need to pass through). Returns a warning
 // naming the directory and both modes when an existing one was tightened.

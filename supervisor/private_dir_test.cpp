@@ -25,6 +25,15 @@ TEST(PrivateDir, CreatesTheDirectoryAndItsParentsWithMode0700) {
   EXPECT_EQ(mode_of(dir), 0700u);
 }
 
+TEST(PrivateDir, CreatesANewDirectoryWithTheAllowedModeWhateverTheUmask) {
+  tests::TempDir temp;
+  const fs::path dir = temp.path() / "packages";
+  const mode_t old = ::umask(077);
+  EXPECT_FALSE(make_private_dir(dir, 0711).has_value());
+  ::umask(old);
+  EXPECT_EQ(mode_of(dir), 0711u) << "a root caller's stages pass through it";
+}
+
 TEST(PrivateDir, TightensAnExistingOpenDirectoryWithAWarning) {
   tests::TempDir temp;
   const fs::path dir = temp.path() / "cache";
