@@ -20,8 +20,9 @@ struct HostOwner {
 // default /etc/subuid and /etc/subgid; nullopt unless this process is root.
 std::optional<HostOwner> stage_root_owner();
 
-// Makes `path` (something the caller just made; a symlink is not followed)
-// owned by the stage's root. A no-op for an unprivileged caller.
+// Makes `path` (something the caller made, owned by root; a symlink is not
+// followed) owned by the stage's root. Refuses anything root does not own.
+// A no-op for an unprivileged caller.
 void give_to_stage_root(const std::filesystem::path& path);
 
 }  // namespace sandbox

@@ -173,5 +173,21 @@ TEST_F(RootMode, BindFromRootOnlyDirectoryWorksAndFilesBelongToTheStageRoot) {
   EXPECT_FALSE(fs::exists(work));
 }
 
+// A directory of another user named as a stage's output keeps its owner.
+TEST_F(RootMode, OnlyWhatRootOwnsIsHandedToTheStageRoot) {
+  RootOnlyDir dir;
+  const fs::path users = dir.path() / "users";
+  fs::create_directory(users);
+  ASSERT_EQ(chown(users.c_str(), 1234, 1234), 0);
+  EXPECT_THROW(give_to_stage_root(users), ipc::Error);
+  struct stat st {};
+  ASSERT_EQ(lstat(users.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  fs::create_symlink(users, dir.path() / "link");
+  give_to_stage_root(dir.path() / "link");  // the link itself, as lchown
+  ASSERT_EQ(lstat(users.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u) << "a symlink is not followed";
+}
+
 }  // namespace
 }  // namespace sandbox
