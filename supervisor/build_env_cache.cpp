@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 
 #include "ipc/error.hpp"
 #include "sandbox/tree_removal.hpp"
@@ -123,11 +122,13 @@ void BuildEnvLease::commit() {
                      final_dir.string());
   committed_ = true;
   tree_ = final_dir / "tree";
+  // A new file: nothing found under its name is followed or reused.
   const fs::path marker = final_dir / kMarker;
-  std::ofstream out(marker, std::ios::trunc);
-  out << key_ << "\n";
-  out.close();
-  ipc::check(static_cast<bool>(out), "Failed to write '" + marker.string() + "'");
+  const std::string text = key_ + "\n";
+  sandbox::UniqueFd out(ipc::check_syscall(
+      ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), "create", marker.string()));
+  ipc::check(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()),
+             "Failed to write '" + marker.string() + "'");
 }
 
 std::vector<fs::path> clean_build_envs(const fs::path& cache_dir, bool dry_run) {
