@@ -204,6 +204,17 @@ TEST(Spawn, StageLeadsItsOwnSessionWithoutControllingTerminal) {
   const testing::ProbeRun r = run(probe_spec(baseline_policy(), {"session"}));
   ASSERT_TRUE(r.succeeded()) << r.describe();
   EXPECT_NE(r.out.find("pid 1 sid 1 pgid 1\n"), std::string::npos) << r.out;
+  // No /dev/tty in a stage's /dev at all.
+  EXPECT_NE(r.out.find("tty: errno " + std::to_string(ENOENT) + " "), std::string::npos) << r.out;
+}
+
+TEST(Spawn, DevWithTtyBindsTheNodeButTheStageStillHasNoControllingTerminal) {
+  SandboxSpec spec = probe_spec(baseline_policy(), {"session"});
+  for (MountOp& op : spec.mounts) {
+    if (op.kind == MountKind::kDev) op.options = kDevWithTty;
+  }
+  const testing::ProbeRun r = run(spec);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
   EXPECT_NE(r.out.find("tty: errno " + std::to_string(ENXIO) + " "), std::string::npos) << r.out;
 }
 

@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kOldRoot = "/oldroot";
 constexpr const char* kNewRoot = "/newroot";
 constexpr const char* kHostDevNull = "/oldroot/dev/null";
-constexpr const char* kDeviceNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+constexpr const char* kDeviceNodes[] = {"null", "zero", "full", "random", "urandom"};
 
 std::vector<std::string> parents_of(const std::string& path) {
   std::vector<std::string> parents;
@@ -75,6 +75,8 @@ PreparedMount prepare(const MountOp& op, BindSources sources, PreparedRoot& root
     for (const char* node : kDeviceNodes) {
       m.device_binds.emplace_back(std::string(kOldRoot) + "/dev/" + node, m.target + "/" + node);
     }
+    // /dev/tty only where a terminal is wanted (`stage --shell`).
+    if (op.options == kDevWithTty) m.device_binds.emplace_back(std::string(kOldRoot) + "/dev/tty", m.target + "/tty");
     m.device_links = {{"/proc/self/fd", m.target + "/fd"},
                       {"/proc/self/fd/0", m.target + "/stdin"},
                       {"/proc/self/fd/1", m.target + "/stdout"},

@@ -17,11 +17,14 @@ enum class MountKind {
   kBindRo,   // recursive bind of a host path, then read-only (recursively)
   kBindRw,   // recursive bind of a host path, writable
   kProc,     // a new procfs for the stage's pid namespace
-  kDev,      // mode=755 tmpfs with null zero full random urandom tty bound in
+  kDev,      // mode=755 tmpfs with null zero full random urandom bound in (and tty with kDevWithTty)
   kTmpfs,    // an empty tmpfs (options: mount data, e.g. "mode=1777,size=1g")
   kDir,      // an empty directory on the root tmpfs
   kSymlink,  // target -> source (a symlink on the root tmpfs)
 };
+
+// MountOp.options of a kDev that also binds the host's /dev/tty.
+inline constexpr const char* kDevWithTty = "tty";
 
 // One step of building the stage's root; run in order on a fresh tmpfs root.
 struct MountOp {

@@ -58,6 +58,9 @@ int run_shell(StageKind kind, const LaunchOptions& launch) {
   // The terminal is the user's own here: TIOCSTI and the rest are theirs.
   sandbox::syscalls::allow_every_ioctl(spec.seccomp);
   spec.fds = {{0, 0}, {1, 1}, {2, 2}};
+  for (sandbox::MountOp& op : spec.mounts) {
+    if (op.kind == sandbox::MountKind::kDev) op.options = sandbox::kDevWithTty;
+  }
   sandbox::SpawnedStage shell = sandbox::spawn(spec);
   const int status = shell.wait();
   return WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure;
