@@ -16,6 +16,7 @@
 #include "supervisor/host_tools.hpp"
 #include "supervisor/image_jobs.hpp"
 #include "supervisor/image_record.hpp"
+#include "supervisor/additional_files.hpp"
 #include "supervisor/lockfile.hpp"
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/outputs.hpp"
@@ -170,7 +171,9 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_mode = env.mode(),
                              .build_env_tree = env.tree(),
                              .distribution = provider.id,
-                             .build_env_saved_tree = env.saved_tree()};
+                             .build_env_saved_tree = env.saved_tree(),
+                             .os_data_dir = provider.os_dir,
+                             .allow_outside_files = request.allow_outside_files};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.
   auto on_saved = [&] {
@@ -294,6 +297,8 @@ int run_build(const BuildRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
   const DiskLayout layout = plan_disk_layout(*request.image.disk);
+  check_additional_files(request.image,
+                         additional_file_roots(request.image, provider.os_dir, request.allow_outside_files));
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
   log_warnings(cache.warnings(), log);

@@ -22,6 +22,7 @@ struct BuildRequest {
   std::optional<std::filesystem::path> keep_requests;  // --keep-requests: save stage requests here
   bool json = false;                                   // --json: machine-readable progress/result on stdout
   bool rebuild = false;  // --rebuild: build even when the outputs are up to date (image_record.hpp)
+  bool allow_outside_files = false;  // --allow-outside-files: additionalFiles from anywhere
 };
 
 struct LockRequest {

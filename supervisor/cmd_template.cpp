@@ -28,7 +28,9 @@ void add_build_options(po::options_description& options) {
       ("lockfile", po::value<std::string>()->value_name("FILE"), "install the package versions pinned in FILE")
       ("keep-requests", po::value<std::string>()->value_name("DIR"), "save every stage request in DIR")
       ("json", po::bool_switch(), "print progress and the result as JSON lines on stdout")
-      ("rebuild", po::bool_switch(), "build even when the outputs were made from the same inputs and are unchanged");
+      ("rebuild", po::bool_switch(), "build even when the outputs were made from the same inputs and are unchanged")
+      ("allow-outside-files", po::bool_switch(),
+       "use additionalFiles outside the template's and the OS data's directories");
 }
 
 void add_fetch_options(po::options_description& options) {
@@ -126,6 +128,7 @@ int run_build_verb(const Invocation& inv) {
   request.keep_requests = optional_path(inv, "keep-requests");
   request.json = inv.options["json"].as<bool>();
   request.rebuild = inv.options["rebuild"].as<bool>();
+  request.allow_outside_files = inv.options["allow-outside-files"].as<bool>();
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);
 }

@@ -10,6 +10,7 @@
 
 #include "ipc/error.hpp"
 #include "ipc/framing.hpp"
+#include "supervisor/additional_files.hpp"
 #include "supervisor/password_hash.hpp"
 
 namespace supervisor {
@@ -75,27 +76,33 @@ void fill_users(InstallerRequest::Builder out, const config::SystemConfig& sc) {
 
 // Files go as fds while the request has room; the rest by path with a
 // read-only bind of just that file.
-void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, const config::ImageTemplate& image) {
+// Each file is opened once, inside the allowed directories, and that fd is
+// what the installer copies (additional_files.hpp).
+void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, const InstallInputs& in) {
+  const config::ImageTemplate& image = in.image;
+  const AdditionalFileRoots roots = additional_file_roots(image, in.os_data_dir, in.allow_outside_files);
   const auto& files = system_config(image).additional_files;
   auto list = out.initAdditionalFiles(static_cast<unsigned>(files.size()));
   const std::size_t fd_budget = ipc::FrameLimits{}.max_fds - 3;  // rootDir, outputDir, buildEnv.dir
   for (std::size_t i = 0; i < files.size(); ++i) {
     const fs::path source = additional_file_source(files[i], image.source);
     ipc::ErrorContext ctx{"reading additional file", source.string()};
-    struct stat st {};
-    ipc::check_syscall(::stat(source.c_str(), &st), "inspect", source.string());
-    ipc::require(S_ISREG(st.st_mode), "additional file '" + source.string() + "' is not a regular file");
+    OpenedAdditionalFile opened = open_additional_file(source, roots);
     ipc::require(fs::path(files[i].final).is_absolute(),
                  "additionalFiles: final '" + files[i].final + "' must be an absolute path");
     auto entry = list[static_cast<unsigned>(i)];
     if (p.fds.size() < fd_budget) {
-      entry.initSource().setSlot(p.add_fd(source, O_RDONLY));
+      entry.initSource().setSlot(static_cast<std::int32_t>(p.fds.size()));
+      p.fds.push_back(std::move(opened.fd));
+      p.fd_paths.push_back(opened.path);
+      p.fd_flags.push_back(O_RDONLY);
     } else {
-      entry.initSource().setPath(source.string());
-      p.mounts.read_only.push_back(source);
+      // Past the fd budget: bound at the path the checked fd resolved to.
+      entry.initSource().setPath(opened.path.string());
+      p.mounts.read_only.push_back(opened.path);
     }
     entry.setDestination(files[i].final);
-    entry.setMode((st.st_mode & S_IXUSR) ? 0755 : 0644);
+    entry.setMode((opened.mode & S_IXUSR) ? 0755 : 0644);
   }
 }
 
@@ -255,7 +262,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.initOutputDir().setSlot(p.add_fd(in.output_dir, kDirFlags));
   fill_build_env(request, p, in);
   fill_os_config(request, in);
-  fill_additional_files(request, p, in.image);
+  fill_additional_files(request, p, in);
   auto sbom = request.initSbom();
   sbom.setEnabled(true);
   sbom.setFileName(output_base_name(in.image) + ".spdx.json");

@@ -36,6 +36,8 @@ struct InstallInputs {
   std::filesystem::path build_env_tree;  // kReuse: the saved tree; kSave: the empty tree to fill; kNone: empty
   std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
+  std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
+  bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
 };
 
 struct DiskInputs {

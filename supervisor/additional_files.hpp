@@ -1,0 +1,45 @@
+// The files a template copies into the image (systemConfig.additionalFiles),
+// opened once by the supervisor and handed to the installer as that fd. Only
+// files inside the template's directory or the OS data directory
+// (config/osv/<os>/<dist>) are used, reached without a symbolic link that
+// leads out of them, unless the user allows outside files (build
+// --allow-outside-files): a template from elsewhere must not copy the
+// user's ~/.ssh keys or /etc/shadow into an image.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/template.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+
+struct AdditionalFileRoots {
+  std::vector<std::filesystem::path> dirs;  // absolute
+  bool allow_outside = false;
+};
+
+// The template's directory and `os_data_dir`.
+AdditionalFileRoots additional_file_roots(const config::ImageTemplate& image, const std::filesystem::path& os_data_dir,
+                                          bool allow_outside);
+
+struct OpenedAdditionalFile {
+  sandbox::UniqueFd fd;         // O_RDONLY, a regular file
+  std::filesystem::path path;   // where it was found, links resolved
+  mode_t mode = 0;
+};
+
+// Opens `source` (the entry's local path made absolute): beneath the root
+// that holds it (RESOLVE_BENEATH: a link may not lead out), or anywhere when
+// outside files are allowed. Throws ipc::Error (kInvalidInput) naming the
+// file, the allowed directories and the flag.
+OpenedAdditionalFile open_additional_file(const std::filesystem::path& source, const AdditionalFileRoots& roots);
+
+// Every additional file of `image` opened and closed: refused before a build fetches anything.
+void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots);
+
+}  // namespace supervisor
