@@ -97,7 +97,8 @@ class ImageJobs : public testing::Test {
                          .layout = layout,
                          .build_env_mode = mode,
                          .build_env_tree = mode == BuildEnvMode::kNone ? fs::path() : dir.path() / "env" / "tree",
-                         .distribution = "debian-debian12-x86_64"};
+                         .distribution = "debian-debian12-x86_64",
+                         .os_data_dir = dir.path() / "osv"};
   }
 
   static ipc::proto::StageRequest::Reader request_of(const PreparedRequest& p) {
