@@ -1,6 +1,7 @@
 #include "supervisor/deb_pipeline.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
@@ -422,6 +423,9 @@ struct PackageBatchState {
   StagingArea staging;
   std::map<std::string, ObjectLock> locks;  // by sha256, held until commit
   std::vector<std::vector<LockedPackage>> batches;  // one per verify job
+  // Per verify batch, the directory its fetch job writes: a fetcher sees only
+  // its own, so none can touch files another job's verifier accepted.
+  std::vector<std::filesystem::path> batch_dirs;
 };
 
 // A verify request passes one fd per package; FrameLimits::max_fds caps them.
@@ -460,13 +464,19 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                    [](const LockedPackage& a, const LockedPackage& b) { return a.size > b.size; });
   const std::size_t verify_count = (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch;
   state->batches.resize(verify_count);
+  state->batch_dirs.resize(verify_count);
   for (std::size_t i = 0; i < missing.size(); ++i) state->batches[i % verify_count].push_back(missing[i]);
   const std::size_t fetch_count = std::clamp<std::size_t>(batches, 1, verify_count);
   std::vector<std::string> fetch_job_of(verify_count);
   for (std::size_t f = 0; f < fetch_count; ++f) {
     const std::size_t first = f * verify_count / fetch_count, last = (f + 1) * verify_count / fetch_count;
     const std::string fetch_job = "fetch-packages-" + std::to_string(f + 1);
-    for (std::size_t b = first; b < last; ++b) fetch_job_of[b] = fetch_job;
+    const fs::path fetch_dir = state->staging.dir() / fetch_job;
+    ipc::check_syscall(::mkdir(fetch_dir.c_str(), 0700), "create directory", fetch_dir.string());
+    for (std::size_t b = first; b < last; ++b) {
+      fetch_job_of[b] = fetch_job;
+      state->batch_dirs[b] = fetch_dir;
+    }
     std::vector<std::string> fetch_after;
     if (f > 0) fetch_after.push_back("fetch-packages-" + std::to_string(f));
     else if (!after.empty()) fetch_after.push_back(after);
@@ -492,7 +502,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                 list[i].setExpectedSha256(wanted[i]->sha256);
                 list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
               }
-              fetch.initOutputDir().setSlot(p.add_fd(state->staging.dir(), kDirFlags));
+              fetch.initOutputDir().setSlot(p.add_fd(state->batch_dirs[first], kDirFlags));
               fill_common_fetch(fetch, options);
               // Every package's hash comes from a signature-checked index.
               fetch.setAllowPlainHttp(true);
@@ -521,7 +531,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
               for (std::size_t i = 0; i < batch.size(); ++i) {
                 list[i].setName(batch[i].name);
                 list[i].setRepo(batch[i].repository);
-                list[i].initFile().setSlot(p.add_fd(state->staging.dir() / staged_name(batch[i]), kFetchedFile));
+                list[i].initFile().setSlot(p.add_fd(state->batch_dirs[b] / staged_name(batch[i]), kFetchedFile));
                 list[i].setExpectedSha256(batch[i].sha256);
                 list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
               }
@@ -542,7 +552,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                 auto it = state->locks.find(pkg.sha256);
                 ipc::check(it != state->locks.end(), "no cache lock for package " + pkg.name);
                 out.by_name[pkg.name] =
-                    cache.commit(it->second, state->staging.dir() / staged_name(pkg), pkg.filename.substr(pkg.filename.rfind('/') + 1));
+                    cache.commit(it->second, state->batch_dirs[b] / staged_name(pkg), pkg.filename.substr(pkg.filename.rfind('/') + 1));
                 out.bytes_downloaded += pkg.size;
                 ++out.downloaded;
                 state->locks.erase(it);
