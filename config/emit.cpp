@@ -77,6 +77,7 @@ void emit_repositories(YAML::Emitter& out, const std::vector<PackageRepository>&
     put(out, "component", r.component);
     put(out, "priority", r.priority);
     put(out, "allowPackages", r.allow_packages);
+    put(out, "keyFingerprints", r.key_fingerprints);
   });
 }
 

@@ -85,6 +85,8 @@ struct PackageRepository {
   std::optional<std::string> component;
   std::optional<std::int64_t> priority;
   std::vector<std::string> allow_packages;
+  // Pins: the Release must be signed by one of these (40 hex digits each).
+  std::vector<std::string> key_fingerprints;
   bool operator==(const PackageRepository&) const = default;
 };
 

@@ -1,6 +1,8 @@
 #include "config/template_parser.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -24,8 +26,8 @@ constexpr std::array<std::string_view, 2> kArtifactKeys{"type", "compression"};
 constexpr std::array<std::string_view, 12> kPartitionKeys{
     "id", "index", "name", "type", "typeUUID", "fsType", "fsLabel", "start", "end",
     "mountPoint", "mountOptions", "flags"};
-constexpr std::array<std::string_view, 8> kRepositoryKeys{
-    "codename", "url", "path", "pkey", "pkeys", "component", "priority", "allowPackages"};
+constexpr std::array<std::string_view, 9> kRepositoryKeys{
+    "codename", "url", "path", "pkey", "pkeys", "component", "priority", "allowPackages", "keyFingerprints"};
 
 Metadata parse_metadata(YamlReader& in, const YAML::Node& node) {
   Metadata m;
@@ -137,6 +139,13 @@ PackageRepository parse_repository(YamlReader& in, const YAML::Node& node, const
   r.component = in.opt_string(node, "component", path);
   r.priority = in.opt_int(node, "priority", path, -9999, 9999);
   r.allow_packages = in.string_list(node, "allowPackages", path);
+  r.key_fingerprints = in.string_list(node, "keyFingerprints", path);
+  for (std::size_t i = 0; i < r.key_fingerprints.size(); ++i) {
+    std::string& pin = r.key_fingerprints[i];
+    std::transform(pin.begin(), pin.end(), pin.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const bool hex = pin.size() == 40 && std::all_of(pin.begin(), pin.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+    if (!hex) in.error(index_path(path + ".keyFingerprints", i), "\"" + pin + "\" is not a key fingerprint; expected 40 hex digits");
+  }
   check_repository_sources(in, node, path, r);
   return r;
 }

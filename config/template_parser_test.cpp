@@ -102,6 +102,19 @@ TEST(TemplateParser, RejectsAPriorityOutOfRange) {
   EXPECT_NE(e.find("packageRepositories[0].priority: expected an integer in -9999..9999"), std::string::npos) << e;
 }
 
+// A repository key fetched over the network is pinned by fingerprint here
+// when it is known (otherwise it is trusted on first use).
+TEST(TemplateParser, ReadsRepositoryKeyFingerprints) {
+  const std::string repo = "packageRepositories:\n  - {codename: c, url: \"https://127.0.0.1/r\", "
+                           "pkey: \"https://127.0.0.1/r/key.gpg\", keyFingerprints: [";
+  const ImageTemplate t = parse_template_text(std::string(kMinimal) + repo + std::string(40, 'a') + "]}\n", "t.yml");
+  ASSERT_EQ(t.package_repositories.size(), 1u);
+  EXPECT_EQ(t.package_repositories[0].key_fingerprints, std::vector<std::string>{std::string(40, 'A')});
+  const std::string e = parse_error(std::string(kMinimal) + repo + "ABCD]}\n");
+  EXPECT_NE(e.find("packageRepositories[0].keyFingerprints[0]: \"ABCD\" is not a key fingerprint"), std::string::npos)
+      << e;
+}
+
 TEST(TemplateParser, RejectsControlCharactersAndOverlongStrings) {
   std::string yaml = std::string(kMinimal) + "metadata: {description: \"a\\x01b\"}\n";
   EXPECT_NE(parse_error(yaml).find("metadata.description: value contains the control character 0x01"),

@@ -45,7 +45,7 @@ DebRepository from_template(const config::PackageRepository& repo, const std::st
       out.trusted = true;
       continue;
     }
-    out.keys.push_back({key, {}});
+    out.keys.push_back({key, repo.key_fingerprints});
   }
   ipc::require(out.trusted || !out.keys.empty(),
                "packageRepositories[" + std::to_string(index) + "] (" + repo.codename +
