@@ -24,16 +24,18 @@ class PlantedFiles : public ::testing::Test {
   void SetUp() override {
     const char* planting = std::getenv("OIC_PLANTING_STAGE");
     ASSERT_TRUE(planting != nullptr && *planting != '\0') << "OIC_PLANTING_STAGE is not set (meson sets it)";
-    // Copies, not links: the sandbox binds the stage binary by path.
-    for (const char* stage : {"stage-installer", "stage-diskmaker"}) {
-      fs::create_directories(stages_);
-      fs::copy_file(planting, stages_ / stage, fs::copy_options::overwrite_existing);
-    }
+    // Copied, not linked, by build(): the sandbox binds the stage binary by path.
+    planting_ = planting;
     for (const char* victim : kVictims) tests::repo::write_file(world_.root() / victim, "the user's file\n");
   }
 
-  // A build of the world's template with image.name `trick`.
-  CliResult build(const std::string& trick) {
+  // A build of the world's template with image.name `trick`, the planting
+  // stage standing in for each of `stages`.
+  CliResult build(const std::string& trick,
+                  const std::vector<std::string>& stages = {"stage-installer", "stage-diskmaker"}) {
+    fs::remove_all(stages_);
+    fs::create_directories(stages_);
+    for (const std::string& stage : stages) fs::copy_file(planting_, stages_ / stage);
     const fs::path tpl = world_.root() / (trick + ".yml");
     const std::string text = tests::repo::slurp(world_.template_path());
     tests::repo::write_file(tpl, std::regex_replace(text, std::regex("image:\n  name: repo-test\n"),
@@ -58,6 +60,7 @@ class PlantedFiles : public ::testing::Test {
   }
 
   RepoWorld world_;
+  fs::path planting_;
   fs::path stages_ = world_.root() / "planting-stages";
 };
 
@@ -67,6 +70,18 @@ TEST_F(PlantedFiles, LinksNamedLikeTheSbomLockfileAndTemplateAreNeitherFollowedN
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE((r.out + r.err).find("planted-links-1.0.0.spdx.json': it is a symbolic link"), std::string::npos)
       << r.out << r.err;
+  expect_nothing_published(r);
+}
+
+// The fetcher links InRelease, the key and the indexes to a file of the
+// user's: the supervisor refuses to open them instead of handing that file
+// to the verifier.
+TEST_F(PlantedFiles, LinksAFetcherLeftAreNotFollowed) {
+  const CliResult r = build("planted-fetch", {"stage-fetcher"});
+  ASSERT_NE((r.out + r.err).find("planted links named like every download"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("Too many levels of symbolic links"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("[verify-metadata] started"), std::string::npos) << r.out << r.err;
   expect_nothing_published(r);
 }
 

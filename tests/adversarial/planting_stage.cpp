@@ -1,8 +1,10 @@
 // A stage built only for tests that plants, in the output directory it is
 // given, files named like what the supervisor opens afterwards: installed as
-// stage-installer and stage-diskmaker in a folder of its own (argv[0] says
-// which) and run by the real supervisor in a build. The image name picks
-// the trick (planted_files_test.cpp checks the host side):
+// stage-fetcher, stage-installer or stage-diskmaker in a folder of its own
+// (argv[0] says which) and run by the real supervisor in a build. As the
+// fetcher it links every file it is asked for to "../../../../../victim-sbom".
+// As the installer and disk maker the image name picks the trick
+// (planted_files_test.cpp checks the host side):
 //   planted-links  the installer links the SBOM, lockfile and template names
 //                  to files outside the workspace ("../../../../../victim-*")
 //   forged-hash    the disk maker reports a sha256 its image does not have
@@ -70,8 +72,22 @@ void make_disk(proto::DiskmakerRequest::Reader request, ipc::StageContext& conte
   if (trick.starts_with("forged-hash")) artifact.setSha256(std::string(64, 'a'));
 }
 
+void fetch(proto::FetcherRequest::Reader request, ipc::StageContext& context, proto::FetcherResult::Builder out) {
+  const sandbox::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  auto files = out.initFiles(request.getDownloads().size());
+  for (unsigned i = 0; i < files.size(); ++i) {
+    const std::string name = request.getDownloads()[i].getDestName();
+    plant_link(dir.get(), name, "victim-sbom");
+    files[i].setUrl(request.getDownloads()[i].getUrl());
+    files[i].setDestName(name);
+  }
+  context.log(ipc::LogLevel::kInfo, "planted links named like every download");
+}
+
 void run(proto::StageRequest::Reader request, ipc::StageContext& context, proto::StageResult::Builder result) {
-  if (request.isInstaller()) {
+  if (request.isFetcher()) {
+    fetch(request.getFetcher(), context, result.initFetcher());
+  } else if (request.isInstaller()) {
     install(request.getInstaller(), context, result.initInstaller());
   } else {
     make_disk(request.getDiskmaker(), context, result.initDiskmaker());
@@ -82,6 +98,8 @@ void run(proto::StageRequest::Reader request, ipc::StageContext& context, proto:
 
 int main(int argc, char** argv) {
   const std::string name = fs::path(argv[0]).filename().string();
-  const proto::StageKind kind = name == "stage-diskmaker" ? proto::StageKind::DISKMAKER : proto::StageKind::INSTALLER;
+  const proto::StageKind kind = name == "stage-diskmaker"  ? proto::StageKind::DISKMAKER
+                               : name == "stage-fetcher" ? proto::StageKind::FETCHER
+                                                         : proto::StageKind::INSTALLER;
   return ipc::run_stage(argc, argv, kind, run, [](int fd) { sandbox::install_sigsys_reporter(fd); });
 }
