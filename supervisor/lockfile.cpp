@@ -1,6 +1,10 @@
 #include "supervisor/lockfile.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <fstream>
@@ -11,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
 #include "supervisor/repositories.hpp"
 
 namespace supervisor {
@@ -190,13 +195,18 @@ void require_same_signers(const Lockfile& previous, const Lockfile& now, std::st
 void write_lockfile(const std::filesystem::path& path, const Lockfile& lock) {
   const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << lockfile_to_json(lock);
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "'");
+    // A new file only: whatever was planted under the temporary name, a
+    // link included, is neither followed nor overwritten.
+    sandbox::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) {
+      throw ipc::Error(ipc::ErrorKind::kFailed,
+                       "Failed to create '" + tmp.string() + "' for the lockfile: " + std::strerror(errno));
+    }
+    const std::string text = lockfile_to_json(lock);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      const std::string why = std::strerror(errno);
+      ::unlink(tmp.c_str());
+      throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + why);
     }
   }
   std::error_code ec;

@@ -78,6 +78,20 @@ TEST(Lockfile, WriteThenReadGivesTheSameLockAndLeavesNoTemporary) {
   std::filesystem::remove_all(dir);
 }
 
+// A link planted under the temporary name (beside a lockfile in a shared
+// directory) is not followed: the file it names stays as it was.
+TEST(Lockfile, WritingFollowsNoLinkPlantedUnderTheTemporaryName) {
+  const auto dir = std::filesystem::temp_directory_path() / ("oic-lockfile-link-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "victim") << "untouched";
+  std::filesystem::create_symlink(dir / "victim", dir / ("lock.json.tmp-" + std::to_string(::getpid())));
+  EXPECT_THROW(write_lockfile(dir / "lock.json", sample()), ipc::Error);
+  std::ifstream victim(dir / "victim");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(victim), {}), "untouched");
+  EXPECT_FALSE(std::filesystem::exists(dir / "lock.json"));
+  std::filesystem::remove_all(dir);
+}
+
 struct RejectCase {
   const char* label;
   std::function<void(json&)> edit;
