@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -71,6 +72,7 @@ struct ChildPlan {
   bool become_mapped_root;  // IdMapPlan::become_mapped_root
   int sync_fd;   // read end: one byte once the id maps are written
   int error_fd;  // write end, close-on-exec: a ChildFailure if setup fails
+  int parent_pidfd = -1;  // become_mapped_root: the spawning process, to see it die
 };
 
 std::vector<char*> to_c_strings(const std::vector<std::string>& strings) {
@@ -141,6 +143,13 @@ int setup_child(ChildPlan& plan, ChildFailure& failure) noexcept {
     if (setgroups(0, nullptr) < 0) return record_failure(failure, errno, "drop supplementary groups");
     if (setresgid(0, 0, 0) < 0) return record_failure(failure, errno, "switch to the mapped root group");
     if (setresuid(0, 0, 0) < 0) return record_failure(failure, errno, "switch to the mapped root user");
+    // The new credentials cleared the parent-death signal: set it again, then
+    // leave if the parent died before it was set.
+    if (spec.die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+      return record_failure(failure, errno, "set parent-death signal");
+    }
+    pollfd parent{plan.parent_pidfd, POLLIN, 0};
+    if (spec.die_with_parent && poll(&parent, 1, 0) != 0) _exit(1);
   }
   // Its own session: no controlling terminal of the caller (TIOCSTI, job signals).
   if (setsid() < 0) return record_failure(failure, errno, "start a new session");
@@ -232,6 +241,11 @@ SpawnedStage spawn(const SandboxSpec& spec) {
   UniqueFd error_read{errors[0]}, error_write{errors[1]};
   plan.sync_fd = sync_read.get();
   plan.error_fd = error_write.get();
+  UniqueFd self;
+  if (maps.become_mapped_root) {
+    self.reset(ipc::check_syscall(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)), "open", "own pidfd"));
+    plan.parent_pidfd = self.get();
+  }
 
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD;

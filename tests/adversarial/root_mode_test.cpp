@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -171,6 +173,40 @@ TEST_F(RootMode, BindFromRootOnlyDirectoryWorksAndFilesBelongToTheStageRoot) {
 
   remove_tree(work);  // a tree owned by the subordinate range
   EXPECT_FALSE(fs::exists(work));
+}
+
+// Switching to the mapped root changes the child's credentials, which clears
+// its parent-death signal: the stage must still die with its parent.
+TEST_F(RootMode, StageStillDiesWithItsParent) {
+  int in[2], out[2], go[2];
+  ipc::check_syscall(pipe2(in, O_CLOEXEC), "create", "pipe");
+  ipc::check_syscall(pipe2(out, O_CLOEXEC), "create", "pipe");
+  ipc::check_syscall(pipe2(go, O_CLOEXEC), "create", "pipe");
+  UniqueFd in_read{in[0]}, in_write{in[1]}, out_read{out[0]}, out_write{out[1]}, go_read{go[0]}, go_write{go[1]};
+  const pid_t parent = fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    SandboxSpec spec = probe_spec(baseline_policy(), {"pause"});
+    spec.fds = {{in_read.get(), 0}, {out_write.get(), 1}};
+    SpawnedStage stage = spawn(spec);
+    char byte = 0;
+    [[maybe_unused]] const ssize_t n = read(go_read.get(), &byte, 1);
+    _exit(0);  // without the destructor's kill: only the parent-death signal ends the stage
+  }
+  in_read.reset();
+  out_write.reset();
+  char ready[6] = {};
+  ASSERT_EQ(read(out_read.get(), ready, sizeof(ready)), 6);
+  ASSERT_EQ(write(go_write.get(), "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(parent, &status, 0), parent);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // The stage holds its stdout until it dies; stdin stays open here, so
+  // "pause" would wait forever.
+  pollfd fd{out_read.get(), POLLIN, 0};
+  ASSERT_EQ(poll(&fd, 1, 10000), 1) << "the stage outlived its parent";
+  char rest[16];
+  EXPECT_EQ(read(out_read.get(), rest, sizeof(rest)), 0);
 }
 
 // A directory of another user named as a stage's output keeps its owner.
