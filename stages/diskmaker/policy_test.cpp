@@ -35,7 +35,7 @@ TEST(DiskmakerPolicy, DecidesSyscallsAsDeclared) {
       {"libc falls back to clone", SCMP_SYS(clone3), fail_with(ENOSYS)},
       {"never with namespace flags", SCMP_SYS(unshare), std::nullopt},
       {"execs mkfs and mtools", SCMP_SYS(execve), kAllowed},
-      {"mkfs probes its output", SCMP_SYS(ioctl), kAllowed},
+      {"mkfs probes its output; all but TIOCSTI/TIOCLINUX, by argument", SCMP_SYS(ioctl), std::nullopt},
       {"writes the disk file", SCMP_SYS(fallocate), kAllowed},
       {"no network", SCMP_SYS(socket), kTrapped},
       {"no chroot", SCMP_SYS(chroot), kTrapped},
