@@ -1,8 +1,8 @@
 // A hostile template against the real CLI (the hermetic repository of
-// tests/repo): additionalFiles naming a private key of the user or
-// /etc/shadow are refused before anything is fetched, naming the file and
-// the flag that would allow it; with the flag the build goes on. (A link in
-// the template's directory leading out: supervisor/additional_files_test.)
+// tests/repo): additionalFiles naming a private key of the user,
+// /etc/shadow, or a link in the template's directory that leads to the key
+// are refused before anything is fetched, naming the file and the flag that
+// would allow it; with the flag the build goes on.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +58,18 @@ TEST_F(HostileTemplate, APrivateKeyOfTheUserIsRefused) {
 TEST_F(HostileTemplate, EtcShadowIsRefused) {
   write_template("/etc/shadow");
   expect_refused_before_any_download(build(), "additional file '/etc/shadow' is outside");
+}
+
+// Named by its absolute path inside the template's directory (validation
+// only checks that it exists), the link leads to the key: refused.
+TEST_F(HostileTemplate, ALinkInsideTheTemplateDirectoryLeadingOutIsRefused) {
+  const fs::path link = template_path().parent_path() / "files/key";
+  fs::create_directories(link.parent_path());
+  fs::create_symlink(private_key(), link);
+  write_template(link.string());
+  expect_refused_before_any_download(build(), "additional file '" + link.string() + "' leads out of '" +
+                                                  template_path().parent_path().string() +
+                                                  "' through a symbolic link");
 }
 
 TEST_F(HostileTemplate, TheFlagLetsTheUserUseAFileOutside) {
