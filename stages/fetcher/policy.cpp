@@ -29,6 +29,8 @@ sandbox::StagePolicy fetcher_policy() {
     policy.mounts.push_back({sandbox::MountKind::kBindRo, path, path, {}, true});
   }
   policy.rlimits.push_back({RLIMIT_AS, 8ULL << 30, 8ULL << 30});
+  // The largest file it writes is one package; the biggest in Debian are ~1.5 GB.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 4ULL << 30, 4ULL << 30});
   return policy;
 }
 
