@@ -180,6 +180,16 @@ TEST_F(HostilePackages, ConfigurationCommandStaysInTheInstallersSandbox) {
   expect_contained(image_file("/var/log/oic-probe-configuration.txt"), "configuration");
 }
 
+// The build environment is saved before any template step: a configuration
+// command that left the chroot finds the saved tree read-only, so nothing it
+// does reaches a later build of the same package set.
+TEST_F(HostilePackages, ConfigurationCommandCannotWriteTheSavedBuildEnvironment) {
+  ASSERT_EQ(build_.exit_code, 0) << build_.out << build_.err;
+  const std::string report = image_file("/var/log/oic-probe-configuration.txt");
+  ASSERT_NE(report.find("\ndone\n"), std::string::npos) << report;
+  EXPECT_EQ(report.find("wrote: " + (world_->cache_dir() / "buildenv").string()), std::string::npos) << report;
+}
+
 TEST_F(HostilePackages, AFileBelowAnotherPackagesSymlinkStaysInTheImageTree) {
   ASSERT_EQ(build_.exit_code, 0) << build_.out << build_.err;
   // Extracted relative to the tree, the link's absolute target is a path
