@@ -26,8 +26,6 @@ using ipc::proto::PackageSource;
 // its name is not followed, and a FIFO does not block the open.
 constexpr int kFetchedFile = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
-constexpr int kDirFlags = O_DIRECTORY | O_RDONLY;
-
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
@@ -267,7 +265,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               list[i].setDestName(std::get<1>(downloads[i]));
               list[i].setMaxSize(std::get<2>(downloads[i]));
             }
-            fetch.initOutputDir().setSlot(p.add_fd(metadata, kDirFlags));
+            p.add_dir(fetch.initOutputDir(), metadata, true);
             fill_common_fetch(fetch, options);
             // Indexes are checked against the signed Release by the verifier.
             fetch.setAllowPlainHttp(true);
@@ -502,7 +500,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                 list[i].setExpectedSha256(wanted[i]->sha256);
                 list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
               }
-              fetch.initOutputDir().setSlot(p.add_fd(state->batch_dirs[first], kDirFlags));
+              p.add_dir(fetch.initOutputDir(), state->batch_dirs[first], true);
               fill_common_fetch(fetch, options);
               // Every package's hash comes from a signature-checked index.
               fetch.setAllowPlainHttp(true);

@@ -21,8 +21,6 @@ using ipc::proto::BuildEnv;
 using ipc::proto::DiskmakerRequest;
 using ipc::proto::InstallerRequest;
 
-constexpr int kDirFlags = O_RDONLY | O_DIRECTORY;
-
 const config::SystemConfig& system_config(const config::ImageTemplate& image) {
   ipc::require(image.system_config.has_value(), "the template has no systemConfig");
   return *image.system_config;
@@ -83,7 +81,7 @@ void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, co
   const AdditionalFileRoots roots = additional_file_roots(image, in.os_data_dir, in.allow_outside_files);
   const auto& files = system_config(image).additional_files;
   auto list = out.initAdditionalFiles(static_cast<unsigned>(files.size()));
-  const std::size_t fd_budget = ipc::FrameLimits{}.max_fds - 3;  // rootDir, outputDir, buildEnv.dir
+  const std::size_t fd_budget = ipc::FrameLimits{}.max_fds;
   for (std::size_t i = 0; i < files.size(); ++i) {
     const fs::path source = additional_file_source(files[i], image.source);
     ipc::ErrorContext ctx{"reading additional file", source.string()};
@@ -146,12 +144,11 @@ void fill_build_env(InstallerRequest::Builder out, PreparedRequest& p, const Ins
       return;
     case BuildEnvMode::kReuse:
       env.setMode(BuildEnv::Mode::REUSE);
-      p.mounts.read_only.push_back(in.build_env_tree);
+      p.add_dir(env.initDir(), in.build_env_tree, false);
       break;
     case BuildEnvMode::kSave:
       throw ipc::Error(ipc::ErrorKind::kFailed, "a build environment is saved by its own request");
   }
-  env.initDir().setSlot(p.add_fd(in.build_env_tree, kDirFlags));
 }
 
 std::string artifact_compression(const config::Artifact& a) {
@@ -258,8 +255,8 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   PreparedRequest p;
   auto request = p.init_request().initInstaller();
   fill_packages(request, in);
-  request.initRootDir().setSlot(p.add_fd(in.root_dir, kDirFlags));
-  request.initOutputDir().setSlot(p.add_fd(in.output_dir, kDirFlags));
+  p.add_dir(request.initRootDir(), in.root_dir, true);
+  p.add_dir(request.initOutputDir(), in.output_dir, true);
   fill_build_env(request, p, in);
   fill_os_config(request, in);
   fill_additional_files(request, p, in);
@@ -286,7 +283,7 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
   ipc::require(in.image.disk.has_value(), "the template has no disk section");
   PreparedRequest p;
   auto request = p.init_request().initDiskmaker();
-  request.initRootDir().setSlot(p.add_fd(in.root_dir, kDirFlags));
+  p.add_dir(request.initRootDir(), in.root_dir, true);
   request.setTableType(in.layout.gpt ? DiskmakerRequest::TableType::GPT : DiskmakerRequest::TableType::MBR);
   request.setDiskSize(in.layout.disk_size);
   fill_partitions(request, in.layout);
@@ -304,7 +301,7 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
     list[static_cast<unsigned>(i)].setType(artifacts[i].type);
     list[static_cast<unsigned>(i)].setCompression(artifact_compression(artifacts[i]));
   }
-  request.initOutputDir().setSlot(p.add_fd(in.output_dir, kDirFlags));
+  p.add_dir(request.initOutputDir(), in.output_dir, true);
   request.setOutputName(output_base_name(in.image));
   p.mounts.read_write.push_back(in.workspace);
   return p;
