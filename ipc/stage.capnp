@@ -388,7 +388,7 @@ struct BuildEnv {
   enum Mode {
     none @0;                       # install the packages; cache nothing
     reuse @1;                      # copy `dir` into rootDir instead of installing
-    save @2;                       # install, then copy rootDir into the empty `dir`
+    save @2;                       # install into rootDir (`dir` names the same tree) and stop
   }
   mode @0 :Mode;
   dir @1 :FdRef;
