@@ -131,10 +131,12 @@ class Debian12Image : public ::testing::Test {
       configurations.push_back(entry);
     }
     doc["systemConfig"]["configurations"] = configurations;
-    // The copy lives elsewhere: its additional file by absolute path.
-    doc["systemConfig"]["additionalFiles"][0]["local"] =
-        (checks_template().parent_path() / doc["systemConfig"]["additionalFiles"][0]["local"].as<std::string>())
-            .string();
+    // The copy lives elsewhere, and additional files must be inside the
+    // template's directory: its file goes beside it, mode kept.
+    const std::string local = doc["systemConfig"]["additionalFiles"][0]["local"].as<std::string>();
+    const fs::path copy = workspace_->root() / local;
+    fs::create_directories(copy.parent_path());
+    fs::copy_file(checks_template().parent_path() / local, copy, fs::copy_options::overwrite_existing);
     const fs::path path = workspace_->root() / (name + ".yml");
     YAML::Emitter out;
     out << doc;
