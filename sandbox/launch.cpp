@@ -20,6 +20,7 @@
 #include "sandbox/caps.hpp"
 #include "sandbox/child_failure.hpp"
 #include "sandbox/mounts.hpp"
+#include "sandbox/nested_userns.hpp"
 #include "sandbox/userns.hpp"
 
 namespace sandbox {
@@ -177,6 +178,39 @@ int setup_child(ChildPlan& plan, ChildFailure& failure) noexcept {
   _exit(127);
 }
 
+// What the new stage process runs first: it drops the parent's ends of the
+// pipes (closing the sync write end makes a dead parent visible as EOF).
+struct ChildStart {
+  ChildPlan* plan;
+  int sync_write;
+  int error_read;
+};
+
+void start_child(void* arg) noexcept {
+  const ChildStart& start = *static_cast<ChildStart*>(arg);
+  close(start.sync_write);
+  close(start.error_read);
+  child_main(*start.plan);
+}
+
+// The stage in a user namespace of its own, child of the caller's.
+SpawnedStage clone_direct(unsigned long flags, ChildStart& start, const IdMapPlan& maps) {
+  int pidfd = -1;
+  const long pid = syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
+  if (pid < 0) throw namespace_creation_error(errno);
+  if (pid == 0) start_child(&start);
+  SpawnedStage stage(static_cast<pid_t>(pid), UniqueFd{pidfd});
+  apply_id_maps(stage.pid(), maps);  // on error the stage's destructor kills it
+  return stage;
+}
+
+// newuidmap/newgidmap once per process, not per stage (nested_userns.hpp).
+SpawnedStage clone_in_mapped_namespace(unsigned long flags, ChildStart& start, const IdMapPlan& maps) {
+  const IdMapPlan nested = nested_identity(maps);
+  const ClonedStage cloned = clone_nested({mapped_user_namespace(maps), flags, &nested, start_child, &start});
+  return SpawnedStage(cloned.pid, UniqueFd{cloned.pidfd});
+}
+
 std::string hint_for(const ChildFailure& f) {
   const std::string step = f.step;
   if (step == "load seccomp filter") return "the kernel needs CONFIG_SECCOMP_FILTER=y";
@@ -190,18 +224,6 @@ std::string hint_for(const ChildFailure& f) {
     return "mounting needs a new user and mount namespace; check that user namespaces are enabled";
   }
   return {};
-}
-
-ipc::Error clone_error(int e) {
-  ipc::Error error(ipc::ErrorKind::kFailed,
-                   std::string("Failed to create the stage's namespaces: ") + std::strerror(e));
-  error.with_errno(e);
-  if (e == EPERM || e == ENOSPC || e == EUSERS) {
-    error.with_hint("unprivileged user namespaces must be allowed: check "
-                    "/proc/sys/user/max_user_namespaces and, on Ubuntu, "
-                    "kernel.apparmor_restrict_unprivileged_userns");
-  }
-  return error;
 }
 
 // Only pipes, sockets, character devices (ptys, /dev/null) and regular files
@@ -230,7 +252,7 @@ SpawnedStage spawn(const SandboxSpec& spec) {
   std::vector<std::string> argv = spec.argv;
   std::vector<std::string> env = spec.env;
   ChildPlan plan{prepare_root(spec.mounts, sources), CapabilityPlan(spec.capabilities),
-                 SeccompFilter(spec.seccomp).export_bpf(), effective_rlimits(spec), spec.fds,
+                 compiled_bpf(spec.seccomp), effective_rlimits(spec), spec.fds,
                  std::vector<int>(spec.fds.size(), -1), to_c_strings(argv), to_c_strings(env),
                  &spec, maps.become_mapped_root, -1, -1};
   int sync[2];
@@ -250,19 +272,11 @@ SpawnedStage spawn(const SandboxSpec& spec) {
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD;
   if (!spec.network) flags |= CLONE_NEWNET;
-  int pidfd = -1;
-  const long pid = syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
-  if (pid < 0) throw clone_error(errno);
-  if (pid == 0) {
-    sync_write.release();  // closing in the child makes a dead parent visible as EOF
-    close(sync[1]);
-    close(errors[0]);
-    child_main(plan);
-  }
-  SpawnedStage stage(static_cast<pid_t>(pid), UniqueFd{pidfd});
+  ChildStart start{&plan, sync_write.get(), error_read.get()};
+  SpawnedStage stage = maps.use_helpers ? clone_in_mapped_namespace(flags, start, maps)
+                                        : clone_direct(flags, start, maps);
   sync_read.reset();
   error_write.reset();
-  apply_id_maps(stage.pid(), maps);  // on error the stage's destructor kills it
   ipc::check_syscall(write(sync_write.get(), "1", 1), "release", "stage child");
   sync_write.reset();
 

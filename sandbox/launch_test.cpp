@@ -5,15 +5,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "ipc/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
+#include "sandbox/userns.hpp"
 #include "sandbox/testing/probe_run.hpp"
 
 namespace sandbox {
@@ -114,6 +119,66 @@ TEST(Spawn, ChildIsRootAndPidOneInsideItsNamespaces) {
   EXPECT_NE(r.out.find("Uid:\t0\t0\t0\t0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("CapBnd:\t0000000000000000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Seccomp:\t2"), std::string::npos) << r.out;
+}
+
+// The inode of the user namespace that owns `pid`'s user namespace.
+ino_t parent_user_namespace(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
+  UniqueFd ns{ipc::check_syscall(open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path)};
+  UniqueFd parent{ipc::check_syscall(ioctl(ns.get(), NS_GET_PARENT), "get parent of", path)};
+  struct stat st {};
+  ipc::check_syscall(fstat(parent.get(), &st), "inspect parent of", path);
+  return st.st_ino;
+}
+
+ino_t own_user_namespace() {
+  struct stat st {};
+  ipc::check_syscall(stat("/proc/self/ns/user", &st), "inspect", "/proc/self/ns/user");
+  return st.st_ino;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// An unprivileged caller's subordinate range is mapped once per process
+// (newuidmap/newgidmap); each stage's namespace is nested in that mapped one
+// and seen from the host with the caller's maps, as if mapped directly.
+TEST(Spawn, StagesOfAnUnprivilegedCallerNestInOneMappedNamespace) {
+  PausedProbe first(false);
+  PausedProbe second(false);
+  ASSERT_EQ(read_line(first.stdout_read.get()), "ready");
+  ASSERT_EQ(read_line(second.stdout_read.get()), "ready");
+  const ino_t first_parent = parent_user_namespace(first.stage->pid());
+  const ino_t second_parent = parent_user_namespace(second.stage->pid());
+  const IdMapPlan plan = plan_id_maps(UserMapping::kSubordinateRange, "/etc/subuid", "/etc/subgid");
+  if (plan.use_helpers) {
+    EXPECT_EQ(first_parent, second_parent);
+    EXPECT_NE(first_parent, own_user_namespace());
+  } else {
+    // Root writes each stage's maps itself: no mapped namespace in between.
+    EXPECT_EQ(first_parent, own_user_namespace());
+    EXPECT_EQ(second_parent, own_user_namespace());
+  }
+  for (const PausedProbe* probe : {&first, &second}) {
+    const std::string proc = "/proc/" + std::to_string(probe->stage->pid());
+    std::istringstream uid_map(read_text(proc + "/uid_map")), gid_map(read_text(proc + "/gid_map"));
+    for (const IdMapLine& line : plan.uid) {
+      uint32_t inside = 0, outside = 0, count = 0;
+      ASSERT_TRUE(uid_map >> inside >> outside >> count);
+      EXPECT_EQ(inside, line.inside);
+      EXPECT_EQ(outside, line.outside);
+      EXPECT_EQ(count, line.count);
+    }
+    for (const IdMapLine& line : plan.gid) {
+      uint32_t inside = 0, outside = 0, count = 0;
+      ASSERT_TRUE(gid_map >> inside >> outside >> count);
+      EXPECT_EQ(inside, line.inside);
+      EXPECT_EQ(outside, line.outside);
+      EXPECT_EQ(count, line.count);
+    }
+  }
 }
 
 TEST(Spawn, SingleIdMappingRunsWithoutSubordinateRanges) {

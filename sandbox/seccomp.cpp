@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
@@ -117,6 +118,47 @@ BpfProgram SeccompFilter::export_bpf() const {
   ipc::check_syscall(pread(fd.get(), program.instructions.data(), static_cast<size_t>(size), 0),
                      "read", "seccomp-bpf memfd");
   return program;
+}
+
+namespace {
+
+void append_decision(std::string& key, const Decision& d) {
+  key += std::to_string(static_cast<int>(d.action)) + "/" + std::to_string(d.errno_value) + ";";
+}
+
+// Everything the compiled program depends on, as text.
+std::string policy_key(const SeccompPolicy& policy) {
+  std::string key;
+  append_decision(key, policy.default_decision());
+  for (const auto& [nr, entry] : policy.entries()) {
+    key += "\n" + std::to_string(nr) + (entry.forbidden ? "F" : "") + ":";
+    if (entry.unconditional) append_decision(key, *entry.unconditional);
+    for (const ConditionalRule& rule : entry.conditional) {
+      key += "(";
+      append_decision(key, rule.decision);
+      for (const scmp_arg_cmp& c : rule.conditions) {
+        key += std::to_string(c.arg) + "," + std::to_string(static_cast<int>(c.op)) + "," +
+               std::to_string(c.datum_a) + "," + std::to_string(c.datum_b) + ";";
+      }
+      key += ")";
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+BpfProgram compiled_bpf(const SeccompPolicy& policy) {
+  static std::mutex mutex;
+  static std::map<std::string, BpfProgram> programs;
+  std::string key = policy_key(policy);
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = programs.find(key); it != programs.end()) return it->second;
+  }
+  BpfProgram program = SeccompFilter(policy).export_bpf();
+  std::lock_guard lock(mutex);
+  return programs.try_emplace(std::move(key), std::move(program)).first->second;
 }
 
 void SeccompFilter::load() const {

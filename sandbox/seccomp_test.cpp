@@ -82,6 +82,33 @@ TEST(SeccompFilter, CompilesTheBaselineToBpf) {
   EXPECT_LT(program.instructions.size(), 4096u);  // BPF_MAXINSNS
 }
 
+bool same_program(const BpfProgram& a, const BpfProgram& b) {
+  if (a.instructions.size() != b.instructions.size()) return false;
+  for (size_t i = 0; i < a.instructions.size(); ++i) {
+    const sock_filter& x = a.instructions[i];
+    const sock_filter& y = b.instructions[i];
+    if (x.code != y.code || x.jt != y.jt || x.jf != y.jf || x.k != y.k) return false;
+  }
+  return true;
+}
+
+TEST(CompiledBpf, GivesEachPolicyItsOwnProgram) {
+  SeccompPolicy eq_one = baseline_policy();
+  eq_one.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, 1)});
+  SeccompPolicy eq_two = baseline_policy();
+  eq_two.allow_if(SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_EQ, 2)});
+  SeccompPolicy errno_one = baseline_policy();
+  errno_one.set(SCMP_SYS(socket), fail_with(1));
+  SeccompPolicy errno_two = baseline_policy();
+  errno_two.set(SCMP_SYS(socket), fail_with(2));
+  for (const SeccompPolicy* policy : {&eq_one, &eq_two, &errno_one, &errno_two, &eq_one, &errno_two}) {
+    // Cached or not, the program is the one a fresh compile gives.
+    EXPECT_TRUE(same_program(compiled_bpf(*policy), SeccompFilter(*policy).export_bpf()));
+  }
+  EXPECT_FALSE(same_program(compiled_bpf(eq_one), compiled_bpf(eq_two)));
+  EXPECT_FALSE(same_program(compiled_bpf(errno_one), compiled_bpf(errno_two)));
+}
+
 // Execs argv; returns only when the exec failed.
 void exec(std::vector<const char*> argv) {
   argv.push_back(nullptr);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -37,15 +38,6 @@ IdRange require_range(const std::string& path, const std::string& user, uint32_t
                  "100000-165535 " + user + "  (or the line '" + user +
                  ":100000:65536' in /etc/subuid and /etc/subgid); or request single-id "
                  "mapping, where every file in the image is owned by root");
-}
-
-std::string map_text(const std::vector<IdMapLine>& lines) {
-  std::string text;
-  for (const IdMapLine& l : lines) {
-    text += std::to_string(l.inside) + " " + std::to_string(l.outside) + " " +
-            std::to_string(l.count) + "\n";
-  }
-  return text;
 }
 
 void write_proc_file(pid_t pid, const char* name, const std::string& text) {
@@ -200,15 +192,36 @@ IdMapPlan plan_id_maps_for(const Caller& caller, UserMapping mode, const std::st
   return plan;
 }
 
+std::string id_map_text(const std::vector<IdMapLine>& lines) {
+  std::string text;
+  for (const IdMapLine& l : lines) {
+    text += std::to_string(l.inside) + " " + std::to_string(l.outside) + " " +
+            std::to_string(l.count) + "\n";
+  }
+  return text;
+}
+
+ipc::Error namespace_creation_error(int e) {
+  ipc::Error error(ipc::ErrorKind::kFailed,
+                   std::string("Failed to create the stage's namespaces: ") + std::strerror(e));
+  error.with_errno(e);
+  if (e == EPERM || e == ENOSPC || e == EUSERS) {
+    error.with_hint("unprivileged user namespaces must be allowed: check "
+                    "/proc/sys/user/max_user_namespaces and, on Ubuntu, "
+                    "kernel.apparmor_restrict_unprivileged_userns");
+  }
+  return error;
+}
+
 void apply_id_maps(pid_t pid, const IdMapPlan& plan) {
   ipc::ErrorContext ctx{"mapping user ids of pid", std::to_string(pid)};
   if (plan.use_helpers) {
     run_map_helpers(pid, plan);
     return;
   }
-  write_proc_file(pid, "uid_map", map_text(plan.uid));
+  write_proc_file(pid, "uid_map", id_map_text(plan.uid));
   if (plan.deny_setgroups) write_proc_file(pid, "setgroups", "deny");
-  write_proc_file(pid, "gid_map", map_text(plan.gid));
+  write_proc_file(pid, "gid_map", id_map_text(plan.gid));
 }
 
 }  // namespace sandbox

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/error.hpp"
 #include "sandbox/spec.hpp"
 
 namespace sandbox {
@@ -83,5 +84,12 @@ IdMapPlan plan_id_maps_for(const Caller& caller, UserMapping mode, const std::st
 
 // Writes the maps of `pid`, a child blocked in its new user namespace.
 void apply_id_maps(pid_t pid, const IdMapPlan& plan);
+
+// The text of a uid_map or gid_map file ("inside outside count" lines).
+std::string id_map_text(const std::vector<IdMapLine>& lines);
+
+// The error for a clone(CLONE_NEWUSER|...) that failed with errno `e`, with
+// what to check where user namespaces are restricted.
+ipc::Error namespace_creation_error(int e);
 
 }  // namespace sandbox
