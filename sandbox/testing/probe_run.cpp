@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
 #include <fstream>
 
 #include "ipc/error.hpp"
@@ -206,6 +207,17 @@ void expect_confined(const StagePolicy& policy) {
 }
 
 void load_filter(const StagePolicy& policy) { SeccompFilter(policy.seccomp).load(); }
+
+void expect_no_exec_once_running(const StagePolicy& policy, void (*confine_running_stage)(int report_fd)) {
+  EXPECT_EXIT(
+      {
+        load_filter(policy);
+        confine_running_stage(STDERR_FILENO);
+        ::execl("/bin/true", "/bin/true", static_cast<char*>(nullptr));
+        _exit(2);
+      },
+      ::testing::KilledBySignal(SIGSYS), "stage attempted forbidden syscall execve");
+}
 
 void expect_decisions(const StagePolicy& policy, const std::vector<DecisionCase>& cases) {
   for (const DecisionCase& c : cases) {

@@ -53,6 +53,11 @@ void expect_confined(const StagePolicy& policy);
 // Loads `policy`'s filter into the calling process (for death tests).
 void load_filter(const StagePolicy& policy);
 
+// For a stage that runs no programs: under `policy`'s filter and after its
+// `confine_running_stage` (reporter on stderr), execve dies by SIGSYS with
+// the reporter's line.
+void expect_no_exec_once_running(const StagePolicy& policy, void (*confine_running_stage)(int report_fd));
+
 struct DecisionCase {
   const char* why;
   int nr;                           // SCMP_SYS(...)
