@@ -1,6 +1,6 @@
 // The archive-content check of a build's packages, apart from downloading
 // them: apt only hashes what it downloads, and so does the download path
-// (deb_pipeline.hpp), but nothing is installed before the verifier has walked
+// (package_fetch.hpp), but nothing is installed before the verifier has walked
 // each package's tars (stages/verifier/archive_check.hpp). The verdict is
 // kept per cache object (PackageCache::mark_archive_checked), so a package is
 // checked once per cache, not once per build.
@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <string>
 
-#include "supervisor/deb_pipeline.hpp"
+#include "supervisor/package_fetch.hpp"
 #include "supervisor/lockfile.hpp"
 #include "supervisor/log.hpp"
 #include "supervisor/orchestrator.hpp"

@@ -11,8 +11,8 @@
 #include "ipc/error.hpp"
 #include "supervisor/archive_checks.hpp"
 #include "supervisor/build_env_cache.hpp"
-#include "supervisor/deb_pipeline.hpp"
 #include "supervisor/disk_layout.hpp"
+#include "supervisor/family.hpp"
 #include "supervisor/host_tools.hpp"
 #include "supervisor/image_jobs.hpp"
 #include "supervisor/image_record.hpp"
@@ -21,8 +21,8 @@
 #include "supervisor/orchestrator.hpp"
 #include "supervisor/outputs.hpp"
 #include "supervisor/package_cache.hpp"
+#include "supervisor/package_fetch.hpp"
 #include "supervisor/progress.hpp"
-#include "supervisor/repositories.hpp"
 #include "supervisor/stage_launch.hpp"
 #include "supervisor/stage_table.hpp"
 #include "supervisor/workspace.hpp"
@@ -63,16 +63,15 @@ std::vector<ProgressReporter::TimingRow> timing_rows(const std::vector<const Orc
 }
 
 // Runs the resolution jobs; the orchestrator is kept for the timing table.
-DebResolution resolve(Orchestrator& orchestrator, const config::ProviderData& provider,
-                      const config::ImageTemplate& image, const std::vector<DebRepository>& repos,
-                      const DebPipelineOptions& options) {
-  DebResolution resolution;
-  add_resolution_jobs(orchestrator, provider, image, repos, options, resolution);
+Resolution resolve(Orchestrator& orchestrator, const config::ProviderData& provider,
+                   const config::ImageTemplate& image, const PipelineOptions& options) {
+  Resolution resolution;
+  family_for(provider).add_resolution_jobs(orchestrator, provider, image, options, resolution);
   orchestrator.run();
   return resolution;
 }
 
-void report_index_cache(const DebResolution& resolution, Logger& log) {
+void report_index_cache(const Resolution& resolution, Logger& log) {
   for (const auto& refusal : resolution.cache_refusals) log.warn("Replacing cached index " + refusal);
   for (const auto& warning : resolution.warnings) log.warn(warning);
   log.info("Package indexes: " + std::to_string(resolution.indexes_cached) + " from the metadata cache, " +
@@ -112,7 +111,7 @@ void require_disk_image(const config::ImageTemplate& image) {
 // graph written to `dotfile` when asked).
 Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::path>& lockfile,
                   const std::optional<fs::path>& dotfile, const config::ProviderData& provider, Orchestrator& run,
-                  const DebPipelineOptions& options, Logger& log) {
+                  const PipelineOptions& options, Logger& log) {
   if (lockfile) {
     Lockfile lock = read_lockfile(*lockfile);
     ipc::require(lock.provider_id == provider.id, "lockfile '" + lockfile->string() + "' is for '" +
@@ -120,18 +119,17 @@ Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::pa
     log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + lockfile->string());
     return lock;
   }
-  const std::vector<DebRepository> repos = deb_repositories(provider, image);
-  DebResolution resolution = resolve(run, provider, image, repos, options);
+  Resolution resolution = resolve(run, provider, image, options);
   report_index_cache(resolution, log);
   if (dotfile) write_dotfile(*dotfile, resolution.dot_graph);
   return std::move(resolution.lock);
 }
 
 // Every package of `lock` verified in `cache` (downloaded where missing).
-PackageFiles fetch_packages(Orchestrator& run, const Lockfile& lock, PackageCache& cache,
-                            const DebPipelineOptions& options, Logger& log) {
+PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, const Lockfile& lock, PackageCache& cache,
+                            const PipelineOptions& options, Logger& log) {
   PackageFiles files;
-  add_package_jobs(run, lock, cache, options, "", files);
+  add_package_jobs(run, lock, cache, options, family.package_suffix(), "", files);
   run.run();
   for (const auto& message : files.evicted) log.warn(message);
   log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
@@ -256,9 +254,8 @@ void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>
 }  // namespace
 
 int run_lock(const LockRequest& request, Logger& log) {
-  require_host_tools(repository_tools());
   const config::ProviderData provider = load_provider_for(request.image, request.global);
-  const std::vector<DebRepository> repos = deb_repositories(provider, request.image);
+  require_host_tools(family_for(provider).host_tools());
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   // The lockfile may go to stdout: progress goes to stderr.
   ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
@@ -266,12 +263,12 @@ int run_lock(const LockRequest& request, Logger& log) {
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
   log_warnings(cache.warnings(), log);
   Orchestrator orchestrator(orchestrator_options(request.global, std::nullopt), progress);
-  DebPipelineOptions options{.workspace = workspace.dir(),
-                             .workers = static_cast<std::uint32_t>(request.global.workers),
-                             .cache = &cache};
-  DebResolution resolution;
+  PipelineOptions options{.workspace = workspace.dir(),
+                          .workers = static_cast<std::uint32_t>(request.global.workers),
+                          .cache = &cache};
+  Resolution resolution;
   try {
-    resolution = resolve(orchestrator, provider, request.image, repos, options);
+    resolution = resolve(orchestrator, provider, request.image, options);
   } catch (const ipc::Error&) {
     progress.timing_table(timing_rows({&orchestrator}));
     throw;
@@ -291,10 +288,11 @@ int run_lock(const LockRequest& request, Logger& log) {
 
 int run_build(const BuildRequest& request, Logger& log) {
   require_disk_image(request.image);
-  std::vector<HostTool> tools = repository_tools();
+  const config::ProviderData provider = load_provider_for(request.image, request.global);
+  const PackageFamily& family = family_for(provider);
+  std::vector<HostTool> tools = family.host_tools();
   for (HostTool& tool : image_tools(request.image)) tools.push_back(std::move(tool));
   require_host_tools(tools);
-  const config::ProviderData provider = load_provider_for(request.image, request.global);
   // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
   const DiskLayout layout = plan_disk_layout(*request.image.disk);
   check_additional_files(request.image,
@@ -304,11 +302,11 @@ int run_build(const BuildRequest& request, Logger& log) {
   log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
   progress.build_started("Building " + provider.id + " image from " + request.template_path.string(), 0);
-  DebPipelineOptions options{.workspace = workspace.dir(),
-                             .workers = static_cast<std::uint32_t>(request.global.workers),
-                             .dot_graph = request.dotfile.has_value(),
-                             .dot_system_only = request.system_packages_only,
-                             .cache = &cache};
+  PipelineOptions options{.workspace = workspace.dir(),
+                          .workers = static_cast<std::uint32_t>(request.global.workers),
+                          .dot_graph = request.dotfile.has_value(),
+                          .dot_system_only = request.system_packages_only,
+                          .cache = &cache};
 
   Orchestrator resolution_run(orchestrator_options(request.global, request.keep_requests), progress);
   Orchestrator package_run(orchestrator_options(request.global, request.keep_requests), progress);
@@ -331,7 +329,7 @@ int run_build(const BuildRequest& request, Logger& log) {
       }
       log.info("Building: " + check.reason);
     }
-    const PackageFiles files = fetch_packages(package_run, lock, cache, options, log);
+    const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
@@ -345,22 +343,23 @@ int run_build(const BuildRequest& request, Logger& log) {
 }
 
 int run_fetch(const FetchRequest& request, Logger& log) {
-  require_host_tools(repository_tools());
   const config::ProviderData provider = load_provider_for(request.image, request.global);
+  const PackageFamily& family = family_for(provider);
+  require_host_tools(family.host_tools());
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
   log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(false, stdout), stdout);
   progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);
-  const DebPipelineOptions options{.workspace = workspace.dir(),
-                                   .workers = static_cast<std::uint32_t>(request.global.workers),
-                                   .cache = &cache};
+  const PipelineOptions options{.workspace = workspace.dir(),
+                                .workers = static_cast<std::uint32_t>(request.global.workers),
+                                .cache = &cache};
   Orchestrator resolution_run(orchestrator_options(request.global, std::nullopt), progress);
   Orchestrator package_run(orchestrator_options(request.global, std::nullopt), progress);
   auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run})); };
   try {
     const Lockfile lock = lock_for(request.image, request.lockfile, std::nullopt, provider, resolution_run, options, log);
-    const PackageFiles files = fetch_packages(package_run, lock, cache, options, log);
+    const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     if (request.check_archives) check_archives(package_run, lock, cache, files, log);
   } catch (const ipc::Error&) {
     report_timings();

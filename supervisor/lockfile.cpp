@@ -16,7 +16,6 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
-#include "supervisor/repositories.hpp"
 
 namespace supervisor {
 namespace {
@@ -77,6 +76,25 @@ void check_inside_repository(const LockedPackage& pkg, const std::vector<LockedR
 }
 
 }  // namespace
+
+void require_path_inside_repository(const std::string& filename, const std::string& where) {
+  auto refuse = [&](const std::string& why) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                     where + ": Filename '" + filename + "' leaves the repository: " + why);
+  };
+  if (filename.empty()) refuse("it is empty");
+  if (filename.front() == '/') refuse("it is an absolute path");
+  for (const char c : filename) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) refuse("it holds a control character");
+    if (c == '\\' || c == '?' || c == '#' || c == ':') refuse(std::string("it holds '") + c + "'");
+  }
+  std::istringstream parts(filename);
+  for (std::string part; std::getline(parts, part, '/');) {
+    if (part.empty() || part == "." || part == "..") refuse("it has an empty, '.' or '..' component");
+  }
+  if (filename.back() == '/') refuse("it names a directory");
+}
 
 std::string lockfile_to_json(const Lockfile& lock) {
   json root = json::object();

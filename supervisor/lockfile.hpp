@@ -58,6 +58,12 @@ Lockfile lockfile_from_json(std::string_view text, std::string_view origin);
 // unsigned in either, pass.
 void require_same_signers(const Lockfile& previous, const Lockfile& now, std::string_view origin);
 
+// A package's file name (from an index, through the resolver, or from a
+// lockfile) must name a file inside its repository: a relative path of plain
+// components, no "..", no URL, query or fragment, no control characters.
+// Throws ipc::Error (kInvalidInput) naming `where`.
+void require_path_inside_repository(const std::string& filename, const std::string& where);
+
 // Written to a temporary name beside `path`, then renamed.
 void write_lockfile(const std::filesystem::path& path, const Lockfile& lock);
 Lockfile read_lockfile(const std::filesystem::path& path);

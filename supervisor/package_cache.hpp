@@ -19,7 +19,7 @@
 // again by open_verified() before each use. Two builds that need the same
 // object serialise on its lock: the second waits, then finds it present.
 // The archive-content check runs apart from the download (see
-// deb_pipeline.hpp); its verdict is kept in a marker beside the object. The
+// package_fetch.hpp); its verdict is kept in a marker beside the object. The
 // store is content-addressed, so a marker stays true for its hash; it goes
 // whenever its object does (eviction, clean).
 #pragma once

@@ -4,20 +4,21 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/provider.hpp"
 #include "config/template.hpp"
 
-namespace supervisor {
+namespace supervisor::deb {
 
 struct RepoKey {
   std::string location;                   // absolute path, file:// or https:// URL
   std::vector<std::string> fingerprints;  // optional pin
 };
 
-struct DebRepository {
+struct Repository {
   std::string name;                  // unique within the build, safe as a file name
   std::string base_url;              // no trailing '/'
   std::string suite;                 // dists/<suite>
@@ -33,16 +34,12 @@ struct DebRepository {
   std::string url_of(const std::string& relative) const { return base_url + "/" + relative; }
 };
 
-// A package's Filename (from an index, through the resolver, or from a
-// lockfile) must name a file inside its repository: a relative path of plain
-// components, no "..", no URL, query or fragment, no control characters.
-// Throws ipc::Error (kInvalidInput) naming `where`.
-void require_path_inside_repository(const std::string& filename, const std::string& where);
-
 // Template repositories (by codename) replace provider repositories with the
 // same suite; the others are appended. For a provider whose repository comes
 // from the host's apt sources, template repositories replace it entirely.
-std::vector<DebRepository> deb_repositories(const config::ProviderData& provider,
-                                            const config::ImageTemplate& image);
+// The repositories of one build, shared by its resolution jobs.
+using RepositoryList = std::shared_ptr<const std::vector<Repository>>;
 
-}  // namespace supervisor
+std::vector<Repository> repositories_of(const config::ProviderData& provider, const config::ImageTemplate& image);
+
+}  // namespace supervisor::deb

@@ -1,4 +1,4 @@
-#include "supervisor/deb_pipeline.hpp"
+#include "supervisor/deb/resolution.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,24 +12,14 @@
 #include <string_view>
 #include <tuple>
 
-#include "build_info.hpp"
 #include "ipc/error.hpp"
 #include "supervisor/repository_trust.hpp"
 
-namespace supervisor {
+namespace supervisor::deb {
 namespace {
 
 namespace fs = std::filesystem;
 using ipc::proto::PackageSource;
-
-// A file a stage wrote into a directory it was given: a link planted under
-// its name is not followed, and a FIFO does not block the open.
-constexpr int kFetchedFile = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
-
-std::string env_or_empty(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
-}
 
 bool is_remote(const std::string& location) {
   return location.rfind("https://", 0) == 0 || location.rfind("http://", 0) == 0;
@@ -41,13 +31,13 @@ std::string local_key_path(const std::string& location) {
 }
 
 // Downloaded files of one repository, named so repositories never collide.
-std::string release_name(const DebRepository& repo) { return repo.name + "_InRelease"; }
-std::string index_name(const DebRepository& repo, const std::string& relative) {
+std::string release_name(const Repository& repo) { return repo.name + "_InRelease"; }
+std::string index_name(const Repository& repo, const std::string& relative) {
   std::string name = repo.name + "_" + relative;
   std::replace(name.begin(), name.end(), '/', '_');
   return name;
 }
-std::string key_name(const DebRepository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
+std::string key_name(const Repository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
 
 // Caps on the downloads nothing signed gives a size for, with room to grow:
 // bookworm's InRelease is ~150 KB, an archive key at most ~100 KB, and
@@ -58,21 +48,6 @@ constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
 // In the cache root, beside the objects: no stage can write there.
 constexpr const char* kRepositoryTrustFile = "repositories.json";
-
-constexpr const char* kFileTimeoutVariable = "OIC_FETCH_FILE_TIMEOUT";
-constexpr std::uint32_t kDefaultFileTimeoutSec = 300;
-constexpr std::uint32_t kMaxFileTimeoutSec = 86400;
-
-void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const DebPipelineOptions& options) {
-  fetch.setWorkers(options.workers);
-  fetch.setRetries(3);
-  fetch.setPerFileTimeoutSec(file_timeout_sec(options));
-  auto proxy = fetch.initProxy();
-  proxy.setHttp(env_or_empty("http_proxy"));
-  proxy.setHttps(env_or_empty("https_proxy"));
-  proxy.setNoProxy(env_or_empty("no_proxy"));
-  fetch.setUserAgent(std::string("os-image-composer/") + OIC_VERSION);
-}
 
 std::string source_name(PackageSource source) {
   switch (source) {
@@ -133,7 +108,7 @@ void request_index_text(PreparedRequest& p, ipc::proto::VerifierRequest::IndexFi
 
 // Where the resolver reads the text of one verified index, per the verifier.
 void use_index_text(const ipc::proto::VerifierResult::Index::Reader index, IndexSlot& slot, PackageCache* cache,
-                     DebResolution& out) {
+                     Resolution& out) {
   using Uncompressed = ipc::proto::VerifierResult::Index::Uncompressed;
   if (index.getCacheRefusal().size() > 0) {
     out.cache_refusals.push_back("'" + slot.cached.string() + "': " + index.getCacheRefusal().cStr());
@@ -158,12 +133,12 @@ void use_index_text(const ipc::proto::VerifierResult::Index::Reader index, Index
 
 // Release Dates may not go back, and a key fetched with no pinned
 // fingerprint must be the one trusted on its first use (repository_trust.hpp).
-void check_against_earlier_builds(ipc::proto::VerifierResult::Reader result, const std::vector<DebRepository>& repos,
+void check_against_earlier_builds(ipc::proto::VerifierResult::Reader result, const std::vector<Repository>& repos,
                                   const fs::path& cache_root, std::vector<std::string>& warnings) {
   RepositoryTrust trust(cache_root / kRepositoryTrustFile);
   for (auto verified : result.getVerifiedRepos()) {
     const auto repo = std::find_if(repos.begin(), repos.end(),
-                                   [&](const DebRepository& r) { return r.name == verified.getName().cStr(); });
+                                   [&](const Repository& r) { return r.name == verified.getName().cStr(); });
     if (repo == repos.end()) continue;
     const std::string identity = repository_identity(repo->base_url, repo->suite);
     trust.accept_release_date(identity, repo->name, verified.getDate());
@@ -179,18 +154,6 @@ void check_against_earlier_builds(ipc::proto::VerifierResult::Reader result, con
 }
 
 }  // namespace
-
-std::uint32_t file_timeout_sec(const DebPipelineOptions& options) {
-  if (options.file_timeout_sec) return *options.file_timeout_sec;
-  const std::string text = env_or_empty(kFileTimeoutVariable);
-  if (text.empty()) return kDefaultFileTimeoutSec;
-  std::uint32_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  ipc::require(ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= kMaxFileTimeoutSec,
-               std::string("invalid ") + kFileTimeoutVariable + " '" + text + "': expected whole seconds, 1.." +
-                   std::to_string(kMaxFileTimeoutSec));
-  return value;
-}
 
 std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
                                                  const config::ImageTemplate& image) {
@@ -215,8 +178,8 @@ std::vector<RequestedPackage> requested_packages(const config::ProviderData& pro
 }
 
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
-                         const config::ImageTemplate& image, const std::vector<DebRepository>& repos,
-                         const DebPipelineOptions& options, DebResolution& out) {
+                         const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,
+                         Resolution& out) {
   file_timeout_sec(options);  // a malformed variable fails before any stage starts
   const fs::path metadata = options.workspace / "metadata";
   fs::create_directories(metadata);
@@ -226,7 +189,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   out.lock.arch = provider.arch;
   out.lock.repositories.clear();
   auto state = std::make_shared<ResolutionState>();
-  for (const auto& repo : repos) {
+  for (const auto& repo : *repos) {
     out.lock.repositories.push_back({repo.name, repo.base_url, repo.suite, repo.components, {}});
     for (const auto& index : repo.index_paths()) {
       const fs::path download = metadata / index_name(repo, index);
@@ -240,11 +203,11 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .kind = ipc::proto::StageKind::FETCHER,
       .after = {},
       .prepare =
-          [&repos, metadata, options] {
+          [repos, metadata, options] {
             PreparedRequest p;
             auto fetch = p.init_request().initFetcher();
             std::vector<std::tuple<std::string, std::string, std::uint64_t>> downloads;  // url, name, cap
-            for (const auto& repo : repos) {
+            for (const auto& repo : *repos) {
               downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo),
                                      kReleaseCapBytes);
               for (const auto& index : repo.index_paths()) {
@@ -287,17 +250,17 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .kind = ipc::proto::StageKind::VERIFIER,
       .after = {"fetch-metadata"},
       .prepare =
-          [&repos, metadata, state, cache = options.cache] {
+          [repos, metadata, state, cache = options.cache] {
             PreparedRequest p;
             auto verify = p.init_request().initVerifier();
             const fs::path text_dir = state->staging ? state->staging->dir() : metadata;
-            std::vector<const DebRepository*> checked;
-            for (const auto& repo : repos) {
+            std::vector<const Repository*> checked;
+            for (const auto& repo : *repos) {
               if (!repo.trusted) checked.push_back(&repo);
             }
             auto list = verify.initRepositories(static_cast<unsigned>(checked.size()));
             for (std::size_t r = 0; r < checked.size(); ++r) {
-              const DebRepository& repo = *checked[r];
+              const Repository& repo = *checked[r];
               auto out = list[r];
               out.setName(repo.name);
               out.setSuite(repo.suite);
@@ -330,14 +293,14 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             return p;
           },
       .on_success =
-          [&out, &repos, state, cache = options.cache](const StageOutcome& outcome) {
+          [&out, repos, state, cache = options.cache](const StageOutcome& outcome) {
             auto result = outcome.result_reader().getVerifier();
             if (result.getFailures().size() > 0) {
               auto first = result.getFailures()[0];
               throw ipc::Error(ipc::ErrorKind::kInvalidInput,
                                std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
             }
-            if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
+            if (cache != nullptr) check_against_earlier_builds(result, *repos, cache->root(), out.warnings);
             for (auto repo : result.getVerifiedRepos()) {
               for (auto& locked : out.lock.repositories) {
                 if (locked.name == repo.getName().cStr()) locked.signer_fingerprint = repo.getSignerFingerprint();
@@ -357,14 +320,14 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .kind = ipc::proto::StageKind::RESOLVER,
       .after = {"verify-metadata"},
       .prepare =
-          [&repos, state, requested, options, arch = provider.package_arch] {
+          [repos, state, requested, options, arch = provider.package_arch] {
             PreparedRequest p;
             auto resolve = p.init_request().initResolver();
             std::size_t count = 0;
-            for (const auto& repo : repos) count += repo.index_paths().size();
+            for (const auto& repo : *repos) count += repo.index_paths().size();
             auto indexes = resolve.initIndexes(static_cast<unsigned>(count));
             std::size_t i = 0;
-            for (const auto& repo : repos) {
+            for (const auto& repo : *repos) {
               for (const auto& index : repo.index_paths()) {
                 auto out = indexes[i++];
                 out.setRepoName(repo.name);
@@ -410,155 +373,4 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   });
 }
 
-}  // namespace supervisor
-
-namespace supervisor {
-namespace {
-
-// Shared by the fetch and verify jobs of one build's packages.
-struct PackageBatchState {
-  explicit PackageBatchState(StagingArea area) : staging(std::move(area)) {}
-  StagingArea staging;
-  std::map<std::string, ObjectLock> locks;  // by sha256, held until commit
-  std::vector<std::vector<LockedPackage>> batches;  // one per verify job
-  // Per verify batch, the directory its fetch job writes: a fetcher sees only
-  // its own, so none can touch files another job's verifier accepted.
-  std::vector<std::filesystem::path> batch_dirs;
-};
-
-// A verify request passes one fd per package; FrameLimits::max_fds caps them.
-constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
-
-std::string staged_name(const LockedPackage& p) { return p.sha256 + ".deb"; }
-
-}  // namespace
-
-void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
-                      const DebPipelineOptions& options, const std::string& after, PackageFiles& out,
-                      std::size_t batches) {
-  file_timeout_sec(options);  // a malformed variable fails before any stage starts
-  auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
-  std::vector<LockedPackage> missing;
-  for (const auto& pkg : lock.packages) {
-    ipc::ErrorContext context("looking up package", pkg.name, "in the cache");
-    if (state->locks.count(pkg.sha256)) continue;
-    ObjectLock object = cache.lock_object(pkg.sha256);
-    CacheLookup lookup = cache.open_verified(object);
-    if (lookup.status == CacheLookup::Status::kHit) {
-      out.by_name[pkg.name] = lookup.path;
-      ++out.reused;
-      continue;
-    }
-    if (lookup.status == CacheLookup::Status::kEvicted) out.evicted.push_back(lookup.message);
-    state->locks.emplace(pkg.sha256, std::move(object));
-    missing.push_back(pkg);
-  }
-  if (missing.empty()) return;
-
-  // Verify batches of at most kMaxPackagesPerBatch (one fd per package in a
-  // request), dealt out in turn from the largest package down so their byte
-  // sizes are alike; fetch jobs each take a run of whole verify batches.
-  std::stable_sort(missing.begin(), missing.end(),
-                   [](const LockedPackage& a, const LockedPackage& b) { return a.size > b.size; });
-  const std::size_t verify_count = (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch;
-  state->batches.resize(verify_count);
-  state->batch_dirs.resize(verify_count);
-  for (std::size_t i = 0; i < missing.size(); ++i) state->batches[i % verify_count].push_back(missing[i]);
-  const std::size_t fetch_count = std::clamp<std::size_t>(batches, 1, verify_count);
-  std::vector<std::string> fetch_job_of(verify_count);
-  for (std::size_t f = 0; f < fetch_count; ++f) {
-    const std::size_t first = f * verify_count / fetch_count, last = (f + 1) * verify_count / fetch_count;
-    const std::string fetch_job = "fetch-packages-" + std::to_string(f + 1);
-    const fs::path fetch_dir = state->staging.dir() / fetch_job;
-    ipc::check_syscall(::mkdir(fetch_dir.c_str(), 0700), "create directory", fetch_dir.string());
-    for (std::size_t b = first; b < last; ++b) {
-      fetch_job_of[b] = fetch_job;
-      state->batch_dirs[b] = fetch_dir;
-    }
-    std::vector<std::string> fetch_after;
-    if (f > 0) fetch_after.push_back("fetch-packages-" + std::to_string(f));
-    else if (!after.empty()) fetch_after.push_back(after);
-    orchestrator.add(StageJob{
-        .name = fetch_job,
-        .kind = ipc::proto::StageKind::FETCHER,
-        .after = fetch_after,
-        .prepare =
-            [state, first, last, options] {
-              std::vector<const LockedPackage*> wanted;
-              for (std::size_t b = first; b < last; ++b) {
-                for (const auto& pkg : state->batches[b]) wanted.push_back(&pkg);
-              }
-              // The largest first: the longest downloads start first.
-              std::stable_sort(wanted.begin(), wanted.end(),
-                               [](const LockedPackage* a, const LockedPackage* b) { return a->size > b->size; });
-              PreparedRequest p;
-              auto fetch = p.init_request().initFetcher();
-              auto list = fetch.initDownloads(static_cast<unsigned>(wanted.size()));
-              for (std::size_t i = 0; i < wanted.size(); ++i) {
-                list[i].setUrl(wanted[i]->url);
-                list[i].setDestName(staged_name(*wanted[i]));
-                list[i].setExpectedSha256(wanted[i]->sha256);
-                list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
-              }
-              p.add_dir(fetch.initOutputDir(), state->batch_dirs[first], true);
-              fill_common_fetch(fetch, options);
-              // Every package's hash comes from a signature-checked index.
-              fetch.setAllowPlainHttp(true);
-              return p;
-            },
-        .on_success = {},
-        .timeout = std::chrono::seconds(3600),
-    });
-  }
-
-  for (std::size_t b = 0; b < verify_count; ++b) {
-    // One verifier at a time: each already hashes its packages on every
-    // core, so a free job slot goes to the next download instead.
-    std::vector<std::string> verify_after = {fetch_job_of[b]};
-    if (b > 0) verify_after.push_back("verify-packages-" + std::to_string(b));
-    orchestrator.add(StageJob{
-        .name = "verify-packages-" + std::to_string(b + 1),
-        .kind = ipc::proto::StageKind::VERIFIER,
-        .after = verify_after,
-        .prepare =
-            [state, b] {
-              PreparedRequest p;
-              auto verify = p.init_request().initVerifier();
-              const auto& batch = state->batches[b];
-              auto list = verify.initPackages(static_cast<unsigned>(batch.size()));
-              for (std::size_t i = 0; i < batch.size(); ++i) {
-                list[i].setName(batch[i].name);
-                list[i].setRepo(batch[i].repository);
-                list[i].initFile().setSlot(p.add_fd(state->batch_dirs[b] / staged_name(batch[i]), kFetchedFile));
-                list[i].setExpectedSha256(batch[i].sha256);
-                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
-              }
-              // Hashes only, as apt does: archive contents are checked by
-              // check-archives before anything installs them.
-              verify.setCheckArchiveContents(false);
-              return p;
-            },
-        .on_success =
-            [state, b, &cache, &out](const StageOutcome& outcome) {
-              auto result = outcome.result_reader().getVerifier();
-              if (result.getFailures().size() > 0) {
-                auto first = result.getFailures()[0];
-                throw ipc::Error(ipc::ErrorKind::kInvalidInput,
-                                 "package " + std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
-              }
-              for (const auto& pkg : state->batches[b]) {
-                auto it = state->locks.find(pkg.sha256);
-                ipc::check(it != state->locks.end(), "no cache lock for package " + pkg.name);
-                out.by_name[pkg.name] =
-                    cache.commit(it->second, state->batch_dirs[b] / staged_name(pkg), pkg.filename.substr(pkg.filename.rfind('/') + 1));
-                out.bytes_downloaded += pkg.size;
-                ++out.downloaded;
-                state->locks.erase(it);
-              }
-            },
-        .timeout = std::chrono::seconds(1800),
-    });
-  }
-}
-
-}  // namespace supervisor
+}  // namespace supervisor::deb

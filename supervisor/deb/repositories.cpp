@@ -1,11 +1,11 @@
-#include "supervisor/repositories.hpp"
+#include "supervisor/deb/repositories.hpp"
 
 #include <algorithm>
 #include <sstream>
 
 #include "ipc/error.hpp"
 
-namespace supervisor {
+namespace supervisor::deb {
 namespace {
 
 std::string trim_slash(std::string url) {
@@ -27,8 +27,8 @@ std::vector<std::string> split_words(const std::string& text) {
   return words;
 }
 
-DebRepository from_template(const config::PackageRepository& repo, const std::string& arch, std::size_t index) {
-  DebRepository out;
+Repository from_template(const config::PackageRepository& repo, const std::string& arch, std::size_t index) {
+  Repository out;
   out.name = safe_name("template-" + std::to_string(index) + "-" + repo.codename);
   ipc::require(repo.url.has_value(),
                "packageRepositories[" + std::to_string(index) +
@@ -57,26 +57,7 @@ DebRepository from_template(const config::PackageRepository& repo, const std::st
 
 }  // namespace
 
-void require_path_inside_repository(const std::string& filename, const std::string& where) {
-  auto refuse = [&](const std::string& why) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
-                     where + ": Filename '" + filename + "' leaves the repository: " + why);
-  };
-  if (filename.empty()) refuse("it is empty");
-  if (filename.front() == '/') refuse("it is an absolute path");
-  for (const char c : filename) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) refuse("it holds a control character");
-    if (c == '\\' || c == '?' || c == '#' || c == ':') refuse(std::string("it holds '") + c + "'");
-  }
-  std::istringstream parts(filename);
-  for (std::string part; std::getline(parts, part, '/');) {
-    if (part.empty() || part == "." || part == "..") refuse("it has an empty, '.' or '..' component");
-  }
-  if (filename.back() == '/') refuse("it names a directory");
-}
-
-std::vector<std::string> DebRepository::index_paths() const {
+std::vector<std::string> Repository::index_paths() const {
   std::vector<std::string> paths;
   for (const auto& component : components) {
     paths.push_back(component + "/binary-" + architecture + "/Packages.xz");
@@ -84,14 +65,12 @@ std::vector<std::string> DebRepository::index_paths() const {
   return paths;
 }
 
-std::vector<DebRepository> deb_repositories(const config::ProviderData& provider, const config::ImageTemplate& image) {
-  ipc::require(provider.package_type == config::PackageType::kDeb,
-               "provider '" + provider.id + "' uses RPM packages, which this build cannot install yet");
-  std::vector<DebRepository> repos;
+std::vector<Repository> repositories_of(const config::ProviderData& provider, const config::ImageTemplate& image) {
+  std::vector<Repository> repos;
   for (const auto& repo : provider.repositories) {
     if (!repo.enabled || repo.type != config::PackageType::kDeb) continue;
     if (repo.from_host_apt && !image.package_repositories.empty()) continue;
-    DebRepository out;
+    Repository out;
     out.name = safe_name(repo.name);
     out.base_url = trim_slash(repo.base_url);
     out.suite = repo.suite;
@@ -104,8 +83,8 @@ std::vector<DebRepository> deb_repositories(const config::ProviderData& provider
   std::size_t index = 0;
   for (const auto& repo : image.package_repositories) {
     if (repo.url && *repo.url == "<URL>") continue;  // placeholder entries of sample templates
-    DebRepository out = from_template(repo, provider.package_arch, index++);
-    auto same_suite = std::find_if(repos.begin(), repos.end(), [&](const DebRepository& r) {
+    Repository out = from_template(repo, provider.package_arch, index++);
+    auto same_suite = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) {
       return r.suite == out.suite && r.name.rfind("template-", 0) != 0;
     });
     if (same_suite != repos.end()) *same_suite = std::move(out);
@@ -115,4 +94,4 @@ std::vector<DebRepository> deb_repositories(const config::ProviderData& provider
   return repos;
 }
 
-}  // namespace supervisor
+}  // namespace supervisor::deb

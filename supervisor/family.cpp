@@ -1,0 +1,17 @@
+#include "supervisor/family.hpp"
+
+#include "ipc/error.hpp"
+#include "supervisor/deb/family.hpp"
+
+namespace supervisor {
+
+const PackageFamily& family_for(const config::ProviderData& provider) {
+  switch (provider.package_type) {
+    case config::PackageType::kDeb: return deb::family();
+    case config::PackageType::kRpm: break;
+  }
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "provider '" + provider.id + "' uses RPM packages, which this build cannot install yet");
+}
+
+}  // namespace supervisor
