@@ -142,6 +142,20 @@ std::string read_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// `text` (a uid_map or gid_map as the host reads it) holds exactly `lines`.
+void expect_map(const std::string& text, const std::vector<IdMapLine>& lines) {
+  std::istringstream map(text);
+  for (const IdMapLine& line : lines) {
+    uint32_t inside = 0, outside = 0, count = 0;
+    ASSERT_TRUE(map >> inside >> outside >> count) << text;
+    EXPECT_EQ(inside, line.inside);
+    EXPECT_EQ(outside, line.outside);
+    EXPECT_EQ(count, line.count);
+  }
+  std::string rest;
+  EXPECT_FALSE(map >> rest) << text;
+}
+
 // An unprivileged caller's subordinate range is mapped once per process
 // (newuidmap/newgidmap); each stage's namespace is nested in that mapped one
 // and seen from the host with the caller's maps, as if mapped directly.
@@ -163,21 +177,8 @@ TEST(Spawn, StagesOfAnUnprivilegedCallerNestInOneMappedNamespace) {
   }
   for (const PausedProbe* probe : {&first, &second}) {
     const std::string proc = "/proc/" + std::to_string(probe->stage->pid());
-    std::istringstream uid_map(read_text(proc + "/uid_map")), gid_map(read_text(proc + "/gid_map"));
-    for (const IdMapLine& line : plan.uid) {
-      uint32_t inside = 0, outside = 0, count = 0;
-      ASSERT_TRUE(uid_map >> inside >> outside >> count);
-      EXPECT_EQ(inside, line.inside);
-      EXPECT_EQ(outside, line.outside);
-      EXPECT_EQ(count, line.count);
-    }
-    for (const IdMapLine& line : plan.gid) {
-      uint32_t inside = 0, outside = 0, count = 0;
-      ASSERT_TRUE(gid_map >> inside >> outside >> count);
-      EXPECT_EQ(inside, line.inside);
-      EXPECT_EQ(outside, line.outside);
-      EXPECT_EQ(count, line.count);
-    }
+    expect_map(read_text(proc + "/uid_map"), plan.uid);
+    expect_map(read_text(proc + "/gid_map"), plan.gid);
   }
 }
 
