@@ -331,9 +331,9 @@ TEST(ValidateMessage, AcceptsOnlyWhatThePhasePermits) {
       {"cancel from a stage", testing::fill_cancel, Phase::kSupervisorRunning, 0,
        ErrorKind::kSandboxViolation},
       // A result must be for the stage that was asked.
-      {"result of another stage", [](auto m) { testing::fill_result(m, StageKind::SIGNER); },
+      {"result of another stage", [](auto m) { testing::fill_result(m, StageKind::VERIFIER); },
        Phase::kSupervisorRunning, 0, ErrorKind::kSandboxViolation},
-      {"progress of another stage", [](auto m) { testing::fill_progress(m, StageKind::SIGNER); },
+      {"progress of another stage", [](auto m) { testing::fill_progress(m, StageKind::VERIFIER); },
        Phase::kSupervisorRunning, 0, ErrorKind::kSandboxViolation},
       // Exactly one result or error: nothing after it.
       {"second result", [](auto m) { testing::fill_result(m, StageKind::FETCHER); },
@@ -343,7 +343,7 @@ TEST(ValidateMessage, AcceptsOnlyWhatThePhasePermits) {
       {"fds on a log line", testing::fill_log, Phase::kSupervisorRunning, 1,
        ErrorKind::kSandboxViolation},
       // The stage side refuses what the supervisor should not send.
-      {"request for another stage", [](auto m) { testing::fill_request(m, StageKind::SIGNER); },
+      {"request for another stage", [](auto m) { testing::fill_request(m, StageKind::VERIFIER); },
        Phase::kStageAwaitingRequest, 0, ErrorKind::kInvalidInput},
       {"fds attached when none expected", [](auto m) { testing::fill_request(m, StageKind::FETCHER, 0); },
        Phase::kStageAwaitingRequest, 2, ErrorKind::kInvalidInput},

@@ -93,7 +93,7 @@ TEST(RequestFile, RejectsBadRequestsWithInvalidInput) {
   };
   const Case cases[] = {
       // Running the wrong stage binary on a request.
-      {"other stage", R"({"signer": {}})", RequestFormat::kJson, "not a request for the fetcher stage"},
+      {"other stage", R"({"verifier": {}})", RequestFormat::kJson, "not a request for the fetcher stage"},
       // Not JSON at all.
       {"broken json", R"({"fetcher": )", RequestFormat::kJson, "Failed to parse JSON"},
       // A 64-bit integer that is not a number.
@@ -129,31 +129,31 @@ TEST(RequestFile, RejectsBadRequestsWithInvalidInput) {
 TEST(RequestFile, DetectsTheFormatByExtensionThenContent) {
   EXPECT_EQ(detect_request_format("r.json", "(x = 1)"), RequestFormat::kJson);
   EXPECT_EQ(detect_request_format("r.capnp.txt", "{"), RequestFormat::kText);
-  EXPECT_EQ(detect_request_format("request", "  \n{\"signer\": {}}"), RequestFormat::kJson);
-  EXPECT_EQ(detect_request_format("request", "(signer = ())"), RequestFormat::kText);
+  EXPECT_EQ(detect_request_format("request", "  \n{\"verifier\": {}}"), RequestFormat::kJson);
+  EXPECT_EQ(detect_request_format("request", "(verifier = ())"), RequestFormat::kText);
 }
 
 TEST(RequestFile, StageRunsARequestFileAndPrintsTheResultAsJson) {
-  const std::string path = ::testing::TempDir() + "/isomaker_request.capnp.txt";
-  std::ofstream(path) << "(isomaker = (volumeLabel = \"OIC\", outputName = \"x\"))";
-  const char* argv[] = {"stage-isomaker", "--request", path.c_str(), nullptr};
+  const std::string path = ::testing::TempDir() + "/diskmaker_request.capnp.txt";
+  std::ofstream(path) << "(diskmaker = (diskSize = 1024, outputName = \"x\"))";
+  const char* argv[] = {"stage-diskmaker", "--request", path.c_str(), nullptr};
   ::testing::internal::CaptureStdout();
-  const int code = run_stage(3, const_cast<char**>(argv), StageKind::ISOMAKER,
+  const int code = run_stage(3, const_cast<char**>(argv), StageKind::DISKMAKER,
                              [](proto::StageRequest::Reader request, StageContext&,
                                 proto::StageResult::Builder result) {
-                               auto iso = result.initIsomaker();
-                               iso.setIsoPath(std::string("/out/") +
-                                              request.getIsomaker().getOutputName().cStr() + ".iso");
-                               iso.setSize(42);
+                               auto disk = result.initDiskmaker().initArtifacts(1)[0];
+                               disk.setPath(std::string("/out/") +
+                                            request.getDiskmaker().getOutputName().cStr() + ".raw");
+                               disk.setSize(42);
                              });
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(code, 0);
-  EXPECT_NE(out.find("\"isoPath\": \"/out/x.iso\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"path\": \"/out/x.raw\""), std::string::npos) << out;
 }
 
 TEST(RequestFile, MissingFileNamesThePath) {
   try {
-    read_request_file("/nonexistent/request.json", StageKind::SIGNER);
+    read_request_file("/nonexistent/request.json", StageKind::DISKMAKER);
     FAIL() << "expected an Error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);

@@ -21,8 +21,8 @@ enum StageKind {
   resolver @2;
   installer @3;
   diskmaker @4;
-  isomaker @5;
-  signer @6;
+  # A stage added later takes the next ordinal (@5); Cap'n Proto ordinals
+  # are dense, so the ones above never change.
 }
 
 struct Message {
@@ -112,8 +112,6 @@ struct StageRequest {
     resolver @4 :ResolverRequest;
     installer @5 :InstallerRequest;
     diskmaker @6 :DiskmakerRequest;
-    isomaker @7 :IsomakerRequest;
-    signer @8 :SignerRequest;
   }
 }
 
@@ -124,8 +122,6 @@ struct StageResult {
     resolver @2 :ResolverResult;
     installer @3 :InstallerResult;
     diskmaker @4 :DiskmakerResult;
-    isomaker @5 :IsomakerResult;
-    signer @6 :SignerResult;
   }
 }
 
@@ -467,46 +463,4 @@ struct DiskmakerResult {
   }
   artifacts @0 :List(ArtifactFile);
   partitions @1 :List(PartitionIds);
-}
-
-# ---- isomaker: a bootable ISO from a root tree ----
-
-struct IsomakerRequest {
-  rootDir @0 :FdRef;
-  volumeLabel @1 :Text;
-  kernel @2 :FdRef;
-  initrd @3 :FdRef;
-  bootloader @4 :Bootloader;
-  kernelCmdline @5 :Text;
-  outputDir @6 :FdRef;
-  outputName @7 :Text;
-}
-
-struct IsomakerResult {
-  isoPath @0 :Text;
-  sha256 @1 :Text;
-  size @2 :UInt64;
-}
-
-# ---- signer: signs EFI binaries for Secure Boot ----
-
-struct SignerRequest {
-  struct FileToSign {
-    file @0 :FdRef;
-    name @1 :Text;              # output name, no '/'
-  }
-  files @0 :List(FileToSign);
-  key @1 :FdRef;                # private key: always an fd, never on argv
-  cert @2 :FdRef;
-  outputDir @3 :FdRef;
-}
-
-struct SignerResult {
-  struct SignedFile {
-    name @0 :Text;
-    path @1 :Text;
-    sha256 @2 :Text;
-    size @3 :UInt64;
-  }
-  signedFiles @0 :List(SignedFile);
 }

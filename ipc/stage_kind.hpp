@@ -10,10 +10,9 @@
 
 namespace ipc {
 
-inline constexpr std::array<proto::StageKind, 7> kAllStageKinds = {
-    proto::StageKind::FETCHER,   proto::StageKind::VERIFIER, proto::StageKind::RESOLVER,
-    proto::StageKind::INSTALLER, proto::StageKind::DISKMAKER, proto::StageKind::ISOMAKER,
-    proto::StageKind::SIGNER,
+inline constexpr std::array<proto::StageKind, 5> kAllStageKinds = {
+    proto::StageKind::FETCHER,   proto::StageKind::VERIFIER,  proto::StageKind::RESOLVER,
+    proto::StageKind::INSTALLER, proto::StageKind::DISKMAKER,
 };
 
 // "fetcher", "verifier", ...; "unknown" for a value outside the enum.

@@ -112,7 +112,7 @@ TEST(StageHarness, ReportsFailuresOutsideTheHandlerAsTypedErrors) {
   };
   const Case cases[] = {
       // The supervisor asked the wrong binary: the handler must not run.
-      {"request for another stage", StageKind::SIGNER,
+      {"request for another stage", StageKind::VERIFIER,
        [](auto, auto&, auto) { FAIL() << "handler ran"; }, ErrorKind::kInvalidInput,
        "not a request for the resolver stage"},
       // Exceptions that are not ipc::Error still arrive as a structured error.
@@ -169,10 +169,10 @@ TEST(StageHarness, HandlerSeesCancellation) {
 }
 
 TEST(StageHarness, RejectsBadArguments) {
-  const char* argv[] = {"stage-signer", "--sockets", "3", nullptr};
-  EXPECT_EQ(run_stage(3, const_cast<char**>(argv), StageKind::SIGNER, [](auto, auto&, auto) {}), 1);
-  const char* argv2[] = {"stage-signer", "--socket", "x3", nullptr};
-  EXPECT_EQ(run_stage(3, const_cast<char**>(argv2), StageKind::SIGNER, [](auto, auto&, auto) {}), 1);
+  const char* argv[] = {"stage-verifier", "--sockets", "3", nullptr};
+  EXPECT_EQ(run_stage(3, const_cast<char**>(argv), StageKind::VERIFIER, [](auto, auto&, auto) {}), 1);
+  const char* argv2[] = {"stage-verifier", "--socket", "x3", nullptr};
+  EXPECT_EQ(run_stage(3, const_cast<char**>(argv2), StageKind::VERIFIER, [](auto, auto&, auto) {}), 1);
 }
 
 TEST(StageHarness, CallsTheEarlyInitHookWithTheSocketFd) {
@@ -182,8 +182,8 @@ TEST(StageHarness, CallsTheEarlyInitHookWithTheSocketFd) {
   UniqueFd supervisor(fds[0]), stage(fds[1]);
   supervisor.reset();  // the harness then fails fast: nobody is there
   const std::string fd = std::to_string(stage.get());
-  const char* argv[] = {"stage-signer", "--socket", fd.c_str(), nullptr};
-  EXPECT_EQ(run_stage(3, const_cast<char**>(argv), StageKind::SIGNER, [](auto, auto&, auto) {},
+  const char* argv[] = {"stage-verifier", "--socket", fd.c_str(), nullptr};
+  EXPECT_EQ(run_stage(3, const_cast<char**>(argv), StageKind::VERIFIER, [](auto, auto&, auto) {},
                       [](int socket_fd) { seen = socket_fd; }),
             1);
   EXPECT_EQ(seen, stage.get());

@@ -55,15 +55,6 @@ void fill_request(proto::Message::Builder message, proto::StageKind kind, std::u
       r.initArtifacts(1)[0].setType("raw");
       break;
     }
-    case proto::StageKind::ISOMAKER:
-      request.initIsomaker().setVolumeLabel("OIC");
-      break;
-    case proto::StageKind::SIGNER: {
-      auto r = request.initSigner();
-      r.initFiles(1)[0].setName("BOOTX64.EFI");
-      r.initKey().setSlot(0);
-      break;
-    }
   }
 }
 
@@ -87,12 +78,6 @@ void fill_result(proto::Message::Builder message, proto::StageKind kind) {
       break;
     case proto::StageKind::DISKMAKER:
       result.initDiskmaker().initPartitions(1)[0].setPartUuid("0FC63DAF-8483-4772-8E79-3D69D8477DE4");
-      break;
-    case proto::StageKind::ISOMAKER:
-      result.initIsomaker().setSize(5);
-      break;
-    case proto::StageKind::SIGNER:
-      result.initSigner().initSignedFiles(1)[0].setName("BOOTX64.EFI");
       break;
   }
 }

@@ -3,9 +3,7 @@
 #include "stages/diskmaker/policy.hpp"
 #include "stages/fetcher/policy.hpp"
 #include "stages/installer/policy.hpp"
-#include "stages/isomaker/policy.hpp"
 #include "stages/resolver/policy.hpp"
-#include "stages/signer/policy.hpp"
 #include "stages/verifier/policy.hpp"
 
 namespace supervisor {
@@ -20,8 +18,6 @@ StageInfo stage_info(ipc::proto::StageKind kind) {
     case K::RESOLVER: return {"resolver", "stage-resolver", 600s, stage::resolver::resolver_policy};
     case K::INSTALLER: return {"installer", "stage-installer", 7200s, stage::installer::installer_policy};
     case K::DISKMAKER: return {"diskmaker", "stage-diskmaker", 3600s, stage::diskmaker::diskmaker_policy};
-    case K::ISOMAKER: return {"isomaker", "stage-isomaker", 3600s, stage::isomaker::isomaker_policy};
-    case K::SIGNER: return {"signer", "stage-signer", 600s, stage::signer::signer_policy};
   }
   throw ipc::Error(ipc::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
 }
