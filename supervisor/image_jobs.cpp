@@ -12,6 +12,7 @@
 #include "ipc/framing.hpp"
 #include "supervisor/additional_files.hpp"
 #include "supervisor/password_hash.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor {
 namespace {
@@ -310,16 +311,16 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
 namespace {
 
 // kSave: "install" fills the tree to save; "configure" then reuses it.
-InstallInputs add_save_job(Orchestrator& orchestrator, const InstallInputs& install,
+InstallInputs add_save_job(std::vector<StageJob>& jobs, const InstallInputs& install,
                            std::vector<std::string>& install_after, std::function<void()> on_saved) {
   if (install.build_env_mode != BuildEnvMode::kSave) return install;
-  orchestrator.add(StageJob{
+  jobs.push_back(StageJob{
       .name = "install",
       .kind = ipc::proto::StageKind::INSTALLER,
       .after = install_after,
       .prepare = [install] { return prepare_install_request(install); },
       .on_success = [on_saved](const StageOutcome&) { if (on_saved) on_saved(); },
-      .timeout = std::chrono::seconds(3600),
+      .timeout = stage_info(ipc::proto::StageKind::INSTALLER).default_timeout,
   });
   install_after = {"install"};
   InstallInputs reuse = install;
@@ -330,14 +331,15 @@ InstallInputs add_save_job(Orchestrator& orchestrator, const InstallInputs& inst
 
 }  // namespace
 
-void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_install, const std::string& after,
-                    std::function<void()> on_saved, ImageResults& out) {
+std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std::string& after,
+                                 std::function<void()> on_saved, ImageResults& out) {
+  std::vector<StageJob> jobs;
   std::vector<std::string> install_after;
   if (!after.empty()) install_after.push_back(after);
-  const InstallInputs install = add_save_job(orchestrator, save_or_install, install_after, std::move(on_saved));
+  const InstallInputs install = add_save_job(jobs, save_or_install, install_after, std::move(on_saved));
   // The installer job that applies the template: the only one, or the one after the save.
   const std::string install_job = save_or_install.build_env_mode == BuildEnvMode::kSave ? "configure" : "install";
-  orchestrator.add(StageJob{
+  jobs.push_back(StageJob{
       .name = install_job,
       .kind = ipc::proto::StageKind::INSTALLER,
       .after = install_after,
@@ -353,14 +355,14 @@ void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_ins
                                                                 : fs::path(sbom).filename()))
                                 .string();
           },
-      .timeout = std::chrono::seconds(3600),
+      .timeout = stage_info(ipc::proto::StageKind::INSTALLER).default_timeout,
   });
   const DiskInputs disk{.image = install.image,
                         .workspace = install.workspace,
                         .root_dir = install.root_dir,
                         .output_dir = install.output_dir,
                         .layout = install.layout};
-  orchestrator.add(StageJob{
+  jobs.push_back(StageJob{
       .name = "make-disk",
       .kind = ipc::proto::StageKind::DISKMAKER,
       .after = {install_job},
@@ -376,8 +378,14 @@ void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& save_or_ins
                                        artifact.getSize()});
             }
           },
-      .timeout = std::chrono::seconds(3600),
+      .timeout = stage_info(ipc::proto::StageKind::DISKMAKER).default_timeout,
   });
+  return jobs;
+}
+
+void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
+                    std::function<void()> on_saved, ImageResults& out) {
+  for (StageJob& job : image_jobs(install, after, std::move(on_saved), out)) orchestrator.add(std::move(job));
 }
 
 }  // namespace supervisor

@@ -92,7 +92,10 @@ struct ImageResults {
 // so no template configuration, additional file, initramfs or boot loader
 // step ever runs where the saved tree is writable. The inputs are copied
 // into the jobs; `out` is filled by the time Orchestrator::run() returns
-// without throwing.
+// without throwing. image_jobs returns those jobs, in order, and adds none;
+// each job's timeout is its stage's (stage_table.hpp).
+std::vector<StageJob> image_jobs(const InstallInputs& install, const std::string& after,
+                                 std::function<void()> on_saved, ImageResults& out);
 void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
                     std::function<void()> on_saved, ImageResults& out);
 

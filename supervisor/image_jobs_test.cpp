@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "ipc/error.hpp"
+#include "supervisor/stage_table.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace supervisor {
@@ -275,6 +276,23 @@ TEST_F(ImageJobs, NoRequestPassesADirectoryAsAnFd) {
       struct stat st {};
       ASSERT_EQ(::fstat(p.fds[i].get(), &st), 0);
       EXPECT_FALSE(S_ISDIR(st.st_mode)) << p.fd_paths[i];
+    }
+  }
+}
+
+TEST_F(ImageJobs, EveryJobHasItsStagesTimeoutFromTheStageTable) {
+  for (const BuildEnvMode mode : {BuildEnvMode::kNone, BuildEnvMode::kSave}) {
+    ImageResults out;
+    const std::vector<StageJob> jobs = image_jobs(inputs(mode), "resolve", {}, out);
+    std::vector<std::string> names;
+    for (const StageJob& job : jobs) {
+      names.push_back(job.name);
+      EXPECT_EQ(job.timeout, stage_info(job.kind).default_timeout) << job.name;
+    }
+    if (mode == BuildEnvMode::kSave) {
+      EXPECT_THAT(names, ElementsAre("install", "configure", "make-disk"));
+    } else {
+      EXPECT_THAT(names, ElementsAre("install", "make-disk"));
     }
   }
 }
