@@ -2,15 +2,40 @@
 
 #include <unistd.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "ipc/error.hpp"
-#include "stages/diskmaker/tools.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor {
+namespace {
+
+using ipc::proto::StageKind;
+
+std::vector<HostTool> programs_of(std::initializer_list<StageKind> kinds, const sandbox::ImageFeatures& features) {
+  std::vector<HostTool> tools;
+  for (StageKind kind : kinds) {
+    for (HostTool& tool : stage_info(kind).host_programs(features)) tools.push_back(std::move(tool));
+  }
+  return tools;
+}
+
+sandbox::ImageFeatures image_features(const config::ImageTemplate& image) {
+  sandbox::ImageFeatures features;
+  const config::SystemConfig* system = image.system_config ? &*image.system_config : nullptr;
+  features.uki = system && system->kernel && system->kernel->uki.value_or(false);
+  if (image.disk) {
+    for (const auto& p : image.disk->partitions) features.fs_types.push_back(p.fs_type.value_or(""));
+    for (const auto& a : image.disk->artifacts) features.artifacts.emplace_back(a.type, a.compression.value_or("none"));
+  }
+  return features;
+}
+
+}  // namespace
 
 std::vector<HostTool> repository_tools() {
-  std::vector<HostTool> tools = {{"gpg", "gnupg"}, {"gpgconf", "gnupg"}};
+  std::vector<HostTool> tools = programs_of({StageKind::FETCHER, StageKind::VERIFIER, StageKind::RESOLVER}, {});
   if (::geteuid() != 0) {
     tools.push_back({"newuidmap", "uidmap"});
     tools.push_back({"newgidmap", "uidmap"});
@@ -19,19 +44,7 @@ std::vector<HostTool> repository_tools() {
 }
 
 std::vector<HostTool> image_tools(const config::ImageTemplate& image) {
-  std::vector<HostTool> tools = {{"cp", "coreutils"}};
-  const config::SystemConfig* system = image.system_config ? &*image.system_config : nullptr;
-  if (system && system->kernel && system->kernel->uki.value_or(false)) tools.push_back({"objcopy", "binutils"});
-  std::vector<std::string> fs_types;
-  std::vector<std::pair<std::string, std::string>> artifacts;
-  if (image.disk) {
-    for (const auto& p : image.disk->partitions) fs_types.push_back(p.fs_type.value_or(""));
-    for (const auto& a : image.disk->artifacts) artifacts.emplace_back(a.type, a.compression.value_or("none"));
-  }
-  for (auto& [program, package] : stage::diskmaker::diskmaker_tools(fs_types, artifacts)) {
-    tools.push_back({std::move(program), std::move(package)});
-  }
-  return tools;
+  return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, image_features(image));
 }
 
 void require_host_tools(const std::vector<HostTool>& tools) {
@@ -43,11 +56,11 @@ void require_host_tools(const std::vector<HostTool>& tools) {
       continue;
     }
     missing += (missing.empty() ? "" : ", ") + name;
-    if (packages.find(tool.package) == std::string::npos) packages += " " + tool.package;
+    if (packages.find(tool.package) == std::string::npos) packages += (packages.empty() ? "" : ", ") + tool.package;
   }
   if (!missing.empty()) {
     throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to find the host programs a build needs: " + missing)
-        .with_hint("install them: sudo apt-get install" + packages);
+        .with_hint("install " + missing + " (Debian packages: " + packages + ")");
   }
 }
 

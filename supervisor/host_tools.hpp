@@ -1,29 +1,28 @@
-// Host programs the stages run, checked before a build starts so that a
-// missing one is one clear error naming the Debian package to install,
-// not a stage failing half-way.
+// Host programs a build runs, checked before it starts so that a missing one
+// is one clear error naming it, not a stage failing half-way. Each stage
+// declares its own beside its policy; this file asks the stage table.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "config/template.hpp"
+#include "sandbox/host_program.hpp"
 
 namespace supervisor {
 
-struct HostTool {
-  std::string program;  // searched in /usr/bin and /usr/sbin (what stages see)
-  std::string package;  // the Debian package that provides it
-};
+using HostTool = sandbox::HostProgram;
 
-// The tools the Debian repository steps need (the verifier runs gpg).
+// What the repository steps run (fetcher, verifier, resolver: gpg for the
+// verifier), and, for an unprivileged caller, the id-mapping helpers the
+// sandbox itself runs.
 std::vector<HostTool> repository_tools();
 
-// The tools making the image of `image` needs: the installer's copy of a
-// cached build environment (cp) and UKI assembly (objcopy), and the disk
-// maker's tools for the template's file systems and artifacts.
+// What making the image of `image` runs (installer, diskmaker): the programs
+// its file systems, disk files and boot files need.
 std::vector<HostTool> image_tools(const config::ImageTemplate& image);
 
-// Throws ipc::Error (kFailed) listing every missing tool and its package.
+// Throws ipc::Error (kFailed) listing every missing program and its package.
 void require_host_tools(const std::vector<HostTool>& tools);
 
 }  // namespace supervisor

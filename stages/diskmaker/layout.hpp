@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stages/diskmaker/fs_kind.hpp"
+
 namespace stage::diskmaker {
 
 inline constexpr std::uint64_t kSectorSize = 512;
@@ -65,10 +67,5 @@ bool is_mounted(const PartitionSpec& partition);
 
 // The partitions mounted below "/" (not "/" itself), deepest mount point first.
 std::vector<const PartitionSpec*> moved_out_order(const DiskLayout& layout);
-
-// Normalised file system kinds.
-enum class FsKind { kNone, kExt, kVfat, kSwap, kXfs };
-// Throws ipc::Error(kInvalidInput) for an unknown type, naming `partition_id`.
-FsKind fs_kind(std::string_view fs_type, std::string_view partition_id);
 
 }  // namespace stage::diskmaker

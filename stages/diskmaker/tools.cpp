@@ -9,11 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <set>
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
-#include "stages/diskmaker/layout.hpp"
 
 namespace stage::diskmaker {
 namespace {
@@ -21,20 +19,6 @@ namespace {
 using sandbox::UniqueFd;
 
 constexpr std::size_t kOutputKept = 64 * 1024;
-
-struct ToolPackage {
-  std::string_view program;
-  std::string_view package;
-};
-
-constexpr std::array kToolPackages = {
-    ToolPackage{"sfdisk", "fdisk"},        ToolPackage{"mkfs.ext4", "e2fsprogs"},
-    ToolPackage{"mkfs.vfat", "dosfstools"}, ToolPackage{"mcopy", "mtools"},
-    ToolPackage{"mmd", "mtools"},          ToolPackage{"mkswap", "util-linux"},
-    ToolPackage{"qemu-img", "qemu-utils"}, ToolPackage{"xz", "xz-utils"},
-    ToolPackage{"zstd", "zstd"},           ToolPackage{"pigz", "pigz"},
-    ToolPackage{"gzip", "gzip"},           ToolPackage{"mkfs.xfs", "xfsprogs"},
-};
 
 std::pair<UniqueFd, UniqueFd> make_pipe() {
   int fds[2];
@@ -124,13 +108,6 @@ std::string tail(const std::string& output, std::size_t lines) {
 
 }  // namespace
 
-std::string_view tool_package(std::string_view program) {
-  for (const auto& tool : kToolPackages) {
-    if (tool.program == program) return tool.package;
-  }
-  return {};
-}
-
 std::optional<std::filesystem::path> locate_tool(std::string_view program) {
   for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {
     std::filesystem::path path = std::string(dir) + std::string(program);
@@ -144,35 +121,10 @@ std::filesystem::path find_tool(std::string_view program) {
   const std::string_view package = tool_package(program);
   ipc::Error error(ipc::ErrorKind::kFailed,
                    "Failed to find the host program '" + std::string(program) + "' in /usr/sbin, /usr/bin");
-  if (!package.empty()) error.with_hint("install the Debian package " + std::string(package) +
-                                        ": apt-get install " + std::string(package));
+  if (!package.empty()) {
+    error.with_hint("install " + std::string(program) + " (Debian package " + std::string(package) + ")");
+  }
   throw error;
-}
-
-std::vector<std::pair<std::string, std::string>> diskmaker_tools(
-    const std::vector<std::string>& fs_types, const std::vector<std::pair<std::string, std::string>>& artifacts) {
-  std::vector<std::string> programs = {"sfdisk"};
-  for (const auto& fs : fs_types) {
-    switch (fs_kind(fs, "?")) {
-      case FsKind::kExt: programs.push_back("mkfs.ext4"); break;
-      case FsKind::kVfat: programs.insert(programs.end(), {"mkfs.vfat", "mcopy"}); break;
-      case FsKind::kSwap: programs.push_back("mkswap"); break;
-      case FsKind::kXfs: programs.push_back("mkfs.xfs"); break;
-      case FsKind::kNone: break;
-    }
-  }
-  for (const auto& [type, compression] : artifacts) {
-    if (type != "raw") programs.push_back("qemu-img");
-    if (compression == "gz") programs.push_back("gzip");
-    if (compression == "xz") programs.push_back("xz");
-    if (compression == "zstd") programs.push_back("zstd");
-  }
-  std::vector<std::pair<std::string, std::string>> tools;
-  std::set<std::string> seen;
-  for (const auto& program : programs) {
-    if (seen.insert(program).second) tools.emplace_back(program, std::string(tool_package(program)));
-  }
-  return tools;
 }
 
 std::vector<std::string> default_tool_env() {

@@ -12,7 +12,8 @@
 
 namespace stage::diskmaker {
 
-// The Debian package providing `program` ("" when not in the table).
+// The Debian package providing `program` ("" when not in the table);
+// defined with the program table in host_programs.cpp.
 std::string_view tool_package(std::string_view program);
 
 // The program's path in /usr/sbin, /usr/bin, /sbin or /bin, or nullopt.

@@ -1,11 +1,15 @@
 // The sandbox of the fetcher stage: see policy.cpp for what it may do and why.
 #pragma once
 
+#include "sandbox/host_program.hpp"
 #include "sandbox/stage_policy.hpp"
 
 namespace stage::fetcher {
 
 sandbox::StagePolicy fetcher_policy();
+
+// None: downloads go through libcurl in the stage itself.
+std::vector<sandbox::HostProgram> fetcher_host_programs(const sandbox::ImageFeatures& features);
 
 // What the stage does first, inside its sandbox: the SIGSYS reporter on
 // `report_fd`, then no more execve (it runs no programs).

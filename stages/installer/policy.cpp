@@ -47,4 +47,10 @@ sandbox::StagePolicy installer_policy() {
   return policy;
 }
 
+std::vector<sandbox::HostProgram> installer_host_programs(const sandbox::ImageFeatures& features) {
+  std::vector<sandbox::HostProgram> programs = {{"cp", "coreutils"}};
+  if (features.uki) programs.push_back({"objcopy", "binutils"});
+  return programs;
+}
+
 }  // namespace stage::installer

@@ -23,4 +23,6 @@ void confine_running_stage(int report_fd) {
   sandbox::forbid_exec();
 }
 
+std::vector<sandbox::HostProgram> resolver_host_programs(const sandbox::ImageFeatures&) { return {}; }
+
 }  // namespace stage::resolver

@@ -27,4 +27,8 @@ sandbox::StagePolicy verifier_policy() {
   return policy;
 }
 
+std::vector<sandbox::HostProgram> verifier_host_programs(const sandbox::ImageFeatures&) {
+  return {{"gpg", "gnupg"}, {"gpgconf", "gnupg"}};
+}
+
 }  // namespace stage::verifier
