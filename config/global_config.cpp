@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/edit_distance.hpp"
 #include "build_info.hpp"
 #include "ipc/error.hpp"
 
@@ -28,37 +29,6 @@ constexpr std::array<std::string_view, 6> kTopKeys = {
     "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"level", "file"};
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest known key, if it is close enough to be a likely typo.
-template <std::size_t N>
-std::optional<std::string_view> suggest(std::string_view key,
-                                        const std::array<std::string_view, N>& known) {
-  std::optional<std::string_view> best;
-  std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
-  for (std::string_view candidate : known) {
-    if (candidate.empty()) continue;
-    const std::size_t d = edit_distance(key, candidate);
-    if (d < best_distance) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  return best;
-}
 
 // Reports a problem at a node as "<file>:<line>:<col>: <problem>".
 [[noreturn]] void fail_at(const fs::path& source, const YAML::Mark& mark, std::string_view problem) {
@@ -77,7 +47,7 @@ void reject_unknown_key(const fs::path& source, const YAML::Node& key, std::stri
   const std::string name = key.Scalar();
   std::string problem = "unknown key '" + name + "'";
   if (!section.empty()) problem += " in '" + std::string(section) + "'";
-  if (auto s = suggest(name, known)) problem += " (did you mean '" + std::string(*s) + "'?)";
+  if (std::string s = base::nearest_word(name, known); !s.empty()) problem += " (did you mean '" + s + "'?)";
   fail_at(source, key.Mark(), problem);
 }
 

@@ -9,6 +9,8 @@
 #include <regex>
 #include <vector>
 
+#include "base/edit_distance.hpp"
+
 namespace config::rules {
 namespace {
 
@@ -32,22 +34,6 @@ constexpr std::array<std::string_view, 9> kFsTypeList{
 
 bool matches(std::string_view s, const std::regex& re) {
   return std::regex_match(s.begin(), s.end(), re);
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -122,17 +108,6 @@ bool is_url(std::string_view s) {
   return matches(s, re);
 }
 
-std::string nearest(std::string_view word, Allowed candidates) {
-  std::string best;
-  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
-  for (std::string_view c : candidates) {
-    const std::size_t d = edit_distance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best;
-}
+std::string nearest(std::string_view word, Allowed candidates) { return base::nearest_word(word, candidates); }
 
 }  // namespace config::rules
