@@ -14,4 +14,10 @@ const PackageFamily& family_for(const config::ProviderData& provider) {
                    "provider '" + provider.id + "' uses RPM packages, which this build cannot install yet");
 }
 
+const PackageFamily& family_named(std::string_view name) {
+  if (name == deb::family().name()) return deb::family();
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "package family '" + std::string(name) + "' is not one this build installs");
+}
+
 }  // namespace supervisor

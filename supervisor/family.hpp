@@ -47,10 +47,16 @@ class PackageFamily {
   virtual void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                                    const config::ImageTemplate& image, const PipelineOptions& options,
                                    Resolution& out) const = 0;
+  // The family's own fields of one package in the installer's request (what
+  // its section of the lockfile holds); the shared ones are filled by the caller.
+  virtual void fill_installer_package(const LockedPackage& package,
+                                      ipc::proto::InstallerRequest::PackageFile::Builder out) const = 0;
 };
 
 // The family of `provider`'s packages; kInvalidInput for one this build
 // cannot install yet.
 const PackageFamily& family_for(const config::ProviderData& provider);
+// The family a lockfile names (Lockfile::family).
+const PackageFamily& family_named(std::string_view name);
 
 }  // namespace supervisor

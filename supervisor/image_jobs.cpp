@@ -11,6 +11,7 @@
 #include "ipc/error.hpp"
 #include "ipc/framing.hpp"
 #include "supervisor/additional_files.hpp"
+#include "supervisor/family.hpp"
 #include "supervisor/password_hash.hpp"
 #include "supervisor/stage_table.hpp"
 
@@ -38,6 +39,7 @@ bool locks_package(const Lockfile& lock, std::string_view name) {
 // this build, and the installer hashes each .deb again for the SBOM.
 void fill_packages(InstallerRequest::Builder out, const InstallInputs& in) {
   const std::vector<const LockedPackage*> order = packages_in_install_order(in.lock);
+  const PackageFamily& family = family_named(in.lock.family);
   auto list = out.initPackages(static_cast<unsigned>(order.size()));
   for (std::size_t i = 0; i < order.size(); ++i) {
     const LockedPackage& p = *order[i];
@@ -48,9 +50,7 @@ void fill_packages(InstallerRequest::Builder out, const InstallInputs& in) {
     entry.setName(p.name);
     entry.setVersion(p.version);
     entry.setArchitecture(p.architecture);
-    entry.setEssential(p.essential);
-    auto pre = entry.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
-    for (std::size_t d = 0; d < p.pre_depends.size(); ++d) pre.set(static_cast<unsigned>(d), p.pre_depends[d]);
+    family.fill_installer_package(p, entry);
     entry.setSha256(p.sha256);
     entry.setSize(p.size);
     entry.setDownloadUrl(p.url);

@@ -71,9 +71,9 @@ class ImageJobs : public testing::Test {
     lock.provider_id = "debian-debian12-x86_64";
     lock.packages = {
         {.name = "base-files", .version = "12.4", .architecture = "amd64", .repository = "main",
-         .url = "http://m/b.deb", .sha256 = std::string(64, 'a'), .size = 10, .essential = true},
+         .url = "http://m/b.deb", .sha256 = std::string(64, 'a'), .size = 10, .deb = {.essential = true}},
         {.name = "dpkg", .version = "1.21", .architecture = "amd64", .repository = "main", .url = "http://m/d.deb",
-         .sha256 = std::string(64, 'b'), .size = 20, .essential = true, .pre_depends = {"libc6 (>= 2.34)"}},
+         .sha256 = std::string(64, 'b'), .size = 20, .deb = {.essential = true, .pre_depends = {"libc6 (>= 2.34)"}}},
         {.name = "initramfs-tools", .version = "0.142", .architecture = "all", .repository = "main",
          .url = "http://m/i.deb", .sha256 = std::string(64, 'c'), .size = 30}};
     lock.install_order = {"dpkg", "base-files", "initramfs-tools"};

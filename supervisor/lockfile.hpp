@@ -2,6 +2,11 @@
 // architecture, repository, URL, sha256 and size. `lock` writes it and
 // `build --lockfile` builds from it with no index download and no
 // resolution. JSON, sorted, so the same resolution gives the same bytes.
+//
+// Format 2 names the package family ("family": "deb") and keeps what only
+// that family has in a section named after it ("deb": suite and components
+// of a repository, essential and preDepends of a package); format 1 (before
+// families, every field flat) is still read, as family "deb".
 #pragma once
 
 #include <cstdint>
@@ -12,15 +17,29 @@
 
 namespace supervisor {
 
-inline constexpr int kLockfileFormat = 1;
+inline constexpr int kLockfileFormat = 2;
+inline constexpr int kOldestLockfileFormat = 1;
+
+// A repository's "deb" section.
+struct DebRepositoryFields {
+  std::string suite;
+  std::vector<std::string> components;
+  bool operator==(const DebRepositoryFields&) const = default;
+};
 
 struct LockedRepository {
   std::string name;
   std::string url;
-  std::string suite;
-  std::vector<std::string> components;
   std::string signer_fingerprint;  // empty for [trusted=yes] repositories
+  DebRepositoryFields deb;
   bool operator==(const LockedRepository&) const = default;
+};
+
+// A package's "deb" section.
+struct DebPackageFields {
+  bool essential = false;
+  std::vector<std::string> pre_depends;
+  bool operator==(const DebPackageFields&) const = default;
 };
 
 struct LockedPackage {
@@ -33,13 +52,13 @@ struct LockedPackage {
   std::string sha256;
   std::uint64_t size = 0;
   std::string source;  // essential | kernel | bootloader | system | dependency
-  bool essential = false;
-  std::vector<std::string> pre_depends;
+  DebPackageFields deb;
   bool operator==(const LockedPackage&) const = default;
 };
 
 struct Lockfile {
   int format = kLockfileFormat;
+  std::string family = "deb";  // the provider's pkgType
   std::string provider_id;  // <os>-<dist>-<arch>
   std::string os, dist, arch;
   std::vector<LockedRepository> repositories;

@@ -28,13 +28,13 @@ Lockfile sample() {
   lock.os = "debian";
   lock.dist = "debian12";
   lock.arch = "x86_64";
-  lock.repositories = {{"main", "http://127.0.0.1:1", "oicbook", {"main", "contrib"}, "ABCDEF"}};
+  lock.repositories = {{"main", "http://127.0.0.1:1", "ABCDEF", {"oicbook", {"main", "contrib"}}}};
   // Deliberately out of order: the writer sorts.
   lock.packages = {
       {"zlib", "1.2", "amd64", "main", "http://127.0.0.1:1/pool/z.deb", "pool/z.deb", kShaB, 20, "dependency",
-       false, {"base"}},
-      {"base", "1.0", "all", "main", "http://127.0.0.1:1/pool/b.deb", "pool/b.deb", kShaA, 10, "essential", true,
-       {}},
+       {false, {"base"}}},
+      {"base", "1.0", "all", "main", "http://127.0.0.1:1/pool/b.deb", "pool/b.deb", kShaA, 10, "essential",
+       {true, {}}},
   };
   lock.install_order = {"base", "zlib"};
   return lock;
@@ -113,8 +113,15 @@ TEST_P(LockfileRejects, NamingTheFieldAndTheFile) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, LockfileRejects,
     ::testing::Values(
-        RejectCase{"UnknownFormatVersion", [](json& d) { d["format"] = 2; }, "format",
-                   "version 2 is not supported"},
+        RejectCase{"UnknownFormatVersion", [](json& d) { d["format"] = 3; }, "format",
+                   "version 3 is not supported (this build reads versions 1 to 2)"},
+        RejectCase{"UnknownFamily", [](json& d) { d["family"] = "pkg"; }, "family",
+                   "'pkg' is not a package family this build installs"},
+        RejectCase{"MissingFamily", [](json& d) { d.erase("family"); }, "(top).family", "missing"},
+        RejectCase{"DebianFieldOutsideItsSection", [](json& d) { d["packages"][0]["essential"] = true; },
+                   "packages[0]", "unknown key 'essential'"},
+        RejectCase{"UnknownKeyInTheDebSection", [](json& d) { d["repositories"][0]["deb"]["pocket"] = "x"; },
+                   "repositories[0].deb", "unknown key 'pocket'"},
         RejectCase{"BadSha256", [](json& d) { d["packages"][1]["sha256"] = std::string(64, 'G'); },
                    "packages[1].sha256", "expected 64 lowercase hex digits"},
         RejectCase{"ShortSha256", [](json& d) { d["packages"][0]["sha256"] = "abc"; }, "packages[0].sha256",
@@ -166,6 +173,41 @@ TEST(Lockfile, LockingAgainRequiresTheSameSignerPerRepository) {
   }
   now.repositories[0].url = "http://127.0.0.1:2";  // another repository: nothing recorded for it
   EXPECT_NO_THROW(require_same_signers(previous, now, "lock.json"));
+}
+
+TEST(Lockfile, WritesTheFamilyAndItsFieldsInTheirOwnSection) {
+  const json doc = json::parse(lockfile_to_json(sample()));
+  EXPECT_EQ(doc["format"], 2);
+  EXPECT_EQ(doc["family"], "deb");
+  EXPECT_EQ(doc["repositories"][0]["deb"]["suite"], "oicbook");
+  EXPECT_EQ(doc["repositories"][0]["deb"]["components"], json::array({"main", "contrib"}));
+  EXPECT_FALSE(doc["repositories"][0].contains("suite"));
+  EXPECT_EQ(doc["packages"][0]["deb"]["essential"], true);
+  EXPECT_EQ(doc["packages"][1]["deb"]["preDepends"], json::array({"base"}));
+  EXPECT_FALSE(doc["packages"][1].contains("preDepends"));
+}
+
+// Lockfiles written before families (format 1, every field flat) are read
+// as Debian ones, and written again in the current format.
+TEST(Lockfile, ReadsFormatOneAsDebian) {
+  json old = json::parse(lockfile_to_json(sample()));
+  old["format"] = 1;
+  old.erase("family");
+  for (json& repo : old["repositories"]) {
+    repo["suite"] = repo["deb"]["suite"];
+    repo["components"] = repo["deb"]["components"];
+    repo.erase("deb");
+  }
+  for (json& pkg : old["packages"]) {
+    pkg["essential"] = pkg["deb"]["essential"];
+    pkg["preDepends"] = pkg["deb"]["preDepends"];
+    pkg.erase("deb");
+  }
+  const Lockfile read = lockfile_from_json(old.dump(), "old.json");
+  EXPECT_EQ(read.family, "deb");
+  EXPECT_EQ(lockfile_to_json(read), lockfile_to_json(sample()));
+  old["family"] = "deb";  // format 1 had no family
+  EXPECT_THAT(error_of(old.dump()).message(), HasSubstr("unknown key 'family'"));
 }
 
 TEST(Lockfile, RejectsTextThatIsNotJson) {

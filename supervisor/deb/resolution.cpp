@@ -14,6 +14,7 @@
 
 #include "ipc/error.hpp"
 #include "supervisor/repository_trust.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor::deb {
 namespace {
@@ -183,6 +184,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   file_timeout_sec(options);  // a malformed variable fails before any stage starts
   const fs::path metadata = options.workspace / "metadata";
   fs::create_directories(metadata);
+  out.lock.family = "deb";
   out.lock.provider_id = provider.id;
   out.lock.os = provider.os;
   out.lock.dist = provider.dist;
@@ -190,7 +192,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   out.lock.repositories.clear();
   auto state = std::make_shared<ResolutionState>();
   for (const auto& repo : *repos) {
-    out.lock.repositories.push_back({repo.name, repo.base_url, repo.suite, repo.components, {}});
+    out.lock.repositories.push_back({repo.name, repo.base_url, {}, {repo.suite, repo.components}});
     for (const auto& index : repo.index_paths()) {
       const fs::path download = metadata / index_name(repo, index);
       state->indexes.push_back({repo.name, index, download, {}, {}, {}, download});
@@ -242,7 +244,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               }
             }
           },
-      .timeout = std::chrono::seconds(1800),
+      .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
   });
 
   orchestrator.add(StageJob{
@@ -311,7 +313,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
               if (slot != nullptr) use_index_text(index, *slot, cache, out);
             }
           },
-      .timeout = std::chrono::seconds(600),
+      .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
   });
 
   const auto requested = requested_packages(provider, image);
@@ -356,8 +358,8 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             for (auto pkg : result.getPackages()) {
               LockedPackage locked{pkg.getName(), pkg.getVersion(), pkg.getArchitecture(), pkg.getRepo(),
                                    pkg.getUrl(), pkg.getFilename(), pkg.getSha256(), pkg.getSize(),
-                                   source_name(pkg.getSource()), pkg.getEssential(), {}};
-              for (auto dep : pkg.getPreDepends()) locked.pre_depends.emplace_back(dep);
+                                   source_name(pkg.getSource()), {pkg.getEssential(), {}}};
+              for (auto dep : pkg.getPreDepends()) locked.deb.pre_depends.emplace_back(dep);
               ipc::require(locked.sha256.size() == 64,
                            "the index entry of package '" + locked.name + "' has no SHA256 checksum");
               out.lock.packages.push_back(std::move(locked));
@@ -369,7 +371,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
             lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
             out.dot_graph = result.getDotGraph();
           },
-      .timeout = std::chrono::seconds(600),
+      .timeout = stage_info(ipc::proto::StageKind::RESOLVER).default_timeout,
   });
 }
 

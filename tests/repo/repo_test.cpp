@@ -51,13 +51,14 @@ TEST_F(RepoLock, ResolvesExactlyTheExpectedPackagesWithTheirPins) {
   std::printf("hermetic lock took %.3f s\n", elapsed);
 
   const json lock = json::parse(slurp(world.root() / "lock.json"));
-  EXPECT_EQ(lock["format"], 1);
+  EXPECT_EQ(lock["format"], 2);
+  EXPECT_EQ(lock["family"], "deb");
   EXPECT_EQ(lock["provider"], "debian-debian12-x86_64");
   ASSERT_EQ(lock["repositories"].size(), 1u);
   const json& repo = lock["repositories"][0];
   EXPECT_EQ(repo["url"], world.base_url());
-  EXPECT_EQ(repo["suite"], "oicbook");
-  EXPECT_EQ(repo["components"], json::array({"main"}));
+  EXPECT_EQ(repo["deb"]["suite"], "oicbook");
+  EXPECT_EQ(repo["deb"]["components"], json::array({"main"}));
   EXPECT_EQ(repo["signer"], world.repo().fingerprint());
 
   ASSERT_EQ(lock["packages"].size(), kExpected.size()) << lock["packages"].dump(1);
@@ -75,7 +76,7 @@ TEST_F(RepoLock, ResolvesExactlyTheExpectedPackagesWithTheirPins) {
     EXPECT_EQ(p["sha256"], sha256_hex(deb));
     EXPECT_EQ(p["size"], fs::file_size(deb));
     EXPECT_EQ(p["source"], e.source);
-    EXPECT_EQ(p["essential"], e.essential);
+    EXPECT_EQ(p["deb"]["essential"], e.essential);
   }
   // Pre-Depends come first: base-tiny before everything that pre-depends on it.
   const auto order = lock["installOrder"].get<std::vector<std::string>>();
