@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ipc/error.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor {
 namespace {
@@ -106,7 +107,7 @@ void add_archive_check_jobs(Orchestrator& orchestrator, const Lockfile& lock, Pa
         .after = previous.empty() ? std::vector<std::string>{} : std::vector<std::string>{previous},
         .prepare = [todo, dir = cache.root() / "packages"] { return check_request(*todo, dir); },
         .on_success = [todo, &cache, &out](const StageOutcome& outcome) { settle(outcome, *todo, cache, out); },
-        .timeout = std::chrono::seconds(1800),
+        .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
     });
   }
 }

@@ -94,7 +94,7 @@ void write_dotfile(const fs::path& path, const std::string& graph) {
   write_text(path, graph);
 }
 
-// Raw disk images only: ISO and initrd images need the isomaker stage.
+// Raw disk images only: ISO and initrd images are not built yet (a clear error).
 void require_disk_image(const config::ImageTemplate& image) {
   const std::string type = target_of(image).image_type.value_or("raw");
   if (type != "raw") {

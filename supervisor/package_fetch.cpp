@@ -10,6 +10,7 @@
 #include "build_info.hpp"
 #include "ipc/error.hpp"
 #include "ipc/framing.hpp"
+#include "supervisor/stage_table.hpp"
 
 namespace supervisor {
 namespace {
@@ -141,7 +142,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
               return p;
             },
         .on_success = {},
-        .timeout = std::chrono::seconds(3600),
+        .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
     });
   }
 
@@ -190,7 +191,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                 state->locks.erase(it);
               }
             },
-        .timeout = std::chrono::seconds(1800),
+        .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
     });
   }
 }
