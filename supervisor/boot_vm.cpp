@@ -215,7 +215,7 @@ Firmware find_firmware(const std::optional<fs::path>& code, const std::optional<
   throw ipc::Error(ipc::ErrorKind::kFailed,
                    "Failed to find the OVMF UEFI firmware: neither OVMF_CODE_4M.fd + OVMF_VARS_4M.fd nor "
                    "OVMF_CODE.fd + OVMF_VARS.fd is in '" + search_dir.string() + "'")
-      .with_hint("install it (sudo apt-get install ovmf) or pass --firmware-code and --firmware-vars");
+      .with_hint("install the OVMF firmware (Debian package: ovmf) or pass --firmware-code and --firmware-vars");
 }
 
 fs::path find_qemu() {
@@ -230,7 +230,7 @@ fs::path find_qemu() {
     if (is_executable_file(dir / kName)) return dir / kName;
   }
   throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to find the program qemu-system-x86_64 in PATH or /usr/bin")
-      .with_hint("install it: sudo apt-get install qemu-system-x86");
+      .with_hint("install qemu-system-x86_64 (Debian package: qemu-system-x86)");
 }
 
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
