@@ -9,6 +9,7 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
+#include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 

@@ -15,7 +15,8 @@
 #include <thread>
 
 #include "ipc/error.hpp"
-#include "stages/verifier/archive_check.hpp"
+#include "stages/verifier/cores.hpp"
+#include "stages/verifier/family.hpp"
 #include "stages/verifier/file_bytes.hpp"
 
 namespace stage::verifier {
@@ -139,79 +140,25 @@ class PhaseProgress {
   std::uint64_t bytes_ = 0;
 };
 
-Release verify_release_files(RepositoryInput& repo) {
-  const std::string where = " of repository '" + repo.request.repository + "'";
-  Release release;
-  std::string file;
-  if (repo.inrelease) {
-    file = "InRelease";
-    release = verify_release(read_fd_bytes(repo.inrelease.get(), file + where), repo.request);
-  } else {
-    file = "Release";
-    release = verify_release_detached(read_fd_bytes(repo.release.get(), "Release" + where),
-                                      read_fd_bytes(repo.signature.get(), "Release.gpg" + where),
-                                      repo.request);
-  }
-  // The library checks one architecture per call; the signed text is parsed
-  // once and only the cheap field checks repeat.
-  for (const auto& arch : repo.architectures) {
-    repo.request.architecture = arch;
-    check_release(release, repo.request, file);
-  }
-  return release;
-}
-
-void write_all(int fd, std::string_view text, const std::string& what) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", what);
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-// Checks one index; with an output fd, hands on its decompressed text
-// unless the cached copy (checked against the Release) makes that needless.
-VerifiedIndex verify_index(const Release& release, const IndexInput& index, const std::string& repo,
-                           const std::string& what) {
-  const std::string cached_name = "the cached uncompressed copy of " + what;
-  const IndexText text =
-      check_index_text(release, index.relative_path, read_fd_bytes(index.fd.get(), what), repo,
-                       static_cast<bool>(index.uncompressed_out), index.cached ? index.cached.get() : -1, cached_name);
-  if (text.source == IndexText::Source::kDecompressed) {
-    write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
-  }
-  return {repo, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
-}
-
 // Repositories are checked on one thread per core: each has its own GnuPG
 // home (so a repository is only ever verified by its own keys), and gpg's
 // start-up and key import dominate a warm lock. Results keep request order,
 // and the error of the first failing repository in that order is thrown.
-void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
+void verify_repositories(VerifyInput& input, const FamilyChecks& family, ipc::StageContext& context,
+                         VerifyOutcome& out) {
   std::size_t total = 0;
   for (const auto& repo : input.repositories) total += 1 + repo.indexes.size();
   PhaseProgress progress(context, "verify-repos", total);
   const std::size_t count = input.repositories.size();
-  std::vector<std::optional<Release>> releases(count);
-  std::vector<std::vector<VerifiedIndex>> indexes(count);
+  std::vector<std::optional<CheckedRepository>> checked(count);
+  const FileChecked done = [&](const std::string& item, std::uint64_t bytes) { progress.done(item, bytes); };
   std::vector<std::exception_ptr> errors(count);
   std::atomic<std::size_t> next{0};
   auto work = [&] {
     for (std::size_t r = next++; r < count; r = next++) {
       try {
-        RepositoryInput& repo = input.repositories[r];
         context.check_cancelled();
-        const std::string& name = repo.request.repository;
-        Release release = verify_release_files(repo);
-        progress.done(name);
-        for (const auto& index : repo.indexes) {
-          context.check_cancelled();
-          const std::string what = "index '" + index.relative_path + "' of repository '" + name + "'";
-          indexes[r].push_back(verify_index(release, index, name, what));
-          progress.done(index.relative_path, indexes[r].back().digest.size);
-        }
-        releases[r] = std::move(release);
+        checked[r] = family.check_repository(input.repositories[r], context, done);
       } catch (...) {
         errors[r] = std::current_exception();
       }
@@ -226,12 +173,12 @@ void verify_repositories(VerifyInput& input, ipc::StageContext& context, VerifyO
     if (error) std::rethrow_exception(error);
   }
   for (std::size_t r = 0; r < count; ++r) {
-    for (auto& index : indexes[r]) out.indexes.push_back(std::move(index));
-    out.repos.push_back({input.repositories[r].request.repository, std::move(*releases[r])});
+    for (auto& index : checked[r]->indexes) out.indexes.push_back(std::move(index));
+    out.repos.push_back({input.repositories[r].request.repository, std::move(checked[r]->release)});
   }
 }
 
-Digest verify_package(const PackageInput& package, bool check_contents) {
+Digest verify_package(const PackageInput& package, const FamilyChecks* archive_checks) {
   const std::string what = "package '" + package.name + "'";
   const Digest actual = sha256_of_fd(package.fd.get(), what);
   PackageRecord expected;
@@ -240,9 +187,9 @@ Digest verify_package(const PackageInput& package, bool check_contents) {
   // An unknown size cannot mismatch; the hash alone decides then.
   expected.size = package.expected_size.value_or(actual.size);
   check_package(expected, actual, package.repo);
-  if (check_contents) {
+  if (archive_checks) {
     ipc::check_syscall(::lseek(package.fd.get(), 0, SEEK_SET), "rewind", what);
-    check_deb_fd(package.fd.get(), package.name);
+    archive_checks->check_package_archive(package.fd.get(), package.name);
   }
   return actual;
 }
@@ -259,7 +206,8 @@ std::uint64_t size_of(const PackageInput& package) {
 // archive contents, every package is checked and each one refused is listed
 // in out.failures (the caller evicts exactly those); otherwise the first
 // package that fails stops the run and is thrown.
-void verify_packages(const VerifyInput& input, ipc::StageContext& context, VerifyOutcome& out) {
+void verify_packages(const VerifyInput& input, const FamilyChecks& family, ipc::StageContext& context,
+                     VerifyOutcome& out) {
   const auto& packages = input.packages;
   PhaseProgress progress(context, "verify-packages", packages.size());
   std::vector<std::size_t> order(packages.size());
@@ -278,7 +226,7 @@ void verify_packages(const VerifyInput& input, ipc::StageContext& context, Verif
       const std::size_t i = order[k];
       try {
         context.check_cancelled();
-        digests[i] = verify_package(packages[i], input.check_archive_contents);
+        digests[i] = verify_package(packages[i], input.check_archive_contents ? &family : nullptr);
         progress.done(packages[i].name, digests[i].size);
       } catch (const ipc::Error& e) {
         if (input.check_archive_contents && e.kind() == ipc::ErrorKind::kInvalidInput) {
@@ -327,6 +275,14 @@ void encode_uncompressed(const VerifiedIndex& index, ipc::proto::VerifierResult:
   out.setCacheRefusal(index.cache_refusal);
 }
 
+// What every verified file reports: its repository and digest.
+template <typename FileBuilder>
+void encode_file(const std::string& repo, const Digest& digest, FileBuilder out) {
+  out.setRepo(repo);
+  out.setSha256(digest.sha256);
+  out.setSize(digest.size);
+}
+
 void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Builder out) {
   auto repos = out.initVerifiedRepos(static_cast<unsigned>(outcome.repos.size()));
   for (unsigned i = 0; i < outcome.repos.size(); ++i) {
@@ -340,18 +296,15 @@ void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Bu
   }
   auto indexes = out.initVerifiedIndexes(static_cast<unsigned>(outcome.indexes.size()));
   for (unsigned i = 0; i < outcome.indexes.size(); ++i) {
-    indexes[i].setRepo(outcome.indexes[i].repo);
-    indexes[i].setRelativePath(outcome.indexes[i].relative_path);
-    indexes[i].setSha256(outcome.indexes[i].digest.sha256);
-    indexes[i].setSize(outcome.indexes[i].digest.size);
-    encode_uncompressed(outcome.indexes[i], indexes[i]);
+    const VerifiedIndex& index = outcome.indexes[i];
+    indexes[i].setRelativePath(index.relative_path);
+    encode_file(index.repo, index.digest, indexes[i]);
+    encode_uncompressed(index, indexes[i]);
   }
   auto packages = out.initVerifiedPackages(static_cast<unsigned>(outcome.packages.size()));
   for (unsigned i = 0; i < outcome.packages.size(); ++i) {
     packages[i].setName(outcome.packages[i].name);
-    packages[i].setRepo(outcome.packages[i].repo);
-    packages[i].setSha256(outcome.packages[i].digest.sha256);
-    packages[i].setSize(outcome.packages[i].digest.size);
+    encode_file(outcome.packages[i].repo, outcome.packages[i].digest, packages[i]);
   }
   auto failures = out.initFailures(static_cast<unsigned>(outcome.failures.size()));
   for (unsigned i = 0; i < outcome.failures.size(); ++i) {
@@ -376,9 +329,12 @@ VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& c
 }
 
 VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context) {
+  // The request names no package family yet: its repositories and packages
+  // are Debian's.
+  const FamilyChecks& family = deb_checks();
   VerifyOutcome out;
-  verify_repositories(input, context, out);
-  verify_packages(input, context, out);
+  verify_repositories(input, family, context, out);
+  verify_packages(input, family, context, out);
   return out;
 }
 

@@ -13,7 +13,8 @@
 #include "ipc/stage_main.hpp"
 #include "sandbox/unique_fd.hpp"
 #include "stages/verifier/checksums.hpp"
-#include "stages/verifier/release.hpp"
+#include "stages/verifier/deb/index_check.hpp"
+#include "stages/verifier/deb/release.hpp"
 
 namespace stage::verifier {
 

@@ -1,4 +1,4 @@
-#include "stages/verifier/release.hpp"
+#include "stages/verifier/deb/release.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <ctime>
 
 #include "ipc/error.hpp"
-#include "stages/verifier/deb822.hpp"
+#include "stages/verifier/deb/deb822.hpp"
 #include "stages/verifier/file_bytes.hpp"
 
 namespace stage::verifier {

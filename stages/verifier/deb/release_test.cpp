@@ -1,4 +1,4 @@
-#include "stages/verifier/release.hpp"
+#include "stages/verifier/deb/release.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

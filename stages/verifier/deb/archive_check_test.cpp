@@ -1,4 +1,4 @@
-#include "stages/verifier/archive_check.hpp"
+#include "stages/verifier/deb/archive_check.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -24,10 +24,6 @@ void check_deb(const std::filesystem::path& deb);
 // The same for an open .deb; `name` stands for it in messages.
 void check_deb_fd(int fd, std::string_view name);
 
-// CPUs this process may run on (at least 1): how many threads the package
-// checks and the xz decoder use.
-unsigned usable_cores();
-
 // True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view bytes);
 

@@ -1,4 +1,4 @@
-#include "stages/verifier/deb822.hpp"
+#include "stages/verifier/deb/deb822.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,9 +1,8 @@
-#include "stages/verifier/archive_check.hpp"
+#include "stages/verifier/deb/archive_check.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <lzma.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <array>
@@ -13,10 +12,10 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ipc/error.hpp"
+#include "stages/verifier/cores.hpp"
 
 namespace stage::verifier {
 namespace {
@@ -277,16 +276,6 @@ std::string read_small_member(archive* a, std::string_view deb) {
 }
 
 }  // namespace
-
-unsigned usable_cores() {
-  // The affinity mask, not /sys (which a stage's sandbox does not mount).
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
-    return static_cast<unsigned>(CPU_COUNT(&set));
-  }
-  return std::max(1U, std::thread::hardware_concurrency());
-}
 
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;

@@ -1,4 +1,4 @@
-#include "stages/verifier/deb822.hpp"
+#include "stages/verifier/deb/deb822.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,0 +1,55 @@
+// What differs between package families inside the verifier, behind one
+// small interface (the shape of OpenSSH's ssh-sandbox.h: this header, one
+// implementation per family beside it in a subfolder): how a repository's
+// signed metadata and its index files are checked, and what a package
+// archive may contain. Shared by every family and not behind it:
+// signatures (signature.*), GnuPG homes (gpg_home.*), SHA-256 and the
+// package hash check (checksums.*), and the stage's threads, progress and
+// cancellation (verifier_stage.cpp).
+//
+// Debian's implementation is deb/. RepositoryInput and Release are still
+// Debian's (the request has no family variant yet); another family brings
+// its variant of both with its request.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipc/stage_main.hpp"
+#include "stages/verifier/verifier_stage.hpp"
+
+namespace stage::verifier {
+
+// One file checked: what it is (an item of the progress) and its size.
+using FileChecked = std::function<void(const std::string& item, std::uint64_t bytes)>;
+
+struct CheckedRepository {
+  Release release;
+  std::vector<VerifiedIndex> indexes;  // in request order
+};
+
+class FamilyChecks {
+ public:
+  virtual ~FamilyChecks() = default;
+
+  // Verifies the repository's signed metadata with its own keys, then each
+  // of its index files against that metadata; reports every file to `done`
+  // and checks `context` for cancellation between files. Called on several
+  // threads at once, one repository each. Throws ipc::Error naming the
+  // repository and the file.
+  virtual CheckedRepository check_repository(RepositoryInput& repo, ipc::StageContext& context,
+                                             const FileChecked& done) const = 0;
+
+  // Throws ipc::Error (kInvalidInput) naming `name`, the part and the member
+  // when the package archive open at `fd` (read from offset 0) is not safe
+  // to unpack.
+  virtual void check_package_archive(int fd, std::string_view name) const = 0;
+};
+
+// Debian: InRelease or Release + Release.gpg, Packages indexes, .deb files.
+const FamilyChecks& deb_checks();
+
+}  // namespace stage::verifier
