@@ -300,13 +300,60 @@ ChrootEnv read_chroot_env(const fs::path& path) {
   return env;
 }
 
+// One of the values the stages know how to act on; anything else is refused
+// here rather than guessed at in a stage.
+std::string req_choice(const DataFile& file, const YAML::Node& entry, const char* key,
+                       std::initializer_list<std::string_view> choices) {
+  const std::string value = file.req_string(entry, key);
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+  std::string names;
+  for (const std::string_view choice : choices) names += (names.empty() ? "" : " or ") + std::string(choice);
+  file.fail(entry[key], std::string(key) + " must be " + names + ", not '" + value + "'");
+}
+
+// A group name as useradd -G takes it.
+bool valid_group_name(std::string_view name) {
+  const auto ok = [](unsigned char c) { return std::islower(c) != 0 || std::isdigit(c) != 0 || c == '_' || c == '-'; };
+  const bool starts_with_letter = !name.empty() && (std::islower(static_cast<unsigned char>(name.front())) != 0 ||
+                                                    name.front() == '_');
+  return starts_with_letter && name.size() <= 32 && std::all_of(name.begin(), name.end(), ok);
+}
+
+// A file name in /boot with "{kver}" once where the kernel version goes.
+bool valid_initrd_file_name(std::string_view pattern) {
+  constexpr std::string_view kVersion = "{kver}";
+  const auto at = pattern.find(kVersion);
+  if (at == std::string_view::npos || pattern.find(kVersion, at + 1) != std::string_view::npos) return false;
+  const std::string rest = std::string(pattern.substr(0, at)) + "x" + std::string(pattern.substr(at + kVersion.size()));
+  return std::all_of(rest.begin(), rest.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '.' || c == '-' || c == '_' || c == '+';
+  });
+}
+
+DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry) {
+  DistributionFacts facts;
+  facts.initramfs_tool = req_choice(file, entry, "initramfsTool", {"initramfs-tools", "dracut"});
+  facts.purl_type = req_choice(file, entry, "purlType", {"deb", "rpm"});
+  facts.sudo_group = file.req_string(entry, "sudoGroup");
+  if (!valid_group_name(facts.sudo_group)) {
+    file.fail(entry["sudoGroup"], "sudoGroup '" + facts.sudo_group + "' is not a group name");
+  }
+  facts.initrd_file_name = file.req_string(entry, "initrdFileName");
+  if (!valid_initrd_file_name(facts.initrd_file_name)) {
+    file.fail(entry["initrdFileName"], "initrdFileName '" + facts.initrd_file_name +
+                                           "' must be a file name holding {kver} once, e.g. initrd.img-{kver}");
+  }
+  return facts;
+}
+
 // The per-arch entry of config.yml; returns the chroot env file it names.
 fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   const YAML::Node& root = file.root();
   if (!root.IsMap()) file.fail(root, "expected a mapping of architectures");
   const YAML::Node entry = root[provider.arch];
   if (!entry) file.fail(root, "architecture '" + provider.arch + "' is not declared");
-  file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion"});
+  file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion", "initramfsTool",
+                          "purlType", "sudoGroup", "initrdFileName"});
   if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
   if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
   const std::string type = file.req_string(entry, "pkgType");
@@ -318,6 +365,7 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   if (chroot.is_absolute() || chroot.lexically_normal().string().starts_with("..")) {
     file.fail(entry["chrootenvConfigFile"], "chrootenvConfigFile must stay inside the OS directory");
   }
+  provider.facts = read_facts(file, entry);
   return chroot;
 }
 

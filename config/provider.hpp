@@ -39,6 +39,16 @@ struct Repository {
   bool from_host_apt = false;             // base_url came from the machine's apt sources
 };
 
+// What the image stages must know of the distribution: each per-arch entry
+// of config.yml names them (docs/providers.md), none is guessed from a name.
+struct DistributionFacts {
+  std::string initramfs_tool;    // "initramfs-tools" or "dracut": makes the initramfs when
+                                 // the image's packages hold neither tool
+  std::string purl_type;         // "deb" or "rpm": the SBOM's package URL type
+  std::string sudo_group;        // "sudo" or "wheel": the group a sudo user joins
+  std::string initrd_file_name;  // in /boot, "{kver}" = kernel version: "initrd.img-{kver}"
+};
+
 struct ChrootEnv {
   std::vector<std::string> essential;     // installed first, in this order
   std::vector<std::string> packages;
@@ -55,6 +65,7 @@ struct ProviderData {
   std::filesystem::path os_dir;           // <config_dir>/osv/<os>/<dist>
   std::vector<Repository> repositories;   // enabled and disabled, in file order
   ChrootEnv chroot_env;
+  DistributionFacts facts;
 };
 
 struct ProviderOptions {

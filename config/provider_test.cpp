@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 
@@ -177,11 +178,16 @@ TEST(ProviderData, ThisMachineServesDebian12) {
   EXPECT_EQ(p.repositories[0].base_url, find_debian_source(sources, "bookworm")->uri);
 }
 
+// The distribution facts of a config.yml entry, all four valid.
+constexpr std::string_view kGoodFacts =
+    "  initramfsTool: dracut\n  purlType: rpm\n  sudoGroup: wheel\n  initrdFileName: initramfs-{kver}.img\n";
+
 // A minimal, valid deb provider; each bad-data case replaces one file.
 void write_good_provider(const TempDir& dir) {
   dir.write("osv/t/t1/config.yml",
             "x86_64:\n  dist: t1\n  arch: x86_64\n  pkgType: deb\n"
-            "  chrootenvConfigFile: chrootenvconfigs/chrootenv_x86_64.yml\n  releaseVersion: \"1\"\n");
+            "  chrootenvConfigFile: chrootenvconfigs/chrootenv_x86_64.yml\n  releaseVersion: \"1\"\n" +
+                std::string(kGoodFacts));
   dir.write("osv/t/t1/providerconfigs/amd64_repo.yml",
             "repositories:\n  - name: r\n    type: deb\n    baseURL: https://r.example.invalid/d/\n"
             "    suite: s\n    component: main\n    pbGPGKey: keys/r.gpg\n");
@@ -259,6 +265,90 @@ TEST(ProviderData, RejectsBadDataNamingFileAndLine) {
     TempDir dir;
     write_good_provider(dir);
     dir.write(fs::path("osv/t/t1") / c.file, c.text);
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+  }
+}
+
+// config.yml with the good facts, one of them replaced by `fact_line`
+// (empty: left out).
+std::string config_with_fact(std::string_view key, std::string_view fact_line) {
+  std::string text =
+      "x86_64:\n  dist: t1\n  arch: x86_64\n  pkgType: deb\n"
+      "  chrootenvConfigFile: chrootenvconfigs/chrootenv_x86_64.yml\n  releaseVersion: \"1\"\n";
+  std::istringstream facts{std::string(kGoodFacts)};
+  for (std::string line; std::getline(facts, line);) {
+    const bool replaced = line.starts_with("  " + std::string(key) + ":");
+    if (!replaced) text += line + "\n";
+    if (replaced && !fact_line.empty()) text += "  " + std::string(fact_line) + "\n";
+  }
+  return text;
+}
+
+TEST(ProviderData, ReadsTheDistributionFactsOfItsEntry) {
+  TempDir dir;
+  write_good_provider(dir);
+  // A deb provider with rpm facts: nothing follows from pkgType.
+  const DistributionFacts facts = load_provider(dir.path(), "t", "t1", "x86_64").facts;
+  EXPECT_EQ(facts.initramfs_tool, "dracut");
+  EXPECT_EQ(facts.purl_type, "rpm");
+  EXPECT_EQ(facts.sudo_group, "wheel");
+  EXPECT_EQ(facts.initrd_file_name, "initramfs-{kver}.img");
+}
+
+TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
+  const TempDir apt = fake_apt();
+  for (const auto& [os, dist] : {std::pair{"debian", "debian12"}, std::pair{"wind-river-elxr", "elxr12"}}) {
+    SCOPED_TRACE(dist);
+    const DistributionFacts facts = load_provider(kConfigDir, os, dist, "x86_64", {.etc_apt = apt.path()}).facts;
+    EXPECT_EQ(facts.initramfs_tool, "initramfs-tools");
+    EXPECT_EQ(facts.purl_type, "deb");
+    EXPECT_EQ(facts.sudo_group, "sudo");
+    EXPECT_EQ(facts.initrd_file_name, "initrd.img-{kver}");
+  }
+  for (const auto& [os, dist] : {std::pair{"azure-linux", "azl3"}, std::pair{"edge-microvisor-toolkit", "emt3"}}) {
+    SCOPED_TRACE(dist);
+    const DistributionFacts facts = load_provider(kConfigDir, os, dist, "x86_64").facts;
+    EXPECT_EQ(facts.initramfs_tool, "dracut");
+    EXPECT_EQ(facts.purl_type, "rpm");
+    EXPECT_EQ(facts.sudo_group, "wheel");
+    EXPECT_EQ(facts.initrd_file_name, "initramfs-{kver}.img");
+  }
+}
+
+TEST(ProviderData, AMissingDistributionFactNamesTheFileAndKey) {
+  for (const char* key : {"initramfsTool", "purlType", "sudoGroup", "initrdFileName"}) {
+    SCOPED_TRACE(key);
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write("osv/t/t1/config.yml", config_with_fact(key, ""));
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find("osv/t/t1/config.yml:2': '" + std::string(key) + "' is required"), std::string::npos)
+        << message;
+  }
+}
+
+TEST(ProviderData, RejectsDistributionFactsNoStageActsOn) {
+  struct Case {
+    const char* key;
+    const char* line;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"initramfsTool", "initramfsTool: mkinitcpio",
+       "config.yml:7': initramfsTool must be initramfs-tools or dracut, not 'mkinitcpio'"},
+      {"purlType", "purlType: apk", "config.yml:8': purlType must be deb or rpm, not 'apk'"},
+      {"sudoGroup", "sudoGroup: Admins", "config.yml:9': sudoGroup 'Admins' is not a group name"},
+      {"sudoGroup", "sudoGroup: \"sudo,adm\"", "sudoGroup 'sudo,adm' is not a group name"},
+      {"initrdFileName", "initrdFileName: initrd.img", "initrdFileName 'initrd.img' must be a file name holding {kver}"},
+      {"initrdFileName", "initrdFileName: ../initrd-{kver}", "initrdFileName '../initrd-{kver}' must be a file name"},
+      {"initrdFileName", "initrdFileName: i-{kver}-{kver}", "initrdFileName 'i-{kver}-{kver}' must be a file name"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.line);
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write("osv/t/t1/config.yml", config_with_fact(c.key, c.line));
     const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
     EXPECT_NE(message.find(c.expected), std::string::npos) << message;
   }
