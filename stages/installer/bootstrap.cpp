@@ -22,8 +22,8 @@
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
 #include "stages/installer/chroot_exec.hpp"
-#include "stages/resolver/control.hpp"
-#include "stages/resolver/relations.hpp"
+#include "stages/resolver/deb/control.hpp"
+#include "stages/resolver/deb/relations.hpp"
 
 namespace stage::installer {
 namespace {

@@ -8,7 +8,8 @@
 #include <cerrno>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/deb_version.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
+#include "stages/resolver/solver.hpp"
 
 namespace stage::resolver {
 namespace {
@@ -141,20 +142,8 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
 }
 
 StageOutput resolve_input(const StageInput& input) {
-  Universe universe(input.architecture);
-  std::vector<std::pair<std::string, std::uint32_t>> ids;
-  for (const IndexInput& index : input.indexes) {
-    auto known = std::find_if(ids.begin(), ids.end(), [&](const auto& e) { return e.first == index.repository.name; });
-    const std::uint32_t id =
-        known != ids.end() ? known->second : universe.add_repository(index.repository);
-    if (known == ids.end()) ids.emplace_back(index.repository.name, id);
-    universe.add_index(id, index.text, index.origin);
-  }
-  StageOutput out;
-  out.resolution = resolve(universe, input.options);
-  out.native_arch = input.architecture;
-  if (input.emit_dot) out.dot = write_dot(out.resolution);
-  return out;
+  // The request names no package family yet: its indexes are Debian's.
+  return deb_solver().solve(input);
 }
 
 void encode_result(const StageOutput& output, proto::ResolverResult::Builder result) {

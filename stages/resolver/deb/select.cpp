@@ -7,8 +7,8 @@
 #include <unordered_map>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/resolver.hpp"
-#include "stages/resolver/selector.hpp"
+#include "stages/resolver/deb/resolver.hpp"
+#include "stages/resolver/deb/selector.hpp"
 
 namespace stage::resolver {
 namespace {

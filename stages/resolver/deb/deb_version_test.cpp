@@ -1,4 +1,4 @@
-#include "stages/resolver/deb_version.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "stages/resolver/resolver.hpp"
+#include "stages/resolver/deb/resolver.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "stages/resolver/control.hpp"
+#include "stages/resolver/deb/control.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

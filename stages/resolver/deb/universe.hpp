@@ -1,5 +1,6 @@
 // The indexed set of available binary packages from several repositories:
-// candidates per name (best first) and providers per virtual name.
+// candidates per name (best first) and providers per virtual name, as
+// Debian Packages indexes describe them.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "stages/resolver/control.hpp"
-#include "stages/resolver/relations.hpp"
+#include "stages/resolver/deb/control.hpp"
+#include "stages/resolver/deb/relations.hpp"
 
 namespace stage::resolver {
 

@@ -1,4 +1,4 @@
-#include "stages/resolver/universe.hpp"
+#include "stages/resolver/deb/universe.hpp"
 
 #include <fnmatch.h>
 
@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/deb_version.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {
 namespace {

@@ -4,7 +4,7 @@
 #include <queue>
 #include <set>
 
-#include "stages/resolver/resolver.hpp"
+#include "stages/resolver/deb/resolver.hpp"
 
 namespace stage::resolver {
 namespace {

@@ -1,11 +1,11 @@
 // Roots, the expansion loop, error messages and the result of a resolution.
-#include "stages/resolver/resolver.hpp"
+#include "stages/resolver/deb/resolver.hpp"
 
 #include <algorithm>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/deb_version.hpp"
-#include "stages/resolver/selector.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
+#include "stages/resolver/deb/selector.hpp"
 
 namespace stage::resolver {
 namespace {

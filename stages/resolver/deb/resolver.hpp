@@ -2,6 +2,9 @@
 // Pre-Depends, alternatives, versioned relations, (versioned) Provides,
 // Conflicts, Breaks, Multi-Arch, the essential base set, repository
 // priorities, pins and globs. Greedy and deterministic; see docs/resolver.md.
+// Debian's in truth, with the Universe, selection rules and order beside it
+// (Multi-Arch, Essential, Provides, Breaks and Pre-Depends are dpkg's): the
+// RPM family brings libsolv behind solver.hpp instead of sharing this core.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "stages/resolver/universe.hpp"
+#include "stages/resolver/deb/universe.hpp"
 
 namespace stage::resolver {
 

@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "stages/resolver/resolver.hpp"
-#include "stages/resolver/universe.hpp"
+#include "stages/resolver/deb/resolver.hpp"
+#include "stages/resolver/deb/universe.hpp"
 
 namespace stage::resolver {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/resolver.hpp"
+#include "stages/resolver/deb/resolver.hpp"
 
 namespace {
 

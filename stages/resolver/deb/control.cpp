@@ -1,4 +1,4 @@
-#include "stages/resolver/control.hpp"
+#include "stages/resolver/deb/control.hpp"
 
 #include <archive.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 
 #include "ipc/error.hpp"
 #include "sandbox/unique_fd.hpp"
-#include "stages/resolver/deb_version.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {
 namespace {

@@ -1,9 +1,9 @@
-#include "stages/resolver/relations.hpp"
+#include "stages/resolver/deb/relations.hpp"
 
 #include <cctype>
 
 #include "ipc/error.hpp"
-#include "stages/resolver/deb_version.hpp"
+#include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {
 namespace {

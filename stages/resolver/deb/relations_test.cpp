@@ -1,4 +1,4 @@
-#include "stages/resolver/relations.hpp"
+#include "stages/resolver/deb/relations.hpp"
 
 #include <gtest/gtest.h>
 
