@@ -41,4 +41,12 @@ SeccompPolicy baseline_policy() {
   return policy;
 }
 
+SeccompPolicy program_runner_policy() {
+  SeccompPolicy policy = baseline_policy();
+  policy.allow(syscalls::process_spawn());
+  syscalls::allow_clone_processes(policy);
+  policy.allow(syscalls::filesystem_write());
+  return policy;
+}
+
 }  // namespace sandbox

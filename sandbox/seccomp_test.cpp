@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "ipc/error.hpp"
@@ -58,6 +60,30 @@ TEST(BaselinePolicy, EveryAlwaysForbiddenSyscallIsLockedAndTrapped) {
       EXPECT_TRUE(policy.is_forbidden(nr));
       EXPECT_EQ(policy.decision_for(nr), kTrapped);
     }
+  }
+}
+
+TEST(ProgramRunnerPolicy, AddsForkExecAndFileWritesToTheBaseline) {
+  const SeccompPolicy policy = program_runner_policy();
+  const std::pair<int, std::optional<Decision>> cases[] = {
+      {SCMP_SYS(fork), kAllowed},        // runs programs
+      {SCMP_SYS(wait4), kAllowed},       // and waits for them
+      {SCMP_SYS(execveat), kAllowed},
+      {SCMP_SYS(clone), std::nullopt},   // child processes too, still no namespaces
+      {SCMP_SYS(unlink), kAllowed},      // writes files
+      {SCMP_SYS(fallocate), kAllowed},
+      {SCMP_SYS(chown), kTrapped},       // owners, sockets, chroot: the stage's own choice
+      {SCMP_SYS(socket), kTrapped},
+      {SCMP_SYS(chroot), kTrapped},
+      {SCMP_SYS(read), kAllowed},        // the baseline stays
+      {SCMP_SYS(clone3), fail_with(ENOSYS)},
+  };
+  for (const auto& [nr, expected] : cases) {
+    SCOPED_TRACE(syscall_name(nr));
+    EXPECT_EQ(policy.decision_for(nr), expected);
+  }
+  for (const SyscallSet& set : always_forbidden()) {
+    for (int nr : set.syscalls) EXPECT_TRUE(policy.is_forbidden(nr)) << syscall_name(nr);
   }
 }
 

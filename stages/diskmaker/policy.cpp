@@ -15,10 +15,7 @@ namespace stage::diskmaker {
 
 sandbox::StagePolicy diskmaker_policy() {
   namespace sc = sandbox::syscalls;
-  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
-  seccomp.allow(sc::process_spawn());
-  sc::allow_clone_processes(seccomp);
-  seccomp.allow(sc::filesystem_write());
+  sandbox::SeccompPolicy seccomp = sandbox::program_runner_policy();  // sfdisk, mkfs, qemu-img
   seccomp.allow(sc::ownership());  // mkfs.vfat/mtools set owners of their own output
   sc::allow_any_ioctl(seccomp);    // mkfs asks block-device ioctls of a plain file (ENOTTY)
   // mtools drops set-id privileges on start (setgid/setresuid to its own ids);

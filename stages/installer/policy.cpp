@@ -18,10 +18,7 @@ namespace stage::installer {
 
 sandbox::StagePolicy installer_policy() {
   namespace sc = sandbox::syscalls;
-  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
-  seccomp.allow(sc::process_spawn());
-  sc::allow_clone_processes(seccomp);
-  seccomp.allow(sc::filesystem_write());
+  sandbox::SeccompPolicy seccomp = sandbox::program_runner_policy();  // dpkg and maintainer scripts
   seccomp.allow(sc::ownership());     // chown to package users, file capabilities
   seccomp.allow(sc::device_nodes());  // dpkg tries mknod; the kernel refuses it in a userns
   seccomp.allow(sc::set_ids());       // scripts run commands as other users (su, runuser)
