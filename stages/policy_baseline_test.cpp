@@ -12,7 +12,7 @@
 
 #include "ipc/stage_kind.hpp"
 #include "sandbox/testing/probe_run.hpp"
-#include "supervisor/stage_table.hpp"
+#include "supervisor/stage/stage_table.hpp"
 
 namespace {
 

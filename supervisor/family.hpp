@@ -13,10 +13,10 @@
 
 #include "config/provider.hpp"
 #include "config/template.hpp"
-#include "supervisor/host_tools.hpp"
-#include "supervisor/lockfile.hpp"
-#include "supervisor/orchestrator.hpp"
-#include "supervisor/package_fetch.hpp"
+#include "supervisor/build/host_tools.hpp"
+#include "supervisor/build/lockfile.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+#include "supervisor/build/package_fetch.hpp"
 
 namespace supervisor {
 

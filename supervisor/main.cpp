@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/cli.hpp"
+#include "supervisor/cli/cli.hpp"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);

@@ -13,8 +13,8 @@
 #include <tuple>
 
 #include "ipc/error.hpp"
-#include "supervisor/repository_trust.hpp"
-#include "supervisor/stage_table.hpp"
+#include "supervisor/cache/repository_trust.hpp"
+#include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor::deb {
 namespace {

@@ -14,8 +14,8 @@
 #include "config/template.hpp"
 #include "supervisor/deb/repositories.hpp"
 #include "supervisor/family.hpp"
-#include "supervisor/orchestrator.hpp"
-#include "supervisor/package_fetch.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+#include "supervisor/build/package_fetch.hpp"
 
 namespace supervisor::deb {
 

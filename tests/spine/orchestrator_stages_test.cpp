@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "supervisor/orchestrator.hpp"
+#include "supervisor/stage/orchestrator.hpp"
 
 namespace supervisor {
 namespace {

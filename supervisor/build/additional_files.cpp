@@ -1,0 +1,100 @@
+#include "supervisor/build/additional_files.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ipc/error.hpp"
+#include "supervisor/build/image_jobs.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFlag = "--allow-outside-files";
+
+std::string describe(const std::vector<fs::path>& dirs) {
+  std::string text;
+  for (const auto& dir : dirs) text += (text.empty() ? "'" : ", '") + dir.string() + "'";
+  return text;
+}
+
+[[noreturn]] void refuse(const fs::path& source, const std::string& why, const AdditionalFileRoots& roots) {
+  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                   "additional file '" + source.string() + "' " + why + "; additional files must be inside " +
+                       describe(roots.dirs))
+      .with_hint("move the file there, or pass " + std::string(kFlag) + " to build to use it where it is");
+}
+
+// `source` relative to `root` when it lies beneath it (lexically), else empty.
+fs::path relative_beneath(const fs::path& source, const fs::path& root) {
+  const fs::path rel = source.lexically_normal().lexically_relative(root.lexically_normal());
+  if (rel.empty() || *rel.begin() == ".." || rel == ".") return {};
+  return rel;
+}
+
+sandbox::UniqueFd open_beneath(const fs::path& root, const fs::path& rel, const fs::path& source,
+                               const AdditionalFileRoots& roots) {
+  sandbox::UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to open '" + root.string() + "': " + std::strerror(errno));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  if (fd < 0 && errno == EXDEV) refuse(source, "leads out of '" + root.string() + "' through a symbolic link", roots);
+  if (fd < 0) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                     "Failed to open additional file '" + source.string() + "': " + std::strerror(errno));
+  }
+  return sandbox::UniqueFd(static_cast<int>(fd));
+}
+
+}  // namespace
+
+AdditionalFileRoots additional_file_roots(const config::ImageTemplate& image, const fs::path& os_data_dir,
+                                          bool allow_outside) {
+  AdditionalFileRoots roots{{fs::absolute(image.source).parent_path()}, allow_outside};
+  if (!os_data_dir.empty()) roots.dirs.push_back(fs::absolute(os_data_dir));
+  return roots;
+}
+
+OpenedAdditionalFile open_additional_file(const fs::path& source, const AdditionalFileRoots& roots) {
+  OpenedAdditionalFile opened;
+  for (const auto& root : roots.dirs) {
+    const fs::path rel = relative_beneath(source, root);
+    if (rel.empty()) continue;
+    opened.fd = open_beneath(root, rel, source, roots);
+    break;
+  }
+  if (!opened.fd) {
+    if (!roots.allow_outside) refuse(source, "is outside the template's and the OS data's directories", roots);
+    opened.fd = sandbox::UniqueFd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!opened.fd) {
+      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                       "Failed to open additional file '" + source.string() + "': " + std::strerror(errno));
+    }
+  }
+  struct stat st {};
+  ipc::check_syscall(::fstat(opened.fd.get(), &st), "inspect", source.string());
+  ipc::require(S_ISREG(st.st_mode), "additional file '" + source.string() + "' is not a regular file");
+  opened.mode = st.st_mode;
+  std::error_code ec;
+  opened.path = fs::read_symlink("/proc/self/fd/" + std::to_string(opened.fd.get()), ec);
+  if (ec) opened.path = source;
+  return opened;
+}
+
+void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots) {
+  if (!image.system_config) return;
+  for (const auto& file : image.system_config->additional_files) {
+    open_additional_file(additional_file_source(file, image.source), roots);
+  }
+}
+
+}  // namespace supervisor

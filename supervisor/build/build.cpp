@@ -1,0 +1,373 @@
+// `lock` and `build`: the steps of a build as a linear list, each a call
+// that adds stage jobs to an orchestrator and runs them.
+#include "supervisor/build/build.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "config/emit.hpp"
+#include "config/provider.hpp"
+#include "ipc/error.hpp"
+#include "supervisor/build/archive_checks.hpp"
+#include "supervisor/cache/build_env_cache.hpp"
+#include "supervisor/build/disk_layout.hpp"
+#include "supervisor/family.hpp"
+#include "supervisor/build/host_tools.hpp"
+#include "supervisor/build/image_jobs.hpp"
+#include "supervisor/build/image_record.hpp"
+#include "supervisor/build/additional_files.hpp"
+#include "supervisor/build/lockfile.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+#include "supervisor/build/outputs.hpp"
+#include "supervisor/cache/package_cache.hpp"
+#include "supervisor/build/package_fetch.hpp"
+#include "supervisor/stage/progress.hpp"
+#include "supervisor/stage/stage_launch.hpp"
+#include "supervisor/stage/stage_table.hpp"
+#include "supervisor/build/workspace.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+
+const config::Target& target_of(const config::ImageTemplate& image) {
+  ipc::require(image.target.has_value(), "the template has no target");
+  return *image.target;
+}
+
+config::ProviderData load_provider_for(const config::ImageTemplate& image, const config::GlobalConfig& global) {
+  const config::Target& t = target_of(image);
+  config::ProviderOptions options;
+  options.skip_host_apt = !image.package_repositories.empty();
+  return config::load_provider(global.config_dir, t.os.value_or(""), t.dist.value_or(""), t.arch.value_or(""),
+                               options);
+}
+
+OrchestratorOptions orchestrator_options(const config::GlobalConfig& global,
+                                         const std::optional<fs::path>& keep_requests) {
+  OrchestratorOptions options;
+  options.max_parallel = std::max<long>(2, ::sysconf(_SC_NPROCESSORS_ONLN));
+  options.keep_requests = keep_requests;
+  (void)global;
+  return options;
+}
+
+std::vector<ProgressReporter::TimingRow> timing_rows(const std::vector<const Orchestrator*>& runs) {
+  std::vector<ProgressReporter::TimingRow> rows;
+  for (const Orchestrator* run : runs) {
+    for (const auto& t : run->timings()) rows.push_back({t.name, t.stage, t.elapsed, t.ok});
+  }
+  return rows;
+}
+
+// Runs the resolution jobs; the orchestrator is kept for the timing table.
+Resolution resolve(Orchestrator& orchestrator, const config::ProviderData& provider,
+                   const config::ImageTemplate& image, const PipelineOptions& options) {
+  Resolution resolution;
+  family_for(provider).add_resolution_jobs(orchestrator, provider, image, options, resolution);
+  orchestrator.run();
+  return resolution;
+}
+
+void report_index_cache(const Resolution& resolution, Logger& log) {
+  for (const auto& refusal : resolution.cache_refusals) log.warn("Replacing cached index " + refusal);
+  for (const auto& warning : resolution.warnings) log.warn(warning);
+  log.info("Package indexes: " + std::to_string(resolution.indexes_cached) + " from the metadata cache, " +
+           std::to_string(resolution.indexes_decompressed) + " decompressed");
+}
+
+void log_warnings(const std::vector<std::string>& warnings, Logger& log) {
+  for (const std::string& warning : warnings) log.warn(warning);
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + path.string() + "'");
+}
+
+void write_dotfile(const fs::path& path, const std::string& graph) {
+  ipc::ErrorContext ctx{"writing the dependency graph"};
+  write_text(path, graph);
+}
+
+// Raw disk images only: ISO and initrd images are not built yet (a clear error).
+void require_disk_image(const config::ImageTemplate& image) {
+  const std::string type = target_of(image).image_type.value_or("raw");
+  if (type != "raw") {
+    throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+                     "imageType '" + type + "' is not built yet; only raw disk images are");
+  }
+  ipc::require(image.disk.has_value(), "a raw image needs a disk section");
+  ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
+  ipc::require(image.system_config && image.system_config->name, "the template has no systemConfig.name");
+}
+
+// The package set: pinned by --lockfile, else resolved now.
+// The package set: pinned by `lockfile`, else resolved now (with the DOT
+// graph written to `dotfile` when asked).
+Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::path>& lockfile,
+                  const std::optional<fs::path>& dotfile, const config::ProviderData& provider, Orchestrator& run,
+                  const PipelineOptions& options, Logger& log) {
+  if (lockfile) {
+    Lockfile lock = read_lockfile(*lockfile);
+    ipc::require(lock.provider_id == provider.id, "lockfile '" + lockfile->string() + "' is for '" +
+                                                      lock.provider_id + "', the template builds '" + provider.id + "'");
+    log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + lockfile->string());
+    return lock;
+  }
+  Resolution resolution = resolve(run, provider, image, options);
+  report_index_cache(resolution, log);
+  if (dotfile) write_dotfile(*dotfile, resolution.dot_graph);
+  return std::move(resolution.lock);
+}
+
+// Every package of `lock` verified in `cache` (downloaded where missing).
+PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, const Lockfile& lock, PackageCache& cache,
+                            const PipelineOptions& options, Logger& log) {
+  PackageFiles files;
+  add_package_jobs(run, lock, cache, options, family.package_suffix(), "", files);
+  run.run();
+  for (const auto& message : files.evicted) log.warn(message);
+  log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
+           std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
+  return files;
+}
+
+void create_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+}
+
+// install -> make-disk, with the build environment cached by package set.
+ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
+                        const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
+                        const Workspace& workspace, const DiskLayout& layout, Logger& log) {
+  create_dir(workspace.dir() / "root");
+  create_dir(workspace.dir() / "out");
+  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), build_env_key(provider.id, lock));
+  log_warnings(env.warnings(), log);
+  switch (env.mode()) {
+    case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;
+    case BuildEnvMode::kSave: log.info("Saving build environment " + env.key() + " for later builds"); break;
+    case BuildEnvMode::kNone:
+      log.info("Build environment " + env.key() + " is being saved by another build; installing without it");
+      break;
+  }
+  const InstallInputs inputs{.image = request.image,
+                             .lock = lock,
+                             .package_files = files.by_name,
+                             .packages_dir = cache.root() / "packages",
+                             .workspace = workspace.dir(),
+                             .root_dir = workspace.dir() / "root",
+                             .output_dir = workspace.dir() / "out",
+                             .layout = layout,
+                             .build_env_mode = env.mode(),
+                             .build_env_tree = env.tree(),
+                             .distribution = provider.id,
+                             .build_env_saved_tree = env.saved_tree(),
+                             .os_data_dir = provider.os_dir,
+                             .allow_outside_files = request.allow_outside_files};
+  ImageResults results;
+  // Right after the packages: nothing of the template has run in the tree.
+  auto on_saved = [&] {
+    env.commit();
+    log.info("Saved build environment " + env.key());
+  };
+  add_image_jobs(run, inputs, "", on_saved, results);
+  run.run();
+  if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
+  return results;
+}
+
+// The programs that make an image: this CLI and the image stages. A stage
+// that cannot be found counts as changed; the build reports it when it runs.
+std::vector<fs::path> image_programs() {
+  std::vector<fs::path> programs;
+  std::error_code ec;
+  if (fs::path self = fs::read_symlink("/proc/self/exe", ec); !ec) programs.push_back(std::move(self));
+  for (const auto kind : {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}) {
+    try {
+      programs.push_back(stage_binary(kind));
+    } catch (const ipc::Error&) {
+      programs.push_back(fs::path("missing") / std::string(stage_info(kind).binary));
+    }
+  }
+  return programs;
+}
+
+InputDigest image_input_digest(const BuildRequest& request, const config::ProviderData& provider,
+                               const Lockfile& lock) {
+  ImageInputs inputs{.provider_id = provider.id,
+                     .merged_template = config::emit_template(request.image),
+                     .lockfile = lockfile_to_json(lock),
+                     .host_files = {},
+                     .programs = image_programs()};
+  for (const auto& file : request.image.system_config->additional_files) {
+    inputs.host_files.push_back(additional_file_source(file, request.template_path));
+  }
+  return digest_image_inputs(inputs);
+}
+
+// The stage outputs, and the lockfile and merged template written by the
+// supervisor straight into the output directory (never into the workspace,
+// where a stage could have planted a link under their names), with the
+// record of what they were made from.
+std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
+                                   const Lockfile& lock, const ImageResults& results, const InputDigest& digest,
+                                   Logger& log) {
+  const std::string base = output_base_name(request.image);
+  std::vector<OutputFile> files;
+  for (const auto& artifact : results.artifacts) {
+    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
+  }
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(results.sbom_path, ec))) {
+    files.push_back({results.sbom_path, fs::path(results.sbom_path).filename().string(), ""});
+  } else {
+    log.warn("The installer wrote no SBOM to the output directory; the image has none beside it");
+  }
+  files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
+  files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
+  const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
+  remove_build_record(dir);
+  std::vector<PublishedFile> published = publish_outputs(dir, files);
+  write_build_record(dir, digest, published);
+  return published;
+}
+
+void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
+  nlohmann::json artifacts = nlohmann::json::array();
+  for (const PublishedFile& f : published) {
+    progress.message("info", f.path.string() + " (" + human_size(f.size) + ")");
+    artifacts.push_back({{"path", f.path.string()}, {"size", f.size}, {"sha256", f.sha256}});
+  }
+  const fs::path sums = published.empty() ? fs::path() : published.front().path.parent_path() / kChecksumFile;
+  progress.build_finished(true, "Image build completed successfully",
+                          {{"artifacts", artifacts}, {"checksums", sums.string()}});
+}
+
+}  // namespace
+
+int run_lock(const LockRequest& request, Logger& log) {
+  const config::ProviderData provider = load_provider_for(request.image, request.global);
+  require_host_tools(family_for(provider).host_tools());
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  // The lockfile may go to stdout: progress goes to stderr.
+  ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
+  progress.build_started("Resolving packages for " + provider.id, 3);
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
+  log_warnings(cache.warnings(), log);
+  Orchestrator orchestrator(orchestrator_options(request.global, std::nullopt), progress);
+  PipelineOptions options{.workspace = workspace.dir(),
+                          .workers = static_cast<std::uint32_t>(request.global.workers),
+                          .cache = &cache};
+  Resolution resolution;
+  try {
+    resolution = resolve(orchestrator, provider, request.image, options);
+  } catch (const ipc::Error&) {
+    progress.timing_table(timing_rows({&orchestrator}));
+    throw;
+  }
+  progress.timing_table(timing_rows({&orchestrator}));
+  report_index_cache(resolution, log);
+  if (request.output) {
+    // Locking again over a lockfile: the repositories' keys must not change.
+    if (fs::exists(*request.output)) require_same_signers(read_lockfile(*request.output), resolution.lock, request.output->string());
+    write_lockfile(*request.output, resolution.lock);
+    log.info("Wrote " + std::to_string(resolution.lock.packages.size()) + " packages to " + request.output->string());
+  } else {
+    std::fputs(lockfile_to_json(resolution.lock).c_str(), stdout);
+  }
+  return 0;
+}
+
+int run_build(const BuildRequest& request, Logger& log) {
+  require_disk_image(request.image);
+  const config::ProviderData provider = load_provider_for(request.image, request.global);
+  const PackageFamily& family = family_for(provider);
+  std::vector<HostTool> tools = family.host_tools();
+  for (HostTool& tool : image_tools(request.image)) tools.push_back(std::move(tool));
+  require_host_tools(tools);
+  // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
+  const DiskLayout layout = plan_disk_layout(*request.image.disk);
+  check_additional_files(request.image,
+                         additional_file_roots(request.image, provider.os_dir, request.allow_outside_files));
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  log_warnings(cache.warnings(), log);
+  ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
+  progress.build_started("Building " + provider.id + " image from " + request.template_path.string(), 0);
+  PipelineOptions options{.workspace = workspace.dir(),
+                          .workers = static_cast<std::uint32_t>(request.global.workers),
+                          .dot_graph = request.dotfile.has_value(),
+                          .dot_system_only = request.system_packages_only,
+                          .cache = &cache};
+
+  Orchestrator resolution_run(orchestrator_options(request.global, request.keep_requests), progress);
+  Orchestrator package_run(orchestrator_options(request.global, request.keep_requests), progress);
+  Orchestrator image_run(orchestrator_options(request.global, request.keep_requests), progress);
+  auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run, &image_run})); };
+  try {
+    const Lockfile lock =
+        lock_for(request.image, request.lockfile, request.dotfile, provider, resolution_run, options, log);
+    const InputDigest digest = image_input_digest(request, provider, lock);
+    const fs::path output_dir =
+        image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
+    if (!request.rebuild) {
+      OutputsCheck check = check_outputs(output_dir, digest);
+      if (check.up_to_date) {
+        log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
+                 "): nothing to build; --rebuild makes them again");
+        report_timings();
+        report_outputs(progress, check.files);
+        return 0;
+      }
+      log.info("Building: " + check.reason);
+    }
+    const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
+    check_archives(package_run, lock, cache, files, log);
+    const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
+    const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
+    report_timings();
+    report_outputs(progress, published);
+    return 0;
+  } catch (const ipc::Error&) {
+    report_timings();
+    throw;
+  }
+}
+
+int run_fetch(const FetchRequest& request, Logger& log) {
+  const config::ProviderData provider = load_provider_for(request.image, request.global);
+  const PackageFamily& family = family_for(provider);
+  require_host_tools(family.host_tools());
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  log_warnings(cache.warnings(), log);
+  ProgressReporter progress(choose_progress_mode(false, stdout), stdout);
+  progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);
+  const PipelineOptions options{.workspace = workspace.dir(),
+                                .workers = static_cast<std::uint32_t>(request.global.workers),
+                                .cache = &cache};
+  Orchestrator resolution_run(orchestrator_options(request.global, std::nullopt), progress);
+  Orchestrator package_run(orchestrator_options(request.global, std::nullopt), progress);
+  auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run})); };
+  try {
+    const Lockfile lock = lock_for(request.image, request.lockfile, std::nullopt, provider, resolution_run, options, log);
+    const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
+    if (request.check_archives) check_archives(package_run, lock, cache, files, log);
+  } catch (const ipc::Error&) {
+    report_timings();
+    throw;
+  }
+  report_timings();
+  progress.build_finished(true, "Packages fetched into " + cache.root().string());
+  return 0;
+}
+
+}  // namespace supervisor

@@ -1,0 +1,68 @@
+// The host programs a build checks up front: what the stages declare beside
+// their policies, found through the stage table.
+#include "supervisor/build/host_tools.hpp"
+
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+config::Partition partition(std::string fs_type) {
+  config::Partition p;
+  p.fs_type = std::move(fs_type);
+  return p;
+}
+
+std::vector<std::string> programs_of(const std::vector<HostTool>& tools) {
+  std::vector<std::string> programs;
+  for (const HostTool& tool : tools) programs.push_back(tool.program);
+  return programs;
+}
+
+TEST(HostTools, TheRepositoryStepsRunTheVerifiersGpg) {
+  const std::vector<HostTool> tools = repository_tools();
+  ASSERT_GE(tools.size(), 2u);
+  EXPECT_EQ(tools[0], (HostTool{"gpg", "gnupg"}));
+  EXPECT_EQ(tools[1], (HostTool{"gpgconf", "gnupg"}));
+  EXPECT_EQ(tools.size(), ::geteuid() == 0 ? 2u : 4u) << "newuidmap and newgidmap for an unprivileged caller";
+}
+
+TEST(HostTools, AnImageNeedsTheInstallersAndTheDiskMakersPrograms) {
+  config::ImageTemplate image;
+  config::Disk disk;
+  disk.partitions = {partition("fat32"), partition("ext4"), partition("swap")};
+  disk.artifacts = {{"raw", "xz"}, {"qcow2", std::nullopt}};
+  image.disk = disk;
+  EXPECT_EQ(programs_of(image_tools(image)),
+            (std::vector<std::string>{"cp", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "mkswap", "xz", "qemu-img"}));
+
+  config::SystemConfig system;
+  system.kernel = config::Kernel{.uki = true};
+  image.system_config = system;
+  EXPECT_THAT(programs_of(image_tools(image)), ::testing::Contains("objcopy"));
+}
+
+TEST(HostTools, AMissingProgramIsNamedWithItsPackageNotAnInstallCommand) {
+  try {
+    require_host_tools({{"gpg", "gnupg"}, {"oic-absent-program", "oic-absent-package"}});
+    FAIL() << "a missing program was accepted";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kFailed);
+    EXPECT_THAT(e.message(), HasSubstr("oic-absent-program"));
+    EXPECT_THAT(e.message(), Not(HasSubstr("gpg")));
+    EXPECT_THAT(e.hint(), HasSubstr("oic-absent-program"));
+    EXPECT_THAT(e.hint(), HasSubstr("oic-absent-package"));
+    EXPECT_THAT(e.hint(), Not(HasSubstr("apt-get")));
+  }
+}
+
+}  // namespace
+}  // namespace supervisor

@@ -1,0 +1,102 @@
+// The image steps of a build as stage jobs, after the packages are verified
+// in the cache (docs/image-build.md):
+//
+//   install (stage-installer) -> make-disk (stage-diskmaker)
+//
+// The request builders are plain functions of their inputs so they can be
+// checked without starting a stage.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/template.hpp"
+#include "supervisor/cache/build_env_cache.hpp"
+#include "supervisor/build/disk_layout.hpp"
+#include "supervisor/build/lockfile.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+
+namespace supervisor {
+
+// Everything the install request is made of. Paths are host paths; every
+// one is bound into the sandbox at the same path.
+struct InstallInputs {
+  const config::ImageTemplate& image;
+  const Lockfile& lock;
+  const std::map<std::string, std::filesystem::path>& package_files;  // name -> verified cache object
+  std::filesystem::path packages_dir;  // the cache's packages/ (bound read-only)
+  std::filesystem::path workspace;     // bound read-write
+  std::filesystem::path root_dir;      // <workspace>/root, empty
+  std::filesystem::path output_dir;    // <workspace>/out
+  const DiskLayout& layout;
+  BuildEnvMode build_env_mode = BuildEnvMode::kNone;
+  std::filesystem::path build_env_tree;  // kReuse: the saved tree; kSave: the empty tree to fill; kNone: empty
+  std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
+  std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
+  std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
+  bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
+};
+
+struct DiskInputs {
+  const config::ImageTemplate& image;
+  std::filesystem::path workspace;
+  std::filesystem::path root_dir;
+  std::filesystem::path output_dir;
+  const DiskLayout& layout;
+};
+
+// "<image.name>-<image.version>": the base name of every output file.
+std::string output_base_name(const config::ImageTemplate& image);
+// systemConfig.hostname, or a valid hostname made from systemConfig.name.
+std::string image_hostname(const config::SystemConfig& system);
+
+// "dracut" or "initramfs-tools", from the package set (else the OS family).
+std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock);
+
+// The packages of `lock` in installation order (install_order, then any
+// package it does not name, in lockfile order).
+std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock);
+
+// An additional file's `local` as a host path: relative to the template that
+// declared it (the merged template's own file when unknown).
+std::filesystem::path additional_file_source(const config::AdditionalFile& file,
+                                             const std::filesystem::path& template_path);
+
+// In kSave mode, the request of the first job ("install"): the packages
+// installed into build_env_tree (rootDir and buildEnv.dir both name it) and
+// nothing else of the template.
+PreparedRequest prepare_install_request(const InstallInputs& in);
+PreparedRequest prepare_disk_request(const DiskInputs& in);
+
+// What the two jobs reported.
+struct ImageResults {
+  std::string kernel_version;
+  std::string sbom_path;  // host path of the SBOM in the output directory
+  bool build_env_reused = false;
+  struct Artifact {
+    std::filesystem::path path;
+    std::string type;
+    std::string sha256;
+    std::uint64_t size = 0;
+  };
+  std::vector<Artifact> artifacts;
+};
+
+// Adds "install" (after `after`, empty: at once) and "make-disk". In kSave
+// mode "install" only installs the packages straight into the tree to save
+// and stops, `on_saved` commits it (read-only from then on), and a
+// "configure" job reuses it like any later build before "make-disk",
+// so no template configuration, additional file, initramfs or boot loader
+// step ever runs where the saved tree is writable. The inputs are copied
+// into the jobs; `out` is filled by the time Orchestrator::run() returns
+// without throwing. image_jobs returns those jobs, in order, and adds none;
+// each job's timeout is its stage's (stage_table.hpp).
+std::vector<StageJob> image_jobs(const InstallInputs& install, const std::string& after,
+                                 std::function<void()> on_saved, ImageResults& out);
+void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
+                    std::function<void()> on_saved, ImageResults& out);
+
+}  // namespace supervisor

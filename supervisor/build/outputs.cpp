@@ -1,0 +1,212 @@
+#include "supervisor/build/outputs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <set>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kNewFile = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+
+std::string temp_name(const std::string& name) { return "." + name + ".tmp-" + std::to_string(::getpid()); }
+
+void require_plain_name(const std::string& name) {
+  ipc::check(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+                 name != kChecksumFile,
+             "bad output file name '" + name + "'");
+}
+
+[[noreturn]] void refuse(const fs::path& shown, const std::string& why) {
+  ipc::fail(ipc::ErrorKind::kFailed, "Failed to publish '" + shown.string() + "': " + why);
+}
+
+// Removes `name` in `dir` if it is there (a leftover of a killed publish).
+void remove_leftover(int dir, const std::string& name, const fs::path& shown) {
+  if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) ipc::check_syscall(-1, "remove", shown.string());
+}
+
+void write_all(int fd, const char* data, std::size_t size, const fs::path& shown) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "write", shown.string());
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+// The supervisor's hash and size of a file it published.
+struct Published {
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+Published write_new_file(int dir, const std::string& name, const std::string& content, const fs::path& shown) {
+  remove_leftover(dir, name, shown);
+  sandbox::UniqueFd fd(ipc::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", shown.string()));
+  write_all(fd.get(), content.data(), content.size(), shown);
+  return {sha256_hex(content), content.size()};
+}
+
+// A stage's file, refused unless it is a regular file with no other name.
+sandbox::UniqueFd open_stage_file(int dir, const std::string& name, const fs::path& shown, struct stat& st) {
+  sandbox::UniqueFd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ELOOP) refuse(shown, "it is a symbolic link");
+  if (!fd) ipc::check_syscall(-1, "open", shown.string());
+  ipc::check_syscall(::fstat(fd.get(), &st), "inspect", shown.string());
+  if (!S_ISREG(st.st_mode)) refuse(shown, "it is not a regular file");
+  if (st.st_nlink != 1) refuse(shown, "it has another name (a hard link)");
+  return fd;
+}
+
+// Copies `in` to the new file `name` in `dir`, hashing what it copies.
+Published copy_into(int in, int dir, const std::string& name, const fs::path& shown) {
+  sandbox::UniqueFd out(ipc::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", name));
+  Sha256Stream hash;
+  std::vector<char> buffer(1 << 20);
+  Published copied;
+  for (;;) {
+    const ssize_t n = ::pread(in, buffer.data(), buffer.size(), static_cast<off_t>(copied.size));
+    if (n < 0 && errno == EINTR) continue;
+    ipc::check_syscall(n, "read", shown.string());
+    if (n == 0) break;
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+    write_all(out.get(), buffer.data(), static_cast<std::size_t>(n), shown);
+    copied.size += static_cast<std::uint64_t>(n);
+  }
+  copied.sha256 = hash.finish();
+  return copied;
+}
+
+// Moves the stage's file to `temp` in `dir` by directory fds, then hashes
+// the file it moved (or copies it across file systems, hashing the copy).
+Published move_stage_file(const fs::path& source, int dir, const std::string& temp) {
+  const fs::path from_dir = source.parent_path();
+  sandbox::UniqueFd src(::open(from_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!src && errno == ENOTDIR) refuse(from_dir, "it is not a directory (a symbolic link?)");
+  if (!src) ipc::check_syscall(-1, "open directory", from_dir.string());
+  const std::string name = source.filename().string();
+  struct stat st {};
+  const sandbox::UniqueFd in = open_stage_file(src.get(), name, source, st);
+  remove_leftover(dir, temp, temp);
+  if (::renameat(src.get(), name.c_str(), dir, temp.c_str()) != 0) {
+    if (errno != EXDEV) ipc::check_syscall(-1, "move", source.string());
+    Published copied = copy_into(in.get(), dir, temp, source);
+    ::unlinkat(src.get(), name.c_str(), 0);
+    return copied;
+  }
+  struct stat moved {};
+  ipc::check_syscall(::fstatat(dir, temp.c_str(), &moved, AT_SYMLINK_NOFOLLOW), "inspect", temp);
+  if (moved.st_dev != st.st_dev || moved.st_ino != st.st_ino) refuse(source, "it was replaced while it was published");
+  return {sha256_of_fd(in.get(), source.string()), static_cast<std::uint64_t>(st.st_size)};
+}
+
+// What the stage said about its file must be what the supervisor found.
+void require_claims(const OutputFile& f, const Published& found) {
+  if (!f.sha256.empty() && f.sha256 != found.sha256) {
+    refuse(f.source, "the stage reported sha256 " + f.sha256 + ", the file has " + found.sha256);
+  }
+  if (f.size && *f.size != found.size) {
+    refuse(f.source, "the stage reported " + std::to_string(*f.size) + " bytes, the file has " +
+                         std::to_string(found.size));
+  }
+}
+
+// Removes the temporary files of a publish that did not finish.
+class TempFiles {
+ public:
+  explicit TempFiles(int dir) : dir_(dir) {}
+  void add(std::string name) { names_.push_back(std::move(name)); }
+  void release() { names_.clear(); }
+  ~TempFiles() {
+    for (const auto& name : names_) ::unlinkat(dir_, name.c_str(), 0);
+  }
+
+ private:
+  int dir_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+fs::path image_output_dir(const fs::path& work_dir, const std::string& provider_id, const std::string& system_config_name) {
+  ipc::require(!system_config_name.empty() && system_config_name.find('/') == std::string::npos &&
+                   system_config_name != "." && system_config_name != "..",
+               "systemConfig.name '" + system_config_name + "' cannot name an output directory");
+  return work_dir / provider_id / "imagebuild" / system_config_name;
+}
+
+std::string sha256sums_text(const std::vector<PublishedFile>& files) {
+  std::vector<const PublishedFile*> sorted;
+  for (const auto& f : files) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const PublishedFile* a, const PublishedFile* b) { return a->path.filename() < b->path.filename(); });
+  std::string text;
+  for (const PublishedFile* f : sorted) text += f->sha256 + "  " + f->path.filename().string() + "\n";
+  return text;
+}
+
+std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  const sandbox::UniqueFd out(
+      ipc::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
+  std::set<std::string> names;
+  TempFiles temps(out.get());
+  std::vector<PublishedFile> published;
+  for (const OutputFile& f : files) {
+    require_plain_name(f.name);
+    ipc::check(names.insert(f.name).second, "output file '" + f.name + "' appears twice");
+    ipc::ErrorContext ctx{"publishing", f.content ? f.name : f.source.string()};
+    const std::string temp = temp_name(f.name);
+    temps.add(temp);
+    const Published found =
+        f.content ? write_new_file(out.get(), temp, *f.content, dir / temp) : move_stage_file(f.source, out.get(), temp);
+    require_claims(f, found);
+    published.push_back({dir / f.name, found.sha256, found.size});
+  }
+  // Every file is in place under its temporary name: now replace the old ones.
+  for (const PublishedFile& f : published) {
+    const std::string name = f.path.filename().string();
+    ipc::check_syscall(::renameat(out.get(), temp_name(name).c_str(), out.get(), name.c_str()), "rename into place",
+                       f.path.string());
+  }
+  temps.release();
+  const std::string sums_temp = temp_name(kChecksumFile);
+  TempFiles sums_files(out.get());
+  sums_files.add(sums_temp);
+  write_new_file(out.get(), sums_temp, sha256sums_text(published), dir / sums_temp);
+  ipc::check_syscall(::renameat(out.get(), sums_temp.c_str(), out.get(), kChecksumFile), "rename into place",
+                     (dir / kChecksumFile).string());
+  sums_files.release();
+  return published;
+}
+
+std::string human_size(std::uint64_t bytes) {
+  static constexpr std::array<const char*, 5> kUnits{"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  if (unit == 0) std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+  else std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  return text;
+}
+
+}  // namespace supervisor

@@ -1,0 +1,67 @@
+// The finished files of a build in their final directory (docs/outputs.md):
+//
+//   <work_dir>/<provider-id>/imagebuild/<systemConfig.name>/
+//     <name>-<version>.raw[.gz|.xz|.zst], .qcow2, ...   the artifacts
+//     <name>-<version>.spdx.json                         the SBOM
+//     <name>-<version>.lock.json                         the lockfile
+//     <name>-<version>.template.yml                      the merged template
+//     SHA256SUMS                                         written last
+//
+// Every file is first moved beside its final name under a temporary name,
+// then all are renamed over the files of an earlier build at once, and
+// SHA256SUMS (temp + rename) last: an interrupted publish leaves the earlier
+// build's files and sums, never a mix that claims to be complete.
+//
+// A stage's output directory is a place the stage could fill with anything:
+// each file there is opened without following a link, must be a regular file
+// with no other name, is moved by the supervisor from the directory fd it
+// opened, and is hashed by the supervisor; what the stage reported about it
+// is only compared. The supervisor's own files (lockfile, merged template,
+// SHA256SUMS) are written straight into the output directory, which no
+// stage is given, as new files (O_EXCL, no link followed).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/cache/digest.hpp"  // sha256_of_file, used with these
+
+namespace supervisor {
+
+inline constexpr const char* kChecksumFile = "SHA256SUMS";
+
+std::filesystem::path image_output_dir(const std::filesystem::path& work_dir, const std::string& provider_id,
+                                       const std::string& system_config_name);
+
+struct OutputFile {
+  std::filesystem::path source;  // a stage's file, in the directory the stage wrote; empty with `content`
+  std::string name;              // plain file name in the output directory
+  std::string sha256;            // what the stage reported, if anything: compared, never trusted
+  std::optional<std::uint64_t> size = std::nullopt;  // likewise
+  std::optional<std::string> content = std::nullopt;  // a file the supervisor writes itself
+};
+
+struct PublishedFile {
+  std::filesystem::path path;
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+// "<sha256>  <name>\n" per file, sorted by name (sha256sum -c reads it).
+std::string sha256sums_text(const std::vector<PublishedFile>& files);
+
+// Moves `files` into `dir` (created if needed) and writes SHA256SUMS; returns
+// the published files in the given order, SHA256SUMS not included. Files
+// are moved by rename, or copied when the workspace is on another file
+// system. A link, a non-regular file, a file with a second name, or a file
+// whose hash or size is not what the stage reported fails the publish with
+// an error naming it, and leaves the earlier build's files.
+std::vector<PublishedFile> publish_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
+
+// "12.3 MiB" style sizes for the summary.
+std::string human_size(std::uint64_t bytes);
+
+}  // namespace supervisor

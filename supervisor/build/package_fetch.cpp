@@ -1,0 +1,199 @@
+#include "supervisor/build/package_fetch.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <memory>
+
+#include "build_info.hpp"
+#include "ipc/error.hpp"
+#include "ipc/framing.hpp"
+#include "supervisor/stage/stage_table.hpp"
+
+namespace supervisor {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string env_or_empty(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+constexpr const char* kFileTimeoutVariable = "OIC_FETCH_FILE_TIMEOUT";
+constexpr std::uint32_t kDefaultFileTimeoutSec = 300;
+constexpr std::uint32_t kMaxFileTimeoutSec = 86400;
+
+// Shared by the fetch and verify jobs of one build's packages.
+struct PackageBatchState {
+  explicit PackageBatchState(StagingArea area) : staging(std::move(area)) {}
+  StagingArea staging;
+  std::map<std::string, ObjectLock> locks;  // by sha256, held until commit
+  std::vector<std::vector<LockedPackage>> batches;  // one per verify job
+  // Per verify batch, the directory its fetch job writes: a fetcher sees only
+  // its own, so none can touch files another job's verifier accepted.
+  std::vector<std::filesystem::path> batch_dirs;
+};
+
+// A verify request passes one fd per package; FrameLimits::max_fds caps them.
+constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
+
+std::string staged_name(const LockedPackage& p, std::string_view suffix) { return p.sha256 + std::string(suffix); }
+
+}  // namespace
+
+void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const PipelineOptions& options) {
+  fetch.setWorkers(options.workers);
+  fetch.setRetries(3);
+  fetch.setPerFileTimeoutSec(file_timeout_sec(options));
+  auto proxy = fetch.initProxy();
+  proxy.setHttp(env_or_empty("http_proxy"));
+  proxy.setHttps(env_or_empty("https_proxy"));
+  proxy.setNoProxy(env_or_empty("no_proxy"));
+  fetch.setUserAgent(std::string("os-image-composer/") + OIC_VERSION);
+}
+
+std::uint32_t file_timeout_sec(const PipelineOptions& options) {
+  if (options.file_timeout_sec) return *options.file_timeout_sec;
+  const std::string text = env_or_empty(kFileTimeoutVariable);
+  if (text.empty()) return kDefaultFileTimeoutSec;
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  ipc::require(ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= kMaxFileTimeoutSec,
+               std::string("invalid ") + kFileTimeoutVariable + " '" + text + "': expected whole seconds, 1.." +
+                   std::to_string(kMaxFileTimeoutSec));
+  return value;
+}
+
+
+void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
+                      const PipelineOptions& options, std::string_view package_suffix, const std::string& after,
+                      PackageFiles& out, std::size_t batches) {
+  file_timeout_sec(options);  // a malformed variable fails before any stage starts
+  auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
+  std::vector<LockedPackage> missing;
+  for (const auto& pkg : lock.packages) {
+    ipc::ErrorContext context("looking up package", pkg.name, "in the cache");
+    if (state->locks.count(pkg.sha256)) continue;
+    ObjectLock object = cache.lock_object(pkg.sha256);
+    CacheLookup lookup = cache.open_verified(object);
+    if (lookup.status == CacheLookup::Status::kHit) {
+      out.by_name[pkg.name] = lookup.path;
+      ++out.reused;
+      continue;
+    }
+    if (lookup.status == CacheLookup::Status::kEvicted) out.evicted.push_back(lookup.message);
+    state->locks.emplace(pkg.sha256, std::move(object));
+    missing.push_back(pkg);
+  }
+  if (missing.empty()) return;
+
+  // Verify batches of at most kMaxPackagesPerBatch (one fd per package in a
+  // request), dealt out in turn from the largest package down so their byte
+  // sizes are alike; fetch jobs each take a run of whole verify batches.
+  std::stable_sort(missing.begin(), missing.end(),
+                   [](const LockedPackage& a, const LockedPackage& b) { return a.size > b.size; });
+  const std::size_t verify_count = (missing.size() + kMaxPackagesPerBatch - 1) / kMaxPackagesPerBatch;
+  state->batches.resize(verify_count);
+  state->batch_dirs.resize(verify_count);
+  for (std::size_t i = 0; i < missing.size(); ++i) state->batches[i % verify_count].push_back(missing[i]);
+  const std::size_t fetch_count = std::clamp<std::size_t>(batches, 1, verify_count);
+  std::vector<std::string> fetch_job_of(verify_count);
+  for (std::size_t f = 0; f < fetch_count; ++f) {
+    const std::size_t first = f * verify_count / fetch_count, last = (f + 1) * verify_count / fetch_count;
+    const std::string fetch_job = "fetch-packages-" + std::to_string(f + 1);
+    const fs::path fetch_dir = state->staging.dir() / fetch_job;
+    ipc::check_syscall(::mkdir(fetch_dir.c_str(), 0700), "create directory", fetch_dir.string());
+    for (std::size_t b = first; b < last; ++b) {
+      fetch_job_of[b] = fetch_job;
+      state->batch_dirs[b] = fetch_dir;
+    }
+    std::vector<std::string> fetch_after;
+    if (f > 0) fetch_after.push_back("fetch-packages-" + std::to_string(f));
+    else if (!after.empty()) fetch_after.push_back(after);
+    orchestrator.add(StageJob{
+        .name = fetch_job,
+        .kind = ipc::proto::StageKind::FETCHER,
+        .after = fetch_after,
+        .prepare =
+            [state, first, last, options, suffix = std::string(package_suffix)] {
+              std::vector<const LockedPackage*> wanted;
+              for (std::size_t b = first; b < last; ++b) {
+                for (const auto& pkg : state->batches[b]) wanted.push_back(&pkg);
+              }
+              // The largest first: the longest downloads start first.
+              std::stable_sort(wanted.begin(), wanted.end(),
+                               [](const LockedPackage* a, const LockedPackage* b) { return a->size > b->size; });
+              PreparedRequest p;
+              auto fetch = p.init_request().initFetcher();
+              auto list = fetch.initDownloads(static_cast<unsigned>(wanted.size()));
+              for (std::size_t i = 0; i < wanted.size(); ++i) {
+                list[i].setUrl(wanted[i]->url);
+                list[i].setDestName(staged_name(*wanted[i], suffix));
+                list[i].setExpectedSha256(wanted[i]->sha256);
+                list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
+              }
+              p.add_dir(fetch.initOutputDir(), state->batch_dirs[first], true);
+              fill_common_fetch(fetch, options);
+              // Every package's hash comes from a signature-checked index.
+              fetch.setAllowPlainHttp(true);
+              return p;
+            },
+        .on_success = {},
+        .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
+    });
+  }
+
+  for (std::size_t b = 0; b < verify_count; ++b) {
+    // One verifier at a time: each already hashes its packages on every
+    // core, so a free job slot goes to the next download instead.
+    std::vector<std::string> verify_after = {fetch_job_of[b]};
+    if (b > 0) verify_after.push_back("verify-packages-" + std::to_string(b));
+    orchestrator.add(StageJob{
+        .name = "verify-packages-" + std::to_string(b + 1),
+        .kind = ipc::proto::StageKind::VERIFIER,
+        .after = verify_after,
+        .prepare =
+            [state, b, suffix = std::string(package_suffix)] {
+              PreparedRequest p;
+              auto verify = p.init_request().initVerifier();
+              const auto& batch = state->batches[b];
+              auto list = verify.initPackages(static_cast<unsigned>(batch.size()));
+              for (std::size_t i = 0; i < batch.size(); ++i) {
+                list[i].setName(batch[i].name);
+                list[i].setRepo(batch[i].repository);
+                list[i].initFile().setSlot(p.add_fd(state->batch_dirs[b] / staged_name(batch[i], suffix), kFetchedFile));
+                list[i].setExpectedSha256(batch[i].sha256);
+                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
+              }
+              // Hashes only, as apt does: archive contents are checked by
+              // check-archives before anything installs them.
+              verify.setCheckArchiveContents(false);
+              return p;
+            },
+        .on_success =
+            [state, b, &cache, &out, suffix = std::string(package_suffix)](const StageOutcome& outcome) {
+              auto result = outcome.result_reader().getVerifier();
+              if (result.getFailures().size() > 0) {
+                auto first = result.getFailures()[0];
+                throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                                 "package " + std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
+              }
+              for (const auto& pkg : state->batches[b]) {
+                auto it = state->locks.find(pkg.sha256);
+                ipc::check(it != state->locks.end(), "no cache lock for package " + pkg.name);
+                out.by_name[pkg.name] =
+                    cache.commit(it->second, state->batch_dirs[b] / staged_name(pkg, suffix), pkg.filename.substr(pkg.filename.rfind('/') + 1));
+                out.bytes_downloaded += pkg.size;
+                ++out.downloaded;
+                state->locks.erase(it);
+              }
+            },
+        .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
+    });
+  }
+}
+
+}  // namespace supervisor

@@ -1,0 +1,61 @@
+#include "supervisor/build/password_hash.hpp"
+
+#include <crypt.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ipc/error.hpp"
+
+namespace supervisor {
+namespace {
+
+struct AlgoCase {
+  const char* algo;
+  const char* prefix;
+};
+
+class PasswordHash : public testing::TestWithParam<AlgoCase> {};
+
+TEST_P(PasswordHash, HashesWithTheAlgorithmsPrefixAndVerifies) {
+  const std::string hash = hash_password("user", std::string("s3cret pass"), GetParam().algo);
+  EXPECT_THAT(hash, testing::StartsWith(GetParam().prefix));
+  EXPECT_EQ(std::string(::crypt("s3cret pass", hash.c_str())), hash);
+  EXPECT_NE(std::string(::crypt("wrong", hash.c_str())), hash);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, PasswordHash,
+                         testing::Values(AlgoCase{"", "$6$"}, AlgoCase{"sha512", "$6$"}, AlgoCase{"sha256", "$5$"},
+                                         AlgoCase{"yescrypt", "$y$"}, AlgoCase{"bcrypt", "$2b$"}));
+
+TEST(PasswordHashSalt, DiffersBetweenTwoHashesOfOnePassword) {
+  EXPECT_NE(hash_password("u", std::string("same"), "sha512"), hash_password("u", std::string("same"), "sha512"));
+}
+
+TEST(PasswordHashInput, KeepsAnExistingHash) {
+  const std::string hash = "$6$abcdefgh$" + std::string(86, 'a');
+  EXPECT_EQ(hash_password("u", hash, "sha256"), hash);
+}
+
+TEST(PasswordHashInput, RejectsADollarStringThatIsNoHash) {
+  EXPECT_THROW(hash_password("u", std::string("$notahash"), ""), ipc::Error);
+}
+
+TEST(PasswordHashInput, GivesALockedAccountWithoutPassword) {
+  EXPECT_EQ(hash_password("u", std::nullopt, ""), "");
+  EXPECT_EQ(hash_password("u", std::string(""), ""), "");
+}
+
+TEST(PasswordHashInput, RefusesMd5AndUnknownAlgorithms) {
+  try {
+    hash_password("alice", std::string("pw"), "md5");
+    FAIL() << "no error";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_THAT(e.what(), testing::HasSubstr("alice"));
+  }
+  EXPECT_THROW(hash_password("u", std::string("pw"), "sha1"), ipc::Error);
+}
+
+}  // namespace
+}  // namespace supervisor

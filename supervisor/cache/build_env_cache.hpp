@@ -1,0 +1,86 @@
+// The cached build environment: the bootstrapped base of an image (every
+// package installed, no OS configuration) that the installer saves once and
+// copies on later builds of the same package set (docs/image-build.md).
+//
+//   <cache_dir>/buildenv/<key>/tree            the base, owned by subordinate ids
+//   <cache_dir>/buildenv/<key>/complete        written after a successful save
+//   <cache_dir>/buildenv/<key>.lock            flock: exclusive while saving
+//   <cache_dir>/buildenv/.tmp-<key>-<pid>/tree  a save in progress
+//
+// <cache_dir> and buildenv/ are 0700 (an existing one with more is
+// tightened): the trees hold the image's setuid files, which no other user
+// of the machine may reach.
+//
+// A save goes to a temporary directory renamed to <key> only after the
+// install job succeeded, so a reader never sees half a tree.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandbox/unique_fd.hpp"
+#include "supervisor/build/lockfile.hpp"
+
+namespace supervisor {
+
+// Bumped whenever what the installer puts into a saved base changes.
+inline constexpr int kInstallerFormatVersion = 1;
+
+// sha256 (hex) over the provider id, every package of `lock` (name, version,
+// architecture, sha256) in lockfile order and the installer format version.
+std::string build_env_key(std::string_view provider_id, const Lockfile& lock,
+                          int installer_format = kInstallerFormatVersion);
+
+enum class BuildEnvMode {
+  kNone,   // another build is saving this key: install without the cache
+  kReuse,  // copy tree() instead of installing
+  kSave,   // install, then copy the base into the empty tree()
+};
+
+// One build's use of one key. In kSave mode the key's lock is held until
+// commit() or destruction; an uncommitted save is removed on destruction.
+class BuildEnvLease {
+ public:
+  static BuildEnvLease acquire(const std::filesystem::path& cache_dir, std::string key);
+
+  BuildEnvLease(BuildEnvLease&& other) noexcept;
+  BuildEnvLease& operator=(BuildEnvLease&&) = delete;
+  BuildEnvLease(const BuildEnvLease&) = delete;
+  BuildEnvLease& operator=(const BuildEnvLease&) = delete;
+  ~BuildEnvLease();
+
+  BuildEnvMode mode() const noexcept { return mode_; }
+  const std::string& key() const noexcept { return key_; }
+  // kReuse: <key>/tree; kSave: .tmp-<key>-<pid>/tree (created empty); kNone: empty.
+  const std::filesystem::path& tree() const noexcept { return tree_; }
+  // Where the tree is once complete (<key>/tree), in every mode but kNone.
+  std::filesystem::path saved_tree() const { return root_ / key_ / "tree"; }
+  // Directory modes acquire() had to tighten, for the caller to log.
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+
+  // kSave only, after the install job succeeded: renames the temporary
+  // directory to <key> and writes the completion marker.
+  void commit();
+
+ private:
+  BuildEnvLease(std::filesystem::path root, std::string key) : root_(std::move(root)), key_(std::move(key)) {}
+  void prepare_save();
+
+  std::filesystem::path root_;  // <cache_dir>/buildenv
+  std::string key_;
+  BuildEnvMode mode_ = BuildEnvMode::kNone;
+  std::filesystem::path tree_;
+  std::filesystem::path temp_;  // kSave: .tmp-<key>-<pid>
+  sandbox::UniqueFd lock_;
+  bool committed_ = false;
+  std::vector<std::string> warnings_;
+};
+
+// `cache clean`: removes <cache_dir>/buildenv (its trees belong to
+// subordinate ids, so through sandbox::remove_tree). Returns what was (or,
+// with dry_run, would be) removed; empty when there is nothing.
+std::vector<std::filesystem::path> clean_build_envs(const std::filesystem::path& cache_dir, bool dry_run);
+
+}  // namespace supervisor

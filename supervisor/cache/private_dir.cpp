@@ -1,0 +1,41 @@
+#include "supervisor/cache/private_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "ipc/error.hpp"
+#include "sandbox/unique_fd.hpp"
+
+namespace supervisor {
+namespace {
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+}  // namespace
+
+std::optional<std::string> make_private_dir(const std::filesystem::path& dir, mode_t allowed) {
+  std::error_code ec;
+  if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.parent_path().string() + "': " + ec.message());
+  const bool created = ::mkdir(dir.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST) ipc::check_syscall(-1, "create directory", dir.string());
+  sandbox::UniqueFd fd(ipc::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
+  // A new one gets exactly `allowed` (e.g. 0711: a root caller's stages, a
+  // subordinate uid, pass through packages/ to their read-only bind).
+  if (created) ipc::check_syscall(::fchmod(fd.get(), allowed & 0777), "set the mode of", dir.string());
+  struct stat st {};
+  ipc::check_syscall(::fstat(fd.get(), &st), "inspect", dir.string());
+  const mode_t mode = st.st_mode & 07777;
+  if ((mode & ~allowed) == 0) return std::nullopt;
+  ipc::check_syscall(::fchmod(fd.get(), mode & allowed), "restrict the mode of", dir.string());
+  return "Restricted '" + dir.string() + "' from mode " + octal(mode) + " to " + octal(mode & allowed) +
+         ": other users must not reach what the cache holds";
+}
+
+}  // namespace supervisor
