@@ -11,11 +11,10 @@
 
 #include "ipc/error.hpp"
 #include "stages/installer/bootloader.hpp"
-#include "stages/installer/bootstrap.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
 #include "stages/installer/os_config.hpp"
-#include "stages/installer/package_digest.hpp"
+#include "stages/installer/package_installer.hpp"
 #include "stages/installer/sbom.hpp"
 
 namespace stage::installer {
@@ -31,48 +30,9 @@ OpenDir open_dir(ipc::StageContext& context, proto::FdRef::Reader ref, std::stri
   return dir;
 }
 
-// The packages with their files open; the fds live as long as `owned`.
-std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, ipc::StageContext& context,
-                                      std::vector<sandbox::UniqueFd>& owned) {
-  std::vector<DebPackage> packages;
-  for (proto::InstallerRequest::PackageFile::Reader p : request.getPackages()) {
-    DebPackage deb;
-    deb.name = p.getName();
-    ipc::require(!deb.name.empty(), "Failed to decode installer request: a package has no name");
-    deb.version = p.getVersion();
-    deb.architecture = p.getArchitecture();
-    deb.essential = p.getEssential();
-    for (capnp::Text::Reader name : p.getPreDepends()) deb.pre_depends.emplace_back(name);
-    owned.push_back(context.open(p.getFile(), O_RDONLY, "package " + deb.name));
-    deb.fd = owned.back().get();
-    require_package_sha256(deb.fd, deb.name, p.getSha256().cStr());
-    packages.push_back(std::move(deb));
-  }
-  return packages;
-}
-
-void install_packages(proto::InstallerRequest::Reader request, const fs::path& root, ipc::StageContext& context) {
-  std::vector<sandbox::UniqueFd> owned;
-  const std::vector<DebPackage> packages = open_packages(request, context, owned);
-  BootstrapOptions options;
-  options.native_architecture = native_architecture(request);
-  std::uint32_t installed = 0;
-  bootstrap(root, packages, options, [&](std::size_t index, std::size_t count, const Batch& batch) {
-    context.check_cancelled();
-    const std::string& first = packages[batch.packages.front()].name;
-    context.log(ipc::LogLevel::kInfo, "dpkg batch " + std::to_string(index + 1) + "/" + std::to_string(count) + ": " +
-                                          std::to_string(batch.packages.size()) + " package(s) from " + first +
-                                          (batch.essential ? " (essential set, unpacked first)" : ""));
-    context.progress({.phase = "install", .done = index, .total = count, .files_done = installed,
-                      .files_total = static_cast<std::uint32_t>(packages.size()), .item = first});
-    installed += static_cast<std::uint32_t>(batch.packages.size());
-  });
-  context.progress({.phase = "install", .done = installed, .total = installed, .files_done = installed,
-                    .files_total = installed});
-}
-
 // Builds the base tree: bootstrap, or a copy of the saved build environment.
-bool make_base(proto::InstallerRequest::Reader request, const OpenDir& root, ipc::StageContext& context) {
+bool make_base(proto::InstallerRequest::Reader request, const PackageInstaller& installer, const OpenDir& root,
+               ipc::StageContext& context) {
   const proto::BuildEnv::Reader env = request.getBuildEnv();
   if (env.getMode() == proto::BuildEnv::Mode::REUSE) {
     const OpenDir saved = open_dir(context, env.getDir(), "buildEnv.dir");
@@ -86,21 +46,16 @@ bool make_base(proto::InstallerRequest::Reader request, const OpenDir& root, ipc
   // request ends after the packages, so nothing of the template runs there.
   ipc::require(env.getMode() != proto::BuildEnv::Mode::SAVE || env.getDir().getPath() == request.getRootDir().getPath(),
                "Failed to save the build environment: buildEnv.dir must name rootDir");
-  install_packages(request, root.path, context);
+  installer.bootstrap(request, root.path, context);
   return false;
 }
 
-void encode_installed(const fs::path& root, proto::InstallerResult::Builder result) {
-  const std::vector<DpkgStatusEntry> installed = read_dpkg_status(root);
-  std::vector<const DpkgStatusEntry*> ok;
-  for (const DpkgStatusEntry& p : installed) {
-    if (p.status == "install ok installed") ok.push_back(&p);
-  }
-  auto list = result.initInstalled(static_cast<unsigned>(ok.size()));
-  for (unsigned i = 0; i < ok.size(); ++i) {
-    list[i].setName(ok[i]->name);
-    list[i].setVersion(ok[i]->version);
-    list[i].setArchitecture(ok[i]->architecture);
+void encode_installed(const std::vector<TreePackage>& installed, proto::InstallerResult::Builder result) {
+  auto list = result.initInstalled(static_cast<unsigned>(installed.size()));
+  for (unsigned i = 0; i < installed.size(); ++i) {
+    list[i].setName(installed[i].name);
+    list[i].setVersion(installed[i].version);
+    list[i].setArchitecture(installed[i].architecture);
   }
 }
 
@@ -177,13 +132,15 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   if (!fs::exists(root.path / "proc/self")) {
     context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
   }
+  // The request names no package family yet: its packages are dpkg's.
+  const PackageInstaller& packages = dpkg_installer();
   proto::InstallerResult::Builder out = result.initInstaller();
   out.setRootDir(root.path.string());
-  out.setBuildEnvReused(make_base(installer, root, context));
+  out.setBuildEnvReused(make_base(installer, packages, root, context));
   if (installer.getBuildEnv().getMode() == proto::BuildEnv::Mode::SAVE) {
     // policy-rc.d stays: a build reusing the tree configures it with it.
     context.log(ipc::LogLevel::kInfo, "Installed the build environment " + root.path.string());
-    encode_installed(root.path, out);
+    encode_installed(packages.installed(root.path), out);
     return;
   }
 
@@ -204,8 +161,8 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
     for (unsigned i = 0; i < files.size(); ++i) list.set(i, files[i]);
   }
   write_sbom(installer, root.path, request.getSourceDateEpoch(), context, out);
-  remove_policy_rc_d(root.path);
-  encode_installed(root.path, out);
+  packages.finish(root.path);
+  encode_installed(packages.installed(root.path), out);
 }
 
 }  // namespace stage::installer

@@ -1,7 +1,7 @@
 // plan_batches, the essential closure and the extraction of .deb data: small
 // packages are made at test time, with dpkg-deb where it can make them and
 // with libarchive for members dpkg-deb refuses to write (devices, "..").
-#include "stages/installer/bootstrap.hpp"
+#include "stages/installer/deb/bootstrap.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,4 +1,4 @@
-#include "stages/installer/bootstrap.hpp"
+#include "stages/installer/deb/bootstrap.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
