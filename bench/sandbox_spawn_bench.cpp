@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/launch.hpp"
 #include "stages/resolver/policy.hpp"
 

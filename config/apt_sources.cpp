@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

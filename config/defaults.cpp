@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@
 
 #include "base/edit_distance.hpp"
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 extern char** environ;
 

@@ -1,6 +1,6 @@
 #include "config/issues.hpp"
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 

@@ -4,7 +4,7 @@
 #include "config/merge.hpp"
 #include "config/template_parser.hpp"
 #include "config/validate.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 

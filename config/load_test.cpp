@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "config/rules.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

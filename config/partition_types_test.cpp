@@ -5,7 +5,7 @@
 #include <set>
 
 #include "config/rules.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

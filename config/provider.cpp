@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "config/apt_sources.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

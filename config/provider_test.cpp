@@ -11,7 +11,7 @@
 #include "build_info.hpp"
 #include "config/apt_sources.hpp"
 #include "config/load.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace config {

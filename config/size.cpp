@@ -4,7 +4,7 @@
 #include <cctype>
 #include <limits>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -10,7 +10,7 @@
 #include "config/rules.hpp"
 #include "config/section_parsers.hpp"
 #include "config/yaml_reader.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "build_info.hpp"
 #include "config/validate.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "config/defaults.hpp"
 #include "config/template_parser.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace config {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage.capnp.h"
 
 namespace ipc {

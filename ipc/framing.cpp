@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_kind.hpp"
 
 namespace ipc {

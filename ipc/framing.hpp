@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "ipc/stage.capnp.h"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace ipc {
 

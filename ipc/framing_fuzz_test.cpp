@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "ipc/stage_kind.hpp"
 #include "ipc/test_messages.hpp"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "ipc/stage_kind.hpp"
 

@@ -13,7 +13,7 @@
 #include <random>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_kind.hpp"
 #include "ipc/test_messages.hpp"
 

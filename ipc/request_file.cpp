@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_kind.hpp"
 
 namespace ipc {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_kind.hpp"
 #include "ipc/stage_main.hpp"
 

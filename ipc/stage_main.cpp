@@ -10,7 +10,7 @@
 #include <iostream>
 #include <optional>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/error_codec.hpp"
 #include "ipc/request_file.hpp"
 #include "ipc/stage_kind.hpp"

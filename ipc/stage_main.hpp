@@ -22,7 +22,7 @@
 
 #include "ipc/framing.hpp"
 #include "ipc/stage.capnp.h"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace ipc {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace sandbox {
 

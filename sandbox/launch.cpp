@@ -16,7 +16,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/child_failure.hpp"
 #include "sandbox/mounts.hpp"

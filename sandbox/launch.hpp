@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include "sandbox/spec.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox {
 

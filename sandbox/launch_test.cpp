@@ -15,7 +15,7 @@
 #include <map>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
 #include "sandbox/userns.hpp"

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace sandbox {
 

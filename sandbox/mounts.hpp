@@ -8,7 +8,7 @@
 
 #include "sandbox/child_failure.hpp"
 #include "sandbox/spec.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox {
 

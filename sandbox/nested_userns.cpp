@@ -13,8 +13,8 @@
 #include <mutex>
 #include <string>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox {
 namespace {

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <mutex>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox {
 

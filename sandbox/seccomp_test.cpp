@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
 

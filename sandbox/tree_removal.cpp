@@ -8,12 +8,12 @@
 #include <string>
 #include <system_error>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_policy.hpp"
 #include "sandbox/syscall_sets.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox {
 namespace {

@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_owner.hpp"
 #include "sandbox/syscall_sets.hpp"

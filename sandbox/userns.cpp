@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 extern char** environ;
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/spec.hpp"
 
 namespace sandbox {

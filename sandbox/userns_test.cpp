@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace sandbox {
 namespace {

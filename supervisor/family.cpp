@@ -1,6 +1,6 @@
 #include "supervisor/family.hpp"
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/deb/family.hpp"
 
 namespace supervisor {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/terminal_text.hpp"
 
 namespace supervisor {

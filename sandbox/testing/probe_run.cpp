@@ -14,7 +14,7 @@
 #include <csignal>
 #include <fstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/launch.hpp"

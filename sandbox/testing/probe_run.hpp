@@ -8,7 +8,7 @@
 
 #include "sandbox/spec.hpp"
 #include "sandbox/stage_policy.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace sandbox::testing {
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/diskmaker/tools.hpp"
 #include "stages/fetcher/sha256.hpp"
 

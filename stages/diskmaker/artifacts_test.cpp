@@ -9,8 +9,8 @@
 
 #include <filesystem>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::diskmaker {
 namespace {

@@ -20,7 +20,7 @@
 #include <iostream>
 
 #include "sandbox/stage_policy.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "sandbox/testing/probe_run.hpp"
 #include "stages/diskmaker/policy.hpp"
 #include "stages/diskmaker/tools.hpp"

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <random>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/diskmaker/filesystems.hpp"
 #include "stages/diskmaker/partition_table.hpp"
 #include "stages/diskmaker/tools.hpp"

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/diskmaker/partition_table.hpp"
 #include "stages/diskmaker/tools.hpp"
 

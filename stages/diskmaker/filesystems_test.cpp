@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <string>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::diskmaker {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::diskmaker {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::diskmaker {
 namespace {

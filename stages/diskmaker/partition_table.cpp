@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::diskmaker {
 namespace {

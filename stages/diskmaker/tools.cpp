@@ -10,8 +10,8 @@
 #include <array>
 #include <cstdlib>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::diskmaker {
 namespace {

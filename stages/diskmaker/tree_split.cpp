@@ -6,8 +6,8 @@
 
 #include <cstring>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::diskmaker {
 namespace {

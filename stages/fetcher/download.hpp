@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::fetcher {
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "sandbox/testing/probe_run.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::fetcher {
 namespace {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <array>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::fetcher {
 

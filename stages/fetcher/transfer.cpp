@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/fetcher/retry_policy.hpp"
 
 namespace stage::fetcher {

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/fetcher/download.hpp"
 #include "stages/fetcher/sha256.hpp"
 

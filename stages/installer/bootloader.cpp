@@ -11,8 +11,9 @@
 #include <cstring>
 #include <sstream>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::installer {
 namespace {
@@ -83,12 +84,8 @@ void copy_in_root(const std::filesystem::path& root, const std::string& from, co
     if (n < 0 && errno == EINTR) continue;
     ipc::check_syscall(n, "read", (root / strip_slashes(from)).string());
     if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out.get(), buffer + done, static_cast<std::size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      ipc::check_syscall(w, "write", (root / strip_slashes(to)).string());
-      done += w;
-    }
+    base::write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)),
+                    (root / strip_slashes(to)).string());
   }
   ipc::check_syscall(::fchmod(out.get(), mode), "chmod", (root / strip_slashes(to)).string());
 }

@@ -28,7 +28,7 @@
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_policy.hpp"
 #include "sandbox/tree_removal.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/policy.hpp"
 #include "tests/support/gtest_run.hpp"

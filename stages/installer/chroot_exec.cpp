@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::installer {
 namespace {

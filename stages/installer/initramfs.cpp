@@ -4,7 +4,7 @@
 #include <chrono>
 #include <system_error>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::installer {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::installer {
 namespace {

@@ -22,7 +22,7 @@
 #include <sstream>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_policy.hpp"

@@ -9,7 +9,8 @@
 #include <map>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "stages/installer/bootloader.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
@@ -71,7 +72,7 @@ void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, s
   const std::string document = make_spdx_sbom(root, request, epoch);
   write_file_in_root(root, "usr/share/sbom/" + name, document, 0644);
   const OpenDir output = open_dir(context, request.getOutputDir(), "outputDir");
-  write_file_atomically(output.fd.get(), name, document, 0644);
+  base::write_file_atomically(output.fd.get(), name, document, 0644);
   out.setSbomPath(name);
 }
 
@@ -101,24 +102,6 @@ std::string native_architecture(proto::InstallerRequest::Reader request) {
     if (count > most) best = arch, most = count;
   }
   return best;
-}
-
-void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode) {
-  const std::string target(name);
-  const std::string temporary = "." + target + ".tmp";
-  sandbox::UniqueFd fd(ipc::check_syscall(
-      ::openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), "create", temporary));
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", temporary);
-    done += static_cast<std::size_t>(n);
-  }
-  ipc::check_syscall(::fchmod(fd.get(), mode), "chmod", temporary);
-  ipc::check_syscall(::fsync(fd.get()), "fsync", temporary);
-  fd.reset();
-  ipc::check_syscall(::renameat(dir_fd, temporary.c_str(), dir_fd, target.c_str()), "rename", target);
 }
 
 void run_request(proto::StageRequest::Reader request, ipc::StageContext& context, proto::StageResult::Builder result) {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "ipc/stage_main.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::installer {
 
@@ -29,10 +29,6 @@ std::filesystem::path directory_path(int fd);
 
 // The native architecture of a package set: the most common one other than "all".
 std::string native_architecture(ipc::proto::InstallerRequest::Reader request);
-
-// Writes `content` to `name` in the directory `dir_fd`: a temporary name,
-// fsync, then rename, so a reader never sees half a file.
-void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode);
 
 // The ipc::Handler of stage-installer.
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,

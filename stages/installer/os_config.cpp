@@ -13,7 +13,8 @@
 #include <cerrno>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
 
 namespace stage::installer {
 namespace {
@@ -61,15 +62,6 @@ std::string join(const std::vector<std::string>& parts, char separator) {
   return out;
 }
 
-void write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", what);
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 // chown before chmod: chown clears the setuid and setgid bits.
 void set_owner_and_mode(int fd, uid_t uid, gid_t gid, mode_t mode, const std::string& what) {
   struct stat st {};
@@ -83,7 +75,7 @@ void write_owned_file(const std::filesystem::path& root, std::string_view path, 
   const std::filesystem::path rel(relative(path));
   make_dirs_in_root(root, rel.parent_path().string());
   sandbox::UniqueFd fd = open_in_root(root, path, O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
-  write_all(fd.get(), content, shown(root, path));
+  base::write_all(fd.get(), content, shown(root, path));
   set_owner_and_mode(fd.get(), uid, gid, mode & 07777, shown(root, path));
 }
 
@@ -334,7 +326,7 @@ void install_additional_file(const std::filesystem::path& root, int source_fd, s
     if (n < 0 && errno == EINTR) continue;
     ipc::check_syscall(n, "read the source of", shown(root, dest.string()));
     if (n == 0) break;
-    write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)), shown(root, dest.string()));
+    base::write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)), shown(root, dest.string()));
   }
   set_owner_and_mode(out.get(), ::geteuid(), ::getegid(), mode & 07777, shown(root, dest.string()));
 }

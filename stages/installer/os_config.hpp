@@ -18,7 +18,7 @@
 
 #include "ipc/stage.capnp.h"
 #include "ipc/stage_main.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/installer/chroot_exec.hpp"
 
 namespace stage::installer {

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::installer {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::installer {
 namespace {

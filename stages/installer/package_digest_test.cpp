@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace stage::installer {

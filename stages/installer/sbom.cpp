@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/installer/os_config.hpp"
 
 namespace stage::installer {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/installer/bootloader.hpp"
 
 namespace stage::installer {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 #include "stages/resolver/solver.hpp"
 

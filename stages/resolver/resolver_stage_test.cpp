@@ -8,7 +8,7 @@
 #include <fstream>
 #include <functional>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::resolver {
 namespace {

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <functional>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"

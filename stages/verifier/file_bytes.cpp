@@ -5,8 +5,8 @@
 
 #include <cerrno>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::verifier {
 namespace {

@@ -12,7 +12,7 @@
 #include <mutex>
 #include <set>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/file_bytes.hpp"
 
 extern char** environ;

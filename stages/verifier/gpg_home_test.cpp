@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
 namespace stage::verifier {

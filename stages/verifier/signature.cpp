@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::verifier {
 namespace {

@@ -14,7 +14,7 @@
 #include <optional>
 #include <thread>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/cores.hpp"
 #include "stages/verifier/family.hpp"
 #include "stages/verifier/file_bytes.hpp"

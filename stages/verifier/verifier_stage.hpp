@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ipc/stage_main.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/verifier/checksums.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/deb/release.hpp"

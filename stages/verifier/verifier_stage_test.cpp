@@ -11,7 +11,7 @@
 #include <future>
 #include <set>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/error_codec.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"

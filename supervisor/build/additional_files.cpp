@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/build/image_jobs.hpp"
 
 namespace supervisor {

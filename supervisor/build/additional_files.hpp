@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "config/template.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 

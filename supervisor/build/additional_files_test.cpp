@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 namespace {

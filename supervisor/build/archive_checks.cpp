@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {

@@ -8,7 +8,7 @@
 
 #include "config/emit.hpp"
 #include "config/provider.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/build/archive_checks.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/build/disk_layout.hpp"

@@ -10,8 +10,8 @@
 
 #include "config/partition_types.hpp"
 #include "config/size.hpp"
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 namespace {

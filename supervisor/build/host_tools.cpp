@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <set>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/family.hpp"

@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/stage/stage_table.hpp"
 #include "tests/support/temp_dir.hpp"
 

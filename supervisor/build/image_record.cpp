@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "supervisor/cache/digest.hpp"
 
 namespace supervisor {

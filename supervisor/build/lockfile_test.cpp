@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 namespace {

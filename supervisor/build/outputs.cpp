@@ -10,8 +10,9 @@
 #include <cstdio>
 #include <set>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 namespace {
@@ -37,16 +38,6 @@ void remove_leftover(int dir, const std::string& name, const fs::path& shown) {
   if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) ipc::check_syscall(-1, "remove", shown.string());
 }
 
-void write_all(int fd, const char* data, std::size_t size, const fs::path& shown) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", shown.string());
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 // The supervisor's hash and size of a file it published.
 struct Published {
   std::string sha256;
@@ -56,7 +47,7 @@ struct Published {
 Published write_new_file(int dir, const std::string& name, const std::string& content, const fs::path& shown) {
   remove_leftover(dir, name, shown);
   sandbox::UniqueFd fd(ipc::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", shown.string()));
-  write_all(fd.get(), content.data(), content.size(), shown);
+  base::write_all(fd.get(), content, shown.string());
   return {sha256_hex(content), content.size()};
 }
 
@@ -83,7 +74,7 @@ Published copy_into(int in, int dir, const std::string& name, const fs::path& sh
     ipc::check_syscall(n, "read", shown.string());
     if (n == 0) break;
     hash.update(buffer.data(), static_cast<std::size_t>(n));
-    write_all(out.get(), buffer.data(), static_cast<std::size_t>(n), shown);
+    base::write_all(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)), shown.string());
     copied.size += static_cast<std::uint64_t>(n);
   }
   copied.sha256 = hash.finish();

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "supervisor/stage/stage_table.hpp"
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "config/rules.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/tree_removal.hpp"
 
 namespace supervisor {

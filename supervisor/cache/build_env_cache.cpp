@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdio>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/cache/private_dir.hpp"

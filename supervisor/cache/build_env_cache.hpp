@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "supervisor/build/lockfile.hpp"
 
 namespace supervisor {

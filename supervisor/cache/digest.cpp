@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <vector>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 namespace {

@@ -11,7 +11,7 @@
 #include <array>
 #include <memory>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/cache/private_dir.hpp"
 
 namespace supervisor {

@@ -34,7 +34,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 

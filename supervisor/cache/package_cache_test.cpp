@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 namespace {

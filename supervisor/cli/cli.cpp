@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor::cli {
 namespace {

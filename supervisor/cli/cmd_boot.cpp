@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/vm/boot_vm.hpp"
 #include "supervisor/cli/cli.hpp"
 

@@ -13,8 +13,8 @@
 #include <cctype>
 #include <memory>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/cli/cli.hpp"
 #include "supervisor/cache/package_cache.hpp"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/cli/cli.hpp"
 
 namespace supervisor::cli {

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "supervisor/cli/cli.hpp"
 
 namespace supervisor::cli {

@@ -5,7 +5,7 @@
 
 #include "config/emit.hpp"
 #include "config/load.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/build/build.hpp"
 #include "supervisor/cli/cli.hpp"
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <tuple>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/cache/repository_trust.hpp"
 #include "supervisor/stage/stage_table.hpp"
 

@@ -1,6 +1,6 @@
 #include "supervisor/stage/job_graph.hpp"
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace supervisor {
 namespace {

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage.capnp.h"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 #include "supervisor/stage/job_graph.hpp"
 #include "supervisor/stage/progress.hpp"
 #include "supervisor/stage/stage_launch.hpp"

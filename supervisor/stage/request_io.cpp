@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/request_file.hpp"
 
 namespace supervisor {

@@ -14,7 +14,7 @@
 
 #include "ipc/framing.hpp"
 #include "ipc/stage.capnp.h"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 

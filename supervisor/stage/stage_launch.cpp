@@ -11,7 +11,7 @@
 #include <cstdlib>
 
 #include "build_info.hpp"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_owner.hpp"
 #include "supervisor/stage/stage_table.hpp"

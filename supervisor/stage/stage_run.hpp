@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "ipc/stage.capnp.h"
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "ipc/stage.capnp.h"
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/host_program.hpp"
 #include "sandbox/stage_policy.hpp"
 

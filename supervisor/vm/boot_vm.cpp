@@ -16,8 +16,8 @@
 #include <regex>
 #include <sstream>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace supervisor {
 namespace {

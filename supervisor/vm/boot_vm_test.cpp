@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace supervisor {

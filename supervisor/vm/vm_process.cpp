@@ -15,7 +15,7 @@ extern char** environ;
 #include <cstring>
 #include <string_view>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "supervisor/vm/boot_vm.hpp"
 
 namespace supervisor {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_main.hpp"
 #include "sandbox/seccomp.hpp"
 #include "tests/adversarial/hostile_names.hpp"

@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_main.hpp"
 #include "sandbox/seccomp.hpp"
 

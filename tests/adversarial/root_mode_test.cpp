@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "sandbox/baseline_policy.hpp"
 #include "sandbox/launch.hpp"
 #include "sandbox/stage_owner.hpp"

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace tests::image {
 namespace fs = std::filesystem;

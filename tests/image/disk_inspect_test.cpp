@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace tests::image {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "tests/live/live_support.hpp"
 
 namespace tests::image {

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <utility>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace tests::live {
 namespace fs = std::filesystem;

@@ -19,7 +19,7 @@
 #include <sstream>
 #include <string>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "ipc/stage_main.hpp"
 #include "sandbox/seccomp.hpp"
 

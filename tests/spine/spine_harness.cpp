@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 extern char** environ;
 

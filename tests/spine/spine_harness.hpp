@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace spine {
 

@@ -19,8 +19,9 @@
 #include <set>
 #include <sstream>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/installer/chroot_exec.hpp"
 #include "stages/resolver/deb/control.hpp"
 #include "stages/resolver/deb/relations.hpp"
@@ -141,13 +142,7 @@ std::string read_text_file(const fs::path& path) {
 void write_file(const fs::path& path, std::string_view content, mode_t mode) {
   sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode),
                                           "create", path.string()));
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", path.string());
-    done += static_cast<std::size_t>(n);
-  }
+  base::write_all(fd.get(), content, path.string());
   ipc::check_syscall(::fchmod(fd.get(), mode), "chmod", path.string());
 }
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::installer {
 namespace {

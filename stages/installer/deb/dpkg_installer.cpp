@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/installer/deb/bootstrap.hpp"
 #include "stages/installer/installer_stage.hpp"
 #include "stages/installer/package_digest.hpp"

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <memory>
 
-#include "ipc/error.hpp"
-#include "sandbox/unique_fd.hpp"
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <memory>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::resolver {
 namespace {

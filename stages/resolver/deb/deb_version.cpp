@@ -4,7 +4,7 @@
 #include <charconv>
 #include <optional>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::resolver {
 namespace {

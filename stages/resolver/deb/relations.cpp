@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/resolver.hpp"
 
 namespace {

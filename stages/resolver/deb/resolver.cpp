@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 #include "stages/resolver/deb/selector.hpp"
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <random>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::resolver {
 namespace {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/resolver.hpp"
 #include "stages/resolver/deb/selector.hpp"
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 
 namespace stage::resolver {

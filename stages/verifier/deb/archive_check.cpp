@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/cores.hpp"
 
 namespace stage::verifier {

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
 namespace stage::verifier {

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 namespace stage::verifier {
 namespace {

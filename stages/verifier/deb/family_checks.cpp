@@ -5,7 +5,8 @@
 
 #include <cerrno>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "stages/verifier/deb/archive_check.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/family.hpp"
@@ -36,15 +37,6 @@ Release verify_release_files(RepositoryInput& repo) {
   return release;
 }
 
-void write_all(int fd, std::string_view text, const std::string& what) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", what);
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 // Checks one index; with an output fd, hands on its decompressed text
 // unless the cached copy (checked against the Release) makes that needless.
 VerifiedIndex verify_index(const Release& release, const IndexInput& index, const std::string& repo,
@@ -54,7 +46,7 @@ VerifiedIndex verify_index(const Release& release, const IndexInput& index, cons
       check_index_text(release, index.relative_path, read_fd_bytes(index.fd.get(), what), repo,
                        static_cast<bool>(index.uncompressed_out), index.cached ? index.cached.get() : -1, cached_name);
   if (text.source == IndexText::Source::kDecompressed) {
-    write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
+    base::write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
   }
   return {repo, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
 }

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <memory>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/deb/deb822.hpp"
 #include "stages/verifier/file_bytes.hpp"
 

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <ctime>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/deb/deb822.hpp"
 #include "stages/verifier/file_bytes.hpp"
 

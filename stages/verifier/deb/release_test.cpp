@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 

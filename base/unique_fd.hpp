@@ -1,5 +1,6 @@
 // The lowest layer: every file descriptor is owned. A bare int appears only
-// at system call sites.
+// at system call sites. In base/ since ipc/ and sandbox/ both need it; its
+// namespace is still sandbox, where it began.
 #pragma once
 
 #include <unistd.h>

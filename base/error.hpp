@@ -6,6 +6,8 @@
 //   check_syscall(rc, op, obj) a system call failed; adds errno  (kFailed)
 //   ErrorContext ctx{"installing", name};  adds a context line to any Error
 //                                          thrown while ctx is alive.
+//
+// Its namespace is still ipc, where it began: nearly every file names it.
 #pragma once
 
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "ipc/error.hpp"
+#include "base/error.hpp"
 
 #include <iterator>
 

@@ -1,0 +1,99 @@
+#include "base/file_write.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
+
+namespace base {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileWrite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "oic-file-write-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    dir_fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir_fd_.valid());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string read(const std::string& name) const {
+    std::ifstream in(dir_ / name, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  fs::path dir_;
+  sandbox::UniqueFd dir_fd_;
+};
+
+TEST_F(FileWrite, WriteAllSendsEveryByteThroughAPipe) {
+  int ends[2];
+  ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+  sandbox::UniqueFd read_end(ends[0]);
+  sandbox::UniqueFd write_end(ends[1]);
+  std::string data(1 << 20, '\0');  // more than a pipe holds
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  std::string received;
+  std::thread reader([&] {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(read_end.get(), buffer, sizeof buffer)) > 0) received.append(buffer, static_cast<std::size_t>(n));
+  });
+  write_all(write_end.get(), data, "the pipe");
+  write_end.reset();
+  reader.join();
+  EXPECT_EQ(received, data);
+}
+
+TEST_F(FileWrite, WriteAllFailureNamesTheFileAndErrno) {
+  const std::string name = "read-only";
+  { std::ofstream(dir_ / name) << "x"; }
+  sandbox::UniqueFd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  try {
+    write_all(fd.get(), "data", "the shown name");
+    FAIL() << "a write to a read-only fd succeeded";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.message().rfind("Failed to write 'the shown name'", 0), 0u) << e.message();
+    EXPECT_EQ(e.errno_value(), EBADF);
+  }
+}
+
+TEST_F(FileWrite, AtomicWriteReplacesTheFileWithItsModeAndLeavesNoTemporary) {
+  { std::ofstream(dir_ / "sbom.json") << "old content, longer than the new one"; }
+  write_file_atomically(dir_fd_.get(), "sbom.json", "{}\n", 0640);
+  EXPECT_EQ(read("sbom.json"), "{}\n");
+  EXPECT_EQ(fs::status(dir_ / "sbom.json").permissions(),
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  EXPECT_FALSE(fs::exists(dir_ / ".sbom.json.tmp"));
+}
+
+TEST_F(FileWrite, AtomicWriteThatCannotRenameLeavesTheTargetAsItWas) {
+  // rename(2) of a file over a non-empty directory fails after the write.
+  fs::create_directory(dir_ / "taken");
+  { std::ofstream(dir_ / "taken" / "inside") << "kept"; }
+  EXPECT_THROW(write_file_atomically(dir_fd_.get(), "taken", "new", 0644), ipc::Error);
+  EXPECT_TRUE(fs::is_directory(dir_ / "taken"));
+  EXPECT_EQ(read("taken/inside"), "kept");
+}
+
+}  // namespace
+}  // namespace base
