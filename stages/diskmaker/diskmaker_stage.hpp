@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ipc/stage_main.hpp"
+#include "stages/diskmaker/diskmaker.capnp.h"
 #include "stages/diskmaker/artifacts.hpp"
 #include "stages/diskmaker/layout.hpp"
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ipc/stage_main.hpp"
+#include "stages/fetcher/fetcher.capnp.h"
 #include "stages/fetcher/download.hpp"
 
 namespace stage::fetcher {

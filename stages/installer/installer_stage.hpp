@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "ipc/stage_main.hpp"
+#include "stages/installer/installer.capnp.h"
 #include "base/unique_fd.hpp"
 
 namespace stage::installer {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ipc/stage_main.hpp"
+#include "stages/resolver/resolver.capnp.h"
 #include "stages/resolver/deb/resolver.hpp"
 
 namespace stage::resolver {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/stage_main.hpp"
+#include "stages/verifier/verifier.capnp.h"
 #include "base/unique_fd.hpp"
 #include "stages/verifier/checksums.hpp"
 #include "stages/verifier/deb/index_check.hpp"

@@ -1,0 +1,61 @@
+# stage-diskmaker's contract: partitions, file systems, boot loader, output
+# formats. The envelope that carries it: ipc/stage.capnp.
+
+@0xd2cc57921afb8d1e;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ipc::proto");
+using import "/ipc/shared.capnp".FdRef;
+using import "/ipc/shared.capnp".Bootloader;
+
+struct DiskmakerRequest {
+  enum TableType {
+    gpt @0;
+    mbr @1;
+  }
+  struct Partition {
+    id @0 :Text;
+    index @1 :UInt32;           # 1-based; 0 = next free
+    name @2 :Text;
+    typeGuid @3 :Text;          # or an MBR type byte in hex
+    start @4 :UInt64;           # bytes
+    end @5 :UInt64;             # bytes; 0 = end of disk
+    fsType @6 :Text;
+    fsLabel @7 :Text;
+    mountPoint @8 :Text;
+    mountOptions @9 :Text;
+    flags @10 :List(Text);
+    fsUuid @11 :Text;           # chosen by the supervisor: fstab and boot config use it
+    partUuid @12 :Text;         # GPT partition UUID ("" for MBR)
+  }
+  struct Artifact {
+    type @0 :Text;              # "raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"
+    compression @1 :Text;       # "none", "gz", "xz", "zstd"
+  }
+  rootDir @0 :FdRef;
+  tableType @1 :TableType;
+  diskSize @2 :UInt64;          # bytes
+  partitions @3 :List(Partition);
+  bootloader @4 :Bootloader;
+  kernelCmdline @5 :Text;
+  uki @6 :Bool;
+  artifacts @7 :List(Artifact);
+  outputDir @8 :FdRef;
+  outputName @9 :Text;          # base name, no '/'
+}
+
+struct DiskmakerResult {
+  struct ArtifactFile {
+    path @0 :Text;
+    type @1 :Text;
+    sha256 @2 :Text;
+    size @3 :UInt64;
+  }
+  struct PartitionIds {
+    id @0 :Text;
+    partUuid @1 :Text;
+    fsUuid @2 :Text;
+  }
+  artifacts @0 :List(ArtifactFile);
+  partitions @1 :List(PartitionIds);
+}
