@@ -1,0 +1,117 @@
+// The supervisor's side of stage-installer's contract (installer.capnp):
+// plain structs, encoded into the request the supervisor sends and decoded
+// from the result it gets back. The mirror of the stage's own request
+// reading (installer_stage.cpp). Defaults are the schema's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ipc/shared.hpp"
+#include "stages/installer/installer.capnp.h"
+
+namespace stage::installer::client {
+
+struct PackageFile {
+  ipc::FdReference file;
+  std::string name;
+  std::string version;
+  std::string architecture;
+  bool essential = false;                // the family's fields (supervisor/family.hpp)
+  std::vector<std::string> pre_depends;
+  std::string sha256;                    // of the package file, for the SBOM
+  std::uint64_t size = 0;
+  std::string download_url;
+  std::string repository;                // repository id from the lockfile
+};
+
+struct User {
+  std::string name;
+  std::string password_hash;  // crypt(3) hash; never a clear password
+  std::int32_t uid = -1;      // -1 = next free
+  std::vector<std::string> groups;
+  std::string shell;
+  std::string home;
+  bool sudo = false;
+  std::vector<std::string> ssh_authorized_keys;
+};
+
+struct AdditionalFile {
+  ipc::FdReference source;
+  std::string destination;  // absolute path inside the image
+  std::uint32_t mode = 0644;
+};
+
+// An argv, or a script run by the image's /bin/sh.
+using Command = std::variant<std::vector<std::string>, std::string>;
+
+struct FstabEntry {
+  std::string spec;
+  std::string mount_point;
+  std::string fs_type;
+  std::string options;
+  std::uint8_t dump = 0;
+  std::uint8_t pass = 0;
+};
+
+struct Sbom {
+  bool enabled = false;
+  std::string file_name;  // inside the output directory
+  std::string image_name;
+  std::string image_version;
+  std::string distribution;
+  std::string purl_type;  // "deb" or "rpm" (provider config.yml)
+};
+
+using BuildEnvMode = ipc::proto::BuildEnv::Mode;
+struct BuildEnv {
+  BuildEnvMode mode = BuildEnvMode::NONE;
+  std::optional<ipc::FdReference> dir;
+};
+
+struct Request {
+  std::vector<PackageFile> packages;  // in installation order
+  ipc::FdReference root_dir;
+  std::string hostname;
+  std::vector<User> users;
+  std::vector<AdditionalFile> additional_files;
+  std::vector<Command> commands;
+  std::vector<FstabEntry> fstab;
+  std::string kernel_cmdline;
+  std::string initramfs_tool;  // "dracut", "initramfs-tools" or "none"
+  std::optional<Sbom> sbom;
+  std::optional<ipc::FdReference> output_dir;  // for the SBOM
+  BuildEnv build_env;
+  std::optional<ipc::Bootloader> bootloader;
+  bool uki = false;
+  std::string root_fs_uuid;
+  std::string boot_fs_uuid;
+  std::string esp_mount_point;
+  std::string sudo_group;        // the distribution's: "sudo", "wheel" (provider config.yml)
+  std::string initrd_file_name;  // in /boot, "{kver}" = kernel version (provider config.yml)
+};
+
+struct InstalledPackage {
+  std::string name;
+  std::string version;
+  std::string architecture;
+};
+
+struct Result {
+  std::string root_dir;
+  std::vector<InstalledPackage> installed;
+  std::string sbom_path;
+  std::string kernel_path;  // relative to root_dir
+  std::string initrd_path;  // relative to root_dir
+  std::string kernel_version;
+  bool build_env_reused = false;
+  std::vector<std::string> boot_files;  // relative to root_dir
+};
+
+void encode(const Request& request, ipc::proto::InstallerRequest::Builder out);
+Result decode(ipc::proto::InstallerResult::Reader result);
+
+}  // namespace stage::installer::client
