@@ -384,7 +384,7 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root, 
   if (!kernel) {
     throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to install the boot loader: the image has no kernel "
                                                     "(/boot/vmlinuz-*)")
-        .with_hint("add a kernel package (for Debian: linux-image-amd64) to the template");
+        .with_hint("add the distribution's kernel package to the template's systemConfig.kernel.packages");
   }
   return BootInstaller(root, settings, *kernel, run, host).install();
 }

@@ -54,7 +54,19 @@ bool kernel_version_less(std::string_view a, std::string_view b) {
   return a.size() - i < b.size() - j;
 }
 
-std::optional<KernelInfo> find_kernel(const std::filesystem::path& root) {
+std::string initrd_path(std::string_view initrd_file_name, std::string_view version) {
+  constexpr std::string_view kVersion = "{kver}";
+  const std::size_t at = initrd_file_name.find(kVersion);
+  const bool once = at != std::string_view::npos && initrd_file_name.find(kVersion, at + 1) == std::string_view::npos;
+  const bool plain = initrd_file_name.find('/') == std::string_view::npos;
+  ipc::require(once && plain, "Failed to decode installer request: initrdFileName '" + std::string(initrd_file_name) +
+                                  "' must be a file name holding {kver} once (provider config.yml)");
+  std::string name(initrd_file_name);
+  name.replace(at, kVersion.size(), version);
+  return "boot/" + name;
+}
+
+std::optional<KernelInfo> find_kernel(const std::filesystem::path& root, std::string_view initrd_file_name) {
   std::error_code ec;
   std::filesystem::directory_iterator it(root / "boot", ec);
   if (ec) return std::nullopt;
@@ -67,7 +79,7 @@ std::optional<KernelInfo> find_kernel(const std::filesystem::path& root) {
     if (!newest || kernel_version_less(*newest, version)) newest = version;
   }
   if (!newest) return std::nullopt;
-  return KernelInfo{*newest, "boot/vmlinuz-" + *newest, "boot/initrd.img-" + *newest};
+  return KernelInfo{*newest, "boot/vmlinuz-" + *newest, initrd_path(initrd_file_name, *newest)};
 }
 
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool) {

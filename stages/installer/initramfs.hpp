@@ -19,7 +19,13 @@ struct KernelInfo {
 };
 
 // The newest /boot/vmlinuz-<version> of the tree, or nullopt when it has none.
-std::optional<KernelInfo> find_kernel(const std::filesystem::path& root);
+// `initrd_file_name` is the distribution's name of its initramfs in /boot,
+// "{kver}" standing for the version: "initrd.img-{kver}", "initramfs-{kver}.img".
+std::optional<KernelInfo> find_kernel(const std::filesystem::path& root, std::string_view initrd_file_name);
+
+// "boot/" + `initrd_file_name` with the version put in; throws for a pattern
+// that is not one file name holding "{kver}" once.
+std::string initrd_path(std::string_view initrd_file_name, std::string_view version);
 
 // Orders kernel versions as dpkg would for the usual "6.1.0-28-amd64" shape:
 // runs of digits compare as numbers, everything else byte by byte.

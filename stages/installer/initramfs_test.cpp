@@ -68,7 +68,7 @@ TEST_F(InitramfsTest, FindsTheNewestKernel) {
   touch("boot/vmlinuz-6.1.0-28-amd64");
   touch("boot/config-6.1.0-99-amd64");
   fs::create_symlink("vmlinuz-6.1.0-9-amd64", root_ / "boot/vmlinuz-9.9.9");  // links are not kernels
-  const auto kernel = find_kernel(root_);
+  const auto kernel = find_kernel(root_, "initrd.img-{kver}");
   ASSERT_TRUE(kernel);
   EXPECT_EQ(kernel->version, "6.1.0-28-amd64");
   EXPECT_EQ(kernel->kernel_path, "boot/vmlinuz-6.1.0-28-amd64");
@@ -76,9 +76,32 @@ TEST_F(InitramfsTest, FindsTheNewestKernel) {
 }
 
 TEST_F(InitramfsTest, FindsNoKernelInATreeWithoutOne) {
-  EXPECT_FALSE(find_kernel(root_));
+  EXPECT_FALSE(find_kernel(root_, "initrd.img-{kver}"));
   fs::remove(root_ / "boot");
-  EXPECT_FALSE(find_kernel(root_));
+  EXPECT_FALSE(find_kernel(root_, "initrd.img-{kver}"));
+}
+
+// The initrd's name is the distribution's (provider config.yml), not Debian's.
+TEST_F(InitramfsTest, NamesTheInitrdAsTheDistributionDoes) {
+  touch("boot/vmlinuz-6.6.47.1-1.azl3");
+  const auto kernel = find_kernel(root_, "initramfs-{kver}.img");
+  ASSERT_TRUE(kernel);
+  EXPECT_EQ(kernel->initrd_path, "boot/initramfs-6.6.47.1-1.azl3.img");
+  EXPECT_EQ(initrd_path("initrd.img-{kver}", "6.1.0-28-amd64"), "boot/initrd.img-6.1.0-28-amd64");
+}
+
+TEST_F(InitramfsTest, RefusesAnInitrdNameWithoutOneVersion) {
+  touch("boot/vmlinuz-6.1.0-28-amd64");
+  for (const char* pattern : {"", "initrd.img", "../initrd-{kver}", "efi/initrd-{kver}", "i-{kver}-{kver}"}) {
+    SCOPED_TRACE(pattern);
+    try {
+      find_kernel(root_, pattern);
+      ADD_FAILURE() << "no error";
+    } catch (const ipc::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("initrdFileName '" + std::string(pattern) + "'"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST_F(InitramfsTest, CreatesOrUpdatesWithInitramfsTools) {

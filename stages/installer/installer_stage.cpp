@@ -129,7 +129,7 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
 
   context.progress({.phase = "configure"});
   apply_os_configuration(root.path, installer, context);
-  const std::optional<KernelInfo> kernel = find_kernel(root.path);
+  const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());
   if (kernel) {
     context.progress({.phase = "initramfs", .item = kernel->version});
     make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr());

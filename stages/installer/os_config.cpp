@@ -275,7 +275,8 @@ void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cm
   write_file_in_root(root, "etc/kernel/cmdline", std::string(cmdline) + "\n", 0644);
 }
 
-void create_user(const std::filesystem::path& root, const UserSpec& user, const CommandRunner& run) {
+void create_user(const std::filesystem::path& root, const UserSpec& user, std::string_view sudo_group,
+                 const CommandRunner& run) {
   ipc::ErrorContext ctx{"creating user", user.name};
   ipc::require(valid_account_name(user.name), "Invalid user name '" + user.name + "'");
   for (const std::string* path : {&user.shell, &user.home}) {
@@ -283,7 +284,12 @@ void create_user(const std::filesystem::path& root, const UserSpec& user, const 
                  "Invalid shell or home '" + *path + "' of user '" + user.name + "': must be an absolute path");
   }
   std::vector<std::string> groups = user.groups;
-  if (user.sudo && std::find(groups.begin(), groups.end(), "sudo") == groups.end()) groups.push_back("sudo");
+  if (user.sudo) {
+    ipc::require(valid_account_name(sudo_group), "Failed to decode installer request: sudoGroup '" +
+                                                     std::string(sudo_group) +
+                                                     "' is not a group name (provider config.yml)");
+    if (std::find(groups.begin(), groups.end(), sudo_group) == groups.end()) groups.emplace_back(sudo_group);
+  }
   for (const std::string& group : groups) {
     ipc::require(valid_account_name(group), "Invalid group name '" + group + "' of user '" + user.name + "'");
     if (!find_db_entry(root, "etc/group", group)) {
@@ -302,7 +308,7 @@ void create_user(const std::filesystem::path& root, const UserSpec& user, const 
         "Failed to add user '" + user.name + "' to its groups");
   }
   set_password(user, run);
-  // The group alone is enough on Debian (%sudo in /etc/sudoers); the drop-in
+  // The group alone is enough where sudoers grants it (%sudo, %wheel); the drop-in
   // makes the grant independent of the distribution's default policy.
   if (user.sudo && exists_in_root(root, "usr/bin/sudo")) {
     write_file_in_root(root, "etc/sudoers.d/" + user.name, user.name + " ALL=(ALL:ALL) ALL\n", 0440);
@@ -365,7 +371,7 @@ void apply_os_configuration(const std::filesystem::path& root, proto::InstallerR
   for (auto user : request.getUsers()) {
     context.check_cancelled();
     context.progress({.phase = "configure", .item = "user " + std::string(user.getName().cStr())});
-    create_user(root, decode_user(user), run);
+    create_user(root, decode_user(user), request.getSudoGroup().cStr(), run);
   }
   for (auto file : request.getAdditionalFiles()) {
     const std::string destination = file.getDestination();

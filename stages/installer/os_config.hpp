@@ -66,8 +66,10 @@ void write_hostname(const std::filesystem::path& root, std::string_view hostname
 void reset_machine_id(const std::filesystem::path& root);
 std::string format_fstab(const std::vector<FstabLine>& lines);
 void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cmdline);
-// Groups, the account, its password, sudo and SSH keys.
-void create_user(const std::filesystem::path& root, const UserSpec& user, const CommandRunner& run);
+// Groups, the account, its password, sudo and SSH keys. A sudo user joins
+// `sudo_group`, the distribution's ("sudo", "wheel": provider config.yml).
+void create_user(const std::filesystem::path& root, const UserSpec& user, std::string_view sudo_group,
+                 const CommandRunner& run);
 // Copies `source` to `destination` (absolute, inside the image) with `mode`,
 // owned by root; refuses ".." and resolves symlinks inside the tree.
 void install_additional_file(const std::filesystem::path& root, int source_fd, std::string_view destination,

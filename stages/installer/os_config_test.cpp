@@ -130,7 +130,7 @@ TEST_F(OsConfigTest, CreatesMissingGroupsThenTheUserWithItsHash) {
   spit(root_ / "usr/bin/sudo", "");
   const UserSpec user{.name = "alice", .password_hash = "$6$salt$hash", .uid = 1500,
                       .groups = {"users", "docker"}, .sudo = true};
-  create_user(root_, user, recorder());
+  create_user(root_, user, "sudo", recorder());
   EXPECT_THAT(argvs(), ElementsAre(
       std::vector<std::string>{"groupadd", "docker"},
       std::vector<std::string>{"groupadd", "sudo"},
@@ -144,7 +144,7 @@ TEST_F(OsConfigTest, CreatesMissingGroupsThenTheUserWithItsHash) {
 
 TEST_F(OsConfigTest, LocksTheAccountWhenNoHashIsGivenAndSkipsSudoersWithoutSudo) {
   const UserSpec user{.name = "bob", .shell = "/bin/zsh", .home = "/srv/bob", .sudo = true};
-  create_user(root_, user, recorder());
+  create_user(root_, user, "sudo", recorder());
   EXPECT_THAT(argvs(), ElementsAre(
       std::vector<std::string>{"groupadd", "sudo"},
       std::vector<std::string>{"useradd", "-m", "-s", "/bin/zsh", "-d", "/srv/bob", "-G", "sudo", "bob"},
@@ -152,15 +152,39 @@ TEST_F(OsConfigTest, LocksTheAccountWhenNoHashIsGivenAndSkipsSudoersWithoutSudo)
   EXPECT_FALSE(fs::exists(root_ / "etc/sudoers.d/bob"));
 }
 
+// The sudo group is the distribution's (provider config.yml), not always "sudo".
+TEST_F(OsConfigTest, ASudoUserJoinsTheDistributionsSudoGroup) {
+  spit(root_ / "etc/group", "wheel:x:10:\n");
+  create_user(root_, {.name = "erin", .groups = {"users"}, .sudo = true}, "wheel", recorder());
+  EXPECT_THAT(argvs(), ElementsAre(
+      std::vector<std::string>{"groupadd", "users"},
+      std::vector<std::string>{"useradd", "-m", "-s", "/bin/bash", "-G", "users,wheel", "erin"},
+      std::vector<std::string>{"usermod", "-L", "erin"}));
+}
+
+TEST_F(OsConfigTest, ASudoUserNeedsAValidSudoGroup) {
+  for (const char* group : {"", "sudo,adm", "-G"}) {
+    SCOPED_TRACE(group);
+    try {
+      create_user(root_, {.name = "erin", .sudo = true}, group, recorder());
+      ADD_FAILURE() << "no error";
+    } catch (const ipc::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("sudoGroup '" + std::string(group) + "' is not a group name"));
+    }
+  }
+  // A user without sudo needs no sudo group.
+  EXPECT_NO_THROW(create_user(root_, {.name = "frank"}, "", recorder()));
+}
+
 TEST_F(OsConfigTest, AddsAnExistingUserToItsGroupsInsteadOfCreatingIt) {
-  create_user(root_, {.name = "root", .password_hash = "$y$j9T$abc", .groups = {"users"}}, recorder());
+  create_user(root_, {.name = "root", .password_hash = "$y$j9T$abc", .groups = {"users"}}, "sudo", recorder());
   EXPECT_THAT(argvs(), ElementsAre(std::vector<std::string>{"usermod", "-a", "-G", "users", "root"},
                                    std::vector<std::string>{"chpasswd", "--encrypted"}));
 }
 
 TEST_F(OsConfigTest, InstallsAuthorizedKeysOwnedByTheUser) {
   create_user(root_, {.name = "carol", .ssh_authorized_keys = {"ssh-ed25519 AAAA carol@a", "ssh-rsa BBBB c@b"}},
-              recorder());
+              "sudo", recorder());
   const fs::path keys = root_ / "home/carol/.ssh/authorized_keys";
   EXPECT_EQ(slurp(keys), "ssh-ed25519 AAAA carol@a\nssh-rsa BBBB c@b\n");
   EXPECT_EQ(mode_of(keys), 0600u);
@@ -187,7 +211,7 @@ TEST_F(OsConfigTest, RejectsUnsafeUserInput) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.why);
-    EXPECT_THROW(create_user(root_, c.user, recorder()), ipc::Error);
+    EXPECT_THROW(create_user(root_, c.user, "sudo", recorder()), ipc::Error);
   }
 }
 

@@ -141,8 +141,21 @@ struct RequestedFile {
   std::string sha256;
 };
 
+// The package URL types whose shape package_purl() writes.
+void require_purl_type(std::string_view type) {
+  ipc::require(type == "deb" || type == "rpm", "Failed to decode installer request: sbom.purlType '" +
+                                                   std::string(type) + "' must be deb or rpm (provider config.yml)");
+}
+
+// What every package URL of the image shares: its type, namespace and distro.
+struct PurlBase {
+  std::string type;
+  std::string vendor;
+  std::string distro;
+};
+
 Json package_element(const InstalledPackage& p, const std::string& spdx_id, const RequestedFile* file,
-                     const std::string& license, const std::string& vendor, const std::string& distro) {
+                     const std::string& license, const PurlBase& purl) {
   Json element = {{"SPDXID", spdx_id},
                   {"name", p.name},
                   {"versionInfo", p.version},
@@ -157,16 +170,15 @@ Json package_element(const InstalledPackage& p, const std::string& spdx_id, cons
   element["copyrightText"] = kNoAssertion;
   element["externalRefs"] = Json::array({{{"referenceCategory", "PACKAGE-MANAGER"},
                                           {"referenceType", "purl"},
-                                          {"referenceLocator", deb_purl(vendor, p, distro)}}});
+                                          {"referenceLocator", package_purl(purl.type, purl.vendor, p, purl.distro)}}});
   return element;
 }
 
 // The package elements and their relationships to the image element.
 class PackageDescriber {
  public:
-  PackageDescriber(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request,
-                   std::string vendor, std::string distro)
-      : root_(root), vendor_(std::move(vendor)), distro_(std::move(distro)) {
+  PackageDescriber(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request, PurlBase purl)
+      : root_(root), purl_(std::move(purl)) {
     for (auto p : request.getPackages()) {
       const RequestedFile file{p.getDownloadUrl(), p.getSha256()};
       files_.emplace(std::string(p.getName().cStr()) + ":" + p.getArchitecture().cStr(), file);
@@ -182,8 +194,7 @@ class PackageDescriber {
     const std::string license = spdx_license_expression(copyright_licenses(copyright.value_or("")), refs);
     auto file = files_.find(p.name + ":" + p.architecture);
     if (file == files_.end()) file = files_.find(p.name);
-    elements.push_back(package_element(p, id, file == files_.end() ? nullptr : &file->second, license, vendor_,
-                                       distro_));
+    elements.push_back(package_element(p, id, file == files_.end() ? nullptr : &file->second, license, purl_));
     relationships.push_back({{"spdxElementId", "SPDXRef-Image"}, {"relationshipType", "CONTAINS"},
                              {"relatedSpdxElement", id}});
     package_list += p.name + " " + p.version + " " + p.architecture + "\n";
@@ -196,8 +207,7 @@ class PackageDescriber {
 
  private:
   const std::filesystem::path& root_;
-  std::string vendor_;
-  std::string distro_;
+  PurlBase purl_;
   std::map<std::string, RequestedFile> files_;  // by "name:arch" and by name
   std::set<std::string> ids_;
 };
@@ -291,7 +301,9 @@ std::string spdx_timestamp(std::int64_t unix_seconds) {
   return text;
 }
 
-std::string deb_purl(std::string_view vendor, const InstalledPackage& package, std::string_view distro) {
+std::string package_purl(std::string_view type, std::string_view vendor, const InstalledPackage& package,
+                         std::string_view distro) {
+  require_purl_type(type);
   auto encode = [](std::string_view text) {
     static const char* kHex = "0123456789ABCDEF";
     std::string out;
@@ -305,7 +317,7 @@ std::string deb_purl(std::string_view vendor, const InstalledPackage& package, s
     }
     return out;
   };
-  std::string purl = "pkg:deb/" + encode(vendor) + "/" + encode(package.name) + "@" + encode(package.version) +
+  std::string purl = "pkg:" + std::string(type) + "/" + encode(vendor) + "/" + encode(package.name) + "@" + encode(package.version) +
                      "?arch=" + encode(package.architecture);
   if (!distro.empty()) purl += "&distro=" + encode(distro);
   return purl;
@@ -325,7 +337,9 @@ std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::Instal
   const std::string image_version = sbom.getImageVersion();
   const std::string title = image_version.empty() ? image_name : image_name + "-" + image_version;
 
-  PackageDescriber describer(root, request, os_release_id(root), sbom.getDistribution());
+  const PurlBase purl{sbom.getPurlType(), os_release_id(root), sbom.getDistribution()};
+  require_purl_type(purl.type);
+  PackageDescriber describer(root, request, purl);
   describer.elements.push_back({{"SPDXID", "SPDXRef-Image"},
                                 {"name", image_name},
                                 {"versionInfo", image_version.empty() ? kNoAssertion : image_version},

@@ -42,7 +42,9 @@ std::string spdx_license_expression(const std::vector<std::string>& debian_names
 // "2024-01-02T03:04:05Z".
 std::string spdx_timestamp(std::int64_t unix_seconds);
 
-// pkg:deb/<vendor>/<name>@<version>?arch=<arch>[&distro=<distro>], percent-encoded.
-std::string deb_purl(std::string_view vendor, const InstalledPackage& package, std::string_view distro);
+// pkg:<type>/<vendor>/<name>@<version>?arch=<arch>[&distro=<distro>], percent-encoded;
+// `type` is the distribution's purl type, "deb" or "rpm" (provider config.yml).
+std::string package_purl(std::string_view type, std::string_view vendor, const InstalledPackage& package,
+                         std::string_view distro);
 
 }  // namespace stage::installer

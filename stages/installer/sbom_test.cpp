@@ -95,9 +95,20 @@ TEST(LicenseExpression, MapsDebianNamesToSpdx) {
 }
 
 TEST(Purl, EncodesEpochsAndPlusSigns) {
-  EXPECT_EQ(deb_purl("debian", {"libstdc++6", "1:12.2.0-14+b1", "amd64", ""}, "bookworm"),
+  EXPECT_EQ(package_purl("deb", "debian", {"libstdc++6", "1:12.2.0-14+b1", "amd64", ""}, "bookworm"),
             "pkg:deb/debian/libstdc%2B%2B6@1%3A12.2.0-14%2Bb1?arch=amd64&distro=bookworm");
-  EXPECT_EQ(deb_purl("debian", {"bash", "5.2.15-2", "amd64", ""}, ""), "pkg:deb/debian/bash@5.2.15-2?arch=amd64");
+  EXPECT_EQ(package_purl("deb", "debian", {"bash", "5.2.15-2", "amd64", ""}, ""),
+            "pkg:deb/debian/bash@5.2.15-2?arch=amd64");
+}
+
+// The type is the distribution's (provider config.yml), not always deb.
+TEST(Purl, TakesTheGivenType) {
+  EXPECT_EQ(package_purl("rpm", "azurelinux", {"bash", "5.2.15-3.azl3", "x86_64", ""}, "azl3"),
+            "pkg:rpm/azurelinux/bash@5.2.15-3.azl3?arch=x86_64&distro=azl3");
+  for (const char* type : {"", "apk", "DEB"}) {
+    SCOPED_TRACE(type);
+    EXPECT_THROW(package_purl(type, "debian", {"bash", "5.2.15-2", "amd64", ""}, ""), ipc::Error);
+  }
 }
 
 TEST(SpdxTimestamp, FormatsUtc) {
@@ -126,6 +137,7 @@ class SbomTest : public ::testing::Test {
     request.getSbom().setImageName("minimal");
     request.getSbom().setImageVersion("1.0");
     request.getSbom().setDistribution("bookworm");
+    request.getSbom().setPurlType("deb");
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -185,6 +197,23 @@ TEST_F(SbomTest, IsReproducibleAndNamespacedByItsPackageSet) {
   const auto after = nlohmann::json::parse(sbom());
   EXPECT_EQ(after["packages"].size(), before["packages"].size() + 1);
   EXPECT_NE(after["documentNamespace"], before["documentNamespace"]);
+}
+
+TEST_F(SbomTest, WritesPackageUrlsOfTheRequestedType) {
+  message_->getRoot<ipc::proto::InstallerRequest>().getSbom().setPurlType("rpm");
+  const auto doc = nlohmann::json::parse(sbom());
+  EXPECT_EQ(doc["packages"][3]["externalRefs"][0]["referenceLocator"],
+            "pkg:rpm/debian/perl-base@1%3A5.36.0-7%2Bdeb12u1?arch=amd64&distro=bookworm");
+}
+
+TEST_F(SbomTest, RefusesARequestWithoutAPurlType) {
+  message_->getRoot<ipc::proto::InstallerRequest>().getSbom().setPurlType("");
+  try {
+    sbom();
+    ADD_FAILURE() << "no error";
+  } catch (const ipc::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sbom.purlType '' must be deb or rpm"));
+  }
 }
 
 TEST_F(SbomTest, FailsWithoutADpkgDatabase) {

@@ -169,6 +169,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_mode = env.mode(),
                              .build_env_tree = env.tree(),
                              .distribution = provider.id,
+                             .facts = provider.facts,
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files};

@@ -127,7 +127,9 @@ void fill_os_config(InstallerRequest::Builder out, const InstallInputs& in) {
   const config::Kernel kernel = sc.kernel.value_or(config::Kernel{});
   out.setKernelCmdline(kernel.cmdline.value_or(""));
   out.setUki(kernel.uki.value_or(false));
-  out.setInitramfsTool(initramfs_tool(in.image, in.lock));
+  out.setInitramfsTool(initramfs_tool(in.lock, in.facts));
+  out.setSudoGroup(in.facts.sudo_group);
+  out.setInitrdFileName(in.facts.initrd_file_name);
 }
 
 void fill_bootloader(ipc::proto::Bootloader::Builder out, const config::ImageTemplate& image) {
@@ -206,11 +208,11 @@ std::string output_base_name(const config::ImageTemplate& image) {
   return *image.image->name + "-" + *image.image->version;
 }
 
-std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock) {
+std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts) {
   if (locks_package(lock, "dracut")) return "dracut";
   if (locks_package(lock, "initramfs-tools")) return "initramfs-tools";
-  const std::string os = image.target ? image.target->os.value_or("") : "";
-  return os == "debian" || os == "ubuntu" || os == "wind-river-elxr" ? "initramfs-tools" : "dracut";
+  ipc::check(!facts.initramfs_tool.empty(), "the provider data names no initramfsTool");
+  return facts.initramfs_tool;
 }
 
 std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock) {
@@ -267,6 +269,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   sbom.setImageName(in.image.image->name.value_or(""));
   sbom.setImageVersion(in.image.image->version.value_or(""));
   sbom.setDistribution(in.distribution);
+  sbom.setPurlType(in.facts.purl_type);
   fill_bootloader(request.initBootloader(), in.image);
   request.setRootFsUuid(in.layout.root_fs_uuid);
   request.setBootFsUuid(in.layout.boot_fs_uuid);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config/provider.hpp"
 #include "config/template.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/build/disk_layout.hpp"
@@ -35,6 +36,7 @@ struct InstallInputs {
   BuildEnvMode build_env_mode = BuildEnvMode::kNone;
   std::filesystem::path build_env_tree;  // kReuse: the saved tree; kSave: the empty tree to fill; kNone: empty
   std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
+  config::DistributionFacts facts;       // the provider's config.yml: initramfs tool, purl type, ...
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
@@ -53,8 +55,9 @@ std::string output_base_name(const config::ImageTemplate& image);
 // systemConfig.hostname, or a valid hostname made from systemConfig.name.
 std::string image_hostname(const config::SystemConfig& system);
 
-// "dracut" or "initramfs-tools", from the package set (else the OS family).
-std::string initramfs_tool(const config::ImageTemplate& image, const Lockfile& lock);
+// "dracut" or "initramfs-tools", from the package set, else the distribution's
+// initramfsTool (provider config.yml).
+std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts);
 
 // The packages of `lock` in installation order (install_order, then any
 // package it does not name, in lockfile order).

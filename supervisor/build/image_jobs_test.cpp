@@ -322,16 +322,28 @@ TEST(InstallOrder, FollowsInstallOrderThenTheRest) {
   EXPECT_THROW(packages_in_install_order(lock), ipc::Error);
 }
 
-TEST(InitramfsTool, FollowsThePackageSet) {
-  config::ImageTemplate image;
-  image.target = config::Target{.os = "debian"};
+TEST(InitramfsTool, FollowsThePackageSetThenTheDistribution) {
+  const config::DistributionFacts debian{.initramfs_tool = "initramfs-tools"};
   Lockfile lock;
-  EXPECT_EQ(initramfs_tool(image, lock), "initramfs-tools");
+  EXPECT_EQ(initramfs_tool(lock, debian), "initramfs-tools");
   lock.packages = {{.name = "dracut"}};
-  EXPECT_EQ(initramfs_tool(image, lock), "dracut");
-  image.target->os = "azure-linux";
+  EXPECT_EQ(initramfs_tool(lock, debian), "dracut");
   lock.packages.clear();
-  EXPECT_EQ(initramfs_tool(image, lock), "dracut");
+  // The provider's value, whatever the distribution is called.
+  EXPECT_EQ(initramfs_tool(lock, {.initramfs_tool = "dracut"}), "dracut");
+  EXPECT_THROW(initramfs_tool(lock, {}), ipc::Error);
+}
+
+TEST_F(ImageJobs, InstallRequestCarriesTheDistributionFacts) {
+  InstallInputs in = inputs(BuildEnvMode::kNone);
+  in.facts = {.initramfs_tool = "dracut", .purl_type = "rpm", .sudo_group = "wheel",
+              .initrd_file_name = "initramfs-{kver}.img"};
+  const PreparedRequest p = prepare_install_request(in);
+  const auto req = request_of(p).getInstaller();
+  EXPECT_EQ(std::string(req.getSudoGroup()), "wheel");
+  EXPECT_EQ(std::string(req.getInitrdFileName()), "initramfs-{kver}.img");
+  EXPECT_EQ(std::string(req.getSbom().getPurlType()), "rpm");
+  EXPECT_EQ(std::string(req.getInitramfsTool()), "initramfs-tools") << "the locked package wins";
 }
 
 }  // namespace
