@@ -1,11 +1,14 @@
 #include "base/file_write.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
@@ -61,6 +65,45 @@ TEST_F(FileWrite, WriteAllSendsEveryByteThroughAPipe) {
   write_end.reset();
   reader.join();
   EXPECT_EQ(received, data);
+}
+
+// A signal caught without SA_RESTART cuts a blocked write(2) short, or makes
+// it fail with EINTR before any byte moved; write_all goes on either way.
+TEST_F(FileWrite, WriteAllGoesOnAfterSignalsInterruptIt) {
+  struct sigaction caught {}, old {};
+  caught.sa_handler = [](int) {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &caught, &old), 0);
+  int ends[2];
+  ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+  sandbox::UniqueFd read_end(ends[0]);
+  sandbox::UniqueFd write_end(ends[1]);
+  std::string data(4 << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13);
+  std::atomic<bool> finished{false};
+  std::string failure;
+  std::thread writer([&] {
+    try {
+      write_all(write_end.get(), data, "the pipe");
+    } catch (const ipc::Error& e) {
+      failure = e.what();
+    }
+    write_end.reset();
+    finished = true;
+  });
+  std::string received;
+  std::vector<char> buffer(16 << 10);
+  for (;;) {
+    if (!finished) ::pthread_kill(writer.native_handle(), SIGUSR1);
+    const ssize_t n = ::read(read_end.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    ASSERT_GE(n, 0);
+    if (n == 0) break;
+    received.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  writer.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(failure, "");
+  EXPECT_TRUE(received == data) << "received " << received.size() << " of " << data.size() << " bytes";
 }
 
 TEST_F(FileWrite, WriteAllFailureNamesTheFileAndErrno) {
