@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <map>
 #include <vector>
 
 #include "base/error.hpp"
@@ -88,20 +87,6 @@ fs::path directory_path(int fd) {
     return link;
   }
   return self;
-}
-
-std::string native_architecture(proto::InstallerRequest::Reader request) {
-  std::map<std::string, int> counts;
-  for (auto p : request.getPackages()) {
-    const std::string arch = p.getArchitecture();
-    if (!arch.empty() && arch != "all") ++counts[arch];
-  }
-  std::string best;
-  int most = 0;
-  for (const auto& [arch, count] : counts) {
-    if (count > most) best = arch, most = count;
-  }
-  return best;
 }
 
 void run_request(proto::StageRequest::Reader request, ipc::StageContext& context, proto::StageResult::Builder result) {

@@ -28,9 +28,6 @@ struct OpenDir {
 // leads to the same directory, else /proc/self/fd/N itself.
 std::filesystem::path directory_path(int fd);
 
-// The native architecture of a package set: the most common one other than "all".
-std::string native_architecture(ipc::proto::InstallerRequest::Reader request);
-
 // The ipc::Handler of stage-installer.
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
                  ipc::proto::StageResult::Builder result);

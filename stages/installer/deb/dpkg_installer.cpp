@@ -4,13 +4,13 @@
 #include <fcntl.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/installer/deb/bootstrap.hpp"
-#include "stages/installer/installer_stage.hpp"
 #include "stages/installer/package_digest.hpp"
 #include "stages/installer/package_installer.hpp"
 
@@ -19,6 +19,22 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace proto = ipc::proto;
+
+// The native architecture of a package set: the most common one other than
+// "all" (dpkg's architecture-independent packages).
+std::string native_architecture(proto::InstallerRequest::Reader request) {
+  std::map<std::string, int> counts;
+  for (auto p : request.getPackages()) {
+    const std::string arch = p.getArchitecture();
+    if (!arch.empty() && arch != "all") ++counts[arch];
+  }
+  std::string best;
+  int most = 0;
+  for (const auto& [arch, count] : counts) {
+    if (count > most) best = arch, most = count;
+  }
+  return best;
+}
 
 // The packages with their files open; the fds live as long as `owned`.
 std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, ipc::StageContext& context,
