@@ -330,15 +330,26 @@ bool valid_initrd_file_name(std::string_view pattern) {
   });
 }
 
-DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry) {
-  DistributionFacts facts;
-  facts.initramfs_tool = req_choice(file, entry, "initramfsTool", {"initramfs-tools", "dracut"});
-  facts.purl_type = req_choice(file, entry, "purlType", {"deb", "rpm"});
-  facts.sudo_group = file.req_string(entry, "sudoGroup");
+// What a family's distributions use when config.yml leaves a fact out: the
+// Go tool's config.yml has none of these keys, and its files load unchanged.
+DistributionFacts family_facts(PackageType type) {
+  if (type == PackageType::kRpm) return {"dracut", "rpm", "wheel", "initramfs-{kver}.img"};
+  return {"initramfs-tools", "deb", "sudo", "initrd.img-{kver}"};
+}
+
+std::string fact_or(const DataFile& file, const YAML::Node& entry, const char* key, const std::string& fallback) {
+  return entry[key] ? file.req_string(entry, key) : fallback;
+}
+
+DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, PackageType type) {
+  DistributionFacts facts = family_facts(type);
+  if (entry["initramfsTool"]) facts.initramfs_tool = req_choice(file, entry, "initramfsTool", {"initramfs-tools", "dracut"});
+  if (entry["purlType"]) facts.purl_type = req_choice(file, entry, "purlType", {"deb", "rpm"});
+  facts.sudo_group = fact_or(file, entry, "sudoGroup", facts.sudo_group);
   if (!valid_group_name(facts.sudo_group)) {
     file.fail(entry["sudoGroup"], "sudoGroup '" + facts.sudo_group + "' is not a group name");
   }
-  facts.initrd_file_name = file.req_string(entry, "initrdFileName");
+  facts.initrd_file_name = fact_or(file, entry, "initrdFileName", facts.initrd_file_name);
   if (!valid_initrd_file_name(facts.initrd_file_name)) {
     file.fail(entry["initrdFileName"], "initrdFileName '" + facts.initrd_file_name +
                                            "' must be a file name holding {kver} once, e.g. initrd.img-{kver}");
@@ -365,7 +376,7 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   if (chroot.is_absolute() || chroot.lexically_normal().string().starts_with("..")) {
     file.fail(entry["chrootenvConfigFile"], "chrootenvConfigFile must stay inside the OS directory");
   }
-  provider.facts = read_facts(file, entry);
+  provider.facts = read_facts(file, entry, provider.package_type);
   return chroot;
 }
 

@@ -316,15 +316,37 @@ TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
   }
 }
 
-TEST(ProviderData, AMissingDistributionFactNamesTheFileAndKey) {
-  for (const char* key : {"initramfsTool", "purlType", "sudoGroup", "initrdFileName"}) {
-    SCOPED_TRACE(key);
+// A config.yml written for the Go tool has none of the fact keys: each left
+// out is the provider's family's value, the others stay as written.
+TEST(ProviderData, AMissingDistributionFactIsItsFamilysValue) {
+  struct Case {
+    const char* key;
+    const char* pkg_type;
+    DistributionFacts expected;
+  };
+  const Case cases[] = {
+      {"initramfsTool", "deb", {"initramfs-tools", "rpm", "wheel", "initramfs-{kver}.img"}},
+      {"purlType", "deb", {"dracut", "deb", "wheel", "initramfs-{kver}.img"}},
+      {"sudoGroup", "deb", {"dracut", "rpm", "sudo", "initramfs-{kver}.img"}},
+      {"initrdFileName", "deb", {"dracut", "rpm", "wheel", "initrd.img-{kver}"}},
+      {"sudoGroup", "rpm", {"dracut", "rpm", "wheel", "initramfs-{kver}.img"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.key) + " " + c.pkg_type);
     TempDir dir;
     write_good_provider(dir);
-    dir.write("osv/t/t1/config.yml", config_with_fact(key, ""));
-    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
-    EXPECT_NE(message.find("osv/t/t1/config.yml:2': '" + std::string(key) + "' is required"), std::string::npos)
-        << message;
+    std::string config = config_with_fact(c.key, "");
+    config.replace(config.find("pkgType: deb"), 12, std::string("pkgType: ") + c.pkg_type);
+    dir.write("osv/t/t1/config.yml", config);
+    if (std::string_view(c.pkg_type) == "rpm") {
+      dir.write("osv/t/t1/providerconfigs/x86_64_repo.yml",
+                "repositories:\n  - name: r\n    type: rpm\n    baseURL: https://r.example.invalid/r/\n    gpgKey: keys/r.gpg\n");
+    }
+    const DistributionFacts facts = load_provider(dir.path(), "t", "t1", "x86_64").facts;
+    EXPECT_EQ(facts.initramfs_tool, c.expected.initramfs_tool);
+    EXPECT_EQ(facts.purl_type, c.expected.purl_type);
+    EXPECT_EQ(facts.sudo_group, c.expected.sudo_group);
+    EXPECT_EQ(facts.initrd_file_name, c.expected.initrd_file_name);
   }
 }
 
