@@ -12,10 +12,8 @@ namespace stage::verifier {
 
 sandbox::StagePolicy verifier_policy() {
   namespace sc = sandbox::syscalls;
-  sandbox::SeccompPolicy seccomp = sandbox::baseline_policy();
-  seccomp.allow(sc::process_spawn());     // gpgme -> gpg -> gpg-agent
-  sc::allow_clone_processes(seccomp);
-  seccomp.allow(sc::filesystem_write());  // GNUPGHOME: keyrings, lock files (link), sockets
+  // gpgme -> gpg -> gpg-agent; writes in GNUPGHOME: keyrings, lock files (link), sockets.
+  sandbox::SeccompPolicy seccomp = sandbox::program_runner_policy();
   seccomp.allow(sc::local_sockets());     // gpg-agent listens, gpg connects
   sc::allow_unix_socket_creation(seccomp);
   seccomp.allow(sc::memory_locking());    // gpg's secure memory; without it gpg only warns
