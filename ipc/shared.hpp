@@ -2,8 +2,11 @@
 // (stages/<name>/client.hpp).
 #pragma once
 
+#include <capnp/list.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ipc/shared.capnp.h"
 
@@ -33,5 +36,10 @@ struct Bootloader {
   static Bootloader decode(proto::Bootloader::Reader in);
   bool operator==(const Bootloader&) const = default;
 };
+
+// A list of texts into the list `out` was initialised as (of the same size),
+// and back.
+void copy_texts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out);
+std::vector<std::string> texts_of(capnp::List<capnp::Text>::Reader texts);
 
 }  // namespace ipc

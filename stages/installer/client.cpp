@@ -5,23 +5,13 @@ namespace {
 
 using ipc::proto::InstallerRequest;
 
-void encode_texts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) out.set(i, texts[i]);
-}
-
-std::vector<std::string> decode_texts(capnp::List<capnp::Text>::Reader texts) {
-  std::vector<std::string> out;
-  for (auto text : texts) out.emplace_back(text);
-  return out;
-}
-
 void encode_package(const PackageFile& p, InstallerRequest::PackageFile::Builder out) {
   p.file.encode(out.initFile());
   out.setName(p.name);
   out.setVersion(p.version);
   out.setArchitecture(p.architecture);
   out.setEssential(p.essential);
-  encode_texts(p.pre_depends, out.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
+  ipc::copy_texts(p.pre_depends, out.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
   out.setSha256(p.sha256);
   out.setSize(p.size);
   out.setDownloadUrl(p.download_url);
@@ -32,16 +22,16 @@ void encode_user(const User& u, InstallerRequest::User::Builder out) {
   out.setName(u.name);
   out.setPasswordHash(u.password_hash);
   out.setUid(u.uid);
-  encode_texts(u.groups, out.initGroups(static_cast<unsigned>(u.groups.size())));
+  ipc::copy_texts(u.groups, out.initGroups(static_cast<unsigned>(u.groups.size())));
   out.setShell(u.shell);
   out.setHome(u.home);
   out.setSudo(u.sudo);
-  encode_texts(u.ssh_authorized_keys, out.initSshAuthorizedKeys(static_cast<unsigned>(u.ssh_authorized_keys.size())));
+  ipc::copy_texts(u.ssh_authorized_keys, out.initSshAuthorizedKeys(static_cast<unsigned>(u.ssh_authorized_keys.size())));
 }
 
 void encode_command(const Command& command, InstallerRequest::Command::Builder out) {
   if (const auto* argv = std::get_if<std::vector<std::string>>(&command)) {
-    encode_texts(*argv, out.initArgv(static_cast<unsigned>(argv->size())));
+    ipc::copy_texts(*argv, out.initArgv(static_cast<unsigned>(argv->size())));
   } else {
     out.setScript(std::get<std::string>(command));
   }
@@ -62,6 +52,7 @@ void encode_sbom(const Sbom& sbom, InstallerRequest::Sbom::Builder out) {
   out.setImageName(sbom.image_name);
   out.setImageVersion(sbom.image_version);
   out.setDistribution(sbom.distribution);
+  out.setPurlType(sbom.purl_type);
   out.setPurlType(sbom.purl_type);
 }
 
@@ -101,6 +92,8 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   out.setEspMountPoint(request.esp_mount_point);
   out.setSudoGroup(request.sudo_group);
   out.setInitrdFileName(request.initrd_file_name);
+  out.setSudoGroup(request.sudo_group);
+  out.setInitrdFileName(request.initrd_file_name);
 }
 
 Result decode(ipc::proto::InstallerResult::Reader result) {
@@ -112,7 +105,7 @@ Result decode(ipc::proto::InstallerResult::Reader result) {
   out.initrd_path = result.getInitrdPath();
   out.kernel_version = result.getKernelVersion();
   out.build_env_reused = result.getBuildEnvReused();
-  out.boot_files = decode_texts(result.getBootFiles());
+  out.boot_files = ipc::texts_of(result.getBootFiles());
   return out;
 }
 

@@ -24,7 +24,7 @@ client::Request sample_request() {
   r.fstab = {{"UUID=1", "/", "ext4", "defaults", 0, 1}};
   r.kernel_cmdline = "quiet";
   r.initramfs_tool = "dracut";
-  r.sbom = client::Sbom{true, "img.spdx.json", "img", "1.0", "debian-12"};
+  r.sbom = client::Sbom{true, "img.spdx.json", "img", "1.0", "debian-12", "deb"};
   r.output_dir = FdReference::of_path("/ws/out", true);
   r.build_env = {client::BuildEnvMode::REUSE, FdReference::of_path("/cache/env")};
   r.bootloader = ipc::Bootloader{"efi", "systemd-boot"};
@@ -32,6 +32,8 @@ client::Request sample_request() {
   r.root_fs_uuid = "r";
   r.boot_fs_uuid = "b";
   r.esp_mount_point = "/boot/efi";
+  r.sudo_group = "wheel";
+  r.initrd_file_name = "initramfs-{kver}.img";
   return r;
 }
 
@@ -92,6 +94,7 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_EQ(text(sbom.getImageName()), "img");
   EXPECT_EQ(text(sbom.getImageVersion()), "1.0");
   EXPECT_EQ(text(sbom.getDistribution()), "debian-12");
+  EXPECT_EQ(text(sbom.getPurlType()), "deb");
   EXPECT_EQ(FdReference::decode(r.getOutputDir()), FdReference::of_path("/ws/out", true));
   EXPECT_EQ(r.getBuildEnv().getMode(), client::BuildEnvMode::REUSE);
   EXPECT_EQ(FdReference::decode(r.getBuildEnv().getDir()), FdReference::of_path("/cache/env"));
@@ -100,6 +103,8 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_EQ(text(r.getRootFsUuid()), "r");
   EXPECT_EQ(text(r.getBootFsUuid()), "b");
   EXPECT_EQ(text(r.getEspMountPoint()), "/boot/efi");
+  EXPECT_EQ(text(r.getSudoGroup()), "wheel");
+  EXPECT_EQ(text(r.getInitrdFileName()), "initramfs-{kver}.img");
 }
 
 // A save request names no output directory, SBOM or boot loader; the stage

@@ -1,19 +1,6 @@
 #include "stages/resolver/client.hpp"
 
 namespace stage::resolver::client {
-namespace {
-
-void encode_texts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) out.set(i, texts[i]);
-}
-
-std::vector<std::string> decode_texts(capnp::List<capnp::Text>::Reader texts) {
-  std::vector<std::string> out;
-  for (auto text : texts) out.emplace_back(text);
-  return out;
-}
-
-}  // namespace
 
 void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
   auto indexes = out.initIndexes(static_cast<unsigned>(request.indexes.size()));
@@ -23,7 +10,7 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
     index.packages.encode(indexes[i].initPackages());
     indexes[i].setBaseUrl(index.base_url);
     indexes[i].setPriority(index.priority);
-    encode_texts(index.allow_packages, indexes[i].initAllowPackages(static_cast<unsigned>(index.allow_packages.size())));
+    ipc::copy_texts(index.allow_packages, indexes[i].initAllowPackages(static_cast<unsigned>(index.allow_packages.size())));
   }
   auto requested = out.initRequested(static_cast<unsigned>(request.requested.size()));
   for (unsigned i = 0; i < requested.size(); ++i) {
@@ -33,7 +20,7 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
   }
   out.setArchitecture(request.architecture);
   out.setEssential(request.essential);
-  encode_texts(request.excluded, out.initExcluded(static_cast<unsigned>(request.excluded.size())));
+  ipc::copy_texts(request.excluded, out.initExcluded(static_cast<unsigned>(request.excluded.size())));
   out.setEmitDotGraph(request.emit_dot_graph);
 }
 
@@ -42,9 +29,9 @@ Result decode(ipc::proto::ResolverResult::Reader result) {
   for (auto p : result.getPackages()) {
     out.packages.push_back({p.getName(), p.getVersion(), p.getArchitecture(), p.getRepo(), p.getUrl(),
                             p.getFilename(), p.getSha256(), p.getSize(), p.getSource(), p.getEssential(),
-                            decode_texts(p.getPreDepends())});
+                            ipc::texts_of(p.getPreDepends())});
   }
-  out.install_order = decode_texts(result.getInstallOrder());
+  out.install_order = ipc::texts_of(result.getInstallOrder());
   out.dot_graph = result.getDotGraph();
   return out;
 }

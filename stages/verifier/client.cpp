@@ -5,10 +5,6 @@ namespace {
 
 using ipc::proto::VerifierRequest;
 
-void encode_texts(const std::vector<std::string>& texts, capnp::List<capnp::Text>::Builder out) {
-  for (unsigned i = 0; i < out.size(); ++i) out.set(i, texts[i]);
-}
-
 void encode_index(const IndexFile& index, VerifierRequest::IndexFile::Builder out) {
   out.setRelativePath(index.relative_path);
   index.file.encode(out.initFile());
@@ -19,8 +15,8 @@ void encode_index(const IndexFile& index, VerifierRequest::IndexFile::Builder ou
 void encode_repository(const Repository& repo, VerifierRequest::Repository::Builder out) {
   out.setName(repo.name);
   out.setSuite(repo.suite);
-  encode_texts(repo.architectures, out.initArchitectures(static_cast<unsigned>(repo.architectures.size())));
-  encode_texts(repo.components, out.initComponents(static_cast<unsigned>(repo.components.size())));
+  ipc::copy_texts(repo.architectures, out.initArchitectures(static_cast<unsigned>(repo.architectures.size())));
+  ipc::copy_texts(repo.components, out.initComponents(static_cast<unsigned>(repo.components.size())));
   if (repo.detached) {
     auto detached = out.getReleaseFiles().initDetached();
     repo.detached->release.encode(detached.initRelease());
