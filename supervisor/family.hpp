@@ -16,6 +16,7 @@
 #include "supervisor/build/host_tools.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/stage/orchestrator.hpp"
+#include "stages/installer/client.hpp"
 #include "supervisor/build/package_fetch.hpp"
 
 namespace supervisor {
@@ -50,7 +51,7 @@ class PackageFamily {
   // The family's own fields of one package in the installer's request (what
   // its section of the lockfile holds); the shared ones are filled by the caller.
   virtual void fill_installer_package(const LockedPackage& package,
-                                      ipc::proto::InstallerRequest::PackageFile::Builder out) const = 0;
+                                      stage::installer::client::PackageFile& out) const = 0;
 };
 
 // The family of `provider`'s packages; kInvalidInput for one this build

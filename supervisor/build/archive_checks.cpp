@@ -43,24 +43,19 @@ PreparedRequest check_request(const std::vector<ArchiveToCheck>& todo, const std
   // checks any number of packages (fds per message are capped), on every core.
   PreparedRequest p;
   p.mounts.read_only.push_back(packages_dir);
-  auto verify = p.init_request().initVerifier();
-  auto list = verify.initPackages(static_cast<unsigned>(todo.size()));
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const LockedPackage& pkg = *todo[i].package;
-    list[i].setName(pkg.name);
-    list[i].setRepo(pkg.repository);
-    list[i].initFile().setPath(todo[i].object.string());
-    list[i].setExpectedSha256(pkg.sha256);
-    list[i].setExpectedSize(static_cast<std::int64_t>(pkg.size));
+  stage::verifier::client::Request request;
+  for (const ArchiveToCheck& entry : todo) {
+    request.packages.push_back(package_to_verify(*entry.package, ipc::FdReference::of_path(entry.object.string())));
   }
-  verify.setCheckArchiveContents(true);
+  request.check_archive_contents = true;
+  stage::verifier::client::encode(request, p.init_request().initVerifier());
   return p;
 }
 
 // Marks what the verifier accepted, then evicts what it refused.
 void settle(const StageOutcome& outcome, const std::vector<ArchiveToCheck>& todo, PackageCache& cache,
             ArchiveChecks& out) {
-  auto result = outcome.result_reader().getVerifier();
+  const auto result = stage::verifier::client::decode(outcome.result_reader().getVerifier());
   std::map<std::string, const LockedPackage*> by_name;
   for (const auto& entry : todo) by_name.emplace(entry.package->name, entry.package);
   auto asked = [&](const std::string& name) {
@@ -68,14 +63,14 @@ void settle(const StageOutcome& outcome, const std::vector<ArchiveToCheck>& todo
     ipc::check(it != by_name.end(), "the verifier answered for package '" + name + "', which it was not asked about");
     return it->second;
   };
-  for (auto verified : result.getVerifiedPackages()) {
-    const LockedPackage* pkg = asked(verified.getName());
-    ipc::check(verified.getSha256() == pkg->sha256, "the verifier checked another object for '" + pkg->name + "'");
+  for (const auto& verified : result.verified_packages) {
+    const LockedPackage* pkg = asked(verified.name);
+    ipc::check(verified.sha256 == pkg->sha256, "the verifier checked another object for '" + pkg->name + "'");
     cache.mark_archive_checked(pkg->sha256);
     ++out.checked;
   }
   Refused refused;
-  for (auto failure : result.getFailures()) refused.emplace_back(asked(failure.getItem()), failure.getReason());
+  for (const auto& failure : result.failures) refused.emplace_back(asked(failure.item), failure.reason);
   if (!refused.empty()) evict_refused(refused, cache);
 }
 

@@ -10,6 +10,8 @@
 
 #include "base/error.hpp"
 #include "ipc/framing.hpp"
+#include "stages/diskmaker/client.hpp"
+#include "stages/installer/client.hpp"
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/family.hpp"
 #include "supervisor/build/password_hash.hpp"
@@ -19,9 +21,8 @@ namespace supervisor {
 namespace {
 
 namespace fs = std::filesystem;
-using ipc::proto::BuildEnv;
-using ipc::proto::DiskmakerRequest;
-using ipc::proto::InstallerRequest;
+namespace installer_client = stage::installer::client;
+namespace diskmaker_client = stage::diskmaker::client;
 
 const config::SystemConfig& system_config(const config::ImageTemplate& image) {
   ipc::require(image.system_config.has_value(), "the template has no systemConfig");
@@ -37,121 +38,91 @@ bool locks_package(const Lockfile& lock, std::string_view name) {
 // cache's packages/ read-only at the same path and nothing else of the cache;
 // every object was re-hashed by PackageCache::open_verified() or commit() in
 // this build, and the installer hashes each .deb again for the SBOM.
-void fill_packages(InstallerRequest::Builder out, const InstallInputs& in) {
-  const std::vector<const LockedPackage*> order = packages_in_install_order(in.lock);
+std::vector<installer_client::PackageFile> packages_to_install(const InstallInputs& in) {
   const PackageFamily& family = family_named(in.lock.family);
-  auto list = out.initPackages(static_cast<unsigned>(order.size()));
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const LockedPackage& p = *order[i];
-    const auto file = in.package_files.find(p.name);
-    ipc::check(file != in.package_files.end(), "package " + p.name + " is not in the cache");
-    auto entry = list[static_cast<unsigned>(i)];
-    entry.initFile().setPath(file->second.string());
-    entry.setName(p.name);
-    entry.setVersion(p.version);
-    entry.setArchitecture(p.architecture);
-    family.fill_installer_package(p, entry);
-    entry.setSha256(p.sha256);
-    entry.setSize(p.size);
-    entry.setDownloadUrl(p.url);
-    entry.setRepository(p.repository);
+  std::vector<installer_client::PackageFile> out;
+  for (const LockedPackage* p : packages_in_install_order(in.lock)) {
+    const auto file = in.package_files.find(p->name);
+    ipc::check(file != in.package_files.end(), "package " + p->name + " is not in the cache");
+    installer_client::PackageFile entry{.file = ipc::FdReference::of_path(file->second.string()), .name = p->name,
+                                        .version = p->version, .architecture = p->architecture, .sha256 = p->sha256,
+                                        .size = p->size, .download_url = p->url, .repository = p->repository};
+    family.fill_installer_package(*p, entry);
+    out.push_back(std::move(entry));
   }
+  return out;
 }
 
-void fill_users(InstallerRequest::Builder out, const config::SystemConfig& sc) {
-  auto users = out.initUsers(static_cast<unsigned>(sc.users.size()));
-  for (std::size_t i = 0; i < sc.users.size(); ++i) {
-    const config::User& u = sc.users[i];
-    auto user = users[static_cast<unsigned>(i)];
-    user.setName(u.name);
-    user.setPasswordHash(hash_password(u.name, u.password, u.hash_algo.value_or("")));
-    auto groups = user.initGroups(static_cast<unsigned>(u.groups.size()));
-    for (std::size_t g = 0; g < u.groups.size(); ++g) groups.set(static_cast<unsigned>(g), u.groups[g]);
-    user.setShell(u.shell.value_or(""));
-    user.setHome(u.home.value_or(""));
-    user.setSudo(u.sudo.value_or(false));
+std::vector<installer_client::User> users_of(const config::SystemConfig& sc) {
+  std::vector<installer_client::User> users;
+  for (const config::User& u : sc.users) {
+    users.push_back({.name = u.name, .password_hash = hash_password(u.name, u.password, u.hash_algo.value_or("")),
+                     .groups = u.groups, .shell = u.shell.value_or(""), .home = u.home.value_or(""),
+                     .sudo = u.sudo.value_or(false)});
   }
+  return users;
 }
 
 // Files go as fds while the request has room; the rest by path with a
 // read-only bind of just that file.
 // Each file is opened once, inside the allowed directories, and that fd is
 // what the installer copies (additional_files.hpp).
-void fill_additional_files(InstallerRequest::Builder out, PreparedRequest& p, const InstallInputs& in) {
+std::vector<installer_client::AdditionalFile> additional_files(PreparedRequest& p, const InstallInputs& in) {
   const config::ImageTemplate& image = in.image;
   const AdditionalFileRoots roots = additional_file_roots(image, in.os_data_dir, in.allow_outside_files);
-  const auto& files = system_config(image).additional_files;
-  auto list = out.initAdditionalFiles(static_cast<unsigned>(files.size()));
-  const std::size_t fd_budget = ipc::FrameLimits{}.max_fds;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const fs::path source = additional_file_source(files[i], image.source);
+  std::vector<installer_client::AdditionalFile> out;
+  for (const config::AdditionalFile& file : system_config(image).additional_files) {
+    const fs::path source = additional_file_source(file, image.source);
     ipc::ErrorContext ctx{"reading additional file", source.string()};
     OpenedAdditionalFile opened = open_additional_file(source, roots);
-    ipc::require(fs::path(files[i].final).is_absolute(),
-                 "additionalFiles: final '" + files[i].final + "' must be an absolute path");
-    auto entry = list[static_cast<unsigned>(i)];
-    if (p.fds.size() < fd_budget) {
-      entry.initSource().setSlot(static_cast<std::int32_t>(p.fds.size()));
+    ipc::require(fs::path(file.final).is_absolute(),
+                 "additionalFiles: final '" + file.final + "' must be an absolute path");
+    installer_client::AdditionalFile entry{.destination = file.final,
+                                           .mode = (opened.mode & S_IXUSR) ? 0755u : 0644u};
+    if (p.fds.size() < ipc::FrameLimits{}.max_fds) {
+      entry.source = ipc::FdReference::of_slot(static_cast<int>(p.fds.size()));
       p.fds.push_back(std::move(opened.fd));
       p.fd_paths.push_back(opened.path);
       p.fd_flags.push_back(O_RDONLY);
     } else {
       // Past the fd budget: bound at the path the checked fd resolved to.
-      entry.initSource().setPath(opened.path.string());
+      entry.source = ipc::FdReference::of_path(opened.path.string());
       p.mounts.read_only.push_back(opened.path);
     }
-    entry.setDestination(files[i].final);
-    entry.setMode((opened.mode & S_IXUSR) ? 0755 : 0644);
+    out.push_back(std::move(entry));
   }
+  return out;
 }
 
-void fill_os_config(InstallerRequest::Builder out, const InstallInputs& in) {
+void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   const config::SystemConfig& sc = system_config(in.image);
-  out.setHostname(image_hostname(sc));
-  fill_users(out, sc);
-  auto commands = out.initCommands(static_cast<unsigned>(sc.configurations.size()));
-  for (std::size_t i = 0; i < sc.configurations.size(); ++i) {
-    commands[static_cast<unsigned>(i)].setScript(sc.configurations[i].cmd);
-  }
-  auto fstab = out.initFstab(static_cast<unsigned>(in.layout.fstab.size()));
-  for (std::size_t i = 0; i < in.layout.fstab.size(); ++i) {
-    const FstabLine& line = in.layout.fstab[i];
-    auto entry = fstab[static_cast<unsigned>(i)];
-    entry.setSpec(line.spec);
-    entry.setMountPoint(line.mount_point);
-    entry.setFsType(line.fs_type);
-    entry.setOptions(line.options);
-    entry.setDump(line.dump);
-    entry.setPass(line.pass);
+  out.hostname = image_hostname(sc);
+  out.users = users_of(sc);
+  for (const auto& configuration : sc.configurations) out.commands.emplace_back(configuration.cmd);
+  for (const FstabLine& line : in.layout.fstab) {
+    out.fstab.push_back({line.spec, line.mount_point, line.fs_type, line.options, line.dump, line.pass});
   }
   const config::Kernel kernel = sc.kernel.value_or(config::Kernel{});
-  out.setKernelCmdline(kernel.cmdline.value_or(""));
-  out.setUki(kernel.uki.value_or(false));
-  out.setInitramfsTool(initramfs_tool(in.lock, in.facts));
-  out.setSudoGroup(in.facts.sudo_group);
-  out.setInitrdFileName(in.facts.initrd_file_name);
+  out.kernel_cmdline = kernel.cmdline.value_or("");
+  out.uki = kernel.uki.value_or(false);
+  out.initramfs_tool = initramfs_tool(in.lock, in.facts);
+  out.sudo_group = in.facts.sudo_group;
+  out.initrd_file_name = in.facts.initrd_file_name;
 }
 
-void fill_bootloader(ipc::proto::Bootloader::Builder out, const config::ImageTemplate& image) {
+ipc::Bootloader bootloader_of(const config::ImageTemplate& image) {
   const config::Bootloader b = system_config(image).bootloader.value_or(config::Bootloader{});
-  out.setType(b.boot_type.value_or("efi"));
   const std::string provider = b.provider.value_or("grub");
-  out.setProvider(provider == "grub2" ? "grub" : provider);
+  return {b.boot_type.value_or("efi"), provider == "grub2" ? "grub" : provider};
 }
 
-void fill_build_env(InstallerRequest::Builder out, PreparedRequest& p, const InstallInputs& in) {
-  auto env = out.initBuildEnv();
+installer_client::BuildEnv build_env(PreparedRequest& p, const InstallInputs& in) {
   switch (in.build_env_mode) {
-    case BuildEnvMode::kNone:
-      env.setMode(BuildEnv::Mode::NONE);
-      return;
-    case BuildEnvMode::kReuse:
-      env.setMode(BuildEnv::Mode::REUSE);
-      p.add_dir(env.initDir(), in.build_env_tree, false);
-      break;
-    case BuildEnvMode::kSave:
-      throw ipc::Error(ipc::ErrorKind::kFailed, "a build environment is saved by its own request");
+    case BuildEnvMode::kNone: return {installer_client::BuildEnvMode::NONE, std::nullopt};
+    case BuildEnvMode::kReuse: return {installer_client::BuildEnvMode::REUSE, p.bind_dir(in.build_env_tree, false)};
+    case BuildEnvMode::kSave: break;
   }
+  throw ipc::Error(ipc::ErrorKind::kFailed, "a build environment is saved by its own request");
 }
 
 std::string artifact_compression(const config::Artifact& a) {
@@ -163,26 +134,20 @@ std::string artifact_compression(const config::Artifact& a) {
                    "disk.artifacts: compression '" + c + "' is not supported (use gz, xz or zstd)");
 }
 
-void fill_partitions(DiskmakerRequest::Builder out, const DiskLayout& layout) {
-  auto list = out.initPartitions(static_cast<unsigned>(layout.partitions.size()));
-  for (std::size_t i = 0; i < layout.partitions.size(); ++i) {
-    const PlannedPartition& p = layout.partitions[i];
-    auto part = list[static_cast<unsigned>(i)];
-    part.setId(p.id);
-    part.setIndex(p.index);
-    part.setName(p.name);
-    part.setTypeGuid(p.type);
-    part.setStart(p.start);
-    part.setEnd(p.end);
-    part.setFsType(p.fs_type);
-    part.setFsLabel(p.fs_label);
-    part.setMountPoint(p.mount_point);
-    part.setMountOptions(p.mount_options);
-    auto flags = part.initFlags(static_cast<unsigned>(p.flags.size()));
-    for (std::size_t f = 0; f < p.flags.size(); ++f) flags.set(static_cast<unsigned>(f), p.flags[f]);
-    part.setFsUuid(p.fs_uuid);
-    part.setPartUuid(p.part_uuid);
+std::vector<diskmaker_client::Partition> partitions_of(const DiskLayout& layout) {
+  std::vector<diskmaker_client::Partition> out;
+  for (const PlannedPartition& p : layout.partitions) {
+    out.push_back({p.id, p.index, p.name, p.type, p.start, p.end, p.fs_type, p.fs_label, p.mount_point,
+                   p.mount_options, p.flags, p.fs_uuid, p.part_uuid});
   }
+  return out;
+}
+
+std::vector<diskmaker_client::Artifact> artifacts_of(const config::Disk& disk) {
+  if (disk.artifacts.empty()) return {{"raw", "none"}};
+  std::vector<diskmaker_client::Artifact> out;
+  for (const config::Artifact& a : disk.artifacts) out.push_back({a.type, artifact_compression(a)});
+  return out;
 }
 
 }  // namespace
@@ -241,12 +206,10 @@ fs::path additional_file_source(const config::AdditionalFile& file, const fs::pa
 // The base only: the stage sees the packages and the tree it fills.
 PreparedRequest prepare_save_request(const InstallInputs& in) {
   PreparedRequest p;
-  auto request = p.init_request().initInstaller();
-  fill_packages(request, in);
-  p.add_dir(request.initRootDir(), in.build_env_tree, true);
-  auto env = request.initBuildEnv();
-  env.setMode(BuildEnv::Mode::SAVE);
-  p.add_dir(env.initDir(), in.build_env_tree, true);
+  installer_client::Request request{.packages = packages_to_install(in)};
+  request.root_dir = p.bind_dir(in.build_env_tree, true);
+  request.build_env = {installer_client::BuildEnvMode::SAVE, p.bind_dir(in.build_env_tree, true)};
+  installer_client::encode(request, p.init_request().initInstaller());
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.extra.push_back({sandbox::MountKind::kProc, {}, (in.build_env_tree / "proc").string(), {}});
   p.mounts.extra.push_back({sandbox::MountKind::kDev, {}, (in.build_env_tree / "dev").string(), {}});
@@ -256,24 +219,23 @@ PreparedRequest prepare_save_request(const InstallInputs& in) {
 PreparedRequest prepare_install_request(const InstallInputs& in) {
   if (in.build_env_mode == BuildEnvMode::kSave) return prepare_save_request(in);
   PreparedRequest p;
-  auto request = p.init_request().initInstaller();
-  fill_packages(request, in);
-  p.add_dir(request.initRootDir(), in.root_dir, true);
-  p.add_dir(request.initOutputDir(), in.output_dir, true);
-  fill_build_env(request, p, in);
+  installer_client::Request request{.packages = packages_to_install(in)};
+  request.root_dir = p.bind_dir(in.root_dir, true);
+  request.output_dir = p.bind_dir(in.output_dir, true);
+  request.build_env = build_env(p, in);
   fill_os_config(request, in);
-  fill_additional_files(request, p, in);
-  auto sbom = request.initSbom();
-  sbom.setEnabled(true);
-  sbom.setFileName(output_base_name(in.image) + ".spdx.json");
-  sbom.setImageName(in.image.image->name.value_or(""));
-  sbom.setImageVersion(in.image.image->version.value_or(""));
-  sbom.setDistribution(in.distribution);
-  sbom.setPurlType(in.facts.purl_type);
-  fill_bootloader(request.initBootloader(), in.image);
-  request.setRootFsUuid(in.layout.root_fs_uuid);
-  request.setBootFsUuid(in.layout.boot_fs_uuid);
-  request.setEspMountPoint(in.layout.esp_mount_point);
+  request.additional_files = additional_files(p, in);
+  request.sbom = installer_client::Sbom{.enabled = true,
+                                        .file_name = output_base_name(in.image) + ".spdx.json",
+                                        .image_name = in.image.image->name.value_or(""),
+                                        .image_version = in.image.image->version.value_or(""),
+                                        .distribution = in.distribution,
+                                        .purl_type = in.facts.purl_type};
+  request.bootloader = bootloader_of(in.image);
+  request.root_fs_uuid = in.layout.root_fs_uuid;
+  request.boot_fs_uuid = in.layout.boot_fs_uuid;
+  request.esp_mount_point = in.layout.esp_mount_point;
+  installer_client::encode(request, p.init_request().initInstaller());
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.read_write.push_back(in.workspace);
   // Maintainer scripts need /proc and /dev in the chroot; the launcher mounts
@@ -286,50 +248,71 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
 PreparedRequest prepare_disk_request(const DiskInputs& in) {
   ipc::require(in.image.disk.has_value(), "the template has no disk section");
   PreparedRequest p;
-  auto request = p.init_request().initDiskmaker();
-  p.add_dir(request.initRootDir(), in.root_dir, true);
-  request.setTableType(in.layout.gpt ? DiskmakerRequest::TableType::GPT : DiskmakerRequest::TableType::MBR);
-  request.setDiskSize(in.layout.disk_size);
-  fill_partitions(request, in.layout);
-  fill_bootloader(request.initBootloader(), in.image);
   const config::Kernel kernel = system_config(in.image).kernel.value_or(config::Kernel{});
-  request.setKernelCmdline(kernel.cmdline.value_or(""));
-  request.setUki(kernel.uki.value_or(false));
-  const auto& artifacts = in.image.disk->artifacts;
-  auto list = request.initArtifacts(static_cast<unsigned>(std::max<std::size_t>(artifacts.size(), 1)));
-  if (artifacts.empty()) {
-    list[0].setType("raw");
-    list[0].setCompression("none");
-  }
-  for (std::size_t i = 0; i < artifacts.size(); ++i) {
-    list[static_cast<unsigned>(i)].setType(artifacts[i].type);
-    list[static_cast<unsigned>(i)].setCompression(artifact_compression(artifacts[i]));
-  }
-  p.add_dir(request.initOutputDir(), in.output_dir, true);
-  request.setOutputName(output_base_name(in.image));
+  diskmaker_client::Request request{
+      .root_dir = p.bind_dir(in.root_dir, true),
+      .table_type = in.layout.gpt ? diskmaker_client::TableType::GPT : diskmaker_client::TableType::MBR,
+      .disk_size = in.layout.disk_size,
+      .partitions = partitions_of(in.layout),
+      .bootloader = bootloader_of(in.image),
+      .kernel_cmdline = kernel.cmdline.value_or(""),
+      .uki = kernel.uki.value_or(false),
+      .artifacts = artifacts_of(*in.image.disk),
+      .output_dir = p.bind_dir(in.output_dir, true),
+      .output_name = output_base_name(in.image)};
+  diskmaker_client::encode(request, p.init_request().initDiskmaker());
   p.mounts.read_write.push_back(in.workspace);
   return p;
 }
 
 namespace {
 
+// One installer job: `install`'s request, and `on_result` given the result.
+StageJob installer_job(std::string name, std::vector<std::string> after, const InstallInputs& install,
+                       std::function<void(const installer_client::Result&)> on_result) {
+  return StageJob{
+      .name = std::move(name),
+      .kind = ipc::proto::StageKind::INSTALLER,
+      .after = std::move(after),
+      .prepare = [install] { return prepare_install_request(install); },
+      .on_success = [on_result](const StageOutcome& outcome) {
+        on_result(installer_client::decode(outcome.result_reader().getInstaller()));
+      },
+      .timeout = stage_info(ipc::proto::StageKind::INSTALLER).default_timeout,
+  };
+}
+
 // kSave: "install" fills the tree to save; "configure" then reuses it.
 InstallInputs add_save_job(std::vector<StageJob>& jobs, const InstallInputs& install,
                            std::vector<std::string>& install_after, std::function<void()> on_saved) {
   if (install.build_env_mode != BuildEnvMode::kSave) return install;
-  jobs.push_back(StageJob{
-      .name = "install",
-      .kind = ipc::proto::StageKind::INSTALLER,
-      .after = install_after,
-      .prepare = [install] { return prepare_install_request(install); },
-      .on_success = [on_saved](const StageOutcome&) { if (on_saved) on_saved(); },
-      .timeout = stage_info(ipc::proto::StageKind::INSTALLER).default_timeout,
-  });
+  jobs.push_back(installer_job("install", install_after, install, [on_saved](const installer_client::Result&) {
+    if (on_saved) on_saved();
+  }));
   install_after = {"install"};
   InstallInputs reuse = install;
   reuse.build_env_mode = BuildEnvMode::kReuse;
   reuse.build_env_tree = install.build_env_saved_tree;
   return reuse;
+}
+
+void record_install(const installer_client::Result& result, const InstallInputs& install, ImageResults& out) {
+  out.kernel_version = result.kernel_version;
+  out.build_env_reused = result.build_env_reused;
+  // Only the file name is taken from the stage; the directory is ours.
+  const fs::path sbom = result.sbom_path.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
+                                                 : fs::path(result.sbom_path).filename();
+  out.sbom_path = (install.output_dir / sbom).string();
+}
+
+void record_artifacts(const diskmaker_client::Result& result, const fs::path& output_dir, ImageResults& out) {
+  for (const auto& artifact : result.artifacts) {
+    // The stage names files inside its sandbox; the output directory is bound
+    // at the same path, but only its file name is trusted.
+    const fs::path name = fs::path(artifact.path).filename();
+    ipc::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
+    out.artifacts.push_back({output_dir / name, artifact.type, artifact.sha256, artifact.size});
+  }
 }
 
 }  // namespace
@@ -342,24 +325,9 @@ std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std
   const InstallInputs install = add_save_job(jobs, save_or_install, install_after, std::move(on_saved));
   // The installer job that applies the template: the only one, or the one after the save.
   const std::string install_job = save_or_install.build_env_mode == BuildEnvMode::kSave ? "configure" : "install";
-  jobs.push_back(StageJob{
-      .name = install_job,
-      .kind = ipc::proto::StageKind::INSTALLER,
-      .after = install_after,
-      .prepare = [install] { return prepare_install_request(install); },
-      .on_success =
-          [install, &out](const StageOutcome& outcome) {
-            auto result = outcome.result_reader().getInstaller();
-            out.kernel_version = result.getKernelVersion();
-            out.build_env_reused = result.getBuildEnvReused();
-            const std::string sbom = result.getSbomPath();
-            // Only the file name is taken from the stage; the directory is ours.
-            out.sbom_path = (install.output_dir / (sbom.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
-                                                                : fs::path(sbom).filename()))
-                                .string();
-          },
-      .timeout = stage_info(ipc::proto::StageKind::INSTALLER).default_timeout,
-  });
+  jobs.push_back(installer_job(install_job, install_after, install, [install, &out](const installer_client::Result& r) {
+    record_install(r, install, out);
+  }));
   const DiskInputs disk{.image = install.image,
                         .workspace = install.workspace,
                         .root_dir = install.root_dir,
@@ -370,17 +338,9 @@ std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std
       .kind = ipc::proto::StageKind::DISKMAKER,
       .after = {install_job},
       .prepare = [disk] { return prepare_disk_request(disk); },
-      .on_success =
-          [disk, &out](const StageOutcome& outcome) {
-            for (auto artifact : outcome.result_reader().getDiskmaker().getArtifacts()) {
-              // The stage names files inside its sandbox; the output directory
-              // is bound at the same path, but only its file name is trusted.
-              const fs::path name = fs::path(std::string(artifact.getPath())).filename();
-              ipc::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
-              out.artifacts.push_back({disk.output_dir / name, artifact.getType(), artifact.getSha256(),
-                                       artifact.getSize()});
-            }
-          },
+      .on_success = [output_dir = disk.output_dir, &out](const StageOutcome& outcome) {
+        record_artifacts(diskmaker_client::decode(outcome.result_reader().getDiskmaker()), output_dir, out);
+      },
       .timeout = stage_info(ipc::proto::StageKind::DISKMAKER).default_timeout,
   });
   return jobs;

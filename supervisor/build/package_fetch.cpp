@@ -44,15 +44,14 @@ std::string staged_name(const LockedPackage& p, std::string_view suffix) { retur
 
 }  // namespace
 
-void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const PipelineOptions& options) {
-  fetch.setWorkers(options.workers);
-  fetch.setRetries(3);
-  fetch.setPerFileTimeoutSec(file_timeout_sec(options));
-  auto proxy = fetch.initProxy();
-  proxy.setHttp(env_or_empty("http_proxy"));
-  proxy.setHttps(env_or_empty("https_proxy"));
-  proxy.setNoProxy(env_or_empty("no_proxy"));
-  fetch.setUserAgent(std::string("os-image-composer/") + OIC_VERSION);
+stage::fetcher::client::Request fetch_request(const PipelineOptions& options) {
+  stage::fetcher::client::Request request;
+  request.workers = options.workers;
+  request.retries = 3;
+  request.per_file_timeout_sec = file_timeout_sec(options);
+  request.proxy = {env_or_empty("http_proxy"), env_or_empty("https_proxy"), env_or_empty("no_proxy")};
+  request.user_agent = std::string("os-image-composer/") + OIC_VERSION;
+  return request;
 }
 
 std::uint32_t file_timeout_sec(const PipelineOptions& options) {
@@ -67,6 +66,70 @@ std::uint32_t file_timeout_sec(const PipelineOptions& options) {
   return value;
 }
 
+
+namespace {
+
+// The packages of verify batches [first, last), largest first: the longest
+// downloads start first.
+PreparedRequest fetch_packages_request(const PackageBatchState& state, std::size_t first, std::size_t last,
+                                       const PipelineOptions& options, const std::string& suffix) {
+  std::vector<const LockedPackage*> wanted;
+  for (std::size_t b = first; b < last; ++b) {
+    for (const auto& pkg : state.batches[b]) wanted.push_back(&pkg);
+  }
+  std::stable_sort(wanted.begin(), wanted.end(),
+                   [](const LockedPackage* a, const LockedPackage* b) { return a->size > b->size; });
+  PreparedRequest p;
+  stage::fetcher::client::Request request = fetch_request(options);
+  for (const LockedPackage* pkg : wanted) {
+    request.downloads.push_back({.url = pkg->url, .dest_name = staged_name(*pkg, suffix),
+                                 .expected_sha256 = pkg->sha256, .expected_size = static_cast<std::int64_t>(pkg->size)});
+  }
+  request.output_dir = p.bind_dir(state.batch_dirs[first], true);
+  // Every package's hash comes from a signature-checked index.
+  request.allow_plain_http = true;
+  stage::fetcher::client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+PreparedRequest verify_packages_request(const PackageBatchState& state, std::size_t b, const std::string& suffix) {
+  PreparedRequest p;
+  stage::verifier::client::Request request;
+  for (const auto& pkg : state.batches[b]) {
+    const int slot = p.add_fd(state.batch_dirs[b] / staged_name(pkg, suffix), kFetchedFile);
+    request.packages.push_back(package_to_verify(pkg, ipc::FdReference::of_slot(slot)));
+  }
+  // Hashes only, as apt does: archive contents are checked by check-archives
+  // before anything installs them.
+  request.check_archive_contents = false;
+  stage::verifier::client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+void commit_verified(const StageOutcome& outcome, PackageBatchState& state, std::size_t b, const std::string& suffix,
+                     PackageCache& cache, PackageFiles& out) {
+  const auto result = stage::verifier::client::decode(outcome.result_reader().getVerifier());
+  if (!result.failures.empty()) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+                     "package " + result.failures[0].item + ": " + result.failures[0].reason);
+  }
+  for (const auto& pkg : state.batches[b]) {
+    auto it = state.locks.find(pkg.sha256);
+    ipc::check(it != state.locks.end(), "no cache lock for package " + pkg.name);
+    out.by_name[pkg.name] = cache.commit(it->second, state.batch_dirs[b] / staged_name(pkg, suffix),
+                                         pkg.filename.substr(pkg.filename.rfind('/') + 1));
+    out.bytes_downloaded += pkg.size;
+    ++out.downloaded;
+    state.locks.erase(it);
+  }
+}
+
+}  // namespace
+
+stage::verifier::client::PackageFile package_to_verify(const LockedPackage& package, ipc::FdReference file) {
+  return {.name = package.name, .repo = package.repository, .file = std::move(file),
+          .expected_sha256 = package.sha256, .expected_size = static_cast<std::int64_t>(package.size)};
+}
 
 void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageCache& cache,
                       const PipelineOptions& options, std::string_view package_suffix, const std::string& after,
@@ -117,30 +180,9 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
         .name = fetch_job,
         .kind = ipc::proto::StageKind::FETCHER,
         .after = fetch_after,
-        .prepare =
-            [state, first, last, options, suffix = std::string(package_suffix)] {
-              std::vector<const LockedPackage*> wanted;
-              for (std::size_t b = first; b < last; ++b) {
-                for (const auto& pkg : state->batches[b]) wanted.push_back(&pkg);
-              }
-              // The largest first: the longest downloads start first.
-              std::stable_sort(wanted.begin(), wanted.end(),
-                               [](const LockedPackage* a, const LockedPackage* b) { return a->size > b->size; });
-              PreparedRequest p;
-              auto fetch = p.init_request().initFetcher();
-              auto list = fetch.initDownloads(static_cast<unsigned>(wanted.size()));
-              for (std::size_t i = 0; i < wanted.size(); ++i) {
-                list[i].setUrl(wanted[i]->url);
-                list[i].setDestName(staged_name(*wanted[i], suffix));
-                list[i].setExpectedSha256(wanted[i]->sha256);
-                list[i].setExpectedSize(static_cast<std::int64_t>(wanted[i]->size));
-              }
-              p.add_dir(fetch.initOutputDir(), state->batch_dirs[first], true);
-              fill_common_fetch(fetch, options);
-              // Every package's hash comes from a signature-checked index.
-              fetch.setAllowPlainHttp(true);
-              return p;
-            },
+        .prepare = [state, first, last, options, suffix = std::string(package_suffix)] {
+          return fetch_packages_request(*state, first, last, options, suffix);
+        },
         .on_success = {},
         .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
     });
@@ -155,42 +197,10 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
         .name = "verify-packages-" + std::to_string(b + 1),
         .kind = ipc::proto::StageKind::VERIFIER,
         .after = verify_after,
-        .prepare =
-            [state, b, suffix = std::string(package_suffix)] {
-              PreparedRequest p;
-              auto verify = p.init_request().initVerifier();
-              const auto& batch = state->batches[b];
-              auto list = verify.initPackages(static_cast<unsigned>(batch.size()));
-              for (std::size_t i = 0; i < batch.size(); ++i) {
-                list[i].setName(batch[i].name);
-                list[i].setRepo(batch[i].repository);
-                list[i].initFile().setSlot(p.add_fd(state->batch_dirs[b] / staged_name(batch[i], suffix), kFetchedFile));
-                list[i].setExpectedSha256(batch[i].sha256);
-                list[i].setExpectedSize(static_cast<std::int64_t>(batch[i].size));
-              }
-              // Hashes only, as apt does: archive contents are checked by
-              // check-archives before anything installs them.
-              verify.setCheckArchiveContents(false);
-              return p;
-            },
-        .on_success =
-            [state, b, &cache, &out, suffix = std::string(package_suffix)](const StageOutcome& outcome) {
-              auto result = outcome.result_reader().getVerifier();
-              if (result.getFailures().size() > 0) {
-                auto first = result.getFailures()[0];
-                throw ipc::Error(ipc::ErrorKind::kInvalidInput,
-                                 "package " + std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
-              }
-              for (const auto& pkg : state->batches[b]) {
-                auto it = state->locks.find(pkg.sha256);
-                ipc::check(it != state->locks.end(), "no cache lock for package " + pkg.name);
-                out.by_name[pkg.name] =
-                    cache.commit(it->second, state->batch_dirs[b] / staged_name(pkg, suffix), pkg.filename.substr(pkg.filename.rfind('/') + 1));
-                out.bytes_downloaded += pkg.size;
-                ++out.downloaded;
-                state->locks.erase(it);
-              }
-            },
+        .prepare = [state, b, suffix = std::string(package_suffix)] { return verify_packages_request(*state, b, suffix); },
+        .on_success = [state, b, &cache, &out, suffix = std::string(package_suffix)](const StageOutcome& outcome) {
+          commit_verified(outcome, *state, b, suffix, cache, out);
+        },
         .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
     });
   }

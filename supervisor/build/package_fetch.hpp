@@ -22,7 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ipc/stage.capnp.h"
+#include "stages/fetcher/client.hpp"
+#include "stages/verifier/client.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 #include "supervisor/cache/package_cache.hpp"
@@ -47,8 +48,13 @@ struct PipelineOptions {
 // PipelineOptions::file_timeout_sec); a malformed variable is kInvalidInput.
 std::uint32_t file_timeout_sec(const PipelineOptions& options);
 
-// Workers, retries, time limit, proxies and user agent of a fetch request.
-void fill_common_fetch(ipc::proto::FetcherRequest::Builder fetch, const PipelineOptions& options);
+// A fetch request with no downloads yet: workers, retries, time limit,
+// proxies and user agent.
+stage::fetcher::client::Request fetch_request(const PipelineOptions& options);
+
+// The verifier's entry for one locked package whose file is `file`: its
+// sha256 and size as the lock names them.
+stage::verifier::client::PackageFile package_to_verify(const LockedPackage& package, ipc::FdReference file);
 
 // A file a stage wrote into a directory it was given: a link planted under
 // its name is not followed, and a FIFO does not block the open.

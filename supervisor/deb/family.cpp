@@ -20,12 +20,9 @@ class DebFamily final : public PackageFamily {
     deb::add_resolution_jobs(orchestrator, provider, image, std::move(repos), options, out);
   }
   void fill_installer_package(const LockedPackage& package,
-                              ipc::proto::InstallerRequest::PackageFile::Builder out) const override {
-    out.setEssential(package.deb.essential);
-    auto pre = out.initPreDepends(static_cast<unsigned>(package.deb.pre_depends.size()));
-    for (std::size_t d = 0; d < package.deb.pre_depends.size(); ++d) {
-      pre.set(static_cast<unsigned>(d), package.deb.pre_depends[d]);
-    }
+                              stage::installer::client::PackageFile& out) const override {
+    out.essential = package.deb.essential;
+    out.pre_depends = package.deb.pre_depends;
   }
 };
 

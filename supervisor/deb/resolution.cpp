@@ -14,12 +14,18 @@
 
 #include "base/error.hpp"
 #include "supervisor/cache/repository_trust.hpp"
+#include "stages/fetcher/client.hpp"
+#include "stages/resolver/client.hpp"
+#include "stages/verifier/client.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor::deb {
 namespace {
 
 namespace fs = std::filesystem;
+namespace fetcher_client = stage::fetcher::client;
+namespace resolver_client = stage::resolver::client;
+namespace verifier_client = stage::verifier::client;
 using ipc::proto::PackageSource;
 
 bool is_remote(const std::string& location) {
@@ -94,64 +100,194 @@ bool is_compressed_index(std::string_view relative_path) {
 
 // Asks the verifier for the decompressed text of a compressed index, and
 // offers it the cached copy named by the downloaded file's hash.
-void request_index_text(PreparedRequest& p, ipc::proto::VerifierRequest::IndexFile::Builder out, IndexSlot& slot,
-                        const fs::path& text_dir, PackageCache* cache) {
+void request_index_text(PreparedRequest& p, verifier_client::IndexFile& out, IndexSlot& slot, const fs::path& text_dir,
+                        PackageCache* cache) {
   if (!is_compressed_index(slot.relative_path)) return;
   slot.text_out = text_dir / (slot.download.filename().string() + ".text");
-  out.initUncompressedOut().setSlot(p.add_fd(slot.text_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW));
+  out.uncompressed_out = ipc::FdReference::of_slot(p.add_fd(slot.text_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW));
   if (cache == nullptr || slot.fetched_sha256.size() != 64) return;
   const fs::path cached = cache->index_text_path(slot.fetched_sha256);
   sandbox::UniqueFd fd(::open(cached.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return;
   slot.cached = cached;
-  out.initCachedUncompressed().setSlot(p.add_fd(cached, O_RDONLY | O_NOFOLLOW));
+  out.cached_uncompressed = ipc::FdReference::of_slot(p.add_fd(cached, O_RDONLY | O_NOFOLLOW));
 }
 
 // Where the resolver reads the text of one verified index, per the verifier.
-void use_index_text(const ipc::proto::VerifierResult::Index::Reader index, IndexSlot& slot, PackageCache* cache,
-                     Resolution& out) {
-  using Uncompressed = ipc::proto::VerifierResult::Index::Uncompressed;
-  if (index.getCacheRefusal().size() > 0) {
-    out.cache_refusals.push_back("'" + slot.cached.string() + "': " + index.getCacheRefusal().cStr());
-  }
-  switch (index.getUncompressed()) {
-    case Uncompressed::CACHED:
+void use_index_text(const verifier_client::VerifiedIndex& index, IndexSlot& slot, PackageCache* cache,
+                    Resolution& out) {
+  if (!index.cache_refusal.empty()) out.cache_refusals.push_back("'" + slot.cached.string() + "': " + index.cache_refusal);
+  switch (index.uncompressed) {
+    case verifier_client::Uncompressed::kCached:
       slot.text = slot.cached;
       ++out.indexes_cached;
       return;
-    case Uncompressed::WRITTEN:
+    case verifier_client::Uncompressed::kWritten:
       ++out.indexes_decompressed;
       slot.text = slot.text_out;
       // Kept only when the Release lists the text, so a later run can check it.
-      if (cache != nullptr && index.getUncompressedSha256().size() > 0) {
-        slot.text = cache->commit_index_text(slot.text_out, index.getSha256().cStr(),
-                                             index.getUncompressedSha256().cStr(), index.getUncompressedSize());
+      if (cache != nullptr && !index.uncompressed_sha256.empty()) {
+        slot.text = cache->commit_index_text(slot.text_out, index.sha256, index.uncompressed_sha256,
+                                             index.uncompressed_size);
       }
       return;
-    case Uncompressed::NONE: return;
+    case verifier_client::Uncompressed::kNone: return;
   }
 }
 
 // Release Dates may not go back, and a key fetched with no pinned
 // fingerprint must be the one trusted on its first use (repository_trust.hpp).
-void check_against_earlier_builds(ipc::proto::VerifierResult::Reader result, const std::vector<Repository>& repos,
+void check_against_earlier_builds(const verifier_client::Result& result, const std::vector<Repository>& repos,
                                   const fs::path& cache_root, std::vector<std::string>& warnings) {
   RepositoryTrust trust(cache_root / kRepositoryTrustFile);
-  for (auto verified : result.getVerifiedRepos()) {
+  for (const auto& verified : result.verified_repos) {
     const auto repo = std::find_if(repos.begin(), repos.end(),
-                                   [&](const Repository& r) { return r.name == verified.getName().cStr(); });
+                                   [&](const Repository& r) { return r.name == verified.name; });
     if (repo == repos.end()) continue;
     const std::string identity = repository_identity(repo->base_url, repo->suite);
-    trust.accept_release_date(identity, repo->name, verified.getDate());
+    trust.accept_release_date(identity, repo->name, verified.date);
     const bool first_use = std::any_of(repo->keys.begin(), repo->keys.end(), [](const RepoKey& key) {
       return is_remote(key.location) && key.fingerprints.empty();
     });
     if (!first_use) continue;
-    if (auto warning = trust.accept_first_use_signer(identity, repo->name, verified.getSignerFingerprint())) {
+    if (auto warning = trust.accept_first_use_signer(identity, repo->name, verified.signer_fingerprint)) {
       warnings.push_back(std::move(*warning));
     }
   }
   trust.save();
+}
+
+// Every repository's InRelease and indexes, and the keys it names by https URL.
+PreparedRequest metadata_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                       const PipelineOptions& options) {
+  PreparedRequest p;
+  fetcher_client::Request request = fetch_request(options);
+  auto add = [&](std::string url, std::string name, std::uint64_t cap) {
+    request.downloads.push_back({.url = std::move(url), .dest_name = std::move(name), .max_size = cap});
+  };
+  for (const auto& repo : repos) {
+    add(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo), kReleaseCapBytes);
+    for (const auto& index : repo.index_paths()) {
+      add(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index), kIndexCapBytes);
+    }
+    for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+      if (!is_remote(repo.keys[i].location)) continue;
+      ipc::require(repo.keys[i].location.rfind("https://", 0) == 0,
+                   "repository '" + repo.name + "': its key must come over https or from a local file: " +
+                       repo.keys[i].location);
+      add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
+    }
+  }
+  request.output_dir = p.bind_dir(metadata, true);
+  // Indexes are checked against the signed Release by the verifier.
+  request.allow_plain_http = true;
+  fetcher_client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+void note_fetched_hashes(const StageOutcome& outcome, ResolutionState& state) {
+  for (const auto& file : fetcher_client::decode(outcome.result_reader().getFetcher()).files) {
+    for (IndexSlot& slot : state.indexes) {
+      if (slot.download.filename() == file.dest_name) slot.fetched_sha256 = file.sha256;
+    }
+  }
+}
+
+// One key entry per pinned fingerprint (or one unpinned entry) of each key.
+std::vector<verifier_client::Key> keys_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
+  std::vector<verifier_client::Key> keys;
+  for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+    const auto& key = repo.keys[i];
+    const bool fetched = is_remote(key.location);
+    const fs::path file = fetched ? metadata / key_name(repo, i) : fs::path(local_key_path(key.location));
+    std::vector<std::string> pins = key.fingerprints;
+    if (pins.empty()) pins.emplace_back();
+    for (const auto& fingerprint : pins) {
+      keys.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
+    }
+  }
+  return keys;
+}
+
+verifier_client::Repository repository_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata,
+                                                 ResolutionState& state, const fs::path& text_dir,
+                                                 PackageCache* cache) {
+  verifier_client::Repository out{.name = repo.name, .suite = repo.suite, .architectures = {repo.architecture},
+                                  .components = repo.components};
+  out.in_release = ipc::FdReference::of_slot(p.add_fd(metadata / release_name(repo), kFetchedFile));
+  out.keys = keys_to_verify(p, repo, metadata);
+  for (const auto& index : repo.index_paths()) {
+    verifier_client::IndexFile file{.relative_path = index};
+    file.file = ipc::FdReference::of_slot(p.add_fd(metadata / index_name(repo, index), kFetchedFile));
+    request_index_text(p, file, *state.find(repo.name, index), text_dir, cache);
+    out.index_files.push_back(std::move(file));
+  }
+  return out;
+}
+
+// The repositories not marked trusted, with their Releases, keys and indexes.
+PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                        ResolutionState& state, PackageCache* cache) {
+  PreparedRequest p;
+  verifier_client::Request request;
+  const fs::path text_dir = state.staging ? state.staging->dir() : metadata;
+  for (const auto& repo : repos) {
+    if (!repo.trusted) request.repositories.push_back(repository_to_verify(p, repo, metadata, state, text_dir, cache));
+  }
+  verifier_client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Repository>& repos,
+                              ResolutionState& state, PackageCache* cache, Resolution& out) {
+  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
+  if (!result.failures.empty()) {
+    throw ipc::Error(ipc::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
+  }
+  if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
+  for (const auto& repo : result.verified_repos) {
+    for (auto& locked : out.lock.repositories) {
+      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
+    }
+  }
+  for (const auto& index : result.verified_indexes) {
+    IndexSlot* slot = state.find(index.repo, index.relative_path);
+    if (slot != nullptr) use_index_text(index, *slot, cache, out);
+  }
+}
+
+PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
+                                const std::vector<RequestedPackage>& requested, const PipelineOptions& options,
+                                const std::string& arch) {
+  PreparedRequest p;
+  resolver_client::Request request{.architecture = arch, .essential = resolver_client::EssentialMode::REQUIRED,
+                                   .emit_dot_graph = options.dot_graph};
+  for (const auto& repo : repos) {
+    for (const auto& index : repo.index_paths()) {
+      const fs::path text = state.find(repo.name, index)->text;
+      request.indexes.push_back({repo.name, ipc::FdReference::of_slot(p.add_fd(text, kFetchedFile)), repo.base_url,
+                                 repo.priority, repo.allow_packages});
+    }
+  }
+  for (const auto& r : requested) request.requested.push_back({r.name, r.version_pin, r.source});
+  resolver_client::encode(request, p.init_request().initResolver());
+  return p;
+}
+
+void lock_resolved(const StageOutcome& outcome, Resolution& out) {
+  const auto result = resolver_client::decode(outcome.result_reader().getResolver());
+  out.lock.packages.clear();
+  for (const auto& pkg : result.packages) {
+    LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
+                         pkg.size, source_name(pkg.source), {pkg.essential, pkg.pre_depends}};
+    ipc::require(locked.sha256.size() == 64, "the index entry of package '" + locked.name + "' has no SHA256 checksum");
+    out.lock.packages.push_back(std::move(locked));
+  }
+  out.lock.install_order = result.install_order;
+  // Checked as a lockfile read from disk is: every Filename inside its
+  // repository, every URL that repository's.
+  lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
+  out.dot_graph = result.dot_graph;
 }
 
 }  // namespace
@@ -204,173 +340,29 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
       .name = "fetch-metadata",
       .kind = ipc::proto::StageKind::FETCHER,
       .after = {},
-      .prepare =
-          [repos, metadata, options] {
-            PreparedRequest p;
-            auto fetch = p.init_request().initFetcher();
-            std::vector<std::tuple<std::string, std::string, std::uint64_t>> downloads;  // url, name, cap
-            for (const auto& repo : *repos) {
-              downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo),
-                                     kReleaseCapBytes);
-              for (const auto& index : repo.index_paths()) {
-                downloads.emplace_back(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index),
-                                       kIndexCapBytes);
-              }
-              for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-                if (!is_remote(repo.keys[i].location)) continue;
-                ipc::require(repo.keys[i].location.rfind("https://", 0) == 0,
-                             "repository '" + repo.name + "': its key must come over https or from a local file: " +
-                                 repo.keys[i].location);
-                downloads.emplace_back(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
-              }
-            }
-            auto list = fetch.initDownloads(static_cast<unsigned>(downloads.size()));
-            for (std::size_t i = 0; i < downloads.size(); ++i) {
-              list[i].setUrl(std::get<0>(downloads[i]));
-              list[i].setDestName(std::get<1>(downloads[i]));
-              list[i].setMaxSize(std::get<2>(downloads[i]));
-            }
-            p.add_dir(fetch.initOutputDir(), metadata, true);
-            fill_common_fetch(fetch, options);
-            // Indexes are checked against the signed Release by the verifier.
-            fetch.setAllowPlainHttp(true);
-            return p;
-          },
-      .on_success =
-          [state](const StageOutcome& outcome) {
-            for (auto file : outcome.result_reader().getFetcher().getFiles()) {
-              for (IndexSlot& slot : state->indexes) {
-                if (slot.download.filename() == file.getDestName().cStr()) slot.fetched_sha256 = file.getSha256();
-              }
-            }
-          },
+      .prepare = [repos, metadata, options] { return metadata_fetch_request(*repos, metadata, options); },
+      .on_success = [state](const StageOutcome& outcome) { note_fetched_hashes(outcome, *state); },
       .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
   });
-
   orchestrator.add(StageJob{
       .name = "verify-metadata",
       .kind = ipc::proto::StageKind::VERIFIER,
       .after = {"fetch-metadata"},
-      .prepare =
-          [repos, metadata, state, cache = options.cache] {
-            PreparedRequest p;
-            auto verify = p.init_request().initVerifier();
-            const fs::path text_dir = state->staging ? state->staging->dir() : metadata;
-            std::vector<const Repository*> checked;
-            for (const auto& repo : *repos) {
-              if (!repo.trusted) checked.push_back(&repo);
-            }
-            auto list = verify.initRepositories(static_cast<unsigned>(checked.size()));
-            for (std::size_t r = 0; r < checked.size(); ++r) {
-              const Repository& repo = *checked[r];
-              auto out = list[r];
-              out.setName(repo.name);
-              out.setSuite(repo.suite);
-              out.initArchitectures(1).set(0, repo.architecture);
-              auto components = out.initComponents(static_cast<unsigned>(repo.components.size()));
-              for (std::size_t i = 0; i < repo.components.size(); ++i) components.set(i, repo.components[i]);
-              out.getReleaseFiles().initInRelease().setSlot(p.add_fd(metadata / release_name(repo), kFetchedFile));
-              std::vector<std::pair<std::size_t, std::string>> keys;  // key index, fingerprint
-              for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-                if (repo.keys[i].fingerprints.empty()) keys.emplace_back(i, "");
-                for (const auto& fp : repo.keys[i].fingerprints) keys.emplace_back(i, fp);
-              }
-              auto key_list = out.initKeys(static_cast<unsigned>(keys.size()));
-              for (std::size_t k = 0; k < keys.size(); ++k) {
-                const auto& key = repo.keys[keys[k].first];
-                const bool fetched = is_remote(key.location);
-                const fs::path file = fetched ? metadata / key_name(repo, keys[k].first)
-                                              : fs::path(local_key_path(key.location));
-                key_list[k].initFile().setSlot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY));
-                key_list[k].setFingerprint(keys[k].second);
-              }
-              const auto indexes = repo.index_paths();
-              auto index_list = out.initIndexFiles(static_cast<unsigned>(indexes.size()));
-              for (std::size_t i = 0; i < indexes.size(); ++i) {
-                index_list[i].setRelativePath(indexes[i]);
-                index_list[i].initFile().setSlot(p.add_fd(metadata / index_name(repo, indexes[i]), kFetchedFile));
-                request_index_text(p, index_list[i], *state->find(repo.name, indexes[i]), text_dir, cache);
-              }
-            }
-            return p;
-          },
-      .on_success =
-          [&out, repos, state, cache = options.cache](const StageOutcome& outcome) {
-            auto result = outcome.result_reader().getVerifier();
-            if (result.getFailures().size() > 0) {
-              auto first = result.getFailures()[0];
-              throw ipc::Error(ipc::ErrorKind::kInvalidInput,
-                               std::string(first.getItem().cStr()) + ": " + first.getReason().cStr());
-            }
-            if (cache != nullptr) check_against_earlier_builds(result, *repos, cache->root(), out.warnings);
-            for (auto repo : result.getVerifiedRepos()) {
-              for (auto& locked : out.lock.repositories) {
-                if (locked.name == repo.getName().cStr()) locked.signer_fingerprint = repo.getSignerFingerprint();
-              }
-            }
-            for (auto index : result.getVerifiedIndexes()) {
-              IndexSlot* slot = state->find(index.getRepo().cStr(), index.getRelativePath().cStr());
-              if (slot != nullptr) use_index_text(index, *slot, cache, out);
-            }
-          },
+      .prepare = [repos, metadata, state, cache = options.cache] {
+        return metadata_verify_request(*repos, metadata, *state, cache);
+      },
+      .on_success = [&out, repos, state, cache = options.cache](const StageOutcome& outcome) {
+        accept_verified_metadata(outcome, *repos, *state, cache, out);
+      },
       .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
   });
-
-  const auto requested = requested_packages(provider, image);
   orchestrator.add(StageJob{
       .name = "resolve",
       .kind = ipc::proto::StageKind::RESOLVER,
       .after = {"verify-metadata"},
-      .prepare =
-          [repos, state, requested, options, arch = provider.package_arch] {
-            PreparedRequest p;
-            auto resolve = p.init_request().initResolver();
-            std::size_t count = 0;
-            for (const auto& repo : *repos) count += repo.index_paths().size();
-            auto indexes = resolve.initIndexes(static_cast<unsigned>(count));
-            std::size_t i = 0;
-            for (const auto& repo : *repos) {
-              for (const auto& index : repo.index_paths()) {
-                auto out = indexes[i++];
-                out.setRepoName(repo.name);
-                out.initPackages().setSlot(p.add_fd(state->find(repo.name, index)->text, kFetchedFile));
-                out.setBaseUrl(repo.base_url);
-                out.setPriority(repo.priority);
-                auto allow = out.initAllowPackages(static_cast<unsigned>(repo.allow_packages.size()));
-                for (std::size_t a = 0; a < repo.allow_packages.size(); ++a) allow.set(a, repo.allow_packages[a]);
-              }
-            }
-            auto list = resolve.initRequested(static_cast<unsigned>(requested.size()));
-            for (std::size_t r = 0; r < requested.size(); ++r) {
-              list[r].setName(requested[r].name);
-              list[r].setVersion(requested[r].version_pin);
-              list[r].setSource(requested[r].source);
-            }
-            resolve.setArchitecture(arch);
-            resolve.setEssential(ipc::proto::ResolverRequest::EssentialMode::REQUIRED);
-            resolve.setEmitDotGraph(options.dot_graph);
-            return p;
-          },
-      .on_success =
-          [&out](const StageOutcome& outcome) {
-            auto result = outcome.result_reader().getResolver();
-            out.lock.packages.clear();
-            for (auto pkg : result.getPackages()) {
-              LockedPackage locked{pkg.getName(), pkg.getVersion(), pkg.getArchitecture(), pkg.getRepo(),
-                                   pkg.getUrl(), pkg.getFilename(), pkg.getSha256(), pkg.getSize(),
-                                   source_name(pkg.getSource()), {pkg.getEssential(), {}}};
-              for (auto dep : pkg.getPreDepends()) locked.deb.pre_depends.emplace_back(dep);
-              ipc::require(locked.sha256.size() == 64,
-                           "the index entry of package '" + locked.name + "' has no SHA256 checksum");
-              out.lock.packages.push_back(std::move(locked));
-            }
-            out.lock.install_order.clear();
-            for (auto name : result.getInstallOrder()) out.lock.install_order.emplace_back(name);
-            // Checked as a lockfile read from disk is: every Filename inside
-            // its repository, every URL that repository's.
-            lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
-            out.dot_graph = result.getDotGraph();
-          },
+      .prepare = [repos, state, requested = requested_packages(provider, image), options,
+                  arch = provider.package_arch] { return resolve_request(*repos, *state, requested, options, arch); },
+      .on_success = [&out](const StageOutcome& outcome) { lock_resolved(outcome, out); },
       .timeout = stage_info(ipc::proto::StageKind::RESOLVER).default_timeout,
   });
 }

@@ -23,12 +23,15 @@ int PreparedRequest::add_fd(const std::filesystem::path& path, int flags) {
 }
 
 void PreparedRequest::add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable) {
+  bind_dir(path, writable).encode(ref);
+}
+
+ipc::FdReference PreparedRequest::bind_dir(const std::filesystem::path& path, bool writable) {
   ipc::require(path.is_absolute(), "Failed to bind directory '" + path.string() + "': the path must be absolute");
   const std::filesystem::path normal = path.lexically_normal();
   dirs.push_back({normal, writable});
   (writable ? mounts.read_write : mounts.read_only).push_back(normal);
-  ref.setPath(normal.string());
-  ref.setWritable(writable);
+  return ipc::FdReference::of_path(normal.string(), writable);
 }
 
 ipc::proto::StageRequest::Builder PreparedRequest::init_request() {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "ipc/shared.hpp"
 #include "ipc/stage.capnp.h"
 #include "base/unique_fd.hpp"
 #include "supervisor/stage/job_graph.hpp"
@@ -52,6 +53,9 @@ struct PreparedRequest {
   // Binds directory `path` into the stage (read-write when `writable`) and
   // sets `ref` to name it; the stage opens it inside its own root.
   void add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable);
+  // The same for a stage client's request (stages/<name>/client.hpp): the
+  // reference to put in it.
+  ipc::FdReference bind_dir(const std::filesystem::path& path, bool writable);
   ipc::proto::StageRequest::Builder init_request();
 };
 
