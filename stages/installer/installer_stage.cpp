@@ -60,15 +60,15 @@ void encode_installed(const std::vector<TreePackage>& installed, proto::Installe
 }
 
 // The SBOM in the tree (/usr/share/sbom) and in the output directory.
-void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, std::int64_t epoch,
-                ipc::StageContext& context, proto::InstallerResult::Builder out) {
+void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, std::vector<TreePackage> installed,
+                std::int64_t epoch, ipc::StageContext& context, proto::InstallerResult::Builder out) {
   const proto::InstallerRequest::Sbom::Reader sbom = request.getSbom();
   if (!sbom.getEnabled()) return;
   const std::string name = sbom.getFileName();
   ipc::require(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
                "Failed to decode installer request: sbom.fileName '" + name + "' must be a plain file name");
   context.progress({.phase = "sbom", .item = name});
-  const std::string document = make_spdx_sbom(root, request, epoch);
+  const std::string document = make_spdx_sbom(root, request, std::move(installed), epoch);
   write_file_in_root(root, "usr/share/sbom/" + name, document, 0644);
   const OpenDir output = open_dir(context, request.getOutputDir(), "outputDir");
   base::write_file_atomically(output.fd.get(), name, document, 0644);
@@ -128,7 +128,7 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
     auto list = out.initBootFiles(static_cast<unsigned>(files.size()));
     for (unsigned i = 0; i < files.size(); ++i) list.set(i, files[i]);
   }
-  write_sbom(installer, root.path, request.getSourceDateEpoch(), context, out);
+  write_sbom(installer, root.path, packages.installed(root.path), request.getSourceDateEpoch(), context, out);
   packages.finish(root.path);
   encode_installed(packages.installed(root.path), out);
 }

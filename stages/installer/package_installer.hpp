@@ -25,6 +25,7 @@ struct TreePackage {
   std::string name;
   std::string version;
   std::string architecture;
+  std::string maintainer;  // the SBOM's supplier; empty when not recorded
 };
 
 class PackageInstaller {

@@ -154,7 +154,7 @@ struct PurlBase {
   std::string distro;
 };
 
-Json package_element(const InstalledPackage& p, const std::string& spdx_id, const RequestedFile* file,
+Json package_element(const TreePackage& p, const std::string& spdx_id, const RequestedFile* file,
                      const std::string& license, const PurlBase& purl) {
   Json element = {{"SPDXID", spdx_id},
                   {"name", p.name},
@@ -186,7 +186,7 @@ class PackageDescriber {
     }
   }
 
-  void add(const InstalledPackage& p) {
+  void add(const TreePackage& p) {
     const std::string base = "SPDXRef-Package-" + id_string(p.name) + "-" + id_string(p.architecture);
     std::string id = base;  // "a+b" and "a-b" sanitise alike
     for (int n = 2; !ids_.insert(id).second; ++n) id = base + "-" + std::to_string(n);
@@ -226,36 +226,6 @@ Json extracted_licenses(const std::vector<std::string>& refs) {
 }
 
 }  // namespace
-
-std::vector<InstalledPackage> parse_dpkg_status(std::string_view status) {
-  std::vector<InstalledPackage> packages;
-  InstalledPackage current;
-  bool installed = false;
-  auto finish = [&] {
-    if (installed && !current.name.empty()) packages.push_back(current);
-    current = {};
-    installed = false;
-  };
-  std::istringstream lines{std::string(status)};
-  for (std::string line; std::getline(lines, line);) {
-    if (trim(line).empty()) {
-      finish();
-      continue;
-    }
-    if (line[0] == ' ' || line[0] == '\t') continue;  // continuation of a multi-line field
-    const std::size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const std::string key = lower(line.substr(0, colon));
-    const std::string value = trim(line.substr(colon + 1));
-    if (key == "package") current.name = value;
-    if (key == "version") current.version = value;
-    if (key == "architecture") current.architecture = value;
-    if (key == "maintainer") current.maintainer = value;
-    if (key == "status") installed = value == "install ok installed";
-  }
-  finish();
-  return packages;
-}
 
 std::vector<std::string> copyright_licenses(std::string_view copyright) {
   std::istringstream lines{std::string(copyright)};
@@ -301,7 +271,7 @@ std::string spdx_timestamp(std::int64_t unix_seconds) {
   return text;
 }
 
-std::string package_purl(std::string_view type, std::string_view vendor, const InstalledPackage& package,
+std::string package_purl(std::string_view type, std::string_view vendor, const TreePackage& package,
                          std::string_view distro) {
   require_purl_type(type);
   auto encode = [](std::string_view text) {
@@ -324,12 +294,9 @@ std::string package_purl(std::string_view type, std::string_view vendor, const I
 }
 
 std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request,
-                           std::int64_t source_date_epoch) {
+                           std::vector<TreePackage> packages, std::int64_t source_date_epoch) {
   ipc::ErrorContext ctx{"making the SBOM of", root.string()};
-  const std::optional<std::string> status = read_file_in_root(root, "var/lib/dpkg/status");
-  ipc::check(status.has_value(), "Failed to read '" + (root / "var/lib/dpkg/status").string() + "': no dpkg database");
-  std::vector<InstalledPackage> packages = parse_dpkg_status(*status);
-  std::sort(packages.begin(), packages.end(), [](const InstalledPackage& a, const InstalledPackage& b) {
+  std::sort(packages.begin(), packages.end(), [](const TreePackage& a, const TreePackage& b) {
     return std::tie(a.name, a.architecture) < std::tie(b.name, b.architecture);
   });
   const auto sbom = request.getSbom();
@@ -348,7 +315,7 @@ std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::Instal
                                 {"primaryPackagePurpose", "OPERATING_SYSTEM"}});
   describer.relationships.push_back(
       {{"spdxElementId", "SPDXRef-DOCUMENT"}, {"relationshipType", "DESCRIBES"}, {"relatedSpdxElement", "SPDXRef-Image"}});
-  for (const InstalledPackage& p : packages) describer.add(p);
+  for (const TreePackage& p : packages) describer.add(p);
 
   Json doc = {{"spdxVersion", "SPDX-2.3"},
               {"dataLicense", "CC0-1.0"},

@@ -1,7 +1,8 @@
 // Step 5 of the image build (docs/os-configuration.md): an SPDX 2.3 JSON
-// document listing every package installed in the tree, as dpkg recorded it,
-// with the .deb's URL and sha256 from the request and the licences the
-// package declares in its machine-readable copyright file.
+// document listing every package installed in the tree, as the package
+// family's database records it (PackageInstaller::installed()), with the
+// package file's URL and sha256 from the request and the licences the package
+// declares in its machine-readable copyright file.
 #pragma once
 
 #include <cstdint>
@@ -12,24 +13,16 @@
 #include <vector>
 
 #include "ipc/stage.capnp.h"
+#include "stages/installer/package_installer.hpp"
 
 namespace stage::installer {
 
 // `source_date_epoch` >= 0 fixes the creation time (reproducible builds);
 // otherwise it is now. The same tree and request give the same document.
 std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request,
-                           std::int64_t source_date_epoch);
+                           std::vector<TreePackage> installed, std::int64_t source_date_epoch);
 
 // ---- the pieces (tested on their own) ----
-
-struct InstalledPackage {
-  std::string name;
-  std::string version;
-  std::string architecture;
-  std::string maintainer;
-};
-// The packages of a dpkg status file whose Status is "install ok installed".
-std::vector<InstalledPackage> parse_dpkg_status(std::string_view status);
 
 // The "License:" short names of a DEP-5 copyright file, in order, once each;
 // empty when the file is not machine-readable.
@@ -44,7 +37,7 @@ std::string spdx_timestamp(std::int64_t unix_seconds);
 
 // pkg:<type>/<vendor>/<name>@<version>?arch=<arch>[&distro=<distro>], percent-encoded;
 // `type` is the distribution's purl type, "deb" or "rpm" (provider config.yml).
-std::string package_purl(std::string_view type, std::string_view vendor, const InstalledPackage& package,
+std::string package_purl(std::string_view type, std::string_view vendor, const TreePackage& package,
                          std::string_view distro);
 
 }  // namespace stage::installer

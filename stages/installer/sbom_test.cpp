@@ -50,17 +50,6 @@ constexpr const char* kStatus =
     "Architecture: amd64\n"
     "Version: 1:5.36.0-7+deb12u1\n";
 
-TEST(DpkgStatus, ListsOnlyInstalledPackages) {
-  const auto packages = parse_dpkg_status(kStatus);
-  ASSERT_EQ(packages.size(), 3u);
-  EXPECT_EQ(packages[0].name, "base-files");
-  EXPECT_EQ(packages[0].version, "12.4+deb12u5");
-  EXPECT_EQ(packages[0].maintainer, "Santiago Vila <sanvila@debian.org>");
-  EXPECT_EQ(packages[1].name, "libstdc++6");
-  EXPECT_EQ(packages[2].name, "perl-base");  // the last paragraph has no blank line after it
-  EXPECT_EQ(packages[2].maintainer, "");
-}
-
 TEST(Copyright, ReadsLicenseNamesOfMachineReadableFilesOnly) {
   EXPECT_THAT(copyright_licenses("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
                                  "\nFiles: *\nCopyright: 2020 A\nLicense: GPL-2+\n"
@@ -142,7 +131,8 @@ class SbomTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   std::string sbom(std::int64_t epoch = 1700000000) {
-    return make_spdx_sbom(root_, message_->getRoot<ipc::proto::InstallerRequest>().asReader(), epoch);
+    return make_spdx_sbom(root_, message_->getRoot<ipc::proto::InstallerRequest>().asReader(),
+                          dpkg_installer().installed(root_), epoch);
   }
 
   fs::path root_;
@@ -161,6 +151,19 @@ TEST_F(SbomTest, ValidatesAgainstTheOfficialSchema) {
        "import jsonschema,json,sys; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
        out.string(), schema.string()},
       "Failed to validate the SBOM"));
+}
+
+// The SBOM's packages are what the family's installer lists: for dpkg, the
+// status file's fully installed packages with their maintainers.
+TEST_F(SbomTest, DpkgListsOnlyInstalledPackagesWithTheirMaintainers) {
+  const std::vector<TreePackage> packages = dpkg_installer().installed(root_);
+  ASSERT_EQ(packages.size(), 3u);
+  EXPECT_EQ(packages[0].name, "base-files");
+  EXPECT_EQ(packages[0].version, "12.4+deb12u5");
+  EXPECT_EQ(packages[0].maintainer, "Santiago Vila <sanvila@debian.org>");
+  EXPECT_EQ(packages[1].name, "libstdc++6");
+  EXPECT_EQ(packages[2].name, "perl-base");  // the last paragraph has no blank line after it
+  EXPECT_EQ(packages[2].maintainer, "");
 }
 
 TEST_F(SbomTest, DescribesEveryInstalledPackage) {

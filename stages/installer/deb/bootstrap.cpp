@@ -526,7 +526,8 @@ std::vector<DpkgStatusEntry> read_dpkg_status(const fs::path& root) {
   std::vector<DpkgStatusEntry> out;
   resolver::for_each_paragraph(text, [&](const resolver::Paragraph& p) {
     out.push_back({p.value("Package").value_or(""), p.value("Version").value_or(""),
-                   p.value("Architecture").value_or(""), p.value("Status").value_or("")});
+                   p.value("Architecture").value_or(""), p.value("Maintainer").value_or(""),
+                   p.value("Status").value_or("")});
   });
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;

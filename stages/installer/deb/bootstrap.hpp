@@ -104,6 +104,7 @@ struct DpkgStatusEntry {
   std::string name;
   std::string version;
   std::string architecture;
+  std::string maintainer;
   std::string status;  // "install ok installed" when all went well
 };
 

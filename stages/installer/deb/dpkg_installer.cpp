@@ -86,7 +86,7 @@ class DpkgInstaller final : public PackageInstaller {
   std::vector<TreePackage> installed(const fs::path& root) const override {
     std::vector<TreePackage> out;
     for (const DpkgStatusEntry& p : read_dpkg_status(root)) {
-      if (p.status == "install ok installed") out.push_back({p.name, p.version, p.architecture});
+      if (p.status == "install ok installed") out.push_back({p.name, p.version, p.architecture, p.maintainer});
     }
     return out;
   }
