@@ -53,7 +53,6 @@ void encode_sbom(const Sbom& sbom, InstallerRequest::Sbom::Builder out) {
   out.setImageVersion(sbom.image_version);
   out.setDistribution(sbom.distribution);
   out.setPurlType(sbom.purl_type);
-  out.setPurlType(sbom.purl_type);
 }
 
 // Lists in request order; `encode_one` fills one element.

@@ -1,7 +1,7 @@
 // The archive-content check of a build's packages, apart from downloading
 // them: apt only hashes what it downloads, and so does the download path
 // (package_fetch.hpp), but nothing is installed before the verifier has walked
-// each package's tars (stages/verifier/archive_check.hpp). The verdict is
+// each package's tars (stages/verifier/deb/archive_check.hpp). The verdict is
 // kept per cache object (PackageCache::mark_archive_checked), so a package is
 // checked once per cache, not once per build.
 #pragma once
