@@ -2,7 +2,7 @@
 
 #include <iterator>
 
-namespace ipc {
+namespace base {
 namespace {
 thread_local std::vector<std::string> context_stack;
 }  // namespace
@@ -46,4 +46,4 @@ ErrorContext::~ErrorContext() { context_stack.pop_back(); }
 
 void ErrorContext::push(std::string line) { context_stack.push_back(std::move(line)); }
 
-}  // namespace ipc
+}  // namespace base

@@ -7,7 +7,6 @@
 //   ErrorContext ctx{"installing", name};  adds a context line to any Error
 //                                          thrown while ctx is alive.
 //
-// Its namespace is still ipc, where it began: nearly every file names it.
 #pragma once
 
 #include <cerrno>
@@ -19,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace ipc {
+namespace base {
 
 // How the receiver should react, not what went wrong (as in Cap'n Proto).
 enum class ErrorKind {
@@ -130,4 +129,4 @@ T check_syscall(T rc, std::string_view op, std::string_view object = {},
   return rc;
 }
 
-}  // namespace ipc
+}  // namespace base

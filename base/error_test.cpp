@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ipc {
+namespace base {
 namespace {
 
 TEST(Error, CarriesContextInnermostFirst) {
@@ -45,4 +45,4 @@ TEST(Error, HintAndStageAppearInWhat) {
 }
 
 }  // namespace
-}  // namespace ipc
+}  // namespace base

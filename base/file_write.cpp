@@ -16,7 +16,7 @@ void write_all(int fd, std::string_view data, std::string_view shown) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write", shown);
+    base::check_syscall(n, "write", shown);
     data.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -24,13 +24,13 @@ void write_all(int fd, std::string_view data, std::string_view shown) {
 void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode) {
   const std::string target(name);
   const std::string temporary = "." + target + ".tmp";
-  sandbox::UniqueFd fd(ipc::check_syscall(
+  base::UniqueFd fd(base::check_syscall(
       ::openat(dir_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode), "create", temporary));
   write_all(fd.get(), content, temporary);
-  ipc::check_syscall(::fchmod(fd.get(), mode), "chmod", temporary);
-  ipc::check_syscall(::fsync(fd.get()), "fsync", temporary);
+  base::check_syscall(::fchmod(fd.get(), mode), "chmod", temporary);
+  base::check_syscall(::fsync(fd.get()), "fsync", temporary);
   fd.reset();
-  ipc::check_syscall(::renameat(dir_fd, temporary.c_str(), dir_fd, target.c_str()), "rename", target);
+  base::check_syscall(::renameat(dir_fd, temporary.c_str(), dir_fd, target.c_str()), "rename", target);
 }
 
 }  // namespace base

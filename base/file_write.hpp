@@ -9,7 +9,7 @@
 namespace base {
 
 // Writes all of `data` to `fd`, again after EINTR and after a short write.
-// A failure is an ipc::Error "Failed to write '<shown>'" with errno.
+// A failure is an base::Error "Failed to write '<shown>'" with errno.
 void write_all(int fd, std::string_view data, std::string_view shown);
 
 // Makes `name` in the directory `dir_fd` hold `content` with `mode`: written

@@ -45,14 +45,14 @@ class FileWrite : public ::testing::Test {
   }
 
   fs::path dir_;
-  sandbox::UniqueFd dir_fd_;
+  base::UniqueFd dir_fd_;
 };
 
 TEST_F(FileWrite, WriteAllSendsEveryByteThroughAPipe) {
   int ends[2];
   ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
-  sandbox::UniqueFd read_end(ends[0]);
-  sandbox::UniqueFd write_end(ends[1]);
+  base::UniqueFd read_end(ends[0]);
+  base::UniqueFd write_end(ends[1]);
   std::string data(1 << 20, '\0');  // more than a pipe holds
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   std::string received;
@@ -75,8 +75,8 @@ TEST_F(FileWrite, WriteAllGoesOnAfterSignalsInterruptIt) {
   ASSERT_EQ(::sigaction(SIGUSR1, &caught, &old), 0);
   int ends[2];
   ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
-  sandbox::UniqueFd read_end(ends[0]);
-  sandbox::UniqueFd write_end(ends[1]);
+  base::UniqueFd read_end(ends[0]);
+  base::UniqueFd write_end(ends[1]);
   std::string data(4 << 20, '\0');
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13);
   std::atomic<bool> finished{false};
@@ -84,7 +84,7 @@ TEST_F(FileWrite, WriteAllGoesOnAfterSignalsInterruptIt) {
   std::thread writer([&] {
     try {
       write_all(write_end.get(), data, "the pipe");
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       failure = e.what();
     }
     write_end.reset();
@@ -109,12 +109,12 @@ TEST_F(FileWrite, WriteAllGoesOnAfterSignalsInterruptIt) {
 TEST_F(FileWrite, WriteAllFailureNamesTheFileAndErrno) {
   const std::string name = "read-only";
   { std::ofstream(dir_ / name) << "x"; }
-  sandbox::UniqueFd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_CLOEXEC));
+  base::UniqueFd fd(::openat(dir_fd_.get(), name.c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(fd.valid());
   try {
     write_all(fd.get(), "data", "the shown name");
     FAIL() << "a write to a read-only fd succeeded";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_EQ(e.message().rfind("Failed to write 'the shown name'", 0), 0u) << e.message();
     EXPECT_EQ(e.errno_value(), EBADF);
   }
@@ -133,7 +133,7 @@ TEST_F(FileWrite, AtomicWriteThatCannotRenameLeavesTheTargetAsItWas) {
   // rename(2) of a file over a non-empty directory fails after the write.
   fs::create_directory(dir_ / "taken");
   { std::ofstream(dir_ / "taken" / "inside") << "kept"; }
-  EXPECT_THROW(write_file_atomically(dir_fd_.get(), "taken", "new", 0644), ipc::Error);
+  EXPECT_THROW(write_file_atomically(dir_fd_.get(), "taken", "new", 0644), base::Error);
   EXPECT_TRUE(fs::is_directory(dir_ / "taken"));
   EXPECT_EQ(read("taken/inside"), "kept");
 }

@@ -1,13 +1,12 @@
 // The lowest layer: every file descriptor is owned. A bare int appears only
-// at system call sites. In base/ since ipc/ and sandbox/ both need it; its
-// namespace is still sandbox, where it began.
+// at system call sites. In base/ since ipc/ and sandbox/ both need it.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace sandbox {
+namespace base {
 
 class UniqueFd {
  public:
@@ -35,4 +34,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace sandbox
+}  // namespace base

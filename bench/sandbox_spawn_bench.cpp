@@ -81,7 +81,7 @@ Summary measure(int runs, const std::function<Timed()>& once) {
 }
 
 void require_success(int status, const char* what) {
-  ipc::check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+  base::check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
              std::string("Failed to run the probe (") + what + "): status " + std::to_string(status));
 }
 
@@ -94,8 +94,8 @@ Timed sandboxed_probe(const sandbox::SandboxSpec& spec) {
 
 Timed fork_exec_probe() {
   int exec_pipe[2];
-  ipc::check_syscall(pipe2(exec_pipe, O_CLOEXEC), "create", "exec pipe");
-  const pid_t pid = ipc::check_syscall(fork(), "fork", "probe");
+  base::check_syscall(pipe2(exec_pipe, O_CLOEXEC), "create", "exec pipe");
+  const pid_t pid = base::check_syscall(fork(), "fork", "probe");
   if (pid == 0) {
     close(exec_pipe[0]);
     // Quiet, like the sandboxed run whose stdout is /dev/null.
@@ -112,7 +112,7 @@ Timed fork_exec_probe() {
   const Clock::time_point started = Clock::now();
   close(exec_pipe[0]);
   int status = 0;
-  ipc::check_syscall(waitpid(pid, &status, 0), "wait for", "probe");
+  base::check_syscall(waitpid(pid, &status, 0), "wait for", "probe");
   require_success(n == 0 ? status : -1, "fork+exec");
   return {started, Clock::now()};
 }
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
                 sandboxed.round_trip.mean_ms / plain.round_trip.mean_ms, sandboxed.cpu_ms / plain.cpu_ms);
     std::printf("target: a stage start (spawn until the stage's executable runs) under 10 ms on average: %s\n",
                 sandboxed.start.mean_ms < 10.0 ? "met" : "MISSED");
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

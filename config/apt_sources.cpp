@@ -50,7 +50,7 @@ std::string strip_trailing_slash(std::string_view uri) {
 }
 
 [[noreturn]] void fail_at(const std::filesystem::path& file, int line, std::string_view reason) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to parse apt source '" + file.string() + ":" +
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to parse apt source '" + file.string() + ":" +
                                                std::to_string(line) + "': " + std::string(reason));
 }
 
@@ -198,7 +198,7 @@ std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int e = errno;
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to read apt sources '" + path.string() + "': " + std::strerror(e))
         .with_errno(e);
   }

@@ -26,12 +26,12 @@ struct AptSource {
 };
 
 // Parses the one-line format. deb-src entries and comments are skipped.
-// Throws ipc::Error (kInvalidInput) naming `file` and the line.
+// Throws base::Error (kInvalidInput) naming `file` and the line.
 std::vector<AptSource> parse_one_line_sources(std::string_view text,
                                               const std::filesystem::path& file);
 
 // Parses deb822 stanzas. Entries without Types "deb" or with "Enabled: no"
-// are skipped. Throws ipc::Error (kInvalidInput) naming `file` and the line.
+// are skipped. Throws base::Error (kInvalidInput) naming `file` and the line.
 std::vector<AptSource> parse_deb822_sources(std::string_view text,
                                             const std::filesystem::path& file);
 

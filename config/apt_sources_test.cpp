@@ -16,8 +16,8 @@ using Strings = std::vector<std::string>;
 std::string error_of(auto&& fn) {
   try {
     fn();
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     return e.message();
   }
   return "(no error)";

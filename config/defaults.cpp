@@ -12,7 +12,7 @@ std::string default_kind(std::string_view image_type) {
 }
 
 fs::path default_template_path(const fs::path& config_dir, const Target& target) {
-  ipc::require(target.os && target.dist && target.arch && target.image_type,
+  base::require(target.os && target.dist && target.arch && target.image_type,
                "Failed to find the default template: target needs os, dist, arch and imageType");
   return config_dir / "osv" / *target.os / *target.dist / "imageconfigs" / "defaultconfigs" /
          ("default-" + default_kind(*target.image_type) + "-" + *target.arch + ".yml");

@@ -38,7 +38,7 @@ constexpr std::array<std::string_view, 2> kLoggingKeys = {"level", "file"};
   }
   msg += ": ";
   msg += problem;
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, std::move(msg));
+  throw base::Error(base::ErrorKind::kInvalidInput, std::move(msg));
 }
 
 template <std::size_t N>
@@ -121,7 +121,7 @@ std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int e = errno;
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to read config file '" + path.string() + "': " + std::strerror(e))
         .with_errno(e);
   }
@@ -243,7 +243,7 @@ GlobalConfig load_global_config(const std::optional<fs::path>& explicit_path, co
   std::optional<fs::path> path = explicit_path;
   if (path) {
     std::error_code ec;
-    ipc::require(!fs::is_directory(*path, ec),
+    base::require(!fs::is_directory(*path, ec),
                  "Failed to read config file '" + path->string() + "': it is a directory");
   } else {
     path = find_global_config(env);

@@ -56,7 +56,7 @@ std::vector<std::filesystem::path> global_config_search_paths(const Environment&
 std::optional<std::filesystem::path> find_global_config(const Environment& env);
 
 // Overlays the YAML document `text` on `base`. Relative paths are resolved
-// against the directory of `source`. Throws ipc::Error(kInvalidInput) as
+// against the directory of `source`. Throws base::Error(kInvalidInput) as
 // "<source>:<line>:<col>: <problem>" for unknown keys (with a suggestion),
 // wrong types and out-of-range values.
 GlobalConfig parse_global_config(std::string_view text, const std::filesystem::path& source,

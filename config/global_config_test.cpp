@@ -133,8 +133,8 @@ TEST(GlobalConfigLoad, RejectsAMissingExplicitFile) {
   try {
     load_global_config(tmp.path() / "absent.yml", env);
     FAIL() << "expected an error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("absent.yml"), std::string::npos) << e.message();
   }
 }
@@ -196,8 +196,8 @@ TEST(GlobalConfigParse, RejectsBadInputWithPosition) {
     try {
       parse_global_config(c.yaml, "/c.yml", GlobalConfig{});
       ADD_FAILURE() << "expected an error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.expected), std::string::npos) << e.message();
     }
   }

@@ -41,7 +41,7 @@ void Issues::throw_if_any(std::string_view what) const {
   std::string message = std::string(what) + " '" + file_ + "': " + std::to_string(list_.size()) +
                         (list_.size() == 1 ? " problem" : " problems");
   for (const Issue& issue : list_) message += "\n" + format_issue(issue);
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, std::move(message));
+  throw base::Error(base::ErrorKind::kInvalidInput, std::move(message));
 }
 
 }  // namespace config

@@ -33,7 +33,7 @@ class Issues {
   bool empty() const { return list_.empty(); }
   const std::vector<Issue>& list() const { return list_; }
 
-  // Throws one ipc::Error(kInvalidInput): a header line, then one line per issue.
+  // Throws one base::Error(kInvalidInput): a header line, then one line per issue.
   void throw_if_any(std::string_view what) const;
 
  private:

@@ -21,7 +21,7 @@ LoadedTemplate load_merged_template(const std::filesystem::path& path, const Loa
   const std::filesystem::path default_path = default_template_path(options.config_dir, *user.tmpl.target);
   ImageTemplate defaults;
   {
-    ipc::ErrorContext ctx{"loading the default template", default_path.string()};
+    base::ErrorContext ctx{"loading the default template", default_path.string()};
     defaults = parse_template_file(default_path);
     validate_template(defaults, ValidateOptions{options.config_dir}, TemplateRole::kDefault);
   }

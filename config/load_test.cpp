@@ -45,8 +45,8 @@ TEST(BrokenTemplates, EachFailsWithItsExpectedMessage) {
         load_user_template(file, kOptions);
       }
       ADD_FAILURE() << "accepted";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << "names the file";
     }

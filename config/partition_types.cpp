@@ -39,7 +39,7 @@ PartitionType require_type(std::string_view name) {
     std::string message = "unknown partition type '" + std::string(name) + "'";
     const std::string near = rules::nearest(name, rules::kPartitionTypes);
     if (!near.empty()) message += " (did you mean '" + near + "'?)";
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput, message);
+    throw base::Error(base::ErrorKind::kInvalidInput, message);
   }
   return *found;
 }
@@ -56,7 +56,7 @@ std::optional<PartitionType> find_partition_type(std::string_view name) {
 
 std::string gpt_type_guid(std::string_view type, std::string_view type_uuid) {
   if (!type_uuid.empty()) {
-    ipc::require(rules::is_uuid(type_uuid), "typeUUID '" + std::string(type_uuid) + "' is not a UUID");
+    base::require(rules::is_uuid(type_uuid), "typeUUID '" + std::string(type_uuid) + "' is not a UUID");
     std::string upper(type_uuid);
     std::transform(upper.begin(), upper.end(), upper.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -67,7 +67,7 @@ std::string gpt_type_guid(std::string_view type, std::string_view type_uuid) {
 
 std::string mbr_type_byte(std::string_view type) {
   const PartitionType t = require_type(type.empty() ? "linux" : type);
-  ipc::require(t.mbr_type != 0, "partition type '" + std::string(t.name) + "' exists only in GPT partition tables");
+  base::require(t.mbr_type != 0, "partition type '" + std::string(t.name) + "' exists only in GPT partition tables");
   char hex[3];
   std::snprintf(hex, sizeof hex, "%02x", t.mbr_type);
   return hex;

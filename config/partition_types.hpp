@@ -25,11 +25,11 @@ std::optional<PartitionType> find_partition_type(std::string_view name);
 
 // The GPT type GUID of a template partition: `type_uuid` when set (checked
 // and upper-cased), else the GUID of `type` ("linux" when unset). Throws
-// ipc::Error(kInvalidInput) for an unknown name or a malformed UUID.
+// base::Error(kInvalidInput) for an unknown name or a malformed UUID.
 std::string gpt_type_guid(std::string_view type, std::string_view type_uuid);
 
 // The MBR type byte as two lower-case hex digits ("83"), as sfdisk takes it.
-// Throws ipc::Error(kInvalidInput) for a type that has none (bios, ...).
+// Throws base::Error(kInvalidInput) for a type that has none (bios, ...).
 std::string mbr_type_byte(std::string_view type);
 
 }  // namespace config

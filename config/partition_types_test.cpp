@@ -53,14 +53,14 @@ TEST(GptTypeGuidErrors, RejectsAnUnknownNameWithASuggestion) {
   try {
     gpt_type_guid("linux-hme", "");
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(std::string(e.what()).find("linux-home"), std::string::npos) << e.what();
   }
 }
 
 TEST(GptTypeGuidErrors, RejectsAMalformedOverride) {
-  EXPECT_THROW(gpt_type_guid("linux", "not-a-uuid"), ipc::Error);
+  EXPECT_THROW(gpt_type_guid("linux", "not-a-uuid"), base::Error);
 }
 
 struct MbrCase {
@@ -76,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(Table, MbrTypeByte,
                                          MbrCase{"xbootldr", "ea"}, MbrCase{"linux-lvm", "8e"},
                                          MbrCase{"linux-raid", "fd"}, MbrCase{"linux-root-amd64", "83"}));
 
-TEST(MbrTypeByteErrors, RefusesAGptOnlyType) { EXPECT_THROW(mbr_type_byte("bios"), ipc::Error); }
+TEST(MbrTypeByteErrors, RefusesAGptOnlyType) { EXPECT_THROW(mbr_type_byte("bios"), base::Error); }
 
 }  // namespace
 }  // namespace config

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 class DataFile {
  public:
   explicit DataFile(fs::path path) : path_(std::move(path)) {
-    ipc::require(fs::is_regular_file(path_), "Failed to read provider file '" + path_.string() +
+    base::require(fs::is_regular_file(path_), "Failed to read provider file '" + path_.string() +
                                                  "': no such file");
     try {
       root_ = YAML::LoadFile(path_.string());
@@ -36,7 +36,7 @@ class DataFile {
   [[noreturn]] void fail_at(int line, std::string_view reason) const {
     std::string where = path_.string();
     if (line >= 0) where += ":" + std::to_string(line + 1);
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to load provider data '" + where + "': " + std::string(reason));
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to load provider data '" + where + "': " + std::string(reason));
   }
   [[noreturn]] void fail(const YAML::Node& at, std::string_view reason) const { fail_at(at.Mark().line, reason); }
 
@@ -129,7 +129,7 @@ void require_plain_name(std::string_view what, std::string_view value) {
                   std::all_of(value.begin(), value.end(), [](unsigned char c) {
                     return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
                   });
-  ipc::require(ok, "Failed to load provider: " + std::string(what) + " '" + std::string(value) +
+  base::require(ok, "Failed to load provider: " + std::string(what) + " '" + std::string(value) +
                        "' is not a plain name");
 }
 
@@ -189,7 +189,7 @@ bool resolve_host_apt(const DataFile& file, const YAML::Node& node, Repository& 
   }
   if (!source) {
     if (!required) return false;
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to find an apt source for suite '" + repo.suite + "' component '" + component +
                          "' in '" + apt.options.etc_apt.string() + "' (needed by '" + file.where(node) + "')")
         .with_hint("add a " + repo.suite + " entry to the apt sources, or give packageRepositories in the template");
@@ -394,7 +394,7 @@ std::string debian_arch(std::string_view arch) {
   if (arch == "x86_64") return "amd64";
   if (arch == "aarch64") return "arm64";
   if (arch == "armv7hl") return "armhf";
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to map architecture '" + std::string(arch) +
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to map architecture '" + std::string(arch) +
                                                "' to a Debian architecture: unknown");
 }
 
@@ -409,8 +409,8 @@ ProviderData load_provider(const fs::path& config_dir, std::string_view os, std:
   provider.arch = arch;
   provider.id = provider.os + "-" + provider.dist + "-" + provider.arch;
   provider.os_dir = config_dir / "osv" / provider.os / provider.dist;
-  ipc::ErrorContext ctx{"loading provider", provider.id};
-  ipc::require(fs::is_directory(provider.os_dir),
+  base::ErrorContext ctx{"loading provider", provider.id};
+  base::require(fs::is_directory(provider.os_dir),
                "Failed to load provider '" + provider.id + "': no directory '" + provider.os_dir.string() + "'");
 
   const fs::path chroot = read_arch_config(DataFile(provider.os_dir / "config.yml"), provider);

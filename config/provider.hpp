@@ -77,7 +77,7 @@ struct ProviderOptions {
 };
 
 // Loads <config_dir>/osv/<os>/<dist>/ for one architecture. Throws
-// ipc::Error (kInvalidInput) naming the file and line of bad data, or the
+// base::Error (kInvalidInput) naming the file and line of bad data, or the
 // apt sources searched when a required host-apt suite is not served.
 ProviderData load_provider(const std::filesystem::path& config_dir, std::string_view os,
                            std::string_view dist, std::string_view arch,

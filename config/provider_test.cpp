@@ -40,8 +40,8 @@ TempDir fake_apt() {
 std::string error_of(auto&& fn) {
   try {
     fn();
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     return e.what();
   }
   return "(no error)";
@@ -427,7 +427,7 @@ TEST(ShippedTemplates, EveryImageTemplateLoadsMergedWithItsDefault) {
     try {
       const auto loaded = load_merged_template(entry.path(), {.config_dir = kConfigDir});
       EXPECT_FALSE(loaded.default_path.empty()) << "no OS default found";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       ADD_FAILURE() << e.what();
     }
   }

@@ -105,7 +105,7 @@ SizeResult try_parse_size(std::string_view text) {
 
 std::uint64_t parse_size(std::string_view text) {
   SizeResult r = try_parse_size(text);
-  if (!r.bytes) throw ipc::Error(ipc::ErrorKind::kInvalidInput, r.error);
+  if (!r.bytes) throw base::Error(base::ErrorKind::kInvalidInput, r.error);
   return *r.bytes;
 }
 

@@ -10,7 +10,7 @@ namespace config {
 
 // Bytes for a size string. A bare number is MiB; K/M/G/T and KiB..TiB are
 // powers of 1024, KB..TB powers of 1000. "0" means "the rest of the disk".
-// Throws ipc::Error(kInvalidInput) saying what was expected.
+// Throws base::Error(kInvalidInput) saying what was expected.
 std::uint64_t parse_size(std::string_view text);
 
 // Same rules, but returns the reason instead of throwing (for collecting errors).

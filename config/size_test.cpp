@@ -62,8 +62,8 @@ TEST(SizeParser, RejectsMalformedSizesSayingWhy) {
     try {
       parse_size(c.text);
       ADD_FAILURE() << "accepted";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
       EXPECT_NE(e.message().find("expected"), std::string::npos) << e.message();
     }

@@ -191,18 +191,18 @@ ImageTemplate parse_template_text(std::string_view yaml, const std::filesystem::
 
 ImageTemplate parse_template_file(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
-  ipc::require(ext == ".yml" || ext == ".yaml",
+  base::require(ext == ".yml" || ext == ".yaml",
                "Failed to load template '" + path.string() + "': expected a .yml or .yaml file");
   std::error_code ec;
   const auto status = std::filesystem::symlink_status(path, ec);
-  ipc::require(!ec && std::filesystem::exists(status),
+  base::require(!ec && std::filesystem::exists(status),
                "Failed to load template '" + path.string() + "': no such file");
-  ipc::require(!std::filesystem::is_symlink(status),
+  base::require(!std::filesystem::is_symlink(status),
                "Failed to load template '" + path.string() + "': symlinked templates are not accepted");
-  ipc::require(std::filesystem::is_regular_file(status),
+  base::require(std::filesystem::is_regular_file(status),
                "Failed to load template '" + path.string() + "': not a regular file");
   std::ifstream file(path, std::ios::binary);
-  ipc::require(file.good(), "Failed to read template '" + path.string() + "': cannot open");
+  base::require(file.good(), "Failed to read template '" + path.string() + "': cannot open");
   std::ostringstream text;
   text << file.rdbuf();
   return parse_template_text(text.str(), path);

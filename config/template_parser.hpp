@@ -1,6 +1,6 @@
 // Reads an image template (YAML) into typed structs, checking each key's type,
 // allowed values and patterns. All problems in a file are reported together in
-// one ipc::Error(kInvalidInput), one "<file>:<line>:<col>: <key.path>: <what>"
+// one base::Error(kInvalidInput), one "<file>:<line>:<col>: <key.path>: <what>"
 // line each.
 #pragma once
 

@@ -27,8 +27,8 @@ target:
 std::string parse_error(const std::string& yaml) {
   try {
     parse_template_text(yaml, "t.yml");
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     return e.message();
   }
   return {};
@@ -129,7 +129,7 @@ TEST(TemplateParser, ReportsInvalidYamlWithItsPosition) {
 }
 
 TEST(TemplateParser, RejectsFilesThatAreNotYaml) {
-  EXPECT_THROW(parse_template_file("/tmp/template.json"), ipc::Error);
+  EXPECT_THROW(parse_template_file("/tmp/template.json"), base::Error);
 }
 
 TEST(TemplateParser, RejectsSymlinkedTemplates) {
@@ -142,7 +142,7 @@ TEST(TemplateParser, RejectsSymlinkedTemplates) {
   try {
     parse_template_file(dir / "link.yml");
     ADD_FAILURE() << "symlink accepted";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos);
   }
   std::filesystem::remove_all(dir);

@@ -32,7 +32,7 @@ bool has_hash_partition(const Disk& disk);
 // Every check for `role`; empty when the template is fine.
 std::vector<Issue> check_template(const ImageTemplate& t, const ValidateOptions& options, TemplateRole role);
 
-// Throws one ipc::Error(kInvalidInput) listing every issue.
+// Throws one base::Error(kInvalidInput) listing every issue.
 void validate_template(const ImageTemplate& t, const ValidateOptions& options, TemplateRole role);
 
 }  // namespace config

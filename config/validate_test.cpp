@@ -124,8 +124,8 @@ TEST_F(ValidateTest, ThrowsOneInvalidInputErrorListingEveryIssue) {
   try {
     validate_template(parse_template_text("metadata: {}\n", "t.yml"), options_, TemplateRole::kUser);
     FAIL() << "accepted";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("2 problems\nt.yml: image: is required\nt.yml: target: is required"),
               std::string::npos) << e.message();
   }

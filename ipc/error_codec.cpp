@@ -22,31 +22,31 @@ std::string sanitize(kj::StringPtr text, bool allow_newline = false) {
 
 }  // namespace
 
-proto::Error::Kind to_proto(ErrorKind kind) noexcept {
+proto::Error::Kind to_proto(base::ErrorKind kind) noexcept {
   switch (kind) {
-    case ErrorKind::kFailed: return proto::Error::Kind::FAILED;
-    case ErrorKind::kInvalidInput: return proto::Error::Kind::INVALID_INPUT;
-    case ErrorKind::kOverloaded: return proto::Error::Kind::OVERLOADED;
-    case ErrorKind::kDisconnected: return proto::Error::Kind::DISCONNECTED;
-    case ErrorKind::kUnimplemented: return proto::Error::Kind::UNIMPLEMENTED;
-    case ErrorKind::kSandboxViolation: return proto::Error::Kind::SANDBOX_VIOLATION;
+    case base::ErrorKind::kFailed: return proto::Error::Kind::FAILED;
+    case base::ErrorKind::kInvalidInput: return proto::Error::Kind::INVALID_INPUT;
+    case base::ErrorKind::kOverloaded: return proto::Error::Kind::OVERLOADED;
+    case base::ErrorKind::kDisconnected: return proto::Error::Kind::DISCONNECTED;
+    case base::ErrorKind::kUnimplemented: return proto::Error::Kind::UNIMPLEMENTED;
+    case base::ErrorKind::kSandboxViolation: return proto::Error::Kind::SANDBOX_VIOLATION;
   }
   return proto::Error::Kind::FAILED;
 }
 
-ErrorKind from_proto(proto::Error::Kind kind) noexcept {
+base::ErrorKind from_proto(proto::Error::Kind kind) noexcept {
   switch (kind) {
-    case proto::Error::Kind::FAILED: return ErrorKind::kFailed;
-    case proto::Error::Kind::INVALID_INPUT: return ErrorKind::kInvalidInput;
-    case proto::Error::Kind::OVERLOADED: return ErrorKind::kOverloaded;
-    case proto::Error::Kind::DISCONNECTED: return ErrorKind::kDisconnected;
-    case proto::Error::Kind::UNIMPLEMENTED: return ErrorKind::kUnimplemented;
-    case proto::Error::Kind::SANDBOX_VIOLATION: return ErrorKind::kSandboxViolation;
+    case proto::Error::Kind::FAILED: return base::ErrorKind::kFailed;
+    case proto::Error::Kind::INVALID_INPUT: return base::ErrorKind::kInvalidInput;
+    case proto::Error::Kind::OVERLOADED: return base::ErrorKind::kOverloaded;
+    case proto::Error::Kind::DISCONNECTED: return base::ErrorKind::kDisconnected;
+    case proto::Error::Kind::UNIMPLEMENTED: return base::ErrorKind::kUnimplemented;
+    case proto::Error::Kind::SANDBOX_VIOLATION: return base::ErrorKind::kSandboxViolation;
   }
-  return ErrorKind::kFailed;  // an enumerant this build does not know
+  return base::ErrorKind::kFailed;  // an enumerant this build does not know
 }
 
-void encode_error(const Error& error, proto::Error::Builder out) {
+void encode_error(const base::Error& error, proto::Error::Builder out) {
   out.setKind(to_proto(error.kind()));
   out.setMessage(error.message());
   auto context = out.initContext(static_cast<unsigned>(error.context().size()));
@@ -64,8 +64,8 @@ void encode_error(const Error& error, proto::Error::Builder out) {
   }
 }
 
-Error decode_error(proto::Error::Reader in, std::string_view stage) {
-  Error error(from_proto(in.getKind()), sanitize(in.getMessage(), true));
+base::Error decode_error(proto::Error::Reader in, std::string_view stage) {
+  base::Error error(from_proto(in.getKind()), sanitize(in.getMessage(), true));
   std::vector<std::string> remote;
   for (auto line : in.getContext()) {
     if (remote.size() == kMaxRemoteContextLines) break;

@@ -6,7 +6,7 @@
 namespace ipc {
 namespace {
 
-Error round_trip(const Error& error, std::string_view stage = "fetcher") {
+base::Error round_trip(const base::Error& error, std::string_view stage = "fetcher") {
   capnp::MallocMessageBuilder builder;
   auto wire = builder.initRoot<proto::Error>();
   encode_error(error, wire);
@@ -14,24 +14,24 @@ Error round_trip(const Error& error, std::string_view stage = "fetcher") {
 }
 
 TEST(ErrorCodec, RoundTripsEveryKind) {
-  for (auto kind : {ErrorKind::kFailed, ErrorKind::kInvalidInput, ErrorKind::kOverloaded,
-                    ErrorKind::kDisconnected, ErrorKind::kUnimplemented,
-                    ErrorKind::kSandboxViolation}) {
+  for (auto kind : {base::ErrorKind::kFailed, base::ErrorKind::kInvalidInput, base::ErrorKind::kOverloaded,
+                    base::ErrorKind::kDisconnected, base::ErrorKind::kUnimplemented,
+                    base::ErrorKind::kSandboxViolation}) {
     SCOPED_TRACE(to_string(kind));
-    const Error decoded = round_trip(Error(kind, "Failed to open 'x': nope"));
+    const base::Error decoded = round_trip(base::Error(kind, "Failed to open 'x': nope"));
     EXPECT_EQ(decoded.kind(), kind);
     EXPECT_EQ(decoded.message(), "Failed to open 'x': nope");
   }
 }
 
 TEST(ErrorCodec, KeepsContextHintErrnoAndWhere) {
-  Error original = [] {
-    ErrorContext outer{"installing", "bash"};
-    ErrorContext inner{"unpacking", "data.tar.xz"};
-    return Error(ErrorKind::kFailed, "Failed to write '/usr/bin/bash': No space left on device");
+  base::Error original = [] {
+    base::ErrorContext outer{"installing", "bash"};
+    base::ErrorContext inner{"unpacking", "data.tar.xz"};
+    return base::Error(base::ErrorKind::kFailed, "Failed to write '/usr/bin/bash': No space left on device");
   }();
   original.with_errno(28).with_hint("make the disk larger");
-  const Error decoded = round_trip(original);
+  const base::Error decoded = round_trip(original);
   EXPECT_EQ(decoded.context(), (std::vector<std::string>{"unpacking data.tar.xz", "installing bash"}));
   EXPECT_EQ(decoded.errno_value(), 28);
   EXPECT_EQ(decoded.hint(), "make the disk larger");
@@ -41,9 +41,9 @@ TEST(ErrorCodec, KeepsContextHintErrnoAndWhere) {
 }
 
 TEST(ErrorCodec, PrefixesTheStageTheSupervisorKnowsNotTheOneOnTheWire) {
-  Error original(ErrorKind::kFailed, "boom");
+  base::Error original(base::ErrorKind::kFailed, "boom");
   original.with_stage("signer");  // a stage may lie about who it is
-  const Error decoded = round_trip(original, "fetcher");
+  const base::Error decoded = round_trip(original, "fetcher");
   EXPECT_EQ(decoded.stage(), "fetcher");
   EXPECT_EQ(std::string(decoded.what()).rfind("stage 'fetcher': boom", 0), 0u) << decoded.what();
 }
@@ -51,10 +51,10 @@ TEST(ErrorCodec, PrefixesTheStageTheSupervisorKnowsNotTheOneOnTheWire) {
 TEST(ErrorCodec, RemoteContextGoesInsideTheLocalContext) {
   capnp::MallocMessageBuilder builder;
   auto wire = builder.initRoot<proto::Error>();
-  encode_error(Error(ErrorKind::kFailed, "boom"), wire);
+  encode_error(base::Error(base::ErrorKind::kFailed, "boom"), wire);
   wire.initContext(1).set(0, "remote line");
-  ErrorContext local{"running stage", "fetcher"};
-  const Error decoded = decode_error(wire.asReader(), "fetcher");
+  base::ErrorContext local{"running stage", "fetcher"};
+  const base::Error decoded = decode_error(wire.asReader(), "fetcher");
   EXPECT_EQ(decoded.context(), (std::vector<std::string>{"remote line", "running stage fetcher"}));
 }
 
@@ -65,7 +65,7 @@ TEST(ErrorCodec, NeutralisesHostileText) {
   wire.setHint(std::string(10000, 'h'));
   auto context = wire.initContext(100);
   for (unsigned i = 0; i < context.size(); ++i) context.set(i, "line\r");
-  const Error decoded = decode_error(wire.asReader(), "installer");
+  const base::Error decoded = decode_error(wire.asReader(), "installer");
   EXPECT_EQ(decoded.message(), "bad?[2Jthing\nsecond line");
   EXPECT_LE(decoded.hint().size(), kMaxRemoteTextBytes + 3);
   EXPECT_EQ(decoded.context().size(), kMaxRemoteContextLines);

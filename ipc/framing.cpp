@@ -21,10 +21,10 @@ namespace {
 // directories are bound inside the stage's root and named by path instead.
 void require_passable_fd(int fd, std::size_t slot, const char* verb) {
   struct stat st {};
-  check_syscall(::fstat(fd, &st), "inspect the fd in slot", std::to_string(slot));
+  base::check_syscall(::fstat(fd, &st), "inspect the fd in slot", std::to_string(slot));
   const bool passable = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
   if (passable) return;
-  throw Error(ErrorKind::kSandboxViolation,
+  throw base::Error(base::ErrorKind::kSandboxViolation,
               std::string("Refused to ") + verb + " the fd in slot " + std::to_string(slot) +
                   (S_ISDIR(st.st_mode) ? ": it is a directory" : ": it is neither a file, a pipe nor a socket") +
                   "; directories reach a stage only as mounts inside its own root, named by path");
@@ -44,7 +44,7 @@ void walk_struct(const capnp::DynamicStruct::Reader& s) {
   KJ_IF_MAYBE(field, s.which()) {
     walk_value(s.get(*field));
   } else {
-    fail(ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
          std::string("unknown union member in '") + schema.getShortDisplayName().cStr() + "'");
   }
 }
@@ -58,7 +58,7 @@ void walk_value(const capnp::DynamicValue::Reader& value) {
       for (auto element : value.as<capnp::DynamicList>()) walk_value(element);
       break;
     case capnp::DynamicValue::ENUM:
-      require(value.as<capnp::DynamicEnum>().getEnumerant() != nullptr,
+      base::require(value.as<capnp::DynamicEnum>().getEnumerant() != nullptr,
               "unknown enumerant " + std::to_string(value.as<capnp::DynamicEnum>().getRaw()));
       break;
     default:  // scalars, text and data were bounds-checked by get()
@@ -85,9 +85,9 @@ std::uint32_t read_le32(const std::uint8_t* p) {
 
 // Checks a frame length before anything is allocated for it.
 void check_length(std::uint32_t length, const FrameLimits& limits) {
-  require(length >= 2 * sizeof(capnp::word) && length % sizeof(capnp::word) == 0,
+  base::require(length >= 2 * sizeof(capnp::word) && length % sizeof(capnp::word) == 0,
           "Failed to decode stage message: invalid frame length " + std::to_string(length));
-  require(length <= limits.max_frame_bytes,
+  base::require(length <= limits.max_frame_bytes,
           "Failed to decode stage message: frame of " + std::to_string(length) +
               " bytes exceeds the limit of " + std::to_string(limits.max_frame_bytes));
 }
@@ -99,14 +99,14 @@ void wait_readable(int fd, const FrameLimits& limits) {
   int rc;
   do rc = ::poll(&p, 1, limits.receive_timeout_ms);
   while (rc < 0 && errno == EINTR);
-  check_syscall(rc, "poll stage socket");
-  require(rc > 0, "Failed to receive stage message: timed out after " +
+  base::check_syscall(rc, "poll stage socket");
+  base::require(rc > 0, "Failed to receive stage message: timed out after " +
                       std::to_string(limits.receive_timeout_ms) + " ms");
 }
 
 // recvmsg for the first header byte(s), collecting SCM_RIGHTS fds.
 std::size_t receive_header_start(int fd, std::uint8_t* header, const FrameLimits& limits,
-                                 std::vector<sandbox::UniqueFd>& fds) {
+                                 std::vector<base::UniqueFd>& fds) {
   std::vector<char> control(CMSG_SPACE(sizeof(int) * std::max<std::size_t>(limits.max_fds, 1)));
   iovec iov{header, kFrameHeaderBytes};
   msghdr msg{};
@@ -118,7 +118,7 @@ std::size_t receive_header_start(int fd, std::uint8_t* header, const FrameLimits
   ssize_t n;
   do n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
-  check_syscall(n, "receive from stage socket");
+  base::check_syscall(n, "receive from stage socket");
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -128,10 +128,10 @@ std::size_t receive_header_start(int fd, std::uint8_t* header, const FrameLimits
       fds.emplace_back(received);  // owned at once, so closed on any throw below
     }
   }
-  require((msg.msg_flags & MSG_CTRUNC) == 0,
+  base::require((msg.msg_flags & MSG_CTRUNC) == 0,
           "Failed to receive stage message: more than " + std::to_string(limits.max_fds) +
               " fds attached");
-  require(fds.size() <= limits.max_fds, "Failed to receive stage message: too many fds");
+  base::require(fds.size() <= limits.max_fds, "Failed to receive stage message: too many fds");
   return static_cast<std::size_t>(n);
 }
 
@@ -142,9 +142,9 @@ bool read_exact(int fd, std::uint8_t* data, std::size_t size, const FrameLimits&
     wait_readable(fd, limits);
     const ssize_t n = ::recv(fd, data + got, size - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    check_syscall(n, "receive from stage socket");
+    base::check_syscall(n, "receive from stage socket");
     if (n == 0) {
-      require(got == 0, "Failed to receive stage message: truncated frame (" +
+      base::require(got == 0, "Failed to receive stage message: truncated frame (" +
                             std::to_string(got) + " of " + std::to_string(size) + " bytes)");
       return false;
     }
@@ -174,10 +174,10 @@ void send_all(int fd, const std::uint8_t* data, std::size_t size, std::span<cons
     const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-      throw Error(ErrorKind::kDisconnected, "Failed to send stage message: the peer closed the socket")
+      throw base::Error(base::ErrorKind::kDisconnected, "Failed to send stage message: the peer closed the socket")
           .with_errno(errno);
     }
-    check_syscall(n, "send on stage socket");
+    base::check_syscall(n, "send on stage socket");
     sent += static_cast<std::size_t>(n);
   }
 }
@@ -188,7 +188,7 @@ Frame::Frame(kj::Array<capnp::word> words, std::unique_ptr<capnp::FlatArrayMessa
     : words_(std::move(words)), reader_(std::move(reader)) {}
 
 Frame Frame::decode(kj::Array<capnp::word> words, const FrameLimits& limits) {
-  require(words.size() * sizeof(capnp::word) <= limits.max_frame_bytes,
+  base::require(words.size() * sizeof(capnp::word) <= limits.max_frame_bytes,
           "Failed to decode stage message: frame exceeds the size limit");
   capnp::ReaderOptions options;
   options.nestingLimit = limits.nesting_limit;
@@ -196,16 +196,16 @@ Frame Frame::decode(kj::Array<capnp::word> words, const FrameLimits& limits) {
       std::max<std::uint64_t>(limits.min_traversal_words, limits.traversal_factor * words.size());
   try {
     auto reader = std::make_unique<capnp::FlatArrayMessageReader>(words.asPtr(), options);
-    require(reader->getEnd() == words.end(),
+    base::require(reader->getEnd() == words.end(),
             "Failed to decode stage message: trailing bytes after the message");
     walk_struct(capnp::toDynamic(reader->getRoot<proto::Message>()));
     return Frame(std::move(words), std::move(reader));
   } catch (const kj::Exception& e) {
-    fail(ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
          std::string("Failed to decode stage message: ") + e.getDescription().cStr());
-  } catch (Error& e) {
+  } catch (base::Error& e) {
     if (e.message().starts_with("Failed to")) throw;
-    fail(ErrorKind::kInvalidInput, "Failed to decode stage message: " + e.message());
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to decode stage message: " + e.message());
   }
 }
 
@@ -216,7 +216,7 @@ proto::Message::Reader Frame::message() const {
 std::vector<std::uint8_t> encode_frame(capnp::MessageBuilder& builder, const FrameLimits& limits) {
   const auto words = capnp::messageToFlatArray(builder);
   const auto bytes = words.asBytes();
-  check(bytes.size() <= limits.max_frame_bytes,
+  base::check(bytes.size() <= limits.max_frame_bytes,
         "Failed to encode stage message: " + std::to_string(bytes.size()) +
             " bytes exceed the frame limit of " + std::to_string(limits.max_frame_bytes));
   std::vector<std::uint8_t> frame(kFrameHeaderBytes + bytes.size());
@@ -228,26 +228,26 @@ std::vector<std::uint8_t> encode_frame(capnp::MessageBuilder& builder, const Fra
 
 void send_message(int socket_fd, capnp::MessageBuilder& builder, std::span<const int> fds,
                   const FrameLimits& limits) {
-  check(fds.size() <= limits.max_fds, "Failed to send stage message: too many fds attached");
+  base::check(fds.size() <= limits.max_fds, "Failed to send stage message: too many fds attached");
   for (std::size_t slot = 0; slot < fds.size(); ++slot) require_passable_fd(fds[slot], slot, "send");
   const auto frame = encode_frame(builder, limits);
   send_all(socket_fd, frame.data(), frame.size(), fds);
 }
 
 ReceivedMessage receive_message(int socket_fd, const FrameLimits& limits) {
-  std::vector<sandbox::UniqueFd> fds;
+  std::vector<base::UniqueFd> fds;
   std::uint8_t header[kFrameHeaderBytes];
   const std::size_t first = receive_header_start(socket_fd, header, limits, fds);
   if (first == 0) {
-    throw Error(ErrorKind::kDisconnected,
+    throw base::Error(base::ErrorKind::kDisconnected,
                 "Failed to receive stage message: the peer closed the socket");
   }
   const bool whole = read_exact(socket_fd, header + first, kFrameHeaderBytes - first, limits);
-  require(whole || first == kFrameHeaderBytes, "Failed to receive stage message: truncated frame");
+  base::require(whole || first == kFrameHeaderBytes, "Failed to receive stage message: truncated frame");
   const std::uint32_t length = read_le32(header);
   check_length(length, limits);
   auto body = kj::heapArray<capnp::word>(length / sizeof(capnp::word));
-  require(read_exact(socket_fd, body.asBytes().begin(), length, limits),
+  base::require(read_exact(socket_fd, body.asBytes().begin(), length, limits),
           "Failed to receive stage message: truncated frame (0 of " + std::to_string(length) +
               " bytes)");
   for (std::size_t slot = 0; slot < fds.size(); ++slot) require_passable_fd(fds[slot].get(), slot, "receive");
@@ -255,7 +255,7 @@ ReceivedMessage receive_message(int socket_fd, const FrameLimits& limits) {
 }
 
 std::vector<Frame> FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
-  require(!failed_, "Failed to decode stage message: the stream is out of sync after an error");
+  base::require(!failed_, "Failed to decode stage message: the stream is out of sync after an error");
   failed_ = true;  // cleared only if this call completes
   std::vector<Frame> frames;
   while (!bytes.empty()) {
@@ -291,16 +291,16 @@ void FrameDecoder::start_body() {
 }
 
 void FrameDecoder::finish() const {
-  require(idle(), "Failed to receive stage message: stream ended inside a frame");
+  base::require(idle(), "Failed to receive stage message: stream ended inside a frame");
 }
 
 Phase validate_message(proto::Message::Reader message, Phase phase, proto::StageKind stage,
                        std::size_t fd_count) {
   const bool from_stage = phase == Phase::kSupervisorRunning || phase == Phase::kSupervisorFinished;
-  const ErrorKind kind = from_stage ? ErrorKind::kSandboxViolation : ErrorKind::kInvalidInput;
+  const base::ErrorKind kind = from_stage ? base::ErrorKind::kSandboxViolation : base::ErrorKind::kInvalidInput;
   const auto which = message.which();
   const std::string what = "stage message '" + std::string(tag_name(which)) + "'";
-  auto refuse = [kind](const std::string& why) { fail(kind, "Refused " + why); };
+  auto refuse = [kind](const std::string& why) { base::fail(kind, "Refused " + why); };
 
   switch (phase) {
     case Phase::kStageAwaitingRequest: {

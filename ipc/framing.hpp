@@ -6,7 +6,7 @@
 // allocation, the message is walked completely against the schema under
 // ReaderOptions limits before a Frame exists, and validate_message() checks
 // that the message may arrive in the current phase. Any failure is an
-// ipc::Error (see docs/stage-protocol.md), never a crash or a hang.
+// base::Error (see docs/stage-protocol.md), never a crash or a hang.
 #pragma once
 
 #include <capnp/message.h>
@@ -43,7 +43,7 @@ inline constexpr std::size_t kFrameHeaderBytes = 4;
 // One received message, checked against the schema. Owns its words.
 class Frame {
  public:
-  // Throws ipc::Error (kInvalidInput) if `words` is not one well-formed Message.
+  // Throws base::Error (kInvalidInput) if `words` is not one well-formed Message.
   static Frame decode(kj::Array<capnp::word> words, const FrameLimits& limits = {});
 
   proto::Message::Reader message() const;
@@ -59,7 +59,7 @@ class Frame {
 // A frame and the fds that came with it (close-on-exec, owned).
 struct ReceivedMessage {
   Frame frame;
-  std::vector<sandbox::UniqueFd> fds;
+  std::vector<base::UniqueFd> fds;
 
   proto::Message::Reader message() const { return frame.message(); }
 };

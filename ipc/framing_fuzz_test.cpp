@@ -1,6 +1,6 @@
 // Mutation fuzzing of the frame decoder and the phase validator with a fixed
 // seed: every mutated stream either decodes into messages that can be read in
-// full, or fails with ipc::Error. Anything else (another exception type, a
+// full, or fails with base::Error. Anything else (another exception type, a
 // crash, a sanitizer report, a hang) fails the test.
 #include <capnp/compat/json.h>
 #include <gtest/gtest.h>
@@ -76,7 +76,7 @@ void exercise(const Frame& frame, Mutator& m) {
   const auto kind = kAllStageKinds[m.below(kAllStageKinds.size())];
   try {
     validate_message(frame.message(), phases[m.below(4)], kind, m.below(3));
-  } catch (const Error&) {
+  } catch (const base::Error&) {
     // refusing is fine
   }
 }
@@ -100,8 +100,8 @@ TEST(FramingFuzz, EveryMutatedFrameDecodesOrThrowsIpcError) {
         }
       }
       decoder.finish();
-    } catch (const Error& e) {
-      ASSERT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    } catch (const base::Error& e) {
+      ASSERT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
       ++refused;
     }
   }

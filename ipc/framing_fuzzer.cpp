@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       phase = ipc::validate_message(frame.message(), phase, ipc::proto::StageKind::FETCHER, 0);
     }
     decoder.finish();
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     // expected for most inputs; anything else escapes and is reported
   }
   return 0;

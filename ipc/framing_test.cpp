@@ -21,13 +21,13 @@ namespace ipc {
 namespace {
 
 using proto::StageKind;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 struct SocketPair {
-  UniqueFd a, b;
+  base::UniqueFd a, b;
   SocketPair() {
     int fds[2];
-    check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "socketpair");
+    base::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "socketpair");
     a.reset(fds[0]);
     b.reset(fds[1]);
   }
@@ -81,8 +81,8 @@ TEST(Framing, PassesAPipeFdThatWorksOnTheOtherSide) {
   SocketPair sp;
   int pipe_fds[2];
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
+  base::UniqueFd read_end(pipe_fds[0]);
+  base::UniqueFd write_end(pipe_fds[1]);
   capnp::MallocMessageBuilder builder;
   testing::fill_request(builder.initRoot<proto::Message>(), StageKind::FETCHER, 1);
   const int to_pass[] = {write_end.get()};
@@ -113,8 +113,8 @@ TEST(Framing, RejectsMoreFdsThanTheLimitAndLeaksNone) {
   try {
     receive_message(sp.b.get(), limits);
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("fds"), std::string::npos) << e.message();
   }
   EXPECT_EQ(open_fd_count(), before);
@@ -124,15 +124,15 @@ TEST(Framing, RejectsMoreFdsThanTheLimitAndLeaksNone) {
 // climbs out of any root the receiver lives in.
 TEST(Framing, RefusesToSendADirectoryFd) {
   SocketPair sp;
-  UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   capnp::MallocMessageBuilder builder;
   testing::fill_request(builder.initRoot<proto::Message>(), StageKind::FETCHER, 1);
   const int to_pass[] = {dir.get()};
   try {
     send_message(sp.a.get(), builder, to_pass);
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kSandboxViolation);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kSandboxViolation);
     EXPECT_NE(e.message().find("it is a directory"), std::string::npos) << e.message();
   }
 }
@@ -142,7 +142,7 @@ TEST(Framing, RefusesAReceivedDirectoryFdAndClosesIt) {
   capnp::MallocMessageBuilder builder;
   testing::fill_request(builder.initRoot<proto::Message>(), StageKind::FETCHER, 1);
   std::vector<std::uint8_t> frame = encode_frame(builder);
-  UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd dir(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   // Sent by hand, as a peer that does not check would send it.
   iovec iov{frame.data(), frame.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -163,8 +163,8 @@ TEST(Framing, RefusesAReceivedDirectoryFdAndClosesIt) {
   try {
     receive_message(sp.b.get());
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kSandboxViolation);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kSandboxViolation);
   }
   EXPECT_EQ(open_fd_count(), before);
 }
@@ -175,8 +175,8 @@ TEST(Framing, CleanEofBeforeAFrameIsDisconnected) {
   try {
     receive_message(sp.b.get());
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kDisconnected);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kDisconnected);
   }
 }
 
@@ -245,8 +245,8 @@ TEST(Framing, RejectsMalformedFramesWithTypedErrors) {
     try {
       receive_message(sp.b.get());
       ADD_FAILURE() << "expected an Error";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
       EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
     }
   }
@@ -260,8 +260,8 @@ TEST(Framing, EnforcesTheNestingLimit) {
   try {
     decoder.feed(frame);
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(std::string(e.what()).find("nested"), std::string::npos) << e.what();
   }
 }
@@ -271,7 +271,7 @@ TEST(Framing, TimesOutOnAPeerThatStopsMidFrame) {
   FrameLimits limits;
   limits.receive_timeout_ms = 50;
   write_all(sp.a.get(), le32(64));
-  EXPECT_THROW(receive_message(sp.b.get(), limits), Error);
+  EXPECT_THROW(receive_message(sp.b.get(), limits), base::Error);
 }
 
 TEST(FrameDecoder, DecodesFramesSplitAtEveryPossibleBoundary) {
@@ -294,14 +294,14 @@ TEST(FrameDecoder, DecodesFramesSplitAtEveryPossibleBoundary) {
 
 TEST(FrameDecoder, RefusesInputAfterAnErrorAndReportsTruncationAtEof) {
   FrameDecoder decoder;
-  EXPECT_THROW(decoder.feed(le32(0xffffffffu)), Error);
-  EXPECT_THROW(decoder.feed(frame_of(testing::fill_log)), Error);
+  EXPECT_THROW(decoder.feed(le32(0xffffffffu)), base::Error);
+  EXPECT_THROW(decoder.feed(frame_of(testing::fill_log)), base::Error);
 
   FrameDecoder partial;
   auto frame = frame_of(testing::fill_log);
   frame.pop_back();
   EXPECT_TRUE(partial.feed(frame).empty());
-  EXPECT_THROW(partial.finish(), Error);
+  EXPECT_THROW(partial.finish(), base::Error);
 }
 
 struct PhaseCase {
@@ -309,7 +309,7 @@ struct PhaseCase {
   std::function<void(proto::Message::Builder)> fill;
   Phase phase;
   std::size_t fds;
-  ErrorKind expected;  // kFailed here means "accepted"
+  base::ErrorKind expected;  // kFailed here means "accepted"
 };
 
 TEST(ValidateMessage, AcceptsOnlyWhatThePhasePermits) {
@@ -317,56 +317,56 @@ TEST(ValidateMessage, AcceptsOnlyWhatThePhasePermits) {
   const PhaseCase cases[] = {
       // The normal exchange, seen from both ends.
       {"request", [](auto m) { testing::fill_request(m, StageKind::FETCHER, 1); },
-       Phase::kStageAwaitingRequest, 1, ErrorKind::kFailed},
+       Phase::kStageAwaitingRequest, 1, base::ErrorKind::kFailed},
       {"progress", [](auto m) { testing::fill_progress(m, StageKind::FETCHER); },
-       Phase::kSupervisorRunning, 0, ErrorKind::kFailed},
-      {"log", testing::fill_log, Phase::kSupervisorRunning, 0, ErrorKind::kFailed},
+       Phase::kSupervisorRunning, 0, base::ErrorKind::kFailed},
+      {"log", testing::fill_log, Phase::kSupervisorRunning, 0, base::ErrorKind::kFailed},
       {"result", [](auto m) { testing::fill_result(m, StageKind::FETCHER); },
-       Phase::kSupervisorRunning, 0, ErrorKind::kFailed},
-      {"error", testing::fill_error, Phase::kSupervisorRunning, 0, ErrorKind::kFailed},
-      {"cancel", testing::fill_cancel, Phase::kStageRunning, 0, ErrorKind::kFailed},
+       Phase::kSupervisorRunning, 0, base::ErrorKind::kFailed},
+      {"error", testing::fill_error, Phase::kSupervisorRunning, 0, base::ErrorKind::kFailed},
+      {"cancel", testing::fill_cancel, Phase::kStageRunning, 0, base::ErrorKind::kFailed},
       // A stage never sends requests or cancels.
       {"request from a stage", [](auto m) { testing::fill_request(m, StageKind::FETCHER); },
-       Phase::kSupervisorRunning, 0, ErrorKind::kSandboxViolation},
+       Phase::kSupervisorRunning, 0, base::ErrorKind::kSandboxViolation},
       {"cancel from a stage", testing::fill_cancel, Phase::kSupervisorRunning, 0,
-       ErrorKind::kSandboxViolation},
+       base::ErrorKind::kSandboxViolation},
       // A result must be for the stage that was asked.
       {"result of another stage", [](auto m) { testing::fill_result(m, StageKind::VERIFIER); },
-       Phase::kSupervisorRunning, 0, ErrorKind::kSandboxViolation},
+       Phase::kSupervisorRunning, 0, base::ErrorKind::kSandboxViolation},
       {"progress of another stage", [](auto m) { testing::fill_progress(m, StageKind::VERIFIER); },
-       Phase::kSupervisorRunning, 0, ErrorKind::kSandboxViolation},
+       Phase::kSupervisorRunning, 0, base::ErrorKind::kSandboxViolation},
       // Exactly one result or error: nothing after it.
       {"second result", [](auto m) { testing::fill_result(m, StageKind::FETCHER); },
-       Phase::kSupervisorFinished, 0, ErrorKind::kSandboxViolation},
-      {"log after error", testing::fill_log, Phase::kSupervisorFinished, 0, ErrorKind::kSandboxViolation},
+       Phase::kSupervisorFinished, 0, base::ErrorKind::kSandboxViolation},
+      {"log after error", testing::fill_log, Phase::kSupervisorFinished, 0, base::ErrorKind::kSandboxViolation},
       // Stages cannot hand fds to the supervisor.
       {"fds on a log line", testing::fill_log, Phase::kSupervisorRunning, 1,
-       ErrorKind::kSandboxViolation},
+       base::ErrorKind::kSandboxViolation},
       // The stage side refuses what the supervisor should not send.
       {"request for another stage", [](auto m) { testing::fill_request(m, StageKind::VERIFIER); },
-       Phase::kStageAwaitingRequest, 0, ErrorKind::kInvalidInput},
+       Phase::kStageAwaitingRequest, 0, base::ErrorKind::kInvalidInput},
       {"fds attached when none expected", [](auto m) { testing::fill_request(m, StageKind::FETCHER, 0); },
-       Phase::kStageAwaitingRequest, 2, ErrorKind::kInvalidInput},
+       Phase::kStageAwaitingRequest, 2, base::ErrorKind::kInvalidInput},
       {"log before the request", testing::fill_log, Phase::kStageAwaitingRequest, 0,
-       ErrorKind::kInvalidInput},
+       base::ErrorKind::kInvalidInput},
       {"second request", [](auto m) { testing::fill_request(m, StageKind::FETCHER); },
-       Phase::kStageRunning, 0, ErrorKind::kInvalidInput},
-      {"second cancel", testing::fill_cancel, Phase::kStageCancelled, 0, ErrorKind::kInvalidInput},
-      {"fds on a cancel", testing::fill_cancel, Phase::kStageRunning, 1, ErrorKind::kInvalidInput},
+       Phase::kStageRunning, 0, base::ErrorKind::kInvalidInput},
+      {"second cancel", testing::fill_cancel, Phase::kStageCancelled, 0, base::ErrorKind::kInvalidInput},
+      {"fds on a cancel", testing::fill_cancel, Phase::kStageRunning, 1, base::ErrorKind::kInvalidInput},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     capnp::MallocMessageBuilder builder;
     c.fill(builder.initRoot<proto::Message>());
     const auto message = builder.getRoot<proto::Message>().asReader();
-    if (c.expected == ErrorKind::kFailed) {
+    if (c.expected == base::ErrorKind::kFailed) {
       EXPECT_NO_THROW(validate_message(message, c.phase, fetcher, c.fds));
       continue;
     }
     try {
       validate_message(message, c.phase, fetcher, c.fds);
       ADD_FAILURE() << "expected an Error";
-    } catch (const Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_EQ(e.kind(), c.expected) << e.what();
       EXPECT_NE(e.message().find("Refused stage message"), std::string::npos) << e.what();
     }

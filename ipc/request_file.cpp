@@ -34,7 +34,7 @@ void reject_unknown_keys(capnp::JsonValue::Reader value, capnp::Type type, const
       KJ_IF_MAYBE (field, schema.findFieldByName(member.getName())) {
         reject_unknown_keys(member.getValue(), field->getType(), where);
       } else {
-        fail(ErrorKind::kInvalidInput, "Failed to read JSON stage request: unknown key '" + where +
+        base::fail(base::ErrorKind::kInvalidInput, "Failed to read JSON stage request: unknown key '" + where +
                                            "' (no such field in " +
                                            std::string(schema.getShortDisplayName().cStr()) + ")");
       }
@@ -78,7 +78,7 @@ Frame parse_request(std::string_view content, RequestFormat format, proto::Stage
                                 capnp::toDynamic(request));
     }
   } catch (const kj::Exception& e) {
-    fail(ErrorKind::kInvalidInput, std::string("Failed to parse ") +
+    base::fail(base::ErrorKind::kInvalidInput, std::string("Failed to parse ") +
                                        (format == RequestFormat::kJson ? "JSON" : "text") +
                                        " stage request: " + e.getDescription().cStr());
   }
@@ -89,16 +89,16 @@ Frame parse_request(std::string_view content, RequestFormat format, proto::Stage
 }
 
 Frame read_request_file(const std::filesystem::path& path, proto::StageKind kind) {
-  ErrorContext ctx{"reading stage request", path.string()};
+  base::ErrorContext ctx{"reading stage request", path.string()};
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw Error(ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                 "Failed to open stage request '" + path.string() + "': " + std::strerror(errno))
         .with_errno(errno);
   }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  require(!ec && size <= kMaxRequestFileBytes,
+  base::require(!ec && size <= kMaxRequestFileBytes,
           "Failed to read stage request '" + path.string() + "': not a regular file of at most 16 MiB");
   std::ostringstream content;
   content << in.rdbuf();

@@ -119,8 +119,8 @@ TEST(RequestFile, RejectsBadRequestsWithInvalidInput) {
     try {
       parse_request(c.content, c.format, StageKind::FETCHER);
       ADD_FAILURE() << "expected an Error";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
       EXPECT_NE(std::string(e.what()).find(c.expected), std::string::npos) << e.what();
     }
   }
@@ -155,8 +155,8 @@ TEST(RequestFile, MissingFileNamesThePath) {
   try {
     read_request_file("/nonexistent/request.json", StageKind::DISKMAKER);
     FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("'/nonexistent/request.json'"), std::string::npos) << e.what();
   }
 }

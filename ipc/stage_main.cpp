@@ -39,18 +39,18 @@ Arguments parse_arguments(int argc, char** argv) {
   Arguments args;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    require(i + 1 < argc, "Failed to parse arguments: '" + std::string(arg) + "' needs a value");
+    base::require(i + 1 < argc, "Failed to parse arguments: '" + std::string(arg) + "' needs a value");
     const std::string value = argv[++i];
     if (arg == "--socket") {
       char* end = nullptr;
       const long fd = std::strtol(value.c_str(), &end, 10);
-      require(*end == '\0' && fd >= 0 && fd < 1024,
+      base::require(*end == '\0' && fd >= 0 && fd < 1024,
               "Failed to parse arguments: '" + value + "' is not an fd number");
       args.socket_fd = static_cast<int>(fd);
     } else if (arg == "--request") {
       args.request_file = value;
     } else {
-      fail(ErrorKind::kInvalidInput, "Failed to parse arguments: unknown option '" +
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to parse arguments: unknown option '" +
                                          std::string(arg) + "' (use --socket FD or --request FILE)");
     }
   }
@@ -62,13 +62,13 @@ void run_handler(proto::StageRequest::Reader request, StageContext& context, con
                  capnp::MallocMessageBuilder& reply) {
   auto result = reply.initRoot<proto::Message>().initResult();
   handler(request, context, result);
-  check(result_kind(result.asReader()) == context.kind(),
+  base::check(result_kind(result.asReader()) == context.kind(),
         "Stage handler did not produce a " + std::string(to_string(context.kind())) + " result");
 }
 
-Error to_error(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const Error*>(&e)) return *error;
-  return Error(ErrorKind::kFailed, e.what());
+base::Error to_error(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const base::Error*>(&e)) return *error;
+  return base::Error(base::ErrorKind::kFailed, e.what());
 }
 
 // `--request FILE`: no supervisor; the result or error goes to stdout/stderr.
@@ -81,7 +81,7 @@ int run_request_file(const std::string& path, proto::StageKind kind, const Handl
     std::cout << result_to_json(reply.getRoot<proto::Message>().getResult().asReader()) << "\n";
     return 0;
   } catch (const std::exception& e) {
-    Error error = to_error(e);
+    base::Error error = to_error(e);
     error.with_stage(std::string(to_string(kind)));
     std::cerr << error.what() << "\n";
     return 1;
@@ -91,7 +91,7 @@ int run_request_file(const std::string& path, proto::StageKind kind, const Handl
 }  // namespace
 
 StageContext::StageContext(int socket_fd, proto::StageKind kind,
-                           std::vector<sandbox::UniqueFd> fds, FrameLimits limits)
+                           std::vector<base::UniqueFd> fds, FrameLimits limits)
     : socket_fd_(socket_fd), kind_(kind), fds_(std::move(fds)), limits_(limits) {}
 
 void StageContext::send(capnp::MessageBuilder& message) {
@@ -145,13 +145,13 @@ bool StageContext::cancelled() {
   std::lock_guard lock(receive_mutex_);
   if (cancelled_ || socket_fd_ < 0) return cancelled_;
   pollfd p{socket_fd_, POLLIN, 0};
-  if (check_syscall(::poll(&p, 1, 0), "poll stage socket") == 0) return false;
+  if (base::check_syscall(::poll(&p, 1, 0), "poll stage socket") == 0) return false;
   try {
     const auto received = receive_message(socket_fd_, limits_);
     validate_message(received.message(), Phase::kStageRunning, kind_, received.fds.size());
     cancel_reason_ = received.message().getCancel().getReason().cStr();
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kDisconnected) throw;
+  } catch (const base::Error& e) {
+    if (e.kind() != base::ErrorKind::kDisconnected) throw;
     cancel_reason_ = "the supervisor closed the socket";
   }
   cancelled_ = true;
@@ -161,25 +161,25 @@ bool StageContext::cancelled() {
 void StageContext::check_cancelled() {
   if (!cancelled()) return;
   std::lock_guard lock(receive_mutex_);
-  fail(ErrorKind::kFailed, "Cancelled by the supervisor: " + cancel_reason_);
+  base::fail(base::ErrorKind::kFailed, "Cancelled by the supervisor: " + cancel_reason_);
 }
 
-sandbox::UniqueFd StageContext::take_fd(int slot, std::string_view what) {
-  require(slot >= 0 && static_cast<std::size_t>(slot) < fds_.size(),
+base::UniqueFd StageContext::take_fd(int slot, std::string_view what) {
+  base::require(slot >= 0 && static_cast<std::size_t>(slot) < fds_.size(),
           "Failed to open " + std::string(what) + ": fd slot " + std::to_string(slot) +
               " was not passed with the request");
-  require(fds_[slot].valid(), "Failed to open " + std::string(what) + ": fd slot " +
+  base::require(fds_[slot].valid(), "Failed to open " + std::string(what) + ": fd slot " +
                                   std::to_string(slot) + " was already taken");
   return std::move(fds_[slot]);
 }
 
-sandbox::UniqueFd StageContext::open(proto::FdRef::Reader ref, int flags, std::string_view what) {
+base::UniqueFd StageContext::open(proto::FdRef::Reader ref, int flags, std::string_view what) {
   const bool has_path = ref.hasPath() && ref.getPath().size() > 0;
-  require((ref.getSlot() >= 0) != has_path,
+  base::require((ref.getSlot() >= 0) != has_path,
           "Failed to open " + std::string(what) + ": exactly one of slot and path must be set");
   if (!has_path) return take_fd(ref.getSlot(), what);
   const std::string path = ref.getPath();
-  return sandbox::UniqueFd(check_syscall(::open(path.c_str(), flags | O_CLOEXEC, 0644),
+  return base::UniqueFd(base::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, 0644),
                                          "open " + std::string(what), path));
 }
 
@@ -194,7 +194,7 @@ int serve_stage_request(int socket_fd, proto::StageKind kind, const Handler& han
     send_message(socket_fd, reply, {}, limits);
     return 0;
   } catch (const std::exception& e) {
-    Error error = to_error(e);
+    base::Error error = to_error(e);
     error.with_stage(std::string(to_string(kind)));
     try {
       capnp::MallocMessageBuilder message;
@@ -223,7 +223,7 @@ int run_stage(int argc, char** argv, proto::StageKind kind, const Handler& handl
   Arguments args;
   try {
     args = parse_arguments(argc, argv);
-  } catch (const Error& e) {
+  } catch (const base::Error& e) {
     std::cerr << "stage-" << to_string(kind) << ": " << e.what() << "\n";
     return 1;
   }

@@ -7,7 +7,7 @@
 //
 // It reads exactly one request frame from the stage socket (fd 3, or
 // `--socket FD`), checks it is for this stage, calls the handler, and sends
-// the result or the encoded ipc::Error. It is the only place that catches.
+// the result or the encoded base::Error. It is the only place that catches.
 // `--request FILE` runs the handler on a request file instead (JSON or
 // Cap'n Proto text, FdRefs by path) and prints the result as JSON on stdout.
 #pragma once
@@ -47,7 +47,7 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 class StageContext {
  public:
   // `socket_fd` < 0: no supervisor; progress and logs go to stderr.
-  StageContext(int socket_fd, proto::StageKind kind, std::vector<sandbox::UniqueFd> fds,
+  StageContext(int socket_fd, proto::StageKind kind, std::vector<base::UniqueFd> fds,
                FrameLimits limits = {});
 
   proto::StageKind kind() const { return kind_; }
@@ -62,10 +62,10 @@ class StageContext {
   void check_cancelled();
 
   // The fd passed in `slot` with the request; each slot can be taken once.
-  sandbox::UniqueFd take_fd(int slot, std::string_view what);
+  base::UniqueFd take_fd(int slot, std::string_view what);
   // The file or directory `ref` names: its slot's fd, or `ref.path` opened
   // with open(2) `flags` (O_CLOEXEC is added). Exactly one must be set.
-  sandbox::UniqueFd open(proto::FdRef::Reader ref, int flags, std::string_view what);
+  base::UniqueFd open(proto::FdRef::Reader ref, int flags, std::string_view what);
   std::size_t fd_count() const { return fds_.size(); }
 
   // Sends one message to the supervisor (used by run_stage for the result).
@@ -74,7 +74,7 @@ class StageContext {
  private:
   int socket_fd_;
   proto::StageKind kind_;
-  std::vector<sandbox::UniqueFd> fds_;
+  std::vector<base::UniqueFd> fds_;
   FrameLimits limits_;
   std::mutex send_mutex_;
   std::mutex receive_mutex_;

@@ -18,14 +18,14 @@ namespace ipc {
 namespace {
 
 using proto::StageKind;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 // The supervisor's end of one stage run, with the harness on a thread.
 class HarnessRun {
  public:
   HarnessRun(StageKind kind, Handler handler) {
     int fds[2];
-    check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "socketpair");
+    base::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "socketpair");
     supervisor_.reset(fds[0]);
     stage_.reset(fds[1]);
     exit_code_ = std::async(std::launch::async, [this, kind, handler = std::move(handler)] {
@@ -51,15 +51,15 @@ class HarnessRun {
   int exit_code() { return exit_code_.get(); }
 
  private:
-  UniqueFd supervisor_;
-  UniqueFd stage_;
+  base::UniqueFd supervisor_;
+  base::UniqueFd stage_;
   std::future<int> exit_code_;
 };
 
 TEST(StageHarness, SendsProgressLogAndTheResultOfAGoodRequest) {
   int pipe_fds[2];
   ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
-  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  base::UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
 
   HarnessRun run(StageKind::FETCHER, [](proto::StageRequest::Reader request, StageContext& ctx,
                                         proto::StageResult::Builder result) {
@@ -87,16 +87,16 @@ TEST(StageHarness, SendsProgressLogAndTheResultOfAGoodRequest) {
 
 TEST(StageHarness, SendsTheEncodedErrorWhenTheHandlerThrows) {
   HarnessRun run(StageKind::INSTALLER, [](auto, StageContext&, auto) {
-    ErrorContext ctx{"installing", "bash"};
-    throw Error(ErrorKind::kFailed, "Failed to unpack 'bash.deb': truncated").with_hint("re-fetch it");
+    base::ErrorContext ctx{"installing", "bash"};
+    throw base::Error(base::ErrorKind::kFailed, "Failed to unpack 'bash.deb': truncated").with_hint("re-fetch it");
   });
   capnp::MallocMessageBuilder request;
   testing::fill_request(request.initRoot<proto::Message>(), StageKind::INSTALLER);
   run.send(request);
   const auto messages = run.receive_all(StageKind::INSTALLER);
   ASSERT_EQ(messages.back().message().which(), proto::Message::ERROR);
-  const Error error = decode_error(messages.back().message().getError(), "installer");
-  EXPECT_EQ(error.kind(), ErrorKind::kFailed);
+  const base::Error error = decode_error(messages.back().message().getError(), "installer");
+  EXPECT_EQ(error.kind(), base::ErrorKind::kFailed);
   EXPECT_EQ(error.context(), std::vector<std::string>{"installing bash"});
   EXPECT_EQ(error.hint(), "re-fetch it");
   EXPECT_EQ(run.exit_code(), 1);
@@ -107,20 +107,20 @@ TEST(StageHarness, ReportsFailuresOutsideTheHandlerAsTypedErrors) {
     const char* name;
     StageKind request_kind;
     Handler handler;
-    ErrorKind expected;
+    base::ErrorKind expected;
     const char* substring;
   };
   const Case cases[] = {
       // The supervisor asked the wrong binary: the handler must not run.
       {"request for another stage", StageKind::VERIFIER,
-       [](auto, auto&, auto) { FAIL() << "handler ran"; }, ErrorKind::kInvalidInput,
+       [](auto, auto&, auto) { FAIL() << "handler ran"; }, base::ErrorKind::kInvalidInput,
        "not a request for the resolver stage"},
-      // Exceptions that are not ipc::Error still arrive as a structured error.
+      // Exceptions that are not base::Error still arrive as a structured error.
       {"std exception", StageKind::RESOLVER,
-       [](auto, auto&, auto) { throw std::runtime_error("vector too long"); }, ErrorKind::kFailed,
+       [](auto, auto&, auto) { throw std::runtime_error("vector too long"); }, base::ErrorKind::kFailed,
        "vector too long"},
       // A handler that forgets its result is a bug in the stage.
-      {"no result", StageKind::RESOLVER, [](auto, auto&, auto) {}, ErrorKind::kFailed,
+      {"no result", StageKind::RESOLVER, [](auto, auto&, auto) {}, base::ErrorKind::kFailed,
        "did not produce a resolver result"},
       // Slots refer to fds that came with the request, nothing else.
       {"missing fd slot", StageKind::RESOLVER,
@@ -131,7 +131,7 @@ TEST(StageHarness, ReportsFailuresOutsideTheHandlerAsTypedErrors) {
          ctx.open(ref.asReader(), O_RDONLY, "Packages index");
          (void)request;
        },
-       ErrorKind::kInvalidInput, "fd slot 3 was not passed"},
+       base::ErrorKind::kInvalidInput, "fd slot 3 was not passed"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -141,7 +141,7 @@ TEST(StageHarness, ReportsFailuresOutsideTheHandlerAsTypedErrors) {
     run.send(request);
     const auto messages = run.receive_all(StageKind::RESOLVER);
     ASSERT_EQ(messages.back().message().which(), proto::Message::ERROR);
-    const Error error = decode_error(messages.back().message().getError(), "resolver");
+    const base::Error error = decode_error(messages.back().message().getError(), "resolver");
     EXPECT_EQ(error.kind(), c.expected) << error.what();
     EXPECT_NE(error.message().find(c.substring), std::string::npos) << error.what();
     EXPECT_EQ(run.exit_code(), 1);
@@ -162,7 +162,7 @@ TEST(StageHarness, HandlerSeesCancellation) {
   run.send(request);
   run.send(cancel);
   const auto messages = run.receive_all(StageKind::DISKMAKER);
-  const Error error = decode_error(messages.back().message().getError(), "diskmaker");
+  const base::Error error = decode_error(messages.back().message().getError(), "diskmaker");
   EXPECT_NE(error.message().find("Cancelled by the supervisor: user interrupt"), std::string::npos)
       << error.what();
   EXPECT_EQ(run.exit_code(), 1);
@@ -179,7 +179,7 @@ TEST(StageHarness, CallsTheEarlyInitHookWithTheSocketFd) {
   static std::atomic<int> seen{-1};
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-  UniqueFd supervisor(fds[0]), stage(fds[1]);
+  base::UniqueFd supervisor(fds[0]), stage(fds[1]);
   supervisor.reset();  // the harness then fails fast: nobody is there
   const std::string fd = std::to_string(stage.get());
   const char* argv[] = {"stage-verifier", "--socket", fd.c_str(), nullptr};

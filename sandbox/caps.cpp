@@ -10,10 +10,10 @@
 namespace sandbox {
 
 CapabilityPlan::CapabilityPlan(const std::vector<int>& keep) : keep_(keep), caps_(cap_init()) {
-  ipc::check(caps_ != nullptr, "Failed to allocate a capability set");
+  base::check(caps_ != nullptr, "Failed to allocate a capability set");
   const int last = static_cast<int>(cap_max_bits()) - 1;
   for (int cap : keep_) {
-    ipc::require(cap >= 0 && cap <= last, "Failed to keep capability " + std::to_string(cap) +
+    base::require(cap >= 0 && cap <= last, "Failed to keep capability " + std::to_string(cap) +
                                               ": unknown to this kernel");
   }
   for (int cap = 0; cap <= last; ++cap) {
@@ -23,7 +23,7 @@ CapabilityPlan::CapabilityPlan(const std::vector<int>& keep) : keep_(keep), caps
     std::vector<cap_value_t> values(keep_.begin(), keep_.end());
     const int n = static_cast<int>(values.size());
     for (cap_flag_t flag : {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE}) {
-      ipc::check_syscall(cap_set_flag(caps_.get(), flag, n, values.data(), CAP_SET),
+      base::check_syscall(cap_set_flag(caps_.get(), flag, n, values.data(), CAP_SET),
                          "build capability set", "keep-list");
     }
   }
@@ -58,13 +58,13 @@ int CapabilityPlan::apply(const char** failed_step) const noexcept {
 
 int capability_from_name(const std::string& name) {
   cap_value_t value = 0;
-  ipc::require(cap_from_name(name.c_str(), &value) == 0, "Failed to parse capability name '" + name + "'");
+  base::require(cap_from_name(name.c_str(), &value) == 0, "Failed to parse capability name '" + name + "'");
   return value;
 }
 
 std::string capability_name(int cap) {
   char* text = cap_to_name(static_cast<cap_value_t>(cap));
-  ipc::check(text != nullptr, "Failed to name capability " + std::to_string(cap));
+  base::check(text != nullptr, "Failed to name capability " + std::to_string(cap));
   std::string result(text);
   cap_free(text);
   return result;

@@ -38,10 +38,10 @@ SpawnedStage::SpawnedStage(SpawnedStage&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), reaped_(other.reaped_) {}
 
 int SpawnedStage::wait() {
-  ipc::check(!reaped_, "Failed to wait for stage: already reaped");
+  base::check(!reaped_, "Failed to wait for stage: already reaped");
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) ipc::check_syscall(-1, "wait for stage pid", std::to_string(pid_));
+    if (errno != EINTR) base::check_syscall(-1, "wait for stage pid", std::to_string(pid_));
   }
   reaped_ = true;
   return status;
@@ -199,7 +199,7 @@ SpawnedStage clone_direct(unsigned long flags, ChildStart& start, const IdMapPla
   const long pid = syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
   if (pid < 0) throw namespace_creation_error(errno);
   if (pid == 0) start_child(&start);
-  SpawnedStage stage(static_cast<pid_t>(pid), UniqueFd{pidfd});
+  SpawnedStage stage(static_cast<pid_t>(pid), base::UniqueFd{pidfd});
   apply_id_maps(stage.pid(), maps);  // on error the stage's destructor kills it
   return stage;
 }
@@ -208,7 +208,7 @@ SpawnedStage clone_direct(unsigned long flags, ChildStart& start, const IdMapPla
 SpawnedStage clone_in_mapped_namespace(unsigned long flags, ChildStart& start, const IdMapPlan& maps) {
   const IdMapPlan nested = nested_identity(maps);
   const ClonedStage cloned = clone_nested({mapped_user_namespace(maps), flags, &nested, start_child, &start});
-  return SpawnedStage(cloned.pid, UniqueFd{cloned.pidfd});
+  return SpawnedStage(cloned.pid, base::UniqueFd{cloned.pidfd});
 }
 
 std::string hint_for(const ChildFailure& f) {
@@ -231,11 +231,11 @@ std::string hint_for(const ChildFailure& f) {
 void require_passable(const std::vector<PassFd>& fds) {
   for (const PassFd& fd : fds) {
     struct stat st {};
-    ipc::check_syscall(fstat(fd.source, &st), "inspect fd to pass", std::to_string(fd.source));
+    base::check_syscall(fstat(fd.source, &st), "inspect fd to pass", std::to_string(fd.source));
     const mode_t type = st.st_mode & S_IFMT;
     const std::string where = "fd " + std::to_string(fd.source) + " (stage fd " + std::to_string(fd.target) + ")";
-    ipc::require(type != S_IFDIR, "Refusing to pass " + where + " to the stage: directories are never passed to a stage");
-    ipc::require(type == S_IFREG || type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR,
+    base::require(type != S_IFDIR, "Refusing to pass " + where + " to the stage: directories are never passed to a stage");
+    base::require(type == S_IFREG || type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR,
                  "Refusing to pass " + where +
                      " to the stage: only regular files, pipes, sockets and character devices are passed");
   }
@@ -244,8 +244,8 @@ void require_passable(const std::vector<PassFd>& fds) {
 }  // namespace
 
 SpawnedStage spawn(const SandboxSpec& spec) {
-  ipc::ErrorContext ctx{"starting sandboxed", spec.executable};
-  ipc::require(!spec.argv.empty(), "Failed to spawn stage: argv is empty");
+  base::ErrorContext ctx{"starting sandboxed", spec.executable};
+  base::require(!spec.argv.empty(), "Failed to spawn stage: argv is empty");
   require_passable(spec.fds);
   const IdMapPlan maps = plan_id_maps(spec.user_mapping, spec.subuid_path, spec.subgid_path);
   const BindSources sources = maps.become_mapped_root ? BindSources::kDetachedByParent : BindSources::kByPath;
@@ -257,15 +257,15 @@ SpawnedStage spawn(const SandboxSpec& spec) {
                  &spec, maps.become_mapped_root, -1, -1};
   int sync[2];
   int errors[2];
-  ipc::check_syscall(pipe2(sync, O_CLOEXEC), "create", "sync pipe");
-  UniqueFd sync_read{sync[0]}, sync_write{sync[1]};
-  ipc::check_syscall(pipe2(errors, O_CLOEXEC), "create", "error pipe");
-  UniqueFd error_read{errors[0]}, error_write{errors[1]};
+  base::check_syscall(pipe2(sync, O_CLOEXEC), "create", "sync pipe");
+  base::UniqueFd sync_read{sync[0]}, sync_write{sync[1]};
+  base::check_syscall(pipe2(errors, O_CLOEXEC), "create", "error pipe");
+  base::UniqueFd error_read{errors[0]}, error_write{errors[1]};
   plan.sync_fd = sync_read.get();
   plan.error_fd = error_write.get();
-  UniqueFd self;
+  base::UniqueFd self;
   if (maps.become_mapped_root) {
-    self.reset(ipc::check_syscall(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)), "open", "own pidfd"));
+    self.reset(base::check_syscall(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)), "open", "own pidfd"));
     plan.parent_pidfd = self.get();
   }
 
@@ -277,7 +277,7 @@ SpawnedStage spawn(const SandboxSpec& spec) {
                                         : clone_direct(flags, start, maps);
   sync_read.reset();
   error_write.reset();
-  ipc::check_syscall(write(sync_write.get(), "1", 1), "release", "stage child");
+  base::check_syscall(write(sync_write.get(), "1", 1), "release", "stage child");
   sync_write.reset();
 
   ChildFailure failure;
@@ -289,7 +289,7 @@ SpawnedStage spawn(const SandboxSpec& spec) {
   std::string message = std::string("Failed to ") + failure.step;
   if (failure.object[0] != '\0') message += std::string(" '") + failure.object + "'";
   message += std::string(" in the sandbox: ") + std::strerror(failure.error);
-  ipc::Error error(ipc::ErrorKind::kFailed, std::move(message));
+  base::Error error(base::ErrorKind::kFailed, std::move(message));
   error.with_errno(failure.error);
   if (std::string hint = hint_for(failure); !hint.empty()) error.with_hint(std::move(hint));
   throw error;

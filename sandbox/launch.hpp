@@ -14,7 +14,7 @@ namespace sandbox {
 // dies with it. Killed and reaped on destruction unless waited for.
 class SpawnedStage {
  public:
-  SpawnedStage(pid_t pid, UniqueFd pidfd) noexcept : pid_(pid), pidfd_(std::move(pidfd)) {}
+  SpawnedStage(pid_t pid, base::UniqueFd pidfd) noexcept : pid_(pid), pidfd_(std::move(pidfd)) {}
   ~SpawnedStage();
   SpawnedStage(SpawnedStage&& other) noexcept;
   SpawnedStage& operator=(SpawnedStage&&) = delete;
@@ -30,18 +30,18 @@ class SpawnedStage {
   // Hands the process over to a caller that watches and reaps it itself
   // (the supervisor's event loop): returns the pidfd; this object then
   // neither kills nor waits.
-  UniqueFd release_pidfd() noexcept {
+  base::UniqueFd release_pidfd() noexcept {
     pid_ = -1;
     return std::move(pidfd_);
   }
 
  private:
   pid_t pid_;
-  UniqueFd pidfd_;
+  base::UniqueFd pidfd_;
   bool reaped_ = false;
 };
 
-// Throws ipc::Error naming the failed step (with a hint where a kernel or
+// Throws base::Error naming the failed step (with a hint where a kernel or
 // configuration cause is likely); the child has been reaped by then.
 SpawnedStage spawn(const SandboxSpec& spec);
 

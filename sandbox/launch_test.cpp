@@ -30,7 +30,7 @@ using testing::run;
 std::string namespace_of(const std::string& pid, const std::string& ns) {
   char target[64] = {};
   const std::string path = "/proc/" + pid + "/ns/" + ns;
-  ipc::check_syscall(readlink(path.c_str(), target, sizeof(target) - 1), "read link", path);
+  base::check_syscall(readlink(path.c_str(), target, sizeof(target) - 1), "read link", path);
   return target;
 }
 
@@ -57,17 +57,17 @@ std::string read_line(int fd) {
 struct PausedProbe {
   explicit PausedProbe(bool network) {
     int in[2], out[2];
-    ipc::check_syscall(pipe2(in, O_CLOEXEC), "create", "stdin pipe");
-    ipc::check_syscall(pipe2(out, O_CLOEXEC), "create", "stdout pipe");
+    base::check_syscall(pipe2(in, O_CLOEXEC), "create", "stdin pipe");
+    base::check_syscall(pipe2(out, O_CLOEXEC), "create", "stdout pipe");
     stdin_write.reset(in[1]);
     stdout_read.reset(out[0]);
-    UniqueFd in_read{in[0]}, out_write{out[1]};
+    base::UniqueFd in_read{in[0]}, out_write{out[1]};
     SandboxSpec spec = probe_spec(baseline_policy(), {"pause"});
     spec.network = network;
     spec.fds = {{in_read.get(), 0}, {out_write.get(), 1}};
     stage.emplace(spawn(spec));
   }
-  UniqueFd stdin_write, stdout_read;
+  base::UniqueFd stdin_write, stdout_read;
   std::optional<SpawnedStage> stage;
 };
 
@@ -124,16 +124,16 @@ TEST(Spawn, ChildIsRootAndPidOneInsideItsNamespaces) {
 // The inode of the user namespace that owns `pid`'s user namespace.
 ino_t parent_user_namespace(pid_t pid) {
   const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
-  UniqueFd ns{ipc::check_syscall(open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path)};
-  UniqueFd parent{ipc::check_syscall(ioctl(ns.get(), NS_GET_PARENT), "get parent of", path)};
+  base::UniqueFd ns{base::check_syscall(open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path)};
+  base::UniqueFd parent{base::check_syscall(ioctl(ns.get(), NS_GET_PARENT), "get parent of", path)};
   struct stat st {};
-  ipc::check_syscall(fstat(parent.get(), &st), "inspect parent of", path);
+  base::check_syscall(fstat(parent.get(), &st), "inspect parent of", path);
   return st.st_ino;
 }
 
 ino_t own_user_namespace() {
   struct stat st {};
-  ipc::check_syscall(stat("/proc/self/ns/user", &st), "inspect", "/proc/self/ns/user");
+  base::check_syscall(stat("/proc/self/ns/user", &st), "inspect", "/proc/self/ns/user");
   return st.st_ino;
 }
 
@@ -198,8 +198,8 @@ TEST(Spawn, CallerWithoutSubordinateRangeGetsInstructions) {
   try {
     spawn(spec);
     FAIL() << "spawn succeeded without a subordinate range";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(std::string(e.what()).find("usermod --add-subuids"), std::string::npos) << e.what();
   }
 }
@@ -217,7 +217,7 @@ TEST(Spawn, SetupFailureNamesTheStepAndPath) {
   try {
     spawn(spec);
     FAIL() << "spawn succeeded with a missing bind source";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     const std::string what = e.what();
     // Looked up by the child under /oldroot, or (root) opened by the parent.
     EXPECT_NE(what.find("Failed to find bind source '"), std::string::npos) << what;
@@ -233,14 +233,14 @@ TEST(Spawn, MissingExecutableIsReportedAfterSetup) {
   try {
     spawn(spec);
     FAIL() << "spawn succeeded with a missing executable";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(std::string(e.what()).find("Failed to execute '/no/such/stage'"), std::string::npos) << e.what();
   }
 }
 
 TEST(Spawn, OnlyDeclaredFdsReachTheStage) {
   // An fd open in the parent without close-on-exec must not leak in.
-  UniqueFd leaked{open("/dev/null", O_RDONLY)};
+  base::UniqueFd leaked{open("/dev/null", O_RDONLY)};
   ASSERT_TRUE(leaked.valid());
   const std::string path = "/proc/self/fd/" + std::to_string(leaked.get());
   const testing::ProbeRun r = run(probe_spec(baseline_policy(), {"read-file", path}));
@@ -250,16 +250,16 @@ TEST(Spawn, OnlyDeclaredFdsReachTheStage) {
 
 TEST(Spawn, DirectoryFdsAreNeverPassed) {
   for (int flags : {O_RDONLY | O_DIRECTORY, O_PATH | O_DIRECTORY}) {
-    UniqueFd dir{open("/usr", flags | O_CLOEXEC)};
+    base::UniqueFd dir{open("/usr", flags | O_CLOEXEC)};
     ASSERT_TRUE(dir.valid());
     SandboxSpec spec = probe_spec(baseline_policy(), {"noop"});
     spec.fds = {{dir.get(), 5}};
     try {
       spawn(spec);
       FAIL() << "a directory fd was passed to the stage";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       const std::string what = e.what();
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(what.find("fd " + std::to_string(dir.get()) + " (stage fd 5)"), std::string::npos) << what;
       EXPECT_NE(what.find("directories are never passed to a stage"), std::string::npos) << what;
     }

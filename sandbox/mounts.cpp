@@ -31,23 +31,23 @@ std::vector<std::string> parents_of(const std::string& path) {
 // The source cloned as a detached mount tree, private so that nothing
 // mounted under it in the stage propagates back to the host.
 void detach_source(PreparedMount& m, const MountOp& op, PreparedRoot& root) {
-  UniqueFd tree{open_tree(AT_FDCWD, op.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)};
+  base::UniqueFd tree{open_tree(AT_FDCWD, op.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)};
   if (!tree && errno == ENOENT && op.if_exists) {
     m.source_absent = true;
     return;
   }
   if (!tree) {
     const int e = errno;
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to find bind source '" + op.source + "' for the sandbox: " + std::strerror(e))
         .with_errno(e)
         .with_hint("the path to bind into the sandbox does not exist on the host");
   }
   struct stat st {};
-  ipc::check_syscall(fstat(tree.get(), &st), "inspect bind source", op.source);
+  base::check_syscall(fstat(tree.get(), &st), "inspect bind source", op.source);
   mount_attr attr{};
   attr.propagation = MS_PRIVATE;
-  ipc::check_syscall(mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)),
+  base::check_syscall(mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)),
                      "make bind source private", op.source);
   m.source_is_dir = S_ISDIR(st.st_mode);
   m.tree_fd = tree.get();
@@ -55,13 +55,13 @@ void detach_source(PreparedMount& m, const MountOp& op, PreparedRoot& root) {
 }
 
 PreparedMount prepare(const MountOp& op, BindSources sources, PreparedRoot& root) {
-  ipc::require(!op.target.empty() && op.target.front() == '/' &&
+  base::require(!op.target.empty() && op.target.front() == '/' &&
                    op.target.find("/../") == std::string::npos && !op.target.ends_with("/.."),
                "Failed to prepare mount: target '" + op.target + "' must be absolute without '..'");
   PreparedMount m{op.kind, {}, std::string(kNewRoot) + op.target, {}, op.options, op.target,
                   op.if_exists, parents_of(op.target), {}, {}};
   if (op.kind == MountKind::kBindRo || op.kind == MountKind::kBindRw) {
-    ipc::require(!op.source.empty() && op.source.front() == '/',
+    base::require(!op.source.empty() && op.source.front() == '/',
                  "Failed to prepare bind mount: source '" + op.source + "' must be absolute");
     m.source = std::string(kOldRoot) + op.source;
     if (sources == BindSources::kDetachedByParent) detach_source(m, op, root);

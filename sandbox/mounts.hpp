@@ -34,7 +34,7 @@ struct PreparedMount {
 
 struct PreparedRoot {
   std::vector<PreparedMount> mounts;
-  std::vector<UniqueFd> trees;  // detached bind sources, closed after the child is set up
+  std::vector<base::UniqueFd> trees;  // detached bind sources, closed after the child is set up
 };
 
 enum class BindSources {

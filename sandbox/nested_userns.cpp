@@ -27,10 +27,10 @@ int reap(pid_t pid) noexcept {
 }
 
 // A child that only waits in its new user namespace until the pipe closes.
-UniqueFd make_holder(const IdMapPlan& plan) {
+base::UniqueFd make_holder(const IdMapPlan& plan) {
   int sync[2];
-  ipc::check_syscall(pipe2(sync, O_CLOEXEC), "create", "holder sync pipe");
-  UniqueFd sync_read{sync[0]}, sync_write{sync[1]};
+  base::check_syscall(pipe2(sync, O_CLOEXEC), "create", "holder sync pipe");
+  base::UniqueFd sync_read{sync[0]}, sync_write{sync[1]};
   const long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
   if (pid < 0) throw namespace_creation_error(errno);
   if (pid == 0) {
@@ -42,7 +42,7 @@ UniqueFd make_holder(const IdMapPlan& plan) {
   sync_read.reset();
   struct Reaper {
     pid_t pid;
-    UniqueFd& sync_write;
+    base::UniqueFd& sync_write;
     ~Reaper() {
       sync_write.reset();  // EOF: the holder exits; its namespace lives on in the fd
       reap(pid);
@@ -50,7 +50,7 @@ UniqueFd make_holder(const IdMapPlan& plan) {
   } reaper{static_cast<pid_t>(pid), sync_write};
   apply_id_maps(static_cast<pid_t>(pid), plan);
   const std::string path = "/proc/" + std::to_string(pid) + "/ns/user";
-  return UniqueFd{ipc::check_syscall(open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path)};
+  return base::UniqueFd{base::check_syscall(open(path.c_str(), O_RDONLY | O_CLOEXEC), "open", path)};
 }
 
 struct Intermediate {
@@ -123,7 +123,7 @@ constexpr size_t kIntermediateStack = 64 * 1024;
 int mapped_user_namespace(const IdMapPlan& plan) {
   static std::mutex mutex;
   // Never destroyed: stages may be spawned until the process exits.
-  static auto* holders = new std::map<std::string, UniqueFd>();
+  static auto* holders = new std::map<std::string, base::UniqueFd>();
   const std::string key = id_map_text(plan.uid) + "|" + id_map_text(plan.gid);
   std::lock_guard lock(mutex);
   auto it = holders->find(key);
@@ -151,7 +151,7 @@ ClonedStage clone_nested(const NestedClone& request) {
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &s.stage_mask, nullptr);
   if (intermediate < 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      std::string("Failed to start the stage's launcher process: ") + std::strerror(clone_errno))
         .with_errno(clone_errno);
   }
@@ -168,7 +168,7 @@ ClonedStage clone_nested(const NestedClone& request) {
     close(s.pidfd);
   }
   if (std::strcmp(s.step, "create the stage's namespaces") == 0) throw namespace_creation_error(s.error);
-  throw ipc::Error(ipc::ErrorKind::kFailed, std::string("Failed to ") + s.step + ": " + std::strerror(s.error))
+  throw base::Error(base::ErrorKind::kFailed, std::string("Failed to ") + s.step + ": " + std::strerror(s.error))
       .with_errno(s.error);
 }
 

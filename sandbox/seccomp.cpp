@@ -19,14 +19,14 @@ namespace sandbox {
 
 SeccompPolicy::Entry& SeccompPolicy::writable_entry(int nr) {
   Entry& entry = entries_[nr];
-  ipc::check(!entry.forbidden,
+  base::check(!entry.forbidden,
              "Failed to extend seccomp policy: syscall '" + syscall_name(nr) +
                  "' is forbidden for every stage");
   return entry;
 }
 
 SeccompPolicy& SeccompPolicy::allow(const SyscallSet& set) {
-  ipc::ErrorContext ctx{"allowing syscall set", set.name};
+  base::ErrorContext ctx{"allowing syscall set", set.name};
   for (int nr : set.syscalls) writable_entry(nr).unconditional = kAllowed;
   return *this;
 }
@@ -37,7 +37,7 @@ SeccompPolicy& SeccompPolicy::set(int nr, Decision decision) {
 }
 
 SeccompPolicy& SeccompPolicy::set_if(int nr, Decision decision, ArgConditions conditions) {
-  ipc::check(!conditions.empty(), "set_if() needs at least one argument condition");
+  base::check(!conditions.empty(), "set_if() needs at least one argument condition");
   writable_entry(nr).conditional.push_back({decision, std::move(conditions)});
   return *this;
 }
@@ -78,7 +78,7 @@ uint32_t to_scmp_action(Decision d) {
 void check_scmp(int rc, std::string_view op, std::string_view object) {
   if (rc < 0) {
     errno = -rc;
-    ipc::check_syscall(-1, op, object);
+    base::check_syscall(-1, op, object);
   }
 }
 
@@ -86,7 +86,7 @@ void check_scmp(int rc, std::string_view op, std::string_view object) {
 
 SeccompFilter::SeccompFilter(const SeccompPolicy& policy)
     : ctx_(seccomp_init(to_scmp_action(policy.default_decision()))) {
-  ipc::check(ctx_ != nullptr, "Failed to create seccomp filter context");
+  base::check(ctx_ != nullptr, "Failed to create seccomp filter context");
   const Decision fallback = policy.default_decision();
   for (const auto& [nr, entry] : policy.entries()) {
     // libseccomp rejects rules whose action equals the default: they are implied.
@@ -109,13 +109,13 @@ SeccompFilter::SeccompFilter(const SeccompPolicy& policy)
 SeccompFilter::~SeccompFilter() { seccomp_release(ctx_); }
 
 BpfProgram SeccompFilter::export_bpf() const {
-  UniqueFd fd{ipc::check_syscall(memfd_create("seccomp-bpf", MFD_CLOEXEC), "create memfd for", "seccomp-bpf")};
+  base::UniqueFd fd{base::check_syscall(memfd_create("seccomp-bpf", MFD_CLOEXEC), "create memfd for", "seccomp-bpf")};
   check_scmp(seccomp_export_bpf(ctx_, fd.get()), "export seccomp filter to", "memfd");
-  const off_t size = ipc::check_syscall(lseek(fd.get(), 0, SEEK_END), "seek", "seccomp-bpf memfd");
-  ipc::check(size % sizeof(sock_filter) == 0, "Failed to export seccomp filter: odd BPF size");
+  const off_t size = base::check_syscall(lseek(fd.get(), 0, SEEK_END), "seek", "seccomp-bpf memfd");
+  base::check(size % sizeof(sock_filter) == 0, "Failed to export seccomp filter: odd BPF size");
   BpfProgram program;
   program.instructions.resize(static_cast<size_t>(size) / sizeof(sock_filter));
-  ipc::check_syscall(pread(fd.get(), program.instructions.data(), static_cast<size_t>(size), 0),
+  base::check_syscall(pread(fd.get(), program.instructions.data(), static_cast<size_t>(size), 0),
                      "read", "seccomp-bpf memfd");
   return program;
 }
@@ -162,11 +162,11 @@ BpfProgram compiled_bpf(const SeccompPolicy& policy) {
 }
 
 void SeccompFilter::load() const {
-  ipc::check_syscall(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+  base::check_syscall(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
   const int rc = seccomp_load(ctx_);
   if (rc < 0) {
     errno = -rc;
-    ipc::Error error(ipc::ErrorKind::kFailed,
+    base::Error error(base::ErrorKind::kFailed,
                      std::string("Failed to load seccomp filter: ") + std::strerror(-rc));
     throw std::move(error.with_errno(-rc)).with_hint(
         "the kernel needs CONFIG_SECCOMP_FILTER=y");
@@ -184,10 +184,10 @@ void forbid_exec() {
   // Loaded with prctl(PR_SET_SECCOMP), the one way in the baseline policy
   // allows (no_new_privs is already set by the launcher).
   const BpfProgram program = SeccompFilter(policy).export_bpf();
-  ipc::check_syscall(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
+  base::check_syscall(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set", "no_new_privs");
   const int rc = load_bpf(program);
   if (rc < 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed, std::string("Failed to load the no-exec seccomp filter: ") +
+    throw base::Error(base::ErrorKind::kFailed, std::string("Failed to load the no-exec seccomp filter: ") +
                                                   std::strerror(-rc))
         .with_errno(-rc);
   }
@@ -275,7 +275,7 @@ void install_sigsys_reporter(int fd) {
   action.sa_sigaction = report_sigsys;
   action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
-  ipc::check_syscall(sigaction(SIGSYS, &action, nullptr), "install SIGSYS handler for", "seccomp reports");
+  base::check_syscall(sigaction(SIGSYS, &action, nullptr), "install SIGSYS handler for", "seccomp reports");
 }
 
 }  // namespace sandbox

@@ -89,9 +89,9 @@ TEST(ProgramRunnerPolicy, AddsForkExecAndFileWritesToTheBaseline) {
 
 TEST(SeccompPolicy, RefusesToAllowAForbiddenSyscall) {
   SeccompPolicy policy = baseline_policy();
-  EXPECT_THROW(policy.allow({"mounting", {SCMP_SYS(mount)}}), ipc::Error);
-  EXPECT_THROW(policy.set(SCMP_SYS(ptrace), kAllowed), ipc::Error);
-  EXPECT_THROW(policy.allow_if(SCMP_SYS(setns), {SCMP_A1(SCMP_CMP_EQ, 0)}), ipc::Error);
+  EXPECT_THROW(policy.allow({"mounting", {SCMP_SYS(mount)}}), base::Error);
+  EXPECT_THROW(policy.set(SCMP_SYS(ptrace), kAllowed), base::Error);
+  EXPECT_THROW(policy.allow_if(SCMP_SYS(setns), {SCMP_A1(SCMP_CMP_EQ, 0)}), base::Error);
 }
 
 TEST(SeccompPolicy, ConditionalRuleLeavesTheDecisionToTheFilter) {

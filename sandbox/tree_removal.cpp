@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 void require_removable(const fs::path& path) {
-  ipc::require(path.is_absolute() && path.has_parent_path() && path != path.root_path() &&
+  base::require(path.is_absolute() && path.has_parent_path() && path != path.root_path() &&
                    path.filename() != "." && path.filename() != "..",
                "Refusing to remove '" + path.string() + "': not an absolute path below a directory");
 }
@@ -58,13 +58,13 @@ void remove_tree_sandboxed(const fs::path& path) {
     // Root may unlink anything, while its sandbox (a subordinate range) could
     // not touch root's own files: no sandbox is needed or useful.
     fs::remove_all(path, ec);
-    if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to remove '" + path.string() + "': " + ec.message());
+    if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to remove '" + path.string() + "': " + ec.message());
     return;
   }
   int pipe_fds[2];
-  ipc::check_syscall(::pipe2(pipe_fds, O_CLOEXEC), "create a pipe for removing", path.string());
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
+  base::check_syscall(::pipe2(pipe_fds, O_CLOEXEC), "create a pipe for removing", path.string());
+  base::UniqueFd read_end(pipe_fds[0]);
+  base::UniqueFd write_end(pipe_fds[1]);
   SandboxSpec spec = tree_removal_spec(path);
   spec.fds.push_back({write_end.get(), 2});
   SpawnedStage child = spawn(spec);
@@ -72,7 +72,7 @@ void remove_tree_sandboxed(const fs::path& path) {
   const std::string errors = read_all(read_end.get());
   const int status = child.wait();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to remove '" + path.string() + "': rm " +
                          (WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
                                             : "was killed by signal " + std::to_string(WTERMSIG(status))) +
@@ -86,7 +86,7 @@ void remove_tree(const fs::path& path) {
   fs::remove_all(path, ec);
   if (!ec) return;
   if (ec.value() != EACCES && ec.value() != EPERM) {
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to remove '" + path.string() + "': " + ec.message());
+    throw base::Error(base::ErrorKind::kFailed, "Failed to remove '" + path.string() + "': " + ec.message());
   }
   remove_tree_sandboxed(path);
 }

@@ -12,7 +12,7 @@ namespace sandbox {
 
 // Removes `path` and everything below it; nothing happens when it does not
 // exist. Tries a plain removal first and falls back to remove_tree_sandboxed()
-// when that fails with EACCES or EPERM. Throws ipc::Error naming the path.
+// when that fails with EACCES or EPERM. Throws base::Error naming the path.
 void remove_tree(const std::filesystem::path& path);
 
 // Removes `path` with `rm -rf --one-file-system` in a sandbox that maps the

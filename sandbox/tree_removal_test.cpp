@@ -88,8 +88,8 @@ TEST(TreeRemoval, IgnoresAMissingPath) {
 }
 
 TEST(TreeRemoval, RefusesRelativeAndRootPaths) {
-  EXPECT_THROW(remove_tree("relative/dir"), ipc::Error);
-  EXPECT_THROW(remove_tree("/"), ipc::Error);
+  EXPECT_THROW(remove_tree("relative/dir"), base::Error);
+  EXPECT_THROW(remove_tree("/"), base::Error);
 }
 
 }  // namespace

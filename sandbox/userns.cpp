@@ -31,7 +31,7 @@ IdRange require_range(const std::string& path, const std::string& user, uint32_t
                       const char* kind) {
   std::optional<IdRange> range = find_subordinate_range(path, user, id);
   if (range && range->count > 0) return *range;
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "Failed to find a subordinate " + std::string(kind) + " range for user '" +
                        user + "' in '" + path + "'")
       .with_hint("add one as root: usermod --add-subuids 100000-165535 --add-subgids "
@@ -42,9 +42,9 @@ IdRange require_range(const std::string& path, const std::string& user, uint32_t
 
 void write_proc_file(pid_t pid, const char* name, const std::string& text) {
   const std::string path = "/proc/" + std::to_string(pid) + "/" + name;
-  UniqueFd fd{ipc::check_syscall(open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", path)};
-  const ssize_t n = ipc::check_syscall(write(fd.get(), text.data(), text.size()), "write", path);
-  ipc::check(static_cast<size_t>(n) == text.size(), "Failed to write '" + path + "': short write");
+  base::UniqueFd fd{base::check_syscall(open(path.c_str(), O_WRONLY | O_CLOEXEC), "open", path)};
+  const ssize_t n = base::check_syscall(write(fd.get(), text.data(), text.size()), "write", path);
+  base::check(static_cast<size_t>(n) == text.size(), "Failed to write '" + path + "': short write");
 }
 
 pid_t start_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLine>& lines) {
@@ -60,7 +60,7 @@ pid_t start_map_helper(const char* helper, pid_t pid, const std::vector<IdMapLin
   pid_t child = 0;
   const int rc = posix_spawn(&child, helper, nullptr, nullptr, argv.data(), environ);
   if (rc != 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      std::string("Failed to run '") + helper + "': " + std::strerror(rc))
         .with_errno(rc)
         .with_hint("install the uidmap package (newuidmap, newgidmap)");
@@ -87,7 +87,7 @@ void run_map_helpers(pid_t pid, const IdMapPlan& plan) {
   std::string gid_error;
   try {
     gid_helper = start_map_helper(kNewGidMap, pid, plan.gid);
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     finish_map_helper(kNewUidMap, uid_helper, pid);
     throw;
   }
@@ -95,7 +95,7 @@ void run_map_helpers(pid_t pid, const IdMapPlan& plan) {
   gid_error = finish_map_helper(kNewGidMap, gid_helper, pid);
   const std::string& error = uid_error.empty() ? gid_error : uid_error;
   if (!error.empty()) {
-    throw ipc::Error(ipc::ErrorKind::kFailed, error)
+    throw base::Error(base::ErrorKind::kFailed, error)
         .with_hint("newuidmap/newgidmap must be setuid root and the range must match "
                    "/etc/subuid and /etc/subgid");
   }
@@ -137,7 +137,7 @@ IdRange root_stage_range(const std::string& path, const char* kind) {
   const std::vector<SubordinateEntry> entries = read_subordinate_entries(path);
   for (const SubordinateEntry& entry : entries) {
     if ((entry.owner == "root" || entry.owner == "0") && entry.range.count > 0) {
-      ipc::require(entry.range.first != 0,
+      base::require(entry.range.first != 0,
                    "Refusing the subordinate " + std::string(kind) + " range of root in '" + path +
                        "': it starts at 0, and a stage's root must not be the host's root");
       return {entry.range.first, std::min(entry.range.count, kRootMapSize)};
@@ -147,7 +147,7 @@ IdRange root_stage_range(const std::string& path, const char* kind) {
   for (const SubordinateEntry& entry : entries) {
     const uint64_t end = uint64_t{entry.range.first} + entry.range.count;
     if (entry.range.first < fallback.first + fallback.count && end > fallback.first) {
-      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+      throw base::Error(base::ErrorKind::kInvalidInput,
                        "Failed to choose host " + std::string(kind) + "s for stages run as root: the range " +
                            std::to_string(fallback.first) + "-" +
                            std::to_string(fallback.first + fallback.count - 1) + " overlaps the entry of '" +
@@ -201,8 +201,8 @@ std::string id_map_text(const std::vector<IdMapLine>& lines) {
   return text;
 }
 
-ipc::Error namespace_creation_error(int e) {
-  ipc::Error error(ipc::ErrorKind::kFailed,
+base::Error namespace_creation_error(int e) {
+  base::Error error(base::ErrorKind::kFailed,
                    std::string("Failed to create the stage's namespaces: ") + std::strerror(e));
   error.with_errno(e);
   if (e == EPERM || e == ENOSPC || e == EUSERS) {
@@ -214,7 +214,7 @@ ipc::Error namespace_creation_error(int e) {
 }
 
 void apply_id_maps(pid_t pid, const IdMapPlan& plan) {
-  ipc::ErrorContext ctx{"mapping user ids of pid", std::to_string(pid)};
+  base::ErrorContext ctx{"mapping user ids of pid", std::to_string(pid)};
   if (plan.use_helpers) {
     run_map_helpers(pid, plan);
     return;

@@ -90,6 +90,6 @@ std::string id_map_text(const std::vector<IdMapLine>& lines);
 
 // The error for a clone(CLONE_NEWUSER|...) that failed with errno `e`, with
 // what to check where user namespaces are restricted.
-ipc::Error namespace_creation_error(int e);
+base::Error namespace_creation_error(int e);
 
 }  // namespace sandbox

@@ -71,9 +71,9 @@ TEST(IdMapPlan, CallerWithoutRangeIsToldHowToAddOne) {
   try {
     plan_id_maps_for({1001, 1001, "alice"}, UserMapping::kSubordinateRange, file.path(), file.path());
     FAIL() << "no error without a subordinate range";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     const std::string what = e.what();
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(what.find("subordinate uid range for user 'alice'"), std::string::npos) << what;
     EXPECT_NE(what.find("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice"),
               std::string::npos) << what;
@@ -134,9 +134,9 @@ TEST(IdMapPlan, RootFallbackOverlappingAListedRangeIsRefused) {
   try {
     plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange, file.path(), file.path());
     FAIL() << "the fallback range was used although alice owns part of it";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     const std::string what = e.what();
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(what.find("overlaps the entry of 'alice'"), std::string::npos) << what;
     EXPECT_NE(what.find("root:FIRST:65536"), std::string::npos) << what;
   }
@@ -145,7 +145,7 @@ TEST(IdMapPlan, RootFallbackOverlappingAListedRangeIsRefused) {
 TEST(IdMapPlan, RootRangeStartingAtHostRootIsRefused) {
   SubidFile file("root:0:65536\n");
   EXPECT_THROW(plan_id_maps_for({0, 0, "root"}, UserMapping::kSubordinateRange, file.path(), file.path()),
-               ipc::Error);
+               base::Error);
 }
 
 }  // namespace

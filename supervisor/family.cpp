@@ -10,13 +10,13 @@ const PackageFamily& family_for(const config::ProviderData& provider) {
     case config::PackageType::kDeb: return deb::family();
     case config::PackageType::kRpm: break;
   }
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "provider '" + provider.id + "' uses RPM packages, which this build cannot install yet");
 }
 
 const PackageFamily& family_named(std::string_view name) {
   if (name == deb::family().name()) return deb::family();
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "package family '" + std::string(name) + "' is not one this build installs");
 }
 

@@ -62,7 +62,7 @@ void Logger::tee_to(const std::filesystem::path& path) {
   file_.open(path, std::ios::out | std::ios::trunc);
   if (!file_) {
     const int e = errno;
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to open log file '" + path.string() + "': " + std::strerror(e))
         .with_errno(e);
   }

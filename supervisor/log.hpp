@@ -29,7 +29,7 @@ class Logger {
   bool enabled(LogLevel level) const;
 
   // Starts (or restarts) the copy into `path`, truncating it. Throws
-  // ipc::Error when the file cannot be opened.
+  // base::Error when the file cannot be opened.
   void tee_to(const std::filesystem::path& path);
 
   void log(LogLevel level, std::string_view message);

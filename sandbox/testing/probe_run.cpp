@@ -46,11 +46,11 @@ SandboxSpec probe_spec(const SeccompPolicy& seccomp, const std::vector<std::stri
 
 namespace {
 
-UniqueFd make_pipe(UniqueFd& write_end) {
+base::UniqueFd make_pipe(base::UniqueFd& write_end) {
   int fds[2];
-  ipc::check_syscall(pipe2(fds, O_CLOEXEC), "create", "probe pipe");
+  base::check_syscall(pipe2(fds, O_CLOEXEC), "create", "probe pipe");
   write_end.reset(fds[1]);
-  return UniqueFd{fds[0]};
+  return base::UniqueFd{fds[0]};
 }
 
 // Reads both pipes to EOF without deadlocking on either.
@@ -59,7 +59,7 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
   std::array<std::string*, 2> sinks{&out, &err};
   int open_count = 2;
   while (open_count > 0) {
-    ipc::check_syscall(poll(fds.data(), fds.size(), 30000), "poll", "probe output");
+    base::check_syscall(poll(fds.data(), fds.size(), 30000), "poll", "probe output");
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       char buf[4096];
@@ -77,9 +77,9 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
 }  // namespace
 
 ProbeRun run(SandboxSpec spec) {
-  UniqueFd out_write, err_write;
-  UniqueFd out_read = make_pipe(out_write);
-  UniqueFd err_read = make_pipe(err_write);
+  base::UniqueFd out_write, err_write;
+  base::UniqueFd out_read = make_pipe(out_write);
+  base::UniqueFd err_read = make_pipe(err_write);
   spec.fds.push_back({out_write.get(), 1});
   spec.fds.push_back({err_write.get(), 2});
   SpawnedStage stage = spawn(spec);
@@ -92,14 +92,14 @@ ProbeRun run(SandboxSpec spec) {
 }
 
 LocalTcpServer::LocalTcpServer()
-    : fd_(ipc::check_syscall(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "create", "tcp socket")) {
+    : fd_(base::check_syscall(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "create", "tcp socket")) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ipc::check_syscall(bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "bind", "127.0.0.1");
-  ipc::check_syscall(listen(fd_.get(), 16), "listen on", "127.0.0.1");
+  base::check_syscall(bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "bind", "127.0.0.1");
+  base::check_syscall(listen(fd_.get(), 16), "listen on", "127.0.0.1");
   socklen_t len = sizeof(addr);
-  ipc::check_syscall(getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len), "query", "tcp port");
+  base::check_syscall(getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len), "query", "tcp port");
   port_ = ntohs(addr.sin_port);
 }
 
@@ -110,7 +110,7 @@ class HomeFile {
  public:
   HomeFile() {
     const passwd* pw = getpwuid(geteuid());
-    ipc::check(pw != nullptr, "Failed to find the home directory of the test user");
+    base::check(pw != nullptr, "Failed to find the home directory of the test user");
     path_ = std::string(pw->pw_dir) + "/.oic-sandbox-test-" + std::to_string(getpid());
     std::ofstream(path_) << "secret\n";
   }
@@ -167,7 +167,7 @@ std::string capability_outside(const StagePolicy& policy) {
 std::string own_namespace(const char* ns) {
   char target[64] = {};
   const std::string path = std::string("/proc/self/ns/") + ns;
-  ipc::check_syscall(readlink(path.c_str(), target, sizeof(target) - 1), "read link", path);
+  base::check_syscall(readlink(path.c_str(), target, sizeof(target) - 1), "read link", path);
   return target;
 }
 

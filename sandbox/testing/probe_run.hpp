@@ -40,7 +40,7 @@ class LocalTcpServer {
   int port() const noexcept { return port_; }
 
  private:
-  UniqueFd fd_;
+  base::UniqueFd fd_;
   int port_ = 0;
 };
 

@@ -16,7 +16,7 @@
 namespace stage::diskmaker {
 namespace {
 
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 const std::set<std::string> kTypes = {"raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"};
 const std::set<std::string> kCompressions = {"none", "gz", "xz", "zstd"};
@@ -33,9 +33,9 @@ struct Hashed {
 };
 
 Hashed hash_file(int dir_fd, const std::string& name) {
-  UniqueFd fd(ipc::check_syscall(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC), "open", name));
+  UniqueFd fd(base::check_syscall(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC), "open", name));
   struct stat st {};
-  ipc::check_syscall(::fstat(fd.get(), &st), "stat", name);
+  base::check_syscall(::fstat(fd.get(), &st), "stat", name);
   stage::fetcher::Sha256 hasher;
   hasher.update_from_fd(fd.get(), static_cast<std::uint64_t>(st.st_size), name);
   return {hasher.finish_hex(), static_cast<std::uint64_t>(st.st_size)};
@@ -44,7 +44,7 @@ Hashed hash_file(int dir_fd, const std::string& name) {
 // Writes `src` (a name in the output directory) compressed to `dst`.
 void compress(const ArtifactTarget& target, const std::string& compression, const std::string& src,
               const std::string& dst) {
-  UniqueFd out(ipc::check_syscall(
+  UniqueFd out(base::check_syscall(
       ::openat(target.dir_fd, dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "create", dst));
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   run_tool_checked({.argv = compress_argv(compression, target.dir_path + "/" + src,
@@ -52,7 +52,7 @@ void compress(const ArtifactTarget& target, const std::string& compression, cons
                     .stdout_fd = out.get(),
                     .inherit_fds = target.inherit_fds},
                    "compress '" + src + "' with " + compression);
-  ipc::check_syscall(::fsync(out.get()), "flush", dst);
+  base::check_syscall(::fsync(out.get()), "flush", dst);
 }
 
 // Makes one artifact under its temporary name.
@@ -81,24 +81,24 @@ void make_one(const ArtifactPlan& plan, const ArtifactTarget& target, TempFiles&
 std::string disk_temp_name(const std::string& output_name) { return "." + output_name + ".raw.partial"; }
 
 std::vector<ArtifactPlan> plan_artifacts(const std::string& output_name, const std::vector<ArtifactSpec>& specs) {
-  ipc::require(!output_name.empty() && output_name.find('/') == std::string::npos && output_name[0] != '.',
+  base::require(!output_name.empty() && output_name.find('/') == std::string::npos && output_name[0] != '.',
                "Failed to accept outputName '" + output_name + "': it must be a plain file name without '/'"
                " that does not start with '.'");
   std::vector<ArtifactPlan> plans;
   std::set<std::string> names;
   for (const auto& spec : specs) {
     const std::string compression = normal_compression(spec.compression);
-    ipc::require(kTypes.contains(spec.type), "Failed to accept artifact type '" + spec.type +
+    base::require(kTypes.contains(spec.type), "Failed to accept artifact type '" + spec.type +
                                                  "' (known: raw, qcow2, vhd, vhdx, vmdk, vdi)");
-    ipc::require(kCompressions.contains(compression), "Failed to accept artifact compression '" + compression +
+    base::require(kCompressions.contains(compression), "Failed to accept artifact compression '" + compression +
                                                           "' for type '" + spec.type + "' (known: none, gz, xz, zstd)");
     ArtifactPlan plan{{spec.type, compression}, output_name + "." + spec.type + suffix(compression), {}};
     plan.temp_name = "." + plan.final_name + ".partial";
-    ipc::require(names.insert(plan.final_name).second,
+    base::require(names.insert(plan.final_name).second,
                  "Failed to accept the artifacts: '" + plan.final_name + "' is listed twice");
     plans.push_back(std::move(plan));
   }
-  ipc::require(!plans.empty(), "Failed to accept the request: it lists no artifacts");
+  base::require(!plans.empty(), "Failed to accept the request: it lists no artifacts");
   return plans;
 }
 
@@ -122,7 +122,7 @@ std::vector<std::string> compress_argv(const std::string& compression, const std
   if (compression == "gz") return {"gzip", "-n", "-c", src};
   if (compression == "xz") return {"xz", "-T0", "-c", src};
   if (compression == "zstd") return {"zstd", "-T0", "-q", "-c", src};
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to accept compression '" + compression + "'");
+  throw base::Error(base::ErrorKind::kInvalidInput, "Failed to accept compression '" + compression + "'");
 }
 
 TempFiles::~TempFiles() {
@@ -157,7 +157,7 @@ std::vector<ProducedArtifact> produce_artifacts(const std::vector<ArtifactPlan>&
   std::vector<std::string> renamed;
   try {
     for (const auto& [temp, final_name] : renames) {
-      ipc::check_syscall(::renameat(target.dir_fd, temp.c_str(), target.dir_fd, final_name.c_str()), "rename",
+      base::check_syscall(::renameat(target.dir_fd, temp.c_str(), target.dir_fd, final_name.c_str()), "rename",
                          temp + "' to '" + final_name);
       temps.release(temp);
       renamed.push_back(final_name);

@@ -25,7 +25,7 @@ struct ArtifactPlan {
   std::string temp_name;   // .<final_name>.partial
 };
 
-// Checks the types, compressions and duplicates; throws ipc::Error(kInvalidInput).
+// Checks the types, compressions and duplicates; throws base::Error(kInvalidInput).
 std::vector<ArtifactPlan> plan_artifacts(const std::string& output_name, const std::vector<ArtifactSpec>& specs);
 
 // The temporary name of the raw disk while it is being made.

@@ -42,8 +42,8 @@ TEST_P(PlanArtifactsRejects, AsInvalidInput) {
   try {
     plan_artifacts(GetParam().name, GetParam().specs);
     FAIL() << "accepted: " << GetParam().why;
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput) << GetParam().why;
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << GetParam().why;
   }
 }
 
@@ -76,9 +76,9 @@ TEST(CompressArgv, IsMultiThreaded) {
 TEST(TempFiles, RemovesWhatItHoldsButNotWhatWasReleased) {
   const auto dir = std::filesystem::temp_directory_path() / ("diskmaker-temps-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  sandbox::UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for (const char* name : {"a", "b"}) {
-    sandbox::UniqueFd f(::openat(dir_fd.get(), name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    base::UniqueFd f(::openat(dir_fd.get(), name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
     ASSERT_TRUE(f.valid());
   }
   {

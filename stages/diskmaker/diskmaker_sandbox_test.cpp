@@ -234,7 +234,7 @@ TEST_F(DiskmakerSandbox, MakesEveryArtifactKindAndASwapPartition) {
   // Each compressed file holds the disk; each converted image compares equal to it.
   const fs::path unpacked = base_ / "unpacked";
   auto unpack = [&](std::vector<std::string> argv) {
-    sandbox::UniqueFd out(::open(unpacked.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    base::UniqueFd out(::open(unpacked.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     run_tool_checked({.argv = std::move(argv), .stdout_fd = out.get()}, "unpack an artifact");
   };
   for (const auto& [tool, name] : std::vector<std::pair<std::string, std::string>>{

@@ -20,7 +20,7 @@ namespace stage::diskmaker {
 namespace {
 
 using ipc::proto::DiskmakerRequest;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
@@ -43,8 +43,8 @@ std::string random_uuid() {
 UniqueFd make_work_dir(int out_fd, const std::string& name) {
   std::error_code ignored;
   std::filesystem::remove_all(fd_path(out_fd) + "/" + name, ignored);
-  ipc::check_syscall(::mkdirat(out_fd, name.c_str(), 0700), "make the work directory", name);
-  return UniqueFd(ipc::check_syscall(::openat(out_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+  base::check_syscall(::mkdirat(out_fd, name.c_str(), 0700), "make the work directory", name);
+  return UniqueFd(base::check_syscall(::openat(out_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                                      "open the work directory", name));
 }
 
@@ -75,10 +75,10 @@ void check_request(const DiskRequest& request, const std::vector<PlacedPartition
 
 UniqueFd create_disk(int out_fd, const std::string& name, std::uint64_t size, TempFiles& temps) {
   ::unlinkat(out_fd, name.c_str(), 0);
-  UniqueFd disk(ipc::check_syscall(
+  UniqueFd disk(base::check_syscall(
       ::openat(out_fd, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644), "create the disk file", name));
   temps.add(name);
-  ipc::check_syscall(::ftruncate(disk.get(), static_cast<off_t>(size)), "size the disk file", name);
+  base::check_syscall(::ftruncate(disk.get(), static_cast<off_t>(size)), "size the disk file", name);
   return disk;
 }
 
@@ -126,7 +126,7 @@ void format_partitions(const DiskRequest& disk, const std::vector<PlacedPartitio
       fs.source_dir = fd_path(target.root_fd);
       fs.source_fd = target.root_fd;
     } else if (auto name = split.moved_name(p.id)) {
-      moved_fd = UniqueFd(ipc::check_syscall(
+      moved_fd = UniqueFd(base::check_syscall(
           ::openat(work.get(), name->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", *name));
       fs.source_dir = fd_path(work.get()) + "/" + *name;
       fs.source_fd = moved_fd.get();
@@ -193,7 +193,7 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
                     .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root.get(), out.get()}},
                    "write the partition table");
   format_partitions(disk, placed, target, context);
-  ipc::check_syscall(::fsync(disk_fd.get()), "flush the disk file", disk_name);
+  base::check_syscall(::fsync(disk_fd.get()), "flush the disk file", disk_name);
   disk_fd.reset();
 
   context.progress({.phase = "artifacts", .done = 0, .total = plans.size()});

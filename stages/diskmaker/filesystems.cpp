@@ -15,7 +15,7 @@
 namespace stage::diskmaker {
 namespace {
 
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 std::string where(const PartitionSpec& p) { return "partition '" + p.id + "'"; }
 
@@ -31,9 +31,9 @@ bool all_hex(std::string_view text) {
 std::string size_kib(const PlacedPartition& p) { return std::to_string(p.size_bytes() / 1024) + "k"; }
 
 std::vector<std::string> list_entries(int dir_fd, const std::string& dir_path) {
-  UniqueFd copy(ipc::check_syscall(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dir_path));
+  UniqueFd copy(base::check_syscall(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dir_path));
   DIR* dir = ::fdopendir(copy.get());
-  ipc::check(dir != nullptr, "Failed to list '" + dir_path + "'");
+  base::check(dir != nullptr, "Failed to list '" + dir_path + "'");
   copy.release();
   std::vector<std::string> entries;
   while (const dirent* entry = ::readdir(dir)) {
@@ -64,14 +64,14 @@ void make_vfat(const PlacedPartition& p, const FsTarget& target) {
 void make_swap(const PlacedPartition& p, const FsTarget& target) {
   const std::string name = ".swap-" + p.spec->id;
   ::unlinkat(target.scratch_fd, name.c_str(), 0);
-  UniqueFd scratch(ipc::check_syscall(
+  UniqueFd scratch(base::check_syscall(
       ::openat(target.scratch_fd, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600), "create", name));
   struct Remove {
     int dir;
     std::string name;
     ~Remove() { ::unlinkat(dir, name.c_str(), 0); }
   } remove{target.scratch_fd, name};
-  ipc::check_syscall(::ftruncate(scratch.get(), static_cast<off_t>(p.size_bytes())), "size", name);
+  base::check_syscall(::ftruncate(scratch.get(), static_cast<off_t>(p.size_bytes())), "size", name);
   std::vector<std::string> argv = {"mkswap", "-U", written_fs_uuid(*p.spec)};
   if (!p.spec->fs_label.empty()) argv.insert(argv.end(), {"-L", p.spec->fs_label});
   argv.push_back(target.scratch_dir + "/" + name);
@@ -91,14 +91,14 @@ std::string ext_features(std::string_view fs_type) {
 std::string written_fs_uuid(const PartitionSpec& p) {
   const std::string& uuid = p.fs_uuid;
   if (fs_kind(p.fs_type, p.id) != FsKind::kVfat) {
-    ipc::require(is_uuid(uuid), "Failed to accept " + where(p) + ": fsUuid '" + uuid + "' is not a UUID");
+    base::require(is_uuid(uuid), "Failed to accept " + where(p) + ": fsUuid '" + uuid + "' is not a UUID");
     return uuid;
   }
   std::string hex;
   if (uuid.size() == 9 && uuid[4] == '-') hex = uuid.substr(0, 4) + uuid.substr(5);
   else if (uuid.size() == 8) hex = uuid;
   else if (is_uuid(uuid)) hex = uuid.substr(0, 8);
-  ipc::require(hex.size() == 8 && all_hex(hex), "Failed to accept " + where(p) + ": fsUuid '" + uuid +
+  base::require(hex.size() == 8 && all_hex(hex), "Failed to accept " + where(p) + ": fsUuid '" + uuid +
                                                     "' is not a FAT volume id (XXXX-XXXX) or a UUID");
   hex = upper(hex);
   return hex.substr(0, 4) + "-" + hex.substr(4);
@@ -107,7 +107,7 @@ std::string written_fs_uuid(const PartitionSpec& p) {
 std::vector<std::string> ext_mkfs_argv(const PlacedPartition& p, const std::string& disk,
                                        const std::optional<std::string>& source_dir) {
   const PartitionSpec& s = *p.spec;
-  ipc::require(s.fs_label.size() <= 16, "Failed to accept " + where(s) + ": fsLabel '" + s.fs_label +
+  base::require(s.fs_label.size() <= 16, "Failed to accept " + where(s) + ": fsLabel '" + s.fs_label +
                                             "' is longer than 16 bytes (the ext limit)");
   std::vector<std::string> argv = {"mkfs.ext4", "-q", "-F", "-t", s.fs_type, "-b", "4096",
                                    "-O", ext_features(s.fs_type)};
@@ -122,7 +122,7 @@ std::vector<std::string> ext_mkfs_argv(const PlacedPartition& p, const std::stri
 std::vector<std::string> vfat_mkfs_argv(const PlacedPartition& p, const std::string& disk) {
   const PartitionSpec& s = *p.spec;
   const std::string label = upper(s.fs_label);
-  ipc::require(label.size() <= 11, "Failed to accept " + where(s) + ": fsLabel '" + s.fs_label +
+  base::require(label.size() <= 11, "Failed to accept " + where(s) + ": fsLabel '" + s.fs_label +
                                        "' is longer than 11 characters (the FAT limit)");
   std::string volume_id = written_fs_uuid(s);
   volume_id.erase(4, 1);
@@ -138,7 +138,7 @@ std::vector<std::string> vfat_mkfs_argv(const PlacedPartition& p, const std::str
     const std::uint64_t sectors = p.size_bytes() / 512;
     std::uint64_t per_cluster = 8;
     while (per_cluster > 1 && sectors / per_cluster < kMinFat32Clusters) per_cluster /= 2;
-    ipc::require(sectors / per_cluster >= kMinFat32Clusters,
+    base::require(sectors / per_cluster >= kMinFat32Clusters,
                  "Failed to accept " + where(s) + ": a FAT32 file system needs at least 33 MiB; use fat16 for a "
                  "smaller partition");
     argv.insert(argv.end(), {"-F", "32", "-s", std::to_string(per_cluster)});
@@ -160,14 +160,14 @@ std::vector<std::string> mcopy_argv(const PlacedPartition& p, const std::string&
 
 void make_filesystem(const PlacedPartition& partition, const FsTarget& target) {
   const PartitionSpec& s = *partition.spec;
-  ipc::ErrorContext context{"making the file system of partition", s.id};
+  base::ErrorContext context{"making the file system of partition", s.id};
   switch (fs_kind(s.fs_type, s.id)) {
     case FsKind::kNone: return;
     case FsKind::kExt: return make_ext(partition, target);
     case FsKind::kVfat: return make_vfat(partition, target);
     case FsKind::kSwap: return make_swap(partition, target);
     case FsKind::kXfs:
-      throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+      throw base::Error(base::ErrorKind::kUnimplemented,
                        "xfs file systems are not supported yet: partition '" + s.id +
                            "' (mkfs.xfs cannot fill a file system from a directory with its owners and xattrs "
                            "without mounting it)")
@@ -181,16 +181,16 @@ void copy_data_extents(int src, int dst, std::uint64_t offset, std::uint64_t siz
   while (pos < end) {
     const off_t data = ::lseek(src, pos, SEEK_DATA);
     if (data < 0 && errno == ENXIO) return;  // only holes are left
-    ipc::check_syscall(data, "find the data of a scratch file");
+    base::check_syscall(data, "find the data of a scratch file");
     if (data >= end) return;
-    off_t hole = ipc::check_syscall(::lseek(src, data, SEEK_HOLE), "find a hole in a scratch file");
+    off_t hole = base::check_syscall(::lseek(src, data, SEEK_HOLE), "find a hole in a scratch file");
     hole = std::min(hole, end);
     loff_t in = data;
     loff_t out = static_cast<loff_t>(offset) + data;
     while (in < hole) {
-      const ssize_t n = ipc::check_syscall(
+      const ssize_t n = base::check_syscall(
           ::copy_file_range(src, &in, dst, &out, static_cast<std::size_t>(hole - in), 0), "copy into the disk file");
-      ipc::check(n > 0, "Failed to copy into the disk file: unexpected end of the scratch file");
+      base::check(n > 0, "Failed to copy into the disk file: unexpected end of the scratch file");
     }
     pos = hole;
   }

@@ -19,7 +19,7 @@ std::string ext_features(std::string_view fs_type);
 
 // `fs_uuid` as the identifier each file system stores: a UUID for ext and
 // swap, "XXXX-XXXX" for FAT (from "XXXX-XXXX", 8 hex digits or the first 8
-// hex digits of a UUID). Throws ipc::Error(kInvalidInput) naming the partition.
+// hex digits of a UUID). Throws base::Error(kInvalidInput) naming the partition.
 std::string written_fs_uuid(const PartitionSpec& partition);
 
 // argv of mkfs.ext4 for `partition` inside `disk`, filled from `source_dir`

@@ -50,7 +50,7 @@ TEST(ExtMkfsArgv, LeavesOutTheSourceForAnEmptyFileSystem) {
 TEST(ExtMkfsArgv, RejectsALabelLongerThanSixteenBytes) {
   const PartitionSpec spec{.id = "root", .fs_type = "ext4", .fs_label = "a-label-of-17-byt",
                            .fs_uuid = "9a5c4f3e-1b2c-4d5e-8f90-123456789abc"};
-  EXPECT_THROW(ext_mkfs_argv({&spec, 1, 2048, 2048}, "disk", std::nullopt), ipc::Error);
+  EXPECT_THROW(ext_mkfs_argv({&spec, 1, 2048, 2048}, "disk", std::nullopt), base::Error);
 }
 
 TEST(VfatMkfsArgv, UsesTheStartSectorAndTheVolumeIdFromTheUuid) {
@@ -71,12 +71,12 @@ TEST(VfatMkfsArgv, ChoosesAClusterSizeThatGivesAValidFat32) {
   };
   EXPECT_EQ(sectors_per_cluster(128 * 2048), "2");
   EXPECT_EQ(sectors_per_cluster(512 * 2048), "8");
-  EXPECT_THROW(vfat_mkfs_argv({&spec, 1, 2048, 16 * 2048}, "/d/disk"), ipc::Error);
+  EXPECT_THROW(vfat_mkfs_argv({&spec, 1, 2048, 16 * 2048}, "/d/disk"), base::Error);
 }
 
 TEST(VfatMkfsArgv, RejectsALabelLongerThanElevenCharacters) {
   const PartitionSpec spec{.id = "esp", .fs_type = "vfat", .fs_label = "TWELVE-CHARS", .fs_uuid = "12345678"};
-  EXPECT_THROW(vfat_mkfs_argv({&spec, 1, 2048, 69632}, "/d/disk"), ipc::Error);
+  EXPECT_THROW(vfat_mkfs_argv({&spec, 1, 2048, 69632}, "/d/disk"), base::Error);
 }
 
 struct UuidCase {
@@ -90,7 +90,7 @@ class WrittenFsUuid : public ::testing::TestWithParam<UuidCase> {};
 TEST_P(WrittenFsUuid, IsTheIdentifierTheFileSystemStores) {
   const PartitionSpec spec{.id = "p", .fs_type = GetParam().fs_type, .fs_uuid = GetParam().given};
   if (GetParam().written.empty()) {
-    EXPECT_THROW(written_fs_uuid(spec), ipc::Error);
+    EXPECT_THROW(written_fs_uuid(spec), base::Error);
   } else {
     EXPECT_EQ(written_fs_uuid(spec), GetParam().written);
   }
@@ -115,15 +115,15 @@ TEST(MakeFilesystem, RefusesXfsWithAClearError) {
   try {
     make_filesystem({&spec, 1, 2048, 2048}, {});
     FAIL() << "xfs was accepted";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kUnimplemented);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kUnimplemented);
     EXPECT_THAT(e.message(), HasSubstr("xfs file systems are not supported yet: partition 'data'"));
   }
 }
 
-sandbox::UniqueFd temp_file(std::string& path) {
+base::UniqueFd temp_file(std::string& path) {
   path = (std::filesystem::temp_directory_path() / "diskmaker-extents-XXXXXX").string();
-  sandbox::UniqueFd fd(::mkstemp(path.data()));
+  base::UniqueFd fd(::mkstemp(path.data()));
   EXPECT_TRUE(fd.valid());
   ::unlink(path.c_str());
   return fd;
@@ -131,8 +131,8 @@ sandbox::UniqueFd temp_file(std::string& path) {
 
 TEST(CopyDataExtents, CopiesDataAtTheOffsetAndLeavesHolesAlone) {
   std::string src_path, dst_path;
-  sandbox::UniqueFd src = temp_file(src_path);
-  sandbox::UniqueFd dst = temp_file(dst_path);
+  base::UniqueFd src = temp_file(src_path);
+  base::UniqueFd dst = temp_file(dst_path);
   ASSERT_EQ(::ftruncate(src.get(), 4 * kMiB), 0);
   ASSERT_EQ(::pwrite(src.get(), "head", 4, 1024), 4);
   ASSERT_EQ(::pwrite(src.get(), "tail", 4, 3 * kMiB), 4);

@@ -12,7 +12,7 @@ FsKind fs_kind(std::string_view fs_type, std::string_view partition_id) {
   if (fs_type == "vfat" || fs_type == "fat32" || fs_type == "fat16") return FsKind::kVfat;
   if (fs_type == "swap" || fs_type == "linux-swap") return FsKind::kSwap;
   if (fs_type == "xfs") return FsKind::kXfs;
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "Failed to accept partition '" + std::string(partition_id) + "': unknown fsType '" +
                        std::string(fs_type) + "' (known: ext2, ext3, ext4, vfat, fat16, fat32, swap, xfs, none)");
 }

@@ -9,7 +9,7 @@ namespace stage::diskmaker {
 
 // Normalised file system kinds.
 enum class FsKind { kNone, kExt, kVfat, kSwap, kXfs };
-// Throws ipc::Error(kInvalidInput) for an unknown type, naming `partition_id`.
+// Throws base::Error(kInvalidInput) for an unknown type, naming `partition_id`.
 FsKind fs_kind(std::string_view fs_type, std::string_view partition_id);
 
 }  // namespace stage::diskmaker

@@ -18,25 +18,25 @@ std::string where(const PartitionSpec& p) { return "partition '" + p.id + "'"; }
 void check_mount_point(const PartitionSpec& p, FsKind kind) {
   if (!is_mounted(p)) return;
   const std::string& m = p.mount_point;
-  ipc::require(m.front() == '/', "Failed to accept " + where(p) + ": mountPoint '" + m +
+  base::require(m.front() == '/', "Failed to accept " + where(p) + ": mountPoint '" + m +
                                      "' is not an absolute path");
   const bool clean = m == "/" || (m.back() != '/' && m.find("//") == std::string::npos &&
                                   m.find("/./") == std::string::npos &&
                                   m.find("/../") == std::string::npos &&
                                   !m.ends_with("/.") && !m.ends_with("/.."));
-  ipc::require(clean, "Failed to accept " + where(p) + ": mountPoint '" + m +
+  base::require(clean, "Failed to accept " + where(p) + ": mountPoint '" + m +
                           "' is not a normalised path (no '.', '..', '//' or trailing '/')");
-  ipc::require(kind == FsKind::kExt || kind == FsKind::kVfat || kind == FsKind::kXfs,
+  base::require(kind == FsKind::kExt || kind == FsKind::kVfat || kind == FsKind::kXfs,
                "Failed to accept " + where(p) + ": mountPoint '" + m + "' needs a file system, but fsType is '" +
                    p.fs_type + "'");
 }
 
 void check_alignment(const PartitionSpec& p) {
-  ipc::require(p.start % kAlignment == 0, "Failed to accept " + where(p) + ": start " +
+  base::require(p.start % kAlignment == 0, "Failed to accept " + where(p) + ": start " +
                                               std::to_string(p.start) + " is not aligned to 1 MiB");
-  ipc::require(p.end == 0 || p.end % kAlignment == 0,
+  base::require(p.end == 0 || p.end % kAlignment == 0,
                "Failed to accept " + where(p) + ": end " + std::to_string(p.end) + " is not aligned to 1 MiB");
-  ipc::require(p.start >= kAlignment, "Failed to accept " + where(p) +
+  base::require(p.start >= kAlignment, "Failed to accept " + where(p) +
                                           ": it starts at 0, over the partition table (the first 1 MiB)");
 }
 
@@ -45,9 +45,9 @@ std::vector<std::uint32_t> assign_numbers(const DiskLayout& layout, std::size_t 
   std::set<std::uint32_t> used;
   for (const auto& p : layout.partitions) {
     if (p.index == 0) continue;
-    ipc::require(p.index <= max_count, "Failed to accept " + where(p) + ": index " + std::to_string(p.index) +
+    base::require(p.index <= max_count, "Failed to accept " + where(p) + ": index " + std::to_string(p.index) +
                                            " is above the table's limit of " + std::to_string(max_count));
-    ipc::require(used.insert(p.index).second,
+    base::require(used.insert(p.index).second,
                  "Failed to accept " + where(p) + ": index " + std::to_string(p.index) + " is used twice");
   }
   std::vector<std::uint32_t> numbers;
@@ -58,7 +58,7 @@ std::vector<std::uint32_t> assign_numbers(const DiskLayout& layout, std::size_t 
       continue;
     }
     while (used.contains(next)) ++next;
-    ipc::require(next <= max_count, "Failed to accept " + where(p) + ": no free partition number is left");
+    base::require(next <= max_count, "Failed to accept " + where(p) + ": no free partition number is left");
     used.insert(next);
     numbers.push_back(next);
   }
@@ -80,15 +80,15 @@ bool is_mounted(const PartitionSpec& partition) {
 std::vector<PlacedPartition> place_partitions(const DiskLayout& layout) {
   const bool gpt = layout.table == TableType::kGpt;
   const std::size_t max_count = gpt ? kMaxGptPartitions : kMaxMbrPartitions;
-  ipc::require(layout.disk_size > 0 && layout.disk_size % kSectorSize == 0,
+  base::require(layout.disk_size > 0 && layout.disk_size % kSectorSize == 0,
                "Failed to accept the disk: its size " + std::to_string(layout.disk_size) +
                    " is not a positive multiple of 512 bytes");
-  ipc::require(!layout.partitions.empty(), "Failed to accept the disk: it has no partitions");
-  ipc::require(layout.partitions.size() <= max_count,
+  base::require(!layout.partitions.empty(), "Failed to accept the disk: it has no partitions");
+  base::require(layout.partitions.size() <= max_count,
                "Failed to accept the disk: " + std::to_string(layout.partitions.size()) + " partitions, but a " +
                    (gpt ? "GPT" : "MBR") + " table holds at most " + std::to_string(max_count) +
                    (gpt ? "" : " primary partitions"));
-  if (!gpt) ipc::require(layout.disk_size <= (std::uint64_t{1} << 32) * kSectorSize,
+  if (!gpt) base::require(layout.disk_size <= (std::uint64_t{1} << 32) * kSectorSize,
                          "Failed to accept the disk: an MBR table addresses at most 2 TiB, the disk is " +
                              mib(layout.disk_size));
 
@@ -103,26 +103,26 @@ std::vector<PlacedPartition> place_partitions(const DiskLayout& layout) {
   const PartitionSpec* previous = nullptr;
   for (std::size_t i = 0; i < layout.partitions.size(); ++i) {
     const PartitionSpec& p = layout.partitions[i];
-    ipc::require(!p.id.empty(), "Failed to accept partition " + std::to_string(i + 1) + ": it has no id");
-    ipc::require(ids.insert(p.id).second, "Failed to accept " + where(p) + ": the id is used twice");
+    base::require(!p.id.empty(), "Failed to accept partition " + std::to_string(i + 1) + ": it has no id");
+    base::require(ids.insert(p.id).second, "Failed to accept " + where(p) + ": the id is used twice");
     check_mount_point(p, fs_kind(p.fs_type, p.id));
     if (is_mounted(p)) {
-      ipc::require(mount_points.insert(p.mount_point).second,
+      base::require(mount_points.insert(p.mount_point).second,
                    "Failed to accept " + where(p) + ": mountPoint '" + p.mount_point + "' is used twice");
     }
     check_alignment(p);
-    ipc::require(p.start < usable_end, "Failed to accept " + where(p) + ": it starts at " + mib(p.start) +
+    base::require(p.start < usable_end, "Failed to accept " + where(p) + ": it starts at " + mib(p.start) +
                                            ", beyond the end of the " + mib(layout.disk_size) + " disk");
     if (previous) {
-      ipc::require(p.start >= previous_end,
+      base::require(p.start >= previous_end,
                    "Failed to accept " + where(p) + ": it starts at " + mib(p.start) + ", inside partition '" +
                        previous->id + "' (which ends at " + mib(previous_end) +
                        "); partitions must be sorted by start and must not overlap");
     }
     const std::uint64_t end = p.end == 0 ? usable_end : p.end;
-    ipc::require(end > p.start, "Failed to accept " + where(p) + ": end " + mib(p.end) +
+    base::require(end > p.start, "Failed to accept " + where(p) + ": end " + mib(p.end) +
                                     " is not after start " + mib(p.start));
-    ipc::require(end <= usable_end,
+    base::require(end <= usable_end,
                  "Failed to accept " + where(p) + ": it ends at " + mib(end) + ", beyond the last usable byte " +
                      std::to_string(usable_end) + " of the " + mib(layout.disk_size) + " disk" +
                      (gpt ? " (the backup GPT takes the last 33 sectors; end 0 means the rest of the disk)" : ""));

@@ -59,7 +59,7 @@ std::uint64_t last_usable_sector(TableType table, std::uint64_t disk_size);
 
 // Checks the layout (disk size, order, overlap, bounds, alignment, numbers,
 // counts) and places every partition; `end` 0 runs to last_usable_sector.
-// Throws ipc::Error(kInvalidInput) naming the partition id.
+// Throws base::Error(kInvalidInput) naming the partition id.
 std::vector<PlacedPartition> place_partitions(const DiskLayout& layout);
 
 // "" and "none" mean the partition is not mounted.

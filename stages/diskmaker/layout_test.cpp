@@ -66,8 +66,8 @@ TEST_P(PlacePartitionsRejects, WithAMessageNamingThePartition) {
   try {
     place_partitions(GetParam().layout);
     FAIL() << "accepted: " << GetParam().why;
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.message(), HasSubstr(GetParam().message)) << GetParam().why;
   }
 }

@@ -46,7 +46,7 @@ TableEntry gpt_entry(const PartitionSpec& p) {
     else if (has_flag(p, "esp") || has_flag(p, "boot")) entry.type = kGptEspType;
     else entry.type = default_gpt_type(p);
   }
-  ipc::require(is_uuid(entry.type), "Failed to accept partition '" + p.id + "': type '" + p.type +
+  base::require(is_uuid(entry.type), "Failed to accept partition '" + p.id + "': type '" + p.type +
                                         "' is not a GPT type GUID");
   if (has_flag(p, "required")) entry.attrs.push_back("RequiredPartition");
   if (has_flag(p, "legacy_boot")) entry.attrs.push_back("LegacyBIOSBootable");
@@ -64,7 +64,7 @@ TableEntry mbr_entry(const PartitionSpec& p) {
   const bool hex = type.size() <= 2 && std::all_of(type.begin(), type.end(), [](unsigned char c) {
                      return std::isxdigit(c);
                    });
-  ipc::require(hex && type != "0" && type != "00",
+  base::require(hex && type != "0" && type != "00",
                "Failed to accept partition '" + p.id + "': type '" + p.type + "' is not an MBR type byte in hex");
   entry.type = type;
   entry.bootable = has_flag(p, "boot");
@@ -72,11 +72,11 @@ TableEntry mbr_entry(const PartitionSpec& p) {
 }
 
 void check_name(const PartitionSpec& p) {
-  ipc::require(p.name.size() <= 36 * 3, "Failed to accept partition '" + p.id + "': name is too long");
+  base::require(p.name.size() <= 36 * 3, "Failed to accept partition '" + p.id + "': name is too long");
   const bool printable = std::all_of(p.name.begin(), p.name.end(), [](unsigned char c) {
     return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
   });
-  ipc::require(printable, "Failed to accept partition '" + p.id + "': name '" + p.name +
+  base::require(printable, "Failed to accept partition '" + p.id + "': name '" + p.name +
                               "' holds a quote, backslash or control character");
 }
 
@@ -108,7 +108,7 @@ std::string sfdisk_script(TableType table, const std::vector<PlacedPartition>& p
               ", size=" + std::to_string(placed.size_sectors) + ", type=" + entry.type;
     if (gpt) {
       if (!p.part_uuid.empty()) {
-        ipc::require(is_uuid(p.part_uuid), "Failed to accept partition '" + p.id + "': partUuid '" +
+        base::require(is_uuid(p.part_uuid), "Failed to accept partition '" + p.id + "': partUuid '" +
                                                p.part_uuid + "' is not a UUID");
         script += ", uuid=" + upper(p.part_uuid);
       }

@@ -32,7 +32,7 @@ struct TableEntry {
 };
 
 // The type and attributes of `partition` after applying its flags.
-// Throws ipc::Error(kInvalidInput) for a malformed type, naming the partition.
+// Throws base::Error(kInvalidInput) for a malformed type, naming the partition.
 TableEntry table_entry(TableType table, const PartitionSpec& partition);
 
 // The whole script: header, then one line per partition, named "pN" so that

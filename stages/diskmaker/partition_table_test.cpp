@@ -87,27 +87,27 @@ TEST(TableEntry, RejectsATypeThatIsNotAGuidOnGpt) {
       {
         try {
           table_entry(TableType::kGpt, p);
-        } catch (const ipc::Error& e) {
+        } catch (const base::Error& e) {
           EXPECT_THAT(e.message(), HasSubstr("partition 'data': type 'linux' is not a GPT type GUID"));
           throw;
         }
       },
-      ipc::Error);
+      base::Error);
 }
 
 TEST(TableEntry, RejectsATypeThatIsNotAByteOnMbr) {
   EXPECT_THROW(table_entry(TableType::kMbr, PartitionSpec{.id = "x", .type = "123", .fs_type = "ext4"}),
-               ipc::Error);
+               base::Error);
 }
 
 TEST(SfdiskScript, RejectsANameWithAQuote) {
   DiskLayout layout{TableType::kGpt, 64 * kMiB, {PartitionSpec{.id = "x", .name = "a\"b", .start = kMiB}}};
-  EXPECT_THROW(sfdisk_script(layout.table, place_partitions(layout)), ipc::Error);
+  EXPECT_THROW(sfdisk_script(layout.table, place_partitions(layout)), base::Error);
 }
 
 TEST(SfdiskScript, RejectsAPartUuidThatIsNotAUuid) {
   DiskLayout layout{TableType::kGpt, 64 * kMiB, {PartitionSpec{.id = "x", .start = kMiB, .part_uuid = "nope"}}};
-  EXPECT_THROW(sfdisk_script(layout.table, place_partitions(layout)), ipc::Error);
+  EXPECT_THROW(sfdisk_script(layout.table, place_partitions(layout)), base::Error);
 }
 
 }  // namespace

@@ -16,13 +16,13 @@
 namespace stage::diskmaker {
 namespace {
 
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 constexpr std::size_t kOutputKept = 64 * 1024;
 
 std::pair<UniqueFd, UniqueFd> make_pipe() {
   int fds[2];
-  ipc::check_syscall(::pipe2(fds, O_CLOEXEC), "create a pipe for a tool");
+  base::check_syscall(::pipe2(fds, O_CLOEXEC), "create a pipe for a tool");
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -42,7 +42,7 @@ class Child {
   Child& operator=(const Child&) = delete;
   int wait() {
     int status = 0;
-    while (ipc::check_syscall(::waitpid(pid_, &status, 0), "wait for a tool") != pid_) {
+    while (base::check_syscall(::waitpid(pid_, &status, 0), "wait for a tool") != pid_) {
     }
     pid_ = -1;
     return status;
@@ -74,7 +74,7 @@ std::string pump(UniqueFd in, const std::string& input, UniqueFd out) {
                               pollfd{in.valid() ? in.get() : -1, POLLOUT, 0}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      ipc::check_syscall(-1, "poll a tool's pipes");
+      base::check_syscall(-1, "poll a tool's pipes");
     }
     if (fds[1].revents != 0) {
       const ssize_t n = ::write(in.get(), input.data() + written, input.size() - written);
@@ -119,7 +119,7 @@ std::optional<std::filesystem::path> locate_tool(std::string_view program) {
 std::filesystem::path find_tool(std::string_view program) {
   if (auto path = locate_tool(program)) return *path;
   const std::string_view package = tool_package(program);
-  ipc::Error error(ipc::ErrorKind::kFailed,
+  base::Error error(base::ErrorKind::kFailed,
                    "Failed to find the host program '" + std::string(program) + "' in /usr/sbin, /usr/bin");
   if (!package.empty()) {
     error.with_hint("install " + std::string(program) + " (Debian package " + std::string(package) + ")");
@@ -140,7 +140,7 @@ std::vector<std::string> default_tool_env() {
 }
 
 ToolOutcome run_tool(const ToolCommand& command) {
-  ipc::check(!command.argv.empty(), "run_tool needs a program");
+  base::check(!command.argv.empty(), "run_tool needs a program");
   const std::string path = find_tool(command.argv[0]).string();
   std::vector<std::string> env = default_tool_env();
   env.insert(env.end(), command.env.begin(), command.env.end());
@@ -151,12 +151,12 @@ ToolOutcome run_tool(const ToolCommand& command) {
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
-  UniqueFd null_fd(ipc::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+  UniqueFd null_fd(base::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
   auto [in_read, in_write] = command.input ? make_pipe() : std::pair<UniqueFd, UniqueFd>{};
   auto [out_read, out_write] = make_pipe();
   const int child_in = command.input ? in_read.get() : null_fd.get();
   const int child_out = command.stdout_fd >= 0 ? command.stdout_fd : out_write.get();
-  const pid_t pid = ipc::check_syscall(::fork(), "fork", command.argv[0]);
+  const pid_t pid = base::check_syscall(::fork(), "fork", command.argv[0]);
   if (pid == 0) exec_child(path.c_str(), argv.data(), envp.data(), child_in, child_out, out_write.get(),
                            command.inherit_fds);
   Child child(pid);
@@ -179,7 +179,7 @@ std::string run_tool_checked(const ToolCommand& command, std::string_view what) 
   if (outcome.exit_code == 127) message += " (it could not be started)";
   const std::string last = tail(outcome.output, 12);
   if (!last.empty()) message += "\n" + last;
-  throw ipc::Error(ipc::ErrorKind::kFailed, std::move(message));
+  throw base::Error(base::ErrorKind::kFailed, std::move(message));
 }
 
 }  // namespace stage::diskmaker

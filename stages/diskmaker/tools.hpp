@@ -18,7 +18,7 @@ std::string_view tool_package(std::string_view program);
 
 // The program's path in /usr/sbin, /usr/bin, /sbin or /bin, or nullopt.
 std::optional<std::filesystem::path> locate_tool(std::string_view program);
-// Like locate_tool but throws ipc::Error(kFailed) naming the program and its package.
+// Like locate_tool but throws base::Error(kFailed) naming the program and its package.
 std::filesystem::path find_tool(std::string_view program);
 
 // What a request needs, for the supervisor's up-front check: (program,
@@ -49,10 +49,10 @@ struct ToolOutcome {
 // SOURCE_DATE_EPOCH is set, it and E2FSPROGS_FAKE_TIME.
 std::vector<std::string> default_tool_env();
 
-// Runs the command and waits. Throws ipc::Error only when it cannot start.
+// Runs the command and waits. Throws base::Error only when it cannot start.
 ToolOutcome run_tool(const ToolCommand& command);
 
-// run_tool, then throws ipc::Error(kFailed) "Failed to <what>: <program>
+// run_tool, then throws base::Error(kFailed) "Failed to <what>: <program>
 // exited with status N" with the output's tail unless it succeeded.
 // Returns the output.
 std::string run_tool_checked(const ToolCommand& command, std::string_view what);

@@ -37,7 +37,7 @@ TEST(RunToolChecked, NamesTheStepTheProgramAndItsStatus) {
   try {
     run_tool_checked({.argv = {"ls", "/nonexistent-diskmaker-path"}}, "write the partition table");
     FAIL() << "a failing tool was accepted";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("Failed to write the partition table: ls exited with status 2\n"
                                           "ls: cannot access '/nonexistent-diskmaker-path'"));
   }
@@ -48,7 +48,7 @@ TEST(FindTool, NamesTheDebianPackageOfAMissingTool) {
   try {
     find_tool("mkfs.xfs");
     FAIL() << "found a missing tool";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("'mkfs.xfs'"));
     EXPECT_THAT(e.hint(), HasSubstr("xfsprogs"));
   }

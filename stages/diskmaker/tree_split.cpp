@@ -12,7 +12,7 @@
 namespace stage::diskmaker {
 namespace {
 
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 struct ParentAndLeaf {
   UniqueFd parent;
@@ -23,15 +23,15 @@ struct ParentAndLeaf {
 // symlinks: the tree is the target's, and a link must not lead outside it.
 // Missing directories are made (0755) when `create` is set.
 ParentAndLeaf open_parent(int root_fd, const std::string& relative, bool create) {
-  UniqueFd dir(ipc::check_syscall(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open the tree"));
+  UniqueFd dir(base::check_syscall(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open the tree"));
   std::size_t begin = 0;
   for (std::size_t slash; (slash = relative.find('/', begin)) != std::string::npos; begin = slash + 1) {
     const std::string part = relative.substr(begin, slash - begin);
     if (create && ::mkdirat(dir.get(), part.c_str(), 0755) < 0 && errno != EEXIST) {
-      ipc::check_syscall(-1, "make the directory", "/" + relative.substr(0, slash));
+      base::check_syscall(-1, "make the directory", "/" + relative.substr(0, slash));
     }
     const int next = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    ipc::check_syscall(next, "open the directory (symlinks are not followed)", "/" + relative.substr(0, slash));
+    base::check_syscall(next, "open the directory (symlinks are not followed)", "/" + relative.substr(0, slash));
     dir = UniqueFd(next);
   }
   return {std::move(dir), relative.substr(begin)};
@@ -43,11 +43,11 @@ TreeSplit::TreeSplit(int root_fd, int work_fd, const std::vector<const Partition
     : root_fd_(root_fd), work_fd_(work_fd) {
   try {
     for (const PartitionSpec* p : partitions) move_out(*p);
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     // The destructor does not run for a constructor that throws.
     try {
       restore();
-    } catch (const ipc::Error&) {
+    } catch (const base::Error&) {
     }
     throw;
   }
@@ -56,7 +56,7 @@ TreeSplit::TreeSplit(int root_fd, int work_fd, const std::vector<const Partition
 TreeSplit::~TreeSplit() {
   try {
     restore();
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     // Already failing: the tree is the build's own copy, and the error that
     // got us here is the one to report.
   }
@@ -70,50 +70,50 @@ std::optional<std::string> TreeSplit::moved_name(const std::string& id) const {
 }
 
 void TreeSplit::move_out(const PartitionSpec& partition) {
-  ipc::ErrorContext context{"moving the files of partition", partition.id, "out of the tree"};
+  base::ErrorContext context{"moving the files of partition", partition.id, "out of the tree"};
   Moved moved{partition.id, partition.mount_point.substr(1), "p-" + std::to_string(moved_.size()), true};
   ParentAndLeaf where = open_parent(root_fd_, moved.relative, true);
   const std::string shown = partition.mount_point;
   struct stat st {};
   if (::fstatat(where.parent.get(), where.leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-    ipc::check_syscall(errno == ENOENT ? 0 : -1, "inspect the mount point", shown);
+    base::check_syscall(errno == ENOENT ? 0 : -1, "inspect the mount point", shown);
     // No files for this partition: an empty file system, and a mount point.
-    ipc::check_syscall(::mkdirat(work_fd_, moved.name.c_str(), 0755), "make a work directory", moved.name);
-    ipc::check_syscall(::mkdirat(where.parent.get(), where.leaf.c_str(), 0755), "make the mount point", shown);
+    base::check_syscall(::mkdirat(work_fd_, moved.name.c_str(), 0755), "make a work directory", moved.name);
+    base::check_syscall(::mkdirat(where.parent.get(), where.leaf.c_str(), 0755), "make the mount point", shown);
     moved.existed = false;
     moved_.push_back(std::move(moved));
     return;
   }
-  ipc::require(S_ISDIR(st.st_mode), "Failed to split the tree: mount point '" + shown +
+  base::require(S_ISDIR(st.st_mode), "Failed to split the tree: mount point '" + shown +
                                         "' is not a directory in the tree");
   if (::renameat(where.parent.get(), where.leaf.c_str(), work_fd_, moved.name.c_str()) < 0) {
     const int e = errno;
-    ipc::Error error(ipc::ErrorKind::kFailed, "Failed to move '" + shown + "' out of the tree: " + std::strerror(e));
+    base::Error error(base::ErrorKind::kFailed, "Failed to move '" + shown + "' out of the tree: " + std::strerror(e));
     if (e == EXDEV) error.with_hint("rootDir and outputDir must be on one file system");
     throw error.with_errno(e);
   }
   moved_.push_back(moved);
-  ipc::check_syscall(::mkdirat(where.parent.get(), where.leaf.c_str(), st.st_mode & 07777),
+  base::check_syscall(::mkdirat(where.parent.get(), where.leaf.c_str(), st.st_mode & 07777),
                      "make the empty mount point", shown);
-  ipc::check_syscall(::fchownat(where.parent.get(), where.leaf.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
+  base::check_syscall(::fchownat(where.parent.get(), where.leaf.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
                      "give the mount point its owner", shown);
-  ipc::check_syscall(::fchmodat(where.parent.get(), where.leaf.c_str(), st.st_mode & 07777, 0),
+  base::check_syscall(::fchmodat(where.parent.get(), where.leaf.c_str(), st.st_mode & 07777, 0),
                      "give the mount point its mode", shown);
   const timespec times[2] = {st.st_atim, st.st_mtim};
-  ipc::check_syscall(::utimensat(where.parent.get(), where.leaf.c_str(), times, AT_SYMLINK_NOFOLLOW),
+  base::check_syscall(::utimensat(where.parent.get(), where.leaf.c_str(), times, AT_SYMLINK_NOFOLLOW),
                      "give the mount point its times", shown);
 }
 
 void TreeSplit::move_back(const Moved& moved) {
   ParentAndLeaf where = open_parent(root_fd_, moved.relative, false);
   if (!moved.existed) {
-    ipc::check_syscall(::unlinkat(work_fd_, moved.name.c_str(), AT_REMOVEDIR), "remove", moved.name);
+    base::check_syscall(::unlinkat(work_fd_, moved.name.c_str(), AT_REMOVEDIR), "remove", moved.name);
     return;
   }
   if (::unlinkat(where.parent.get(), where.leaf.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
-    ipc::check_syscall(-1, "remove the empty mount point", "/" + moved.relative);
+    base::check_syscall(-1, "remove the empty mount point", "/" + moved.relative);
   }
-  ipc::check_syscall(::renameat(work_fd_, moved.name.c_str(), where.parent.get(), where.leaf.c_str()),
+  base::check_syscall(::renameat(work_fd_, moved.name.c_str(), where.parent.get(), where.leaf.c_str()),
                      "move back", "/" + moved.relative);
 }
 

@@ -30,8 +30,8 @@ class TreeSplitTest : public ::testing::Test {
     std::ofstream(base_ / "root/boot/vmlinuz") << "kernel";
     std::ofstream(base_ / "root/boot/efi/EFI/BOOTX64.EFI") << "efi";
     ::chmod((base_ / "root/boot/efi").c_str(), 0700);
-    root_ = sandbox::UniqueFd(::open((base_ / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    work_ = sandbox::UniqueFd(::open((base_ / "work").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    root_ = base::UniqueFd(::open((base_ / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    work_ = base::UniqueFd(::open((base_ / "work").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
   void TearDown() override { fs::remove_all(base_); }
 
@@ -44,7 +44,7 @@ class TreeSplitTest : public ::testing::Test {
   }
 
   fs::path base_;
-  sandbox::UniqueFd root_, work_;
+  base::UniqueFd root_, work_;
 };
 
 TEST_F(TreeSplitTest, MovesNestedSubtreesOutAndLeavesEmptyMountPointsWithTheirModes) {
@@ -83,14 +83,14 @@ TEST_F(TreeSplitTest, RefusesAMountPointBehindASymlink) {
   fs::remove_all(base_ / "root/boot");
   fs::create_directory_symlink(base_ / "elsewhere", base_ / "root/boot");
   const PartitionSpec esp = mounted("esp", "/boot/efi");
-  EXPECT_THROW(TreeSplit(root_.get(), work_.get(), {&esp}), ipc::Error);
+  EXPECT_THROW(TreeSplit(root_.get(), work_.get(), {&esp}), base::Error);
   EXPECT_TRUE(fs::exists(base_ / "elsewhere/efi"));
 }
 
 TEST_F(TreeSplitTest, RefusesAMountPointThatIsAFile) {
   std::ofstream(base_ / "root/srv") << "not a directory";
   const PartitionSpec srv = mounted("srv", "/srv");
-  EXPECT_THROW(TreeSplit(root_.get(), work_.get(), {&srv}), ipc::Error);
+  EXPECT_THROW(TreeSplit(root_.get(), work_.get(), {&srv}), base::Error);
   EXPECT_TRUE(fs::is_regular_file(base_ / "root/srv"));
 }
 

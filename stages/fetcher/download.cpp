@@ -26,18 +26,18 @@ constexpr auto kMaxPollWait = std::chrono::milliseconds(250);
 void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks& callbacks) {
   std::set<std::filesystem::path> seen;
   for (const auto& item : items) {
-    ipc::ErrorContext ctx("checking the download of", item.url);
+    base::ErrorContext ctx("checking the download of", item.url);
     const bool https = item.url.starts_with("https://");
     const bool http = item.url.starts_with("http://");
-    ipc::require(https || http, "Failed to download '" + item.url + "': only http(s) URLs are supported");
-    ipc::require(https || item.signature_checked,
+    base::require(https || http, "Failed to download '" + item.url + "': only http(s) URLs are supported");
+    base::require(https || item.signature_checked,
                  "Failed to download '" + item.url +
                      "': plain http is allowed only for content checked against a signature");
-    ipc::require(!item.dest.empty() && item.dest.has_filename(),
+    base::require(!item.dest.empty() && item.dest.has_filename(),
                  "Failed to download '" + item.url + "': no destination file name");
-    ipc::require(seen.insert(item.dest).second,
+    base::require(seen.insert(item.dest).second,
                  "Failed to download '" + item.url + "': destination '" + item.dest.string() + "' used twice");
-    ipc::require(!item.sha256 || is_sha256_hex(*item.sha256),
+    base::require(!item.sha256 || is_sha256_hex(*item.sha256),
                  "Failed to download '" + item.url + "': expected sha256 is not 64 lowercase hex digits");
     if (http && callbacks.on_warning) {
       callbacks.on_warning("Downloading '" + item.url + "' over plain http; its content is checked against a signature");
@@ -49,7 +49,7 @@ void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks
 // run finished it).
 std::optional<std::uint64_t> size_if_present(const DownloadItem& item, int dir_fd) {
   if (!item.sha256) return std::nullopt;
-  sandbox::UniqueFd fd(::openat(dir_fd, item.dest.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  base::UniqueFd fd(::openat(dir_fd, item.dest.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -85,7 +85,7 @@ class Session {
   void start_ready(Clock::time_point now);
   void collect_finished();
   void settle(std::size_t index, AttemptOutcome outcome, Transfer& transfer);
-  void fail(std::size_t index, const std::string& reason, ipc::ErrorKind kind);
+  void fail(std::size_t index, const std::string& reason, base::ErrorKind kind);
   void abort_all(const std::string& reason);
   void report_progress(bool force);
   std::chrono::milliseconds poll_wait(Clock::time_point now) const;
@@ -109,7 +109,7 @@ Session::Session(std::span<const DownloadItem> items, const DownloadOptions& opt
                  const DownloadCallbacks& callbacks)
     : items_(items), options_(options), callbacks_(callbacks), multi_(curl_multi_init()),
       results_(items.size()), bytes_settled_(items.size(), 0) {
-  ipc::check(multi_ != nullptr, "Failed to create a libcurl multi handle");
+  base::check(multi_ != nullptr, "Failed to create a libcurl multi handle");
   curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
   curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(options.workers));
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -146,7 +146,7 @@ std::vector<DownloadResult> Session::run() {
     start_ready(now);
     int running = 0;
     const CURLMcode rc = curl_multi_perform(multi_.get(), &running);
-    ipc::check(rc == CURLM_OK, std::string("Failed to run downloads: ") + curl_multi_strerror(rc));
+    base::check(rc == CURLM_OK, std::string("Failed to run downloads: ") + curl_multi_strerror(rc));
     collect_finished();
     report_progress(false);
     if (waiting_.empty() && active_.empty()) break;
@@ -173,7 +173,7 @@ void Session::start_ready(Clock::time_point now) {
     if (transfer->resumed()) ++results_[index].resumes;
     CURL* easy = transfer->handle();
     const CURLMcode rc = curl_multi_add_handle(multi_.get(), easy);
-    ipc::check(rc == CURLM_OK, std::string("Failed to start a download: ") + curl_multi_strerror(rc));
+    base::check(rc == CURLM_OK, std::string("Failed to start a download: ") + curl_multi_strerror(rc));
     active_.emplace(easy, std::make_pair(index, std::move(transfer)));
   }
 }
@@ -186,7 +186,7 @@ void Session::collect_finished() {
     const CURLcode code = message->data.result;
     curl_multi_remove_handle(multi_.get(), easy);
     auto node = active_.extract(easy);
-    ipc::check(!node.empty(), "libcurl reported a transfer this session did not start");
+    base::check(!node.empty(), "libcurl reported a transfer this session did not start");
     auto& [index, transfer] = node.mapped();
     settle(index, transfer->finish(code), *transfer);
   }
@@ -213,10 +213,10 @@ void Session::settle(std::size_t index, AttemptOutcome outcome, Transfer& transf
     return;
   }
   fail(index, outcome.reason,
-       outcome.kind == Kind::kRetry ? ipc::ErrorKind::kOverloaded : ipc::ErrorKind::kFailed);
+       outcome.kind == Kind::kRetry ? base::ErrorKind::kOverloaded : base::ErrorKind::kFailed);
 }
 
-void Session::fail(std::size_t index, const std::string& reason, ipc::ErrorKind kind) {
+void Session::fail(std::size_t index, const std::string& reason, base::ErrorKind kind) {
   DownloadResult& result = results_[index];
   result.ok = false;
   result.error_kind = kind;
@@ -229,10 +229,10 @@ void Session::abort_all(const std::string& reason) {
   for (auto& [easy, entry] : active_) {
     curl_multi_remove_handle(multi_.get(), easy);
     entry.second->abandon();
-    fail(entry.first, reason, ipc::ErrorKind::kOverloaded);
+    fail(entry.first, reason, base::ErrorKind::kOverloaded);
   }
   active_.clear();
-  for (const auto& w : waiting_) fail(w.index, reason, ipc::ErrorKind::kOverloaded);
+  for (const auto& w : waiting_) fail(w.index, reason, base::ErrorKind::kOverloaded);
   waiting_.clear();
 }
 
@@ -274,7 +274,7 @@ void Session::report_progress(bool force) {
 std::vector<DownloadResult> download_all(std::span<const DownloadItem> items,
                                          const DownloadOptions& options,
                                          const DownloadCallbacks& callbacks) {
-  ipc::require(options.workers > 0 && options.max_attempts > 0,
+  base::require(options.workers > 0 && options.max_attempts > 0,
                "Failed to start downloads: workers and max_attempts must be at least 1");
   validate_items(items, callbacks);
   static std::once_flag curl_initialised;
@@ -289,7 +289,7 @@ void check_all_downloaded(std::span<const DownloadResult> results) {
   const auto first = std::find_if(results.begin(), results.end(), [](const auto& r) { return !r.ok; });
   std::string message = first->error;
   if (failed > 1) message += " (and " + std::to_string(failed - 1) + " more failed downloads)";
-  throw ipc::Error(first->error_kind, std::move(message));
+  throw base::Error(first->error_kind, std::move(message));
 }
 
 }  // namespace stage::fetcher

@@ -79,7 +79,7 @@ struct DownloadResult {
   unsigned attempts = 0;
   unsigned resumes = 0;            // attempts that continued a partial file via Range
   std::string error;               // names the URL, HTTP status or curl error, attempts
-  ipc::ErrorKind error_kind = ipc::ErrorKind::kFailed;
+  base::ErrorKind error_kind = base::ErrorKind::kFailed;
 };
 
 // Downloads every item; one failing file does not stop the others. Throws

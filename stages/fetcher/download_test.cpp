@@ -20,7 +20,7 @@ class TempDir {
  public:
   TempDir() {
     std::string pattern = (fs::temp_directory_path() / "oic-fetch-XXXXXX").string();
-    ipc::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
+    base::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
     path_ = pattern;
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -130,12 +130,12 @@ TEST_F(Download, GivesUpOnPersistentServerErrorNamingUrlStatusAndAttempts) {
   EXPECT_NE(results[0].error.find(item.url), std::string::npos) << results[0].error;
   EXPECT_NE(results[0].error.find("HTTP 503"), std::string::npos) << results[0].error;
   EXPECT_NE(results[0].error.find("after 3 attempts"), std::string::npos) << results[0].error;
-  EXPECT_EQ(results[0].error_kind, ipc::ErrorKind::kOverloaded);
+  EXPECT_EQ(results[0].error_kind, base::ErrorKind::kOverloaded);
   expect_nothing_left(item);  // an empty .part is not worth keeping
   try {
     check_all_downloaded(results);
     ADD_FAILURE() << "check_all_downloaded did not throw";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_EQ(e.message(), results[0].error);
   }
 }
@@ -330,8 +330,8 @@ TEST_F(Download, RefusesPlainHttpUnlessSignatureChecked) {
   try {
     run({item});
     FAIL() << "plain http was accepted";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find(item.url), std::string::npos) << e.what();
   }
   EXPECT_TRUE(requests_for("a.deb").empty());
@@ -361,7 +361,7 @@ TEST_F(Download, RejectsMalformedItems) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_THROW(run({c.item}), ipc::Error);
+    EXPECT_THROW(run({c.item}), base::Error);
   }
 }
 

@@ -13,7 +13,7 @@ constexpr std::uint32_t kMaxWorkers = 64;
 void require_plain_name(const std::string& name) {
   const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
                      !name.ends_with(".part");
-  ipc::require(plain, "Failed to accept download destination '" + name + "': not a plain file name");
+  base::require(plain, "Failed to accept download destination '" + name + "': not a plain file name");
 }
 
 // libcurl reads the proxy from the environment; this process is the stage,
@@ -26,7 +26,7 @@ void export_proxy(const char* name, const std::string& value) {
 
 FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int output_dir_fd) {
   FetchRequest out;
-  ipc::require(request.getWorkers() >= 1 && request.getWorkers() <= kMaxWorkers,
+  base::require(request.getWorkers() >= 1 && request.getWorkers() <= kMaxWorkers,
                "Failed to accept fetcher request: workers must be 1.." + std::to_string(kMaxWorkers));
   out.options.dest_dir_fd = output_dir_fd;
   out.options.workers = request.getWorkers();
@@ -39,10 +39,10 @@ FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int outp
     item.dest = std::string(d.getDestName());
     require_plain_name(item.dest.string());
     const std::string sha = d.getExpectedSha256();
-    ipc::require(sha.empty() || is_sha256_hex(sha),
+    base::require(sha.empty() || is_sha256_hex(sha),
                  "Failed to accept download '" + item.url + "': expectedSha256 is not lowercase hex");
     if (!sha.empty()) item.sha256 = sha;
-    ipc::require(d.getExpectedSize() >= -1, "Failed to accept download '" + item.url + "': negative size");
+    base::require(d.getExpectedSize() >= -1, "Failed to accept download '" + item.url + "': negative size");
     if (d.getExpectedSize() >= 0) item.size = static_cast<std::uint64_t>(d.getExpectedSize());
     item.max_size = d.getMaxSize();
     item.signature_checked = request.getAllowPlainHttp();
@@ -56,7 +56,7 @@ FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int outp
 
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
                  ipc::proto::StageResult::Builder result) {
-  ipc::require(request.isFetcher(), "Failed to run stage-fetcher: the request is for another stage");
+  base::require(request.isFetcher(), "Failed to run stage-fetcher: the request is for another stage");
   const auto fetcher = request.getFetcher();
   const auto dir = context.open(fetcher.getOutputDir(), O_RDONLY | O_DIRECTORY, "output directory");
   const FetchRequest decoded = decode_request(fetcher, dir.get());

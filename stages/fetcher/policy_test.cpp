@@ -100,7 +100,7 @@ class HostAbstractListener {
   }
 
  private:
-  sandbox::UniqueFd fd_;
+  base::UniqueFd fd_;
   sockaddr_un name_{};
 };
 

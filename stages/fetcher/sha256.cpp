@@ -13,17 +13,17 @@ namespace stage::fetcher {
 void Sha256::CtxDeleter::operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  ipc::check(ctx_ != nullptr, "Failed to allocate a SHA-256 context");
+  base::check(ctx_ != nullptr, "Failed to allocate a SHA-256 context");
   reset();
 }
 
 void Sha256::reset() {
-  ipc::check(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1,
+  base::check(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1,
              "Failed to initialise SHA-256");
 }
 
 void Sha256::update(const void* data, std::size_t size) {
-  ipc::check(EVP_DigestUpdate(ctx_.get(), data, size) == 1, "Failed to update SHA-256");
+  base::check(EVP_DigestUpdate(ctx_.get(), data, size) == 1, "Failed to update SHA-256");
 }
 
 void Sha256::update_from_fd(int fd, std::uint64_t length, std::string_view path_for_errors) {
@@ -31,9 +31,9 @@ void Sha256::update_from_fd(int fd, std::uint64_t length, std::string_view path_
   std::uint64_t offset = 0;
   while (offset < length) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - offset));
-    const ssize_t got = ipc::check_syscall(
+    const ssize_t got = base::check_syscall(
         ::pread(fd, buffer.data(), want, static_cast<off_t>(offset)), "read", path_for_errors);
-    ipc::check(got > 0, "Failed to read '" + std::string(path_for_errors) + "': file shrank while hashing");
+    base::check(got > 0, "Failed to read '" + std::string(path_for_errors) + "': file shrank while hashing");
     update(buffer.data(), static_cast<std::size_t>(got));
     offset += static_cast<std::uint64_t>(got);
   }
@@ -42,7 +42,7 @@ void Sha256::update_from_fd(int fd, std::uint64_t length, std::string_view path_
 std::string Sha256::finish_hex() {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int size = 0;
-  ipc::check(EVP_DigestFinal_ex(ctx_.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
+  base::check(EVP_DigestFinal_ex(ctx_.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(size * 2);

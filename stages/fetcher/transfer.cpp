@@ -19,7 +19,7 @@ namespace {
 template <typename T>
 void set_option(CURL* easy, CURLoption option, T value) {
   const CURLcode rc = curl_easy_setopt(easy, option, value);
-  ipc::check(rc == CURLE_OK, std::string("Failed to set a libcurl option: ") + curl_easy_strerror(rc));
+  base::check(rc == CURLE_OK, std::string("Failed to set a libcurl option: ") + curl_easy_strerror(rc));
 }
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
@@ -46,7 +46,7 @@ constexpr long kReceiveBufferBytes = 256L * 1024;
 Transfer::Transfer(const DownloadItem& item, const DownloadOptions& options)
     : item_(item), dir_fd_(options.dest_dir_fd), part_path_(item.dest.string() + ".part"), easy_(curl_easy_init()),
       error_buffer_(CURL_ERROR_SIZE + 1, '\0') {
-  ipc::check(easy_ != nullptr, "Failed to create a libcurl handle");
+  base::check(easy_ != nullptr, "Failed to create a libcurl handle");
   open_partial();
   configure(options);
 }
@@ -57,15 +57,15 @@ void Transfer::open_partial() {
     std::filesystem::create_directories(item_.dest.parent_path(), ec);
   }
   const std::string path = part_path_.string();
-  part_fd_.reset(ipc::check_syscall(::openat(dir_fd_, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644),
+  part_fd_.reset(base::check_syscall(::openat(dir_fd_, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644),
                                     "open", path));
   struct stat st {};
-  ipc::check_syscall(::fstat(part_fd_.get(), &st), "stat", path);
+  base::check_syscall(::fstat(part_fd_.get(), &st), "stat", path);
   offset_ = static_cast<std::uint64_t>(st.st_size);
   // A prefix as long as the whole file cannot be continued with a Range.
   if (item_.size && offset_ >= *item_.size) offset_ = 0;
   if (offset_ == 0) {
-    ipc::check_syscall(::ftruncate(part_fd_.get(), 0), "truncate", path);
+    base::check_syscall(::ftruncate(part_fd_.get(), 0), "truncate", path);
     return;
   }
   hash_.update_from_fd(part_fd_.get(), offset_, path);
@@ -154,7 +154,7 @@ void Transfer::check_status_once() {
 }
 
 void Transfer::restart_from_zero() {
-  ipc::check_syscall(::ftruncate(part_fd_.get(), 0), "truncate", part_path_.string());
+  base::check_syscall(::ftruncate(part_fd_.get(), 0), "truncate", part_path_.string());
   hash_.reset();
   offset_ = 0;
   written_ = 0;
@@ -253,7 +253,7 @@ AttemptOutcome Transfer::commit_file() {
   // is fetched again, never used. Syncing 100s of files one by one cost more
   // than the downloads.
   const std::string part = part_path_.string();
-  ipc::check_syscall(::renameat(dir_fd_, part.c_str(), dir_fd_, item_.dest.c_str()), "rename", part);
+  base::check_syscall(::renameat(dir_fd_, part.c_str(), dir_fd_, item_.dest.c_str()), "rename", part);
   part_fd_.reset();
   AttemptOutcome outcome{Kind::kDone, {}};
   outcome.sha256 = std::move(digest);

@@ -75,7 +75,7 @@ class Transfer {
   int dir_fd_;
   std::filesystem::path part_path_;
   std::unique_ptr<CURL, EasyDeleter> easy_;
-  sandbox::UniqueFd part_fd_;
+  base::UniqueFd part_fd_;
   Sha256 hash_;
   std::uint64_t offset_ = 0;    // the prefix this attempt asked the server to continue
   std::uint64_t written_ = 0;

@@ -41,7 +41,7 @@ std::string file_name(const std::string& path) { return std::filesystem::path(pa
 
 void require_in_tree(const std::filesystem::path& root, const std::string& path, std::string_view package) {
   if (exists_in_root(root, path)) return;
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "Failed to install the boot loader: '/" + path + "' is not in the image")
       .with_hint("add the package '" + std::string(package) + "' to the template's packages");
 }
@@ -74,20 +74,20 @@ OsIdentity read_os_identity(const std::filesystem::path& root) {
 
 // Streams one file of the tree to another place in the tree.
 void copy_in_root(const std::filesystem::path& root, const std::string& from, const std::string& to, mode_t mode) {
-  sandbox::UniqueFd in = open_in_root(root, from, O_RDONLY);
-  ipc::check(in.valid(), "Failed to copy '/" + from + "': it does not exist");
+  base::UniqueFd in = open_in_root(root, from, O_RDONLY);
+  base::check(in.valid(), "Failed to copy '/" + from + "': it does not exist");
   make_dirs_in_root(root, std::filesystem::path(strip_slashes(to)).parent_path().string());
-  sandbox::UniqueFd out = open_in_root(root, to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  base::UniqueFd out = open_in_root(root, to, O_WRONLY | O_CREAT | O_TRUNC, mode);
   char buffer[1 << 16];
   for (;;) {
     ssize_t n = ::read(in.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", (root / strip_slashes(from)).string());
+    base::check_syscall(n, "read", (root / strip_slashes(from)).string());
     if (n == 0) break;
     base::write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)),
                     (root / strip_slashes(to)).string());
   }
-  ipc::check_syscall(::fchmod(out.get(), mode), "chmod", (root / strip_slashes(to)).string());
+  base::check_syscall(::fchmod(out.get(), mode), "chmod", (root / strip_slashes(to)).string());
 }
 
 std::string grub_quote(std::string_view text) {
@@ -110,9 +110,9 @@ class BootInstaller {
     } else if (provider == "systemd-boot") {
       install_systemd_boot();
     } else {
-      ipc::require(provider.empty() || provider == "none",
+      base::require(provider.empty() || provider == "none",
                    "Unknown boot loader provider '" + provider + "': use grub or systemd-boot");
-      ipc::require(settings_.uki, "Failed to install the boot loader: no provider and no UKI; "
+      base::require(settings_.uki, "Failed to install the boot loader: no provider and no UKI; "
                                   "set a provider (grub, systemd-boot) or kernel.uki");
     }
     if (settings_.uki) install_uki(provider.empty() || provider == "none");
@@ -143,9 +143,9 @@ class BootInstaller {
                                 "boot/grub/grub.cfg=/" + scratch},
                        .timeout = kGrubTimeout},
          "Failed to make the GRUB EFI binary");
-    sandbox::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
+    base::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
     if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
-    ipc::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), "grub-mkstandalone wrote no BOOTX64.EFI");
+    base::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), "grub-mkstandalone wrote no BOOTX64.EFI");
     written_.push_back(boot_dir + "/BOOTX64.EFI");
     write(boot_dir + "/grub.cfg", embedded);
     write("boot/grub/grub.cfg", grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
@@ -174,13 +174,13 @@ class BootInstaller {
   void install_uki(bool as_default_loader) {
     const std::string stub = std::string(kStubDir) + "linuxx64.efi.stub";
     require_in_tree(root_, stub, "systemd-boot-efi");
-    ipc::require(!os_.os_release.empty(), "Failed to build the UKI: the image has no os-release file");
+    base::require(!os_.os_release.empty(), "Failed to build the UKI: the image has no os-release file");
     // objcopy runs on the host: it is given copies in a scratch directory of
     // the tree, so no symlink of the tree can point it elsewhere.
     const std::string work = "tmp/os-image-composer-uki";
     const std::filesystem::path host_work = root_ / work;
     // Host paths are used below: the tree's /tmp must not lead elsewhere.
-    ipc::check(std::filesystem::symlink_status(root_ / "tmp").type() == std::filesystem::file_type::directory,
+    base::check(std::filesystem::symlink_status(root_ / "tmp").type() == std::filesystem::file_type::directory,
                "Failed to build the UKI: '" + (root_ / "tmp").string() + "' is not a directory");
     std::filesystem::remove_all(host_work);
     make_dirs_in_root(root_, work);
@@ -220,7 +220,7 @@ class BootInstaller {
 };
 
 std::uint64_t read_le(std::string_view image, std::size_t offset, std::size_t bytes) {
-  ipc::require(offset + bytes <= image.size() && offset + bytes >= offset,
+  base::require(offset + bytes <= image.size() && offset + bytes >= offset,
                "Failed to read the EFI stub: its PE headers are truncated");
   std::uint64_t value = 0;
   for (std::size_t i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(image[offset + i])} << (8 * i);
@@ -290,15 +290,15 @@ std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, 
 }
 
 PeLayout read_pe_layout(std::string_view image) {
-  ipc::require(image.substr(0, 2) == "MZ", "Failed to read the EFI stub: not a PE image");
+  base::require(image.substr(0, 2) == "MZ", "Failed to read the EFI stub: not a PE image");
   const std::size_t pe = read_le(image, 0x3c, 4);
-  ipc::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the EFI stub: no PE signature");
+  base::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the EFI stub: no PE signature");
   const std::size_t coff = pe + 4;
   const std::size_t sections = read_le(image, coff + 2, 2);
   const std::size_t optional = coff + 20;
   const std::size_t optional_size = read_le(image, coff + 16, 2);
   const std::uint64_t magic = read_le(image, optional, 2);
-  ipc::require(magic == 0x20b || magic == 0x10b, "Failed to read the EFI stub: unknown optional header");
+  base::require(magic == 0x20b || magic == 0x10b, "Failed to read the EFI stub: unknown optional header");
   PeLayout layout;
   layout.image_base = magic == 0x20b ? read_le(image, optional + 24, 8) : read_le(image, optional + 28, 4);
   for (std::size_t i = 0; i < sections; ++i) {
@@ -308,7 +308,7 @@ PeLayout read_pe_layout(std::string_view image) {
     const std::uint64_t raw_size = read_le(image, header + 16, 4);
     layout.end_rva = std::max(layout.end_rva, address + (virtual_size != 0 ? virtual_size : raw_size));
   }
-  ipc::require(layout.end_rva > 0, "Failed to read the EFI stub: it has no sections");
+  base::require(layout.end_rva > 0, "Failed to read the EFI stub: it has no sections");
   return layout;
 }
 
@@ -326,15 +326,15 @@ std::vector<std::string> uki_objcopy_argv(const PeLayout& stub, const std::vecto
 }
 
 std::string run_host_program(const std::vector<std::string>& argv, const std::string& what) {
-  ipc::check(!argv.empty() && argv[0].starts_with('/'), "run_host_program needs an absolute program path");
+  base::check(!argv.empty() && argv[0].starts_with('/'), "run_host_program needs an absolute program path");
   int fds[2];
-  ipc::check_syscall(::pipe2(fds, O_CLOEXEC), "pipe2");
-  sandbox::UniqueFd out_read(fds[0]), out_write(fds[1]);
+  base::check_syscall(::pipe2(fds, O_CLOEXEC), "pipe2");
+  base::UniqueFd out_read(fds[0]), out_write(fds[1]);
   std::vector<std::string> args = argv;
   std::vector<char*> c_args;
   for (std::string& a : args) c_args.push_back(a.data());
   c_args.push_back(nullptr);
-  const pid_t pid = ipc::check_syscall(::fork(), "fork", argv[0]);
+  const pid_t pid = base::check_syscall(::fork(), "fork", argv[0]);
   if (pid == 0) {
     ::dup2(out_write.get(), 1);
     ::dup2(out_write.get(), 2);
@@ -356,7 +356,7 @@ std::string run_host_program(const std::vector<std::string>& argv, const std::st
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
   const std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                                             : "was killed by signal " + std::to_string(WTERMSIG(status));
-  throw ipc::Error(ipc::ErrorKind::kFailed, what + ": '" + argv[0] + "' " + how + "\n" + output.substr(0, 4000));
+  throw base::Error(base::ErrorKind::kFailed, what + ": '" + argv[0] + "' " + how + "\n" + output.substr(0, 4000));
 }
 
 std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
@@ -369,20 +369,20 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
 std::vector<std::string> install_boot_loader(const std::filesystem::path& root, const BootSettings& settings,
                                              const std::optional<KernelInfo>& kernel, const CommandRunner& run,
                                              const HostRunner& host) {
-  ipc::ErrorContext ctx{"installing the boot loader into", root.string()};
+  base::ErrorContext ctx{"installing the boot loader into", root.string()};
   if (settings.type.empty()) return {};  // an image without a boot loader (a container base)
   if (settings.type == "legacy") {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput, "legacy BIOS boot is not supported yet: use bootType efi");
+    throw base::Error(base::ErrorKind::kInvalidInput, "legacy BIOS boot is not supported yet: use bootType efi");
   }
-  ipc::require(settings.type == "efi", "Unknown boot loader type '" + settings.type + "': use efi");
+  base::require(settings.type == "efi", "Unknown boot loader type '" + settings.type + "': use efi");
   const std::filesystem::path esp(settings.esp);
-  ipc::require(!settings.esp.empty(), "Failed to install the EFI boot loader: the image has no ESP "
+  base::require(!settings.esp.empty(), "Failed to install the EFI boot loader: the image has no ESP "
                                       "(no partition is mounted for it; espMountPoint is empty)");
-  ipc::require(esp.is_absolute() && std::find(esp.begin(), esp.end(), "..") == esp.end(),
+  base::require(esp.is_absolute() && std::find(esp.begin(), esp.end(), "..") == esp.end(),
                "Invalid ESP mount point '" + settings.esp + "': it must be an absolute path without '..'");
-  ipc::require(!settings.root_uuid.empty(), "Failed to install the boot loader: no file system UUID for '/'");
+  base::require(!settings.root_uuid.empty(), "Failed to install the boot loader: no file system UUID for '/'");
   if (!kernel) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to install the boot loader: the image has no kernel "
+    throw base::Error(base::ErrorKind::kInvalidInput, "Failed to install the boot loader: the image has no kernel "
                                                     "(/boot/vmlinuz-*)")
         .with_hint("add the distribution's kernel package to the template's systemConfig.kernel.packages");
   }

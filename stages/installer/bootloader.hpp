@@ -24,7 +24,7 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
                                              const std::optional<KernelInfo>& kernel);
 
 // Runs a host program (argv[0] an absolute path) and returns its output;
-// throws ipc::Error naming `what` when it fails.
+// throws base::Error naming `what` when it fails.
 using HostRunner = std::function<std::string(const std::vector<std::string>& argv, const std::string& what)>;
 std::string run_host_program(const std::vector<std::string>& argv, const std::string& what);
 

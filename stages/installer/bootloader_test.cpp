@@ -90,11 +90,11 @@ TEST(PeLayout, FindsImageBaseAndTheEndOfTheLastSection) {
 }
 
 TEST(PeLayout, RejectsWhatIsNotAPeImage) {
-  EXPECT_THROW(read_pe_layout("ELF......"), ipc::Error);
-  EXPECT_THROW(read_pe_layout(fake_pe(0).substr(0, 0x90)), ipc::Error);  // truncated headers
+  EXPECT_THROW(read_pe_layout("ELF......"), base::Error);
+  EXPECT_THROW(read_pe_layout(fake_pe(0).substr(0, 0x90)), base::Error);  // truncated headers
   std::string no_signature = fake_pe(0);
   no_signature[0x80] = 'X';
-  EXPECT_THROW(read_pe_layout(no_signature), ipc::Error);
+  EXPECT_THROW(read_pe_layout(no_signature), base::Error);
 }
 
 TEST(UkiSections, FollowTheStubAtFourKibBoundaries) {
@@ -173,13 +173,13 @@ TEST_F(BootLoaderTest, RefusesWhatItCannotInstall) {
     try {
       install(c.settings);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_THAT(std::string(e.what()), HasSubstr(c.message));
     }
   }
   kernel_.reset();
-  EXPECT_THROW(install(kEfi), ipc::Error);
+  EXPECT_THROW(install(kEfi), base::Error);
   EXPECT_TRUE(chroot_commands_.empty());
 }
 
@@ -241,7 +241,7 @@ TEST_F(BootLoaderTest, NamesThePackageOfAMissingStub) {
   try {
     install(settings);
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.hint(), HasSubstr("systemd-boot-efi"));
   }
 }

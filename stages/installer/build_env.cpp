@@ -23,8 +23,8 @@ constexpr const char* kCp = "/usr/bin/cp";
 // Runs `argv` (argv[0] absolute) and returns its exit status and output.
 std::pair<int, std::string> run_host(const std::vector<std::string>& args) {
   int pipefd[2];
-  ipc::check_syscall(::pipe2(pipefd, O_CLOEXEC), "create a pipe");
-  sandbox::UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
+  base::check_syscall(::pipe2(pipefd, O_CLOEXEC), "create a pipe");
+  base::UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
   std::vector<std::string> strings = args;
   std::vector<char*> argv;
   for (std::string& s : strings) argv.push_back(s.data());
@@ -32,7 +32,7 @@ std::pair<int, std::string> run_host(const std::vector<std::string>& args) {
   char env_path[] = "PATH=/usr/bin";
   char env_lang[] = "LC_ALL=C";
   char* envp[] = {env_path, env_lang, nullptr};
-  const pid_t pid = ipc::check_syscall(::fork(), "fork", args[0]);
+  const pid_t pid = base::check_syscall(::fork(), "fork", args[0]);
   if (pid == 0) {
     const int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, 0);
@@ -57,7 +57,7 @@ std::pair<int, std::string> run_host(const std::vector<std::string>& args) {
 
 dev_t device_of(const fs::path& path) {
   struct stat st {};
-  ipc::check_syscall(::lstat(path.c_str(), &st), "stat", path.string());
+  base::check_syscall(::lstat(path.c_str(), &st), "stat", path.string());
   return st.st_dev;
 }
 
@@ -88,7 +88,7 @@ void copy_tree(const fs::path& from, const fs::path& to) {
   if (!any) return;
   const auto [status, output] = run_host(argv);
   if (status != 0) {
-    ipc::fail(ipc::ErrorKind::kFailed, "Failed to copy the tree '" + from.string() + "' to '" + to.string() +
+    base::fail(base::ErrorKind::kFailed, "Failed to copy the tree '" + from.string() + "' to '" + to.string() +
                                            "': cp exited with status " + std::to_string(status) + "\n" + output);
   }
 }

@@ -12,7 +12,7 @@ namespace stage::installer {
 // Copies everything in `from` into the existing directory `to`. Entries that
 // are mount points on either side (the /proc and /dev the launcher mounts in
 // the tree) are not copied; an empty directory stands in for them.
-// Throws ipc::Error with cp's message when the copy fails.
+// Throws base::Error with cp's message when the copy fails.
 void copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // True when `dir` holds nothing but the given mount-point directories.

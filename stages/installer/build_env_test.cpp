@@ -188,8 +188,8 @@ class CopyTree : public ::testing::Test {
     spec.mounts.push_back({sandbox::MountKind::kProc, {}, (base_ / "src/proc").string(), {}});
     const fs::path out_path = base_ / "listings.txt";
     const fs::path err_path = base_ / "errors.txt";
-    sandbox::UniqueFd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    sandbox::UniqueFd err(::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    base::UniqueFd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    base::UniqueFd err(::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     spec.fds = {{out.get(), 1}, {err.get(), 2}};
     const int status = sandbox::spawn(spec).wait();
     std::ifstream errors(err_path);

@@ -57,13 +57,13 @@ std::vector<std::string> default_chroot_env() {
 }
 
 ChrootOutcome run_in_root(const std::filesystem::path& root, const ChrootCommand& command) {
-  ipc::require(!command.argv.empty(), "run_in_root: empty command");
+  base::require(!command.argv.empty(), "run_in_root: empty command");
   int out_pipe[2];
   int in_pipe[2];
-  ipc::check_syscall(::pipe2(out_pipe, O_CLOEXEC), "pipe2");
-  sandbox::UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
-  ipc::check_syscall(::pipe2(in_pipe, O_CLOEXEC), "pipe2");
-  sandbox::UniqueFd in_read(in_pipe[0]), in_write(in_pipe[1]);
+  base::check_syscall(::pipe2(out_pipe, O_CLOEXEC), "pipe2");
+  base::UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  base::check_syscall(::pipe2(in_pipe, O_CLOEXEC), "pipe2");
+  base::UniqueFd in_read(in_pipe[0]), in_write(in_pipe[1]);
 
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
@@ -75,7 +75,7 @@ ChrootOutcome run_in_root(const std::filesystem::path& root, const ChrootCommand
   const bool has_input = command.input.has_value();
 
   const pid_t pid = ::fork();
-  ipc::check_syscall(pid, "fork", command.argv[0]);
+  base::check_syscall(pid, "fork", command.argv[0]);
   if (pid == 0) {
     int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(has_input ? in_read.get() : null_fd, 0);
@@ -155,7 +155,7 @@ std::string run_in_root_checked(const std::filesystem::path& root, const ChrootC
                                               : "exited with status " + std::to_string(outcome.exit_code);
   std::string joined;
   for (const std::string& a : command.argv) joined += (joined.empty() ? "" : " ") + a;
-  throw ipc::Error(ipc::ErrorKind::kFailed, what + ": '" + joined + "' " + status + "\n" + tail(outcome.output, 4000));
+  throw base::Error(base::ErrorKind::kFailed, what + ": '" + joined + "' " + status + "\n" + tail(outcome.output, 4000));
 }
 
 }  // namespace stage::installer

@@ -35,10 +35,10 @@ struct ChrootOutcome {
 std::vector<std::string> default_chroot_env();
 
 // Runs `command` chrooted into `root` (a host path as the stage sees it) and
-// waits for it. Throws ipc::Error only when the command cannot be started.
+// waits for it. Throws base::Error only when the command cannot be started.
 ChrootOutcome run_in_root(const std::filesystem::path& root, const ChrootCommand& command);
 
-// run_in_root, then throws ipc::Error(kFailed) naming `what` with the exit
+// run_in_root, then throws base::Error(kFailed) naming `what` with the exit
 // status and the tail of the output when the command did not succeed.
 std::string run_in_root_checked(const std::filesystem::path& root, const ChrootCommand& command,
                                 const std::string& what);

@@ -24,7 +24,7 @@ bool has_program(const std::filesystem::path& root, std::string_view name) {
 
 void require_program(const std::filesystem::path& root, std::string_view program, std::string_view package) {
   if (has_program(root, program)) return;
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "Failed to make the initramfs: '" + std::string(program) + "' is not in the image")
       .with_hint("add the package '" + std::string(package) + "' to the template's packages");
 }
@@ -59,7 +59,7 @@ std::string initrd_path(std::string_view initrd_file_name, std::string_view vers
   const std::size_t at = initrd_file_name.find(kVersion);
   const bool once = at != std::string_view::npos && initrd_file_name.find(kVersion, at + 1) == std::string_view::npos;
   const bool plain = initrd_file_name.find('/') == std::string_view::npos;
-  ipc::require(once && plain, "Failed to decode installer request: initrdFileName '" + std::string(initrd_file_name) +
+  base::require(once && plain, "Failed to decode installer request: initrdFileName '" + std::string(initrd_file_name) +
                                   "' must be a file name holding {kver} once (provider config.yml)");
   std::string name(initrd_file_name);
   name.replace(at, kVersion.size(), version);
@@ -88,7 +88,7 @@ void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,
 
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
                     const CommandRunner& run) {
-  ipc::ErrorContext ctx{"making the initramfs for kernel", kernel.version};
+  base::ErrorContext ctx{"making the initramfs for kernel", kernel.version};
   if (tool.empty() || tool == "none") return;
   ChrootCommand command{.timeout = kInitramfsTimeout};
   if (tool == "initramfs-tools") {
@@ -100,11 +100,11 @@ void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,
     require_program(root, "dracut", "dracut");
     command.argv = {"dracut", "--force", "--no-hostonly", "--kver", kernel.version, "/" + kernel.initrd_path};
   } else {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Unknown initramfs tool '" + std::string(tool) +
+    base::fail(base::ErrorKind::kInvalidInput, "Unknown initramfs tool '" + std::string(tool) +
                                                  "': use initramfs-tools, dracut or none");
   }
   run(command, "Failed to make the initramfs with " + std::string(tool));
-  ipc::check(exists_in_root(root, kernel.initrd_path),
+  base::check(exists_in_root(root, kernel.initrd_path),
              "Failed to make the initramfs: " + std::string(tool) + " did not write '/" + kernel.initrd_path + "'");
 }
 

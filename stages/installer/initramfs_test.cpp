@@ -97,7 +97,7 @@ TEST_F(InitramfsTest, RefusesAnInitrdNameWithoutOneVersion) {
     try {
       find_kernel(root_, pattern);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_NE(std::string(e.what()).find("initrdFileName '" + std::string(pattern) + "'"), std::string::npos)
           << e.what();
     }
@@ -130,17 +130,17 @@ TEST_F(InitramfsTest, NamesThePackageWhenTheToolIsMissing) {
   try {
     make_initramfs(root_, kernel_, "dracut", recorder());
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.hint(), HasSubstr("'dracut'"));
   }
-  EXPECT_THROW(make_initramfs(root_, kernel_, "mkinitcpio", recorder()), ipc::Error);
+  EXPECT_THROW(make_initramfs(root_, kernel_, "mkinitcpio", recorder()), base::Error);
   EXPECT_TRUE(commands_.empty());
 }
 
 TEST_F(InitramfsTest, FailsWhenTheToolWritesNoInitrd) {
   touch("usr/sbin/update-initramfs");
-  EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", recorder(false)), ipc::Error);
+  EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", recorder(false)), base::Error);
 }
 
 }  // namespace

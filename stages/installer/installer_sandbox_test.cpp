@@ -137,9 +137,9 @@ class InstallerSandbox : public ::testing::Test {
     spec.mounts.push_back({sandbox::MountKind::kDev, {}, (dir_ / "root/dev").string(), {}});
     int sv[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    sandbox::UniqueFd parent(sv[0]), child(sv[1]);
+    base::UniqueFd parent(sv[0]), child(sv[1]);
     const fs::path log_path = dir_ / "stage.log";
-    sandbox::UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    base::UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     spec.fds = {{child.get(), 3}, {log.get(), 1}, {log.get(), 2}};
     sandbox::SpawnedStage stage = sandbox::spawn(spec);
     child.reset();

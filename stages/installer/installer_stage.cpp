@@ -36,7 +36,7 @@ bool make_base(proto::InstallerRequest::Reader request, const PackageInstaller& 
   const proto::BuildEnv::Reader env = request.getBuildEnv();
   if (env.getMode() == proto::BuildEnv::Mode::REUSE) {
     const OpenDir saved = open_dir(context, env.getDir(), "buildEnv.dir");
-    ipc::require(!is_empty_tree(saved.path), "Failed to reuse build environment '" + saved.path.string() + "': it is empty");
+    base::require(!is_empty_tree(saved.path), "Failed to reuse build environment '" + saved.path.string() + "': it is empty");
     context.log(ipc::LogLevel::kInfo, "Reusing build environment " + saved.path.string());
     context.progress({.phase = "reuse build environment", .item = saved.path.string()});
     copy_tree(saved.path, root.path);
@@ -44,7 +44,7 @@ bool make_base(proto::InstallerRequest::Reader request, const PackageInstaller& 
   }
   // SAVE: rootDir is the tree being saved (buildEnv.dir names it too); the
   // request ends after the packages, so nothing of the template runs there.
-  ipc::require(env.getMode() != proto::BuildEnv::Mode::SAVE || env.getDir().getPath() == request.getRootDir().getPath(),
+  base::require(env.getMode() != proto::BuildEnv::Mode::SAVE || env.getDir().getPath() == request.getRootDir().getPath(),
                "Failed to save the build environment: buildEnv.dir must name rootDir");
   installer.bootstrap(request, root.path, context);
   return false;
@@ -65,7 +65,7 @@ void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, s
   const proto::InstallerRequest::Sbom::Reader sbom = request.getSbom();
   if (!sbom.getEnabled()) return;
   const std::string name = sbom.getFileName();
-  ipc::require(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
+  base::require(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
                "Failed to decode installer request: sbom.fileName '" + name + "' must be a plain file name");
   context.progress({.phase = "sbom", .item = name});
   const std::string document = make_spdx_sbom(root, request, std::move(installed), epoch);
@@ -90,13 +90,13 @@ fs::path directory_path(int fd) {
 }
 
 void run_request(proto::StageRequest::Reader request, ipc::StageContext& context, proto::StageResult::Builder result) {
-  ipc::require(request.isInstaller(), "Failed to run stage-installer: the request is for another stage");
+  base::require(request.isInstaller(), "Failed to run stage-installer: the request is for another stage");
   const proto::InstallerRequest::Reader installer = request.getInstaller();
   if (request.getSourceDateEpoch() >= 0) {
     ::setenv("SOURCE_DATE_EPOCH", std::to_string(request.getSourceDateEpoch()).c_str(), 1);
   }
   const OpenDir root = open_dir(context, installer.getRootDir(), "rootDir");
-  ipc::require(is_empty_tree(root.path), "Failed to build the tree in '" + root.path.string() + "': it is not empty");
+  base::require(is_empty_tree(root.path), "Failed to build the tree in '" + root.path.string() + "': it is not empty");
   if (!fs::exists(root.path / "proc/self")) {
     context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
   }

@@ -20,7 +20,7 @@ namespace stage::installer {
 // A directory the stage was handed, with a path that reaches it inside the
 // stage (and so sees the mounts the launcher made under it).
 struct OpenDir {
-  sandbox::UniqueFd fd;
+  base::UniqueFd fd;
   std::filesystem::path path;
 };
 

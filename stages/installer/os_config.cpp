@@ -65,24 +65,24 @@ std::string join(const std::vector<std::string>& parts, char separator) {
 // chown before chmod: chown clears the setuid and setgid bits.
 void set_owner_and_mode(int fd, uid_t uid, gid_t gid, mode_t mode, const std::string& what) {
   struct stat st {};
-  ipc::check_syscall(::fstat(fd, &st), "stat", what);
-  if (st.st_uid != uid || st.st_gid != gid) ipc::check_syscall(::fchown(fd, uid, gid), "chown", what);
-  ipc::check_syscall(::fchmod(fd, mode), "chmod", what);
+  base::check_syscall(::fstat(fd, &st), "stat", what);
+  if (st.st_uid != uid || st.st_gid != gid) base::check_syscall(::fchown(fd, uid, gid), "chown", what);
+  base::check_syscall(::fchmod(fd, mode), "chmod", what);
 }
 
 void write_owned_file(const std::filesystem::path& root, std::string_view path, std::string_view content,
                       mode_t mode, uid_t uid, gid_t gid) {
   const std::filesystem::path rel(relative(path));
   make_dirs_in_root(root, rel.parent_path().string());
-  sandbox::UniqueFd fd = open_in_root(root, path, O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
+  base::UniqueFd fd = open_in_root(root, path, O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
   base::write_all(fd.get(), content, shown(root, path));
   set_owner_and_mode(fd.get(), uid, gid, mode & 07777, shown(root, path));
 }
 
 void remove_in_root(const std::filesystem::path& root, std::string_view dir, const char* name) {
-  sandbox::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+  base::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
   if (parent && ::unlinkat(parent.get(), name, 0) != 0 && errno != ENOENT) {
-    ipc::check_syscall(-1, "remove", shown(root, std::string(dir) + "/" + name));
+    base::check_syscall(-1, "remove", shown(root, std::string(dir) + "/" + name));
   }
 }
 
@@ -91,7 +91,7 @@ void set_password(const UserSpec& user, const CommandRunner& run) {
     run(ChrootCommand{.argv = {"usermod", "-L", user.name}}, "Failed to lock the account of '" + user.name + "'");
     return;
   }
-  ipc::require(!has_control_or(user.password_hash, ":"),
+  base::require(!has_control_or(user.password_hash, ":"),
                "Invalid password hash for user '" + user.name + "': it must be one crypt(3) string");
   // The hash goes on stdin, never on argv where other processes could read it.
   run(ChrootCommand{.argv = {"chpasswd", "--encrypted"}, .input = user.name + ":" + user.password_hash + "\n"},
@@ -100,18 +100,18 @@ void set_password(const UserSpec& user, const CommandRunner& run) {
 
 void install_authorized_keys(const std::filesystem::path& root, const UserSpec& user) {
   const auto entry = find_db_entry(root, "etc/passwd", user.name);
-  ipc::check(entry && entry->size() >= 6, "Failed to find user '" + user.name + "' in " + shown(root, "etc/passwd"));
+  base::check(entry && entry->size() >= 6, "Failed to find user '" + user.name + "' in " + shown(root, "etc/passwd"));
   const uid_t uid = static_cast<uid_t>(std::stoul((*entry)[2]));
   const gid_t gid = static_cast<gid_t>(std::stoul((*entry)[3]));
   const std::string ssh_dir = (*entry)[5] + "/.ssh";
   make_dirs_in_root(root, ssh_dir);
   {
-    sandbox::UniqueFd dir = open_in_root(root, ssh_dir, O_RDONLY | O_DIRECTORY);
+    base::UniqueFd dir = open_in_root(root, ssh_dir, O_RDONLY | O_DIRECTORY);
     set_owner_and_mode(dir.get(), uid, gid, 0700, shown(root, ssh_dir));
   }
   std::string keys;
   for (const std::string& key : user.ssh_authorized_keys) {
-    ipc::require(!has_control_or(key, ""), "Invalid SSH key for user '" + user.name + "': one line per key");
+    base::require(!has_control_or(key, ""), "Invalid SSH key for user '" + user.name + "': one line per key");
     keys += key + "\n";
   }
   write_owned_file(root, ssh_dir + "/authorized_keys", keys, 0600, uid, gid);
@@ -153,8 +153,8 @@ std::vector<FstabLine> decode_fstab(proto::InstallerRequest::Reader request) {
 
 // ---- files inside the tree ----
 
-sandbox::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view path, int flags, mode_t mode) {
-  sandbox::UniqueFd root_fd(ipc::check_syscall(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+base::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view path, int flags, mode_t mode) {
+  base::UniqueFd root_fd(base::check_syscall(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                                "open the image tree", root.string()));
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
@@ -163,7 +163,7 @@ sandbox::UniqueFd open_in_root(const std::filesystem::path& root, std::string_vi
   const std::string rel = relative(path);
   const long fd = ::syscall(SYS_openat2, root_fd.get(), rel.c_str(), &how, sizeof how);
   if (fd < 0 && errno == ENOENT && (flags & O_CREAT) == 0) return {};
-  return sandbox::UniqueFd(static_cast<int>(ipc::check_syscall(fd, "open", shown(root, path))));
+  return base::UniqueFd(static_cast<int>(base::check_syscall(fd, "open", shown(root, path))));
 }
 
 void make_dirs_in_root(const std::filesystem::path& root, std::string_view dir) {
@@ -172,10 +172,10 @@ void make_dirs_in_root(const std::filesystem::path& root, std::string_view dir) 
     if (part == "." || part.empty()) continue;
     const std::filesystem::path next = done / part;
     if (!open_in_root(root, next.string(), O_PATH | O_DIRECTORY)) {
-      sandbox::UniqueFd parent = open_in_root(root, done.string(), O_PATH | O_DIRECTORY);
-      ipc::check(parent.valid(), "Failed to open directory '" + shown(root, done.string()) + "'");
+      base::UniqueFd parent = open_in_root(root, done.string(), O_PATH | O_DIRECTORY);
+      base::check(parent.valid(), "Failed to open directory '" + shown(root, done.string()) + "'");
       if (::mkdirat(parent.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
-        ipc::check_syscall(-1, "create directory", shown(root, next.string()));
+        base::check_syscall(-1, "create directory", shown(root, next.string()));
       }
     }
     done = next;
@@ -188,14 +188,14 @@ void write_file_in_root(const std::filesystem::path& root, std::string_view path
 }
 
 std::optional<std::string> read_file_in_root(const std::filesystem::path& root, std::string_view path) {
-  sandbox::UniqueFd fd = open_in_root(root, path, O_RDONLY);
+  base::UniqueFd fd = open_in_root(root, path, O_RDONLY);
   if (!fd) return std::nullopt;
   std::string content;
   char buffer[65536];
   for (;;) {
     const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", shown(root, path));
+    base::check_syscall(n, "read", shown(root, path));
     if (n == 0) return content;
     content.append(buffer, static_cast<std::size_t>(n));
   }
@@ -228,7 +228,7 @@ CommandRunner make_chroot_runner(const std::filesystem::path& root) {
 }
 
 void write_hostname(const std::filesystem::path& root, std::string_view hostname) {
-  ipc::require(valid_hostname(hostname), "Invalid hostname '" + std::string(hostname) +
+  base::require(valid_hostname(hostname), "Invalid hostname '" + std::string(hostname) +
                                              "': use letters, digits, '-' and '.' (at most 64)");
   const std::string name(hostname);
   const std::string short_name = name.substr(0, name.find('.'));
@@ -253,8 +253,8 @@ void reset_machine_id(const std::filesystem::path& root) {
 std::string format_fstab(const std::vector<FstabLine>& lines) {
   // fstab separates fields by blanks; a blank inside one is written \040.
   auto field = [](const std::string& value, const char* what) {
-    ipc::require(!value.empty(), std::string("Invalid fstab entry: empty ") + what);
-    ipc::require(!has_control_or(value, ""), std::string("Invalid fstab entry: control character in ") + what);
+    base::require(!value.empty(), std::string("Invalid fstab entry: empty ") + what);
+    base::require(!has_control_or(value, ""), std::string("Invalid fstab entry: control character in ") + what);
     std::string out;
     for (char c : value) out += c == ' ' ? std::string("\\040") : std::string(1, c);
     return out;
@@ -271,27 +271,27 @@ std::string format_fstab(const std::vector<FstabLine>& lines) {
 }
 
 void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cmdline) {
-  ipc::require(!has_control_or(cmdline, ""), "Invalid kernel command line: it must be one line");
+  base::require(!has_control_or(cmdline, ""), "Invalid kernel command line: it must be one line");
   write_file_in_root(root, "etc/kernel/cmdline", std::string(cmdline) + "\n", 0644);
 }
 
 void create_user(const std::filesystem::path& root, const UserSpec& user, std::string_view sudo_group,
                  const CommandRunner& run) {
-  ipc::ErrorContext ctx{"creating user", user.name};
-  ipc::require(valid_account_name(user.name), "Invalid user name '" + user.name + "'");
+  base::ErrorContext ctx{"creating user", user.name};
+  base::require(valid_account_name(user.name), "Invalid user name '" + user.name + "'");
   for (const std::string* path : {&user.shell, &user.home}) {
-    ipc::require(path->empty() || (path->starts_with('/') && !has_control_or(*path, ":")),
+    base::require(path->empty() || (path->starts_with('/') && !has_control_or(*path, ":")),
                  "Invalid shell or home '" + *path + "' of user '" + user.name + "': must be an absolute path");
   }
   std::vector<std::string> groups = user.groups;
   if (user.sudo) {
-    ipc::require(valid_account_name(sudo_group), "Failed to decode installer request: sudoGroup '" +
+    base::require(valid_account_name(sudo_group), "Failed to decode installer request: sudoGroup '" +
                                                      std::string(sudo_group) +
                                                      "' is not a group name (provider config.yml)");
     if (std::find(groups.begin(), groups.end(), sudo_group) == groups.end()) groups.emplace_back(sudo_group);
   }
   for (const std::string& group : groups) {
-    ipc::require(valid_account_name(group), "Invalid group name '" + group + "' of user '" + user.name + "'");
+    base::require(valid_account_name(group), "Invalid group name '" + group + "' of user '" + user.name + "'");
     if (!find_db_entry(root, "etc/group", group)) {
       run(ChrootCommand{.argv = {"groupadd", group}}, "Failed to create group '" + group + "'");
     }
@@ -321,16 +321,16 @@ void install_additional_file(const std::filesystem::path& root, int source_fd, s
   const std::filesystem::path dest{std::string(destination)};
   bool escapes = false;
   for (const auto& part : dest) escapes = escapes || part == "..";
-  ipc::require(dest.is_absolute() && dest.has_filename() && !escapes,
+  base::require(dest.is_absolute() && dest.has_filename() && !escapes,
                "Invalid destination '" + std::string(destination) +
                    "' of an additional file: it must be an absolute path inside the image without '..'");
   make_dirs_in_root(root, dest.parent_path().string());
-  sandbox::UniqueFd out = open_in_root(root, dest.string(), O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
+  base::UniqueFd out = open_in_root(root, dest.string(), O_WRONLY | O_CREAT | O_TRUNC, mode & 07777);
   char buffer[65536];
   for (;;) {
     const ssize_t n = ::read(source_fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read the source of", shown(root, dest.string()));
+    base::check_syscall(n, "read the source of", shown(root, dest.string()));
     if (n == 0) break;
     base::write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)), shown(root, dest.string()));
   }
@@ -344,7 +344,7 @@ std::vector<std::string> command_argv(proto::InstallerRequest::Command::Reader c
   } else {
     for (auto a : command.getArgv()) argv.emplace_back(a);
   }
-  ipc::require(!argv.empty() && !argv[0].empty(), "Invalid configuration command: empty argv");
+  base::require(!argv.empty() && !argv[0].empty(), "Invalid configuration command: empty argv");
   return argv;
 }
 
@@ -355,7 +355,7 @@ void apply_os_configuration(const std::filesystem::path& root, proto::InstallerR
 
 void apply_os_configuration(const std::filesystem::path& root, proto::InstallerRequest::Reader request,
                             ipc::StageContext& context, const CommandRunner& run) {
-  ipc::ErrorContext ctx{"configuring the OS in", root.string()};
+  base::ErrorContext ctx{"configuring the OS in", root.string()};
   context.progress({.phase = "configure", .item = "system files"});
   if (request.getHostname().size() > 0) write_hostname(root, request.getHostname().cStr());
   reset_machine_id(root);
@@ -375,8 +375,8 @@ void apply_os_configuration(const std::filesystem::path& root, proto::InstallerR
   }
   for (auto file : request.getAdditionalFiles()) {
     const std::string destination = file.getDestination();
-    ipc::ErrorContext file_ctx{"installing additional file", destination};
-    sandbox::UniqueFd source = context.open(file.getSource(), O_RDONLY, "additional file " + destination);
+    base::ErrorContext file_ctx{"installing additional file", destination};
+    base::UniqueFd source = context.open(file.getSource(), O_RDONLY, "additional file " + destination);
     install_additional_file(root, source.get(), destination, file.getMode());
   }
   run_configuration_commands(request, context, run);

@@ -24,7 +24,7 @@
 namespace stage::installer {
 
 // Runs one command chrooted into the tree and returns its output; throws
-// ipc::Error naming `what`, the exit status and the output's tail when it
+// base::Error naming `what`, the exit status and the output's tail when it
 // fails. The stage uses run_in_root_checked; tests record the argv instead.
 using CommandRunner = std::function<std::string(const ChrootCommand& command, const std::string& what)>;
 CommandRunner make_chroot_runner(const std::filesystem::path& root);
@@ -82,7 +82,7 @@ std::vector<std::string> command_argv(ipc::proto::InstallerRequest::Command::Rea
 // `path` relative to the tree ("etc/hostname" or "/etc/hostname"), resolved
 // with RESOLVE_IN_ROOT so that no symlink in the tree can lead outside it.
 // Returns an invalid fd when it does not exist (when `flags` has no O_CREAT).
-sandbox::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view path, int flags,
+base::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view path, int flags,
                                mode_t mode = 0);
 // Creates every missing directory of `dir` inside the tree with mode 0755.
 void make_dirs_in_root(const std::filesystem::path& root, std::string_view dir);

@@ -93,7 +93,7 @@ TEST_F(OsConfigTest, WritesHostnameAndHosts) {
 TEST_F(OsConfigTest, RejectsInvalidHostnames) {
   for (const std::string& bad : std::vector<std::string>{"", "-leading", "has space", "a/b", std::string(65, 'a'), "line\nbreak"}) {
     SCOPED_TRACE(bad);
-    EXPECT_THROW(write_hostname(root_, bad), ipc::Error);
+    EXPECT_THROW(write_hostname(root_, bad), base::Error);
   }
   EXPECT_FALSE(fs::exists(root_ / "etc/hostname"));
 }
@@ -121,9 +121,9 @@ TEST(Fstab, FormatsColumnsWithDefaultsAndEscapedBlanks) {
 }
 
 TEST(Fstab, RejectsEmptyAndMultiLineFields) {
-  EXPECT_THROW(format_fstab({{"", "/", "ext4", "", 0, 1}}), ipc::Error);
-  EXPECT_THROW(format_fstab({{"UUID=1", "/", "", "", 0, 1}}), ipc::Error);
-  EXPECT_THROW(format_fstab({{"UUID=1", "/\n/etc", "ext4", "", 0, 1}}), ipc::Error);
+  EXPECT_THROW(format_fstab({{"", "/", "ext4", "", 0, 1}}), base::Error);
+  EXPECT_THROW(format_fstab({{"UUID=1", "/", "", "", 0, 1}}), base::Error);
+  EXPECT_THROW(format_fstab({{"UUID=1", "/\n/etc", "ext4", "", 0, 1}}), base::Error);
 }
 
 TEST_F(OsConfigTest, CreatesMissingGroupsThenTheUserWithItsHash) {
@@ -168,7 +168,7 @@ TEST_F(OsConfigTest, ASudoUserNeedsAValidSudoGroup) {
     try {
       create_user(root_, {.name = "erin", .sudo = true}, group, recorder());
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_THAT(e.what(), HasSubstr("sudoGroup '" + std::string(group) + "' is not a group name"));
     }
   }
@@ -211,15 +211,15 @@ TEST_F(OsConfigTest, RejectsUnsafeUserInput) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.why);
-    EXPECT_THROW(create_user(root_, c.user, "sudo", recorder()), ipc::Error);
+    EXPECT_THROW(create_user(root_, c.user, "sudo", recorder()), base::Error);
   }
 }
 
 class AdditionalFileTest : public OsConfigTest {
  protected:
-  sandbox::UniqueFd source(const std::string& content) {
+  base::UniqueFd source(const std::string& content) {
     spit(base_ / "source", content);
-    return sandbox::UniqueFd(::open((base_ / "source").c_str(), O_RDONLY | O_CLOEXEC));
+    return base::UniqueFd(::open((base_ / "source").c_str(), O_RDONLY | O_CLOEXEC));
   }
 };
 
@@ -233,7 +233,7 @@ TEST_F(AdditionalFileTest, CopiesWithModeAndCreatesParents) {
 TEST_F(AdditionalFileTest, RefusesDestinationsOutsideTheImage) {
   for (const char* bad : {"../escape", "/../escape", "/etc/../../escape", "relative/path", "/", ""}) {
     SCOPED_TRACE(bad);
-    EXPECT_THROW(install_additional_file(root_, source("x").get(), bad, 0644), ipc::Error);
+    EXPECT_THROW(install_additional_file(root_, source("x").get(), bad, 0644), base::Error);
   }
   EXPECT_FALSE(fs::exists(base_ / "escape"));
 }
@@ -262,7 +262,7 @@ TEST(CommandArgv, RunsScriptsWithTheImageShellAndArgvAsIs) {
   argv.set(1, "enable");
   EXPECT_THAT(command_argv(command), ElementsAre("systemctl", "enable"));
   command.initArgv(0);
-  EXPECT_THROW(command_argv(command), ipc::Error);
+  EXPECT_THROW(command_argv(command), base::Error);
 }
 
 TEST_F(OsConfigTest, AppliesTheWholeRequestAndRunsCommandsLastWithATimeout) {
@@ -312,14 +312,14 @@ TEST_F(OsConfigTest, StopsAtTheFirstFailingCommand) {
   int runs = 0;
   CommandRunner failing = [&](const ChrootCommand& command, const std::string& what) -> std::string {
     ++runs;
-    if (command.argv[0] == "false") throw ipc::Error(ipc::ErrorKind::kFailed, what + ": exited with status 1");
+    if (command.argv[0] == "false") throw base::Error(base::ErrorKind::kFailed, what + ": exited with status 1");
     return {};
   };
   ipc::StageContext context(-1, ipc::proto::StageKind::INSTALLER, {});
   try {
     apply_os_configuration(root_, request.asReader(), context, failing);
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("configuration command 1 of 2"));
   }
   EXPECT_EQ(runs, 1);

@@ -9,7 +9,7 @@
 namespace stage::installer {
 
 // Hashes `fd` from offset 0 (its offset is left alone) and throws
-// ipc::Error(kInvalidInput) naming `package` and both hashes when the
+// base::Error(kInvalidInput) naming `package` and both hashes when the
 // content is not `expected_sha256`.
 void require_package_sha256(int fd, std::string_view package, std::string_view expected_sha256);
 

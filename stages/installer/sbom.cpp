@@ -115,7 +115,7 @@ std::string supplier(const std::string& maintainer) {
 std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  ipc::check(EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) == 1,
+  base::check(EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) == 1,
              "Failed to hash the package list");
   static const char* kHex = "0123456789abcdef";
   std::string out;
@@ -143,7 +143,7 @@ struct RequestedFile {
 
 // The package URL types whose shape package_purl() writes.
 void require_purl_type(std::string_view type) {
-  ipc::require(type == "deb" || type == "rpm", "Failed to decode installer request: sbom.purlType '" +
+  base::require(type == "deb" || type == "rpm", "Failed to decode installer request: sbom.purlType '" +
                                                    std::string(type) + "' must be deb or rpm (provider config.yml)");
 }
 
@@ -265,7 +265,7 @@ std::string spdx_license_expression(const std::vector<std::string>& debian_names
 std::string spdx_timestamp(std::int64_t unix_seconds) {
   const std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
-  ipc::check(::gmtime_r(&t, &tm) != nullptr, "Failed to convert the SBOM creation time");
+  base::check(::gmtime_r(&t, &tm) != nullptr, "Failed to convert the SBOM creation time");
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
@@ -295,7 +295,7 @@ std::string package_purl(std::string_view type, std::string_view vendor, const T
 
 std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::InstallerRequest::Reader request,
                            std::vector<TreePackage> packages, std::int64_t source_date_epoch) {
-  ipc::ErrorContext ctx{"making the SBOM of", root.string()};
+  base::ErrorContext ctx{"making the SBOM of", root.string()};
   std::sort(packages.begin(), packages.end(), [](const TreePackage& a, const TreePackage& b) {
     return std::tie(a.name, a.architecture) < std::tie(b.name, b.architecture);
   });

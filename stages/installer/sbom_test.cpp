@@ -96,7 +96,7 @@ TEST(Purl, TakesTheGivenType) {
             "pkg:rpm/azurelinux/bash@5.2.15-3.azl3?arch=x86_64&distro=azl3");
   for (const char* type : {"", "apk", "DEB"}) {
     SCOPED_TRACE(type);
-    EXPECT_THROW(package_purl(type, "debian", {"bash", "5.2.15-2", "amd64", ""}, ""), ipc::Error);
+    EXPECT_THROW(package_purl(type, "debian", {"bash", "5.2.15-2", "amd64", ""}, ""), base::Error);
   }
 }
 
@@ -214,14 +214,14 @@ TEST_F(SbomTest, RefusesARequestWithoutAPurlType) {
   try {
     sbom();
     ADD_FAILURE() << "no error";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("sbom.purlType '' must be deb or rpm"));
   }
 }
 
 TEST_F(SbomTest, FailsWithoutADpkgDatabase) {
   fs::remove(root_ / "var/lib/dpkg/status");
-  EXPECT_THROW(sbom(), ipc::Error);
+  EXPECT_THROW(sbom(), base::Error);
 }
 
 }  // namespace

@@ -19,14 +19,14 @@ namespace proto = ipc::proto;
 // Sized by fstat first: an uncompressed index is ~50 MB, read in place.
 std::string read_all(int fd, const std::string& what) {
   struct stat st {};
-  ipc::check_syscall(::fstat(fd, &st), "stat", what);
+  base::check_syscall(::fstat(fd, &st), "stat", what);
   std::string data(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0, '\0');
   std::size_t done = 0;
   while (true) {
     if (done == data.size()) data.resize(done + (1 << 16));
     const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", what);
+    base::check_syscall(n, "read", what);
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
   }
@@ -42,7 +42,7 @@ Reason to_reason(proto::PackageSource source) {
     case proto::PackageSource::SYSTEM: return Reason::kSystem;
     case proto::PackageSource::DEPENDENCY: return Reason::kDependency;
   }
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown package source");
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown package source");
 }
 
 proto::PackageSource to_source(Reason reason) {
@@ -62,7 +62,7 @@ BaseSet to_base(proto::ResolverRequest::EssentialMode mode) {
     case proto::ResolverRequest::EssentialMode::ESSENTIAL_ONLY: return BaseSet::kEssential;
     case proto::ResolverRequest::EssentialMode::NONE: return BaseSet::kNone;
   }
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown essential mode");
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to decode resolver request: unknown essential mode");
 }
 
 // Several Index entries of one repository (components, "all") must agree.
@@ -72,7 +72,7 @@ void merge_repository(std::vector<IndexInput>& known, const IndexInput& added) {
     const bool same = k.repository.base_url == added.repository.base_url &&
                       k.repository.priority == added.repository.priority &&
                       k.repository.allow_packages == added.repository.allow_packages;
-    ipc::require(same, "Failed to decode resolver request: indexes of repository '" + added.repository.name +
+    base::require(same, "Failed to decode resolver request: indexes of repository '" + added.repository.name +
                            "' disagree on baseUrl, priority or allowPackages");
   }
 }
@@ -104,7 +104,7 @@ std::pair<RelOp, std::string> parse_version_constraint(std::string_view text) {
       break;
     }
   }
-  ipc::require(is_valid_version(text), "Failed to parse version constraint '" + std::string(text) +
+  base::require(is_valid_version(text), "Failed to parse version constraint '" + std::string(text) +
                                            "': not an operator followed by a valid version");
   return {op, std::string(text)};
 }
@@ -112,17 +112,17 @@ std::pair<RelOp, std::string> parse_version_constraint(std::string_view text) {
 StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageContext& context) {
   StageInput in;
   in.architecture = request.getArchitecture();
-  ipc::require(!in.architecture.empty() && in.architecture != "all" &&
+  base::require(!in.architecture.empty() && in.architecture != "all" &&
                    in.architecture.find_first_of(" /:") == std::string::npos,
                "Failed to decode resolver request: invalid architecture '" + in.architecture + "'");
-  ipc::require(request.getIndexes().size() > 0, "Failed to decode resolver request: no package indexes");
+  base::require(request.getIndexes().size() > 0, "Failed to decode resolver request: no package indexes");
   for (auto index : request.getIndexes()) {
     IndexInput item;
     item.repository.name = index.getRepoName();
     item.repository.base_url = index.getBaseUrl();
     item.repository.priority = index.getPriority();
     for (auto pattern : index.getAllowPackages()) item.repository.allow_packages.emplace_back(pattern);
-    ipc::require(!item.repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
+    base::require(!item.repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
     merge_repository(in.indexes, item);
     item.origin = "Packages index of repository '" + item.repository.name + "'";
     const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
@@ -131,7 +131,7 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
     context.check_cancelled();
   }
   for (auto r : request.getRequested()) {
-    ipc::require(r.getName().size() > 0, "Failed to decode resolver request: a requested package has no name");
+    base::require(r.getName().size() > 0, "Failed to decode resolver request: a requested package has no name");
     auto [op, version] = parse_version_constraint(r.getVersion().cStr());
     in.options.requests.push_back(Request{r.getName(), to_reason(r.getSource()), op, std::move(version)});
   }
@@ -175,7 +175,7 @@ void encode_result(const StageOutput& output, proto::ResolverResult::Builder res
 
 void run_request(proto::StageRequest::Reader request, ipc::StageContext& context,
                  proto::StageResult::Builder result) {
-  ipc::require(request.isResolver(), "Failed to run stage-resolver: the request is for another stage");
+  base::require(request.isResolver(), "Failed to run stage-resolver: the request is for another stage");
   context.progress({.phase = "reading indexes"});
   const StageInput input = decode_request(request.getResolver(), context);
   context.progress({.phase = "resolving"});

@@ -27,7 +27,7 @@ struct StageInput {
 };
 
 // "= 1.2-3", ">= 1.2", "<< 2" or a bare version (meaning "="); "" = newest.
-// Throws ipc::Error (kInvalidInput) for anything else.
+// Throws base::Error (kInvalidInput) for anything else.
 std::pair<RelOp, std::string> parse_version_constraint(std::string_view text);
 
 // Validates every field and reads each index through `context`.

@@ -125,7 +125,7 @@ TEST_F(ResolverStage, RejectsInvalidRequests) {
     try {
       run(message, out);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_NE(std::string(e.what()).find(c.error), std::string::npos) << e.what();
     }
   }
@@ -148,8 +148,8 @@ TEST(VersionConstraint, ParsesOperatorsAndBareVersions) {
     EXPECT_EQ(op, c.op);
     EXPECT_EQ(version, c.version);
   }
-  EXPECT_THROW(parse_version_constraint("=="), ipc::Error);
-  EXPECT_THROW(parse_version_constraint("~= 1"), ipc::Error);
+  EXPECT_THROW(parse_version_constraint("=="), base::Error);
+  EXPECT_THROW(parse_version_constraint("~= 1"), base::Error);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ class Solver {
  public:
   virtual ~Solver() = default;
 
-  // Throws ipc::Error (kInvalidInput) naming the request that cannot be
+  // Throws base::Error (kInvalidInput) naming the request that cannot be
   // satisfied and why, or the index that cannot be read.
   virtual StageOutput solve(const StageInput& input) const = 0;
 };

@@ -18,7 +18,7 @@ void init_gcrypt() {
   static std::once_flag once;
   std::call_once(once, [] {
     // Only public data is hashed, so no secure memory is needed.
-    ipc::check(gcry_check_version(GCRYPT_VERSION) != nullptr, "Failed to initialize libgcrypt");
+    base::check(gcry_check_version(GCRYPT_VERSION) != nullptr, "Failed to initialize libgcrypt");
     gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
     gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
   });
@@ -28,7 +28,7 @@ class Sha256 {
  public:
   Sha256() {
     init_gcrypt();
-    ipc::check(gcry_md_open(&hd_, GCRY_MD_SHA256, 0) == 0, "Failed to open a SHA-256 context");
+    base::check(gcry_md_open(&hd_, GCRY_MD_SHA256, 0) == 0, "Failed to open a SHA-256 context");
   }
   ~Sha256() { gcry_md_close(hd_); }
   Sha256(const Sha256&) = delete;
@@ -69,8 +69,8 @@ Digest sha256_of_bytes(std::string_view bytes) {
 }
 
 Digest sha256_of_file(const std::filesystem::path& file) {
-  sandbox::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  ipc::check_syscall(fd.get(), "open", file.string());
+  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  base::check_syscall(fd.get(), "open", file.string());
   return sha256_of_fd(fd.get(), file.string());
 }
 
@@ -80,7 +80,7 @@ Digest sha256_of_fd(int fd, std::string_view name) {
   for (;;) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", name);
+    base::check_syscall(n, "read", name);
     if (n == 0) return h.finish();
     h.update(buf.data(), static_cast<std::size_t>(n));
   }
@@ -92,7 +92,7 @@ void check_package(const PackageRecord& record, const Digest& actual,
   std::string what = "'" + record.package + "'";
   if (!record.version.empty()) what += " " + record.version;
   if (!record.filename.empty()) what += " (" + record.filename + ")";
-  ipc::fail(ipc::ErrorKind::kInvalidInput,
+  base::fail(base::ErrorKind::kInvalidInput,
             "Failed to verify package " + what + " from repository '" + std::string(repository) +
                 "': " + digest_mismatch({record.sha256, record.size}, actual));
 }

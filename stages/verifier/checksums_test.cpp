@@ -23,8 +23,8 @@ using ::testing::HasSubstr;
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput) << e.what();
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
     return e.what();
   }
   ADD_FAILURE() << "no error thrown";
@@ -191,10 +191,10 @@ TEST_P(IndexTextWithCache, UsesTheCachedCopyOnlyWhenItMatchesTheRelease) {
   release.sha256 = {{"main/Packages.xz", compressed.size, compressed.sha256}};
   if (c.list_uncompressed) release.sha256.push_back({"main/Packages", plain.size, plain.sha256});
 
-  sandbox::UniqueFd cached;
+  base::UniqueFd cached;
   if (c.cached_text != nullptr) {
     { std::ofstream(dir.path() / "cached") << c.cached_text; }
-    cached = sandbox::UniqueFd(::open((dir.path() / "cached").c_str(), O_RDONLY | O_CLOEXEC));
+    cached = base::UniqueFd(::open((dir.path() / "cached").c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(cached.valid());
   }
   const IndexText out = check_index_text(release, "main/Packages.xz", bytes, "r", true,

@@ -38,12 +38,12 @@ class FamilyChecks {
   // Verifies the repository's signed metadata with its own keys, then each
   // of its index files against that metadata; reports every file to `done`
   // and checks `context` for cancellation between files. Called on several
-  // threads at once, one repository each. Throws ipc::Error naming the
+  // threads at once, one repository each. Throws base::Error naming the
   // repository and the file.
   virtual CheckedRepository check_repository(RepositoryInput& repo, ipc::StageContext& context,
                                              const FileChecked& done) const = 0;
 
-  // Throws ipc::Error (kInvalidInput) naming `name`, the part and the member
+  // Throws base::Error (kInvalidInput) naming `name`, the part and the member
   // when the package archive open at `fd` (read from offset 0) is not safe
   // to unpack.
   virtual void check_package_archive(int fd, std::string_view name) const = 0;

@@ -17,7 +17,7 @@ std::string read_all(int fd, const std::filesystem::path& file) {
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", file.string());
+    base::check_syscall(n, "read", file.string());
     if (n == 0) return out;
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -28,15 +28,15 @@ std::string read_all(int fd, const std::filesystem::path& file) {
 std::string read_fd_bytes(int fd, const std::string& what) { return read_all(fd, what); }
 
 std::string read_file_bytes(const std::filesystem::path& file) {
-  sandbox::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  ipc::check_syscall(fd.get(), "open", file.string());
+  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  base::check_syscall(fd.get(), "open", file.string());
   return read_all(fd.get(), file);
 }
 
 std::optional<std::string> read_file_bytes_if_exists(const std::filesystem::path& file) {
-  sandbox::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd && errno == ENOENT) return std::nullopt;
-  ipc::check_syscall(fd.get(), "open", file.string());
+  base::check_syscall(fd.get(), "open", file.string());
   return read_all(fd.get(), file);
 }
 

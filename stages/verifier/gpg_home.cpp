@@ -22,14 +22,14 @@ namespace {
 
 void check_gpgme(gpgme_error_t err, std::string_view what) {
   if (gpgme_err_code(err) == GPG_ERR_NO_ERROR) return;
-  ipc::fail(ipc::ErrorKind::kFailed,
+  base::fail(base::ErrorKind::kFailed,
             "Failed to " + std::string(what) + ": " + gpgme_strerror(err));
 }
 
 void init_gpgme() {
   static std::once_flag once;
   std::call_once(once, [] {
-    ipc::check(gpgme_check_version(nullptr) != nullptr, "Failed to initialize gpgme");
+    base::check(gpgme_check_version(nullptr) != nullptr, "Failed to initialize gpgme");
     check_gpgme(gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP),
                 "find the OpenPGP engine (gpg)");
   });
@@ -58,12 +58,12 @@ GpgmeData make_empty_gpgme_data() {
 }
 
 std::string read_gpgme_data(gpgme_data_t data) {
-  ipc::check(gpgme_data_seek(data, 0, SEEK_SET) == 0, "Failed to rewind gpgme data");
+  base::check(gpgme_data_seek(data, 0, SEEK_SET) == 0, "Failed to rewind gpgme data");
   std::string out;
   char buf[8192];
   for (;;) {
     const ssize_t n = gpgme_data_read(data, buf, sizeof buf);
-    ipc::check_syscall(n, "read gpgme data");
+    base::check_syscall(n, "read gpgme data");
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -74,11 +74,11 @@ std::string normalize_fingerprint(std::string_view fingerprint) {
   std::string out;
   for (const char c : fingerprint) {
     if (c == ' ') continue;
-    ipc::require(std::isxdigit(static_cast<unsigned char>(c)) != 0,
+    base::require(std::isxdigit(static_cast<unsigned char>(c)) != 0,
                  "Invalid OpenPGP fingerprint '" + std::string(fingerprint) + "'");
     out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
-  ipc::require(out.size() == 40 || out.size() == 64,
+  base::require(out.size() == 40 || out.size() == 64,
                "Invalid OpenPGP fingerprint '" + std::string(fingerprint) +
                    "': expected 40 or 64 hex digits");
   return out;
@@ -89,12 +89,12 @@ GpgHome::GpgHome(const std::filesystem::path& parent) {
   const std::filesystem::path base =
       parent.empty() ? std::filesystem::temp_directory_path() : parent;
   std::string tmpl = (base / "oic-gpg-XXXXXX").string();
-  ipc::check_syscall(::mkdtemp(tmpl.data()) == nullptr ? -1 : 0, "create GnuPG home", tmpl);
+  base::check_syscall(::mkdtemp(tmpl.data()) == nullptr ? -1 : 0, "create GnuPG home", tmpl);
   path_ = tmpl;  // mkdtemp creates it 0700
   {
     std::ofstream conf(path_ / "gpg.conf");
     conf << kGpgConf;
-    ipc::check(conf.good(), "Failed to write '" + (path_ / "gpg.conf").string() + "'");
+    base::check(conf.good(), "Failed to write '" + (path_ / "gpg.conf").string() + "'");
   }
   gpgme_ctx_t ctx = nullptr;
   check_gpgme(gpgme_new(&ctx), "create a gpgme context");
@@ -145,19 +145,19 @@ std::vector<std::string> GpgHome::import_keys(const std::filesystem::path& keyri
 
 std::vector<std::string> GpgHome::import_keys_from_memory(std::string_view bytes,
                                                           std::string_view origin) {
-  ipc::ErrorContext context{"importing OpenPGP keys from", origin};
+  base::ErrorContext context{"importing OpenPGP keys from", origin};
   GpgmeData data = make_gpgme_data(bytes);
   check_gpgme(gpgme_op_import(ctx_.get(), data.get()),
               "import keys from '" + std::string(origin) + "'");
   gpgme_import_result_t result = gpgme_op_import_result(ctx_.get());
-  ipc::check(result != nullptr, "gpgme returned no import result");
+  base::check(result != nullptr, "gpgme returned no import result");
   std::set<std::string> fingerprints;
   for (gpgme_import_status_t s = result->imports; s != nullptr; s = s->next) {
     if (gpgme_err_code(s->result) == GPG_ERR_NO_ERROR && s->fpr != nullptr) {
       fingerprints.insert(normalize_fingerprint(s->fpr));
     }
   }
-  ipc::require(!fingerprints.empty(),
+  base::require(!fingerprints.empty(),
                "Failed to import keys from '" + std::string(origin) +
                    "': no OpenPGP public key found");
   return {fingerprints.begin(), fingerprints.end()};

@@ -48,7 +48,7 @@ TEST(GpgHome, RejectsFileWithoutKeys) {
   try {
     gpg.import_keys(dir.path() / "junk.gpg");
     ADD_FAILURE() << "junk imported";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("junk.gpg"));
   }
 }
@@ -75,8 +75,8 @@ TEST(GpgHome, NeverTouchesTheUsersGnupgHome) {
 TEST(Fingerprint, NormalizesAndRejectsMalformedPins) {
   EXPECT_EQ(normalize_fingerprint("abcd 0123 ABCD 0123 abcd  0123 ABCD 0123 abcd 0123"),
             "ABCD0123ABCD0123ABCD0123ABCD0123ABCD0123");
-  EXPECT_THROW(normalize_fingerprint("ABCD0123"), ipc::Error);              // a short key id
-  EXPECT_THROW(normalize_fingerprint(std::string(39, 'A') + "G"), ipc::Error);  // not hex
+  EXPECT_THROW(normalize_fingerprint("ABCD0123"), base::Error);              // a short key id
+  EXPECT_THROW(normalize_fingerprint(std::string(39, 'A') + "G"), base::Error);  // not hex
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ constexpr std::string_view kBeginSignature = "-----BEGIN PGP SIGNATURE-----";
 constexpr std::string_view kEndSignature = "-----END PGP SIGNATURE-----";
 
 [[noreturn]] void reject(const SignatureCheck& check, std::string_view reason) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput,
+  base::fail(base::ErrorKind::kInvalidInput,
             "Failed to verify '" + check.file + "' of repository '" + check.repository +
                 "': " + std::string(reason));
 }

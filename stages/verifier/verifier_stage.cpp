@@ -31,7 +31,7 @@ bool is_lower_sha256_hex(std::string_view s) {
 }
 
 std::chrono::sys_seconds check_time(std::int64_t unix_time) {
-  ipc::require(unix_time >= -1,
+  base::require(unix_time >= -1,
                "Failed to accept verifier request: checkTime must be -1 (now) or a unix time");
   if (unix_time == -1) {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -39,7 +39,7 @@ std::chrono::sys_seconds check_time(std::int64_t unix_time) {
   return std::chrono::sys_seconds{std::chrono::seconds{unix_time}};
 }
 
-sandbox::UniqueFd open_file(ipc::StageContext& context, ipc::proto::FdRef::Reader ref,
+base::UniqueFd open_file(ipc::StageContext& context, ipc::proto::FdRef::Reader ref,
                             const std::string& what) {
   return context.open(ref, O_RDONLY | O_NOCTTY, what);
 }
@@ -48,7 +48,7 @@ RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
                                   ipc::StageContext& context, std::chrono::sys_seconds now) {
   RepositoryInput in;
   in.request.repository = repo.getName();
-  ipc::require(!in.request.repository.empty(),
+  base::require(!in.request.repository.empty(),
                "Failed to accept verifier request: a repository has no name");
   const std::string where = "repository '" + in.request.repository + "'";
   in.request.suite = repo.getSuite();
@@ -75,7 +75,7 @@ RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
   }
   for (const auto index : repo.getIndexFiles()) {
     std::string path = index.getRelativePath();
-    ipc::require(!path.empty(),
+    base::require(!path.empty(),
                  "Failed to accept " + where + ": an index file has no relativePath");
     const std::string what = "index '" + path + "' of " + where;
     IndexInput item{path, open_file(context, index.getFile(), what), {}, {}};
@@ -96,12 +96,12 @@ PackageInput decode_package(VerifierRequest::PackageFile::Reader package,
   PackageInput in;
   in.name = package.getName();
   in.repo = package.getRepo();
-  ipc::require(!in.name.empty(), "Failed to accept verifier request: a package has no name");
+  base::require(!in.name.empty(), "Failed to accept verifier request: a package has no name");
   const std::string where = "package '" + in.name + "'";
   in.expected_sha256 = package.getExpectedSha256();
-  ipc::require(is_lower_sha256_hex(in.expected_sha256),
+  base::require(is_lower_sha256_hex(in.expected_sha256),
                "Failed to accept " + where + ": expectedSha256 is not 64 lower-case hex digits");
-  ipc::require(package.getExpectedSize() >= -1,
+  base::require(package.getExpectedSize() >= -1,
                "Failed to accept " + where + ": expectedSize is negative");
   if (package.getExpectedSize() >= 0) {
     in.expected_size = static_cast<std::uint64_t>(package.getExpectedSize());
@@ -188,7 +188,7 @@ Digest verify_package(const PackageInput& package, const FamilyChecks* archive_c
   expected.size = package.expected_size.value_or(actual.size);
   check_package(expected, actual, package.repo);
   if (archive_checks) {
-    ipc::check_syscall(::lseek(package.fd.get(), 0, SEEK_SET), "rewind", what);
+    base::check_syscall(::lseek(package.fd.get(), 0, SEEK_SET), "rewind", what);
     archive_checks->check_package_archive(package.fd.get(), package.name);
   }
   return actual;
@@ -228,8 +228,8 @@ void verify_packages(const VerifyInput& input, const FamilyChecks& family, ipc::
         context.check_cancelled();
         digests[i] = verify_package(packages[i], input.check_archive_contents ? &family : nullptr);
         progress.done(packages[i].name, digests[i].size);
-      } catch (const ipc::Error& e) {
-        if (input.check_archive_contents && e.kind() == ipc::ErrorKind::kInvalidInput) {
+      } catch (const base::Error& e) {
+        if (input.check_archive_contents && e.kind() == base::ErrorKind::kInvalidInput) {
           refused[i] = e.message();
           progress.done(packages[i].name);
           continue;
@@ -340,7 +340,7 @@ VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context) {
 
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
                  ipc::proto::StageResult::Builder result) {
-  ipc::require(request.isVerifier(),
+  base::require(request.isVerifier(),
                "Failed to run stage-verifier: the request is for another stage");
   VerifyInput input = decode_request(request.getVerifier(), context);
   const VerifyOutcome outcome = verify_all(input, context);

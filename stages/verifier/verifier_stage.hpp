@@ -21,9 +21,9 @@ namespace stage::verifier {
 
 struct IndexInput {
   std::string relative_path;  // as listed in the Release
-  sandbox::UniqueFd fd;
-  sandbox::UniqueFd uncompressed_out;  // optional: receives the decompressed text
-  sandbox::UniqueFd cached;            // optional: a copy decompressed earlier
+  base::UniqueFd fd;
+  base::UniqueFd uncompressed_out;  // optional: receives the decompressed text
+  base::UniqueFd cached;            // optional: a copy decompressed earlier
 };
 
 struct RepositoryInput {
@@ -31,15 +31,15 @@ struct RepositoryInput {
   // Key files are already read into request.keys.
   ReleaseRequest request;
   std::vector<std::string> architectures;
-  sandbox::UniqueFd inrelease;           // set, or both of the two below
-  sandbox::UniqueFd release, signature;  // Release + Release.gpg
+  base::UniqueFd inrelease;           // set, or both of the two below
+  base::UniqueFd release, signature;  // Release + Release.gpg
   std::vector<IndexInput> indexes;
 };
 
 struct PackageInput {
   std::string name;
   std::string repo;
-  sandbox::UniqueFd fd;
+  base::UniqueFd fd;
   std::string expected_sha256;                 // lower-case hex
   std::optional<std::uint64_t> expected_size;  // nullopt: only the hash is checked
 };
@@ -90,7 +90,7 @@ struct VerifyOutcome {
 VerifyInput decode_request(ipc::proto::VerifierRequest::Reader request, ipc::StageContext& context);
 
 // Verifies repositories (with their indexes), then packages; reports progress
-// and checks for cancellation between items. Throws ipc::Error naming the
+// and checks for cancellation between items. Throws base::Error naming the
 // repository, index or package that failed; with check_archive_contents, a
 // package whose hash or contents are refused is listed in `failures`
 // instead, and the others are still checked.

@@ -21,7 +21,7 @@ namespace {
 
 using ipc::proto::StageKind;
 using ipc::proto::VerifierRequest;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 using ::testing::HasSubstr;
 using tests::debrepo::DebRepo;
 using tests::debrepo::TempDir;
@@ -63,7 +63,7 @@ struct StageRun {
   ipc::proto::VerifierResult::Reader result() const {
     return messages.back().message().getResult().getVerifier();
   }
-  ipc::Error error() const {
+  base::Error error() const {
     EXPECT_TRUE(messages.back().message().isError());
     return ipc::decode_error(messages.back().message().getError(), "verifier");
   }
@@ -150,7 +150,7 @@ void fill_request(VerifierRequest::Builder out, const Spec& spec, Slots& slots) 
 // another thread, the request and its fds go in through the other end.
 StageRun run_verifier(const Spec& spec) {
   int pair[2];
-  ipc::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair");
+  base::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair");
   UniqueFd supervisor(pair[0]), stage(pair[1]);
   auto exit_code = std::async(std::launch::async, [&] {
     return ipc::serve_stage_request(stage.get(), StageKind::VERIFIER, run_request);
@@ -275,8 +275,8 @@ TEST_F(VerifierStage, RejectsTamperedIndexNamingItAndTheRepository) {
   const DebRepo tampered = make("flip-packages", {"--flip-packages"});
   const StageRun run = run_verifier({.repos = {RepoSpec{.repo = &tampered}}});
   ASSERT_FALSE(run.succeeded());
-  const ipc::Error error = run.error();
-  EXPECT_EQ(error.kind(), ipc::ErrorKind::kInvalidInput);
+  const base::Error error = run.error();
+  EXPECT_EQ(error.kind(), base::ErrorKind::kInvalidInput);
   EXPECT_THAT(error.message(), HasSubstr("index 'main/binary-amd64/Packages'"));
   EXPECT_THAT(error.message(), HasSubstr("repository 'oic-main'"));
   EXPECT_EQ(run.exit_code, 1);
@@ -309,8 +309,8 @@ TEST_F(VerifierStage, RejectsABadPackageHashNamingItAndTheRepository) {
   const StageRun run = run_verifier(
       {.package_repo = &repo, .packages = {"base-tiny", "foo"}, .check_contents = false});
   ASSERT_FALSE(run.succeeded());
-  const ipc::Error error = run.error();
-  EXPECT_EQ(error.kind(), ipc::ErrorKind::kInvalidInput);
+  const base::Error error = run.error();
+  EXPECT_EQ(error.kind(), base::ErrorKind::kInvalidInput);
   for (const auto& s : {"package 'foo'", "repository 'oic-main'", "expected SHA256"}) {
     EXPECT_THAT(error.message(), HasSubstr(s));
   }
@@ -390,8 +390,8 @@ TEST_F(VerifierStage, RejectsReleasesThatDoNotMatchTheRequest) {
     spec.repos = {repo};
     const StageRun run = run_verifier(spec);
     ASSERT_FALSE(run.succeeded());
-    const ipc::Error error = run.error();
-    EXPECT_EQ(error.kind(), ipc::ErrorKind::kInvalidInput);
+    const base::Error error = run.error();
+    EXPECT_EQ(error.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(error.message(), HasSubstr("repository 'oic-main'"));
     EXPECT_THAT(error.message(), HasSubstr(c.substring));
   }
@@ -426,7 +426,7 @@ TEST_F(VerifierStage, RejectsMalformedRequestFields) {
     const StageRun run =
         run_verifier({.package_repo = good_, .packages = {"foo"}, .tweak = c.tweak});
     ASSERT_FALSE(run.succeeded());
-    EXPECT_EQ(run.error().kind(), ipc::ErrorKind::kInvalidInput);
+    EXPECT_EQ(run.error().kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(run.error().message(), HasSubstr(c.substring));
   }
 }
@@ -459,8 +459,8 @@ TEST(IndexBytes, ChecksTheUncompressedEntryOfACompressedIndex) {
     try {
       check_index_bytes(release, path, bytes, "r");
       ADD_FAILURE() << "a wrong uncompressed hash was accepted";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_THAT(e.message(), HasSubstr("index 'main/Packages' of repository 'r'"));
     }
 

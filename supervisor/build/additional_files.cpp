@@ -26,7 +26,7 @@ std::string describe(const std::vector<fs::path>& dirs) {
 }
 
 [[noreturn]] void refuse(const fs::path& source, const std::string& why, const AdditionalFileRoots& roots) {
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "additional file '" + source.string() + "' " + why + "; additional files must be inside " +
                        describe(roots.dirs))
       .with_hint("move the file there, or pass " + std::string(kFlag) + " to build to use it where it is");
@@ -39,20 +39,20 @@ fs::path relative_beneath(const fs::path& source, const fs::path& root) {
   return rel;
 }
 
-sandbox::UniqueFd open_beneath(const fs::path& root, const fs::path& rel, const fs::path& source,
+base::UniqueFd open_beneath(const fs::path& root, const fs::path& rel, const fs::path& source,
                                const AdditionalFileRoots& roots) {
-  sandbox::UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to open '" + root.string() + "': " + std::strerror(errno));
+  base::UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw base::Error(base::ErrorKind::kInvalidInput, "Failed to open '" + root.string() + "': " + std::strerror(errno));
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   const long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
   if (fd < 0 && errno == EXDEV) refuse(source, "leads out of '" + root.string() + "' through a symbolic link", roots);
   if (fd < 0) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to open additional file '" + source.string() + "': " + std::strerror(errno));
   }
-  return sandbox::UniqueFd(static_cast<int>(fd));
+  return base::UniqueFd(static_cast<int>(fd));
 }
 
 }  // namespace
@@ -74,15 +74,15 @@ OpenedAdditionalFile open_additional_file(const fs::path& source, const Addition
   }
   if (!opened.fd) {
     if (!roots.allow_outside) refuse(source, "is outside the template's and the OS data's directories", roots);
-    opened.fd = sandbox::UniqueFd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    opened.fd = base::UniqueFd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!opened.fd) {
-      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+      throw base::Error(base::ErrorKind::kInvalidInput,
                        "Failed to open additional file '" + source.string() + "': " + std::strerror(errno));
     }
   }
   struct stat st {};
-  ipc::check_syscall(::fstat(opened.fd.get(), &st), "inspect", source.string());
-  ipc::require(S_ISREG(st.st_mode), "additional file '" + source.string() + "' is not a regular file");
+  base::check_syscall(::fstat(opened.fd.get(), &st), "inspect", source.string());
+  base::require(S_ISREG(st.st_mode), "additional file '" + source.string() + "' is not a regular file");
   opened.mode = st.st_mode;
   std::error_code ec;
   opened.path = fs::read_symlink("/proc/self/fd/" + std::to_string(opened.fd.get()), ec);

@@ -28,14 +28,14 @@ AdditionalFileRoots additional_file_roots(const config::ImageTemplate& image, co
                                           bool allow_outside);
 
 struct OpenedAdditionalFile {
-  sandbox::UniqueFd fd;         // O_RDONLY, a regular file
+  base::UniqueFd fd;         // O_RDONLY, a regular file
   std::filesystem::path path;   // where it was found, links resolved
   mode_t mode = 0;
 };
 
 // Opens `source` (the entry's local path made absolute): beneath the root
 // that holds it (RESOLVE_BENEATH: a link may not lead out), or anywhere when
-// outside files are allowed. Throws ipc::Error (kInvalidInput) naming the
+// outside files are allowed. Throws base::Error (kInvalidInput) naming the
 // file, the allowed directories and the flag.
 OpenedAdditionalFile open_additional_file(const std::filesystem::path& source, const AdditionalFileRoots& roots);
 

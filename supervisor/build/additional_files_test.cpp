@@ -45,7 +45,7 @@ class AdditionalFiles : public ::testing::Test {
   std::string refusal(const fs::path& source, bool allow_outside = false) const {
     try {
       open_additional_file(source, roots(allow_outside));
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       return e.what();
     }
     return "(accepted)";

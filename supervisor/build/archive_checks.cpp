@@ -35,7 +35,7 @@ std::string run_name(std::size_t run) {
     message += "; " + std::to_string(refused.size() - 1) + " more refused:";
     for (std::size_t i = 1; i < refused.size(); ++i) message += " " + refused[i].first->name;
   }
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, message);
+  throw base::Error(base::ErrorKind::kInvalidInput, message);
 }
 
 PreparedRequest check_request(const std::vector<ArchiveToCheck>& todo, const std::filesystem::path& packages_dir) {
@@ -60,12 +60,12 @@ void settle(const StageOutcome& outcome, const std::vector<ArchiveToCheck>& todo
   for (const auto& entry : todo) by_name.emplace(entry.package->name, entry.package);
   auto asked = [&](const std::string& name) {
     const auto it = by_name.find(name);
-    ipc::check(it != by_name.end(), "the verifier answered for package '" + name + "', which it was not asked about");
+    base::check(it != by_name.end(), "the verifier answered for package '" + name + "', which it was not asked about");
     return it->second;
   };
   for (const auto& verified : result.verified_packages) {
     const LockedPackage* pkg = asked(verified.name);
-    ipc::check(verified.sha256 == pkg->sha256, "the verifier checked another object for '" + pkg->name + "'");
+    base::check(verified.sha256 == pkg->sha256, "the verifier checked another object for '" + pkg->name + "'");
     cache.mark_archive_checked(pkg->sha256);
     ++out.checked;
   }
@@ -87,7 +87,7 @@ void add_archive_check_jobs(Orchestrator& orchestrator, const Lockfile& lock, Pa
       continue;
     }
     const auto file = files.by_name.find(pkg.name);
-    ipc::check(file != files.by_name.end(), "package '" + pkg.name + "' is not in the cache");
+    base::check(file != files.by_name.end(), "package '" + pkg.name + "' is not in the cache");
     all.push_back({&pkg, file->second});
   }
   // Runs go one after another: each already uses every core.

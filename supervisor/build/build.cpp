@@ -33,7 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const config::Target& target_of(const config::ImageTemplate& image) {
-  ipc::require(image.target.has_value(), "the template has no target");
+  base::require(image.target.has_value(), "the template has no target");
   return *image.target;
 }
 
@@ -86,11 +86,11 @@ void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
   out.close();
-  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + path.string() + "'");
+  if (!out) throw base::Error(base::ErrorKind::kFailed, "Failed to write '" + path.string() + "'");
 }
 
 void write_dotfile(const fs::path& path, const std::string& graph) {
-  ipc::ErrorContext ctx{"writing the dependency graph"};
+  base::ErrorContext ctx{"writing the dependency graph"};
   write_text(path, graph);
 }
 
@@ -98,12 +98,12 @@ void write_dotfile(const fs::path& path, const std::string& graph) {
 void require_disk_image(const config::ImageTemplate& image) {
   const std::string type = target_of(image).image_type.value_or("raw");
   if (type != "raw") {
-    throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+    throw base::Error(base::ErrorKind::kUnimplemented,
                      "imageType '" + type + "' is not built yet; only raw disk images are");
   }
-  ipc::require(image.disk.has_value(), "a raw image needs a disk section");
-  ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
-  ipc::require(image.system_config && image.system_config->name, "the template has no systemConfig.name");
+  base::require(image.disk.has_value(), "a raw image needs a disk section");
+  base::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
+  base::require(image.system_config && image.system_config->name, "the template has no systemConfig.name");
 }
 
 // The package set: pinned by --lockfile, else resolved now.
@@ -114,7 +114,7 @@ Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::pa
                   const PipelineOptions& options, Logger& log) {
   if (lockfile) {
     Lockfile lock = read_lockfile(*lockfile);
-    ipc::require(lock.provider_id == provider.id, "lockfile '" + lockfile->string() + "' is for '" +
+    base::require(lock.provider_id == provider.id, "lockfile '" + lockfile->string() + "' is for '" +
                                                       lock.provider_id + "', the template builds '" + provider.id + "'");
     log.info("Using " + std::to_string(lock.packages.size()) + " packages pinned in " + lockfile->string());
     return lock;
@@ -140,7 +140,7 @@ PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, cons
 void create_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
 }
 
 // install -> make-disk, with the build environment cached by package set.
@@ -194,7 +194,7 @@ std::vector<fs::path> image_programs() {
   for (const auto kind : {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}) {
     try {
       programs.push_back(stage_binary(kind));
-    } catch (const ipc::Error&) {
+    } catch (const base::Error&) {
       programs.push_back(fs::path("missing") / std::string(stage_info(kind).binary));
     }
   }
@@ -270,7 +270,7 @@ int run_lock(const LockRequest& request, Logger& log) {
   Resolution resolution;
   try {
     resolution = resolve(orchestrator, provider, request.image, options);
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     progress.timing_table(timing_rows({&orchestrator}));
     throw;
   }
@@ -337,7 +337,7 @@ int run_build(const BuildRequest& request, Logger& log) {
     report_timings();
     report_outputs(progress, published);
     return 0;
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     report_timings();
     throw;
   }
@@ -362,7 +362,7 @@ int run_fetch(const FetchRequest& request, Logger& log) {
     const Lockfile lock = lock_for(request.image, request.lockfile, std::nullopt, provider, resolution_run, options, log);
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     if (request.check_archives) check_archives(package_run, lock, cache, files, log);
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     report_timings();
     throw;
   }

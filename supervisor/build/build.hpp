@@ -40,7 +40,7 @@ struct FetchRequest {
   bool check_archives = false;                    // --check-archives: also the check a build runs before install
 };
 
-// All return a process exit code (0 success, 1 failure) and throw ipc::Error
+// All return a process exit code (0 success, 1 failure) and throw base::Error
 // for failures the CLI reports as one message.
 int run_build(const BuildRequest& request, Logger& log);
 int run_lock(const LockRequest& request, Logger& log);

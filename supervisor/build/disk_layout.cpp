@@ -32,7 +32,7 @@ std::string request_fs_type(const config::Partition& p, const std::string& where
   if (fs.empty() || fs == "none") return "none";
   if (fs == "linux-swap" || fs == "swap") return "swap";
   static constexpr std::array<std::string_view, 7> kKnown{"ext2", "ext3", "ext4", "xfs", "fat16", "fat32", "vfat"};
-  ipc::require(std::find(kKnown.begin(), kKnown.end(), fs) != kKnown.end(),
+  base::require(std::find(kKnown.begin(), kKnown.end(), fs) != kKnown.end(),
                where + ".fsType: unknown file system '" + fs + "'");
   return fs;
 }
@@ -40,10 +40,10 @@ std::string request_fs_type(const config::Partition& p, const std::string& where
 bool is_fat(std::string_view fs) { return fs == "fat16" || fs == "fat32" || fs == "vfat"; }
 
 std::uint64_t parse_position(const std::optional<std::string>& text, const std::string& where) {
-  ipc::require(text.has_value(), where + " is required");
-  ipc::ErrorContext ctx{"reading", where};
+  base::require(text.has_value(), where + " is required");
+  base::ErrorContext ctx{"reading", where};
   const std::uint64_t bytes = config::parse_size(*text);
-  ipc::require(bytes % kPartitionAlignment == 0,
+  base::require(bytes % kPartitionAlignment == 0,
                where + " (" + *text + ") is not a multiple of 1 MiB; partitions are aligned to 1 MiB");
   return bytes;
 }
@@ -87,13 +87,13 @@ PlannedPartition plan_partition(const config::Partition& p, std::size_t i, bool 
   out.index = static_cast<std::uint32_t>(p.index.value_or(static_cast<std::int64_t>(i + 1)));
   out.name = p.name.value_or(out.id);
   {
-    ipc::ErrorContext ctx{"reading", where + ".type"};
+    base::ErrorContext ctx{"reading", where + ".type"};
     out.type = gpt ? config::gpt_type_guid(p.type.value_or(""), p.type_uuid.value_or(""))
                    : config::mbr_type_byte(p.type.value_or(""));
   }
   out.start = parse_position(p.start, where + ".start");
   out.end = parse_position(p.end, where + ".end");
-  ipc::require(out.end == 0 || out.end > out.start, where + ".end must be greater than its start");
+  base::require(out.end == 0 || out.end > out.start, where + ".end must be greater than its start");
   out.fs_type = request_fs_type(p, where);
   out.fs_label = p.fs_label.value_or("");
   if (is_mounted(p)) out.mount_point = *p.mount_point;
@@ -109,10 +109,10 @@ PlannedPartition plan_partition(const config::Partition& p, std::size_t i, bool 
 
 std::string random_uuid() {
   std::array<unsigned char, 16> bytes{};
-  sandbox::UniqueFd fd(ipc::check_syscall(::open("/dev/urandom", O_RDONLY | O_CLOEXEC), "open", "/dev/urandom"));
+  base::UniqueFd fd(base::check_syscall(::open("/dev/urandom", O_RDONLY | O_CLOEXEC), "open", "/dev/urandom"));
   const ssize_t n = ::read(fd.get(), bytes.data(), bytes.size());
-  ipc::check_syscall(n, "read", "/dev/urandom");
-  ipc::check(n == static_cast<ssize_t>(bytes.size()), "short read from /dev/urandom");
+  base::check_syscall(n, "read", "/dev/urandom");
+  base::check(n == static_cast<ssize_t>(bytes.size()), "short read from /dev/urandom");
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string text;
@@ -131,25 +131,25 @@ std::string fat_volume_id(const std::string& uuid) {
     if (std::isxdigit(static_cast<unsigned char>(c))) digits += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (digits.size() == 8) break;
   }
-  ipc::check(digits.size() == 8, "not a UUID: '" + uuid + "'");
+  base::check(digits.size() == 8, "not a UUID: '" + uuid + "'");
   return digits.substr(0, 4) + "-" + digits.substr(4);
 }
 
 DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
   DiskLayout layout;
   const std::string table = disk.partition_table_type.value_or("gpt");
-  ipc::require(table == "gpt" || table == "mbr", "disk.partitionTableType: unknown table type '" + table + "'");
+  base::require(table == "gpt" || table == "mbr", "disk.partitionTableType: unknown table type '" + table + "'");
   layout.gpt = table == "gpt";
-  ipc::require(disk.size.has_value(), "disk.size is required for a disk image");
+  base::require(disk.size.has_value(), "disk.size is required for a disk image");
   {
-    ipc::ErrorContext ctx{"reading", "disk.size"};
+    base::ErrorContext ctx{"reading", "disk.size"};
     layout.disk_size = config::parse_size(*disk.size);
   }
-  ipc::require(!disk.partitions.empty(), "disk.partitions: a disk image needs at least one partition");
+  base::require(!disk.partitions.empty(), "disk.partitions: a disk image needs at least one partition");
   for (std::size_t i = 0; i < disk.partitions.size(); ++i) {
     PlannedPartition p = plan_partition(disk.partitions[i], i, layout.gpt, uuids);
     const std::uint64_t last = p.end == 0 ? p.start + kPartitionAlignment : p.end;
-    ipc::require(last <= layout.disk_size,
+    base::require(last <= layout.disk_size,
                  partition_path(i) + " ends past the end of the disk (" + *disk.size + ")");
     const config::Partition& source = disk.partitions[i];
     if (p.mount_point == "/") layout.root_fs_uuid = p.fs_uuid;
@@ -157,7 +157,7 @@ DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
     if (source.type == "esp" || has_flag(source, "esp")) layout.esp_mount_point = p.mount_point;
     layout.partitions.push_back(std::move(p));
   }
-  ipc::require(!layout.root_fs_uuid.empty(), "disk.partitions: no partition is mounted at /");
+  base::require(!layout.root_fs_uuid.empty(), "disk.partitions: no partition is mounted at /");
   layout.fstab = fstab_lines(layout.partitions);
   return layout;
 }

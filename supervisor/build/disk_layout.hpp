@@ -58,7 +58,7 @@ std::string random_uuid();
 // Yields one fresh UUID per call; tests pass a deterministic one.
 using UuidSource = std::function<std::string()>;
 
-// Throws ipc::Error(kInvalidInput) for a disk the disk maker cannot make:
+// Throws base::Error(kInvalidInput) for a disk the disk maker cannot make:
 // no size, no "/" partition, a start or end off the 1 MiB grid, a partition
 // past the end of the disk, an unknown type or file system.
 DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids = random_uuid);

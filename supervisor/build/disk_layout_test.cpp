@@ -123,8 +123,8 @@ TEST_P(DiskLayoutRejects, ADiskTheDiskMakerCannotMake) {
   try {
     plan_disk_layout(d, counting_uuids());
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.what(), testing::HasSubstr(GetParam().message));
   }
 }

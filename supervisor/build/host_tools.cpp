@@ -59,7 +59,7 @@ void require_host_tools(const std::vector<HostTool>& tools) {
     if (packages.find(tool.package) == std::string::npos) packages += (packages.empty() ? "" : ", ") + tool.package;
   }
   if (!missing.empty()) {
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to find the host programs a build needs: " + missing)
+    throw base::Error(base::ErrorKind::kFailed, "Failed to find the host programs a build needs: " + missing)
         .with_hint("install " + missing + " (Debian packages: " + packages + ")");
   }
 }

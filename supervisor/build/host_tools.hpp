@@ -22,7 +22,7 @@ std::vector<HostTool> repository_tools();
 // its file systems, disk files and boot files need.
 std::vector<HostTool> image_tools(const config::ImageTemplate& image);
 
-// Throws ipc::Error (kFailed) listing every missing program and its package.
+// Throws base::Error (kFailed) listing every missing program and its package.
 void require_host_tools(const std::vector<HostTool>& tools);
 
 }  // namespace supervisor

@@ -54,8 +54,8 @@ TEST(HostTools, AMissingProgramIsNamedWithItsPackageNotAnInstallCommand) {
   try {
     require_host_tools({{"gpg", "gnupg"}, {"oic-absent-program", "oic-absent-package"}});
     FAIL() << "a missing program was accepted";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kFailed);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kFailed);
     EXPECT_THAT(e.message(), HasSubstr("oic-absent-program"));
     EXPECT_THAT(e.message(), Not(HasSubstr("gpg")));
     EXPECT_THAT(e.hint(), HasSubstr("oic-absent-program"));

@@ -25,7 +25,7 @@ namespace installer_client = stage::installer::client;
 namespace diskmaker_client = stage::diskmaker::client;
 
 const config::SystemConfig& system_config(const config::ImageTemplate& image) {
-  ipc::require(image.system_config.has_value(), "the template has no systemConfig");
+  base::require(image.system_config.has_value(), "the template has no systemConfig");
   return *image.system_config;
 }
 
@@ -43,7 +43,7 @@ std::vector<installer_client::PackageFile> packages_to_install(const InstallInpu
   std::vector<installer_client::PackageFile> out;
   for (const LockedPackage* p : packages_in_install_order(in.lock)) {
     const auto file = in.package_files.find(p->name);
-    ipc::check(file != in.package_files.end(), "package " + p->name + " is not in the cache");
+    base::check(file != in.package_files.end(), "package " + p->name + " is not in the cache");
     installer_client::PackageFile entry{.file = ipc::FdReference::of_path(file->second.string()), .name = p->name,
                                         .version = p->version, .architecture = p->architecture, .sha256 = p->sha256,
                                         .size = p->size, .download_url = p->url, .repository = p->repository};
@@ -73,9 +73,9 @@ std::vector<installer_client::AdditionalFile> additional_files(PreparedRequest& 
   std::vector<installer_client::AdditionalFile> out;
   for (const config::AdditionalFile& file : system_config(image).additional_files) {
     const fs::path source = additional_file_source(file, image.source);
-    ipc::ErrorContext ctx{"reading additional file", source.string()};
+    base::ErrorContext ctx{"reading additional file", source.string()};
     OpenedAdditionalFile opened = open_additional_file(source, roots);
-    ipc::require(fs::path(file.final).is_absolute(),
+    base::require(fs::path(file.final).is_absolute(),
                  "additionalFiles: final '" + file.final + "' must be an absolute path");
     installer_client::AdditionalFile entry{.destination = file.final,
                                            .mode = (opened.mode & S_IXUSR) ? 0755u : 0644u};
@@ -122,7 +122,7 @@ installer_client::BuildEnv build_env(PreparedRequest& p, const InstallInputs& in
     case BuildEnvMode::kReuse: return {installer_client::BuildEnvMode::REUSE, p.bind_dir(in.build_env_tree, false)};
     case BuildEnvMode::kSave: break;
   }
-  throw ipc::Error(ipc::ErrorKind::kFailed, "a build environment is saved by its own request");
+  throw base::Error(base::ErrorKind::kFailed, "a build environment is saved by its own request");
 }
 
 std::string artifact_compression(const config::Artifact& a) {
@@ -130,7 +130,7 @@ std::string artifact_compression(const config::Artifact& a) {
   if (c.empty() || c == "none") return "none";
   if (c == "gz" || c == "gzip") return "gz";
   if (c == "xz" || c == "zstd") return c;
-  throw ipc::Error(ipc::ErrorKind::kUnimplemented,
+  throw base::Error(base::ErrorKind::kUnimplemented,
                    "disk.artifacts: compression '" + c + "' is not supported (use gz, xz or zstd)");
 }
 
@@ -169,14 +169,14 @@ std::string image_hostname(const config::SystemConfig& system) {
 }
 
 std::string output_base_name(const config::ImageTemplate& image) {
-  ipc::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
+  base::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
   return *image.image->name + "-" + *image.image->version;
 }
 
 std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts) {
   if (locks_package(lock, "dracut")) return "dracut";
   if (locks_package(lock, "initramfs-tools")) return "initramfs-tools";
-  ipc::check(!facts.initramfs_tool.empty(), "the provider data names no initramfsTool");
+  base::check(!facts.initramfs_tool.empty(), "the provider data names no initramfsTool");
   return facts.initramfs_tool;
 }
 
@@ -187,7 +187,7 @@ std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock
   std::set<std::string_view> placed;
   for (const std::string& name : lock.install_order) {
     const auto it = by_name.find(name);
-    ipc::require(it != by_name.end(), "lockfile: install order names '" + name + "', which is not a locked package");
+    base::require(it != by_name.end(), "lockfile: install order names '" + name + "', which is not a locked package");
     if (placed.insert(it->first).second) order.push_back(it->second);
   }
   for (const auto& p : lock.packages) {
@@ -246,7 +246,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
 }
 
 PreparedRequest prepare_disk_request(const DiskInputs& in) {
-  ipc::require(in.image.disk.has_value(), "the template has no disk section");
+  base::require(in.image.disk.has_value(), "the template has no disk section");
   PreparedRequest p;
   const config::Kernel kernel = system_config(in.image).kernel.value_or(config::Kernel{});
   diskmaker_client::Request request{
@@ -310,7 +310,7 @@ void record_artifacts(const diskmaker_client::Result& result, const fs::path& ou
     // The stage names files inside its sandbox; the output directory is bound
     // at the same path, but only its file name is trusted.
     const fs::path name = fs::path(artifact.path).filename();
-    ipc::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
+    base::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
     out.artifacts.push_back({output_dir / name, artifact.type, artifact.sha256, artifact.size});
   }
 }

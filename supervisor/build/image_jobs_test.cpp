@@ -186,7 +186,7 @@ TEST_F(ImageJobs, AdditionalFilesResolveAgainstTheirTemplateAndTravelAsFds) {
 
 TEST_F(ImageJobs, AMissingAdditionalFileIsAnError) {
   fs::remove(dir.path() / "osv" / "files" / "motd");
-  EXPECT_THROW(prepare_install_request(inputs(BuildEnvMode::kNone)), ipc::Error);
+  EXPECT_THROW(prepare_install_request(inputs(BuildEnvMode::kNone)), base::Error);
 }
 
 TEST_F(ImageJobs, BuildEnvModesAndTheirDirectory) {
@@ -319,7 +319,7 @@ TEST(InstallOrder, FollowsInstallOrderThenTheRest) {
   for (const LockedPackage* p : packages_in_install_order(lock)) names.push_back(p->name);
   EXPECT_THAT(names, ElementsAre("c", "a", "b"));
   lock.install_order = {"zz"};
-  EXPECT_THROW(packages_in_install_order(lock), ipc::Error);
+  EXPECT_THROW(packages_in_install_order(lock), base::Error);
 }
 
 TEST(InitramfsTool, FollowsThePackageSetThenTheDistribution) {
@@ -331,7 +331,7 @@ TEST(InitramfsTool, FollowsThePackageSetThenTheDistribution) {
   lock.packages.clear();
   // The provider's value, whatever the distribution is called.
   EXPECT_EQ(initramfs_tool(lock, {.initramfs_tool = "dracut"}), "dracut");
-  EXPECT_THROW(initramfs_tool(lock, {}), ipc::Error);
+  EXPECT_THROW(initramfs_tool(lock, {}), base::Error);
 }
 
 TEST_F(ImageJobs, InstallRequestCarriesTheDistributionFacts) {

@@ -34,7 +34,7 @@ const std::map<std::string, std::string> kPartMeaning = {
 std::string file_digest(const fs::path& path) {
   try {
     return sha256_of_file(path);
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     return "unreadable";
   }
 }
@@ -50,15 +50,15 @@ std::string digest_of_files(const std::vector<fs::path>& paths, bool by_name) {
 // The output directory is the supervisor's, but a link there is followed by
 // nothing it reads: a record or sums file that is not a plain file reads as
 // empty, and a published file that is not one cannot be hashed.
-sandbox::UniqueFd open_plain_file(const fs::path& path) {
-  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+base::UniqueFd open_plain_file(const fs::path& path) {
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   struct stat st {};
   if (fd && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))) fd.reset();
   return fd;
 }
 
 std::string read_text(const fs::path& path) {
-  const sandbox::UniqueFd fd = open_plain_file(path);
+  const base::UniqueFd fd = open_plain_file(path);
   std::string text;
   char buffer[1 << 16];
   for (ssize_t n; fd && (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
@@ -70,11 +70,11 @@ std::string read_text(const fs::path& path) {
 }
 
 std::string output_digest(const fs::path& path) {
-  const sandbox::UniqueFd fd = open_plain_file(path);
+  const base::UniqueFd fd = open_plain_file(path);
   if (!fd) return "unreadable";
   try {
     return sha256_of_fd(fd.get(), path.string());
-  } catch (const ipc::Error&) {
+  } catch (const base::Error&) {
     return "unreadable";
   }
 }
@@ -187,7 +187,7 @@ void remove_build_record(const fs::path& dir) {
   std::error_code ec;
   fs::remove(dir / kBuildRecordFile, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to remove '" + (dir / kBuildRecordFile).string() + "': " + ec.message());
   }
 }
@@ -198,7 +198,7 @@ void write_build_record(const fs::path& dir, const InputDigest& digest, const st
   std::int64_t newest_ctime_ns = 0;
   for (const PublishedFile& f : files) {
     const std::optional<FileStamp> stamp = stamp_of(f.path);
-    ipc::check(stamp.has_value(), "published file '" + f.path.string() + "' is not there");
+    base::check(stamp.has_value(), "published file '" + f.path.string() + "' is not there");
     newest_ctime_ns = std::max(newest_ctime_ns, stamp->ctime_ns);
     list.push_back({{"name", f.path.filename().string()},
                     {"size", f.size},
@@ -214,12 +214,12 @@ void write_build_record(const fs::path& dir, const InputDigest& digest, const st
   auto fail = [&](const std::string& what) {
     const int error = errno;
     ::unlink(temp.c_str());
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + what + "': " + std::strerror(error));
+    throw base::Error(base::ErrorKind::kFailed, "Failed to write '" + what + "': " + std::strerror(error));
   };
   // A new file, never one found under this name (a link is removed, not followed).
   if (::unlink(temp.c_str()) != 0 && errno != ENOENT) fail(temp.string());
   {
-    sandbox::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    base::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) fail(temp.string());
     if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) fail(temp.string());
     stamp_later_than(fd.get(), newest_ctime_ns);

@@ -23,7 +23,7 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void bad(std::string_view origin, const std::string& where, const std::string& what) {
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+  throw base::Error(base::ErrorKind::kInvalidInput,
                    "lockfile '" + std::string(origin) + "': " + where + ": " + what);
 }
 
@@ -79,7 +79,7 @@ void check_inside_repository(const LockedPackage& pkg, const std::vector<LockedR
 
 void require_path_inside_repository(const std::string& filename, const std::string& where) {
   auto refuse = [&](const std::string& why) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      where + ": Filename '" + filename + "' leaves the repository: " + why);
   };
   if (filename.empty()) refuse("it is empty");
@@ -261,7 +261,7 @@ void require_same_signers(const Lockfile& previous, const Lockfile& now, std::st
       continue;
     }
     if (before->signer_fingerprint != repo.signer_fingerprint) {
-      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+      throw base::Error(base::ErrorKind::kInvalidInput,
                        "repository '" + repo.name + "' (" + repo.url + " " + repo.deb.suite + ") is signed by key " +
                            repo.signer_fingerprint + ", but lockfile '" + std::string(origin) +
                            "' records key " + before->signer_fingerprint)
@@ -275,29 +275,29 @@ void write_lockfile(const std::filesystem::path& path, const Lockfile& lock) {
   {
     // A new file only: whatever was planted under the temporary name, a
     // link included, is neither followed nor overwritten.
-    sandbox::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    base::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) {
-      throw ipc::Error(ipc::ErrorKind::kFailed,
+      throw base::Error(base::ErrorKind::kFailed,
                        "Failed to create '" + tmp.string() + "' for the lockfile: " + std::strerror(errno));
     }
     const std::string text = lockfile_to_json(lock);
     if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const std::string why = std::strerror(errno);
       ::unlink(tmp.c_str());
-      throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + why);
+      throw base::Error(base::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + why);
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + ec.message());
+    throw base::Error(base::ErrorKind::kFailed, "Failed to write the lockfile '" + path.string() + "': " + ec.message());
   }
 }
 
 Lockfile read_lockfile(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to read the lockfile '" + path.string() + "'");
+  if (!in) throw base::Error(base::ErrorKind::kInvalidInput, "Failed to read the lockfile '" + path.string() + "'");
   std::stringstream text;
   text << in.rdbuf();
   return lockfile_from_json(text.str(), path.string());

@@ -68,11 +68,11 @@ struct Lockfile {
 };
 
 std::string lockfile_to_json(const Lockfile& lock);
-// Throws ipc::Error (kInvalidInput) naming `origin` and the bad field.
+// Throws base::Error (kInvalidInput) naming `origin` and the bad field.
 Lockfile lockfile_from_json(std::string_view text, std::string_view origin);
 
 // A repository of `now` that `previous` (the lockfile `origin` being
-// replaced) records as signed by another key: throws ipc::Error
+// replaced) records as signed by another key: throws base::Error
 // (kInvalidInput) naming both fingerprints. Repositories new to `now`, or
 // unsigned in either, pass.
 void require_same_signers(const Lockfile& previous, const Lockfile& now, std::string_view origin);
@@ -80,7 +80,7 @@ void require_same_signers(const Lockfile& previous, const Lockfile& now, std::st
 // A package's file name (from an index, through the resolver, or from a
 // lockfile) must name a file inside its repository: a relative path of plain
 // components, no "..", no URL, query or fragment, no control characters.
-// Throws ipc::Error (kInvalidInput) naming `where`.
+// Throws base::Error (kInvalidInput) naming `where`.
 void require_path_inside_repository(const std::string& filename, const std::string& where);
 
 // Written to a temporary name beside `path`, then renamed.

@@ -40,14 +40,14 @@ Lockfile sample() {
   return lock;
 }
 
-ipc::Error error_of(const std::string& text) {
+base::Error error_of(const std::string& text) {
   try {
     lockfile_from_json(text, "test.json");
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     return e;
   }
   ADD_FAILURE() << "accepted: " << text;
-  return ipc::Error(ipc::ErrorKind::kFailed, "accepted");
+  return base::Error(base::ErrorKind::kFailed, "accepted");
 }
 
 TEST(Lockfile, RoundTripsThroughJson) {
@@ -85,7 +85,7 @@ TEST(Lockfile, WritingFollowsNoLinkPlantedUnderTheTemporaryName) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "victim") << "untouched";
   std::filesystem::create_symlink(dir / "victim", dir / ("lock.json.tmp-" + std::to_string(::getpid())));
-  EXPECT_THROW(write_lockfile(dir / "lock.json", sample()), ipc::Error);
+  EXPECT_THROW(write_lockfile(dir / "lock.json", sample()), base::Error);
   std::ifstream victim(dir / "victim");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(victim), {}), "untouched");
   EXPECT_FALSE(std::filesystem::exists(dir / "lock.json"));
@@ -104,8 +104,8 @@ class LockfileRejects : public ::testing::TestWithParam<RejectCase> {};
 TEST_P(LockfileRejects, NamingTheFieldAndTheFile) {
   json doc = json::parse(lockfile_to_json(sample()));
   GetParam().edit(doc);
-  const ipc::Error e = error_of(doc.dump());
-  EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  const base::Error e = error_of(doc.dump());
+  EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
   EXPECT_THAT(e.message(), HasSubstr("lockfile 'test.json': " + GetParam().field + ": "));
   EXPECT_THAT(e.message(), HasSubstr(GetParam().reason));
 }
@@ -167,7 +167,7 @@ TEST(Lockfile, LockingAgainRequiresTheSameSignerPerRepository) {
   try {
     require_same_signers(previous, now, "lock.json");
     ADD_FAILURE() << "another signer was accepted";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_THAT(e.message(), HasSubstr("repository 'main' (http://127.0.0.1:1 oicbook) is signed by key FEDCBA, "
                                        "but lockfile 'lock.json' records key ABCDEF"));
   }

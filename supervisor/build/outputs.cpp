@@ -24,18 +24,18 @@ constexpr int kNewFile = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 std::string temp_name(const std::string& name) { return "." + name + ".tmp-" + std::to_string(::getpid()); }
 
 void require_plain_name(const std::string& name) {
-  ipc::check(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+  base::check(!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
                  name != kChecksumFile,
              "bad output file name '" + name + "'");
 }
 
 [[noreturn]] void refuse(const fs::path& shown, const std::string& why) {
-  ipc::fail(ipc::ErrorKind::kFailed, "Failed to publish '" + shown.string() + "': " + why);
+  base::fail(base::ErrorKind::kFailed, "Failed to publish '" + shown.string() + "': " + why);
 }
 
 // Removes `name` in `dir` if it is there (a leftover of a killed publish).
 void remove_leftover(int dir, const std::string& name, const fs::path& shown) {
-  if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) ipc::check_syscall(-1, "remove", shown.string());
+  if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) base::check_syscall(-1, "remove", shown.string());
 }
 
 // The supervisor's hash and size of a file it published.
@@ -46,17 +46,17 @@ struct Published {
 
 Published write_new_file(int dir, const std::string& name, const std::string& content, const fs::path& shown) {
   remove_leftover(dir, name, shown);
-  sandbox::UniqueFd fd(ipc::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", shown.string()));
+  base::UniqueFd fd(base::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", shown.string()));
   base::write_all(fd.get(), content, shown.string());
   return {sha256_hex(content), content.size()};
 }
 
 // A stage's file, refused unless it is a regular file with no other name.
-sandbox::UniqueFd open_stage_file(int dir, const std::string& name, const fs::path& shown, struct stat& st) {
-  sandbox::UniqueFd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+base::UniqueFd open_stage_file(int dir, const std::string& name, const fs::path& shown, struct stat& st) {
+  base::UniqueFd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd && errno == ELOOP) refuse(shown, "it is a symbolic link");
-  if (!fd) ipc::check_syscall(-1, "open", shown.string());
-  ipc::check_syscall(::fstat(fd.get(), &st), "inspect", shown.string());
+  if (!fd) base::check_syscall(-1, "open", shown.string());
+  base::check_syscall(::fstat(fd.get(), &st), "inspect", shown.string());
   if (!S_ISREG(st.st_mode)) refuse(shown, "it is not a regular file");
   if (st.st_nlink != 1) refuse(shown, "it has another name (a hard link)");
   return fd;
@@ -64,14 +64,14 @@ sandbox::UniqueFd open_stage_file(int dir, const std::string& name, const fs::pa
 
 // Copies `in` to the new file `name` in `dir`, hashing what it copies.
 Published copy_into(int in, int dir, const std::string& name, const fs::path& shown) {
-  sandbox::UniqueFd out(ipc::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", name));
+  base::UniqueFd out(base::check_syscall(::openat(dir, name.c_str(), kNewFile, 0644), "create", name));
   Sha256Stream hash;
   std::vector<char> buffer(1 << 20);
   Published copied;
   for (;;) {
     const ssize_t n = ::pread(in, buffer.data(), buffer.size(), static_cast<off_t>(copied.size));
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read", shown.string());
+    base::check_syscall(n, "read", shown.string());
     if (n == 0) break;
     hash.update(buffer.data(), static_cast<std::size_t>(n));
     base::write_all(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)), shown.string());
@@ -85,21 +85,21 @@ Published copy_into(int in, int dir, const std::string& name, const fs::path& sh
 // the file it moved (or copies it across file systems, hashing the copy).
 Published move_stage_file(const fs::path& source, int dir, const std::string& temp) {
   const fs::path from_dir = source.parent_path();
-  sandbox::UniqueFd src(::open(from_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  base::UniqueFd src(::open(from_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!src && errno == ENOTDIR) refuse(from_dir, "it is not a directory (a symbolic link?)");
-  if (!src) ipc::check_syscall(-1, "open directory", from_dir.string());
+  if (!src) base::check_syscall(-1, "open directory", from_dir.string());
   const std::string name = source.filename().string();
   struct stat st {};
-  const sandbox::UniqueFd in = open_stage_file(src.get(), name, source, st);
+  const base::UniqueFd in = open_stage_file(src.get(), name, source, st);
   remove_leftover(dir, temp, temp);
   if (::renameat(src.get(), name.c_str(), dir, temp.c_str()) != 0) {
-    if (errno != EXDEV) ipc::check_syscall(-1, "move", source.string());
+    if (errno != EXDEV) base::check_syscall(-1, "move", source.string());
     Published copied = copy_into(in.get(), dir, temp, source);
     ::unlinkat(src.get(), name.c_str(), 0);
     return copied;
   }
   struct stat moved {};
-  ipc::check_syscall(::fstatat(dir, temp.c_str(), &moved, AT_SYMLINK_NOFOLLOW), "inspect", temp);
+  base::check_syscall(::fstatat(dir, temp.c_str(), &moved, AT_SYMLINK_NOFOLLOW), "inspect", temp);
   if (moved.st_dev != st.st_dev || moved.st_ino != st.st_ino) refuse(source, "it was replaced while it was published");
   return {sha256_of_fd(in.get(), source.string()), static_cast<std::uint64_t>(st.st_size)};
 }
@@ -133,7 +133,7 @@ class TempFiles {
 }  // namespace
 
 fs::path image_output_dir(const fs::path& work_dir, const std::string& provider_id, const std::string& system_config_name) {
-  ipc::require(!system_config_name.empty() && system_config_name.find('/') == std::string::npos &&
+  base::require(!system_config_name.empty() && system_config_name.find('/') == std::string::npos &&
                    system_config_name != "." && system_config_name != "..",
                "systemConfig.name '" + system_config_name + "' cannot name an output directory");
   return work_dir / provider_id / "imagebuild" / system_config_name;
@@ -152,16 +152,16 @@ std::string sha256sums_text(const std::vector<PublishedFile>& files) {
 std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
-  const sandbox::UniqueFd out(
-      ipc::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
+  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  const base::UniqueFd out(
+      base::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
   std::set<std::string> names;
   TempFiles temps(out.get());
   std::vector<PublishedFile> published;
   for (const OutputFile& f : files) {
     require_plain_name(f.name);
-    ipc::check(names.insert(f.name).second, "output file '" + f.name + "' appears twice");
-    ipc::ErrorContext ctx{"publishing", f.content ? f.name : f.source.string()};
+    base::check(names.insert(f.name).second, "output file '" + f.name + "' appears twice");
+    base::ErrorContext ctx{"publishing", f.content ? f.name : f.source.string()};
     const std::string temp = temp_name(f.name);
     temps.add(temp);
     const Published found =
@@ -172,7 +172,7 @@ std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vecto
   // Every file is in place under its temporary name: now replace the old ones.
   for (const PublishedFile& f : published) {
     const std::string name = f.path.filename().string();
-    ipc::check_syscall(::renameat(out.get(), temp_name(name).c_str(), out.get(), name.c_str()), "rename into place",
+    base::check_syscall(::renameat(out.get(), temp_name(name).c_str(), out.get(), name.c_str()), "rename into place",
                        f.path.string());
   }
   temps.release();
@@ -180,7 +180,7 @@ std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vecto
   TempFiles sums_files(out.get());
   sums_files.add(sums_temp);
   write_new_file(out.get(), sums_temp, sha256sums_text(published), dir / sums_temp);
-  ipc::check_syscall(::renameat(out.get(), sums_temp.c_str(), out.get(), kChecksumFile), "rename into place",
+  base::check_syscall(::renameat(out.get(), sums_temp.c_str(), out.get(), kChecksumFile), "rename into place",
                      (dir / kChecksumFile).string());
   sums_files.release();
   return published;

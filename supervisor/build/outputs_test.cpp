@@ -38,7 +38,7 @@ constexpr const char* kEmpty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c
 TEST(Outputs, OutputDirectoryFollowsTheReferenceLayout) {
   EXPECT_EQ(image_output_dir("/w", "debian-debian12-x86_64", "Default_Raw"),
             fs::path("/w/debian-debian12-x86_64/imagebuild/Default_Raw"));
-  EXPECT_THROW(image_output_dir("/w", "p", "../escape"), ipc::Error);
+  EXPECT_THROW(image_output_dir("/w", "p", "../escape"), base::Error);
 }
 
 TEST(Outputs, HashesFiles) {
@@ -86,14 +86,14 @@ TEST(Outputs, PublishHashesItselfAndRefusesAForgedHashOrSize) {
   try {
     publish_outputs(dir.path() / "final", {{dir.path() / "out" / "a.qcow2", "a.qcow2", kEmpty}});
     FAIL() << "a forged sha256 was published";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(e.message().find("a.qcow2"), std::string::npos) << e.what();
     EXPECT_NE(e.message().find(std::string("reported sha256 ") + kEmpty + ", the file has " + kAbc),
               std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(dir.path() / "final" / "a.qcow2"));
   write(dir.path() / "out" / "b.raw", "abc");
-  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "b.raw", "b.raw", kAbc, 4}}), ipc::Error);
+  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "b.raw", "b.raw", kAbc, 4}}), base::Error);
   write(dir.path() / "out" / "c.raw", "abc");
   const auto published = publish_outputs(dir.path() / "final", {{dir.path() / "out" / "c.raw", "c.raw", kAbc, 3}});
   EXPECT_EQ(published[0].sha256, kAbc);
@@ -109,7 +109,7 @@ TEST(Outputs, PublishRefusesASymlinkAndLeavesItsTargetAlone) {
   try {
     publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.raw", "img.raw", ""}});
     FAIL() << "a symlink was published";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(e.message().find("img.raw': it is a symbolic link"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(dir.path() / "final" / "img.raw"));
@@ -124,11 +124,11 @@ TEST(Outputs, PublishRefusesAHardLinkAndAFifo) {
   try {
     publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.raw", "img.raw", ""}});
     FAIL() << "a file with two names was published";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(e.message().find("img.raw': it has another name"), std::string::npos) << e.what();
   }
   ASSERT_EQ(::mkfifo((dir.path() / "out" / "img.vhd").c_str(), 0600), 0);
-  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.vhd", "img.vhd", ""}}), ipc::Error);
+  EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "out" / "img.vhd", "img.vhd", ""}}), base::Error);
 }
 
 TEST(Outputs, PublishRefusesAnOutputDirectoryReplacedByASymlink) {
@@ -137,7 +137,7 @@ TEST(Outputs, PublishRefusesAnOutputDirectoryReplacedByASymlink) {
   fs::create_directories(dir.path() / "work");
   fs::create_directory_symlink(dir.path() / "home", dir.path() / "work" / "out");
   EXPECT_THROW(publish_outputs(dir.path() / "final", {{dir.path() / "work" / "out" / "img.raw", "img.raw", ""}}),
-               ipc::Error);
+               base::Error);
   EXPECT_EQ(read(dir.path() / "home" / "img.raw"), "the user's file");
 }
 
@@ -162,7 +162,7 @@ TEST(Outputs, PublishKeepsTheOldFilesWhenASourceIsMissing) {
   write(dir.path() / "out" / "a.raw", "new");
   EXPECT_THROW(publish_outputs(final_dir, {{dir.path() / "out" / "a.raw", "a.raw", ""},
                                            {dir.path() / "out" / "missing", "b.json", ""}}),
-               ipc::Error);
+               base::Error);
   EXPECT_EQ(read(final_dir / "a.raw"), "old");
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(final_dir)) ++entries;

@@ -60,7 +60,7 @@ std::uint32_t file_timeout_sec(const PipelineOptions& options) {
   if (text.empty()) return kDefaultFileTimeoutSec;
   std::uint32_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  ipc::require(ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= kMaxFileTimeoutSec,
+  base::require(ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= kMaxFileTimeoutSec,
                std::string("invalid ") + kFileTimeoutVariable + " '" + text + "': expected whole seconds, 1.." +
                    std::to_string(kMaxFileTimeoutSec));
   return value;
@@ -110,12 +110,12 @@ void commit_verified(const StageOutcome& outcome, PackageBatchState& state, std:
                      PackageCache& cache, PackageFiles& out) {
   const auto result = stage::verifier::client::decode(outcome.result_reader().getVerifier());
   if (!result.failures.empty()) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "package " + result.failures[0].item + ": " + result.failures[0].reason);
   }
   for (const auto& pkg : state.batches[b]) {
     auto it = state.locks.find(pkg.sha256);
-    ipc::check(it != state.locks.end(), "no cache lock for package " + pkg.name);
+    base::check(it != state.locks.end(), "no cache lock for package " + pkg.name);
     out.by_name[pkg.name] = cache.commit(it->second, state.batch_dirs[b] / staged_name(pkg, suffix),
                                          pkg.filename.substr(pkg.filename.rfind('/') + 1));
     out.bytes_downloaded += pkg.size;
@@ -138,7 +138,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
   auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
   std::vector<LockedPackage> missing;
   for (const auto& pkg : lock.packages) {
-    ipc::ErrorContext context("looking up package", pkg.name, "in the cache");
+    base::ErrorContext context("looking up package", pkg.name, "in the cache");
     if (state->locks.count(pkg.sha256)) continue;
     ObjectLock object = cache.lock_object(pkg.sha256);
     CacheLookup lookup = cache.open_verified(object);
@@ -168,7 +168,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
     const std::size_t first = f * verify_count / fetch_count, last = (f + 1) * verify_count / fetch_count;
     const std::string fetch_job = "fetch-packages-" + std::to_string(f + 1);
     const fs::path fetch_dir = state->staging.dir() / fetch_job;
-    ipc::check_syscall(::mkdir(fetch_dir.c_str(), 0700), "create directory", fetch_dir.string());
+    base::check_syscall(::mkdir(fetch_dir.c_str(), 0700), "create directory", fetch_dir.string());
     for (std::size_t b = first; b < last; ++b) {
       fetch_job_of[b] = fetch_job;
       state->batch_dirs[b] = fetch_dir;

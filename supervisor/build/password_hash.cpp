@@ -22,10 +22,10 @@ std::string prefix_for(std::string_view user, std::string_view algo) {
   if (algo == "yescrypt") return "$y$";
   if (algo == "bcrypt") return "$2b$";
   if (algo == "md5") {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "user '" + std::string(user) + "': hash_algo md5 is too weak; use sha512 (the default)");
   }
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, "user '" + std::string(user) + "': unknown hash_algo '" +
+  throw base::Error(base::ErrorKind::kInvalidInput, "user '" + std::string(user) + "': unknown hash_algo '" +
                                                       std::string(algo) + "' (expected sha512, sha256, yescrypt or bcrypt)");
 }
 
@@ -35,20 +35,20 @@ std::string hash_password(std::string_view user, const std::optional<std::string
                           std::string_view hash_algo) {
   if (!password || password->empty()) return "";
   if (password->front() == '$') {
-    ipc::require(config::rules::is_crypt_hash(*password),
+    base::require(config::rules::is_crypt_hash(*password),
                  "user '" + std::string(user) + "': the password starts with '$' but is not a crypt(3) hash");
     return *password;
   }
   const std::string prefix = prefix_for(user, hash_algo);
   // count 0 = the library's default cost; the salt comes from the OS.
   std::unique_ptr<char, FreeDeleter> setting(::crypt_gensalt_ra(prefix.c_str(), 0, nullptr, 0));
-  ipc::check(setting != nullptr, "Failed to make a " + prefix + " salt for user '" + std::string(user) + "'");
+  base::check(setting != nullptr, "Failed to make a " + prefix + " salt for user '" + std::string(user) + "'");
   void* data = nullptr;
   int size = 0;
   const char* hashed = ::crypt_ra(password->c_str(), setting.get(), &data, &size);
   std::unique_ptr<void, FreeDeleter> holder(data);
   // On failure crypt_ra returns NULL or a string starting with '*'.
-  ipc::check(hashed != nullptr && hashed[0] == '$', "Failed to hash the password of user '" + std::string(user) + "'");
+  base::check(hashed != nullptr && hashed[0] == '$', "Failed to hash the password of user '" + std::string(user) + "'");
   return hashed;
 }
 

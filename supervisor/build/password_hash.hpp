@@ -11,7 +11,7 @@ namespace supervisor {
 // (sha512 when empty; sha256, yescrypt, bcrypt; md5 is refused as too weak).
 // A password starting with '$' is already a hash: it is checked for a known
 // crypt(3) shape and kept. No password gives "" (a locked account).
-// Throws ipc::Error(kInvalidInput) naming `user` for a bad algo or hash.
+// Throws base::Error(kInvalidInput) naming `user` for a bad algo or hash.
 std::string hash_password(std::string_view user, const std::optional<std::string>& password,
                           std::string_view hash_algo);
 

@@ -38,7 +38,7 @@ TEST(PasswordHashInput, KeepsAnExistingHash) {
 }
 
 TEST(PasswordHashInput, RejectsADollarStringThatIsNoHash) {
-  EXPECT_THROW(hash_password("u", std::string("$notahash"), ""), ipc::Error);
+  EXPECT_THROW(hash_password("u", std::string("$notahash"), ""), base::Error);
 }
 
 TEST(PasswordHashInput, GivesALockedAccountWithoutPassword) {
@@ -50,11 +50,11 @@ TEST(PasswordHashInput, RefusesMd5AndUnknownAlgorithms) {
   try {
     hash_password("alice", std::string("pw"), "md5");
     FAIL() << "no error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.what(), testing::HasSubstr("alice"));
   }
-  EXPECT_THROW(hash_password("u", std::string("pw"), "sha1"), ipc::Error);
+  EXPECT_THROW(hash_password("u", std::string("pw"), "sha1"), base::Error);
 }
 
 }  // namespace

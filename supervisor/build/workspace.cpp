@@ -14,11 +14,11 @@ Workspace::Workspace(const std::filesystem::path& parent) {
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to create the workspace '" + parent.string() + "': " + ec.message());
   }
   std::string pattern = (parent / "build-XXXXXX").string();
-  ipc::check_syscall(::mkdtemp(pattern.data()) ? 0 : -1, "create a build directory in", parent.string());
+  base::check_syscall(::mkdtemp(pattern.data()) ? 0 : -1, "create a build directory in", parent.string());
   dir_ = pattern;
 }
 
@@ -27,7 +27,7 @@ Workspace::~Workspace() {
   // owners): remove_tree falls back to a sandboxed rm for those.
   try {
     sandbox::remove_tree(dir_);
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     std::fprintf(stderr, "warning: %s\n", e.what());
   }
 }

@@ -27,7 +27,7 @@ bool is_complete(const fs::path& dir) {
 void create_dirs(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
 }
 
 }  // namespace
@@ -43,30 +43,30 @@ std::string build_env_key(std::string_view provider_id, const Lockfile& lock, in
 }
 
 BuildEnvLease BuildEnvLease::acquire(const fs::path& cache_dir, std::string key) {
-  ipc::check(key.size() == 64 && key.find('/') == std::string::npos, "bad build environment key '" + key + "'");
+  base::check(key.size() == 64 && key.find('/') == std::string::npos, "bad build environment key '" + key + "'");
   BuildEnvLease lease(cache_dir / "buildenv", std::move(key));
   // Saved trees hold the image's setuid files: no other user may reach them.
   for (const fs::path& dir : {cache_dir, lease.root_}) {
     if (std::optional<std::string> warning = make_private_dir(dir)) lease.warnings_.push_back(std::move(*warning));
   }
   const fs::path lock_path = lease.root_ / (lease.key_ + ".lock");
-  lease.lock_ = sandbox::UniqueFd(
-      ipc::check_syscall(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644), "open", lock_path.string()));
+  lease.lock_ = base::UniqueFd(
+      base::check_syscall(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644), "open", lock_path.string()));
   const fs::path final_dir = lease.root_ / lease.key_;
   if (is_complete(final_dir)) {
     // Only a saver holds the lock exclusively, and nobody saves a complete key.
-    ipc::check_syscall(::flock(lease.lock_.get(), LOCK_SH), "lock", lock_path.string());
+    base::check_syscall(::flock(lease.lock_.get(), LOCK_SH), "lock", lock_path.string());
     lease.mode_ = BuildEnvMode::kReuse;
     lease.tree_ = final_dir / "tree";
     return lease;
   }
   if (::flock(lease.lock_.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) ipc::check_syscall(-1, "lock", lock_path.string());
+    if (errno != EWOULDBLOCK) base::check_syscall(-1, "lock", lock_path.string());
     lease.lock_.reset();  // another build is saving: install without the cache
     return lease;
   }
   if (is_complete(final_dir)) {  // finished between the first look and the lock
-    ipc::check_syscall(::flock(lease.lock_.get(), LOCK_SH), "lock", lock_path.string());
+    base::check_syscall(::flock(lease.lock_.get(), LOCK_SH), "lock", lock_path.string());
     lease.mode_ = BuildEnvMode::kReuse;
     lease.tree_ = final_dir / "tree";
     return lease;
@@ -109,25 +109,25 @@ BuildEnvLease::~BuildEnvLease() {
   if (mode_ != BuildEnvMode::kSave || committed_ || temp_.empty()) return;
   try {
     sandbox::remove_tree(temp_);
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     // A destructor must not throw; the next save of this key removes it.
     std::fprintf(stderr, "warning: %s\n", e.what());
   }
 }
 
 void BuildEnvLease::commit() {
-  ipc::check(mode_ == BuildEnvMode::kSave && !committed_, "commit() of a build environment that is not being saved");
+  base::check(mode_ == BuildEnvMode::kSave && !committed_, "commit() of a build environment that is not being saved");
   const fs::path final_dir = root_ / key_;
-  ipc::check_syscall(::rename(temp_.c_str(), final_dir.c_str()), "rename the saved build environment to",
+  base::check_syscall(::rename(temp_.c_str(), final_dir.c_str()), "rename the saved build environment to",
                      final_dir.string());
   committed_ = true;
   tree_ = final_dir / "tree";
   // A new file: nothing found under its name is followed or reused.
   const fs::path marker = final_dir / kMarker;
   const std::string text = key_ + "\n";
-  sandbox::UniqueFd out(ipc::check_syscall(
+  base::UniqueFd out(base::check_syscall(
       ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), "create", marker.string()));
-  ipc::check(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()),
+  base::check(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()),
              "Failed to write '" + marker.string() + "'");
 }
 

@@ -73,7 +73,7 @@ class BuildEnvLease {
   BuildEnvMode mode_ = BuildEnvMode::kNone;
   std::filesystem::path tree_;
   std::filesystem::path temp_;  // kSave: .tmp-<key>-<pid>
-  sandbox::UniqueFd lock_;
+  base::UniqueFd lock_;
   bool committed_ = false;
   std::vector<std::string> warnings_;
 };

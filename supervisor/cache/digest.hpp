@@ -10,7 +10,7 @@ namespace supervisor {
 
 std::string sha256_hex(std::string_view data);
 
-// Streams the file; an unreadable file is an ipc::Error naming it.
+// Streams the file; an unreadable file is an base::Error naming it.
 std::string sha256_of_file(const std::filesystem::path& path);
 
 // The content of the open file `fd` from offset 0 (pread: the file offset

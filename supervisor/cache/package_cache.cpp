@@ -28,7 +28,7 @@ bool is_sha256_hex(std::string_view text) {
 }
 
 void require_sha256(std::string_view sha256) {
-  ipc::require(is_sha256_hex(sha256),
+  base::require(is_sha256_hex(sha256),
                "Failed to use package cache key '" + std::string(sha256) + "': not 64 lowercase hex digits");
 }
 
@@ -38,17 +38,17 @@ std::string sha256_of_fd(int fd, const fs::path& path) {
     void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
   };
   std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  ipc::check(ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1, "Failed to initialise SHA-256");
+  base::check(ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1, "Failed to initialise SHA-256");
   std::array<char, 1 << 16> buffer;
   for (off_t offset = 0;;) {
-    const ssize_t n = ipc::check_syscall(::pread(fd, buffer.data(), buffer.size(), offset), "read", path.string());
+    const ssize_t n = base::check_syscall(::pread(fd, buffer.data(), buffer.size(), offset), "read", path.string());
     if (n == 0) break;
-    ipc::check(EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n)) == 1, "Failed to hash");
+    base::check(EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n)) == 1, "Failed to hash");
     offset += n;
   }
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int size = 0;
-  ipc::check(EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
+  base::check(EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) == 1, "Failed to finish SHA-256");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < size; ++i) {
@@ -58,8 +58,8 @@ std::string sha256_of_fd(int fd, const fs::path& path) {
   return hex;
 }
 
-sandbox::UniqueFd open_or_throw(const fs::path& path, int flags, mode_t mode = 0644) {
-  return sandbox::UniqueFd(ipc::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, mode), "open", path.string()));
+base::UniqueFd open_or_throw(const fs::path& path, int flags, mode_t mode = 0644) {
+  return base::UniqueFd(base::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, mode), "open", path.string()));
 }
 
 // flock that restarts after signals; false only for LOCK_NB contention.
@@ -67,7 +67,7 @@ bool lock_fd(int fd, int operation, const fs::path& path) {
   while (::flock(fd, operation) != 0) {
     if (errno == EINTR) continue;
     if (errno == EWOULDBLOCK && (operation & LOCK_NB)) return false;
-    ipc::check_syscall(-1, "lock", path.string());
+    base::check_syscall(-1, "lock", path.string());
   }
   return true;
 }
@@ -78,12 +78,12 @@ constexpr const char* kMarkerSuffix = ".checked";
 // rename, so concurrent writers of the same path never see each other's half.
 void write_file_atomically(const fs::path& path, std::string_view content) {
   std::string tmp = path.string() + ".tmp-XXXXXX";
-  sandbox::UniqueFd fd(ipc::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
+  base::UniqueFd fd(base::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
   // On any failure the temporary file goes, and errno still says why.
   auto fail = [&](int error, std::string_view op) {
     ::unlink(tmp.c_str());
     errno = error;
-    ipc::check_syscall(-1, op, tmp);
+    base::check_syscall(-1, op, tmp);
   };
   const ssize_t written = ::write(fd.get(), content.data(), content.size());
   if (written != static_cast<ssize_t>(content.size())) fail(written < 0 ? errno : EIO, "write");
@@ -94,11 +94,11 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
 
 // Removes `path`; a missing file is fine, any other failure is an error.
 void unlink_if_present(const fs::path& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) ipc::check_syscall(-1, "remove", path.string());
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) base::check_syscall(-1, "remove", path.string());
 }
 
 std::string read_small_file(const fs::path& path) {
-  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return {};
   std::array<char, 512> buffer;
   const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -110,9 +110,9 @@ std::string read_small_file(const fs::path& path) {
 // file the stage keeps changing).
 struct stat require_single_file(int fd, const fs::path& path) {
   struct stat st {};
-  ipc::check_syscall(::fstat(fd, &st), "inspect", path.string());
+  base::check_syscall(::fstat(fd, &st), "inspect", path.string());
   if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to use '" + path.string() + "': " +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to use '" + path.string() + "': " +
                                                  (S_ISREG(st.st_mode) ? "it has another name (a hard link)"
                                                                       : "it is not a regular file"));
   }
@@ -127,7 +127,7 @@ void PackageCache::require_same_file(const struct stat& hashed, const fs::path& 
   struct stat now {};
   if (::lstat(object.c_str(), &now) == 0 && now.st_dev == hashed.st_dev && now.st_ino == hashed.st_ino) return;
   evict(lock);
-  ipc::fail(ipc::ErrorKind::kInvalidInput,
+  base::fail(base::ErrorKind::kInvalidInput,
             "Failed to commit '" + object.string() + "': the staged file was replaced while it was checked");
 }
 
@@ -138,7 +138,7 @@ StagingArea::~StagingArea() {
 }
 
 PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(root)), access_(access) {
-  ipc::ErrorContext ctx("opening the package cache", root_.string());
+  base::ErrorContext ctx("opening the package cache", root_.string());
   keep_private(root_, 0700);
   if (access_ == CacheAccess::kBuild) {
     // Other ids may pass through packages/ (a root caller's stages read it
@@ -154,7 +154,7 @@ PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(
     return;
   }
   if (!lock_fd(cache_lock_.get(), LOCK_EX | LOCK_NB, lock_path)) {
-    throw ipc::Error(ipc::ErrorKind::kOverloaded,
+    throw base::Error(base::ErrorKind::kOverloaded,
                      "Failed to lock the package cache '" + root_.string() + "': a build is using it")
         .with_hint("Run the cache maintenance again when no build is running.");
   }
@@ -173,13 +173,13 @@ StagingArea PackageCache::make_staging_area() {
   // Built under a name the sweeper ignores, and renamed to run-* only once
   // its lock is held, so a live area is never mistaken for a dead one.
   std::string pattern = (root_ / "tmp" / ".new-XXXXXX").string();
-  ipc::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a staging directory in '" +
+  base::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a staging directory in '" +
                                                         (root_ / "tmp").string() + "': " + std::strerror(errno));
   const fs::path building = pattern;
   auto lock = open_or_throw(building / kLockName, O_RDWR | O_CREAT | O_NOFOLLOW);
   lock_fd(lock.get(), LOCK_EX, building / kLockName);
   fs::path dir = root_ / "tmp" / (std::string(kRunPrefix) + building.filename().string().substr(5));
-  ipc::check_syscall(::rename(building.c_str(), dir.c_str()), "rename", building.string());
+  base::check_syscall(::rename(building.c_str(), dir.c_str()), "rename", building.string());
   return StagingArea(std::move(dir), std::move(lock));
 }
 
@@ -187,7 +187,7 @@ void PackageCache::remove_dead_staging() {
   std::error_code ec;
   for (fs::directory_iterator it(root_ / "tmp", ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->path().filename().string().starts_with(kRunPrefix) || it->is_symlink()) continue;
-    sandbox::UniqueFd lock(::open((it->path() / kLockName).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    base::UniqueFd lock(::open((it->path() / kLockName).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
     // No lock file or a lock nobody holds: the owner is gone.
     if (!lock || lock_fd(lock.get(), LOCK_EX | LOCK_NB, it->path() / kLockName)) {
       std::error_code ignored;
@@ -208,10 +208,10 @@ ObjectLock PackageCache::lock_object(std::string_view sha256) {
 CacheLookup PackageCache::open_verified(const ObjectLock& lock) {
   const fs::path object = object_path(lock.sha256());
   CacheLookup lookup;
-  sandbox::UniqueFd fd(::open(object.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  base::UniqueFd fd(::open(object.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) {
     if (errno == ENOENT) return lookup;
-    ipc::check_syscall(-1, "open", object.string());
+    base::check_syscall(-1, "open", object.string());
   }
   const std::string actual = sha256_of_fd(fd.get(), object);
   if (actual == lock.sha256()) {
@@ -229,7 +229,7 @@ CacheLookup PackageCache::open_verified(const ObjectLock& lock) {
 }
 
 fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, std::string_view original_name) {
-  ipc::ErrorContext ctx("adding to the package cache", staged.string());
+  base::ErrorContext ctx("adding to the package cache", staged.string());
   const fs::path object = object_path(lock.sha256());
   {
     const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -237,21 +237,21 @@ fs::path PackageCache::commit(const ObjectLock& lock, const fs::path& staged, st
     const std::string actual = sha256_of_fd(fd.get(), staged);
     if (actual != lock.sha256()) {
       ::unlink(staged.c_str());
-      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
                                                    "' to the package cache: sha256 is " + actual + ", expected " +
                                                    lock.sha256());
     }
-    ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
+    base::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
     // No fsync: every object is re-hashed before each use, so one torn by a
     // crash is evicted and fetched again, never used.
     if (!original_name.empty()) write_file_atomically(object.string() + ".name", original_name);
     if (::rename(staged.c_str(), object.c_str()) != 0) {
       if (errno == EXDEV) {
-        throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+        throw base::Error(base::ErrorKind::kInvalidInput,
                          "Failed to commit '" + staged.string() + "': it is not on the cache's file system")
             .with_hint("Stage downloads in a directory from make_staging_area().");
       }
-      ipc::check_syscall(-1, "rename into the cache", staged.string());
+      base::check_syscall(-1, "rename into the cache", staged.string());
     }
     require_same_file(staged_stat, object, lock);
   }
@@ -281,7 +281,7 @@ fs::path PackageCache::index_text_path(std::string_view compressed_sha256) const
 
 fs::path PackageCache::commit_index_text(const fs::path& staged, std::string_view compressed_sha256,
                                          std::string_view text_sha256, std::uint64_t text_size) {
-  ipc::ErrorContext ctx("adding an index to the metadata cache", staged.string());
+  base::ErrorContext ctx("adding an index to the metadata cache", staged.string());
   const fs::path target = index_text_path(compressed_sha256);
   {
     const auto fd = open_or_throw(staged, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -289,21 +289,21 @@ fs::path PackageCache::commit_index_text(const fs::path& staged, std::string_vie
     const std::string actual = sha256_of_fd(fd.get(), staged);
     if (actual != text_sha256 || static_cast<std::uint64_t>(st.st_size) != text_size) {
       ::unlink(staged.c_str());
-      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to commit '" + staged.string() +
                                                    "' to the metadata cache: sha256 is " + actual + " (" +
                                                    std::to_string(st.st_size) + " bytes), expected " +
                                                    std::string(text_sha256) + " (" + std::to_string(text_size) +
                                                    " bytes)");
     }
-    ipc::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
+    base::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
   }
   fs::create_directories(target.parent_path());
-  ipc::check_syscall(::rename(staged.c_str(), target.c_str()), "rename into the metadata cache", staged.string());
+  base::check_syscall(::rename(staged.c_str(), target.c_str()), "rename into the metadata cache", staged.string());
   return target;
 }
 
 CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {
-  ipc::check(access_ == CacheAccess::kMaintenance, "PackageCache::clean needs CacheAccess::kMaintenance");
+  base::check(access_ == CacheAccess::kMaintenance, "PackageCache::clean needs CacheAccess::kMaintenance");
   std::vector<std::string> names;
   if (scope.metadata) names.emplace_back("metadata");
   if (scope.packages) names.emplace_back("packages");
@@ -314,7 +314,7 @@ CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {
   for (const std::string& name : names) {  // already sorted
     struct stat st {};
     if (::fstatat(root.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) ipc::check_syscall(-1, "inspect", (root_ / name).string());
+      if (errno != ENOENT) base::check_syscall(-1, "inspect", (root_ / name).string());
       report.missing.push_back(root_ / name);
       continue;
     }
@@ -326,15 +326,15 @@ CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {
 
 void remove_tree_at(int dirfd, const std::string& name, const fs::path& shown) {
   struct stat st {};
-  ipc::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());
+  base::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());
   if (S_ISDIR(st.st_mode)) {
     const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    sandbox::UniqueFd dir(ipc::check_syscall(fd, "open directory", shown.string()));
-    const int listing_fd = ipc::check_syscall(::dup(dir.get()), "duplicate descriptor of", shown.string());
+    base::UniqueFd dir(base::check_syscall(fd, "open directory", shown.string()));
+    const int listing_fd = base::check_syscall(::dup(dir.get()), "duplicate descriptor of", shown.string());
     std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(listing_fd), ::closedir);
     if (!listing) {
       ::close(listing_fd);
-      ipc::check_syscall(-1, "list directory", shown.string());
+      base::check_syscall(-1, "list directory", shown.string());
     }
     std::vector<std::string> children;
     while (const dirent* entry = ::readdir(listing.get())) {
@@ -343,7 +343,7 @@ void remove_tree_at(int dirfd, const std::string& name, const fs::path& shown) {
     }
     for (const std::string& child : children) remove_tree_at(dir.get(), child, shown / child);
   }
-  ipc::check_syscall(::unlinkat(dirfd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0), "remove",
+  base::check_syscall(::unlinkat(dirfd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0), "remove",
                      shown.string());
 }
 

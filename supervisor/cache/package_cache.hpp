@@ -62,15 +62,15 @@ class ObjectLock {
 
  private:
   friend class PackageCache;
-  ObjectLock(std::string sha256, sandbox::UniqueFd fd) : sha256_(std::move(sha256)), fd_(std::move(fd)) {}
+  ObjectLock(std::string sha256, base::UniqueFd fd) : sha256_(std::move(sha256)), fd_(std::move(fd)) {}
   std::string sha256_;
-  sandbox::UniqueFd fd_;
+  base::UniqueFd fd_;
 };
 
 struct CacheLookup {
   enum class Status { kHit, kMiss, kEvicted };
   Status status = Status::kMiss;
-  sandbox::UniqueFd fd;          // kHit: read-only, at offset 0
+  base::UniqueFd fd;          // kHit: read-only, at offset 0
   std::filesystem::path path;    // kHit
   std::string message;           // kEvicted: names the object and both hashes
 };
@@ -87,9 +87,9 @@ class StagingArea {
 
  private:
   friend class PackageCache;
-  StagingArea(std::filesystem::path dir, sandbox::UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
+  StagingArea(std::filesystem::path dir, base::UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
   std::filesystem::path dir_;
-  sandbox::UniqueFd lock_;
+  base::UniqueFd lock_;
 };
 
 // Removes `name` in the directory `dirfd` and, for a real directory,
@@ -166,7 +166,7 @@ class PackageCache {
   std::filesystem::path root_;
   std::vector<std::string> warnings_;
   CacheAccess access_;
-  sandbox::UniqueFd cache_lock_;
+  base::UniqueFd cache_lock_;
 };
 
 }  // namespace supervisor

@@ -23,7 +23,7 @@ class TempDir {
  public:
   TempDir() {
     std::string pattern = (fs::temp_directory_path() / "oic-cache-XXXXXX").string();
-    ipc::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
+    base::check(::mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
     path_ = pattern;
   }
   ~TempDir() {
@@ -77,8 +77,8 @@ TEST(PackageCache, RefusesToCommitContentWithAnotherHash) {
   try {
     cache.commit(lock, staging.dir() / "evil.deb", "hello.deb");
     FAIL() << "a mismatching object was committed";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("evil.deb"), std::string::npos) << e.what();
     EXPECT_NE(e.message().find(std::string("sha256 is ") + kOther + ", expected " + kHello), std::string::npos)
         << e.what();
@@ -99,10 +99,10 @@ TEST(PackageCache, RefusesAStagedHardLinkAndASymlink) {
   try {
     cache.commit(lock, staging.dir() / "linked.deb", "hello.deb");
     FAIL() << "a hard link was committed";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(e.message().find("hard link"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(cache.commit(lock, staging.dir() / "symlink.deb", "hello.deb"), ipc::Error);
+  EXPECT_THROW(cache.commit(lock, staging.dir() / "symlink.deb", "hello.deb"), base::Error);
   EXPECT_EQ(cache.open_verified(lock).status, CacheLookup::Status::kMiss);
 }
 
@@ -197,7 +197,7 @@ TEST(PackageCache, RejectsKeysThatAreNotSha256Hex) {
   PackageCache cache(dir.path(), CacheAccess::kBuild);
   for (const std::string& key : {std::string("../../etc/passwd"), std::string(64, 'A'), std::string(63, 'a'), std::string()}) {
     SCOPED_TRACE(key);
-    EXPECT_THROW(cache.lock_object(key), ipc::Error);
+    EXPECT_THROW(cache.lock_object(key), base::Error);
   }
 }
 
@@ -307,8 +307,8 @@ TEST(PackageCache, MaintenanceIsRefusedWhileABuildHoldsTheCache) {
   try {
     PackageCache maintenance(dir.path(), CacheAccess::kMaintenance);
     FAIL() << "maintenance got the cache while a build held it";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kOverloaded);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kOverloaded);
     EXPECT_NE(e.message().find(dir.path().string()), std::string::npos) << e.what();
   }
 }
@@ -410,8 +410,8 @@ TEST(PackageCache, RefusesAnIndexTextWithAnotherHashOrSizeAndRemovesIt) {
     try {
       cache.commit_index_text(staged, kOther, c.text_sha256, c.size);
       ADD_FAILURE() << "a mismatching index text was committed";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(std::string(e.what()).find(staged.string()), std::string::npos) << e.what();
     }
     EXPECT_FALSE(fs::exists(staged));

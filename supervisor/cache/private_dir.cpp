@@ -22,18 +22,18 @@ std::string octal(mode_t mode) {
 std::optional<std::string> make_private_dir(const std::filesystem::path& dir, mode_t allowed) {
   std::error_code ec;
   if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
-  if (ec) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to create directory '" + dir.parent_path().string() + "': " + ec.message());
+  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.parent_path().string() + "': " + ec.message());
   const bool created = ::mkdir(dir.c_str(), 0700) == 0;
-  if (!created && errno != EEXIST) ipc::check_syscall(-1, "create directory", dir.string());
-  sandbox::UniqueFd fd(ipc::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
+  if (!created && errno != EEXIST) base::check_syscall(-1, "create directory", dir.string());
+  base::UniqueFd fd(base::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
   // A new one gets exactly `allowed` (e.g. 0711: a root caller's stages, a
   // subordinate uid, pass through packages/ to their read-only bind).
-  if (created) ipc::check_syscall(::fchmod(fd.get(), allowed & 0777), "set the mode of", dir.string());
+  if (created) base::check_syscall(::fchmod(fd.get(), allowed & 0777), "set the mode of", dir.string());
   struct stat st {};
-  ipc::check_syscall(::fstat(fd.get(), &st), "inspect", dir.string());
+  base::check_syscall(::fstat(fd.get(), &st), "inspect", dir.string());
   const mode_t mode = st.st_mode & 07777;
   if ((mode & ~allowed) == 0) return std::nullopt;
-  ipc::check_syscall(::fchmod(fd.get(), mode & allowed), "restrict the mode of", dir.string());
+  base::check_syscall(::fchmod(fd.get(), mode & allowed), "restrict the mode of", dir.string());
   return "Restricted '" + dir.string() + "' from mode " + octal(mode) + " to " + octal(mode & allowed) +
          ": other users must not reach what the cache holds";
 }

@@ -15,7 +15,7 @@ namespace supervisor {
 // when it exists, takes away every permission bit outside `allowed` (0700,
 // or e.g. 0711 where other ids only need to pass through). Returns a warning
 // naming the directory and both modes when an existing one was tightened.
-// Throws ipc::Error when `dir` is not a directory or cannot be changed.
+// Throws base::Error when `dir` is not a directory or cannot be changed.
 std::optional<std::string> make_private_dir(const std::filesystem::path& dir, mode_t allowed = 0700);
 
 }  // namespace supervisor

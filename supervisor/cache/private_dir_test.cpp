@@ -61,7 +61,7 @@ TEST(PrivateDir, KeepsTheBitsTheCallerAllows) {
 TEST(PrivateDir, RefusesAFile) {
   tests::TempDir temp;
   const fs::path file = temp.write("cache", "not a directory");
-  EXPECT_THROW(make_private_dir(file), ipc::Error);
+  EXPECT_THROW(make_private_dir(file), base::Error);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ std::string utc(std::int64_t unix_time) {
 }
 
 [[noreturn]] void malformed(const std::filesystem::path& file, const std::string& what) {
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, "Failed to read '" + file.string() + "': " + what)
+  throw base::Error(base::ErrorKind::kInvalidInput, "Failed to read '" + file.string() + "': " + what)
       .with_hint("it records what earlier builds accepted from each repository; remove it to start afresh");
 }
 
@@ -38,7 +38,7 @@ std::string repository_identity(const std::string& base_url, const std::string& 
 }
 
 RepositoryTrust::RepositoryTrust(std::filesystem::path file) : file_(std::move(file)) {
-  sandbox::UniqueFd fd(::open(file_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  base::UniqueFd fd(::open(file_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return;
     malformed(file_, std::strerror(errno));
@@ -67,7 +67,7 @@ void RepositoryTrust::accept_release_date(const std::string& repository, const s
                                           std::int64_t date) {
   RepositoryRecord& record = records_[repository];
   if (date < record.release_date) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "repository '" + name + "' (" + repository + "): its Release is dated " + utc(date) +
                          ", older than the " + utc(record.release_date) +
                          " an earlier build accepted: the mirror serves a rolled-back or stale archive")
@@ -87,7 +87,7 @@ std::optional<std::string> RepositoryTrust::accept_first_use_signer(const std::s
            ", fetched over the network with no pinned fingerprint; pin it with keyFingerprints once checked";
   }
   if (record.first_use_signer != fingerprint) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "repository '" + name + "' (" + repository + "): signed by key " + fingerprint +
                          ", but earlier builds trusted key " + record.first_use_signer)
         .with_hint("if the repository's owner changed its key, check the new one, pin it with keyFingerprints "
@@ -105,13 +105,13 @@ void RepositoryTrust::save() const {
   }
   const std::string text = json{{"repositories", repositories}}.dump(2) + "\n";
   const std::filesystem::path temp = file_.string() + ".tmp-" + std::to_string(::getpid());
-  sandbox::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  ipc::check(static_cast<bool>(fd), "Failed to create '" + temp.string() + "': " + std::strerror(errno));
+  base::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::check(static_cast<bool>(fd), "Failed to create '" + temp.string() + "': " + std::strerror(errno));
   const bool written = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
   if (!written || ::rename(temp.c_str(), file_.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     ::unlink(temp.c_str());
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write '" + file_.string() + "': " + why);
+    throw base::Error(base::ErrorKind::kFailed, "Failed to write '" + file_.string() + "': " + why);
   }
 }
 

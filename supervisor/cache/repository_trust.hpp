@@ -23,13 +23,13 @@ class RepositoryTrust {
   // Reads `file` when it exists; a malformed file is an error naming it.
   explicit RepositoryTrust(std::filesystem::path file);
 
-  // Throws ipc::Error (kInvalidInput) when `date` is older than the one an
+  // Throws base::Error (kInvalidInput) when `date` is older than the one an
   // earlier build accepted for `repository`; otherwise records the newer.
   void accept_release_date(const std::string& repository, const std::string& name, std::int64_t date);
 
   // For a repository whose key came over the network without a pinned
   // fingerprint. First use: records `fingerprint` and returns a warning that
-  // prints it. Later: throws ipc::Error (kInvalidInput) when it differs.
+  // prints it. Later: throws base::Error (kInvalidInput) when it differs.
   std::optional<std::string> accept_first_use_signer(const std::string& repository, const std::string& name,
                                                      const std::string& fingerprint);
 

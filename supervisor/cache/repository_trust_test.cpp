@@ -37,7 +37,7 @@ class TrustFile : public ::testing::Test {
 std::string message_of(const std::function<void()>& action) {
   try {
     action();
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     return e.what();
   }
   return "(accepted)";

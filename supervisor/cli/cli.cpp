@@ -24,7 +24,7 @@ constexpr std::string_view kExitCodeHelp =
   std::string hint = "run '" + std::string(kProgram);
   if (!verb.empty()) hint += " " + std::string(verb);
   hint += " --help' for usage";
-  throw ipc::Error(ipc::ErrorKind::kInvalidInput, std::move(message)).with_hint(std::move(hint));
+  throw base::Error(base::ErrorKind::kInvalidInput, std::move(message)).with_hint(std::move(hint));
 }
 
 std::string verb_group(std::string_view name) {
@@ -261,9 +261,9 @@ int run(const std::vector<std::string>& args, std::ostream& out) {
   const std::vector<Verb> verbs = verb_table();
   try {
     return dispatch(args, verbs, log, out);
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     log.error(e.what());
-    return e.kind() == ipc::ErrorKind::kInvalidInput ? kExitUsage : kExitFailure;
+    return e.kind() == base::ErrorKind::kInvalidInput ? kExitUsage : kExitFailure;
   } catch (const po::error& e) {
     log.error(e.what());
     return kExitUsage;

@@ -34,7 +34,7 @@ void add_boot_options(po::options_description& options) {
 
 int int_option(const Invocation& inv, const char* name, int min, int max) {
   const int value = inv.options[name].as<int>();
-  ipc::require(value >= min && value <= max, "invalid --" + std::string(name) + " " + std::to_string(value) +
+  base::require(value >= min && value <= max, "invalid --" + std::string(name) + " " + std::to_string(value) +
                                                  " (expected " + std::to_string(min) + ".." + std::to_string(max) + ")");
   return value;
 }
@@ -46,7 +46,7 @@ std::optional<fs::path> path_option(const Invocation& inv, const char* name) {
 
 bool choose_kvm(const std::string& text, Logger& log) {
   const std::optional<Accel> accel = parse_accel(text);
-  ipc::require(accel.has_value(), "invalid --accel '" + text + "' (expected auto, kvm or tcg)");
+  base::require(accel.has_value(), "invalid --accel '" + text + "' (expected auto, kvm or tcg)");
   if (*accel == Accel::kTcg) return false;
   const bool usable = kvm_usable();
   if (*accel == Accel::kAuto) {
@@ -79,7 +79,7 @@ int check_boot(const Invocation& inv, const VmSpec& spec, int timeout) {
   message += tail.empty() ? "\nThe serial console stayed empty.\n"
                           : "\nLast lines of the serial console:\n" + tail;
   message += "(end of console)";
-  throw ipc::Error(ipc::ErrorKind::kFailed, message)
+  throw base::Error(base::ErrorKind::kFailed, message)
       .with_hint("the image must boot with UEFI and run a getty on ttyS0 (kernel option console=ttyS0); "
                  "--serial-log FILE keeps the whole console");
 }
@@ -87,7 +87,7 @@ int check_boot(const Invocation& inv, const VmSpec& spec, int timeout) {
 int run_boot(const Invocation& inv) {
   const fs::path image = inv.args.at(0);
   const bool check = inv.options["check"].as<bool>();
-  ipc::require(check || !inv.options.count("timeout"), "--timeout needs --check");
+  base::require(check || !inv.options.count("timeout"), "--timeout needs --check");
   const int timeout = inv.options.count("timeout") ? int_option(inv, "timeout", 1, 86400) : kDefaultTimeout;
   VmSpec spec;
   spec.memory_mib = int_option(inv, "memory", 128, 1 << 20);
@@ -113,7 +113,7 @@ int run_boot(const Invocation& inv) {
                "Quit with Ctrl-A X (Ctrl-A C switches to the QEMU monitor and back).");
   inv.log.debug("Running " + shell_quote(qemu_argv(spec)));
   const int status = run_vm_interactive(spec);
-  ipc::check(status == 0, "Failed to run image '" + image.string() + "': qemu exited with status " +
+  base::check(status == 0, "Failed to run image '" + image.string() + "': qemu exited with status " +
                               std::to_string(status));
   return kExitOk;
 }

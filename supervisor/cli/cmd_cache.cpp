@@ -46,7 +46,7 @@ void require_provider_id(const std::string& id) {
                      std::all_of(id.begin(), id.end(), [](char c) {
                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
                      });
-  ipc::require(valid, "invalid --provider-id '" + id + "' (expected os-dist-arch, e.g. debian-bookworm-x86_64)");
+  base::require(valid, "invalid --provider-id '" + id + "' (expected os-dist-arch, e.g. debian-bookworm-x86_64)");
 }
 
 // Provider directories under work_dir: real directories only, sorted.
@@ -74,7 +74,7 @@ std::vector<Target> clean_targets(const Invocation& inv) {
     provider = inv.options["provider-id"].as<std::string>();
     require_provider_id(*provider);
     // The package store is shared by every provider, so it cannot be narrowed.
-    ipc::require(!packages, "--provider-id narrows --workspace only; the package store is shared by all providers");
+    base::require(!packages, "--provider-id narrows --workspace only; the package store is shared by all providers");
   }
   std::vector<Target> targets;  // the package store is cleaned by PackageCache
   if (workspace) {
@@ -89,16 +89,16 @@ std::vector<Target> clean_targets(const Invocation& inv) {
 
 // The directory holding the target's last component, opened without
 // following symlinks below the root; nullopt when it does not exist.
-std::optional<sandbox::UniqueFd> open_parent(const Target& t) {
+std::optional<base::UniqueFd> open_parent(const Target& t) {
   const int root = ::open(t.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0 && errno == ENOENT) return std::nullopt;
-  sandbox::UniqueFd dir(ipc::check_syscall(root, "open directory", t.root.string()));
+  base::UniqueFd dir(base::check_syscall(root, "open directory", t.root.string()));
   fs::path shown = t.root;
   for (const auto& part : t.relative.parent_path()) {
     shown /= part;
     const int fd = ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) return std::nullopt;
-    dir = sandbox::UniqueFd(ipc::check_syscall(fd, "open directory", shown.string()));
+    dir = base::UniqueFd(base::check_syscall(fd, "open directory", shown.string()));
   }
   return dir;
 }
@@ -143,7 +143,7 @@ int run_cache_clean(const Invocation& inv) {
       continue;
     }
     if (!dry_run) {
-      ipc::ErrorContext ctx{"cleaning", t.full().string()};
+      base::ErrorContext ctx{"cleaning", t.full().string()};
       remove_tree_at(open_parent(t)->get(), t.relative.filename().string(), t.full());
     }
     removed.push_back(t.full());

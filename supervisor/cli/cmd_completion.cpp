@@ -291,7 +291,7 @@ int run_completion(const Invocation& inv) {
   if (shell == "bash") inv.out << bash_script(inv.verbs);
   else if (shell == "zsh") inv.out << zsh_script(inv.verbs);
   else if (shell == "fish") inv.out << fish_script(inv.verbs);
-  else ipc::fail(ipc::ErrorKind::kInvalidInput, "unknown shell '" + shell + "' (expected bash, zsh or fish)");
+  else base::fail(base::ErrorKind::kInvalidInput, "unknown shell '" + shell + "' (expected bash, zsh or fish)");
   return kExitOk;
 }
 

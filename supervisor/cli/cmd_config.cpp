@@ -24,23 +24,23 @@ void add_init_options(po::options_description& options) {
 void write_private_file(const std::string& path, const std::string& text, bool force) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
-    ipc::require(!S_ISLNK(st.st_mode), "Refusing to write config file '" + path + "': it is a symlink");
+    base::require(!S_ISLNK(st.st_mode), "Refusing to write config file '" + path + "': it is a symlink");
     if (!force) {
-      throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+      throw base::Error(base::ErrorKind::kInvalidInput,
                        "Refusing to overwrite config file '" + path + "': it already exists")
           .with_hint("pass --force to replace it");
     }
-    ipc::require(S_ISREG(st.st_mode),
+    base::require(S_ISREG(st.st_mode),
                  "Refusing to overwrite config file '" + path + "': it is not a regular file");
   }
   const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-  sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), flags, 0600), "create config file", path));
+  base::UniqueFd fd(base::check_syscall(::open(path.c_str(), flags, 0600), "create config file", path));
   // An existing file keeps its old mode through O_TRUNC; the config may name private paths.
-  ipc::check_syscall(::fchmod(fd.get(), 0600), "set the mode of config file", path);
+  base::check_syscall(::fchmod(fd.get(), 0600), "set the mode of config file", path);
   for (std::size_t done = 0; done < text.size();) {
     const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "write config file", path);
+    base::check_syscall(n, "write config file", path);
     done += static_cast<std::size_t>(n);
   }
 }

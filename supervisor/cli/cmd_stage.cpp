@@ -41,7 +41,7 @@ StageKind stage_argument(const Invocation& inv) {
   if (!kind) {
     std::string known;
     for (auto k : ipc::kAllStageKinds) known += (known.empty() ? "" : ", ") + std::string(ipc::to_string(k));
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput, "unknown stage '" + name + "' (stages: " + known + ")");
+    throw base::Error(base::ErrorKind::kInvalidInput, "unknown stage '" + name + "' (stages: " + known + ")");
   }
   return *kind;
 }
@@ -98,7 +98,7 @@ fs::path diskmaker_work_dir(ipc::proto::DiskmakerRequest::Reader request) {
   const fs::path out = fs::path(request.getOutputDir().getPath().cStr()).lexically_normal();
   fs::path common;
   for (auto r = root.begin(), o = out.begin(); r != root.end() && o != out.end() && *r == *o; ++r, ++o) common /= *r;
-  ipc::require(common.has_relative_path(),
+  base::require(common.has_relative_path(),
                "the diskmaker's rootDir '" + root.string() + "' and outputDir '" + out.string() +
                    "' must be in one directory other than / (it is bound into the stage as one mount)");
   return common;
@@ -121,7 +121,7 @@ StageMounts request_mounts(StageKind kind, const LoadedRequest& loaded) {
   if (kind == StageKind::DISKMAKER) mounts.read_write.push_back(diskmaker_work_dir(request.getDiskmaker()));
   if (kind != StageKind::INSTALLER) return mounts;
   const fs::path root = request.getInstaller().getRootDir().getPath().cStr();
-  ipc::require(!root.empty(), "the installer request has no rootDir path");
+  base::require(!root.empty(), "the installer request has no rootDir path");
   mounts.extra.push_back({sandbox::MountKind::kProc, "", (root / "proc").string(), {}});
   mounts.extra.push_back({sandbox::MountKind::kDev, "", (root / "dev").string(), {}});
   return mounts;
@@ -133,10 +133,10 @@ int run_stage_verb(const Invocation& inv) {
   launch.sandboxed = !inv.options["no-sandbox"].as<bool>();
   launch.single_id = inv.options["single-uid"].as<bool>();
   if (inv.options["shell"].as<bool>()) {
-    ipc::require(launch.sandboxed, "--shell opens a shell in the sandbox; it cannot go with --no-sandbox");
+    base::require(launch.sandboxed, "--shell opens a shell in the sandbox; it cannot go with --no-sandbox");
     return run_shell(kind, launch);
   }
-  ipc::require(inv.options.count("request") > 0, "stage needs --request FILE (examples: docs/stages/)");
+  base::require(inv.options.count("request") > 0, "stage needs --request FILE (examples: docs/stages/)");
   const fs::path file = inv.options["request"].as<std::string>();
   auto loaded = std::make_shared<LoadedRequest>(load_request_file(file, kind));
   StageMounts mounts = request_mounts(kind, *loaded);
@@ -163,7 +163,7 @@ int run_stage_verb(const Invocation& inv) {
   orchestrator.add(std::move(job));
   try {
     orchestrator.run();
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     capnp::MallocMessageBuilder message;
     auto error = message.initRoot<ipc::proto::Error>();
     ipc::encode_error(e, error);

@@ -49,7 +49,7 @@ void add_lock_options(po::options_description& options) {
 fs::path template_argument(const Invocation& inv) {
   const fs::path path = inv.args.at(0);
   const std::string ext = path.extension().string();
-  ipc::require(ext == ".yml" || ext == ".yaml",
+  base::require(ext == ".yml" || ext == ".yaml",
                "Failed to load template '" + path.string() + "': expected a .yml or .yaml file");
   return path;
 }
@@ -108,7 +108,7 @@ config::GlobalConfig global_with_overrides(const Invocation& inv) {
   config::GlobalConfig global = inv.global;
   if (inv.options.count("workers")) {
     const int workers = inv.options["workers"].as<int>();
-    ipc::require(workers >= config::kMinWorkers && workers <= config::kMaxWorkers,
+    base::require(workers >= config::kMinWorkers && workers <= config::kMaxWorkers,
                  "invalid --workers " + std::to_string(workers) + " (expected 1..100)");
     global.workers = workers;
   }
@@ -122,7 +122,7 @@ int run_build_verb(const Invocation& inv) {
   BuildRequest request{.template_path = path, .global = global_with_overrides(inv)};
   request.dotfile = optional_path(inv, "dotfile");
   request.system_packages_only = inv.options["system-packages-only"].as<bool>();
-  ipc::require(!request.system_packages_only || request.dotfile,
+  base::require(!request.system_packages_only || request.dotfile,
                "--system-packages-only shapes the DOT graph and needs --dotfile");
   request.lockfile = optional_path(inv, "lockfile");
   request.keep_requests = optional_path(inv, "keep-requests");

@@ -30,7 +30,7 @@ std::vector<std::string> split_words(const std::string& text) {
 Repository from_template(const config::PackageRepository& repo, const std::string& arch, std::size_t index) {
   Repository out;
   out.name = safe_name("template-" + std::to_string(index) + "-" + repo.codename);
-  ipc::require(repo.url.has_value(),
+  base::require(repo.url.has_value(),
                "packageRepositories[" + std::to_string(index) +
                    "]: local 'path' repositories are not supported for Debian builds yet; serve it and give 'url'");
   out.base_url = trim_slash(*repo.url);
@@ -47,7 +47,7 @@ Repository from_template(const config::PackageRepository& repo, const std::strin
     }
     out.keys.push_back({key, repo.key_fingerprints});
   }
-  ipc::require(out.trusted || !out.keys.empty(),
+  base::require(out.trusted || !out.keys.empty(),
                "packageRepositories[" + std::to_string(index) + "] (" + repo.codename +
                    "): no pkey given; name the repository's signing key or mark it [trusted=yes]");
   out.priority = static_cast<std::int32_t>(repo.priority.value_or(500));
@@ -90,7 +90,7 @@ std::vector<Repository> repositories_of(const config::ProviderData& provider, co
     if (same_suite != repos.end()) *same_suite = std::move(out);
     else repos.push_back(std::move(out));
   }
-  ipc::require(!repos.empty(), "no package repository for provider '" + provider.id + "'");
+  base::require(!repos.empty(), "no package repository for provider '" + provider.id + "'");
   return repos;
 }
 

@@ -107,7 +107,7 @@ void request_index_text(PreparedRequest& p, verifier_client::IndexFile& out, Ind
   out.uncompressed_out = ipc::FdReference::of_slot(p.add_fd(slot.text_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW));
   if (cache == nullptr || slot.fetched_sha256.size() != 64) return;
   const fs::path cached = cache->index_text_path(slot.fetched_sha256);
-  sandbox::UniqueFd fd(::open(cached.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  base::UniqueFd fd(::open(cached.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return;
   slot.cached = cached;
   out.cached_uncompressed = ipc::FdReference::of_slot(p.add_fd(cached, O_RDONLY | O_NOFOLLOW));
@@ -172,7 +172,7 @@ PreparedRequest metadata_fetch_request(const std::vector<Repository>& repos, con
     }
     for (std::size_t i = 0; i < repo.keys.size(); ++i) {
       if (!is_remote(repo.keys[i].location)) continue;
-      ipc::require(repo.keys[i].location.rfind("https://", 0) == 0,
+      base::require(repo.keys[i].location.rfind("https://", 0) == 0,
                    "repository '" + repo.name + "': its key must come over https or from a local file: " +
                        repo.keys[i].location);
       add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
@@ -242,7 +242,7 @@ void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Rep
                               ResolutionState& state, PackageCache* cache, Resolution& out) {
   const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
   if (!result.failures.empty()) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
+    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
   }
   if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
   for (const auto& repo : result.verified_repos) {
@@ -280,7 +280,7 @@ void lock_resolved(const StageOutcome& outcome, Resolution& out) {
   for (const auto& pkg : result.packages) {
     LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
                          pkg.size, source_name(pkg.source), {pkg.essential, pkg.pre_depends}};
-    ipc::require(locked.sha256.size() == 64, "the index entry of package '" + locked.name + "' has no SHA256 checksum");
+    base::require(locked.sha256.size() == 64, "the index entry of package '" + locked.name + "' has no SHA256 checksum");
     out.lock.packages.push_back(std::move(locked));
   }
   out.lock.install_order = result.install_order;

@@ -7,12 +7,12 @@ namespace supervisor {
 std::size_t JobGraph::add(std::string name, std::vector<std::string> after) {
   Job job{.name = std::move(name), .after = {}, .status = Status::kWaiting};
   for (const auto& existing : jobs_) {
-    ipc::check(existing.name != job.name, "duplicate stage job name '" + job.name + "'");
+    base::check(existing.name != job.name, "duplicate stage job name '" + job.name + "'");
   }
   for (const auto& dep : after) {
     std::size_t index = 0;
     while (index < jobs_.size() && jobs_[index].name != dep) ++index;
-    ipc::check(index < jobs_.size(), "stage job '" + job.name + "' comes after unknown job '" + dep + "'");
+    base::check(index < jobs_.size(), "stage job '" + job.name + "' comes after unknown job '" + dep + "'");
     job.after.push_back(index);
   }
   jobs_.push_back(std::move(job));
@@ -37,7 +37,7 @@ std::vector<std::size_t> JobGraph::take_ready(std::size_t max_parallel) {
 
 void JobGraph::finish(std::size_t job, Status status) {
   Job& j = jobs_.at(job);
-  ipc::check(j.status == Status::kRunning, "stage job '" + j.name + "' finished but was not running");
+  base::check(j.status == Status::kRunning, "stage job '" + j.name + "' finished but was not running");
   j.status = status;
   --running_;
 }

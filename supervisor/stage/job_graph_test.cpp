@@ -90,13 +90,13 @@ TEST(JobGraph, SucceededJobsStaySucceededAfterALaterFailure) {
 TEST(JobGraph, RejectsDuplicateNamesAndUnknownPredecessors) {
   JobGraph graph;
   graph.add("a", {});
-  EXPECT_THROW(graph.add("a", {}), ipc::Error);
-  EXPECT_THROW(graph.add("b", {"nope"}), ipc::Error);
+  EXPECT_THROW(graph.add("a", {}), base::Error);
+  EXPECT_THROW(graph.add("b", {"nope"}), base::Error);
 }
 
 TEST(JobGraph, FinishingAJobThatIsNotRunningIsABug) {
   JobGraph graph = pipeline();
-  EXPECT_THROW(graph.succeeded(1), ipc::Error);
+  EXPECT_THROW(graph.succeeded(1), base::Error);
 }
 
 TEST(JobGraph, AnEmptyGraphIsSettled) { EXPECT_TRUE(JobGraph().settled()); }

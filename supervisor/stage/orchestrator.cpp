@@ -11,11 +11,11 @@
 namespace supervisor {
 
 namespace asio = boost::asio;
-using ipc::Error;
-using ipc::ErrorKind;
+using base::Error;
+using base::ErrorKind;
 
 int PreparedRequest::add_fd(const std::filesystem::path& path, int flags) {
-  sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, 0644), "open", path.string()));
+  base::UniqueFd fd(base::check_syscall(::open(path.c_str(), flags | O_CLOEXEC, 0644), "open", path.string()));
   fds.push_back(std::move(fd));
   fd_paths.push_back(path);
   fd_flags.push_back(flags);
@@ -27,7 +27,7 @@ void PreparedRequest::add_dir(ipc::proto::FdRef::Builder ref, const std::filesys
 }
 
 ipc::FdReference PreparedRequest::bind_dir(const std::filesystem::path& path, bool writable) {
-  ipc::require(path.is_absolute(), "Failed to bind directory '" + path.string() + "': the path must be absolute");
+  base::require(path.is_absolute(), "Failed to bind directory '" + path.string() + "': the path must be absolute");
   const std::filesystem::path normal = path.lexically_normal();
   dirs.push_back({normal, writable});
   (writable ? mounts.read_write : mounts.read_only).push_back(normal);
@@ -68,7 +68,7 @@ void keep_referenced(const std::filesystem::path& from, const std::filesystem::p
 // to kept in DIR/JOB.files/: the build removes its workspace and staging
 // directories when it ends, and the saved request must still rerun.
 void keep_request(const std::filesystem::path& dir, const StageJob& job, const PreparedRequest& prepared) {
-  ipc::ErrorContext context("keeping the request of stage job", job.name);
+  base::ErrorContext context("keeping the request of stage job", job.name);
   const std::filesystem::path files = dir / (job.name + ".files");
   std::vector<std::filesystem::path> kept;
   std::vector<bool> written;
@@ -162,7 +162,7 @@ void Orchestrator::start_ready_jobs() {
 void Orchestrator::start_job(std::size_t index) {
   JobState& job = *jobs_[index];
   try {
-    ipc::ErrorContext context("preparing stage job", job.job.name);
+    base::ErrorContext context("preparing stage job", job.job.name);
     PreparedRequest prepared = job.job.prepare();
     auto request = prepared.message->getRoot<ipc::proto::Message>().getRequest();
     request.setFdCount(static_cast<std::uint32_t>(prepared.fds.size()));
@@ -199,7 +199,7 @@ void Orchestrator::on_job_done(std::size_t index, StageOutcome outcome) {
   timings_.push_back({job.job.name, std::string(ipc::to_string(job.job.kind)), outcome.elapsed, outcome.ok()});
   if (outcome.ok() && !failure_) {
     try {
-      ipc::ErrorContext context("using the result of stage job", job.job.name);
+      base::ErrorContext context("using the result of stage job", job.job.name);
       if (job.job.on_success) job.job.on_success(outcome);
       graph_.succeeded(index);
       progress_.stage_finished(job.job.name, outcome.elapsed, true);

@@ -34,7 +34,7 @@ namespace supervisor {
 // opened from (so --keep-requests can save a request a person can rerun).
 struct PreparedRequest {
   std::unique_ptr<capnp::MallocMessageBuilder> message;
-  std::vector<sandbox::UniqueFd> fds;
+  std::vector<base::UniqueFd> fds;
   std::vector<std::filesystem::path> fd_paths;
   std::vector<int> fd_flags;  // the open flags of each fd (add_fd fills it)
   StageMounts mounts;
@@ -64,7 +64,7 @@ struct StageJob {
   ipc::proto::StageKind kind = ipc::proto::StageKind::FETCHER;
   std::vector<std::string> after;    // jobs that must succeed first
   std::function<PreparedRequest()> prepare;            // runs when the job becomes ready
-  std::function<void(const StageOutcome&)> on_success; // may throw ipc::Error
+  std::function<void(const StageOutcome&)> on_success; // may throw base::Error
   std::chrono::seconds timeout{3600};
 };
 
@@ -90,7 +90,7 @@ class Orchestrator {
   ~Orchestrator();
 
   void add(StageJob job);
-  // Runs every job added so far. Throws the first failure as ipc::Error
+  // Runs every job added so far. Throws the first failure as base::Error
   // (with the stage named) after every stage process is gone.
   void run();
 
@@ -105,7 +105,7 @@ class Orchestrator {
   void on_job_done(std::size_t index, StageOutcome outcome);
   // Records the first failure and stops the graph: waiting jobs are skipped,
   // running ones cancelled.
-  void fail(ipc::Error error, std::optional<std::size_t> failed_job = std::nullopt);
+  void fail(base::Error error, std::optional<std::size_t> failed_job = std::nullopt);
 
   OrchestratorOptions options_;
   ProgressReporter& progress_;
@@ -114,7 +114,7 @@ class Orchestrator {
   JobGraph graph_;
   std::vector<std::unique_ptr<JobState>> jobs_;  // by graph index
   std::vector<StageTiming> timings_;
-  std::optional<ipc::Error> failure_;
+  std::optional<base::Error> failure_;
 };
 
 }  // namespace supervisor

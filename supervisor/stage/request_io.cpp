@@ -65,7 +65,7 @@ void save_request_file(const fs::path& file, ipc::proto::StageKind kind,
   std::ofstream out(file, std::ios::trunc);
   out << json.cStr() << "\n";
   out.close();
-  if (!out) throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to write the stage request '" + file.string() + "'");
+  if (!out) throw base::Error(base::ErrorKind::kFailed, "Failed to write the stage request '" + file.string() + "'");
 }
 
 LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind, std::size_t max_fds) {
@@ -81,14 +81,14 @@ LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind
   };
   std::vector<Ref> refs;
   visit_fd_refs(capnp::DynamicStruct::Builder(request), [&](ipc::proto::FdRef::Builder ref) {
-    ipc::require(ref.getSlot() < 0, "request file '" + file.string() + "': an FdRef has a slot; give a path");
+    base::require(ref.getSlot() < 0, "request file '" + file.string() + "': an FdRef has a slot; give a path");
     std::string path = ref.getPath().cStr();
-    ipc::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
+    base::require(!path.empty(), "request file '" + file.string() + "': an FdRef has neither slot nor path");
     struct stat st {};
     // A writable FdRef is a directory the stage writes into, or a file made
     // when opened.
     if (::stat(path.c_str(), &st) < 0) {
-      ipc::check_syscall(ref.getWritable() && errno == ENOENT ? 0 : -1, "stat", path);
+      base::check_syscall(ref.getWritable() && errno == ENOENT ? 0 : -1, "stat", path);
       st.st_mode = S_IFREG;
     }
     if (ref.getWritable() && !S_ISDIR(st.st_mode)) st.st_mode = S_IFREG;
@@ -115,10 +115,10 @@ LoadedRequest load_request_file(const fs::path& file, ipc::proto::StageKind kind
       loaded.bound_files.emplace_back(r.ref.getPath().cStr());
       continue;
     }
-    ipc::require(loaded.fds.size() < max_fds, "request file '" + file.string() + "' names more than " +
+    base::require(loaded.fds.size() < max_fds, "request file '" + file.string() + "' names more than " +
                                                   std::to_string(max_fds) + " special files and files to write");
     const int flags = (writable ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC;
-    sandbox::UniqueFd fd(ipc::check_syscall(::open(r.path.c_str(), flags, 0644), "open", r.path));
+    base::UniqueFd fd(base::check_syscall(::open(r.path.c_str(), flags, 0644), "open", r.path));
     r.ref.setSlot(static_cast<int>(loaded.fds.size()));
     r.ref.setPath("");
     r.ref.setWritable(false);

@@ -27,7 +27,7 @@ void save_request_file(const std::filesystem::path& file, ipc::proto::StageKind 
 
 struct LoadedRequest {
   std::unique_ptr<capnp::MallocMessageBuilder> message;  // a Message holding the request
-  std::vector<sandbox::UniqueFd> fds;
+  std::vector<base::UniqueFd> fds;
   std::vector<std::filesystem::path> fd_paths;
   // Regular files left as (absolute) paths; the stage must see each at
   // that path (StageMounts::read_only).

@@ -20,7 +20,7 @@ namespace supervisor {
 namespace {
 
 namespace fs = std::filesystem;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 // Where the stage binary appears inside its sandbox.
 constexpr std::string_view kStageDirInSandbox = "/run/oic";
@@ -37,18 +37,18 @@ struct Channels {
 
 Channels make_channels() {
   int sv[2];
-  ipc::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "create the stage socket");
+  base::check_syscall(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "create the stage socket");
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) {
     ::close(sv[0]);
     ::close(sv[1]);
-    ipc::check_syscall(-1, "create the stage log pipe");
+    base::check_syscall(-1, "create the stage log pipe");
   }
   return {UniqueFd(sv[0]), UniqueFd(sv[1]), UniqueFd(pipefd[0]), UniqueFd(pipefd[1])};
 }
 
 UniqueFd open_pidfd(pid_t pid) {
-  return UniqueFd(static_cast<int>(ipc::check_syscall(::syscall(SYS_pidfd_open, pid, 0), "open a pidfd for the stage")));
+  return UniqueFd(static_cast<int>(base::check_syscall(::syscall(SYS_pidfd_open, pid, 0), "open a pidfd for the stage")));
 }
 
 // --no-sandbox: a plain child with the same channels, for debugging a stage.
@@ -60,7 +60,7 @@ pid_t spawn_plain(const fs::path& binary, const std::vector<std::string>& extra_
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t parent = ::getpid();
-  const pid_t pid = ipc::check_syscall(::fork(), "fork the stage process");
+  const pid_t pid = base::check_syscall(::fork(), "fork the stage process");
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
@@ -121,7 +121,7 @@ fs::path stage_binary(ipc::proto::StageKind kind) {
   }
   std::string searched;
   for (const auto& c : candidates) searched += "\n  " + c.string();
-  throw ipc::Error(ipc::ErrorKind::kFailed,
+  throw base::Error(base::ErrorKind::kFailed,
                    "Failed to find the executable of stage '" + std::string(info.name) + "'; searched:" + searched)
       .with_hint("build the project (ninja -C build) or set OIC_STAGE_DIR to the folder holding stage-* programs");
 }

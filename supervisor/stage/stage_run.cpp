@@ -16,8 +16,8 @@ namespace supervisor {
 namespace {
 
 namespace asio = boost::asio;
-using ipc::Error;
-using ipc::ErrorKind;
+using base::Error;
+using base::ErrorKind;
 
 // A write past the stage's RLIMIT_FSIZE fails with EFBIG in the stage (pid 1
 // of its namespace ignores the SIGXFSZ) and kills a program it runs with

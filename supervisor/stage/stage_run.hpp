@@ -30,16 +30,16 @@ namespace supervisor {
 // A started stage process and the supervisor's ends of its channels.
 struct LaunchedStage {
   pid_t pid = -1;
-  sandbox::UniqueFd pidfd;   // becomes readable when the process exits
-  sandbox::UniqueFd socket;  // the stage socket (its fd 3)
-  sandbox::UniqueFd log;     // read end of the stage's stderr
+  base::UniqueFd pidfd;   // becomes readable when the process exits
+  base::UniqueFd socket;  // the stage socket (its fd 3)
+  base::UniqueFd log;     // read end of the stage's stderr
 };
 
 // What a finished stage left behind. Exactly one of result/error is set.
 struct StageOutcome {
   std::string name;
   std::unique_ptr<capnp::MallocMessageBuilder> result;  // holds a StageResult
-  std::optional<ipc::Error> error;
+  std::optional<base::Error> error;
   std::chrono::milliseconds elapsed{0};
   pid_t pid = -1;
 
@@ -94,9 +94,9 @@ class StageRun : public std::enable_shared_from_this<StageRun> {
   void read_log();
   void wait_exit();
   void on_frame(const ipc::Frame& frame);
-  void fail_protocol(ipc::Error error);
+  void fail_protocol(base::Error error);
   void maybe_finish();
-  ipc::Error error_from_exit_status() const;
+  base::Error error_from_exit_status() const;
   std::string log_tail() const;
 
   boost::asio::io_context& io_;
@@ -114,7 +114,7 @@ class StageRun : public std::enable_shared_from_this<StageRun> {
   std::string log_partial_;
   std::deque<std::string> log_lines_;
   std::unique_ptr<capnp::MallocMessageBuilder> result_;
-  std::optional<ipc::Error> error_;
+  std::optional<base::Error> error_;
   bool socket_closed_ = false;
   bool log_closed_ = false;
   bool exited_ = false;

@@ -30,7 +30,7 @@ StageInfo stage_info(ipc::proto::StageKind kind) {
       return {"diskmaker", "stage-diskmaker", 3600s, s::diskmaker::diskmaker_policy,
               s::diskmaker::diskmaker_host_programs};
   }
-  throw ipc::Error(ipc::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
+  throw base::Error(base::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
 }
 
 }  // namespace supervisor

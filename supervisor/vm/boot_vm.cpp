@@ -23,7 +23,7 @@ namespace supervisor {
 namespace {
 
 namespace fs = std::filesystem;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 
 constexpr std::size_t kHeadBytes = 4096;
 constexpr std::size_t kFooterBytes = 512;
@@ -74,7 +74,7 @@ std::string read_at(int fd, std::size_t size, off_t offset, const fs::path& imag
   while (done < size) {
     const ssize_t n = ::pread(fd, bytes.data() + done, size - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "read image", image.string());
+    base::check_syscall(n, "read image", image.string());
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
   }
@@ -136,24 +136,24 @@ DiskFormat detect_disk_format(const fs::path& image) {
   const int raw_fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
   if (raw_fd < 0) {
     const int e = errno;
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to open image '" + image.string() + "': " + std::strerror(e))
         .with_errno(e);
   }
   UniqueFd fd(raw_fd);
   struct stat st {};
-  ipc::check_syscall(::fstat(fd.get(), &st), "inspect image", image.string());
-  ipc::require(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode),
+  base::check_syscall(::fstat(fd.get(), &st), "inspect image", image.string());
+  base::require(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode),
                "Failed to boot image '" + image.string() + "': not a regular file or block device");
   const off_t size = S_ISBLK(st.st_mode) ? ::lseek(fd.get(), 0, SEEK_END) : st.st_size;
-  ipc::require(size > 0, "Failed to boot image '" + image.string() + "': the file is empty");
+  base::require(size > 0, "Failed to boot image '" + image.string() + "': the file is empty");
   const std::string head = read_at(fd.get(), kHeadBytes, 0, image);
   const std::string tail = size >= static_cast<off_t>(kFooterBytes)
                                ? read_at(fd.get(), kFooterBytes, size - static_cast<off_t>(kFooterBytes), image)
                                : std::string();
   const ImageKind kind = probe_image(head, tail, image.filename().string());
   if (kind.compression != Compression::kNone) {
-    throw ipc::Error(ipc::ErrorKind::kInvalidInput,
+    throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to boot image '" + image.string() + "': it is " +
                          std::string(to_string(kind.compression)) + "-compressed; QEMU boots only uncompressed images")
         .with_hint("decompress it first (" + decompress_command(kind.compression, image) + ") and boot the result");
@@ -195,11 +195,11 @@ bool kvm_usable() {
 
 Firmware find_firmware(const std::optional<fs::path>& code, const std::optional<fs::path>& vars,
                        const fs::path& search_dir) {
-  ipc::require(code.has_value() == vars.has_value(),
+  base::require(code.has_value() == vars.has_value(),
                "--firmware-code and --firmware-vars must be given together (a CODE file and its matching VARS template)");
   if (code) {
     for (const fs::path& file : {*code, *vars}) {
-      ipc::require(is_readable_file(file), "Failed to read firmware file '" + file.string() + "': not a readable file");
+      base::require(is_readable_file(file), "Failed to read firmware file '" + file.string() + "': not a readable file");
     }
     return {*code, *vars};
   }
@@ -212,7 +212,7 @@ Firmware find_firmware(const std::optional<fs::path>& code, const std::optional<
     const fs::path v = search_dir / vars_name;
     if (is_readable_file(c) && is_readable_file(v)) return {c, v};
   }
-  throw ipc::Error(ipc::ErrorKind::kFailed,
+  throw base::Error(base::ErrorKind::kFailed,
                    "Failed to find the OVMF UEFI firmware: neither OVMF_CODE_4M.fd + OVMF_VARS_4M.fd nor "
                    "OVMF_CODE.fd + OVMF_VARS.fd is in '" + search_dir.string() + "'")
       .with_hint("install the OVMF firmware (Debian package: ovmf) or pass --firmware-code and --firmware-vars");
@@ -229,7 +229,7 @@ fs::path find_qemu() {
   for (const fs::path& dir : dirs) {
     if (is_executable_file(dir / kName)) return dir / kName;
   }
-  throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to find the program qemu-system-x86_64 in PATH or /usr/bin")
+  throw base::Error(base::ErrorKind::kFailed, "Failed to find the program qemu-system-x86_64 in PATH or /usr/bin")
       .with_hint("install qemu-system-x86_64 (Debian package: qemu-system-x86)");
 }
 

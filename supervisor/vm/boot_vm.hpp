@@ -35,7 +35,7 @@ struct ImageKind {
 ImageKind probe_image(std::string_view head, std::string_view tail, std::string_view file_name);
 
 // Reads the image's first and last bytes and probes them. Throws
-// ipc::Error kInvalidInput when the file is missing, not a regular file or
+// base::Error kInvalidInput when the file is missing, not a regular file or
 // compressed (the message says how to decompress it).
 DiskFormat detect_disk_format(const std::filesystem::path& image);
 
@@ -56,12 +56,12 @@ struct Firmware {
 
 // The OVMF pair to use: both overrides, or the first installed default
 // pair (OVMF_CODE_4M.fd + OVMF_VARS_4M.fd, then OVMF_CODE.fd + OVMF_VARS.fd)
-// in `search_dir`. Throws ipc::Error naming package ovmf when none is found.
+// in `search_dir`. Throws base::Error naming package ovmf when none is found.
 Firmware find_firmware(const std::optional<std::filesystem::path>& code,
                        const std::optional<std::filesystem::path>& vars,
                        const std::filesystem::path& search_dir = "/usr/share/OVMF");
 
-// qemu-system-x86_64 from PATH (then /usr/bin). Throws ipc::Error naming
+// qemu-system-x86_64 from PATH (then /usr/bin). Throws base::Error naming
 // package qemu-system-x86 when it is missing.
 std::filesystem::path find_qemu();
 

@@ -96,8 +96,8 @@ TEST(DetectDiskFormat, RejectsMissingEmptyDirectoryAndCompressedImagesAsBadInput
     try {
       detect_disk_format(c.path);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.message), std::string::npos) << e.what();
       EXPECT_NE(e.message().find(c.path.filename().string()), std::string::npos) << e.what();
       EXPECT_NE(e.hint().find(c.hint), std::string::npos) << e.what();
@@ -220,14 +220,14 @@ TEST(FindFirmware, MissingFirmwareNamesThePackageAndOverridesGoInPairs) {
   try {
     find_firmware(std::nullopt, std::nullopt, dir.path());
     ADD_FAILURE() << "no error";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kFailed);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kFailed);
     EXPECT_NE(e.hint().find("Debian package: ovmf"), std::string::npos) << e.what();
     EXPECT_EQ(e.hint().find("apt-get"), std::string::npos) << e.what();
   }
   const fs::path code = dir.write("code.fd", "c");
-  EXPECT_THROW(find_firmware(code, std::nullopt, dir.path()), ipc::Error);
-  EXPECT_THROW(find_firmware(code, dir.path() / "absent.fd", dir.path()), ipc::Error);
+  EXPECT_THROW(find_firmware(code, std::nullopt, dir.path()), base::Error);
+  EXPECT_THROW(find_firmware(code, dir.path() / "absent.fd", dir.path()), base::Error);
   const fs::path vars = dir.write("vars.fd", "v");
   const Firmware fw = find_firmware(code, vars, dir.path());
   EXPECT_EQ(fw.code, code);

@@ -22,7 +22,7 @@ namespace supervisor {
 namespace {
 
 namespace fs = std::filesystem;
-using sandbox::UniqueFd;
+using base::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 // Console text kept in memory for the tail; older output is dropped.
@@ -55,7 +55,7 @@ constexpr auto kStopGrace = std::chrono::seconds(10);
 
 std::pair<UniqueFd, UniqueFd> make_pipe() {
   int fds[2];
-  ipc::check_syscall(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), "create a pipe for", "qemu");
+  base::check_syscall(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), "create a pipe for", "qemu");
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -93,13 +93,13 @@ void read_console(int fd, LoginCheck& result, std::size_t& scan_from) {
 SignalGate::SignalGate() {
   sigemptyset(&set_);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, sig);
-  ipc::check_syscall(::sigprocmask(SIG_BLOCK, &set_, &previous_), "block signals");
+  base::check_syscall(::sigprocmask(SIG_BLOCK, &set_, &previous_), "block signals");
   fd_ = UniqueFd(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!fd_) {
     const int e = errno;
     ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
     errno = e;
-    ipc::check_syscall(-1, "create a signalfd");
+    base::check_syscall(-1, "create a signalfd");
   }
 }
 
@@ -124,7 +124,7 @@ VmProcess::VmProcess(const std::vector<std::string>& args, const fs::path& temp_
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   const pid_t parent = ::getpid();
-  pid_ = ipc::check_syscall(::fork(), "start", args.front());
+  pid_ = base::check_syscall(::fork(), "start", args.front());
   if (pid_ == 0) exec_child(argv, envp, io, parent);
   ::setpgid(pid_, pid_);  // also done by the child; whichever runs first wins
   const long pidfd = ::syscall(SYS_pidfd_open, pid_, 0);
@@ -133,7 +133,7 @@ VmProcess::VmProcess(const std::vector<std::string>& args, const fs::path& temp_
     kill_group();
     wait();
     errno = e;
-    ipc::check_syscall(-1, "open a pidfd for", args.front());
+    base::check_syscall(-1, "open a pidfd for", args.front());
   }
   pidfd_ = UniqueFd(static_cast<int>(pidfd));
 }
@@ -188,13 +188,13 @@ std::string signal_name(int sig) {
 
 VmScratch::VmScratch(const fs::path& vars_template) {
   std::string pattern = (fs::temp_directory_path() / "oic-boot-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) ipc::check_syscall(-1, "create a temporary directory", pattern);
+  if (::mkdtemp(pattern.data()) == nullptr) base::check_syscall(-1, "create a temporary directory", pattern);
   dir_ = pattern;
   std::error_code ec;
   fs::copy_file(vars_template, vars(), ec);
   if (ec) {
     fs::remove_all(dir_, ec);
-    throw ipc::Error(ipc::ErrorKind::kFailed, "Failed to copy firmware variables '" + vars_template.string() +
+    throw base::Error(base::ErrorKind::kFailed, "Failed to copy firmware variables '" + vars_template.string() +
                                                   "' to '" + pattern + "': " + ec.message());
   }
 }
@@ -205,7 +205,7 @@ VmScratch::~VmScratch() {
 }
 
 int run_vm_interactive(const VmSpec& spec) {
-  ipc::check(spec.console == ConsoleMode::kTerminal, "run_vm_interactive needs ConsoleMode::kTerminal");
+  base::check(spec.console == ConsoleMode::kTerminal, "run_vm_interactive needs ConsoleMode::kTerminal");
   const std::vector<std::string> argv = qemu_argv(spec);
   SignalGate signals;
   TerminalGuard terminal;
@@ -214,14 +214,14 @@ int run_vm_interactive(const VmSpec& spec) {
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      ipc::check_syscall(-1, "wait for", "qemu");
+      base::check_syscall(-1, "wait for", "qemu");
     }
     if (fds[0].revents != 0) break;
     if (fds[1].revents != 0) {
       const int sig = signals.take();
       if (sig == 0) continue;
       vm.stop(kStopGrace);
-      throw ipc::Error(ipc::ErrorKind::kFailed, "Stopped the VM on " + signal_name(sig));
+      throw base::Error(base::ErrorKind::kFailed, "Stopped the VM on " + signal_name(sig));
     }
   }
   const int status = vm.wait();
@@ -229,12 +229,12 @@ int run_vm_interactive(const VmSpec& spec) {
 }
 
 LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout) {
-  ipc::check(spec.console == ConsoleMode::kCapture, "wait_for_login needs ConsoleMode::kCapture");
+  base::check(spec.console == ConsoleMode::kCapture, "wait_for_login needs ConsoleMode::kCapture");
   const std::vector<std::string> argv = qemu_argv(spec);
   SignalGate signals;
   auto [console_read, console_write] = make_pipe();
   auto [err_read, err_write] = make_pipe();
-  const UniqueFd null_fd(ipc::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+  const UniqueFd null_fd(base::check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
   const auto start = Clock::now();
   const auto deadline = start + timeout;
   VmProcess vm(argv, spec.temp_dir, ChildStdio{.in = null_fd.get(), .out = console_write.get(), .err = err_write.get()});
@@ -253,7 +253,7 @@ LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout) {
     }
     const int ready = ::poll(fds, 4, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
-    ipc::check_syscall(ready, "wait for", "qemu");
+    base::check_syscall(ready, "wait for", "qemu");
     if (fds[0].revents != 0) read_console(console_read.get(), result, scan_from);
     if (fds[1].revents != 0) drain(err_read.get(), result.qemu_stderr, kStderrKeep);
     // A hung-up pipe stays readable: stop polling it.

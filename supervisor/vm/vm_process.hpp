@@ -34,7 +34,7 @@ class SignalGate {
  private:
   sigset_t set_ {};
   sigset_t previous_ {};
-  sandbox::UniqueFd fd_;
+  base::UniqueFd fd_;
 };
 
 // The child's fds 0-2 (-1 keeps this process's own).
@@ -68,7 +68,7 @@ class VmProcess {
 
  private:
   pid_t pid_ = -1;
-  sandbox::UniqueFd pidfd_;
+  base::UniqueFd pidfd_;
   bool reaped_ = false;
 };
 

@@ -248,7 +248,7 @@ void run_probes(proto::StageRequest::Reader request, ipc::StageContext& context,
   // (ioctl, socket), which the test takes as blocked.
   probe_terminal(p);
   probe_abstract_socket(p);
-  throw ipc::Error(ipc::ErrorKind::kFailed, "hostile stage done");
+  throw base::Error(base::ErrorKind::kFailed, "hostile stage done");
 }
 
 proto::StageKind kind_from(const char* argv0) {

@@ -31,18 +31,18 @@ constexpr const char* kImage = "an image the disk maker made\n";
 constexpr const char* kUp = "../../../../../";
 
 void write_file_at(int dir, const std::string& name, const std::string& content) {
-  sandbox::UniqueFd fd(ipc::check_syscall(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+  base::UniqueFd fd(base::check_syscall(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
                                           "create", name));
-  ipc::check_syscall(::write(fd.get(), content.data(), content.size()), "write", name);
+  base::check_syscall(::write(fd.get(), content.data(), content.size()), "write", name);
 }
 
 void plant_link(int dir, const std::string& name, const std::string& victim) {
-  ipc::check_syscall(::symlinkat((std::string(kUp) + victim).c_str(), dir, name.c_str()), "plant", name);
+  base::check_syscall(::symlinkat((std::string(kUp) + victim).c_str(), dir, name.c_str()), "plant", name);
 }
 
 void install(proto::InstallerRequest::Reader request, ipc::StageContext& context, proto::InstallerResult::Builder out) {
   if (request.getBuildEnv().getMode() == proto::BuildEnv::Mode::SAVE) return;
-  const sandbox::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  const base::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
   const std::string sbom = request.getSbom().getFileName();
   const std::string base = sbom.substr(0, sbom.size() - std::string(".spdx.json").size());
   if (std::string(request.getSbom().getImageName()) == "planted-links") {
@@ -58,12 +58,12 @@ void install(proto::InstallerRequest::Reader request, ipc::StageContext& context
 
 void make_disk(proto::DiskmakerRequest::Reader request, ipc::StageContext& context,
                proto::DiskmakerResult::Builder out) {
-  const sandbox::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  const base::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
   const std::string trick = request.getOutputName();
   const std::string name = trick + ".raw";
   write_file_at(dir.get(), name, kImage);
   if (trick.starts_with("hard-link")) {
-    ipc::check_syscall(::linkat(dir.get(), name.c_str(), dir.get(), ".second-name", 0), "link", name);
+    base::check_syscall(::linkat(dir.get(), name.c_str(), dir.get(), ".second-name", 0), "link", name);
   }
   auto artifact = out.initArtifacts(1)[0];
   artifact.setPath((fs::path(request.getOutputDir().getPath().cStr()) / name).string());
@@ -73,7 +73,7 @@ void make_disk(proto::DiskmakerRequest::Reader request, ipc::StageContext& conte
 }
 
 void fetch(proto::FetcherRequest::Reader request, ipc::StageContext& context, proto::FetcherResult::Builder out) {
-  const sandbox::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  const base::UniqueFd dir = context.open(request.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
   auto files = out.initFiles(request.getDownloads().size());
   for (unsigned i = 0; i < files.size(); ++i) {
     const std::string name = request.getDownloads()[i].getDestName();

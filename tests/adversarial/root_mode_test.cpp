@@ -53,7 +53,7 @@ class RootOnlyDir {
  public:
   RootOnlyDir() {
     std::string pattern = "/tmp/oic-root-mode-XXXXXX";
-    ipc::check(mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
+    base::check(mkdtemp(pattern.data()) != nullptr, "Failed to create a temporary directory");
     path_ = pattern;
   }
   ~RootOnlyDir() {
@@ -88,11 +88,11 @@ TEST_F(RootMode, StageRootIsASubordinateHostUid) {
   EXPECT_NE(owner_->uid, 0u);
   EXPECT_NE(owner_->gid, 0u);
   int out[2];
-  ipc::check_syscall(pipe2(out, O_CLOEXEC), "create", "pipe");
-  UniqueFd out_read{out[0]}, out_write{out[1]};
+  base::check_syscall(pipe2(out, O_CLOEXEC), "create", "pipe");
+  base::UniqueFd out_read{out[0]}, out_write{out[1]};
   int in[2];
-  ipc::check_syscall(pipe2(in, O_CLOEXEC), "create", "pipe");
-  UniqueFd in_read{in[0]}, in_write{in[1]};
+  base::check_syscall(pipe2(in, O_CLOEXEC), "create", "pipe");
+  base::UniqueFd in_read{in[0]}, in_write{in[1]};
   SandboxSpec spec = probe_spec(baseline_policy(), {"pause"});
   spec.fds = {{in_read.get(), 0}, {out_write.get(), 1}};
   SpawnedStage stage = spawn(spec);
@@ -179,10 +179,10 @@ TEST_F(RootMode, BindFromRootOnlyDirectoryWorksAndFilesBelongToTheStageRoot) {
 // its parent-death signal: the stage must still die with its parent.
 TEST_F(RootMode, StageStillDiesWithItsParent) {
   int in[2], out[2], go[2];
-  ipc::check_syscall(pipe2(in, O_CLOEXEC), "create", "pipe");
-  ipc::check_syscall(pipe2(out, O_CLOEXEC), "create", "pipe");
-  ipc::check_syscall(pipe2(go, O_CLOEXEC), "create", "pipe");
-  UniqueFd in_read{in[0]}, in_write{in[1]}, out_read{out[0]}, out_write{out[1]}, go_read{go[0]}, go_write{go[1]};
+  base::check_syscall(pipe2(in, O_CLOEXEC), "create", "pipe");
+  base::check_syscall(pipe2(out, O_CLOEXEC), "create", "pipe");
+  base::check_syscall(pipe2(go, O_CLOEXEC), "create", "pipe");
+  base::UniqueFd in_read{in[0]}, in_write{in[1]}, out_read{out[0]}, out_write{out[1]}, go_read{go[0]}, go_write{go[1]};
   const pid_t parent = fork();
   ASSERT_GE(parent, 0);
   if (parent == 0) {
@@ -215,7 +215,7 @@ TEST_F(RootMode, OnlyWhatRootOwnsIsHandedToTheStageRoot) {
   const fs::path users = dir.path() / "users";
   fs::create_directory(users);
   ASSERT_EQ(chown(users.c_str(), 1234, 1234), 0);
-  EXPECT_THROW(give_to_stage_root(users), ipc::Error);
+  EXPECT_THROW(give_to_stage_root(users), base::Error);
   struct stat st {};
   ASSERT_EQ(lstat(users.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 1234u);

@@ -348,25 +348,25 @@ TEST_F(Debian12Image, SbomIsInTheImageAndBesideItAndIsValidSpdx23) {
 class HostListener {
  public:
   HostListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-    ipc::check_syscall(fd_.get(), "create", "a TCP socket");
+    base::check_syscall(fd_.get(), "create", "a TCP socket");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ipc::check_syscall(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), "bind", "127.0.0.1:0");
-    ipc::check_syscall(::listen(fd_.get(), 8), "listen on", "127.0.0.1");
+    base::check_syscall(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), "bind", "127.0.0.1:0");
+    base::check_syscall(::listen(fd_.get(), 8), "listen on", "127.0.0.1");
     socklen_t len = sizeof addr;
-    ipc::check_syscall(::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len), "read", "the port");
+    base::check_syscall(::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len), "read", "the port");
     port_ = ntohs(addr.sin_port);
   }
   int port() const { return port_; }
   // True when a connection is waiting (someone reached the port).
   bool was_reached() const {
-    sandbox::UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    base::UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     return conn.get() >= 0;
   }
 
  private:
-  sandbox::UniqueFd fd_;
+  base::UniqueFd fd_;
   int port_ = 0;
 };
 

@@ -38,7 +38,7 @@ std::string upper(std::string text) {
 std::uint64_t to_u64(const std::string& text, int base = 10) {
   std::size_t used = 0;
   const unsigned long long value = std::stoull(text, &used, base);
-  ipc::require(used == text.size() && !text.empty(), "Failed to parse number '" + text + "'");
+  base::require(used == text.size() && !text.empty(), "Failed to parse number '" + text + "'");
   return value;
 }
 
@@ -77,9 +77,9 @@ fs::path host_tool(std::string_view name) {
 }
 
 RunResult run_tool(std::vector<std::string> argv, const fs::path& scratch, const fs::path& input) {
-  ipc::check(!argv.empty(), "run_tool needs a program");
+  base::check(!argv.empty(), "run_tool needs a program");
   const fs::path tool = host_tool(argv[0]);
-  ipc::require(!tool.empty(), "Failed to find host tool '" + argv[0] + "' in /usr/bin or /usr/sbin");
+  base::require(!tool.empty(), "Failed to find host tool '" + argv[0] + "' in /usr/bin or /usr/sbin");
   argv[0] = tool.string();
   // MTOOLS_SKIP_CHECK: mtools must not reject a partition for its geometry.
   return run_program(argv,
@@ -90,7 +90,7 @@ RunResult run_tool(std::vector<std::string> argv, const fs::path& scratch, const
 std::vector<Partition> parse_sfdisk_json(const std::string& json) {
   const nlohmann::json table = nlohmann::json::parse(json).at("partitiontable");
   const std::uint64_t sector = table.value("sectorsize", 512);
-  ipc::require(table.value("unit", "sectors") == "sectors", "sfdisk --json reports an unknown unit");
+  base::require(table.value("unit", "sectors") == "sectors", "sfdisk --json reports an unknown unit");
   std::vector<Partition> out;
   for (const nlohmann::json& p : table.value("partitions", nlohmann::json::array())) {
     Partition part;
@@ -110,7 +110,7 @@ std::vector<Partition> parse_sfdisk_json(const std::string& json) {
 
 std::vector<Partition> read_partition_table(const fs::path& disk, const fs::path& scratch) {
   const RunResult r = run_tool({"sfdisk", "--json", disk.string()}, scratch);
-  ipc::require(r.exit_code == 0, "Failed to read the partition table of '" + disk.string() + "': " + r.err);
+  base::require(r.exit_code == 0, "Failed to read the partition table of '" + disk.string() + "': " + r.err);
   return parse_sfdisk_json(r.out);
 }
 
@@ -127,7 +127,7 @@ std::map<std::string, std::string> parse_key_values(const std::string& text) {
 FsProbe probe_filesystem(const fs::path& disk, std::uint64_t offset, const fs::path& scratch) {
   const RunResult r =
       run_tool({"blkid", "-p", "-O", std::to_string(offset), "-o", "export", disk.string()}, scratch);
-  ipc::require(r.exit_code == 0, "Failed to probe the file system at offset " + std::to_string(offset) +
+  base::require(r.exit_code == 0, "Failed to probe the file system at offset " + std::to_string(offset) +
                                      " of '" + disk.string() + "': exit " + std::to_string(r.exit_code) +
                                      " " + r.err);
   std::map<std::string, std::string> values = parse_key_values(r.out);
@@ -208,7 +208,7 @@ RunResult Ext4Reader::debugfs(const std::vector<std::string>& commands) const {
     for (const std::string& c : commands) out << c << "\n";
   }
   RunResult r = run_tool({"debugfs", "-f", script.string(), spec()}, scratch_ / "run");
-  ipc::require(r.exit_code == 0, "Failed to run debugfs on '" + spec() + "': " + r.err);
+  base::require(r.exit_code == 0, "Failed to run debugfs on '" + spec() + "': " + r.err);
   return r;
 }
 
@@ -254,7 +254,7 @@ std::map<std::string, InodeInfo> Ext4Reader::list_tree() const {
       path_of[dir_spec] = path;
     }
     const auto listings = parse_debugfs_listings(debugfs(commands).out);
-    ipc::require(listings.size() == level.size(),
+    base::require(listings.size() == level.size(),
                  "Failed to list " + std::to_string(level.size()) + " directories of '" + spec() + "'");
     std::vector<std::pair<std::string, std::string>> next;
     for (const auto& [dir_spec, entries] : listings) {
@@ -278,7 +278,7 @@ std::string FatReader::drive() const { return disk_.string() + "@@" + std::to_st
 
 std::vector<std::string> FatReader::list_tree() const {
   const RunResult r = run_tool({"mdir", "-/", "-b", "-i", drive(), "::/"}, scratch_ / "run");
-  ipc::require(r.exit_code == 0, "Failed to list the FAT file system '" + drive() + "': " + r.err);
+  base::require(r.exit_code == 0, "Failed to list the FAT file system '" + drive() + "': " + r.err);
   std::vector<std::string> paths;
   for (const std::string& line : lines_of(r.out)) {
     if (line.rfind("::", 0) == 0) paths.push_back(line.substr(2));
@@ -342,10 +342,10 @@ std::map<std::string, std::string> parse_sha256sums(const std::string& text) {
   for (const std::string& line : lines_of(text)) {
     if (line.empty()) continue;
     const std::size_t space = line.find(' ');
-    ipc::require(space == 64 && line.size() > 66, "Failed to parse SHA256SUMS line '" + line + "'");
+    base::require(space == 64 && line.size() > 66, "Failed to parse SHA256SUMS line '" + line + "'");
     std::string name = line.substr(66);
     const char mode = line[65];
-    ipc::require(mode == ' ' || mode == '*', "Failed to parse SHA256SUMS line '" + line + "'");
+    base::require(mode == ' ' || mode == '*', "Failed to parse SHA256SUMS line '" + line + "'");
     out[name] = line.substr(0, 64);
   }
   return out;
@@ -353,7 +353,7 @@ std::map<std::string, std::string> parse_sha256sums(const std::string& text) {
 
 std::string sha256_of(const fs::path& file, const fs::path& scratch) {
   const RunResult r = run_tool({"sha256sum", "--", file.string()}, scratch);
-  ipc::require(r.exit_code == 0 && r.out.size() >= 64, "Failed to hash '" + file.string() + "': " + r.err);
+  base::require(r.exit_code == 0 && r.out.size() >= 64, "Failed to hash '" + file.string() + "': " + r.err);
   return r.out.substr(0, 64);
 }
 

@@ -247,7 +247,7 @@ TEST(Sha256Sums, ParsesBothModesAndMatchesSha256sum) {
   const auto sums = parse_sha256sums(abc + "  a.raw\n" + abc + " *b.spdx.json\n");
   EXPECT_EQ(sums.size(), 2u);
   EXPECT_EQ(sums.at("b.spdx.json"), abc);
-  EXPECT_THROW(parse_sha256sums("not a sum line\n"), ipc::Error);
+  EXPECT_THROW(parse_sha256sums("not a sum line\n"), base::Error);
   const fs::path dir = fs::temp_directory_path() / ("oic-sha-" + std::to_string(::getpid()));
   write_file(dir / "abc", "abc");
   EXPECT_EQ(sha256_of(dir / "abc", dir / "run"), abc);

@@ -57,7 +57,7 @@ std::string TimedRun::tail(std::size_t lines) const {
 
 ImageWorkspace::ImageWorkspace(const std::string& prefix, const fs::path& config_dir) {
   std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  ipc::check_syscall(::mkdtemp(pattern.data()) == nullptr ? -1 : 0, "create", pattern);
+  base::check_syscall(::mkdtemp(pattern.data()) == nullptr ? -1 : 0, "create", pattern);
   root_ = pattern;
   const fs::path cache = tests::live::persistent_cache_dir() / "oic-cache";
   fs::create_directories(cache);

@@ -56,7 +56,7 @@ std::string sources_list_line(const config::AptSource& source) {
 RunResult run_program(const std::vector<std::string>& argv,
                       const std::map<std::string, std::string>& env,
                       const fs::path& scratch, const fs::path& input) {
-  ipc::check(!argv.empty(), "run_program needs a program");
+  base::check(!argv.empty(), "run_program needs a program");
   std::vector<std::string> argv_store = argv;
   std::vector<char*> args;
   for (std::string& a : argv_store) args.push_back(a.data());
@@ -79,12 +79,12 @@ RunResult run_program(const std::vector<std::string>& argv,
   const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    throw ipc::Error(ipc::ErrorKind::kFailed,
+    throw base::Error(base::ErrorKind::kFailed,
                      "Failed to start '" + argv[0] + "': " + std::strerror(rc));
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) ipc::check_syscall(-1, "wait for", argv[0]);
+    if (errno != EINTR) base::check_syscall(-1, "wait for", argv[0]);
   }
   RunResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -126,7 +126,7 @@ PackageSet parse_apt_simulation(const std::string& output) {
     words >> name >> version;
     // An upgrade shows "[old]" before "(new"; a scratch root has none.
     if (!version.empty() && version.front() == '[') words >> version;
-    ipc::require(version.size() > 1 && version.front() == '(',
+    base::require(version.size() > 1 && version.front() == '(',
                  "Failed to parse apt's simulation line '" + line + "'");
     packages[name] = version.substr(1);
   }

@@ -47,7 +47,7 @@ void misbehave(ipc::proto::StageRequest::Reader request, ipc::StageContext& cont
   if (what == "bigfile") {
     const int fd = ::open("/tmp/big", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     const ssize_t n = ::pwrite(fd, "x", 1, off_t{1} << 40);
-    throw ipc::Error(ipc::ErrorKind::kFailed, "bigfile: open gave " + std::to_string(fd) + ", pwrite " +
+    throw base::Error(base::ErrorKind::kFailed, "bigfile: open gave " + std::to_string(fd) + ", pwrite " +
                                                   std::to_string(n) + ": " + std::strerror(errno));
   }
   if (what == "status") {

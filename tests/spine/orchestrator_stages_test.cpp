@@ -74,7 +74,7 @@ TEST_F(OrchestratorWithStages, FailureCancelsTheRunningStageAndSkipsItsDependant
   try {
     orchestrator.run();
     ADD_FAILURE() << "expected the seccomp violation to fail the run";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_EQ(e.stage(), "breaker") << e.what();
     EXPECT_NE(std::string(e.what()).find("ptrace"), std::string::npos) << e.what();
   }

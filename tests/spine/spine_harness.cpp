@@ -24,16 +24,16 @@ namespace {
 
 std::string env_or_fail(const char* name) {
   const char* value = std::getenv(name);
-  ipc::check(value != nullptr && *value != '\0', std::string("the spine tests need $") + name +
+  base::check(value != nullptr && *value != '\0', std::string("the spine tests need $") + name +
                                                      " (meson test sets it)");
   return value;
 }
 
 // Returns the fd's end of a fresh pipe pair: [read, write], both close-on-exec.
-std::pair<sandbox::UniqueFd, sandbox::UniqueFd> make_pipe() {
+std::pair<base::UniqueFd, base::UniqueFd> make_pipe() {
   int fds[2];
-  ipc::check_syscall(::pipe2(fds, O_CLOEXEC), "create", "pipe");
-  return {sandbox::UniqueFd(fds[0]), sandbox::UniqueFd(fds[1])};
+  base::check_syscall(::pipe2(fds, O_CLOEXEC), "create", "pipe");
+  return {base::UniqueFd(fds[0]), base::UniqueFd(fds[1])};
 }
 
 }  // namespace
@@ -75,13 +75,13 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::vector<s
   const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
-  ipc::check(rc == 0, "Failed to start '" + argv_strings[0] + "': " + std::strerror(rc));
+  base::check(rc == 0, "Failed to start '" + argv_strings[0] + "': " + std::strerror(rc));
   in_read.reset();
   out_write.reset();
   err_write.reset();
   // Small inputs fit the pipe buffer; the stdin pipe closes right after.
   if (!input.empty()) {
-    ipc::check(::write(in_write.get(), input.data(), input.size()) == static_cast<ssize_t>(input.size()),
+    base::check(::write(in_write.get(), input.data(), input.size()) == static_cast<ssize_t>(input.size()),
                "Failed to write the CLI's stdin");
   }
   in_write.reset();

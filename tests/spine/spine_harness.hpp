@@ -56,7 +56,7 @@ class CliProcess {
 
   pid_t pid_ = -1;
   bool reaped_ = false;
-  sandbox::UniqueFd stdout_, stderr_;
+  base::UniqueFd stdout_, stderr_;
   std::string out_, err_;
 };
 

@@ -237,7 +237,7 @@ TEST_P(RealStageHeldOnInput, IsConfinedInItsOwnNamespacesWithoutNetwork) {
   const fs::path fifo = dir_.path() / "input";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
   // Read-write, so neither this open nor the supervisor's blocks.
-  sandbox::UniqueFd writer(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  base::UniqueFd writer(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
   ASSERT_TRUE(writer) << std::strerror(errno);
   std::string request = GetParam().request;
   request.replace(request.find("@IN@"), 4, fifo.string());

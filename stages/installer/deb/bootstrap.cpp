@@ -47,12 +47,12 @@ std::string archive_message(archive* a) {
 
 // The outer ar archive of a .deb, read from the start of `fd`.
 ReadPtr open_deb(int fd, std::string_view what) {
-  ipc::check_syscall(::lseek(fd, 0, SEEK_SET), "rewind", what);
+  base::check_syscall(::lseek(fd, 0, SEEK_SET), "rewind", what);
   ReadPtr outer(archive_read_new());
-  ipc::check(outer != nullptr, "Failed to allocate a libarchive reader");
+  base::check(outer != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_format_ar(outer.get());
   if (archive_read_open_fd(outer.get(), fd, 1 << 16) != ARCHIVE_OK) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
               "Failed to open package '" + std::string(what) + "': " + archive_message(outer.get()));
   }
   return outer;
@@ -77,22 +77,22 @@ ReadPtr open_member(archive* outer, Nested& nested, std::string_view prefix, std
   for (;;) {
     const int rc = archive_read_next_header(outer, &entry);
     if (rc == ARCHIVE_EOF) {
-      ipc::fail(ipc::ErrorKind::kInvalidInput,
+      base::fail(base::ErrorKind::kInvalidInput,
                 "Failed to find member '" + std::string(prefix) + "*' in package '" + std::string(what) + "'");
     }
     if (rc != ARCHIVE_OK) {
-      ipc::fail(ipc::ErrorKind::kInvalidInput,
+      base::fail(base::ErrorKind::kInvalidInput,
                 "Failed to read package '" + std::string(what) + "': " + archive_message(outer));
     }
     if (std::string_view(archive_entry_pathname(entry)).starts_with(prefix)) break;
   }
   nested.outer = outer;
   ReadPtr inner(archive_read_new());
-  ipc::check(inner != nullptr, "Failed to allocate a libarchive reader");
+  base::check(inner != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_filter_all(inner.get());
   archive_read_support_format_tar(inner.get());
   if (archive_read_open(inner.get(), &nested, nullptr, read_nested, nullptr) != ARCHIVE_OK) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to open '" + std::string(prefix) + "*' of package '" +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to open '" + std::string(prefix) + "*' of package '" +
                                                  std::string(what) + "': " + archive_message(inner.get()));
   }
   return inner;
@@ -112,7 +112,7 @@ std::string member_path(std::string_view raw, std::string_view what) {
     start = end + 1;
   }
   if (bad) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to extract package '" + std::string(what) + "': member '" +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to extract package '" + std::string(what) + "': member '" +
                                                  std::string(raw) + "' is absolute or contains '..'");
   }
   return std::string(name);
@@ -125,9 +125,9 @@ void copy_data(archive* in, archive* out, const std::string& path) {
   for (;;) {
     const int rc = archive_read_data_block(in, &block, &size, &offset);
     if (rc == ARCHIVE_EOF) return;
-    if (rc != ARCHIVE_OK) ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to read '" + path + "': " + archive_message(in));
+    if (rc != ARCHIVE_OK) base::fail(base::ErrorKind::kInvalidInput, "Failed to read '" + path + "': " + archive_message(in));
     if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK) {
-      ipc::fail(ipc::ErrorKind::kFailed, "Failed to write '" + path + "': " + archive_message(out));
+      base::fail(base::ErrorKind::kFailed, "Failed to write '" + path + "': " + archive_message(out));
     }
   }
 }
@@ -140,23 +140,23 @@ std::string read_text_file(const fs::path& path) {
 }
 
 void write_file(const fs::path& path, std::string_view content, mode_t mode) {
-  sandbox::UniqueFd fd(ipc::check_syscall(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode),
+  base::UniqueFd fd(base::check_syscall(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode),
                                           "create", path.string()));
   base::write_all(fd.get(), content, path.string());
-  ipc::check_syscall(::fchmod(fd.get(), mode), "chmod", path.string());
+  base::check_syscall(::fchmod(fd.get(), mode), "chmod", path.string());
 }
 
 // Copies the file open at `fd` (from offset 0) to a new file `dest`.
 void copy_fd_to(int fd, const fs::path& dest) {
   struct stat st {};
-  ipc::check_syscall(::fstat(fd, &st), "stat package for", dest.string());
-  sandbox::UniqueFd out(ipc::check_syscall(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+  base::check_syscall(::fstat(fd, &st), "stat package for", dest.string());
+  base::UniqueFd out(base::check_syscall(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
                                            "create", dest.string()));
   off_t offset = 0;
   while (offset < st.st_size) {
     const ssize_t n = ::sendfile(out.get(), fd, &offset, static_cast<std::size_t>(st.st_size - offset));
     if (n < 0 && errno == EINTR) continue;
-    ipc::check_syscall(n, "copy package to", dest.string());
+    base::check_syscall(n, "copy package to", dest.string());
     if (n == 0) break;
   }
 }
@@ -177,7 +177,7 @@ DebControl read_deb_control(int fd, std::string_view what) {
     }
     break;
   }
-  ipc::require(!text.empty(), "Failed to read the control file of package '" + std::string(what) + "'");
+  base::require(!text.empty(), "Failed to read the control file of package '" + std::string(what) + "'");
   DebControl control;
   resolver::for_each_paragraph(text, [&](const resolver::Paragraph& p) {
     control.package = p.value("Package").value_or("");
@@ -202,19 +202,19 @@ ExtractStats extract_deb_data(int fd, const fs::path& root, std::string_view wha
   auto nested = std::make_unique<Nested>();
   ReadPtr inner = open_member(outer.get(), *nested, "data.tar", what);
   WritePtr disk(archive_write_disk_new());
-  ipc::check(disk != nullptr, "Failed to allocate a libarchive writer");
+  base::check(disk != nullptr, "Failed to allocate a libarchive writer");
   // No user/group lookup: owners stay numeric, as in the archive.
   archive_write_disk_set_options(disk.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   struct stat root_stat {};
-  ipc::check_syscall(::stat(root.c_str(), &root_stat), "stat", root.string());
+  base::check_syscall(::stat(root.c_str(), &root_stat), "stat", root.string());
   ExtractStats stats;
   archive_entry* entry = nullptr;
   for (;;) {
     const int rc = archive_read_next_header(inner.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK) {
-      ipc::fail(ipc::ErrorKind::kInvalidInput,
+      base::fail(base::ErrorKind::kInvalidInput,
                 "Failed to read the data of package '" + std::string(what) + "': " + archive_message(inner.get()));
     }
     const std::string raw = archive_entry_pathname(entry);
@@ -239,18 +239,18 @@ ExtractStats extract_deb_data(int fd, const fs::path& root, std::string_view wha
       archive_entry_set_hardlink(entry, target.c_str());
     }
     if (archive_write_header(disk.get(), entry) != ARCHIVE_OK) {
-      ipc::fail(ipc::ErrorKind::kFailed, "Failed to extract '" + raw + "' of package '" + std::string(what) +
+      base::fail(base::ErrorKind::kFailed, "Failed to extract '" + raw + "' of package '" + std::string(what) +
                                              "': " + archive_message(disk.get()));
     }
     if (archive_entry_size(entry) > 0 && archive_entry_hardlink(entry) == nullptr) copy_data(inner.get(), disk.get(), raw);
     if (archive_write_finish_entry(disk.get()) != ARCHIVE_OK) {
-      ipc::fail(ipc::ErrorKind::kFailed, "Failed to finish '" + raw + "' of package '" + std::string(what) +
+      base::fail(base::ErrorKind::kFailed, "Failed to finish '" + raw + "' of package '" + std::string(what) +
                                              "': " + archive_message(disk.get()));
     }
     ++stats.entries;
   }
   if (archive_write_close(disk.get()) != ARCHIVE_OK) {
-    ipc::fail(ipc::ErrorKind::kFailed, "Failed to finish extracting package '" + std::string(what) +
+    base::fail(base::ErrorKind::kFailed, "Failed to finish extracting package '" + std::string(what) +
                                            "': " + archive_message(disk.get()));
   }
   return stats;
@@ -258,15 +258,15 @@ ExtractStats extract_deb_data(int fd, const fs::path& root, std::string_view wha
 
 ExtractStats extract_into_tree(const fs::path& root, const std::vector<DebPackage>& debs) {
   int pipefd[2];
-  ipc::check_syscall(::pipe2(pipefd, O_CLOEXEC), "create a pipe");
-  sandbox::UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
-  const pid_t pid = ipc::check_syscall(::fork(), "fork the extraction process");
+  base::check_syscall(::pipe2(pipefd, O_CLOEXEC), "create a pipe");
+  base::UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
+  const pid_t pid = base::check_syscall(::fork(), "fork the extraction process");
   if (pid == 0) {
     std::string report;
     int code = 0;
     try {
-      ipc::check_syscall(::chroot(root.c_str()), "chroot into", root.string());
-      ipc::check_syscall(::chdir("/"), "change directory to", "/");
+      base::check_syscall(::chroot(root.c_str()), "chroot into", root.string());
+      base::check_syscall(::chdir("/"), "change directory to", "/");
       ExtractStats total;
       for (const DebPackage& deb : debs) {
         const ExtractStats s = extract_deb_data(deb.fd, "/", deb.name);
@@ -293,7 +293,7 @@ ExtractStats extract_into_tree(const fs::path& root, const std::vector<DebPackag
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    ipc::fail(ipc::ErrorKind::kFailed,
+    base::fail(base::ErrorKind::kFailed,
               report.empty() ? "Failed to extract the essential packages: the extraction process died" : report);
   }
   ExtractStats stats;
@@ -394,9 +394,9 @@ std::vector<Batch> plan_batches(const std::vector<PlanInput>& packages) {
         const std::vector<std::size_t> cycle = pre_depends_path(j, i, packages, position);
         std::string text = packages[i].name;
         for (std::size_t k : cycle) text += " -> " + packages[k].name;
-        ipc::require(!cycle.empty(), "Failed to plan the installation: '" + packages[i].name + "' pre-depends on '" +
+        base::require(!cycle.empty(), "Failed to plan the installation: '" + packages[i].name + "' pre-depends on '" +
                                          name + "', which comes later in the installation order");
-        ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to plan the installation: Pre-Depends cycle " + text);
+        base::fail(base::ErrorKind::kInvalidInput, "Failed to plan the installation: Pre-Depends cycle " + text);
       }
       if (batch_of[j] == batches.size()) cut = true;  // in the run being built
     }
@@ -475,7 +475,7 @@ void run_dpkg_batch(const fs::path& root, const Batch& batch, const std::vector<
                           : outcome.signal != 0 ? "was killed by signal " + std::to_string(outcome.signal)
                                                 : "exited with status " + std::to_string(outcome.exit_code);
   const std::string& out = outcome.output;
-  ipc::fail(ipc::ErrorKind::kFailed, "Failed to install packages " + names + ": dpkg " + how + "\n" +
+  base::fail(base::ErrorKind::kFailed, "Failed to install packages " + names + ": dpkg " + how + "\n" +
                                          (out.size() > 4000 ? "..." + out.substr(out.size() - 4000) : out));
 }
 
@@ -483,11 +483,11 @@ void run_dpkg_batch(const fs::path& root, const Batch& batch, const std::vector<
 
 void bootstrap(const fs::path& root, const std::vector<DebPackage>& packages, const BootstrapOptions& options,
                const BatchProgress& progress) {
-  ipc::require(!packages.empty(), "Failed to bootstrap: the request lists no packages");
+  base::require(!packages.empty(), "Failed to bootstrap: the request lists no packages");
   std::vector<DebControl> controls;
   std::vector<bool> essential;
   for (const DebPackage& p : packages) {
-    ipc::ErrorContext ctx{"reading the control file of", p.name};
+    base::ErrorContext ctx{"reading the control file of", p.name};
     controls.push_back(read_deb_control(p.fd, p.name));
     essential.push_back(p.essential);
   }
@@ -516,12 +516,12 @@ void bootstrap(const fs::path& root, const std::vector<DebPackage>& packages, co
 void remove_policy_rc_d(const fs::path& root) {
   std::error_code ec;
   fs::remove(root / "usr/sbin/policy-rc.d", ec);
-  if (ec) ipc::fail(ipc::ErrorKind::kFailed, "Failed to remove '/usr/sbin/policy-rc.d': " + ec.message());
+  if (ec) base::fail(base::ErrorKind::kFailed, "Failed to remove '/usr/sbin/policy-rc.d': " + ec.message());
 }
 
 std::vector<DpkgStatusEntry> read_dpkg_status(const fs::path& root) {
   const fs::path file = root / "var/lib/dpkg/status";
-  ipc::require(fs::exists(file), "Failed to read the dpkg status '" + file.string() + "': missing");
+  base::require(fs::exists(file), "Failed to read the dpkg status '" + file.string() + "': missing");
   const std::string text = read_text_file(file);
   std::vector<DpkgStatusEntry> out;
   resolver::for_each_paragraph(text, [&](const resolver::Paragraph& p) {

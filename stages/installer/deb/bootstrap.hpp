@@ -44,7 +44,7 @@ struct ExtractStats {
 
 // Extracts the data.tar.* member of the .deb open at `fd` under `root`:
 // numeric owners, modes (setuid too), symlinks, hardlinks, xattrs and mtimes.
-// Throws ipc::Error (kInvalidInput) for an absolute member name or one with a
+// Throws base::Error (kInvalidInput) for an absolute member name or one with a
 // ".." component; skips character and block devices. Symlinks already in the
 // tree are followed, so callers confine the process to the tree (chroot)
 // before extracting untrusted archives; see extract_into_tree.
@@ -77,7 +77,7 @@ struct PlanInput {
 // possible: the essential set first (one batch), then consecutive runs of the
 // others, starting a new run whenever a package pre-depends on one of the
 // current run (it must be configured before the dependent is unpacked).
-// Throws ipc::Error (kInvalidInput) naming the packages when Pre-Depends form
+// Throws base::Error (kInvalidInput) naming the packages when Pre-Depends form
 // a cycle or point at a package later in the order.
 std::vector<Batch> plan_batches(const std::vector<PlanInput>& packages);
 

@@ -69,8 +69,8 @@ TEST(PlanBatches, ReportsAPreDependsCycleWithItsPath) {
   try {
     plan_batches(packages);
     FAIL() << "a cycle was accepted";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(e.message().find("cycle a -> c -> b -> a"), std::string::npos) << e.message();
   }
 }
@@ -80,7 +80,7 @@ TEST(PlanBatches, ReportsAPreDependencyPlacedLaterInTheOrder) {
   try {
     plan_batches(packages);
     FAIL() << "a later pre-dependency was accepted";
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     EXPECT_NE(e.message().find("'a' pre-depends on 'b', which comes later"), std::string::npos) << e.message();
   }
 }
@@ -123,7 +123,7 @@ class DebExtraction : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  sandbox::UniqueFd open_file(const fs::path& path) { return sandbox::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
+  base::UniqueFd open_file(const fs::path& path) { return base::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
 
   // A .deb of one data.tar made by libarchive: `members` are (name, type) pairs.
   fs::path crafted_deb(const std::vector<std::pair<std::string, mode_t>>& members) {
@@ -202,7 +202,7 @@ TEST_F(DebExtraction, KeepsOwnersSetuidSymlinksAndHardlinksOfADpkgDebPackage) {
   }
   ASSERT_EQ(run({"/usr/bin/dpkg-deb", "--build", "-Zxz", pkg.string(), (dir_ / "demo.deb").string()}), 0);
 
-  sandbox::UniqueFd fd = open_file(dir_ / "demo.deb");
+  base::UniqueFd fd = open_file(dir_ / "demo.deb");
   const DebControl control = read_deb_control(fd.get(), "demo");
   EXPECT_EQ(control.package, "demo");
   EXPECT_EQ(control.depends, (std::vector<std::vector<std::string>>{{"libc6"}, {"awk", "mawk"}, {"base-files"}}));
@@ -225,7 +225,7 @@ TEST_F(DebExtraction, KeepsOwnersSetuidSymlinksAndHardlinksOfADpkgDebPackage) {
 TEST_F(DebExtraction, SkipsDeviceNodesAndExtractsTheRest) {
   const fs::path deb = crafted_deb({{"./dev/", AE_IFDIR}, {"./dev/null", AE_IFCHR}, {"./etc/", AE_IFDIR},
                                     {"./etc/file", AE_IFREG}});
-  sandbox::UniqueFd fd = open_file(deb);
+  base::UniqueFd fd = open_file(deb);
   const ExtractStats stats = extract_deb_data(fd.get(), dir_ / "root", "crafted");
   EXPECT_EQ(stats.skipped_devices, 1u);
   EXPECT_FALSE(fs::exists(fs::symlink_status(dir_ / "root/dev/null")));
@@ -236,12 +236,12 @@ TEST_F(DebExtraction, RefusesMembersThatLeaveTheRoot) {
   for (const std::string name : {"./../escaped", "./etc/../../escaped", "/escaped"}) {
     SCOPED_TRACE(name);
     const fs::path deb = crafted_deb({{"./etc/", AE_IFDIR}, {name, AE_IFREG}});
-    sandbox::UniqueFd fd = open_file(deb);
+    base::UniqueFd fd = open_file(deb);
     try {
       extract_deb_data(fd.get(), dir_ / "root", "crafted");
       FAIL() << "extracted " << name;
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find("absolute or contains '..'"), std::string::npos) << e.message();
     }
     EXPECT_FALSE(fs::exists(dir_ / "escaped"));

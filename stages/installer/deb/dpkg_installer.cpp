@@ -38,12 +38,12 @@ std::string native_architecture(proto::InstallerRequest::Reader request) {
 
 // The packages with their files open; the fds live as long as `owned`.
 std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, ipc::StageContext& context,
-                                      std::vector<sandbox::UniqueFd>& owned) {
+                                      std::vector<base::UniqueFd>& owned) {
   std::vector<DebPackage> packages;
   for (proto::InstallerRequest::PackageFile::Reader p : request.getPackages()) {
     DebPackage deb;
     deb.name = p.getName();
-    ipc::require(!deb.name.empty(), "Failed to decode installer request: a package has no name");
+    base::require(!deb.name.empty(), "Failed to decode installer request: a package has no name");
     deb.version = p.getVersion();
     deb.architecture = p.getArchitecture();
     deb.essential = p.getEssential();
@@ -57,7 +57,7 @@ std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, i
 }
 
 void install_packages(proto::InstallerRequest::Reader request, const fs::path& root, ipc::StageContext& context) {
-  std::vector<sandbox::UniqueFd> owned;
+  std::vector<base::UniqueFd> owned;
   const std::vector<DebPackage> packages = open_packages(request, context, owned);
   BootstrapOptions options;
   options.native_architecture = native_architecture(request);

@@ -37,7 +37,7 @@ std::string_view trim(std::string_view s) noexcept {
 [[noreturn]] void fail_at(std::string_view origin, std::size_t line, std::string_view what) {
   std::string msg = "Failed to parse control data '";
   msg.append(origin).append("' at line ").append(std::to_string(line)).append(": ").append(what);
-  ipc::fail(ipc::ErrorKind::kInvalidInput, std::move(msg));
+  base::fail(base::ErrorKind::kInvalidInput, std::move(msg));
 }
 
 }  // namespace
@@ -218,7 +218,7 @@ std::string decompress_index(std::string_view data, std::string_view origin) {
   if (data.empty()) return {};
   if (!is_compressed_index(data)) return std::string(data);
   std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
-  ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
+  base::check(a != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_filter_all(a.get());
   archive_read_support_format_raw(a.get());
   auto error_text = [&]() -> std::string {
@@ -226,7 +226,7 @@ std::string decompress_index(std::string_view data, std::string_view origin) {
     return e ? e : "unknown error";
   };
   auto fail_archive = [&](std::string_view what) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to " + std::string(what) + " '" + std::string(origin) +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to " + std::string(what) + " '" + std::string(origin) +
                                                  "': " + error_text());
   };
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) fail_archive("open index");
@@ -247,15 +247,15 @@ std::string decompress_index(std::string_view data, std::string_view origin) {
 }
 
 std::string read_index_file(const std::filesystem::path& path) {
-  sandbox::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  ipc::check_syscall(fd.get(), "open Packages index", path.string());
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  base::check_syscall(fd.get(), "open Packages index", path.string());
   struct stat st {};
-  ipc::check_syscall(::fstat(fd.get(), &st), "stat Packages index", path.string());
+  base::check_syscall(::fstat(fd.get(), &st), "stat Packages index", path.string());
   std::string data(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
-    ipc::check_syscall(n, "read Packages index", path.string());
+    base::check_syscall(n, "read Packages index", path.string());
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
   }

@@ -38,7 +38,7 @@ class Paragraph {
 };
 
 // Calls `fn` once per paragraph of `text`. The Paragraph is reused between
-// calls; its views stay valid as long as `text` does. Throws ipc::Error
+// calls; its views stay valid as long as `text` does. Throws base::Error
 // (kInvalidInput) for a field without ':', a continuation line before any
 // field, or a field that appears twice in one paragraph.
 void for_each_paragraph(std::string_view text, const std::function<void(const Paragraph&)>& fn);
@@ -66,7 +66,7 @@ struct PackageStanza {
   bool essential = false;
 };
 
-// Parses every stanza of a Packages index. Throws ipc::Error (kInvalidInput)
+// Parses every stanza of a Packages index. Throws base::Error (kInvalidInput)
 // naming `origin` and the line when a stanza lacks Package, Version,
 // Architecture or Filename, or has an invalid version or size.
 std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin);

@@ -75,8 +75,8 @@ TEST(ControlParser, RejectsMalformedInput) {
     try {
       parse_paragraphs(c.text);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
     }
   }
@@ -158,7 +158,7 @@ TEST(PackagesIndex, RejectsIncompleteStanzas) {
     try {
       parse_packages_index(c.text, "main/binary-amd64/Packages");
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
       EXPECT_NE(e.message().find("main/binary-amd64/Packages' at line 1"), std::string::npos) << e.message();
     }
@@ -203,10 +203,10 @@ TEST(PackagesIndex, ReadsPlainGzipAndXzFiles) {
 }
 
 TEST(PackagesIndex, ReportsMissingAndCorruptFiles) {
-  EXPECT_THROW(read_index_file("/nonexistent/Packages.gz"), ipc::Error);
+  EXPECT_THROW(read_index_file("/nonexistent/Packages.gz"), base::Error);
   const std::string gz = compress(kIndex, ARCHIVE_FILTER_GZIP);
   const std::string truncated = gz.substr(0, gz.size() / 2);
-  EXPECT_THROW(decompress_index(truncated, "truncated"), ipc::Error);
+  EXPECT_THROW(decompress_index(truncated, "truncated"), base::Error);
   EXPECT_EQ(decompress_index("", "empty"), "");
 }
 

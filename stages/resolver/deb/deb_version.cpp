@@ -137,7 +137,7 @@ bool is_valid_version(std::string_view text) noexcept {
 
 DebVersion DebVersion::parse(std::string_view text) {
   if (auto reason = invalid_reason(text)) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
               "Failed to parse version '" + std::string(text) + "': " + *reason);
   }
   while (std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);

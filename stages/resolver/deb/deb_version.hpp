@@ -14,7 +14,7 @@ struct DebVersion {
   std::string upstream;
   std::string revision;  // "" when the version has no '-'
 
-  // Strict parse following dpkg's rules; throws ipc::Error (kInvalidInput)
+  // Strict parse following dpkg's rules; throws base::Error (kInvalidInput)
   // naming the version and the reason.
   static DebVersion parse(std::string_view text);
 

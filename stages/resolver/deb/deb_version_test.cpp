@@ -116,8 +116,8 @@ TEST(DebVersion, RejectsInvalidVersions) {
     try {
       DebVersion::parse(c.text);
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
       EXPECT_NE(e.message().find(std::string("'") + c.text + "'"), std::string::npos) << e.message();
     }

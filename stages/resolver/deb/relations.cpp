@@ -46,7 +46,7 @@ class Scanner {
     return inner;
   }
   [[noreturn]] void fail(const std::string& why) const {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to parse " + std::string(field_) + " relation '" +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to parse " + std::string(field_) + " relation '" +
                                                  std::string(text_) + "': " + why);
   }
 
@@ -180,7 +180,7 @@ RelationList parse_relations(std::string_view text, std::string_view field) {
       // A trailing comma is tolerated (as apt does); an empty group is not.
       if (last && !out.empty()) break;
       if (last && text.find_first_not_of(" \t\r\n") == std::string_view::npos) break;
-      ipc::fail(ipc::ErrorKind::kInvalidInput,
+      base::fail(base::ErrorKind::kInvalidInput,
                 "Failed to parse " + std::string(field) + " relation '" + std::string(text) + "': empty group");
     }
     Alternatives alts;

@@ -33,7 +33,7 @@ struct Relation {
 using Alternatives = std::vector<Relation>;
 using RelationList = std::vector<Alternatives>;
 
-// Parses a relationship field. `field` names it in errors. Throws ipc::Error
+// Parses a relationship field. `field` names it in errors. Throws base::Error
 // (kInvalidInput) on a bad name, operator or version, or unbalanced brackets.
 // The obsolete operators '<' and '>' mean '<=' and '>='.
 RelationList parse_relations(std::string_view text, std::string_view field = "Depends");

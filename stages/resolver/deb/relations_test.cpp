@@ -94,8 +94,8 @@ TEST(RelationsParser, RejectsMalformedRelations) {
     try {
       parse_relations(c.text, "Depends");
       ADD_FAILURE() << "no error";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
       EXPECT_NE(e.message().find(c.error), std::string::npos) << e.message();
       EXPECT_NE(e.message().find("Depends relation"), std::string::npos) << e.message();
     }

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "read+decompress %.1f ms, parse %zu stanzas %.1f ms, index %.1f ms, resolve %.1f ms: %zu packages\n",
                  read_ms, stanzas, parse_ms, index_ms, resolve_ms, result.packages.size());
     for (const auto& p : result.packages) std::printf("%s %s\n", p.name.c_str(), p.version.c_str());
-  } catch (const ipc::Error& e) {
+  } catch (const base::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

@@ -11,7 +11,7 @@ namespace stage::resolver {
 namespace {
 
 [[noreturn]] void fail_request(const std::string& spec, const std::string& why) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "cannot satisfy '" + spec + "': " + why);
+  base::fail(base::ErrorKind::kInvalidInput, "cannot satisfy '" + spec + "': " + why);
 }
 
 // "name", "name:arch", "name_version", "name:arch_version" as one relation.

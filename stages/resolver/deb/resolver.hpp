@@ -70,7 +70,7 @@ struct Resolution {
   std::vector<std::size_t> install_order;
 };
 
-// Throws one ipc::Error (kInvalidInput) when a request cannot be satisfied,
+// Throws one base::Error (kInvalidInput) when a request cannot be satisfied,
 // with the chain from the requested package to the failing relation.
 Resolution resolve(const Universe& universe, const ResolveOptions& options);
 

@@ -56,8 +56,8 @@ std::string chosen(const Resolution& r) {
 std::string error_of(const Universe& u, const std::vector<std::string>& specs, ResolveOptions options = {}) {
   try {
     run(u, specs, std::move(options));
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     return e.message();
   }
   return "no error";
@@ -328,7 +328,7 @@ TEST(Resolver, RequestsCanCarryAVersionConstraint) {
   options.requests = {{"cur*", Reason::kSystem, RelOp::kLessEqual, "7.50"}};
   EXPECT_EQ(chosen(resolve(u, options)), "curl=7.50");
   options.requests = {{"curl_7.88", Reason::kSystem, RelOp::kGreaterEqual, "1"}};
-  EXPECT_THROW(resolve(u, options), ipc::Error);  // a pin and a constraint at once
+  EXPECT_THROW(resolve(u, options), base::Error);  // a pin and a constraint at once
 }
 
 TEST(Resolver, ExcludedPackagesAreNeverChosen) {

@@ -51,13 +51,13 @@ bool allow_pattern_matches(std::string_view pattern, std::string_view name, std:
 
 Universe::Universe(std::string native_arch, std::vector<std::string> foreign_archs)
     : native_arch_(std::move(native_arch)), foreign_archs_(std::move(foreign_archs)) {
-  ipc::require(!native_arch_.empty() && native_arch_ != "all", "Failed to index packages: no native architecture");
+  base::require(!native_arch_.empty() && native_arch_ != "all", "Failed to index packages: no native architecture");
 }
 
 std::uint32_t Universe::add_repository(Repository repo) {
-  ipc::require(!repo.name.empty(), "Failed to add repository: it has no name");
+  base::require(!repo.name.empty(), "Failed to add repository: it has no name");
   for (const Repository& r : repos_) {
-    ipc::require(r.name != repo.name, "Failed to add repository '" + repo.name + "': the name is used twice");
+    base::require(r.name != repo.name, "Failed to add repository '" + repo.name + "': the name is used twice");
   }
   repos_.push_back(std::move(repo));
   return static_cast<std::uint32_t>(repos_.size() - 1);
@@ -68,7 +68,7 @@ void Universe::add_index(std::uint32_t repo, std::string_view packages_text, std
 }
 
 void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanzas) {
-  ipc::check(repo < repos_.size(), "add_stanzas: unknown repository index");
+  base::check(repo < repos_.size(), "add_stanzas: unknown repository index");
   const Repository& r = repos_[repo];
   for (PackageStanza& s : stanzas) {
     const bool arch_ok = s.architecture == "all" || s.architecture == native_arch_ ||
@@ -86,7 +86,7 @@ void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanza
     }
     Package p;
     if (!s.provides.empty()) {
-      ipc::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
+      base::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
       p.provides = to_provides(parse_relations(s.provides, "Provides"));
     }
     p.raw_pre_depends = std::move(s.pre_depends);
@@ -116,7 +116,7 @@ const Relations& Universe::relations(PkgId id) const {
   auto& slot = relations_.at(id);
   if (!slot) {
     const Package& p = packages_[id];
-    ipc::ErrorContext ctx("reading package", p.name, p.version, "of repository", repos_[p.repo].name);
+    base::ErrorContext ctx("reading package", p.name, p.version, "of repository", repos_[p.repo].name);
     auto parsed = std::make_unique<Relations>();
     parsed->pre_depends = parse_relations(p.raw_pre_depends, "Pre-Depends");
     parsed->depends = parse_relations(p.raw_depends, "Depends");

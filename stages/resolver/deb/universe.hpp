@@ -100,7 +100,7 @@ class Universe {
   const std::vector<Package>& packages() const noexcept { return packages_; }
   const Package& package(PkgId id) const { return packages_[id]; }
   // The parsed relation fields of a package (parsed once, then cached; not
-  // thread-safe). Throws ipc::Error (kInvalidInput) naming the package.
+  // thread-safe). Throws base::Error (kInvalidInput) naming the package.
   const Relations& relations(PkgId id) const;
 
   // Real packages named `name`, best first: repository priority, version,

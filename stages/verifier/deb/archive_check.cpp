@@ -58,7 +58,7 @@ class XzSource {
     mt.memlimit_threading = kMemlimitThreading;
     mt.memlimit_stop = kMemlimitStop;
     const lzma_ret rc = lzma_stream_decoder_mt(&stream_, &mt);
-    ipc::check(rc == LZMA_OK, "Failed to start the xz decoder (liblzma error " + std::to_string(rc) + ")");
+    base::check(rc == LZMA_OK, "Failed to start the xz decoder (liblzma error " + std::to_string(rc) + ")");
   }
   XzSource(const XzSource&) = delete;
   XzSource& operator=(const XzSource&) = delete;
@@ -158,7 +158,7 @@ class TarChecker {
 
  private:
   [[noreturn]] void reject(std::string_view member, std::string_view why) const {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to check package '" + deb_ +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to check package '" + deb_ +
                                                  "': member '" + std::string(member) + "' of " +
                                                  tar_ + " " + std::string(why));
   }
@@ -232,7 +232,7 @@ class TarChecker {
 
 void check_tar(archive* outer, const std::string& deb, const std::string& tar, bool control) {
   ArchivePtr inner(archive_read_new());
-  ipc::check(inner != nullptr, "Failed to allocate a libarchive reader");
+  base::check(inner != nullptr, "Failed to allocate a libarchive reader");
   const bool xz = tar.ends_with(".xz");
   if (!xz) {
     archive_read_support_filter_gzip(inner.get());
@@ -247,7 +247,7 @@ void check_tar(archive* outer, const std::string& deb, const std::string& tar, b
     const std::string why = xz_source && !xz_source->error().empty() ? xz_source->error()
                             : libarchive_says                        ? libarchive_says
                                                                      : "unknown error";
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to check package '" + deb + "': cannot read " + tar +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to check package '" + deb + "': cannot read " + tar +
                                                  " (" + std::string(what) + "): " + why);
   };
   const int opened = xz ? archive_read_open(inner.get(), xz_source.get(), nullptr, XzSource::read, nullptr)
@@ -269,7 +269,7 @@ void check_tar(archive* outer, const std::string& deb, const std::string& tar, b
 std::string read_small_member(archive* a, std::string_view deb) {
   std::array<char, 64> buf{};
   const la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
-  ipc::require(n > 0 && n < static_cast<la_ssize_t>(buf.size()),
+  base::require(n > 0 && n < static_cast<la_ssize_t>(buf.size()),
                "Failed to check package '" + std::string(deb) +
                    "': debian-binary is empty or too long");
   return std::string(buf.data(), static_cast<std::size_t>(n));
@@ -306,10 +306,10 @@ namespace {
 template <typename Open>
 ArchivePtr open_ar(const std::string& deb, Open open) {
   ArchivePtr a(archive_read_new());
-  ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
+  base::check(a != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_format_ar(a.get());
   if (open(a.get()) != ARCHIVE_OK) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
               "Failed to open package '" + deb + "': " + archive_error_string(a.get()));
   }
   return a;
@@ -321,20 +321,20 @@ void check_ar_layout(ArchivePtr a, const std::string& deb) {
   for (;;) {
     const int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
-    ipc::require(rc == ARCHIVE_OK, "Failed to check package '" + deb +
+    base::require(rc == ARCHIVE_OK, "Failed to check package '" + deb +
                                        "': not a well-formed ar archive: " +
                                        (archive_error_string(a.get()) ? archive_error_string(a.get()) : "?"));
     const char* raw = archive_entry_pathname(entry);
     const std::string name = raw != nullptr ? raw : "";
     auto bad_layout = [&](std::string_view expected) {
-      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to check package '" + deb +
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to check package '" + deb +
                                                    "': unexpected ar member '" + name +
                                                    "', expected " + std::string(expected));
     };
     if (next == Next::kDebianBinary) {
       if (name != "debian-binary") bad_layout("'debian-binary' first");
       const std::string version = read_small_member(a.get(), deb);
-      ipc::require(version.rfind("2.", 0) == 0 && version.back() == '\n',
+      base::require(version.rfind("2.", 0) == 0 && version.back() == '\n',
                    "Failed to check package '" + deb + "': unsupported format version in debian-binary");
       next = Next::kControl;
     } else if (!name.empty() && name.front() == '_') {
@@ -351,7 +351,7 @@ void check_ar_layout(ArchivePtr a, const std::string& deb) {
       bad_layout("nothing after the data archive");
     }
   }
-  ipc::require(next == Next::kTrailer,
+  base::require(next == Next::kTrailer,
                "Failed to check package '" + deb + "': the control or data archive is missing");
 }
 

@@ -10,7 +10,7 @@
 
 namespace stage::verifier {
 
-// Throws ipc::Error (kInvalidInput) naming the .deb, the tar and the member:
+// Throws base::Error (kInvalidInput) naming the .deb, the tar and the member:
 //  - the ar layout above is violated, or a tar cannot be read;
 //  - a member or hardlink target is absolute, has a ".." component, or is not
 //    valid UTF-8 (control characters are refused too);

@@ -17,8 +17,8 @@ using ::testing::HasSubstr;
 std::string check_error(const std::filesystem::path& deb) {
   try {
     check_deb(deb);
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput) << e.what();
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
     return e.what();
   }
   ADD_FAILURE() << "no error for " << deb;

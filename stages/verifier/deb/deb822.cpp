@@ -67,7 +67,7 @@ std::vector<Deb822Paragraph> parse_deb822(std::string_view text, std::string_vie
   Deb822Paragraph current;
   std::size_t line_no = 0;
   auto fail_at = [&](std::string_view why) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
               "Failed to parse '" + std::string(origin) + "' line " +
                   std::to_string(line_no) + ": " + std::string(why));
   };

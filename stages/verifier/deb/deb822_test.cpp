@@ -34,9 +34,9 @@ TEST(Deb822, RejectsMalformedInputNamingTheLine) {
     try {
       parse_deb822(c.text, "Release");
       ADD_FAILURE() << "accepted";
-    } catch (const ipc::Error& e) {
+    } catch (const base::Error& e) {
       EXPECT_THAT(e.what(), ::testing::HasSubstr(c.expected));
-      EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput);
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     }
   }
 }

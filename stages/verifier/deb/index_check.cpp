@@ -21,13 +21,13 @@ struct ArchiveDeleter {
 // in memory with libarchive's raw format.
 std::string decompress(std::string_view bytes, std::string_view name) {
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
-  ipc::check(a != nullptr, "Failed to allocate a libarchive reader");
+  base::check(a != nullptr, "Failed to allocate a libarchive reader");
   archive_read_support_filter_all(a.get());
   archive_read_support_format_raw(a.get());
   archive_entry* entry = nullptr;
   if (archive_read_open_memory(a.get(), bytes.data(), bytes.size()) != ARCHIVE_OK ||
       archive_read_next_header(a.get(), &entry) != ARCHIVE_OK) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
                                                  "': " + archive_error_string(a.get()));
   }
   std::string out;
@@ -35,7 +35,7 @@ std::string decompress(std::string_view bytes, std::string_view name) {
   for (;;) {
     const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
     if (n < 0) {
-      ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
                                                    "': " + archive_error_string(a.get()));
     }
     if (n == 0) return out;
@@ -56,16 +56,16 @@ std::vector<PackageRecord> parse_packages(std::string_view text, std::string_vie
     PackageRecord r;
     r.package = p.get("Package").value_or("");
     const std::string where = "'" + std::string(origin) + "' entry '" + r.package + "'";
-    ipc::require(!r.package.empty(), "Failed to parse '" + std::string(origin) +
+    base::require(!r.package.empty(), "Failed to parse '" + std::string(origin) +
                                          "': an entry has no Package field");
     r.version = p.get("Version").value_or("");
     r.architecture = p.get("Architecture").value_or("");
     r.filename = p.get("Filename").value_or("");
     r.sha256 = p.get("SHA256").value_or("");
     const bool size_ok = parse_u64(p.get("Size").value_or(""), r.size);
-    ipc::require(!r.version.empty() && !r.architecture.empty() && !r.filename.empty(),
+    base::require(!r.version.empty() && !r.architecture.empty() && !r.filename.empty(),
                  "Failed to parse " + where + ": Version, Architecture or Filename missing");
-    ipc::require(size_ok && r.sha256.size() == 64,
+    base::require(size_ok && r.sha256.size() == 64,
                  "Failed to parse " + where + ": Size or SHA256 missing or malformed");
     records.push_back(std::move(r));
   }
@@ -75,11 +75,11 @@ std::vector<PackageRecord> parse_packages(std::string_view text, std::string_vie
 void check_index(const Release& release, std::string_view index_path, const Digest& actual,
                  std::string_view repository) {
   const ReleaseFile* listed = release.find_file(index_path);
-  ipc::require(listed != nullptr, "Failed to verify index '" + std::string(index_path) +
+  base::require(listed != nullptr, "Failed to verify index '" + std::string(index_path) +
                                       "' of repository '" + std::string(repository) +
                                       "': it is not listed in the Release SHA256 list");
   if (listed->sha256 != actual.sha256 || listed->size != actual.size) {
-    ipc::fail(ipc::ErrorKind::kInvalidInput,
+    base::fail(base::ErrorKind::kInvalidInput,
               "Failed to verify index '" + std::string(index_path) + "' of repository '" +
                   std::string(repository) + "': " + digest_mismatch({listed->sha256, listed->size}, actual));
   }
@@ -150,7 +150,7 @@ std::string load_verified_index(const Release& release, const std::filesystem::p
     }
     return text;
   }
-  ipc::fail(ipc::ErrorKind::kInvalidInput,
+  base::fail(base::ErrorKind::kInvalidInput,
             "Failed to find index '" + base + "' of repository '" + std::string(repository) +
                 "' under '" + dist_dir.string() + "' (.xz, .gz or plain, listed in the Release)");
 }

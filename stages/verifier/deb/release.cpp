@@ -18,7 +18,7 @@ constexpr std::chrono::seconds kDateSkew{3600};
 
 [[noreturn]] void reject(const ReleaseRequest& request, std::string_view file,
                          std::string_view reason) {
-  ipc::fail(ipc::ErrorKind::kInvalidInput, "Failed to verify '" + std::string(file) +
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to verify '" + std::string(file) +
                                                "' of repository '" + request.repository +
                                                "': " + std::string(reason));
 }
@@ -62,7 +62,7 @@ std::vector<ReleaseFile> parse_sha256_list(std::string_view value, std::string_v
     if (w.empty()) continue;
     ReleaseFile f;
     const bool ok = w.size() == 3 && is_sha256_hex(w[0]) && parse_size(w[1], f.size);
-    ipc::require(ok, "Failed to parse '" + std::string(origin) + "': bad SHA256 line '" +
+    base::require(ok, "Failed to parse '" + std::string(origin) + "': bad SHA256 line '" +
                          std::string(line) + "'");
     f.sha256 = lower(w[0]);
     f.path = w[2];
@@ -77,7 +77,7 @@ std::optional<std::chrono::sys_seconds> parse_date_field(const Deb822Paragraph& 
   const auto text = p.get(field);
   if (!text) return std::nullopt;
   auto t = parse_rfc2822_date(*text);
-  ipc::require(t.has_value(), "Failed to parse '" + std::string(origin) + "': invalid " +
+  base::require(t.has_value(), "Failed to parse '" + std::string(origin) + "': invalid " +
                                   std::string(field) + " '" + std::string(*text) + "'");
   return t;
 }
@@ -140,7 +140,7 @@ const ReleaseFile* Release::find_file(std::string_view path) const {
 
 Release parse_release(std::string_view text, std::string_view origin) {
   const std::vector<Deb822Paragraph> paragraphs = parse_deb822(text, origin);
-  ipc::require(paragraphs.size() == 1, "Failed to parse '" + std::string(origin) +
+  base::require(paragraphs.size() == 1, "Failed to parse '" + std::string(origin) +
                                            "': expected one paragraph, found " +
                                            std::to_string(paragraphs.size()));
   const Deb822Paragraph& p = paragraphs.front();
@@ -149,14 +149,14 @@ Release parse_release(std::string_view text, std::string_view origin) {
   r.label = p.get("Label").value_or("");
   r.suite = p.get("Suite").value_or("");
   r.codename = p.get("Codename").value_or("");
-  ipc::require(!r.suite.empty() || !r.codename.empty(),
+  base::require(!r.suite.empty() || !r.codename.empty(),
                "Failed to parse '" + std::string(origin) + "': neither Suite nor Codename");
   r.date = parse_date_field(p, "Date", origin);
   r.valid_until = parse_date_field(p, "Valid-Until", origin);
   r.architectures = split_words(p.get("Architectures").value_or(""));
   r.components = split_words(p.get("Components").value_or(""));
   const auto sums = p.get("SHA256");
-  ipc::require(sums.has_value(), "Failed to parse '" + std::string(origin) +
+  base::require(sums.has_value(), "Failed to parse '" + std::string(origin) +
                                      "': no SHA256 list (weaker hashes are not accepted)");
   r.sha256 = parse_sha256_list(*sums, origin);
   return r;

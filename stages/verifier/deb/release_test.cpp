@@ -30,8 +30,8 @@ ReleaseRequest request_for(const DebRepo& repo) {
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.kind(), ipc::ErrorKind::kInvalidInput) << e.what();
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
     return e.what();
   }
   ADD_FAILURE() << "no error thrown";
