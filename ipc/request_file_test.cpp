@@ -100,7 +100,7 @@ TEST(RequestFile, RejectsBadRequestsWithInvalidInput) {
       {"bad number", R"({"fetcher": {}, "sourceDateEpoch": "x"})", RequestFormat::kJson,
        "Failed to parse JSON"},
       // An enumerant the schema does not have.
-      {"bad enum", R"({"fetcher": {"proxy": {}}, "resolver": {"essential": "most"}})",
+      {"bad enum", R"({"fetcher": {"proxy": {}}, "resolver": {"family": {"deb": {"essential": "most"}}}})",
        RequestFormat::kJson, "Failed to parse JSON"},
       // A misspelt key is named with its place, not silently ignored.
       {"unknown top key", R"({"fetcher": {}, "sourceDateEpok": "1"})", RequestFormat::kJson,

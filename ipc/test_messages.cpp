@@ -24,8 +24,8 @@ void fill_request(proto::Message::Builder message, proto::StageKind kind, std::u
     case proto::StageKind::VERIFIER: {
       auto repo = request.initVerifier().initRepositories(1)[0];
       repo.setName("main");
-      repo.setSuite("bookworm");
-      repo.initReleaseFiles().initInRelease().setPath("/in/InRelease");
+      repo.initDeb().setSuite("bookworm");
+      repo.getDeb().getReleaseFiles().initInRelease().setPath("/in/InRelease");
       repo.initKeys(1)[0].initFile().setSlot(0);
       break;
     }

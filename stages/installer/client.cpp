@@ -10,8 +10,9 @@ void encode_package(const PackageFile& p, InstallerRequest::PackageFile::Builder
   out.setName(p.name);
   out.setVersion(p.version);
   out.setArchitecture(p.architecture);
-  out.setEssential(p.essential);
-  ipc::copy_texts(p.pre_depends, out.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
+  auto deb = out.initDeb();
+  deb.setEssential(p.essential);
+  ipc::copy_texts(p.pre_depends, deb.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
   out.setSha256(p.sha256);
   out.setSize(p.size);
   out.setDownloadUrl(p.download_url);

@@ -48,9 +48,9 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_EQ(text(p.getName()), "dash");
   EXPECT_EQ(text(p.getVersion()), "0.5");
   EXPECT_EQ(text(p.getArchitecture()), "amd64");
-  EXPECT_TRUE(p.getEssential());
-  ASSERT_EQ(p.getPreDepends().size(), 1u);
-  EXPECT_EQ(text(p.getPreDepends()[0]), "libc6");
+  EXPECT_TRUE(p.getDeb().getEssential());
+  ASSERT_EQ(p.getDeb().getPreDepends().size(), 1u);
+  EXPECT_EQ(text(p.getDeb().getPreDepends()[0]), "libc6");
   EXPECT_EQ(text(p.getSha256()), "h");
   EXPECT_EQ(p.getSize(), 12u);
   EXPECT_EQ(text(p.getDownloadUrl()), "https://example.invalid/dash.deb");

@@ -14,12 +14,22 @@ struct InstallerRequest {
     name @1 :Text;
     version @2 :Text;
     architecture @3 :Text;
-    essential @4 :Bool;
-    preDepends @5 :List(Text);
-    sha256 @6 :Text;            # of the .deb, for the SBOM
+    sha256 @6 :Text;            # of the package file, for the SBOM
     size @7 :UInt64;
     downloadUrl @8 :Text;
     repository @9 :Text;        # repository id from the lockfile
+    union {
+      deb :group {
+        essential @4 :Bool;
+        preDepends @5 :List(Text);
+      }
+      rpm :group {
+        # Installed in a second transaction without scriptlets or triggers
+        # (provider data: azl3's initramfs, whose %posttrans runs host-only
+        # dracut).
+        deferred @10 :Bool;
+      }
+    }
   }
   struct User {
     name @0 :Text;
@@ -77,6 +87,13 @@ struct InstallerRequest {
   espMountPoint @16 :Text;         # where the ESP mounts ("/boot/efi"); "" = no ESP
   sudoGroup @17 :Text;             # the group a sudo user joins: "sudo", "wheel" (provider config.yml)
   initrdFileName @18 :Text;        # in /boot, "{kver}" = kernel version: "initrd.img-{kver}" (provider config.yml)
+  packageFamily :union {
+    deb @19 :Void;                 # the target's dpkg installs
+    rpm :group {                   # the host's rpm installs into rootDir
+      dbPath @20 :Text;            # the image's rpmdb, e.g. "/var/lib/rpm" (provider config.yml)
+      keys @21 :List(FdRef);       # armored repository keys imported into that rpmdb
+    }
+  }
 }
 
 # The bootstrapped base (every package installed, no OS configuration yet),

@@ -116,8 +116,8 @@ class InstallerSandbox : public ::testing::Test {
       list[i].setVersion(p.at("version").get<std::string>());
       list[i].setArchitecture(p.at("architecture").get<std::string>());
       const nlohmann::json& deb = p.at("deb");  // the lockfile's Debian section (format 2)
-      list[i].setEssential(deb.at("essential").get<bool>());
-      auto pre = list[i].initPreDepends(static_cast<unsigned>(deb.at("preDepends").size()));
+      list[i].initDeb().setEssential(deb.at("essential").get<bool>());
+      auto pre = list[i].getDeb().initPreDepends(static_cast<unsigned>(deb.at("preDepends").size()));
       for (unsigned k = 0; k < pre.size(); ++k) pre.set(k, deb.at("preDepends")[k].get<std::string>());
       list[i].setSha256(sha);
     }

@@ -100,7 +100,10 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   if (!fs::exists(root.path / "proc/self")) {
     context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
   }
-  // The request names no package family yet: its packages are dpkg's.
+  if (!installer.getPackageFamily().isDeb()) {
+    base::fail(base::ErrorKind::kUnimplemented,
+               "Failed to accept installer request: RPM packages are not installed by this installer yet");
+  }
   const PackageInstaller& packages = dpkg_installer();
   proto::InstallerResult::Builder out = result.initInstaller();
   out.setRootDir(root.path.string());

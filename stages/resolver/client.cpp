@@ -19,7 +19,7 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
     requested[i].setSource(request.requested[i].source);
   }
   out.setArchitecture(request.architecture);
-  out.setEssential(request.essential);
+  out.getFamily().initDeb().setEssential(request.essential);
   ipc::copy_texts(request.excluded, out.initExcluded(static_cast<unsigned>(request.excluded.size())));
   out.setEmitDotGraph(request.emit_dot_graph);
 }
@@ -28,8 +28,8 @@ Result decode(ipc::proto::ResolverResult::Reader result) {
   Result out;
   for (auto p : result.getPackages()) {
     out.packages.push_back({p.getName(), p.getVersion(), p.getArchitecture(), p.getRepo(), p.getUrl(),
-                            p.getFilename(), p.getSha256(), p.getSize(), p.getSource(), p.getEssential(),
-                            ipc::texts_of(p.getPreDepends())});
+                            p.getFilename(), p.getSha256(), p.getSize(), p.getSource(), p.getDeb().getEssential(),
+                            ipc::texts_of(p.getDeb().getPreDepends())});
   }
   out.install_order = ipc::texts_of(result.getInstallOrder());
   out.dot_graph = result.getDotGraph();

@@ -34,7 +34,7 @@ TEST(ResolverClient, RequestCarriesEveryField) {
   EXPECT_EQ(r.getRequested()[0].getSource(), client::PackageSource::ESSENTIAL);
   EXPECT_EQ(r.getRequested()[1].getSource(), client::PackageSource::KERNEL);
   EXPECT_EQ(std::string(r.getArchitecture().cStr()), "arm64");
-  EXPECT_EQ(r.getEssential(), client::EssentialMode::ESSENTIAL_ONLY);
+  EXPECT_EQ(r.getFamily().getDeb().getEssential(), client::EssentialMode::ESSENTIAL_ONLY);
   ASSERT_EQ(r.getExcluded().size(), 1u);
   EXPECT_EQ(std::string(r.getExcluded()[0].cStr()), "systemd");
   EXPECT_TRUE(r.getEmitDotGraph());
@@ -49,7 +49,7 @@ TEST(ResolverClient, DefaultsAreTheSchemas) {
   plain.initRequested(1);
   const auto a = encoded.getRoot<ipc::proto::ResolverRequest>().asReader();
   const auto b = plain.asReader();
-  EXPECT_EQ(a.getEssential(), b.getEssential());
+  EXPECT_EQ(a.getFamily().getDeb().getEssential(), b.getFamily().getDeb().getEssential());
   EXPECT_EQ(a.getEmitDotGraph(), b.getEmitDotGraph());
   EXPECT_EQ(a.getRequested()[0].getSource(), b.getRequested()[0].getSource());
 }
@@ -68,8 +68,8 @@ TEST(ResolverClient, ResultDecodes) {
   p.setSha256("h");
   p.setSize(12);
   p.setSource(client::PackageSource::BOOTLOADER);
-  p.setEssential(true);
-  auto pre = p.initPreDepends(2);
+  p.initDeb().setEssential(true);
+  auto pre = p.getDeb().initPreDepends(2);
   pre.set(0, "libc6");
   pre.set(1, "debconf");
   auto order = result.initInstallOrder(2);

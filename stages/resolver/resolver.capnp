@@ -18,10 +18,16 @@ enum PackageSource {
 struct ResolverRequest {
   struct Index {
     repoName @0 :Text;
-    packages @1 :FdRef;         # uncompressed Packages file
-    baseUrl @2 :Text;           # Filename fields are relative to it
+    baseUrl @2 :Text;           # package locations are relative to it
     priority @3 :Int32;         # higher wins when versions tie
     allowPackages @4 :List(Text);  # globs; empty = all
+    union {
+      packages @1 :FdRef;       # Debian: uncompressed Packages file
+      rpm :group {
+        primary @5 :FdRef;      # uncompressed primary.xml
+        filelists @6 :FdRef;    # uncompressed filelists.xml; unset: file provides from primary only
+      }
+    }
   }
   struct Requested {
     name @0 :Text;              # exact name or glob
@@ -33,12 +39,17 @@ struct ResolverRequest {
     essentialOnly @1;           # Essential: yes
     none @2;                    # only what was requested
   }
-  indexes @0 :List(Index);
+  indexes @0 :List(Index);       # all of the request's family
   requested @1 :List(Requested);
-  architecture @2 :Text;        # Debian name, e.g. "amd64"
-  essential @3 :EssentialMode;
+  architecture @2 :Text;        # the family's name: "amd64" (Debian), "x86_64" (RPM)
   excluded @4 :List(Text);      # never install these
   emitDotGraph @5 :Bool;
+  family :union {
+    deb :group {
+      essential @3 :EssentialMode;
+    }
+    rpm @6 :Void;               # primary/filelists, rpm's version order and rich dependencies
+  }
 }
 
 struct ResolverResult {
@@ -52,8 +63,13 @@ struct ResolverResult {
     sha256 @6 :Text;
     size @7 :UInt64;
     source @8 :PackageSource;
-    essential @9 :Bool;
-    preDepends @10 :List(Text);
+    union {
+      deb :group {
+        essential @9 :Bool;
+        preDepends @10 :List(Text);
+      }
+      rpm @11 :Void;
+    }
   }
   packages @0 :List(Package);   # sorted by name
   installOrder @1 :List(Text);  # package names

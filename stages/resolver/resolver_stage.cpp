@@ -116,6 +116,10 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
                    in.architecture.find_first_of(" /:") == std::string::npos,
                "Failed to decode resolver request: invalid architecture '" + in.architecture + "'");
   base::require(request.getIndexes().size() > 0, "Failed to decode resolver request: no package indexes");
+  if (!request.getFamily().isDeb()) {
+    base::fail(base::ErrorKind::kUnimplemented,
+               "Failed to decode resolver request: RPM indexes are not resolved by this resolver yet");
+  }
   for (auto index : request.getIndexes()) {
     IndexInput item;
     item.repository.name = index.getRepoName();
@@ -125,6 +129,7 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
     base::require(!item.repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
     merge_repository(in.indexes, item);
     item.origin = "Packages index of repository '" + item.repository.name + "'";
+    base::require(index.isPackages(), "Failed to decode resolver request: " + item.origin + " is not a Debian index");
     const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
     item.text = take_index_text(read_all(fd.get(), item.origin), item.origin);
     in.indexes.push_back(std::move(item));
@@ -136,7 +141,7 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
     in.options.requests.push_back(Request{r.getName(), to_reason(r.getSource()), op, std::move(version)});
   }
   for (auto name : request.getExcluded()) in.options.excluded.emplace_back(name);
-  in.options.base = to_base(request.getEssential());
+  in.options.base = to_base(request.getFamily().getDeb().getEssential());
   in.emit_dot = request.getEmitDotGraph();
   return in;
 }
@@ -161,8 +166,9 @@ void encode_result(const StageOutput& output, proto::ResolverResult::Builder res
     b.setSha256(p.sha256);
     b.setSize(p.size);
     b.setSource(to_source(p.reason));
-    b.setEssential(p.essential);
-    auto pre = b.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
+    auto deb = b.initDeb();
+    deb.setEssential(p.essential);
+    auto pre = deb.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
     for (unsigned j = 0; j < p.pre_depends.size(); ++j) {
       pre.set(j, display_name(pkgs[p.pre_depends[j]], output.native_arch));
     }

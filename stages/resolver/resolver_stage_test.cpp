@@ -55,7 +55,7 @@ class ResolverStage : public ::testing::Test {
     auto req = r.initRequested(1);
     req[0].setName("app");
     req[0].setSource(proto::PackageSource::KERNEL);
-    r.setEssential(proto::ResolverRequest::EssentialMode::NONE);
+    r.getFamily().initDeb().setEssential(proto::ResolverRequest::EssentialMode::NONE);
     r.setEmitDotGraph(true);
     return r;
   }
@@ -78,13 +78,13 @@ TEST_F(ResolverStage, ResolvesIndexesHandedOverByPath) {
   EXPECT_EQ(std::string(app.getName()), "app");
   EXPECT_EQ(std::string(app.getVersion()), "1.0");  // vendor's app is not in its allowPackages
   EXPECT_EQ(app.getSource(), proto::PackageSource::KERNEL);
-  ASSERT_EQ(app.getPreDepends().size(), 1u);
-  EXPECT_EQ(std::string(app.getPreDepends()[0]), "libc6");
+  ASSERT_EQ(app.getDeb().getPreDepends().size(), 1u);
+  EXPECT_EQ(std::string(app.getDeb().getPreDepends()[0]), "libc6");
   const auto data = result.getPackages()[1];
   EXPECT_EQ(std::string(data.getRepo()), "vendor");  // higher priority
   EXPECT_EQ(std::string(data.getUrl()), "http://127.0.0.1/vendor/v/data.deb");
   EXPECT_EQ(data.getSource(), proto::PackageSource::DEPENDENCY);
-  EXPECT_TRUE(result.getPackages()[2].getEssential());
+  EXPECT_TRUE(result.getPackages()[2].getDeb().getEssential());
   ASSERT_EQ(result.getInstallOrder().size(), 3u);
   EXPECT_EQ(std::string(result.getInstallOrder()[2]), "app");
   EXPECT_NE(std::string(result.getDotGraph()).find("digraph"), std::string::npos);

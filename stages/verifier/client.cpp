@@ -14,15 +14,16 @@ void encode_index(const IndexFile& index, VerifierRequest::IndexFile::Builder ou
 
 void encode_repository(const Repository& repo, VerifierRequest::Repository::Builder out) {
   out.setName(repo.name);
-  out.setSuite(repo.suite);
-  ipc::copy_texts(repo.architectures, out.initArchitectures(static_cast<unsigned>(repo.architectures.size())));
-  ipc::copy_texts(repo.components, out.initComponents(static_cast<unsigned>(repo.components.size())));
+  auto deb = out.initDeb();
+  deb.setSuite(repo.suite);
+  ipc::copy_texts(repo.architectures, deb.initArchitectures(static_cast<unsigned>(repo.architectures.size())));
+  ipc::copy_texts(repo.components, deb.initComponents(static_cast<unsigned>(repo.components.size())));
   if (repo.detached) {
-    auto detached = out.getReleaseFiles().initDetached();
+    auto detached = deb.getReleaseFiles().initDetached();
     repo.detached->release.encode(detached.initRelease());
     repo.detached->signature.encode(detached.initSignature());
   } else {
-    repo.in_release.encode(out.getReleaseFiles().initInRelease());
+    repo.in_release.encode(deb.getReleaseFiles().initInRelease());
   }
   auto keys = out.initKeys(static_cast<unsigned>(repo.keys.size()));
   for (unsigned k = 0; k < keys.size(); ++k) {

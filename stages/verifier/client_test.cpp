@@ -42,13 +42,13 @@ TEST(VerifierClient, RequestCarriesEveryField) {
   ASSERT_EQ(request.getRepositories().size(), 2u);
   const auto repo = request.getRepositories()[0];
   EXPECT_EQ(std::string(repo.getName().cStr()), "main");
-  EXPECT_EQ(std::string(repo.getSuite().cStr()), "oic-stable");
-  ASSERT_EQ(repo.getArchitectures().size(), 2u);
-  EXPECT_EQ(std::string(repo.getArchitectures()[1].cStr()), "all");
-  ASSERT_EQ(repo.getComponents().size(), 2u);
-  EXPECT_EQ(std::string(repo.getComponents()[1].cStr()), "contrib");
-  ASSERT_TRUE(repo.getReleaseFiles().isInRelease());
-  EXPECT_EQ(repo.getReleaseFiles().getInRelease().getSlot(), 0);
+  EXPECT_EQ(std::string(repo.getDeb().getSuite().cStr()), "oic-stable");
+  ASSERT_EQ(repo.getDeb().getArchitectures().size(), 2u);
+  EXPECT_EQ(std::string(repo.getDeb().getArchitectures()[1].cStr()), "all");
+  ASSERT_EQ(repo.getDeb().getComponents().size(), 2u);
+  EXPECT_EQ(std::string(repo.getDeb().getComponents()[1].cStr()), "contrib");
+  ASSERT_TRUE(repo.getDeb().getReleaseFiles().isInRelease());
+  EXPECT_EQ(repo.getDeb().getReleaseFiles().getInRelease().getSlot(), 0);
   ASSERT_EQ(repo.getKeys().size(), 2u);
   EXPECT_EQ(repo.getKeys()[0].getFile().getSlot(), 1);
   EXPECT_EQ(std::string(repo.getKeys()[0].getFingerprint().cStr()), "ABCD");
@@ -65,7 +65,7 @@ TEST(VerifierClient, RequestCarriesEveryField) {
   // The stage opens an optional FdRef only when it is there.
   EXPECT_FALSE(repo.getIndexFiles()[1].hasUncompressedOut());
   EXPECT_FALSE(repo.getIndexFiles()[1].hasCachedUncompressed());
-  const auto detached = request.getRepositories()[1].getReleaseFiles();
+  const auto detached = request.getRepositories()[1].getDeb().getReleaseFiles();
   ASSERT_TRUE(detached.isDetached());
   EXPECT_EQ(detached.getDetached().getRelease().getSlot(), 6);
   EXPECT_EQ(detached.getDetached().getSignature().getSlot(), 7);

@@ -29,15 +29,34 @@ struct VerifierRequest {
   }
   struct Repository {
     name @0 :Text;
-    suite @1 :Text;             # expected Suite or Codename
-    architectures @2 :List(Text);
-    components @3 :List(Text);
-    releaseFiles :union {
-      inRelease @4 :FdRef;
-      detached @5 :DetachedRelease;
-    }
     keys @6 :List(Key);
+    # Checked against the family's signed metadata: Debian's Release, RPM's
+    # repomd.xml.
     indexFiles @7 :List(IndexFile);
+    union {
+      deb :group {
+        suite @1 :Text;         # expected Suite or Codename
+        architectures @2 :List(Text);
+        components @3 :List(Text);
+        releaseFiles :union {
+          inRelease @4 :FdRef;
+          detached @5 :DetachedRelease;
+        }
+      }
+      rpm :group {
+        repomd @8 :FdRef;       # repodata/repomd.xml
+        # repomd.xml.asc, a detached signature by one of `keys`; unset when
+        # the repository publishes none (repoGPGCheck off): the packages'
+        # header signatures are then the only anchor.
+        repomdSignature @9 :FdRef;
+      }
+    }
+  }
+  # RPM: a package's header signature must verify with one of the keys of
+  # the repository it comes from.
+  struct RepositoryKeys {
+    repo @0 :Text;
+    keys @1 :List(Key);
   }
   struct PackageFile {
     name @0 :Text;
@@ -48,8 +67,12 @@ struct VerifierRequest {
   }
   repositories @0 :List(Repository);
   packages @1 :List(PackageFile);
-  checkArchiveContents @2 :Bool;  # also open each .deb and check its members
+  checkArchiveContents @2 :Bool;  # also open each package archive and check its members
   checkTime @3 :Int64 = -1;       # unix time for Valid-Until; -1 = now
+  packageFamily :union {
+    deb @4 :Void;                 # .deb files: hash and size
+    rpm @5 :List(RepositoryKeys); # .rpm files: hash, size, header signature and payload digest
+  }
 }
 
 struct VerifierResult {
@@ -60,6 +83,18 @@ struct VerifierResult {
     validUntil @3 :Int64 = -1;  # -1 = no Valid-Until
     suite @4 :Text;
     codename @5 :Text;
+    # Every file the signed metadata lists with its hash (RPM: repomd.xml's
+    # <data> entries, type in `kind`), so that the supervisor fetches the
+    # indexes it names after the signature was checked.
+    listedFiles @6 :List(ListedFile);
+  }
+  struct ListedFile {
+    kind @0 :Text;              # RPM: "primary", "filelists", ...
+    relativePath @1 :Text;      # from the repository's base URL
+    sha256 @2 :Text;
+    size @3 :UInt64;            # 0: not listed
+    uncompressedSha256 @4 :Text;
+    uncompressedSize @5 :UInt64;
   }
   struct Index {
     enum Uncompressed {

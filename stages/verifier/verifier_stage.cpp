@@ -51,12 +51,17 @@ RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
   base::require(!in.request.repository.empty(),
                "Failed to accept verifier request: a repository has no name");
   const std::string where = "repository '" + in.request.repository + "'";
-  in.request.suite = repo.getSuite();
+  if (!repo.isDeb()) {
+    base::fail(base::ErrorKind::kUnimplemented,
+               "Failed to accept verifier request: " + where + " is an RPM repository, not checked by this verifier yet");
+  }
+  const auto deb = repo.getDeb();
+  in.request.suite = deb.getSuite();
   in.request.now = now;
-  for (const auto component : repo.getComponents()) in.request.components.emplace_back(component);
-  for (const auto arch : repo.getArchitectures()) in.architectures.emplace_back(arch);
+  for (const auto component : deb.getComponents()) in.request.components.emplace_back(component);
+  for (const auto arch : deb.getArchitectures()) in.architectures.emplace_back(arch);
 
-  const auto files = repo.getReleaseFiles();
+  const auto files = deb.getReleaseFiles();
   if (files.isInRelease()) {
     in.inrelease = open_file(context, files.getInRelease(), "InRelease of " + where);
   } else {
@@ -320,6 +325,10 @@ VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& c
   const auto now = check_time(request.getCheckTime());
   for (const auto repo : request.getRepositories()) {
     in.repositories.push_back(decode_repository(repo, context, now));
+  }
+  if (!request.getPackageFamily().isDeb() && request.getPackages().size() > 0) {
+    base::fail(base::ErrorKind::kUnimplemented,
+               "Failed to accept verifier request: RPM packages are not checked by this verifier yet");
   }
   for (const auto package : request.getPackages()) {
     in.packages.push_back(decode_package(package, context));

@@ -106,16 +106,17 @@ PackageRecord record_of(const DebRepo& repo, std::string_view name) {
 void fill_repository(VerifierRequest::Repository::Builder out, const RepoSpec& spec, Slots& slots) {
   const DebRepo& repo = *spec.repo;
   out.setName(spec.name);
-  out.setSuite(spec.suite);
-  auto archs = out.initArchitectures(static_cast<unsigned>(spec.architectures.size()));
+  auto deb = out.initDeb();
+  deb.setSuite(spec.suite);
+  auto archs = deb.initArchitectures(static_cast<unsigned>(spec.architectures.size()));
   for (unsigned i = 0; i < spec.architectures.size(); ++i) archs.set(i, spec.architectures[i]);
-  out.initComponents(1).set(0, "main");
+  deb.initComponents(1).set(0, "main");
   if (spec.detached) {
-    auto detached = out.getReleaseFiles().initDetached();
+    auto detached = deb.getReleaseFiles().initDetached();
     detached.initRelease().setSlot(slots.add(repo.dist_dir() / "Release"));
     detached.initSignature().setSlot(slots.add(repo.dist_dir() / "Release.gpg"));
   } else {
-    out.getReleaseFiles().initInRelease().setSlot(slots.add(repo.dist_dir() / "InRelease"));
+    deb.getReleaseFiles().initInRelease().setSlot(slots.add(repo.dist_dir() / "InRelease"));
   }
   if (spec.with_key) {
     auto key = out.initKeys(1)[0];

@@ -120,16 +120,16 @@ TEST_F(ImageJobs, InstallRequestListsPackagesByPathInInstallOrder) {
   EXPECT_EQ(std::string(req.getPackages()[0].getName()), "dpkg");
   EXPECT_EQ(std::string(req.getPackages()[1].getName()), "base-files");
   const auto dpkg = req.getPackages()[0];
-  EXPECT_TRUE(dpkg.getEssential());
-  ASSERT_EQ(dpkg.getPreDepends().size(), 1u);
-  EXPECT_EQ(std::string(dpkg.getPreDepends()[0]), "libc6 (>= 2.34)");
+  EXPECT_TRUE(dpkg.getDeb().getEssential());
+  ASSERT_EQ(dpkg.getDeb().getPreDepends().size(), 1u);
+  EXPECT_EQ(std::string(dpkg.getDeb().getPreDepends()[0]), "libc6 (>= 2.34)");
   EXPECT_EQ(std::string(dpkg.getFile().getPath()), files["dpkg"].string());
   EXPECT_EQ(dpkg.getFile().getSlot(), -1) << "packages do not use fd slots";
   EXPECT_EQ(std::string(dpkg.getSha256()), std::string(64, 'b'));
   EXPECT_EQ(dpkg.getSize(), 20u);
   EXPECT_EQ(std::string(dpkg.getDownloadUrl()), "http://m/d.deb");
   EXPECT_EQ(std::string(dpkg.getRepository()), "main");
-  EXPECT_FALSE(req.getPackages()[2].getEssential());
+  EXPECT_FALSE(req.getPackages()[2].getDeb().getEssential());
   EXPECT_THAT(p.mounts.read_only, testing::Contains(dir.path() / "cache" / "packages"));
   EXPECT_THAT(p.mounts.read_write, testing::Contains(dir.path() / "ws"));
 }

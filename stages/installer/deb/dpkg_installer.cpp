@@ -46,8 +46,9 @@ std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, i
     base::require(!deb.name.empty(), "Failed to decode installer request: a package has no name");
     deb.version = p.getVersion();
     deb.architecture = p.getArchitecture();
-    deb.essential = p.getEssential();
-    for (capnp::Text::Reader name : p.getPreDepends()) deb.pre_depends.emplace_back(name);
+    base::require(p.isDeb(), "Failed to decode installer request: package '" + deb.name + "' is not a Debian package");
+    deb.essential = p.getDeb().getEssential();
+    for (capnp::Text::Reader name : p.getDeb().getPreDepends()) deb.pre_depends.emplace_back(name);
     owned.push_back(context.open(p.getFile(), O_RDONLY, "package " + deb.name));
     deb.fd = owned.back().get();
     require_package_sha256(deb.fd, deb.name, p.getSha256().cStr());
