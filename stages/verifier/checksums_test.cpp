@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/verifier/deb/index_check.hpp"
+#include "stages/verifier/error_of_test.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
@@ -19,17 +20,7 @@ namespace {
 using tests::debrepo::DebRepo;
 using tests::debrepo::TempDir;
 using ::testing::HasSubstr;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const base::Error& e) {
-    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
+using test::error_of;
 
 Release release_of(const DebRepo& repo) {
   ReleaseRequest r;
@@ -85,13 +76,27 @@ TEST(PackagesParser, RejectsEntryWithoutSha256) {
               HasSubstr("entry 'a'"));
 }
 
+// The good repository is built once and only read; each tampered one is
+// built fresh by its own test.
 class ChecksumChain : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    good_dir_ = new TempDir;
+    good_ = new DebRepo(tests::debrepo::make_debrepo_from_base(good_dir_->path() / "good"));
+  }
+  static void TearDownTestSuite() {
+    delete good_;
+    delete good_dir_;
+  }
+  static TempDir* good_dir_;
+  static DebRepo* good_;
   TempDir dir_;
 };
+TempDir* ChecksumChain::good_dir_ = nullptr;
+DebRepo* ChecksumChain::good_ = nullptr;
 
 TEST_F(ChecksumChain, GoodRepositoryVerifiesFromReleaseToEveryDeb) {
-  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "good");
+  const DebRepo& repo = *good_;
   const Release release = release_of(repo);
   const std::string text = load_verified_index(release, repo.dist_dir(),
                                                "main/binary-amd64/Packages", "test-repo");
@@ -110,7 +115,7 @@ TEST_F(ChecksumChain, GoodRepositoryVerifiesFromReleaseToEveryDeb) {
 }
 
 TEST_F(ChecksumChain, FlippedByteInDebNamesPackageRepositoryAndBothHashes) {
-  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r", {"--flip-deb"});
+  const DebRepo repo = tests::debrepo::make_debrepo_from_base(dir_.path() / "r", {"--flip-deb"});
   const auto records = parse_packages(
       load_verified_index(release_of(repo), repo.dist_dir(), "main/binary-amd64/Packages",
                           "test-repo"),
@@ -127,7 +132,7 @@ TEST_F(ChecksumChain, FlippedByteInDebNamesPackageRepositoryAndBothHashes) {
 }
 
 TEST_F(ChecksumChain, FlippedByteInPackagesIsRejected) {
-  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r", {"--flip-packages"});
+  const DebRepo repo = tests::debrepo::make_debrepo_from_base(dir_.path() / "r", {"--flip-packages"});
   const Release release = release_of(repo);
   const std::string msg = error_of([&] {
     check_index(release, "main/binary-amd64/Packages",
@@ -145,7 +150,7 @@ TEST_F(ChecksumChain, FlippedByteInPackagesIsRejected) {
 }
 
 TEST_F(ChecksumChain, DecompressedIndexMustMatchTheUncompressedEntryToo) {
-  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r");
+  const DebRepo& repo = *good_;
   Release release = release_of(repo);
   for (auto& f : release.sha256) {
     if (f.path == "main/binary-amd64/Packages") f.sha256[0] = f.sha256[0] == '0' ? '1' : '0';
@@ -157,7 +162,7 @@ TEST_F(ChecksumChain, DecompressedIndexMustMatchTheUncompressedEntryToo) {
 }
 
 TEST_F(ChecksumChain, IndexNotListedInReleaseIsRejected) {
-  const DebRepo repo = tests::debrepo::make_debrepo(dir_.path() / "r");
+  const DebRepo& repo = *good_;
   EXPECT_THAT(error_of([&] {
                 check_index(release_of(repo), "main/binary-arm64/Packages", sha256_of_bytes(""), "r");
               }),

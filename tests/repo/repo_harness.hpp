@@ -146,13 +146,15 @@ inline const char* download_only_cli() {
   return tree.cli().c_str();
 }
 
-// One test's world. Options go to make-debrepo.sh after --more-relations.
+// One test's world. Options go to make-debrepo.sh after --more-relations; the
+// repository is made from the .debs and keys this process shares
+// (debrepo::make_debrepo_from_base), its indexes and signatures are its own.
 class RepoWorld {
  public:
   explicit RepoWorld(const std::vector<std::string>& repo_options = {}, std::vector<std::string> extra_packages = {}) {
     std::vector<std::string> options = {"--more-relations"};
     options.insert(options.end(), repo_options.begin(), repo_options.end());
-    repo_ = debrepo::make_debrepo(root() / "repo", options);
+    repo_ = debrepo::make_debrepo_from_base(root() / "repo", options);
     httpd_ = std::make_unique<fixtures::FaultHttpd>(repo_.root);
     write_config_dir();
     std::vector<std::string> packages = {"baz", "app", "tool"};

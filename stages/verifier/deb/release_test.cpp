@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "base/error.hpp"
+#include "stages/verifier/error_of_test.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "tests/fixtures/debrepo/debrepo.hpp"
 
@@ -15,6 +16,7 @@ namespace {
 using tests::debrepo::DebRepo;
 using tests::debrepo::TempDir;
 using ::testing::HasSubstr;
+using test::error_of;
 
 ReleaseRequest request_for(const DebRepo& repo) {
   ReleaseRequest r;
@@ -25,17 +27,6 @@ ReleaseRequest request_for(const DebRepo& repo) {
   r.keyrings = {repo.keyring()};
   r.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   return r;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const base::Error& e) {
-    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
 }
 
 class ReleaseVerification : public ::testing::Test {
@@ -165,7 +156,7 @@ TEST_F(ReleaseVerification, LeavesNoGpgProcessOrHomeBehind) {
   EXPECT_THAT(tests::debrepo::processes_mentioning(repo_->root.string()), ::testing::IsEmpty());
 }
 
-// Each row builds its own tampered repository.
+// Each row builds its own tampered repository (from the shared .debs and keys).
 TEST(ReleaseTampering, EachTamperedRepositoryIsRejectedWithTheRightReason) {
   struct Case {
     const char* name;
@@ -194,7 +185,7 @@ TEST(ReleaseTampering, EachTamperedRepositoryIsRejectedWithTheRightReason) {
   int n = 0;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    const DebRepo repo = tests::debrepo::make_debrepo(dir.path() / std::to_string(n++), c.options);
+    const DebRepo repo = tests::debrepo::make_debrepo_from_base(dir.path() / std::to_string(n++), c.options);
     const ReleaseRequest req = request_for(repo);
     const std::string msg = error_of([&] {
       if (c.detached) {
