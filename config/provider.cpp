@@ -146,12 +146,30 @@ std::vector<std::string> fingerprints(const DataFile& file, const YAML::Node& re
   return pins;
 }
 
-std::vector<KeyRef> read_keys(const DataFile& file, const YAML::Node& repo, const std::string& base_url) {
+// keyFiles: keys shipped in the provider folder, so none is taken on trust
+// from the repository it is meant to check.
+std::vector<std::string> shipped_key_files(const DataFile& file, const YAML::Node& repo, const fs::path& os_dir) {
+  std::vector<std::string> paths;
+  for (const auto& name : file.words(repo, "keyFiles")) {
+    const fs::path relative = fs::path(name).lexically_normal();
+    if (relative.is_absolute() || relative.string().starts_with("..")) {
+      file.fail(repo["keyFiles"], "key file '" + name + "' must stay inside the OS directory");
+    }
+    const fs::path path = os_dir / relative;
+    if (!fs::is_regular_file(path)) file.fail(repo["keyFiles"], "key file '" + path.string() + "' does not exist");
+    paths.push_back(path.string());
+  }
+  return paths;
+}
+
+std::vector<KeyRef> read_keys(const DataFile& file, const YAML::Node& repo, const std::string& base_url,
+                              const fs::path& os_dir) {
   std::vector<std::string> locations;
   for (const char* key : {"pbGPGKey", "gpgKey"}) {
     if (auto value = file.opt_string(repo, key)) locations.push_back(*value);
   }
   for (auto& value : file.words(repo, "gpgKeys")) locations.push_back(std::move(value));
+  for (auto& value : shipped_key_files(file, repo, os_dir)) locations.push_back(std::move(value));
   const auto pins = fingerprints(file, repo);
   std::vector<KeyRef> keys;
   for (const auto& location : locations) {
@@ -204,10 +222,11 @@ bool resolve_host_apt(const DataFile& file, const YAML::Node& node, Repository& 
   return true;
 }
 
+// rpm: repomd.xml's detached signature is checked only when repoGPGCheck is on.
 void fill_release_files(const DataFile& file, const YAML::Node& node, Repository& repo) {
   const bool deb = repo.type == PackageType::kDeb;
   const std::string release = deb ? "dists/" + repo.suite + "/Release" : "repodata/repomd.xml";
-  const std::string sign = deb ? release + ".gpg" : "";
+  const std::string sign = deb ? release + ".gpg" : repo.repo_gpg_check ? release + ".asc" : "";
   repo.release_file = resolve_location(repo.base_url, file.opt_string(node, "releaseFile").value_or(release));
   repo.release_sign = resolve_location(repo.base_url, file.opt_string(node, "releaseSign").value_or(sign));
 }
@@ -219,7 +238,7 @@ struct RepoContext {
 
 std::optional<Repository> read_repository(const DataFile& file, const YAML::Node& node, RepoContext& ctx) {
   file.expect_map(node, {"name", "type", "source", "required", "baseURL", "suite", "component", "arch",
-                         "releaseFile", "releaseSign", "pbGPGKey", "gpgKey", "gpgKeys", "keyFingerprints",
+                         "releaseFile", "releaseSign", "pbGPGKey", "gpgKey", "gpgKeys", "keyFiles", "keyFingerprints",
                          "gpgCheck", "repoGPGCheck", "enabled"});
   Repository repo;
   repo.name = file.req_string(node, "name");
@@ -252,11 +271,11 @@ std::optional<Repository> read_repository(const DataFile& file, const YAML::Node
     if (!has_scheme(repo.base_url)) file.fail(node["baseURL"], "baseURL must be an http(s):// or file:// URL");
     while (repo.base_url.ends_with('/')) repo.base_url.pop_back();
   }
-  repo.keys = read_keys(file, node, repo.base_url);
+  repo.keys = read_keys(file, node, repo.base_url, ctx.provider.os_dir);
   if (host_apt && !resolve_host_apt(file, node, repo, ctx.apt)) return std::nullopt;
-  fill_release_files(file, node, repo);
   repo.gpg_check = file.opt_bool(node, "gpgCheck", true);
   repo.repo_gpg_check = file.opt_bool(node, "repoGPGCheck", true);
+  fill_release_files(file, node, repo);
   repo.enabled = file.opt_bool(node, "enabled", true);
   if ((repo.gpg_check || repo.repo_gpg_check) && repo.keys.empty()) {
     file.fail(node, "repository '" + repo.name + "' checks signatures but names no key");
@@ -333,12 +352,26 @@ bool valid_initrd_file_name(std::string_view pattern) {
 // What a family's distributions use when config.yml leaves a fact out: the
 // Go tool's config.yml has none of these keys, and its files load unchanged.
 DistributionFacts family_facts(PackageType type) {
-  if (type == PackageType::kRpm) return {"dracut", "rpm", "wheel", "initramfs-{kver}.img"};
-  return {"initramfs-tools", "deb", "sudo", "initrd.img-{kver}"};
+  if (type == PackageType::kRpm) return {"dracut", "rpm", "wheel", "initramfs-{kver}.img", "/var/lib/rpm", {}};
+  return {"initramfs-tools", "deb", "sudo", "initrd.img-{kver}", "", {}};
 }
 
 std::string fact_or(const DataFile& file, const YAML::Node& entry, const char* key, const std::string& fallback) {
   return entry[key] ? file.req_string(entry, key) : fallback;
+}
+
+// rpmDbPath and deferredPackages: what the rpm installer needs; a deb
+// provider naming them is refused rather than ignored.
+void read_rpm_facts(const DataFile& file, const YAML::Node& entry, PackageType type, DistributionFacts& facts) {
+  for (const char* key : {"rpmDbPath", "deferredPackages"}) {
+    if (type != PackageType::kRpm && entry[key]) file.fail(entry[key], std::string("'") + key + "' applies to pkgType rpm only");
+  }
+  facts.rpm_db_path = fact_or(file, entry, "rpmDbPath", facts.rpm_db_path);
+  const fs::path db = facts.rpm_db_path;
+  if (type == PackageType::kRpm && (!db.is_absolute() || db.lexically_normal() != db || db == "/")) {
+    file.fail(entry["rpmDbPath"], "rpmDbPath '" + facts.rpm_db_path + "' must be a normal absolute path below /");
+  }
+  if (entry["deferredPackages"]) facts.deferred_packages = file.words(entry, "deferredPackages");
 }
 
 DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, PackageType type) {
@@ -354,6 +387,7 @@ DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, Pack
     file.fail(entry["initrdFileName"], "initrdFileName '" + facts.initrd_file_name +
                                            "' must be a file name holding {kver} once, e.g. initrd.img-{kver}");
   }
+  read_rpm_facts(file, entry, type, facts);
   return facts;
 }
 
@@ -364,7 +398,7 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   const YAML::Node entry = root[provider.arch];
   if (!entry) file.fail(root, "architecture '" + provider.arch + "' is not declared");
   file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion", "initramfsTool",
-                          "purlType", "sudoGroup", "initrdFileName"});
+                          "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages"});
   if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
   if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
   const std::string type = file.req_string(entry, "pkgType");

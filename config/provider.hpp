@@ -18,6 +18,7 @@ std::string_view to_string(PackageType type) noexcept;
 // A public key that signs a repository's metadata or packages.
 struct KeyRef {
   std::string location;                   // https:// or file:// URL, or absolute path
+                                          // (keyFiles: shipped in the OS directory)
   std::vector<std::string> fingerprints;  // optional pin: primary-key fingerprints
                                           // (upper-case hex) of which one must sign
 };
@@ -47,6 +48,8 @@ struct DistributionFacts {
   std::string purl_type;         // "deb" or "rpm": the SBOM's package URL type
   std::string sudo_group;        // "sudo" or "wheel": the group a sudo user joins
   std::string initrd_file_name;  // in /boot, "{kver}" = kernel version: "initrd.img-{kver}"
+  std::string rpm_db_path;       // rpm: the image's rpmdb ("/var/lib/rpm"); deb: empty
+  std::vector<std::string> deferred_packages;  // rpm: installed last, without scripts ("initramfs")
 };
 
 struct ChrootEnv {

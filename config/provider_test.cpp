@@ -112,25 +112,55 @@ TEST(ProviderData, ElxrUsesDebianArchitectureNamesAndDetachedReleaseSignature) {
   EXPECT_EQ(p.chroot_env.essential.front(), "base-files");
 }
 
-TEST(ProviderData, RpmBaseUrlGetsTheArchitectureAndRelativeKeysTheBaseUrl) {
+TEST(ProviderData, RpmBaseUrlGetsTheArchitectureAndSignedRepomdItsAsc) {
   const auto p = load_provider(kConfigDir, "azure-linux", "azl3", "aarch64");
   EXPECT_EQ(p.package_type, PackageType::kRpm);
   EXPECT_EQ(p.package_arch, "aarch64");
   ASSERT_EQ(p.repositories.size(), 1u);
   const auto& repo = p.repositories[0];
-  EXPECT_EQ(repo.base_url, "https://packages.microsoft.com/azurelinux/3.0/prod/base/aarch64");
+  EXPECT_TRUE(repo.base_url.ends_with("/azurelinux/3.0/prod/base/aarch64")) << repo.base_url;
   EXPECT_EQ(repo.release_file, repo.base_url + "/repodata/repomd.xml");
-  EXPECT_TRUE(repo.release_sign.empty());
-  ASSERT_EQ(repo.keys.size(), 1u);
-  EXPECT_EQ(repo.keys[0].location, repo.base_url + "/repodata/repomd.xml.key");
+  EXPECT_EQ(repo.release_sign, repo.base_url + "/repodata/repomd.xml.asc");
   EXPECT_EQ(repo.architectures, (Strings{"aarch64", "noarch"}));
 }
 
-TEST(ProviderData, EmtAcceptsBothIntelKeys) {
+// The vendor keys are files of the provider folder, pinned by fingerprint,
+// never fetched from the repository they check.
+TEST(ProviderData, AzlKeysAreShippedFilesPinnedByFingerprint) {
+  const auto p = load_provider(kConfigDir, "azure-linux", "azl3", "x86_64");
+  ASSERT_EQ(p.repositories.size(), 1u);
+  const auto& keys = p.repositories[0].keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].location, (p.os_dir / "keys/MICROSOFT-RPM-GPG-KEY").string());
+  EXPECT_EQ(keys[1].location, (p.os_dir / "keys/MICROSOFT-METADATA-GPG-KEY").string());
+  for (const auto& key : keys) {
+    EXPECT_TRUE(fs::is_regular_file(key.location)) << key.location;
+    EXPECT_EQ(key.fingerprints, (Strings{"2BC94FFF7015A5F28F1537AD0CD9FED33135CE90",
+                                         "BC528686B50D79E339D3721CEB3E94ADBE1229CF"}));
+  }
+}
+
+// emt3 publishes an unsigned repomd: no signature file is asked for, and the
+// packages' signatures by the pinned Intel key are the anchor.
+TEST(ProviderData, EmtChecksPackageSignaturesWithItsShippedKeyOnly) {
   const auto p = load_provider(kConfigDir, "edge-microvisor-toolkit", "emt3", "x86_64");
   ASSERT_EQ(p.repositories.size(), 1u);
-  ASSERT_EQ(p.repositories[0].keys.size(), 2u);
-  EXPECT_TRUE(p.repositories[0].keys[1].location.ends_with("INTEL-RPM-GPG-KEY-26"));
+  const auto& repo = p.repositories[0];
+  EXPECT_TRUE(repo.gpg_check);
+  EXPECT_FALSE(repo.repo_gpg_check);
+  EXPECT_TRUE(repo.release_sign.empty());
+  ASSERT_EQ(repo.keys.size(), 1u);
+  EXPECT_EQ(repo.keys[0].location, (p.os_dir / "keys/INTEL-RPM-GPG-KEY").string());
+  EXPECT_EQ(repo.keys[0].fingerprints, (Strings{"A09FA73087A8689BD61FD5E96847E910F78C54C7"}));
+}
+
+TEST(ProviderData, RpmProvidersNameTheirRpmdbAndDeferredPackages) {
+  for (const auto& [os, dist] : {std::pair{"azure-linux", "azl3"}, std::pair{"edge-microvisor-toolkit", "emt3"}}) {
+    SCOPED_TRACE(dist);
+    const DistributionFacts facts = load_provider(kConfigDir, os, dist, "x86_64").facts;
+    EXPECT_EQ(facts.rpm_db_path, "/var/lib/rpm");
+    EXPECT_EQ(facts.deferred_packages, (Strings{"initramfs"}));
+  }
 }
 
 TEST(ProviderData, DebianTakesItsRepositoryFromTheAptSources) {
@@ -347,6 +377,8 @@ TEST(ProviderData, AMissingDistributionFactIsItsFamilysValue) {
     EXPECT_EQ(facts.purl_type, c.expected.purl_type);
     EXPECT_EQ(facts.sudo_group, c.expected.sudo_group);
     EXPECT_EQ(facts.initrd_file_name, c.expected.initrd_file_name);
+    EXPECT_EQ(facts.rpm_db_path, std::string_view(c.pkg_type) == "rpm" ? "/var/lib/rpm" : "");
+    EXPECT_TRUE(facts.deferred_packages.empty());
   }
 }
 
@@ -365,6 +397,8 @@ TEST(ProviderData, RejectsDistributionFactsNoStageActsOn) {
       {"initrdFileName", "initrdFileName: initrd.img", "initrdFileName 'initrd.img' must be a file name holding {kver}"},
       {"initrdFileName", "initrdFileName: ../initrd-{kver}", "initrdFileName '../initrd-{kver}' must be a file name"},
       {"initrdFileName", "initrdFileName: i-{kver}-{kver}", "initrdFileName 'i-{kver}-{kver}' must be a file name"},
+      {"sudoGroup", "rpmDbPath: /var/lib/rpm", "config.yml:9': 'rpmDbPath' applies to pkgType rpm only"},
+      {"sudoGroup", "deferredPackages: [initramfs]", "'deferredPackages' applies to pkgType rpm only"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);
@@ -373,6 +407,24 @@ TEST(ProviderData, RejectsDistributionFactsNoStageActsOn) {
     dir.write("osv/t/t1/config.yml", config_with_fact(c.key, c.line));
     const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
     EXPECT_NE(message.find(c.expected), std::string::npos) << message;
+  }
+}
+
+TEST(ProviderData, KeyFilesStayInsideTheOsDirectoryAndExist) {
+  for (const auto& [line, expected] : {std::pair{"keyFiles: [../../k.asc]", "must stay inside the OS directory"},
+                                       std::pair{"keyFiles: [/etc/k.asc]", "must stay inside the OS directory"},
+                                       std::pair{"keyFiles: [keys/none.asc]", "keys/none.asc' does not exist"}}) {
+    SCOPED_TRACE(line);
+    TempDir dir;
+    write_good_provider(dir);
+    std::string config = config_with_fact("sudoGroup", "");
+    config.replace(config.find("pkgType: deb"), 12, "pkgType: rpm");
+    dir.write("osv/t/t1/config.yml", config);
+    dir.write("osv/t/t1/providerconfigs/x86_64_repo.yml",
+              std::string("repositories:\n  - name: r\n    type: rpm\n    baseURL: https://r.example.invalid/r\n    ") +
+                  line + "\n");
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
   }
 }
 
