@@ -103,9 +103,11 @@ std::string lockfile_to_json(const Lockfile& lock) {
   root["provider"] = lock.provider_id;
   root["target"] = {{"os", lock.os}, {"dist", lock.dist}, {"arch", lock.arch}};
   json repos = json::array();
+  const bool deb = lock.family == "deb";  // rpm has no fields of its own
   for (const auto& r : lock.repositories) {
-    repos.push_back({{"name", r.name}, {"url", r.url}, {"signer", r.signer_fingerprint},
-                     {"deb", {{"suite", r.deb.suite}, {"components", r.deb.components}}}});
+    json entry = {{"name", r.name}, {"url", r.url}, {"signer", r.signer_fingerprint}};
+    if (deb) entry["deb"] = {{"suite", r.deb.suite}, {"components", r.deb.components}};
+    repos.push_back(std::move(entry));
   }
   root["repositories"] = repos;
   std::vector<LockedPackage> packages = lock.packages;
@@ -113,10 +115,11 @@ std::string lockfile_to_json(const Lockfile& lock) {
             [](const LockedPackage& a, const LockedPackage& b) { return std::tie(a.name, a.architecture) < std::tie(b.name, b.architecture); });
   json list = json::array();
   for (const auto& p : packages) {
-    list.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.architecture},
-                    {"repository", p.repository}, {"url", p.url}, {"filename", p.filename},
-                    {"sha256", p.sha256}, {"size", p.size}, {"source", p.source},
-                    {"deb", {{"essential", p.deb.essential}, {"preDepends", p.deb.pre_depends}}}});
+    json entry = {{"name", p.name}, {"version", p.version}, {"architecture", p.architecture},
+                  {"repository", p.repository}, {"url", p.url}, {"filename", p.filename},
+                  {"sha256", p.sha256}, {"size", p.size}, {"source", p.source}};
+    if (deb) entry["deb"] = {{"essential", p.deb.essential}, {"preDepends", p.deb.pre_depends}};
+    list.push_back(std::move(entry));
   }
   root["packages"] = list;
   root["installOrder"] = lock.install_order;
@@ -137,9 +140,14 @@ const json& deb_fields(const json& entry, int format, std::initializer_list<cons
   return *it;
 }
 
-LockedRepository read_repository(const json& r, int format, std::string_view origin, const std::string& where) {
+LockedRepository read_repository(const json& r, int format, std::string_view family, std::string_view origin,
+                                 const std::string& where) {
   if (format == 1) {
     check_keys(r, {"name", "url", "suite", "components", "signer"}, origin, where);
+  } else if (family != "deb") {
+    check_keys(r, {"name", "url", "signer"}, origin, where);
+    return {get_string(r, "name", origin, where), get_string(r, "url", origin, where),
+            get_string(r, "signer", origin, where, false), {}};
   } else {
     check_keys(r, {"name", "url", "signer", "deb"}, origin, where);
   }
@@ -162,10 +170,14 @@ DebPackageFields read_deb_package_fields(const json& p, int format, std::string_
   return fields;
 }
 
-LockedPackage read_package(const json& p, int format, std::string_view origin, const std::string& where) {
+LockedPackage read_package(const json& p, int format, std::string_view family, std::string_view origin,
+                           const std::string& where) {
   if (format == 1) {
     check_keys(p, {"name", "version", "architecture", "repository", "url", "filename", "sha256", "size", "source",
                    "essential", "preDepends"},
+               origin, where);
+  } else if (family != "deb") {
+    check_keys(p, {"name", "version", "architecture", "repository", "url", "filename", "sha256", "size", "source"},
                origin, where);
   } else {
     check_keys(p, {"name", "version", "architecture", "repository", "url", "filename", "sha256", "size", "source",
@@ -185,7 +197,7 @@ LockedPackage read_package(const json& p, int format, std::string_view origin, c
   if (!p.contains("size") || !p["size"].is_number_unsigned()) bad(origin, where + ".size", "expected a byte count");
   pkg.size = p["size"].get<std::uint64_t>();
   pkg.source = get_string(p, "source", origin, where, false);
-  pkg.deb = read_deb_package_fields(p, format, origin, where);
+  if (family == "deb") pkg.deb = read_deb_package_fields(p, format, origin, where);
   if (pkg.url.rfind("https://", 0) != 0 && pkg.url.rfind("http://", 0) != 0 && pkg.url.rfind("file://", 0) != 0) {
     bad(origin, where + ".url", "expected an http(s) or file URL");
   }
@@ -206,7 +218,9 @@ int read_format(const json& root, Lockfile& lock, std::string_view origin) {
     return lock.format;
   }
   lock.family = get_string(root, "family", origin, "(top)");
-  if (lock.family != "deb") bad(origin, "family", "'" + lock.family + "' is not a package family this build installs");
+  if (lock.family != "deb" && lock.family != "rpm") {
+    bad(origin, "family", "'" + lock.family + "' is not a package family this build installs");
+  }
   return lock.format;
 }
 
@@ -232,14 +246,14 @@ Lockfile lockfile_from_json(std::string_view text, std::string_view origin) {
   if (!root.contains("repositories") || !root["repositories"].is_array()) bad(origin, "repositories", "expected a list");
   std::size_t i = 0;
   for (const auto& r : root["repositories"]) {
-    lock.repositories.push_back(read_repository(r, format, origin, "repositories[" + std::to_string(i++) + "]"));
+    lock.repositories.push_back(read_repository(r, format, lock.family, origin, "repositories[" + std::to_string(i++) + "]"));
   }
   if (!root.contains("packages") || !root["packages"].is_array()) bad(origin, "packages", "expected a list");
   std::set<std::string> names;
   i = 0;
   for (const auto& p : root["packages"]) {
     const std::string where = "packages[" + std::to_string(i++) + "]";
-    LockedPackage pkg = read_package(p, format, origin, where);
+    LockedPackage pkg = read_package(p, format, lock.family, origin, where);
     if (!names.insert(pkg.name + ":" + pkg.architecture).second) bad(origin, where, "package '" + pkg.name + "' is listed twice");
     check_inside_repository(pkg, lock.repositories, origin, where);
     lock.packages.push_back(std::move(pkg));

@@ -6,7 +6,8 @@
 // Format 2 names the package family ("family": "deb") and keeps what only
 // that family has in a section named after it ("deb": suite and components
 // of a repository, essential and preDepends of a package); format 1 (before
-// families, every field flat) is still read, as family "deb".
+// families, every field flat) is still read, as family "deb". Family "rpm"
+// has no section: everything it locks is shared (versions "epoch:ver-rel").
 #pragma once
 
 #include <cstdint>

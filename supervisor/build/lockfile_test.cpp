@@ -187,6 +187,36 @@ TEST(Lockfile, WritesTheFamilyAndItsFieldsInTheirOwnSection) {
   EXPECT_FALSE(doc["packages"][1].contains("preDepends"));
 }
 
+Lockfile rpm_sample() {
+  Lockfile lock;
+  lock.family = "rpm";
+  lock.provider_id = "azure-linux-azl3-x86_64";
+  lock.os = "azure-linux";
+  lock.dist = "azl3";
+  lock.arch = "x86_64";
+  lock.repositories = {{"base", "http://127.0.0.1:1/azl", "ABCDEF", {}}};
+  lock.packages = {{"bash", "1:5.2.15-3.azl3", "x86_64", "base", "http://127.0.0.1:1/azl/Packages/b/bash.rpm",
+                    "Packages/b/bash.rpm", kShaA, 10, "system", {}}};
+  lock.install_order = {"bash"};
+  return lock;
+}
+
+// An rpm lock has no family section: what it locks is shared.
+TEST(Lockfile, AnRpmLockRoundTripsWithoutADebSection) {
+  const Lockfile lock = rpm_sample();
+  const json doc = json::parse(lockfile_to_json(lock));
+  EXPECT_EQ(doc["family"], "rpm");
+  EXPECT_FALSE(doc["repositories"][0].contains("deb"));
+  EXPECT_FALSE(doc["packages"][0].contains("deb"));
+  EXPECT_EQ(lockfile_from_json(doc.dump(), "rpm.json"), lock);
+}
+
+TEST(Lockfile, AnRpmLockWithADebSectionIsRefused) {
+  json doc = json::parse(lockfile_to_json(rpm_sample()));
+  doc["packages"][0]["deb"] = {{"essential", true}};
+  EXPECT_THAT(error_of(doc.dump()).message(), HasSubstr("unknown key 'deb'"));
+}
+
 // Lockfiles written before families (format 1, every field flat) are read
 // as Debian ones, and written again in the current format.
 TEST(Lockfile, ReadsFormatOneAsDebian) {
