@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +52,23 @@ class FamilyChecks {
 
 // Debian: InRelease or Release + Release.gpg, Packages indexes, .deb files.
 const FamilyChecks& deb_checks();
+
+// What a package file of a family whose packages are signed themselves must
+// show beyond its hash in the index; made from the request's keys.
+class PackageChecks {
+ public:
+  virtual ~PackageChecks() = default;
+
+  // Throws base::Error (kInvalidInput) naming `name` and `repo` when the
+  // package open at `fd` is not vouched for by one of `repo`'s keys, or
+  // (check_archive) its contents are not safe to unpack. Called on several
+  // threads at once.
+  virtual void check_package(int fd, std::string_view name, std::string_view repo,
+                             bool check_archive) const = 0;
+};
+
+// RPM: the header signature by a key of the package's repository, the
+// header and payload digests, and (check_archive) the header's file list.
+std::unique_ptr<PackageChecks> rpm_package_checks(std::vector<RepositoryKeys> keys);
 
 }  // namespace stage::verifier

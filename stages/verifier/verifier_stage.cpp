@@ -115,6 +115,26 @@ PackageInput decode_package(VerifierRequest::PackageFile::Reader package,
   return in;
 }
 
+// RPM: the keys each repository's packages must be signed by, read once.
+std::vector<RepositoryKeys> decode_package_keys(capnp::List<VerifierRequest::RepositoryKeys>::Reader list,
+                                                ipc::StageContext& context) {
+  std::vector<RepositoryKeys> out;
+  for (const auto entry : list) {
+    RepositoryKeys keys{entry.getRepo(), {}};
+    base::require(!keys.repo.empty(), "Failed to accept verifier request: package keys name no repository");
+    const std::string where = "package key file of repository '" + keys.repo + "'";
+    for (const auto key : entry.getKeys()) {
+      KeyBytes bytes;
+      bytes.origin = where + " " + std::to_string(keys.keys.size() + 1);
+      bytes.bytes = read_fd_bytes(open_file(context, key.getFile(), bytes.origin).get(), bytes.origin);
+      bytes.fingerprint = key.getFingerprint();
+      keys.keys.push_back(std::move(bytes));
+    }
+    out.push_back(std::move(keys));
+  }
+  return out;
+}
+
 // Files (Release, index or package) done out of all of one phase.
 class PhaseProgress {
  public:
@@ -183,7 +203,16 @@ void verify_repositories(VerifyInput& input, const FamilyChecks& family, ipc::St
   }
 }
 
-Digest verify_package(const PackageInput& package, const FamilyChecks* archive_checks) {
+// What checks a package beyond its hash: the family that signs packages
+// (RPM), or Debian's archive check (its packages are vouched for by the
+// hash chain from the Release alone).
+struct PackageCheckers {
+  const FamilyChecks& family;
+  const PackageChecks* signed_packages;  // null: Debian
+  bool check_archive;
+};
+
+Digest verify_package(const PackageInput& package, const PackageCheckers& checks) {
   const std::string what = "package '" + package.name + "'";
   const Digest actual = sha256_of_fd(package.fd.get(), what);
   PackageRecord expected;
@@ -192,9 +221,11 @@ Digest verify_package(const PackageInput& package, const FamilyChecks* archive_c
   // An unknown size cannot mismatch; the hash alone decides then.
   expected.size = package.expected_size.value_or(actual.size);
   check_package(expected, actual, package.repo);
-  if (archive_checks) {
+  if (checks.signed_packages) {
+    checks.signed_packages->check_package(package.fd.get(), package.name, package.repo, checks.check_archive);
+  } else if (checks.check_archive) {
     base::check_syscall(::lseek(package.fd.get(), 0, SEEK_SET), "rewind", what);
-    archive_checks->check_package_archive(package.fd.get(), package.name);
+    checks.family.check_package_archive(package.fd.get(), package.name);
   }
   return actual;
 }
@@ -211,7 +242,7 @@ std::uint64_t size_of(const PackageInput& package) {
 // archive contents, every package is checked and each one refused is listed
 // in out.failures (the caller evicts exactly those); otherwise the first
 // package that fails stops the run and is thrown.
-void verify_packages(const VerifyInput& input, const FamilyChecks& family, ipc::StageContext& context,
+void verify_packages(const VerifyInput& input, const PackageCheckers& checks, ipc::StageContext& context,
                      VerifyOutcome& out) {
   const auto& packages = input.packages;
   PhaseProgress progress(context, "verify-packages", packages.size());
@@ -231,7 +262,7 @@ void verify_packages(const VerifyInput& input, const FamilyChecks& family, ipc::
       const std::size_t i = order[k];
       try {
         context.check_cancelled();
-        digests[i] = verify_package(packages[i], input.check_archive_contents ? &family : nullptr);
+        digests[i] = verify_package(packages[i], checks);
         progress.done(packages[i].name, digests[i].size);
       } catch (const base::Error& e) {
         if (input.check_archive_contents && e.kind() == base::ErrorKind::kInvalidInput) {
@@ -326,10 +357,7 @@ VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& c
   for (const auto repo : request.getRepositories()) {
     in.repositories.push_back(decode_repository(repo, context, now));
   }
-  if (!request.getPackageFamily().isDeb() && request.getPackages().size() > 0) {
-    base::fail(base::ErrorKind::kUnimplemented,
-               "Failed to accept verifier request: RPM packages are not checked by this verifier yet");
-  }
+  if (request.getPackageFamily().isRpm()) in.rpm_keys = decode_package_keys(request.getPackageFamily().getRpm(), context);
   for (const auto package : request.getPackages()) {
     in.packages.push_back(decode_package(package, context));
   }
@@ -338,12 +366,12 @@ VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& c
 }
 
 VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context) {
-  // The request names no package family yet: its repositories and packages
-  // are Debian's.
+  // Debian's unless the request's packageFamily is RPM's.
   const FamilyChecks& family = deb_checks();
   VerifyOutcome out;
   verify_repositories(input, family, context, out);
-  verify_packages(input, family, context, out);
+  const auto rpm = input.rpm_keys ? rpm_package_checks(*input.rpm_keys) : nullptr;
+  verify_packages(input, {family, rpm.get(), input.check_archive_contents}, context, out);
   return out;
 }
 

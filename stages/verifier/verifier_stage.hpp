@@ -44,10 +44,18 @@ struct PackageInput {
   std::optional<std::uint64_t> expected_size;  // nullopt: only the hash is checked
 };
 
+// RPM: the keys a package's header signature must verify with, per
+// repository (read from the request's key files).
+struct RepositoryKeys {
+  std::string repo;
+  std::vector<KeyBytes> keys;
+};
+
 struct VerifyInput {
   std::vector<RepositoryInput> repositories;
   std::vector<PackageInput> packages;
   bool check_archive_contents = false;
+  std::optional<std::vector<RepositoryKeys>> rpm_keys;  // set: the packages are RPMs
 };
 
 struct VerifiedRepo {
