@@ -7,7 +7,13 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
   for (unsigned i = 0; i < indexes.size(); ++i) {
     const Index& index = request.indexes[i];
     indexes[i].setRepoName(index.repo_name);
-    index.packages.encode(indexes[i].initPackages());
+    if (index.rpm) {
+      auto rpm = indexes[i].initRpm();
+      index.rpm->primary.encode(rpm.initPrimary());
+      if (index.rpm->filelists) index.rpm->filelists->encode(rpm.initFilelists());
+    } else {
+      index.packages.encode(indexes[i].initPackages());
+    }
     indexes[i].setBaseUrl(index.base_url);
     indexes[i].setPriority(index.priority);
     ipc::copy_texts(index.allow_packages, indexes[i].initAllowPackages(static_cast<unsigned>(index.allow_packages.size())));
@@ -19,7 +25,11 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
     requested[i].setSource(request.requested[i].source);
   }
   out.setArchitecture(request.architecture);
-  out.getFamily().initDeb().setEssential(request.essential);
+  if (request.family == Family::kRpm) {
+    out.getFamily().setRpm();
+  } else {
+    out.getFamily().initDeb().setEssential(request.essential);
+  }
   ipc::copy_texts(request.excluded, out.initExcluded(static_cast<unsigned>(request.excluded.size())));
   out.setEmitDotGraph(request.emit_dot_graph);
 }
@@ -27,9 +37,11 @@ void encode(const Request& request, ipc::proto::ResolverRequest::Builder out) {
 Result decode(ipc::proto::ResolverResult::Reader result) {
   Result out;
   for (auto p : result.getPackages()) {
+    const bool deb = p.isDeb();
     out.packages.push_back({p.getName(), p.getVersion(), p.getArchitecture(), p.getRepo(), p.getUrl(),
-                            p.getFilename(), p.getSha256(), p.getSize(), p.getSource(), p.getDeb().getEssential(),
-                            ipc::texts_of(p.getDeb().getPreDepends())});
+                            p.getFilename(), p.getSha256(), p.getSize(), p.getSource(),
+                            deb && p.getDeb().getEssential(),
+                            deb ? ipc::texts_of(p.getDeb().getPreDepends()) : std::vector<std::string>{}});
   }
   out.install_order = ipc::texts_of(result.getInstallOrder());
   out.dot_graph = result.getDotGraph();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,22 @@ namespace stage::resolver::client {
 using ipc::proto::PackageSource;
 using EssentialMode = ipc::proto::ResolverRequest::EssentialMode;
 
+// An RPM repository's uncompressed primary.xml and filelists.xml.
+struct RpmIndex {
+  ipc::FdReference primary;
+  std::optional<ipc::FdReference> filelists;  // unset: file provides from primary only
+};
+
 struct Index {
   std::string repo_name;
   ipc::FdReference packages;  // the uncompressed index
   std::string base_url;       // file names in the index are relative to it
   std::int32_t priority = 0;  // higher wins when versions tie
   std::vector<std::string> allow_packages;  // globs; empty = all
+  std::optional<RpmIndex> rpm;  // set: an RPM repository (`packages` is unused)
 };
+
+enum class Family { kDeb, kRpm };
 
 struct Requested {
   std::string name;     // exact name or glob
@@ -37,6 +47,7 @@ struct Request {
   EssentialMode essential = EssentialMode::REQUIRED;
   std::vector<std::string> excluded;
   bool emit_dot_graph = false;
+  Family family = Family::kDeb;  // kRpm: `essential` is unused
 };
 
 struct Package {

@@ -40,6 +40,22 @@ TEST(ResolverClient, RequestCarriesEveryField) {
   EXPECT_TRUE(r.getEmitDotGraph());
 }
 
+TEST(ResolverClient, AnRpmRequestCarriesPrimaryFilelistsAndTheFamily) {
+  client::Request request;
+  client::Index index{.repo_name = "base", .base_url = "http://127.0.0.1:1/azl"};
+  index.rpm = client::RpmIndex{ipc::FdReference::of_slot(4), ipc::FdReference::of_slot(5)};
+  request.indexes = {index};
+  request.family = client::Family::kRpm;
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<ipc::proto::ResolverRequest>();
+  client::encode(request, builder);
+  const auto r = builder.asReader();
+  ASSERT_TRUE(r.getIndexes()[0].isRpm());
+  EXPECT_EQ(r.getIndexes()[0].getRpm().getPrimary().getSlot(), 4);
+  EXPECT_EQ(r.getIndexes()[0].getRpm().getFilelists().getSlot(), 5);
+  EXPECT_TRUE(r.getFamily().isRpm());
+}
+
 TEST(ResolverClient, DefaultsAreTheSchemas) {
   capnp::MallocMessageBuilder encoded, schema;
   client::Request request;
