@@ -1,0 +1,356 @@
+#include "supervisor/rpm/resolution.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "base/error.hpp"
+#include "stages/fetcher/client.hpp"
+#include "stages/resolver/client.hpp"
+#include "stages/verifier/client.hpp"
+#include "supervisor/cache/repository_trust.hpp"
+#include "supervisor/family_indexes.hpp"
+#include "supervisor/stage/stage_table.hpp"
+
+namespace supervisor::rpm {
+namespace {
+
+namespace fs = std::filesystem;
+namespace fetcher_client = stage::fetcher::client;
+namespace resolver_client = stage::resolver::client;
+namespace verifier_client = stage::verifier::client;
+using ipc::proto::PackageSource;
+
+// Caps on what nothing signed gives a size for: repomd.xml is a few KB, its
+// signature and a key at most ~100 KB.
+constexpr std::uint64_t kRepomdCapBytes = 4ULL << 20;
+constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
+constexpr const char* kRepositoryTrustFile = "repositories.json";  // beside the cache objects
+constexpr const char* kRepomdPath = "repodata/repomd.xml";
+
+bool is_remote(const std::string& location) {
+  return location.starts_with("https://") || location.starts_with("http://");
+}
+std::string local_key_path(const std::string& location) {
+  return location.starts_with("file://") ? location.substr(7) : location;
+}
+
+// Downloaded files of one repository, named so repositories never collide.
+std::string repomd_name(const Repository& repo) { return repo.name + "_repomd.xml"; }
+std::string signature_name(const Repository& repo) { return repo.name + "_repomd.xml.asc"; }
+std::string key_name(const Repository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
+std::string index_name(const Repository& repo, const std::string& relative) {
+  std::string name = repo.name + "_" + relative;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
+}
+
+std::string source_name(PackageSource source) {
+  switch (source) {
+    case PackageSource::ESSENTIAL: return "essential";
+    case PackageSource::KERNEL: return "kernel";
+    case PackageSource::BOOTLOADER: return "bootloader";
+    case PackageSource::SYSTEM: return "system";
+    case PackageSource::DEPENDENCY: return "dependency";
+  }
+  return "dependency";
+}
+
+// An index the verified repomd lists: primary or filelists.
+struct RpmIndex {
+  verifier_client::ListedFile listed;
+  IndexSlot slot;
+};
+
+struct ResolutionState {
+  std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+  std::map<std::string, std::vector<RpmIndex>> indexes;  // by repository name, primary first
+
+  IndexSlot* find(const std::string& repo, const std::string& relative_path) {
+    auto it = indexes.find(repo);
+    if (it == indexes.end()) return nullptr;
+    for (RpmIndex& index : it->second) {
+      if (index.slot.relative_path == relative_path) return &index.slot;
+    }
+    return nullptr;
+  }
+};
+
+PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                     const PipelineOptions& options) {
+  PreparedRequest p;
+  fetcher_client::Request request = fetch_request(options);
+  auto add = [&](std::string url, std::string name, std::uint64_t cap) {
+    request.downloads.push_back({.url = std::move(url), .dest_name = std::move(name), .max_size = cap});
+  };
+  for (const auto& repo : repos) {
+    add(repo.url_of(kRepomdPath), repomd_name(repo), kRepomdCapBytes);
+    if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kKeyCapBytes);
+    for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+      if (!is_remote(repo.keys[i].location)) continue;
+      base::require(repo.keys[i].location.starts_with("https://"),
+                   "repository '" + repo.name + "': its key must come over https or from a local file: " +
+                       repo.keys[i].location);
+      add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
+    }
+  }
+  request.output_dir = p.bind_dir(metadata, true);
+  // repomd.xml is checked by its signature or, unsigned, the packages by theirs; keys come over https.
+  request.allow_plain_http = true;
+  fetcher_client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+// One key entry per pinned fingerprint (or one unpinned entry) of each key.
+std::vector<verifier_client::Key> keys_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
+  std::vector<verifier_client::Key> keys;
+  for (std::size_t i = 0; i < repo.keys.size(); ++i) {
+    const auto& key = repo.keys[i];
+    const bool fetched = is_remote(key.location);
+    const fs::path file = fetched ? metadata / key_name(repo, i) : fs::path(local_key_path(key.location));
+    std::vector<std::string> pins = key.fingerprints;
+    if (pins.empty()) pins.emplace_back();
+    for (const auto& fingerprint : pins) {
+      keys.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
+    }
+  }
+  return keys;
+}
+
+verifier_client::Repository repomd_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
+  verifier_client::Repository out{.name = repo.name, .architectures = repo.architectures};
+  verifier_client::RpmRepomd rpm{.repomd = ipc::FdReference::of_slot(p.add_fd(metadata / repomd_name(repo), kFetchedFile))};
+  if (repo.repo_gpg_check) {
+    rpm.signature = ipc::FdReference::of_slot(p.add_fd(metadata / signature_name(repo), kFetchedFile));
+  }
+  out.rpm = std::move(rpm);
+  out.keys = keys_to_verify(p, repo, metadata);
+  return out;
+}
+
+PreparedRequest repomd_verify_request(const std::vector<Repository>& repos, const fs::path& metadata) {
+  PreparedRequest p;
+  verifier_client::Request request;
+  for (const auto& repo : repos) request.repositories.push_back(repomd_to_verify(p, repo, metadata));
+  verifier_client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+void throw_first_failure(const verifier_client::Result& result) {
+  if (!result.failures.empty()) {
+    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
+  }
+}
+
+// primary is required; filelists is read when listed (file dependencies
+// outside primary's short list need it).
+void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repository>& repos,
+                            const fs::path& metadata, ResolutionState& state) {
+  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
+  throw_first_failure(result);
+  for (const auto& verified : result.verified_repos) {
+    const auto repo = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) { return r.name == verified.name; });
+    if (repo == repos.end()) continue;
+    auto& indexes = state.indexes[repo->name];
+    for (const char* kind : {kPrimary, kFilelists}) {
+      const auto listed = std::find_if(verified.listed_files.begin(), verified.listed_files.end(),
+                                       [&](const verifier_client::ListedFile& f) { return f.kind == kind; });
+      if (listed == verified.listed_files.end()) {
+        base::require(kind != kPrimary, "repository '" + repo->name + "': its repomd.xml lists no primary index");
+        continue;
+      }
+      const fs::path download = metadata / index_name(*repo, listed->relative_path);
+      indexes.push_back({*listed, {repo->name, listed->relative_path, download, {}, {}, {}, download}});
+    }
+  }
+  for (const auto& repo : repos) {
+    base::require(state.indexes.contains(repo.name), "repository '" + repo.name + "': the verifier did not read its repomd.xml");
+  }
+}
+
+// The listed indexes, by the paths, hashes and sizes the verified repomd gives.
+PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                    const ResolutionState& state, const PipelineOptions& options) {
+  PreparedRequest p;
+  fetcher_client::Request request = fetch_request(options);
+  for (const auto& repo : repos) {
+    for (const RpmIndex& index : state.indexes.at(repo.name)) {
+      request.downloads.push_back({.url = repo.url_of(index.listed.relative_path),
+                                   .dest_name = index.slot.download.filename().string(),
+                                   .expected_sha256 = index.listed.sha256,
+                                   .expected_size = static_cast<std::int64_t>(index.listed.size)});
+    }
+  }
+  request.output_dir = p.bind_dir(metadata, true);
+  request.allow_plain_http = true;  // checked against the verified repomd, by the fetcher and the verifier
+  fetcher_client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+void note_fetched_hashes(const StageOutcome& outcome, ResolutionState& state) {
+  for (const auto& file : fetcher_client::decode(outcome.result_reader().getFetcher()).files) {
+    for (auto& [repo, indexes] : state.indexes) {
+      for (RpmIndex& index : indexes) {
+        if (index.slot.download.filename() == file.dest_name) index.slot.fetched_sha256 = file.sha256;
+      }
+    }
+  }
+}
+
+PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                        ResolutionState& state, PackageCache* cache) {
+  PreparedRequest p;
+  verifier_client::Request request;
+  const fs::path text_dir = state.staging ? state.staging->dir() : metadata;
+  for (const auto& repo : repos) {
+    verifier_client::Repository out = repomd_to_verify(p, repo, metadata);
+    for (RpmIndex& index : state.indexes.at(repo.name)) {
+      verifier_client::IndexFile file{.relative_path = index.slot.relative_path};
+      file.file = ipc::FdReference::of_slot(p.add_fd(index.slot.download, kFetchedFile));
+      request_index_text(p, file, index.slot, text_dir, cache);
+      out.index_files.push_back(std::move(file));
+    }
+    request.repositories.push_back(std::move(out));
+  }
+  verifier_client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+// A key fetched with no pinned fingerprint must be the one trusted on its
+// first use (repository_trust.hpp); repomd has no date to keep monotonic.
+void check_first_use_signers(const verifier_client::Result& result, const std::vector<Repository>& repos,
+                             const fs::path& cache_root, std::vector<std::string>& warnings) {
+  RepositoryTrust trust(cache_root / kRepositoryTrustFile);
+  for (const auto& verified : result.verified_repos) {
+    const auto repo = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) { return r.name == verified.name; });
+    if (repo == repos.end() || verified.signer_fingerprint.empty()) continue;
+    const bool first_use = std::any_of(repo->keys.begin(), repo->keys.end(), [](const RepoKey& key) {
+      return is_remote(key.location) && key.fingerprints.empty();
+    });
+    if (!first_use) continue;
+    if (auto warning = trust.accept_first_use_signer(repository_identity(repo->base_url, ""), repo->name,
+                                                     verified.signer_fingerprint)) {
+      warnings.push_back(std::move(*warning));
+    }
+  }
+  trust.save();
+}
+
+void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Repository>& repos,
+                              ResolutionState& state, PackageCache* cache, Resolution& out) {
+  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
+  throw_first_failure(result);
+  if (cache != nullptr) check_first_use_signers(result, repos, cache->root(), out.warnings);
+  for (const auto& repo : result.verified_repos) {
+    for (auto& locked : out.lock.repositories) {
+      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
+    }
+  }
+  for (const auto& index : result.verified_indexes) {
+    IndexSlot* slot = state.find(index.repo, index.relative_path);
+    if (slot != nullptr) use_index_text(index, *slot, cache, out);
+  }
+}
+
+PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
+                                const std::vector<RequestedPackage>& requested, const PipelineOptions& options,
+                                const std::string& arch) {
+  PreparedRequest p;
+  resolver_client::Request request{.architecture = arch, .emit_dot_graph = options.dot_graph};
+  request.family = resolver_client::Family::kRpm;
+  for (const auto& repo : repos) {
+    const auto& indexes = state.indexes.at(repo.name);
+    resolver_client::RpmIndex rpm{.primary = ipc::FdReference::of_slot(p.add_fd(indexes.front().slot.text, kFetchedFile))};
+    if (indexes.size() > 1) rpm.filelists = ipc::FdReference::of_slot(p.add_fd(indexes.back().slot.text, kFetchedFile));
+    request.indexes.push_back({.repo_name = repo.name, .base_url = repo.base_url, .priority = repo.priority,
+                               .allow_packages = repo.allow_packages, .rpm = std::move(rpm)});
+  }
+  for (const auto& r : requested) request.requested.push_back({r.name, {}, r.source});
+  resolver_client::encode(request, p.init_request().initResolver());
+  return p;
+}
+
+void lock_resolved(const StageOutcome& outcome, Resolution& out) {
+  const auto result = resolver_client::decode(outcome.result_reader().getResolver());
+  out.lock.packages.clear();
+  for (const auto& pkg : result.packages) {
+    LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
+                         pkg.size, source_name(pkg.source), {}};
+    base::require(locked.sha256.size() == 64, "the primary entry of package '" + locked.name + "' has no sha256 checksum");
+    out.lock.packages.push_back(std::move(locked));
+  }
+  out.lock.install_order = result.install_order;
+  // Checked as a lockfile read from disk is: every location inside its
+  // repository, every URL that repository's.
+  lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
+  out.dot_graph = result.dot_graph;
+}
+
+void start_lock(const config::ProviderData& provider, const std::vector<Repository>& repos, Resolution& out) {
+  out.lock.family = "rpm";
+  out.lock.provider_id = provider.id;
+  out.lock.os = provider.os;
+  out.lock.dist = provider.dist;
+  out.lock.arch = provider.arch;
+  out.lock.repositories.clear();
+  for (const auto& repo : repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
+}
+
+StageJob job(std::string name, ipc::proto::StageKind kind, std::string after,
+             std::function<PreparedRequest()> prepare, std::function<void(const StageOutcome&)> on_success) {
+  StageJob out{.name = std::move(name), .kind = kind, .after = {}, .prepare = std::move(prepare),
+               .on_success = std::move(on_success), .timeout = stage_info(kind).default_timeout};
+  if (!after.empty()) out.after = {std::move(after)};
+  return out;
+}
+
+}  // namespace
+
+std::vector<RequestedPackage> requested_packages(const config::ImageTemplate& image) {
+  std::vector<RequestedPackage> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& name, PackageSource source) {
+    if (seen.insert(name).second) out.push_back({name, source});
+  };
+  if (image.system_config) {
+    if (image.system_config->kernel) {
+      for (const auto& name : image.system_config->kernel->packages) add(name, PackageSource::KERNEL);
+    }
+    for (const auto& name : image.system_config->packages) add(name, PackageSource::SYSTEM);
+  }
+  return out;
+}
+
+void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
+                         const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,
+                         Resolution& out) {
+  file_timeout_sec(options);  // a malformed variable fails before any stage starts
+  const fs::path metadata = options.workspace / "metadata";
+  fs::create_directories(metadata);
+  start_lock(provider, *repos, out);
+  auto state = std::make_shared<ResolutionState>();
+  if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
+  using ipc::proto::StageKind;
+  PackageCache* cache = options.cache;
+  orchestrator.add(job("fetch-repomd", StageKind::FETCHER, "",
+                       [repos, metadata, options] { return repomd_fetch_request(*repos, metadata, options); },
+                       [](const StageOutcome&) {}));
+  orchestrator.add(job("verify-repomd", StageKind::VERIFIER, "fetch-repomd",
+                       [repos, metadata] { return repomd_verify_request(*repos, metadata); },
+                       [repos, metadata, state](const StageOutcome& o) { accept_verified_repomd(o, *repos, metadata, *state); }));
+  orchestrator.add(job("fetch-indexes", StageKind::FETCHER, "verify-repomd",
+                       [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
+                       [state](const StageOutcome& o) { note_fetched_hashes(o, *state); }));
+  orchestrator.add(job("verify-metadata", StageKind::VERIFIER, "fetch-indexes",
+                       [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
+                       [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(o, *repos, *state, cache, out); }));
+  orchestrator.add(job("resolve", StageKind::RESOLVER, "verify-metadata",
+                       [repos, state, requested = requested_packages(image), options, arch = provider.package_arch] {
+                         return resolve_request(*repos, *state, requested, options, arch);
+                       },
+                       [&out](const StageOutcome& o) { lock_resolved(o, out); }));
+}
+
+}  // namespace supervisor::rpm
