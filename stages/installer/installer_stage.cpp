@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "base/error.hpp"
@@ -100,11 +101,11 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   if (!fs::exists(root.path / "proc/self")) {
     context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
   }
-  if (!installer.getPackageFamily().isDeb()) {
-    base::fail(base::ErrorKind::kUnimplemented,
-               "Failed to accept installer request: RPM packages are not installed by this installer yet");
-  }
-  const PackageInstaller& packages = dpkg_installer();
+  // The family's installer: the target's dpkg, or the host's rpm into the
+  // request's rpmdb.
+  std::unique_ptr<PackageInstaller> rpm;
+  if (installer.getPackageFamily().isRpm()) rpm = rpm_installer(installer.getPackageFamily().getRpm().getDbPath().cStr());
+  const PackageInstaller& packages = rpm ? *rpm : dpkg_installer();
   proto::InstallerResult::Builder out = result.initInstaller();
   out.setRootDir(root.path.string());
   out.setBuildEnvReused(make_base(installer, packages, root, context));
@@ -131,9 +132,11 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
     auto list = out.initBootFiles(static_cast<unsigned>(files.size()));
     for (unsigned i = 0; i < files.size(); ++i) list.set(i, files[i]);
   }
-  write_sbom(installer, root.path, packages.installed(root.path), request.getSourceDateEpoch(), context, out);
+  // Listed once, before finish(): rpm's listing itself leaves what finish() removes.
+  const std::vector<TreePackage> installed = packages.installed(root.path);
+  write_sbom(installer, root.path, installed, request.getSourceDateEpoch(), context, out);
   packages.finish(root.path);
-  encode_installed(packages.installed(root.path), out);
+  encode_installed(installed, out);
 }
 
 }  // namespace stage::installer

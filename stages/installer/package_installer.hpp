@@ -7,13 +7,15 @@
 // configuration (os_config.*), initramfs, boot loader files, SBOM, the
 // package digest check (package_digest.*) and chroot_exec.*.
 //
-// dpkg's implementation is deb/. The request's package entries are still
-// Debian's (essential, preDepends: the request has no family variant yet);
-// another family brings its variant with its installer.
+// dpkg's implementation is deb/, rpm's is rpm/; the request's
+// packageFamily union chooses, and each package entry carries its family's
+// fields (PackageFile.deb, PackageFile.rpm).
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ipc/stage_main.hpp"
@@ -50,5 +52,10 @@ class PackageInstaller {
 
 // dpkg: the essential set unpacked first, then dpkg in the tree in batches.
 const PackageInstaller& dpkg_installer();
+
+// The host's rpm into the rpmdb at `db_path` (inside the tree): the keys
+// imported, one transaction, the deferred packages in a second one without
+// scriptlets. Throws base::Error(kInvalidInput) for a bad `db_path`.
+std::unique_ptr<PackageInstaller> rpm_installer(std::string_view db_path);
 
 }  // namespace stage::installer
