@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -79,9 +80,16 @@ struct IndexSlot {
   fs::path text;               // what the resolver reads
 };
 
+// What a verified Release lists, before its indexes are fetched.
+struct ReleaseListing {
+  bool acquire_by_hash = false;
+  std::vector<verifier_client::ListedFile> files;
+};
+
 struct ResolutionState {
   std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
   std::vector<IndexSlot> indexes;
+  std::map<std::string, ReleaseListing> listings;  // by repository name
 
   IndexSlot* find(std::string_view repo, std::string_view relative_path) {
     for (IndexSlot& slot : indexes) {
@@ -157,9 +165,9 @@ void check_against_earlier_builds(const verifier_client::Result& result, const s
   trust.save();
 }
 
-// Every repository's InRelease and indexes, and the keys it names by https URL.
-PreparedRequest metadata_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
-                                       const PipelineOptions& options) {
+// Every repository's InRelease, and the keys it names by https URL.
+PreparedRequest release_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                      const PipelineOptions& options) {
   PreparedRequest p;
   fetcher_client::Request request = fetch_request(options);
   auto add = [&](std::string url, std::string name, std::uint64_t cap) {
@@ -167,15 +175,53 @@ PreparedRequest metadata_fetch_request(const std::vector<Repository>& repos, con
   };
   for (const auto& repo : repos) {
     add(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo), kReleaseCapBytes);
-    for (const auto& index : repo.index_paths()) {
-      add(repo.url_of("dists/" + repo.suite + "/" + index), index_name(repo, index), kIndexCapBytes);
-    }
     for (std::size_t i = 0; i < repo.keys.size(); ++i) {
       if (!is_remote(repo.keys[i].location)) continue;
       base::require(repo.keys[i].location.rfind("https://", 0) == 0,
                    "repository '" + repo.name + "': its key must come over https or from a local file: " +
                        repo.keys[i].location);
       add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
+    }
+  }
+  request.output_dir = p.bind_dir(metadata, true);
+  // InRelease is signed; a key over http is refused above.
+  request.allow_plain_http = true;
+  fetcher_client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+// Where an index is fetched from: by its hash when the verified Release
+// offers that (a mirror updating meanwhile still serves the listed copy),
+// else by its name.
+fetcher_client::Download index_download(const Repository& repo, const std::string& index,
+                                        const ReleaseListing* listing) {
+  fetcher_client::Download d{.url = repo.url_of("dists/" + repo.suite + "/" + index),
+                             .dest_name = index_name(repo, index), .max_size = kIndexCapBytes};
+  if (listing == nullptr || !listing->acquire_by_hash) return d;
+  const auto listed = std::find_if(listing->files.begin(), listing->files.end(),
+                                   [&](const verifier_client::ListedFile& f) { return f.relative_path == index; });
+  // Unlisted: fetched by name, and the verifier names it missing. The hash
+  // is not handed to the fetcher: the verifier checks every index against
+  // the signed Release and says so in its own words.
+  if (listed != listing->files.end()) {
+    const std::string dir = fs::path(index).parent_path().string();
+    d.url = repo.url_of("dists/" + repo.suite + "/" + (dir.empty() ? "" : dir + "/") + "by-hash/SHA256/" +
+                        listed->sha256);
+  }
+  return d;
+}
+
+// Every repository's indexes; the hashes come from the verified Release
+// (a trusted repository's from nowhere: it is fetched by name).
+PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
+                                    const ResolutionState& state, const PipelineOptions& options) {
+  PreparedRequest p;
+  fetcher_client::Request request = fetch_request(options);
+  for (const auto& repo : repos) {
+    const auto listing = state.listings.find(repo.name);
+    for (const auto& index : repo.index_paths()) {
+      request.downloads.push_back(
+          index_download(repo, index, listing == state.listings.end() ? nullptr : &listing->second));
     }
   }
   request.output_dir = p.bind_dir(metadata, true);
@@ -209,13 +255,44 @@ std::vector<verifier_client::Key> keys_to_verify(PreparedRequest& p, const Repos
   return keys;
 }
 
-verifier_client::Repository repository_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata,
-                                                 ResolutionState& state, const fs::path& text_dir,
-                                                 PackageCache* cache) {
+verifier_client::Repository release_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
   verifier_client::Repository out{.name = repo.name, .suite = repo.suite, .architectures = {repo.architecture},
                                   .components = repo.components};
   out.in_release = ipc::FdReference::of_slot(p.add_fd(metadata / release_name(repo), kFetchedFile));
   out.keys = keys_to_verify(p, repo, metadata);
+  return out;
+}
+
+// The repositories not marked trusted, with their Releases and keys: what
+// they list tells where their indexes are fetched from.
+PreparedRequest release_verify_request(const std::vector<Repository>& repos, const fs::path& metadata) {
+  PreparedRequest p;
+  verifier_client::Request request;
+  for (const auto& repo : repos) {
+    if (!repo.trusted) request.repositories.push_back(release_to_verify(p, repo, metadata));
+  }
+  verifier_client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+void throw_first_failure(const verifier_client::Result& result) {
+  if (!result.failures.empty()) {
+    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
+  }
+}
+
+void accept_verified_releases(const StageOutcome& outcome, ResolutionState& state) {
+  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
+  throw_first_failure(result);
+  for (const auto& repo : result.verified_repos) {
+    state.listings[repo.name] = {repo.acquire_by_hash, repo.listed_files};
+  }
+}
+
+verifier_client::Repository repository_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata,
+                                                 ResolutionState& state, const fs::path& text_dir,
+                                                 PackageCache* cache) {
+  verifier_client::Repository out = release_to_verify(p, repo, metadata);
   for (const auto& index : repo.index_paths()) {
     verifier_client::IndexFile file{.relative_path = index};
     file.file = ipc::FdReference::of_slot(p.add_fd(metadata / index_name(repo, index), kFetchedFile));
@@ -241,9 +318,7 @@ PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, co
 void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Repository>& repos,
                               ResolutionState& state, PackageCache* cache, Resolution& out) {
   const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
-  if (!result.failures.empty()) {
-    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
-  }
+  throw_first_failure(result);
   if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
   for (const auto& repo : result.verified_repos) {
     for (auto& locked : out.lock.repositories) {
@@ -337,17 +412,33 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
 
   orchestrator.add(StageJob{
-      .name = "fetch-metadata",
+      .name = "fetch-releases",
       .kind = ipc::proto::StageKind::FETCHER,
       .after = {},
-      .prepare = [repos, metadata, options] { return metadata_fetch_request(*repos, metadata, options); },
+      .prepare = [repos, metadata, options] { return release_fetch_request(*repos, metadata, options); },
+      .on_success = [](const StageOutcome&) {},
+      .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
+  });
+  orchestrator.add(StageJob{
+      .name = "verify-releases",
+      .kind = ipc::proto::StageKind::VERIFIER,
+      .after = {"fetch-releases"},
+      .prepare = [repos, metadata] { return release_verify_request(*repos, metadata); },
+      .on_success = [state](const StageOutcome& outcome) { accept_verified_releases(outcome, *state); },
+      .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
+  });
+  orchestrator.add(StageJob{
+      .name = "fetch-indexes",
+      .kind = ipc::proto::StageKind::FETCHER,
+      .after = {"verify-releases"},
+      .prepare = [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
       .on_success = [state](const StageOutcome& outcome) { note_fetched_hashes(outcome, *state); },
       .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
   });
   orchestrator.add(StageJob{
       .name = "verify-metadata",
       .kind = ipc::proto::StageKind::VERIFIER,
-      .after = {"fetch-metadata"},
+      .after = {"fetch-indexes"},
       .prepare = [repos, metadata, state, cache = options.cache] {
         return metadata_verify_request(*repos, metadata, *state, cache);
       },

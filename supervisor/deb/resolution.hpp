@@ -1,10 +1,12 @@
 // The Debian family's resolution as stage jobs:
 //
-//   fetch-metadata -> verify-metadata -> resolve
+//   fetch-releases -> verify-releases -> fetch-indexes -> verify-metadata -> resolve
 //
-// Only the fetcher touches the network; indexes are used only after the
-// verifier accepted their signatures (InRelease) and hashes, and the resolver
-// picks the same package set as apt.
+// Only the fetcher touches the network; indexes are fetched by the hash the
+// verified InRelease lists (by-hash/SHA256/<hash> when it offers
+// Acquire-By-Hash, as apt does), used only after the verifier accepted them
+// against that InRelease again, and the resolver picks the same package set
+// as apt.
 #pragma once
 
 #include <string>
@@ -30,7 +32,7 @@ struct RequestedPackage {
 std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
                                                  const config::ImageTemplate& image);
 
-// Adds fetch-metadata, verify-metadata and resolve for `repos`; `out` is
+// Adds the jobs above for `repos`; `out` is
 // filled by the time Orchestrator::run() returns without throwing.
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,

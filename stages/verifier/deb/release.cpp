@@ -94,8 +94,8 @@ bool lists_component(const std::vector<std::string>& listed, std::string_view wa
   });
 }
 
-// Imports every key of the request and returns the fingerprints a signature
-// must match (empty: any imported key).
+}  // namespace
+
 std::vector<std::string> import_request_keys(GpgHome& home, const ReleaseRequest& request) {
   if (request.keyrings.empty() && request.keys.empty()) {
     reject(request, "Release", "no keyring configured");
@@ -121,6 +121,8 @@ std::vector<std::string> import_request_keys(GpgHome& home, const ReleaseRequest
   if (request.fingerprint_pins.empty()) pins.insert(pins.end(), unpinned.begin(), unpinned.end());
   return pins;
 }
+
+namespace {
 
 Release finish(VerifiedText verified, const ReleaseRequest& request, std::string_view file) {
   Release release =
@@ -155,6 +157,7 @@ Release parse_release(std::string_view text, std::string_view origin) {
   r.valid_until = parse_date_field(p, "Valid-Until", origin);
   r.architectures = split_words(p.get("Architectures").value_or(""));
   r.components = split_words(p.get("Components").value_or(""));
+  r.acquire_by_hash = p.get("Acquire-By-Hash").value_or("") == "yes";
   const auto sums = p.get("SHA256");
   base::require(sums.has_value(), "Failed to parse '" + std::string(origin) +
                                      "': no SHA256 list (weaker hashes are not accepted)");

@@ -30,6 +30,11 @@ struct Release {
   std::vector<std::string> architectures;
   std::vector<std::string> components;
   std::vector<ReleaseFile> sha256;  // in file order
+  // "Acquire-By-Hash: yes": every listed file is also served under
+  // <dir>/by-hash/SHA256/<hash>, so indexes fetched by hash cannot be a
+  // newer copy than the one this Release lists (apt's answer to mirrors
+  // that update between two downloads).
+  bool acquire_by_hash = false;
   std::string signer_fingerprint;   // set by verify_release*
 
   const ReleaseFile* find_file(std::string_view path) const;
@@ -65,6 +70,11 @@ Release parse_release(std::string_view text, std::string_view origin);
 // `file` names the verified file in messages.
 void check_release(const Release& release, const ReleaseRequest& request,
                    std::string_view file = "Release");
+
+// Imports every key of the request into `home` and returns the fingerprints
+// a signature must match (empty: any imported key). Shared with the other
+// families' detached signatures (RPM's repomd.xml.asc).
+std::vector<std::string> import_request_keys(GpgHome& home, const ReleaseRequest& request);
 
 // Verifies InRelease, or Release + Release.gpg when `signature` is given,
 // then parses and checks the signed text. Keys come from request.keyrings
