@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
+#include "stages/resolver/rpm/request.hpp"
 #include "stages/resolver/solver.hpp"
 
 namespace stage::resolver {
@@ -77,6 +78,56 @@ void merge_repository(std::vector<IndexInput>& known, const IndexInput& added) {
   }
 }
 
+Repository decode_repository(proto::ResolverRequest::Index::Reader index) {
+  Repository repository;
+  repository.name = index.getRepoName();
+  repository.base_url = index.getBaseUrl();
+  repository.priority = index.getPriority();
+  for (auto pattern : index.getAllowPackages()) repository.allow_packages.emplace_back(pattern);
+  base::require(!repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
+  return repository;
+}
+
+void decode_deb_indexes(proto::ResolverRequest::Reader request, ipc::StageContext& context, StageInput& in) {
+  for (auto index : request.getIndexes()) {
+    IndexInput item;
+    item.repository = decode_repository(index);
+    merge_repository(in.indexes, item);
+    item.origin = "Packages index of repository '" + item.repository.name + "'";
+    base::require(index.isPackages(), "Failed to decode resolver request: " + item.origin + " is not a Debian index");
+    const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
+    item.text = take_index_text(read_all(fd.get(), item.origin), item.origin);
+    in.indexes.push_back(std::move(item));
+    context.check_cancelled();
+  }
+}
+
+bool is_set(proto::FdRef::Reader ref) { return ref.getSlot() >= 0 || ref.hasPath(); }
+
+// One Index per RPM repository: primary, and filelists when file
+// dependencies need more than primary's short file list.
+void decode_rpm_indexes(proto::ResolverRequest::Reader request, ipc::StageContext& context, StageInput& in) {
+  for (auto index : request.getIndexes()) {
+    RpmIndexInput item;
+    item.repository = decode_repository(index);
+    for (const RpmIndexInput& known : in.rpm_indexes) {
+      base::require(known.repository.name != item.repository.name,
+                    "Failed to decode resolver request: RPM repository '" + item.repository.name + "' is listed twice");
+    }
+    item.origin = "primary.xml of repository '" + item.repository.name + "'";
+    base::require(index.isRpm(), "Failed to decode resolver request: repository '" + item.repository.name +
+                                     "' has a Debian index in an RPM request");
+    auto rpm = index.getRpm();
+    item.primary = read_all(context.open(rpm.getPrimary(), O_RDONLY, item.origin).get(), item.origin);
+    if (rpm.hasFilelists() && is_set(rpm.getFilelists())) {
+      const std::string what = "filelists.xml of repository '" + item.repository.name + "'";
+      item.filelists = read_all(context.open(rpm.getFilelists(), O_RDONLY, what).get(), what);
+    }
+    in.rpm_indexes.push_back(std::move(item));
+    context.check_cancelled();
+  }
+}
+
 // "name" for the native architecture, "name:arch" otherwise.
 std::string display_name(const ResolvedPackage& p, const std::string& native) {
   if (p.architecture == native || p.architecture == "all") return p.name;
@@ -116,39 +167,26 @@ StageInput decode_request(proto::ResolverRequest::Reader request, ipc::StageCont
                    in.architecture.find_first_of(" /:") == std::string::npos,
                "Failed to decode resolver request: invalid architecture '" + in.architecture + "'");
   base::require(request.getIndexes().size() > 0, "Failed to decode resolver request: no package indexes");
-  if (!request.getFamily().isDeb()) {
-    base::fail(base::ErrorKind::kUnimplemented,
-               "Failed to decode resolver request: RPM indexes are not resolved by this resolver yet");
-  }
-  for (auto index : request.getIndexes()) {
-    IndexInput item;
-    item.repository.name = index.getRepoName();
-    item.repository.base_url = index.getBaseUrl();
-    item.repository.priority = index.getPriority();
-    for (auto pattern : index.getAllowPackages()) item.repository.allow_packages.emplace_back(pattern);
-    base::require(!item.repository.name.empty(), "Failed to decode resolver request: an index has no repoName");
-    merge_repository(in.indexes, item);
-    item.origin = "Packages index of repository '" + item.repository.name + "'";
-    base::require(index.isPackages(), "Failed to decode resolver request: " + item.origin + " is not a Debian index");
-    const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
-    item.text = take_index_text(read_all(fd.get(), item.origin), item.origin);
-    in.indexes.push_back(std::move(item));
-    context.check_cancelled();
+  in.family = request.getFamily().isDeb() ? Family::kDeb : Family::kRpm;
+  if (in.family == Family::kDeb) {
+    decode_deb_indexes(request, context, in);
+  } else {
+    decode_rpm_indexes(request, context, in);
   }
   for (auto r : request.getRequested()) {
     base::require(r.getName().size() > 0, "Failed to decode resolver request: a requested package has no name");
-    auto [op, version] = parse_version_constraint(r.getVersion().cStr());
+    auto [op, version] = in.family == Family::kDeb ? parse_version_constraint(r.getVersion().cStr())
+                                                   : rpm::parse_constraint(r.getVersion().cStr());
     in.options.requests.push_back(Request{r.getName(), to_reason(r.getSource()), op, std::move(version)});
   }
   for (auto name : request.getExcluded()) in.options.excluded.emplace_back(name);
-  in.options.base = to_base(request.getFamily().getDeb().getEssential());
+  if (in.family == Family::kDeb) in.options.base = to_base(request.getFamily().getDeb().getEssential());
   in.emit_dot = request.getEmitDotGraph();
   return in;
 }
 
 StageOutput resolve_input(const StageInput& input) {
-  // The request names no package family yet: its indexes are Debian's.
-  return deb_solver().solve(input);
+  return (input.family == Family::kRpm ? rpm_solver() : deb_solver()).solve(input);
 }
 
 void encode_result(const StageOutput& output, proto::ResolverResult::Builder result) {
@@ -166,6 +204,10 @@ void encode_result(const StageOutput& output, proto::ResolverResult::Builder res
     b.setSha256(p.sha256);
     b.setSize(p.size);
     b.setSource(to_source(p.reason));
+    if (output.family == Family::kRpm) {
+      b.setRpm();
+      continue;
+    }
     auto deb = b.initDeb();
     deb.setEssential(p.essential);
     auto pre = deb.initPreDepends(static_cast<unsigned>(p.pre_depends.size()));
@@ -175,7 +217,10 @@ void encode_result(const StageOutput& output, proto::ResolverResult::Builder res
   }
   const auto& order = output.resolution.install_order;
   auto names = result.initInstallOrder(static_cast<unsigned>(order.size()));
-  for (unsigned i = 0; i < order.size(); ++i) names.set(i, display_name(pkgs[order[i]], output.native_arch));
+  for (unsigned i = 0; i < order.size(); ++i) {
+    const ResolvedPackage& p = pkgs[order[i]];
+    names.set(i, output.family == Family::kRpm ? p.name : display_name(p, output.native_arch));
+  }
   result.setDotGraph(output.dot);
 }
 

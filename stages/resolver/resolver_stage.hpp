@@ -1,6 +1,7 @@
 // The resolver stage's boundary: decodes a ResolverRequest into plain
 // structs, runs resolve() and encodes the result. Cap'n Proto names stay in
-// this file pair. Reads: the Packages indexes it is handed. Writes: nothing.
+// this file pair. Reads: the Packages indexes (Debian) or primary and
+// filelists (RPM) it is handed. Writes: nothing.
 // Execs: nothing. Network: none.
 #pragma once
 
@@ -19,9 +20,23 @@ struct IndexInput {
   std::string origin;
 };
 
+enum class Family { kDeb, kRpm };
+
+// One RPM repository's metadata, uncompressed.
+struct RpmIndexInput {
+  Repository repository;
+  std::string primary;    // primary.xml
+  std::string filelists;  // filelists.xml; empty: file provides from primary only
+  std::string origin;
+};
+
 struct StageInput {
+  Family family = Family::kDeb;
   std::string architecture;
-  std::vector<IndexInput> indexes;
+  std::vector<IndexInput> indexes;         // Debian
+  std::vector<RpmIndexInput> rpm_indexes;  // RPM
+  // Requests and excluded for both families (an RPM request's version is in
+  // rpm's syntax); the base set is Debian's.
   ResolveOptions options;
   bool emit_dot = false;
 };
@@ -34,6 +49,7 @@ std::pair<RelOp, std::string> parse_version_constraint(std::string_view text);
 StageInput decode_request(ipc::proto::ResolverRequest::Reader request, ipc::StageContext& context);
 
 struct StageOutput {
+  Family family = Family::kDeb;
   Resolution resolution;
   std::string native_arch;
   std::string dot;  // empty unless asked for

@@ -7,9 +7,9 @@
 //
 // Debian's solver is deb/ (its Packages reader, dpkg's version order and
 // relation syntax feeding a greedy selection core with dpkg's semantics).
-// StageInput and StageOutput are still Debian's (the request has no family
-// variant yet); the RPM family brings its variant of both and a solver over
-// libsolv behind this same interface.
+// RPM's is rpm/: libsolv over primary/filelists (StageInput::rpm_indexes).
+// StageInput and StageOutput carry their family; the fields of the other
+// family stay empty.
 #pragma once
 
 #include "stages/resolver/resolver_stage.hpp"
@@ -27,5 +27,8 @@ class Solver {
 
 // Debian: Packages indexes, dpkg versions, Depends/Pre-Depends/Provides.
 const Solver& deb_solver();
+
+// RPM: primary/filelists, rpm's version order, rich dependencies (libsolv).
+const Solver& rpm_solver();
 
 }  // namespace stage::resolver
