@@ -34,6 +34,18 @@ void encode_repository(const Repository& repo, VerifierRequest::Repository::Buil
   for (unsigned i = 0; i < indexes.size(); ++i) encode_index(repo.index_files[i], indexes[i]);
 }
 
+void encode_package_keys(const std::vector<RepositoryKeys>& all, VerifierRequest::PackageFamily::Builder out) {
+  auto list = out.initRpm(static_cast<unsigned>(all.size()));
+  for (unsigned r = 0; r < list.size(); ++r) {
+    list[r].setRepo(all[r].repo);
+    auto keys = list[r].initKeys(static_cast<unsigned>(all[r].keys.size()));
+    for (unsigned k = 0; k < keys.size(); ++k) {
+      all[r].keys[k].file.encode(keys[k].initFile());
+      keys[k].setFingerprint(all[r].keys[k].fingerprint);
+    }
+  }
+}
+
 Uncompressed decode_uncompressed(ipc::proto::VerifierResult::Index::Uncompressed value) {
   using Wire = ipc::proto::VerifierResult::Index::Uncompressed;
   switch (value) {
@@ -57,6 +69,11 @@ void encode(const Request& request, VerifierRequest::Builder out) {
     p.file.encode(packages[i].initFile());
     packages[i].setExpectedSha256(p.expected_sha256);
     packages[i].setExpectedSize(p.expected_size);
+  }
+  if (request.rpm_package_keys) {
+    encode_package_keys(*request.rpm_package_keys, out.initPackageFamily());
+  } else {
+    out.initPackageFamily().setDeb();
   }
   out.setCheckArchiveContents(request.check_archive_contents);
   out.setCheckTime(request.check_time);

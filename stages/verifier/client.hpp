@@ -49,9 +49,17 @@ struct PackageFile {
   std::int64_t expected_size = -1;
 };
 
+// RPM: the keys a repository's packages must be signed by.
+struct RepositoryKeys {
+  std::string repo;
+  std::vector<Key> keys;
+};
+
 struct Request {
   std::vector<Repository> repositories;
   std::vector<PackageFile> packages;
+  // Set: the packages are RPMs, each checked against its repository's keys.
+  std::optional<std::vector<RepositoryKeys>> rpm_package_keys;
   bool check_archive_contents = false;  // also open each archive and check its members
   std::int64_t check_time = -1;         // unix time for Valid-Until; -1 = now
 };

@@ -153,5 +153,27 @@ TEST(VerifierClient, ResultDecodes) {
   EXPECT_EQ(decoded.failures[0].reason, "why");
 }
 
+TEST(VerifierClient, RpmPackageKeysSelectTheRpmPackageFamily) {
+  client::Request request = sample_request();
+  request.rpm_package_keys = std::vector<client::RepositoryKeys>{
+      {"azl3", {{FdReference::of_slot(8), "1234"}, {FdReference::of_path("/keys/b.asc"), ""}}}, {"empty", {}}};
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<ipc::proto::VerifierRequest>();
+  client::encode(request, builder);
+  const auto family = builder.asReader().getPackageFamily();
+  ASSERT_TRUE(family.isRpm());
+  ASSERT_EQ(family.getRpm().size(), 2u);
+  const auto azl3 = family.getRpm()[0];
+  EXPECT_EQ(std::string(azl3.getRepo().cStr()), "azl3");
+  ASSERT_EQ(azl3.getKeys().size(), 2u);
+  EXPECT_EQ(azl3.getKeys()[0].getFile().getSlot(), 8);
+  EXPECT_EQ(std::string(azl3.getKeys()[0].getFingerprint().cStr()), "1234");
+  EXPECT_EQ(std::string(azl3.getKeys()[1].getFile().getPath().cStr()), "/keys/b.asc");
+  EXPECT_EQ(family.getRpm()[1].getKeys().size(), 0u);
+  // Without keys the packages are Debian's.
+  client::encode(sample_request(), builder);
+  EXPECT_TRUE(builder.asReader().getPackageFamily().isDeb());
+}
+
 }  // namespace
 }  // namespace stage::verifier
