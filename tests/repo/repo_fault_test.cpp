@@ -107,6 +107,11 @@ const TamperCase kTampered[] = {
                 "has expired"}},
     TamperCase{"ValidUntilInThePast", {"--valid-until", "past"}, {}, "",
                {"it expired: Valid-Until 2000-01-01 00:00:00 UTC is in the past"}},
+    // A mirror updated between the InRelease and the index download, with no
+    // by-hash copies to fall back on: refused, never a mixed snapshot.
+    TamperCase{"MirrorMidUpdateWithoutByHash", {"--mid-update"}, {}, "",
+               {"stage 'verify-metadata': Failed to verify index 'main/binary-amd64/Packages.xz' of repository "
+                "'template-0-oicbook': expected SHA256"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Repo, RepoTamper, ::testing::ValuesIn(kTampered), case_label);
@@ -177,6 +182,23 @@ class ScopedEnv {
  private:
   const char* name_;
 };
+
+// The same mirror caught mid-update, but its Release offers Acquire-By-Hash:
+// the indexes come from by-hash/SHA256/<hash> as the verified InRelease
+// lists them (as apt fetches them), so the lock succeeds and the index
+// served by name is never asked for.
+TEST(RepoFaults, MirrorMidUpdateIsLockedFromTheIndexesByHash) {
+  RepoWorld world({"--by-hash", "--mid-update"});
+  const CliResult r = world.cli({"lock", world.template_path().string(), "-o", (world.root() / "lock.json").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::size_t by_hash = 0;
+  for (const auto& e : json::parse(world.httpd().request_log())) {
+    const std::string path = e["path"];
+    EXPECT_NE(path, "/dists/oicbook/main/binary-amd64/Packages.xz");
+    if (path.starts_with("/dists/oicbook/main/binary-amd64/by-hash/SHA256/")) ++by_hash;
+  }
+  EXPECT_EQ(by_hash, 1u);
+}
 
 TEST(RepoFaults, StalledDownloadFailsAtThePerFileTimeLimitNamingTheFile) {
   RepoWorld world;
