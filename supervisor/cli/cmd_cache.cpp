@@ -46,7 +46,7 @@ void require_provider_id(const std::string& id) {
                      std::all_of(id.begin(), id.end(), [](char c) {
                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
                      });
-  base::require(valid, "invalid --provider-id '" + id + "' (expected os-dist-arch, e.g. debian-bookworm-x86_64)");
+  base::require(valid, "invalid --provider-id '" + id + "' (expected os-dist-arch, e.g. debian-debian12-x86_64)");
 }
 
 // Provider directories under work_dir: real directories only, sorted.
