@@ -12,9 +12,12 @@ void encode_index(const IndexFile& index, VerifierRequest::IndexFile::Builder ou
   if (index.cached_uncompressed) index.cached_uncompressed->encode(out.initCachedUncompressed());
 }
 
-void encode_repository(const Repository& repo, VerifierRequest::Repository::Builder out) {
-  out.setName(repo.name);
-  auto deb = out.initDeb();
+void encode_rpm(const RpmRepomd& rpm, VerifierRequest::Repository::Rpm::Builder out) {
+  rpm.repomd.encode(out.initRepomd());
+  if (rpm.signature) rpm.signature->encode(out.initRepomdSignature());
+}
+
+void encode_deb(const Repository& repo, VerifierRequest::Repository::Deb::Builder deb) {
   deb.setSuite(repo.suite);
   ipc::copy_texts(repo.architectures, deb.initArchitectures(static_cast<unsigned>(repo.architectures.size())));
   ipc::copy_texts(repo.components, deb.initComponents(static_cast<unsigned>(repo.components.size())));
@@ -24,6 +27,15 @@ void encode_repository(const Repository& repo, VerifierRequest::Repository::Buil
     repo.detached->signature.encode(detached.initSignature());
   } else {
     repo.in_release.encode(deb.getReleaseFiles().initInRelease());
+  }
+}
+
+void encode_repository(const Repository& repo, VerifierRequest::Repository::Builder out) {
+  out.setName(repo.name);
+  if (repo.rpm) {
+    encode_rpm(*repo.rpm, out.initRpm());
+  } else {
+    encode_deb(repo, out.initDeb());
   }
   auto keys = out.initKeys(static_cast<unsigned>(repo.keys.size()));
   for (unsigned k = 0; k < keys.size(); ++k) {

@@ -30,6 +30,12 @@ struct IndexFile {
   std::optional<ipc::FdReference> cached_uncompressed;  // a copy decompressed earlier
 };
 
+// An RPM repository's signed metadata.
+struct RpmRepomd {
+  ipc::FdReference repomd;                    // repodata/repomd.xml
+  std::optional<ipc::FdReference> signature;  // repomd.xml.asc; unset: the repository publishes none
+};
+
 struct Repository {
   std::string name;
   std::string suite;  // expected Suite or Codename
@@ -39,6 +45,7 @@ struct Repository {
   std::optional<DetachedRelease> detached;  // Release + Release.gpg
   std::vector<Key> keys;
   std::vector<IndexFile> index_files;
+  std::optional<RpmRepomd> rpm;  // set: an RPM repository (suite to detached are unused)
 };
 
 struct PackageFile {

@@ -175,5 +175,27 @@ TEST(VerifierClient, RpmPackageKeysSelectTheRpmPackageFamily) {
   EXPECT_TRUE(builder.asReader().getPackageFamily().isDeb());
 }
 
+TEST(VerifierClient, RpmRepositoryEncodesIntoTheRpmVariant) {
+  client::Repository signed_repo;
+  signed_repo.name = "azl";
+  signed_repo.rpm = client::RpmRepomd{FdReference::of_slot(0), FdReference::of_slot(1)};
+  signed_repo.keys = {{FdReference::of_slot(2), "ABCD"}};
+  client::Repository unsigned_repo = signed_repo;
+  unsigned_repo.rpm->signature.reset();
+  client::Request request;
+  request.repositories = {signed_repo, unsigned_repo};
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<ipc::proto::VerifierRequest>();
+  client::encode(request, out);
+  const auto repos = out.asReader().getRepositories();
+  ASSERT_TRUE(repos[0].isRpm());
+  EXPECT_EQ(repos[0].getRpm().getRepomd().getSlot(), 0);
+  ASSERT_TRUE(repos[0].getRpm().hasRepomdSignature());
+  EXPECT_EQ(repos[0].getRpm().getRepomdSignature().getSlot(), 1);
+  EXPECT_EQ(repos[0].getKeys()[0].getFile().getSlot(), 2);
+  ASSERT_TRUE(repos[1].isRpm());
+  EXPECT_FALSE(repos[1].getRpm().hasRepomdSignature());
+}
+
 }  // namespace
 }  // namespace stage::verifier

@@ -30,6 +30,7 @@ using FileChecked = std::function<void(const std::string& item, std::uint64_t by
 struct CheckedRepository {
   Release release;
   std::vector<VerifiedIndex> indexes;  // in request order
+  std::vector<ListedFile> listed_files;  // RPM: every repomd.xml <data> entry
 };
 
 class FamilyChecks {
@@ -70,5 +71,7 @@ class PackageChecks {
 // RPM: the header signature by a key of the package's repository, the
 // header and payload digests, and (check_archive) the header's file list.
 std::unique_ptr<PackageChecks> rpm_package_checks(std::vector<RepositoryKeys> keys);
+// RPM: repodata/repomd.xml (+ repomd.xml.asc), primary and filelists.
+const FamilyChecks& rpm_checks();
 
 }  // namespace stage::verifier

@@ -44,18 +44,8 @@ base::UniqueFd open_file(ipc::StageContext& context, ipc::proto::FdRef::Reader r
   return context.open(ref, O_RDONLY | O_NOCTTY, what);
 }
 
-RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
-                                  ipc::StageContext& context, std::chrono::sys_seconds now) {
-  RepositoryInput in;
-  in.request.repository = repo.getName();
-  base::require(!in.request.repository.empty(),
-               "Failed to accept verifier request: a repository has no name");
-  const std::string where = "repository '" + in.request.repository + "'";
-  if (!repo.isDeb()) {
-    base::fail(base::ErrorKind::kUnimplemented,
-               "Failed to accept verifier request: " + where + " is an RPM repository, not checked by this verifier yet");
-  }
-  const auto deb = repo.getDeb();
+void decode_deb_files(VerifierRequest::Repository::Deb::Reader deb, ipc::StageContext& context,
+                      const std::string& where, std::chrono::sys_seconds now, RepositoryInput& in) {
   in.request.suite = deb.getSuite();
   in.request.now = now;
   for (const auto component : deb.getComponents()) in.request.components.emplace_back(component);
@@ -68,6 +58,29 @@ RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
     in.release = open_file(context, files.getDetached().getRelease(), "Release of " + where);
     in.signature =
         open_file(context, files.getDetached().getSignature(), "Release.gpg of " + where);
+  }
+}
+
+void decode_rpm_files(VerifierRequest::Repository::Rpm::Reader rpm, ipc::StageContext& context,
+                      const std::string& where, RepositoryInput& in) {
+  RpmRepomdInput& files = in.rpm.emplace();
+  files.repomd = open_file(context, rpm.getRepomd(), "repomd.xml of " + where);
+  if (rpm.hasRepomdSignature()) {
+    files.signature = open_file(context, rpm.getRepomdSignature(), "repomd.xml.asc of " + where);
+  }
+}
+
+RepositoryInput decode_repository(VerifierRequest::Repository::Reader repo,
+                                  ipc::StageContext& context, std::chrono::sys_seconds now) {
+  RepositoryInput in;
+  in.request.repository = repo.getName();
+  base::require(!in.request.repository.empty(),
+               "Failed to accept verifier request: a repository has no name");
+  const std::string where = "repository '" + in.request.repository + "'";
+  if (repo.isRpm()) {
+    decode_rpm_files(repo.getRpm(), context, where, in);
+  } else {
+    decode_deb_files(repo.getDeb(), context, where, now, in);
   }
   // Key files are small and read once, so nothing can swap them later.
   for (const auto key : repo.getKeys()) {
@@ -183,7 +196,8 @@ void verify_repositories(VerifyInput& input, const FamilyChecks& family, ipc::St
     for (std::size_t r = next++; r < count; r = next++) {
       try {
         context.check_cancelled();
-        checked[r] = family.check_repository(input.repositories[r], context, done);
+        RepositoryInput& repo = input.repositories[r];
+        checked[r] = (repo.rpm ? rpm_checks() : family).check_repository(repo, context, done);
       } catch (...) {
         errors[r] = std::current_exception();
       }
@@ -199,7 +213,8 @@ void verify_repositories(VerifyInput& input, const FamilyChecks& family, ipc::St
   }
   for (std::size_t r = 0; r < count; ++r) {
     for (auto& index : checked[r]->indexes) out.indexes.push_back(std::move(index));
-    out.repos.push_back({input.repositories[r].request.repository, std::move(checked[r]->release)});
+    out.repos.push_back({input.repositories[r].request.repository, std::move(checked[r]->release),
+                         std::move(checked[r]->listed_files)});
   }
 }
 
@@ -319,6 +334,21 @@ void encode_file(const std::string& repo, const Digest& digest, FileBuilder out)
   out.setSize(digest.size);
 }
 
+// RPM: every <data> entry of repomd.xml.
+void encode_listed_files(const std::vector<ListedFile>& files, ipc::proto::VerifierResult::Repo::Builder out) {
+  auto listed = out.initListedFiles(static_cast<unsigned>(files.size()));
+  for (unsigned f = 0; f < files.size(); ++f) {
+    listed[f].setKind(files[f].kind);
+    listed[f].setRelativePath(files[f].relative_path);
+    listed[f].setSha256(files[f].digest.sha256);
+    listed[f].setSize(files[f].digest.size);
+    if (files[f].uncompressed) {
+      listed[f].setUncompressedSha256(files[f].uncompressed->sha256);
+      listed[f].setUncompressedSize(files[f].uncompressed->size);
+    }
+  }
+}
+
 void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Builder out) {
   auto repos = out.initVerifiedRepos(static_cast<unsigned>(outcome.repos.size()));
   for (unsigned i = 0; i < outcome.repos.size(); ++i) {
@@ -329,6 +359,9 @@ void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Bu
     repos[i].setValidUntil(r.valid_until ? r.valid_until->time_since_epoch().count() : -1);
     repos[i].setSuite(r.suite);
     repos[i].setCodename(r.codename);
+    if (!outcome.repos[i].listed_files.empty()) {
+      encode_listed_files(outcome.repos[i].listed_files, repos[i]);
+    }
   }
   auto indexes = out.initVerifiedIndexes(static_cast<unsigned>(outcome.indexes.size()));
   for (unsigned i = 0; i < outcome.indexes.size(); ++i) {

@@ -26,10 +26,18 @@ struct IndexInput {
   base::UniqueFd cached;            // optional: a copy decompressed earlier
 };
 
+// An RPM repository's signed metadata.
+struct RpmRepomdInput {
+  base::UniqueFd repomd;     // repodata/repomd.xml
+  base::UniqueFd signature;  // repomd.xml.asc; unset: the repository publishes none
+};
+
 struct RepositoryInput {
   // architecture is left empty: `architectures` are checked one by one.
   // Key files are already read into request.keys.
+  // RPM: only request.repository and request.keys are used.
   ReleaseRequest request;
+  std::optional<RpmRepomdInput> rpm;  // set: an RPM repository, not a Debian one
   std::vector<std::string> architectures;
   base::UniqueFd inrelease;           // set, or both of the two below
   base::UniqueFd release, signature;  // Release + Release.gpg
@@ -58,9 +66,18 @@ struct VerifyInput {
   std::optional<std::vector<RepositoryKeys>> rpm_keys;  // set: the packages are RPMs
 };
 
+// A file the signed metadata lists (RPM: a repomd.xml <data> entry).
+struct ListedFile {
+  std::string kind;
+  std::string relative_path;
+  Digest digest;
+  std::optional<Digest> uncompressed;
+};
+
 struct VerifiedRepo {
   std::string name;
-  Release release;
+  Release release;  // RPM: signer_fingerprint and date (<revision>) only
+  std::vector<ListedFile> listed_files;  // RPM only
 };
 
 struct VerifiedIndex {
