@@ -5,14 +5,18 @@ namespace {
 
 using ipc::proto::InstallerRequest;
 
-void encode_package(const PackageFile& p, InstallerRequest::PackageFile::Builder out) {
+void encode_package(const PackageFile& p, bool rpm, InstallerRequest::PackageFile::Builder out) {
   p.file.encode(out.initFile());
   out.setName(p.name);
   out.setVersion(p.version);
   out.setArchitecture(p.architecture);
-  auto deb = out.initDeb();
-  deb.setEssential(p.essential);
-  ipc::copy_texts(p.pre_depends, deb.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
+  if (rpm) {
+    out.initRpm().setDeferred(p.deferred);
+  } else {
+    auto deb = out.initDeb();
+    deb.setEssential(p.essential);
+    ipc::copy_texts(p.pre_depends, deb.initPreDepends(static_cast<unsigned>(p.pre_depends.size())));
+  }
   out.setSha256(p.sha256);
   out.setSize(p.size);
   out.setDownloadUrl(p.download_url);
@@ -66,7 +70,15 @@ void encode_list(const std::vector<T>& items, ListBuilder list, Encode encode_on
 
 void encode(const Request& request, InstallerRequest::Builder out) {
   const auto count = [](const auto& v) { return static_cast<unsigned>(v.size()); };
-  encode_list(request.packages, out.initPackages(count(request.packages)), encode_package);
+  const bool rpm = request.rpm.has_value();
+  encode_list(request.packages, out.initPackages(count(request.packages)),
+              [rpm](const PackageFile& p, InstallerRequest::PackageFile::Builder b) { encode_package(p, rpm, b); });
+  if (rpm) {
+    auto family = out.initPackageFamily().initRpm();
+    family.setDbPath(request.rpm->db_path);
+    auto keys = family.initKeys(count(request.rpm->keys));
+    for (unsigned i = 0; i < keys.size(); ++i) request.rpm->keys[i].encode(keys[i]);
+  }
   request.root_dir.encode(out.initRootDir());
   out.setHostname(request.hostname);
   encode_list(request.users, out.initUsers(count(request.users)), encode_user);

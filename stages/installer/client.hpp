@@ -26,6 +26,7 @@ struct PackageFile {
   std::uint64_t size = 0;
   std::string download_url;
   std::string repository;                // repository id from the lockfile
+  bool deferred = false;                 // rpm: second transaction, no scriptlets (Request::rpm set)
 };
 
 struct User {
@@ -72,6 +73,13 @@ struct BuildEnv {
   std::optional<ipc::FdReference> dir;
 };
 
+// The rpm family: the host's rpm installs into the image's rpmdb. Without
+// it the request is the deb family's (PackageFile's Debian fields).
+struct RpmFamily {
+  std::string db_path;                  // e.g. "/var/lib/rpm" (provider config.yml)
+  std::vector<ipc::FdReference> keys;   // armored repository keys imported into the rpmdb
+};
+
 struct Request {
   std::vector<PackageFile> packages;  // in installation order
   ipc::FdReference root_dir;
@@ -92,6 +100,7 @@ struct Request {
   std::string esp_mount_point;
   std::string sudo_group;        // the distribution's: "sudo", "wheel" (provider config.yml)
   std::string initrd_file_name;  // in /boot, "{kver}" = kernel version (provider config.yml)
+  std::optional<RpmFamily> rpm;  // unset: the deb family
 };
 
 struct InstalledPackage {

@@ -139,6 +139,30 @@ TEST(InstallerClient, DefaultsAreTheSchemas) {
   EXPECT_EQ(a.getBuildEnv().getMode(), b.getBuildEnv().getMode());
 }
 
+TEST(InstallerClient, RpmFamilyCarriesDbPathKeysAndDeferredPackages) {
+  client::Request request = sample_request();
+  EXPECT_TRUE([&] {
+    capnp::MallocMessageBuilder message;
+    auto builder = message.initRoot<ipc::proto::InstallerRequest>();
+    client::encode(request, builder);
+    return builder.asReader().getPackageFamily().isDeb() && builder.asReader().getPackages()[0].isDeb();
+  }()) << "a request without the rpm family is the deb family's";
+  request.packages[0].deferred = true;
+  request.rpm = client::RpmFamily{"/var/lib/rpm", {FdReference::of_path("/cfg/RPM-GPG-KEY"), FdReference::of_slot(1)}};
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<ipc::proto::InstallerRequest>();
+  client::encode(request, builder);
+  const auto r = builder.asReader();
+  ASSERT_TRUE(r.getPackageFamily().isRpm());
+  EXPECT_EQ(text(r.getPackageFamily().getRpm().getDbPath()), "/var/lib/rpm");
+  const auto keys = r.getPackageFamily().getRpm().getKeys();
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(FdReference::decode(keys[0]), FdReference::of_path("/cfg/RPM-GPG-KEY"));
+  EXPECT_EQ(FdReference::decode(keys[1]), FdReference::of_slot(1));
+  ASSERT_TRUE(r.getPackages()[0].isRpm());
+  EXPECT_TRUE(r.getPackages()[0].getRpm().getDeferred());
+}
+
 TEST(InstallerClient, ResultDecodes) {
   capnp::MallocMessageBuilder message;
   auto result = message.initRoot<ipc::proto::InstallerResult>();
