@@ -41,7 +41,8 @@ Result decode(ipc::proto::ResolverResult::Reader result) {
     out.packages.push_back({p.getName(), p.getVersion(), p.getArchitecture(), p.getRepo(), p.getUrl(),
                             p.getFilename(), p.getSha256(), p.getSize(), p.getSource(),
                             deb && p.getDeb().getEssential(),
-                            deb ? ipc::texts_of(p.getDeb().getPreDepends()) : std::vector<std::string>{}});
+                            deb ? ipc::texts_of(p.getDeb().getPreDepends()) : std::vector<std::string>{},
+                            p.isRpm() ? Family::kRpm : Family::kDeb});
   }
   out.install_order = ipc::texts_of(result.getInstallOrder());
   out.dot_graph = result.getDotGraph();

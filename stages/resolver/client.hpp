@@ -60,8 +60,9 @@ struct Package {
   std::string sha256;
   std::uint64_t size = 0;
   PackageSource source = PackageSource::DEPENDENCY;
-  bool essential = false;
-  std::vector<std::string> pre_depends;
+  bool essential = false;                // Debian only
+  std::vector<std::string> pre_depends;  // Debian only
+  Family family = Family::kDeb;          // the result's family member
 };
 
 struct Result {

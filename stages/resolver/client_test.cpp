@@ -111,5 +111,21 @@ TEST(ResolverClient, ResultDecodes) {
   EXPECT_EQ(decoded.dot_graph, "digraph {}");
 }
 
+TEST(ResolverClient, AnRpmResultDecodesWithItsFamily) {
+  capnp::MallocMessageBuilder message;
+  auto result = message.initRoot<ipc::proto::ResolverResult>();
+  auto p = result.initPackages(1)[0];
+  p.setName("bash");
+  p.setVersion("1:5.2-1");
+  p.setArchitecture("x86_64");
+  p.setRpm();
+  const client::Result decoded = client::decode(result.asReader());
+  ASSERT_EQ(decoded.packages.size(), 1u);
+  EXPECT_EQ(decoded.packages[0].family, client::Family::kRpm);
+  EXPECT_EQ(decoded.packages[0].version, "1:5.2-1");
+  EXPECT_TRUE(decoded.packages[0].pre_depends.empty());
+}
+
 }  // namespace
 }  // namespace stage::resolver
+

@@ -131,6 +131,66 @@ TEST_F(ResolverStage, RejectsInvalidRequests) {
   }
 }
 
+// An RPM request: primary and filelists by path, rpm's version syntax, and
+// the result's rpm member and plain names in the installation order.
+TEST_F(ResolverStage, ResolvesAnRpmRequest) {
+  const std::string sum(64, 'c');
+  write("primary.xml",
+        "<?xml version=\"1.0\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" "
+        "xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"3\">\n"
+        "<package type=\"rpm\"><name>app</name><arch>x86_64</arch><version epoch=\"1\" ver=\"2.0\" rel=\"3\"/>"
+        "<checksum type=\"sha256\" pkgid=\"YES\">" + std::string(64, 'a') + "</checksum>"
+        "<location href=\"Packages/app.rpm\"/><size package=\"10\"/><format><rpm:requires>"
+        "<rpm:entry name=\"/opt/data\"/><rpm:entry name=\"filesystem\" pre=\"1\"/></rpm:requires></format></package>\n"
+        "<package type=\"rpm\"><name>data</name><arch>noarch</arch><version epoch=\"0\" ver=\"1\" rel=\"1\"/>"
+        "<checksum type=\"sha256\" pkgid=\"YES\">" + std::string(64, 'b') + "</checksum>"
+        "<location href=\"Packages/data.rpm\"/><size package=\"20\"/><format/></package>\n"
+        "<package type=\"rpm\"><name>filesystem</name><arch>x86_64</arch><version epoch=\"0\" ver=\"1\" rel=\"1\"/>"
+        "<checksum type=\"sha256\" pkgid=\"YES\">" + sum + "</checksum>"
+        "<location href=\"Packages/filesystem.rpm\"/><size package=\"30\"/><format/></package>\n</metadata>\n");
+  write("filelists.xml",
+        "<?xml version=\"1.0\"?>\n<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\" packages=\"1\">"
+        "<package pkgid=\"" + std::string(64, 'b') + "\" name=\"data\" arch=\"noarch\">"
+        "<version epoch=\"0\" ver=\"1\" rel=\"1\"/><file>/opt/data</file></package></filelists>\n");
+  capnp::MallocMessageBuilder message, out;
+  auto r = message.initRoot<proto::StageRequest>().initResolver();
+  r.setArchitecture("x86_64");
+  auto index = r.initIndexes(1)[0];
+  index.setRepoName("azl");
+  index.setBaseUrl("http://127.0.0.1/azl");
+  auto rpm = index.initRpm();
+  rpm.initPrimary().setPath((dir_ / "primary.xml").string());
+  rpm.initFilelists().setPath((dir_ / "filelists.xml").string());
+  auto req = r.initRequested(1);
+  req[0].setName("app");
+  req[0].setVersion("< 1:3");  // strict in rpm's syntax
+  r.getFamily().setRpm();
+  run(message, out);
+  const auto result = out.getRoot<proto::StageResult>().asReader().getResolver();
+  ASSERT_EQ(result.getPackages().size(), 3u);
+  const auto app = result.getPackages()[0];
+  EXPECT_EQ(std::string(app.getVersion()), "1:2.0-3");
+  EXPECT_EQ(std::string(app.getUrl()), "http://127.0.0.1/azl/Packages/app.rpm");
+  EXPECT_EQ(std::string(app.getFilename()), "app.rpm");
+  EXPECT_EQ(app.getSize(), 10u);
+  EXPECT_TRUE(app.isRpm());
+  EXPECT_EQ(result.getPackages()[1].getSource(), proto::PackageSource::DEPENDENCY);
+  ASSERT_EQ(result.getInstallOrder().size(), 3u);
+  EXPECT_EQ(std::string(result.getInstallOrder()[2]), "app");
+}
+
+TEST_F(ResolverStage, RefusesADebianIndexInAnRpmRequest) {
+  capnp::MallocMessageBuilder message, out;
+  base_request(message).getFamily().setRpm();
+  try {
+    run(message, out);
+    ADD_FAILURE() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("repository 'main' has a Debian index in an RPM request"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(VersionConstraint, ParsesOperatorsAndBareVersions) {
   struct Case {
     const char* text;
