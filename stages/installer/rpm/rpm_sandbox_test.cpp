@@ -160,13 +160,13 @@ class RpmInstallerSandbox : public ::testing::Test {
     run("gpgconf --homedir " + home.string() + " --kill all");
   }
 
-  // Runs the stage on filesystem, svcd (one transaction) and late (deferred).
-  std::string run_stage(capnp::MallocMessageBuilder& result_message, std::string& error) {
+  // Runs the stage on `names` (late is deferred).
+  std::string run_stage(capnp::MallocMessageBuilder& result_message, std::string& error,
+                        const std::vector<std::string>& names = {"svcd", "filesystem", "late"}) {  // rpm orders them
     capnp::MallocMessageBuilder message;
     auto request = message.initRoot<proto::Message>().initRequest();
     request.setSourceDateEpoch(1700000000);
     auto installer = request.initInstaller();
-    const std::vector<std::string> names = {"svcd", "filesystem", "late"};  // rpm orders them
     auto list = installer.initPackages(static_cast<unsigned>(names.size()));
     for (unsigned i = 0; i < names.size(); ++i) {
       list[i].initFile().setPath(rpms_.at(names[i]).string());
@@ -267,6 +267,17 @@ TEST_F(RpmInstallerSandbox, InstallsWithRealOwnersCapabilitiesKeysAndTheDeferred
     EXPECT_EQ(std::string(installed[i].getVersion()), "1.0-1");
     EXPECT_EQ(std::string(installed[i].getArchitecture()), "noarch");
   }
+}
+
+// svcd without the filesystem it requires: rpm refuses the transaction, and
+// the error says which transaction and which package.
+TEST_F(RpmInstallerSandbox, AFailedTransactionNamesItselfAndThePackageRpmBlames) {
+  capnp::MallocMessageBuilder result_message;
+  std::string error;
+  const std::string log = run_stage(result_message, error, {"svcd"});
+  EXPECT_NE(error.find("in the transaction (rpm names svcd-1.0-1.noarch)"), std::string::npos) << error << "\n" << log;
+  EXPECT_NE(error.find("filesystem is needed by svcd-1.0-1.noarch"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(dir_ / "root/usr/bin/oic-ping"));
 }
 
 }  // namespace
