@@ -248,7 +248,7 @@ TEST_F(RpmRepository, TheStageVerifiesAnRpmRepositoryAndListsItsFiles) {
   }
 }
 
-TEST_F(RpmRepository, TheStageRefusesAnUnsignedRepomdSignedByAnotherKeyNamingTheRepository) {
+TEST_F(RpmRepository, TheStageRefusesARepomdSignedByAnotherKeyNamingTheRepository) {
   const TinyRepo& r = repo("gz");
   const auto copy = scratch("other-signed");
   std::filesystem::copy(r.root, copy, std::filesystem::copy_options::recursive);
