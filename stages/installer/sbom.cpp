@@ -123,7 +123,9 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-std::string os_release_id(const std::filesystem::path& root) {
+// The purl namespace: the tree's os-release ID ("debian", "azurelinux"), or
+// without one the distribution the request names, or for Debian "debian".
+std::string purl_vendor(const std::filesystem::path& root, std::string_view type, std::string_view distribution) {
   std::optional<std::string> text = read_file_in_root(root, "etc/os-release");
   if (!text) text = read_file_in_root(root, "usr/lib/os-release");
   std::istringstream lines(text.value_or(""));
@@ -133,6 +135,7 @@ std::string os_release_id(const std::filesystem::path& root) {
     std::erase_if(id, [](char c) { return c == '"' || c == '\''; });
     if (!id.empty()) return lower(id);
   }
+  if (type == "rpm" && !distribution.empty()) return lower(distribution);
   return "debian";
 }
 
@@ -287,8 +290,16 @@ std::string package_purl(std::string_view type, std::string_view vendor, const T
     }
     return out;
   };
-  std::string purl = "pkg:" + std::string(type) + "/" + encode(vendor) + "/" + encode(package.name) + "@" + encode(package.version) +
-                     "?arch=" + encode(package.architecture);
+  // rpm's purls carry the epoch as a qualifier (purl-spec), deb's keep it in
+  // the version.
+  std::string version = package.version, epoch;
+  if (const auto colon = version.find(':'); type == "rpm" && colon != std::string::npos) {
+    epoch = version.substr(0, colon);
+    version.erase(0, colon + 1);
+  }
+  std::string purl = "pkg:" + std::string(type) + "/" + encode(vendor) + "/" + encode(package.name) + "@" +
+                     encode(version) + "?arch=" + encode(package.architecture);
+  if (!epoch.empty()) purl += "&epoch=" + encode(epoch);
   if (!distro.empty()) purl += "&distro=" + encode(distro);
   return purl;
 }
@@ -304,7 +315,8 @@ std::string make_spdx_sbom(const std::filesystem::path& root, ipc::proto::Instal
   const std::string image_version = sbom.getImageVersion();
   const std::string title = image_version.empty() ? image_name : image_name + "-" + image_version;
 
-  const PurlBase purl{sbom.getPurlType(), os_release_id(root), sbom.getDistribution()};
+  const PurlBase purl{sbom.getPurlType(), purl_vendor(root, sbom.getPurlType().cStr(), sbom.getDistribution().cStr()),
+                      sbom.getDistribution()};
   require_purl_type(purl.type);
   PackageDescriber describer(root, request, purl);
   describer.elements.push_back({{"SPDXID", "SPDXRef-Image"},

@@ -94,6 +94,8 @@ TEST(Purl, EncodesEpochsAndPlusSigns) {
 TEST(Purl, TakesTheGivenType) {
   EXPECT_EQ(package_purl("rpm", "azurelinux", {"bash", "5.2.15-3.azl3", "x86_64", ""}, "azl3"),
             "pkg:rpm/azurelinux/bash@5.2.15-3.azl3?arch=x86_64&distro=azl3");
+  EXPECT_EQ(package_purl("rpm", "azurelinux", {"libb", "1:2.0-1", "noarch", ""}, "azl3"),
+            "pkg:rpm/azurelinux/libb@2.0-1?arch=noarch&epoch=1&distro=azl3");
   for (const char* type : {"", "apk", "DEB"}) {
     SCOPED_TRACE(type);
     EXPECT_THROW(package_purl(type, "debian", {"bash", "5.2.15-2", "amd64", ""}, ""), base::Error);
@@ -206,7 +208,19 @@ TEST_F(SbomTest, WritesPackageUrlsOfTheRequestedType) {
   message_->getRoot<ipc::proto::InstallerRequest>().getSbom().setPurlType("rpm");
   const auto doc = nlohmann::json::parse(sbom());
   EXPECT_EQ(doc["packages"][3]["externalRefs"][0]["referenceLocator"],
-            "pkg:rpm/debian/perl-base@1%3A5.36.0-7%2Bdeb12u1?arch=amd64&distro=bookworm");
+            "pkg:rpm/debian/perl-base@5.36.0-7%2Bdeb12u1?arch=amd64&epoch=1&distro=bookworm");
+}
+
+// A tree with no os-release: an RPM purl's namespace is the distribution the
+// request names, never "debian".
+TEST_F(SbomTest, RpmPurlsWithoutOsReleaseUseTheDistribution) {
+  fs::remove(root_ / "etc/os-release");
+  auto sbom_request = message_->getRoot<ipc::proto::InstallerRequest>().getSbom();
+  sbom_request.setPurlType("rpm");
+  sbom_request.setDistribution("azl3");
+  const auto doc = nlohmann::json::parse(sbom());
+  EXPECT_EQ(doc["packages"][1]["externalRefs"][0]["referenceLocator"],
+            "pkg:rpm/azl3/base-files@12.4%2Bdeb12u5?arch=amd64&distro=azl3");
 }
 
 TEST_F(SbomTest, RefusesARequestWithoutAPurlType) {
