@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,17 @@ class PackageFamily {
   // its section of the lockfile holds); the shared ones are filled by the caller.
   virtual void fill_installer_package(const LockedPackage& package,
                                       stage::installer::client::PackageFile& out) const = 0;
+  // The keys each repository's packages must be signed by, when the
+  // family's packages carry signatures of their own (rpm); unset: the
+  // signed indexes vouch for the packages (deb). Given to every package
+  // check (PipelineOptions::package_keys) and to the installer.
+  virtual std::optional<PackageKeys> package_keys(const config::ProviderData&, const config::ImageTemplate&) const {
+    return std::nullopt;
+  }
+  // The family's part of the installer's request, once its packages are in
+  // it (rpm: the rpmdb path, the keys it imports, the deferred packages).
+  virtual void fill_installer_request(const config::DistributionFacts&, const std::optional<PackageKeys>&,
+                                      PreparedRequest&, stage::installer::client::Request&) const {}
 };
 
 // The family of `provider`'s packages; kInvalidInput for one this build

@@ -38,7 +38,8 @@ std::string run_name(std::size_t run) {
   throw base::Error(base::ErrorKind::kInvalidInput, message);
 }
 
-PreparedRequest check_request(const std::vector<ArchiveToCheck>& todo, const std::filesystem::path& packages_dir) {
+PreparedRequest check_request(const std::vector<ArchiveToCheck>& todo, const std::filesystem::path& packages_dir,
+                              const std::optional<PackageKeys>& keys) {
   // Paths in the read-only packages tree rather than fds: one verifier run
   // checks any number of packages (fds per message are capped), on every core.
   PreparedRequest p;
@@ -47,6 +48,7 @@ PreparedRequest check_request(const std::vector<ArchiveToCheck>& todo, const std
   for (const ArchiveToCheck& entry : todo) {
     request.packages.push_back(package_to_verify(*entry.package, ipc::FdReference::of_path(entry.object.string())));
   }
+  add_package_keys(p, keys, request);
   request.check_archive_contents = true;
   stage::verifier::client::encode(request, p.init_request().initVerifier());
   return p;
@@ -100,7 +102,9 @@ void add_archive_check_jobs(Orchestrator& orchestrator, const Lockfile& lock, Pa
         .name = run_name(run),
         .kind = ipc::proto::StageKind::VERIFIER,
         .after = previous.empty() ? std::vector<std::string>{} : std::vector<std::string>{previous},
-        .prepare = [todo, dir = cache.root() / "packages"] { return check_request(*todo, dir); },
+        .prepare = [todo, dir = cache.root() / "packages", keys = files.package_keys] {
+          return check_request(*todo, dir, keys);
+        },
         .on_success = [todo, &cache, &out](const StageOutcome& outcome) { settle(outcome, *todo, cache, out); },
         .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
     });

@@ -170,6 +170,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_tree = env.tree(),
                              .distribution = provider.id,
                              .facts = provider.facts,
+                             .package_keys = files.package_keys,
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files};
@@ -307,7 +308,8 @@ int run_build(const BuildRequest& request, Logger& log) {
                           .workers = static_cast<std::uint32_t>(request.global.workers),
                           .dot_graph = request.dotfile.has_value(),
                           .dot_system_only = request.system_packages_only,
-                          .cache = &cache};
+                          .cache = &cache,
+                          .package_keys = family.package_keys(provider, request.image)};
 
   Orchestrator resolution_run(orchestrator_options(request.global, request.keep_requests), progress);
   Orchestrator package_run(orchestrator_options(request.global, request.keep_requests), progress);
@@ -354,7 +356,8 @@ int run_fetch(const FetchRequest& request, Logger& log) {
   progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);
   const PipelineOptions options{.workspace = workspace.dir(),
                                 .workers = static_cast<std::uint32_t>(request.global.workers),
-                                .cache = &cache};
+                                .cache = &cache,
+                                .package_keys = family.package_keys(provider, request.image)};
   Orchestrator resolution_run(orchestrator_options(request.global, std::nullopt), progress);
   Orchestrator package_run(orchestrator_options(request.global, std::nullopt), progress);
   auto report_timings = [&] { progress.timing_table(timing_rows({&resolution_run, &package_run})); };

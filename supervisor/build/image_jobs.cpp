@@ -209,6 +209,7 @@ PreparedRequest prepare_save_request(const InstallInputs& in) {
   installer_client::Request request{.packages = packages_to_install(in)};
   request.root_dir = p.bind_dir(in.build_env_tree, true);
   request.build_env = {installer_client::BuildEnvMode::SAVE, p.bind_dir(in.build_env_tree, true)};
+  family_named(in.lock.family).fill_installer_request(in.facts, in.package_keys, p, request);
   installer_client::encode(request, p.init_request().initInstaller());
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.extra.push_back({sandbox::MountKind::kProc, {}, (in.build_env_tree / "proc").string(), {}});
@@ -235,6 +236,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.root_fs_uuid = in.layout.root_fs_uuid;
   request.boot_fs_uuid = in.layout.boot_fs_uuid;
   request.esp_mount_point = in.layout.esp_mount_point;
+  family_named(in.lock.family).fill_installer_request(in.facts, in.package_keys, p, request);
   installer_client::encode(request, p.init_request().initInstaller());
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.read_write.push_back(in.workspace);

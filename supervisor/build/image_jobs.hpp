@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/build/lockfile.hpp"
+#include "supervisor/build/package_fetch.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 
 namespace supervisor {
@@ -37,6 +39,7 @@ struct InstallInputs {
   std::filesystem::path build_env_tree;  // kReuse: the saved tree; kSave: the empty tree to fill; kNone: empty
   std::string distribution;              // for the SBOM, e.g. "debian-debian12-x86_64"
   config::DistributionFacts facts;       // the provider's config.yml: initramfs tool, purl type, ...
+  std::optional<PackageKeys> package_keys;  // PackageFamily::package_keys
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)

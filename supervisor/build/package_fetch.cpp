@@ -92,9 +92,11 @@ PreparedRequest fetch_packages_request(const PackageBatchState& state, std::size
   return p;
 }
 
-PreparedRequest verify_packages_request(const PackageBatchState& state, std::size_t b, const std::string& suffix) {
+PreparedRequest verify_packages_request(const PackageBatchState& state, std::size_t b, const std::string& suffix,
+                                        const std::optional<PackageKeys>& keys) {
   PreparedRequest p;
   stage::verifier::client::Request request;
+  add_package_keys(p, keys, request);
   for (const auto& pkg : state.batches[b]) {
     const int slot = p.add_fd(state.batch_dirs[b] / staged_name(pkg, suffix), kFetchedFile);
     request.packages.push_back(package_to_verify(pkg, ipc::FdReference::of_slot(slot)));
@@ -126,6 +128,18 @@ void commit_verified(const StageOutcome& outcome, PackageBatchState& state, std:
 
 }  // namespace
 
+void add_package_keys(PreparedRequest& p, const std::optional<PackageKeys>& keys,
+                      stage::verifier::client::Request& out) {
+  if (!keys) return;
+  out.rpm_package_keys.emplace();
+  for (const RepositoryKeyFiles& repo : *keys) {
+    auto& entry = out.rpm_package_keys->emplace_back(stage::verifier::client::RepositoryKeys{.repo = repo.repo});
+    for (const auto& [file, pin] : repo.keys) {
+      entry.keys.push_back({ipc::FdReference::of_slot(p.add_fd(file, O_RDONLY)), pin});
+    }
+  }
+}
+
 stage::verifier::client::PackageFile package_to_verify(const LockedPackage& package, ipc::FdReference file) {
   return {.name = package.name, .repo = package.repository, .file = std::move(file),
           .expected_sha256 = package.sha256, .expected_size = static_cast<std::int64_t>(package.size)};
@@ -135,6 +149,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
                       const PipelineOptions& options, std::string_view package_suffix, const std::string& after,
                       PackageFiles& out, std::size_t batches) {
   file_timeout_sec(options);  // a malformed variable fails before any stage starts
+  out.package_keys = options.package_keys;
   auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
   std::vector<LockedPackage> missing;
   for (const auto& pkg : lock.packages) {
@@ -197,7 +212,9 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
         .name = "verify-packages-" + std::to_string(b + 1),
         .kind = ipc::proto::StageKind::VERIFIER,
         .after = verify_after,
-        .prepare = [state, b, suffix = std::string(package_suffix)] { return verify_packages_request(*state, b, suffix); },
+        .prepare = [state, b, suffix = std::string(package_suffix), keys = options.package_keys] {
+          return verify_packages_request(*state, b, suffix, keys);
+        },
         .on_success = [state, b, &cache, &out, suffix = std::string(package_suffix)](const StageOutcome& outcome) {
           commit_verified(outcome, *state, b, suffix, cache, out);
         },

@@ -30,6 +30,14 @@
 
 namespace supervisor {
 
+// The keys a repository's packages must be signed by (the RPM family: each
+// package carries its own signature), as local files with an optional pin.
+struct RepositoryKeyFiles {
+  std::string repo;
+  std::vector<std::pair<std::filesystem::path, std::string>> keys;  // file, fingerprint pin or empty
+};
+using PackageKeys = std::vector<RepositoryKeyFiles>;
+
 // What the fetch, verify and resolve jobs of one build share.
 struct PipelineOptions {
   std::filesystem::path workspace;     // this build's private directory
@@ -42,6 +50,9 @@ struct PipelineOptions {
   // Keeps verified decompressed indexes in its metadata/ between builds;
   // unset: each build decompresses into its workspace.
   PackageCache* cache = nullptr;
+  // Set by a family whose packages are signed (PackageFamily::package_keys):
+  // every package check names them to the verifier.
+  std::optional<PackageKeys> package_keys;
 };
 
 // The per-attempt download time limit `options` resolves to (see
@@ -56,6 +67,11 @@ stage::fetcher::client::Request fetch_request(const PipelineOptions& options);
 // sha256 and size as the lock names them.
 stage::verifier::client::PackageFile package_to_verify(const LockedPackage& package, ipc::FdReference file);
 
+// Names `keys` (when set) in a verifier request that checks package files:
+// each package's signature must be by a key of its repository.
+void add_package_keys(PreparedRequest& p, const std::optional<PackageKeys>& keys,
+                      stage::verifier::client::Request& out);
+
 // A file a stage wrote into a directory it was given: a link planted under
 // its name is not followed, and a FIFO does not block the open.
 inline constexpr int kFetchedFile = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
@@ -67,6 +83,7 @@ struct PackageFiles {
   std::size_t reused = 0;
   std::uint64_t bytes_downloaded = 0;
   std::vector<std::string> evicted;  // corrupt cache objects found (and removed)
+  std::optional<PackageKeys> package_keys;  // PipelineOptions::package_keys, for the archive checks
 };
 
 // Adds the jobs that bring every package of `lock` into `cache` (its sha256
