@@ -1,0 +1,139 @@
+// `lock` of an azl3 template whose repository is a user's own mirror: a
+// copied config dir whose azl3 provider points at the signed synthetic RPM
+// repository (make-rpmrepo.sh --small) served on 127.0.0.1, with that
+// repository's key shipped in keys/ and pinned, as azl3's own keys are.
+#include <regex>
+#include <set>
+
+#include "tests/fixtures/rpmrepo/rpmrepo.hpp"
+#include "tests/repo/repo_harness.hpp"
+
+namespace tests::repo {
+namespace {
+
+class RpmWorld {
+ public:
+  // repoGPGCheck as the provider states it: azl3's true, emt3's false.
+  explicit RpmWorld(const std::vector<std::string>& tamper = {}, bool repo_gpg_check = true)
+      : repo_(rpmrepo::make_small_rpmrepo(root() / "fixture", tamper)),
+        httpd_(std::make_unique<fixtures::FaultHttpd>(repo_.repo())) {
+    write_config_dir(repo_gpg_check);
+    write_file(root() / "image.yml",
+               "image:\n  name: rpm-test\n  version: \"1.0.0\"\n"
+               "target:\n  os: azure-linux\n  dist: azl3\n  arch: x86_64\n  imageType: raw\n"
+               "systemConfig:\n  name: rpm-test\n  packages:\n    - app\n");
+    write_file(root() / "config.yml", "workers: 2\nconfig_dir: " + (root() / "config").string() +
+                                          "\ncache_dir: " + (root() / "cache").string() + "\nwork_dir: " +
+                                          (root() / "work").string() + "\ntemp_dir: " + (root() / "tmp").string() + "\n");
+    fs::create_directories(root() / "tmp");
+  }
+
+  const fs::path& root() const { return dir_.path(); }
+  const rpmrepo::RpmRepo& repo() const { return repo_; }
+  fs::path lock_path() const { return root() / "lock.json"; }
+
+  CliResult lock() {
+    return run_process({download_only_cli(), "--config", (root() / "config.yml").string(), "lock",
+                        (root() / "image.yml").string(), "-o", lock_path().string()},
+                       root() / ("cli-" + std::to_string(++runs_)));
+  }
+
+  std::vector<std::string> requested_paths() {
+    std::vector<std::string> paths;
+    for (const auto& entry : json::parse(httpd_->request_log())) paths.push_back(entry["path"].get<std::string>());
+    return paths;
+  }
+
+ private:
+  // azl3 as shipped, its repository and key replaced by the fixture's, its
+  // default packages by app alone and no kernel, so the lock can be checked exactly.
+  void write_config_dir(bool repo_gpg_check) {
+    const fs::path os_dir = root() / "config/osv/azure-linux/azl3";
+    fs::create_directories(os_dir);
+    fs::copy(fs::path(OIC_SOURCE_ROOT) / "config/osv/azure-linux/azl3", os_dir, fs::copy_options::recursive);
+    fs::copy_file(repo_.key(), os_dir / "keys/RPM-GPG-KEY");
+    write_file(os_dir / "providerconfigs/x86_64_repo.yml",
+               "repositories:\n  - name: azurelinux-3.0-base\n    type: rpm\n"
+               "    baseURL: http://127.0.0.1:" + std::to_string(httpd_->port()) +
+                   "\n    keyFiles: [keys/RPM-GPG-KEY]\n    keyFingerprints: [" + repo_.fingerprint() +
+                   "]\n    repoGPGCheck: " + (repo_gpg_check ? "true" : "false") + "\n");
+    const fs::path defaults = os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
+    std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
+                                          "  packages:\n    - app\n");
+    const auto kernel = text.find("  kernel:\n");
+    ASSERT_NE(kernel, std::string::npos) << defaults;
+    write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
+  }
+
+  debrepo::TempDir dir_;
+  rpmrepo::RpmRepo repo_;
+  std::unique_ptr<fixtures::FaultHttpd> httpd_;
+  int runs_ = 0;
+};
+
+std::set<std::string> locked_packages(const json& lock) {
+  std::set<std::string> out;
+  for (const auto& p : lock["packages"]) {
+    out.insert(p["name"].get<std::string>() + " " + p["version"].get<std::string>() + " " +
+               p["architecture"].get<std::string>());
+  }
+  return out;
+}
+
+// app's rich and file dependencies (the file only in filelists), the Epoch
+// that makes libb 1:2.0 newer than 3.0, and new obsoleting old.
+const std::set<std::string> kExpected = {"app 1.0-1 x86_64",  "filesystem 1.0-1 x86_64", "libb 1:2.0-1 x86_64",
+                                         "new 2.0-1 x86_64",  "oic-data 1.0-1 noarch",   "tool 1.0-1 x86_64"};
+
+TEST(RpmRepoLock, LocksTheAzl3TemplateOnTheSignedFixture) {
+  RpmWorld world;
+  const CliResult r = world.lock();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json lock = json::parse(slurp(world.lock_path()));
+  EXPECT_EQ(lock["family"], "rpm");
+  EXPECT_EQ(lock["provider"], "azure-linux-azl3-x86_64");
+  EXPECT_EQ(locked_packages(lock), kExpected);
+  ASSERT_EQ(lock["repositories"].size(), 1u);
+  EXPECT_EQ(lock["repositories"][0]["signer"], world.repo().fingerprint());
+  EXPECT_FALSE(lock["repositories"][0].contains("deb"));
+  const auto paths = world.requested_paths();
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "/repodata/repomd.xml.asc"), paths.end());
+  // The second lock reads the verified texts from the metadata cache.
+  const CliResult again = world.lock();
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE((again.out + again.err).find("Package indexes: 2 from the metadata cache"), std::string::npos) << again.err;
+}
+
+// emt3's repository publishes no repomd.xml.asc: with repoGPGCheck off none
+// is asked for, and the lock names no metadata signer.
+TEST(RpmRepoLock, AnUnsignedRepomdLocksWhenTheProviderChecksPackagesOnly) {
+  RpmWorld world({"--emt"}, false);
+  const CliResult r = world.lock();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json lock = json::parse(slurp(world.lock_path()));
+  EXPECT_EQ(locked_packages(lock), kExpected);
+  EXPECT_EQ(lock["repositories"][0]["signer"], "");
+  const auto paths = world.requested_paths();
+  EXPECT_EQ(std::find(paths.begin(), paths.end(), "/repodata/repomd.xml.asc"), paths.end());
+}
+
+// With repoGPGCheck on, repomd.xml must come with a signature by the pinned
+// key, and primary must be the one it lists.
+TEST(RpmRepoLock, RefusesAMissingOrForeignRepomdSignatureAndAnUnlistedPrimary) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"--no-asc", "repomd.xml.asc': HTTP 404"},
+      {"--asc-other-key", "azurelinux-3.0-base"},
+      {"--primary-checksum-mismatch", "primary.xml.xz': sha256 is"},
+  };
+  for (const auto& [tamper, expected] : cases) {
+    SCOPED_TRACE(tamper);
+    RpmWorld world({tamper});
+    const CliResult r = world.lock();
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(world.lock_path()));
+  }
+}
+
+}  // namespace
+}  // namespace tests::repo
