@@ -91,11 +91,23 @@ void encode(const Request& request, VerifierRequest::Builder out) {
   out.setCheckTime(request.check_time);
 }
 
+const ListedFile* VerifiedRepo::find_listed(std::string_view relative_path) const {
+  for (const ListedFile& file : listed_files) {
+    if (file.relative_path == relative_path) return &file;
+  }
+  return nullptr;
+}
+
 Result decode(ipc::proto::VerifierResult::Reader result) {
   Result out;
   for (auto r : result.getVerifiedRepos()) {
-    out.verified_repos.push_back(
-        {r.getName(), r.getSignerFingerprint(), r.getDate(), r.getValidUntil(), r.getSuite(), r.getCodename()});
+    VerifiedRepo& repo = out.verified_repos.emplace_back(
+        VerifiedRepo{r.getName(), r.getSignerFingerprint(), r.getDate(), r.getValidUntil(), r.getSuite(),
+                     r.getCodename(), {}, r.getAcquireByHash()});
+    for (auto f : r.getListedFiles()) {
+      repo.listed_files.push_back({f.getKind(), f.getRelativePath(), f.getSha256(), f.getSize(),
+                                   f.getUncompressedSha256(), f.getUncompressedSize()});
+    }
   }
   for (auto i : result.getVerifiedIndexes()) {
     out.verified_indexes.push_back({i.getRepo(), i.getRelativePath(), i.getSha256(), i.getSize(),

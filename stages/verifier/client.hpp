@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ipc/shared.hpp"
@@ -71,6 +72,16 @@ struct Request {
   std::int64_t check_time = -1;         // unix time for Valid-Until; -1 = now
 };
 
+// A file the signed metadata lists (VerifierResult.ListedFile).
+struct ListedFile {
+  std::string kind;
+  std::string relative_path;
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::string uncompressed_sha256;
+  std::uint64_t uncompressed_size = 0;
+};
+
 struct VerifiedRepo {
   std::string name;
   std::string signer_fingerprint;
@@ -78,6 +89,10 @@ struct VerifiedRepo {
   std::int64_t valid_until = -1;
   std::string suite;
   std::string codename;
+  std::vector<ListedFile> listed_files;
+  bool acquire_by_hash = false;
+
+  const ListedFile* find_listed(std::string_view relative_path) const;
 };
 
 enum class Uncompressed { kNone, kWritten, kCached };

@@ -30,7 +30,7 @@ using FileChecked = std::function<void(const std::string& item, std::uint64_t by
 struct CheckedRepository {
   Release release;
   std::vector<VerifiedIndex> indexes;  // in request order
-  std::vector<ListedFile> listed_files;  // RPM: every repomd.xml <data> entry
+  std::vector<ListedFile> listed_files;  // every file the signed metadata lists
 };
 
 class FamilyChecks {

@@ -87,6 +87,8 @@ struct VerifierResult {
     # <data> entries, type in `kind`), so that the supervisor fetches the
     # indexes it names after the signature was checked.
     listedFiles @6 :List(ListedFile);
+    # Debian: the Release offers its files by hash (by-hash/SHA256/<hash>).
+    acquireByHash @7 :Bool;
   }
   struct ListedFile {
     kind @0 :Text;              # RPM: "primary", "filelists", ...

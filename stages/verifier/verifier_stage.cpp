@@ -334,7 +334,7 @@ void encode_file(const std::string& repo, const Digest& digest, FileBuilder out)
   out.setSize(digest.size);
 }
 
-// RPM: every <data> entry of repomd.xml.
+// What the signed metadata lists: the Release's SHA256 entries, repomd.xml's <data> entries.
 void encode_listed_files(const std::vector<ListedFile>& files, ipc::proto::VerifierResult::Repo::Builder out) {
   auto listed = out.initListedFiles(static_cast<unsigned>(files.size()));
   for (unsigned f = 0; f < files.size(); ++f) {
@@ -359,9 +359,8 @@ void encode_outcome(const VerifyOutcome& outcome, ipc::proto::VerifierResult::Bu
     repos[i].setValidUntil(r.valid_until ? r.valid_until->time_since_epoch().count() : -1);
     repos[i].setSuite(r.suite);
     repos[i].setCodename(r.codename);
-    if (!outcome.repos[i].listed_files.empty()) {
-      encode_listed_files(outcome.repos[i].listed_files, repos[i]);
-    }
+    repos[i].setAcquireByHash(r.acquire_by_hash);
+    encode_listed_files(outcome.repos[i].listed_files, repos[i]);
   }
   auto indexes = out.initVerifiedIndexes(static_cast<unsigned>(outcome.indexes.size()));
   for (unsigned i = 0; i < outcome.indexes.size(); ++i) {
@@ -399,7 +398,7 @@ VerifyInput decode_request(VerifierRequest::Reader request, ipc::StageContext& c
 }
 
 VerifyOutcome verify_all(VerifyInput& input, ipc::StageContext& context) {
-  // Debian's unless the request's packageFamily is RPM's.
+  // Debian's unless a repository or the request's packageFamily is RPM's.
   const FamilyChecks& family = deb_checks();
   VerifyOutcome out;
   verify_repositories(input, family, context, out);

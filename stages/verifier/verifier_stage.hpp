@@ -77,7 +77,7 @@ struct ListedFile {
 struct VerifiedRepo {
   std::string name;
   Release release;  // RPM: signer_fingerprint and date (<revision>) only
-  std::vector<ListedFile> listed_files;  // RPM only
+  std::vector<ListedFile> listed_files;  // Release SHA256 entries, repomd.xml <data> entries
 };
 
 struct VerifiedIndex {

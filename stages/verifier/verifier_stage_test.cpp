@@ -218,6 +218,16 @@ TEST_F(VerifierStage, VerifiesAGoodRepositoryItsIndexesAndPackages) {
   EXPECT_GT(repo.getValidUntil(), now + 29 * 86400);
 
   const Release release = parse_release(read_file_bytes(good_->dist_dir() / "Release"), "Release");
+  // Every file the Release lists, with its hash: where the supervisor fetches
+  // indexes by hash from. This fixture offers no by-hash copies.
+  EXPECT_FALSE(repo.getAcquireByHash());
+  ASSERT_EQ(repo.getListedFiles().size(), release.sha256.size());
+  for (unsigned i = 0; i < release.sha256.size(); ++i) {
+    EXPECT_EQ(repo.getListedFiles()[i].getRelativePath().cStr(), release.sha256[i].path);
+    EXPECT_EQ(repo.getListedFiles()[i].getSha256().cStr(), release.sha256[i].sha256);
+    EXPECT_EQ(repo.getListedFiles()[i].getSize(), release.sha256[i].size);
+  }
+  EXPECT_GT(release.sha256.size(), 0u);
   ASSERT_EQ(result.getVerifiedIndexes().size(), 3u);
   for (const auto index : result.getVerifiedIndexes()) {
     const ReleaseFile* listed = release.find_file(index.getRelativePath().cStr());

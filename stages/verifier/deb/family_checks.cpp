@@ -58,6 +58,11 @@ class DebChecks final : public FamilyChecks {
     const std::string& name = repo.request.repository;
     CheckedRepository out;
     out.release = verify_release_files(repo);
+    // What the Release lists, so that indexes are fetched by the hash it
+    // gives (by-hash) before they are checked here against it once more.
+    for (const ReleaseFile& file : out.release.sha256) {
+      out.listed_files.push_back({"", file.path, {file.sha256, file.size}, std::nullopt});
+    }
     done(name, 0);
     for (const auto& index : repo.indexes) {
       context.check_cancelled();
