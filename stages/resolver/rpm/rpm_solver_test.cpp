@@ -174,12 +174,16 @@ TEST(RpmSolver, RpmVersionOrder) {
   EXPECT_GT(cmp("1.0a-1", "1.0-1"), 0);
 }
 
+// "old" is met by new's Provides; new's Obsoletes keep old itself out, so
+// asking for both is a problem.
 TEST(RpmSolver, ObsoletesReplaceThePackage) {
-  const std::vector<Pkg> pkgs = {
-      {"app", "1.0-1", "x86_64", requires_({"old"})},
-      {"old", "1.0-1", "noarch"},
-      {"new", "2.0-1", "noarch", provides({"old"}) + "<rpm:obsoletes><rpm:entry name=\"old\"/></rpm:obsoletes>"}};
+  const std::string obsoletes = "<rpm:obsoletes><rpm:entry name=\"old\"/></rpm:obsoletes>";
+  const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"old"})},
+                                 {"old", "1.0-1", "noarch"},
+                                 {"new", "1.0-1", "noarch", provides({"old"}) + obsoletes}};
   EXPECT_EQ(names(solve({repo("main", pkgs)}, {req("app")})), "app new");
+  const std::string e = error_of([&] { solve({repo("main", pkgs)}, {req("old"), req("new")}); });
+  EXPECT_NE(e.find("new-1.0-1.noarch obsoletes old provided by old-1.0-1.noarch"), std::string::npos) << e;
 }
 
 TEST(RpmSolver, ConflictsAreAnErrorNamingPackagesAndRepositories) {
