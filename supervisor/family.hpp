@@ -1,7 +1,7 @@
 // A package family: what differs between Debian-like and RPM-like
 // distributions in a build, behind one small interface. The shape of
 // OpenSSH's ssh-sandbox.h: this header, one sibling implementation per family
-// (supervisor/deb/, later supervisor/rpm/), chosen by family_for(). The rest
+// (supervisor/deb/, supervisor/rpm/), chosen by family_for(). The rest
 // of a build is shared: fetching packages by URL and hash
 // (package_fetch.hpp), the cache, archive checks and the image stages.
 #pragma once
