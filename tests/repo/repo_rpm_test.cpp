@@ -38,6 +38,13 @@ class RpmWorld {
                        root() / ("cli-" + std::to_string(++runs_)));
   }
 
+  // The packages of the lock into the cache, hashes, header signatures and file lists checked.
+  CliResult fetch() {
+    return run_process({download_only_cli(), "--config", (root() / "config.yml").string(), "fetch",
+                        (root() / "image.yml").string(), "--lockfile", lock_path().string(), "--check-archives"},
+                       root() / ("cli-" + std::to_string(++runs_)));
+  }
+
   std::vector<std::string> requested_paths() {
     std::vector<std::string> paths;
     for (const auto& entry : json::parse(httpd_->request_log())) paths.push_back(entry["path"].get<std::string>());
@@ -133,6 +140,22 @@ TEST(RpmRepoLock, RefusesAMissingOrForeignRepomdSignatureAndAnUnlistedPrimary) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(world.lock_path()));
   }
+}
+
+// The packages are checked against the keys of their repository: what the
+// provider ships (here the fixture's key), not any key the verifier knows.
+TEST(RpmRepoFetch, PackagesSignedByTheRepositorysKeyAreFetchedOthersRefused) {
+  RpmWorld good;
+  ASSERT_EQ(good.lock().exit_code, 0);
+  const CliResult fetched = good.fetch();
+  EXPECT_EQ(fetched.exit_code, 0) << fetched.err;
+  RpmWorld other({"--other-key-rpm"});
+  const CliResult locked = other.lock();
+  ASSERT_EQ(locked.exit_code, 0) << locked.err;  // repomd and primary are the repository's own
+  const CliResult refused = other.fetch();
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("app"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("azurelinux-3.0-base"), std::string::npos) << refused.err;
 }
 
 }  // namespace
