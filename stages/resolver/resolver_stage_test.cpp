@@ -165,6 +165,7 @@ TEST_F(ResolverStage, ResolvesAnRpmRequest) {
   req[0].setName("app");
   req[0].setVersion("< 1:3");  // strict in rpm's syntax
   r.getFamily().setRpm();
+  r.setEmitDotGraph(true);
   run(message, out);
   const auto result = out.getRoot<proto::StageResult>().asReader().getResolver();
   ASSERT_EQ(result.getPackages().size(), 3u);
@@ -177,6 +178,9 @@ TEST_F(ResolverStage, ResolvesAnRpmRequest) {
   EXPECT_EQ(result.getPackages()[1].getSource(), proto::PackageSource::DEPENDENCY);
   ASSERT_EQ(result.getInstallOrder().size(), 3u);
   EXPECT_EQ(std::string(result.getInstallOrder()[2]), "app");
+  const std::string dot = result.getDotGraph();
+  EXPECT_NE(dot.find("\"app:x86_64\" -> \"filesystem:x86_64\" [style=bold];"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"app:x86_64\" -> \"data:noarch\";"), std::string::npos) << dot;
 }
 
 TEST_F(ResolverStage, RefusesADebianIndexInAnRpmRequest) {

@@ -39,7 +39,8 @@ ResolvedPackage read_package(Pool* pool, Id id) {
   return p;
 }
 
-// Requires (marker -1: only Requires(pre), 1: the others) met inside the set.
+// Requires met inside the set; libsolv keeps Requires(pre) after a marker
+// (marker 1: only those, -1: the others).
 std::vector<std::size_t> edges(Pool* pool, Id id, int marker, const std::map<Id, std::size_t>& index) {
   IdQueue deps;
   solvable_lookup_deparray(pool_id2solvable(pool, id), SOLVABLE_REQUIRES, deps.get(), marker);
@@ -87,8 +88,8 @@ Resolution read_transaction(Pool* pool, Transaction* transaction, const std::vec
     out.packages.push_back(read_package(pool, id));
   }
   for (Id id : by_name) {
-    out.packages[index[id]].pre_depends = edges(pool, id, -1, index);
-    out.packages[index[id]].depends = edges(pool, id, 1, index);
+    out.packages[index[id]].pre_depends = edges(pool, id, 1, index);
+    out.packages[index[id]].depends = edges(pool, id, -1, index);
   }
   set_reasons(pool, requests, jobs, index, out.packages);
   for (Id id : ordered) out.install_order.push_back(index[id]);
