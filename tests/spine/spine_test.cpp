@@ -261,7 +261,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         HeldStage{"resolver", R"({"resolver": {"indexes": [{"repoName": "r", "packages": {"path": "@IN@"},
                                  "baseUrl": "http://127.0.0.1:1/d", "priority": 500}],
-                                 "requested": [{"name": "foo"}], "architecture": "amd64", "essential": "none"}})"},
+                                 "requested": [{"name": "foo"}], "architecture": "amd64",
+                                 "family": {"deb": {"essential": "none"}}}})"},
         HeldStage{"verifier", R"({"verifier": {"repositories": [], "packages": [{"name": "foo", "repo": "r",
                                  "file": {"path": "@IN@"}, "expectedSha256": ")" + std::string(64, 'a') +
                                  R"(", "expectedSize": "10"}]}})"}),
