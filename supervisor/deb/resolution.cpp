@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "supervisor/cache/repository_trust.hpp"
 #include "supervisor/family_indexes.hpp"
+#include "supervisor/repository_common.hpp"
 #include "stages/fetcher/client.hpp"
 #include "stages/resolver/client.hpp"
 #include "stages/verifier/client.hpp"
@@ -30,23 +31,10 @@ namespace resolver_client = stage::resolver::client;
 namespace verifier_client = stage::verifier::client;
 using ipc::proto::PackageSource;
 
-bool is_remote(const std::string& location) {
-  return location.rfind("https://", 0) == 0 || location.rfind("http://", 0) == 0;
-}
-
-std::string local_key_path(const std::string& location) {
-  if (location.rfind("file://", 0) == 0) return location.substr(7);
-  return location;
-}
-
 // Downloaded files of one repository, named so repositories never collide.
 std::string release_name(const Repository& repo) { return repo.name + "_InRelease"; }
-std::string index_name(const Repository& repo, const std::string& relative) {
-  std::string name = repo.name + "_" + relative;
-  std::replace(name.begin(), name.end(), '/', '_');
-  return name;
-}
-std::string key_name(const Repository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
+std::string index_name(const Repository& repo, const std::string& relative) { return download_name(repo.name, relative); }
+std::string key_name(const Repository& repo, std::size_t i) { return key_download_name(repo.name, i); }
 
 // Caps on the downloads nothing signed gives a size for, with room to grow:
 // bookworm's InRelease is ~150 KB, an archive key at most ~100 KB, and
@@ -57,17 +45,6 @@ constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
 // In the cache root, beside the objects: no stage can write there.
 constexpr const char* kRepositoryTrustFile = "repositories.json";
-
-std::string source_name(PackageSource source) {
-  switch (source) {
-    case PackageSource::ESSENTIAL: return "essential";
-    case PackageSource::KERNEL: return "kernel";
-    case PackageSource::BOOTLOADER: return "bootloader";
-    case PackageSource::SYSTEM: return "system";
-    case PackageSource::DEPENDENCY: return "dependency";
-  }
-  return "dependency";
-}
 
 // What a verified Release lists, before its indexes are fetched.
 struct ReleaseListing {
@@ -184,27 +161,11 @@ void note_fetched_hashes(const StageOutcome& outcome, ResolutionState& state) {
   }
 }
 
-// One key entry per pinned fingerprint (or one unpinned entry) of each key.
-std::vector<verifier_client::Key> keys_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
-  std::vector<verifier_client::Key> keys;
-  for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-    const auto& key = repo.keys[i];
-    const bool fetched = is_remote(key.location);
-    const fs::path file = fetched ? metadata / key_name(repo, i) : fs::path(local_key_path(key.location));
-    std::vector<std::string> pins = key.fingerprints;
-    if (pins.empty()) pins.emplace_back();
-    for (const auto& fingerprint : pins) {
-      keys.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
-    }
-  }
-  return keys;
-}
-
 verifier_client::Repository release_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
   verifier_client::Repository out{.name = repo.name, .suite = repo.suite, .architectures = {repo.architecture},
                                   .components = repo.components};
   out.in_release = ipc::FdReference::of_slot(p.add_fd(metadata / release_name(repo), kFetchedFile));
-  out.keys = keys_to_verify(p, repo, metadata);
+  out.keys = keys_to_verify(p, repo.name, repo.keys, metadata);
   return out;
 }
 
@@ -218,12 +179,6 @@ PreparedRequest release_verify_request(const std::vector<Repository>& repos, con
   }
   verifier_client::encode(request, p.init_request().initVerifier());
   return p;
-}
-
-void throw_first_failure(const verifier_client::Result& result) {
-  if (!result.failures.empty()) {
-    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
-  }
 }
 
 void accept_verified_releases(const StageOutcome& outcome, ResolutionState& state) {

@@ -8,18 +8,6 @@
 namespace supervisor::rpm {
 namespace {
 
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-std::string safe_name(std::string text) {
-  for (char& c : text) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  }
-  return text;
-}
-
 bool is_absolute_location(const std::string& location) {
   return location.starts_with('/') || location.starts_with("https://") || location.starts_with("http://") ||
          location.starts_with("file://");

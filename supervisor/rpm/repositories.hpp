@@ -10,13 +10,11 @@
 
 #include "config/provider.hpp"
 #include "config/template.hpp"
+#include "supervisor/repository_common.hpp"
 
 namespace supervisor::rpm {
 
-struct RepoKey {
-  std::string location;                   // absolute path, file:// or https:// URL
-  std::vector<std::string> fingerprints;  // optional pin
-};
+using supervisor::RepoKey;
 
 struct Repository {
   std::string name;                  // unique within the build, safe as a file name

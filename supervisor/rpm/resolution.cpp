@@ -12,6 +12,7 @@
 #include "stages/verifier/client.hpp"
 #include "supervisor/cache/repository_trust.hpp"
 #include "supervisor/family_indexes.hpp"
+#include "supervisor/repository_common.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor::rpm {
@@ -30,33 +31,12 @@ constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
 constexpr const char* kRepositoryTrustFile = "repositories.json";  // beside the cache objects
 constexpr const char* kRepomdPath = "repodata/repomd.xml";
 
-bool is_remote(const std::string& location) {
-  return location.starts_with("https://") || location.starts_with("http://");
-}
-std::string local_key_path(const std::string& location) {
-  return location.starts_with("file://") ? location.substr(7) : location;
-}
 
 // Downloaded files of one repository, named so repositories never collide.
 std::string repomd_name(const Repository& repo) { return repo.name + "_repomd.xml"; }
 std::string signature_name(const Repository& repo) { return repo.name + "_repomd.xml.asc"; }
-std::string key_name(const Repository& repo, std::size_t i) { return repo.name + "_key" + std::to_string(i); }
-std::string index_name(const Repository& repo, const std::string& relative) {
-  std::string name = repo.name + "_" + relative;
-  std::replace(name.begin(), name.end(), '/', '_');
-  return name;
-}
-
-std::string source_name(PackageSource source) {
-  switch (source) {
-    case PackageSource::ESSENTIAL: return "essential";
-    case PackageSource::KERNEL: return "kernel";
-    case PackageSource::BOOTLOADER: return "bootloader";
-    case PackageSource::SYSTEM: return "system";
-    case PackageSource::DEPENDENCY: return "dependency";
-  }
-  return "dependency";
-}
+std::string key_name(const Repository& repo, std::size_t i) { return key_download_name(repo.name, i); }
+std::string index_name(const Repository& repo, const std::string& relative) { return download_name(repo.name, relative); }
 
 // An index the verified repomd lists: primary or filelists.
 struct RpmIndex {
@@ -103,22 +83,6 @@ PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const
   return p;
 }
 
-// One key entry per pinned fingerprint (or one unpinned entry) of each key.
-std::vector<verifier_client::Key> keys_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
-  std::vector<verifier_client::Key> keys;
-  for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-    const auto& key = repo.keys[i];
-    const bool fetched = is_remote(key.location);
-    const fs::path file = fetched ? metadata / key_name(repo, i) : fs::path(local_key_path(key.location));
-    std::vector<std::string> pins = key.fingerprints;
-    if (pins.empty()) pins.emplace_back();
-    for (const auto& fingerprint : pins) {
-      keys.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
-    }
-  }
-  return keys;
-}
-
 verifier_client::Repository repomd_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
   verifier_client::Repository out{.name = repo.name, .architectures = repo.architectures};
   verifier_client::RpmRepomd rpm{.repomd = ipc::FdReference::of_slot(p.add_fd(metadata / repomd_name(repo), kFetchedFile))};
@@ -126,7 +90,7 @@ verifier_client::Repository repomd_to_verify(PreparedRequest& p, const Repositor
     rpm.signature = ipc::FdReference::of_slot(p.add_fd(metadata / signature_name(repo), kFetchedFile));
   }
   out.rpm = std::move(rpm);
-  out.keys = keys_to_verify(p, repo, metadata);
+  out.keys = keys_to_verify(p, repo.name, repo.keys, metadata);
   return out;
 }
 
@@ -136,12 +100,6 @@ PreparedRequest repomd_verify_request(const std::vector<Repository>& repos, cons
   for (const auto& repo : repos) request.repositories.push_back(repomd_to_verify(p, repo, metadata));
   verifier_client::encode(request, p.init_request().initVerifier());
   return p;
-}
-
-void throw_first_failure(const verifier_client::Result& result) {
-  if (!result.failures.empty()) {
-    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
-  }
 }
 
 // primary is required; filelists is read when listed (file dependencies

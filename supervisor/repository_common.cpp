@@ -1,0 +1,78 @@
+#include "supervisor/repository_common.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/error.hpp"
+#include "supervisor/build/package_fetch.hpp"
+
+namespace supervisor {
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+std::string safe_name(std::string text) {
+  for (char& c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return text;
+}
+
+bool is_remote(const std::string& location) {
+  return location.starts_with("https://") || location.starts_with("http://");
+}
+
+std::string local_key_path(const std::string& location) {
+  return location.starts_with("file://") ? location.substr(7) : location;
+}
+
+std::string download_name(const std::string& repo, const std::string& relative_path) {
+  std::string name = repo + "_" + relative_path;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
+}
+
+std::string key_download_name(const std::string& repo, std::size_t index) {
+  return repo + "_key" + std::to_string(index);
+}
+
+std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,
+                                                         const std::vector<RepoKey>& keys,
+                                                         const std::filesystem::path& metadata) {
+  std::vector<stage::verifier::client::Key> out;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const bool fetched = is_remote(keys[i].location);
+    const std::filesystem::path file =
+        fetched ? metadata / key_download_name(repo, i) : std::filesystem::path(local_key_path(keys[i].location));
+    std::vector<std::string> pins = keys[i].fingerprints;
+    if (pins.empty()) pins.emplace_back();
+    for (const auto& fingerprint : pins) {
+      out.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
+    }
+  }
+  return out;
+}
+
+void throw_first_failure(const stage::verifier::client::Result& result) {
+  if (!result.failures.empty()) {
+    throw base::Error(base::ErrorKind::kInvalidInput, result.failures[0].item + ": " + result.failures[0].reason);
+  }
+}
+
+std::string source_name(ipc::proto::PackageSource source) {
+  using ipc::proto::PackageSource;
+  switch (source) {
+    case PackageSource::ESSENTIAL: return "essential";
+    case PackageSource::KERNEL: return "kernel";
+    case PackageSource::BOOTLOADER: return "bootloader";
+    case PackageSource::SYSTEM: return "system";
+    case PackageSource::DEPENDENCY: return "dependency";
+  }
+  return "dependency";
+}
+
+}  // namespace supervisor

@@ -1,0 +1,50 @@
+// What the families' repository code shares, apart from the index cache
+// (family_indexes.hpp): key locations and their pins, file names of one
+// repository's downloads, the verifier's first failure and the names a
+// lockfile gives a package's source.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stages/resolver/client.hpp"
+#include "stages/verifier/client.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+
+namespace supervisor {
+
+struct RepoKey {
+  std::string location;                   // absolute path, file:// or https:// URL
+  std::vector<std::string> fingerprints;  // optional pin
+};
+
+// A repository's base URL without trailing slashes.
+std::string trim_slash(std::string url);
+// `text` with every character but [A-Za-z0-9._-] replaced by '_'.
+std::string safe_name(std::string text);
+
+// A key fetched by the fetcher (http or https) rather than read from a file.
+bool is_remote(const std::string& location);
+// The file a local key location names ("file://" stripped).
+std::string local_key_path(const std::string& location);
+
+// Downloaded files of one repository, named so repositories never collide.
+std::string download_name(const std::string& repo, const std::string& relative_path);
+std::string key_download_name(const std::string& repo, std::size_t index);
+
+// One key entry per pinned fingerprint (or one unpinned entry) of each of
+// `repo`'s keys: fetched ones from `metadata`, local ones from their files.
+std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,
+                                                         const std::vector<RepoKey>& keys,
+                                                         const std::filesystem::path& metadata);
+
+// Throws the verifier's first failure (kInvalidInput), if any.
+void throw_first_failure(const stage::verifier::client::Result& result);
+
+// The lockfile's name of why a package is there: "essential", "system", ...
+std::string source_name(ipc::proto::PackageSource source);
+
+}  // namespace supervisor
