@@ -2,7 +2,13 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
+
+#include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "stages/fetcher/client.hpp"
+#include "supervisor/repository_common.hpp"
+#include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
 
@@ -48,6 +54,85 @@ void use_index_text(const verifier_client::VerifiedIndex& index, IndexSlot& slot
       return;
     case verifier_client::Uncompressed::kNone: return;
   }
+}
+
+std::filesystem::path prepare_metadata_dir(const PipelineOptions& options) {
+  file_timeout_sec(options);  // a malformed variable fails before any stage starts
+  const fs::path metadata = options.workspace / "metadata";
+  fs::create_directories(metadata);
+  return metadata;
+}
+
+void start_lock(const config::ProviderData& provider, std::string family, Resolution& out) {
+  out.lock.family = std::move(family);
+  out.lock.provider_id = provider.id;
+  out.lock.os = provider.os;
+  out.lock.dist = provider.dist;
+  out.lock.arch = provider.arch;
+  out.lock.repositories.clear();
+}
+
+StageJob resolution_job(std::string name, ipc::proto::StageKind kind, std::string after,
+                        std::function<PreparedRequest()> prepare, std::function<void(const StageOutcome&)> on_success) {
+  StageJob out{.name = std::move(name), .kind = kind, .after = {}, .prepare = std::move(prepare),
+               .on_success = std::move(on_success), .timeout = stage_info(kind).default_timeout};
+  if (!after.empty()) out.after = {std::move(after)};
+  return out;
+}
+
+verifier_client::Result accepted_verifier_result(const StageOutcome& outcome) {
+  auto result = verifier_client::decode(outcome.result_reader().getVerifier());
+  throw_first_failure(result);
+  return result;
+}
+
+bool trusts_on_first_use(const std::vector<RepoKey>& keys) {
+  return std::any_of(keys.begin(), keys.end(),
+                     [](const RepoKey& key) { return is_remote(key.location) && key.fingerprints.empty(); });
+}
+
+void note_fetched_hashes(const StageOutcome& outcome, const std::vector<IndexSlot*>& slots) {
+  for (const auto& file : stage::fetcher::client::decode(outcome.result_reader().getFetcher()).files) {
+    for (IndexSlot* slot : slots) {
+      if (slot->download.filename() == file.dest_name) slot->fetched_sha256 = file.sha256;
+    }
+  }
+}
+
+void accept_verified_indexes(const verifier_client::Result& result, const FindIndexSlot& find, PackageCache* cache,
+                             Resolution& out) {
+  for (const auto& repo : result.verified_repos) {
+    for (auto& locked : out.lock.repositories) {
+      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
+    }
+  }
+  for (const auto& index : result.verified_indexes) {
+    if (IndexSlot* slot = find(index.repo, index.relative_path)) use_index_text(index, *slot, cache, out);
+  }
+}
+
+void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find, const CheckTrust& check_trust,
+                              PackageCache* cache, Resolution& out) {
+  const auto result = accepted_verifier_result(outcome);
+  if (cache != nullptr) check_trust(result, cache->root(), out.warnings);
+  accept_verified_indexes(result, find, cache, out);
+}
+
+void lock_resolution(const StageOutcome& outcome, std::string_view index, const FamilyPackageFields& family_fields,
+                     Resolution& out) {
+  const auto result = stage::resolver::client::decode(outcome.result_reader().getResolver());
+  out.lock.packages.clear();
+  for (const auto& pkg : result.packages) {
+    LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
+                         pkg.size, source_name(pkg.source), {}};
+    base::require(locked.sha256.size() == 64, "the " + std::string(index) + " entry of package '" + locked.name +
+                                                  "' has no sha256 checksum");
+    family_fields(pkg, locked);
+    out.lock.packages.push_back(std::move(locked));
+  }
+  out.lock.install_order = result.install_order;
+  lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
+  out.dot_graph = result.dot_graph;
 }
 
 }  // namespace supervisor

@@ -6,12 +6,16 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "stages/resolver/client.hpp"
 #include "stages/verifier/client.hpp"
 #include "supervisor/cache/package_cache.hpp"
 #include "supervisor/family.hpp"
+#include "supervisor/repository_common.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 
 namespace supervisor {
@@ -39,5 +43,50 @@ void request_index_text(PreparedRequest& p, stage::verifier::client::IndexFile& 
 // a text the signed metadata lists is committed to the cache.
 void use_index_text(const stage::verifier::client::VerifiedIndex& index, IndexSlot& slot, PackageCache* cache,
                     Resolution& out);
+
+// The directory a resolution downloads its metadata into (created), after
+// checking the options a resolution reads from the environment.
+std::filesystem::path prepare_metadata_dir(const PipelineOptions& options);
+
+// The lock's provider fields and `family`; its repositories cleared.
+void start_lock(const config::ProviderData& provider, std::string family, Resolution& out);
+
+// A resolution job with its stage's default timeout, after `after` ("" = first).
+StageJob resolution_job(std::string name, ipc::proto::StageKind kind, std::string after,
+                        std::function<PreparedRequest()> prepare, std::function<void(const StageOutcome&)> on_success);
+
+// The verifier's result; throws its first failure.
+stage::verifier::client::Result accepted_verifier_result(const StageOutcome& outcome);
+
+// A key fetched by URL with no pinned fingerprint: trusted on first use.
+bool trusts_on_first_use(const std::vector<RepoKey>& keys);
+
+// The fetcher's hash of each download among `slots`.
+void note_fetched_hashes(const StageOutcome& outcome, const std::vector<IndexSlot*>& slots);
+
+// The slot of a repository's index, or nullptr.
+using FindIndexSlot = std::function<IndexSlot*(const std::string& repo, const std::string& relative_path)>;
+
+// After the verifier accepted a family's metadata and indexes: each
+// repository's signer into the lock, and where the resolver reads each index.
+void accept_verified_indexes(const stage::verifier::client::Result& result, const FindIndexSlot& find,
+                             PackageCache* cache, Resolution& out);
+
+// The verifier's answer on a family's metadata and indexes: its first
+// failure thrown, then, with a cache, `check_trust` against earlier builds
+// (cache root, warnings), then accept_verified_indexes().
+using CheckTrust = std::function<void(const stage::verifier::client::Result& result,
+                                      const std::filesystem::path& cache_root, std::vector<std::string>& warnings)>;
+void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find, const CheckTrust& check_trust,
+                              PackageCache* cache, Resolution& out);
+
+// The resolver's packages and order into out.lock, `family_fields` filling a
+// package's family section; checked as a lockfile read from disk is (every
+// file inside its repository, every URL that repository's). `index` names
+// the family's index in the message for a package without sha256.
+using FamilyPackageFields =
+    std::function<void(const stage::resolver::client::Package& resolved, LockedPackage& locked)>;
+void lock_resolution(const StageOutcome& outcome, std::string_view index, const FamilyPackageFields& family_fields,
+                     Resolution& out);
 
 }  // namespace supervisor

@@ -40,6 +40,19 @@ std::string key_download_name(const std::string& repo, std::size_t index) {
   return repo + "_key" + std::to_string(index);
 }
 
+void add_key_downloads(stage::fetcher::client::Request& request, const std::string& repo,
+                       const std::vector<RepoKey>& keys) {
+  constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;  // an archive key is at most ~100 KB
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!is_remote(keys[i].location)) continue;
+    base::require(keys[i].location.starts_with("https://"), "repository '" + repo +
+                                                                "': its key must come over https or from a local file: " +
+                                                                keys[i].location);
+    request.downloads.push_back(
+        {.url = keys[i].location, .dest_name = key_download_name(repo, i), .max_size = kKeyCapBytes});
+  }
+}
+
 std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,
                                                          const std::vector<RepoKey>& keys,
                                                          const std::filesystem::path& metadata) {
@@ -73,6 +86,18 @@ std::string source_name(ipc::proto::PackageSource source) {
     case PackageSource::DEPENDENCY: return "dependency";
   }
   return "dependency";
+}
+
+std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image) {
+  std::vector<TemplatePackage> out;
+  if (!image.system_config) return out;
+  if (image.system_config->kernel) {
+    for (const auto& spec : image.system_config->kernel->packages) {
+      out.push_back({spec, ipc::proto::PackageSource::KERNEL});
+    }
+  }
+  for (const auto& spec : image.system_config->packages) out.push_back({spec, ipc::proto::PackageSource::SYSTEM});
+  return out;
 }
 
 }  // namespace supervisor

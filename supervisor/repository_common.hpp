@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/template.hpp"
+#include "stages/fetcher/client.hpp"
 #include "stages/resolver/client.hpp"
 #include "stages/verifier/client.hpp"
 #include "supervisor/stage/orchestrator.hpp"
@@ -35,6 +37,11 @@ std::string local_key_path(const std::string& location);
 std::string download_name(const std::string& repo, const std::string& relative_path);
 std::string key_download_name(const std::string& repo, std::size_t index);
 
+// Downloads of `repo`'s keys given by URL, https only (a key is what its
+// signatures are checked with), each capped at 1 MiB.
+void add_key_downloads(stage::fetcher::client::Request& request, const std::string& repo,
+                       const std::vector<RepoKey>& keys);
+
 // One key entry per pinned fingerprint (or one unpinned entry) of each of
 // `repo`'s keys: fetched ones from `metadata`, local ones from their files.
 std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,
@@ -46,5 +53,13 @@ void throw_first_failure(const stage::verifier::client::Result& result);
 
 // The lockfile's name of why a package is there: "essential", "system", ...
 std::string source_name(ipc::proto::PackageSource source);
+
+// What the template asks for: its kernel packages, then its system packages,
+// as written ("name" or a family's "name_version" pin), each once.
+struct TemplatePackage {
+  std::string spec;
+  ipc::proto::PackageSource source;
+};
+std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image);
 
 }  // namespace supervisor

@@ -29,18 +29,18 @@ std::vector<std::string> merged_env(const std::vector<std::string>& extra) {
   return env;
 }
 
+std::string tail(const std::string& text, std::size_t bytes) {
+  return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
+}
+
+}  // namespace
+
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (std::string& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
 }
-
-std::string tail(const std::string& text, std::size_t bytes) {
-  return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
-}
-
-}  // namespace
 
 std::vector<std::string> default_chroot_env() {
   std::vector<std::string> env = {

@@ -34,6 +34,10 @@ struct ChrootOutcome {
 // SOURCE_DATE_EPOCH when set in the stage's own environment.
 std::vector<std::string> default_chroot_env();
 
+// argv/envp for execve: pointers into `strings` (which must outlive them),
+// then nullptr.
+std::vector<char*> c_strings(std::vector<std::string>& strings);
+
 // Runs `command` chrooted into `root` (a host path as the stage sees it) and
 // waits for it. Throws base::Error only when the command cannot be started.
 ChrootOutcome run_in_root(const std::filesystem::path& root, const ChrootCommand& command);

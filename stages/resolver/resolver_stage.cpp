@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 #include "stages/resolver/rpm/request.hpp"
+#include "stages/resolver/version_constraint.hpp"
 #include "stages/resolver/solver.hpp"
 
 namespace stage::resolver {
@@ -137,24 +138,12 @@ std::string display_name(const ResolvedPackage& p, const std::string& native) {
 }  // namespace
 
 std::pair<RelOp, std::string> parse_version_constraint(std::string_view text) {
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-  };
-  text = trim(text);
-  if (text.empty()) return {RelOp::kAny, ""};
-  static constexpr std::pair<std::string_view, RelOp> kOps[] = {
+  static constexpr ConstraintOperator kOps[] = {
       {"<<", RelOp::kLess}, {"<=", RelOp::kLessEqual}, {">=", RelOp::kGreaterEqual}, {">>", RelOp::kGreater},
       {"=", RelOp::kEqual}, {"<", RelOp::kLessEqual},  {">", RelOp::kGreaterEqual}};
-  RelOp op = RelOp::kEqual;
-  for (const auto& [token, value] : kOps) {
-    if (text.starts_with(token)) {
-      op = value;
-      text = trim(text.substr(token.size()));
-      break;
-    }
-  }
+  const auto [op, version] = split_constraint(text, kOps);
+  if (op == RelOp::kAny) return {op, ""};
+  text = version;
   base::require(is_valid_version(text), "Failed to parse version constraint '" + std::string(text) +
                                            "': not an operator followed by a valid version");
   return {op, std::string(text)};

@@ -34,13 +34,11 @@ using ipc::proto::PackageSource;
 // Downloaded files of one repository, named so repositories never collide.
 std::string release_name(const Repository& repo) { return repo.name + "_InRelease"; }
 std::string index_name(const Repository& repo, const std::string& relative) { return download_name(repo.name, relative); }
-std::string key_name(const Repository& repo, std::size_t i) { return key_download_name(repo.name, i); }
 
 // Caps on the downloads nothing signed gives a size for, with room to grow:
-// bookworm's InRelease is ~150 KB, an archive key at most ~100 KB, and
-// bookworm main's Packages.xz ~9 MB (docs/verification.md).
+// bookworm's InRelease is ~150 KB and bookworm main's Packages.xz ~9 MB
+// (docs/verification.md); keys: add_key_downloads().
 constexpr std::uint64_t kReleaseCapBytes = 4ULL << 20;
-constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
 constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
 // In the cache root, beside the objects: no stage can write there.
@@ -63,6 +61,11 @@ struct ResolutionState {
     }
     return nullptr;
   }
+  std::vector<IndexSlot*> slots() {
+    std::vector<IndexSlot*> out;
+    for (IndexSlot& slot : indexes) out.push_back(&slot);
+    return out;
+  }
 };
 
 // Release Dates may not go back, and a key fetched with no pinned
@@ -76,10 +79,7 @@ void check_against_earlier_builds(const verifier_client::Result& result, const s
     if (repo == repos.end()) continue;
     const std::string identity = repository_identity(repo->base_url, repo->suite);
     trust.accept_release_date(identity, repo->name, verified.date);
-    const bool first_use = std::any_of(repo->keys.begin(), repo->keys.end(), [](const RepoKey& key) {
-      return is_remote(key.location) && key.fingerprints.empty();
-    });
-    if (!first_use) continue;
+    if (!trusts_on_first_use(repo->keys)) continue;
     if (auto warning = trust.accept_first_use_signer(identity, repo->name, verified.signer_fingerprint)) {
       warnings.push_back(std::move(*warning));
     }
@@ -97,13 +97,7 @@ PreparedRequest release_fetch_request(const std::vector<Repository>& repos, cons
   };
   for (const auto& repo : repos) {
     add(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo), kReleaseCapBytes);
-    for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-      if (!is_remote(repo.keys[i].location)) continue;
-      base::require(repo.keys[i].location.rfind("https://", 0) == 0,
-                   "repository '" + repo.name + "': its key must come over https or from a local file: " +
-                       repo.keys[i].location);
-      add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
-    }
+    add_key_downloads(request, repo.name, repo.keys);
   }
   request.output_dir = p.bind_dir(metadata, true);
   // InRelease is signed; a key over http is refused above.
@@ -153,14 +147,6 @@ PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const 
   return p;
 }
 
-void note_fetched_hashes(const StageOutcome& outcome, ResolutionState& state) {
-  for (const auto& file : fetcher_client::decode(outcome.result_reader().getFetcher()).files) {
-    for (IndexSlot& slot : state.indexes) {
-      if (slot.download.filename() == file.dest_name) slot.fetched_sha256 = file.sha256;
-    }
-  }
-}
-
 verifier_client::Repository release_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
   verifier_client::Repository out{.name = repo.name, .suite = repo.suite, .architectures = {repo.architecture},
                                   .components = repo.components};
@@ -182,8 +168,7 @@ PreparedRequest release_verify_request(const std::vector<Repository>& repos, con
 }
 
 void accept_verified_releases(const StageOutcome& outcome, ResolutionState& state) {
-  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
-  throw_first_failure(result);
+  const auto result = accepted_verifier_result(outcome);
   for (const auto& repo : result.verified_repos) {
     state.listings[repo.name] = {repo.acquire_by_hash, repo.listed_files};
   }
@@ -215,22 +200,6 @@ PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, co
   return p;
 }
 
-void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Repository>& repos,
-                              ResolutionState& state, PackageCache* cache, Resolution& out) {
-  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
-  throw_first_failure(result);
-  if (cache != nullptr) check_against_earlier_builds(result, repos, cache->root(), out.warnings);
-  for (const auto& repo : result.verified_repos) {
-    for (auto& locked : out.lock.repositories) {
-      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
-    }
-  }
-  for (const auto& index : result.verified_indexes) {
-    IndexSlot* slot = state.find(index.repo, index.relative_path);
-    if (slot != nullptr) use_index_text(index, *slot, cache, out);
-  }
-}
-
 PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
                                 const std::vector<RequestedPackage>& requested, const PipelineOptions& options,
                                 const std::string& arch) {
@@ -249,22 +218,6 @@ PreparedRequest resolve_request(const std::vector<Repository>& repos, Resolution
   return p;
 }
 
-void lock_resolved(const StageOutcome& outcome, Resolution& out) {
-  const auto result = resolver_client::decode(outcome.result_reader().getResolver());
-  out.lock.packages.clear();
-  for (const auto& pkg : result.packages) {
-    LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
-                         pkg.size, source_name(pkg.source), {pkg.essential, pkg.pre_depends}};
-    base::require(locked.sha256.size() == 64, "the index entry of package '" + locked.name + "' has no SHA256 checksum");
-    out.lock.packages.push_back(std::move(locked));
-  }
-  out.lock.install_order = result.install_order;
-  // Checked as a lockfile read from disk is: every Filename inside its
-  // repository, every URL that repository's.
-  lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
-  out.dot_graph = result.dot_graph;
-}
-
 }  // namespace
 
 std::vector<RequestedPackage> requested_packages(const config::ProviderData& provider,
@@ -280,27 +233,15 @@ std::vector<RequestedPackage> requested_packages(const config::ProviderData& pro
     if (seen.insert(p.name).second) out.push_back(std::move(p));
   };
   for (const auto& name : provider.chroot_env.essential) add(name, PackageSource::ESSENTIAL);
-  if (image.system_config) {
-    if (image.system_config->kernel) {
-      for (const auto& name : image.system_config->kernel->packages) add(name, PackageSource::KERNEL);
-    }
-    for (const auto& name : image.system_config->packages) add(name, PackageSource::SYSTEM);
-  }
+  for (const auto& p : template_packages(image)) add(p.spec, p.source);
   return out;
 }
 
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,
                          Resolution& out) {
-  file_timeout_sec(options);  // a malformed variable fails before any stage starts
-  const fs::path metadata = options.workspace / "metadata";
-  fs::create_directories(metadata);
-  out.lock.family = "deb";
-  out.lock.provider_id = provider.id;
-  out.lock.os = provider.os;
-  out.lock.dist = provider.dist;
-  out.lock.arch = provider.arch;
-  out.lock.repositories.clear();
+  const fs::path metadata = prepare_metadata_dir(options);
+  start_lock(provider, "deb", out);
   auto state = std::make_shared<ResolutionState>();
   for (const auto& repo : *repos) {
     out.lock.repositories.push_back({repo.name, repo.base_url, {}, {repo.suite, repo.components}});
@@ -311,51 +252,36 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   }
   if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
 
-  orchestrator.add(StageJob{
-      .name = "fetch-releases",
-      .kind = ipc::proto::StageKind::FETCHER,
-      .after = {},
-      .prepare = [repos, metadata, options] { return release_fetch_request(*repos, metadata, options); },
-      .on_success = [](const StageOutcome&) {},
-      .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
-  });
-  orchestrator.add(StageJob{
-      .name = "verify-releases",
-      .kind = ipc::proto::StageKind::VERIFIER,
-      .after = {"fetch-releases"},
-      .prepare = [repos, metadata] { return release_verify_request(*repos, metadata); },
-      .on_success = [state](const StageOutcome& outcome) { accept_verified_releases(outcome, *state); },
-      .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
-  });
-  orchestrator.add(StageJob{
-      .name = "fetch-indexes",
-      .kind = ipc::proto::StageKind::FETCHER,
-      .after = {"verify-releases"},
-      .prepare = [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-      .on_success = [state](const StageOutcome& outcome) { note_fetched_hashes(outcome, *state); },
-      .timeout = stage_info(ipc::proto::StageKind::FETCHER).default_timeout,
-  });
-  orchestrator.add(StageJob{
-      .name = "verify-metadata",
-      .kind = ipc::proto::StageKind::VERIFIER,
-      .after = {"fetch-indexes"},
-      .prepare = [repos, metadata, state, cache = options.cache] {
-        return metadata_verify_request(*repos, metadata, *state, cache);
+  using ipc::proto::StageKind;
+  PackageCache* cache = options.cache;
+  orchestrator.add(resolution_job("fetch-releases", StageKind::FETCHER, "",
+                                  [repos, metadata, options] { return release_fetch_request(*repos, metadata, options); },
+                                  [](const StageOutcome&) {}));
+  orchestrator.add(resolution_job("verify-releases", StageKind::VERIFIER, "fetch-releases",
+                                  [repos, metadata] { return release_verify_request(*repos, metadata); },
+                                  [state](const StageOutcome& o) { accept_verified_releases(o, *state); }));
+  orchestrator.add(resolution_job(
+      "fetch-indexes", StageKind::FETCHER, "verify-releases",
+      [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
+      [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
+  orchestrator.add(resolution_job(
+      "verify-metadata", StageKind::VERIFIER, "fetch-indexes",
+      [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
+      [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(
+            o, [state](const std::string& repo, const std::string& path) { return state->find(repo, path); },
+            [repos](const auto& result, const auto& root, auto& warnings) { check_against_earlier_builds(result, *repos, root, warnings); },
+            cache, out);
+      }));
+  orchestrator.add(resolution_job(
+      "resolve", StageKind::RESOLVER, "verify-metadata",
+      [repos, state, requested = requested_packages(provider, image), options, arch = provider.package_arch] {
+        return resolve_request(*repos, *state, requested, options, arch);
       },
-      .on_success = [&out, repos, state, cache = options.cache](const StageOutcome& outcome) {
-        accept_verified_metadata(outcome, *repos, *state, cache, out);
-      },
-      .timeout = stage_info(ipc::proto::StageKind::VERIFIER).default_timeout,
-  });
-  orchestrator.add(StageJob{
-      .name = "resolve",
-      .kind = ipc::proto::StageKind::RESOLVER,
-      .after = {"verify-metadata"},
-      .prepare = [repos, state, requested = requested_packages(provider, image), options,
-                  arch = provider.package_arch] { return resolve_request(*repos, *state, requested, options, arch); },
-      .on_success = [&out](const StageOutcome& outcome) { lock_resolved(outcome, out); },
-      .timeout = stage_info(ipc::proto::StageKind::RESOLVER).default_timeout,
-  });
+      [&out](const StageOutcome& o) {
+        lock_resolution(o, "index", [](const resolver_client::Package& resolved, LockedPackage& locked) {
+          locked.deb = {resolved.essential, resolved.pre_depends};
+        }, out);
+      }));
 }
 
 }  // namespace supervisor::deb

@@ -27,7 +27,7 @@ using ipc::proto::PackageSource;
 // Caps on what nothing signed gives a size for: repomd.xml is a few KB, its
 // signature and a key at most ~100 KB.
 constexpr std::uint64_t kRepomdCapBytes = 4ULL << 20;
-constexpr std::uint64_t kKeyCapBytes = 1ULL << 20;
+constexpr std::uint64_t kSignatureCapBytes = 1ULL << 20;
 constexpr const char* kRepositoryTrustFile = "repositories.json";  // beside the cache objects
 constexpr const char* kRepomdPath = "repodata/repomd.xml";
 
@@ -35,7 +35,6 @@ constexpr const char* kRepomdPath = "repodata/repomd.xml";
 // Downloaded files of one repository, named so repositories never collide.
 std::string repomd_name(const Repository& repo) { return repo.name + "_repomd.xml"; }
 std::string signature_name(const Repository& repo) { return repo.name + "_repomd.xml.asc"; }
-std::string key_name(const Repository& repo, std::size_t i) { return key_download_name(repo.name, i); }
 std::string index_name(const Repository& repo, const std::string& relative) { return download_name(repo.name, relative); }
 
 // An index the verified repomd lists: primary or filelists.
@@ -47,6 +46,14 @@ struct RpmIndex {
 struct ResolutionState {
   std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
   std::map<std::string, std::vector<RpmIndex>> indexes;  // by repository name, primary first
+
+  std::vector<IndexSlot*> slots() {
+    std::vector<IndexSlot*> out;
+    for (auto& [repo, list] : indexes) {
+      for (RpmIndex& index : list) out.push_back(&index.slot);
+    }
+    return out;
+  }
 
   IndexSlot* find(const std::string& repo, const std::string& relative_path) {
     auto it = indexes.find(repo);
@@ -67,14 +74,8 @@ PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const
   };
   for (const auto& repo : repos) {
     add(repo.url_of(kRepomdPath), repomd_name(repo), kRepomdCapBytes);
-    if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kKeyCapBytes);
-    for (std::size_t i = 0; i < repo.keys.size(); ++i) {
-      if (!is_remote(repo.keys[i].location)) continue;
-      base::require(repo.keys[i].location.starts_with("https://"),
-                   "repository '" + repo.name + "': its key must come over https or from a local file: " +
-                       repo.keys[i].location);
-      add(repo.keys[i].location, key_name(repo, i), kKeyCapBytes);
-    }
+    if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kSignatureCapBytes);
+    add_key_downloads(request, repo.name, repo.keys);
   }
   request.output_dir = p.bind_dir(metadata, true);
   // repomd.xml is checked by its signature or, unsigned, the packages by theirs; keys come over https.
@@ -106,8 +107,7 @@ PreparedRequest repomd_verify_request(const std::vector<Repository>& repos, cons
 // outside primary's short list need it).
 void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repository>& repos,
                             const fs::path& metadata, ResolutionState& state) {
-  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
-  throw_first_failure(result);
+  const auto result = accepted_verifier_result(outcome);
   for (const auto& verified : result.verified_repos) {
     const auto repo = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) { return r.name == verified.name; });
     if (repo == repos.end()) continue;
@@ -147,16 +147,6 @@ PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const 
   return p;
 }
 
-void note_fetched_hashes(const StageOutcome& outcome, ResolutionState& state) {
-  for (const auto& file : fetcher_client::decode(outcome.result_reader().getFetcher()).files) {
-    for (auto& [repo, indexes] : state.indexes) {
-      for (RpmIndex& index : indexes) {
-        if (index.slot.download.filename() == file.dest_name) index.slot.fetched_sha256 = file.sha256;
-      }
-    }
-  }
-}
-
 PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                         ResolutionState& state, PackageCache* cache) {
   PreparedRequest p;
@@ -184,32 +174,13 @@ void check_first_use_signers(const verifier_client::Result& result, const std::v
   for (const auto& verified : result.verified_repos) {
     const auto repo = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) { return r.name == verified.name; });
     if (repo == repos.end() || verified.signer_fingerprint.empty()) continue;
-    const bool first_use = std::any_of(repo->keys.begin(), repo->keys.end(), [](const RepoKey& key) {
-      return is_remote(key.location) && key.fingerprints.empty();
-    });
-    if (!first_use) continue;
+    if (!trusts_on_first_use(repo->keys)) continue;
     if (auto warning = trust.accept_first_use_signer(repository_identity(repo->base_url, ""), repo->name,
                                                      verified.signer_fingerprint)) {
       warnings.push_back(std::move(*warning));
     }
   }
   trust.save();
-}
-
-void accept_verified_metadata(const StageOutcome& outcome, const std::vector<Repository>& repos,
-                              ResolutionState& state, PackageCache* cache, Resolution& out) {
-  const auto result = verifier_client::decode(outcome.result_reader().getVerifier());
-  throw_first_failure(result);
-  if (cache != nullptr) check_first_use_signers(result, repos, cache->root(), out.warnings);
-  for (const auto& repo : result.verified_repos) {
-    for (auto& locked : out.lock.repositories) {
-      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
-    }
-  }
-  for (const auto& index : result.verified_indexes) {
-    IndexSlot* slot = state.find(index.repo, index.relative_path);
-    if (slot != nullptr) use_index_text(index, *slot, cache, out);
-  }
 }
 
 PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
@@ -230,40 +201,6 @@ PreparedRequest resolve_request(const std::vector<Repository>& repos, Resolution
   return p;
 }
 
-void lock_resolved(const StageOutcome& outcome, Resolution& out) {
-  const auto result = resolver_client::decode(outcome.result_reader().getResolver());
-  out.lock.packages.clear();
-  for (const auto& pkg : result.packages) {
-    LockedPackage locked{pkg.name, pkg.version, pkg.architecture, pkg.repo, pkg.url, pkg.filename, pkg.sha256,
-                         pkg.size, source_name(pkg.source), {}};
-    base::require(locked.sha256.size() == 64, "the primary entry of package '" + locked.name + "' has no sha256 checksum");
-    out.lock.packages.push_back(std::move(locked));
-  }
-  out.lock.install_order = result.install_order;
-  // Checked as a lockfile read from disk is: every location inside its
-  // repository, every URL that repository's.
-  lockfile_from_json(lockfile_to_json(out.lock), "the resolver's result");
-  out.dot_graph = result.dot_graph;
-}
-
-void start_lock(const config::ProviderData& provider, const std::vector<Repository>& repos, Resolution& out) {
-  out.lock.family = "rpm";
-  out.lock.provider_id = provider.id;
-  out.lock.os = provider.os;
-  out.lock.dist = provider.dist;
-  out.lock.arch = provider.arch;
-  out.lock.repositories.clear();
-  for (const auto& repo : repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
-}
-
-StageJob job(std::string name, ipc::proto::StageKind kind, std::string after,
-             std::function<PreparedRequest()> prepare, std::function<void(const StageOutcome&)> on_success) {
-  StageJob out{.name = std::move(name), .kind = kind, .after = {}, .prepare = std::move(prepare),
-               .on_success = std::move(on_success), .timeout = stage_info(kind).default_timeout};
-  if (!after.empty()) out.after = {std::move(after)};
-  return out;
-}
-
 }  // namespace
 
 std::vector<RequestedPackage> requested_packages(const config::ImageTemplate& image) {
@@ -272,43 +209,41 @@ std::vector<RequestedPackage> requested_packages(const config::ImageTemplate& im
   auto add = [&](const std::string& name, PackageSource source) {
     if (seen.insert(name).second) out.push_back({name, source});
   };
-  if (image.system_config) {
-    if (image.system_config->kernel) {
-      for (const auto& name : image.system_config->kernel->packages) add(name, PackageSource::KERNEL);
-    }
-    for (const auto& name : image.system_config->packages) add(name, PackageSource::SYSTEM);
-  }
+  for (const auto& p : template_packages(image)) add(p.spec, p.source);
   return out;
 }
 
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,
                          Resolution& out) {
-  file_timeout_sec(options);  // a malformed variable fails before any stage starts
-  const fs::path metadata = options.workspace / "metadata";
-  fs::create_directories(metadata);
-  start_lock(provider, *repos, out);
+  const fs::path metadata = prepare_metadata_dir(options);
+  start_lock(provider, "rpm", out);
+  for (const auto& repo : *repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
   auto state = std::make_shared<ResolutionState>();
   if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
   using ipc::proto::StageKind;
   PackageCache* cache = options.cache;
-  orchestrator.add(job("fetch-repomd", StageKind::FETCHER, "",
+  orchestrator.add(resolution_job("fetch-repomd", StageKind::FETCHER, "",
                        [repos, metadata, options] { return repomd_fetch_request(*repos, metadata, options); },
                        [](const StageOutcome&) {}));
-  orchestrator.add(job("verify-repomd", StageKind::VERIFIER, "fetch-repomd",
+  orchestrator.add(resolution_job("verify-repomd", StageKind::VERIFIER, "fetch-repomd",
                        [repos, metadata] { return repomd_verify_request(*repos, metadata); },
                        [repos, metadata, state](const StageOutcome& o) { accept_verified_repomd(o, *repos, metadata, *state); }));
-  orchestrator.add(job("fetch-indexes", StageKind::FETCHER, "verify-repomd",
+  orchestrator.add(resolution_job("fetch-indexes", StageKind::FETCHER, "verify-repomd",
                        [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-                       [state](const StageOutcome& o) { note_fetched_hashes(o, *state); }));
-  orchestrator.add(job("verify-metadata", StageKind::VERIFIER, "fetch-indexes",
+                       [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
+  orchestrator.add(resolution_job("verify-metadata", StageKind::VERIFIER, "fetch-indexes",
                        [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
-                       [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(o, *repos, *state, cache, out); }));
-  orchestrator.add(job("resolve", StageKind::RESOLVER, "verify-metadata",
+                       [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(
+            o, [state](const std::string& repo, const std::string& path) { return state->find(repo, path); },
+            [repos](const auto& result, const auto& root, auto& warnings) { check_first_use_signers(result, *repos, root, warnings); },
+            cache, out);
+      }));
+  orchestrator.add(resolution_job("resolve", StageKind::RESOLVER, "verify-metadata",
                        [repos, state, requested = requested_packages(image), options, arch = provider.package_arch] {
                          return resolve_request(*repos, *state, requested, options, arch);
                        },
-                       [&out](const StageOutcome& o) { lock_resolved(o, out); }));
+                       [&out](const StageOutcome& o) { lock_resolution(o, "primary", [](const auto&, LockedPackage&) {}, out); }));
 }
 
 }  // namespace supervisor::rpm

@@ -4,6 +4,7 @@
 
 #include "base/edit_distance.hpp"
 #include "base/error.hpp"
+#include "stages/resolver/version_constraint.hpp"
 
 
 namespace stage::resolver::rpm {
@@ -73,24 +74,12 @@ std::pair<int, int> count_matches(Pool* pool, IdQueue& selection) {
 }  // namespace
 
 std::pair<RelOp, std::string> parse_constraint(std::string_view text) {
-  auto trim = [](std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-  };
-  text = trim(text);
-  if (text.empty()) return {RelOp::kAny, ""};
-  static constexpr std::pair<std::string_view, RelOp> kOps[] = {
+  static constexpr ConstraintOperator kOps[] = {
       {"<=", RelOp::kLessEqual}, {">=", RelOp::kGreaterEqual}, {"==", RelOp::kEqual},
       {"=", RelOp::kEqual},      {"<", RelOp::kLess},          {">", RelOp::kGreater}};
-  RelOp op = RelOp::kEqual;
-  for (const auto& [token, value] : kOps) {
-    if (text.starts_with(token)) {
-      op = value;
-      text = trim(text.substr(token.size()));
-      break;
-    }
-  }
+  const auto [op, version] = split_constraint(text, kOps);
+  if (op == RelOp::kAny) return {op, ""};
+  text = version;
   base::require(valid_evr(text), "Failed to parse RPM version constraint '" + std::string(text) +
                                      "': not an operator followed by [epoch:]version[-release]");
   return {op, std::string(text)};
