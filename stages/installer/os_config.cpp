@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/openat2.hpp"
 #include "base/file_write.hpp"
 
 namespace stage::installer {
@@ -161,7 +162,7 @@ base::UniqueFd open_in_root(const std::filesystem::path& root, std::string_view 
   how.mode = (flags & O_CREAT) != 0 ? mode : 0;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const std::string rel = relative(path);
-  const long fd = ::syscall(SYS_openat2, root_fd.get(), rel.c_str(), &how, sizeof how);
+  const long fd = base::openat2_retrying(root_fd.get(), rel.c_str(), how);
   if (fd < 0 && errno == ENOENT && (flags & O_CREAT) == 0) return {};
   return base::UniqueFd(static_cast<int>(base::check_syscall(fd, "open", shown(root, path))));
 }

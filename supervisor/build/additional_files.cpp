@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/openat2.hpp"
 #include "supervisor/build/image_jobs.hpp"
 
 namespace supervisor {
@@ -46,7 +47,7 @@ base::UniqueFd open_beneath(const fs::path& root, const fs::path& rel, const fs:
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  const long fd = ::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how);
+  const long fd = base::openat2_retrying(dir.get(), rel.c_str(), how);
   if (fd < 0 && errno == EXDEV) refuse(source, "leads out of '" + root.string() + "' through a symbolic link", roots);
   if (fd < 0) {
     throw base::Error(base::ErrorKind::kInvalidInput,
