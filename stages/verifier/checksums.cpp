@@ -86,6 +86,12 @@ Digest sha256_of_fd(int fd, std::string_view name) {
   }
 }
 
+Digest sha256_of_stream(const std::function<void(const ChunkSink&)>& produce) {
+  Sha256 h;
+  produce([&h](std::string_view chunk) { h.update(chunk.data(), chunk.size()); });
+  return h.finish();
+}
+
 void check_package(const PackageRecord& record, const Digest& actual,
                    std::string_view repository) {
   if (record.sha256 == actual.sha256 && record.size == actual.size) return;

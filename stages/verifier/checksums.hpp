@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ Digest sha256_of_bytes(std::string_view bytes);
 Digest sha256_of_file(const std::filesystem::path& file);  // streams the file
 // Streams `fd` from its current offset to the end; `name` names it in errors.
 Digest sha256_of_fd(int fd, std::string_view name);
+// Hashes what `produce` hands to the function it is given, chunk by chunk:
+// a stream (a text being decompressed) hashed without being kept.
+using ChunkSink = std::function<void(std::string_view chunk)>;
+Digest sha256_of_stream(const std::function<void(const ChunkSink&)>& produce);
 
 // "expected SHA256 <hex> (<n> bytes), got <hex> (<n> bytes)"
 std::string digest_mismatch(const Digest& expected, const Digest& actual);

@@ -202,11 +202,15 @@ TEST_P(IndexTextWithCache, UsesTheCachedCopyOnlyWhenItMatchesTheRelease) {
     cached = base::UniqueFd(::open((dir.path() / "cached").c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(cached.valid());
   }
-  const IndexText out = check_index_text(release, "main/Packages.xz", bytes, "r", true,
-                                         cached ? cached.get() : -1, "the copy 'abc'");
+  const base::UniqueFd text_out(::open(dir.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  ASSERT_TRUE(text_out.valid());
+  const IndexText out = check_index_text(
+      release, "main/Packages.xz", bytes, "r",
+      {.text_fd = text_out.get(), .cached_fd = cached.get(), .cached_name = "the copy 'abc'"});
   EXPECT_EQ(out.digest.sha256, compressed.sha256);
   EXPECT_EQ(out.source, c.source);
-  EXPECT_EQ(out.text, c.source == IndexText::Source::kDecompressed ? text : "");
+  ASSERT_EQ(::lseek(text_out.get(), 0, SEEK_SET), 0);
+  EXPECT_EQ(read_fd_bytes(text_out.get(), "text"), c.source == IndexText::Source::kDecompressed ? text : "");
   if (*c.refusal == '\0') {
     EXPECT_EQ(out.cache_refusal, "");
   } else {
@@ -241,7 +245,8 @@ TEST(IndexText, NotCompressedIndexHasNoText) {
   const Digest plain = sha256_of_bytes(text);
   Release release;
   release.sha256 = {{"main/Packages", plain.size, plain.sha256}};
-  const IndexText out = check_index_text(release, "main/Packages", text, "r", true);
+  const base::UniqueFd text_out(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  const IndexText out = check_index_text(release, "main/Packages", text, "r", {.text_fd = text_out.get()});
   EXPECT_EQ(out.source, IndexText::Source::kNone);
   EXPECT_EQ(out.digest.sha256, plain.sha256);
 }

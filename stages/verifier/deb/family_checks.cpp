@@ -6,7 +6,6 @@
 #include <cerrno>
 
 #include "base/error.hpp"
-#include "base/file_write.hpp"
 #include "stages/verifier/deb/archive_check.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/family.hpp"
@@ -42,12 +41,10 @@ Release verify_release_files(RepositoryInput& repo) {
 VerifiedIndex verify_index(const Release& release, const IndexInput& index, const std::string& repo,
                            const std::string& what) {
   const std::string cached_name = "the cached uncompressed copy of " + what;
+  const IndexTextOptions options{
+      .text_fd = index.uncompressed_out.get(), .cached_fd = index.cached.get(), .cached_name = cached_name};
   const IndexText text =
-      check_index_text(release, index.relative_path, read_fd_bytes(index.fd.get(), what), repo,
-                       static_cast<bool>(index.uncompressed_out), index.cached ? index.cached.get() : -1, cached_name);
-  if (text.source == IndexText::Source::kDecompressed) {
-    base::write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
-  }
+      check_index_text(release, index.relative_path, read_fd_bytes(index.fd.get(), what), repo, options);
   return {repo, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
 }
 

@@ -1,47 +1,14 @@
 #include "stages/verifier/deb/index_check.hpp"
 
-#include <archive.h>
-
-#include <array>
 #include <charconv>
-#include <memory>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "stages/verifier/deb/deb822.hpp"
 #include "stages/verifier/file_bytes.hpp"
 
 namespace stage::verifier {
 namespace {
-
-struct ArchiveDeleter {
-  void operator()(archive* a) const noexcept { archive_read_free(a); }
-};
-
-// Packages indexes are small (tens of MB at most), so they are decompressed
-// in memory with libarchive's raw format.
-std::string decompress(std::string_view bytes, std::string_view name) {
-  std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
-  base::check(a != nullptr, "Failed to allocate a libarchive reader");
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_raw(a.get());
-  archive_entry* entry = nullptr;
-  if (archive_read_open_memory(a.get(), bytes.data(), bytes.size()) != ARCHIVE_OK ||
-      archive_read_next_header(a.get(), &entry) != ARCHIVE_OK) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
-                                                 "': " + archive_error_string(a.get()));
-  }
-  std::string out;
-  std::array<char, 65536> buf{};
-  for (;;) {
-    const la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-    if (n < 0) {
-      base::fail(base::ErrorKind::kInvalidInput, "Failed to decompress '" + std::string(name) +
-                                                   "': " + archive_error_string(a.get()));
-    }
-    if (n == 0) return out;
-    out.append(buf.data(), static_cast<std::size_t>(n));
-  }
-}
 
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -89,6 +56,40 @@ namespace {
 
 constexpr std::string_view kCompressedSuffixes[] = {".xz", ".gz", ".bz2", ".lzma", ".zst"};
 
+// Where the Release lists the uncompressed text of `index_path`, when compressed.
+std::optional<std::string_view> uncompressed_path(std::string_view index_path) {
+  for (const std::string_view suffix : kCompressedSuffixes) {
+    if (index_path.ends_with(suffix)) return index_path.substr(0, index_path.size() - suffix.size());
+  }
+  return std::nullopt;
+}
+
+std::optional<Digest> listed_digest(const Release& release, std::string_view path) {
+  if (const ReleaseFile* entry = release.find_file(path)) return Digest{entry->sha256, entry->size};
+  return std::nullopt;
+}
+
+// The smaller of `ceiling` and the size listed for the text at `base`.
+TextLimit text_limit(const std::optional<Digest>& listed, std::string_view base, std::uint64_t ceiling) {
+  if (listed && listed->size <= ceiling) {
+    return {listed->size, "the " + std::to_string(listed->size) + " bytes listed for '" + std::string(base) + "'"};
+  }
+  if (ceiling == kMaxIndexTextBytes) return {};
+  return {ceiling, "the " + std::to_string(ceiling) + " bytes any index text may be at most"};
+}
+
+// Decompresses `bytes` within `limit`, handing the text to `text_fd` (when
+// >= 0) as it comes out. Returns the text's digest.
+Digest decompress_index(std::string_view bytes, const std::string& what, const TextLimit& limit, int text_fd) {
+  const std::string output = "uncompressed output of " + what;
+  return sha256_of_stream([&](const ChunkSink& hash) {
+    decompress_bounded(bytes, what, limit, [&](std::string_view chunk) {
+      hash(chunk);
+      if (text_fd >= 0) base::write_all(text_fd, chunk, output);
+    });
+  });
+}
+
 // The cached copy's refusal, or empty when it matches `listed`.
 std::string refuse_cached(int cached_fd, std::string_view cached_name, const std::optional<Digest>& listed,
                           std::string_view base) {
@@ -103,36 +104,31 @@ std::string refuse_cached(int cached_fd, std::string_view cached_name, const std
 }  // namespace
 
 IndexText check_index_text(const Release& release, std::string_view index_path, std::string_view bytes,
-                           std::string_view repository, bool want_text, int cached_fd,
-                           std::string_view cached_name) {
+                           std::string_view repository, const IndexTextOptions& options) {
   IndexText out;
   out.digest = sha256_of_bytes(bytes);
   check_index(release, index_path, out.digest, repository);
-  for (const std::string_view suffix : kCompressedSuffixes) {
-    if (!index_path.ends_with(suffix)) continue;
-    const std::string_view base = index_path.substr(0, index_path.size() - suffix.size());
-    if (const ReleaseFile* entry = release.find_file(base)) out.listed = Digest{entry->sha256, entry->size};
-    if (cached_fd >= 0) {
-      out.cache_refusal = refuse_cached(cached_fd, cached_name, out.listed, base);
-      if (out.cache_refusal.empty()) {
-        out.source = IndexText::Source::kCached;
-        return out;
-      }
+  const std::optional<std::string_view> base = uncompressed_path(index_path);
+  if (!base) return out;
+  out.listed = listed_digest(release, *base);
+  if (options.cached_fd >= 0) {
+    out.cache_refusal = refuse_cached(options.cached_fd, options.cached_name, out.listed, *base);
+    if (out.cache_refusal.empty()) {
+      out.source = IndexText::Source::kCached;
+      return out;
     }
-    if (!out.listed && !want_text) return out;
-    std::string text = decompress(bytes, index_path);
-    if (out.listed) check_index(release, base, sha256_of_bytes(text), repository);
-    if (!want_text) return out;
-    out.text = std::move(text);
-    out.source = IndexText::Source::kDecompressed;
-    return out;
   }
+  if (!out.listed && options.text_fd < 0) return out;
+  const std::string what = "index '" + std::string(index_path) + "' of repository '" + std::string(repository) + "'";
+  const Digest text = decompress_index(bytes, what, text_limit(out.listed, *base, options.ceiling), options.text_fd);
+  if (out.listed) check_index(release, *base, text, repository);
+  if (options.text_fd >= 0) out.source = IndexText::Source::kDecompressed;
   return out;
 }
 
 Digest check_index_bytes(const Release& release, std::string_view index_path,
                          std::string_view bytes, std::string_view repository) {
-  return check_index_text(release, index_path, bytes, repository, false).digest;
+  return check_index_text(release, index_path, bytes, repository).digest;
 }
 
 std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,
@@ -144,10 +140,13 @@ std::string load_verified_index(const Release& release, const std::filesystem::p
     if (!bytes) continue;
     check_index(release, candidate, sha256_of_bytes(*bytes), repository);
     if (candidate == base) return std::move(*bytes);
-    std::string text = decompress(*bytes, (dist_dir / candidate).string());
-    if (release.find_file(base) != nullptr) {
-      check_index(release, base, sha256_of_bytes(text), repository);
-    }
+    const std::optional<Digest> listed = listed_digest(release, base);
+    const std::string what = "index '" + (dist_dir / candidate).string() + "' of repository '" +
+                             std::string(repository) + "'";
+    std::string text;
+    decompress_bounded(*bytes, what, text_limit(listed, base, kMaxIndexTextBytes),
+                       [&](std::string_view chunk) { text += chunk; });
+    if (listed) check_index(release, base, sha256_of_bytes(text), repository);
     return text;
   }
   base::fail(base::ErrorKind::kInvalidInput,

@@ -3,6 +3,7 @@
 // mismatch names the file, the repository and both hashes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "stages/verifier/checksums.hpp"
 #include "stages/verifier/deb/release.hpp"
+#include "stages/verifier/index_decompress.hpp"
 
 namespace stage::verifier {
 
@@ -34,25 +36,34 @@ Digest check_index_bytes(const Release& release, std::string_view index_path,
 struct IndexText {
   enum class Source { kNone, kDecompressed, kCached };
   Digest digest;                 // of the index as listed (compressed bytes)
-  Source source = Source::kNone;  // kNone: `index_path` is not compressed
-  std::string text;               // kDecompressed only
+  Source source = Source::kNone;  // kNone: not compressed, or its text not asked for
   std::optional<Digest> listed;   // the Release's entry for the uncompressed file
-  std::string cache_refusal;      // why `cached_fd` was not used; starts with `cached_name`
+  std::string cache_refusal;      // why the cached copy was not used; starts with its name
+};
+
+struct IndexTextOptions {
+  int text_fd = -1;              // receives the decompressed text (kDecompressed); -1: not asked for
+  int cached_fd = -1;            // a copy decompressed earlier, read from offset 0; -1: none
+  std::string_view cached_name;  // names that copy in cache_refusal
+  // Above the Release's size of the uncompressed file, when listed; lowered by tests.
+  std::uint64_t ceiling = kMaxIndexTextBytes;
 };
 
 // Checks `bytes` against the Release's entry for `index_path`. For a
-// compressed index: when the Release lists the uncompressed file and
-// `cached_fd` (>= 0, read from offset 0) hashes to that entry, the text is
-// not decompressed (kCached); otherwise `bytes` is decompressed, when the
-// Release lists that entry (then checked against it) or `want_text`
-// (kDecompressed; the text is returned only if `want_text`).
+// compressed index: when the Release lists the uncompressed file and the
+// cached copy hashes to that entry, the text is not decompressed (kCached);
+// otherwise `bytes` is decompressed, when the Release lists that entry (then
+// checked against it) or a text_fd asks for it (kDecompressed: written there
+// as it comes out, so only a chunk of it is ever in memory). Decompression
+// stops as soon as the text passes the listed size or `ceiling`: an error
+// naming the index, its repository and the size passed.
 IndexText check_index_text(const Release& release, std::string_view index_path, std::string_view bytes,
-                           std::string_view repository, bool want_text, int cached_fd = -1,
-                           std::string_view cached_name = {});
+                           std::string_view repository, const IndexTextOptions& options = {});
 
 // Reads the first of <base>.xz, <base>.gz, <base> that the Release lists and
-// that exists under dist_dir, checks it, decompresses it and checks the
-// uncompressed text too when the Release lists it. Returns that text.
+// that exists under dist_dir, checks it, decompresses it (bounded like
+// check_index_text) and checks the uncompressed text too when the Release
+// lists it. Returns that text.
 std::string load_verified_index(const Release& release, const std::filesystem::path& dist_dir,
                                 std::string_view index_base, std::string_view repository);
 

@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "base/error.hpp"
-#include "base/file_write.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "stages/verifier/gpg_home.hpp"
@@ -78,13 +77,11 @@ VerifiedIndex check_repomd_index(const Repomd& repomd, const IndexInput& index, 
   base::require(entry != nullptr, "Failed to verify " + what + ": repomd.xml does not list it");
   base::require(entry->open || !without_compression_suffix(entry->location),
                 "Failed to verify " + what + ": repomd.xml gives no open-checksum for its uncompressed text");
+  const std::string cached_name = "the cached uncompressed copy of " + what;
+  const IndexTextOptions options{
+      .text_fd = index.uncompressed_out.get(), .cached_fd = index.cached.get(), .cached_name = cached_name};
   const IndexText text = check_index_text(as_release(repomd), index.relative_path, read_fd_bytes(index.fd.get(), what),
-                                          repository, static_cast<bool>(index.uncompressed_out),
-                                          index.cached ? index.cached.get() : -1,
-                                          "the cached uncompressed copy of " + what);
-  if (text.source == IndexText::Source::kDecompressed) {
-    base::write_all(index.uncompressed_out.get(), text.text, "uncompressed output of " + what);
-  }
+                                          repository, options);
   return {repository, index.relative_path, text.digest, text.source, text.listed, text.cache_refusal};
 }
 
