@@ -21,12 +21,15 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "base/error.hpp"
 #include "ipc/framing.hpp"
 #include "sandbox/launch.hpp"
+#include "sandbox/stage_owner.hpp"
 #include "sandbox/stage_policy.hpp"
 #include "sandbox/tree_removal.hpp"
+#include "sandbox/userns.hpp"
 #include "stages/installer/policy.hpp"
 #include "tests/repo/repo_harness.hpp"
 
@@ -63,7 +66,11 @@ long subordinate_base(const char* file) {
 
 // The host-side id of id `inside` in the stage's user namespace.
 long host_id(long inside, const char* subordinate_file) {
-  if (::geteuid() == 0) return inside;  // root maps 0..65535 onto itself
+  // Root's stages run as root's range (or the fallback), never as uid 0.
+  if (::geteuid() == 0) {
+    const char* kind = std::string_view(subordinate_file).ends_with("subgid") ? "gid" : "uid";
+    return sandbox::root_stage_range(subordinate_file, kind).first + inside;
+  }
   if (inside == 0) return ::geteuid();
   return subordinate_base(subordinate_file) + inside - 1;
 }
@@ -132,6 +139,10 @@ class InstallerSandbox : public ::testing::Test {
     spec.mounts.push_back({sandbox::MountKind::kBindRo, binary_.string(), inside, {}});
     spec.mounts.push_back({sandbox::MountKind::kBindRo, packages_.string(), packages_.string(), {}});
     spec.mounts.push_back({sandbox::MountKind::kBindRw, dir_.string(), dir_.string(), {}});
+    // The workspace, tree and output directory a build binds read-write,
+    // handed to the stage's root as the supervisor does (stage_launch.cpp):
+    // run by root, the stage is a subordinate uid (a no-op for a user).
+    for (const fs::path& writable : {dir_, dir_ / "root", dir_ / "out"}) sandbox::give_to_stage_root(writable);
     // What supervisor::StageMounts::extra carries for the installer.
     spec.mounts.push_back({sandbox::MountKind::kProc, {}, (dir_ / "root/proc").string(), {}});
     spec.mounts.push_back({sandbox::MountKind::kDev, {}, (dir_ / "root/dev").string(), {}});
