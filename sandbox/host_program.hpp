@@ -23,6 +23,7 @@ struct ImageFeatures {
   std::vector<std::string> fs_types;                           // partition fsType values
   std::vector<std::pair<std::string, std::string>> artifacts;  // (type, compression) of each disk file
   bool uki = false;                                            // a unified kernel image is assembled
+  std::string package_family;                                  // the provider's pkgType: "deb", "rpm"
 };
 
 // A stage's declaration: the programs it runs for an image with `features`.

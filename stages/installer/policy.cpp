@@ -47,6 +47,12 @@ sandbox::StagePolicy installer_policy() {
 std::vector<sandbox::HostProgram> installer_host_programs(const sandbox::ImageFeatures& features) {
   std::vector<sandbox::HostProgram> programs = {{"cp", "coreutils"}};
   if (features.uki) programs.push_back({"objcopy", "binutils"});
+  // The rpm family installs with the host's rpm (rpm/rpm_transaction.hpp),
+  // and rpmkeys imports the repository keys into the image's rpmdb.
+  if (features.package_family == "rpm") {
+    programs.push_back({"rpm", "rpm"});
+    programs.push_back({"rpmkeys", "rpm"});
+  }
   return programs;
 }
 

@@ -293,7 +293,7 @@ int run_build(const BuildRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const PackageFamily& family = family_for(provider);
   std::vector<HostTool> tools = family.host_tools();
-  for (HostTool& tool : image_tools(request.image)) tools.push_back(std::move(tool));
+  for (HostTool& tool : image_tools(request.image, family.name())) tools.push_back(std::move(tool));
   require_host_tools(tools);
   // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
   const DiskLayout layout = plan_disk_layout(*request.image.disk);

@@ -21,8 +21,9 @@ std::vector<HostTool> programs_of(std::initializer_list<StageKind> kinds, const 
   return tools;
 }
 
-sandbox::ImageFeatures image_features(const config::ImageTemplate& image) {
+sandbox::ImageFeatures image_features(const config::ImageTemplate& image, std::string_view package_family) {
   sandbox::ImageFeatures features;
+  features.package_family = package_family;
   const config::SystemConfig* system = image.system_config ? &*image.system_config : nullptr;
   features.uki = system && system->kernel && system->kernel->uki.value_or(false);
   if (image.disk) {
@@ -43,8 +44,8 @@ std::vector<HostTool> repository_tools() {
   return tools;
 }
 
-std::vector<HostTool> image_tools(const config::ImageTemplate& image) {
-  return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, image_features(image));
+std::vector<HostTool> image_tools(const config::ImageTemplate& image, std::string_view package_family) {
+  return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, image_features(image, package_family));
 }
 
 void require_host_tools(const std::vector<HostTool>& tools) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/template.hpp"
@@ -19,8 +20,9 @@ using HostTool = sandbox::HostProgram;
 std::vector<HostTool> repository_tools();
 
 // What making the image of `image` runs (installer, diskmaker): the programs
-// its file systems, disk files and boot files need.
-std::vector<HostTool> image_tools(const config::ImageTemplate& image);
+// its packages (of `package_family`, the provider's pkgType: rpm's installer
+// runs the host's rpm), file systems, disk files and boot files need.
+std::vector<HostTool> image_tools(const config::ImageTemplate& image, std::string_view package_family);
 
 // Throws base::Error (kFailed) listing every missing program and its package.
 void require_host_tools(const std::vector<HostTool>& tools);

@@ -41,13 +41,25 @@ TEST(HostTools, AnImageNeedsTheInstallersAndTheDiskMakersPrograms) {
   disk.partitions = {partition("fat32"), partition("ext4"), partition("swap")};
   disk.artifacts = {{"raw", "xz"}, {"qcow2", std::nullopt}};
   image.disk = disk;
-  EXPECT_EQ(programs_of(image_tools(image)),
+  EXPECT_EQ(programs_of(image_tools(image, "deb")),
             (std::vector<std::string>{"cp", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "mkswap", "xz", "qemu-img"}));
 
   config::SystemConfig system;
   system.kernel = config::Kernel{.uki = true};
   image.system_config = system;
-  EXPECT_THAT(programs_of(image_tools(image)), ::testing::Contains("objcopy"));
+  EXPECT_THAT(programs_of(image_tools(image, "deb")), ::testing::Contains("objcopy"));
+}
+
+// The rpm family's installer runs the host's rpm and rpmkeys (Debian
+// package rpm): a build checks for them before it starts, a deb build not.
+TEST(HostTools, AnRpmImageNeedsTheHostsRpmAndRpmkeys) {
+  config::ImageTemplate image;
+  const std::vector<HostTool> rpm = image_tools(image, "rpm");
+  EXPECT_THAT(rpm, ::testing::Contains(HostTool{"rpm", "rpm"}));
+  EXPECT_THAT(rpm, ::testing::Contains(HostTool{"rpmkeys", "rpm"}));
+  const std::vector<std::string> deb = programs_of(image_tools(image, "deb"));
+  EXPECT_THAT(deb, Not(::testing::Contains("rpm")));
+  EXPECT_THAT(deb, Not(::testing::Contains("rpmkeys")));
 }
 
 TEST(HostTools, AMissingProgramIsNamedWithItsPackageNotAnInstallCommand) {

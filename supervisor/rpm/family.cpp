@@ -41,14 +41,9 @@ class RpmFamily final : public PackageFamily {
  public:
   std::string_view name() const override { return "rpm"; }
   std::string_view package_suffix() const override { return ".rpm"; }
-  // The installer runs the host's rpm, and rpmkeys imports the repository
-  // keys into the image's rpmdb.
-  std::vector<HostTool> host_tools() const override {
-    std::vector<HostTool> tools = repository_tools();
-    tools.push_back({"rpm", "rpm"});
-    tools.push_back({"rpmkeys", "rpm"});
-    return tools;
-  }
+  // Its installer's rpm and rpmkeys are the installer's (image_tools): lock
+  // and fetch run neither.
+  std::vector<HostTool> host_tools() const override { return repository_tools(); }
   void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                            const config::ImageTemplate& image, const PipelineOptions& options,
                            Resolution& out) const override {
