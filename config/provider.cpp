@@ -349,15 +349,74 @@ bool valid_initrd_file_name(std::string_view pattern) {
   });
 }
 
-// What a family's distributions use when config.yml leaves a fact out: the
-// Go tool's config.yml has none of these keys, and its files load unchanged.
-DistributionFacts family_facts(PackageType type) {
-  if (type == PackageType::kRpm) return {"dracut", "rpm", "wheel", "initramfs-{kver}.img", "/var/lib/rpm", {}};
-  return {"initramfs-tools", "deb", "sudo", "initrd.img-{kver}", "", {}};
-}
-
 std::string fact_or(const DataFile& file, const YAML::Node& entry, const char* key, const std::string& fallback) {
   return entry[key] ? file.req_string(entry, key) : fallback;
+}
+
+// GRUB's EFI platform for a template architecture, and the word each
+// family's module package uses for it (grub-efi-amd64-bin, grub2-efi-x64-modules).
+struct GrubPlatform {
+  std::string_view arch, platform, deb, rpm;
+};
+constexpr GrubPlatform kGrubPlatforms[] = {{"x86_64", "x86_64-efi", "amd64", "x64"},
+                                           {"aarch64", "arm64-efi", "arm64", "aa64"},
+                                           {"armv7hl", "arm-efi", "arm", "arm"}};
+
+// Debian's and Fedora's names; none for an architecture GRUB has no known
+// platform for (config.yml must then name them).
+GrubNames family_grub(PackageType type, std::string_view arch) {
+  const auto* known = std::find_if(std::begin(kGrubPlatforms), std::end(kGrubPlatforms),
+                                   [&](const GrubPlatform& p) { return p.arch == arch; });
+  if (known == std::end(kGrubPlatforms)) return {};
+  const std::string modules = "/usr/lib/grub/" + std::string(known->platform);
+  if (type == PackageType::kRpm) {
+    return {"grub2-mkstandalone", modules, "/boot/grub2", "grub2-tools-extra",
+            "grub2-efi-" + std::string(known->rpm) + "-modules"};
+  }
+  return {"grub-mkstandalone", modules, "/boot/grub", "grub-common", "grub-efi-" + std::string(known->deb) + "-bin"};
+}
+
+// A program or package name: no path, no option.
+bool plain_word(std::string_view word) {
+  return !word.empty() && std::isalnum(static_cast<unsigned char>(word.front())) != 0 &&
+         std::all_of(word.begin(), word.end(), [](unsigned char c) {
+           return std::isalnum(c) != 0 || c == '.' || c == '-' || c == '_' || c == '+';
+         });
+}
+
+bool normal_absolute(const fs::path& path) {
+  return path.is_absolute() && path.lexically_normal() == path && path != "/";
+}
+
+// `grub:` {mkstandalone, modulesDir, configDir, toolsPackage, modulesPackage};
+// a key left out is the family's.
+void read_grub(const DataFile& file, const YAML::Node& entry, GrubNames& grub) {
+  const YAML::Node node = entry["grub"];
+  if (node) {
+    file.expect_map(node, {"mkstandalone", "modulesDir", "configDir", "toolsPackage", "modulesPackage"});
+    grub = {fact_or(file, node, "mkstandalone", grub.mkstandalone), fact_or(file, node, "modulesDir", grub.modules_dir),
+            fact_or(file, node, "configDir", grub.config_dir), fact_or(file, node, "toolsPackage", grub.tools_package),
+            fact_or(file, node, "modulesPackage", grub.modules_package)};
+  }
+  const auto check = [&](bool ok, const char* key, const std::string& value, std::string_view what) {
+    const YAML::Node at = node && node[key] ? node[key] : entry;
+    if (!ok) file.fail(at, "grub." + std::string(key) + " '" + value + "' " + std::string(what));
+  };
+  check(plain_word(grub.mkstandalone), "mkstandalone", grub.mkstandalone, "must be a program name in /usr/bin");
+  check(normal_absolute(grub.modules_dir), "modulesDir", grub.modules_dir, "must be a normal absolute path");
+  check(normal_absolute(grub.config_dir) && grub.config_dir.starts_with("/boot/"), "configDir", grub.config_dir,
+        "must be a normal path below /boot");
+  check(plain_word(grub.tools_package), "toolsPackage", grub.tools_package, "must be a package name");
+  check(plain_word(grub.modules_package), "modulesPackage", grub.modules_package, "must be a package name");
+}
+
+// What a family's distributions use when config.yml leaves a fact out: the
+// Go tool's config.yml has none of these keys, and its files load unchanged.
+DistributionFacts family_facts(PackageType type, std::string_view arch) {
+  if (type == PackageType::kRpm) {
+    return {"dracut", "rpm", "wheel", "initramfs-{kver}.img", "/var/lib/rpm", {}, family_grub(type, arch)};
+  }
+  return {"initramfs-tools", "deb", "sudo", "initrd.img-{kver}", "", {}, family_grub(type, arch)};
 }
 
 // rpmDbPath and deferredPackages: what the rpm installer needs; a deb
@@ -374,8 +433,8 @@ void read_rpm_facts(const DataFile& file, const YAML::Node& entry, PackageType t
   if (entry["deferredPackages"]) facts.deferred_packages = file.words(entry, "deferredPackages");
 }
 
-DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, PackageType type) {
-  DistributionFacts facts = family_facts(type);
+DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, PackageType type, std::string_view arch) {
+  DistributionFacts facts = family_facts(type, arch);
   if (entry["initramfsTool"]) facts.initramfs_tool = req_choice(file, entry, "initramfsTool", {"initramfs-tools", "dracut"});
   if (entry["purlType"]) facts.purl_type = req_choice(file, entry, "purlType", {"deb", "rpm"});
   facts.sudo_group = fact_or(file, entry, "sudoGroup", facts.sudo_group);
@@ -388,6 +447,7 @@ DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, Pack
                                            "' must be a file name holding {kver} once, e.g. initrd.img-{kver}");
   }
   read_rpm_facts(file, entry, type, facts);
+  read_grub(file, entry, facts.grub);
   return facts;
 }
 
@@ -398,7 +458,7 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   const YAML::Node entry = root[provider.arch];
   if (!entry) file.fail(root, "architecture '" + provider.arch + "' is not declared");
   file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion", "initramfsTool",
-                          "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages"});
+                          "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages", "grub"});
   if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
   if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
   const std::string type = file.req_string(entry, "pkgType");
@@ -410,7 +470,7 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   if (chroot.is_absolute() || chroot.lexically_normal().string().starts_with("..")) {
     file.fail(entry["chrootenvConfigFile"], "chrootenvConfigFile must stay inside the OS directory");
   }
-  provider.facts = read_facts(file, entry, provider.package_type);
+  provider.facts = read_facts(file, entry, provider.package_type, provider.arch);
   return chroot;
 }
 

@@ -40,6 +40,15 @@ struct Repository {
   bool from_host_apt = false;             // base_url came from the machine's apt sources
 };
 
+// The image's own GRUB, as the installer runs it (config.yml `grub:`).
+struct GrubNames {
+  std::string mkstandalone;     // in the image's /usr/bin: "grub-mkstandalone", "grub2-mkstandalone"
+  std::string modules_dir;      // the EFI platform's modules: "/usr/lib/grub/x86_64-efi"
+  std::string config_dir;       // below /boot, holds grub.cfg: "/boot/grub", "/boot/grub2"
+  std::string tools_package;    // ships mkstandalone, named when it is missing
+  std::string modules_package;  // ships modules_dir, named when it is missing
+};
+
 // What the image stages must know of the distribution: each per-arch entry
 // of config.yml names them (docs/providers.md), none is guessed from a name.
 struct DistributionFacts {
@@ -50,6 +59,7 @@ struct DistributionFacts {
   std::string initrd_file_name;  // in /boot, "{kver}" = kernel version: "initrd.img-{kver}"
   std::string rpm_db_path;       // rpm: the image's rpmdb ("/var/lib/rpm"); deb: empty
   std::vector<std::string> deferred_packages;  // rpm: installed last, without scripts ("initramfs")
+  GrubNames grub;
 };
 
 struct ChrootEnv {

@@ -335,6 +335,9 @@ TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
     EXPECT_EQ(facts.purl_type, "deb");
     EXPECT_EQ(facts.sudo_group, "sudo");
     EXPECT_EQ(facts.initrd_file_name, "initrd.img-{kver}");
+    EXPECT_EQ(facts.grub.mkstandalone, "grub-mkstandalone");
+    EXPECT_EQ(facts.grub.config_dir, "/boot/grub");
+    EXPECT_EQ(facts.grub.modules_package, "grub-efi-amd64-bin");
   }
   for (const auto& [os, dist] : {std::pair{"azure-linux", "azl3"}, std::pair{"edge-microvisor-toolkit", "emt3"}}) {
     SCOPED_TRACE(dist);
@@ -343,6 +346,14 @@ TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
     EXPECT_EQ(facts.purl_type, "rpm");
     EXPECT_EQ(facts.sudo_group, "wheel");
     EXPECT_EQ(facts.initrd_file_name, "initramfs-{kver}.img");
+    // Azure Linux's grub2 ships /usr/bin/grub2-mkstandalone, grub2-efi the modules.
+    EXPECT_EQ(facts.grub.mkstandalone, "grub2-mkstandalone");
+    EXPECT_EQ(facts.grub.modules_dir, "/usr/lib/grub/x86_64-efi");
+    EXPECT_EQ(facts.grub.config_dir, "/boot/grub2");
+    EXPECT_EQ(facts.grub.tools_package, "grub2");
+    EXPECT_EQ(facts.grub.modules_package, "grub2-efi");
+    const GrubNames arm = load_provider(kConfigDir, os, dist, "aarch64").facts.grub;
+    EXPECT_EQ(arm.modules_dir, "/usr/lib/grub/arm64-efi");
   }
 }
 
@@ -379,7 +390,58 @@ TEST(ProviderData, AMissingDistributionFactIsItsFamilysValue) {
     EXPECT_EQ(facts.initrd_file_name, c.expected.initrd_file_name);
     EXPECT_EQ(facts.rpm_db_path, std::string_view(c.pkg_type) == "rpm" ? "/var/lib/rpm" : "");
     EXPECT_TRUE(facts.deferred_packages.empty());
+    const bool rpm = std::string_view(c.pkg_type) == "rpm";
+    EXPECT_EQ(facts.grub.mkstandalone, rpm ? "grub2-mkstandalone" : "grub-mkstandalone");
+    EXPECT_EQ(facts.grub.modules_dir, "/usr/lib/grub/x86_64-efi");
+    EXPECT_EQ(facts.grub.config_dir, rpm ? "/boot/grub2" : "/boot/grub");
+    EXPECT_EQ(facts.grub.tools_package, rpm ? "grub2-tools-extra" : "grub-common");
+    EXPECT_EQ(facts.grub.modules_package, rpm ? "grub2-efi-x64-modules" : "grub-efi-amd64-bin");
   }
+}
+
+// `grub:` after sudoGroup (line 9): the map starts on line 10.
+std::string config_with_grub(std::string_view grub_lines) {
+  return config_with_fact("sudoGroup", "sudoGroup: wheel\n  grub:\n" + std::string(grub_lines));
+}
+
+TEST(ProviderData, ReadsGrubNamesAKeyLeftOutBeingTheFamilys) {
+  TempDir dir;
+  write_good_provider(dir);
+  dir.write("osv/t/t1/config.yml", config_with_grub("    mkstandalone: grub2-mkstandalone\n"
+                                                    "    configDir: /boot/grub2\n    toolsPackage: grub2\n"));
+  const GrubNames grub = load_provider(dir.path(), "t", "t1", "x86_64").facts.grub;
+  EXPECT_EQ(grub.mkstandalone, "grub2-mkstandalone");
+  EXPECT_EQ(grub.config_dir, "/boot/grub2");
+  EXPECT_EQ(grub.tools_package, "grub2");
+  EXPECT_EQ(grub.modules_dir, "/usr/lib/grub/x86_64-efi");  // the deb family's
+  EXPECT_EQ(grub.modules_package, "grub-efi-amd64-bin");
+}
+
+TEST(ProviderData, RejectsGrubNamesNoInstallerCouldUse) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"    mkstandalon: grub2-mkstandalone\n", "config.yml:11': unknown key 'mkstandalon'"},
+      {"    mkstandalone: /usr/bin/grub2-mkstandalone\n", "config.yml:11': grub.mkstandalone '/usr/bin/grub2-mkstandalone' must be a program name"},
+      {"    mkstandalone: --help\n", "grub.mkstandalone '--help' must be a program name"},
+      {"    modulesDir: usr/lib/grub/x86_64-efi\n", "grub.modulesDir 'usr/lib/grub/x86_64-efi' must be a normal absolute path"},
+      {"    modulesDir: /usr/lib/grub/../x86_64-efi\n", "must be a normal absolute path"},
+      {"    configDir: /etc/grub2\n", "config.yml:11': grub.configDir '/etc/grub2' must be a normal path below /boot"},
+      {"    configDir: /boot\n", "grub.configDir '/boot' must be a normal path below /boot"},
+      {"    toolsPackage: \"grub2 grub2-efi\"\n", "grub.toolsPackage 'grub2 grub2-efi' must be a package name"},
+      {"    modulesPackage: \"\"\n", "'modulesPackage' is required"},
+  };
+  for (const auto& [lines, expected] : cases) {
+    SCOPED_TRACE(lines);
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write("osv/t/t1/config.yml", config_with_grub(lines));
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+  TempDir dir;
+  write_good_provider(dir);
+  dir.write("osv/t/t1/config.yml", config_with_fact("sudoGroup", "sudoGroup: wheel\n  grub: grub2"));
+  EXPECT_NE(error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); }).find("config.yml:10': expected a mapping"),
+            std::string::npos);
 }
 
 TEST(ProviderData, RejectsDistributionFactsNoStageActsOn) {

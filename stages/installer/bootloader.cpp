@@ -24,6 +24,7 @@ constexpr const char* kObjcopy = "/usr/bin/objcopy";
 constexpr const char* kGrubModules =
     "part_gpt part_msdos fat ext2 search search_fs_uuid search_label linux normal configfile echo gzio all_video";
 constexpr const char* kStubDir = "usr/lib/systemd/boot/efi/";
+constexpr const char* kGrubPlatform = "x86_64-efi";  // the only one whose binary is BOOTX64.EFI
 
 struct OsIdentity {
   std::string id = "linux";      // file and directory names on the ESP
@@ -90,6 +91,35 @@ void copy_in_root(const std::filesystem::path& root, const std::string& from, co
   base::check_syscall(::fchmod(out.get(), mode), "chmod", (root / strip_slashes(to)).string());
 }
 
+bool normal_absolute(const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() && p.lexically_normal() == p && p != "/";
+}
+
+// The request's GRUB names, checked before one is used as a path or a program.
+void check_grub_names(const GrubNames& grub) {
+  base::require(!grub.mkstandalone.empty() && grub.mkstandalone.find('/') == std::string::npos &&
+                    !grub.mkstandalone.starts_with('.'),
+                "Invalid GRUB tool name '" + grub.mkstandalone + "': it must be a file name in /usr/bin");
+  base::require(normal_absolute(grub.modules_dir),
+                "Invalid GRUB modules directory '" + grub.modules_dir + "': it must be a normal absolute path");
+  base::require(normal_absolute(grub.config_dir) && grub.config_dir.starts_with("/boot/"),
+                "Invalid GRUB configuration directory '" + grub.config_dir + "': it must be a normal path below /boot");
+  const std::string platform = std::filesystem::path(grub.modules_dir).filename().string();
+  if (platform != kGrubPlatform) {
+    throw base::Error(base::ErrorKind::kUnimplemented, "GRUB for the EFI platform '" + platform + "' (" +
+                                                          grub.modules_dir + ") is not supported yet: only " +
+                                                          kGrubPlatform);
+  }
+}
+
+// The tree's grub.cfg as GRUB sees it on /boot's file system.
+std::string grub_config_on_boot(const BootSettings& settings) {
+  const std::string& dir = settings.grub.config_dir;
+  base::require(dir.starts_with("/boot/"), "Invalid GRUB configuration directory '" + dir + "': it must be below /boot");
+  return boot_prefix(settings) + dir.substr(std::string_view("/boot").size()) + "/grub.cfg";
+}
+
 std::string grub_quote(std::string_view text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -130,25 +160,29 @@ class BootInstaller {
   }
 
   void install_grub() {
-    require_in_tree(root_, "usr/lib/grub/x86_64-efi/linux.mod", "grub-efi-amd64-bin");
-    require_in_tree(root_, "usr/bin/grub-mkstandalone", "grub-common");
+    const GrubNames& grub = settings_.grub;
+    check_grub_names(grub);
+    require_in_tree(root_, strip_slashes(grub.modules_dir) + "/linux.mod", grub.modules_package);
+    require_in_tree(root_, "usr/bin/" + grub.mkstandalone, grub.tools_package);
     const std::string embedded = grub_embedded_config(settings_);
     const std::string boot_dir = esp_ + "/EFI/BOOT";
     make_dirs_in_root(root_, boot_dir);
-    // grub-mkstandalone runs in the chroot, so its input is a file of the tree.
+    // mkstandalone runs in the chroot, so its input is a file of the tree. Its
+    // memdisk keeps the name boot/grub/grub.cfg whatever the distribution's.
     const std::string scratch = "tmp/os-image-composer-grub-embedded.cfg";
     write_file_in_root(root_, scratch, embedded, 0644);
-    run_(ChrootCommand{.argv = {"grub-mkstandalone", "-O", "x86_64-efi", std::string("--modules=") + kGrubModules,
-                                "--locales=", "--fonts=", "--themes=", "-o", "/" + boot_dir + "/BOOTX64.EFI",
-                                "boot/grub/grub.cfg=/" + scratch},
+    run_(ChrootCommand{.argv = {grub.mkstandalone, "-O", kGrubPlatform, "--directory=" + grub.modules_dir,
+                                std::string("--modules=") + kGrubModules, "--locales=", "--fonts=", "--themes=",
+                                "-o", "/" + boot_dir + "/BOOTX64.EFI", "boot/grub/grub.cfg=/" + scratch},
                        .timeout = kGrubTimeout},
          "Failed to make the GRUB EFI binary");
     base::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
     if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
-    base::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), "grub-mkstandalone wrote no BOOTX64.EFI");
+    base::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), grub.mkstandalone + " wrote no BOOTX64.EFI");
     written_.push_back(boot_dir + "/BOOTX64.EFI");
     write(boot_dir + "/grub.cfg", embedded);
-    write("boot/grub/grub.cfg", grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
+    write(strip_slashes(grub.config_dir) + "/grub.cfg",
+          grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
   }
 
   void install_systemd_boot() {
@@ -240,13 +274,19 @@ std::string hex(std::uint64_t value) {
 }  // namespace
 
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) {
+  const auto grub = request.getGrub();  // unset: the schema's, Debian's
   return {.type = request.getBootloader().getType(),
           .provider = request.getBootloader().getProvider(),
           .uki = request.getUki(),
           .esp = request.getEspMountPoint(),
           .root_uuid = request.getRootFsUuid(),
           .boot_uuid = request.getBootFsUuid(),
-          .cmdline = request.getKernelCmdline()};
+          .cmdline = request.getKernelCmdline(),
+          .grub = {.mkstandalone = grub.getMkstandalone(),
+                   .modules_dir = grub.getModulesDir(),
+                   .config_dir = grub.getConfigDir(),
+                   .tools_package = grub.getToolsPackage(),
+                   .modules_package = grub.getModulesPackage()}};
 }
 
 std::string kernel_arguments(const BootSettings& settings) {
@@ -263,16 +303,16 @@ std::string boot_prefix(const BootSettings& settings) {
 std::string grub_embedded_config(const BootSettings& settings) {
   const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
   // $prefix stays on the binary's memdisk, where its modules are: the tree
-  // has no /boot/grub/x86_64-efi since grub-install never runs.
-  return "search --no-floppy --fs-uuid --set=root " + uuid + "\nconfigfile ($root)" + boot_prefix(settings) +
-         "/grub/grub.cfg\n";
+  // has no modules under its GRUB directory since grub-install never runs.
+  return "search --no-floppy --fs-uuid --set=root " + uuid + "\nconfigfile ($root)" + grub_config_on_boot(settings) +
+         "\n";
 }
 
 std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title) {
   const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
   const std::string prefix = boot_prefix(settings) + "/";
   std::string cfg =
-      "# /boot/grub/grub.cfg, written by os-image-composer.\n"
+      "# " + settings.grub.config_dir + "/grub.cfg, written by os-image-composer.\n"
       "serial --unit=0 --speed=115200\n"
       "terminal_input serial console\n"
       "terminal_output serial console\n"

@@ -28,6 +28,16 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root,
 using HostRunner = std::function<std::string(const std::vector<std::string>& argv, const std::string& what)>;
 std::string run_host_program(const std::vector<std::string>& argv, const std::string& what);
 
+// The distribution's GRUB names (provider config.yml `grub:`, the request's grub).
+struct GrubNames {
+  std::string mkstandalone;     // run in the chroot, from the image's /usr/bin: "grub2-mkstandalone"
+  std::string modules_dir;      // the EFI platform's modules: "/usr/lib/grub/x86_64-efi"
+  std::string config_dir;       // below /boot, holds the tree's grub.cfg: "/boot/grub2"
+  std::string tools_package;    // ships mkstandalone: named when it is missing
+  std::string modules_package;  // ships modules_dir: named when it is missing
+  bool operator==(const GrubNames&) const = default;
+};
+
 // The request's boot settings as plain values.
 struct BootSettings {
   std::string type;        // "efi" | "legacy"
@@ -37,6 +47,7 @@ struct BootSettings {
   std::string root_uuid;   // file system UUID of "/"
   std::string boot_uuid;   // of the file system holding /boot; "" = the root's
   std::string cmdline;     // extra kernel arguments
+  GrubNames grub;
 };
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request);
 
@@ -54,7 +65,7 @@ std::string boot_prefix(const BootSettings& settings);
 // The configuration built into the GRUB EFI binary: find /boot's file system
 // by UUID and load its grub.cfg.
 std::string grub_embedded_config(const BootSettings& settings);
-// /boot/grub/grub.cfg: serial and screen console, one entry.
+// <grub.config_dir>/grub.cfg: serial and screen console, one entry.
 std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title);
 
 // The layout facts of a PE32+ image that placing new sections needs.

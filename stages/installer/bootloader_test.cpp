@@ -1,5 +1,6 @@
 #include "stages/installer/bootloader.hpp"
 
+#include <capnp/message.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -55,8 +56,18 @@ std::string fake_pe(std::uint64_t image_base) {
   return image;
 }
 
+// The schema's defaults (installer.capnp Grub) and azl3's config.yml.
+const GrubNames kDebianGrub{"grub-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub", "grub-common",
+                            "grub-efi-amd64-bin"};
+const GrubNames kAzl3Grub{"grub2-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub2", "grub2", "grub2-efi"};
+
 const BootSettings kEfi{.type = "efi", .provider = "grub", .esp = "/boot/efi", .root_uuid = "r00t",
-                        .cmdline = "console=ttyS0,115200"};
+                        .cmdline = "console=ttyS0,115200", .grub = kDebianGrub};
+
+BootSettings with_grub(BootSettings settings, const GrubNames& grub) {
+  settings.grub = grub;
+  return settings;
+}
 
 TEST(BootConfig, PassesRootByUuidReadOnlyBeforeTheTemplateArguments) {
   EXPECT_EQ(kernel_arguments(kEfi), "root=UUID=r00t ro console=ttyS0,115200");
@@ -72,6 +83,16 @@ TEST(BootConfig, EmbeddedGrubConfigFindsBootByUuid) {
             "search --no-floppy --fs-uuid --set=root b007\nconfigfile ($root)/grub/grub.cfg\n");
 }
 
+TEST(BootConfig, EmbeddedGrubConfigLoadsTheDistributionsConfigDirectory) {
+  const BootSettings azl3 = with_grub(kEfi, kAzl3Grub);
+  EXPECT_EQ(grub_embedded_config(azl3),
+            "search --no-floppy --fs-uuid --set=root r00t\nconfigfile ($root)/boot/grub2/grub.cfg\n");
+  BootSettings separate = azl3;
+  separate.boot_uuid = "b007";
+  EXPECT_THAT(grub_embedded_config(separate), HasSubstr("configfile ($root)/grub2/grub.cfg\n"));
+  EXPECT_THAT(grub_config(azl3, {"6.6", "boot/vmlinuz-6.6", ""}, "x"), HasSubstr("# /boot/grub2/grub.cfg,"));
+}
+
 TEST(BootConfig, GrubMenuBootsTheKernelWithItsInitrdOnTheSerialConsole) {
   const KernelInfo kernel{"6.1.0-28-amd64", "boot/vmlinuz-6.1.0-28-amd64", "boot/initrd.img-6.1.0-28-amd64"};
   const std::string cfg = grub_config(kEfi, kernel, "Debian's 12");
@@ -81,6 +102,19 @@ TEST(BootConfig, GrubMenuBootsTheKernelWithItsInitrdOnTheSerialConsole) {
   EXPECT_THAT(cfg, HasSubstr("\tlinux /boot/vmlinuz-6.1.0-28-amd64 root=UUID=r00t ro console=ttyS0,115200\n"));
   EXPECT_THAT(cfg, HasSubstr("\tinitrd /boot/initrd.img-6.1.0-28-amd64\n"));
   EXPECT_THAT(grub_config(kEfi, {"6.1", "boot/vmlinuz-6.1", ""}, "x"), Not(HasSubstr("initrd")));
+}
+
+TEST(BootConfig, DecodesTheRequestsGrubNamesAndDebiansWhenUnset) {
+  capnp::MallocMessageBuilder message;
+  auto request = message.initRoot<ipc::proto::InstallerRequest>();
+  EXPECT_EQ(decode_boot_settings(request.asReader()).grub, kDebianGrub);
+  auto grub = request.initGrub();
+  grub.setMkstandalone(kAzl3Grub.mkstandalone);
+  grub.setModulesDir(kAzl3Grub.modules_dir);
+  grub.setConfigDir(kAzl3Grub.config_dir);
+  grub.setToolsPackage(kAzl3Grub.tools_package);
+  grub.setModulesPackage(kAzl3Grub.modules_package);
+  EXPECT_EQ(decode_boot_settings(request.asReader()).grub, kAzl3Grub);
 }
 
 TEST(PeLayout, FindsImageBaseAndTheEndOfTheLastSection) {
@@ -167,6 +201,14 @@ TEST_F(BootLoaderTest, RefusesWhatItCannotInstall) {
       {"an unknown type", {.type = "uboot", .esp = "/boot/efi", .root_uuid = "r"}, "uboot"},
       {"no loader and no UKI", {.type = "efi", .esp = "/boot/efi", .root_uuid = "r"}, "no provider and no UKI"},
       {"the GRUB binaries are missing", kEfi, "grub-efi-amd64-bin"},
+      {"azl3's GRUB modules are missing", with_grub(kEfi, kAzl3Grub), "add the package 'grub2-efi'"},
+      {"a tool name that is a path", with_grub(kEfi, {"../sbin/x", "/usr/lib/grub/x86_64-efi", "/boot/grub", "a", "b"}),
+       "Invalid GRUB tool name '../sbin/x'"},
+      {"a config directory outside /boot",
+       with_grub(kEfi, {"grub2-mkstandalone", "/usr/lib/grub/x86_64-efi", "/etc/grub2", "a", "b"}),
+       "Invalid GRUB configuration directory '/etc/grub2'"},
+      {"modules with '..'", with_grub(kEfi, {"grub2-mkstandalone", "/usr/lib/../x86_64-efi", "/boot/grub2", "a", "b"}),
+       "Invalid GRUB modules directory"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.why);
@@ -195,12 +237,43 @@ TEST_F(BootLoaderTest, MakesAStandaloneGrubOnTheRemovablePath) {
   ASSERT_EQ(chroot_commands_.size(), 1u);
   const auto& argv = chroot_commands_[0];
   EXPECT_EQ(argv[0], "grub-mkstandalone");
+  EXPECT_THAT(argv, Contains("--directory=/usr/lib/grub/x86_64-efi"));
   EXPECT_THAT(argv, Contains("/boot/efi/EFI/BOOT/BOOTX64.EFI"));
   EXPECT_THAT(argv, Contains(HasSubstr("--modules=part_gpt ")));
   EXPECT_EQ(argv.back(), "boot/grub/grub.cfg=/tmp/os-image-composer-grub-embedded.cfg");
   EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-grub-embedded.cfg"));
   EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/grub.cfg"), grub_embedded_config(kEfi));
   EXPECT_THAT(slurp(root_ / "boot/grub/grub.cfg"), HasSubstr("menuentry 'Debian GNU/Linux 12 (bookworm)'"));
+}
+
+// azl3 and emt3 ship grub2-mkstandalone (package grub2) and read /boot/grub2.
+TEST_F(BootLoaderTest, MakesAStandaloneGrubWithTheDistributionsNames) {
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub2-mkstandalone", "");
+  const BootSettings azl3 = with_grub(kEfi, kAzl3Grub);
+  EXPECT_THAT(install(azl3), UnorderedElementsAre("boot/efi/EFI/BOOT/BOOTX64.EFI", "boot/efi/EFI/BOOT/grub.cfg",
+                                                  "boot/grub2/grub.cfg"));
+  ASSERT_EQ(chroot_commands_.size(), 1u);
+  const auto& argv = chroot_commands_[0];
+  EXPECT_EQ(argv[0], "grub2-mkstandalone");
+  EXPECT_THAT(argv, Contains("--directory=/usr/lib/grub/x86_64-efi"));
+  EXPECT_EQ(argv.back(), "boot/grub/grub.cfg=/tmp/os-image-composer-grub-embedded.cfg");  // the memdisk's name
+  EXPECT_THAT(slurp(root_ / "boot/efi/EFI/BOOT/grub.cfg"), HasSubstr("configfile ($root)/boot/grub2/grub.cfg"));
+  EXPECT_THAT(slurp(root_ / "boot/grub2/grub.cfg"), HasSubstr("menuentry 'Debian GNU/Linux 12 (bookworm)'"));
+  EXPECT_FALSE(fs::exists(root_ / "boot/grub"));
+}
+
+TEST_F(BootLoaderTest, RefusesAGrubPlatformItCannotName) {
+  spit(root_ / "usr/lib/grub/arm64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub2-mkstandalone", "");
+  try {
+    install(with_grub(kEfi, {"grub2-mkstandalone", "/usr/lib/grub/arm64-efi", "/boot/grub2", "grub2", "grub2-efi"}));
+    ADD_FAILURE() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kUnimplemented);
+    EXPECT_THAT(std::string(e.what()), HasSubstr("'arm64-efi'"));
+  }
+  EXPECT_TRUE(chroot_commands_.empty());
 }
 
 TEST_F(BootLoaderTest, InstallsSystemdBootWithAnEntryAndTheKernelOnTheEsp) {

@@ -60,6 +60,14 @@ void encode_sbom(const Sbom& sbom, InstallerRequest::Sbom::Builder out) {
   out.setPurlType(sbom.purl_type);
 }
 
+void encode_grub(const Grub& grub, InstallerRequest::Grub::Builder out) {
+  out.setMkstandalone(grub.mkstandalone);
+  out.setModulesDir(grub.modules_dir);
+  out.setConfigDir(grub.config_dir);
+  out.setToolsPackage(grub.tools_package);
+  out.setModulesPackage(grub.modules_package);
+}
+
 // Lists in request order; `encode_one` fills one element.
 template <typename T, typename ListBuilder, typename Encode>
 void encode_list(const std::vector<T>& items, ListBuilder list, Encode encode_one) {
@@ -104,8 +112,7 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   out.setEspMountPoint(request.esp_mount_point);
   out.setSudoGroup(request.sudo_group);
   out.setInitrdFileName(request.initrd_file_name);
-  out.setSudoGroup(request.sudo_group);
-  out.setInitrdFileName(request.initrd_file_name);
+  if (request.grub) encode_grub(*request.grub, out.initGrub());
 }
 
 Result decode(ipc::proto::InstallerResult::Reader result) {

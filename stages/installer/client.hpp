@@ -80,6 +80,15 @@ struct RpmFamily {
   std::vector<ipc::FdReference> keys;   // armored repository keys imported into the rpmdb
 };
 
+// The distribution's GRUB names (provider config.yml); see installer.capnp.
+struct Grub {
+  std::string mkstandalone;     // "grub2-mkstandalone", in the image's /usr/bin
+  std::string modules_dir;      // "/usr/lib/grub/x86_64-efi"
+  std::string config_dir;       // "/boot/grub2"
+  std::string tools_package;    // ships mkstandalone
+  std::string modules_package;  // ships modules_dir
+};
+
 struct Request {
   std::vector<PackageFile> packages;  // in installation order
   ipc::FdReference root_dir;
@@ -101,6 +110,7 @@ struct Request {
   std::string sudo_group;        // the distribution's: "sudo", "wheel" (provider config.yml)
   std::string initrd_file_name;  // in /boot, "{kver}" = kernel version (provider config.yml)
   std::optional<RpmFamily> rpm;  // unset: the deb family
+  std::optional<Grub> grub;      // unset: the schema's (Debian's)
 };
 
 struct InstalledPackage {

@@ -34,6 +34,7 @@ client::Request sample_request() {
   r.esp_mount_point = "/boot/efi";
   r.sudo_group = "wheel";
   r.initrd_file_name = "initramfs-{kver}.img";
+  r.grub = client::Grub{"grub2-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub2", "grub2", "grub2-efi"};
   return r;
 }
 
@@ -105,6 +106,12 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_EQ(text(r.getEspMountPoint()), "/boot/efi");
   EXPECT_EQ(text(r.getSudoGroup()), "wheel");
   EXPECT_EQ(text(r.getInitrdFileName()), "initramfs-{kver}.img");
+  const auto grub = r.getGrub();
+  EXPECT_EQ(text(grub.getMkstandalone()), "grub2-mkstandalone");
+  EXPECT_EQ(text(grub.getModulesDir()), "/usr/lib/grub/x86_64-efi");
+  EXPECT_EQ(text(grub.getConfigDir()), "/boot/grub2");
+  EXPECT_EQ(text(grub.getToolsPackage()), "grub2");
+  EXPECT_EQ(text(grub.getModulesPackage()), "grub2-efi");
 }
 
 // A save request names no output directory, SBOM or boot loader; the stage
@@ -119,6 +126,7 @@ TEST(InstallerClient, AbsentPartsStayAbsent) {
   EXPECT_FALSE(r.hasOutputDir());
   EXPECT_FALSE(r.hasSbom());
   EXPECT_FALSE(r.hasBootloader());
+  EXPECT_FALSE(r.hasGrub()) << "no grub names: the schema's (Debian's) apply";
   EXPECT_FALSE(r.getBuildEnv().hasDir());
   EXPECT_EQ(r.getBuildEnv().getMode(), client::BuildEnvMode::SAVE);
 }

@@ -68,6 +68,15 @@ struct InstallerRequest {
     distribution @4 :Text;
     purlType @5 :Text;          # "deb" or "rpm": pkg:<type>/ package URLs (provider config.yml)
   }
+  struct Grub {
+    # The distribution's GRUB names (provider config.yml `grub:`); the
+    # defaults are Debian's.
+    mkstandalone @0 :Text = "grub-mkstandalone";      # run in the chroot, from the image's /usr/bin
+    modulesDir @1 :Text = "/usr/lib/grub/x86_64-efi"; # the EFI platform's modules
+    configDir @2 :Text = "/boot/grub";                # holds the tree's grub.cfg
+    toolsPackage @3 :Text = "grub-common";            # ships mkstandalone: named when it is missing
+    modulesPackage @4 :Text = "grub-efi-amd64-bin";   # ships modulesDir: named when it is missing
+  }
   packages @0 :List(PackageFile);  # in installation order
   rootDir @1 :FdRef;               # empty directory the tree is built in
   hostname @2 :Text;
@@ -94,6 +103,7 @@ struct InstallerRequest {
       keys @21 :List(FdRef);       # armored repository keys imported into that rpmdb
     }
   }
+  grub @22 :Grub;                  # unset: Debian's names
 }
 
 # The bootstrapped base (every package installed, no OS configuration yet),

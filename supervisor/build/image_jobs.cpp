@@ -108,6 +108,9 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   out.initramfs_tool = initramfs_tool(in.lock, in.facts);
   out.sudo_group = in.facts.sudo_group;
   out.initrd_file_name = in.facts.initrd_file_name;
+  const config::GrubNames& grub = in.facts.grub;
+  out.grub = installer_client::Grub{grub.mkstandalone, grub.modules_dir, grub.config_dir, grub.tools_package,
+                                    grub.modules_package};
 }
 
 ipc::Bootloader bootloader_of(const config::ImageTemplate& image) {

@@ -337,13 +337,19 @@ TEST(InitramfsTool, FollowsThePackageSetThenTheDistribution) {
 TEST_F(ImageJobs, InstallRequestCarriesTheDistributionFacts) {
   InstallInputs in = inputs(BuildEnvMode::kNone);
   in.facts = {.initramfs_tool = "dracut", .purl_type = "rpm", .sudo_group = "wheel",
-              .initrd_file_name = "initramfs-{kver}.img"};
+              .initrd_file_name = "initramfs-{kver}.img",
+              .grub = {"grub2-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub2", "grub2", "grub2-efi"}};
   const PreparedRequest p = prepare_install_request(in);
   const auto req = request_of(p).getInstaller();
   EXPECT_EQ(std::string(req.getSudoGroup()), "wheel");
   EXPECT_EQ(std::string(req.getInitrdFileName()), "initramfs-{kver}.img");
   EXPECT_EQ(std::string(req.getSbom().getPurlType()), "rpm");
   EXPECT_EQ(std::string(req.getInitramfsTool()), "initramfs-tools") << "the locked package wins";
+  EXPECT_EQ(std::string(req.getGrub().getMkstandalone()), "grub2-mkstandalone");
+  EXPECT_EQ(std::string(req.getGrub().getModulesDir()), "/usr/lib/grub/x86_64-efi");
+  EXPECT_EQ(std::string(req.getGrub().getConfigDir()), "/boot/grub2");
+  EXPECT_EQ(std::string(req.getGrub().getToolsPackage()), "grub2");
+  EXPECT_EQ(std::string(req.getGrub().getModulesPackage()), "grub2-efi");
 }
 
 }  // namespace
