@@ -7,13 +7,18 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/fetcher/client.hpp"
+#include "supervisor/build/package_fetch.hpp"
 #include "supervisor/repository_common.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
 
 namespace fs = std::filesystem;
+namespace fetcher_client = stage::fetcher::client;
 namespace verifier_client = stage::verifier::client;
+
+// In the cache root, beside the objects: no stage can write there.
+constexpr const char* kRepositoryTrustFile = "repositories.json";
 
 bool is_compressed_index(std::string_view relative_path) {
   for (const std::string_view suffix : {".xz", ".gz", ".bz2", ".lzma", ".zst"}) {
@@ -80,6 +85,37 @@ StageJob resolution_job(std::string name, ipc::proto::StageKind kind, std::strin
   return out;
 }
 
+PreparedRequest fetcher_request(const fs::path& metadata, const PipelineOptions& options,
+                                       const std::function<void(fetcher_client::Request&)>& add_downloads) {
+  PreparedRequest p;
+  fetcher_client::Request request = fetch_request(options);
+  add_downloads(request);
+  request.output_dir = p.bind_dir(metadata, true);
+  request.allow_plain_http = true;
+  fetcher_client::encode(request, p.init_request().initFetcher());
+  return p;
+}
+
+PreparedRequest verifier_request(const AddRepositoriesToVerify& add_repositories) {
+  PreparedRequest p;
+  verifier_client::Request request;
+  add_repositories(p, request.repositories);
+  verifier_client::encode(request, p.init_request().initVerifier());
+  return p;
+}
+
+verifier_client::IndexFile index_to_verify(PreparedRequest& p, IndexSlot& slot, const fs::path& text_dir,
+                                           PackageCache* cache) {
+  verifier_client::IndexFile file{.relative_path = slot.relative_path};
+  file.file = ipc::FdReference::of_slot(p.add_fd(slot.download, kFetchedFile));
+  request_index_text(p, file, slot, text_dir, cache);
+  return file;
+}
+
+fs::path index_text_dir(const std::optional<StagingArea>& staging, const fs::path& metadata) {
+  return staging ? staging->dir() : metadata;
+}
+
 verifier_client::Result accepted_verifier_result(const StageOutcome& outcome) {
   auto result = verifier_client::decode(outcome.result_reader().getVerifier());
   throw_first_failure(result);
@@ -116,6 +152,36 @@ void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& 
   const auto result = accepted_verifier_result(outcome);
   if (cache != nullptr) check_trust(result, cache->root(), out.warnings);
   accept_verified_indexes(result, find, cache, out);
+}
+
+CheckTrust check_each_repository(CheckVerifiedRepository check_repository) {
+  return [check_repository = std::move(check_repository)](const verifier_client::Result& result,
+                                                          const fs::path& cache_root, std::vector<std::string>& warnings) {
+    RepositoryTrust trust(cache_root / kRepositoryTrustFile);
+    for (const auto& verified : result.verified_repos) check_repository(verified, trust, warnings);
+    trust.save();
+  };
+}
+
+void check_first_use_signer(RepositoryTrust& trust, const std::string& identity, const std::string& repo,
+                            const std::vector<RepoKey>& keys, const std::string& signer_fingerprint,
+                            std::vector<std::string>& warnings) {
+  if (!trusts_on_first_use(keys)) return;
+  if (auto warning = trust.accept_first_use_signer(identity, repo, signer_fingerprint)) {
+    warnings.push_back(std::move(*warning));
+  }
+}
+
+void add_index_jobs(Orchestrator& orchestrator, IndexJobs jobs, std::shared_ptr<IndexState> state,
+                    CheckTrust check_trust, PackageCache* cache, Resolution& out) {
+  using ipc::proto::StageKind;
+  orchestrator.add(resolution_job(jobs.fetch, StageKind::FETCHER, jobs.after, std::move(jobs.fetch_request),
+                                  [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
+  const FindIndexSlot find = [state](const std::string& repo, const std::string& path) { return state->find(repo, path); };
+  orchestrator.add(resolution_job(jobs.verify, StageKind::VERIFIER, jobs.fetch, std::move(jobs.verify_request),
+                                  [find, check_trust = std::move(check_trust), cache, &out](const StageOutcome& o) {
+                                    accept_verified_metadata(o, find, check_trust, cache, out);
+                                  }));
 }
 
 void lock_resolution(const StageOutcome& outcome, std::string_view index, const FamilyPackageFields& family_fields,

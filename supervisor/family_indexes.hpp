@@ -7,13 +7,17 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "stages/fetcher/client.hpp"
 #include "stages/resolver/client.hpp"
 #include "stages/verifier/client.hpp"
 #include "supervisor/cache/package_cache.hpp"
+#include "supervisor/cache/repository_trust.hpp"
 #include "supervisor/family.hpp"
 #include "supervisor/repository_common.hpp"
 #include "supervisor/stage/orchestrator.hpp"
@@ -55,6 +59,28 @@ void start_lock(const config::ProviderData& provider, std::string family, Resolu
 StageJob resolution_job(std::string name, ipc::proto::StageKind kind, std::string after,
                         std::function<PreparedRequest()> prepare, std::function<void(const StageOutcome&)> on_success);
 
+// A fetcher request into `metadata`: `add_downloads` lists the files. Plain
+// http is allowed: every family's metadata is checked by the verifier
+// against what is signed, and add_key_downloads() refuses keys over http.
+PreparedRequest fetcher_request(const std::filesystem::path& metadata, const PipelineOptions& options,
+                                       const std::function<void(stage::fetcher::client::Request&)>& add_downloads);
+
+// A verifier request of the repositories `add_repositories` lists (their
+// files as slots of the request being prepared).
+using AddRepositoriesToVerify =
+    std::function<void(PreparedRequest& p, std::vector<stage::verifier::client::Repository>& out)>;
+PreparedRequest verifier_request(const AddRepositoriesToVerify& add_repositories);
+
+// One downloaded index for the verifier, with its text asked for
+// (request_index_text) into `text_dir`.
+stage::verifier::client::IndexFile index_to_verify(PreparedRequest& p, IndexSlot& slot,
+                                                   const std::filesystem::path& text_dir, PackageCache* cache);
+
+// Where the verifier writes index texts: the staging area, until committed
+// to the cache, else beside the downloads.
+std::filesystem::path index_text_dir(const std::optional<StagingArea>& staging,
+                                     const std::filesystem::path& metadata);
+
 // The verifier's result; throws its first failure.
 stage::verifier::client::Result accepted_verifier_result(const StageOutcome& outcome);
 
@@ -79,6 +105,39 @@ using CheckTrust = std::function<void(const stage::verifier::client::Result& res
                                       const std::filesystem::path& cache_root, std::vector<std::string>& warnings)>;
 void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find, const CheckTrust& check_trust,
                               PackageCache* cache, Resolution& out);
+
+// The trust kept across builds in the cache root (repository_trust.hpp),
+// `check_repository` called for each verified repository, then saved.
+using CheckVerifiedRepository = std::function<void(const stage::verifier::client::VerifiedRepo& verified,
+                                                   RepositoryTrust& trust, std::vector<std::string>& warnings)>;
+CheckTrust check_each_repository(CheckVerifiedRepository check_repository);
+
+// A key fetched with no pinned fingerprint must be the one trusted on its
+// first use: a warning when first seen, an error when it changes.
+void check_first_use_signer(RepositoryTrust& trust, const std::string& identity, const std::string& repo,
+                            const std::vector<RepoKey>& keys, const std::string& signer_fingerprint,
+                            std::vector<std::string>& warnings);
+
+// A family's indexes during one resolution.
+class IndexState {
+ public:
+  virtual ~IndexState() = default;
+  virtual std::vector<IndexSlot*> slots() = 0;
+  // The slot of a repository's index, or nullptr.
+  virtual IndexSlot* find(const std::string& repo, const std::string& relative_path) = 0;
+
+  std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+};
+
+// The jobs fetching a family's indexes (noting the fetcher's hash of each
+// slot) and verifying them with the signed metadata again
+// (accept_verified_metadata()): `fetch` after `after`, `verify` after `fetch`.
+struct IndexJobs {
+  std::string after, fetch, verify;  // job names
+  std::function<PreparedRequest()> fetch_request, verify_request;
+};
+void add_index_jobs(Orchestrator& orchestrator, IndexJobs jobs, std::shared_ptr<IndexState> state,
+                    CheckTrust check_trust, PackageCache* cache, Resolution& out);
 
 // The resolver's packages and order into out.lock, `family_fields` filling a
 // package's family section; checked as a lockfile read from disk is (every

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipc/shared.hpp"
+#include "stages/verifier/repository_keys.hpp"
 #include "stages/verifier/verifier.capnp.h"
 
 namespace stage::verifier::client {
@@ -58,10 +59,7 @@ struct PackageFile {
 };
 
 // RPM: the keys a repository's packages must be signed by.
-struct RepositoryKeys {
-  std::string repo;
-  std::vector<Key> keys;
-};
+using RepositoryKeys = RepositoryKeysOf<Key>;
 
 struct Request {
   std::vector<Repository> repositories;

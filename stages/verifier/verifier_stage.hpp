@@ -16,6 +16,7 @@
 #include "stages/verifier/checksums.hpp"
 #include "stages/verifier/deb/index_check.hpp"
 #include "stages/verifier/deb/release.hpp"
+#include "stages/verifier/repository_keys.hpp"
 
 namespace stage::verifier {
 
@@ -54,10 +55,7 @@ struct PackageInput {
 
 // RPM: the keys a package's header signature must verify with, per
 // repository (read from the request's key files).
-struct RepositoryKeys {
-  std::string repo;
-  std::vector<KeyBytes> keys;
-};
+using RepositoryKeys = RepositoryKeysOf<KeyBytes>;
 
 struct VerifyInput {
   std::vector<RepositoryInput> repositories;

@@ -1,17 +1,11 @@
 #include "supervisor/deb/resolution.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
-#include <tuple>
 
 #include "base/error.hpp"
 #include "supervisor/cache/repository_trust.hpp"
@@ -41,27 +35,23 @@ std::string index_name(const Repository& repo, const std::string& relative) { re
 constexpr std::uint64_t kReleaseCapBytes = 4ULL << 20;
 constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
-// In the cache root, beside the objects: no stage can write there.
-constexpr const char* kRepositoryTrustFile = "repositories.json";
-
 // What a verified Release lists, before its indexes are fetched.
 struct ReleaseListing {
   bool acquire_by_hash = false;
   std::vector<verifier_client::ListedFile> files;
 };
 
-struct ResolutionState {
-  std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+struct ResolutionState : IndexState {
   std::vector<IndexSlot> indexes;
   std::map<std::string, ReleaseListing> listings;  // by repository name
 
-  IndexSlot* find(std::string_view repo, std::string_view relative_path) {
+  IndexSlot* find(const std::string& repo, const std::string& relative_path) override {
     for (IndexSlot& slot : indexes) {
       if (slot.repo == repo && slot.relative_path == relative_path) return &slot;
     }
     return nullptr;
   }
-  std::vector<IndexSlot*> slots() {
+  std::vector<IndexSlot*> slots() override {
     std::vector<IndexSlot*> out;
     for (IndexSlot& slot : indexes) out.push_back(&slot);
     return out;
@@ -70,40 +60,28 @@ struct ResolutionState {
 
 // Release Dates may not go back, and a key fetched with no pinned
 // fingerprint must be the one trusted on its first use (repository_trust.hpp).
-void check_against_earlier_builds(const verifier_client::Result& result, const std::vector<Repository>& repos,
-                                  const fs::path& cache_root, std::vector<std::string>& warnings) {
-  RepositoryTrust trust(cache_root / kRepositoryTrustFile);
-  for (const auto& verified : result.verified_repos) {
-    const auto repo = std::find_if(repos.begin(), repos.end(),
+CheckTrust check_against_earlier_builds(RepositoryList repos) {
+  return check_each_repository([repos](const verifier_client::VerifiedRepo& verified, RepositoryTrust& trust,
+                                       std::vector<std::string>& warnings) {
+    const auto repo = std::find_if(repos->begin(), repos->end(),
                                    [&](const Repository& r) { return r.name == verified.name; });
-    if (repo == repos.end()) continue;
+    if (repo == repos->end()) return;
     const std::string identity = repository_identity(repo->base_url, repo->suite);
     trust.accept_release_date(identity, repo->name, verified.date);
-    if (!trusts_on_first_use(repo->keys)) continue;
-    if (auto warning = trust.accept_first_use_signer(identity, repo->name, verified.signer_fingerprint)) {
-      warnings.push_back(std::move(*warning));
-    }
-  }
-  trust.save();
+    check_first_use_signer(trust, identity, repo->name, repo->keys, verified.signer_fingerprint, warnings);
+  });
 }
 
 // Every repository's InRelease, and the keys it names by https URL.
 PreparedRequest release_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                       const PipelineOptions& options) {
-  PreparedRequest p;
-  fetcher_client::Request request = fetch_request(options);
-  auto add = [&](std::string url, std::string name, std::uint64_t cap) {
-    request.downloads.push_back({.url = std::move(url), .dest_name = std::move(name), .max_size = cap});
-  };
-  for (const auto& repo : repos) {
-    add(repo.url_of("dists/" + repo.suite + "/InRelease"), release_name(repo), kReleaseCapBytes);
-    add_key_downloads(request, repo.name, repo.keys);
-  }
-  request.output_dir = p.bind_dir(metadata, true);
-  // InRelease is signed; a key over http is refused above.
-  request.allow_plain_http = true;
-  fetcher_client::encode(request, p.init_request().initFetcher());
-  return p;
+  return fetcher_request(metadata, options, [&](fetcher_client::Request& request) {
+    for (const auto& repo : repos) {
+      request.downloads.push_back({.url = repo.url_of("dists/" + repo.suite + "/InRelease"),
+                                   .dest_name = release_name(repo), .max_size = kReleaseCapBytes});
+      add_key_downloads(request, repo.name, repo.keys);
+    }
+  });
 }
 
 // Where an index is fetched from: by its hash when the verified Release
@@ -131,20 +109,15 @@ fetcher_client::Download index_download(const Repository& repo, const std::strin
 // (a trusted repository's from nowhere: it is fetched by name).
 PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                     const ResolutionState& state, const PipelineOptions& options) {
-  PreparedRequest p;
-  fetcher_client::Request request = fetch_request(options);
-  for (const auto& repo : repos) {
-    const auto listing = state.listings.find(repo.name);
-    for (const auto& index : repo.index_paths()) {
-      request.downloads.push_back(
-          index_download(repo, index, listing == state.listings.end() ? nullptr : &listing->second));
+  return fetcher_request(metadata, options, [&](fetcher_client::Request& request) {
+    for (const auto& repo : repos) {
+      const auto listing = state.listings.find(repo.name);
+      for (const auto& index : repo.index_paths()) {
+        request.downloads.push_back(
+            index_download(repo, index, listing == state.listings.end() ? nullptr : &listing->second));
+      }
     }
-  }
-  request.output_dir = p.bind_dir(metadata, true);
-  // Indexes are checked against the signed Release by the verifier.
-  request.allow_plain_http = true;
-  fetcher_client::encode(request, p.init_request().initFetcher());
-  return p;
+  });
 }
 
 verifier_client::Repository release_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
@@ -158,13 +131,11 @@ verifier_client::Repository release_to_verify(PreparedRequest& p, const Reposito
 // The repositories not marked trusted, with their Releases and keys: what
 // they list tells where their indexes are fetched from.
 PreparedRequest release_verify_request(const std::vector<Repository>& repos, const fs::path& metadata) {
-  PreparedRequest p;
-  verifier_client::Request request;
-  for (const auto& repo : repos) {
-    if (!repo.trusted) request.repositories.push_back(release_to_verify(p, repo, metadata));
-  }
-  verifier_client::encode(request, p.init_request().initVerifier());
-  return p;
+  return verifier_request([&](PreparedRequest& p, std::vector<verifier_client::Repository>& out) {
+    for (const auto& repo : repos) {
+      if (!repo.trusted) out.push_back(release_to_verify(p, repo, metadata));
+    }
+  });
 }
 
 void accept_verified_releases(const StageOutcome& outcome, ResolutionState& state) {
@@ -174,30 +145,20 @@ void accept_verified_releases(const StageOutcome& outcome, ResolutionState& stat
   }
 }
 
-verifier_client::Repository repository_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata,
-                                                 ResolutionState& state, const fs::path& text_dir,
-                                                 PackageCache* cache) {
-  verifier_client::Repository out = release_to_verify(p, repo, metadata);
-  for (const auto& index : repo.index_paths()) {
-    verifier_client::IndexFile file{.relative_path = index};
-    file.file = ipc::FdReference::of_slot(p.add_fd(metadata / index_name(repo, index), kFetchedFile));
-    request_index_text(p, file, *state.find(repo.name, index), text_dir, cache);
-    out.index_files.push_back(std::move(file));
-  }
-  return out;
-}
-
 // The repositories not marked trusted, with their Releases, keys and indexes.
 PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                         ResolutionState& state, PackageCache* cache) {
-  PreparedRequest p;
-  verifier_client::Request request;
-  const fs::path text_dir = state.staging ? state.staging->dir() : metadata;
-  for (const auto& repo : repos) {
-    if (!repo.trusted) request.repositories.push_back(repository_to_verify(p, repo, metadata, state, text_dir, cache));
-  }
-  verifier_client::encode(request, p.init_request().initVerifier());
-  return p;
+  const fs::path text_dir = index_text_dir(state.staging, metadata);
+  return verifier_request([&](PreparedRequest& p, std::vector<verifier_client::Repository>& out) {
+    for (const auto& repo : repos) {
+      if (repo.trusted) continue;
+      verifier_client::Repository verify = release_to_verify(p, repo, metadata);
+      for (const auto& index : repo.index_paths()) {
+        verify.index_files.push_back(index_to_verify(p, *state.find(repo.name, index), text_dir, cache));
+      }
+      out.push_back(std::move(verify));
+    }
+  });
 }
 
 PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
@@ -260,18 +221,11 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   orchestrator.add(resolution_job("verify-releases", StageKind::VERIFIER, "fetch-releases",
                                   [repos, metadata] { return release_verify_request(*repos, metadata); },
                                   [state](const StageOutcome& o) { accept_verified_releases(o, *state); }));
-  orchestrator.add(resolution_job(
-      "fetch-indexes", StageKind::FETCHER, "verify-releases",
-      [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-      [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
-  orchestrator.add(resolution_job(
-      "verify-metadata", StageKind::VERIFIER, "fetch-indexes",
-      [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
-      [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(
-            o, [state](const std::string& repo, const std::string& path) { return state->find(repo, path); },
-            [repos](const auto& result, const auto& root, auto& warnings) { check_against_earlier_builds(result, *repos, root, warnings); },
-            cache, out);
-      }));
+  add_index_jobs(orchestrator,
+                 {"verify-releases", "fetch-indexes", "verify-metadata",
+                  [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
+                  [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); }},
+                 state, check_against_earlier_builds(repos), cache, out);
   orchestrator.add(resolution_job(
       "resolve", StageKind::RESOLVER, "verify-metadata",
       [repos, state, requested = requested_packages(provider, image), options, arch = provider.package_arch] {

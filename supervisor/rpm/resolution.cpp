@@ -19,16 +19,13 @@ namespace supervisor::rpm {
 namespace {
 
 namespace fs = std::filesystem;
-namespace fetcher_client = stage::fetcher::client;
 namespace resolver_client = stage::resolver::client;
 namespace verifier_client = stage::verifier::client;
-using ipc::proto::PackageSource;
 
 // Caps on what nothing signed gives a size for: repomd.xml is a few KB, its
 // signature and a key at most ~100 KB.
 constexpr std::uint64_t kRepomdCapBytes = 4ULL << 20;
 constexpr std::uint64_t kSignatureCapBytes = 1ULL << 20;
-constexpr const char* kRepositoryTrustFile = "repositories.json";  // beside the cache objects
 constexpr const char* kRepomdPath = "repodata/repomd.xml";
 
 
@@ -43,11 +40,10 @@ struct RpmIndex {
   IndexSlot slot;
 };
 
-struct ResolutionState {
-  std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+struct ResolutionState : IndexState {
   std::map<std::string, std::vector<RpmIndex>> indexes;  // by repository name, primary first
 
-  std::vector<IndexSlot*> slots() {
+  std::vector<IndexSlot*> slots() override {
     std::vector<IndexSlot*> out;
     for (auto& [repo, list] : indexes) {
       for (RpmIndex& index : list) out.push_back(&index.slot);
@@ -55,7 +51,7 @@ struct ResolutionState {
     return out;
   }
 
-  IndexSlot* find(const std::string& repo, const std::string& relative_path) {
+  IndexSlot* find(const std::string& repo, const std::string& relative_path) override {
     auto it = indexes.find(repo);
     if (it == indexes.end()) return nullptr;
     for (RpmIndex& index : it->second) {
@@ -65,23 +61,19 @@ struct ResolutionState {
   }
 };
 
+// repomd.xml is checked by its signature or, unsigned, the packages by theirs.
 PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                      const PipelineOptions& options) {
-  PreparedRequest p;
-  fetcher_client::Request request = fetch_request(options);
-  auto add = [&](std::string url, std::string name, std::uint64_t cap) {
-    request.downloads.push_back({.url = std::move(url), .dest_name = std::move(name), .max_size = cap});
-  };
-  for (const auto& repo : repos) {
-    add(repo.url_of(kRepomdPath), repomd_name(repo), kRepomdCapBytes);
-    if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kSignatureCapBytes);
-    add_key_downloads(request, repo.name, repo.keys);
-  }
-  request.output_dir = p.bind_dir(metadata, true);
-  // repomd.xml is checked by its signature or, unsigned, the packages by theirs; keys come over https.
-  request.allow_plain_http = true;
-  fetcher_client::encode(request, p.init_request().initFetcher());
-  return p;
+  return fetcher_request(metadata, options, [&](stage::fetcher::client::Request& request) {
+    auto add = [&](std::string url, std::string name, std::uint64_t cap) {
+      request.downloads.push_back({.url = std::move(url), .dest_name = std::move(name), .max_size = cap});
+    };
+    for (const auto& repo : repos) {
+      add(repo.url_of(kRepomdPath), repomd_name(repo), kRepomdCapBytes);
+      if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kSignatureCapBytes);
+      add_key_downloads(request, repo.name, repo.keys);
+    }
+  });
 }
 
 verifier_client::Repository repomd_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
@@ -96,11 +88,9 @@ verifier_client::Repository repomd_to_verify(PreparedRequest& p, const Repositor
 }
 
 PreparedRequest repomd_verify_request(const std::vector<Repository>& repos, const fs::path& metadata) {
-  PreparedRequest p;
-  verifier_client::Request request;
-  for (const auto& repo : repos) request.repositories.push_back(repomd_to_verify(p, repo, metadata));
-  verifier_client::encode(request, p.init_request().initVerifier());
-  return p;
+  return verifier_request([&](PreparedRequest& p, std::vector<verifier_client::Repository>& out) {
+    for (const auto& repo : repos) out.push_back(repomd_to_verify(p, repo, metadata));
+  });
 }
 
 // primary is required; filelists is read when listed (file dependencies
@@ -129,62 +119,50 @@ void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repos
 }
 
 // The listed indexes, by the paths, hashes and sizes the verified repomd gives.
+// The listed indexes, checked against the verified repomd by the fetcher
+// (sha256, size) and the verifier.
 PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                     const ResolutionState& state, const PipelineOptions& options) {
-  PreparedRequest p;
-  fetcher_client::Request request = fetch_request(options);
-  for (const auto& repo : repos) {
-    for (const RpmIndex& index : state.indexes.at(repo.name)) {
-      request.downloads.push_back({.url = repo.url_of(index.listed.relative_path),
-                                   .dest_name = index.slot.download.filename().string(),
-                                   .expected_sha256 = index.listed.sha256,
-                                   .expected_size = static_cast<std::int64_t>(index.listed.size)});
+  return fetcher_request(metadata, options, [&](stage::fetcher::client::Request& request) {
+    for (const auto& repo : repos) {
+      for (const RpmIndex& index : state.indexes.at(repo.name)) {
+        request.downloads.push_back({.url = repo.url_of(index.listed.relative_path),
+                                     .dest_name = index.slot.download.filename().string(),
+                                     .expected_sha256 = index.listed.sha256,
+                                     .expected_size = static_cast<std::int64_t>(index.listed.size)});
+      }
     }
-  }
-  request.output_dir = p.bind_dir(metadata, true);
-  request.allow_plain_http = true;  // checked against the verified repomd, by the fetcher and the verifier
-  fetcher_client::encode(request, p.init_request().initFetcher());
-  return p;
+  });
 }
 
 PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                         ResolutionState& state, PackageCache* cache) {
-  PreparedRequest p;
-  verifier_client::Request request;
-  const fs::path text_dir = state.staging ? state.staging->dir() : metadata;
-  for (const auto& repo : repos) {
-    verifier_client::Repository out = repomd_to_verify(p, repo, metadata);
-    for (RpmIndex& index : state.indexes.at(repo.name)) {
-      verifier_client::IndexFile file{.relative_path = index.slot.relative_path};
-      file.file = ipc::FdReference::of_slot(p.add_fd(index.slot.download, kFetchedFile));
-      request_index_text(p, file, index.slot, text_dir, cache);
-      out.index_files.push_back(std::move(file));
+  const fs::path text_dir = index_text_dir(state.staging, metadata);
+  return verifier_request([&](PreparedRequest& p, std::vector<verifier_client::Repository>& out) {
+    for (const auto& repo : repos) {
+      verifier_client::Repository verify = repomd_to_verify(p, repo, metadata);
+      for (RpmIndex& index : state.indexes.at(repo.name)) {
+        verify.index_files.push_back(index_to_verify(p, index.slot, text_dir, cache));
+      }
+      out.push_back(std::move(verify));
     }
-    request.repositories.push_back(std::move(out));
-  }
-  verifier_client::encode(request, p.init_request().initVerifier());
-  return p;
+  });
 }
 
 // A key fetched with no pinned fingerprint must be the one trusted on its
 // first use (repository_trust.hpp); repomd has no date to keep monotonic.
-void check_first_use_signers(const verifier_client::Result& result, const std::vector<Repository>& repos,
-                             const fs::path& cache_root, std::vector<std::string>& warnings) {
-  RepositoryTrust trust(cache_root / kRepositoryTrustFile);
-  for (const auto& verified : result.verified_repos) {
-    const auto repo = std::find_if(repos.begin(), repos.end(), [&](const Repository& r) { return r.name == verified.name; });
-    if (repo == repos.end() || verified.signer_fingerprint.empty()) continue;
-    if (!trusts_on_first_use(repo->keys)) continue;
-    if (auto warning = trust.accept_first_use_signer(repository_identity(repo->base_url, ""), repo->name,
-                                                     verified.signer_fingerprint)) {
-      warnings.push_back(std::move(*warning));
-    }
-  }
-  trust.save();
+CheckTrust check_first_use_signers(RepositoryList repos) {
+  return check_each_repository([repos](const verifier_client::VerifiedRepo& verified, RepositoryTrust& trust,
+                                       std::vector<std::string>& warnings) {
+    const auto repo = std::find_if(repos->begin(), repos->end(), [&](const Repository& r) { return r.name == verified.name; });
+    if (repo == repos->end() || verified.signer_fingerprint.empty()) return;
+    check_first_use_signer(trust, repository_identity(repo->base_url, ""), repo->name, repo->keys,
+                           verified.signer_fingerprint, warnings);
+  });
 }
 
 PreparedRequest resolve_request(const std::vector<Repository>& repos, ResolutionState& state,
-                                const std::vector<RequestedPackage>& requested, const PipelineOptions& options,
+                                const std::vector<TemplatePackage>& requested, const PipelineOptions& options,
                                 const std::string& arch) {
   PreparedRequest p;
   resolver_client::Request request{.architecture = arch, .emit_dot_graph = options.dot_graph};
@@ -196,31 +174,25 @@ PreparedRequest resolve_request(const std::vector<Repository>& repos, Resolution
     request.indexes.push_back({.repo_name = repo.name, .base_url = repo.base_url, .priority = repo.priority,
                                .allow_packages = repo.allow_packages, .rpm = std::move(rpm)});
   }
-  for (const auto& r : requested) request.requested.push_back({r.name, {}, r.source});
+  // Names and globs as written: rpm names may hold '_', so no pin is split off.
+  std::set<std::string> seen;
+  for (const auto& r : requested) {
+    if (seen.insert(r.spec).second) request.requested.push_back({r.spec, {}, r.source});
+  }
   resolver_client::encode(request, p.init_request().initResolver());
   return p;
 }
 
 }  // namespace
 
-std::vector<RequestedPackage> requested_packages(const config::ImageTemplate& image) {
-  std::vector<RequestedPackage> out;
-  std::set<std::string> seen;
-  auto add = [&](const std::string& name, PackageSource source) {
-    if (seen.insert(name).second) out.push_back({name, source});
-  };
-  for (const auto& p : template_packages(image)) add(p.spec, p.source);
-  return out;
-}
-
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,
                          Resolution& out) {
   const fs::path metadata = prepare_metadata_dir(options);
-  start_lock(provider, "rpm", out);
-  for (const auto& repo : *repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
   auto state = std::make_shared<ResolutionState>();
   if (options.cache != nullptr) state->staging = options.cache->make_staging_area();
+  start_lock(provider, "rpm", out);
+  for (const auto& repo : *repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
   using ipc::proto::StageKind;
   PackageCache* cache = options.cache;
   orchestrator.add(resolution_job("fetch-repomd", StageKind::FETCHER, "",
@@ -229,18 +201,12 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   orchestrator.add(resolution_job("verify-repomd", StageKind::VERIFIER, "fetch-repomd",
                        [repos, metadata] { return repomd_verify_request(*repos, metadata); },
                        [repos, metadata, state](const StageOutcome& o) { accept_verified_repomd(o, *repos, metadata, *state); }));
-  orchestrator.add(resolution_job("fetch-indexes", StageKind::FETCHER, "verify-repomd",
-                       [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-                       [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
-  orchestrator.add(resolution_job("verify-metadata", StageKind::VERIFIER, "fetch-indexes",
-                       [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
-                       [&out, repos, state, cache](const StageOutcome& o) { accept_verified_metadata(
-            o, [state](const std::string& repo, const std::string& path) { return state->find(repo, path); },
-            [repos](const auto& result, const auto& root, auto& warnings) { check_first_use_signers(result, *repos, root, warnings); },
-            cache, out);
-      }));
+  add_index_jobs(orchestrator, {"verify-repomd", "fetch-indexes", "verify-metadata",
+                  [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
+                  [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); }},
+                 state, check_first_use_signers(repos), cache, out);
   orchestrator.add(resolution_job("resolve", StageKind::RESOLVER, "verify-metadata",
-                       [repos, state, requested = requested_packages(image), options, arch = provider.package_arch] {
+                       [repos, state, requested = template_packages(image), options, arch = provider.package_arch] {
                          return resolve_request(*repos, *state, requested, options, arch);
                        },
                        [&out](const StageOutcome& o) { lock_resolution(o, "primary", [](const auto&, LockedPackage&) {}, out); }));

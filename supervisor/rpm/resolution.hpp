@@ -21,14 +21,6 @@
 
 namespace supervisor::rpm {
 
-// The packages the template asks for: kernel packages, then system
-// packages, each a name or a glob as written (rpm names may hold '_').
-struct RequestedPackage {
-  std::string name;
-  ipc::proto::PackageSource source;
-};
-std::vector<RequestedPackage> requested_packages(const config::ImageTemplate& image);
-
 // The repomd <data> kinds a resolution reads.
 inline constexpr const char* kPrimary = "primary";
 inline constexpr const char* kFilelists = "filelists";
