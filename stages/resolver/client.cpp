@@ -46,6 +46,7 @@ Result decode(ipc::proto::ResolverResult::Reader result) {
   }
   out.install_order = ipc::texts_of(result.getInstallOrder());
   out.dot_graph = result.getDotGraph();
+  out.filelists_needed = ipc::texts_of(result.getFilelistsNeeded());
   return out;
 }
 

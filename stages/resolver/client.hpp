@@ -69,6 +69,10 @@ struct Result {
   std::vector<Package> packages;         // sorted by name
   std::vector<std::string> install_order;
   std::string dot_graph;
+  // RPM request without filelists: the file dependencies only filelists can
+  // provide; set, `packages` is empty and the request is to be sent again
+  // with filelists.
+  std::vector<std::string> filelists_needed;
 };
 
 void encode(const Request& request, ipc::proto::ResolverRequest::Builder out);

@@ -126,6 +126,17 @@ TEST(ResolverClient, AnRpmResultDecodesWithItsFamily) {
   EXPECT_TRUE(decoded.packages[0].pre_depends.empty());
 }
 
+TEST(ResolverClient, FilelistsNeededDecodes) {
+  capnp::MallocMessageBuilder message;
+  auto result = message.initRoot<ipc::proto::ResolverResult>();
+  auto needed = result.initFilelistsNeeded(2);
+  needed.set(0, "/opt/oic/data/thing");
+  needed.set(1, "/usr/libexec/tool");
+  const client::Result decoded = client::decode(result.asReader());
+  EXPECT_EQ(decoded.filelists_needed, (std::vector<std::string>{"/opt/oic/data/thing", "/usr/libexec/tool"}));
+  EXPECT_TRUE(decoded.packages.empty());
+}
+
 }  // namespace
 }  // namespace stage::resolver
 

@@ -74,4 +74,9 @@ struct ResolverResult {
   packages @0 :List(Package);   # sorted by name
   installOrder @1 :List(Text);  # package names
   dotGraph @2 :Text;
+  # RPM, when no index carried filelists: the file dependencies ('/...')
+  # no package in primary provides that kept the request from resolving.
+  # Set: packages and installOrder are empty; the request is to be sent
+  # again with every repository's filelists.
+  filelistsNeeded @3 :List(Text);
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "base/error.hpp"
+#include "ipc/shared.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
 #include "stages/resolver/rpm/request.hpp"
 #include "stages/resolver/version_constraint.hpp"
@@ -211,6 +212,8 @@ void encode_result(const StageOutput& output, proto::ResolverResult::Builder res
     names.set(i, output.family == Family::kRpm ? p.name : display_name(p, output.native_arch));
   }
   result.setDotGraph(output.dot);
+  ipc::copy_texts(output.filelists_needed,
+                  result.initFilelistsNeeded(static_cast<unsigned>(output.filelists_needed.size())));
 }
 
 void run_request(proto::StageRequest::Reader request, ipc::StageContext& context,
@@ -221,6 +224,11 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   context.progress({.phase = "resolving"});
   const StageOutput output = resolve_input(input);
   encode_result(output, result.initResolver());
+  if (!output.filelists_needed.empty()) {
+    context.log(ipc::LogLevel::kInfo, "filelists needed for " + std::to_string(output.filelists_needed.size()) +
+                                          " file dependencies, first '" + output.filelists_needed.front() + "'");
+    return;
+  }
   context.log(ipc::LogLevel::kInfo, "resolved " + std::to_string(output.resolution.packages.size()) + " packages");
 }
 

@@ -53,6 +53,9 @@ struct StageOutput {
   Resolution resolution;
   std::string native_arch;
   std::string dot;  // empty unless asked for
+  // RPM without filelists: the file dependencies only filelists can
+  // provide; set, `resolution` is empty (ResolverResult.filelistsNeeded).
+  std::vector<std::string> filelists_needed;
 };
 
 StageOutput resolve_input(const StageInput& input);

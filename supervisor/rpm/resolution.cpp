@@ -41,7 +41,11 @@ struct RpmIndex {
 };
 
 struct ResolutionState : IndexState {
-  std::map<std::string, std::vector<RpmIndex>> indexes;  // by repository name, primary first
+  // By repository name: primary, then filelists once the resolver asks for it.
+  std::map<std::string, std::vector<RpmIndex>> indexes;
+  // By repository name: the filelists each repomd lists, fetched only when needed.
+  std::map<std::string, RpmIndex> filelists;
+  bool with_filelists = false;  // moved into `indexes`
 
   std::vector<IndexSlot*> slots() override {
     std::vector<IndexSlot*> out;
@@ -93,8 +97,8 @@ PreparedRequest repomd_verify_request(const std::vector<Repository>& repos, cons
   });
 }
 
-// primary is required; filelists is read when listed (file dependencies
-// outside primary's short list need it).
+// primary is required; filelists is kept aside, for file dependencies
+// outside primary's short list.
 void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repository>& repos,
                             const fs::path& metadata, ResolutionState& state) {
   const auto result = accepted_verifier_result(outcome);
@@ -110,7 +114,12 @@ void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repos
         continue;
       }
       const fs::path download = metadata / index_name(*repo, listed->relative_path);
-      indexes.push_back({*listed, {repo->name, listed->relative_path, download, {}, {}, {}, download}});
+      RpmIndex index{*listed, {repo->name, listed->relative_path, download, {}, {}, {}, download}};
+      if (kind == kPrimary) {
+        indexes.push_back(std::move(index));
+      } else {
+        state.filelists.emplace(repo->name, std::move(index));
+      }
     }
   }
   for (const auto& repo : repos) {
@@ -118,14 +127,15 @@ void accept_verified_repomd(const StageOutcome& outcome, const std::vector<Repos
   }
 }
 
-// The listed indexes, by the paths, hashes and sizes the verified repomd gives.
-// The listed indexes, checked against the verified repomd by the fetcher
-// (sha256, size) and the verifier.
+// The listed indexes of `kind`, checked against the verified repomd by the
+// fetcher (sha256, size) and the verifier.
 PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
-                                    const ResolutionState& state, const PipelineOptions& options) {
+                                    const ResolutionState& state, const std::string& kind,
+                                    const PipelineOptions& options) {
   return fetcher_request(metadata, options, [&](stage::fetcher::client::Request& request) {
     for (const auto& repo : repos) {
       for (const RpmIndex& index : state.indexes.at(repo.name)) {
+        if (index.listed.kind != kind) continue;
         request.downloads.push_back({.url = repo.url_of(index.listed.relative_path),
                                      .dest_name = index.slot.download.filename().string(),
                                      .expected_sha256 = index.listed.sha256,
@@ -135,13 +145,15 @@ PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const 
   });
 }
 
+// Each repomd again, with its fetched indexes of `kind`.
 PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
-                                        ResolutionState& state, PackageCache* cache) {
+                                        ResolutionState& state, const std::string& kind, PackageCache* cache) {
   const fs::path text_dir = index_text_dir(state.staging, metadata);
   return verifier_request([&](PreparedRequest& p, std::vector<verifier_client::Repository>& out) {
     for (const auto& repo : repos) {
       verifier_client::Repository verify = repomd_to_verify(p, repo, metadata);
       for (RpmIndex& index : state.indexes.at(repo.name)) {
+        if (index.listed.kind != kind) continue;
         verify.index_files.push_back(index_to_verify(p, index.slot, text_dir, cache));
       }
       out.push_back(std::move(verify));
@@ -168,7 +180,7 @@ PreparedRequest resolve_request(const std::vector<Repository>& repos, Resolution
   resolver_client::Request request{.architecture = arch, .emit_dot_graph = options.dot_graph};
   request.family = resolver_client::Family::kRpm;
   for (const auto& repo : repos) {
-    const auto& indexes = state.indexes.at(repo.name);
+    const auto& indexes = state.indexes.at(repo.name);  // primary first
     resolver_client::RpmIndex rpm{.primary = ipc::FdReference::of_slot(p.add_fd(indexes.front().slot.text, kFetchedFile))};
     if (indexes.size() > 1) rpm.filelists = ipc::FdReference::of_slot(p.add_fd(indexes.back().slot.text, kFetchedFile));
     request.indexes.push_back({.repo_name = repo.name, .base_url = repo.base_url, .priority = repo.priority,
@@ -183,6 +195,64 @@ PreparedRequest resolve_request(const std::vector<Repository>& repos, Resolution
   return p;
 }
 
+// What the resolve jobs share: the first, on primary alone, and the one
+// with filelists it may add to the running orchestrator.
+struct ResolveContext {
+  Orchestrator& orchestrator;
+  RepositoryList repos;
+  fs::path metadata;
+  std::shared_ptr<ResolutionState> state;
+  std::vector<TemplatePackage> requested;
+  PipelineOptions options;
+  std::string arch;
+  Resolution& out;
+};
+using ResolveContextPtr = std::shared_ptr<const ResolveContext>;
+
+struct JobNames {
+  std::string after, fetch, verify, resolve;
+};
+void add_index_and_resolve_jobs(const ResolveContextPtr& ctx, const std::string& kind, const JobNames& names);
+
+std::string listed_deps(const std::vector<std::string>& deps) {
+  std::string out;
+  for (const std::string& dep : deps) out += (out.empty() ? "'" : ", '") + dep + "'";
+  return out;
+}
+
+// The resolver's packages into the lock, or, when it names file
+// dependencies only filelists can provide, the jobs that fetch, verify and
+// resolve with every repository's filelists.
+void accept_resolution(const StageOutcome& outcome, const ResolveContextPtr& ctx) {
+  const auto needed = resolver_client::decode(outcome.result_reader().getResolver()).filelists_needed;
+  if (needed.empty()) return lock_resolution(outcome, "primary", [](const auto&, LockedPackage&) {}, ctx->out);
+  ResolutionState& state = *ctx->state;
+  base::require(!state.with_filelists, "the resolver asked for filelists it was already given");
+  base::require(!state.filelists.empty(), "file dependencies " + listed_deps(needed) +
+                                              " are in no primary index, and no repository's repomd.xml lists filelists");
+  for (auto& [repo, index] : state.filelists) state.indexes.at(repo).push_back(std::move(index));
+  state.filelists.clear();
+  state.with_filelists = true;
+  add_index_and_resolve_jobs(ctx, kFilelists, {"resolve", "fetch-filelists", "verify-filelists", "resolve-with-filelists"});
+}
+
+// Jobs names.fetch (the indexes of `kind`) -> names.verify (with their
+// repomd) -> names.resolve, after names.after.
+void add_index_and_resolve_jobs(const ResolveContextPtr& ctx, const std::string& kind, const JobNames& names) {
+  const RepositoryList repos = ctx->repos;
+  const fs::path metadata = ctx->metadata;
+  const std::shared_ptr<ResolutionState> state = ctx->state;
+  const PipelineOptions options = ctx->options;
+  PackageCache* cache = options.cache;
+  add_index_jobs(ctx->orchestrator, {names.after, names.fetch, names.verify,
+                  [repos, metadata, state, kind, options] { return index_fetch_request(*repos, metadata, *state, kind, options); },
+                  [repos, metadata, state, kind, cache] { return metadata_verify_request(*repos, metadata, *state, kind, cache); }},
+                 state, check_first_use_signers(repos), cache, ctx->out);
+  ctx->orchestrator.add(resolution_job(names.resolve, ipc::proto::StageKind::RESOLVER, names.verify,
+                       [ctx] { return resolve_request(*ctx->repos, *ctx->state, ctx->requested, ctx->options, ctx->arch); },
+                       [ctx](const StageOutcome& o) { accept_resolution(o, ctx); }));
+}
+
 }  // namespace
 
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
@@ -194,22 +264,15 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   start_lock(provider, "rpm", out);
   for (const auto& repo : *repos) out.lock.repositories.push_back({repo.name, repo.base_url, {}, {}});
   using ipc::proto::StageKind;
-  PackageCache* cache = options.cache;
   orchestrator.add(resolution_job("fetch-repomd", StageKind::FETCHER, "",
                        [repos, metadata, options] { return repomd_fetch_request(*repos, metadata, options); },
                        [](const StageOutcome&) {}));
   orchestrator.add(resolution_job("verify-repomd", StageKind::VERIFIER, "fetch-repomd",
                        [repos, metadata] { return repomd_verify_request(*repos, metadata); },
                        [repos, metadata, state](const StageOutcome& o) { accept_verified_repomd(o, *repos, metadata, *state); }));
-  add_index_jobs(orchestrator, {"verify-repomd", "fetch-indexes", "verify-metadata",
-                  [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-                  [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); }},
-                 state, check_first_use_signers(repos), cache, out);
-  orchestrator.add(resolution_job("resolve", StageKind::RESOLVER, "verify-metadata",
-                       [repos, state, requested = template_packages(image), options, arch = provider.package_arch] {
-                         return resolve_request(*repos, *state, requested, options, arch);
-                       },
-                       [&out](const StageOutcome& o) { lock_resolution(o, "primary", [](const auto&, LockedPackage&) {}, out); }));
+  auto ctx = std::make_shared<const ResolveContext>(
+      ResolveContext{orchestrator, repos, metadata, state, template_packages(image), options, provider.package_arch, out});
+  add_index_and_resolve_jobs(ctx, kPrimary, {"verify-repomd", "fetch-indexes", "verify-metadata", "resolve"});
 }
 
 }  // namespace supervisor::rpm

@@ -1,12 +1,16 @@
 // The RPM family's resolution as stage jobs:
 //
 //   fetch-repomd -> verify-repomd -> fetch-indexes -> verify-metadata -> resolve
+//   [-> fetch-filelists -> verify-filelists -> resolve-with-filelists]
 //
 // Only the fetcher touches the network. repomd.xml (and its detached
-// signature when repoGPGCheck is on) is verified first; primary and
-// filelists are then fetched by the paths, sha256 and sizes the verified
-// repomd lists, checked against it again with their decompressed text
-// (cached by hash, as the Debian indexes are), and resolved with libsolv.
+// signature when repoGPGCheck is on) is verified first; primary is then
+// fetched by the path, sha256 and size the verified repomd lists, checked
+// against it again with its decompressed text (cached by hash, as the
+// Debian indexes are), and resolved with libsolv. Only when the resolver
+// answers that a file dependency needs filelists are the bracketed jobs
+// added to the running orchestrator: filelists fetched and checked the
+// same way, and the request resolved again with it.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 // copied config dir whose azl3 provider points at the signed synthetic RPM
 // repository (make-rpmrepo.sh --small) served on 127.0.0.1, with that
 // repository's key shipped in keys/ and pinned, as azl3's own keys are.
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -13,15 +14,17 @@ namespace {
 
 class RpmWorld {
  public:
-  // repoGPGCheck as the provider states it: azl3's true, emt3's false.
-  explicit RpmWorld(const std::vector<std::string>& tamper = {}, bool repo_gpg_check = true)
+  // repoGPGCheck as the provider states it: azl3's true, emt3's false;
+  // `package` alone is what the template asks for.
+  explicit RpmWorld(const std::vector<std::string>& tamper = {}, bool repo_gpg_check = true,
+                    const std::string& package = "app")
       : repo_(rpmrepo::make_small_rpmrepo(root() / "fixture", tamper)),
         httpd_(std::make_unique<fixtures::FaultHttpd>(repo_.repo())) {
-    write_config_dir(repo_gpg_check);
+    write_config_dir(repo_gpg_check, package);
     write_file(root() / "image.yml",
                "image:\n  name: rpm-test\n  version: \"1.0.0\"\n"
                "target:\n  os: azure-linux\n  dist: azl3\n  arch: x86_64\n  imageType: raw\n"
-               "systemConfig:\n  name: rpm-test\n  packages:\n    - app\n");
+               "systemConfig:\n  name: rpm-test\n  packages:\n    - " + package + "\n");
     write_file(root() / "config.yml", "workers: 2\nconfig_dir: " + (root() / "config").string() +
                                           "\ncache_dir: " + (root() / "cache").string() + "\nwork_dir: " +
                                           (root() / "work").string() + "\ntemp_dir: " + (root() / "tmp").string() + "\n");
@@ -53,8 +56,8 @@ class RpmWorld {
 
  private:
   // azl3 as shipped, its repository and key replaced by the fixture's, its
-  // default packages by app alone and no kernel, so the lock can be checked exactly.
-  void write_config_dir(bool repo_gpg_check) {
+  // default packages by `package` alone and no kernel, so the lock can be checked exactly.
+  void write_config_dir(bool repo_gpg_check, const std::string& package) {
     const fs::path os_dir = root() / "config/osv/azure-linux/azl3";
     fs::create_directories(os_dir);
     fs::copy(fs::path(OIC_SOURCE_ROOT) / "config/osv/azure-linux/azl3", os_dir, fs::copy_options::recursive);
@@ -66,7 +69,7 @@ class RpmWorld {
                    "]\n    repoGPGCheck: " + (repo_gpg_check ? "true" : "false") + "\n");
     const fs::path defaults = os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
     std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
-                                          "  packages:\n    - app\n");
+                                          "  packages:\n    - " + package + "\n");
     const auto kernel = text.find("  kernel:\n");
     ASSERT_NE(kernel, std::string::npos) << defaults;
     write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
@@ -87,6 +90,8 @@ std::set<std::string> locked_packages(const json& lock) {
   return out;
 }
 
+bool is_filelists(const std::string& path) { return path.find("-filelists.xml") != std::string::npos; }
+
 // app's rich and file dependencies (the file only in filelists), the Epoch
 // that makes libb 1:2.0 newer than 3.0, and new obsoleting old.
 const std::set<std::string> kExpected = {"app 1.0-1 x86_64",  "filesystem 1.0-1 x86_64", "libb 1:2.0-1 x86_64",
@@ -105,10 +110,26 @@ TEST(RpmRepoLock, LocksTheAzl3TemplateOnTheSignedFixture) {
   EXPECT_FALSE(lock["repositories"][0].contains("deb"));
   const auto paths = world.requested_paths();
   EXPECT_NE(std::find(paths.begin(), paths.end(), "/repodata/repomd.xml.asc"), paths.end());
+  // app's /opt/oic/data/thing is listed in filelists only.
+  EXPECT_EQ(std::count_if(paths.begin(), paths.end(), is_filelists), 1) << r.err;
   // The second lock reads the verified texts from the metadata cache.
   const CliResult again = world.lock();
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE((again.out + again.err).find("Package indexes: 2 from the metadata cache"), std::string::npos) << again.err;
+}
+
+// oic-data needs only filesystem, no file: primary alone resolves it, and
+// filelists is never downloaded.
+TEST(RpmRepoLock, FilelistsAreNotFetchedWhenPrimarySatisfiesEveryDependency) {
+  RpmWorld world({}, true, "oic-data");
+  const CliResult r = world.lock();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json lock = json::parse(slurp(world.lock_path()));
+  EXPECT_EQ(locked_packages(lock), (std::set<std::string>{"filesystem 1.0-1 x86_64", "oic-data 1.0-1 noarch"}));
+  const auto paths = world.requested_paths();
+  EXPECT_EQ(std::count_if(paths.begin(), paths.end(), is_filelists), 0);
+  EXPECT_EQ(std::count_if(paths.begin(), paths.end(),
+                          [](const std::string& p) { return p.find("-primary.xml") != std::string::npos; }), 1);
 }
 
 // emt3's repository publishes no repomd.xml.asc: with repoGPGCheck off none

@@ -58,6 +58,22 @@ std::string describe_problem(::Solver* solver, Id problem, const std::vector<Req
 
 }  // namespace
 
+std::vector<std::string> unprovided_file_dependencies(::Solver* solver) {
+  std::set<std::string> deps;
+  const Id count = static_cast<Id>(solver_problem_count(solver));
+  for (Id problem = 1; problem <= count; ++problem) {
+    IdQueue rules;
+    solver_findallproblemrules(solver, problem, rules.get());
+    for (int i = 0; i < rules.size(); ++i) {
+      Id from = 0, to = 0, dep = 0;
+      if (solver_ruleinfo(solver, rules[i], &from, &to, &dep) != SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP) continue;
+      const std::string text = pool_dep2str(solver->pool, dep);
+      if (text.starts_with('/')) deps.insert(text);
+    }
+  }
+  return {deps.begin(), deps.end()};
+}
+
 void fail_with_problems(::Solver* solver, const std::vector<Request>& requests, const Jobs& jobs) {
   const int count = solver_problem_count(solver);
   std::string message = "Failed to resolve RPM packages: " + std::to_string(count) + " problem" +

@@ -149,9 +149,43 @@ TEST(RpmSolver, RichDependencies) {
 TEST(RpmSolver, FileProvideFoundOnlyInFilelists) {
   const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"/opt/data/thing"})},
                                  {"data", "1-1", "noarch", "", "/opt/data/thing"}};
-  EXPECT_EQ(names(solve({repo("main", pkgs)}, {req("app")})), "app data");
-  const std::string e = error_of([&] { solve({repo("main", pkgs, 500, {}, false)}, {req("app")}); });
+  const auto out = solve({repo("main", pkgs)}, {req("app")});
+  EXPECT_EQ(names(out), "app data");
+  EXPECT_TRUE(out.filelists_needed.empty());
+}
+
+// Without filelists, a file dependency primary cannot satisfy is reported,
+// not an error: the supervisor fetches filelists and asks again.
+TEST(RpmSolver, AFileDependencyOutsidePrimaryAsksForFilelists) {
+  const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"/opt/data/thing", "/usr/bin/sh"})},
+                                 {"data", "1-1", "noarch", "", "/opt/data/thing"},
+                                 {"shell", "1-1", "x86_64", "<file>/usr/bin/sh</file>"}};
+  const auto out = solve({repo("main", pkgs, 500, {}, false)}, {req("app")});
+  EXPECT_EQ(out.filelists_needed, std::vector<std::string>{"/opt/data/thing"});
+  EXPECT_TRUE(out.resolution.packages.empty());
+}
+
+TEST(RpmSolver, FileDependenciesPrimarySatisfiesNeedNoFilelists) {
+  // primary's own file list (/usr/bin/sh) provides; `other` needs a file
+  // only filelists has, but nothing asks for it.
+  const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"/usr/bin/sh"})},
+                                 {"shell", "1-1", "x86_64", "<file>/usr/bin/sh</file>"},
+                                 {"other", "1-1", "x86_64", requires_({"/opt/data/thing"})}};
+  const auto out = solve({repo("main", pkgs, 500, {}, false)}, {req("app")});
+  EXPECT_TRUE(out.filelists_needed.empty());
+  EXPECT_EQ(names(out), "app shell");
+}
+
+TEST(RpmSolver, AFileDependencyMissingFromFilelistsTooIsAnError) {
+  const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"/opt/data/thing"})}};
+  const std::string e = error_of([&] { solve({repo("main", pkgs)}, {req("app")}); });
   EXPECT_NE(e.find("nothing provides /opt/data/thing needed by app-1.0-1.x86_64"), std::string::npos) << e;
+}
+
+TEST(RpmSolver, OtherProblemsWithoutFilelistsStayErrors) {
+  const std::vector<Pkg> pkgs = {{"app", "1.0-1", "x86_64", requires_({"missing"})}};
+  const std::string e = error_of([&] { solve({repo("main", pkgs, 500, {}, false)}, {req("app")}); });
+  EXPECT_NE(e.find("nothing provides missing needed by app-1.0-1.x86_64"), std::string::npos) << e;
 }
 
 TEST(RpmSolver, EpochBeatsAHigherVersion) {
