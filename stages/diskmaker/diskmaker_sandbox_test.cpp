@@ -18,7 +18,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
+#include "sandbox/stage_owner.hpp"
 #include "sandbox/stage_policy.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/testing/probe_run.hpp"
@@ -125,6 +127,13 @@ std::vector<std::string> names_in(const fs::path& dir) {
   return names;
 }
 
+// The host uid of a stage's root: the caller itself, or for root a
+// subordinate uid (userns.hpp), never host uid 0.
+uid_t host_uid_of_stage_root() {
+  const std::optional<sandbox::HostOwner> owner = sandbox::stage_root_owner();
+  return owner ? owner->uid : ::geteuid();
+}
+
 class DiskmakerSandbox : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -135,6 +144,10 @@ class DiskmakerSandbox : public ::testing::Test {
     base_ = tmpl;
     fs::create_directories(base_ / "root");
     fs::create_directories(base_ / "out");
+    // The workspace, tree and output directory a build binds read-write,
+    // handed to the stage's root as the supervisor does (stage_launch.cpp):
+    // run by root, the stage is a subordinate uid (a no-op for a user).
+    for (const fs::path& writable : {base_, base_ / "root", base_ / "out"}) sandbox::give_to_stage_root(writable);
     const auto made = run_sandboxed(fixture_policy(), self_path(), kSelfInSandbox,
                                     {"--make-tree", (base_ / "root").string()}, base_);
     ASSERT_TRUE(made.succeeded()) << made.describe();
@@ -207,6 +220,10 @@ TEST_F(DiskmakerSandbox, MakesAGptDiskWithAnEspAndAnExt4RootThatKeepsOwnersAndCa
   EXPECT_TRUE(host_ok({"qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", disk.string(),
                        (base_ / "out/img.qcow2").string()}));
   EXPECT_TRUE(fs::exists(base_ / "root/boot/efi/EFI/BOOT/BOOTX64.EFI"));
+  // The disk is the stage root's on the host: run by root, not host root's.
+  struct stat written {};
+  ASSERT_EQ(::stat(disk.c_str(), &written), 0);
+  EXPECT_EQ(written.st_uid, host_uid_of_stage_root());
 }
 
 TEST_F(DiskmakerSandbox, MakesEveryArtifactKindAndASwapPartition) {

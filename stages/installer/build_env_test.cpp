@@ -20,12 +20,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sandbox/launch.hpp"
+#include "sandbox/stage_owner.hpp"
 #include "sandbox/stage_policy.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "base/unique_fd.hpp"
@@ -172,6 +174,10 @@ class CopyTree : public ::testing::Test {
     base_ = pattern;
     // Not created by the mount: the stage's launcher makes its targets beforehand too.
     fs::create_directories(base_ / "src/proc");
+    // The tree and the directory the copies go to, handed to the stage's root
+    // as the supervisor does (stage_launch.cpp): run by root, the stage is a
+    // subordinate uid (a no-op for a user).
+    for (const fs::path& writable : {base_, base_ / "src"}) sandbox::give_to_stage_root(writable);
   }
   void TearDown() override {
     // The copies belong to subordinate ids: only the sandboxed rm removes them.
@@ -212,6 +218,13 @@ class CopyTree : public ::testing::Test {
   fs::path base_;
 };
 
+// The host uid of a stage's root: the caller itself, or for root a
+// subordinate uid (userns.hpp), never host uid 0.
+uid_t host_uid_of_stage_root() {
+  const std::optional<sandbox::HostOwner> owner = sandbox::stage_root_owner();
+  return owner ? owner->uid : ::geteuid();
+}
+
 std::string line_of(const std::string& listing, const std::string& path) {
   std::istringstream lines(listing);
   for (std::string line; std::getline(lines, line);) {
@@ -250,6 +263,12 @@ TEST_F(CopyTree, KeepsOwnersModesLinksAndXattrsWhenSavedAndReused) {
   // The mounted /proc is not copied: an empty directory stands in for it.
   EXPECT_TRUE(line_of(l.saved, "proc").starts_with("proc d ")) << l.saved;
   EXPECT_EQ(line_of(l.saved, "proc/self"), "");
+  // Seen from the host, the saved setuid file is the stage root's: a build
+  // run by root keeps no setuid file of host root's in its build environment.
+  struct stat su {};
+  ASSERT_EQ(::lstat((base_ / "saved/usr/bin/su").c_str(), &su), 0);
+  EXPECT_EQ(su.st_uid, host_uid_of_stage_root());
+  EXPECT_EQ(su.st_mode & 07777, 04755u);
 }
 
 }  // namespace
