@@ -39,4 +39,13 @@ mean_of() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["mean"])' "$1" "$2"
 }
 
+# Mean CPU time (s, user + system, children included) of command $2: less
+# swayed than wall time by other work on a shared machine.
+cpu_of() {
+  python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+print(r["user"] + r["system"])' "$1" "$2"
+}
+
 ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$1" "$2"; }

@@ -85,9 +85,11 @@ if ! diff -u --label lock "$RPM_DIR/lock-set.txt" --label dnf "$RPM_DIR/dnf-set.
   die "the lock and dnf chose different packages (above; dnf's output: $RPM_DIR/dnf-transaction.txt)"
 fi
 
-cold=$(mean_of "$json" 0)
-warm=$(mean_of "$json" 1)
-dnf_cold=$(mean_of "$json" 2)
-dnf_warm=$(mean_of "$json" 3)
-printf 'cold: lock %.3f s, dnf %.3f s, ratio lock/dnf %s\n' "$cold" "$dnf_cold" "$(ratio "$cold" "$dnf_cold")"
-printf 'warm: lock %.3f s, dnf %.3f s, ratio lock/dnf %s\n' "$warm" "$dnf_warm" "$(ratio "$warm" "$dnf_warm")"
+echo "wall time (mean), then CPU time (user + system, mean):"
+for i in 0 1; do
+  which=$([[ $i == 0 ]] && echo cold || echo warm)
+  ours=$(mean_of "$json" "$i") peer=$(mean_of "$json" $((i + 2)))
+  ours_cpu=$(cpu_of "$json" "$i") peer_cpu=$(cpu_of "$json" $((i + 2)))
+  printf '%s: lock %.3f s, dnf %.3f s, ratio lock/dnf %s; CPU lock %.3f s, dnf %.3f s, ratio %s\n' "$which" \
+    "$ours" "$peer" "$(ratio "$ours" "$peer")" "$ours_cpu" "$peer_cpu" "$(ratio "$ours_cpu" "$peer_cpu")"
+done
