@@ -39,11 +39,17 @@ std::vector<std::string> rpm_argv(const char* program, const std::filesystem::pa
   return {program, "--root", root.string(), "--dbpath", db_path, "--noplugins"};
 }
 
+const char* const kSandboxMountedPaths = "/proc:/dev";
+
 std::vector<std::string> rpm_install_argv(const std::filesystem::path& root, const std::string& db_path,
                                           const std::vector<std::string>& files, bool deferred) {
   std::vector<std::string> argv = rpm_argv(kRpmProgram, root, db_path);
   // The verifier checked every signature against the lockfile's keys.
-  argv.insert(argv.end(), {"--nosignature", "-i"});
+  // /proc and /dev of the tree are the sandbox's mounts while rpm runs: a
+  // package's entries there (filesystem's /proc) would chown a procfs root
+  // (EBUSY) or land in a tmpfs that vanishes, so rpm records them as shared
+  // and `rpm -V` passes them over.
+  argv.insert(argv.end(), {"--define", std::string("_netsharedpath ") + kSandboxMountedPaths, "--nosignature", "-i"});
   if (deferred) argv.insert(argv.end(), {"--noscripts", "--notriggers"});
   argv.push_back("--");
   argv.insert(argv.end(), files.begin(), files.end());

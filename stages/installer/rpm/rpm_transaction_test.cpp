@@ -38,10 +38,12 @@ TEST(RpmQuery, RefusesALineWithoutTheFieldsAskedFor) {
 TEST(RpmTransaction, DeferredPackagesRunNoScriptletsOrTriggersAndSignaturesAreLeftToTheVerifier) {
   const std::vector<std::string> first = rpm_install_argv("/t", "/var/lib/rpm", {"/proc/self/fd/5"}, false);
   EXPECT_EQ(first, (std::vector<std::string>{"/usr/bin/rpm", "--root", "/t", "--dbpath", "/var/lib/rpm", "--noplugins",
-                                             "--nosignature", "-i", "--", "/proc/self/fd/5"}));
+                                             "--define", "_netsharedpath /proc:/dev", "--nosignature", "-i", "--",
+                                             "/proc/self/fd/5"}));
   const std::vector<std::string> deferred = rpm_install_argv("/t", "/var/lib/rpm", {"/proc/self/fd/6"}, true);
   EXPECT_EQ(deferred, (std::vector<std::string>{"/usr/bin/rpm", "--root", "/t", "--dbpath", "/var/lib/rpm",
-                                                "--noplugins", "--nosignature", "-i", "--noscripts", "--notriggers",
+                                                "--noplugins", "--define", "_netsharedpath /proc:/dev",
+                                                "--nosignature", "-i", "--noscripts", "--notriggers",
                                                 "--", "/proc/self/fd/6"}));
 }
 

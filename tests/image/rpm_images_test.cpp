@@ -1,0 +1,274 @@
+// azl3 and emt3 images from the hermetic azl3-like repository
+// (tests/fixtures/rpmrepo/make-rpmrepo.sh, full set, made from this
+// machine's Debian mirror) served on 127.0.0.1, as a user with their own
+// mirror builds them: a copy of the OS data whose azl3 and emt3 repositories
+// point at the fixture, its key shipped in keys/ and pinned. The azl3
+// default template is built and booted to a login prompt, then read back
+// from outside: owners, modes and capabilities against the rpmdb, and
+// `rpm -Va` on a copy of the root file system. The emt3 default template
+// (its repository publishes no repomd.xml.asc; only the packages are signed)
+// is built from the same packages, unsigned metadata.
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/fixtures/httpd/httpd_fixture.hpp"
+#include "tests/fixtures/rpmrepo/rpmrepo.hpp"
+#include "tests/image/image_workspace.hpp"
+
+namespace tests::image {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr int kBootTimeoutSeconds = 300;
+constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+constexpr int kCapNetRaw = 13;
+
+void write_text(const fs::path& file, const std::string& text) {
+  fs::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::trunc) << text;
+}
+
+// One distribution's OS data pointed at the fixture: its repository file
+// names the fixture's URL and key, with repomd's signature checked or not.
+void point_at_fixture(const fs::path& os_dir, const rpmrepo::RpmRepo& repo, int port, const std::string& name,
+                      bool repo_gpg_check) {
+  fs::copy_file(repo.key(), os_dir / "keys/RPM-GPG-KEY", fs::copy_options::overwrite_existing);
+  write_text(os_dir / "providerconfigs/x86_64_repo.yml",
+             "repositories:\n  - name: " + name + "\n    type: rpm\n    baseURL: http://127.0.0.1:" +
+                 std::to_string(port) + "\n    keyFiles: [keys/RPM-GPG-KEY]\n    keyFingerprints: [" +
+                 repo.fingerprint() + "]\n    gpgCheck: true\n    repoGPGCheck: " +
+                 (repo_gpg_check ? "true" : "false") + "\n");
+}
+
+// A user's template over the distribution's defaults: a name, a user in
+// the sudo group (wheel on azl3), and for emt3 no verity root, which this
+// disk layout has no hash partition for.
+std::string user_template(const std::string& dist, const std::string& name, bool immutable_off) {
+  std::string text = "image:\n  name: " + name + "\n  version: \"1.0.0\"\n" +
+                     "target:\n  os: " + (dist == "azl3" ? "azure-linux" : "edge-microvisor-toolkit") +
+                     "\n  dist: " + dist + "\n  arch: x86_64\n  imageType: raw\n" +
+                     "systemConfig:\n  name: Default_Raw\n" +
+                     "  users:\n    - name: tester\n      password: \"tester\"\n      groups: [wheel]\n";
+  if (immutable_off) text += "  immutability:\n    enabled: false\n";
+  return text;
+}
+
+class RpmImages : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    skip_ = skip_reason();
+    if (!skip_.empty()) return;
+    missing_ = missing_prerequisites();
+    if (!missing_.empty()) return;
+    scratch_ = std::make_unique<rpmrepo::TempDir>();
+    repo_ = std::make_unique<rpmrepo::RpmRepo>(rpmrepo::make_rpmrepo(scratch_->path() / "fixture", {}));
+    emt_repo_ = std::make_unique<rpmrepo::RpmRepo>(rpmrepo::make_rpmrepo(scratch_->path() / "emt", {"--emt"}));
+    httpd_ = std::make_unique<fixtures::FaultHttpd>(repo_->repo(), std::chrono::seconds(3600));
+    emt_httpd_ = std::make_unique<fixtures::FaultHttpd>(emt_repo_->repo(), std::chrono::seconds(3600));
+    const fs::path config = scratch_->path() / "config";
+    fs::copy(source_dir() / "config", config, fs::copy_options::recursive);
+    point_at_fixture(config / "osv/azure-linux/azl3", *repo_, httpd_->port(), "azurelinux-3.0-base", true);
+    point_at_fixture(config / "osv/edge-microvisor-toolkit/emt3", *emt_repo_, emt_httpd_->port(), "emt-3.0-base",
+                     false);
+    workspace_ = std::make_unique<ImageWorkspace>("oic-rpm", config);
+    const fs::path tpl = scratch_->path() / "azl3.yml";
+    write_text(tpl, user_template("azl3", "azl3-fixture", false));
+    azl3_build_ = std::make_unique<TimedRun>(workspace_->build(tpl));
+    std::cout << "[ image    ] build of the azl3 default template: " << azl3_build_->seconds << " s\n";
+  }
+  static void TearDownTestSuite() {
+    workspace_.reset();
+    emt_httpd_.reset();
+    httpd_.reset();
+    emt_repo_.reset();
+    repo_.reset();
+    scratch_.reset();
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_TRUE(missing_.empty()) << missing_;
+    ASSERT_EQ(azl3_build_->result.exit_code, 0) << azl3_build_->tail();
+  }
+
+  static ImageOutputs azl3() {
+    return {workspace_->output_dir("azure-linux-azl3-x86_64", "Default_Raw"), "azl3-fixture-1.0.0"};
+  }
+  static fs::path scratch(const std::string& name) {
+    const fs::path dir = scratch_->path() / name;
+    fs::create_directories(dir);
+    return dir;
+  }
+
+  // The default template asks for raw.gz; QEMU and debugfs read the raw.
+  static fs::path azl3_raw() {
+    const fs::path raw = azl3().raw();
+    if (!fs::exists(raw)) {
+      const RunResult r = run_tool({"gzip", "-dk", azl3().file("raw.gz").string()}, scratch("gzip"));
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    return raw;
+  }
+
+  static Ext4Reader root_fs() {
+    const fs::path raw = azl3_raw();
+    for (const Partition& p : read_partition_table(raw, scratch("sfdisk"))) {
+      if (p.type == kRootAmd64Type) return Ext4Reader(raw, p.offset, scratch("debugfs"));
+    }
+    throw std::runtime_error("no linux-root-amd64 partition in " + raw.string());
+  }
+
+  static inline std::string skip_;
+  static inline std::string missing_;
+  static inline std::unique_ptr<rpmrepo::TempDir> scratch_;
+  static inline std::unique_ptr<rpmrepo::RpmRepo> repo_;
+  static inline std::unique_ptr<rpmrepo::RpmRepo> emt_repo_;  // --emt: no repomd.xml.asc
+  static inline std::unique_ptr<fixtures::FaultHttpd> httpd_;
+  static inline std::unique_ptr<fixtures::FaultHttpd> emt_httpd_;
+  static inline std::unique_ptr<ImageWorkspace> workspace_;
+  static inline std::unique_ptr<TimedRun> azl3_build_;
+};
+
+TEST_F(RpmImages, Azl3DefaultTemplateLocksAsRpmAndBootsToLogin) {
+  const json lock = json::parse(read_text(azl3().lock()));
+  EXPECT_EQ(lock["family"], "rpm");
+  EXPECT_EQ(lock["repositories"][0]["signer"], repo_->fingerprint());
+  const TimedRun boot = workspace_->boot_check(azl3_raw(), kBootTimeoutSeconds);
+  std::cout << "[ image    ] boot of the azl3 image to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+}
+
+// Debian's setgid root:shadow files keep their group as rpm installs them
+// in the user namespace, and ping's %caps is a capability of the host's
+// namespace (v2), not one only the build's namespace would honour.
+TEST_F(RpmImages, OwnersModesAndCapabilitiesAreTheRpmsOnes) {
+  const Ext4Reader root = root_fs();
+  const auto chage = root.stat("/usr/bin/chage");
+  ASSERT_TRUE(chage.has_value());
+  EXPECT_EQ(chage->uid, 0u);
+  EXPECT_EQ(chage->gid, 42u);
+  EXPECT_EQ(chage->permissions(), 02755u);
+  const auto shadow = root.stat("/etc/shadow");
+  ASSERT_TRUE(shadow.has_value());
+  EXPECT_EQ(shadow->gid, 42u);
+  EXPECT_EQ(shadow->permissions(), 0640u);
+  const auto raw = root.xattr("/usr/bin/ping", "security.capability");
+  ASSERT_TRUE(raw.has_value()) << "/usr/bin/ping has no security.capability (its rpm has %caps)";
+  const auto caps = decode_file_caps(*raw);
+  ASSERT_TRUE(caps.has_value());
+  EXPECT_EQ(caps->version, 2);
+  EXPECT_TRUE(caps->permitted & (std::uint64_t{1} << kCapNetRaw));
+  EXPECT_TRUE(caps->effective);
+}
+
+// The image's rpmdb, read by the host's rpm: every locked package at its
+// locked version, and the repository's key imported as a gpg-pubkey.
+TEST_F(RpmImages, RpmdbHoldsTheLockedPackagesAndTheRepositoryKey) {
+  const Ext4Reader root = root_fs();
+  const auto db = root.read_file("/var/lib/rpm/rpmdb.sqlite");
+  ASSERT_TRUE(db.has_value()) << "no /var/lib/rpm/rpmdb.sqlite in the image";
+  const fs::path db_dir = scratch("rpmdb");
+  write_text(db_dir / "rpmdb.sqlite", *db);
+  const RunResult query =
+      run_tool({"rpm", "--dbpath", db_dir.string(), "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"}, scratch("rpm"));
+  ASSERT_EQ(query.exit_code, 0) << query.err;
+  std::set<std::string> installed;
+  std::istringstream lines(query.out);
+  for (std::string line; std::getline(lines, line);) installed.insert(line);
+  std::set<std::string> locked;
+  const json lock = json::parse(read_text(azl3().lock()));
+  for (const auto& p : lock["packages"]) {
+    std::string version = p["version"].get<std::string>();
+    if (const auto colon = version.find(':'); colon != std::string::npos) version = version.substr(colon + 1);
+    locked.insert(p["name"].get<std::string>() + " " + version);
+  }
+  std::string fingerprint = repo_->fingerprint();
+  for (char& c : fingerprint) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string key_version = fingerprint.substr(fingerprint.size() - 8);
+  std::set<std::string> packages;
+  bool key_imported = false;
+  for (const std::string& entry : installed) {
+    if (entry.starts_with("gpg-pubkey " + key_version + "-")) key_imported = true;
+    if (!entry.starts_with("gpg-pubkey ")) packages.insert(entry);
+  }
+  EXPECT_EQ(packages, locked);
+  EXPECT_TRUE(key_imported) << query.out;
+}
+
+// `rpm -Va` on a copy of the root file system made in a user namespace
+// with the subordinate range (so owners survive debugfs rdump), its modes
+// then set from the image's own inodes (rdump's chown clears setuid bits):
+// only configuration files the OS configuration writes may differ.
+TEST_F(RpmImages, RpmVerifyIsCleanApartFromConfiguredFiles) {
+  const Ext4Reader root = root_fs();
+  // One NUL-separated list of relative paths per mode, for `xargs -0 chmod`.
+  std::map<std::string, std::string> paths_by_mode;
+  for (const auto& [path, info] : root.list_tree()) {
+    if ((info.mode & 0170000) == 0120000) continue;  // symlinks have no mode of their own
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", info.permissions());
+    paths_by_mode[mode] += path.substr(1) + '\0';
+  }
+  const fs::path dir = scratch("verify");
+  for (const auto& [mode, paths] : paths_by_mode) write_text(dir / "modes" / mode, paths);
+  const fs::path copy = dir / "root";
+  fs::create_directories(copy);
+  const fs::path raw = azl3_raw();
+  std::uint64_t offset = 0;
+  for (const Partition& p : read_partition_table(raw, scratch("sfdisk"))) {
+    if (p.type == kRootAmd64Type) offset = p.offset;
+  }
+  const std::string script =
+      "set -e\ndebugfs -R \"rdump / $1\" \"$2\" >/dev/null 2>&1\n"
+      "for list in \"$3\"/*; do (cd \"$1\" && xargs -0 chmod \"${list##*/}\" <\"$list\"); done\n"
+      "rpm --root \"$1\" --dbpath /var/lib/rpm -Va --nocaps || true\nrm -rf \"$1\"\n";
+  const RunResult verify = run_tool({"unshare", "--user", "--map-auto", "--map-root-user", "/bin/sh", "-c", script,
+                                     "sh", copy.string(), raw.string() + "?offset=" + std::to_string(offset),
+                                     (dir / "modes").string()},
+                                    scratch("unshare"));
+  ASSERT_EQ(verify.exit_code, 0) << verify.err;
+  const std::set<std::string> configured = {
+      "/etc/fstab",  "/etc/group",   "/etc/group-",      "/etc/gshadow", "/etc/gshadow-", "/etc/hostname",
+      "/etc/passwd", "/etc/passwd-", "/etc/machine-id",  "/etc/shadow",  "/etc/shadow-",  "/etc/subuid",
+      "/etc/subgid"};
+  std::istringstream lines(verify.out);
+  std::size_t differing = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto slash = line.find('/');
+    ASSERT_NE(slash, std::string::npos) << "unexpected rpm -V line: " << line;
+    ++differing;
+    EXPECT_TRUE(configured.count(line.substr(slash))) << "rpm -Va: " << line;
+  }
+  EXPECT_GT(differing, 0u) << "rpm -Va reported nothing: /etc/passwd has the template's user, so it must differ";
+}
+
+// emt3 publishes no repomd.xml.asc: its provider checks the packages' own
+// signatures only. Its default template builds from the same packages.
+TEST_F(RpmImages, Emt3DefaultTemplateBuildsFromAnUnsignedRepomd) {
+  const fs::path tpl = scratch("emt3") / "emt3.yml";
+  write_text(tpl, user_template("emt3", "emt3-fixture", true));
+  const TimedRun build = workspace_->build(tpl);
+  std::cout << "[ image    ] build of the emt3 default template: " << build.seconds << " s\n";
+  ASSERT_EQ(build.result.exit_code, 0) << build.tail();
+  const ImageOutputs emt3{workspace_->output_dir("edge-microvisor-toolkit-emt3-x86_64", "Default_Raw"),
+                          "emt3-fixture-1.0.0"};
+  const json lock = json::parse(read_text(emt3.lock()));
+  EXPECT_EQ(lock["family"], "rpm");
+  EXPECT_EQ(lock["repositories"][0]["signer"], "");
+  EXPECT_TRUE(fs::is_regular_file(emt3.file("raw.gz")));
+  EXPECT_FALSE(fs::exists(emt_repo_->repomd_asc()));
+}
+
+}  // namespace
+}  // namespace tests::image
