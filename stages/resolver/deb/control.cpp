@@ -1,17 +1,17 @@
 #include "stages/resolver/deb/control.hpp"
 
-#include <archive.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <memory>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
+#include "stages/verifier/index_decompress.hpp"
 
 namespace stage::resolver {
 namespace {
@@ -187,14 +187,6 @@ std::vector<PackageStanza> parse_packages_index(std::string_view text, std::stri
   return out;
 }
 
-namespace {
-
-struct ArchiveFree {
-  void operator()(archive* a) const noexcept { archive_read_free(a); }
-};
-
-}  // namespace
-
 bool is_compressed_index(std::string_view data) noexcept {
   static constexpr std::string_view kMagics[] = {
       {"\x1f\x8b", 2},                  // gzip
@@ -214,35 +206,13 @@ std::string take_index_text(std::string data, std::string_view origin) {
   return decompress_index(std::string_view(data), origin);
 }
 
-std::string decompress_index(std::string_view data, std::string_view origin) {
+std::string decompress_index(std::string_view data, std::string_view origin, const verifier::TextLimit& limit) {
   if (data.empty()) return {};
   if (!is_compressed_index(data)) return std::string(data);
-  std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
-  base::check(a != nullptr, "Failed to allocate a libarchive reader");
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_raw(a.get());
-  auto error_text = [&]() -> std::string {
-    const char* e = archive_error_string(a.get());
-    return e ? e : "unknown error";
-  };
-  auto fail_archive = [&](std::string_view what) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to " + std::string(what) + " '" + std::string(origin) +
-                                                 "': " + error_text());
-  };
-  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) fail_archive("open index");
-  archive_entry* entry = nullptr;
-  const int rc = archive_read_next_header(a.get(), &entry);
-  if (rc == ARCHIVE_EOF) return {};
-  if (rc != ARCHIVE_OK) fail_archive("read index");
   std::string out;
-  out.reserve(data.size() * 6);
-  char buf[1 << 16];
-  while (true) {
-    const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
-    if (n < 0) fail_archive("decompress index");
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
+  out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(data.size() * 6, limit.bytes)));
+  verifier::decompress_bounded(data, "'" + std::string(origin) + "'", limit,
+                               [&out](std::string_view chunk) { out.append(chunk); });
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stages/verifier/index_decompress.hpp"
+
 namespace stage::resolver {
 
 // One "Name: value" field. Both views point into the parsed text; `value` is
@@ -72,8 +74,11 @@ struct PackageStanza {
 std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin);
 
 // Decompresses gzip, xz, bzip2, zstd or plain data (detected by content,
-// through libarchive's raw format). `origin` names the data in errors.
-std::string decompress_index(std::string_view data, std::string_view origin);
+// through libarchive's raw format). `origin` names the data in errors. The
+// text stops at `limit` (the verifier's bound): a trusted repository's index
+// skips the verifier, and a bomb must fail while it expands.
+std::string decompress_index(std::string_view data, std::string_view origin,
+                             const verifier::TextLimit& limit = {});
 
 // True when `data` starts with the magic bytes of a compression format
 // decompress_index reads (gzip, xz, bzip2, zstd, lzma); a Packages text

@@ -210,6 +210,28 @@ TEST(PackagesIndex, ReportsMissingAndCorruptFiles) {
   EXPECT_EQ(decompress_index("", "empty"), "");
 }
 
+// A trusted repository's index skips the verifier, so the resolver bounds the
+// text itself: 1 MiB of one byte (a few hundred compressed bytes) stops at a
+// lowered limit, with an error naming the index and the bound passed.
+TEST(PackagesIndex, StopsADecompressionBombAtTheLimit) {
+  const std::string text(1 << 20, 'A');
+  const verifier::TextLimit limit{200000, "the test's 200000 bytes"};
+  for (const int filter : {ARCHIVE_FILTER_XZ, ARCHIVE_FILTER_GZIP}) {
+    SCOPED_TRACE(filter);
+    const std::string bomb = compress(text, filter);
+    ASSERT_LT(bomb.size(), 8192u);
+    try {
+      decompress_index(bomb, "trusted/main/binary-amd64/Packages.xz", limit);
+      ADD_FAILURE() << "no error";
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+      EXPECT_NE(e.message().find("'trusted/main/binary-amd64/Packages.xz'"), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find("passes the test's 200000 bytes"), std::string::npos) << e.message();
+    }
+    EXPECT_EQ(decompress_index(bomb, "within", verifier::TextLimit{text.size(), "its size"}), text);
+  }
+}
+
 // Every format decompress_index reads is recognised by its magic, so a
 // plain text is handed on without a copy and a compressed one never is.
 TEST(PackagesIndex, RecognisesEveryCompressedFormatAndPassesPlainTextThrough) {
