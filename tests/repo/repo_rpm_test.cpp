@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include <gmock/gmock.h>
+
 #include "tests/fixtures/rpmrepo/rpmrepo.hpp"
 #include "tests/repo/repo_harness.hpp"
 
@@ -48,6 +50,20 @@ class RpmWorld {
                        root() / ("cli-" + std::to_string(++runs_)));
   }
 
+  // Every file the runs left under cache/, work/ and tmp/, relative to the world
+  // (the cache/ layout: docs/fetching-and-cache.md).
+  std::vector<std::string> kept_files() const {
+    std::vector<std::string> found;
+    for (const char* dir : {"cache", "work", "tmp"}) {
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(root() / dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (!it->is_directory()) found.push_back(fs::relative(it->path(), root()).string());
+      }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  }
+
   std::vector<std::string> requested_paths() {
     std::vector<std::string> paths;
     for (const auto& entry : json::parse(httpd_->request_log())) paths.push_back(entry["path"].get<std::string>());
@@ -88,6 +104,42 @@ std::set<std::string> locked_packages(const json& lock) {
                p["architecture"].get<std::string>());
   }
   return out;
+}
+
+// The locked sha256 of `name`: the name its object has in the package cache.
+std::string locked_sha256(const json& lock, const std::string& name) {
+  for (const auto& p : lock["packages"]) {
+    if (p["name"] == name) return p["sha256"].get<std::string>();
+  }
+  return {};
+}
+
+// Kept files that name `words` (a package's file name or a sha256), except
+// the object's empty per-object flock file, which the cache keeps by design
+// (unlinking a lock file another build may hold breaks the lock).
+std::vector<std::string> kept_files_naming(const RpmWorld& world, const std::vector<std::string>& words) {
+  std::vector<std::string> found;
+  for (const auto& file : world.kept_files()) {
+    const bool empty_lock = file.ends_with(".lock") && fs::file_size(world.root() / file) == 0;
+    for (const auto& word : words) {
+      if (!word.empty() && file.find(word) != std::string::npos && !empty_lock) found.push_back(file);
+    }
+  }
+  return found;
+}
+
+// What a failed or interrupted write leaves: partial or temporary files,
+// staged downloads and index texts, anything in the workspace or temp dir.
+std::vector<std::string> kept_partial_files(const RpmWorld& world) {
+  std::vector<std::string> found;
+  for (const auto& file : world.kept_files()) {
+    const bool scratch = file.starts_with("work/") || file.starts_with("tmp/") || file.starts_with("cache/tmp/");
+    if (scratch || file.find(".part") != std::string::npos || file.find(".tmp") != std::string::npos ||
+        file.ends_with(".text")) {
+      found.push_back(file);
+    }
+  }
+  return found;
 }
 
 bool is_filelists(const std::string& path) { return path.find("-filelists.xml") != std::string::npos; }
@@ -160,6 +212,9 @@ TEST(RpmRepoLock, RefusesAMissingOrForeignRepomdSignatureAndAnUnlistedPrimary) {
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(world.lock_path()));
+    // Nothing of the refused metadata is kept: no index text, no repomd, no
+    // trust record; only the cache's own lock file.
+    EXPECT_EQ(world.kept_files(), std::vector<std::string>{"cache/.lock"});
   }
 }
 
@@ -177,6 +232,48 @@ TEST(RpmRepoFetch, PackagesSignedByTheRepositorysKeyAreFetchedOthersRefused) {
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("app"), std::string::npos) << refused.err;
   EXPECT_NE(refused.err.find("azurelinux-3.0-base"), std::string::npos) << refused.err;
+}
+
+// Each tampered package passes lock (the metadata is the repository's own)
+// and is refused by fetch --check-archives, named with its repository and
+// what is wrong; nothing of it stays in the cache, workspace or temp dir.
+TEST(RpmRepoFetch, EveryTamperedPackageIsRefusedAndNothingOfItIsKept) {
+  struct Case {
+    const char* tamper;
+    const char* package;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"--flip-rpm", "app", "payload digest mismatch"},
+      {"--unsigned-rpm", "app", "unsigned (its signature header holds no OpenPGP header signature)"},
+      {"--other-key-rpm", "app", "header signature: signed by key "},
+      {"--dev-entry", "evil-dev", "file '/dev/oic-null' is a character device"},
+      {"--dotdot", "evil-dotdot", "file '/usr/../../../etc/oic-evil-dotdot' has a '..' component"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.tamper);
+    RpmWorld world({c.tamper}, true, c.package);
+    const CliResult locked = world.lock();
+    ASSERT_EQ(locked.exit_code, 0) << locked.err;
+    const std::string sha256 = locked_sha256(json::parse(slurp(world.lock_path())), c.package);
+    ASSERT_EQ(sha256.size(), 64u);
+    const CliResult refused = world.fetch();
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("package '" + std::string(c.package) + "' from repository 'azurelinux-3.0-base'"),
+              std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find(c.reason), std::string::npos) << refused.err;
+    // Its file name, the hash the lock names and the hash of the served bytes.
+    std::vector<std::string> words = {sha256};
+    for (const auto& rpm : world.repo().rpms()) {
+      if (rpm.starts_with(c.package + std::string("-1.0-"))) {
+        words.push_back(rpm);
+        words.push_back(sha256_hex(world.repo().rpm(rpm)));
+      }
+    }
+    ASSERT_EQ(words.size(), 3u);
+    EXPECT_THAT(kept_files_naming(world, words), ::testing::IsEmpty());
+    EXPECT_THAT(kept_partial_files(world), ::testing::IsEmpty());
+  }
 }
 
 }  // namespace
