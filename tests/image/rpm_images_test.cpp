@@ -5,7 +5,8 @@
 // point at the fixture, its key shipped in keys/ and pinned. The azl3
 // default template is built and booted to a login prompt, then read back
 // from outside: owners, modes and capabilities against the rpmdb, and
-// `rpm -Va` on a copy of the root file system. The emt3 default template
+// `rpm -Va` on a copy of the root file system. The azl3 sample template
+// (GRUB) builds and boots too. The emt3 default template
 // (its repository publishes no repomd.xml.asc; only the packages are signed)
 // is built from the same packages, unsigned metadata.
 #include <unistd.h>
@@ -268,6 +269,19 @@ TEST_F(RpmImages, Emt3DefaultTemplateBuildsFromAnUnsignedRepomd) {
   EXPECT_EQ(lock["repositories"][0]["signer"], "");
   EXPECT_TRUE(fs::is_regular_file(emt3.file("raw.gz")));
   EXPECT_FALSE(fs::exists(emt_repo_->repomd_asc()));
+}
+
+// The azl3 sample a user starts from: GRUB (grub2-mkstandalone, as azl3
+// names it) instead of the defaults' systemd-boot, a qcow2 beside the raw.gz.
+TEST_F(RpmImages, Azl3SampleWithGrubBuildsAndBootsToLogin) {
+  const TimedRun build = workspace_->build(source_dir() / "image-templates/azl3-x86_64-minimal-raw.yml");
+  std::cout << "[ image    ] build of the azl3 GRUB sample: " << build.seconds << " s\n";
+  ASSERT_EQ(build.result.exit_code, 0) << build.tail();
+  const ImageOutputs sample{workspace_->output_dir("azure-linux-azl3-x86_64", "Minimal_Raw"),
+                            "azl3-x86_64-minimal-1.0.0"};
+  const TimedRun boot = workspace_->boot_check(sample.file("qcow2"), kBootTimeoutSeconds);
+  std::cout << "[ image    ] boot of the azl3 GRUB sample to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
 }
 
 }  // namespace
