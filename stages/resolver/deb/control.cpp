@@ -211,7 +211,7 @@ std::string decompress_index(std::string_view data, std::string_view origin, con
   if (!is_compressed_index(data)) return std::string(data);
   std::string out;
   out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(data.size() * 6, limit.bytes)));
-  verifier::decompress_bounded(data, "'" + std::string(origin) + "'", limit,
+  verifier::decompress_bounded(data, origin, limit,
                                [&out](std::string_view chunk) { out.append(chunk); });
   return out;
 }
@@ -230,7 +230,7 @@ std::string read_index_file(const std::filesystem::path& path) {
     done += static_cast<std::size_t>(n);
   }
   data.resize(done);
-  return take_index_text(std::move(data), path.string());
+  return take_index_text(std::move(data), "'" + path.string() + "'");
 }
 
 }  // namespace stage::resolver

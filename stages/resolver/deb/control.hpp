@@ -74,7 +74,8 @@ struct PackageStanza {
 std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin);
 
 // Decompresses gzip, xz, bzip2, zstd or plain data (detected by content,
-// through libarchive's raw format). `origin` names the data in errors. The
+// through libarchive's raw format). `origin` names the data in errors
+// ("Packages index of repository 'x'", a quoted path). The
 // text stops at `limit` (the verifier's bound): a trusted repository's index
 // skips the verifier, and a bomb must fail while it expands.
 std::string decompress_index(std::string_view data, std::string_view origin,

@@ -221,11 +221,12 @@ TEST(PackagesIndex, StopsADecompressionBombAtTheLimit) {
     const std::string bomb = compress(text, filter);
     ASSERT_LT(bomb.size(), 8192u);
     try {
-      decompress_index(bomb, "trusted/main/binary-amd64/Packages.xz", limit);
+      decompress_index(bomb, "Packages index of repository 'trusted'", limit);
       ADD_FAILURE() << "no error";
     } catch (const base::Error& e) {
       EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
-      EXPECT_NE(e.message().find("'trusted/main/binary-amd64/Packages.xz'"), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find("Failed to decompress Packages index of repository 'trusted': "), std::string::npos)
+          << e.message();
       EXPECT_NE(e.message().find("passes the test's 200000 bytes"), std::string::npos) << e.message();
     }
     EXPECT_EQ(decompress_index(bomb, "within", verifier::TextLimit{text.size(), "its size"}), text);
