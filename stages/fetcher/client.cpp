@@ -1,6 +1,23 @@
 #include "stages/fetcher/client.hpp"
 
+#include "base/error.hpp"
+
 namespace stage::fetcher::client {
+
+namespace {
+
+ipc::proto::FetcherRequest::Download::CheckedBy encode(CheckedBy value) {
+  using Proto = ipc::proto::FetcherRequest::Download::CheckedBy;
+  switch (value) {
+    case CheckedBy::kSignature: return Proto::SIGNATURE;
+    case CheckedBy::kPackageSignatures: return Proto::PACKAGE_SIGNATURES;
+    case CheckedBy::kNothing: return Proto::NOTHING;
+  }
+  base::fail(base::ErrorKind::kInvalidInput,
+             "Failed to encode a download: unknown CheckedBy value " + std::to_string(static_cast<int>(value)));
+}
+
+}  // namespace
 
 void encode(const Request& request, ipc::proto::FetcherRequest::Builder out) {
   auto list = out.initDownloads(static_cast<unsigned>(request.downloads.size()));
@@ -11,6 +28,7 @@ void encode(const Request& request, ipc::proto::FetcherRequest::Builder out) {
     list[i].setExpectedSha256(d.expected_sha256);
     list[i].setExpectedSize(d.expected_size);
     list[i].setMaxSize(d.max_size);
+    list[i].setCheckedBy(encode(d.checked_by));
   }
   request.output_dir.encode(out.initOutputDir());
   out.setWorkers(request.workers);

@@ -13,12 +13,20 @@
 
 namespace stage::fetcher::client {
 
+// What anchors a download's content (fetcher.capnp's CheckedBy).
+enum class CheckedBy {
+  kSignature,          // a signature, or a hash from signed metadata
+  kPackageSignatures,  // an unsigned repomd.xml and what it lists
+  kNothing,            // a repository marked trusted
+};
+
 struct Download {
   std::string url;
   std::string dest_name;              // plain file name inside the output directory
   std::string expected_sha256;        // lowercase hex; empty = unknown
   std::int64_t expected_size = -1;    // -1 = unknown
   std::uint64_t max_size = 256u << 20;  // cap when expected_size is unknown
+  CheckedBy checked_by = CheckedBy::kSignature;
 };
 
 struct Proxy {

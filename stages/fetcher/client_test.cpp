@@ -14,7 +14,10 @@ TEST(FetcherClient, RequestReachesTheStageDecoder) {
   client::Request request;
   const std::string sha(64, 'a');
   request.downloads = {{"https://example.invalid/a.deb", "a.deb", sha, 1234, 99},
-                       {"http://example.invalid/InRelease", "r_InRelease", "", -1, 4096}};
+                       {"http://example.invalid/InRelease", "r_InRelease", "", -1, 4096},
+                       {"http://example.invalid/repomd.xml", "r_repomd.xml", "", -1, 4096,
+                        client::CheckedBy::kPackageSignatures},
+                       {"http://example.invalid/Packages", "t_Packages", "", -1, 4096, client::CheckedBy::kNothing}};
   request.output_dir = ipc::FdReference::of_path("/out", true);
   request.workers = 7;
   request.retries = 5;
@@ -28,7 +31,7 @@ TEST(FetcherClient, RequestReachesTheStageDecoder) {
   client::encode(request, builder);
 
   const FetchRequest decoded = decode_request(builder.asReader(), 42);
-  ASSERT_EQ(decoded.items.size(), 2u);
+  ASSERT_EQ(decoded.items.size(), 4u);
   EXPECT_EQ(decoded.items[0].url, "https://example.invalid/a.deb");
   EXPECT_EQ(decoded.items[0].dest, "a.deb");
   EXPECT_EQ(decoded.items[0].sha256, sha);
@@ -39,6 +42,9 @@ TEST(FetcherClient, RequestReachesTheStageDecoder) {
   EXPECT_FALSE(decoded.items[1].sha256.has_value());
   EXPECT_FALSE(decoded.items[1].size.has_value());
   EXPECT_EQ(decoded.items[1].max_size, 4096u);
+  EXPECT_EQ(decoded.items[1].checked_by, CheckedBy::kSignature);
+  EXPECT_EQ(decoded.items[2].checked_by, CheckedBy::kPackageSignatures);
+  EXPECT_EQ(decoded.items[3].checked_by, CheckedBy::kNothing);
   EXPECT_EQ(decoded.options.dest_dir_fd, 42);
   EXPECT_EQ(decoded.options.workers, 7u);
   EXPECT_EQ(decoded.options.max_attempts, 6u);
@@ -70,6 +76,7 @@ TEST(FetcherClient, DefaultsAreTheSchemas) {
   const auto d = one.getRoot<ipc::proto::FetcherRequest>().asReader().getDownloads()[0];
   EXPECT_EQ(d.getMaxSize(), plain_list[0].asReader().getMaxSize());
   EXPECT_EQ(d.getExpectedSize(), plain_list[0].asReader().getExpectedSize());
+  EXPECT_EQ(d.getCheckedBy(), plain_list[0].asReader().getCheckedBy());
 }
 
 TEST(FetcherClient, ResultDecodes) {

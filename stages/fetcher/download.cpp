@@ -23,6 +23,17 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 constexpr auto kMaxPollWait = std::chrono::milliseconds(250);
 
+std::string plain_http_warning(const DownloadItem& item) {
+  const std::string head = "Downloading '" + item.url + "' over plain http; ";
+  switch (item.checked_by) {
+    case CheckedBy::kSignature: return head + "its content is checked against a signature";
+    case CheckedBy::kPackageSignatures:
+      return head + "its content is not signed; packages are checked against their own signatures";
+    case CheckedBy::kNothing: return head + "its content is not signed: its repository is marked trusted";
+  }
+  return head + "its content is not signed";
+}
+
 void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks& callbacks) {
   std::set<std::filesystem::path> seen;
   for (const auto& item : items) {
@@ -40,7 +51,7 @@ void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks
     base::require(!item.sha256 || is_sha256_hex(*item.sha256),
                  "Failed to download '" + item.url + "': expected sha256 is not 64 lowercase hex digits");
     if (http && callbacks.on_warning) {
-      callbacks.on_warning("Downloading '" + item.url + "' over plain http; its content is checked against a signature");
+      callbacks.on_warning(plain_http_warning(item));
     }
   }
 }

@@ -20,6 +20,15 @@
 
 namespace stage::fetcher {
 
+// What anchors a download's content, for the plain http warning: a plain
+// http download is allowed for all three (the request allows it), but only the
+// first is checked against a signature.
+enum class CheckedBy {
+  kSignature,          // a signature, or a hash from signed metadata
+  kPackageSignatures,  // unsigned metadata; only the packages' own signatures
+  kNothing,            // a repository marked trusted
+};
+
 struct DownloadItem {
   std::string url;                     // https://…, or http://… when signature_checked
   std::filesystem::path dest;          // final name; the body streams to dest + ".part"
@@ -31,6 +40,7 @@ struct DownloadItem {
   // Bytes; when `size` is unknown (an index, a key, an InRelease), a body
   // longer than this is refused as soon as it passes the cap.
   std::optional<std::uint64_t> max_size;
+  CheckedBy checked_by = CheckedBy::kSignature;  // named in the plain http warning
 };
 
 struct DownloadOptions {

@@ -346,6 +346,27 @@ TEST_F(Download, WarnsWhenUsingPlainHttp) {
   EXPECT_NE(warnings[0].find(item.url), std::string::npos);
 }
 
+// The warning says what anchors each file: an unsigned repomd.xml and what it
+// lists, or a trusted repository's files, are not "checked against a signature".
+TEST_F(Download, PlainHttpWarningSaysWhatAnchorsTheContent) {
+  auto signed_index = serve("primary.xml.zst", 100);
+  auto unsigned_repomd = serve("repomd.xml", 100);
+  unsigned_repomd.checked_by = CheckedBy::kPackageSignatures;
+  auto trusted_index = serve("Packages.xz", 100);
+  trusted_index.checked_by = CheckedBy::kNothing;
+  std::vector<std::string> warnings;
+  callbacks_.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
+  for (const auto& result : run({signed_index, unsigned_repomd, trusted_index})) ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_EQ(warnings[0], "Downloading '" + signed_index.url +
+                             "' over plain http; its content is checked against a signature");
+  EXPECT_EQ(warnings[1], "Downloading '" + unsigned_repomd.url +
+                             "' over plain http; its content is not signed; packages are checked against their own "
+                             "signatures");
+  EXPECT_EQ(warnings[2], "Downloading '" + trusted_index.url +
+                             "' over plain http; its content is not signed: its repository is marked trusted");
+}
+
 TEST_F(Download, RejectsMalformedItems) {
   struct Case {
     const char* name;

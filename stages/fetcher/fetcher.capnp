@@ -16,6 +16,13 @@ struct FetcherRequest {
     # Without expectedSize (an index, a key, an InRelease), a body longer
     # than this is refused; the supervisor sets it per kind of file.
     maxSize @4 :UInt64 = 268435456;
+    # What anchors the content, named in the warning on a plain http download.
+    enum CheckedBy {
+      signature @0;          # a signature, or a hash from signed metadata
+      packageSignatures @1;  # unsigned metadata (an unsigned repomd.xml, what it lists): only the packages' own
+      nothing @2;            # a repository marked trusted: no signature at all
+    }
+    checkedBy @5 :CheckedBy = signature;
   }
   struct Proxy {
     http @0 :Text;

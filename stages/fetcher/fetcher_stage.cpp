@@ -22,6 +22,17 @@ void export_proxy(const char* name, const std::string& value) {
   if (!value.empty()) ::setenv(name, value.c_str(), 1);
 }
 
+CheckedBy checked_by(ipc::proto::FetcherRequest::Download::CheckedBy value) {
+  using Proto = ipc::proto::FetcherRequest::Download::CheckedBy;
+  switch (value) {
+    case Proto::SIGNATURE: return CheckedBy::kSignature;
+    case Proto::PACKAGE_SIGNATURES: return CheckedBy::kPackageSignatures;
+    case Proto::NOTHING: return CheckedBy::kNothing;
+  }
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to accept fetcher request: unknown checkedBy value " +
+                                                 std::to_string(static_cast<unsigned>(value)));
+}
+
 }  // namespace
 
 FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int output_dir_fd) {
@@ -46,6 +57,7 @@ FetchRequest decode_request(ipc::proto::FetcherRequest::Reader request, int outp
     if (d.getExpectedSize() >= 0) item.size = static_cast<std::uint64_t>(d.getExpectedSize());
     item.max_size = d.getMaxSize();
     item.signature_checked = request.getAllowPlainHttp();
+    item.checked_by = checked_by(d.getCheckedBy());
     out.items.push_back(std::move(item));
   }
   out.http_proxy = request.getProxy().getHttp();

@@ -35,6 +35,12 @@ std::string index_name(const Repository& repo, const std::string& relative) { re
 constexpr std::uint64_t kReleaseCapBytes = 4ULL << 20;
 constexpr std::uint64_t kIndexCapBytes = 256ULL << 20;
 
+// What anchors InRelease and the indexes, named in the fetcher's plain http
+// warning: nothing for a repository marked trusted.
+fetcher_client::CheckedBy metadata_checked_by(const Repository& repo) {
+  return repo.trusted ? fetcher_client::CheckedBy::kNothing : fetcher_client::CheckedBy::kSignature;
+}
+
 // What a verified Release lists, before its indexes are fetched.
 struct ReleaseListing {
   bool acquire_by_hash = false;
@@ -78,7 +84,8 @@ PreparedRequest release_fetch_request(const std::vector<Repository>& repos, cons
   return fetcher_request(metadata, options, [&](fetcher_client::Request& request) {
     for (const auto& repo : repos) {
       request.downloads.push_back({.url = repo.url_of("dists/" + repo.suite + "/InRelease"),
-                                   .dest_name = release_name(repo), .max_size = kReleaseCapBytes});
+                                   .dest_name = release_name(repo), .max_size = kReleaseCapBytes,
+                                   .checked_by = metadata_checked_by(repo)});
       add_key_downloads(request, repo.name, repo.keys);
     }
   });
@@ -90,7 +97,8 @@ PreparedRequest release_fetch_request(const std::vector<Repository>& repos, cons
 fetcher_client::Download index_download(const Repository& repo, const std::string& index,
                                         const ReleaseListing* listing) {
   fetcher_client::Download d{.url = repo.url_of("dists/" + repo.suite + "/" + index),
-                             .dest_name = index_name(repo, index), .max_size = kIndexCapBytes};
+                             .dest_name = index_name(repo, index), .max_size = kIndexCapBytes,
+                             .checked_by = metadata_checked_by(repo)};
   if (listing == nullptr || !listing->acquire_by_hash) return d;
   const auto listed = std::find_if(listing->files.begin(), listing->files.end(),
                                    [&](const verifier_client::ListedFile& f) { return f.relative_path == index; });

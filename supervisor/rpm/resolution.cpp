@@ -65,6 +65,14 @@ struct ResolutionState : IndexState {
   }
 };
 
+// What anchors repomd.xml and the indexes it lists, named in the fetcher's
+// plain http warning.
+stage::fetcher::client::CheckedBy metadata_checked_by(const Repository& repo) {
+  using stage::fetcher::client::CheckedBy;
+  if (repo.repo_gpg_check) return CheckedBy::kSignature;
+  return repo.gpg_check ? CheckedBy::kPackageSignatures : CheckedBy::kNothing;
+}
+
 // repomd.xml is checked by its signature or, unsigned, the packages by theirs.
 PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                      const PipelineOptions& options) {
@@ -74,6 +82,7 @@ PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const
     };
     for (const auto& repo : repos) {
       add(repo.url_of(kRepomdPath), repomd_name(repo), kRepomdCapBytes);
+      request.downloads.back().checked_by = metadata_checked_by(repo);
       if (repo.repo_gpg_check) add(repo.url_of(std::string(kRepomdPath) + ".asc"), signature_name(repo), kSignatureCapBytes);
       add_key_downloads(request, repo.name, repo.keys);
     }
@@ -139,7 +148,8 @@ PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const 
         request.downloads.push_back({.url = repo.url_of(index.listed.relative_path),
                                      .dest_name = index.slot.download.filename().string(),
                                      .expected_sha256 = index.listed.sha256,
-                                     .expected_size = static_cast<std::int64_t>(index.listed.size)});
+                                     .expected_size = static_cast<std::int64_t>(index.listed.size),
+                                     .checked_by = metadata_checked_by(repo)});
       }
     }
   });
