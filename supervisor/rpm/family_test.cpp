@@ -8,6 +8,8 @@
 #include "base/error.hpp"
 #include "build_info.hpp"
 #include "supervisor/family.hpp"
+#include "supervisor/rpm/repositories.hpp"
+#include "supervisor/rpm/resolution.hpp"
 
 namespace supervisor::rpm {
 namespace {
@@ -32,6 +34,22 @@ TEST(RpmFamily, PackageKeysAreTheShippedKeysWithTheirPins) {
   ASSERT_EQ(keys->at(0).keys.size(), 4u);  // two keys, two pins each
   EXPECT_EQ(keys->at(0).keys[0].first, provider.os_dir / "keys/MICROSOFT-RPM-GPG-KEY");
   EXPECT_EQ(keys->at(0).keys[1].second, "BC528686B50D79E339D3721CEB3E94ADBE1229CF");
+}
+
+// The fetcher's plain http warning: emt3's repomd.xml is unsigned, so it and
+// its indexes are anchored only by the packages' signatures; azl3's is signed.
+TEST(RpmFamily, MetadataIsSaidToBeCheckedByWhatChecksIt) {
+  using stage::fetcher::client::CheckedBy;
+  const auto emt3 = config::load_provider(std::filesystem::path(OIC_SOURCE_ROOT) / "config", "edge-microvisor-toolkit",
+                                          "emt3", "x86_64");
+  const auto unsigned_repos = repositories_of(emt3, {});
+  ASSERT_FALSE(unsigned_repos.empty());
+  for (const auto& repo : unsigned_repos) EXPECT_EQ(metadata_checked_by(repo), CheckedBy::kPackageSignatures) << repo.name;
+  const auto signed_repos = repositories_of(azl3(), {});
+  ASSERT_FALSE(signed_repos.empty());
+  for (const auto& repo : signed_repos) EXPECT_EQ(metadata_checked_by(repo), CheckedBy::kSignature) << repo.name;
+  Repository trusted{.name = "local", .gpg_check = false, .repo_gpg_check = false};
+  EXPECT_EQ(metadata_checked_by(trusted), CheckedBy::kNothing);
 }
 
 TEST(RpmFamily, RefusesAPackageKeyNamedByUrl) {

@@ -65,14 +65,6 @@ struct ResolutionState : IndexState {
   }
 };
 
-// What anchors repomd.xml and the indexes it lists, named in the fetcher's
-// plain http warning.
-stage::fetcher::client::CheckedBy metadata_checked_by(const Repository& repo) {
-  using stage::fetcher::client::CheckedBy;
-  if (repo.repo_gpg_check) return CheckedBy::kSignature;
-  return repo.gpg_check ? CheckedBy::kPackageSignatures : CheckedBy::kNothing;
-}
-
 // repomd.xml is checked by its signature or, unsigned, the packages by theirs.
 PreparedRequest repomd_fetch_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                      const PipelineOptions& options) {
@@ -264,6 +256,12 @@ void add_index_and_resolve_jobs(const ResolveContextPtr& ctx, const std::string&
 }
 
 }  // namespace
+
+stage::fetcher::client::CheckedBy metadata_checked_by(const Repository& repo) {
+  using stage::fetcher::client::CheckedBy;
+  if (repo.repo_gpg_check) return CheckedBy::kSignature;
+  return repo.gpg_check ? CheckedBy::kPackageSignatures : CheckedBy::kNothing;
+}
 
 void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData& provider,
                          const config::ImageTemplate& image, RepositoryList repos, const PipelineOptions& options,

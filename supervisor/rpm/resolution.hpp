@@ -18,6 +18,7 @@
 
 #include "config/provider.hpp"
 #include "config/template.hpp"
+#include "stages/fetcher/client.hpp"
 #include "supervisor/build/package_fetch.hpp"
 #include "supervisor/family.hpp"
 #include "supervisor/rpm/repositories.hpp"
@@ -28,6 +29,11 @@ namespace supervisor::rpm {
 // The repomd <data> kinds a resolution reads.
 inline constexpr const char* kPrimary = "primary";
 inline constexpr const char* kFilelists = "filelists";
+
+// What anchors `repo`'s repomd.xml and the indexes it lists, named in the
+// fetcher's plain http warning: its signature, else (repoGPGCheck off) the
+// packages' own signatures, else (trusted) nothing.
+stage::fetcher::client::CheckedBy metadata_checked_by(const Repository& repo);
 
 // Adds the jobs above for `repos`; `out` is filled by the time
 // Orchestrator::run() returns without throwing.
