@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <memory>
+#include <set>
 
 #include "build_info.hpp"
 #include "base/error.hpp"
@@ -35,7 +36,11 @@ struct PackageBatchState {
   // Per verify batch, the directory its fetch job writes: a fetcher sees only
   // its own, so none can touch files another job's verifier accepted.
   std::vector<std::filesystem::path> batch_dirs;
+  // Repositories whose packages no signature anchors (marked trusted): no
+  // signed index lists their hashes and they carry no checked signature.
+  std::set<std::string> unsigned_repos;
 };
+
 
 // A verify request passes one fd per package; FrameLimits::max_fds caps them.
 constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
@@ -43,6 +48,16 @@ constexpr std::size_t kMaxPackagesPerBatch = ipc::FrameLimits{}.max_fds - 2;
 std::string staged_name(const LockedPackage& p, std::string_view suffix) { return p.sha256 + std::string(suffix); }
 
 }  // namespace
+
+std::set<std::string> unsigned_repositories(const Lockfile& lock, const std::optional<PackageKeys>& keys) {
+  std::set<std::string> out;
+  for (const auto& repo : lock.repositories) {
+    const bool package_signed = keys && std::any_of(keys->begin(), keys->end(),
+                                                    [&](const RepositoryKeyFiles& k) { return k.repo == repo.name; });
+    if (repo.signer_fingerprint.empty() && !package_signed) out.insert(repo.name);
+  }
+  return out;
+}
 
 stage::fetcher::client::Request fetch_request(const PipelineOptions& options) {
   stage::fetcher::client::Request request;
@@ -84,9 +99,13 @@ PreparedRequest fetch_packages_request(const PackageBatchState& state, std::size
   for (const LockedPackage* pkg : wanted) {
     request.downloads.push_back({.url = pkg->url, .dest_name = staged_name(*pkg, suffix),
                                  .expected_sha256 = pkg->sha256, .expected_size = static_cast<std::int64_t>(pkg->size)});
+    if (state.unsigned_repos.contains(pkg->repository)) {
+      request.downloads.back().checked_by = stage::fetcher::client::CheckedBy::kNothing;
+    }
   }
   request.output_dir = p.bind_dir(state.batch_dirs[first], true);
-  // Every package's hash comes from a signature-checked index.
+  // A package's hash comes from a signature-checked index, or the package is
+  // signed, or its repository is marked trusted (checked_by says which).
   request.allow_plain_http = true;
   stage::fetcher::client::encode(request, p.init_request().initFetcher());
   return p;
@@ -151,6 +170,7 @@ void add_package_jobs(Orchestrator& orchestrator, const Lockfile& lock, PackageC
   file_timeout_sec(options);  // a malformed variable fails before any stage starts
   out.package_keys = options.package_keys;
   auto state = std::make_shared<PackageBatchState>(cache.make_staging_area());
+  state->unsigned_repos = unsigned_repositories(lock, options.package_keys);
   std::vector<LockedPackage> missing;
   for (const auto& pkg : lock.packages) {
     base::ErrorContext context("looking up package", pkg.name, "in the cache");

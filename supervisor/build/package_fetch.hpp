@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,12 @@ stage::fetcher::client::Request fetch_request(const PipelineOptions& options);
 // The verifier's entry for one locked package whose file is `file`: its
 // sha256 and size as the lock names them.
 stage::verifier::client::PackageFile package_to_verify(const LockedPackage& package, ipc::FdReference file);
+
+// The lock's repositories whose packages no signature anchors: no signer
+// recorded (marked trusted) and no key in `keys` for their packages. Their
+// downloads are requested with CheckedBy::kNothing, for the fetcher's plain
+// http warning.
+std::set<std::string> unsigned_repositories(const Lockfile& lock, const std::optional<PackageKeys>& keys);
 
 // Names `keys` (when set) in a verifier request that checks package files:
 // each package's signature must be by a key of its repository.
