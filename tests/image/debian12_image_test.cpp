@@ -78,10 +78,8 @@ std::string trimmed(std::string text) {
 class Debian12Image : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    skip_ = skip_reason();
-    if (!skip_.empty()) return;
-    missing_ = missing_prerequisites();
-    if (!missing_.empty()) return;
+    pre_ = check_preconditions();
+    if (!pre_.met()) return;
     workspace_ = std::make_unique<ImageWorkspace>("oic-image");
     build_ = workspace_->build(checks_template());
     std::cout << "[ image    ] first build of " << kBase << ": " << build_.seconds << " s, exit "
@@ -98,8 +96,8 @@ class Debian12Image : public ::testing::Test {
   static void TearDownTestSuite() { workspace_.reset(); }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_TRUE(missing_.empty()) << missing_;
+    if (!pre_.skip.empty()) GTEST_SKIP() << pre_.skip;
+    ASSERT_TRUE(pre_.missing.empty()) << pre_.missing;
     ASSERT_EQ(build_.result.exit_code, 0) << "building " << checks_template() << " failed: " << build_.tail();
     ASSERT_EQ(partitions_.size(), 2u) << "the build succeeded but " << kBase << ".raw with two partitions is not in "
                                       << workspace_->output_dir(kProvider, kSystemName);
@@ -156,8 +154,7 @@ class Debian12Image : public ::testing::Test {
     }
   }
 
-  static inline std::string skip_;
-  static inline std::string missing_;
+  static inline Preconditions pre_;
   static inline std::unique_ptr<ImageWorkspace> workspace_;
   static inline TimedRun build_;
   static inline ImageOutputs outputs_;

@@ -45,6 +45,12 @@ std::string missing_prerequisites() {
   return missing;
 }
 
+Preconditions check_preconditions() {
+  Preconditions pre{.skip = skip_reason()};
+  if (pre.skip.empty()) pre.missing = missing_prerequisites();
+  return pre;
+}
+
 std::string TimedRun::tail(std::size_t lines) const {
   const std::string text = output();
   std::size_t at = text.size();

@@ -24,6 +24,16 @@ std::string skip_reason();
 // tools), one line each; empty when all is present.
 std::string missing_prerequisites();
 
+// What a suite checks once before building anything: `skip` (skip_reason())
+// skips it, `missing` (missing_prerequisites(), asked only when there is
+// no skip) fails it.
+struct Preconditions {
+  std::string skip;
+  std::string missing;
+  bool met() const { return skip.empty() && missing.empty(); }
+};
+Preconditions check_preconditions();
+
 struct TimedRun {
   RunResult result;
   double seconds = 0;

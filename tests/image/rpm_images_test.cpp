@@ -68,10 +68,8 @@ std::string user_template(const std::string& dist, const std::string& name, bool
 class RpmImages : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    skip_ = skip_reason();
-    if (!skip_.empty()) return;
-    missing_ = missing_prerequisites();
-    if (!missing_.empty()) return;
+    pre_ = check_preconditions();
+    if (!pre_.met()) return;
     scratch_ = std::make_unique<rpmrepo::TempDir>();
     repo_ = std::make_unique<rpmrepo::RpmRepo>(rpmrepo::make_rpmrepo(scratch_->path() / "fixture", {}));
     emt_repo_ = std::make_unique<rpmrepo::RpmRepo>(rpmrepo::make_rpmrepo(scratch_->path() / "emt", {"--emt"}));
@@ -98,8 +96,8 @@ class RpmImages : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_TRUE(missing_.empty()) << missing_;
+    if (!pre_.skip.empty()) GTEST_SKIP() << pre_.skip;
+    ASSERT_TRUE(pre_.missing.empty()) << pre_.missing;
     ASSERT_EQ(azl3_build_->result.exit_code, 0) << azl3_build_->tail();
   }
 
@@ -130,8 +128,7 @@ class RpmImages : public ::testing::Test {
     throw std::runtime_error("no linux-root-amd64 partition in " + raw.string());
   }
 
-  static inline std::string skip_;
-  static inline std::string missing_;
+  static inline Preconditions pre_;
   static inline std::unique_ptr<rpmrepo::TempDir> scratch_;
   static inline std::unique_ptr<rpmrepo::RpmRepo> repo_;
   static inline std::unique_ptr<rpmrepo::RpmRepo> emt_repo_;  // --emt: no repomd.xml.asc

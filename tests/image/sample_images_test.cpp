@@ -30,16 +30,14 @@ std::string listing(const fs::path& dir) {
 class SampleImages : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    skip_ = skip_reason();
-    if (!skip_.empty()) return;
-    missing_ = missing_prerequisites();
-    if (missing_.empty()) workspace_ = std::make_unique<ImageWorkspace>("oic-samples");
+    pre_ = check_preconditions();
+    if (pre_.met()) workspace_ = std::make_unique<ImageWorkspace>("oic-samples");
   }
   static void TearDownTestSuite() { workspace_.reset(); }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_TRUE(missing_.empty()) << missing_;
+    if (!pre_.skip.empty()) GTEST_SKIP() << pre_.skip;
+    ASSERT_TRUE(pre_.missing.empty()) << pre_.missing;
   }
 
   // Builds `tpl`, expects `image` among the outputs and boots it to login.
@@ -54,8 +52,7 @@ class SampleImages : public ::testing::Test {
     EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
   }
 
-  static inline std::string skip_;
-  static inline std::string missing_;
+  static inline Preconditions pre_;
   static inline std::unique_ptr<ImageWorkspace> workspace_;
 };
 
@@ -91,9 +88,9 @@ fs::path elxr12_config_on_debian_mirror(const fs::path& dir) {
 }
 
 TEST(SampleImagesElxr, Elxr12MinimalRawOnTheDebianMirrorBuildsAndBootsToLogin) {
-  if (const std::string skip = skip_reason(); !skip.empty()) GTEST_SKIP() << skip;
-  const std::string missing = missing_prerequisites();
-  ASSERT_TRUE(missing.empty()) << missing;
+  const Preconditions pre = check_preconditions();
+  if (!pre.skip.empty()) GTEST_SKIP() << pre.skip;
+  ASSERT_TRUE(pre.missing.empty()) << pre.missing;
   const fs::path scratch = fs::temp_directory_path() / ("oic-elxr-config-" + std::to_string(::getpid()));
   fs::create_directories(scratch);
   ImageWorkspace workspace("oic-elxr", elxr12_config_on_debian_mirror(scratch));
