@@ -31,6 +31,7 @@
 #include "sandbox/tree_removal.hpp"
 #include "sandbox/userns.hpp"
 #include "stages/installer/policy.hpp"
+#include "stages/installer/sandboxed_installer_test.hpp"
 #include "tests/repo/repo_harness.hpp"
 
 namespace stage::installer {
@@ -133,44 +134,7 @@ class InstallerSandbox : public ::testing::Test {
     installer.setHostname("installer-test");
     installer.setInitramfsTool("none");
 
-    const std::string inside = "/run/oic/stage-installer";
-    sandbox::SandboxSpec spec = sandbox::make_spec(installer_policy(), inside, {inside});
-    spec.mounts.push_back({sandbox::MountKind::kDir, {}, "/run/oic", {}});
-    spec.mounts.push_back({sandbox::MountKind::kBindRo, binary_.string(), inside, {}});
-    spec.mounts.push_back({sandbox::MountKind::kBindRo, packages_.string(), packages_.string(), {}});
-    spec.mounts.push_back({sandbox::MountKind::kBindRw, dir_.string(), dir_.string(), {}});
-    // The workspace, tree and output directory a build binds read-write,
-    // handed to the stage's root as the supervisor does (stage_launch.cpp):
-    // run by root, the stage is a subordinate uid (a no-op for a user).
-    for (const fs::path& writable : {dir_, dir_ / "root", dir_ / "out"}) sandbox::give_to_stage_root(writable);
-    // What supervisor::StageMounts::extra carries for the installer.
-    spec.mounts.push_back({sandbox::MountKind::kProc, {}, (dir_ / "root/proc").string(), {}});
-    spec.mounts.push_back({sandbox::MountKind::kDev, {}, (dir_ / "root/dev").string(), {}});
-    int sv[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    base::UniqueFd parent(sv[0]), child(sv[1]);
-    const fs::path log_path = dir_ / "stage.log";
-    base::UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    spec.fds = {{child.get(), 3}, {log.get(), 1}, {log.get(), 2}};
-    sandbox::SpawnedStage stage = sandbox::spawn(spec);
-    child.reset();
-    ipc::send_message(parent.get(), message);
-    std::string text;
-    for (;;) {
-      ipc::ReceivedMessage received = ipc::receive_message(parent.get());
-      const proto::Message::Reader m = received.message();
-      if (m.isLog()) text += std::string(m.getLog().getText()) + "\n";
-      if (m.isResult()) {
-        result_message.setRoot(m.getResult());
-        break;
-      }
-      if (m.isError()) {
-        error = m.getError().getMessage();
-        break;
-      }
-    }
-    stage.wait();
-    return text + read_text(log_path);
+    return sandboxed::run_sandboxed_installer(binary_, dir_, {packages_}, message, result_message, error);
   }
 
   std::unique_ptr<tests::repo::RepoWorld> world_;

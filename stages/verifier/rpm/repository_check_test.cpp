@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "ipc/error_codec.hpp"
 #include "ipc/framing.hpp"
+#include "stages/verifier/error_of_test.hpp"
 #include "stages/verifier/file_bytes.hpp"
 #include "stages/verifier/rpm/repository_check_test_repo.hpp"
 
@@ -24,16 +25,7 @@ using tests::debrepo::TempDir;
 
 constexpr const char* kRepo = "oic-rpm";
 
-std::string refusal(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const base::Error& e) {
-    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
+using test::error_of;
 
 base::UniqueFd open_read(const std::filesystem::path& file) {
   base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -77,13 +69,13 @@ TEST_F(RpmRepository, AcceptsASignedRepomdNamingTheSigner) {
 
 TEST_F(RpmRepository, RefusesASignatureByAnotherKey) {
   const TinyRepo& r = repo("xz");
-  const std::string message = refusal([&] {
+  const std::string message = error_of([&] {
     verify_repomd(read_file_bytes(r.repomd()), read_file_bytes(r.other_asc()), request_with({r.key()}));
   });
   EXPECT_THAT(message, HasSubstr(kRepo));
   EXPECT_THAT(message, HasSubstr("repomd.xml.asc"));
   // Importing the other key does not help when the pin names the repository's.
-  EXPECT_THAT(refusal([&] {
+  EXPECT_THAT(error_of([&] {
                 verify_repomd(read_file_bytes(r.repomd()), read_file_bytes(r.other_asc()),
                               request_with({r.other_key()}, r.fingerprint()));
               }),
@@ -94,7 +86,7 @@ TEST_F(RpmRepository, RefusesARepomdChangedAfterSigning) {
   const TinyRepo& r = repo("xz");
   std::string xml = read_file_bytes(r.repomd());
   xml.insert(xml.find("</repomd>"), " ");
-  EXPECT_THAT(refusal([&] { verify_repomd(xml, read_file_bytes(r.asc()), request_with({r.key()})); }),
+  EXPECT_THAT(error_of([&] { verify_repomd(xml, read_file_bytes(r.asc()), request_with({r.key()})); }),
               HasSubstr(kRepo));
 }
 
@@ -107,7 +99,7 @@ TEST_F(RpmRepository, AcceptsAnUnsignedRepomdWhenNoSignatureIsAsked) {
 
 TEST_F(RpmRepository, RefusesASignatureWithoutAKey) {
   const TinyRepo& r = repo("xz");
-  EXPECT_THAT(refusal([&] { verify_repomd(read_file_bytes(r.repomd()), read_file_bytes(r.asc()), request_with({})); }),
+  EXPECT_THAT(error_of([&] { verify_repomd(read_file_bytes(r.repomd()), read_file_bytes(r.asc()), request_with({})); }),
               HasSubstr("repomd.xml of repository 'oic-rpm': repomd.xml.asc is given but the repository has no key"));
 }
 
@@ -119,7 +111,7 @@ TEST_F(RpmRepository, RefusesAPrimaryWithAFlippedByteNamingIt) {
   const auto flipped = scratch("flipped.gz");
   std::ofstream(flipped, std::ios::binary) << bytes;
   IndexInput index{path, open_read(flipped), {}, {}};
-  const std::string message = refusal([&] { check_repomd_index(repomd_of(r), index, kRepo); });
+  const std::string message = error_of([&] { check_repomd_index(repomd_of(r), index, kRepo); });
   EXPECT_THAT(message, HasSubstr("index '" + path + "' of repository 'oic-rpm'"));
   EXPECT_THAT(message, HasSubstr("expected SHA256"));
 }
@@ -127,7 +119,7 @@ TEST_F(RpmRepository, RefusesAPrimaryWithAFlippedByteNamingIt) {
 TEST_F(RpmRepository, RefusesAnIndexRepomdDoesNotList) {
   const TinyRepo& r = repo("gz");
   IndexInput index{"repodata/unlisted-primary.xml.gz", open_read(r.repo() / r.relative("primary")), {}, {}};
-  EXPECT_THAT(refusal([&] { check_repomd_index(repomd_of(r), index, kRepo); }),
+  EXPECT_THAT(error_of([&] { check_repomd_index(repomd_of(r), index, kRepo); }),
               HasSubstr("index 'repodata/unlisted-primary.xml.gz' of repository 'oic-rpm': repomd.xml does not list it"));
 }
 
@@ -166,7 +158,7 @@ TEST_F(RpmRepository, RefusesDecompressedTextThatDoesNotMatchTheOpenChecksum) {
     if (data.location == path) data.open->sha256 = std::string(64, '0');
   }
   IndexInput index{path, open_read(r.repo() / path), {}, {}};
-  const std::string message = refusal([&] { check_repomd_index(repomd, index, kRepo); });
+  const std::string message = error_of([&] { check_repomd_index(repomd, index, kRepo); });
   EXPECT_THAT(message, HasSubstr(path.substr(0, path.size() - 3)));
   EXPECT_THAT(message, HasSubstr("expected SHA256 " + std::string(64, '0')));
 }
