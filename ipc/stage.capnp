@@ -25,6 +25,8 @@ using import "/stages/installer/installer.capnp".InstallerRequest;
 using import "/stages/installer/installer.capnp".InstallerResult;
 using import "/stages/diskmaker/diskmaker.capnp".DiskmakerRequest;
 using import "/stages/diskmaker/diskmaker.capnp".DiskmakerResult;
+using import "/stages/isomaker/isomaker.capnp".IsomakerRequest;
+using import "/stages/isomaker/isomaker.capnp".IsomakerResult;
 
 enum StageKind {
   fetcher @0;
@@ -32,7 +34,8 @@ enum StageKind {
   resolver @2;
   installer @3;
   diskmaker @4;
-  # A stage added later takes the next ordinal (@5); Cap'n Proto ordinals
+  isomaker @5;
+  # A stage added later takes the next ordinal (@6); Cap'n Proto ordinals
   # are dense, so the ones above never change.
 }
 
@@ -107,6 +110,7 @@ struct StageRequest {
     resolver @4 :ResolverRequest;
     installer @5 :InstallerRequest;
     diskmaker @6 :DiskmakerRequest;
+    isomaker @7 :IsomakerRequest;
   }
 }
 
@@ -117,5 +121,6 @@ struct StageResult {
     resolver @2 :ResolverResult;
     installer @3 :InstallerResult;
     diskmaker @4 :DiskmakerResult;
+    isomaker @5 :IsomakerResult;
   }
 }

@@ -9,6 +9,7 @@ std::string_view to_string(proto::StageKind kind) noexcept {
     case proto::StageKind::RESOLVER: return "resolver";
     case proto::StageKind::INSTALLER: return "installer";
     case proto::StageKind::DISKMAKER: return "diskmaker";
+    case proto::StageKind::ISOMAKER: return "isomaker";
   }
   return "unknown";
 }
@@ -27,6 +28,7 @@ std::optional<proto::StageKind> request_kind(proto::StageRequest::Reader request
     case proto::StageRequest::RESOLVER: return proto::StageKind::RESOLVER;
     case proto::StageRequest::INSTALLER: return proto::StageKind::INSTALLER;
     case proto::StageRequest::DISKMAKER: return proto::StageKind::DISKMAKER;
+    case proto::StageRequest::ISOMAKER: return proto::StageKind::ISOMAKER;
   }
   return std::nullopt;
 }
@@ -38,6 +40,7 @@ std::optional<proto::StageKind> result_kind(proto::StageResult::Reader result) {
     case proto::StageResult::RESOLVER: return proto::StageKind::RESOLVER;
     case proto::StageResult::INSTALLER: return proto::StageKind::INSTALLER;
     case proto::StageResult::DISKMAKER: return proto::StageKind::DISKMAKER;
+    case proto::StageResult::ISOMAKER: return proto::StageKind::ISOMAKER;
   }
   return std::nullopt;
 }

@@ -10,9 +10,9 @@
 
 namespace ipc {
 
-inline constexpr std::array<proto::StageKind, 5> kAllStageKinds = {
+inline constexpr std::array<proto::StageKind, 6> kAllStageKinds = {
     proto::StageKind::FETCHER,   proto::StageKind::VERIFIER,  proto::StageKind::RESOLVER,
-    proto::StageKind::INSTALLER, proto::StageKind::DISKMAKER,
+    proto::StageKind::INSTALLER, proto::StageKind::DISKMAKER, proto::StageKind::ISOMAKER,
 };
 
 // "fetcher", "verifier", ...; "unknown" for a value outside the enum.

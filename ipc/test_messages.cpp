@@ -55,6 +55,13 @@ void fill_request(proto::Message::Builder message, proto::StageKind kind, std::u
       r.initArtifacts(1)[0].setType("raw");
       break;
     }
+    case proto::StageKind::ISOMAKER: {
+      auto r = request.initIsomaker().initMakeInitrd();
+      r.initTreeDir().setPath("/ws/root");
+      r.setKernelPath("/boot/vmlinuz-6.1.0-13-amd64");
+      r.setOutputName("live-1.0.img");
+      break;
+    }
   }
 }
 
@@ -78,6 +85,9 @@ void fill_result(proto::Message::Builder message, proto::StageKind kind) {
       break;
     case proto::StageKind::DISKMAKER:
       result.initDiskmaker().initPartitions(1)[0].setPartUuid("0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+      break;
+    case proto::StageKind::ISOMAKER:
+      result.initIsomaker().initMakeIso().initIso().setSize(4096);
       break;
   }
 }

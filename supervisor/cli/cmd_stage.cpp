@@ -84,6 +84,11 @@ std::set<std::string> written_dirs(StageKind kind, ipc::proto::StageRequest::Rea
       add(request.getDiskmaker().getRootDir());
       add(request.getDiskmaker().getOutputDir());
       break;
+    case StageKind::ISOMAKER: {
+      const auto in = request.getIsomaker();
+      add(in.isMakeInitrd() ? in.getMakeInitrd().getOutputDir() : in.getMakeIso().getOutputDir());
+      break;
+    }
     default: break;
   }
   dirs.erase("");

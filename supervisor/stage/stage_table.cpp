@@ -3,6 +3,7 @@
 #include "stages/diskmaker/policy.hpp"
 #include "stages/fetcher/policy.hpp"
 #include "stages/installer/policy.hpp"
+#include "stages/isomaker/policy.hpp"
 #include "stages/resolver/policy.hpp"
 #include "stages/verifier/policy.hpp"
 
@@ -29,6 +30,8 @@ StageInfo stage_info(ipc::proto::StageKind kind) {
     case K::DISKMAKER:
       return {"diskmaker", "stage-diskmaker", 3600s, s::diskmaker::diskmaker_policy,
               s::diskmaker::diskmaker_host_programs};
+    case K::ISOMAKER:
+      return {"isomaker", "stage-isomaker", 3600s, s::isomaker::isomaker_policy, s::isomaker::isomaker_host_programs};
   }
   throw base::Error(base::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
 }

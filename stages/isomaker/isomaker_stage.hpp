@@ -1,0 +1,25 @@
+// The isomaker stage's boundary: decodes an IsomakerRequest into the plain
+// structs of initrd.hpp and iso_layout.hpp, makes the initrd or the ISO and
+// encodes what it wrote. Cap'n Proto names stay in this file pair.
+//
+// Files in outputDir while it runs (all removed on failure):
+//   .<outputName>.partial   the initrd, the kernel copy or the ISO being written
+//   .<outputName>.work/     the ISO's tree and boot images
+#pragma once
+
+#include "ipc/stage_main.hpp"
+#include "stages/isomaker/initrd.hpp"
+#include "stages/isomaker/iso_layout.hpp"
+#include "stages/isomaker/isomaker.capnp.h"
+
+namespace stage::isomaker {
+
+// The plain requests; the fds and paths of directories and files are opened
+// by run_request.
+InitrdSpec decode_initrd_request(ipc::proto::MakeInitrdRequest::Reader request);
+IsoSpec decode_iso_request(ipc::proto::MakeIsoRequest::Reader request);
+
+void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+                 ipc::proto::StageResult::Builder result);
+
+}  // namespace stage::isomaker
