@@ -369,11 +369,14 @@ GrubNames family_grub(PackageType type, std::string_view arch) {
                                    [&](const GrubPlatform& p) { return p.arch == arch; });
   if (known == std::end(kGrubPlatforms)) return {};
   const std::string modules = "/usr/lib/grub/" + std::string(known->platform);
+  // Legacy BIOS boots only x86 machines.
+  const std::string bios = known->arch == "x86_64" ? "/usr/lib/grub/i386-pc" : "";
   if (type == PackageType::kRpm) {
     return {"grub2-mkstandalone", modules, "/boot/grub2", "grub2-tools-extra",
-            "grub2-efi-" + std::string(known->rpm) + "-modules"};
+            "grub2-efi-" + std::string(known->rpm) + "-modules", "grub2-mkimage", bios};
   }
-  return {"grub-mkstandalone", modules, "/boot/grub", "grub-common", "grub-efi-" + std::string(known->deb) + "-bin"};
+  return {"grub-mkstandalone", modules, "/boot/grub", "grub-common", "grub-efi-" + std::string(known->deb) + "-bin",
+          "grub-mkimage", bios};
 }
 
 // A program or package name: no path, no option.
@@ -388,15 +391,17 @@ bool normal_absolute(const fs::path& path) {
   return path.is_absolute() && path.lexically_normal() == path && path != "/";
 }
 
-// `grub:` {mkstandalone, modulesDir, configDir, toolsPackage, modulesPackage};
-// a key left out is the family's.
+// `grub:` {mkstandalone, modulesDir, configDir, toolsPackage, modulesPackage,
+// mkimage, biosModulesDir}; a key left out is the family's.
 void read_grub(const DataFile& file, const YAML::Node& entry, GrubNames& grub) {
   const YAML::Node node = entry["grub"];
   if (node) {
-    file.expect_map(node, {"mkstandalone", "modulesDir", "configDir", "toolsPackage", "modulesPackage"});
+    file.expect_map(node, {"mkstandalone", "modulesDir", "configDir", "toolsPackage", "modulesPackage", "mkimage",
+                           "biosModulesDir"});
     grub = {fact_or(file, node, "mkstandalone", grub.mkstandalone), fact_or(file, node, "modulesDir", grub.modules_dir),
             fact_or(file, node, "configDir", grub.config_dir), fact_or(file, node, "toolsPackage", grub.tools_package),
-            fact_or(file, node, "modulesPackage", grub.modules_package)};
+            fact_or(file, node, "modulesPackage", grub.modules_package), fact_or(file, node, "mkimage", grub.mkimage),
+            fact_or(file, node, "biosModulesDir", grub.bios_modules_dir)};
   }
   const auto check = [&](bool ok, const char* key, const std::string& value, std::string_view what) {
     const YAML::Node at = node && node[key] ? node[key] : entry;
@@ -408,6 +413,9 @@ void read_grub(const DataFile& file, const YAML::Node& entry, GrubNames& grub) {
         "must be a normal path below /boot");
   check(plain_word(grub.tools_package), "toolsPackage", grub.tools_package, "must be a package name");
   check(plain_word(grub.modules_package), "modulesPackage", grub.modules_package, "must be a package name");
+  check(plain_word(grub.mkimage), "mkimage", grub.mkimage, "must be a program name in /usr/bin");
+  check(grub.bios_modules_dir.empty() || (normal_absolute(grub.bios_modules_dir) && grub.bios_modules_dir.starts_with("/usr/")),
+        "biosModulesDir", grub.bios_modules_dir, "must be a normal absolute path below /usr");
 }
 
 // What a family's distributions use when config.yml leaves a fact out: the

@@ -47,6 +47,9 @@ struct GrubNames {
   std::string config_dir;       // below /boot, holds grub.cfg: "/boot/grub", "/boot/grub2"
   std::string tools_package;    // ships mkstandalone, named when it is missing
   std::string modules_package;  // ships modules_dir, named when it is missing
+  // The ISO's boot images (stage-isomaker), from the live environment's GRUB:
+  std::string mkimage;           // in its /usr/bin: "grub-mkimage", "grub2-mkimage"
+  std::string bios_modules_dir;  // i386-pc modules: "/usr/lib/grub/i386-pc"; empty: no BIOS boot
 };
 
 // What the image stages must know of the distribution: each per-arch entry

@@ -338,6 +338,11 @@ TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
     EXPECT_EQ(facts.grub.mkstandalone, "grub-mkstandalone");
     EXPECT_EQ(facts.grub.config_dir, "/boot/grub");
     EXPECT_EQ(facts.grub.modules_package, "grub-efi-amd64-bin");
+    EXPECT_EQ(facts.grub.mkimage, "grub-mkimage");
+    EXPECT_EQ(facts.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
+    const GrubNames arm = load_provider(kConfigDir, os, dist, "aarch64", {.etc_apt = apt.path()}).facts.grub;
+    EXPECT_EQ(arm.mkimage, "grub-mkimage");
+    EXPECT_EQ(arm.bios_modules_dir, "");  // no legacy BIOS boot on arm64
   }
   for (const auto& [os, dist] : {std::pair{"azure-linux", "azl3"}, std::pair{"edge-microvisor-toolkit", "emt3"}}) {
     SCOPED_TRACE(dist);
@@ -352,8 +357,11 @@ TEST(ProviderData, ShippedProvidersKeepTheirDistributionFacts) {
     EXPECT_EQ(facts.grub.config_dir, "/boot/grub2");
     EXPECT_EQ(facts.grub.tools_package, "grub2");
     EXPECT_EQ(facts.grub.modules_package, "grub2-efi");
+    EXPECT_EQ(facts.grub.mkimage, "grub2-mkimage");
+    EXPECT_EQ(facts.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
     const GrubNames arm = load_provider(kConfigDir, os, dist, "aarch64").facts.grub;
     EXPECT_EQ(arm.modules_dir, "/usr/lib/grub/arm64-efi");
+    EXPECT_EQ(arm.bios_modules_dir, "");
   }
 }
 
@@ -396,6 +404,8 @@ TEST(ProviderData, AMissingDistributionFactIsItsFamilysValue) {
     EXPECT_EQ(facts.grub.config_dir, rpm ? "/boot/grub2" : "/boot/grub");
     EXPECT_EQ(facts.grub.tools_package, rpm ? "grub2-tools-extra" : "grub-common");
     EXPECT_EQ(facts.grub.modules_package, rpm ? "grub2-efi-x64-modules" : "grub-efi-amd64-bin");
+    EXPECT_EQ(facts.grub.mkimage, rpm ? "grub2-mkimage" : "grub-mkimage");
+    EXPECT_EQ(facts.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
   }
 }
 
@@ -415,6 +425,18 @@ TEST(ProviderData, ReadsGrubNamesAKeyLeftOutBeingTheFamilys) {
   EXPECT_EQ(grub.tools_package, "grub2");
   EXPECT_EQ(grub.modules_dir, "/usr/lib/grub/x86_64-efi");  // the deb family's
   EXPECT_EQ(grub.modules_package, "grub-efi-amd64-bin");
+  EXPECT_EQ(grub.mkimage, "grub-mkimage");
+  EXPECT_EQ(grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
+}
+
+TEST(ProviderData, ReadsTheIsoBootImageGrubNames) {
+  TempDir dir;
+  write_good_provider(dir);
+  dir.write("osv/t/t1/config.yml", config_with_grub("    mkimage: grub2-mkimage\n"
+                                                    "    biosModulesDir: /usr/lib/grub2/i386-pc\n"));
+  const GrubNames grub = load_provider(dir.path(), "t", "t1", "x86_64").facts.grub;
+  EXPECT_EQ(grub.mkimage, "grub2-mkimage");
+  EXPECT_EQ(grub.bios_modules_dir, "/usr/lib/grub2/i386-pc");
 }
 
 TEST(ProviderData, RejectsGrubNamesNoInstallerCouldUse) {
@@ -428,6 +450,11 @@ TEST(ProviderData, RejectsGrubNamesNoInstallerCouldUse) {
       {"    configDir: /boot\n", "grub.configDir '/boot' must be a normal path below /boot"},
       {"    toolsPackage: \"grub2 grub2-efi\"\n", "grub.toolsPackage 'grub2 grub2-efi' must be a package name"},
       {"    modulesPackage: \"\"\n", "'modulesPackage' is required"},
+      {"    mkimage: /usr/bin/grub-mkimage\n", "config.yml:11': grub.mkimage '/usr/bin/grub-mkimage' must be a program name"},
+      {"    mkimage: -o\n", "grub.mkimage '-o' must be a program name"},
+      {"    biosModulesDir: lib/grub/i386-pc\n", "grub.biosModulesDir 'lib/grub/i386-pc' must be a normal absolute path below /usr"},
+      {"    biosModulesDir: /etc/../usr/lib/grub/i386-pc\n", "grub.biosModulesDir '/etc/../usr/lib/grub/i386-pc' must be"},
+      {"    biosModulesDir: /tmp/i386-pc\n", "grub.biosModulesDir '/tmp/i386-pc' must be a normal absolute path below /usr"},
   };
   for (const auto& [lines, expected] : cases) {
     SCOPED_TRACE(lines);

@@ -113,7 +113,7 @@ SystemConfig parse_system_config(YamlReader& in, const YAML::Node& node, const s
     if (in.expect_map(item, item_path, kUserKeys)) sc.users.push_back(parse_user(in, item, item_path));
   });
   if (auto n = in.section(node, "initramfs", path, kInitramfsKeys))
-    sc.initramfs = Initramfs{in.opt_string(*n, "template", path + ".initramfs")};
+    sc.initramfs = Initramfs{in.opt_string(*n, "template", path + ".initramfs"), source};
   in.each(node, "additionalFiles", path, [&](const YAML::Node& item, const std::string& item_path) {
     if (!in.expect_map(item, item_path, kAdditionalFileKeys)) return;
     AdditionalFile f;

@@ -129,7 +129,10 @@ struct User {
 
 struct Initramfs {
   std::optional<std::string> template_path;  // key "template"
-  bool operator==(const Initramfs&) const = default;
+  // The template file that declared it: a relative path is resolved against
+  // its directory, also after merging. Not part of equality.
+  std::filesystem::path declared_in;
+  bool operator==(const Initramfs& o) const { return template_path == o.template_path; }
 };
 
 struct AdditionalFile {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "config/defaults.hpp"
+#include "config/initramfs.hpp"
 #include "config/rules.hpp"
 
 namespace config {
@@ -32,6 +33,22 @@ void check_target_exists(const ImageTemplate& t, const ValidateOptions& options,
   issues.add("target", "no default template for " + *target.os + "/" + *target.dist + "/" + *target.arch +
                            "/" + *target.image_type + " in '" + options.config_dir.string() +
                            "'; supported: " + describe_targets(find_supported_targets(options.config_dir)));
+}
+
+// An ISO's live environment is its own template (config/initramfs.hpp):
+// named, and present, before anything is built.
+void check_initramfs_template(const ImageTemplate& t, TemplateRole role, Issues& issues) {
+  if (role != TemplateRole::kMerged || !t.target || t.target->image_type != "iso") return;
+  const std::string key = "systemConfig.initramfs.template";
+  const bool set = t.system_config && t.system_config->initramfs && t.system_config->initramfs->template_path &&
+                   !t.system_config->initramfs->template_path->empty();
+  if (!set) {
+    issues.add(key, "is required for an iso image: it names the template of the live environment "
+                    "(an imageType img template, relative to the template that sets it)");
+    return;
+  }
+  const fs::path path = initramfs_template_path(t);
+  if (!fs::is_regular_file(path)) issues.add(key, "Failed to find the live environment's template '" + path.string() + "'");
 }
 
 void check_packages(const std::vector<std::string>& names, const std::string& path, Issues& issues) {
@@ -111,6 +128,7 @@ std::vector<Issue> check_template(const ImageTemplate& t, const ValidateOptions&
   Issues issues(t.marks, t.source.string());
   check_required(t, role, issues);
   check_target_exists(t, options, issues);
+  check_initramfs_template(t, role, issues);
   issues.append(check_partitions(t));
   if (t.system_config) {
     const SystemConfig& sc = *t.system_config;

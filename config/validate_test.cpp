@@ -97,6 +97,26 @@ TEST_F(ValidateTest, LetsOsDefaultsReachTheirSiblingAdditionalFilesOnly) {
             std::string::npos) << out;
 }
 
+// `validate` of an ISO without its live environment: the error says which key and why.
+TEST_F(ValidateTest, RequiresAnIsoToNameAnExistingLiveEnvironmentTemplate) {
+  touch(dist_ / "defaultconfigs" / "default-iso-x86_64.yml");
+  std::string iso = kHead;
+  iso.replace(iso.find("raw"), 3, "iso");
+  const fs::path user = root_ / "user" / "t.yml";
+  const std::string without = issues_of(iso + "systemConfig: {name: x}\n", user, TemplateRole::kMerged);
+  EXPECT_NE(without.find("systemConfig.initramfs.template: is required for an iso image"), std::string::npos)
+      << without;
+  EXPECT_EQ(issues_of(iso + "systemConfig: {name: x}\n", user, TemplateRole::kUser), "");
+  touch(root_ / "user" / "live.yml");
+  EXPECT_EQ(issues_of(iso + "systemConfig: {name: x, initramfs: {template: live.yml}}\n", user, TemplateRole::kMerged),
+            "");
+  const std::string missing =
+      issues_of(iso + "systemConfig: {name: x, initramfs: {template: gone.yml}}\n", user, TemplateRole::kMerged);
+  EXPECT_NE(missing.find("systemConfig.initramfs.template: Failed to find the live environment's template '" +
+                         (root_ / "user" / "gone.yml").string() + "'"),
+            std::string::npos) << missing;
+}
+
 TEST_F(ValidateTest, ChecksPasswordsAndTheirHashAlgorithm) {
   const auto users = [&](const std::string& entry) {
     return issues_of(std::string(kHead) + "systemConfig:\n  users: [" + entry + "]\n", root_ / "user" / "t.yml");
