@@ -1,0 +1,247 @@
+// ISO and initrd images built from this machine's Debian mirror and booted
+// under QEMU: the debian12 initrd (the live environment) with -kernel and
+// -initrd; the ISO made from it under OVMF and under SeaBIOS; and an
+// unattended install from that ISO onto a blank disk, which then boots alone
+// and holds exactly the packages of the ISO's lockfile.
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "tests/image/image_workspace.hpp"
+
+namespace tests::image {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr int kBootTimeoutSeconds = 600;
+constexpr int kInstallTimeoutSeconds = 1500;
+constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+
+std::string listing(const fs::path& dir) {
+  if (!fs::exists(dir)) return "  (" + dir.string() + " does not exist)\n";
+  std::string out;
+  for (const auto& entry : fs::directory_iterator(dir)) out += "  " + entry.path().filename().string() + "\n";
+  return out;
+}
+
+// Path (without a leading "/" or "./") -> entry of every member of a
+// compressed cpio archive, and the text of the members named in `wanted`.
+struct CpioListing {
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<unsigned, unsigned>> owners;  // uid, gid
+  std::map<std::string, std::string> symlinks;
+  std::map<std::string, std::string> texts;
+};
+
+std::string member_name(const char* path) {
+  std::string name = path;
+  while (name.starts_with("./") || name.starts_with("/")) name.erase(0, name.starts_with("./") ? 2 : 1);
+  return name;
+}
+
+CpioListing read_cpio(const fs::path& file, const std::set<std::string>& wanted) {
+  CpioListing out;
+  std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_cpio(a.get());
+  if (archive_read_open_filename(a.get(), file.c_str(), 1 << 16) != ARCHIVE_OK) {
+    throw std::runtime_error(file.string() + ": " + archive_error_string(a.get()));
+  }
+  archive_entry* entry = nullptr;
+  while (archive_read_next_header(a.get(), &entry) == ARCHIVE_OK) {
+    const std::string name = member_name(archive_entry_pathname(entry));
+    out.order.push_back(name);
+    out.owners[name] = {static_cast<unsigned>(archive_entry_uid(entry)), static_cast<unsigned>(archive_entry_gid(entry))};
+    if (const char* target = archive_entry_symlink(entry)) out.symlinks[name] = target;
+    if (wanted.contains(name)) {
+      std::string text(static_cast<std::size_t>(archive_entry_size(entry)), '\0');
+      archive_read_data(a.get(), text.data(), text.size());
+      out.texts[name] = text;
+    }
+  }
+  return out;
+}
+
+// "Package" -> "Version" of every package dpkg's status marks installed.
+std::map<std::string, std::string> installed_packages(const std::string& status) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(status + "\n\n");
+  std::string line, package, version, state;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      if (!package.empty() && state == "install ok installed") out[package] = version;
+      package.clear(), version.clear(), state.clear();
+    } else if (line.starts_with("Package: ")) {
+      package = line.substr(9);
+    } else if (line.starts_with("Version: ")) {
+      version = line.substr(9);
+    } else if (line.starts_with("Status: ")) {
+      state = line.substr(8);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> locked_packages(const fs::path& lockfile) {
+  std::map<std::string, std::string> out;
+  for (const json& p : json::parse(read_text(lockfile))["packages"]) out[p["name"]] = p["version"];
+  return out;
+}
+
+class IsoImages : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pre_ = check_preconditions();
+    if (!pre_.met()) return;
+    workspace_ = std::make_unique<ImageWorkspace>("oic-iso");
+    initrd_build_ = std::make_unique<TimedRun>(
+        workspace_->build(source_dir() / "image-templates/debian12-x86_64-minimal-initrd.yml"));
+    std::cout << "[ image    ] build of the debian12 initrd: " << initrd_build_->seconds << " s\n";
+    iso_build_ = std::make_unique<TimedRun>(
+        workspace_->build(source_dir() / "tests/image/templates/debian12-iso-unattended.yml"));
+    std::cout << "[ image    ] build of the debian12 ISO: " << iso_build_->seconds << " s\n";
+  }
+  static void TearDownTestSuite() {
+    initrd_build_.reset();
+    iso_build_.reset();
+    workspace_.reset();
+  }
+
+  void SetUp() override {
+    if (!pre_.skip.empty()) GTEST_SKIP() << pre_.skip;
+    ASSERT_TRUE(pre_.missing.empty()) << pre_.missing;
+  }
+
+  static ImageOutputs initrd() {
+    return {workspace_->output_dir("debian-debian12-x86_64", "Default_Initrd"), "debian12-x86_64-minimal-initrd-1.0.0"};
+  }
+  static ImageOutputs iso() { return {workspace_->output_dir("debian-debian12-x86_64", "Unattended_ISO"), "oic-iso-1.0.0"}; }
+
+  static fs::path kernel_beside(const ImageOutputs& outputs) {
+    for (const auto& entry : fs::directory_iterator(outputs.dir)) {
+      if (entry.path().filename().string().starts_with("vmlinuz-")) return entry.path();
+    }
+    return {};
+  }
+  static fs::path scratch(const std::string& name) {
+    const fs::path dir = workspace_->root() / "scratch" / name;
+    fs::create_directories(dir);
+    return dir;
+  }
+
+  static inline Preconditions pre_;
+  static inline std::unique_ptr<ImageWorkspace> workspace_;
+  static inline std::unique_ptr<TimedRun> initrd_build_;
+  static inline std::unique_ptr<TimedRun> iso_build_;
+};
+
+// The initrd is a sorted newc cpio owned by root with /init, root's login
+// shell is the template's startupScript, and the kernel sits beside it.
+TEST_F(IsoImages, InitrdHoldsTheTreeWithTheStartupScriptAsRootsShell) {
+  ASSERT_EQ(initrd_build_->result.exit_code, 0) << initrd_build_->tail();
+  ASSERT_TRUE(fs::is_regular_file(initrd().file("img"))) << listing(initrd().dir);
+  ASSERT_FALSE(kernel_beside(initrd()).empty()) << listing(initrd().dir);
+  EXPECT_TRUE(fs::is_regular_file(initrd().lock())) << listing(initrd().dir);
+  EXPECT_TRUE(fs::is_regular_file(initrd().sbom())) << listing(initrd().dir);
+  const CpioListing cpio = read_cpio(initrd().file("img"), {"etc/passwd"});
+  EXPECT_TRUE(std::is_sorted(cpio.order.begin(), cpio.order.end()));
+  EXPECT_EQ(cpio.symlinks.count("init"), 1u);
+  EXPECT_TRUE(cpio.owners.count("root/attendedinstaller")) << "the startup script is not in the tree";
+  EXPECT_EQ(cpio.owners.at("etc/shadow").first, 0u);
+  ASSERT_TRUE(cpio.texts.count("etc/passwd"));
+  EXPECT_NE(cpio.texts.at("etc/passwd").find("root:x:0:0:root:/root:/root/attendedinstaller\n"), std::string::npos)
+      << cpio.texts.at("etc/passwd");
+  EXPECT_EQ(cpio.owners.count("usr/bin/live-installer"), 0u) << "only the ISO's live environment carries the installer";
+}
+
+TEST_F(IsoImages, InitrdBootsWithKernelAndInitrdToARootLogin) {
+  ASSERT_EQ(initrd_build_->result.exit_code, 0) << initrd_build_->tail();
+  const fs::path log = scratch("initrd-boot") / "console.log";
+  const TimedRun boot = workspace_->cli({"boot", initrd().file("img").string(), "--kernel",
+                                         kernel_beside(initrd()).string(), "--check", "--timeout",
+                                         std::to_string(kBootTimeoutSeconds), "--serial-log", log.string()});
+  std::cout << "[ image    ] boot of the initrd to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+  const std::string console = read_text(log);
+  // agetty's autologin of root, whose login shell is the startup script.
+  EXPECT_NE(console.find("root (automatic login)"), std::string::npos) << console.substr(console.size() > 4000 ? console.size() - 4000 : 0);
+}
+
+TEST_F(IsoImages, IsoCarriesTheLiveEnvironmentTheTargetAndItsPackages) {
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  ASSERT_TRUE(fs::is_regular_file(iso().file("iso"))) << listing(iso().dir);
+  const fs::path out = scratch("iso-extract");
+  const RunResult extract = run_tool({"xorriso", "-osirrox", "on", "-indev", iso().file("iso").string(), "-extract",
+                                      "/install/manifest.json", (out / "manifest.json").string(), "-extract",
+                                      "/cache-repo/Packages", (out / "Packages").string(), "-extract",
+                                      "/config/template-dump.yaml", (out / "template-dump.yaml").string()},
+                                     out);
+  ASSERT_EQ(extract.exit_code, 0) << extract.err;
+  const json manifest = json::parse(read_text(out / "manifest.json"));
+  EXPECT_EQ(manifest["diskPath"], "/dev/vda");
+  EXPECT_EQ(manifest["rootPartition"], 2);
+  EXPECT_EQ(manifest["image"]["rawSize"], 2ull << 30);
+  // Every locked package is in the ISO's repository at its locked version.
+  std::map<std::string, std::string> in_repo;
+  std::istringstream packages(read_text(out / "Packages"));
+  std::string line, name;
+  while (std::getline(packages, line)) {
+    if (line.starts_with("Package: ")) name = line.substr(9);
+    if (line.starts_with("Version: ")) in_repo[name] = line.substr(9);
+  }
+  EXPECT_EQ(in_repo, locked_packages(iso().lock()));
+  EXPECT_NE(read_text(out / "template-dump.yaml").find("Unattended_ISO"), std::string::npos);
+}
+
+TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderOvmf) {
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const TimedRun boot = workspace_->boot_check(iso().file("iso"), kBootTimeoutSeconds);
+  std::cout << "[ image    ] boot of the ISO under OVMF to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+}
+
+TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderSeabios) {
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const TimedRun boot = workspace_->cli(
+      {"boot", iso().file("iso").string(), "--bios", "--check", "--timeout", std::to_string(kBootTimeoutSeconds)});
+  std::cout << "[ image    ] boot of the ISO under SeaBIOS to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+}
+
+// The installer writes the target onto /dev/vda; the disk then boots alone,
+// and its dpkg status lists exactly the lockfile's packages and versions.
+TEST_F(IsoImages, UnattendedInstallBootsFromTheDiskWithTheLockedPackages) {
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const fs::path disk = scratch("install") / "disk.qcow2";
+  const TimedRun install = workspace_->cli({"boot", iso().file("iso").string(), "--install", "--disk", "3",
+                                            "--keep-disk", disk.string(), "--check", "--timeout",
+                                            std::to_string(kInstallTimeoutSeconds)});
+  std::cout << "[ image    ] install from the ISO and boot from the disk: " << install.seconds << " s\n";
+  ASSERT_EQ(install.result.exit_code, 0) << install.tail(80);
+  const fs::path raw = scratch("install") / "disk.raw";
+  const RunResult convert = run_tool({"qemu-img", "convert", "-O", "raw", disk.string(), raw.string()}, scratch("install"));
+  ASSERT_EQ(convert.exit_code, 0) << convert.err;
+  std::optional<Ext4Reader> root;
+  std::uint64_t root_end = 0;
+  for (const Partition& p : read_partition_table(raw, scratch("sfdisk"))) {
+    if (p.type == kRootAmd64Type) root.emplace(raw, p.offset, scratch("debugfs")), root_end = p.offset + p.size;
+  }
+  ASSERT_TRUE(root.has_value()) << "no root partition on the installed disk";
+  EXPECT_GT(root_end, 2ull << 30) << "the root partition was not grown past the image's 2 GiB";
+  const auto status = root->read_file("/var/lib/dpkg/status");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(installed_packages(*status), locked_packages(iso().lock()));
+}
+
+}  // namespace
+}  // namespace tests::image
