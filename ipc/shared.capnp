@@ -24,6 +24,6 @@ struct FdRef {
 }
 
 struct Bootloader {
-  type @0 :Text;                # "efi" or "legacy"
+  type @0 :Text;                # "efi", "legacy" or "none" (an initrd image)
   provider @1 :Text;            # "grub" or "systemd-boot"
 }

@@ -411,10 +411,16 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root, 
                                              const HostRunner& host) {
   base::ErrorContext ctx{"installing the boot loader into", root.string()};
   if (settings.type.empty()) return {};  // an image without a boot loader (a container base)
+  if (settings.type == "none") {
+    // Said explicitly: an initrd image, booted by whoever loads it.
+    base::require(!settings.uki, "Failed to install the boot loader: kernel.uki needs a boot loader type (efi); "
+                                "this request's type is none");
+    return {};
+  }
   if (settings.type == "legacy") {
     throw base::Error(base::ErrorKind::kInvalidInput, "legacy BIOS boot is not supported yet: use bootType efi");
   }
-  base::require(settings.type == "efi", "Unknown boot loader type '" + settings.type + "': use efi");
+  base::require(settings.type == "efi", "Unknown boot loader type '" + settings.type + "': use efi (or none)");
   const std::filesystem::path esp(settings.esp);
   base::require(!settings.esp.empty(), "Failed to install the EFI boot loader: the image has no ESP "
                                       "(no partition is mounted for it; espMountPoint is empty)");

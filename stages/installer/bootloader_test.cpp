@@ -229,6 +229,21 @@ TEST_F(BootLoaderTest, InstallsNothingWithoutABootLoaderType) {
   EXPECT_TRUE(install({}).empty());
 }
 
+// An initrd image says "none": nothing is written or run, even with a kernel,
+// and a UKI (which needs an EFI loader) is refused rather than dropped.
+TEST_F(BootLoaderTest, TypeNoneInstallsNothingAndRefusesAUki) {
+  EXPECT_TRUE(install({.type = "none", .provider = "grub"}).empty());
+  EXPECT_TRUE(chroot_commands_.empty());
+  EXPECT_TRUE(host_commands_.empty());
+  EXPECT_THROW(install({.type = "none", .uki = true}), base::Error);
+  try {
+    install({.type = "nothing"});
+    ADD_FAILURE() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("Unknown boot loader type 'nothing': use efi (or none)"));
+  }
+}
+
 TEST_F(BootLoaderTest, MakesAStandaloneGrubOnTheRemovablePath) {
   spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
   spit(root_ / "usr/bin/grub-mkstandalone", "");

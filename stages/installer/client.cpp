@@ -29,6 +29,7 @@ void encode_user(const User& u, InstallerRequest::User::Builder out) {
   out.setUid(u.uid);
   ipc::copy_texts(u.groups, out.initGroups(static_cast<unsigned>(u.groups.size())));
   out.setShell(u.shell);
+  out.setStartupScript(u.startup_script);
   out.setHome(u.home);
   out.setSudo(u.sudo);
   ipc::copy_texts(u.ssh_authorized_keys, out.initSshAuthorizedKeys(static_cast<unsigned>(u.ssh_authorized_keys.size())));

@@ -38,6 +38,7 @@ struct User {
   std::string home;
   bool sudo = false;
   std::vector<std::string> ssh_authorized_keys;
+  std::string startup_script;  // "" = none; else replaces the login shell (a file of the image)
 };
 
 struct AdditionalFile {

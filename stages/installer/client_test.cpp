@@ -18,7 +18,7 @@ client::Request sample_request() {
                  "https://example.invalid/dash.deb", "main"}};
   r.root_dir = FdReference::of_path("/ws/root", true);
   r.hostname = "box";
-  r.users = {{"ann", "$6$x", 1001, {"adm"}, "/bin/sh", "/home/ann", true, {"ssh-ed25519 K"}}};
+  r.users = {{"ann", "$6$x", 1001, {"adm"}, "/bin/sh", "/home/ann", true, {"ssh-ed25519 K"}, "/root/start"}};
   r.additional_files = {{FdReference::of_slot(0), "/etc/motd", 0755}};
   r.commands = {std::string("echo hi"), std::vector<std::string>{"true", "x"}};
   r.fstab = {{"UUID=1", "/", "ext4", "defaults", 0, 1}};
@@ -70,6 +70,7 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_TRUE(u.getSudo());
   ASSERT_EQ(u.getSshAuthorizedKeys().size(), 1u);
   EXPECT_EQ(text(u.getSshAuthorizedKeys()[0]), "ssh-ed25519 K");
+  EXPECT_EQ(text(u.getStartupScript()), "/root/start");
   ASSERT_EQ(r.getAdditionalFiles().size(), 1u);
   EXPECT_EQ(r.getAdditionalFiles()[0].getSource().getSlot(), 0);
   EXPECT_EQ(text(r.getAdditionalFiles()[0].getDestination()), "/etc/motd");

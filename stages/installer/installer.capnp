@@ -40,6 +40,7 @@ struct InstallerRequest {
     home @5 :Text;
     sudo @6 :Bool;
     sshAuthorizedKeys @7 :List(Text);
+    startupScript @8 :Text;     # "" = none; else the login shell: a file of the image, executable
   }
   struct AdditionalFile {
     source @0 :FdRef;

@@ -118,6 +118,26 @@ void install_authorized_keys(const std::filesystem::path& root, const UserSpec& 
   write_owned_file(root, ssh_dir + "/authorized_keys", keys, 0600, uid, gid);
 }
 
+// The seventh field of `name`'s line in /etc/passwd; every other byte of the
+// file stays as it was (no usermod needed in the image).
+void replace_login_shell(const std::filesystem::path& root, const std::string& name, const std::string& shell) {
+  const std::optional<std::string> passwd = read_file_in_root(root, "etc/passwd");
+  base::require(passwd.has_value(), "Failed to set the login shell of '" + name + "': the image has no /etc/passwd");
+  std::string out;
+  bool found = false;
+  std::istringstream lines(*passwd);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t last = line.rfind(':');
+    if (line.starts_with(name + ":") && std::count(line.begin(), line.end(), ':') == 6) {
+      line = line.substr(0, last + 1) + shell;
+      found = true;
+    }
+    out += line + "\n";
+  }
+  base::require(found, "Failed to set the login shell of '" + name + "': no such user in " + shown(root, "etc/passwd"));
+  write_file_in_root(root, "etc/passwd", out, 0644);
+}
+
 void run_configuration_commands(proto::InstallerRequest::Reader request, ipc::StageContext& context,
                                 const CommandRunner& run) {
   const auto commands = request.getCommands();
@@ -136,7 +156,8 @@ UserSpec decode_user(proto::InstallerRequest::User::Reader user) {
                 .uid = user.getUid(),
                 .shell = user.getShell(),
                 .home = user.getHome(),
-                .sudo = user.getSudo()};
+                .sudo = user.getSudo(),
+                .startup_script = user.getStartupScript()};
   for (auto g : user.getGroups()) spec.groups.emplace_back(g);
   for (auto k : user.getSshAuthorizedKeys()) spec.ssh_authorized_keys.emplace_back(k);
   return spec;
@@ -317,6 +338,23 @@ void create_user(const std::filesystem::path& root, const UserSpec& user, std::s
   if (!user.ssh_authorized_keys.empty()) install_authorized_keys(root, user);
 }
 
+void set_startup_script(const std::filesystem::path& root, const UserSpec& user) {
+  const std::string& script = user.startup_script;
+  const std::string what = "startupScript '" + script + "' of user '" + user.name + "'";
+  base::require(script.starts_with('/') && !has_control_or(script, ":"),
+               "Invalid " + what + ": it must be an absolute path");
+  base::UniqueFd fd = open_in_root(root, script, O_PATH);
+  if (!fd) {
+    throw base::Error(base::ErrorKind::kInvalidInput, "Failed to set the " + what + ": it is not in the image")
+        .with_hint("add it with systemConfig.additionalFiles or a package");
+  }
+  struct stat st {};
+  base::check_syscall(::fstat(fd.get(), &st), "stat", shown(root, script));
+  base::require(S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0,
+               "Failed to set the " + what + ": it is not an executable file in the image");
+  replace_login_shell(root, user.name, script);
+}
+
 void install_additional_file(const std::filesystem::path& root, int source_fd, std::string_view destination,
                              mode_t mode) {
   const std::filesystem::path dest{std::string(destination)};
@@ -379,6 +417,9 @@ void apply_os_configuration(const std::filesystem::path& root, proto::InstallerR
     base::ErrorContext file_ctx{"installing additional file", destination};
     base::UniqueFd source = context.open(file.getSource(), O_RDONLY, "additional file " + destination);
     install_additional_file(root, source.get(), destination, file.getMode());
+  }
+  for (auto user : request.getUsers()) {
+    if (user.getStartupScript().size() > 0) set_startup_script(root, decode_user(user));
   }
   run_configuration_commands(request, context, run);
 }

@@ -48,6 +48,7 @@ struct UserSpec {
   std::string home;           // empty = useradd's default
   bool sudo = false;
   std::vector<std::string> ssh_authorized_keys;
+  std::string startup_script;  // empty = none; else the login shell, a file of the image
 };
 
 struct FstabLine {
@@ -70,6 +71,9 @@ void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cm
 // `sudo_group`, the distribution's ("sudo", "wheel": provider config.yml).
 void create_user(const std::filesystem::path& root, const UserSpec& user, std::string_view sudo_group,
                  const CommandRunner& run);
+// The user's login shell in /etc/passwd becomes its startup script, which
+// must be an executable file of the tree by then (additional files are placed first).
+void set_startup_script(const std::filesystem::path& root, const UserSpec& user);
 // Copies `source` to `destination` (absolute, inside the image) with `mode`,
 // owned by root; refuses ".." and resolves symlinks inside the tree.
 void install_additional_file(const std::filesystem::path& root, int source_fd, std::string_view destination,

@@ -303,6 +303,50 @@ TEST_F(OsConfigTest, AppliesTheWholeRequestAndRunsCommandsLastWithATimeout) {
   EXPECT_EQ(commands_.back().timeout, kCommandTimeout);
 }
 
+// The script comes from an additional file of the same request: it is
+// checked once every file is placed, then it is root's login shell.
+TEST_F(OsConfigTest, TheStartupScriptBecomesTheLoginShellOnceAdditionalFilesArePlaced) {
+  spit(base_ / "start", "#!/bin/sh\nexec /bin/sh\n");
+  capnp::MallocMessageBuilder message;
+  auto request = message.initRoot<ipc::proto::InstallerRequest>();
+  auto users = request.initUsers(1);
+  users[0].setName("root");
+  users[0].setStartupScript("/root/start");
+  auto files = request.initAdditionalFiles(1);
+  files[0].getSource().setPath((base_ / "start").string());
+  files[0].setDestination("/root/start");
+  files[0].setMode(0755);
+  ipc::StageContext context(-1, ipc::proto::StageKind::INSTALLER, {});
+  apply_os_configuration(root_, request.asReader(), context, recorder());
+  EXPECT_EQ(slurp(root_ / "etc/passwd"), "root:x:0:0:root:/root:/root/start\n");
+  EXPECT_EQ(mode_of(root_ / "etc/passwd"), 0644u);
+}
+
+TEST_F(OsConfigTest, AStartupScriptMissingOrNotExecutableIsAnErrorNamingUserAndPath) {
+  UserSpec user{.name = "root", .startup_script = "/root/start"};
+  auto message_of = [&] {
+    try {
+      set_startup_script(root_, user);
+    } catch (const base::Error& e) {
+      return e.message();
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message_of(), HasSubstr("startupScript '/root/start' of user 'root': it is not in the image"));
+  spit(root_ / "root/start", "#!/bin/sh\n");
+  fs::permissions(root_ / "root/start", fs::perms(0644));
+  EXPECT_THAT(message_of(), HasSubstr("startupScript '/root/start' of user 'root': it is not an executable file"));
+  fs::create_directories(root_ / "root/dir");
+  user.startup_script = "/root/dir";
+  EXPECT_THAT(message_of(), HasSubstr("it is not an executable file"));
+  user.startup_script = "root/start";
+  EXPECT_THAT(message_of(), HasSubstr("must be an absolute path"));
+  user = UserSpec{.name = "nobody", .startup_script = "/root/start"};
+  fs::permissions(root_ / "root/start", fs::perms(0755));
+  EXPECT_THAT(message_of(), HasSubstr("Failed to set the login shell of 'nobody': no such user"));
+  EXPECT_EQ(slurp(root_ / "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+}
+
 TEST_F(OsConfigTest, StopsAtTheFirstFailingCommand) {
   capnp::MallocMessageBuilder message;
   auto request = message.initRoot<ipc::proto::InstallerRequest>();
