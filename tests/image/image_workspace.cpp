@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -110,6 +111,32 @@ TimedRun ImageWorkspace::boot_check(const fs::path& image, int timeout_seconds) 
 
 fs::path ImageWorkspace::output_dir(const std::string& provider_id, const std::string& system_name) const {
   return root_ / "work" / provider_id / "imagebuild" / system_name;
+}
+
+namespace {
+
+void drop_lines(const fs::path& file, const std::vector<std::string>& dropped) {
+  std::ifstream in(file);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (std::find(dropped.begin(), dropped.end(), line) == dropped.end()) kept += line + "\n";
+  }
+  in.close();
+  std::ofstream(file, std::ios::trunc) << kept;
+}
+
+}  // namespace
+
+fs::path elxr12_config_on_debian_mirror(const fs::path& dir) {
+  const fs::path config = dir / "config";
+  fs::copy(source_dir() / "config", config, fs::copy_options::recursive);
+  const fs::path elxr = config / "osv/wind-river-elxr/elxr12";
+  fs::copy_file(config / "osv/debian/debian12/providerconfigs/amd64_repo.yml", elxr / "providerconfigs/amd64_repo.yml",
+                fs::copy_options::overwrite_existing);
+  for (const auto& entry : fs::directory_iterator(elxr / "imageconfigs/defaultconfigs")) {
+    drop_lines(entry.path(), {"    - uefi-ext4", "    - elxr-archive-keyring"});
+  }
+  return config;
 }
 
 }  // namespace tests::image

@@ -66,6 +66,14 @@ class ImageWorkspace {
   mutable int runs_ = 0;
 };
 
+// A copy of the OS data in `dir`/config whose eLxr 12 provider reads this
+// machine's Debian mirror (eLxr 12 is built on Debian 12; its own mirror is
+// not reachable from CI): the elxr12 amd64 repository file is the debian12
+// one (entries with "source: host-apt", so no URL is written) and the elxr12
+// defaults drop the two packages only the eLxr archive has (uefi-ext4,
+// elxr-archive-keyring). Everything else is the eLxr path as shipped.
+std::filesystem::path elxr12_config_on_debian_mirror(const std::filesystem::path& dir);
+
 // Paths of one build's outputs: <dir>/<image.name>-<image.version>.<ext>.
 struct ImageOutputs {
   std::filesystem::path dir;

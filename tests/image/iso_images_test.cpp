@@ -243,5 +243,23 @@ TEST_F(IsoImages, UnattendedInstallBootsFromTheDiskWithTheLockedPackages) {
   EXPECT_EQ(installed_packages(*status), locked_packages(iso().lock()));
 }
 
+// Bad input stops an ISO build with a message naming what, and no ISO is
+// left in the output directory.
+TEST_F(IsoImages, LiveEnvironmentWithAMissingPackageStopsTheBuildNamingIt) {
+  const TimedRun build = workspace_->build(source_dir() / "tests/image/templates/iso-live-missing-package.yml");
+  EXPECT_NE(build.result.exit_code, 0);
+  EXPECT_NE(build.output().find("oic-no-such-package"), std::string::npos) << build.tail();
+  const ImageOutputs outputs{workspace_->output_dir("debian-debian12-x86_64", "Live_Missing_ISO"),
+                             "oic-iso-live-missing-1.0.0"};
+  EXPECT_FALSE(fs::exists(outputs.file("iso"))) << listing(outputs.dir);
+}
+
+TEST_F(IsoImages, IsoWhoseLiveTemplateDoesNotExistIsRefusedBeforeAnyDownload) {
+  const TimedRun build = workspace_->build(source_dir() / "tests/image/templates/iso-live-template-missing.yml");
+  EXPECT_NE(build.result.exit_code, 0);
+  EXPECT_NE(build.output().find("no-such-live-environment.yml"), std::string::npos) << build.tail();
+  EXPECT_EQ(build.output().find("Package indexes:"), std::string::npos) << "resolved before refusing: " << build.tail();
+}
+
 }  // namespace
 }  // namespace tests::image

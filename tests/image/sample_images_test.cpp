@@ -62,31 +62,6 @@ TEST_F(SampleImages, Debian12MinimalRawBuildsAndBootsToLogin) {
   build_and_boot(source_dir() / "image-templates/debian12-x86_64-minimal-raw.yml", outputs, outputs.raw());
 }
 
-// The eLxr 12 provider with its repository swapped for this machine's Debian
-// mirror: a copy of the OS data whose elxr12 amd64 repository file is the
-// debian12 one (entries with "source: host-apt", so no URL is written), and
-// whose elxr12 raw defaults drop the two packages only the eLxr archive has
-// (uefi-ext4, elxr-archive-keyring). Everything else — the elxr12 defaults
-// (dracut, UKI, systemd-boot packages), merge and provider code — is the
-// eLxr path as shipped.
-fs::path elxr12_config_on_debian_mirror(const fs::path& dir) {
-  const fs::path config = dir / "config";
-  fs::copy(source_dir() / "config", config, fs::copy_options::recursive);
-  const fs::path elxr = config / "osv/wind-river-elxr/elxr12";
-  fs::copy_file(config / "osv/debian/debian12/providerconfigs/amd64_repo.yml", elxr / "providerconfigs/amd64_repo.yml",
-                fs::copy_options::overwrite_existing);
-  const fs::path defaults = elxr / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
-  std::ifstream in(defaults);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    if (line == "    - uefi-ext4" || line == "    - elxr-archive-keyring") continue;
-    kept += line + "\n";
-  }
-  in.close();
-  std::ofstream(defaults, std::ios::trunc) << kept;
-  return config;
-}
-
 TEST(SampleImagesElxr, Elxr12MinimalRawOnTheDebianMirrorBuildsAndBootsToLogin) {
   const Preconditions pre = check_preconditions();
   if (!pre.skip.empty()) GTEST_SKIP() << pre.skip;
