@@ -141,7 +141,10 @@ std::vector<std::string> default_tool_env() {
 
 ToolOutcome run_tool(const ToolCommand& command) {
   base::check(!command.argv.empty(), "run_tool needs a program");
-  const std::string path = find_tool(command.argv[0]).string();
+  // A path is run as it is (the isomaker runs a tree's dynamic loader); a
+  // name is a host program.
+  const std::string& program = command.argv[0];
+  const std::string path = program.find('/') != std::string::npos ? program : find_tool(program).string();
   std::vector<std::string> env = default_tool_env();
   env.insert(env.end(), command.env.begin(), command.env.end());
   std::vector<char*> argv;

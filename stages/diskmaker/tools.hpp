@@ -30,7 +30,7 @@ std::vector<std::pair<std::string, std::string>> diskmaker_tools(
     const std::vector<std::pair<std::string, std::string>>& artifacts);
 
 struct ToolCommand {
-  std::vector<std::string> argv;     // argv[0]: a program name, found with find_tool
+  std::vector<std::string> argv;     // argv[0]: a program name, found with find_tool, or a path
   std::optional<std::string> input;  // written to stdin; otherwise /dev/null
   int stdout_fd = -1;                // stdout goes here; -1: captured with stderr
   std::vector<int> inherit_fds;      // fds the child keeps (for /proc/self/fd/N paths)

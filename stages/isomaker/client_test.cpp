@@ -39,7 +39,7 @@ client::IsoRequest sample_iso_request() {
   client::IsoRequest request;
   request.tree_dir = ipc::FdReference::of_path("/ws/live/root");
   request.kernel = ipc::FdReference::of_path("/ws/live/vmlinuz-6.1.0-13-amd64");
-  request.initrd = ipc::FdReference::of_slot(2);
+  request.initrd = ipc::FdReference::of_path("/ws/live/live-1.0.img");
   request.extra_files = {{ipc::FdReference::of_path("/ws/manifest.json"), "/install/manifest.json"}};
   request.package_family = client::PackageFamily::DEB;
   request.packages = {ipc::FdReference::of_path("/cache/bash_5.2_amd64.deb")};
@@ -59,7 +59,7 @@ TEST(IsomakerClient, IsoRequestReachesTheStageDecoder) {
   ASSERT_TRUE(builder.asReader().isMakeIso());
   const IsoSpec spec = decode_iso_request(builder.asReader().getMakeIso());
   EXPECT_EQ(spec.kernel, "/ws/live/vmlinuz-6.1.0-13-amd64");
-  EXPECT_EQ(spec.initrd, "/proc/self/fd/2");
+  EXPECT_EQ(spec.initrd, "/ws/live/live-1.0.img");
   ASSERT_EQ(spec.extra_files.size(), 1u);
   EXPECT_EQ(spec.extra_files[0].source, "/ws/manifest.json");
   EXPECT_EQ(spec.extra_files[0].iso_path, "/install/manifest.json");
@@ -75,6 +75,22 @@ TEST(IsomakerClient, IsoRequestReachesTheStageDecoder) {
   EXPECT_EQ(spec.grub.efi_modules_dir, "/usr/lib/grub/x86_64-efi");
   EXPECT_EQ(spec.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
   EXPECT_EQ(spec.output_name, "x-1.0.iso");
+}
+
+// xorriso and the indexers read MakeIso's files by name.
+TEST(IsomakerClient, IsoFilesGivenBySlotAreRefused) {
+  client::IsoRequest request = sample_iso_request();
+  request.initrd = ipc::FdReference::of_slot(2);
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<ipc::proto::IsomakerRequest>();
+  client::encode(request, builder);
+  try {
+    decode_iso_request(builder.asReader().getMakeIso());
+    FAIL() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("initrd must be given by path"), std::string::npos) << e.what();
+  }
 }
 
 TEST(IsomakerClient, ResultsDecodeByKind) {

@@ -31,12 +31,15 @@ struct WrittenFile {
 // Throws kInvalidInput on a bad spec (names, paths), before anything is written.
 void check_initrd_spec(const InitrdSpec& spec);
 
-// Writes the cpio of the tree at `tree_fd` as `output_name` into `out_fd`
-// (under a temporary name until complete).
-WrittenFile write_initrd(int tree_fd, int out_fd, const InitrdSpec& spec);
+class PendingOutputs;
 
-// Copies the kernel at `kernel_path` in the tree (resolved inside the tree)
-// beside it under its own file name.
-WrittenFile copy_kernel(int tree_fd, int out_fd, const std::string& kernel_path);
+// Writes the cpio of the tree at `tree_fd` as spec.output_name (a pending
+// output until the caller commits it). kInvalidInput when the tree has
+// neither /init nor /sbin/init.
+WrittenFile write_initrd(int tree_fd, const InitrdSpec& spec, PendingOutputs& outputs);
+
+// Copies the kernel at `kernel_path` (resolved inside the tree; a regular
+// file) under its own file name.
+WrittenFile copy_kernel(int tree_fd, const std::string& kernel_path, PendingOutputs& outputs);
 
 }  // namespace stage::isomaker

@@ -43,4 +43,81 @@ struct IsoSpec {
   std::string output_name;  // no '/'
 };
 
+// Throws kInvalidInput naming the field: output name, volume id (1 to 32 of
+// A-Z 0-9 _), ISO paths (absolute, no '.' or '..', not a path the stage
+// writes itself, unique), menu texts (one line each).
+void check_iso_spec(const IsoSpec& spec);
+
+// The EFI platform of a GRUB modules directory ("x86_64-efi" of
+// /usr/lib/grub/x86_64-efi) and the removable-media boot file it boots as.
+struct EfiPlatform {
+  std::string format;     // grub-mkimage -O
+  std::string boot_file;  // BOOTX64.EFI
+};
+EfiPlatform efi_platform(const std::string& modules_dir);
+
+// The ISO's /boot/grub/grub.cfg: the live entry, its debug shell
+// (rdinit=/bin/sh) and "Boot from local disk" (exit on EFI, the first
+// disk's boot sector on BIOS); console and serial.
+std::string grub_cfg(const MenuSpec& menu);
+
+// Embedded in both GRUB images: finds the medium by /images/vmlinuz and
+// reads /boot/grub/grub.cfg from it.
+std::string early_grub_cfg();
+
+// The modules embedded in an image: `wanted` that are in `present`; throws
+// kInvalidInput naming the first of `required` that is not.
+std::vector<std::string> embedded_modules(const std::vector<std::string>& wanted,
+                                          const std::vector<std::string>& required,
+                                          const std::vector<std::string>& present, const std::string& modules_dir);
+std::vector<std::string> efi_modules_wanted();
+std::vector<std::string> efi_modules_required();
+std::vector<std::string> bios_modules_wanted();
+std::vector<std::string> bios_modules_required();
+
+// The tree's grub-mkimage, run through the tree's dynamic loader with the
+// tree's libraries (real paths inside the stage).
+struct MkimageCall {
+  std::string loader;
+  std::string library_path;  // ':'-separated
+  std::string mkimage;
+  std::string modules_dir;
+  std::string format;        // x86_64-efi, i386-pc-eltorito
+  std::string config;        // the early config file
+  std::string output;
+  std::vector<std::string> modules;
+};
+std::vector<std::string> mkimage_argv(const MkimageCall& call);
+
+// mformat, mmd and mcopy of the FAT image holding the EFI boot file: its size
+// in bytes (the file with room to spare, whole MiB) and the commands.
+std::uint64_t efi_image_size(std::uint64_t boot_file_size);
+std::vector<std::vector<std::string>> efi_image_commands(const std::string& image, std::uint64_t image_size,
+                                                         const std::string& boot_file, const std::string& boot_name);
+
+// One file or directory on the medium and where it comes from.
+struct Graft {
+  std::string iso_path;  // absolute
+  std::string source;
+};
+// xorriso's pathspec: '=' and '\' escaped with '\'.
+std::string graft_pathspec(const Graft& graft);
+
+// "YYYYMMDDhhmmss00" (xorriso's --modification-date) of epoch seconds, UTC.
+std::string iso_timestamp(std::int64_t epoch);
+// RFC 1123 ("Tue, 14 Nov 2023 22:13:20 +0000") of epoch seconds, UTC.
+std::string rfc1123_date(std::int64_t epoch);
+
+struct XorrisoCall {
+  std::string output;
+  std::string volume_id;
+  std::int64_t time = 0;     // epoch seconds
+  std::string efi_image;     // on the medium (also appended as partition 2)
+  std::string efi_image_source;
+  std::string bios_image;    // on the medium; "" = UEFI only
+  std::string bios_mbr;      // boot_hybrid.img (a real path)
+  std::vector<Graft> grafts;
+};
+std::vector<std::string> xorriso_argv(const XorrisoCall& call);
+
 }  // namespace stage::isomaker

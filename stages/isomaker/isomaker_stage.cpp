@@ -5,6 +5,8 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "stages/isomaker/iso.hpp"
+#include "stages/isomaker/output_files.hpp"
 
 namespace stage::isomaker {
 namespace {
@@ -31,11 +33,51 @@ PackageFamily family_of(MakeIsoRequest::PackageFamily f) {
   base::fail(base::ErrorKind::kInvalidInput, "unknown package family");
 }
 
-// A file named by path (the supervisor binds it there) or by slot (an fd of
-// this process, which the tools see at the same /proc/self/fd path).
-std::string file_path(ipc::proto::FdRef::Reader ref) {
-  if (ref.getSlot() >= 0) return "/proc/self/fd/" + std::to_string(ref.getSlot());
+// MakeIso's files are bound into the stage at their path: xorriso and the
+// indexers read them by name (a packages list exceeds the fd budget anyway).
+std::string file_path(ipc::proto::FdRef::Reader ref, const std::string& what) {
+  base::require(ref.getSlot() < 0 && ref.hasPath() && ref.getPath().size() > 0,
+                "MakeIso's " + what + " must be given by path (bound into the stage), not by fd slot");
   return ref.getPath();
+}
+
+void fill_file(const WrittenFile& file, ipc::proto::OutputFile::Builder out) {
+  out.setName(file.name);
+  out.setSha256(file.sha256);
+  out.setSize(file.size);
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+void run_initrd(MakeInitrdRequest::Reader in, ipc::StageContext& context,
+                ipc::proto::MakeInitrdResult::Builder out) {
+  const InitrdSpec spec = decode_initrd_request(in);
+  check_initrd_spec(spec);
+  const base::UniqueFd tree = context.open(in.getTreeDir(), O_RDONLY | O_DIRECTORY, "treeDir");
+  const base::UniqueFd dir = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  PendingOutputs outputs(dir.get());
+  context.progress({.phase = "initrd", .done = 0, .total = 2, .item = spec.output_name});
+  const WrittenFile initrd = write_initrd(tree.get(), spec, outputs);
+  base::require(spec.kernel_path.substr(spec.kernel_path.rfind('/') + 1) != spec.output_name,
+                "the kernel's file name is the initrd's outputName '" + spec.output_name + "'");
+  context.progress({.phase = "kernel", .done = 1, .total = 2, .item = spec.kernel_path});
+  const WrittenFile kernel = copy_kernel(tree.get(), spec.kernel_path, outputs);
+  outputs.commit();
+  fill_file(initrd, out.initInitrd());
+  fill_file(kernel, out.initKernel());
+}
+
+void run_iso(MakeIsoRequest::Reader in, ipc::StageContext& context, ipc::proto::MakeIsoResult::Builder out) {
+  const IsoSpec spec = decode_iso_request(in);
+  check_iso_spec(spec);
+  check_iso_programs(spec.package_family);
+  const base::UniqueFd tree = context.open(in.getTreeDir(), O_RDONLY | O_DIRECTORY, "treeDir");
+  const base::UniqueFd dir = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  PendingOutputs outputs(dir.get());
+  context.progress({.phase = "iso", .done = 0, .total = 1, .item = spec.output_name});
+  const WrittenFile iso = make_iso(spec, tree.get(), dir.get(), fd_path(dir.get()), outputs);
+  outputs.commit();
+  fill_file(iso, out.initIso());
 }
 
 }  // namespace
@@ -52,11 +94,13 @@ InitrdSpec decode_initrd_request(MakeInitrdRequest::Reader request) {
 
 IsoSpec decode_iso_request(MakeIsoRequest::Reader request) {
   IsoSpec spec;
-  spec.kernel = file_path(request.getKernel());
-  spec.initrd = file_path(request.getInitrd());
-  for (const auto e : request.getExtraFiles()) spec.extra_files.push_back({file_path(e.getSource()), e.getIsoPath()});
+  spec.kernel = file_path(request.getKernel(), "kernel");
+  spec.initrd = file_path(request.getInitrd(), "initrd");
+  for (const auto e : request.getExtraFiles()) {
+    spec.extra_files.push_back({file_path(e.getSource(), "extra file " + std::string(e.getIsoPath())), e.getIsoPath()});
+  }
   spec.package_family = family_of(request.getPackageFamily());
-  for (const auto p : request.getPackages()) spec.packages.push_back(file_path(p));
+  for (const auto p : request.getPackages()) spec.packages.push_back(file_path(p, "package file"));
   spec.menu = {request.getMenu().getTitle(), request.getMenu().getCmdline(), request.getMenu().getTimeoutSeconds()};
   spec.volume_id = request.getVolumeId();
   spec.clamp_time = request.getClampTime();
@@ -71,11 +115,12 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
                  ipc::proto::StageResult::Builder result) {
   // A tool that exits early must give us EPIPE, not kill the stage.
   ::signal(SIGPIPE, SIG_IGN);
-  (void)context;
-  (void)result;
   const auto in = request.getIsomaker();
-  base::fail(base::ErrorKind::kUnimplemented,
-             in.isMakeInitrd() ? "stage-isomaker cannot make an initrd yet" : "stage-isomaker cannot make an ISO yet");
+  if (in.isMakeInitrd()) {
+    run_initrd(in.getMakeInitrd(), context, result.initIsomaker().initMakeInitrd());
+  } else {
+    run_iso(in.getMakeIso(), context, result.initIsomaker().initMakeIso());
+  }
 }
 
 }  // namespace stage::isomaker
