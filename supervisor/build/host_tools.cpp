@@ -45,6 +45,10 @@ std::vector<HostTool> repository_tools() {
 }
 
 std::vector<HostTool> image_tools(const config::ImageTemplate& image, std::string_view package_family) {
+  // An initrd is the installed tree, packed by the isomaker with libarchive: no host program.
+  if (image.target && image.target->image_type.value_or("raw") == "img") {
+    return programs_of({StageKind::INSTALLER}, image_features(image, package_family));
+  }
   return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, image_features(image, package_family));
 }
 

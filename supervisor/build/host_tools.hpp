@@ -21,7 +21,8 @@ std::vector<HostTool> repository_tools();
 
 // What making the image of `image` runs (installer, diskmaker): the programs
 // its packages (of `package_family`, the provider's pkgType: rpm's installer
-// runs the host's rpm), file systems, disk files and boot files need.
+// runs the host's rpm), file systems, disk files and boot files need. An
+// initrd image (imageType img) needs the installer's alone.
 std::vector<HostTool> image_tools(const config::ImageTemplate& image, std::string_view package_family);
 
 // Throws base::Error (kFailed) listing every missing program and its package.

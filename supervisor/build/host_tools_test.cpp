@@ -50,6 +50,20 @@ TEST(HostTools, AnImageNeedsTheInstallersAndTheDiskMakersPrograms) {
   EXPECT_THAT(programs_of(image_tools(image, "deb")), ::testing::Contains("objcopy"));
 }
 
+// An initrd is packed by the isomaker with libarchive: no disk maker program,
+// even when the template (or its OS default) has a disk section.
+TEST(HostTools, AnInitrdImageNeedsOnlyTheInstallersPrograms) {
+  config::ImageTemplate image;
+  config::Disk disk;
+  disk.partitions = {partition("fat32"), partition("ext4")};
+  disk.artifacts = {{"raw", "xz"}};
+  image.disk = disk;
+  image.target = config::Target{};
+  image.target->image_type = "img";
+  EXPECT_EQ(programs_of(image_tools(image, "deb")), (std::vector<std::string>{"cp"})) << "the installer's alone";
+  EXPECT_THAT(image_tools(image, "rpm"), ::testing::Contains(HostTool{"rpm", "rpm"}));
+}
+
 // The rpm family's installer runs the host's rpm and rpmkeys (Debian
 // package rpm): a build checks for them before it starts, a deb build not.
 TEST(HostTools, AnRpmImageNeedsTheHostsRpmAndRpmkeys) {

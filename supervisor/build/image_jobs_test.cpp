@@ -58,7 +58,8 @@ class ImageJobs : public testing::Test {
     sc.hostname = "demo-host";
     sc.bootloader = config::Bootloader{.boot_type = "efi", .provider = "grub2"};
     sc.kernel = config::Kernel{.cmdline = "console=ttyS0"};
-    sc.users = {config::User{.name = "alice", .password = "pw", .hash_algo = "sha256", .groups = {"sudo"}, .sudo = true},
+    sc.users = {config::User{.name = "alice", .password = "pw", .hash_algo = "sha256", .startup_script = "/bin/start",
+                             .groups = {"sudo"}, .sudo = true},
                 config::User{.name = "locked"}};
     sc.configurations = {{"systemctl enable foo"}};
     sc.additional_files = {{.local = "files/motd", .final = "/etc/motd", .declared_in = dir.path() / "osv" / "d.yml"},
@@ -152,6 +153,8 @@ TEST_F(ImageJobs, InstallRequestCarriesTheOsConfiguration) {
   EXPECT_THAT(hash, testing::StartsWith("$5$"));
   EXPECT_EQ(std::string(::crypt("pw", hash.c_str())), hash);
   EXPECT_TRUE(req.getUsers()[0].getSudo());
+  EXPECT_EQ(std::string(req.getUsers()[0].getStartupScript()), "/bin/start");
+  EXPECT_EQ(std::string(req.getUsers()[1].getStartupScript()), "") << "none: the login shell stays";
   EXPECT_EQ(std::string(req.getUsers()[1].getPasswordHash()), "") << "no password: locked";
   ASSERT_EQ(req.getCommands().size(), 1u);
   EXPECT_EQ(std::string(req.getCommands()[0].getScript()), "systemctl enable foo");

@@ -1,0 +1,88 @@
+// The steps every image build shares, whatever the image is made of once
+// its packages are verified: provider, lockfile, package fetch, the
+// installer's build environment, the build record and the published outputs
+// (docs/image-build.md). Defined in build.cpp; initrd_build.cpp and
+// iso_build.cpp put them together too.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/provider.hpp"
+#include "config/template.hpp"
+#include "supervisor/build/build.hpp"
+#include "supervisor/build/disk_layout.hpp"
+#include "supervisor/build/image_jobs.hpp"
+#include "supervisor/build/image_record.hpp"
+#include "supervisor/build/lockfile.hpp"
+#include "supervisor/build/outputs.hpp"
+#include "supervisor/build/package_fetch.hpp"
+#include "supervisor/build/workspace.hpp"
+#include "supervisor/cache/package_cache.hpp"
+#include "supervisor/family.hpp"
+#include "supervisor/log.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+#include "supervisor/stage/progress.hpp"
+
+namespace supervisor {
+
+// target.imageType: raw disk, initrd (img) or ISO.
+enum class ImageKind { kRaw, kInitrd, kIso };
+ImageKind image_kind(const config::ImageTemplate& image);
+
+config::ProviderData load_provider_for(const config::ImageTemplate& image, const config::GlobalConfig& global);
+OrchestratorOptions orchestrator_options(const config::GlobalConfig& global,
+                                         const std::optional<std::filesystem::path>& keep_requests);
+std::vector<ProgressReporter::TimingRow> timing_rows(const std::vector<const Orchestrator*>& runs);
+void log_warnings(const std::vector<std::string>& warnings, Logger& log);
+
+// The package set: pinned by `lockfile`, else resolved now (with the DOT
+// graph written to `dotfile` when asked).
+Lockfile lock_for(const config::ImageTemplate& image, const std::optional<std::filesystem::path>& lockfile,
+                  const std::optional<std::filesystem::path>& dotfile, const config::ProviderData& provider,
+                  Orchestrator& run, const PipelineOptions& options, Logger& log);
+
+// Every package of `lock` verified in `cache` (downloaded where missing).
+PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, const Lockfile& lock, PackageCache& cache,
+                            const PipelineOptions& options, Logger& log);
+
+void create_dir(const std::filesystem::path& dir);
+
+// The jobs that make the image from the install inputs: install -> make-disk
+// (add_image_jobs) or install -> make-initrd (initrd_build.hpp).
+using ImageJobsAdder =
+    std::function<void(Orchestrator&, const InstallInputs&, std::function<void()> on_saved, ImageResults&)>;
+
+// install -> the image's own jobs, in <workspace>/root and <workspace>/out,
+// with the build environment cached by package set.
+ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
+                        const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
+                        const std::filesystem::path& workspace, const DiskLayout& layout,
+                        const ImageJobsAdder& add_jobs, Logger& log);
+// install -> make-disk.
+ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
+                        const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
+                        const Workspace& workspace, const DiskLayout& layout, Logger& log);
+
+// The programs that make an image: this CLI and `stages`. A stage that cannot
+// be found counts as changed; the build reports it when it runs.
+std::vector<std::filesystem::path> image_programs(
+    const std::vector<ipc::proto::StageKind>& stages = {ipc::proto::StageKind::INSTALLER,
+                                                        ipc::proto::StageKind::DISKMAKER});
+void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published);
+
+// How one kind of image is made once its packages are verified.
+struct ImageSteps {
+  std::vector<ipc::proto::StageKind> stages;  // the stage programs that make it (build record)
+  DiskLayout layout;                          // empty for an image without a disk
+  ImageJobsAdder add_jobs;
+};
+
+// lock -> fetch -> make_image -> publish, with the up-to-date check of the
+// build record (image_record.hpp): `build` of raw and initrd images.
+int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger& log);
+
+}  // namespace supervisor
