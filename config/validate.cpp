@@ -37,16 +37,17 @@ void check_target_exists(const ImageTemplate& t, const ValidateOptions& options,
 
 // An ISO's live environment is its own template (config/initramfs.hpp):
 // named, and present, before anything is built.
+// A template that names one must name a file that is there, whatever its role.
 void check_initramfs_template(const ImageTemplate& t, TemplateRole role, Issues& issues) {
-  if (role != TemplateRole::kMerged || !t.target || t.target->image_type != "iso") return;
   const std::string key = "systemConfig.initramfs.template";
   const bool set = t.system_config && t.system_config->initramfs && t.system_config->initramfs->template_path &&
                    !t.system_config->initramfs->template_path->empty();
-  if (!set) {
+  const bool iso = t.target && t.target->image_type == "iso";
+  if (!set && iso && role == TemplateRole::kMerged) {
     issues.add(key, "is required for an iso image: it names the template of the live environment "
                     "(an imageType img template, relative to the template that sets it)");
-    return;
   }
+  if (!set) return;
   const fs::path path = initramfs_template_path(t);
   if (!fs::is_regular_file(path)) issues.add(key, "Failed to find the live environment's template '" + path.string() + "'");
 }

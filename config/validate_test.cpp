@@ -115,6 +115,10 @@ TEST_F(ValidateTest, RequiresAnIsoToNameAnExistingLiveEnvironmentTemplate) {
   EXPECT_NE(missing.find("systemConfig.initramfs.template: Failed to find the live environment's template '" +
                          (root_ / "user" / "gone.yml").string() + "'"),
             std::string::npos) << missing;
+  // `validate` of the user's template alone already finds it missing.
+  const std::string alone =
+      issues_of(iso + "systemConfig: {name: x, initramfs: {template: gone.yml}}\n", user, TemplateRole::kUser);
+  EXPECT_NE(alone.find("Failed to find the live environment's template"), std::string::npos) << alone;
 }
 
 TEST_F(ValidateTest, ChecksPasswordsAndTheirHashAlgorithm) {
