@@ -32,6 +32,10 @@ void reread_partition_table(int disk_fd, const std::string& disk_name, const std
     if (errno != EBUSY || attempt == 20) base::check_syscall(-1, "re-read the partition table of", disk_name);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+  // udev re-reads a disk closed after writing as well; let its events finish so
+  // the partition's device is not removed and re-added under e2fsck. Live
+  // environments without udevadm simply skip this.
+  run_command({"udevadm", "settle", "--timeout=30"});
   for (int waited = 0; ::access(partition_device.c_str(), F_OK) != 0; ++waited) {
     base::require(waited < 100, "partition " + partition_device + " did not appear after re-reading the table of " +
                                     disk_name);
