@@ -91,6 +91,24 @@ OpenedAdditionalFile open_additional_file(const fs::path& source, const Addition
   return opened;
 }
 
+OpenedAdditionalFile open_supplied_file(const SuppliedFile& file) {
+  base::require(file.source.is_absolute() && fs::path(file.destination).is_absolute(),
+               "supplied file '" + file.source.string() + "' -> '" + file.destination + "': both paths must be absolute");
+  OpenedAdditionalFile opened;
+  opened.fd = base::UniqueFd(::open(file.source.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW));
+  if (!opened.fd) {
+    throw base::Error(base::ErrorKind::kFailed,
+                     "Failed to open '" + file.source.string() + "' for the image's " + file.destination + ": " +
+                         std::strerror(errno));
+  }
+  struct stat st {};
+  base::check_syscall(::fstat(opened.fd.get(), &st), "inspect", file.source.string());
+  base::require(S_ISREG(st.st_mode), "'" + file.source.string() + "' is not a regular file");
+  opened.path = file.source;
+  opened.mode = file.mode;
+  return opened;
+}
+
 void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots) {
   if (!image.system_config) return;
   for (const auto& file : image.system_config->additional_files) {

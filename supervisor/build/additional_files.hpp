@@ -39,6 +39,18 @@ struct OpenedAdditionalFile {
 // file, the allowed directories and the flag.
 OpenedAdditionalFile open_additional_file(const std::filesystem::path& source, const AdditionalFileRoots& roots);
 
+// A file the build supplies from its own programs (an ISO's live
+// environment gets /usr/bin/live-installer), never named by a template:
+// trusted like the stage programs, so not held to the template's
+// directories. Still opened once, without following a link, and refused
+// unless it is a regular file.
+struct SuppliedFile {
+  std::filesystem::path source;  // absolute
+  std::string destination;       // absolute path in the image
+  mode_t mode = 0644;
+};
+OpenedAdditionalFile open_supplied_file(const SuppliedFile& file);
+
 // Every additional file of `image` opened and closed: refused before a build fetches anything.
 void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots);
 

@@ -100,5 +100,27 @@ TEST_F(AdditionalFiles, RefusesWhatIsNotARegularFile) {
   EXPECT_THAT(refusal(dir_ / "template/files"), HasSubstr("is not a regular file"));
 }
 
+// The build's own files (an ISO's live-installer) come from where the build
+// keeps its programs, outside any template directory; they are still not
+// reached through a link, and must be regular files.
+TEST_F(AdditionalFiles, ASuppliedFileIsOpenedWhereTheBuildKeepsIt) {
+  write(dir_ / "home/live-installer", "program\n");
+  const OpenedAdditionalFile opened = open_supplied_file({dir_ / "home/live-installer", "/usr/bin/live-installer", 0755});
+  EXPECT_EQ(read_fd(opened.fd.get()), "program\n");
+  EXPECT_EQ(opened.mode, 0755u);
+  const auto error = [](const SuppliedFile& file) {
+    try {
+      open_supplied_file(file);
+    } catch (const base::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  fs::create_symlink(dir_ / "home/.ssh/id_ed25519", dir_ / "home/linked");
+  EXPECT_THAT(error({dir_ / "home/linked", "/usr/bin/x", 0755}), HasSubstr("Failed to open '" + (dir_ / "home/linked").string()));
+  EXPECT_THAT(error({dir_ / "home", "/usr/bin/x", 0755}), HasSubstr("is not a regular file"));
+  EXPECT_THAT(error({"home/live-installer", "/usr/bin/x", 0755}), HasSubstr("must be absolute"));
+}
+
 }  // namespace
 }  // namespace supervisor

@@ -8,6 +8,7 @@
 
 #include "config/global_config.hpp"
 #include "config/template.hpp"
+#include "supervisor/build/additional_files.hpp"
 #include "supervisor/log.hpp"
 
 namespace supervisor {
@@ -23,6 +24,9 @@ struct BuildRequest {
   bool json = false;                                   // --json: machine-readable progress/result on stdout
   bool rebuild = false;  // --rebuild: build even when the outputs are up to date (image_record.hpp)
   bool allow_outside_files = false;  // --allow-outside-files: additionalFiles from anywhere
+  // Files the build itself puts into the image after the template's (an ISO's
+  // live environment: live-installer); never set from a template.
+  std::vector<SuppliedFile> supplied_files;
 };
 
 struct LockRequest {
