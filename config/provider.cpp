@@ -454,6 +454,9 @@ DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, Pack
     file.fail(entry["initrdFileName"], "initrdFileName '" + facts.initrd_file_name +
                                            "' must be a file name holding {kver} once, e.g. initrd.img-{kver}");
   }
+  if (entry["initrdCompression"]) {
+    facts.initrd_compression = req_choice(file, entry, "initrdCompression", {"gzip", "zstd", "xz", "none"});
+  }
   read_rpm_facts(file, entry, type, facts);
   read_grub(file, entry, facts.grub);
   return facts;
@@ -466,7 +469,8 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   const YAML::Node entry = root[provider.arch];
   if (!entry) file.fail(root, "architecture '" + provider.arch + "' is not declared");
   file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion", "initramfsTool",
-                          "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages", "grub"});
+                          "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages", "grub",
+                          "initrdCompression"});
   if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
   if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
   const std::string type = file.req_string(entry, "pkgType");

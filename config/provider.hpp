@@ -63,6 +63,7 @@ struct DistributionFacts {
   std::string rpm_db_path;       // rpm: the image's rpmdb ("/var/lib/rpm"); deb: empty
   std::vector<std::string> deferred_packages;  // rpm: installed last, without scripts ("initramfs")
   GrubNames grub;
+  std::string initrd_compression = "gzip";  // of an initrd image (imageType img): gzip, zstd, xz or none
 };
 
 struct ChrootEnv {

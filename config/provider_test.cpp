@@ -406,7 +406,15 @@ TEST(ProviderData, AMissingDistributionFactIsItsFamilysValue) {
     EXPECT_EQ(facts.grub.modules_package, rpm ? "grub2-efi-x64-modules" : "grub-efi-amd64-bin");
     EXPECT_EQ(facts.grub.mkimage, rpm ? "grub2-mkimage" : "grub-mkimage");
     EXPECT_EQ(facts.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
+    EXPECT_EQ(facts.initrd_compression, "gzip");
   }
+}
+
+TEST(ProviderData, AnInitrdCompressionIsReadAsWritten) {
+  TempDir dir;
+  write_good_provider(dir);
+  dir.write("osv/t/t1/config.yml", config_with_fact("sudoGroup", "sudoGroup: sudo\n  initrdCompression: zstd"));
+  EXPECT_EQ(load_provider(dir.path(), "t", "t1", "x86_64").facts.initrd_compression, "zstd");
 }
 
 // `grub:` after sudoGroup (line 9): the map starts on line 10.
@@ -488,6 +496,7 @@ TEST(ProviderData, RejectsDistributionFactsNoStageActsOn) {
       {"initrdFileName", "initrdFileName: i-{kver}-{kver}", "initrdFileName 'i-{kver}-{kver}' must be a file name"},
       {"sudoGroup", "rpmDbPath: /var/lib/rpm", "config.yml:9': 'rpmDbPath' applies to pkgType rpm only"},
       {"sudoGroup", "deferredPackages: [initramfs]", "'deferredPackages' applies to pkgType rpm only"},
+      {"sudoGroup", "initrdCompression: lz4", "config.yml:9': initrdCompression must be gzip or zstd or xz or none, not 'lz4'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);

@@ -39,6 +39,16 @@ void record_initrd(const isomaker_client::InitrdResult& result, const fs::path& 
   }
 }
 
+isomaker_client::Compression compression_of(const std::string& name) {
+  using C = isomaker_client::Compression;
+  for (const auto& [known, value] : {std::pair{"gzip", C::GZIP}, std::pair{"zstd", C::ZSTD}, std::pair{"xz", C::XZ},
+                                     std::pair{"none", C::NONE}}) {
+    if (name == known) return value;
+  }
+  throw base::Error(base::ErrorKind::kInvalidInput,
+                    "initrdCompression '" + name + "' is not gzip, zstd, xz or none (provider config.yml)");
+}
+
 StageJob make_initrd_job(const InstallInputs& install, const std::string& after, ImageResults& out) {
   const fs::path output_dir = install.output_dir;
   const fs::path tree = install.root_dir;
@@ -49,10 +59,10 @@ StageJob make_initrd_job(const InstallInputs& install, const std::string& after,
       .kind = ipc::proto::StageKind::ISOMAKER,
       .after = {after},
       // Prepared once the install job has named the kernel.
-      .prepare = [tree, output_dir, name, clamp, &out] {
+      .prepare = [tree, output_dir, name, clamp, compression = install.facts.initrd_compression, &out] {
         return prepare_initrd_request({.tree = tree, .output_dir = output_dir, .output_name = name,
                                        .kernel_path = out.kernel_path, .initrd_path = out.initrd_path,
-                                       .clamp_time = clamp});
+                                       .clamp_time = clamp, .compression = compression});
       },
       .on_success = [output_dir, &out](const StageOutcome& outcome) {
         record_initrd(isomaker_client::decode_initrd(outcome.result_reader().getIsomaker()), output_dir, out);
@@ -85,7 +95,7 @@ PreparedRequest prepare_initrd_request(const InitrdJobInputs& in) {
   PreparedRequest p;
   isomaker_client::InitrdRequest request{.tree_dir = p.bind_dir(in.tree, false),
                                          .excluded_paths = {"/" + in.kernel_path},
-                                         .compression = isomaker_client::Compression::GZIP,
+                                         .compression = compression_of(in.compression),
                                          .clamp_time = in.clamp_time,
                                          .kernel_path = "/" + in.kernel_path,
                                          .output_dir = p.bind_dir(in.output_dir, true),

@@ -36,6 +36,7 @@ struct InitrdJobInputs {
   std::string kernel_path;           // in the tree: "boot/vmlinuz-<kver>"
   std::string initrd_path;           // in the tree: the distribution's initramfs, left out when present
   std::int64_t clamp_time = -1;
+  std::string compression = "gzip";  // the provider's initrdCompression: gzip, zstd, xz or none
 };
 
 // The clamp time of every entry: SOURCE_DATE_EPOCH when set (`source_date_epoch`,

@@ -120,6 +120,21 @@ TEST_F(InitrdBuild, AnInitramfsThePackagesMadeIsLeftOutToo) {
   EXPECT_THAT(excluded, ElementsAre("/boot/vmlinuz-6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"));
 }
 
+// The provider's initrdCompression, validated when config.yml is read, and
+// refused here too rather than replaced by a default.
+TEST_F(InitrdBuild, CompressionIsTheProvidersInitrdCompression) {
+  using C = ipc::proto::MakeInitrdRequest::Compression;
+  for (const auto& [name, expected] : {std::pair{"zstd", C::ZSTD}, std::pair{"xz", C::XZ}, std::pair{"none", C::NONE}}) {
+    InitrdJobInputs in = initrd_inputs();
+    in.compression = name;
+    const PreparedRequest p = prepare_initrd_request(in);
+    EXPECT_EQ(request_of(p).getIsomaker().getMakeInitrd().getCompression(), expected) << name;
+  }
+  InitrdJobInputs in = initrd_inputs();
+  in.compression = "lz4";
+  EXPECT_THROW(prepare_initrd_request(in), base::Error);
+}
+
 TEST_F(InitrdBuild, AnImageWithoutAKernelIsAClearError) {
   InitrdJobInputs in = initrd_inputs();
   in.kernel_path.clear();
