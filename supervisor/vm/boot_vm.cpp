@@ -18,6 +18,8 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "supervisor/vm/media_args.hpp"
+#include "supervisor/vm/media_kind.hpp"
 
 namespace supervisor {
 namespace {
@@ -68,36 +70,6 @@ std::string decompress_command(Compression c, const fs::path& image) {
   return std::string(kCommands[static_cast<std::size_t>(c)]) + shell_quote({image.string()});
 }
 
-std::string read_at(int fd, std::size_t size, off_t offset, const fs::path& image) {
-  std::string bytes(size, '\0');
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, bytes.data() + done, size - done, offset + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    base::check_syscall(n, "read image", image.string());
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  bytes.resize(done);
-  return bytes;
-}
-
-// QEMU option values are comma-separated; a literal comma is written twice.
-std::string option_value(const fs::path& path) {
-  std::string out;
-  for (char c : path.string()) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
-
-// A -drive file: "name:rest" would be read as protocol "name"; a relative
-// path is anchored with "./" so that it never is.
-std::string drive_file(const fs::path& path) {
-  return option_value(path.is_relative() ? "." / path : path);
-}
-
 bool is_executable_file(const fs::path& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
@@ -133,30 +105,18 @@ ImageKind probe_image(std::string_view head, std::string_view tail, std::string_
 }
 
 DiskFormat detect_disk_format(const fs::path& image) {
-  const int raw_fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw_fd < 0) {
-    const int e = errno;
-    throw base::Error(base::ErrorKind::kInvalidInput,
-                     "Failed to open image '" + image.string() + "': " + std::strerror(e))
-        .with_errno(e);
-  }
-  UniqueFd fd(raw_fd);
-  struct stat st {};
-  base::check_syscall(::fstat(fd.get(), &st), "inspect image", image.string());
-  base::require(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode),
-               "Failed to boot image '" + image.string() + "': not a regular file or block device");
-  const off_t size = S_ISBLK(st.st_mode) ? ::lseek(fd.get(), 0, SEEK_END) : st.st_size;
-  base::require(size > 0, "Failed to boot image '" + image.string() + "': the file is empty");
-  const std::string head = read_at(fd.get(), kHeadBytes, 0, image);
-  const std::string tail = size >= static_cast<off_t>(kFooterBytes)
-                               ? read_at(fd.get(), kFooterBytes, size - static_cast<off_t>(kFooterBytes), image)
+  const OpenImage file = open_image(image);
+  const std::string head = read_image_at(file, kHeadBytes, 0, image);
+  const std::string tail = file.size >= static_cast<off_t>(kFooterBytes)
+                               ? read_image_at(file, kFooterBytes, file.size - static_cast<off_t>(kFooterBytes), image)
                                : std::string();
   const ImageKind kind = probe_image(head, tail, image.filename().string());
   if (kind.compression != Compression::kNone) {
     throw base::Error(base::ErrorKind::kInvalidInput,
                      "Failed to boot image '" + image.string() + "': it is " +
                          std::string(to_string(kind.compression)) + "-compressed; QEMU boots only uncompressed images")
-        .with_hint("decompress it first (" + decompress_command(kind.compression, image) + ") and boot the result");
+        .with_hint("decompress it first (" + decompress_command(kind.compression, image) +
+                   ") and boot the result; an initrd boots with --kernel K instead");
   }
   return kind.format;
 }
@@ -218,8 +178,10 @@ Firmware find_firmware(const std::optional<fs::path>& code, const std::optional<
       .with_hint("install the OVMF firmware (Debian package: ovmf) or pass --firmware-code and --firmware-vars");
 }
 
-fs::path find_qemu() {
-  constexpr std::string_view kName = "qemu-system-x86_64";
+namespace {
+
+// `name` from PATH, then /usr/bin; nullopt when neither has it.
+std::optional<fs::path> find_program(std::string_view name) {
   std::vector<fs::path> dirs;
   std::istringstream path(env_or_empty("PATH"));
   for (std::string dir; std::getline(path, dir, ':');) {
@@ -227,10 +189,23 @@ fs::path find_qemu() {
   }
   dirs.emplace_back("/usr/bin");
   for (const fs::path& dir : dirs) {
-    if (is_executable_file(dir / kName)) return dir / kName;
+    if (is_executable_file(dir / name)) return dir / name;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+fs::path find_qemu() {
+  if (auto qemu = find_program("qemu-system-x86_64")) return *qemu;
   throw base::Error(base::ErrorKind::kFailed, "Failed to find the program qemu-system-x86_64 in PATH or /usr/bin")
       .with_hint("install qemu-system-x86_64 (Debian package: qemu-system-x86)");
+}
+
+fs::path find_qemu_img() {
+  if (auto qemu_img = find_program("qemu-img")) return *qemu_img;
+  throw base::Error(base::ErrorKind::kFailed, "Failed to find the program qemu-img in PATH or /usr/bin")
+      .with_hint("install qemu-img (Debian package: qemu-utils)");
 }
 
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
@@ -241,18 +216,14 @@ std::vector<std::string> qemu_argv(const VmSpec& spec) {
       "-cpu", spec.kvm ? "host" : "max",
       "-m", std::to_string(spec.memory_mib),
       "-smp", std::to_string(spec.cpus),
-      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + drive_file(spec.firmware_code),
-      "-drive", "if=pflash,format=raw,unit=1,file=" + drive_file(spec.firmware_vars),
   };
-  std::string disk = "file=" + drive_file(spec.image) + ",format=" + std::string(qemu_format_name(spec.format)) +
-                     ",if=virtio";
-  if (spec.snapshot) disk += ",snapshot=on";
-  argv.insert(argv.end(), {"-drive", disk});
+  for (auto part : {firmware_args(spec), media_args(spec)}) argv.insert(argv.end(), part.begin(), part.end());
   argv.insert(argv.end(), {"-nic", spec.network ? "user,model=virtio-net-pci" : "none"});
   // signal=off: Ctrl-C belongs to the guest, not to QEMU.
   std::string chardev = "stdio,id=console,signal=off";
   if (spec.console == ConsoleMode::kTerminal) chardev += ",mux=on";
-  if (spec.serial_log) chardev += ",logfile=" + option_value(*spec.serial_log);
+  if (spec.serial_log) chardev += ",logfile=" + qemu_option_value(*spec.serial_log);
+  if (spec.serial_log && spec.serial_log_append) chardev += ",logappend=on";
   argv.insert(argv.end(), {"-chardev", chardev, "-serial", "chardev:console"});
   if (spec.console == ConsoleMode::kTerminal) {
     argv.insert(argv.end(), {"-mon", "chardev=console,mode=readline"});

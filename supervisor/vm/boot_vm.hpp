@@ -1,8 +1,9 @@
-// Boots a disk image in QEMU with OVMF (UEFI) firmware and a serial console,
-// either for a person at the terminal or as a check that waits for the
-// getty `login:` prompt. The pure parts (format probing, the QEMU argv, the
-// prompt matcher; boot_vm.cpp) are separate from the process handling
-// (run_vm_interactive, wait_for_login, VmScratch; vm_process.cpp) so tests
+// Boots a disk image, an ISO or a kernel with its initrd in QEMU with OVMF
+// (UEFI) or SeaBIOS firmware and a serial console, either for a person at
+// the terminal or as a check that waits for console lines (boot_phases.hpp).
+// The pure parts (format probing, the QEMU argv, the prompt matcher;
+// boot_vm.cpp, media_args.cpp) are separate from the process handling
+// (run_vm_interactive, VmScratch; vm_process.cpp; vm_session.cpp) so tests
 // can exercise them without a VM.
 #pragma once
 
@@ -65,6 +66,10 @@ Firmware find_firmware(const std::optional<std::filesystem::path>& code,
 // package qemu-system-x86 when it is missing.
 std::filesystem::path find_qemu();
 
+// qemu-img (blank disks for `boot --disk`) from PATH, then /usr/bin. Throws
+// base::Error naming package qemu-utils when it is missing.
+std::filesystem::path find_qemu_img();
+
 enum class ConsoleMode {
   kTerminal,  // the serial port and the QEMU monitor multiplexed on stdio (Ctrl-A X quits)
   kCapture,   // the serial port on stdout (a pipe the caller reads), no monitor
@@ -72,17 +77,23 @@ enum class ConsoleMode {
 
 struct VmSpec {
   std::filesystem::path qemu;
-  std::filesystem::path image;
+  std::filesystem::path image;  // the disk (virtio, /dev/vda in the guest); empty: none
   DiskFormat format = DiskFormat::kRaw;
+  std::filesystem::path cdrom;   // an ISO attached read-only as a CD-ROM, booted first; empty: none
+  std::filesystem::path kernel;  // booted directly (-kernel) with `initrd`; empty: the firmware boots a drive
+  std::filesystem::path initrd;
+  std::string append;            // the kernel command line
+  bool bios = false;             // SeaBIOS (QEMU's default firmware) instead of the OVMF pair
   std::filesystem::path firmware_code;
   std::filesystem::path firmware_vars;  // the private, writable copy
   int memory_mib = 2048;
   int cpus = 2;
   bool kvm = false;
-  bool snapshot = false;  // writes go to a temporary overlay, the image stays unchanged
+  bool snapshot = false;  // writes to `image` go to a temporary overlay, the image stays unchanged
   bool network = false;   // user-mode networking with a virtio NIC
   ConsoleMode console = ConsoleMode::kTerminal;
   std::optional<std::filesystem::path> serial_log;  // QEMU copies the console here
+  bool serial_log_append = false;                   // after what an earlier VM wrote there
   std::filesystem::path temp_dir;                   // QEMU's TMPDIR (empty: inherited)
 };
 
@@ -108,25 +119,12 @@ std::string last_lines(std::string_view raw, std::size_t count);
 // its exit code. SIGINT, SIGTERM and SIGHUP to this process stop the VM.
 int run_vm_interactive(const VmSpec& spec);
 
-struct LoginCheck {
-  bool reached = false;
-  std::string prompt;               // the matched line when reached
-  std::chrono::milliseconds elapsed{};
-  std::string failure;              // why not reached
-  std::string console;              // the captured console (raw, possibly trimmed at the front)
-  std::string qemu_stderr;
-};
-
-// Runs qemu_argv(spec) (spec.console kCapture) until a login prompt appears
-// (then stops QEMU), QEMU exits, `timeout` passes or a SIGINT/SIGTERM/SIGHUP
-// arrives. QEMU never outlives this call (nor this process: PR_SET_PDEATHSIG).
-LoginCheck wait_for_login(const VmSpec& spec, std::chrono::seconds timeout);
-
 // A private directory per VM, removed with everything in it when this
-// object goes: the VM's copy of the OVMF variable store, and QEMU's TMPDIR
-// (where it keeps the --snapshot overlay).
+// object goes: the VM's copy of the OVMF variable store, QEMU's TMPDIR
+// (where it keeps the --snapshot overlay) and a blank disk made for it.
 class VmScratch {
  public:
+  VmScratch();  // without a variable store (SeaBIOS)
   explicit VmScratch(const std::filesystem::path& vars_template);
   ~VmScratch();
   VmScratch(const VmScratch&) = delete;

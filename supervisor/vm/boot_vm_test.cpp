@@ -88,6 +88,7 @@ TEST(DetectDiskFormat, RejectsMissingEmptyDirectoryAndCompressedImagesAsBadInput
       {"empty", dir.write("empty.raw", ""), "the file is empty", ""},
       {"directory", dir.path() / "folder", "not a regular file", ""},
       {"xz", dir.write("disk.raw.xz", with_magic("\xfd" "7zXZ\0"s)), "it is xz-compressed", "xz -dk"},
+      {"gzip initrd", dir.write("initrd.img", with_magic("\x1f\x8b")), "it is gzip-compressed", "--kernel K"},
       {"gzip", dir.write("disk.img.gz", with_magic("\x1f\x8b")), "it is gzip-compressed", "gzip -dk"},
       {"zstd", dir.write("disk.img.zst", with_magic("\x28\xb5\x2f\xfd")), "it is zstd-compressed", "zstd -d"},
   };
@@ -176,6 +177,89 @@ TEST(QemuArgv, AnchorsRelativeDrivePathsSoAColonIsNotReadAsAProtocol) {
   auto has = [&](const std::string& arg) { return std::find(argv.begin(), argv.end(), arg) != argv.end(); };
   EXPECT_TRUE(has("file=./nbd:disk.raw,format=raw,if=virtio"));
   EXPECT_TRUE(has("if=pflash,format=raw,unit=0,readonly=on,file=./fw/code.fd"));
+}
+
+// The arguments after "-smp N", up to the NIC: the firmware and the media.
+std::vector<std::string> boot_part(const VmSpec& spec) {
+  const std::vector<std::string> argv = qemu_argv(spec);
+  const auto from = std::find(argv.begin(), argv.end(), "-smp") + 2;
+  const auto to = std::find(argv.begin(), argv.end(), "-nic");
+  return {from, to};
+}
+
+VmSpec iso_spec() {
+  VmSpec spec = sample_spec();
+  spec.image.clear();
+  spec.cdrom = "/images/live.iso";
+  return spec;
+}
+
+TEST(QemuArgv, IsoUnderOvmfIsAReadOnlyCdromOnAhci) {
+  const std::vector<std::string> expected = {
+      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+      "-drive", "if=pflash,format=raw,unit=1,file=/tmp/vars",
+      "-drive", "if=none,id=cdrom,media=cdrom,readonly=on,format=raw,file=/images/live.iso",
+      "-device", "ide-cd,drive=cdrom,bootindex=0"};
+  EXPECT_EQ(boot_part(iso_spec()), expected);
+}
+
+TEST(QemuArgv, IsoUnderSeabiosHasNoFirmwareDrivesAndBootsTheCdromBeforeTheDisk) {
+  VmSpec spec = iso_spec();
+  spec.bios = true;
+  spec.image = "/tmp/scratch/disk.qcow2";
+  spec.format = DiskFormat::kQcow2;
+  const std::vector<std::string> expected = {
+      "-drive", "if=none,id=cdrom,media=cdrom,readonly=on,format=raw,file=/images/live.iso",
+      "-device", "ide-cd,drive=cdrom,bootindex=0",
+      "-drive", "file=/tmp/scratch/disk.qcow2,format=qcow2,if=none,id=disk",
+      "-device", "virtio-blk-pci,drive=disk,bootindex=1"};
+  EXPECT_EQ(boot_part(spec), expected);
+}
+
+TEST(QemuArgv, InstalledSystemBootsTheDiskAloneWithTheSameFirmware) {
+  VmSpec spec = sample_spec();
+  spec.image = "/tmp/scratch/disk.qcow2";
+  spec.format = DiskFormat::kQcow2;
+  spec.snapshot = true;
+  spec.serial_log = "/logs/console.log";
+  spec.serial_log_append = true;
+  spec.console = ConsoleMode::kCapture;
+  const std::vector<std::string> expected = {
+      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+      "-drive", "if=pflash,format=raw,unit=1,file=/tmp/vars",
+      "-drive", "file=/tmp/scratch/disk.qcow2,format=qcow2,if=virtio,snapshot=on"};
+  EXPECT_EQ(boot_part(spec), expected);
+  const std::vector<std::string> argv = qemu_argv(spec);
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "stdio,id=console,signal=off,logfile=/logs/console.log,logappend=on"),
+            argv.end());
+  spec.bios = true;
+  EXPECT_EQ(boot_part(spec), std::vector<std::string>(expected.end() - 2, expected.end()));
+}
+
+TEST(QemuArgv, InitrdBootsTheKernelDirectlyWithItsCommandLineAndNoDrive) {
+  VmSpec spec = sample_spec();
+  spec.image.clear();
+  spec.kernel = "/out/vmlinuz-6.1.0-28-amd64";
+  spec.initrd = "/out/initrd,1.img";
+  spec.append = "console=ttyS0,115200 console=tty0";
+  const std::vector<std::string> expected = {
+      "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
+      "-drive", "if=pflash,format=raw,unit=1,file=/tmp/vars",
+      "-kernel", "/out/vmlinuz-6.1.0-28-amd64",
+      "-initrd", "/out/initrd,1.img",
+      "-append", "console=ttyS0,115200 console=tty0"};
+  EXPECT_EQ(boot_part(spec), expected);
+  spec.bios = true;
+  EXPECT_EQ(boot_part(spec), std::vector<std::string>(expected.begin() + 4, expected.end()));
+}
+
+TEST(QemuArgv, RefusesASpecWithNothingToBootOrAKernelBesideADrive) {
+  VmSpec nothing = sample_spec();
+  nothing.image.clear();
+  EXPECT_THROW(qemu_argv(nothing), base::Error);
+  VmSpec both = iso_spec();
+  both.kernel = "/out/vmlinuz";
+  EXPECT_THROW(qemu_argv(both), base::Error);
 }
 
 TEST(ShellQuote, QuotesOnlyWhatAShellWouldSplitOrExpand) {

@@ -1,7 +1,7 @@
 // The process side of `boot`: QEMU as a child in its own process group,
 // signals turned into poll events, the terminal given back afterwards.
-// run_vm_interactive(), wait_for_login() and VmScratch (declared in
-// boot_vm.hpp, the verb's one header) are built from these in vm_process.cpp.
+// run_vm_interactive() and VmScratch (declared in boot_vm.hpp) are built
+// from these in vm_process.cpp, VmSession in vm_session.cpp.
 #pragma once
 
 #include <signal.h>
@@ -16,6 +16,9 @@
 #include "base/unique_fd.hpp"
 
 namespace supervisor {
+
+// How long QEMU gets to exit on SIGTERM before SIGKILL.
+inline constexpr auto kVmStopGrace = std::chrono::seconds(10);
 
 // Blocks SIGINT, SIGTERM and SIGHUP while a VM runs and delivers them through
 // a signalfd, so the wait loop handles them like any other event. The

@@ -170,7 +170,8 @@ TEST_F(BootCli, HelpDescribesTheVerbAndItsFlags) {
   const Result r = run({"boot", "--help"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const char* word : {"boot IMAGE", "--check", "--timeout", "--memory", "--cpus", "--accel", "--snapshot",
-                           "--serial-log", "--firmware-code", "--firmware-vars"}) {
+                           "--serial-log", "--firmware-code", "--firmware-vars", "--kernel", "--append", "--disk",
+                           "--install", "--install-timeout", "--keep-disk", "--bios"}) {
     EXPECT_TRUE(contains(r.out, word)) << word;
   }
   EXPECT_TRUE(contains(run({"--help"}).out, "  boot IMAGE"));
@@ -192,10 +193,10 @@ TEST_F(BootCli, BadArgumentsExitTwoWithAClearMessageAndStartNoVm) {
       {"missing image", {"boot", "absent.raw"}, {"Failed to open image 'absent.raw'", "No such file"}},
       {"missing image with --check", {"boot", "--check", "absent.qcow2"}, {"absent.qcow2"}},
       {"compressed image", {"boot", "--check", compressed.string()},
-       {"it is xz-compressed", "Hint: decompress it first (xz -dk", "disk.raw.xz"}},
+       {"it is xz-compressed", "Hint: decompress it first (xz -dk", "disk.raw.xz", "an initrd boots with --kernel K"}},
       {"directory", {"boot", root_.string()}, {"not a regular file"}},
       {"bad accel", {"boot", "--accel", "hvf", raw.string()}, {"invalid --accel 'hvf'"}},
-      {"timeout without check", {"boot", "--timeout", "5", raw.string()}, {"--timeout needs --check"}},
+      {"timeout without check", {"boot", "--timeout", "5", raw.string()}, {"--timeout needs --check or --install"}},
       {"zero timeout", {"boot", "--check", "--timeout", "0", raw.string()}, {"invalid --timeout 0"}},
       {"tiny memory", {"boot", "--memory", "16", raw.string()}, {"invalid --memory 16"}},
       {"no cpus", {"boot", "--cpus", "0", raw.string()}, {"invalid --cpus 0"}},
@@ -211,6 +212,62 @@ TEST_F(BootCli, BadArgumentsExitTwoWithAClearMessageAndStartNoVm) {
     EXPECT_TRUE(r.out.empty()) << r.out;
     EXPECT_EQ(tmp_leftovers(), "");
   }
+}
+
+// Each kind of file takes the options that fit it; the kind comes from the
+// bytes, not the name (".img" is an initrd or a disk).
+TEST_F(BootCli, OptionsThatDoNotFitTheKindOfFileExitTwoNamingTheKind) {
+  std::string iso_bytes(0x9000, '\0');
+  iso_bytes.replace(0x8001, 5, "CD001");
+  const fs::path iso = write("live.img", iso_bytes);
+  const fs::path cpio = write("initrd.img", "070701" + std::string(4096, '0'));
+  const fs::path gz_initrd = write("small.img", std::string("\x1f\x8b\x08", 3) + std::string(4096, '\0'));
+  const fs::path raw = write("disk.img", std::string(4096, '\0'));
+  std::string kernel_bytes(4096, '\0');
+  kernel_bytes.replace(0x202, 4, "HdrS");
+  const fs::path kernel = write("vmlinuz", kernel_bytes);
+  const fs::path taken = write("taken.qcow2", "a disk already");
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    std::vector<std::string> expected;
+  };
+  const Case cases[] = {
+      {"initrd without kernel", {"boot", "--check", cpio.string()},
+       {"it is an initrd (a cpio archive), which boots only with a kernel", "Hint: add --kernel K"}},
+      {"compressed initrd without kernel", {"boot", gz_initrd.string()},
+       {"it is gzip-compressed", "an initrd boots with --kernel K"}},
+      {"kernel for an iso", {"boot", "--kernel", kernel.string(), iso.string()},
+       {"--kernel is for initrds: '" + iso.string() + "' is an ISO image, which boots its own kernel"}},
+      {"kernel for a disk", {"boot", "--kernel", kernel.string(), raw.string()},
+       {"--kernel is for initrds: '" + raw.string() + "' is a disk image"}},
+      {"missing kernel", {"boot", "--kernel", "absent-vmlinuz", cpio.string()},
+       {"Failed to open kernel 'absent-vmlinuz'", "No such file"}},
+      {"initrd as kernel", {"boot", "--kernel", cpio.string(), cpio.string()}, {"not an x86 Linux kernel"}},
+      {"append without kernel", {"boot", "--append", "quiet", iso.string()}, {"--append needs --kernel"}},
+      {"disk for a disk", {"boot", "--disk", "4", raw.string()}, {"--disk is for ISO images: '" + raw.string() + "' is a disk image"}},
+      {"install for an initrd", {"boot", "--install", "--kernel", kernel.string(), cpio.string()},
+       {"--install is for ISO images: '" + cpio.string() + "' is an initrd"}},
+      {"snapshot for an iso", {"boot", "--snapshot", iso.string()}, {"--snapshot is for disk images"}},
+      {"keep-disk without a disk", {"boot", "--keep-disk", "d.qcow2", iso.string()}, {"--keep-disk needs --disk or --install"}},
+      {"install-timeout without install", {"boot", "--check", "--install-timeout", "9", iso.string()},
+       {"--install-timeout needs --install"}},
+      {"zero disk", {"boot", "--disk", "0", iso.string()}, {"invalid --disk 0"}},
+      {"bios with firmware", {"boot", "--bios", "--firmware-code", kernel.string(), "--firmware-vars", kernel.string(),
+                              iso.string()}, {"--bios boots SeaBIOS, which takes no --firmware-code"}},
+      {"kept disk exists", {"boot", "--install", "--keep-disk", taken.string(), iso.string()},
+       {"Failed to create disk '" + taken.string() + "': it already exists"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Result r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    for (const std::string& part : c.expected) EXPECT_TRUE(contains(r.err, part)) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(tmp_leftovers(), "");
+    EXPECT_FALSE(fs::exists(root_ / "d.qcow2"));
+  }
+  EXPECT_EQ(read_text(taken), "a disk already");
 }
 
 TEST_F(BootCheck, UnbootableDiskFailsWithTheConsoleTailAndLeavesNothingBehind) {
