@@ -1,6 +1,7 @@
 #include "live/install.hpp"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <sys/stat.h>
 
 #include <ostream>
@@ -37,6 +38,7 @@ Progress progress_printer(std::ostream& out) {
 // exclusively, which the kernel refuses while anything has it mounted.
 void write_disk(const Manifest& manifest, const DiskFacts& disk, std::ostream& out) {
   base::UniqueFd fd(::open(disk.path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC));
+  base::require(fd || errno != EBUSY, "disk " + disk.path + " is in use (it or one of its partitions is mounted or held open)");
   base::check_syscall(fd.get(), "open (exclusively)", disk.path);
   const unsigned sector = logical_sector_size(fd.get());
   base::require(sector == 512, "disk " + disk.path + " has " + std::to_string(sector) +
