@@ -139,10 +139,10 @@ WrittenFile make_iso(const IsoSpec& spec, int tree_fd, int out_fd, const std::st
   require_input(spec.kernel, "the kernel");
   require_input(spec.initrd, "the initrd");
   for (const auto& extra : spec.extra_files) require_input(extra.source, "the extra file for " + extra.iso_path);
-  const TreeGrub grub = tree_grub(tree_fd, spec.grub);
   const std::string efi_dir = modules_dir(tree_fd, spec.grub.efi_modules_dir, "GRUB EFI modules directory");
   const std::string bios_dir =
       spec.bios_boot ? modules_dir(tree_fd, spec.grub.bios_modules_dir, "GRUB BIOS (i386-pc) modules directory") : "";
+  const TreeGrub grub = tree_grub(tree_fd, spec.grub);
   const std::string bios_mbr = spec.bios_boot ? bios_dir + "/boot_hybrid.img" : "";
   if (spec.bios_boot) require_input(bios_mbr, "GRUB's hybrid MBR");
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include <filesystem>
+
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/isomaker/iso.hpp"
@@ -47,7 +49,8 @@ void fill_file(const WrittenFile& file, ipc::proto::OutputFile::Builder out) {
   out.setSize(file.size);
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+// The tools get real paths: a /proc/self/fd path would need the fd inherited.
+std::string real_path(int fd) { return std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd)).string(); }
 
 void run_initrd(MakeInitrdRequest::Reader in, ipc::StageContext& context,
                 ipc::proto::MakeInitrdResult::Builder out) {
@@ -75,7 +78,7 @@ void run_iso(MakeIsoRequest::Reader in, ipc::StageContext& context, ipc::proto::
   const base::UniqueFd dir = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
   PendingOutputs outputs(dir.get());
   context.progress({.phase = "iso", .done = 0, .total = 1, .item = spec.output_name});
-  const WrittenFile iso = make_iso(spec, tree.get(), dir.get(), fd_path(dir.get()), outputs);
+  const WrittenFile iso = make_iso(spec, tree.get(), dir.get(), real_path(dir.get()), outputs);
   outputs.commit();
   fill_file(iso, out.initIso());
 }
