@@ -184,7 +184,8 @@ TEST_F(IsoRequest, CarriesTheLiveEnvironmentTheFilesAndThePackages) {
 }
 
 TEST_F(IsoRequest, CarriesTheMenuGrubBiosAndFixedTimes) {
-  const auto req = request_of(prepare_iso_request(in));
+  const PreparedRequest p = prepare_iso_request(in);  // holds the message the reader reads
+  const auto req = request_of(p);
   EXPECT_EQ(std::string(req.getMenu().getTitle()), "x");
   EXPECT_EQ(std::string(req.getMenu().getCmdline()), "console=ttyS0,115200 console=tty0");
   EXPECT_EQ(std::string(req.getVolumeId()), "ICT_CDROM");
@@ -195,7 +196,8 @@ TEST_F(IsoRequest, CarriesTheMenuGrubBiosAndFixedTimes) {
   EXPECT_EQ(std::string(req.getGrub().getBiosModulesDir()), "/usr/lib/grub/i386-pc");
   in.package_family = "rpm";
   in.grub.mkimage = "grub2-mkimage";
-  const auto rpm = request_of(prepare_iso_request(in));
+  const PreparedRequest rpm_request = prepare_iso_request(in);
+  const auto rpm = request_of(rpm_request);
   EXPECT_EQ(rpm.getPackageFamily(), ipc::proto::MakeIsoRequest::PackageFamily::RPM);
   EXPECT_EQ(std::string(rpm.getGrub().getMkimage()), "/usr/bin/grub2-mkimage");
 }
