@@ -1,6 +1,7 @@
 // `lock` and `build`: the steps of a build as a linear list, each a call
 // that adds stage jobs to an orchestrator and runs them.
 #include "supervisor/build/build.hpp"
+#include "supervisor/build/build_steps.hpp"
 
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include "supervisor/build/host_tools.hpp"
 #include "supervisor/build/image_jobs.hpp"
 #include "supervisor/build/image_record.hpp"
+#include "supervisor/build/initrd_build.hpp"
+#include "supervisor/build/iso_build.hpp"
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/stage/orchestrator.hpp"
@@ -37,6 +40,9 @@ const config::Target& target_of(const config::ImageTemplate& image) {
   return *image.target;
 }
 
+}  // namespace
+
+// The steps an ISO build shares (build_steps.hpp).
 config::ProviderData load_provider_for(const config::ImageTemplate& image, const config::GlobalConfig& global) {
   const config::Target& t = target_of(image);
   config::ProviderOptions options;
@@ -62,6 +68,8 @@ std::vector<ProgressReporter::TimingRow> timing_rows(const std::vector<const Orc
   return rows;
 }
 
+namespace {
+
 // Runs the resolution jobs; the orchestrator is kept for the timing table.
 Resolution resolve(Orchestrator& orchestrator, const config::ProviderData& provider,
                    const config::ImageTemplate& image, const PipelineOptions& options) {
@@ -78,9 +86,13 @@ void report_index_cache(const Resolution& resolution, Logger& log) {
            std::to_string(resolution.indexes_decompressed) + " decompressed");
 }
 
+}  // namespace
+
 void log_warnings(const std::vector<std::string>& warnings, Logger& log) {
   for (const std::string& warning : warnings) log.warn(warning);
 }
+
+namespace {
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -94,21 +106,26 @@ void write_dotfile(const fs::path& path, const std::string& graph) {
   write_text(path, graph);
 }
 
-// Raw disk images only: ISO and initrd images are not built yet (a clear error).
-void require_disk_image(const config::ImageTemplate& image) {
-  const std::string type = target_of(image).image_type.value_or("raw");
-  if (type != "raw") {
-    throw base::Error(base::ErrorKind::kUnimplemented,
-                     "imageType '" + type + "' is not built yet; only raw disk images are");
-  }
-  base::require(image.disk.has_value(), "a raw image needs a disk section");
+// What every image build needs of the template.
+void require_image_fields(const config::ImageTemplate& image) {
   base::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
   base::require(image.system_config && image.system_config->name, "the template has no systemConfig.name");
 }
 
-// The package set: pinned by --lockfile, else resolved now.
-// The package set: pinned by `lockfile`, else resolved now (with the DOT
-// graph written to `dotfile` when asked).
+void add_disk_jobs(Orchestrator& run, const InstallInputs& inputs, std::function<void()> on_saved, ImageResults& out) {
+  add_image_jobs(run, inputs, "", std::move(on_saved), out);
+}
+
+// install -> make-disk, on a disk planned before anything is fetched (so a
+// disk the disk maker cannot make fails at once).
+ImageSteps raw_steps(const config::ImageTemplate& image) {
+  base::require(image.disk.has_value(), "a raw image needs a disk section");
+  return {{ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}, plan_disk_layout(*image.disk),
+          add_disk_jobs};
+}
+
+}  // namespace
+
 Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::path>& lockfile,
                   const std::optional<fs::path>& dotfile, const config::ProviderData& provider, Orchestrator& run,
                   const PipelineOptions& options, Logger& log) {
@@ -143,12 +160,12 @@ void create_dir(const fs::path& dir) {
   if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
 }
 
-// install -> make-disk, with the build environment cached by package set.
 ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
                         const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
-                        const Workspace& workspace, const DiskLayout& layout, Logger& log) {
-  create_dir(workspace.dir() / "root");
-  create_dir(workspace.dir() / "out");
+                        const fs::path& workspace, const DiskLayout& layout, const ImageJobsAdder& add_jobs,
+                        Logger& log) {
+  create_dir(workspace / "root");
+  create_dir(workspace / "out");
   BuildEnvLease env = BuildEnvLease::acquire(cache.root(), build_env_key(provider.id, lock));
   log_warnings(env.warnings(), log);
   switch (env.mode()) {
@@ -162,9 +179,9 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .lock = lock,
                              .package_files = files.by_name,
                              .packages_dir = cache.root() / "packages",
-                             .workspace = workspace.dir(),
-                             .root_dir = workspace.dir() / "root",
-                             .output_dir = workspace.dir() / "out",
+                             .workspace = workspace,
+                             .root_dir = workspace / "root",
+                             .output_dir = workspace / "out",
                              .layout = layout,
                              .build_env_mode = env.mode(),
                              .build_env_tree = env.tree(),
@@ -173,26 +190,31 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .package_keys = files.package_keys,
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
-                             .allow_outside_files = request.allow_outside_files};
+                             .allow_outside_files = request.allow_outside_files,
+                             .supplied_files = request.supplied_files};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.
   auto on_saved = [&] {
     env.commit();
     log.info("Saved build environment " + env.key());
   };
-  add_image_jobs(run, inputs, "", on_saved, results);
+  add_jobs(run, inputs, on_saved, results);
   run.run();
   if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
   return results;
 }
 
-// The programs that make an image: this CLI and the image stages. A stage
-// that cannot be found counts as changed; the build reports it when it runs.
-std::vector<fs::path> image_programs() {
+ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
+                        const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
+                        const Workspace& workspace, const DiskLayout& layout, Logger& log) {
+  return make_image(run, request, provider, lock, files, cache, workspace.dir(), layout, add_disk_jobs, log);
+}
+
+std::vector<fs::path> image_programs(const std::vector<ipc::proto::StageKind>& stages) {
   std::vector<fs::path> programs;
   std::error_code ec;
   if (fs::path self = fs::read_symlink("/proc/self/exe", ec); !ec) programs.push_back(std::move(self));
-  for (const auto kind : {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}) {
+  for (const auto kind : stages) {
     try {
       programs.push_back(stage_binary(kind));
     } catch (const base::Error&) {
@@ -202,13 +224,15 @@ std::vector<fs::path> image_programs() {
   return programs;
 }
 
+namespace {
+
 InputDigest image_input_digest(const BuildRequest& request, const config::ProviderData& provider,
-                               const Lockfile& lock) {
+                               const Lockfile& lock, const std::vector<ipc::proto::StageKind>& stages) {
   ImageInputs inputs{.provider_id = provider.id,
                      .merged_template = config::emit_template(request.image),
                      .lockfile = lockfile_to_json(lock),
                      .host_files = {},
-                     .programs = image_programs()};
+                     .programs = image_programs(stages)};
   for (const auto& file : request.image.system_config->additional_files) {
     inputs.host_files.push_back(additional_file_source(file, request.template_path));
   }
@@ -242,6 +266,8 @@ std::vector<PublishedFile> publish(const BuildRequest& request, const config::Pr
   return published;
 }
 
+}  // namespace
+
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
   nlohmann::json artifacts = nlohmann::json::array();
   for (const PublishedFile& f : published) {
@@ -252,8 +278,6 @@ void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>
   progress.build_finished(true, "Image build completed successfully",
                           {{"artifacts", artifacts}, {"checksums", sums.string()}});
 }
-
-}  // namespace
 
 int run_lock(const LockRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
@@ -288,15 +312,30 @@ int run_lock(const LockRequest& request, Logger& log) {
   return 0;
 }
 
+ImageKind image_kind(const config::ImageTemplate& image) {
+  const std::string type = target_of(image).image_type.value_or("raw");
+  if (type == "raw") return ImageKind::kRaw;
+  if (type == "img") return ImageKind::kInitrd;
+  if (type == "iso") return ImageKind::kIso;
+  throw base::Error(base::ErrorKind::kInvalidInput, "Unknown target.imageType '" + type + "': use raw, img or iso");
+}
+
 int run_build(const BuildRequest& request, Logger& log) {
-  require_disk_image(request.image);
+  require_image_fields(request.image);
+  switch (image_kind(request.image)) {
+    case ImageKind::kRaw: return run_image_build(request, raw_steps(request.image), log);
+    case ImageKind::kInitrd: return run_initrd_build(request, log);
+    case ImageKind::kIso: return run_iso_build(request, log);
+  }
+  throw base::Error(base::ErrorKind::kFailed, "unknown image kind");
+}
+
+int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const PackageFamily& family = family_for(provider);
   std::vector<HostTool> tools = family.host_tools();
   for (HostTool& tool : image_tools(request.image, family.name())) tools.push_back(std::move(tool));
   require_host_tools(tools);
-  // Chosen before anything is fetched, so a disk the disk maker cannot make fails at once.
-  const DiskLayout layout = plan_disk_layout(*request.image.disk);
   check_additional_files(request.image,
                          additional_file_roots(request.image, provider.os_dir, request.allow_outside_files));
   Workspace workspace(request.global.work_dir / provider.id / "builds");
@@ -318,7 +357,7 @@ int run_build(const BuildRequest& request, Logger& log) {
   try {
     const Lockfile lock =
         lock_for(request.image, request.lockfile, request.dotfile, provider, resolution_run, options, log);
-    const InputDigest digest = image_input_digest(request, provider, lock);
+    const InputDigest digest = image_input_digest(request, provider, lock, steps.stages);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
     if (!request.rebuild) {
@@ -334,7 +373,8 @@ int run_build(const BuildRequest& request, Logger& log) {
     }
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
-    const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace, layout, log);
+    const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace.dir(), steps.layout,
+                                             steps.add_jobs, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
     report_timings();
     report_outputs(progress, published);

@@ -58,13 +58,29 @@ std::vector<installer_client::User> users_of(const config::SystemConfig& sc) {
   for (const config::User& u : sc.users) {
     users.push_back({.name = u.name, .password_hash = hash_password(u.name, u.password, u.hash_algo.value_or("")),
                      .groups = u.groups, .shell = u.shell.value_or(""), .home = u.home.value_or(""),
-                     .sudo = u.sudo.value_or(false)});
+                     .sudo = u.sudo.value_or(false), .startup_script = u.startup_script.value_or("")});
   }
   return users;
 }
 
 // Files go as fds while the request has room; the rest by path with a
 // read-only bind of just that file.
+installer_client::AdditionalFile pass_file(PreparedRequest& p, OpenedAdditionalFile& opened,
+                                           const std::string& destination, std::uint32_t mode) {
+  installer_client::AdditionalFile entry{.destination = destination, .mode = mode};
+  if (p.fds.size() < ipc::FrameLimits{}.max_fds) {
+    entry.source = ipc::FdReference::of_slot(static_cast<int>(p.fds.size()));
+    p.fds.push_back(std::move(opened.fd));
+    p.fd_paths.push_back(opened.path);
+    p.fd_flags.push_back(O_RDONLY);
+  } else {
+    // Past the fd budget: bound at the path the checked fd resolved to.
+    entry.source = ipc::FdReference::of_path(opened.path.string());
+    p.mounts.read_only.push_back(opened.path);
+  }
+  return entry;
+}
+
 // Each file is opened once, inside the allowed directories, and that fd is
 // what the installer copies (additional_files.hpp).
 std::vector<installer_client::AdditionalFile> additional_files(PreparedRequest& p, const InstallInputs& in) {
@@ -77,19 +93,11 @@ std::vector<installer_client::AdditionalFile> additional_files(PreparedRequest& 
     OpenedAdditionalFile opened = open_additional_file(source, roots);
     base::require(fs::path(file.final).is_absolute(),
                  "additionalFiles: final '" + file.final + "' must be an absolute path");
-    installer_client::AdditionalFile entry{.destination = file.final,
-                                           .mode = (opened.mode & S_IXUSR) ? 0755u : 0644u};
-    if (p.fds.size() < ipc::FrameLimits{}.max_fds) {
-      entry.source = ipc::FdReference::of_slot(static_cast<int>(p.fds.size()));
-      p.fds.push_back(std::move(opened.fd));
-      p.fd_paths.push_back(opened.path);
-      p.fd_flags.push_back(O_RDONLY);
-    } else {
-      // Past the fd budget: bound at the path the checked fd resolved to.
-      entry.source = ipc::FdReference::of_path(opened.path.string());
-      p.mounts.read_only.push_back(opened.path);
-    }
-    out.push_back(std::move(entry));
+    out.push_back(pass_file(p, opened, file.final, (opened.mode & S_IXUSR) ? 0755u : 0644u));
+  }
+  for (const SuppliedFile& file : in.supplied_files) {
+    OpenedAdditionalFile opened = open_supplied_file(file);
+    out.push_back(pass_file(p, opened, file.destination, file.mode));
   }
   return out;
 }
@@ -105,7 +113,8 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   const config::Kernel kernel = sc.kernel.value_or(config::Kernel{});
   out.kernel_cmdline = kernel.cmdline.value_or("");
   out.uki = kernel.uki.value_or(false);
-  out.initramfs_tool = initramfs_tool(in.lock, in.facts);
+  // An initrd image is itself the initramfs: none is made inside it.
+  out.initramfs_tool = is_initrd_image(in.image) ? "none" : initramfs_tool(in.lock, in.facts);
   out.sudo_group = in.facts.sudo_group;
   out.initrd_file_name = in.facts.initrd_file_name;
   const config::GrubNames& grub = in.facts.grub;
@@ -114,6 +123,7 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
 }
 
 ipc::Bootloader bootloader_of(const config::ImageTemplate& image) {
+  if (is_initrd_image(image)) return {"none", ""};  // no disk to boot from: whoever loads it boots it
   const config::Bootloader b = system_config(image).bootloader.value_or(config::Bootloader{});
   const std::string provider = b.provider.value_or("grub");
   return {b.boot_type.value_or("efi"), provider == "grub2" ? "grub" : provider};
@@ -154,6 +164,10 @@ std::vector<diskmaker_client::Artifact> artifacts_of(const config::Disk& disk) {
 }
 
 }  // namespace
+
+bool is_initrd_image(const config::ImageTemplate& image) {
+  return image.target && image.target->image_type.value_or("raw") == "img";
+}
 
 std::string image_hostname(const config::SystemConfig& system) {
   if (system.hostname) return *system.hostname;
@@ -303,6 +317,8 @@ InstallInputs add_save_job(std::vector<StageJob>& jobs, const InstallInputs& ins
 
 void record_install(const installer_client::Result& result, const InstallInputs& install, ImageResults& out) {
   out.kernel_version = result.kernel_version;
+  out.kernel_path = result.kernel_path;
+  out.initrd_path = result.initrd_path;
   out.build_env_reused = result.build_env_reused;
   // Only the file name is taken from the stage; the directory is ours.
   const fs::path sbom = result.sbom_path.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
@@ -322,17 +338,27 @@ void record_artifacts(const diskmaker_client::Result& result, const fs::path& ou
 
 }  // namespace
 
-std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std::string& after,
-                                 std::function<void()> on_saved, ImageResults& out) {
+std::vector<StageJob> install_jobs(const InstallInputs& save_or_install, const std::string& after,
+                                   std::function<void()> on_saved, ImageResults& out) {
   std::vector<StageJob> jobs;
   std::vector<std::string> install_after;
   if (!after.empty()) install_after.push_back(after);
   const InstallInputs install = add_save_job(jobs, save_or_install, install_after, std::move(on_saved));
   // The installer job that applies the template: the only one, or the one after the save.
-  const std::string install_job = save_or_install.build_env_mode == BuildEnvMode::kSave ? "configure" : "install";
-  jobs.push_back(installer_job(install_job, install_after, install, [install, &out](const installer_client::Result& r) {
-    record_install(r, install, out);
-  }));
+  jobs.push_back(installer_job(configure_job_name(save_or_install), install_after, install,
+                               [install, &out](const installer_client::Result& r) { record_install(r, install, out); }));
+  return jobs;
+}
+
+std::string configure_job_name(const InstallInputs& install) {
+  return install.build_env_mode == BuildEnvMode::kSave ? "configure" : "install";
+}
+
+std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std::string& after,
+                                 std::function<void()> on_saved, ImageResults& out) {
+  std::vector<StageJob> jobs = install_jobs(save_or_install, after, std::move(on_saved), out);
+  const std::string install_job = configure_job_name(save_or_install);
+  const InstallInputs& install = save_or_install;
   const DiskInputs disk{.image = install.image,
                         .workspace = install.workspace,
                         .root_dir = install.root_dir,

@@ -17,6 +17,7 @@
 #include "config/provider.hpp"
 #include "config/template.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
+#include "supervisor/build/additional_files.hpp"
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/build/package_fetch.hpp"
@@ -43,6 +44,7 @@ struct InstallInputs {
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
+  std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
 };
 
 struct DiskInputs {
@@ -52,6 +54,10 @@ struct DiskInputs {
   std::filesystem::path output_dir;
   const DiskLayout& layout;
 };
+
+// target.imageType img: no disk, so no boot loader, initramfs, fstab or ESP
+// (the installer request says so: bootloader type "none", initramfsTool "none").
+bool is_initrd_image(const config::ImageTemplate& image);
 
 // "<image.name>-<image.version>": the base name of every output file.
 std::string output_base_name(const config::ImageTemplate& image);
@@ -80,6 +86,8 @@ PreparedRequest prepare_disk_request(const DiskInputs& in);
 // What the two jobs reported.
 struct ImageResults {
   std::string kernel_version;
+  std::string kernel_path;  // in the tree: "boot/vmlinuz-<kver>" ("" = no kernel)
+  std::string initrd_path;  // in the tree, the distribution's initramfs file name (may not exist)
   std::string sbom_path;  // host path of the SBOM in the output directory
   bool build_env_reused = false;
   struct Artifact {
@@ -100,6 +108,11 @@ struct ImageResults {
 // into the jobs; `out` is filled by the time Orchestrator::run() returns
 // without throwing. image_jobs returns those jobs, in order, and adds none;
 // each job's timeout is its stage's (stage_table.hpp).
+// The installer jobs alone ("install", or "install" then "configure" in
+// kSave mode, as below); configure_job_name is the last one's name.
+std::vector<StageJob> install_jobs(const InstallInputs& install, const std::string& after,
+                                   std::function<void()> on_saved, ImageResults& out);
+std::string configure_job_name(const InstallInputs& install);
 std::vector<StageJob> image_jobs(const InstallInputs& install, const std::string& after,
                                  std::function<void()> on_saved, ImageResults& out);
 void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
