@@ -1,7 +1,9 @@
 // `os-image-composer boot` as a user runs it: the built binary in a
 // subprocess. BootCli.* checks argument handling without starting a VM;
 // BootCheck.* boots a real (unbootable) disk under QEMU and checks that the
-// failure is reported with the console's end and that no QEMU survives.
+// failure is reported with the console's end and that no QEMU survives, and
+// runs --check and --install on a tiny ISO whose boot sector plays the live
+// installer and the installed system.
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -50,6 +52,40 @@ struct Result {
   std::string out;
   std::string err;
 };
+
+// The boot image of tiny_iso: 2048 bytes SeaBIOS loads at 0x7c00. Its first
+// sector plays a live environment with its installer: it copies its second
+// sector to the first hard disk (int 13h, AH=3) and prints `first_line` on
+// COM1 (or the installer's failure line when the BIOS cannot write). The
+// second sector, booted from that disk, plays the installed system: it
+// prints "Installed system" and a login prompt.
+//   7c00: cli; xor ax,ax; mov ds/es/ss,ax; mov sp,0x7c00
+//   7c0c: mov ax,0x0301; mov cx,1; mov dx,0x80; mov bx,0x7e00; int 0x13
+//   7c1a: jc fail; mov si,0x7c32 (first_line); jmp print
+//   7c21: fail: mov si,0x7c67 (failure line)
+//   7c24: print: lodsb; test al,al; jz halt; mov dx,0x3f8; out dx,al; jmp print
+//   7c2f: halt: hlt; jmp halt
+// The installed system's sector is the same print loop with its text at 0x7c16.
+std::string tiny_boot_image(const std::string& first_line) {
+  static constexpr unsigned char kInstaller[] = {
+      0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xd0, 0xbc, 0x00, 0x7c, 0xb8, 0x01, 0x03, 0xb9, 0x01,
+      0x00, 0xba, 0x80, 0x00, 0xbb, 0x00, 0x7e, 0xcd, 0x13, 0x72, 0x05, 0xbe, 0x32, 0x7c, 0xeb, 0x03, 0xbe,
+      0x67, 0x7c, 0xac, 0x84, 0xc0, 0x74, 0x06, 0xba, 0xf8, 0x03, 0xee, 0xeb, 0xf5, 0xf4, 0xeb, 0xfd};
+  static constexpr unsigned char kInstalled[] = {
+      0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0xbe, 0x16, 0x7c, 0xac, 0x84, 0xc0, 0x74, 0x06, 0xba, 0xf8, 0x03,
+      0xee, 0xeb, 0xf5, 0xf4, 0xeb, 0xfd};
+  std::string image(2048, '\0');
+  image.replace(0, sizeof kInstaller, reinterpret_cast<const char*>(kInstaller), sizeof kInstaller);
+  EXPECT_LT(first_line.size(), 0x67u - 0x32u);
+  image.replace(0x32, first_line.size(), first_line);
+  const std::string failed = "live-installer: installation failed: the BIOS could not write the disk\r\n";
+  image.replace(0x67, failed.size(), failed);
+  image.replace(512, sizeof kInstalled, reinterpret_cast<const char*>(kInstalled), sizeof kInstalled);
+  const std::string prompt = "Installed system\r\ninstalled login: ";
+  image.replace(512 + 0x16, prompt.size(), prompt);
+  image.replace(512 + 510, 2, "\x55\xaa");
+  return image;
+}
 
 class BootTest : public ::testing::Test {
  protected:
@@ -151,6 +187,26 @@ class BootTest : public ::testing::Test {
       std::this_thread::sleep_for(100ms);
     }
     return true;
+  }
+
+  // A bootable ISO small enough to make here: xorriso around an El Torito
+  // no-emulation boot image for SeaBIOS (tiny_boot_image).
+  fs::path tiny_iso(const std::string& first_line) {
+    if (!fs::exists("/usr/bin/xorriso")) return {};
+    fs::create_directories(root_ / "medium");
+    write("medium/boot.img", tiny_boot_image(first_line));
+    const fs::path iso = root_ / "tiny.iso";
+    std::vector<std::string> args = {"/usr/bin/xorriso", "-as", "mkisofs", "-quiet", "-o", iso.string(), "-b",
+                                     "boot.img", "-no-emul-boot", "-boot-load-size", "4", (root_ / "medium").string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "xorriso failed";
+    return iso;
   }
 
   // What was left in the CLI's TMPDIR (empty when it cleaned up).
@@ -363,6 +419,50 @@ TEST_F(BootCheck, InteractiveConsoleQuitsWithCtrlAX) {
   ::close(master);
   EXPECT_TRUE(exited) << "Ctrl-A X did not end the VM";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << screen;
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_EQ(tmp_leftovers(), "");
+}
+
+// --install for real, with SeaBIOS and the tiny ISO: the CD-ROM boots first
+// with the blank disk attached, the "installer" writes the disk, and the
+// disk alone (no CD-ROM, which would print the installer's line again) boots
+// to its login prompt.
+TEST_F(BootCheck, InstallFromAnIsoWritesTheDiskThenBootsTheDiskAlone) {
+  const fs::path iso = tiny_iso("live-installer: installation complete\r\n");
+  if (iso.empty()) GTEST_SKIP() << "xorriso is not installed (Debian package xorriso)";
+  const fs::path kept = root_ / "installed.qcow2";
+  const fs::path log = root_ / "console.log";
+  const Result r = run({"boot", iso.string(), "--bios", "--install", "--disk", "1", "--keep-disk", kept.string(),
+                        "--timeout", "90", "--install-timeout", "90", "--serial-log", log.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Installation complete after ")) << r.out;
+  EXPECT_TRUE(contains(r.out, ": installed login:")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Installed disk: " + kept.string())) << r.out;
+  EXPECT_EQ(read_text(kept).substr(0, 4), "QFI\xfb");
+  const std::string console = read_text(log);
+  EXPECT_TRUE(contains(console, "live-installer: installation complete\r\nInstalled system")) << console;
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_EQ(tmp_leftovers(), "");
+}
+
+TEST_F(BootCheck, TheInstallersFailureLineEndsTheInstallWithItsReason) {
+  const fs::path iso = tiny_iso("live-installer: installation failed: no target\r\n");
+  if (iso.empty()) GTEST_SKIP() << "xorriso is not installed (Debian package xorriso)";
+  const Result r = run({"boot", iso.string(), "--bios", "--install", "--install-timeout", "90"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "(phase: installer): the installer failed: no target")) << r.err;
+  EXPECT_FALSE(contains(r.err, "Installed system")) << "the disk was booted after a failed installation";
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(no_qemu_within(0ms));
+  EXPECT_EQ(tmp_leftovers(), "") << "the blank disk was left behind";
+}
+
+TEST_F(BootCheck, AnIsoCheckWaitsForTheLiveEnvironmentsPrompt) {
+  const fs::path iso = tiny_iso("tiny-live login: ");
+  if (iso.empty()) GTEST_SKIP() << "xorriso is not installed (Debian package xorriso)";
+  const Result r = run({"boot", iso.string(), "--bios", "--check", "--disk", "1", "--timeout", "90"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, ": tiny-live login:")) << r.out;
   EXPECT_TRUE(no_qemu_within(0ms));
   EXPECT_EQ(tmp_leftovers(), "");
 }
