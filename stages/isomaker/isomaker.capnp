@@ -70,6 +70,8 @@ struct MakeIsoRequest {
     efiModulesDir @1 :Text = "/usr/lib/grub/x86_64-efi";  # in the tree
     biosModulesDir @2 :Text = "/usr/lib/grub/i386-pc";   # in the tree; read when biosBoot
   }
+  # Every file of MakeIso is given by path (bound into the stage): xorriso
+  # and the indexers read them by name; a slot is refused.
   treeDir @0 :FdRef;            # the live tree (GRUB and its modules), bound read-only
   kernel @1 :FdRef;             # -> /images/vmlinuz
   initrd @2 :FdRef;             # -> /images/initrd.img
