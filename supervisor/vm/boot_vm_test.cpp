@@ -167,6 +167,14 @@ TEST(QemuArgv, DoublesCommasInPathsAsQemuOptionSyntaxRequires) {
   EXPECT_TRUE(has("file=/images/a,,b.raw,format=raw,if=virtio"));
   EXPECT_TRUE(has("if=pflash,format=raw,unit=1,file=/tmp/v,,1"));
   EXPECT_TRUE(has("stdio,id=console,signal=off,mux=on,logfile=/l,,og"));
+  // A CD-ROM or a kept disk named to smuggle in a drive option stays one file name.
+  spec.image = "/k/d.qcow2,snapshot=off";
+  spec.format = DiskFormat::kQcow2;
+  spec.cdrom = "/m/x.iso,readonly=off";
+  const std::vector<std::string> iso_argv = qemu_argv(spec);
+  auto iso_has = [&](const std::string& arg) { return std::find(iso_argv.begin(), iso_argv.end(), arg) != iso_argv.end(); };
+  EXPECT_TRUE(iso_has("if=none,id=cdrom,media=cdrom,readonly=on,format=raw,file=/m/x.iso,,readonly=off"));
+  EXPECT_TRUE(iso_has("file=/k/d.qcow2,,snapshot=off,format=qcow2,if=none,id=disk,discard=unmap,detect-zeroes=unmap"));
 }
 
 TEST(QemuArgv, AnchorsRelativeDrivePathsSoAColonIsNotReadAsAProtocol) {
@@ -211,7 +219,7 @@ TEST(QemuArgv, IsoUnderSeabiosHasNoFirmwareDrivesAndBootsTheCdromBeforeTheDisk) 
   const std::vector<std::string> expected = {
       "-drive", "if=none,id=cdrom,media=cdrom,readonly=on,format=raw,file=/images/live.iso",
       "-device", "ide-cd,drive=cdrom,bootindex=0",
-      "-drive", "file=/tmp/scratch/disk.qcow2,format=qcow2,if=none,id=disk",
+      "-drive", "file=/tmp/scratch/disk.qcow2,format=qcow2,if=none,id=disk,discard=unmap,detect-zeroes=unmap",
       "-device", "virtio-blk-pci,drive=disk,bootindex=1"};
   EXPECT_EQ(boot_part(spec), expected);
 }

@@ -28,7 +28,9 @@ std::vector<std::string> cdrom_args(const VmSpec& spec) {
       "-drive", "if=none,id=cdrom,media=cdrom,readonly=on,format=raw,file=" + drive_file(spec.cdrom),
       "-device", "ide-cd,drive=cdrom,bootindex=0"};
   if (!spec.image.empty()) {
-    args.insert(args.end(), {"-drive", disk_drive(spec, "if=none,id=disk"),
+    // The installer writes a whole raw image, zeros included: zero writes
+    // leave the qcow2 file unallocated there instead of growing it.
+    args.insert(args.end(), {"-drive", disk_drive(spec, "if=none,id=disk,discard=unmap,detect-zeroes=unmap"),
                              "-device", "virtio-blk-pci,drive=disk,bootindex=1"});
   }
   return args;
