@@ -220,6 +220,13 @@ fs::path additional_file_source(const config::AdditionalFile& file, const fs::pa
   return fs::absolute(declared).parent_path() / local;
 }
 
+// The stage runs with SOURCE_DATE_EPOCH when the inputs name one (the SBOM's time).
+void encode_install_request(const installer_client::Request& request, const InstallInputs& in, PreparedRequest& p) {
+  ipc::proto::StageRequest::Builder stage_request = p.init_request();
+  stage_request.setSourceDateEpoch(in.source_date_epoch);
+  installer_client::encode(request, stage_request.initInstaller());
+}
+
 // The base only: the stage sees the packages and the tree it fills.
 PreparedRequest prepare_save_request(const InstallInputs& in) {
   PreparedRequest p;
@@ -227,7 +234,7 @@ PreparedRequest prepare_save_request(const InstallInputs& in) {
   request.root_dir = p.bind_dir(in.build_env_tree, true);
   request.build_env = {installer_client::BuildEnvMode::SAVE, p.bind_dir(in.build_env_tree, true)};
   family_named(in.lock.family).fill_installer_request(in.facts, in.package_keys, p, request);
-  installer_client::encode(request, p.init_request().initInstaller());
+  encode_install_request(request, in, p);
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.extra.push_back({sandbox::MountKind::kProc, {}, (in.build_env_tree / "proc").string(), {}});
   p.mounts.extra.push_back({sandbox::MountKind::kDev, {}, (in.build_env_tree / "dev").string(), {}});
@@ -254,7 +261,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.boot_fs_uuid = in.layout.boot_fs_uuid;
   request.esp_mount_point = in.layout.esp_mount_point;
   family_named(in.lock.family).fill_installer_request(in.facts, in.package_keys, p, request);
-  installer_client::encode(request, p.init_request().initInstaller());
+  encode_install_request(request, in, p);
   p.mounts.read_only.push_back(in.packages_dir);
   p.mounts.read_write.push_back(in.workspace);
   // Maintainer scripts need /proc and /dev in the chroot; the launcher mounts

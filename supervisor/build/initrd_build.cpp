@@ -53,7 +53,7 @@ StageJob make_initrd_job(const InstallInputs& install, const std::string& after,
   const fs::path output_dir = install.output_dir;
   const fs::path tree = install.root_dir;
   const std::string name = output_base_name(install.image) + ".img";
-  const std::int64_t clamp = initrd_clamp_time(install.lock, std::getenv("SOURCE_DATE_EPOCH"));
+  const std::int64_t clamp = install.source_date_epoch;  // initrd_jobs sets it
   return StageJob{
       .name = "make-initrd",
       .kind = ipc::proto::StageKind::ISOMAKER,
@@ -108,7 +108,11 @@ PreparedRequest prepare_initrd_request(const InitrdJobInputs& in) {
   return p;
 }
 
-std::vector<StageJob> initrd_jobs(const InstallInputs& install, std::function<void()> on_saved, ImageResults& out) {
+std::vector<StageJob> initrd_jobs(const InstallInputs& inputs, std::function<void()> on_saved, ImageResults& out) {
+  // The cpio's clamp time is also the installer's SOURCE_DATE_EPOCH, so the
+  // SBOM in the tree is the same for the same lockfile.
+  InstallInputs install = inputs;
+  install.source_date_epoch = initrd_clamp_time(install.lock, std::getenv("SOURCE_DATE_EPOCH"));
   std::vector<StageJob> jobs = install_jobs(install, "", std::move(on_saved), out);
   jobs.push_back(make_initrd_job(install, configure_job_name(install), out));
   return jobs;

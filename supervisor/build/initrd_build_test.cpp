@@ -183,6 +183,20 @@ TEST_F(InitrdBuild, JobsAreInstallThenMakeInitrdOnTheIsomaker) {
   }
 }
 
+// The installer runs with the clamp time as SOURCE_DATE_EPOCH: the SBOM it
+// writes into the tree carries that time, not the build's.
+TEST_F(InitrdBuild, TheInstallerGetsTheClampTimeAsSourceDateEpoch) {
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  ImageResults out;
+  const std::vector<StageJob> jobs = initrd_jobs(inputs(), {}, out);
+  ASSERT_EQ(jobs.front().kind, ipc::proto::StageKind::INSTALLER);
+  EXPECT_EQ(request_of(jobs.front().prepare()).getSourceDateEpoch(), initrd_clamp_time(lock, nullptr));
+  ::setenv("SOURCE_DATE_EPOCH", "1000000000", 1);
+  const std::vector<StageJob> pinned = initrd_jobs(inputs(), {}, out);
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  EXPECT_EQ(request_of(pinned.front().prepare()).getSourceDateEpoch(), 1000000000);
+}
+
 TEST(InitrdSteps, NoDiskAndTheIsomakerInTheBuildRecord) {
   const ImageSteps steps = initrd_steps();
   EXPECT_TRUE(steps.layout.partitions.empty());

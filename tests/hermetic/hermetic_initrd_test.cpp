@@ -52,6 +52,7 @@ struct CpioEntry {
   unsigned uid = 0, gid = 0, mode = 0;
   std::string symlink;
   std::string content;
+  std::int64_t mtime = 0;
 };
 
 // Every entry of the (compressed) cpio, in archive order.
@@ -68,6 +69,7 @@ std::vector<CpioEntry> read_cpio(const fs::path& file) {
   while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
     CpioEntry entry{archive_entry_pathname(e), static_cast<unsigned>(archive_entry_uid(e)),
                     static_cast<unsigned>(archive_entry_gid(e)), static_cast<unsigned>(archive_entry_mode(e)), "", ""};
+    entry.mtime = archive_entry_mtime(e);
     if (const char* target = archive_entry_symlink(e)) entry.symlink = target;
     if (archive_entry_filetype(e) == AE_IFREG) {
       std::string data(static_cast<std::size_t>(archive_entry_size(e)), '\0');
@@ -91,7 +93,8 @@ class HermeticInitrd : public ::testing::Test {
     text = std::regex_replace(text, std::regex("  packages:\n(    - .*\n)+"), "  packages:\n    - oic-boot\n");
     text += "  additionalFiles:\n    - local: start.sh\n      final: /root/start\n"
             "  users:\n    - name: root\n      startupScript: /root/start\n";
-    const fs::path tmpl = world_->root() / "live.yml";
+    tmpl_ = world_->root() / "live.yml";
+    const fs::path& tmpl = tmpl_;
     repo::write_file(tmpl, text);
     repo::write_file(world_->root() / "start.sh", "#!/bin/sh\necho started\n");
     fs::permissions(world_->root() / "start.sh", fs::perms(0755));
@@ -112,7 +115,7 @@ class HermeticInitrd : public ::testing::Test {
 
   static inline std::unique_ptr<RepoWorld> world_;
   static inline repo::CliResult build_;
-  static inline fs::path dir_;
+  static inline fs::path dir_, tmpl_;
   static inline std::vector<CpioEntry> entries_;
   static inline std::map<std::string, const CpioEntry*> by_path_;
 };
@@ -174,6 +177,28 @@ TEST_F(HermeticInitrd, EntriesAreSortedOwnedByRootWithAnInitLinkAndNoKernelOrBoo
                  path.starts_with("loader"))
         << path << ": no boot loader, initramfs or fstab in an initrd image";
   }
+}
+
+// Last: it builds again. The same inputs are up to date; a rebuild of the same
+// lockfile gives the same bytes (the clamp time is derived from it); with
+// SOURCE_DATE_EPOCH set, no entry is newer than it.
+TEST_F(HermeticInitrd, TheBuildRecordHoldsARebuildIsTheSameBytesAndSourceDateEpochClamps) {
+  const fs::path img = dir_ / "live-test-1.0.0.img";
+  const std::string first = repo::sha256_hex(img);
+  const repo::CliResult again = world_->full_cli({"build", tmpl_.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE((again.out + again.err).find("are up to date"), std::string::npos) << again.out << again.err;
+  const repo::CliResult rebuild = world_->full_cli({"build", "--rebuild", tmpl_.string()});
+  ASSERT_EQ(rebuild.exit_code, 0) << rebuild.out << rebuild.err;
+  EXPECT_EQ(repo::sha256_hex(img), first) << "the same lockfile, the same initrd";
+  ::setenv("SOURCE_DATE_EPOCH", "1000000000", 1);
+  const repo::CliResult clamped = world_->full_cli({"build", "--rebuild", tmpl_.string()});
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  ASSERT_EQ(clamped.exit_code, 0) << clamped.out << clamped.err;
+  const std::vector<CpioEntry> entries = read_cpio(img);
+  ASSERT_FALSE(entries.empty());
+  for (const CpioEntry& e : entries) EXPECT_LE(e.mtime, 1000000000) << e.path;
+  EXPECT_NE(repo::sha256_hex(img), first);
 }
 
 }  // namespace
