@@ -223,17 +223,29 @@ TEST_F(IsomakerSandbox, IsoWithAMissingInputNamesIt) {
 TEST_F(IsomakerSandbox, MakesAHybridIsoWithTheTreesGrub) {
   const char* grub_tree = std::getenv("OIC_ISOMAKER_GRUB_TREE");
   if (grub_tree == nullptr) GTEST_SKIP() << "OIC_ISOMAKER_GRUB_TREE names no tree with GRUB";
-  const auto ran = run_stage(iso_request(grub_tree), {grub_tree});
+  // A package for /cache-repo, indexed by apt-ftparchive inside the sandbox.
+  const fs::path deb_root = base_ / "deb";
+  fs::create_directories(deb_root / "DEBIAN");
+  std::ofstream(deb_root / "DEBIAN/control") << "Package: hello\nVersion: 1.0\nArchitecture: all\n"
+                                                  "Maintainer: t <t@t>\nDescription: test\n";
+  diskmaker::run_tool_checked({.argv = {"dpkg-deb", "--root-owner-group", "--build", deb_root.string(),
+                                        (base_ / "hello_1.0_all.deb").string()}},
+                              "build a test package");
+  nlohmann::json request = iso_request(grub_tree);
+  request["isomaker"]["makeIso"]["packageFamily"] = "deb";
+  request["isomaker"]["makeIso"]["packages"] = {{{"path", (base_ / "hello_1.0_all.deb").string()}}};
+  const auto ran = run_stage(request, {grub_tree});
   ASSERT_TRUE(ran.succeeded()) << ran.describe();
   EXPECT_EQ(names_in(base_ / "out"), (std::vector<std::string>{"x-1.0.iso"}));
   const std::string files = diskmaker::run_tool_checked(
       {.argv = {"xorriso", "-indev", (base_ / "out/x-1.0.iso").string(), "-find", "/", "-type", "f"}}, "list the ISO");
   for (const char* path : {"/images/vmlinuz", "/images/initrd.img", "/boot/grub/grub.cfg", "/boot/grub/efi.img",
-                           "/install/manifest.json", "/boot/grub/x86_64-efi/normal.mod"}) {
+                           "/install/manifest.json", "/boot/grub/x86_64-efi/normal.mod",
+                           "/cache-repo/hello_1.0_all.deb", "/cache-repo/Packages", "/cache-repo/Release"}) {
     EXPECT_THAT(files, HasSubstr(std::string("'") + path + "'"));
   }
   const auto first = nlohmann::json::parse(ran.out)["isomaker"]["makeIso"]["iso"]["sha256"];
-  const auto again = run_stage(iso_request(grub_tree), {grub_tree});
+  const auto again = run_stage(request, {grub_tree});
   ASSERT_TRUE(again.succeeded()) << again.describe();
   EXPECT_EQ(nlohmann::json::parse(again.out)["isomaker"]["makeIso"]["iso"]["sha256"], first);
 }
