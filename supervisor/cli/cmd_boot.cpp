@@ -103,9 +103,11 @@ void require_only_for(const Invocation& inv, const BootRequest& request, const c
 }
 
 // An initrd needs a kernel; a cpio archive cannot be anything else, but a
-// compressed file may as well be a compressed disk image.
-void require_kernel_for_initrd(const BootRequest& request) {
-  if (request.media.compression != "none") detect_disk_format(request.image);  // throws: how to decompress
+// compressed file may as well be a compressed disk image: for gzip, xz and
+// zstd detect_disk_format's refusal says how to decompress it (and that an
+// initrd takes --kernel); for the rest this one does.
+[[noreturn]] void require_kernel_for_initrd(const BootRequest& request) {
+  if (request.media.compression != "none") detect_disk_format(request.image);
   throw base::Error(base::ErrorKind::kInvalidInput,
                     "Failed to boot '" + request.image.string() + "': it is an initrd (a " +
                         (request.media.compression == "none" ? std::string("cpio archive")
