@@ -49,6 +49,15 @@ isomaker_client::Compression compression_of(const std::string& name) {
                     "initrdCompression '" + name + "' is not gzip, zstd, xz or none (provider config.yml)");
 }
 
+// The installer names the kernel and the initramfs; both must be plain files
+// of /boot, whatever it reported.
+void require_boot_file(const std::string& path, const char* what) {
+  const fs::path p(path);
+  base::require(p.parent_path() == "boot" && p.has_filename() && p.filename() != "." && p.filename() != "..",
+               std::string("Failed to make the initrd: the installer named ") + what + " '" + path +
+                   "', not a file of /boot");
+}
+
 StageJob make_initrd_job(const InstallInputs& install, const std::string& after, ImageResults& out) {
   const fs::path output_dir = install.output_dir;
   const fs::path tree = install.root_dir;
@@ -92,6 +101,8 @@ PreparedRequest prepare_initrd_request(const InitrdJobInputs& in) {
     throw base::Error(base::ErrorKind::kInvalidInput, "Failed to make the initrd: the image has no kernel (/boot/vmlinuz-*)")
         .with_hint("add the distribution's kernel package to the template's systemConfig.kernel.packages");
   }
+  require_boot_file(in.kernel_path, "the kernel");
+  if (!in.initrd_path.empty()) require_boot_file(in.initrd_path, "the initramfs");
   PreparedRequest p;
   isomaker_client::InitrdRequest request{.tree_dir = p.bind_dir(in.tree, false),
                                          .excluded_paths = {"/" + in.kernel_path},

@@ -147,6 +147,18 @@ TEST_F(InitrdBuild, AnImageWithoutAKernelIsAClearError) {
   }
 }
 
+// What the installer reported is not taken on trust: only files of /boot.
+TEST_F(InitrdBuild, KernelAndInitramfsMustBeFilesOfBoot) {
+  for (const std::string bad : {"etc/shadow", "boot/../etc/shadow", "/boot/vmlinuz", "boot/", "boot/x/vmlinuz"}) {
+    InitrdJobInputs in = initrd_inputs();
+    in.kernel_path = bad;
+    EXPECT_THROW(prepare_initrd_request(in), base::Error) << bad;
+    in = initrd_inputs();
+    in.initrd_path = bad;
+    EXPECT_THROW(prepare_initrd_request(in), base::Error) << bad;
+  }
+}
+
 TEST_F(InitrdBuild, TheClampTimeIsSourceDateEpochElseDerivedFromTheLockfile) {
   EXPECT_EQ(initrd_clamp_time(lock, "1700000000"), 1700000000);
   for (const char* bad : {"17e8", "-5", "now", "1700000000 "}) {
