@@ -71,7 +71,7 @@ TEST_F(IsoExtra, UnattendedInstallOntoADiskTheMachineLacksFailsNamingIt) {
   ASSERT_EQ(build.result.exit_code, 0) << build.tail();
   const ImageOutputs out{workspace.output_dir("debian-debian12-x86_64", "No_Such_Disk_ISO"), "oic-iso-no-disk-1.0.0"};
   const TimedRun install =
-      workspace.cli({"boot", out.file("iso").string(), "--install", "--disk", "3", "--timeout", "1500"});
+      workspace.cli({"boot", out.file("iso").string(), "--install", "--disk", "3", "--timeout", "600", "--install-timeout", "1500"});
   std::cout << "[ image    ] install onto a missing disk: " << install.seconds << " s\n";
   EXPECT_NE(install.result.exit_code, 0);
   EXPECT_NE(install.output().find("installation failed"), std::string::npos) << install.tail(60);

@@ -224,8 +224,9 @@ TEST_F(IsoImages, UnattendedInstallBootsFromTheDiskWithTheLockedPackages) {
   ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
   const fs::path disk = scratch("install") / "disk.qcow2";
   const TimedRun install = workspace_->cli({"boot", iso().file("iso").string(), "--install", "--disk", "3",
-                                            "--keep-disk", disk.string(), "--check", "--timeout",
-                                            std::to_string(kInstallTimeoutSeconds)});
+                                            "--keep-disk", disk.string(), "--timeout",
+                                            std::to_string(kBootTimeoutSeconds),
+                                            "--install-timeout", std::to_string(kInstallTimeoutSeconds)});
   std::cout << "[ image    ] install from the ISO and boot from the disk: " << install.seconds << " s\n";
   ASSERT_EQ(install.result.exit_code, 0) << install.tail(80);
   const fs::path raw = scratch("install") / "disk.raw";
