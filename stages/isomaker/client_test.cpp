@@ -77,19 +77,27 @@ TEST(IsomakerClient, IsoRequestReachesTheStageDecoder) {
   EXPECT_EQ(spec.output_name, "x-1.0.iso");
 }
 
-// xorriso and the indexers read MakeIso's files by name.
-TEST(IsomakerClient, IsoFilesGivenBySlotAreRefused) {
+// A file given by slot is named by the fd the stage opened for it; without
+// its fds (a decoder alone) a slot is refused.
+TEST(IsomakerClient, IsoFilesGivenBySlotAreNamedByTheirFd) {
   client::IsoRequest request = sample_iso_request();
   request.initrd = ipc::FdReference::of_slot(2);
   capnp::MallocMessageBuilder message;
   auto builder = message.initRoot<ipc::proto::IsomakerRequest>();
   client::encode(request, builder);
+  const auto in = builder.asReader().getMakeIso();
+  const IsoSpec spec = decode_iso_request(in, [](ipc::proto::FdRef::Reader ref, const std::string& what) {
+    EXPECT_EQ(what, "initrd");
+    return "/proc/self/fd/" + std::to_string(ref.getSlot() + 10);
+  });
+  EXPECT_EQ(spec.initrd, "/proc/self/fd/12");
+  EXPECT_EQ(spec.kernel, "/ws/live/vmlinuz-6.1.0-13-amd64");
   try {
-    decode_iso_request(builder.asReader().getMakeIso());
+    decode_iso_request(in);
     FAIL() << "no error";
   } catch (const base::Error& e) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
-    EXPECT_NE(std::string(e.what()).find("initrd must be given by path"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("initrd is given by fd slot"), std::string::npos) << e.what();
   }
 }
 

@@ -169,12 +169,13 @@ WrittenFile make_iso(const IsoSpec& spec, int tree_fd, int out_fd, const std::st
   }
   for (const auto& extra : spec.extra_files) call.grafts.push_back({extra.iso_path, extra.source});
   base::check_syscall(::mkdirat(out_fd, (work_name + "/cache-repo").c_str(), 0755), "make", "cache-repo");
-  for (auto& graft : make_repository(spec.package_family, spec.packages, work + "/cache-repo", time)) {
+  for (auto& graft : make_repository(spec.package_family, spec.packages, work + "/cache-repo", time, spec.input_fds)) {
     call.grafts.push_back(std::move(graft));
   }
   (void)outputs.create(spec.output_name);
   call.output = out_path + "/" + partial_name(spec.output_name);
-  diskmaker::run_tool_checked({.argv = xorriso_argv(call), .env = {"SOURCE_DATE_EPOCH=" + std::to_string(time)}},
+  diskmaker::run_tool_checked({.argv = xorriso_argv(call), .inherit_fds = spec.input_fds,
+                               .env = {"SOURCE_DATE_EPOCH=" + std::to_string(time)}},
                               "write the ISO (xorriso)");
   return outputs.finish(spec.output_name);
 }

@@ -171,7 +171,8 @@ std::string rfc1123_date(std::int64_t epoch) { return utc_format(epoch, "%a, %d 
 
 std::vector<std::string> xorriso_argv(const XorrisoCall& call) {
   const std::string stamp = iso_timestamp(call.time);
-  std::vector<std::string> argv = {"xorriso", "-as", "mkisofs", "-o", call.output, "-graft-points", "-r", "-J",
+  std::vector<std::string> argv = {"xorriso", "-follow", "param", "-as", "mkisofs", "-o", call.output,
+                                   "-graft-points", "-r", "-J",
                                    "-joliet-long", "-l", "-volid", call.volume_id,
                                    "--modification-date=" + stamp, "--set_all_file_dates", stamp};
   if (!call.bios_image.empty()) {

@@ -41,6 +41,9 @@ struct IsoSpec {
   bool bios_boot = false;
   GrubSpec grub;
   std::string output_name;  // no '/'
+  // Inputs given as fds are named /proc/self/fd/N; the tools that read
+  // inputs (xorriso, the indexers) inherit these fds.
+  std::vector<int> input_fds;
 };
 
 // Throws kInvalidInput naming the field: output name, volume id (1 to 32 of
@@ -108,6 +111,8 @@ std::string iso_timestamp(std::int64_t epoch);
 // RFC 1123 ("Tue, 14 Nov 2023 22:13:20 +0000") of epoch seconds, UTC.
 std::string rfc1123_date(std::int64_t epoch);
 
+// Pathspecs are followed ("-follow param"): an input given as an fd is the
+// /proc/self/fd/N link to it.
 struct XorrisoCall {
   std::string output;
   std::string volume_id;

@@ -154,7 +154,7 @@ std::string joined(const std::vector<std::string>& argv) {
 
 TEST(IsoLayout, XorrisoWritesAHybridIsoWithFixedTimes) {
   const std::string argv = joined(xorriso_argv(call_of(true)));
-  EXPECT_THAT(argv, HasSubstr("xorriso -as mkisofs -o /o/.x.iso.partial -graft-points -r -J -joliet-long -l "));
+  EXPECT_THAT(argv, HasSubstr("xorriso -follow param -as mkisofs -o /o/.x.iso.partial -graft-points -r -J -joliet-long -l "));
   EXPECT_THAT(argv, HasSubstr("-volid ICT_CDROM --modification-date=2023111422132000 --set_all_file_dates "
                               "2023111422132000 "));
   EXPECT_THAT(argv, HasSubstr("-b boot/grub/bios.img -no-emul-boot -boot-load-size 4 -boot-info-table "

@@ -27,10 +27,11 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 // The tool's stdout into `path`: its warnings (stderr) stay out of the file.
-void run_into(const std::vector<std::string>& argv, const std::string& path, const std::string& what) {
+void run_into(const std::vector<std::string>& argv, const std::string& path, const std::string& what,
+              const std::vector<int>& input_fds) {
   base::UniqueFd fd(base::check_syscall(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
                                         "create", path));
-  diskmaker::run_tool_checked({.argv = argv, .stdout_fd = fd.get()}, what);
+  diskmaker::run_tool_checked({.argv = argv, .stdout_fd = fd.get(), .inherit_fds = input_fds}, what);
 }
 
 std::string read_text(const std::string& path) {
@@ -40,20 +41,21 @@ std::string read_text(const std::string& path) {
 }
 
 // Release hashes the indexes in `dir`, so it is written beside it first.
-std::vector<Graft> index_deb(const std::string& dir, std::int64_t time) {
+std::vector<Graft> index_deb(const std::string& dir, std::int64_t time, const std::vector<int>& input_fds) {
   const std::string scanned = dir + ".packages";
-  run_into({"apt-ftparchive", "packages", dir}, scanned, "index the packages (apt-ftparchive packages)");
+  run_into({"apt-ftparchive", "packages", dir}, scanned, "index the packages (apt-ftparchive packages)", input_fds);
   write_text(dir + "/Packages", relative_packages_index(read_text(scanned), dir));
   const std::string release = dir + ".release";
   run_into({"apt-ftparchive", "-o", "APT::FTPArchive::Release::Date=" + rfc1123_date(time), "release", dir}, release,
-           "write the repository's Release (apt-ftparchive release)");
+           "write the repository's Release (apt-ftparchive release)", {});
   fs::rename(release, dir + "/Release");
   return {{"/cache-repo/Packages", dir + "/Packages"}, {"/cache-repo/Release", dir + "/Release"}};
 }
 
-std::vector<Graft> index_rpm(const std::string& dir, std::int64_t time) {
+std::vector<Graft> index_rpm(const std::string& dir, std::int64_t time, const std::vector<int>& input_fds) {
   diskmaker::run_tool_checked({.argv = {"createrepo_c", "--no-database", "--simple-md-filenames", "--revision",
-                                        std::to_string(time), "--set-timestamp-to-revision", dir}},
+                                        std::to_string(time), "--set-timestamp-to-revision", dir},
+                               .inherit_fds = input_fds},
                               "index the packages (createrepo_c)");
   return {{"/cache-repo/repodata", dir + "/repodata"}};
 }
@@ -75,7 +77,8 @@ std::string relative_packages_index(const std::string& index, const std::string&
 }
 
 std::vector<Graft> make_repository(PackageFamily family, const std::vector<std::string>& packages,
-                                   const std::string& scratch_dir, std::int64_t time) {
+                                   const std::string& scratch_dir, std::int64_t time,
+                                   const std::vector<int>& input_fds) {
   if (family == PackageFamily::kNone) return {};
   const std::string suffix = family == PackageFamily::kDeb ? ".deb" : ".rpm";
   std::vector<Graft> grafts;
@@ -89,7 +92,7 @@ std::vector<Graft> make_repository(PackageFamily family, const std::vector<std::
     grafts.push_back({"/cache-repo/" + name, path});
   }
   const std::vector<Graft> metadata =
-      family == PackageFamily::kDeb ? index_deb(scratch_dir, time) : index_rpm(scratch_dir, time);
+      family == PackageFamily::kDeb ? index_deb(scratch_dir, time, input_fds) : index_rpm(scratch_dir, time, input_fds);
   grafts.insert(grafts.end(), metadata.begin(), metadata.end());
   return grafts;
 }

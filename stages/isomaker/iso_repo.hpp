@@ -17,8 +17,11 @@ namespace stage::isomaker {
 // into `scratch_dir` (an empty directory; files named `scratch_dir`.* beside
 // it are scratch too). Throws kInvalidInput on two
 // packages with one file name or a file that is not a package of the family.
+// `input_fds`: the fds of packages named /proc/self/fd/N, which the indexer
+// inherits.
 std::vector<Graft> make_repository(PackageFamily family, const std::vector<std::string>& packages,
-                                   const std::string& scratch_dir, std::int64_t time);
+                                   const std::string& scratch_dir, std::int64_t time,
+                                   const std::vector<int>& input_fds = {});
 
 // apt-ftparchive names each package by the path it scanned; the medium's
 // Packages names it relative to the repository ("./x.deb").

@@ -70,14 +70,14 @@ struct MakeIsoRequest {
     efiModulesDir @1 :Text = "/usr/lib/grub/x86_64-efi";  # in the tree
     biosModulesDir @2 :Text = "/usr/lib/grub/i386-pc";   # in the tree; read when biosBoot
   }
-  # Every file of MakeIso is given by path (bound into the stage): xorriso
-  # and the indexers read them by name; a slot is refused.
+  # xorriso and the indexers read MakeIso's files by name: a path bound into
+  # the stage, or a slot, read as /proc/self/fd/N (the tools inherit it).
   treeDir @0 :FdRef;            # the live tree (GRUB and its modules), bound read-only
   kernel @1 :FdRef;             # -> /images/vmlinuz
   initrd @2 :FdRef;             # -> /images/initrd.img
   extraFiles @3 :List(ExtraFile);
   packageFamily @4 :PackageFamily;
-  packages @5 :List(FdRef);     # package files, placed flat under /cache-repo
+  packages @5 :List(FdRef);     # package files (by path: more than a frame's fds), flat under /cache-repo
   menu @6 :Menu;
   volumeId @7 :Text = "ICT_CDROM";
   clampTime @8 :Int64 = -1;     # epoch seconds: file and volume times; -1 = now

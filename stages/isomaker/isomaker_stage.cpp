@@ -35,11 +35,14 @@ PackageFamily family_of(MakeIsoRequest::PackageFamily f) {
   base::fail(base::ErrorKind::kInvalidInput, "unknown package family");
 }
 
-// MakeIso's files are bound into the stage at their path: xorriso and the
-// indexers read them by name (a packages list exceeds the fd budget anyway).
-std::string file_path(ipc::proto::FdRef::Reader ref, const std::string& what) {
-  base::require(ref.getSlot() < 0 && ref.hasPath() && ref.getPath().size() > 0,
-                "MakeIso's " + what + " must be given by path (bound into the stage), not by fd slot");
+// xorriso and the indexers read MakeIso's files by name: a path bound into
+// the stage, or for a slot the /proc/self/fd/N link `open_slot` gives.
+std::string file_path(ipc::proto::FdRef::Reader ref, const std::string& what, const SlotOpener& open_slot) {
+  if (ref.getSlot() >= 0) {
+    base::require(static_cast<bool>(open_slot), "MakeIso's " + what + " is given by fd slot where only paths are read");
+    return open_slot(ref, what);
+  }
+  base::require(ref.hasPath() && ref.getPath().size() > 0, "MakeIso's " + what + " names no file");
   return ref.getPath();
 }
 
@@ -71,7 +74,12 @@ void run_initrd(MakeInitrdRequest::Reader in, ipc::StageContext& context,
 }
 
 void run_iso(MakeIsoRequest::Reader in, ipc::StageContext& context, ipc::proto::MakeIsoResult::Builder out) {
-  const IsoSpec spec = decode_iso_request(in);
+  std::vector<base::UniqueFd> inputs;  // files given by slot, open while the tools run
+  IsoSpec spec = decode_iso_request(in, [&](ipc::proto::FdRef::Reader ref, const std::string& what) {
+    inputs.push_back(context.open(ref, O_RDONLY, what));
+    return "/proc/self/fd/" + std::to_string(inputs.back().get());
+  });
+  for (const auto& fd : inputs) spec.input_fds.push_back(fd.get());
   check_iso_spec(spec);
   check_iso_programs(spec.package_family);
   const base::UniqueFd tree = context.open(in.getTreeDir(), O_RDONLY | O_DIRECTORY, "treeDir");
@@ -95,15 +103,16 @@ InitrdSpec decode_initrd_request(MakeInitrdRequest::Reader request) {
   return spec;
 }
 
-IsoSpec decode_iso_request(MakeIsoRequest::Reader request) {
+IsoSpec decode_iso_request(MakeIsoRequest::Reader request, const SlotOpener& open_slot) {
   IsoSpec spec;
-  spec.kernel = file_path(request.getKernel(), "kernel");
-  spec.initrd = file_path(request.getInitrd(), "initrd");
+  spec.kernel = file_path(request.getKernel(), "kernel", open_slot);
+  spec.initrd = file_path(request.getInitrd(), "initrd", open_slot);
   for (const auto e : request.getExtraFiles()) {
-    spec.extra_files.push_back({file_path(e.getSource(), "extra file " + std::string(e.getIsoPath())), e.getIsoPath()});
+    spec.extra_files.push_back({file_path(e.getSource(), "extra file " + std::string(e.getIsoPath()), open_slot),
+                                e.getIsoPath()});
   }
   spec.package_family = family_of(request.getPackageFamily());
-  for (const auto p : request.getPackages()) spec.packages.push_back(file_path(p, "package file"));
+  for (const auto p : request.getPackages()) spec.packages.push_back(file_path(p, "package file", open_slot));
   spec.menu = {request.getMenu().getTitle(), request.getMenu().getCmdline(), request.getMenu().getTimeoutSeconds()};
   spec.volume_id = request.getVolumeId();
   spec.clamp_time = request.getClampTime();

@@ -7,6 +7,9 @@
 //   .<outputName>.work/     the ISO's tree and boot images
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "ipc/stage_main.hpp"
 #include "stages/isomaker/initrd.hpp"
 #include "stages/isomaker/iso_layout.hpp"
@@ -17,7 +20,10 @@ namespace stage::isomaker {
 // The plain requests; the fds and paths of directories and files are opened
 // by run_request.
 InitrdSpec decode_initrd_request(ipc::proto::MakeInitrdRequest::Reader request);
-IsoSpec decode_iso_request(ipc::proto::MakeIsoRequest::Reader request);
+// Names a file given by fd slot (opened by the caller; "/proc/self/fd/N").
+using SlotOpener = std::function<std::string(ipc::proto::FdRef::Reader ref, const std::string& what)>;
+// Without an opener a file given by slot is refused.
+IsoSpec decode_iso_request(ipc::proto::MakeIsoRequest::Reader request, const SlotOpener& open_slot = {});
 
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
                  ipc::proto::StageResult::Builder result);
