@@ -93,7 +93,9 @@ void write_data(archive* a, int tree_fd, const TreeEntry& e) {
     const ssize_t n = ::read(fd.get(), buffer.data(), std::min<std::uint64_t>(left, buffer.size()));
     base::check_syscall(n, "read", "/" + e.path);
     base::check(n > 0, "/" + e.path + " became shorter while it was read");
-    if (archive_write_data(a, buffer.data(), static_cast<std::size_t>(n)) < 0) check_archive(a, ARCHIVE_FATAL, "write /" + e.path);
+    if (archive_write_data(a, buffer.data(), static_cast<std::size_t>(n)) < 0) {
+      check_archive(a, ARCHIVE_FATAL, "write /" + e.path);
+    }
     left -= static_cast<std::uint64_t>(n);
   }
 }
@@ -164,7 +166,8 @@ void check_initrd_spec(const InitrdSpec& spec) {
 
 WrittenFile write_initrd(int tree_fd, const InitrdSpec& spec, PendingOutputs& outputs) {
   const std::vector<TreeEntry> entries = walk_tree(tree_fd, spec.excluded_paths);
-  const bool has_init = std::any_of(entries.begin(), entries.end(), [](const TreeEntry& e) { return e.path == "init"; });
+  const bool has_init =
+      std::any_of(entries.begin(), entries.end(), [](const TreeEntry& e) { return e.path == "init"; });
   base::require(has_init || exists_in_tree(tree_fd, "/sbin/init"),
                 "the tree has neither /init nor /sbin/init: the initrd would have nothing to run");
   const int fd = outputs.create(spec.output_name);

@@ -18,7 +18,8 @@ constexpr std::array kReservedPaths = {"/images/vmlinuz", "/images/initrd.img", 
 
 void check_iso_path(const std::string& path, std::set<std::string>& seen) {
   const std::string what = "extra file ISO path '" + path + "'";
-  base::require(path.starts_with('/') && path.size() > 1 && !path.ends_with('/'), what + " must be an absolute file path");
+  base::require(path.starts_with('/') && path.size() > 1 && !path.ends_with('/'),
+                what + " must be an absolute file path");
   const std::string padded = path + "/";
   base::require(padded.find("/./") == std::string::npos && padded.find("/../") == std::string::npos &&
                     padded.find("//") == std::string::npos,
@@ -85,7 +86,8 @@ std::string grub_cfg(const MenuSpec& menu) {
   cfg += "if serial --unit=0 --speed=115200; then\n  terminal_input --append serial\n"
          "  terminal_output --append serial\nfi\n\n";
   cfg += entry(menu.title, menu.cmdline);
-  cfg += entry(menu.title + " (Debug shell)", menu.cmdline.empty() ? "rdinit=/bin/sh" : menu.cmdline + " rdinit=/bin/sh");
+  const std::string debug_cmdline = menu.cmdline.empty() ? "rdinit=/bin/sh" : menu.cmdline + " rdinit=/bin/sh";
+  cfg += entry(menu.title + " (Debug shell)", debug_cmdline);
   cfg += "if [ \"$grub_platform\" = \"efi\" ]; then\n"
          "  menuentry 'Boot from local disk' {\n    exit\n  }\n"
          "else\n"
@@ -119,7 +121,9 @@ std::vector<std::string> efi_modules_wanted() {
           "linux",    "echo",       "test",   "ls",      "cat",    "sleep",          "reboot",     "halt",
           "serial",   "terminal",   "efi_gop", "all_video"};
 }
-std::vector<std::string> efi_modules_required() { return {"iso9660", "search_fs_file", "configfile", "normal", "linux"}; }
+std::vector<std::string> efi_modules_required() {
+  return {"iso9660", "search_fs_file", "configfile", "normal", "linux"};
+}
 std::vector<std::string> bios_modules_wanted() {
   return {"biosdisk", "part_msdos", "part_gpt", "iso9660", "search", "search_fs_file", "configfile", "normal",
           "linux",    "echo",       "test",     "ls",      "cat",    "sleep",          "reboot",     "halt",

@@ -31,7 +31,8 @@ int PendingOutputs::create(const std::string& name) {
 // Opened again by name: a tool may have replaced the file it was given.
 WrittenFile PendingOutputs::finish(const std::string& name) {
   const std::string temp = partial_name(name);
-  base::UniqueFd fd(base::check_syscall(::openat(dir_fd_, temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), "open", temp));
+  base::UniqueFd fd(
+      base::check_syscall(::openat(dir_fd_, temp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC), "open", temp));
   base::check_syscall(::fsync(fd.get()), "flush", temp);
   struct stat st {};
   base::check_syscall(::fstat(fd.get(), &st), "stat", temp);
