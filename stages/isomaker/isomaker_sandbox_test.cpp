@@ -219,7 +219,8 @@ TEST_F(IsomakerSandbox, IsoWithAMissingInputNamesIt) {
   EXPECT_TRUE(names_in(base_ / "out").empty());
 }
 
-// A whole UEFI ISO from a tree with GRUB (a build environment's tree).
+// A whole ISO from a tree with GRUB (a build environment's tree): UEFI, and
+// BIOS when the tree has the i386-pc modules.
 TEST_F(IsomakerSandbox, MakesAHybridIsoWithTheTreesGrub) {
   const char* grub_tree = std::getenv("OIC_ISOMAKER_GRUB_TREE");
   if (grub_tree == nullptr) GTEST_SKIP() << "OIC_ISOMAKER_GRUB_TREE names no tree with GRUB";
@@ -234,6 +235,9 @@ TEST_F(IsomakerSandbox, MakesAHybridIsoWithTheTreesGrub) {
   nlohmann::json request = iso_request(grub_tree);
   request["isomaker"]["makeIso"]["packageFamily"] = "deb";
   request["isomaker"]["makeIso"]["packages"] = {{{"path", (base_ / "hello_1.0_all.deb").string()}}};
+  // BIOS boot too when the tree has GRUB's i386-pc modules.
+  const bool bios = fs::is_directory(fs::path(grub_tree) / "usr/lib/grub/i386-pc");
+  request["isomaker"]["makeIso"]["biosBoot"] = bios;
   const auto ran = run_stage(request, {grub_tree});
   ASSERT_TRUE(ran.succeeded()) << ran.describe();
   EXPECT_EQ(names_in(base_ / "out"), (std::vector<std::string>{"x-1.0.iso"}));
@@ -244,6 +248,7 @@ TEST_F(IsomakerSandbox, MakesAHybridIsoWithTheTreesGrub) {
                            "/cache-repo/hello_1.0_all.deb", "/cache-repo/Packages", "/cache-repo/Release"}) {
     EXPECT_THAT(files, HasSubstr(std::string("'") + path + "'"));
   }
+  EXPECT_EQ(files.find("'/boot/grub/bios.img'") != std::string::npos, bios);
   const auto first = nlohmann::json::parse(ran.out)["isomaker"]["makeIso"]["iso"]["sha256"];
   const auto again = run_stage(request, {grub_tree});
   ASSERT_TRUE(again.succeeded()) << again.describe();
