@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
@@ -184,8 +185,29 @@ std::vector<IsoJobInputs::Extra> iso_config_files(const fs::path& dir, const Bui
           {raw_gz, "/" + iso_image_path(raw)}};
 }
 
+// The target's packages under the names the ISO's repository gives them:
+// hard links to the verified cache objects, copies across file systems.
+std::vector<fs::path> link_packages(const fs::path& dir, const Lockfile& lock, const PackageFiles& files,
+                                    std::string_view suffix) {
+  std::vector<fs::path> linked;
+  std::set<std::string> names;
+  for (const LockedPackage& package : lock.packages) {
+    const std::string name = iso_package_file_name(package, suffix);
+    base::require(names.insert(name).second, "two packages are named '" + name + "' in the ISO's repository");
+    const auto object = files.by_name.find(package.name);
+    base::check(object != files.by_name.end(), "package " + package.name + " is not in the cache");
+    const fs::path link = dir / name;
+    if (::link(object->second.c_str(), link.c_str()) != 0) {
+      // Another file system, or a cache object this user may not link (protected_hardlinks).
+      fs::copy_file(object->second, link);
+    }
+    linked.push_back(link);
+  }
+  return linked;
+}
+
 IsoJobInputs iso_job_inputs(const BuildRequest& request, const IsoPlan& plan, const InitrdImage& live,
-                            const PackageFiles& files, const fs::path& packages_dir, const Lockfile& lock) {
+                            const std::vector<fs::path>& packages, const fs::path& packages_dir, const Lockfile& lock) {
   const config::Kernel kernel = plan.live.system_config->kernel.value_or(config::Kernel{});
   IsoJobInputs in{.live_tree = live.root_dir,
                   .kernel = live.kernel,
@@ -198,7 +220,7 @@ IsoJobInputs iso_job_inputs(const BuildRequest& request, const IsoPlan& plan, co
                   .grub = plan.provider.facts.grub,
                   .clamp_time = initrd_clamp_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
                   .output_name = output_base_name(request.image) + ".iso"};
-  for (const auto& [name, path] : files.by_name) in.packages.push_back(path);
+  in.packages = packages;
   return in;
 }
 
@@ -307,7 +329,9 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     const InitrdImage live = build_initrd(live_request, plan.provider, cache, new_dir(workspace.dir() / "live"),
                                           progress, log);
 
-    IsoJobInputs in = iso_job_inputs(request, plan, live, files, cache.root() / "packages", lock);
+    const fs::path repo_dir = new_dir(workspace.dir() / "iso-repo");
+    const std::vector<fs::path> packages = link_packages(repo_dir, lock, files, family.package_suffix());
+    IsoJobInputs in = iso_job_inputs(request, plan, live, packages, repo_dir, lock);
     in.extra_files = iso_config_files(new_dir(workspace.dir() / "iso-files"), request, plan, lock, raw,
                                       artifact_named(results, raw.gz_name).path);
     in.output_dir = new_dir(workspace.dir() / "iso-out");

@@ -19,6 +19,7 @@
 #include "config/template.hpp"
 #include "supervisor/build/build.hpp"
 #include "supervisor/build/disk_layout.hpp"
+#include "supervisor/build/lockfile.hpp"
 #include "supervisor/log.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 
@@ -60,6 +61,11 @@ inline constexpr const char* kIsoManifestPath = "install/manifest.json";
 // and checks. diskPath is the target's disk.path ("" = the installer asks).
 std::string iso_manifest(const config::ImageTemplate& target, const IsoDiskFacts& disk, const IsoRawImage& image,
                          const std::string& lockfile_sha256);
+
+// The file name a package has in the ISO's repository: the base name of its
+// URL, as its repository names it (the cache keeps it by sha256), else
+// "<name>_<version>_<arch><suffix>" with the epoch left out.
+std::string iso_package_file_name(const LockedPackage& package, std::string_view suffix);
 
 // Everything the make-iso request is made of; host paths.
 struct IsoJobInputs {

@@ -209,6 +209,24 @@ TEST_F(IsoRequest, AnExtraFileThatIsALinkIsRefused) {
   EXPECT_THAT(error_of([&] { prepare_iso_request(in); }), HasSubstr("planted"));
 }
 
+// The cache keeps packages by sha256; the ISO's repository names them as
+// their own repository does.
+TEST(IsoPackageFileName, IsTheUrlsBaseNameElseMadeFromTheLock) {
+  LockedPackage p{.name = "libc6", .version = "2.36-9+deb12u4", .architecture = "amd64", .repository = "main",
+                  .url = "http://m/debian/pool/main/g/glibc/libc6_2.36-9+deb12u4_amd64.deb"};
+  EXPECT_EQ(iso_package_file_name(p, ".deb"), "libc6_2.36-9+deb12u4_amd64.deb");
+  p.url = "http://m/by-hash/0123";
+  p.version = "1:2.36-9";
+  EXPECT_EQ(iso_package_file_name(p, ".deb"), "libc6_2.36-9_amd64.deb");  // no epoch, as in a pool
+  p.url = "http://m/x/..deb";
+  EXPECT_EQ(iso_package_file_name(p, ".deb"), "libc6_2.36-9_amd64.deb");
+  p.url = "https://r/x86_64/bash-5.2.15-1.azl3.x86_64.rpm";
+  EXPECT_EQ(iso_package_file_name(p, ".rpm"), "bash-5.2.15-1.azl3.x86_64.rpm");
+  p.name = "bad/name";
+  p.url = "";
+  EXPECT_THAT(error_of([&] { iso_package_file_name(p, ".deb"); }), HasSubstr("no file name"));
+}
+
 TEST(IsoBiosBoot, OnlyOnX86WhenTheLiveTreeHasTheI386PcModules) {
   tests::TempDir dir;
   const config::GrubNames grub{.mkimage = "grub-mkimage", .bios_modules_dir = "/usr/lib/grub/i386-pc"};

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -102,6 +103,20 @@ std::string iso_manifest(const config::ImageTemplate& target, const IsoDiskFacts
       {"lockfile", {{"path", iso_lockfile_path(target)}, {"sha256", lockfile_sha256}}},
       {"template", kIsoTemplatePath}};
   return manifest.dump(2) + "\n";
+}
+
+std::string iso_package_file_name(const LockedPackage& package, std::string_view suffix) {
+  const std::string from_url = package.url.substr(package.url.find_last_of('/') + 1);
+  const auto plain = [](const std::string& name) {
+    return !name.empty() && name[0] != '.' && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isalnum(c) != 0 || c == '.' || c == '-' || c == '_' || c == '+' || c == '~';
+    });
+  };
+  if (from_url.ends_with(suffix) && plain(from_url)) return from_url;
+  const std::string version = package.version.substr(package.version.find(':') + 1);
+  const std::string made = package.name + "_" + version + "_" + package.architecture + std::string(suffix);
+  base::require(plain(made), "package '" + package.name + "' has no file name an ISO's repository can use");
+  return made;
 }
 
 bool iso_bios_boot(const std::string& arch, const fs::path& live_tree, const config::GrubNames& grub) {
