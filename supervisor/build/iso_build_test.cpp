@@ -166,12 +166,14 @@ TEST_F(IsoRequest, CarriesTheLiveEnvironmentTheFilesAndThePackages) {
   const PreparedRequest p = prepare_iso_request(in);
   const auto req = request_of(p);
   EXPECT_EQ(std::string(req.getTreeDir().getPath()), in.live_tree.string());
-  EXPECT_EQ(p.fd_paths.at(static_cast<std::size_t>(req.getKernel().getSlot())), in.kernel);
-  EXPECT_EQ(p.fd_paths.at(static_cast<std::size_t>(req.getInitrd().getSlot())), in.initrd);
+  // Files by path, each bound read-only: the stage's tools take file names.
+  EXPECT_EQ(std::string(req.getKernel().getPath()), in.kernel.string());
+  EXPECT_EQ(std::string(req.getInitrd().getPath()), in.initrd.string());
   ASSERT_EQ(req.getExtraFiles().size(), 1u);
   EXPECT_EQ(std::string(req.getExtraFiles()[0].getIsoPath()), "/install/manifest.json");
-  EXPECT_EQ(p.fd_paths.at(static_cast<std::size_t>(req.getExtraFiles()[0].getSource().getSlot())),
-            dir.path() / "iso-files" / "manifest.json");
+  EXPECT_EQ(std::string(req.getExtraFiles()[0].getSource().getPath()), (dir.path() / "iso-files" / "manifest.json").string());
+  EXPECT_THAT(p.mounts.read_only, testing::IsSupersetOf({in.kernel, in.initrd, dir.path() / "iso-files" / "manifest.json"}));
+  EXPECT_TRUE(p.fds.empty());
   EXPECT_EQ(req.getPackageFamily(), ipc::proto::MakeIsoRequest::PackageFamily::DEB);
   ASSERT_EQ(req.getPackages().size(), 2u);
   EXPECT_EQ(std::string(req.getPackages()[1].getPath()), in.packages[1].string());
@@ -206,7 +208,7 @@ TEST_F(IsoRequest, CarriesTheMenuGrubBiosAndFixedTimes) {
 TEST_F(IsoRequest, AnExtraFileThatIsALinkIsRefused) {
   fs::create_symlink("/etc/passwd", dir.path() / "iso-files" / "planted");
   in.extra_files.push_back({dir.path() / "iso-files" / "planted", "/x"});
-  EXPECT_THAT(error_of([&] { prepare_iso_request(in); }), HasSubstr("planted"));
+  EXPECT_THAT(error_of([&] { prepare_iso_request(in); }), HasSubstr("planted' is not a regular file"));
 }
 
 // The cache keeps packages by sha256; the ISO's repository names them as

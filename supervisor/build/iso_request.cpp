@@ -128,8 +128,15 @@ bool iso_bios_boot(const std::string& arch, const fs::path& live_tree, const con
 
 PreparedRequest prepare_iso_request(const IsoJobInputs& in) {
   PreparedRequest p;
+  // By path, each file bound read-only where it is: the tools the stage runs
+  // (xorriso, mtools) take file names. No stage runs while the request is
+  // made, so a file checked here is the file bound.
   const auto file = [&](const fs::path& path) {
-    return ipc::FdReference::of_slot(p.add_fd(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+    struct stat st {};
+    base::check_syscall(::lstat(path.c_str(), &st), "inspect", path.string());
+    base::require(S_ISREG(st.st_mode), "'" + path.string() + "' is not a regular file (a link is not followed)");
+    p.mounts.read_only.push_back(path);
+    return ipc::FdReference::of_path(path.string());
   };
   isomaker_client::IsoRequest request{.tree_dir = p.bind_dir(in.live_tree, false),
                                       .kernel = file(in.kernel),
