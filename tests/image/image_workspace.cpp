@@ -34,12 +34,15 @@ std::string missing_prerequisites() {
   std::string missing;
   if (cli_path().empty() || !fs::exists(cli_path())) return "OIC_CLI must name the built os-image-composer\n";
   if (source_dir().empty()) missing += "OIC_SOURCE_DIR must name the source tree\n";
-  for (const char* stage : {"fetcher", "verifier", "resolver", "installer", "diskmaker"}) {
+  for (const char* stage : {"fetcher", "verifier", "resolver", "installer", "diskmaker", "isomaker"}) {
     const fs::path exe = cli_path().parent_path() / ".." / "stages" / stage / ("stage-" + std::string(stage));
     if (!fs::exists(exe)) missing += exe.lexically_normal().string() + " is missing: build the stage executables\n";
   }
+  // An ISO's live environment carries it.
+  const fs::path live_installer = cli_path().parent_path() / ".." / "live" / "live-installer";
+  if (!fs::exists(live_installer)) missing += live_installer.lexically_normal().string() + " is missing: build it\n";
   for (const char* tool : {"sfdisk", "mkfs.ext4", "mkfs.vfat", "mcopy", "mdir", "debugfs", "blkid", "sha256sum",
-                           "qemu-system-x86_64", "python3"}) {
+                           "qemu-system-x86_64", "python3", "xorriso"}) {
     if (host_tool(tool).empty()) missing += std::string(tool) + " is not installed (see .ci/packages)\n";
   }
   if (!fs::exists("/usr/share/OVMF/OVMF_CODE_4M.fd")) missing += "OVMF is not installed (package ovmf)\n";
