@@ -199,7 +199,12 @@ std::vector<fs::path> link_packages(const fs::path& dir, const Lockfile& lock, c
     const fs::path link = dir / name;
     if (::link(object->second.c_str(), link.c_str()) != 0) {
       // Another file system, or a cache object this user may not link (protected_hardlinks).
-      fs::copy_file(object->second, link);
+      std::error_code ec;
+      fs::copy_file(object->second, link, ec);
+      if (ec) {
+        throw base::Error(base::ErrorKind::kFailed, "Failed to copy '" + object->second.string() + "' to '" +
+                                                       link.string() + "': " + ec.message());
+      }
     }
     linked.push_back(link);
   }
