@@ -239,34 +239,59 @@ InputDigest image_input_digest(const BuildRequest& request, const config::Provid
   return digest_image_inputs(inputs);
 }
 
-// The stage outputs, and the lockfile and merged template written by the
-// supervisor straight into the output directory (never into the workspace,
-// where a stage could have planted a link under their names), with the
-// record of what they were made from.
-std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
-                                   const Lockfile& lock, const ImageResults& results, const InputDigest& digest,
-                                   Logger& log) {
+}  // namespace
+
+// The stage outputs, the SBOM, and the lockfile and merged template written
+// by the supervisor straight into the output directory (never into the
+// workspace, where a stage could have planted a link under their names),
+// with the record of what they were made from.
+std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const std::string& provider_id,
+                                                 std::vector<OutputFile> files, const fs::path& sbom_path,
+                                                 const Lockfile& lock, const InputDigest& digest, Logger& log) {
   const std::string base = output_base_name(request.image);
-  std::vector<OutputFile> files;
-  for (const auto& artifact : results.artifacts) {
-    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
-  }
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(results.sbom_path, ec))) {
-    files.push_back({results.sbom_path, fs::path(results.sbom_path).filename().string(), ""});
+  if (fs::exists(fs::symlink_status(sbom_path, ec))) {
+    files.push_back({sbom_path, sbom_path.filename().string(), ""});
   } else {
     log.warn("The installer wrote no SBOM to the output directory; the image has none beside it");
   }
   files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
   files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
-  const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
+  const fs::path dir = image_output_dir(request.global.work_dir, provider_id, *request.image.system_config->name);
   remove_build_record(dir);
   std::vector<PublishedFile> published = publish_outputs(dir, files);
   write_build_record(dir, digest, published);
   return published;
 }
 
+namespace {
+
+std::vector<PublishedFile> publish(const BuildRequest& request, const config::ProviderData& provider,
+                                   const Lockfile& lock, const ImageResults& results, const InputDigest& digest,
+                                   Logger& log) {
+  std::vector<OutputFile> files;
+  for (const auto& artifact : results.artifacts) {
+    files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
+  }
+  return publish_image_outputs(request, provider.id, std::move(files), results.sbom_path, lock, digest, log);
+}
+
 }  // namespace
+
+bool hand_back_outputs(const BuildRequest& request, const fs::path& output_dir, const InputDigest& digest,
+                       ProgressReporter& progress, Logger& log, const std::function<void()>& report_timings) {
+  if (request.rebuild) return false;
+  OutputsCheck check = check_outputs(output_dir, digest);
+  if (!check.up_to_date) {
+    log.info("Building: " + check.reason);
+    return false;
+  }
+  log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
+           "): nothing to build; --rebuild makes them again");
+  report_timings();
+  report_outputs(progress, check.files);
+  return true;
+}
 
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
   nlohmann::json artifacts = nlohmann::json::array();
@@ -360,17 +385,7 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
     const InputDigest digest = image_input_digest(request, provider, lock, steps.stages);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
-    if (!request.rebuild) {
-      OutputsCheck check = check_outputs(output_dir, digest);
-      if (check.up_to_date) {
-        log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
-                 "): nothing to build; --rebuild makes them again");
-        report_timings();
-        report_outputs(progress, check.files);
-        return 0;
-      }
-      log.info("Building: " + check.reason);
-    }
+    if (hand_back_outputs(request, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace.dir(), steps.layout,

@@ -74,6 +74,20 @@ std::vector<std::filesystem::path> image_programs(
                                                         ipc::proto::StageKind::DISKMAKER});
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published);
 
+// Publishes `files` (the stages' outputs), the SBOM at `sbom_path` when the
+// installer wrote one, the lockfile and the merged template into the
+// template's output directory, with the build record of `digest`.
+std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const std::string& provider_id,
+                                                 std::vector<OutputFile> files, const std::filesystem::path& sbom_path,
+                                                 const Lockfile& lock, const InputDigest& digest, Logger& log);
+
+// Unless --rebuild: true when the outputs in `output_dir` were made from
+// `digest`; they are then reported (after `report_timings`) and nothing is
+// built. Otherwise logs why the build goes ahead.
+bool hand_back_outputs(const BuildRequest& request, const std::filesystem::path& output_dir,
+                       const InputDigest& digest, ProgressReporter& progress, Logger& log,
+                       const std::function<void()>& report_timings);
+
 // How one kind of image is made once its packages are verified.
 struct ImageSteps {
   std::vector<ipc::proto::StageKind> stages;  // the stage programs that make it (build record)

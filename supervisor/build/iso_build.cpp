@@ -253,22 +253,9 @@ OutputFile make_iso(Orchestrator& run, const IsoJobInputs& in) {
 std::vector<PublishedFile> publish_iso(const BuildRequest& request, const IsoPlan& plan, const OutputFile& iso,
                                        const ImageResults& target, const Lockfile& lock, const Lockfile& live_lock,
                                        const InputDigest& digest, Logger& log) {
-  const std::string base = output_base_name(request.image);
-  std::vector<OutputFile> files = {iso};
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(target.sbom_path, ec))) {
-    files.push_back({target.sbom_path, fs::path(target.sbom_path).filename().string(), ""});
-  } else {
-    log.warn("The installer wrote no SBOM of the target; the ISO has none beside it");
-  }
-  files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
-  files.push_back({{}, base + ".live.lock.json", "", std::nullopt, lockfile_to_json(live_lock)});
-  files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
-  const fs::path dir = image_output_dir(request.global.work_dir, plan.provider.id, *request.image.system_config->name);
-  remove_build_record(dir);
-  std::vector<PublishedFile> published = publish_outputs(dir, files);
-  write_build_record(dir, digest, published);
-  return published;
+  const std::string live_lock_name = output_base_name(request.image) + ".live.lock.json";
+  std::vector<OutputFile> files = {iso, {{}, live_lock_name, "", std::nullopt, lockfile_to_json(live_lock)}};
+  return publish_image_outputs(request, plan.provider.id, std::move(files), target.sbom_path, lock, digest, log);
 }
 
 }  // namespace
@@ -306,17 +293,7 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     const InputDigest digest = iso_input_digest(request, plan, lock, live_lock);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, plan.provider.id, *request.image.system_config->name);
-    if (!request.rebuild) {
-      OutputsCheck check = check_outputs(output_dir, digest);
-      if (check.up_to_date) {
-        log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
-                 "): nothing to build; --rebuild makes them again");
-        report_timings();
-        report_outputs(progress, check.files);
-        return 0;
-      }
-      log.info("Building: " + check.reason);
-    }
+    if (hand_back_outputs(request, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results =
