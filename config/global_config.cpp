@@ -24,9 +24,11 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kToolName = "os-image-composer";
+// The reference tool's name for its config files and directories.
+constexpr std::string_view kReferenceName = "image-composer-tool";
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
-constexpr std::array<std::string_view, 6> kTopKeys = {
-    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging"};
+constexpr std::array<std::string_view, 7> kTopKeys = {
+    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging", "ai"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"level", "file"};
 
 
@@ -56,12 +58,23 @@ std::string scalar_string(const fs::path& source, std::string_view key, const YA
   return value.Scalar();
 }
 
-fs::path path_value(const fs::path& source, std::string_view key, const YAML::Node& value) {
+// A relative path is taken from `dir`: the config file's directory (this
+// tool's files) or the working directory (the reference tool's files).
+fs::path path_value(const fs::path& source, const fs::path& dir, std::string_view key, const YAML::Node& value) {
   const std::string text = scalar_string(source, key, value);
   if (text.empty()) fail_at(source, value.Mark(), "'" + std::string(key) + "' must not be empty");
   const fs::path p(text);
-  // Relative paths mean "next to the config file", not "wherever the tool runs".
-  return p.is_absolute() ? p : (source.parent_path() / p).lexically_normal();
+  return p.is_absolute() ? p : (dir / p).lexically_normal();
+}
+
+// `ai:` configures the reference tool's template generator, which this tool
+// does not have: accepted whatever it holds, reported once.
+std::string ignored_key_warning(const fs::path& source, const YAML::Node& key) {
+  const YAML::Mark mark = key.Mark();
+  std::string where = source.string();
+  if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  return where + ": key '" + key.Scalar() +
+         "' is ignored: it configures the reference tool's AI template generator, which this tool does not have";
 }
 
 int workers_value(const fs::path& source, const YAML::Node& value) {
@@ -77,7 +90,7 @@ int workers_value(const fs::path& source, const YAML::Node& value) {
   return workers;
 }
 
-void apply_logging(const fs::path& source, const YAML::Node& node, GlobalConfig& config) {
+void apply_logging(const fs::path& source, const fs::path& dir, const YAML::Node& node, GlobalConfig& config) {
   if (!node.IsMap()) fail_at(source, node.Mark(), "'logging' must be a mapping");
   for (const auto& entry : node) {
     const std::string key = entry.first.Scalar();
@@ -92,7 +105,7 @@ void apply_logging(const fs::path& source, const YAML::Node& node, GlobalConfig&
       config.log_level = level;
     } else if (key == "file") {
       const std::string text = scalar_string(source, "logging.file", value);
-      config.log_file = text.empty() ? fs::path() : path_value(source, "logging.file", value);
+      config.log_file = text.empty() ? fs::path() : path_value(source, dir, "logging.file", value);
     } else {
       reject_unknown_key(source, entry.first, "logging", kLoggingKeys);
     }
@@ -190,17 +203,35 @@ GlobalConfig default_global_config(const Environment& env) {
 
 std::vector<fs::path> global_config_search_paths(const Environment& env) {
   std::vector<fs::path> paths;
-  for (std::string_view ext : {".yml", ".yaml"}) {
-    for (std::string_view prefix : {"", "."}) {
-      paths.push_back(env.cwd / (std::string(prefix) + std::string(kToolName) + std::string(ext)));
+  const auto add_named = [&](std::string_view name) {
+    for (std::string_view ext : {".yml", ".yaml"}) {
+      for (std::string_view prefix : {"", "."}) {
+        paths.push_back(env.cwd / (std::string(prefix) + std::string(name) + std::string(ext)));
+      }
     }
-  }
-  const fs::path user_dir = xdg_dir(env, "XDG_CONFIG_HOME", ".config") / kToolName;
-  paths.push_back(user_dir / "config.yml");
-  paths.push_back(user_dir / "config.yaml");
-  paths.push_back(fs::path("/etc") / kToolName / "config.yml");
-  paths.push_back(fs::path("/etc") / kToolName / "config.yaml");
+  };
+  const auto add_dir = [&](const fs::path& dir) {
+    paths.push_back(dir / "config.yml");
+    paths.push_back(dir / "config.yaml");
+  };
+  add_named(kToolName);
+  add_named(kReferenceName);
+  add_dir(xdg_dir(env, "XDG_CONFIG_HOME", ".config") / kToolName);
+  // The reference tool looks in $HOME/.config whatever XDG_CONFIG_HOME says.
+  add_dir(env.home() / ("." + std::string(kReferenceName)));
+  add_dir(env.home() / ".config" / kReferenceName);
+  add_dir(fs::path("/etc") / kToolName);
+  add_dir(fs::path("/etc") / kReferenceName);
   return paths;
+}
+
+bool is_reference_tool_config(const fs::path& file) {
+  const std::string name = file.filename().string();
+  const std::string stem = name.starts_with('.') ? name.substr(1) : name;
+  if (stem == std::string(kReferenceName) + ".yml" || stem == std::string(kReferenceName) + ".yaml") return true;
+  const std::string dir = file.parent_path().filename().string();
+  const bool config_name = name == "config.yml" || name == "config.yaml";
+  return config_name && (dir == kReferenceName || dir == "." + std::string(kReferenceName));
 }
 
 std::optional<fs::path> find_global_config(const Environment& env) {
@@ -211,7 +242,9 @@ std::optional<fs::path> find_global_config(const Environment& env) {
   return std::nullopt;
 }
 
-GlobalConfig parse_global_config(std::string_view text, const fs::path& source, GlobalConfig base) {
+GlobalConfig parse_global_config(std::string_view text, const fs::path& source, GlobalConfig base,
+                                 const fs::path& relative_to) {
+  const fs::path dir = relative_to.empty() ? source.parent_path() : relative_to;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -227,13 +260,19 @@ GlobalConfig parse_global_config(std::string_view text, const fs::path& source, 
     if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end()) {
       reject_unknown_key(source, entry.first, "", kTopKeys);
     }
+    if (key == "ai") {
+      base.warnings.push_back(ignored_key_warning(source, entry.first));
+      continue;
+    }
     if (value.IsNull()) continue;  // "key:" with no value keeps the default
+    // An empty temp_dir means the system's, as in the reference tool.
+    if (key == "temp_dir" && value.IsScalar() && value.Scalar().empty()) continue;
     if (key == "workers") base.workers = workers_value(source, value);
-    else if (key == "config_dir") base.config_dir = path_value(source, key, value);
-    else if (key == "cache_dir") base.cache_dir = path_value(source, key, value);
-    else if (key == "work_dir") base.work_dir = path_value(source, key, value);
-    else if (key == "temp_dir") base.temp_dir = path_value(source, key, value);
-    else if (key == "logging") apply_logging(source, value, base);
+    else if (key == "config_dir") base.config_dir = path_value(source, dir, key, value);
+    else if (key == "cache_dir") base.cache_dir = path_value(source, dir, key, value);
+    else if (key == "work_dir") base.work_dir = path_value(source, dir, key, value);
+    else if (key == "temp_dir") base.temp_dir = path_value(source, dir, key, value);
+    else if (key == "logging") apply_logging(source, dir, value, base);
   }
   return base;
 }
@@ -243,14 +282,18 @@ GlobalConfig load_global_config(const std::optional<fs::path>& explicit_path, co
   std::optional<fs::path> path = explicit_path;
   if (path) {
     std::error_code ec;
-    base::require(!fs::is_directory(*path, ec),
+    const fs::file_status status = fs::status(*path, ec);
+    base::require(status.type() != fs::file_type::not_found, "Failed to read config file '" + path->string() +
+                                          "' given with --config: it does not exist");
+    base::require(!fs::is_directory(status),
                  "Failed to read config file '" + path->string() + "': it is a directory");
   } else {
     path = find_global_config(env);
   }
   if (!path) return defaults;
   const fs::path absolute = path->is_absolute() ? *path : (env.cwd / *path).lexically_normal();
-  return parse_global_config(read_file(absolute), absolute, std::move(defaults));
+  const fs::path relative_to = is_reference_tool_config(absolute) ? env.cwd : fs::path();
+  return parse_global_config(read_file(absolute), absolute, std::move(defaults), relative_to);
 }
 
 std::string emit_global_config(const GlobalConfig& config) {

@@ -29,6 +29,9 @@ struct GlobalConfig {
   std::filesystem::path log_file;    // empty: no log file
   // The file the values came from; empty when only defaults apply.
   std::filesystem::path source;
+  // Keys read but not acted on (the reference tool's `ai:`), one line each,
+  // for the caller to log once.
+  std::vector<std::string> warnings;
 };
 
 // What the defaults and the search order depend on. Tests build one by hand;
@@ -49,21 +52,30 @@ struct Environment {
 // Built-in defaults: system paths for root, XDG paths for other users.
 GlobalConfig default_global_config(const Environment& env);
 
-// Candidate config files, in the order they are tried.
+// Candidate config files, in the order they are tried: per place (working
+// directory, user, system) this tool's names first, then the reference
+// tool's (image-composer-tool.yml and its other names).
 std::vector<std::filesystem::path> global_config_search_paths(const Environment& env);
+
+// True for a file named as the reference tool names its config file
+// (image-composer-tool.yml, ~/.image-composer-tool/config.yml, ...): its
+// relative paths mean what they mean there, relative to the working directory.
+bool is_reference_tool_config(const std::filesystem::path& file);
 
 // The first candidate that exists as a regular file, or nullopt.
 std::optional<std::filesystem::path> find_global_config(const Environment& env);
 
 // Overlays the YAML document `text` on `base`. Relative paths are resolved
-// against the directory of `source`. Throws base::Error(kInvalidInput) as
+// against `relative_to`, by default the directory of `source`. The `ai` key
+// is accepted and reported in `warnings` as ignored. Throws base::Error(kInvalidInput) as
 // "<source>:<line>:<col>: <problem>" for unknown keys (with a suggestion),
 // wrong types and out-of-range values.
 GlobalConfig parse_global_config(std::string_view text, const std::filesystem::path& source,
-                                 GlobalConfig base);
+                                 GlobalConfig base, const std::filesystem::path& relative_to = {});
 
 // `explicit_path` (from --config) must exist; otherwise the search order
-// applies and no file at all means defaults.
+// applies and no file at all means defaults. A reference tool's file
+// resolves relative paths against env.cwd.
 GlobalConfig load_global_config(const std::optional<std::filesystem::path>& explicit_path,
                                 const Environment& env);
 

@@ -96,10 +96,20 @@ TEST(GlobalConfigSearch, ListsCandidatesInOrder) {
       cwd / ".os-image-composer.yml",
       cwd / "os-image-composer.yaml",
       cwd / ".os-image-composer.yaml",
+      cwd / "image-composer-tool.yml",
+      cwd / ".image-composer-tool.yml",
+      cwd / "image-composer-tool.yaml",
+      cwd / ".image-composer-tool.yaml",
       "/xdg/config/os-image-composer/config.yml",
       "/xdg/config/os-image-composer/config.yaml",
+      tmp.path() / "home/.image-composer-tool/config.yml",
+      tmp.path() / "home/.image-composer-tool/config.yaml",
+      tmp.path() / "home/.config/image-composer-tool/config.yml",
+      tmp.path() / "home/.config/image-composer-tool/config.yaml",
       "/etc/os-image-composer/config.yml",
       "/etc/os-image-composer/config.yaml",
+      "/etc/image-composer-tool/config.yml",
+      "/etc/image-composer-tool/config.yaml",
   };
   EXPECT_EQ(global_config_search_paths(env), expected);
 }
@@ -119,6 +129,89 @@ TEST(GlobalConfigSearch, PrefersTheWorkingDirectoryOverTheUserDirectory) {
   EXPECT_EQ(c.source, env.cwd / "os-image-composer.yml");
 }
 
+// A user moving from the reference tool keeps its config file where it is.
+TEST(GlobalConfigSearch, FindsTheReferenceToolsFileAfterThisToolsOwn) {
+  TempDir tmp;
+  const Environment env = user_env(tmp.path());
+  const fs::path system_style = tmp.path() / "home/.image-composer-tool/config.yaml";
+  write_file(system_style, "workers: 2\n");
+  EXPECT_EQ(find_global_config(env), system_style);
+  write_file(env.cwd / ".image-composer-tool.yml", "workers: 3\n");
+  EXPECT_EQ(find_global_config(env), env.cwd / ".image-composer-tool.yml");
+  EXPECT_EQ(load_global_config(std::nullopt, env).workers, 3);
+  write_file(env.cwd / "os-image-composer.yaml", "workers: 4\n");
+  EXPECT_EQ(find_global_config(env), env.cwd / "os-image-composer.yaml");
+}
+
+TEST(GlobalConfigSearch, KnowsTheReferenceToolsFileNames) {
+  EXPECT_TRUE(is_reference_tool_config("/w/image-composer-tool.yml"));
+  EXPECT_TRUE(is_reference_tool_config("/w/.image-composer-tool.yaml"));
+  EXPECT_TRUE(is_reference_tool_config("/h/.image-composer-tool/config.yml"));
+  EXPECT_TRUE(is_reference_tool_config("/etc/image-composer-tool/config.yaml"));
+  EXPECT_FALSE(is_reference_tool_config("/w/os-image-composer.yml"));
+  EXPECT_FALSE(is_reference_tool_config("/etc/os-image-composer/config.yml"));
+  EXPECT_FALSE(is_reference_tool_config("/w/image-composer-tool.yml.bak"));
+}
+
+// The reference tool's file, as its `config init` writes it plus an `ai:`
+// block: every key it shares with this tool keeps its meaning, relative
+// paths are taken from the working directory as the reference tool takes
+// them, and `ai` is reported once, not refused.
+TEST(GlobalConfigLoad, ReadsTheReferenceToolsFile) {
+  TempDir tmp;
+  const Environment env = user_env(tmp.path());
+  write_file(env.cwd / "image-composer-tool.yml",
+             "workers: 16\n"
+             "config_dir: \"./config\"\n"
+             "cache_dir: \"./cache\"\n"
+             "work_dir: \"./workspace\"\n"
+             "temp_dir: \"\"\n"
+             "logging:\n"
+             "  level: \"debug\"\n"
+             "  file: \"image-composer-tool.log\"\n"
+             "ai:\n"
+             "  provider: ollama\n"
+             "  templates_dir: ./image-templates\n"
+             "  ollama:\n"
+             "    base_url: http://localhost:11434\n"
+             "  scoring:\n"
+             "    semantic_weight: 0.70\n");
+  const GlobalConfig c = load_global_config(std::nullopt, env);
+  EXPECT_EQ(c.source, env.cwd / "image-composer-tool.yml");
+  EXPECT_EQ(c.workers, 16);
+  EXPECT_EQ(c.config_dir, env.cwd / "config");
+  EXPECT_EQ(c.cache_dir, env.cwd / "cache");
+  EXPECT_EQ(c.work_dir, env.cwd / "workspace");
+  EXPECT_EQ(c.temp_dir, default_global_config(env).temp_dir);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.log_file, env.cwd / "image-composer-tool.log");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  const std::string& warning = c.warnings.front();
+  EXPECT_NE(warning.find((env.cwd / "image-composer-tool.yml").string() + ":9:1"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("key 'ai' is ignored"), std::string::npos) << warning;
+}
+
+// Given with --config from elsewhere, a reference-tool file still resolves
+// against the working directory; this tool's own file against its directory.
+TEST(GlobalConfigLoad, ResolvesRelativePathsAsTheFilesToolDoes) {
+  TempDir tmp;
+  const Environment env = user_env(tmp.path());
+  const fs::path theirs = tmp.path() / "etc/image-composer-tool/config.yml";
+  const fs::path ours = tmp.path() / "etc/os-image-composer/config.yml";
+  write_file(theirs, "cache_dir: ./cache\n");
+  write_file(ours, "cache_dir: ./cache\n");
+  EXPECT_EQ(load_global_config(theirs, env).cache_dir, env.cwd / "cache");
+  EXPECT_EQ(load_global_config(ours, env).cache_dir, ours.parent_path() / "cache");
+}
+
+TEST(GlobalConfigParse, AcceptsAiInThisToolsFileToo) {
+  const GlobalConfig c = parse_global_config("ai:\n  provider: openai\nworkers: 3\n", "/c.yml", GlobalConfig{});
+  EXPECT_EQ(c.workers, 3);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings.front().find("/c.yml:1:1: key 'ai' is ignored"), std::string::npos) << c.warnings.front();
+  EXPECT_TRUE(parse_global_config("workers: 3\n", "/c.yml", GlobalConfig{}).warnings.empty());
+}
+
 TEST(GlobalConfigLoad, WithoutAnyFileGivesDefaults) {
   TempDir tmp;
   const Environment env = user_env(tmp.path());
@@ -135,7 +228,8 @@ TEST(GlobalConfigLoad, RejectsAMissingExplicitFile) {
     FAIL() << "expected an error";
   } catch (const base::Error& e) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
-    EXPECT_NE(e.message().find("absent.yml"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("absent.yml' given with --config: it does not exist"), std::string::npos)
+        << e.message();
   }
 }
 
