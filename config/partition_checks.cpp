@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <set>
 
+#include "config/partition_types.hpp"
 #include "config/rules.hpp"
 #include "config/size.hpp"
 #include "config/validate.hpp"
@@ -24,17 +25,26 @@ bool mounted(const Partition& p) {
   return p.mount_point && !p.mount_point->empty() && *p.mount_point != "none";
 }
 
+// The table name of the partition's type as the disk maker will read it:
+// typeUUID, when set, takes precedence and `type` is not read at all.
+std::optional<std::string_view> declared_type(const Partition& p) {
+  if (p.type_uuid) return effective_type_name("", *p.type_uuid);
+  if (p.type) return effective_type_name(*p.type, "");
+  return std::nullopt;
+}
+
 bool is_esp(const Partition& p) {
-  return p.type == "esp" || std::find(p.flags.begin(), p.flags.end(), "esp") != p.flags.end();
+  return declared_type(p) == "esp" || std::find(p.flags.begin(), p.flags.end(), "esp") != p.flags.end();
 }
 
 // Field rules of one partition that do not depend on its neighbours.
 void check_partition_fields(const Partition& p, std::size_t i, Issues& issues) {
   const std::string path = partition_path(i);
   if (!p.id || p.id->empty()) issues.add(path + ".id", "is required");
-  if (p.type && !rules::is_one_of(*p.type, rules::kPartitionTypes))
+  if (p.type && !p.type_uuid && !rules::is_one_of(*p.type, rules::kPartitionTypes))
     issues.add(path + ".type", "\"" + *p.type + "\" is not a known partition type; expected " +
-                                   rules::describe(rules::kPartitionTypes) + " (or set typeUUID)");
+                                   rules::describe(rules::kPartitionTypes) +
+                                   ", or set typeUUID, which takes precedence over type");
   if (p.type_uuid && !rules::is_uuid(*p.type_uuid))
     issues.add(path + ".typeUUID", "\"" + *p.type_uuid + "\" is not a UUID; expected "
                                    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
@@ -130,7 +140,7 @@ void check_esp(const ImageTemplate& t, Issues& issues) {
 bool has_hash_partition(const Disk& disk) {
   return std::any_of(disk.partitions.begin(), disk.partitions.end(), [](const Partition& p) {
     return p.id == "roothashmap" || p.id == "hash" ||
-           (p.type == "linux" && (!p.mount_point || *p.mount_point == "none"));
+           (declared_type(p) == "linux" && (!p.mount_point || *p.mount_point == "none"));
   });
 }
 

@@ -119,6 +119,47 @@ TEST(PartitionChecks, RejectsUnknownTypeNamesButAcceptsATypeUuid) {
   EXPECT_NE(issues_of(t).find("is not a UUID"), std::string::npos);
 }
 
+// The reference's Ubuntu server-cloud layout: `bios-boot` is no name of the
+// table, but the typeUUID beside it is what the partition table gets.
+ImageTemplate server_cloud_layout() {
+  Partition bios = part("BIOSBOOT", "1MiB", "5MiB", "none");
+  bios.type = "bios-boot";
+  bios.type_uuid = "21686148-6449-6e6f-744e-656564454649";
+  bios.fs_type = "ext2";
+  bios.flags = {"bios_grub"};
+  Partition efi = part("EFI", "5MiB", "116MiB", "/boot/efi");
+  efi.type = "esp";
+  efi.fs_type = "vfat";
+  Partition boot = part("BOOT", "116MiB", "1073MiB", "/boot");
+  boot.type_uuid = "bc13c2ff-59e6-4262-a352-b275fd6f7172";
+  ImageTemplate t = with_disk({bios, efi, boot, part("rootfs", "1073MiB", "0", "/")}, "4GiB");
+  t.target = Target{"ubuntu", "ubuntu24", "x86_64", "raw"};
+  t.system_config = SystemConfig{};
+  t.system_config->bootloader = Bootloader{"efi", "grub"};
+  return t;
+}
+
+TEST(PartitionChecks, ReadsTypeOnlyWithoutATypeUuid) {
+  ImageTemplate t = server_cloud_layout();
+  EXPECT_EQ(issues_of(t), "");
+  // Without its typeUUID the same name is an error whose hint names the way out.
+  t.disk->partitions[0].type_uuid.reset();
+  EXPECT_NE(issues_of(t).find("disk.partitions[0].type: \"bios-boot\" is not a known partition type"),
+            std::string::npos) << issues_of(t);
+  EXPECT_NE(issues_of(t).find("or set typeUUID, which takes precedence over type"), std::string::npos);
+}
+
+TEST(PartitionChecks, TakesTheEspFromTheTypeUuidOverTheTypeName) {
+  ImageTemplate t = server_cloud_layout();
+  t.disk->partitions[1].type = "linux";
+  t.disk->partitions[1].type_uuid = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
+  EXPECT_EQ(issues_of(t), "");
+  // A typeUUID that is not the ESP's wins over `type: esp`.
+  t.disk->partitions[1].type = "esp";
+  t.disk->partitions[1].type_uuid = "0fc63daf-8483-4772-8e79-3d69d8477de4";
+  EXPECT_NE(issues_of(t).find("no partition has type esp or flag esp"), std::string::npos);
+}
+
 TEST(PartitionChecks, RejectsUnknownFileSystems) {
   ImageTemplate t = with_disk({part("a", "1MiB", "0")});
   t.disk->partitions[0].fs_type = "zfs";

@@ -33,15 +33,32 @@ constexpr std::array<PartitionType, 19> kTypes{{
     {"linux-root-arm", "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3", 0x83},
 }};
 
+// The hint names typeUUID: a template that sets it is never checked here.
 PartitionType require_type(std::string_view name) {
   const std::optional<PartitionType> found = find_partition_type(name);
   if (!found) {
     std::string message = "unknown partition type '" + std::string(name) + "'";
     const std::string near = rules::nearest(name, rules::kPartitionTypes);
     if (!near.empty()) message += " (did you mean '" + near + "'?)";
+    message += "; or set typeUUID, which takes precedence over type";
     throw base::Error(base::ErrorKind::kInvalidInput, message);
   }
   return *found;
+}
+
+std::string checked_upper_uuid(std::string_view type_uuid) {
+  base::require(rules::is_uuid(type_uuid), "typeUUID '" + std::string(type_uuid) + "' is not a UUID");
+  std::string upper(type_uuid);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return upper;
+}
+
+std::optional<PartitionType> find_by_guid(std::string_view upper_guid) {
+  const auto it =
+      std::find_if(kTypes.begin(), kTypes.end(), [&](const PartitionType& t) { return t.gpt_guid == upper_guid; });
+  if (it == kTypes.end()) return std::nullopt;
+  return *it;
 }
 
 }  // namespace
@@ -54,19 +71,33 @@ std::optional<PartitionType> find_partition_type(std::string_view name) {
   return *it;
 }
 
-std::string gpt_type_guid(std::string_view type, std::string_view type_uuid) {
+std::optional<std::string_view> effective_type_name(std::string_view type, std::string_view type_uuid) {
   if (!type_uuid.empty()) {
-    base::require(rules::is_uuid(type_uuid), "typeUUID '" + std::string(type_uuid) + "' is not a UUID");
-    std::string upper(type_uuid);
-    std::transform(upper.begin(), upper.end(), upper.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return upper;
+    if (!rules::is_uuid(type_uuid)) return std::nullopt;
+    const std::optional<PartitionType> found = find_by_guid(checked_upper_uuid(type_uuid));
+    if (!found) return std::nullopt;
+    return found->name;
   }
+  const std::optional<PartitionType> found = find_partition_type(type.empty() ? "linux" : type);
+  if (!found) return std::nullopt;
+  return found->name;
+}
+
+std::string gpt_type_guid(std::string_view type, std::string_view type_uuid) {
+  if (!type_uuid.empty()) return checked_upper_uuid(type_uuid);
   return std::string(require_type(type.empty() ? "linux" : type).gpt_guid);
 }
 
-std::string mbr_type_byte(std::string_view type) {
-  const PartitionType t = require_type(type.empty() ? "linux" : type);
+std::string mbr_type_byte(std::string_view type, std::string_view type_uuid) {
+  PartitionType t;
+  if (!type_uuid.empty()) {
+    const std::optional<PartitionType> found = find_by_guid(checked_upper_uuid(type_uuid));
+    base::require(found.has_value(), "typeUUID '" + std::string(type_uuid) +
+                                         "' is not a type an mbr partition table can hold; use a gpt table");
+    t = *found;
+  } else {
+    t = require_type(type.empty() ? "linux" : type);
+  }
   base::require(t.mbr_type != 0, "partition type '" + std::string(t.name) + "' exists only in GPT partition tables");
   char hex[3];
   std::snprintf(hex, sizeof hex, "%02x", t.mbr_type);

@@ -56,7 +56,23 @@ TEST(GptTypeGuidErrors, RejectsAnUnknownNameWithASuggestion) {
   } catch (const base::Error& e) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_NE(std::string(e.what()).find("linux-home"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("or set typeUUID, which takes precedence over type"), std::string::npos)
+        << e.what();
   }
+}
+
+TEST(GptTypeGuid, IgnoresTheNameWhenATypeUuidIsSet) {
+  EXPECT_EQ(gpt_type_guid("bios-boot", "21686148-6449-6e6f-744e-656564454649"),
+            "21686148-6449-6E6F-744E-656564454649");
+}
+
+TEST(EffectiveTypeName, IsTheEntryOfTheTypeUuidElseOfTheName) {
+  EXPECT_EQ(effective_type_name("bios-boot", "21686148-6449-6e6f-744e-656564454649"), "bios");
+  EXPECT_EQ(effective_type_name("esp", "0fc63daf-8483-4772-8e79-3d69d8477de4"), "linux");
+  EXPECT_EQ(effective_type_name("esp", ""), "esp");
+  EXPECT_EQ(effective_type_name("", ""), "linux");
+  EXPECT_EQ(effective_type_name("esp", "01234567-89ab-cdef-0123-456789abcdef"), std::nullopt);
+  EXPECT_EQ(effective_type_name("bios-boot", ""), std::nullopt);
 }
 
 TEST(GptTypeGuidErrors, RejectsAMalformedOverride) {
@@ -77,6 +93,12 @@ INSTANTIATE_TEST_SUITE_P(Table, MbrTypeByte,
                                          MbrCase{"linux-raid", "fd"}, MbrCase{"linux-root-amd64", "83"}));
 
 TEST(MbrTypeByteErrors, RefusesAGptOnlyType) { EXPECT_THROW(mbr_type_byte("bios"), base::Error); }
+
+TEST(MbrTypeByte, TakesTheTypeUuidsEntryOverTheName) {
+  EXPECT_EQ(mbr_type_byte("bios-boot", "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f"), "82");
+  EXPECT_THROW(mbr_type_byte("linux", "21686148-6449-6e6f-744e-656564454649"), base::Error);
+  EXPECT_THROW(mbr_type_byte("linux", "01234567-89ab-cdef-0123-456789abcdef"), base::Error);
+}
 
 }  // namespace
 }  // namespace config

@@ -87,9 +87,11 @@ PlannedPartition plan_partition(const config::Partition& p, std::size_t i, bool 
   out.index = static_cast<std::uint32_t>(p.index.value_or(static_cast<std::int64_t>(i + 1)));
   out.name = p.name.value_or(out.id);
   {
-    base::ErrorContext ctx{"reading", where + ".type"};
+    // typeUUID, when set, is the type: `type` is not read (it may be a name
+    // only the template's author knows, like the reference's `bios-boot`).
+    base::ErrorContext ctx{"reading", where + (p.type_uuid ? ".typeUUID" : ".type")};
     out.type = gpt ? config::gpt_type_guid(p.type.value_or(""), p.type_uuid.value_or(""))
-                   : config::mbr_type_byte(p.type.value_or(""));
+                   : config::mbr_type_byte(p.type.value_or(""), p.type_uuid.value_or(""));
   }
   out.start = parse_position(p.start, where + ".start");
   out.end = parse_position(p.end, where + ".end");
@@ -154,7 +156,9 @@ DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
     const config::Partition& source = disk.partitions[i];
     if (p.mount_point == "/") layout.root_fs_uuid = p.fs_uuid;
     if (p.mount_point == "/boot") layout.boot_fs_uuid = p.fs_uuid;
-    if (source.type == "esp" || has_flag(source, "esp")) layout.esp_mount_point = p.mount_point;
+    const bool esp_type =
+        config::effective_type_name(source.type.value_or(""), source.type_uuid.value_or("")) == "esp";
+    if (esp_type || has_flag(source, "esp")) layout.esp_mount_point = p.mount_point;
     layout.partitions.push_back(std::move(p));
   }
   base::require(!layout.root_fs_uuid.empty(), "disk.partitions: no partition is mounted at /");

@@ -109,6 +109,46 @@ TEST(DiskLayout, TypeUuidOverridesTheTypeName) {
   EXPECT_EQ(plan_disk_layout(d, counting_uuids()).partitions[1].type, "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
 }
 
+// The reference's Ubuntu server-cloud disk: `bios-boot` is no name of the
+// table; the typeUUID beside it is the partition's type.
+TEST(DiskLayout, PlansTheTypeUuidAndNeverReadsTheTypeBesideIt) {
+  config::Disk d = default_disk();
+  config::Partition bios = partition("BIOSBOOT", "bios-boot", "1MiB", "5MiB", "ext2", "none", "", {"bios_grub"});
+  bios.type_uuid = "21686148-6449-6e6f-744e-656564454649";
+  d.partitions[0].start = "5MiB";
+  d.partitions.insert(d.partitions.begin(), bios);
+  const DiskLayout layout = plan_disk_layout(d, counting_uuids());
+  EXPECT_EQ(layout.partitions[0].type, "21686148-6449-6E6F-744E-656564454649");
+  // An unknown name without a typeUUID still fails, and says how to fix it.
+  d.partitions[0].type_uuid.reset();
+  try {
+    plan_disk_layout(d, counting_uuids());
+    FAIL() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("unknown partition type 'bios-boot'"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("or set typeUUID, which takes precedence over type"));
+  }
+}
+
+TEST(DiskLayout, TheEspIsWhatTheTypeUuidSays) {
+  config::Disk d = default_disk();
+  d.partitions[0].flags.clear();
+  d.partitions[0].type = "linux";
+  d.partitions[0].type_uuid = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
+  EXPECT_EQ(plan_disk_layout(d, counting_uuids()).esp_mount_point, "/boot/efi");
+  d.partitions[0].type = "esp";
+  d.partitions[0].type_uuid = "0fc63daf-8483-4772-8e79-3d69d8477de4";
+  EXPECT_EQ(plan_disk_layout(d, counting_uuids()).esp_mount_point, "");
+}
+
+TEST(DiskLayout, AnMbrTableTakesTheTypeUuidsByte) {
+  config::Disk d = default_disk();
+  d.partition_table_type = "mbr";
+  d.partitions[1].type = "bios-boot";
+  d.partitions[1].type_uuid = "0fc63daf-8483-4772-8e79-3d69d8477de4";
+  EXPECT_EQ(plan_disk_layout(d, counting_uuids()).partitions[1].type, "83");
+}
+
 struct RejectCase {
   const char* why;
   std::function<void(config::Disk&)> change;
