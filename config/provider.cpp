@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <set>
@@ -162,11 +163,19 @@ std::vector<std::string> shipped_key_files(const DataFile& file, const YAML::Nod
   return paths;
 }
 
+// The reference tool's pbGPGKey value for a deb repository read without
+// signature checks, as a template's pkey says it here.
+constexpr std::string_view kTrustedKey = "[trusted=yes]";
+
+bool marked_trusted(const DataFile& file, const YAML::Node& repo) {
+  return file.opt_string(repo, "pbGPGKey") == kTrustedKey;
+}
+
 std::vector<KeyRef> read_keys(const DataFile& file, const YAML::Node& repo, const std::string& base_url,
                               const fs::path& os_dir) {
   std::vector<std::string> locations;
   for (const char* key : {"pbGPGKey", "gpgKey"}) {
-    if (auto value = file.opt_string(repo, key)) locations.push_back(*value);
+    if (auto value = file.opt_string(repo, key); value && *value != kTrustedKey) locations.push_back(*value);
   }
   for (auto& value : file.words(repo, "gpgKeys")) locations.push_back(std::move(value));
   for (auto& value : shipped_key_files(file, repo, os_dir)) locations.push_back(std::move(value));
@@ -231,15 +240,53 @@ void fill_release_files(const DataFile& file, const YAML::Node& node, Repository
   repo.release_sign = resolve_location(repo.base_url, file.opt_string(node, "releaseSign").value_or(sign));
 }
 
+void warn(const ProviderOptions& options, const std::string& message) {
+  if (options.warn) {
+    options.warn(message);
+  } else {
+    std::fprintf(stderr, "warn: %s\n", message.c_str());
+  }
+}
+
 struct RepoContext {
   const ProviderData& provider;
   HostApt& apt;
+  std::set<std::string> warned;  // keys reported for this file, once each
 };
+
+void warn_once(const DataFile& file, const YAML::Node& node, const char* key, RepoContext& ctx,
+               std::string_view why) {
+  if (!node[key] || !ctx.warned.insert(key).second) return;
+  warn(ctx.apt.options, file.where(node[key]) + ": '" + key + "' is ignored: " + std::string(why));
+}
+
+// Keys of the reference tool's repository files: buildPath names its
+// metadata scratch directory, pkgPrefix where it says packages come from.
+// Packages come from baseURL here, as they do there, so a prefix naming
+// another place is refused rather than silently not used.
+void read_reference_keys(const DataFile& file, const YAML::Node& node, const Repository& repo, RepoContext& ctx) {
+  warn_once(file, node, "buildPath", ctx, "repository metadata is kept in the cache directory");
+  const auto prefix = file.opt_string(node, "pkgPrefix");
+  if (!prefix) return;
+  if (repo.type != PackageType::kDeb) {
+    warn_once(file, node, "pkgPrefix", ctx, "it applies to deb repositories only");
+    return;
+  }
+  if (repo.from_host_apt) file.fail(node["pkgPrefix"], "a host-apt repository takes its URL from apt");
+  std::string url = *prefix;
+  replace_all(url, "{arch}", ctx.provider.package_arch);
+  while (url.ends_with('/')) url.pop_back();
+  if (url != repo.base_url) {
+    file.fail(node["pkgPrefix"], "pkgPrefix '" + *prefix + "' differs from baseURL '" + repo.base_url +
+                                     "': packages are downloaded from baseURL; give the archive that serves "
+                                     "them as baseURL");
+  }
+}
 
 std::optional<Repository> read_repository(const DataFile& file, const YAML::Node& node, RepoContext& ctx) {
   file.expect_map(node, {"name", "type", "source", "required", "baseURL", "suite", "component", "arch",
                          "releaseFile", "releaseSign", "pbGPGKey", "gpgKey", "gpgKeys", "keyFiles", "keyFingerprints",
-                         "gpgCheck", "repoGPGCheck", "enabled"});
+                         "gpgCheck", "repoGPGCheck", "enabled", "pkgPrefix", "buildPath"});
   Repository repo;
   repo.name = file.req_string(node, "name");
   const std::string type = file.req_string(node, "type");
@@ -257,8 +304,8 @@ std::optional<Repository> read_repository(const DataFile& file, const YAML::Node
   if (!host_apt && node["required"]) file.fail(node["required"], "'required' applies to host-apt repositories");
   if (host_apt && ctx.apt.options.skip_host_apt) return std::nullopt;
 
-  repo.suite = file.opt_string(node, "suite").value_or("");
-  if (deb && repo.suite.empty()) file.fail(node, "'suite' is required for a deb repository");
+  // Without `suite`, a deb entry's name is its suite, as in the reference tool.
+  repo.suite = file.opt_string(node, "suite").value_or(deb ? repo.name : "");
   if (!deb && !repo.suite.empty()) file.fail(node["suite"], "'suite' applies to deb repositories only");
   repo.components = file.words(node, "component");
   repo.architectures = file.words(node, "arch");
@@ -273,8 +320,10 @@ std::optional<Repository> read_repository(const DataFile& file, const YAML::Node
   }
   repo.keys = read_keys(file, node, repo.base_url, ctx.provider.os_dir);
   if (host_apt && !resolve_host_apt(file, node, repo, ctx.apt)) return std::nullopt;
-  repo.gpg_check = file.opt_bool(node, "gpgCheck", true);
-  repo.repo_gpg_check = file.opt_bool(node, "repoGPGCheck", true);
+  read_reference_keys(file, node, repo, ctx);
+  const bool trusted = marked_trusted(file, node);
+  repo.gpg_check = !trusted && file.opt_bool(node, "gpgCheck", true);
+  repo.repo_gpg_check = !trusted && file.opt_bool(node, "repoGPGCheck", true);
   fill_release_files(file, node, repo);
   repo.enabled = file.opt_bool(node, "enabled", true);
   if ((repo.gpg_check || repo.repo_gpg_check) && repo.keys.empty()) {
@@ -285,7 +334,7 @@ std::optional<Repository> read_repository(const DataFile& file, const YAML::Node
 
 void read_repositories(const fs::path& path, ProviderData& provider, HostApt& apt) {
   const DataFile file(path);
-  RepoContext ctx{provider, apt};
+  RepoContext ctx{provider, apt, {}};
   const YAML::Node& root = file.root();
   if (!root.IsMap()) file.fail(root, "expected a mapping");
   // The older layout holds one repository as the whole document.
@@ -463,7 +512,7 @@ DistributionFacts read_facts(const DataFile& file, const YAML::Node& entry, Pack
 }
 
 // The per-arch entry of config.yml; returns the chroot env file it names.
-fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
+fs::path read_arch_config(const DataFile& file, ProviderData& provider, const ProviderOptions& options) {
   const YAML::Node& root = file.root();
   if (!root.IsMap()) file.fail(root, "expected a mapping of architectures");
   const YAML::Node entry = root[provider.arch];
@@ -471,7 +520,12 @@ fs::path read_arch_config(const DataFile& file, ProviderData& provider) {
   file.expect_map(entry, {"dist", "arch", "pkgType", "chrootenvConfigFile", "releaseVersion", "initramfsTool",
                           "purlType", "sudoGroup", "initrdFileName", "rpmDbPath", "deferredPackages", "grub",
                           "initrdCompression"});
-  if (file.req_string(entry, "dist") != provider.dist) file.fail(entry["dist"], "dist does not match directory '" + provider.dist + "'");
+  // The reference tool's elxr12 says `dist: aria` (its suite): the directory,
+  // which the template's target.dist names, is what selects the provider.
+  if (const std::string dist = file.req_string(entry, "dist"); dist != provider.dist) {
+    warn(options, file.where(entry["dist"]) + ": dist '" + dist + "' is not the directory's name '" + provider.dist +
+                      "'; the directory is what target.dist selects");
+  }
   if (file.req_string(entry, "arch") != provider.arch) file.fail(entry["arch"], "arch does not match key '" + provider.arch + "'");
   const std::string type = file.req_string(entry, "pkgType");
   if (type != "deb" && type != "rpm") file.fail(entry["pkgType"], "pkgType must be deb or rpm, not '" + type + "'");
@@ -519,7 +573,7 @@ ProviderData load_provider(const fs::path& config_dir, std::string_view os, std:
   base::require(fs::is_directory(provider.os_dir),
                "Failed to load provider '" + provider.id + "': no directory '" + provider.os_dir.string() + "'");
 
-  const fs::path chroot = read_arch_config(DataFile(provider.os_dir / "config.yml"), provider);
+  const fs::path chroot = read_arch_config(DataFile(provider.os_dir / "config.yml"), provider, options);
   fs::path repo_file = provider.os_dir / "providerconfigs" / (provider.package_arch + "_repo.yml");
   if (!fs::exists(repo_file)) repo_file = provider.os_dir / "providerconfigs" / "repo.yml";
   HostApt apt{options, std::nullopt};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,9 @@ struct ProviderOptions {
   // The template brings its own packageRepositories, which replace the
   // host-apt entries: those are dropped instead of being looked up.
   bool skip_host_apt = false;
+  // Receives what the data says that is read but not acted on (keys of the
+  // reference tool's files, docs/providers.md). Unset: "warn: ..." on stderr.
+  std::function<void(const std::string&)> warn;
 };
 
 // Loads <config_dir>/osv/<os>/<dist>/ for one architecture. Throws

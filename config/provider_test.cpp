@@ -235,6 +235,96 @@ TEST(ProviderData, LoadsAMinimalProviderWithDefaults) {
   EXPECT_EQ(p.chroot_env.essential, (Strings{"dpkg"}));
 }
 
+// An OS directory as the reference tool ships it: config.yml naming the
+// suite as dist, repository entries whose name is the suite, with pkgPrefix,
+// absolute releaseFile/releaseSign URLs and buildPath.
+constexpr std::string_view kReferenceRepoEntry =
+    "  - name: \"{suite}\"\n"
+    "    type: \"deb\"\n"
+    "    baseURL: \"https://ref.example.invalid/elxr\"\n"
+    "    pkgPrefix: \"https://ref.example.invalid/elxr/\"\n"
+    "    releaseFile: \"https://ref.example.invalid/elxr/dists/{suite}/Release\"\n"
+    "    releaseSign: \"https://ref.example.invalid/elxr/dists/{suite}/Release.gpg\"\n"
+    "    pbGPGKey: \"https://ref.example.invalid/elxr/public.gpg\"\n"
+    "    gpgCheck: true\n"
+    "    repoGPGCheck: true\n"
+    "    enabled: true\n"
+    "    component: \"main non-free-firmware\"\n"
+    "    buildPath: \"./builds/elxr12/{suite}\"\n";
+
+std::string reference_repo_entry(const std::string& suite) {
+  std::string entry(kReferenceRepoEntry);
+  for (auto at = entry.find("{suite}"); at != std::string::npos; at = entry.find("{suite}")) {
+    entry.replace(at, 7, suite);
+  }
+  return entry;
+}
+
+void write_reference_provider(TempDir& dir, const std::string& repositories) {
+  dir.write("osv/wind-river-elxr/elxr12/config.yml",
+            "x86_64:\n  dist: aria\n  arch: x86_64\n  pkgType: deb\n"
+            "  chrootenvConfigFile: chrootenvconfigs/chrootenv_x86_64.yml\n  releaseVersion: \"12.10.0.0\"\n");
+  dir.write("osv/wind-river-elxr/elxr12/providerconfigs/amd64_repo.yml", "repositories:\n" + repositories);
+  dir.write("osv/wind-river-elxr/elxr12/chrootenvconfigs/chrootenv_x86_64.yml",
+            "essential: [dpkg, apt]\npackages: [mmdebstrap]\n");
+}
+
+ProviderData load_reference_provider(const TempDir& dir, Strings& warnings) {
+  ProviderOptions options;
+  options.warn = [&](const std::string& message) { warnings.push_back(message); };
+  return load_provider(dir.path(), "wind-river-elxr", "elxr12", "x86_64", options);
+}
+
+TEST(ProviderData, ReadsTheReferenceToolsRepositoryFiles) {
+  TempDir dir;
+  write_reference_provider(dir, reference_repo_entry("aria") + reference_repo_entry("aria-updates"));
+  Strings warnings;
+  const auto p = load_reference_provider(dir, warnings);
+  ASSERT_EQ(p.repositories.size(), 2u);
+  const Repository& repo = p.repositories[1];
+  EXPECT_EQ(repo.name, "aria-updates");
+  EXPECT_EQ(repo.suite, "aria-updates");
+  EXPECT_EQ(repo.base_url, "https://ref.example.invalid/elxr");
+  EXPECT_EQ(repo.components, (Strings{"main", "non-free-firmware"}));
+  EXPECT_EQ(repo.release_file, "https://ref.example.invalid/elxr/dists/aria-updates/Release");
+  EXPECT_EQ(repo.release_sign, "https://ref.example.invalid/elxr/dists/aria-updates/Release.gpg");
+  ASSERT_EQ(repo.keys.size(), 1u);
+  EXPECT_EQ(repo.keys[0].location, "https://ref.example.invalid/elxr/public.gpg");
+  EXPECT_TRUE(repo.gpg_check && repo.repo_gpg_check && repo.enabled);
+  // dist: aria once, buildPath once for the file (not once per entry).
+  ASSERT_EQ(warnings.size(), 2u) << ::testing::PrintToString(warnings);
+  EXPECT_NE(warnings[0].find("config.yml:2: dist 'aria' is not the directory's name 'elxr12'"), std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("amd64_repo.yml:13: 'buildPath' is ignored"), std::string::npos) << warnings[1];
+}
+
+TEST(ProviderData, RefusesAPkgPrefixOtherThanTheBaseUrl) {
+  TempDir dir;
+  std::string entry = reference_repo_entry("aria");
+  entry.replace(entry.find("pkgPrefix: \"https://ref.example.invalid/elxr/"), 45,
+                "pkgPrefix: \"https://pool.example.invalid/");
+  write_reference_provider(dir, entry);
+  Strings warnings;
+  const std::string message = error_of([&] { load_reference_provider(dir, warnings); });
+  EXPECT_NE(message.find("amd64_repo.yml:5': pkgPrefix 'https://pool.example.invalid/' differs from baseURL"),
+            std::string::npos)
+      << message;
+}
+
+// The reference tool's way of saying "no signature checks" for a deb source.
+TEST(ProviderData, ATrustedPbGpgKeyTurnsTheChecksOff) {
+  TempDir dir;
+  std::string entry = reference_repo_entry("aria");
+  entry.replace(entry.find("\"https://ref.example.invalid/elxr/public.gpg\""), 45, "\"[trusted=yes]\"");
+  write_reference_provider(dir, entry);
+  Strings warnings;
+  const auto p = load_reference_provider(dir, warnings);
+  ASSERT_EQ(p.repositories.size(), 1u);
+  EXPECT_TRUE(p.repositories[0].keys.empty());
+  EXPECT_FALSE(p.repositories[0].gpg_check);
+  EXPECT_FALSE(p.repositories[0].repo_gpg_check);
+}
+
 TEST(ProviderData, RejectsBadDataNamingFileAndLine) {
   struct Case {
     const char* name;
