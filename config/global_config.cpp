@@ -314,7 +314,8 @@ std::string emit_global_config(const GlobalConfig& config) {
 std::string commented_global_config(const GlobalConfig& config) {
   std::ostringstream out;
   out << "# os-image-composer global configuration.\n"
-         "# Relative paths are resolved against the directory of this file.\n\n"
+         "# Relative paths are resolved against the directory of this file (against the\n"
+         "# working directory when it is named as the reference tool's, image-composer-tool.yml).\n\n"
          "# Parallel package downloads (1.." << kMaxWorkers << ").\n"
       << "workers: " << config.workers << "\n\n"
       << "# Per-OS data: osv/<os>/<dist>/ with repositories, keys and default templates.\n"
