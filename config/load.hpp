@@ -21,7 +21,9 @@ struct LoadedTemplate {
   std::filesystem::path default_path;  // empty for load_user_template
 };
 
-// Parses and validates the user template alone.
+// Parses and validates the user template alone. Its relative additional
+// files are looked for beside it, then beside its OS default (as after
+// merging); `warnings` names each that `build` would refuse.
 LoadedTemplate load_user_template(const std::filesystem::path& path, const LoadOptions& options);
 
 // Parses and validates the user template, its OS default, and their merge.

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <stdexcept>
 #include <unistd.h>
 
 #include "build_info.hpp"
 #include "base/error.hpp"
+#include "config/merge.hpp"
 
 namespace config {
 namespace {
@@ -77,6 +79,78 @@ TEST(LoadTemplate, AcceptsATemplateWithOnlyImageAndTarget) {
   const LoadedTemplate t = load_merged_template(dir / "iso.yml", kOptions);
   EXPECT_EQ(t.tmpl.system_config->name, "Default_ISO");
   fs::remove_all(dir);
+}
+
+// A scratch tree: a user's project with templates/ and files/ side by side,
+// and a second user directory elsewhere.
+class AdditionalFileLayouts : public testing::Test {
+ protected:
+  AdditionalFileLayouts() : dir_(fs::temp_directory_path() / ("oic-load-files-" + std::to_string(::getpid()))) {
+    fs::create_directories(dir_ / "project" / "templates");
+    fs::create_directories(dir_ / "project" / "files");
+    fs::create_directories(dir_ / "elsewhere");
+    std::ofstream(dir_ / "project" / "files" / "x") << "x\n";
+  }
+  ~AdditionalFileLayouts() override { fs::remove_all(dir_); }
+
+  fs::path write_template(const fs::path& path, const std::string& local) const {
+    std::ofstream(path) << "image: {name: a, version: \"1\"}\n"
+                           "target: {os: debian, dist: debian12, arch: x86_64, imageType: raw}\n"
+                           "systemConfig:\n  additionalFiles: [{local: \"" << local << "\", final: /etc/x}]\n";
+    return path;
+  }
+  static const AdditionalFile& entry(const LoadedTemplate& t, const std::string& final) {
+    for (const AdditionalFile& f : t.tmpl.system_config->additional_files)
+      if (f.final == final) return f;
+    throw std::runtime_error("no additional file for " + final);
+  }
+  static std::string joined(const std::vector<std::string>& lines) {
+    std::string text;
+    for (const std::string& line : lines) text += line + "\n";
+    return text;
+  }
+
+  fs::path dir_;
+};
+
+// The reference's layout of a user's project: found beside the template;
+// build takes it only with --allow-outside-files, and validate says so.
+TEST_F(AdditionalFileLayouts, ATemplatesAndFilesTreeValidatesPlainAndMerged) {
+  const fs::path t = write_template(dir_ / "project" / "templates" / "t.yml", "../files/x");
+  const LoadedTemplate plain = load_user_template(t, kOptions);
+  const LoadedTemplate merged = load_merged_template(t, kOptions);
+  EXPECT_EQ(find_additional_file(entry(merged, "/etc/x"), merged.tmpl.source), dir_ / "project" / "files" / "x");
+  for (const LoadedTemplate* loaded : {&plain, &merged}) {
+    const std::string warnings = joined(loaded->warnings);
+    EXPECT_EQ(warnings.find("Failed to find"), std::string::npos) << warnings;
+    EXPECT_NE(warnings.find("build uses it only with --allow-outside-files"), std::string::npos) << warnings;
+  }
+}
+
+// The reference tries every template of the merge chain: a user template
+// anywhere may name a file beside its OS default, as the defaults' own
+// `../additionalfiles/...` entries do.
+TEST_F(AdditionalFileLayouts, FindsFilesBesideTheOsDefaultFromAUserTemplateElsewhere) {
+  const fs::path t = write_template(dir_ / "elsewhere" / "t.yml", "../additionalfiles/motd");
+  const fs::path files = kOptions.config_dir / "osv/debian/debian12/imageconfigs/additionalfiles";
+  EXPECT_TRUE(load_user_template(t, kOptions).warnings.empty());
+  const LoadedTemplate merged = load_merged_template(t, kOptions);
+  EXPECT_TRUE(merged.warnings.empty()) << joined(merged.warnings);
+  EXPECT_EQ(find_additional_file(entry(merged, "/etc/x"), merged.tmpl.source), files / "motd");
+  EXPECT_EQ(find_additional_file(entry(merged, "/etc/systemd/network/dhcp.network"), merged.tmpl.source),
+            files / "dhcp.network");
+}
+
+TEST_F(AdditionalFileLayouts, AFileFoundNowhereIsAWarningNamingThePathsTried) {
+  const fs::path t = write_template(dir_ / "elsewhere" / "t.yml", "files/absent");
+  const fs::path defaults = kOptions.config_dir / "osv/debian/debian12/imageconfigs/defaultconfigs";
+  for (const LoadedTemplate& loaded : {load_user_template(t, kOptions), load_merged_template(t, kOptions)}) {
+    const std::string warnings = joined(loaded.warnings);
+    EXPECT_NE(warnings.find("'" + t.string() + "': additionalFiles entry local 'files/absent' (final '/etc/x'): "
+                            "Failed to find the file; looked for '" + (dir_ / "elsewhere/files/absent").string() +
+                            "', '" + (defaults / "files/absent").string() + "'"),
+              std::string::npos) << warnings;
+  }
 }
 
 }  // namespace

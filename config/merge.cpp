@@ -5,6 +5,7 @@
 #include "config/validate.hpp"
 
 namespace config {
+namespace fs = std::filesystem;
 namespace {
 
 // `into` takes `from` when `from` holds a non-empty value.
@@ -149,7 +150,35 @@ MergeResult merge_templates(const ImageTemplate& d, const ImageTemplate& u) {
         "or type linux with mountPoint none)");
   }
   m.marks = merge_marks(d, u, disk_replaced);
+  set_merge_chain(m, {d.source, u.source});
   return result;
+}
+
+void set_merge_chain(ImageTemplate& t, const std::vector<fs::path>& chain) {
+  if (!t.system_config) return;
+  for (AdditionalFile& file : t.system_config->additional_files) file.merge_chain = chain;
+}
+
+std::vector<fs::path> additional_file_candidates(const AdditionalFile& file, const fs::path& template_path) {
+  const fs::path local(file.local);
+  if (local.is_absolute()) return {local.lexically_normal()};
+  std::vector<fs::path> templates{file.declared_in.empty() ? template_path : file.declared_in};
+  templates.insert(templates.end(), file.merge_chain.begin(), file.merge_chain.end());
+  std::vector<fs::path> candidates;
+  for (const fs::path& t : templates) {
+    const fs::path candidate = (fs::absolute(t).parent_path() / local).lexically_normal();
+    if (std::find(candidates.begin(), candidates.end(), candidate) == candidates.end())
+      candidates.push_back(candidate);
+  }
+  return candidates;
+}
+
+std::optional<fs::path> find_additional_file(const AdditionalFile& file, const fs::path& template_path) {
+  for (const fs::path& candidate : additional_file_candidates(file, template_path)) {
+    std::error_code ec;
+    if (fs::exists(candidate, ec)) return candidate;
+  }
+  return std::nullopt;
 }
 
 }  // namespace config

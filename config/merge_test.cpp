@@ -160,6 +160,26 @@ TEST(Merge, AdditionalFilesMergeByFinalPathInStableOrder) {  // fix: the referen
   EXPECT_EQ(files[0].declared_in, "default.yml");
 }
 
+// The reference looks for a relative local beside every template of the
+// merge chain; the declaring template's directory is tried first.
+TEST(Merge, AdditionalFilesAreLookedForBesideTheDeclaringTemplateThenTheChain) {
+  ImageTemplate d = parse_template_text(kDefault, "/config/osv/d/defaultconfigs/default.yml");
+  ImageTemplate u = parse_template_text(
+      std::string(kUserHead) + "systemConfig:\n  additionalFiles: [{local: ../files/x, final: /etc/x}]\n",
+      "/project/templates/user.yml");
+  const MergeResult r = merge_templates(d, u);
+  const auto& files = r.merged.system_config->additional_files;
+  ASSERT_EQ(files.size(), 3U);
+  EXPECT_EQ(files[0].merge_chain, (std::vector<std::filesystem::path>{d.source, u.source}));
+  EXPECT_EQ(additional_file_candidates(files[0], r.merged.source),
+            (std::vector<std::filesystem::path>{"/config/osv/d/defaultconfigs/f1", "/project/templates/f1"}));
+  EXPECT_EQ(additional_file_candidates(files[2], r.merged.source),
+            (std::vector<std::filesystem::path>{"/project/files/x", "/config/osv/d/files/x"}));
+  AdditionalFile absolute{.local = "/srv/a/../b", .final = "/etc/b", .declared_in = u.source};
+  absolute.merge_chain = files[0].merge_chain;
+  EXPECT_EQ(additional_file_candidates(absolute, r.merged.source), std::vector<std::filesystem::path>{"/srv/b"});
+}
+
 TEST(Merge, ConfigurationsRunDefaultThenUserKeepingDuplicates) {
   const MergeResult r = merge_with("systemConfig: {configurations: [{cmd: u1}, {cmd: d1}]}\n");
   const auto& c = r.merged.system_config->configurations;

@@ -141,6 +141,10 @@ struct AdditionalFile {
   // The template file that declared this entry: a relative `local` is
   // resolved against its directory, also after merging. Not part of equality.
   std::filesystem::path declared_in;
+  // Every template file of the merge that produced this entry, the OS
+  // default's first: a relative `local` not found beside `declared_in` is
+  // looked for beside these, as the reference does. Not part of equality.
+  std::vector<std::filesystem::path> merge_chain = {};
   bool operator==(const AdditionalFile& o) const { return local == o.local && final == o.final; }
 };
 

@@ -4,6 +4,7 @@
 
 #include "config/defaults.hpp"
 #include "config/initramfs.hpp"
+#include "config/merge.hpp"
 #include "config/rules.hpp"
 
 namespace config {
@@ -65,41 +66,39 @@ bool is_within(const fs::path& path, const fs::path& root) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-// The directory a relative `local` must stay under: the declaring template's
-// directory, or its <os>/<dist> directory when it lives under <config_dir>/osv.
-fs::path containment_root(const fs::path& declaring_dir, const ValidateOptions& options) {
-  if (options.config_dir.empty()) return declaring_dir;
-  const fs::path osv = fs::weakly_canonical(options.config_dir / "osv");
-  if (!is_within(declaring_dir, osv)) return declaring_dir;
-  fs::path root = osv;
-  auto part = declaring_dir.begin();
-  std::advance(part, std::distance(osv.begin(), osv.end()));
-  for (int depth = 0; depth < 2 && part != declaring_dir.end(); ++depth, ++part) root /= *part;
-  return root;
+std::string quoted_list(const std::vector<fs::path>& paths) {
+  std::string text;
+  for (const fs::path& p : paths) text += (text.empty() ? "'" : ", '") + p.string() + "'";
+  return text;
 }
 
-void check_additional_files(const ImageTemplate& t, const ValidateOptions& options, Issues& issues) {
-  if (!t.system_config) return;
-  const auto& files = t.system_config->additional_files;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const AdditionalFile& f = files[i];
-    const std::string path = "systemConfig.additionalFiles[" + std::to_string(i) + "].local";
-    const fs::path declared_in = f.declared_in.empty() ? t.source : f.declared_in;
-    const std::string origin = " (declared in '" + declared_in.string() + "')";
-    fs::path local = f.local;
-    if (local.is_relative()) {
-      const fs::path base = fs::weakly_canonical(fs::absolute(declared_in).parent_path());
-      local = fs::weakly_canonical(base / local);
-      const fs::path root = containment_root(base, options);
-      if (!is_within(local, root)) {
-        issues.add(path, "\"" + f.local + "\" leaves '" + root.string() + "'" + origin +
-                             "; use a path inside it or an absolute path");
-        continue;
-      }
-    }
-    if (!fs::exists(local))
-      issues.add(path, "Failed to find additional file '" + local.string() + "'" + origin);
+// The directories `build` takes additional files from without
+// --allow-outside-files: the template's own and its target's OS data
+// directory (supervisor/build/additional_files.hpp).
+std::vector<fs::path> build_file_roots(const ImageTemplate& t, const ValidateOptions& options) {
+  std::vector<fs::path> roots{fs::weakly_canonical(fs::absolute(t.source).parent_path())};
+  if (!options.config_dir.empty() && t.target && t.target->os && t.target->dist)
+    roots.push_back(fs::weakly_canonical(fs::absolute(options.config_dir / "osv" / *t.target->os / *t.target->dist)));
+  return roots;
+}
+
+// What `build` would say of one entry, or "" when it takes the file as it is.
+std::string additional_file_warning(const AdditionalFile& f, const ImageTemplate& t,
+                                    const std::vector<fs::path>& roots) {
+  const fs::path declared_in = f.declared_in.empty() ? t.source : f.declared_in;
+  const std::string entry = "'" + declared_in.string() + "': additionalFiles entry local '" + f.local +
+                            "' (final '" + f.final + "')";
+  const std::optional<fs::path> found = find_additional_file(f, t.source);
+  if (!found) {
+    return entry + ": Failed to find the file; looked for " + quoted_list(additional_file_candidates(f, t.source)) +
+           "; build fails on it (the reference tool dropped such an entry silently)";
   }
+  const fs::path real = fs::weakly_canonical(*found);
+  for (const fs::path& root : roots) {
+    if (is_within(real, root)) return "";
+  }
+  return entry + ": '" + real.string() + "' is outside " + quoted_list(roots) +
+         "; build uses it only with --allow-outside-files";
 }
 
 void check_users(const std::vector<User>& users, Issues& issues) {
@@ -137,8 +136,18 @@ std::vector<Issue> check_template(const ImageTemplate& t, const ValidateOptions&
     if (sc.kernel) check_packages(sc.kernel->packages, "systemConfig.kernel.packages", issues);
     check_users(sc.users, issues);
   }
-  check_additional_files(t, options, issues);
   return issues.list();
+}
+
+std::vector<std::string> additional_file_warnings(const ImageTemplate& t, const ValidateOptions& options) {
+  std::vector<std::string> warnings;
+  if (!t.system_config) return warnings;
+  const std::vector<fs::path> roots = build_file_roots(t, options);
+  for (const AdditionalFile& f : t.system_config->additional_files) {
+    std::string warning = additional_file_warning(f, t, roots);
+    if (!warning.empty()) warnings.push_back(std::move(warning));
+  }
+  return warnings;
 }
 
 void validate_template(const ImageTemplate& t, const ValidateOptions& options, TemplateRole role) {

@@ -1,9 +1,11 @@
 // Checks on a parsed template that need more than one key: the partition
-// layout, target combinations that have defaults, additionalFiles sources,
-// users and passwords. Problems come back as Issues pointing at file:line.
+// layout, target combinations that have defaults, users and passwords.
+// Problems come back as Issues pointing at file:line; additional files that
+// `build` would refuse come back as warnings.
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "config/issues.hpp"
@@ -31,6 +33,12 @@ bool has_hash_partition(const Disk& disk);
 
 // Every check for `role`; empty when the template is fine.
 std::vector<Issue> check_template(const ImageTemplate& t, const ValidateOptions& options, TemplateRole role);
+
+// What `build` would refuse about the additional files, for `validate` to
+// warn: a file found beside no template of the merge chain, or one outside
+// the template's and the OS data's directories (allowed only by
+// --allow-outside-files). Empty when the build takes every file.
+std::vector<std::string> additional_file_warnings(const ImageTemplate& t, const ValidateOptions& options);
 
 // Throws one base::Error(kInvalidInput) listing every issue.
 void validate_template(const ImageTemplate& t, const ValidateOptions& options, TemplateRole role);

@@ -41,6 +41,13 @@ class ValidateTest : public testing::Test {
     return out;
   }
 
+  // Warnings about the additional files of `yaml` as if read from `file`, one per line.
+  std::string warnings_of(const std::string& yaml, const fs::path& file) {
+    std::string out;
+    for (const std::string& w : additional_file_warnings(parse_template_text(yaml, file), options_)) out += w + "\n";
+    return out;
+  }
+
   std::string with_files(const std::string& local) {
     return std::string(kHead) + "systemConfig:\n  additionalFiles: [{local: \"" + local + "\", final: /etc/x}]\n";
   }
@@ -77,24 +84,43 @@ TEST_F(ValidateTest, AcceptsOnlyTargetsThatHaveADefaultTemplate) {
   EXPECT_NE(out.find("supported: debian/debian12/x86_64/img, debian/debian12/x86_64/raw"), std::string::npos) << out;
 }
 
-TEST_F(ValidateTest, ResolvesAdditionalFilesAgainstTheDeclaringTemplate) {
-  EXPECT_EQ(issues_of(with_files("files/motd"), root_ / "user" / "t.yml"), "");
-  EXPECT_EQ(issues_of(with_files((root_ / "outside.txt").string()), root_ / "user" / "t.yml"), "");
-  EXPECT_NE(issues_of(with_files("files/none"), root_ / "user" / "t.yml").find("Failed to find additional file"),
+// Additional files are no validation issue: what build would refuse is a warning.
+TEST_F(ValidateTest, AdditionalFilesAreNoIssue) {
+  EXPECT_EQ(issues_of(with_files("files/none"), root_ / "user" / "t.yml"), "");
+  EXPECT_EQ(issues_of(with_files("../outside.txt"), root_ / "user" / "t.yml"), "");
+}
+
+TEST_F(ValidateTest, WarnsOfAnAdditionalFileFoundNowhereNamingEveryPathTried) {
+  EXPECT_EQ(warnings_of(with_files("files/motd"), root_ / "user" / "t.yml"), "");
+  ImageTemplate t = parse_template_text(with_files("files/none"), root_ / "user" / "t.yml");
+  const fs::path def = dist_ / "defaultconfigs" / "default-raw-x86_64.yml";
+  t.system_config->additional_files[0].merge_chain = {def, root_ / "user" / "t.yml"};
+  const std::vector<std::string> warnings = additional_file_warnings(t, options_);
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_EQ(warnings[0], "'" + (root_ / "user" / "t.yml").string() +
+                             "': additionalFiles entry local 'files/none' (final '/etc/x'): Failed to find the file; "
+                             "looked for '" + (root_ / "user" / "files" / "none").string() + "', '" +
+                             (dist_ / "defaultconfigs" / "files" / "none").string() +
+                             "'; build fails on it (the reference tool dropped such an entry silently)");
+}
+
+// `build` refuses a file outside the template's and the OS data's
+// directories unless --allow-outside-files is given: `validate` says so.
+TEST_F(ValidateTest, WarnsOfAFileOutsideTheDirectoriesBuildTakesFilesFrom) {
+  const std::string relative = warnings_of(with_files("../outside.txt"), root_ / "user" / "t.yml");
+  EXPECT_NE(relative.find("'" + (root_ / "outside.txt").string() + "' is outside '" + (root_ / "user").string() +
+                          "', '" + (root_ / "config" / "osv" / "debian" / "debian12").string() +
+                          "'; build uses it only with --allow-outside-files"),
+            std::string::npos) << relative;
+  EXPECT_NE(warnings_of(with_files((root_ / "outside.txt").string()), root_ / "user" / "t.yml").find("is outside"),
             std::string::npos);
 }
 
-TEST_F(ValidateTest, RejectsRelativeAdditionalFilesThatLeaveTheTemplateDirectory) {
-  const std::string out = issues_of(with_files("../outside.txt"), root_ / "user" / "t.yml");
-  EXPECT_NE(out.find("\"../outside.txt\" leaves '" + (root_ / "user").string() + "'"), std::string::npos) << out;
-}
-
-TEST_F(ValidateTest, LetsOsDefaultsReachTheirSiblingAdditionalFilesOnly) {
+TEST_F(ValidateTest, LetsOsDefaultsReachTheirSiblingAdditionalFiles) {
   const fs::path def = dist_ / "defaultconfigs" / "default-raw-x86_64.yml";
-  EXPECT_EQ(issues_of(with_files("../additionalfiles/dhcp.network"), def, TemplateRole::kUser), "");
-  const std::string out = issues_of(with_files("../../../../../../outside.txt"), def);
-  EXPECT_NE(out.find("leaves '" + (root_ / "config" / "osv" / "debian" / "debian12").string() + "'"),
-            std::string::npos) << out;
+  EXPECT_EQ(warnings_of(with_files("../additionalfiles/dhcp.network"), def), "");
+  const std::string out = warnings_of(with_files("../../../../../../outside.txt"), def);
+  EXPECT_NE(out.find("is outside"), std::string::npos) << out;
 }
 
 // `validate` of an ISO without its live environment: the error says which key and why.

@@ -8,10 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/error.hpp"
 #include "base/openat2.hpp"
-#include "supervisor/build/image_jobs.hpp"
+#include "config/merge.hpp"
 
 namespace supervisor {
 namespace {
@@ -109,10 +110,20 @@ OpenedAdditionalFile open_supplied_file(const SuppliedFile& file) {
   return opened;
 }
 
+fs::path require_additional_file(const config::AdditionalFile& file, const fs::path& template_path) {
+  if (std::optional<fs::path> found = config::find_additional_file(file, template_path)) return *found;
+  const fs::path declared_in = file.declared_in.empty() ? template_path : file.declared_in;
+  throw base::Error(base::ErrorKind::kInvalidInput,
+                   "additional file '" + file.local + "' (final '" + file.final + "', declared in '" +
+                       declared_in.string() + "') is not found; looked for " +
+                       describe(config::additional_file_candidates(file, template_path)))
+      .with_hint("create the file or remove the entry (the reference tool dropped a missing file silently)");
+}
+
 void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots) {
   if (!image.system_config) return;
   for (const auto& file : image.system_config->additional_files) {
-    open_additional_file(additional_file_source(file, image.source), roots);
+    open_additional_file(require_additional_file(file, image.source), roots);
   }
 }
 

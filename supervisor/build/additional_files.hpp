@@ -51,7 +51,13 @@ struct SuppliedFile {
 };
 OpenedAdditionalFile open_supplied_file(const SuppliedFile& file);
 
-// Every additional file of `image` opened and closed: refused before a build fetches anything.
+// Where `file` is: the first of its candidates that exists
+// (config::additional_file_candidates). Throws base::Error (kInvalidInput)
+// naming the entry, the template that declared it and every path tried.
+std::filesystem::path require_additional_file(const config::AdditionalFile& file,
+                                              const std::filesystem::path& template_path);
+
+// Every additional file of `image` found and opened: refused before a build fetches anything.
 void check_additional_files(const config::ImageTemplate& image, const AdditionalFileRoots& roots);
 
 }  // namespace supervisor

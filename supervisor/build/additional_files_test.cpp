@@ -96,6 +96,71 @@ TEST_F(AdditionalFiles, TheFdIsTheFileChecked) {
   EXPECT_EQ(read_fd(opened.fd.get()), "hello\n");
 }
 
+// A merged template's entry as the merge leaves it: declared in `declared_in`,
+// merge chain default then user.
+config::AdditionalFile merged_entry(const std::string& local, const fs::path& declared_in,
+                                            const fs::path& default_template, const fs::path& user_template) {
+  return {.local = local, .final = "/etc/x", .declared_in = declared_in,
+          .merge_chain = {default_template, user_template}};
+}
+
+class AdditionalFilesOfAMerge : public AdditionalFiles {
+ protected:
+  AdditionalFilesOfAMerge() {
+    fs::create_directories(dir_ / "osv/debian/debian12/imageconfigs/additionalfiles");
+    write(dir_ / "osv/debian/debian12/imageconfigs/additionalfiles/net", "network\n");
+    fs::create_directories(dir_ / "files");
+    write(dir_ / "files/x", "beside templates/\n");
+    image_.system_config = config::SystemConfig{};
+  }
+  void add(const std::string& local, const fs::path& declared_in) {
+    image_.system_config->additional_files.push_back(merged_entry(local, declared_in, default_, image_.source));
+  }
+  std::string check_refusal(bool allow_outside = false) const {
+    try {
+      check_additional_files(image_, roots(allow_outside));
+    } catch (const base::Error& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  }
+
+  const fs::path default_ = dir_ / "osv/debian/debian12/imageconfigs/defaultconfigs/default-raw-x86_64.yml";
+};
+
+// Tried beside the declaring template, then beside the others of the merge
+// chain: a user template elsewhere may name a file beside its OS default.
+TEST_F(AdditionalFilesOfAMerge, FindsAFileBesideAnyTemplateOfTheMergeChain) {
+  add("../additionalfiles/net", default_);
+  add("../additionalfiles/net", image_.source);
+  add("files/motd", image_.source);
+  EXPECT_EQ(check_refusal(), "(accepted)");
+  const fs::path net = dir_ / "osv/debian/debian12/imageconfigs/additionalfiles/net";
+  EXPECT_EQ(require_additional_file(image_.system_config->additional_files[1], image_.source), net);
+  EXPECT_EQ(read_fd(open_additional_file(net, roots()).fd.get()), "network\n");
+}
+
+// templates/ + files/: found, but outside the template's directory, so
+// the sandbox rule holds: used only with the flag.
+TEST_F(AdditionalFilesOfAMerge, AFileBesideTheTemplatesDirectoryNeedsTheFlag) {
+  add("../files/x", image_.source);
+  EXPECT_EQ(require_additional_file(image_.system_config->additional_files[0], image_.source), dir_ / "files/x");
+  EXPECT_THAT(check_refusal(), HasSubstr("additional file '" + (dir_ / "files/x").string() + "' is outside"));
+  EXPECT_THAT(check_refusal(), HasSubstr("--allow-outside-files"));
+  EXPECT_EQ(check_refusal(true), "(accepted)");
+}
+
+TEST_F(AdditionalFilesOfAMerge, AFileFoundNowhereFailsNamingTheEntryTheTemplateAndThePathsTried) {
+  add("files/absent", image_.source);
+  const std::string error = check_refusal(true);
+  EXPECT_THAT(error, HasSubstr("additional file 'files/absent' (final '/etc/x', declared in '" +
+                               image_.source.string() + "') is not found; looked for '" +
+                               (dir_ / "template/files/absent").string() + "', '" +
+                               (dir_ / "osv/debian/debian12/imageconfigs/defaultconfigs/files/absent").string() +
+                               "'"));
+  EXPECT_THAT(error, HasSubstr("dropped a missing file silently"));
+}
+
 TEST_F(AdditionalFiles, RefusesWhatIsNotARegularFile) {
   EXPECT_THAT(refusal(dir_ / "template/files"), HasSubstr("is not a regular file"));
 }

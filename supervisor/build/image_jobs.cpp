@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "config/merge.hpp"
 #include "ipc/framing.hpp"
 #include "stages/diskmaker/client.hpp"
 #include "stages/installer/client.hpp"
@@ -214,10 +215,8 @@ std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock
 }
 
 fs::path additional_file_source(const config::AdditionalFile& file, const fs::path& template_path) {
-  const fs::path local(file.local);
-  if (local.is_absolute()) return local;
-  const fs::path declared = file.declared_in.empty() ? template_path : file.declared_in;
-  return fs::absolute(declared).parent_path() / local;
+  return config::find_additional_file(file, template_path)
+      .value_or(config::additional_file_candidates(file, template_path).front());
 }
 
 // The stage runs with SOURCE_DATE_EPOCH when the inputs name one (the SBOM's time).

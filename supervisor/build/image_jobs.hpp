@@ -73,8 +73,8 @@ std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts
 // package it does not name, in lockfile order).
 std::vector<const LockedPackage*> packages_in_install_order(const Lockfile& lock);
 
-// An additional file's `local` as a host path: relative to the template that
-// declared it (the merged template's own file when unknown).
+// An additional file's `local` as a host path: the first of its candidates
+// that exists (config::additional_file_candidates), else the first candidate.
 std::filesystem::path additional_file_source(const config::AdditionalFile& file,
                                              const std::filesystem::path& template_path);
 
