@@ -5,6 +5,9 @@
 
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 
 #include "config/emit.hpp"
@@ -245,10 +248,11 @@ InputDigest image_input_digest(const BuildRequest& request, const config::Provid
 // by the supervisor straight into the output directory (never into the
 // workspace, where a stage could have planted a link under their names),
 // with the record of what they were made from.
-std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const std::string& provider_id,
+std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const config::ProviderData& provider,
                                                  std::vector<OutputFile> files, const fs::path& sbom_path,
                                                  const Lockfile& lock, const InputDigest& digest, Logger& log) {
   const std::string base = output_base_name(request.image);
+  const std::string& provider_id = provider.id;
   std::error_code ec;
   if (fs::exists(fs::symlink_status(sbom_path, ec))) {
     files.push_back({sbom_path, sbom_path.filename().string(), ""});
@@ -257,6 +261,8 @@ std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, co
   }
   files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
   files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
+  const NamingFacts facts = naming_facts(request, provider);
+  for (OutputFile& f : files) f.name = published_name(request.output_names, f.name, facts);
   const fs::path dir = image_output_dir(request.global.work_dir, provider_id, *request.image.system_config->name);
   remove_build_record(dir);
   std::vector<PublishedFile> published = publish_outputs(dir, files);
@@ -273,15 +279,46 @@ std::vector<PublishedFile> publish(const BuildRequest& request, const config::Pr
   for (const auto& artifact : results.artifacts) {
     files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
   }
-  return publish_image_outputs(request, provider.id, std::move(files), results.sbom_path, lock, digest, log);
+  return publish_image_outputs(request, provider, std::move(files), results.sbom_path, lock, digest, log);
 }
 
 }  // namespace
 
-bool hand_back_outputs(const BuildRequest& request, const fs::path& output_dir, const InputDigest& digest,
-                       ProgressReporter& progress, Logger& log, const std::function<void()>& report_timings) {
+namespace {
+
+// The time in the reference scheme's SBOM name: SOURCE_DATE_EPOCH when set,
+// so a reproducible build names it the same each time, else now.
+std::int64_t sbom_name_time() {
+  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+  if (epoch == nullptr || *epoch == '\0') return static_cast<std::int64_t>(std::time(nullptr));
+  const std::string_view text(epoch);
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  base::require(ec == std::errc() && end == text.data() + text.size() && seconds >= 0,
+                "Invalid SOURCE_DATE_EPOCH '" + std::string(text) + "': it must be a number of seconds since 1970");
+  return seconds;
+}
+
+}  // namespace
+
+NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider) {
+  return {.own_base = output_base_name(request.image),
+          .image_name = request.image.image->name.value_or(""),
+          .os_version = provider.release_version,
+          .package_type = std::string(config::to_string(provider.package_type)),
+          .sbom_time = sbom_name_time()};
+}
+
+bool hand_back_outputs(const BuildRequest& request, const config::ProviderData& provider, const fs::path& output_dir,
+                       const InputDigest& digest, ProgressReporter& progress, Logger& log,
+                       const std::function<void()>& report_timings) {
   if (request.rebuild) return false;
   OutputsCheck check = check_outputs(output_dir, digest);
+  std::vector<std::string> names;
+  for (const PublishedFile& f : check.files) names.push_back(f.path.filename().string());
+  if (check.up_to_date && !named_by(request.output_names, names, naming_facts(request, provider))) {
+    check = {.up_to_date = false, .reason = "the outputs were named by another --output-names scheme", .files = {}};
+  }
   if (!check.up_to_date) {
     log.info("Building: " + check.reason);
     return false;
@@ -385,7 +422,7 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
     const InputDigest digest = image_input_digest(request, provider, lock, steps.stages);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
-    if (hand_back_outputs(request, output_dir, digest, progress, log, report_timings)) return 0;
+    if (hand_back_outputs(request, provider, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace.dir(), steps.layout,

@@ -9,6 +9,7 @@
 #include "config/global_config.hpp"
 #include "config/template.hpp"
 #include "supervisor/build/additional_files.hpp"
+#include "supervisor/build/outputs.hpp"
 #include "supervisor/log.hpp"
 
 namespace supervisor {
@@ -24,6 +25,7 @@ struct BuildRequest {
   bool json = false;                                   // --json: machine-readable progress/result on stdout
   bool rebuild = false;  // --rebuild: build even when the outputs are up to date (image_record.hpp)
   bool allow_outside_files = false;  // --allow-outside-files: additionalFiles from anywhere
+  OutputNaming output_names = OutputNaming::kOwn;  // --output-names: how published files are named
   // Files the build itself puts into the image after the template's (an ISO's
   // live environment: live-installer); never set from a template.
   std::vector<SuppliedFile> supplied_files;

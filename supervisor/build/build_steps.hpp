@@ -77,14 +77,18 @@ void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>
 // Publishes `files` (the stages' outputs), the SBOM at `sbom_path` when the
 // installer wrote one, the lockfile and the merged template into the
 // template's output directory, with the build record of `digest`.
-std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const std::string& provider_id,
+std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, const config::ProviderData& provider,
                                                  std::vector<OutputFile> files, const std::filesystem::path& sbom_path,
                                                  const Lockfile& lock, const InputDigest& digest, Logger& log);
 
+// What --output-names' reference scheme names the files of `request` from.
+NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider);
+
 // Unless --rebuild: true when the outputs in `output_dir` were made from
-// `digest`; they are then reported (after `report_timings`) and nothing is
+// `digest` and named by the request's --output-names; they are then reported (after `report_timings`) and nothing is
 // built. Otherwise logs why the build goes ahead.
-bool hand_back_outputs(const BuildRequest& request, const std::filesystem::path& output_dir,
+bool hand_back_outputs(const BuildRequest& request, const config::ProviderData& provider,
+                       const std::filesystem::path& output_dir,
                        const InputDigest& digest, ProgressReporter& progress, Logger& log,
                        const std::function<void()>& report_timings);
 

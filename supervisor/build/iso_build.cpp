@@ -255,7 +255,7 @@ std::vector<PublishedFile> publish_iso(const BuildRequest& request, const IsoPla
                                        const InputDigest& digest, Logger& log) {
   const std::string live_lock_name = output_base_name(request.image) + ".live.lock.json";
   std::vector<OutputFile> files = {iso, {{}, live_lock_name, "", std::nullopt, lockfile_to_json(live_lock)}};
-  return publish_image_outputs(request, plan.provider.id, std::move(files), target.sbom_path, lock, digest, log);
+  return publish_image_outputs(request, plan.provider, std::move(files), target.sbom_path, lock, digest, log);
 }
 
 }  // namespace
@@ -293,7 +293,7 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     const InputDigest digest = iso_input_digest(request, plan, lock, live_lock);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, plan.provider.id, *request.image.system_config->name);
-    if (hand_back_outputs(request, output_dir, digest, progress, log, report_timings)) return 0;
+    if (hand_back_outputs(request, plan.provider, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     const ImageResults results =

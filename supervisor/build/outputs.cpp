@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <set>
 
 #include "base/error.hpp"
@@ -184,6 +185,44 @@ std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vecto
                      (dir / kChecksumFile).string());
   sums_files.release();
   return published;
+}
+
+std::optional<OutputNaming> parse_output_naming(std::string_view text) {
+  if (text == "own") return OutputNaming::kOwn;
+  if (text == "reference") return OutputNaming::kReference;
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr std::string_view kReferenceSbomPrefix = "spdx_manifest_";
+
+// "spdx_manifest_deb_<image.name>_20260102_030405.json"
+std::string reference_sbom_name(const NamingFacts& facts) {
+  const std::time_t time = static_cast<std::time_t>(facts.sbom_time);
+  std::tm utc{};
+  base::check(::gmtime_r(&time, &utc) != nullptr, "SBOM time " + std::to_string(facts.sbom_time) + " out of range");
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &utc);
+  return std::string(kReferenceSbomPrefix) + facts.package_type + "_" + facts.image_name + "_" + stamp + ".json";
+}
+
+}  // namespace
+
+std::string published_name(OutputNaming naming, const std::string& name, const NamingFacts& facts) {
+  if (naming == OutputNaming::kOwn) return name;
+  if (name == facts.own_base + ".spdx.json") return reference_sbom_name(facts);
+  if (!name.starts_with(facts.own_base + ".")) return name;
+  return facts.image_name + "-" + facts.os_version + name.substr(facts.own_base.size());
+}
+
+bool named_by(OutputNaming naming, const std::vector<std::string>& names, const NamingFacts& facts) {
+  const std::string lockfile = published_name(naming, facts.own_base + ".lock.json", facts);
+  const bool has_lockfile = std::find(names.begin(), names.end(), lockfile) != names.end();
+  const bool has_other_sbom = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+    return naming == OutputNaming::kOwn ? n.starts_with(kReferenceSbomPrefix) : n == facts.own_base + ".spdx.json";
+  });
+  return has_lockfile && !has_other_sbom;
 }
 
 std::string human_size(std::uint64_t bytes) {

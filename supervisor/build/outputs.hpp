@@ -7,6 +7,8 @@
 //     <name>-<version>.template.yml                      the merged template
 //     SHA256SUMS                                         written last
 //
+// (or named as the reference tool names them: OutputNaming below).
+//
 // Every file is first moved beside its final name under a temporary name,
 // then all are renamed over the files of an earlier build at once, and
 // SHA256SUMS (temp + rename) last: an interrupted publish leaves the earlier
@@ -25,6 +27,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor/cache/digest.hpp"  // sha256_of_file, used with these
@@ -60,6 +63,35 @@ std::string sha256sums_text(const std::vector<PublishedFile>& files);
 // whose hash or size is not what the stage reported fails the publish with
 // an error naming it, and leaves the earlier build's files.
 std::vector<PublishedFile> publish_outputs(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
+
+// How a build names the files it publishes (`build --output-names`).
+enum class OutputNaming {
+  kOwn,        // "<image.name>-<image.version>.<ext>", SBOM "<image.name>-<image.version>.spdx.json"
+  kReference,  // the reference tool's: "<image.name>-<OS releaseVersion>.<ext>",
+               // SBOM "spdx_manifest_<deb|rpm>_<image.name>_<YYYYMMDD_HHMMSS>.json"
+};
+
+// "own" or "reference"; nullopt for anything else.
+std::optional<OutputNaming> parse_output_naming(std::string_view text);
+
+// What the reference scheme makes a name from.
+struct NamingFacts {
+  std::string own_base;      // "<image.name>-<image.version>" (output_base_name)
+  std::string image_name;    // image.name
+  std::string os_version;    // the provider's releaseVersion
+  std::string package_type;  // "deb" or "rpm"
+  std::int64_t sbom_time = 0;  // the SBOM name's time, seconds since 1970, written in UTC
+};
+
+// The name the file a build made as `name` is published under: `name` with
+// kOwn. With kReference "<own_base>.spdx.json" becomes the SBOM name and any
+// other "<own_base>.<rest>" becomes "<image.name>-<os_version>.<rest>";
+// other names (an initrd's vmlinuz-*) are kept.
+std::string published_name(OutputNaming naming, const std::string& name, const NamingFacts& facts);
+
+// Whether the published `names` of an earlier build were made with `naming`:
+// its lockfile name is among them and no SBOM of the other scheme is.
+bool named_by(OutputNaming naming, const std::vector<std::string>& names, const NamingFacts& facts);
 
 // "12.3 MiB" style sizes for the summary.
 std::string human_size(std::uint64_t bytes);

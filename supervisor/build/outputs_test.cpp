@@ -169,6 +169,64 @@ TEST(Outputs, PublishKeepsTheOldFilesWhenASourceIsMissing) {
   EXPECT_EQ(entries, 1u) << "temporary files are removed";
 }
 
+const NamingFacts kFacts{.own_base = "edge-1.2.0",
+                         .image_name = "edge",
+                         .os_version = "12",
+                         .package_type = "deb",
+                         .sbom_time = 1767323045};  // 2026-01-02 03:04:05 UTC
+
+TEST(OutputNames, OwnSchemeKeepsEveryName) {
+  for (const char* name : {"edge-1.2.0.raw.gz", "edge-1.2.0.spdx.json", "edge-1.2.0.lock.json", "vmlinuz-6.1"}) {
+    EXPECT_EQ(published_name(OutputNaming::kOwn, name, kFacts), name);
+  }
+}
+
+TEST(OutputNames, ReferenceSchemeUsesTheOsVersionAndSpdxManifestNames) {
+  const auto named = [](const std::string& name) { return published_name(OutputNaming::kReference, name, kFacts); };
+  EXPECT_EQ(named("edge-1.2.0.raw"), "edge-12.raw");
+  EXPECT_EQ(named("edge-1.2.0.raw.zstd"), "edge-12.raw.zstd");
+  EXPECT_EQ(named("edge-1.2.0.qcow2"), "edge-12.qcow2");
+  EXPECT_EQ(named("edge-1.2.0.iso"), "edge-12.iso");
+  EXPECT_EQ(named("edge-1.2.0.img"), "edge-12.img");
+  EXPECT_EQ(named("edge-1.2.0.lock.json"), "edge-12.lock.json");
+  EXPECT_EQ(named("edge-1.2.0.live.lock.json"), "edge-12.live.lock.json");
+  EXPECT_EQ(named("edge-1.2.0.spdx.json"), "spdx_manifest_deb_edge_20260102_030405.json");
+  // Not made from the base name: kept (an initrd's kernel, a name that only starts alike).
+  EXPECT_EQ(named("vmlinuz-6.1.0-amd64"), "vmlinuz-6.1.0-amd64");
+  EXPECT_EQ(named("edge-1.2.0x.raw"), "edge-1.2.0x.raw");
+  NamingFacts rpm = kFacts;
+  rpm.package_type = "rpm";
+  EXPECT_EQ(published_name(OutputNaming::kReference, "edge-1.2.0.spdx.json", rpm),
+            "spdx_manifest_rpm_edge_20260102_030405.json");
+}
+
+TEST(OutputNames, ParsesTheTwoSchemeNames) {
+  EXPECT_EQ(parse_output_naming("own"), OutputNaming::kOwn);
+  EXPECT_EQ(parse_output_naming("reference"), OutputNaming::kReference);
+  EXPECT_FALSE(parse_output_naming("Reference").has_value());
+  EXPECT_FALSE(parse_output_naming("").has_value());
+}
+
+// Outputs published under one scheme are not handed back to a build asking for the other.
+TEST(OutputNames, TellsWhichSchemeNamedAnEarlierBuild) {
+  const std::vector<std::string> own = {"edge-1.2.0.raw", "edge-1.2.0.spdx.json", "edge-1.2.0.lock.json"};
+  const std::vector<std::string> reference = {"edge-12.raw", "spdx_manifest_deb_edge_20250101_000000.json",
+                                              "edge-12.lock.json"};
+  EXPECT_TRUE(named_by(OutputNaming::kOwn, own, kFacts));
+  EXPECT_FALSE(named_by(OutputNaming::kReference, own, kFacts));
+  EXPECT_TRUE(named_by(OutputNaming::kReference, reference, kFacts));
+  EXPECT_FALSE(named_by(OutputNaming::kOwn, reference, kFacts));
+  // The OS version equal to image.version: only the SBOM tells them apart.
+  NamingFacts same = kFacts;
+  same.os_version = "1.2.0";
+  const std::vector<std::string> same_reference = {"edge-1.2.0.raw", "spdx_manifest_deb_edge_20250101_000000.json",
+                                                   "edge-1.2.0.lock.json"};
+  EXPECT_TRUE(named_by(OutputNaming::kOwn, own, same));
+  EXPECT_FALSE(named_by(OutputNaming::kReference, own, same));
+  EXPECT_FALSE(named_by(OutputNaming::kOwn, same_reference, same));
+  EXPECT_TRUE(named_by(OutputNaming::kReference, same_reference, same));
+}
+
 TEST(Outputs, HumanSizes) {
   EXPECT_EQ(human_size(512), "512 B");
   EXPECT_EQ(human_size(3ull << 30), "3.0 GiB");

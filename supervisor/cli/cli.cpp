@@ -102,10 +102,41 @@ VerbMatch match_verb(std::span<const Verb> verbs, const std::vector<std::string>
     used = 2;
   }
   auto it = std::find_if(verbs.begin(), verbs.end(), [&](const Verb& v) { return v.name == name; });
+  if (it == verbs.end() && used == 2) {
+    usage_error("unknown command '" + name + "' (expected one of: " + group_members(verbs, words[0]) + ")", words[0]);
+  }
   if (it == verbs.end()) usage_error("unknown command '" + name + "'");
   match.verb = &*it;
   match.rest.assign(words.begin() + static_cast<std::ptrdiff_t>(used), words.end());
   return match;
+}
+
+// `help [COMMAND]`: what `COMMAND --help` (or `--help` alone) prints.
+int run_help(const Invocation& inv) {
+  if (inv.args.empty()) {
+    print_general_help(inv.out, inv.verbs);
+    return kExitOk;
+  }
+  const VerbMatch match = match_verb(inv.verbs, inv.args);
+  if (match.verb == nullptr) {
+    print_group_help(inv.out, inv.verbs, match.group);
+  } else if (!match.rest.empty()) {
+    usage_error("unknown command '" + std::string(match.verb->name) + " " + match.rest[0] + "'", "help");
+  } else {
+    print_verb_help(inv.out, *match.verb);
+  }
+  return kExitOk;
+}
+
+// Go's strconv.ParseBool: the spellings a Go tool's `--flag=VALUE` accepts.
+std::optional<bool> parse_go_bool(std::string_view value) {
+  for (std::string_view yes : {"1", "t", "T", "TRUE", "true", "True"}) {
+    if (value == yes) return true;
+  }
+  for (std::string_view no : {"0", "f", "F", "FALSE", "false", "False"}) {
+    if (value == no) return false;
+  }
+  return std::nullopt;
 }
 
 // Applies --log-level, --verbose and --log-file over the config's logging keys.
@@ -126,6 +157,7 @@ void configure_log(const po::variables_map& globals, config::GlobalConfig& globa
 int run_verb(const Verb& verb, const po::variables_map& globals, const std::vector<std::string>& rest,
              std::span<const Verb> verbs, Logger& log, std::ostream& out) {
   po::options_description own = verb_options(verb);
+  const std::vector<std::string> flags = bool_flag_args(rest, own);
   po::options_description hidden;
   hidden.add_options()("args", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -134,7 +166,7 @@ int run_verb(const Verb& verb, const po::variables_map& globals, const std::vect
   positional.add("args", -1);
   po::variables_map options;
   try {
-    po::store(po::command_line_parser(rest).options(all).positional(positional).style(kParseStyle).run(),
+    po::store(po::command_line_parser(flags).options(all).positional(positional).style(kParseStyle).run(),
               options);
     po::notify(options);
   } catch (const po::error& e) {
@@ -154,6 +186,7 @@ int run_verb(const Verb& verb, const po::variables_map& globals, const std::vect
   config::GlobalConfig global = verb.loads_config ? config::load_global_config(explicit_config, env)
                                                   : config::default_global_config(env);
   configure_log(globals, global, log);
+  for (const auto& warning : global.warnings) log.warn(warning);
   if (!global.source.empty()) log.debug("Using config file '" + global.source.string() + "'");
   return verb.run(Invocation{options, args, global, log, out, verbs});
 }
@@ -166,10 +199,11 @@ int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, 
     }
   }
   po::options_description globals_desc = global_options();
+  const std::vector<std::string> flags = bool_flag_args(args, globals_desc);
   po::variables_map globals;
   po::parsed_options parsed = [&] {
     try {
-      return po::command_line_parser(args).options(globals_desc).style(kParseStyle)
+      return po::command_line_parser(flags).options(globals_desc).style(kParseStyle)
           .allow_unregistered().run();
     } catch (const po::error& e) {
       usage_error(e.what());
@@ -205,7 +239,36 @@ std::vector<Verb> verb_table() {
                      completion_verbs(), stage_verbs(), boot_verbs()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
+  table.push_back(Verb{.name = "help", .arguments = "[COMMAND]",
+                       .summary = "Print the help of a command (same as COMMAND --help), or this help",
+                       .max_args = 2, .run = run_help, .loads_config = false});
   return table;
+}
+
+std::vector<std::string> bool_flag_args(const std::vector<std::string>& args, const po::options_description& options) {
+  std::vector<std::string> out;
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    if (*it == "--") {
+      out.insert(out.end(), it, args.end());
+      break;
+    }
+    const std::size_t equals = it->find('=');
+    const po::option_description* option =
+        it->starts_with("--") && equals != std::string::npos
+            ? options.find_nothrow(it->substr(2, equals - 2), false, false, false)
+            : nullptr;
+    if (option == nullptr || option->semantic()->max_tokens() != 0) {
+      out.push_back(*it);
+      continue;
+    }
+    const std::string flag = it->substr(0, equals);
+    const std::optional<bool> value = parse_go_bool(std::string_view(*it).substr(equals + 1));
+    if (!value) {
+      usage_error("invalid value '" + it->substr(equals + 1) + "' for " + flag + " (expected true or false)");
+    }
+    if (*value) out.push_back(flag);
+  }
+  return out;
 }
 
 po::options_description global_options() {

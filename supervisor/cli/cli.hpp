@@ -67,6 +67,12 @@ po::options_description verb_options(const Verb& verb);
 // newline and tab, longer than kMaxArgumentLength characters), or nullopt.
 std::optional<std::string> argument_problem(std::string_view arg);
 
+// `args` with every `--name=VALUE` of a boolean flag of `options` written as
+// the switch alone (VALUE true) or dropped (VALUE false), as Go's flag
+// package reads them: 1, t, T, TRUE, true, True and their false
+// counterparts. Any other VALUE is a usage error naming the flag. Stops at "--".
+std::vector<std::string> bool_flag_args(const std::vector<std::string>& args, const po::options_description& options);
+
 // Runs one command line (without the program name) and returns the exit code.
 int run(const std::vector<std::string>& args, std::ostream& out);
 

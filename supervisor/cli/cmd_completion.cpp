@@ -1,306 +1,132 @@
-// `completion bash|zsh|fish`: shell completion scripts generated from the
-// verb table and each verb's flags, so they cannot drift from the parser.
+// `completion bash|zsh|fish|powershell` prints a completion script;
+// `completion install [--shell S] [--force]` writes it where that shell reads
+// a user's completions and says where.
+#include <fcntl.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "base/error.hpp"
-#include "supervisor/cli/cli.hpp"
+#include "base/file_write.hpp"
+#include "base/unique_fd.hpp"
+#include "supervisor/cli/completion_scripts.hpp"
 
 namespace supervisor::cli {
 namespace {
 
-struct Flag {
-  std::string long_name;   // "workers"
-  char short_name = 0;     // 'w', or 0
-  bool takes_value = false;
-  std::string value_name;  // "N", "FILE", "DIR", "LEVEL"...
-  std::string help;
+namespace fs = std::filesystem;
+
+// The directory of `var`, or `fallback` under the home directory.
+fs::path xdg_dir(const config::Environment& env, std::string_view var, const fs::path& fallback) {
+  if (auto value = env.get(var); value && fs::path(*value).is_absolute()) return *value;
+  return env.home() / fallback;
+}
+
+struct InstallPlace {
+  fs::path file;
+  std::string note;  // what the user may still have to do
 };
 
-std::vector<Flag> flags_of(const po::options_description& options) {
-  std::vector<Flag> flags;
-  for (const auto& option : options.options()) {
-    Flag f;
-    f.long_name = option->long_name();
-    const std::string shorter = option->canonical_display_name(po::command_line_style::allow_dash_for_short);
-    if (shorter.size() == 2 && shorter[0] == '-') f.short_name = shorter[1];
-    f.takes_value = option->semantic()->max_tokens() > 0;
-    f.value_name = option->semantic()->name();
-    f.help = option->description();
-    flags.push_back(std::move(f));
+InstallPlace install_place(std::string_view shell, const config::Environment& env) {
+  const std::string program(kProgram);
+  if (shell == "bash") {
+    return {xdg_dir(env, "XDG_DATA_HOME", ".local/share") / "bash-completion/completions" / program,
+            "bash-completion loads it in new shells."};
   }
-  return flags;
-}
-
-// Keeps descriptions inside any shell's single quotes and zsh's [...] specs.
-std::string plain(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\'' || c == '[' || c == ']' || c == ':' || c == '\\' || c == '"' || c == '`' || c == '$') {
-      continue;
-    }
-    out += c == '\n' ? ' ' : c;
+  if (shell == "zsh") {
+    return {env.home() / ".zsh/completion" / ("_" + program),
+            "zsh loads it when ~/.zshrc has 'fpath=(~/.zsh/completion $fpath)' before 'autoload -U compinit; "
+            "compinit'."};
   }
-  return out;
-}
-
-bool is_path_value(const Flag& f) {
-  return f.value_name == "FILE" || f.value_name == "DIR" || f.value_name == "PATH";
-}
-
-// The words a verb is reached by: {"build"} or {"config", "init"}.
-std::vector<std::string> words_of(const Verb& v) {
-  std::vector<std::string> words;
-  std::istringstream in{std::string(v.name)};
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
-
-std::vector<std::string> top_words(std::span<const Verb> verbs) {
-  std::vector<std::string> words;
-  for (const Verb& v : verbs) {
-    const std::string first = words_of(v)[0];
-    if (std::find(words.begin(), words.end(), first) == words.end()) words.push_back(first);
+  if (shell == "fish") {
+    return {xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "fish/completions" / (program + ".fish"),
+            "fish loads it in new shells."};
   }
-  return words;
+  const fs::path file = xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "powershell" / (program + "-completion.ps1");
+  return {file, "PowerShell loads it when your profile ($PROFILE) has the line: . '" + file.string() + "'"};
 }
 
-std::string join_flags(const std::vector<Flag>& flags) {
-  std::string out;
-  for (const Flag& f : flags) {
-    out += " --" + f.long_name;
-    if (f.short_name != 0) out += std::string(" -") + f.short_name;
+// The shell --shell names, else the one $SHELL runs.
+std::string shell_to_install(const Invocation& inv, const config::Environment& env) {
+  std::string shell;
+  if (inv.options.count("shell")) {
+    shell = inv.options["shell"].as<std::string>();
+  } else {
+    const std::string login = env.get("SHELL").value_or("");
+    shell = fs::path(login).filename().string();
+    if (shell == "pwsh") shell = "powershell";
+    base::require(std::find(kCompletionShells.begin(), kCompletionShells.end(), shell) != kCompletionShells.end(),
+                  "cannot tell which shell to install completion for from SHELL='" + login +
+                      "': give --shell bash, zsh, fish or powershell");
   }
-  return out.empty() ? out : out.substr(1);
+  base::require(std::find(kCompletionShells.begin(), kCompletionShells.end(), shell) != kCompletionShells.end(),
+                "unknown --shell '" + shell + "' (expected bash, zsh, fish or powershell)");
+  return shell;
 }
 
-// What a verb's positional arguments are: shell names, files, or nothing.
-std::string argument_kind(const Verb& v) {
-  if (v.name == "completion") return "shell";
-  return v.max_args > 0 ? "file" : "none";
+std::optional<std::string> existing_content(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
-constexpr std::string_view kShells = "bash zsh fish";
-
-// "--a|-a|--b" for every flag (global or any verb's) that `pick` selects.
-template <typename Pick>
-std::string bash_alternatives(std::span<const Verb> verbs, Pick pick) {
-  std::vector<Flag> flags = flags_of(global_options());
-  for (const Verb& v : verbs) {
-    const std::vector<Flag> own = flags_of(verb_options(v));
-    flags.insert(flags.end(), own.begin(), own.end());
+int run_install(const Invocation& inv) {
+  const config::Environment env = config::Environment::from_process();
+  const std::string shell = shell_to_install(inv, env);
+  const InstallPlace place = install_place(shell, env);
+  const std::string script = completion_script(shell, inv.verbs);
+  const std::optional<std::string> before = existing_content(place.file);
+  if (before == script) {
+    inv.out << "The " << shell << " completion in " << place.file.string() << " is up to date.\n";
+    return kExitOk;
   }
-  std::vector<std::string> names;
-  for (const Flag& f : flags) {
-    if (!pick(f)) continue;
-    names.push_back("--" + f.long_name);
-    if (f.short_name != 0) names.push_back(std::string("-") + f.short_name);
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : "|") + n;
-  return out;
+  base::require(!before || inv.options["force"].as<bool>(),
+                "'" + place.file.string() + "' exists and differs from this version's script; --force replaces it");
+  std::error_code ec;
+  fs::create_directories(place.file.parent_path(), ec);
+  if (ec) base::fail(base::ErrorKind::kFailed, "Failed to create directory '" +
+                                                   place.file.parent_path().string() + "': " + ec.message());
+  const base::UniqueFd dir(base::check_syscall(
+      ::open(place.file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory",
+      place.file.parent_path().string()));
+  base::write_file_atomically(dir.get(), place.file.filename().string(), script, 0644);
+  inv.out << "Installed the " << shell << " completion in " << place.file.string() << "\n" << place.note << "\n";
+  return kExitOk;
 }
 
-// "config cache": the words that need a second word to name a verb.
-std::string bash_groups(std::span<const Verb> verbs) {
-  std::string groups;
-  for (const std::string& w : top_words(verbs)) {
-    const bool is_group = std::any_of(verbs.begin(), verbs.end(), [&](const Verb& v) {
-      const auto words = words_of(v);
-      return words.size() == 2 && words[0] == w;
-    });
-    if (is_group) groups += (groups.empty() ? "" : " ") + w;
-  }
-  return groups;
+void add_install_options(po::options_description& options) {
+  options.add_options()
+      ("shell", po::value<std::string>()->value_name("SHELL"),
+       "bash, zsh, fish or powershell (default: the shell $SHELL runs)")
+      ("force", po::bool_switch(), "replace a completion file that differs from this version's");
 }
 
-// One case arm per verb and per group (which completes its members).
-std::string bash_verb_cases(std::span<const Verb> verbs) {
-  std::ostringstream s;
-  s << "    \"\") COMPREPLY=($(compgen -W \"";
-  for (const std::string& w : top_words(verbs)) s << w << " ";
-  s << "$global_flags\" -- \"$cur\")) ;;\n";
-  for (const std::string& group : top_words(verbs)) {
-    std::string members;
-    for (const Verb& v : verbs) {
-      const auto words = words_of(v);
-      if (words.size() == 2 && words[0] == group) members += " " + words[1];
-    }
-    if (!members.empty()) {
-      s << "    " << group << ") COMPREPLY=($(compgen -W \"" << members.substr(1) << "\" -- \"$cur\")) ;;\n";
-    }
-  }
-  for (const Verb& v : verbs) {
-    s << "    \"" << v.name << "\")\n"
-      << "      if [[ \"$cur\" == -* ]]; then\n"
-      << "        COMPREPLY=($(compgen -W \"" << join_flags(flags_of(verb_options(v)))
-      << " $global_flags\" -- \"$cur\"))\n";
-    const std::string kind = argument_kind(v);
-    if (kind == "shell") s << "      else COMPREPLY=($(compgen -W \"" << kShells << "\" -- \"$cur\"))\n";
-    if (kind == "file") s << "      else COMPREPLY=($(compgen -f -- \"$cur\"))\n";
-    s << "      fi ;;\n";
-  }
-  return s.str();
-}
-
-std::string bash_script(std::span<const Verb> verbs) {
-  std::ostringstream s;
-  s << "# bash completion for " << kProgram << "; generated by '" << kProgram << " completion bash'.\n"
-    << "_os_image_composer() {\n"
-    << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
-    << "  local verb=\"\" i w\n"
-    << "  # The verb is the first one or two words that are neither flags nor flag values.\n"
-    << "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-    << "    w=\"${COMP_WORDS[i]}\"\n"
-    << "    case \"$w\" in\n"
-    << "      " << bash_alternatives(verbs, [](const Flag& f) { return f.takes_value; }) << ") ((i++)) ;;\n"
-    << "      -*) ;;\n"
-    << "      *) if [[ -z \"$verb\" ]]; then verb=\"$w\";\n"
-    << "         elif [[ \" " << bash_groups(verbs) << " \" == *\" $verb \"* ]]; then verb=\"$verb $w\"; fi ;;\n"
-    << "    esac\n  done\n"
-    << "  case \"$prev\" in\n"
-    << "    --log-level) COMPREPLY=($(compgen -W \"debug info warn error\" -- \"$cur\")); return ;;\n"
-    << "    " << bash_alternatives(verbs, is_path_value) << ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
-    << "  esac\n"
-    << "  local global_flags=\"" << join_flags(flags_of(global_options())) << "\"\n"
-    << "  case \"$verb\" in\n"
-    << bash_verb_cases(verbs)
-    << "  esac\n}\ncomplete -o filenames -F _os_image_composer " << kProgram << "\n";
-  return s.str();
-}
-
-std::string zsh_flag_specs(const std::vector<Flag>& flags) {
-  std::string out;
-  for (const Flag& f : flags) {
-    std::string action;
-    if (f.takes_value) {
-      action = ":" + plain(f.value_name) + ":";
-      if (f.long_name == "log-level") action += "(debug info warn error)";
-      else if (is_path_value(f)) action += "_files";
-    }
-    const std::string help = "[" + plain(f.help) + "]" + action;
-    if (f.short_name != 0) {
-      out += " '(-" + std::string(1, f.short_name) + " --" + f.long_name + ")'{-" +
-             std::string(1, f.short_name) + ",--" + f.long_name + "}'" + help + "'";
-    } else {
-      out += " '--" + f.long_name + help + "'";
-    }
-  }
-  return out;
-}
-
-std::string zsh_verb_case(const Verb& v) {
-  std::string args;
-  const std::string kind = argument_kind(v);
-  if (kind == "shell") args = " '1:shell:(" + std::string(kShells) + ")'";
-  if (kind == "file") args = " '*:file:_files'";
-  return "_arguments" + zsh_flag_specs(flags_of(verb_options(v))) + " $global_opts" + args;
-}
-
-std::string zsh_script(std::span<const Verb> verbs) {
-  std::ostringstream s;
-  s << "#compdef " << kProgram << "\n"
-    << "# zsh completion for " << kProgram << "; generated by '" << kProgram << " completion zsh'.\n"
-    << "_os_image_composer() {\n"
-    << "  local curcontext=\"$curcontext\" state line\n"
-    << "  local -a global_opts commands\n"
-    << "  global_opts=(" << zsh_flag_specs(flags_of(global_options())).substr(1) << ")\n"
-    << "  commands=(\n";
-  for (const std::string& w : top_words(verbs)) {
-    const auto it = std::find_if(verbs.begin(), verbs.end(), [&](const Verb& v) { return v.name == w; });
-    s << "    '" << w << ":" << (it != verbs.end() ? plain(it->summary) : w + " commands") << "'\n";
-  }
-  s << "  )\n"
-    << "  _arguments -C $global_opts '1:command:->command' '*::arg:->args'\n"
-    << "  case $state in\n"
-    << "    command) _describe 'command' commands ;;\n"
-    << "    args)\n      case $words[1] in\n";
-  for (const std::string& group : top_words(verbs)) {
-    std::vector<const Verb*> members;
-    for (const Verb& v : verbs) {
-      if (words_of(v).size() == 2 && words_of(v)[0] == group) members.push_back(&v);
-    }
-    if (members.empty()) {
-      const auto it = std::find_if(verbs.begin(), verbs.end(), [&](const Verb& v) { return v.name == group; });
-      s << "        " << group << ") " << zsh_verb_case(*it) << " ;;\n";
-      continue;
-    }
-    s << "        " << group << ")\n"
-      << "          if (( CURRENT == 2 )); then\n            _values 'command'";
-    for (const Verb* m : members) s << " '" << words_of(*m)[1] << "[" << plain(m->summary) << "]'";
-    s << "\n          else\n            shift words; (( CURRENT-- ))\n            case $words[1] in\n";
-    for (const Verb* m : members) {
-      s << "              " << words_of(*m)[1] << ") " << zsh_verb_case(*m) << " ;;\n";
-    }
-    s << "            esac\n          fi ;;\n";
-  }
-  s << "      esac ;;\n  esac\n}\n_os_image_composer \"$@\"\n";
-  return s.str();
-}
-
-std::string fish_flag_lines(const std::vector<Flag>& flags, const std::string& condition) {
-  std::string out;
-  for (const Flag& f : flags) {
-    out += "complete -c " + std::string(kProgram);
-    if (!condition.empty()) out += " -n '" + condition + "'";
-    if (f.short_name != 0) out += std::string(" -s ") + f.short_name;
-    out += " -l " + f.long_name;
-    if (f.takes_value) out += f.long_name == "log-level" ? " -x -a 'debug info warn error'" : " -r";
-    out += " -d '" + plain(f.help) + "'\n";
-  }
-  return out;
-}
-
-std::string fish_script(std::span<const Verb> verbs) {
-  const std::string prog(kProgram);
-  std::ostringstream s;
-  s << "# fish completion for " << prog << "; generated by '" << prog << " completion fish'.\n"
-    << "complete -c " << prog << " -f\n"
-    << fish_flag_lines(flags_of(global_options()), "");
-  std::string all_top;
-  for (const std::string& w : top_words(verbs)) all_top += " " + w;
-  for (const std::string& w : top_words(verbs)) {
-    const auto it = std::find_if(verbs.begin(), verbs.end(), [&](const Verb& v) { return v.name == w; });
-    s << "complete -c " << prog << " -n '__fish_use_subcommand' -a " << w << " -d '"
-      << (it != verbs.end() ? plain(it->summary) : w + " commands") << "'\n";
-  }
-  for (const Verb& v : verbs) {
-    const auto words = words_of(v);
-    std::string condition = "__fish_seen_subcommand_from " + words[0];
-    if (words.size() == 2) {
-      std::string siblings;
-      for (const Verb& o : verbs) {
-        if (words_of(o).size() == 2 && words_of(o)[0] == words[0]) siblings += " " + words_of(o)[1];
-      }
-      s << "complete -c " << prog << " -n '" << condition << "; and not __fish_seen_subcommand_from"
-        << siblings << "' -a " << words[1] << " -d '" << plain(v.summary) << "'\n";
-      condition += "; and __fish_seen_subcommand_from " + words[1];
-    }
-    s << fish_flag_lines(flags_of(verb_options(v)), condition);
-    const std::string kind = argument_kind(v);
-    if (kind == "shell") s << "complete -c " << prog << " -n '" << condition << "' -a '" << kShells << "'\n";
-    if (kind == "file") s << "complete -c " << prog << " -n '" << condition << "' -F\n";
-  }
-  return s.str();
-}
-
-int run_completion(const Invocation& inv) {
-  const std::string& shell = inv.args[0];
-  if (shell == "bash") inv.out << bash_script(inv.verbs);
-  else if (shell == "zsh") inv.out << zsh_script(inv.verbs);
-  else if (shell == "fish") inv.out << fish_script(inv.verbs);
-  else base::fail(base::ErrorKind::kInvalidInput, "unknown shell '" + shell + "' (expected bash, zsh or fish)");
+template <std::size_t kShell>
+int print_script(const Invocation& inv) {
+  inv.out << completion_script(kCompletionShells[kShell], inv.verbs);
   return kExitOk;
 }
 
 }  // namespace
 
 std::vector<Verb> completion_verbs() {
-  return {Verb{.name = "completion", .arguments = "bash|zsh|fish",
-               .summary = "Print a shell completion script", .min_args = 1, .max_args = 1,
-               .run = run_completion, .loads_config = false}};
+  return {
+      Verb{.name = "completion bash", .summary = "Print the bash completion script", .run = print_script<0>,
+           .loads_config = false},
+      Verb{.name = "completion zsh", .summary = "Print the zsh completion script", .run = print_script<1>,
+           .loads_config = false},
+      Verb{.name = "completion fish", .summary = "Print the fish completion script", .run = print_script<2>,
+           .loads_config = false},
+      Verb{.name = "completion powershell", .summary = "Print the PowerShell completion script",
+           .run = print_script<3>, .loads_config = false},
+      Verb{.name = "completion install",
+           .summary = "Install the completion script where the shell reads a user's completions",
+           .add_options = add_install_options, .run = run_install, .loads_config = false},
+  };
 }
 
 }  // namespace supervisor::cli

@@ -30,7 +30,18 @@ void add_build_options(po::options_description& options) {
       ("json", po::bool_switch(), "print progress and the result as JSON lines on stdout")
       ("rebuild", po::bool_switch(), "build even when the outputs were made from the same inputs and are unchanged")
       ("allow-outside-files", po::bool_switch(),
-       "use additionalFiles outside the template's and the OS data's directories");
+       "use additionalFiles outside the template's and the OS data's directories")
+      ("output-names", po::value<std::string>()->value_name("SCHEME"),
+       "own (default): <image.name>-<image.version>.<ext>; reference: the reference tool's "
+       "<image.name>-<OS version>.<ext> and spdx_manifest_*.json");
+}
+
+OutputNaming output_naming(const Invocation& inv) {
+  if (!inv.options.count("output-names")) return OutputNaming::kOwn;
+  const std::string scheme = inv.options["output-names"].as<std::string>();
+  const std::optional<OutputNaming> naming = parse_output_naming(scheme);
+  base::require(naming.has_value(), "invalid --output-names '" + scheme + "' (expected own or reference)");
+  return *naming;
 }
 
 void add_fetch_options(po::options_description& options) {
@@ -129,6 +140,7 @@ int run_build_verb(const Invocation& inv) {
   request.json = inv.options["json"].as<bool>();
   request.rebuild = inv.options["rebuild"].as<bool>();
   request.allow_outside_files = inv.options["allow-outside-files"].as<bool>();
+  request.output_names = output_naming(inv);
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);
 }

@@ -124,7 +124,7 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 const std::vector<std::string> kVerbs = {"build", "validate", "lock", "fetch", "boot", "config", "cache",
-                                         "version", "completion"};
+                                         "version", "completion", "help"};
 
 TEST_F(Cli, HelpListsEveryVerbTheGlobalFlagsAndExitCodes) {
   const Result r = run({"--help"});
@@ -153,7 +153,9 @@ TEST_F(Cli, EveryVerbHasItsOwnHelp) {
       {{"config", "show", "--help"}, "config show"},
       {{"cache", "clean", "--help"}, "--provider-id"},
       {{"version", "--help"}, "version"},
-      {{"completion", "--help"}, "bash|zsh|fish"},
+      {{"completion", "--help"}, "completion powershell"},
+      {{"completion", "install", "--help"}, "--shell"},
+      {{"help", "completion", "install"}, "--shell"},
       // A group name alone with --help lists its members.
       {{"config", "--help"}, "config init"},
   };
@@ -187,10 +189,14 @@ TEST_F(Cli, UsageErrorsExitTwoWithOneClearMessage) {
       {"bad log level", {"--log-level", "loud", "version"}, "invalid --log-level 'loud'"},
       {"workers not a number", {"build", "-w", "many", "t.yml"}, "workers"},
       {"workers out of range", {"build", "--workers", "0", "t.yml"}, "invalid --workers 0"},
+      {"unknown output names", {"build", "--output-names=go", "t.yml"}, "invalid --output-names 'go'"},
       {"not a template file", {"validate", "notes.txt"}, "expected a .yml or .yaml file"},
       {"missing template", {"validate", "absent.yml"}, "absent.yml"},
       {"missing lock template", {"lock", "absent.yml"}, "absent.yml"},
-      {"unknown shell", {"completion", "tcsh"}, "unknown shell 'tcsh'"},
+      {"unknown shell", {"completion", "tcsh"}, "unknown command 'completion tcsh' (expected one of: completion bash"},
+      {"unknown shell to install", {"completion", "install", "--shell", "tcsh"}, "unknown --shell 'tcsh'"},
+      {"bad boolean value", {"validate", "--merged=maybe", "x.yml"}, "invalid value 'maybe' for --merged"},
+      {"help for an unknown command", {"help", "bogus"}, "unknown command 'bogus'"},
       {"control character", {"validate", "a\x01.yml"}, "control character"},
       {"invalid utf-8", {"validate", "caf\xc3.yml"}, "not valid UTF-8"},
       {"overlong utf-8", {"validate", "\xc0\xaf.yml"}, "not valid UTF-8"},
@@ -232,8 +238,8 @@ TEST_F(Cli, ArgumentsWithNewlinesTabsAndUnicodeAreAccepted) {
 TEST_F(Cli, VersionNamesToolVersionAndCommit) {
   const Result r = run({"version"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "os-image-composer " + kVersion + "\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "Commit: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "os-image-composer v" + kVersion + "\nBuild Date: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\nCommit: ")) << r.out;
 }
 
 TEST_F(Cli, CompletionScriptsMentionEveryVerbForEachShell) {
