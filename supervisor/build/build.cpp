@@ -27,6 +27,7 @@
 #include "supervisor/stage/orchestrator.hpp"
 #include "supervisor/build/outputs.hpp"
 #include "supervisor/cache/package_cache.hpp"
+#include "supervisor/cache/provider_records.hpp"
 #include "supervisor/build/package_fetch.hpp"
 #include "supervisor/stage/progress.hpp"
 #include "supervisor/stage/stage_launch.hpp"
@@ -145,12 +146,19 @@ Lockfile lock_for(const config::ImageTemplate& image, const std::optional<fs::pa
   return std::move(resolution.lock);
 }
 
+std::vector<std::string> package_hashes(const Lockfile& lock) {
+  std::vector<std::string> hashes;
+  for (const LockedPackage& p : lock.packages) hashes.push_back(p.sha256);
+  return hashes;
+}
+
 // Every package of `lock` verified in `cache` (downloaded where missing).
 PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, const Lockfile& lock, PackageCache& cache,
                             const PipelineOptions& options, Logger& log) {
   PackageFiles files;
   add_package_jobs(run, lock, cache, options, family.package_suffix(), "", files);
   run.run();
+  record_provider_use(cache.root(), lock.provider_id, package_hashes(lock));  // for `cache clean --provider-id`
   for (const auto& message : files.evicted) log.warn(message);
   log.info(std::to_string(lock.packages.size()) + " packages verified in the cache (" +
            std::to_string(files.downloaded) + " downloaded, " + std::to_string(files.reused) + " reused)");
@@ -169,7 +177,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                         Logger& log) {
   create_dir(workspace / "root");
   create_dir(workspace / "out");
-  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), build_env_key(provider.id, lock));
+  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock));
   log_warnings(env.warnings(), log);
   switch (env.mode()) {
     case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;

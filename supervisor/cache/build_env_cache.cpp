@@ -4,13 +4,16 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <fstream>
 #include <cstdio>
 
 #include "base/error.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/cache/private_dir.hpp"
+#include "supervisor/cache/provider_records.hpp"
 
 namespace supervisor {
 namespace {
@@ -18,10 +21,42 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMarker = "complete";
+constexpr const char* kProviderFile = "provider";
 
 bool is_complete(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / kMarker, ec) && fs::is_directory(dir / "tree", ec);
+}
+
+// A new file: nothing found under its name is followed or reused.
+void write_new_file(const fs::path& path, const std::string& text) {
+  base::UniqueFd out(base::check_syscall(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), "create", path.string()));
+  base::check(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()),
+             "Failed to write '" + path.string() + "'");
+}
+
+// The provider a save was recorded for; "" when it has no record.
+std::string recorded_provider(const fs::path& dir) {
+  std::ifstream in(dir / kProviderFile);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// A save of `provider_id` under root (complete, or a .tmp-* one) and the
+// lock of its key.
+std::vector<fs::path> saves_of(const fs::path& root, const std::string& provider_id) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_symlink(ec) || !it->is_directory(ec) || recorded_provider(it->path()) != provider_id) continue;
+    found.push_back(it->path());
+    const fs::path lock = root / (it->path().filename().string() + ".lock");
+    if (fs::is_regular_file(fs::symlink_status(lock, ec))) found.push_back(lock);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 void create_dirs(const fs::path& dir) {
@@ -42,9 +77,10 @@ std::string build_env_key(std::string_view provider_id, const Lockfile& lock, in
   return sha256_hex(text);
 }
 
-BuildEnvLease BuildEnvLease::acquire(const fs::path& cache_dir, std::string key) {
+BuildEnvLease BuildEnvLease::acquire(const fs::path& cache_dir, std::string_view provider_id, std::string key) {
   base::check(key.size() == 64 && key.find('/') == std::string::npos, "bad build environment key '" + key + "'");
-  BuildEnvLease lease(cache_dir / "buildenv", std::move(key));
+  base::check(is_provider_id(provider_id), "bad provider id '" + std::string(provider_id) + "'");
+  BuildEnvLease lease(cache_dir / "buildenv", std::string(provider_id), std::move(key));
   // Saved trees hold the image's setuid files: no other user may reach them.
   for (const fs::path& dir : {cache_dir, lease.root_}) {
     if (std::optional<std::string> warning = make_private_dir(dir)) lease.warnings_.push_back(std::move(*warning));
@@ -89,11 +125,13 @@ void BuildEnvLease::prepare_save() {
   temp_ = root_ / (prefix + std::to_string(::getpid()));
   tree_ = temp_ / "tree";
   create_dirs(tree_);
+  write_new_file(temp_ / kProviderFile, provider_id_ + "\n");
   mode_ = BuildEnvMode::kSave;
 }
 
 BuildEnvLease::BuildEnvLease(BuildEnvLease&& other) noexcept
     : root_(std::move(other.root_)),
+      provider_id_(std::move(other.provider_id_)),
       key_(std::move(other.key_)),
       mode_(other.mode_),
       tree_(std::move(other.tree_)),
@@ -122,21 +160,19 @@ void BuildEnvLease::commit() {
                      final_dir.string());
   committed_ = true;
   tree_ = final_dir / "tree";
-  // A new file: nothing found under its name is followed or reused.
-  const fs::path marker = final_dir / kMarker;
-  const std::string text = key_ + "\n";
-  base::UniqueFd out(base::check_syscall(
-      ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), "create", marker.string()));
-  base::check(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()),
-             "Failed to write '" + marker.string() + "'");
+  write_new_file(final_dir / kMarker, key_ + "\n");
 }
 
-std::vector<fs::path> clean_build_envs(const fs::path& cache_dir, bool dry_run) {
+std::vector<fs::path> clean_build_envs(const fs::path& cache_dir, const std::optional<std::string>& provider_id,
+                                       bool dry_run) {
   const fs::path root = cache_dir / "buildenv";
   std::error_code ec;
   if (!fs::is_directory(fs::symlink_status(root, ec))) return {};
-  if (!dry_run) sandbox::remove_tree(root);
-  return {root};
+  const std::vector<fs::path> targets = provider_id ? saves_of(root, *provider_id) : std::vector<fs::path>{root};
+  if (!dry_run) {
+    for (const fs::path& target : targets) sandbox::remove_tree(target);
+  }
+  return targets;
 }
 
 }  // namespace supervisor

@@ -4,6 +4,7 @@
 //
 //   <cache_dir>/buildenv/<key>/tree            the base, owned by subordinate ids
 //   <cache_dir>/buildenv/<key>/complete        written after a successful save
+//   <cache_dir>/buildenv/<key>/provider        the provider id (for `cache clean --provider-id`)
 //   <cache_dir>/buildenv/<key>.lock            flock: exclusive while saving
 //   <cache_dir>/buildenv/.tmp-<key>-<pid>/tree  a save in progress
 //
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +45,8 @@ enum class BuildEnvMode {
 // commit() or destruction; an uncommitted save is removed on destruction.
 class BuildEnvLease {
  public:
-  static BuildEnvLease acquire(const std::filesystem::path& cache_dir, std::string key);
+  // `provider_id` is recorded with a save, so a clean can narrow to it.
+  static BuildEnvLease acquire(const std::filesystem::path& cache_dir, std::string_view provider_id, std::string key);
 
   BuildEnvLease(BuildEnvLease&& other) noexcept;
   BuildEnvLease& operator=(BuildEnvLease&&) = delete;
@@ -65,10 +68,12 @@ class BuildEnvLease {
   void commit();
 
  private:
-  BuildEnvLease(std::filesystem::path root, std::string key) : root_(std::move(root)), key_(std::move(key)) {}
+  BuildEnvLease(std::filesystem::path root, std::string provider_id, std::string key)
+      : root_(std::move(root)), provider_id_(std::move(provider_id)), key_(std::move(key)) {}
   void prepare_save();
 
   std::filesystem::path root_;  // <cache_dir>/buildenv
+  std::string provider_id_;
   std::string key_;
   BuildEnvMode mode_ = BuildEnvMode::kNone;
   std::filesystem::path tree_;
@@ -78,9 +83,14 @@ class BuildEnvLease {
   std::vector<std::string> warnings_;
 };
 
-// `cache clean`: removes <cache_dir>/buildenv (its trees belong to
-// subordinate ids, so through sandbox::remove_tree). Returns what was (or,
-// with dry_run, would be) removed; empty when there is nothing.
-std::vector<std::filesystem::path> clean_build_envs(const std::filesystem::path& cache_dir, bool dry_run);
+// `cache clean`: removes <cache_dir>/buildenv, or with `provider_id` only
+// the saves (complete or not) recorded for that provider and their locks
+// (the trees belong to subordinate ids, so through sandbox::remove_tree).
+// The caller keeps builds out (the package cache's maintenance lock).
+// Returns what was (or, with dry_run, would be) removed, sorted; empty when
+// there is nothing. Saves made before providers were recorded go only with
+// the whole directory.
+std::vector<std::filesystem::path> clean_build_envs(const std::filesystem::path& cache_dir,
+                                                    const std::optional<std::string>& provider_id, bool dry_run);
 
 }  // namespace supervisor

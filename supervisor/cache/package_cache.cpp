@@ -324,6 +324,30 @@ CleanReport PackageCache::clean(const CleanScope& scope, bool dry_run) {
   return report;
 }
 
+CleanReport PackageCache::clean_objects(const std::vector<std::string>& sha256s, bool dry_run) {
+  base::check(access_ == CacheAccess::kMaintenance, "PackageCache::clean_objects needs CacheAccess::kMaintenance");
+  CleanReport report;
+  for (const std::string& sha256 : sha256s) {
+    const fs::path object = object_path(sha256);
+    bool found = false;
+    for (const char* suffix : {"", ".checked", ".lock", ".name"}) {
+      const fs::path file = object.string() + suffix;
+      struct stat st {};
+      if (::lstat(file.c_str(), &st) != 0) {
+        if (errno != ENOENT) base::check_syscall(-1, "inspect", file.string());
+        continue;
+      }
+      if (!dry_run) unlink_if_present(file);
+      report.removed.push_back(file);
+      found = found || *suffix == '\0';
+    }
+    if (!found) report.missing.push_back(object);
+  }
+  std::sort(report.removed.begin(), report.removed.end());
+  std::sort(report.missing.begin(), report.missing.end());
+  return report;
+}
+
 void remove_tree_at(int dirfd, const std::string& name, const fs::path& shown) {
   struct stat st {};
   base::check_syscall(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", shown.string());

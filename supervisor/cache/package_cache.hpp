@@ -158,6 +158,12 @@ class PackageCache {
   // link, never followed. With dry_run, reports them and removes nothing.
   CleanReport clean(const CleanScope& scope, bool dry_run);
 
+  // Removes these objects, each with its .name, .lock and .checked files
+  // (needs kMaintenance): `cache clean --provider-id`. `removed` lists every
+  // file that was (or, with dry_run, would be) removed; `missing` the
+  // objects that were not there.
+  CleanReport clean_objects(const std::vector<std::string>& sha256s, bool dry_run);
+
  private:
   void remove_dead_staging();
   void keep_private(const std::filesystem::path& dir, mode_t allowed);

@@ -377,6 +377,30 @@ TEST(PackageCache, ABuildRecreatesWhatACleanRemoved) {
   EXPECT_FALSE(build.open_verified(build.lock_object(kHello)).status == CacheLookup::Status::kHit);
 }
 
+TEST(PackageCache, CleanObjectsTakesEachObjectWithItsSideFilesAndNothingElse) {
+  TempDir dir;
+  const fs::path hello = fill_cache(dir.path());
+  {
+    PackageCache build(dir.path(), CacheAccess::kBuild);
+    build.mark_archive_checked(kHello);
+    const auto staging = build.make_staging_area();
+    write_file(staging.dir() / "o", "other\n");
+    build.commit(build.lock_object(kOther), staging.dir() / "o", "other.deb");
+  }
+  PackageCache cache(dir.path(), CacheAccess::kMaintenance);
+  const std::string h = hello.string();
+  const std::vector<fs::path> expected{h, h + ".checked", h + ".lock", h + ".name"};
+  const std::string absent(64, 'e');
+  const CleanReport listed = cache.clean_objects({kHello, absent}, true);
+  EXPECT_EQ(listed.removed, expected);
+  EXPECT_EQ(listed.missing, std::vector<fs::path>{cache.object_path(absent)});
+  for (const fs::path& p : expected) EXPECT_TRUE(fs::exists(p)) << p;
+  EXPECT_EQ(cache.clean_objects({kHello, absent}, false).removed, listed.removed);
+  for (const fs::path& p : expected) EXPECT_FALSE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(cache.object_path(kOther)));
+  EXPECT_TRUE(fs::exists(cache.metadata_dir() / "Packages.xz"));
+}
+
 // The decompressed text of an index, keyed by the compressed file's hash
 // (any 64-hex key: kOther here), checked against its own hash (kHello).
 TEST(PackageCache, CommitsADecompressedIndexUnderTheCompressedHashReadOnly) {

@@ -201,7 +201,6 @@ TEST_F(Cli, UsageErrorsExitTwoWithOneClearMessage) {
       {"invalid utf-8", {"validate", "caf\xc3.yml"}, "not valid UTF-8"},
       {"overlong utf-8", {"validate", "\xc0\xaf.yml"}, "not valid UTF-8"},
       {"too long", {"validate", std::string(4097, 'a')}, "longer than 4096"},
-      {"provider id with package scope", {"cache", "clean", "--provider-id", "a-b-c"}, "narrows --workspace"},
       {"provider id with a slash", {"cache", "clean", "--workspace", "--provider-id", "../x"}, "invalid --provider-id"},
       {"explicit config missing", {"--config", "nope.yml", "config", "show"}, "nope.yml"},
   };
@@ -386,8 +385,9 @@ class CacheClean : public Cli {
     write_text(root_ / "cwd/os-image-composer.yml",
                "cache_dir: " + cache_.string() + "\nwork_dir: " + work_.string() + "\n");
     write_text(cache_ / "packages/ab/abcdef", "deb");
-    write_text(work_ / "debian-debian12-x86_64/buildenv/etc/os-release", "x");
+    write_text(work_ / "debian-debian12-x86_64/builds/build-a1b2c3/root/etc/os-release", "x");
     write_text(work_ / "debian-debian12-x86_64/imagebuild/disk.raw", "x");
+    write_text(work_ / "azure-linux-azl3-x86_64/builds/build-d4e5f6/root/etc/os-release", "x");
     write_text(work_ / "azure-linux-azl3-x86_64/imagebuild/disk.raw", "x");
     // Something outside the cache that a symlink inside it points to.
     write_text(root_ / "outside/precious", "keep");
@@ -401,11 +401,68 @@ TEST_F(CacheClean, DryRunListsWithoutRemoving) {
   const Result r = run({"cache", "clean", "--all", "--dry-run"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "Would remove:\n  " + (cache_ / "packages").string() + "\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, (work_ / "debian-debian12-x86_64/buildenv").string())) << r.out;
+  EXPECT_TRUE(contains(r.out, (work_ / "debian-debian12-x86_64/builds").string())) << r.out;
   EXPECT_TRUE(contains(r.out, "Skipped (not found):\n  " + (cache_ / "metadata").string())) << r.out;
-  EXPECT_TRUE(contains(r.out, (work_ / "azure-linux-azl3-x86_64/buildenv").string())) << r.out;
+  EXPECT_TRUE(contains(r.out, (work_ / "azure-linux-azl3-x86_64/builds").string())) << r.out;
+  EXPECT_FALSE(contains(r.out, "imagebuild")) << r.out;
   EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
-  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/buildenv/etc/os-release"));
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/builds/build-a1b2c3/root/etc/os-release"));
+}
+
+// The paths listed under `title` in the output of `cache clean`.
+std::vector<std::string> listed(const std::string& out, const std::string& title) {
+  std::vector<std::string> paths;
+  std::istringstream in(out);
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("  ")) inside = line == title;
+    else if (inside) paths.push_back(line.substr(2));
+  }
+  return paths;
+}
+
+TEST_F(CacheClean, DryRunListsExactlyWhatTheRunThenRemoves) {
+  const Result dry = run({"cache", "clean", "--all", "--outputs", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  const std::vector<std::string> would = listed(dry.out, "Would remove:");
+  EXPECT_EQ(would.size(), 5u) << dry.out;  // packages/, and builds/ and imagebuild/ of both providers
+  for (const std::string& p : would) EXPECT_TRUE(fs::exists(fs::symlink_status(p))) << p;
+  const Result done = run({"cache", "clean", "--all", "--outputs"});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(listed(done.out, "Removed paths:"), would) << done.out;
+  for (const std::string& p : would) EXPECT_FALSE(fs::exists(fs::symlink_status(p))) << p;
+}
+
+TEST_F(CacheClean, WorkspaceKeepsFinishedImages) {
+  const Result r = run({"cache", "clean", "--workspace"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_text(work_ / "debian-debian12-x86_64/imagebuild/disk.raw"), "x");
+  EXPECT_EQ(read_text(work_ / "azure-linux-azl3-x86_64/imagebuild/disk.raw"), "x");
+  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/builds"));
+  EXPECT_FALSE(fs::exists(work_ / "azure-linux-azl3-x86_64/builds"));
+  EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
+  const Result all = run({"cache", "clean", "--all"});
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(read_text(work_ / "debian-debian12-x86_64/imagebuild/disk.raw"), "x");
+}
+
+TEST_F(CacheClean, ProviderIdAloneTakesThatProvidersPackagesAndEnvironmentOnly) {
+  const std::string mine(64, 'a'), theirs(64, 'b');
+  write_text(cache_ / "packages/sha256/aa" / mine, "deb");
+  write_text(cache_ / "packages/sha256/bb" / theirs, "deb");
+  write_text(cache_ / "used-by/debian-debian12-x86_64", mine + "\n");
+  write_text(cache_ / "used-by/azure-linux-azl3-x86_64", theirs + "\n");
+  write_text(cache_ / "buildenv" / std::string(64, '1') / "provider", "debian-debian12-x86_64\n");
+  write_text(cache_ / "buildenv" / std::string(64, '2') / "provider", "azure-linux-azl3-x86_64\n");
+  const Result r = run({"cache", "clean", "--provider-id", "debian-debian12-x86_64"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(cache_ / "packages/sha256/aa" / mine)) << r.out;
+  EXPECT_FALSE(fs::exists(cache_ / "buildenv" / std::string(64, '1'))) << r.out;
+  EXPECT_TRUE(fs::exists(cache_ / "packages/sha256/bb" / theirs));
+  EXPECT_TRUE(fs::exists(cache_ / "buildenv" / std::string(64, '2') / "provider"));
+  EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/builds/build-a1b2c3"));
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/imagebuild/disk.raw"));
 }
 
 TEST_F(CacheClean, PackagesIsTheDefaultAndSymlinksAreNotFollowed) {
@@ -421,19 +478,19 @@ TEST_F(CacheClean, PackagesIsTheDefaultAndSymlinksAreNotFollowed) {
 TEST_F(CacheClean, ProviderIdNarrowsTheWorkspace) {
   const Result r = run({"cache", "clean", "--workspace", "--provider-id", "debian-debian12-x86_64"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/buildenv"));
-  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/imagebuild"));
-  EXPECT_TRUE(fs::exists(work_ / "azure-linux-azl3-x86_64/imagebuild/disk.raw"));
+  EXPECT_FALSE(fs::exists(work_ / "debian-debian12-x86_64/builds"));
+  EXPECT_TRUE(fs::exists(work_ / "debian-debian12-x86_64/imagebuild/disk.raw"));
+  EXPECT_TRUE(fs::exists(work_ / "azure-linux-azl3-x86_64/builds/build-d4e5f6"));
   EXPECT_TRUE(fs::exists(cache_ / "packages/ab/abcdef"));
 }
 
 TEST_F(CacheClean, ASymlinkedProviderDirectoryIsNotEntered) {
-  write_text(root_ / "outside/buildenv/precious", "keep");
+  write_text(root_ / "outside/builds/precious", "keep");
   fs::create_directory_symlink(root_ / "outside", work_ / "evil");
   const Result r = run({"cache", "clean", "--workspace"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(read_text(root_ / "outside/buildenv/precious"), "keep");
-  EXPECT_FALSE(fs::exists(work_ / "azure-linux-azl3-x86_64/imagebuild"));
+  EXPECT_EQ(read_text(root_ / "outside/builds/precious"), "keep");
+  EXPECT_FALSE(fs::exists(work_ / "azure-linux-azl3-x86_64/builds"));
 }
 
 // Templates in the source tree, validated against the fake OS data the
