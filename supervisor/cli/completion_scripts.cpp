@@ -3,6 +3,7 @@
 #include "supervisor/cli/completion_scripts.hpp"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "base/error.hpp"
@@ -83,10 +84,31 @@ std::string argument_kind(const Verb& v) {
 
 // The values a flag takes from a fixed set, space-separated, or "".
 std::string choices_of(const Flag& f) {
+  if (!f.takes_value) return "";  // `stage --shell` is a switch
   if (f.long_name == "log-level") return "debug info warn error";
   if (f.long_name == "shell") return "bash zsh fish powershell";
   if (f.long_name == "output-names") return "own reference";
   return "";
+}
+
+// A flag with a fixed set of values, and the verb it belongs to ("" for a global flag).
+struct ChoiceFlag {
+  std::string verb;
+  std::string flag;  // "--shell"
+  std::string choices;
+};
+
+std::vector<ChoiceFlag> choice_flags(std::span<const Verb> verbs) {
+  std::vector<ChoiceFlag> out;
+  for (const Flag& f : flags_of(global_options())) {
+    if (!choices_of(f).empty()) out.push_back({"", "--" + f.long_name, choices_of(f)});
+  }
+  for (const Verb& v : verbs) {
+    for (const Flag& f : flags_of(verb_options(v))) {
+      if (!choices_of(f).empty()) out.push_back({std::string(v.name), "--" + f.long_name, choices_of(f)});
+    }
+  }
+  return out;
 }
 
 std::string joined_top_words(std::span<const Verb> verbs) {
@@ -158,21 +180,17 @@ std::string bash_verb_cases(std::span<const Verb> verbs) {
   return s.str();
 }
 
-// One case arm per flag whose values are a fixed set.
+// One case arm per flag whose values are a fixed set; a verb's flag only
+// after that verb.
 std::string bash_choice_cases(std::span<const Verb> verbs) {
+  std::map<std::string, std::string> arms;  // flag -> body
+  for (const ChoiceFlag& c : choice_flags(verbs)) {
+    const std::string reply = "COMPREPLY=($(compgen -W \"" + c.choices + "\" -- \"$cur\")); return";
+    arms[c.flag] += c.verb.empty() ? " " + reply + ";"
+                                   : " [[ \"$verb\" == \"" + c.verb + "\" ]] && { " + reply + "; };";
+  }
   std::string out;
-  std::vector<std::string> done;
-  std::vector<Flag> flags = flags_of(global_options());
-  for (const Verb& v : verbs) {
-    const std::vector<Flag> own = flags_of(verb_options(v));
-    flags.insert(flags.end(), own.begin(), own.end());
-  }
-  for (const Flag& f : flags) {
-    const std::string choices = choices_of(f);
-    if (choices.empty() || std::find(done.begin(), done.end(), f.long_name) != done.end()) continue;
-    done.push_back(f.long_name);
-    out += "    --" + f.long_name + ") COMPREPLY=($(compgen -W \"" + choices + "\" -- \"$cur\")); return ;;\n";
-  }
+  for (const auto& [flag, body] : arms) out += "    " + flag + ")" + body + " ;;\n";
   return out;
 }
 
@@ -360,16 +378,14 @@ std::string powershell_tables(std::span<const Verb> verbs) {
       if (std::find(valued.begin(), valued.end(), w) == valued.end()) valued.push_back(w);
     }
   }
-  s << "    $valueFlags = @(" << ps_list(valued) << ")\n    $choices = @{\n";
-  std::vector<std::string> done;
-  for (const Flag& f : all) {
-    const std::string choices = choices_of(f);
-    if (choices.empty() || std::find(done.begin(), done.end(), f.long_name) != done.end()) continue;
-    done.push_back(f.long_name);
+  s << "    $valueFlags = @(" << ps_list(valued) << ")\n";
+  // Keyed "<verb>|<flag>", "|<flag>" for a global flag.
+  s << "    $choices = @{\n";
+  for (const ChoiceFlag& c : choice_flags(verbs)) {
     std::vector<std::string> values;
-    std::istringstream in(choices);
+    std::istringstream in(c.choices);
     for (std::string value; in >> value;) values.push_back(value);
-    s << "        '--" << f.long_name << "' = @(" << ps_list(values) << ")\n";
+    s << "        '" << c.verb << "|" << c.flag << "' = @(" << ps_list(values) << ")\n";
   }
   s << "    }\n";
   return s.str();
@@ -399,7 +415,9 @@ std::string powershell_script(std::span<const Verb> verbs) {
     << "    if ($words.Count -ge 2 -and $groups.ContainsKey($words[0])) { $verb = $words[0] + ' ' + $words[1] }\n"
     << "    $candidates = @()\n"
     << "    if ($skipValue) {\n"
-    << "        if ($choices.ContainsKey($previous)) { $candidates = $choices[$previous] } else { return }\n"
+    << "        if ($choices.ContainsKey($verb + '|' + $previous)) { $candidates = $choices[$verb + '|' + $previous] }\n"
+    << "        elseif ($choices.ContainsKey('|' + $previous)) { $candidates = $choices['|' + $previous] }\n"
+    << "        else { return }\n"
     << "    } elseif ($wordToComplete.StartsWith('-')) {\n"
     << "        $candidates = $globalFlags\n"
     << "        if ($verbFlags.ContainsKey($verb)) { $candidates = $verbFlags[$verb] + $globalFlags }\n"
