@@ -22,6 +22,10 @@ sandbox::StagePolicy isomaker_policy() {
   // mtools drops set-id privileges on start (setgid/setresuid to its own ids);
   // without CAP_SETUID/CAP_SETGID no other id is reachable.
   seccomp.allow(sc::set_ids());
+  // createrepo_c's GLib thread pool reads the creating thread's scheduling
+  // attributes and gives each new thread the same (sched_getattr and
+  // sched_setattr on its own tid); without CAP_SYS_NICE nothing can be raised.
+  seccomp.allow(sandbox::SyscallSet{"thread scheduling attributes", {SCMP_SYS(sched_getattr), SCMP_SYS(sched_setattr)}});
 
   sandbox::StagePolicy policy{"isomaker", std::move(seccomp)};
   // Reading every file of the tree (owned by the subordinate range, some

@@ -8,7 +8,8 @@
 // `rpm -Va` on a copy of the root file system. The azl3 sample template
 // (GRUB) builds and boots too. The emt3 default template
 // (its repository publishes no repomd.xml.asc; only the packages are signed)
-// is built from the same packages, unsigned metadata.
+// is built from the same packages, unsigned metadata. The azl3 initrd boots
+// with -kernel/-initrd, and an azl3 ISO installs unattended onto a blank disk.
 #include <unistd.h>
 
 #include <cctype>
@@ -170,38 +171,51 @@ TEST_F(RpmImages, OwnersModesAndCapabilitiesAreTheRpmsOnes) {
   EXPECT_TRUE(caps->effective);
 }
 
-// The image's rpmdb, read by the host's rpm: every locked package at its
-// locked version, and the repository's key imported as a gpg-pubkey.
-TEST_F(RpmImages, RpmdbHoldsTheLockedPackagesAndTheRepositoryKey) {
-  const Ext4Reader root = root_fs();
+// "NAME VERSION-RELEASE" of every package an image's rpmdb holds, read by
+// the host's rpm; gpg-pubkey entries (imported keys) apart.
+struct RpmdbContents {
+  std::set<std::string> packages;
+  std::set<std::string> keys;  // gpg-pubkey versions (the key id's last 8 hex digits)
+};
+RpmdbContents read_rpmdb(const Ext4Reader& root, const fs::path& scratch) {
   const auto db = root.read_file("/var/lib/rpm/rpmdb.sqlite");
-  ASSERT_TRUE(db.has_value()) << "no /var/lib/rpm/rpmdb.sqlite in the image";
-  const fs::path db_dir = scratch("rpmdb");
-  write_text(db_dir / "rpmdb.sqlite", *db);
-  const RunResult query =
-      run_tool({"rpm", "--dbpath", db_dir.string(), "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"}, scratch("rpm"));
-  ASSERT_EQ(query.exit_code, 0) << query.err;
-  std::set<std::string> installed;
+  if (!db) throw std::runtime_error("no /var/lib/rpm/rpmdb.sqlite in the image");
+  write_text(scratch / "db" / "rpmdb.sqlite", *db);
+  const RunResult query = run_tool(
+      {"rpm", "--dbpath", (scratch / "db").string(), "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"}, scratch);
+  if (query.exit_code != 0) throw std::runtime_error("rpm -qa: " + query.err);
+  RpmdbContents out;
   std::istringstream lines(query.out);
-  for (std::string line; std::getline(lines, line);) installed.insert(line);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("gpg-pubkey ")) {
+      out.keys.insert(line.substr(11, line.find('-', 11) - 11));
+    } else {
+      out.packages.insert(line);
+    }
+  }
+  return out;
+}
+
+// The lockfile's packages as rpm -qa above prints them (no epoch).
+std::set<std::string> locked_rpms(const fs::path& lockfile) {
   std::set<std::string> locked;
-  const json lock = json::parse(read_text(azl3().lock()));
+  const json lock = json::parse(read_text(lockfile));  // kept alive: the loop walks into it
   for (const auto& p : lock["packages"]) {
     std::string version = p["version"].get<std::string>();
     if (const auto colon = version.find(':'); colon != std::string::npos) version = version.substr(colon + 1);
     locked.insert(p["name"].get<std::string>() + " " + version);
   }
+  return locked;
+}
+
+// The image's rpmdb: every locked package at its locked version, and the
+// repository's key imported as a gpg-pubkey.
+TEST_F(RpmImages, RpmdbHoldsTheLockedPackagesAndTheRepositoryKey) {
+  const RpmdbContents db = read_rpmdb(root_fs(), scratch("rpm"));
+  EXPECT_EQ(db.packages, locked_rpms(azl3().lock()));
   std::string fingerprint = repo_->fingerprint();
   for (char& c : fingerprint) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string key_version = fingerprint.substr(fingerprint.size() - 8);
-  std::set<std::string> packages;
-  bool key_imported = false;
-  for (const std::string& entry : installed) {
-    if (entry.starts_with("gpg-pubkey " + key_version + "-")) key_imported = true;
-    if (!entry.starts_with("gpg-pubkey ")) packages.insert(entry);
-  }
-  EXPECT_EQ(packages, locked);
-  EXPECT_TRUE(key_imported) << query.out;
+  EXPECT_TRUE(db.keys.count(fingerprint.substr(fingerprint.size() - 8))) << "the repository's key was not imported";
 }
 
 // `rpm -Va` on a copy of the root file system made in a user namespace
@@ -279,6 +293,62 @@ TEST_F(RpmImages, Azl3SampleWithGrubBuildsAndBootsToLogin) {
   const TimedRun boot = workspace_->boot_check(sample.file("qcow2"), kBootTimeoutSeconds);
   std::cout << "[ image    ] boot of the azl3 GRUB sample to login: " << boot.seconds << " s\n";
   EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+}
+
+// The azl3 initrd (the ISO's live environment) boots with -kernel/-initrd
+// to root's automatic login.
+TEST_F(RpmImages, Azl3InitrdBootsWithKernelAndInitrdToARootLogin) {
+  const TimedRun build = workspace_->build(source_dir() / "tests/image/templates/azl3-initrd.yml");
+  std::cout << "[ image    ] build of the azl3 initrd: " << build.seconds << " s\n";
+  ASSERT_EQ(build.result.exit_code, 0) << build.tail();
+  const ImageOutputs initrd{workspace_->output_dir("azure-linux-azl3-x86_64", "Default_Initrd"),
+                            "oic-azl3-initrd-1.0.0"};
+  fs::path kernel;
+  for (const auto& entry : fs::directory_iterator(initrd.dir)) {
+    if (entry.path().filename().string().starts_with("vmlinuz-")) kernel = entry.path();
+  }
+  ASSERT_FALSE(kernel.empty()) << "no kernel beside the initrd in " << initrd.dir;
+  EXPECT_EQ(json::parse(read_text(initrd.lock()))["family"], "rpm");
+  const TimedRun boot = workspace_->cli({"boot", initrd.file("img").string(), "--kernel", kernel.string(), "--check",
+                                         "--timeout", std::to_string(kBootTimeoutSeconds)});
+  std::cout << "[ image    ] boot of the azl3 initrd to login: " << boot.seconds << " s\n";
+  EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+  EXPECT_NE(boot.output().find("default-initrd login:"), std::string::npos) << boot.tail(20);
+}
+
+// An azl3 ISO: its /cache-repo is an rpm repository (repodata), and its
+// unattended installer writes the target onto a blank disk that then boots
+// alone with exactly the ISO's locked packages in its rpmdb.
+TEST_F(RpmImages, Azl3IsoInstallsUnattendedAndTheDiskBootsWithTheLockedPackages) {
+  const TimedRun build = workspace_->build(source_dir() / "tests/image/templates/azl3-iso-unattended.yml");
+  std::cout << "[ image    ] build of the azl3 ISO: " << build.seconds << " s\n";
+  ASSERT_EQ(build.result.exit_code, 0) << build.tail();
+  const ImageOutputs iso{workspace_->output_dir("azure-linux-azl3-x86_64", "Unattended_ISO"), "oic-azl3-iso-1.0.0"};
+  const fs::path out = scratch("azl3-iso");
+  const RunResult extract = run_tool({"xorriso", "-osirrox", "on", "-indev", iso.file("iso").string(), "-extract",
+                                      "/cache-repo/repodata/repomd.xml", (out / "repomd.xml").string()},
+                                     out);
+  ASSERT_EQ(extract.exit_code, 0) << extract.err;
+  EXPECT_NE(read_text(out / "repomd.xml").find("primary"), std::string::npos);
+
+  const fs::path disk = out / "disk.qcow2";
+  const TimedRun install = workspace_->cli({"boot", iso.file("iso").string(), "--install", "--disk", "2",
+                                            "--keep-disk", disk.string(), "--timeout",
+                                            std::to_string(kBootTimeoutSeconds), "--install-timeout", "1500"});
+  std::cout << "[ image    ] install from the azl3 ISO and boot from the disk: " << install.seconds << " s\n";
+  ASSERT_EQ(install.result.exit_code, 0) << install.tail(80);
+  EXPECT_NE(install.output().find("oic-azl3-iso login:"), std::string::npos) << install.tail(20);
+  const fs::path raw = out / "disk.raw";
+  const RunResult convert = run_tool({"qemu-img", "convert", "-O", "raw", disk.string(), raw.string()}, out);
+  ASSERT_EQ(convert.exit_code, 0) << convert.err;
+  for (const Partition& p : read_partition_table(raw, scratch("sfdisk"))) {
+    if (p.type != kRootAmd64Type) continue;
+    EXPECT_GT(p.offset + p.size, 1ull << 30) << "the root partition was not grown past the image's 1 GiB";
+    EXPECT_EQ(read_rpmdb(Ext4Reader(raw, p.offset, scratch("debugfs")), scratch("rpm-installed")).packages,
+              locked_rpms(iso.lock()));
+    return;
+  }
+  ADD_FAILURE() << "no root partition on the installed disk";
 }
 
 }  // namespace
