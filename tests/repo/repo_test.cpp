@@ -295,5 +295,24 @@ TEST_F(RepoLock, CacheCleanPackagesRemovesTheMarkersWithTheObjects) {
   EXPECT_EQ(markers(world), std::vector<std::string>(kExpected.size(), ""));
 }
 
+// A fetch records what the provider used, so a clean of that provider alone
+// (no --packages, no --workspace) finds its objects in the shared store.
+TEST_F(RepoLock, CacheCleanProviderIdAloneRemovesThatProvidersObjects) {
+  RepoWorld world;
+  ASSERT_EQ(world.cli({"fetch", world.template_path().string()}).exit_code, 0);
+  ASSERT_EQ(world.objects().size(), kExpected.size());
+  const CliResult other = world.cli({"cache", "clean", "--provider-id", "debian-debian12-aarch64"});
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(world.objects().size(), kExpected.size()) << other.out;
+  const CliResult dry = world.cli({"cache", "clean", "--provider-id", "debian-debian12-x86_64", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(world.objects().size(), kExpected.size());
+  const CliResult clean = world.cli({"cache", "clean", "--provider-id", "debian-debian12-x86_64"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_THAT(world.objects(), ::testing::IsEmpty()) << clean.out;
+  EXPECT_FALSE(fs::exists(world.cache_dir() / "used-by/debian-debian12-x86_64"));
+  EXPECT_EQ(clean.out.substr(clean.out.find('\n')), dry.out.substr(dry.out.find('\n')));
+}
+
 }  // namespace
 }  // namespace tests::repo
