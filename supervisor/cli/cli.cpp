@@ -253,10 +253,12 @@ std::vector<std::string> bool_flag_args(const std::vector<std::string>& args, co
       break;
     }
     const std::size_t equals = it->find('=');
+    const bool is_long = it->starts_with("--") && equals != std::string::npos;
+    const bool is_short = !is_long && it->size() > 2 && (*it)[0] == '-' && equals == 2;  // "-v=true"
     const po::option_description* option =
-        it->starts_with("--") && equals != std::string::npos
-            ? options.find_nothrow(it->substr(2, equals - 2), false, false, false)
-            : nullptr;
+        is_long ? options.find_nothrow(it->substr(2, equals - 2), false, false, false)
+        : is_short ? options.find_nothrow(it->substr(0, 2), false, false, false)
+                   : nullptr;
     if (option == nullptr || option->semantic()->max_tokens() != 0) {
       out.push_back(*it);
       continue;

@@ -67,7 +67,7 @@ po::options_description verb_options(const Verb& verb);
 // newline and tab, longer than kMaxArgumentLength characters), or nullopt.
 std::optional<std::string> argument_problem(std::string_view arg);
 
-// `args` with every `--name=VALUE` of a boolean flag of `options` written as
+// `args` with every `--name=VALUE` (or `-n=VALUE`) of a boolean flag of `options` written as
 // the switch alone (VALUE true) or dropped (VALUE false), as Go's flag
 // package reads them: 1, t, T, TRUE, true, True and their false
 // counterparts. Any other VALUE is a usage error naming the flag. Stops at "--".

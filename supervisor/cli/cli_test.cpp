@@ -92,6 +92,9 @@ TEST(BoolFlagArgs, TakesGoStyleValuesOnBooleanFlagsOnly) {
   EXPECT_EQ(cli::bool_flag_args({"--rebuild=false", "t.yml"}, build), (Args{"t.yml"}));
   EXPECT_EQ(cli::bool_flag_args({"--json=1", "--rebuild=F"}, build), (Args{"--json"}));
   EXPECT_EQ(cli::bool_flag_args({"--rebuild", "--workers=4"}, build), (Args{"--rebuild", "--workers=4"}));
+  const auto globals = cli::global_options();
+  EXPECT_EQ(cli::bool_flag_args({"-v=true", "-h=false", "--verbose=True"}, globals), (Args{"-v", "--verbose"}));
+  EXPECT_EQ(cli::bool_flag_args({"-w=4", "--config=x.yml"}, build), (Args{"-w=4", "--config=x.yml"}));
   // After "--" everything is an argument.
   EXPECT_EQ(cli::bool_flag_args({"--", "--rebuild=maybe"}, build), (Args{"--", "--rebuild=maybe"}));
   try {
