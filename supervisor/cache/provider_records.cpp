@@ -42,14 +42,16 @@ void write_record(const fs::path& path, const std::set<std::string>& hashes) {
   const std::string content = text.str();
   std::string tmp = path.string() + ".tmp-XXXXXX";
   base::UniqueFd fd(base::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
-  const ssize_t written = ::write(fd.get(), content.data(), content.size());
-  fd.reset();
-  if (written != static_cast<ssize_t>(content.size()) || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = written < 0 ? errno : (written != static_cast<ssize_t>(content.size()) ? EIO : errno);
+  // On any failure the temporary file goes, and errno still says why.
+  auto fail = [&](int error, std::string_view op) {
     ::unlink(tmp.c_str());
     errno = error;
-    base::check_syscall(-1, "write", path.string());
-  }
+    base::check_syscall(-1, op, tmp);
+  };
+  const ssize_t written = ::write(fd.get(), content.data(), content.size());
+  if (written != static_cast<ssize_t>(content.size())) fail(written < 0 ? errno : EIO, "write");
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(errno, "rename");
 }
 
 }  // namespace
