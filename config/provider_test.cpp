@@ -25,13 +25,13 @@ const fs::path kConfigDir = kSourceRoot / "config";
 
 using TempDir = ::tests::TempDir;
 
-// An apt configuration serving bookworm and bookworm-updates, not security.
+// An apt configuration serving bookworm, trixie and their -updates, not security.
 TempDir fake_apt() {
   TempDir apt;
   apt.write("sources.list.d/debian.sources",
             "Types: deb\n"
             "URIs: http://deb.example.invalid/debian/\n"
-            "Suites: bookworm bookworm-updates\n"
+            "Suites: bookworm bookworm-updates trixie trixie-updates\n"
             "Components: main contrib\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
   return apt;
@@ -672,6 +672,86 @@ TEST(ShippedTemplates, EveryImageTemplateLoadsMergedWithItsDefault) {
     }
   }
   EXPECT_GE(count, 15);
+}
+
+
+// Debian 13: the trixie suites come from the apt sources, each pinned to the
+// trixie key that signs it (the archive key, or the security archive key).
+TEST(ProviderData, Debian13TakesTrixieFromTheAptSourcesPinnedToTheTrixieKeys) {
+  TempDir apt;
+  apt.write("sources.list.d/debian.sources",
+            "Types: deb\nURIs: http://deb.example.invalid/debian\nSuites: trixie trixie-updates\n"
+            "Components: main\n\n"
+            "Types: deb\nURIs: http://security.example.invalid/debian-security\nSuites: trixie-security\n"
+            "Components: main\n");
+  const std::string archive_key = "04B54C3CDCA79751B16BC6B5225629DF75B188BD";
+  const std::string security_key = "5E04A1E3223A19A20706E20F9904613D4CCE68C6";
+  for (const auto& [arch, deb_arch] : {std::pair{"x86_64", "amd64"}, std::pair{"aarch64", "arm64"}}) {
+    SCOPED_TRACE(arch);
+    const auto p = load_provider(kConfigDir, "debian", "debian13", arch, {.etc_apt = apt.path()});
+    EXPECT_EQ(p.id, std::string("debian-debian13-") + arch);
+    EXPECT_EQ(p.package_type, PackageType::kDeb);
+    EXPECT_EQ(p.package_arch, deb_arch);
+    EXPECT_EQ(p.release_version, "13.0");
+    ASSERT_EQ(p.repositories.size(), 3u);
+    const Strings suites{"trixie", "trixie-updates", "trixie-security"};
+    for (size_t i = 0; i < suites.size(); ++i) {
+      const auto& repo = p.repositories[i];
+      SCOPED_TRACE(repo.name);
+      EXPECT_EQ(repo.suite, suites[i]);
+      EXPECT_TRUE(repo.from_host_apt);
+      EXPECT_TRUE(repo.gpg_check);
+      EXPECT_TRUE(repo.repo_gpg_check);
+      ASSERT_EQ(repo.keys.size(), 1u);
+      EXPECT_EQ(repo.keys[0].location, "/usr/share/keyrings/debian-archive-keyring.gpg");
+      EXPECT_EQ(repo.keys[0].fingerprints, (Strings{i == 2 ? security_key : archive_key}));
+    }
+    EXPECT_EQ(p.repositories[0].base_url, "http://deb.example.invalid/debian");
+    EXPECT_EQ(p.repositories[2].base_url, "http://security.example.invalid/debian-security");
+    EXPECT_EQ(p.repositories[0].release_file, "http://deb.example.invalid/debian/dists/trixie/Release");
+  }
+}
+
+TEST(ProviderData, Debian13WithoutATrixieSourceNamesWhereItLooked) {
+  TempDir apt;
+  apt.write("sources.list", "deb http://deb.example.invalid/debian bookworm main\n");
+  const std::string message =
+      error_of([&] { load_provider(kConfigDir, "debian", "debian13", "x86_64", {.etc_apt = apt.path()}); });
+  EXPECT_NE(message.find("suite 'trixie' component 'main'"), std::string::npos) << message;
+  EXPECT_NE(message.find("debian13/providerconfigs/amd64_repo.yml:"), std::string::npos) << message;
+}
+
+// The pins name keys that the host's Debian keyring really holds, as the
+// trixie archive keys (a mistyped pin would refuse every build).
+TEST(ProviderData, Debian13PinsAreTrixieKeysOfTheHostKeyring) {
+  const fs::path keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+  if (!fs::exists(keyring)) GTEST_SKIP() << "no " << keyring;
+  const TempDir home;  // gpg needs a home; the user's is never read
+  const std::string command = "gpg --batch --no-autostart --homedir " + home.path().string() +
+                              " --show-keys --with-colons " + keyring.string() + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string listing;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) listing.append(buffer, n);
+  if (pclose(pipe) != 0 && listing.empty()) GTEST_SKIP() << "gpg cannot list " << keyring;
+  const TempDir apt = fake_apt();
+  const auto p = load_provider(kConfigDir, "debian", "debian13", "x86_64", {.etc_apt = apt.path()});
+  ASSERT_FALSE(p.repositories.empty());
+  for (const auto& repo : p.repositories) {
+    for (const auto& key : repo.keys) {
+      for (const auto& pin : key.fingerprints) {
+        SCOPED_TRACE(repo.name + " " + pin);
+        const auto at = listing.find("fpr:::::::::" + pin + ":");
+        ASSERT_NE(at, std::string::npos);
+        // The uid that follows the primary key's fingerprint names trixie.
+        const auto uid = listing.find("\nuid:", at);
+        ASSERT_NE(uid, std::string::npos);
+        const std::string uid_line = listing.substr(uid, listing.find('\n', uid + 1) - uid);
+        EXPECT_NE(uid_line.find("(13/trixie)"), std::string::npos) << uid_line;
+      }
+    }
+  }
 }
 
 }  // namespace
