@@ -173,6 +173,14 @@ Environment Environment::from_process() {
   env.cwd = fs::current_path(ec);
   env.source_root = OIC_SOURCE_ROOT;
   env.data_dir = OIC_DATADIR;
+  // Installed, the tool reads the data installed with it (found from its own
+  // directory, so a DESTDIR or moved prefix works), not the tree it was built from.
+  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  const fs::path installed = exe_dir / fs::path(OIC_DATADIR).lexically_relative(OIC_BINDIR);
+  if (!exe_dir.empty() && fs::is_directory(installed / "config", ec)) {
+    env.source_root.clear();
+    env.data_dir = installed.lexically_normal();
+  }
   return env;
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build_info.hpp"
 #include "base/error.hpp"
 #include "stages/isomaker/client.hpp"
 #include "supervisor/build/image_jobs.hpp"
@@ -49,7 +50,9 @@ fs::path live_installer_binary() {
   std::vector<fs::path> candidates;
   if (const fs::path here = self_dir(); !here.empty()) {
     candidates.push_back(here.parent_path() / "live" / "live-installer");  // build tree
-    candidates.push_back(here.parent_path() / "libexec" / "os-image-composer" / "live-installer");
+    // Installed: libexecdir as meson placed it, reached from bindir.
+    const fs::path installed = fs::path(OIC_LIBEXECDIR).lexically_relative(OIC_BINDIR);
+    candidates.push_back((here / installed / "live-installer").lexically_normal());
   }
   for (const auto& candidate : candidates) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;

@@ -114,7 +114,9 @@ fs::path stage_binary(ipc::proto::StageKind kind) {
   if (const char* dir = std::getenv("OIC_STAGE_DIR"); dir && *dir) candidates.push_back(fs::path(dir) / info.binary);
   if (const fs::path here = self_dir(); !here.empty()) {
     candidates.push_back(here.parent_path() / "stages" / info.name / info.binary);  // build tree
-    candidates.push_back(here.parent_path() / "libexec" / "os-image-composer" / info.binary);
+    // Installed: libexecdir as meson placed it, reached from bindir.
+    const fs::path installed = fs::path(OIC_LIBEXECDIR).lexically_relative(OIC_BINDIR);
+    candidates.push_back((here / installed / info.binary).lexically_normal());
   }
   for (const auto& candidate : candidates) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
