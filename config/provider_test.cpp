@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 
 #include "build_info.hpp"
@@ -25,7 +27,8 @@ const fs::path kConfigDir = kSourceRoot / "config";
 
 using TempDir = ::tests::TempDir;
 
-// An apt configuration serving bookworm, trixie and their -updates, not security.
+// An apt configuration serving bookworm, trixie and their -updates, not
+// security; and Ubuntu's noble and resolute, as an Ubuntu host's would.
 TempDir fake_apt() {
   TempDir apt;
   apt.write("sources.list.d/debian.sources",
@@ -34,6 +37,9 @@ TempDir fake_apt() {
             "Suites: bookworm bookworm-updates trixie trixie-updates\n"
             "Components: main contrib\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+  apt.write("sources.list.d/ubuntu.sources",
+            "Types: deb\nURIs: http://ubuntu.example.invalid/ubuntu/\nSuites: noble resolute\n"
+            "Components: main restricted universe multiverse\n");
   return apt;
 }
 
@@ -751,6 +757,77 @@ TEST(ProviderData, Debian13PinsAreTrixieKeysOfTheHostKeyring) {
         EXPECT_NE(uid_line.find("(13/trixie)"), std::string::npos) << uid_line;
       }
     }
+  }
+}
+
+
+// Ubuntu: the suites come from the apt sources (an Ubuntu host's, or a
+// template's packageRepositories), all four components, checked against the
+// shipped Ubuntu Archive Automatic Signing Key (2018), pinned.
+TEST(ProviderData, UbuntuTakesItsSuitesFromTheAptSourcesWithTheShippedPinnedKey) {
+  TempDir apt;
+  apt.write("sources.list",
+            "deb http://ubuntu.example.invalid/ubuntu noble main restricted universe multiverse\n"
+            "deb http://ubuntu.example.invalid/ubuntu noble-updates main restricted universe multiverse\n"
+            "deb http://ubuntu.example.invalid/ubuntu noble-security main restricted universe multiverse\n"
+            "deb http://ubuntu.example.invalid/ubuntu resolute main restricted universe multiverse\n");
+  const Strings components{"main", "restricted", "universe", "multiverse"};
+  for (const auto& [dist, release, suite, optional] :
+       {std::tuple{"ubuntu24", "24.04", "noble", 2u}, std::tuple{"ubuntu26", "26.04", "resolute", 0u}}) {
+    for (const auto& [arch, deb_arch] : {std::pair{"x86_64", "amd64"}, std::pair{"aarch64", "arm64"}}) {
+      SCOPED_TRACE(std::string(dist) + " " + arch);
+      const auto p = load_provider(kConfigDir, "ubuntu", dist, arch, {.etc_apt = apt.path()});
+      EXPECT_EQ(p.id, std::string("ubuntu-") + dist + "-" + arch);
+      EXPECT_EQ(p.package_arch, deb_arch);
+      EXPECT_EQ(p.release_version, release);
+      // The -updates and -security suites are used when apt serves them.
+      ASSERT_EQ(p.repositories.size(), 1u + optional);
+      EXPECT_EQ(p.repositories[0].suite, suite);
+      for (const auto& repo : p.repositories) {
+        SCOPED_TRACE(repo.name);
+        EXPECT_TRUE(repo.from_host_apt);
+        EXPECT_EQ(repo.base_url, "http://ubuntu.example.invalid/ubuntu");
+        EXPECT_EQ(repo.components, components);
+        EXPECT_TRUE(repo.gpg_check && repo.repo_gpg_check);
+        ASSERT_EQ(repo.keys.size(), 1u);
+        EXPECT_EQ(repo.keys[0].location, (p.os_dir / "keys/ubuntu-archive-2018.asc").string());
+        EXPECT_EQ(repo.keys[0].fingerprints, (Strings{"F6ECB3762474EDA9D21B7022871920D1991BC93C"}));
+      }
+    }
+  }
+}
+
+TEST(ProviderData, UbuntuWithoutItsSuiteSaysToAddItOrGiveRepositories) {
+  TempDir debian_only;
+  debian_only.write("sources.list", "deb http://deb.example.invalid/debian trixie main\n");
+  const std::string message =
+      error_of([&] { load_provider(kConfigDir, "ubuntu", "ubuntu24", "x86_64", {.etc_apt = debian_only.path()}); });
+  EXPECT_NE(message.find("suite 'noble' component 'main'"), std::string::npos) << message;
+  EXPECT_NE(message.find("ubuntu24/providerconfigs/amd64_repo.yml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("packageRepositories"), std::string::npos) << message;
+}
+
+// The shipped key file holds exactly the pinned key, under Ubuntu's archive
+// signing uid.
+TEST(ProviderData, UbuntuShippedKeyIsTheUbuntuArchiveSigningKey2018) {
+  for (const char* dist : {"ubuntu24", "ubuntu26"}) {
+    SCOPED_TRACE(dist);
+    const fs::path key = kConfigDir / "osv/ubuntu" / dist / "keys/ubuntu-archive-2018.asc";
+    const TempDir home;  // gpg needs a home; the user's is never read
+    const std::string command = "gpg --batch --no-autostart --homedir " + home.path().string() +
+                                " --show-keys --with-colons " + key.string() + " 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string listing;
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) listing.append(buffer, n);
+    ASSERT_EQ(pclose(pipe), 0) << command;
+    std::vector<std::string> fingerprints;
+    for (size_t at = listing.find("\nfpr:"); at != std::string::npos; at = listing.find("\nfpr:", at + 1)) {
+      fingerprints.push_back(listing.substr(at + 13, 40));
+    }
+    EXPECT_EQ(fingerprints, (Strings{"F6ECB3762474EDA9D21B7022871920D1991BC93C"}));
+    EXPECT_NE(listing.find("Ubuntu Archive Automatic Signing Key (2018) <ftpmaster@ubuntu.com>"), std::string::npos);
   }
 }
 
