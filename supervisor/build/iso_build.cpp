@@ -166,6 +166,12 @@ fs::path write_new_file(const fs::path& dir, const std::string& name, const std:
   return path;
 }
 
+// --keep-requests DIR: the live environment's requests under DIR/live.
+std::optional<fs::path> live_requests_dir(const std::optional<fs::path>& keep_requests) {
+  if (!keep_requests) return std::nullopt;
+  return *keep_requests / "live";
+}
+
 // A fresh directory of the supervisor's own (refused if anything is there).
 fs::path new_dir(const fs::path& path) {
   base::check_syscall(::mkdir(path.c_str(), 0755), "create directory", path.string());
@@ -280,7 +286,10 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
   const PipelineOptions options = options_for(request.image, true);
   const PipelineOptions live_options = options_for(plan.live, false);
   const auto run_options = orchestrator_options(request.global, request.keep_requests);
-  Orchestrator resolution_run(run_options, progress), live_resolution_run(run_options, progress);
+  // The live environment's jobs have the target's names: their requests go beside, under live/.
+  const std::optional<fs::path> live_keep_requests = live_requests_dir(request.keep_requests);
+  Orchestrator resolution_run(run_options, progress);
+  Orchestrator live_resolution_run(orchestrator_options(request.global, live_keep_requests), progress);
   Orchestrator package_run(run_options, progress), image_run(run_options, progress), iso_run(run_options, progress);
   auto report_timings = [&] {
     progress.timing_table(timing_rows({&resolution_run, &live_resolution_run, &package_run, &image_run, &iso_run}));
@@ -305,6 +314,7 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     live_request.image = plan.live;
     live_request.template_path = plan.live.source;
     live_request.dotfile.reset();
+    live_request.keep_requests = live_keep_requests;
     live_request.lockfile = write_new_file(new_dir(workspace.dir() / "live-lock"), "live.lock.json",
                                            lockfile_to_json(live_lock));
     live_request.supplied_files = {{plan.live_installer, kLiveInstallerPath, 0755}};

@@ -320,11 +320,17 @@ TEST_F(RpmImages, Azl3InitrdBootsWithKernelAndInitrdToARootLogin) {
 // unattended installer writes the target onto a blank disk that then boots
 // alone with exactly the ISO's locked packages in its rpmdb.
 TEST_F(RpmImages, Azl3IsoInstallsUnattendedAndTheDiskBootsWithTheLockedPackages) {
-  const TimedRun build = workspace_->build(source_dir() / "tests/image/templates/azl3-iso-unattended.yml");
+  const fs::path out = scratch("azl3-iso");
+  const TimedRun build = workspace_->cli({"build", (source_dir() / "tests/image/templates/azl3-iso-unattended.yml").string(),
+                                          "--keep-requests", (out / "requests").string()});
   std::cout << "[ image    ] build of the azl3 ISO: " << build.seconds << " s\n";
   ASSERT_EQ(build.result.exit_code, 0) << build.tail();
   const ImageOutputs iso{workspace_->output_dir("azure-linux-azl3-x86_64", "Unattended_ISO"), "oic-azl3-iso-1.0.0"};
-  const fs::path out = scratch("azl3-iso");
+  // The target's and the live environment's jobs share names; both sets are kept.
+  for (const fs::path& request : {out / "requests/install.json", out / "requests/live/install.json"}) {
+    EXPECT_TRUE(fs::is_regular_file(request)) << request << " was not kept";
+  }
+  EXPECT_NE(read_text(out / "requests/install.json"), read_text(out / "requests/live/install.json"));
   const RunResult extract = run_tool({"xorriso", "-osirrox", "on", "-indev", iso.file("iso").string(), "-extract",
                                       "/cache-repo/repodata/repomd.xml", (out / "repomd.xml").string()},
                                      out);
