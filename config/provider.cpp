@@ -200,25 +200,38 @@ struct HostApt {
   }
 };
 
+// The host's apt source of `suite` that lists every component of `repo`.
+std::optional<AptSource> host_source(HostApt& apt, const std::string& suite, const Repository& repo,
+                                     const std::string& component) {
+  auto source = find_debian_source(apt.get(), suite, component);
+  if (!source) return std::nullopt;
+  for (const auto& c : repo.components) {
+    if (std::find(source->components.begin(), source->components.end(), c) == source->components.end()) {
+      return std::nullopt;
+    }
+  }
+  return source;
+}
+
 // Fills base_url (and keys when the data names none) from the machine's apt
-// sources. Returns false when the suite is not served and may be left out.
+// sources. `sameArchiveAs: SUITE` takes the URI of SUITE's source when the
+// host lists none for this suite: one archive serves every suite (a machine
+// on bookworm reaches trixie at the same URI), and the suite's own pinned
+// keys still verify what comes from there. Returns false when the suite is
+// not served and may be left out.
 bool resolve_host_apt(const DataFile& file, const YAML::Node& node, Repository& repo, HostApt& apt) {
   const bool required = file.opt_bool(node, "required", true);
   const std::string component = repo.components.empty() ? "main" : repo.components.front();
-  auto source = find_debian_source(apt.get(), repo.suite, component);
-  if (source) {
-    for (const auto& c : repo.components) {
-      if (std::find(source->components.begin(), source->components.end(), c) == source->components.end()) {
-        source.reset();
-        break;
-      }
-    }
-  }
+  auto source = host_source(apt, repo.suite, repo, component);
+  const auto same_archive_as = file.opt_string(node, "sameArchiveAs");
+  if (!source && same_archive_as) source = host_source(apt, *same_archive_as, repo, component);
   if (!source) {
     if (!required) return false;
     throw base::Error(base::ErrorKind::kInvalidInput,
-                     "Failed to find an apt source for suite '" + repo.suite + "' component '" + component +
-                         "' in '" + apt.options.etc_apt.string() + "' (needed by '" + file.where(node) + "')")
+                     "Failed to find an apt source for suite '" + repo.suite + "'" +
+                         (same_archive_as ? " or '" + *same_archive_as + "'" : std::string()) + " component '" +
+                         component + "' in '" + apt.options.etc_apt.string() + "' (needed by '" +
+                         file.where(node) + "')")
         .with_hint("add a " + repo.suite + " entry to the apt sources, or give packageRepositories in the template");
   }
   repo.base_url = source->uri;
@@ -286,7 +299,7 @@ void read_reference_keys(const DataFile& file, const YAML::Node& node, const Rep
 std::optional<Repository> read_repository(const DataFile& file, const YAML::Node& node, RepoContext& ctx) {
   file.expect_map(node, {"name", "type", "source", "required", "baseURL", "suite", "component", "arch",
                          "releaseFile", "releaseSign", "pbGPGKey", "gpgKey", "gpgKeys", "keyFiles", "keyFingerprints",
-                         "gpgCheck", "repoGPGCheck", "enabled", "pkgPrefix", "buildPath"});
+                         "gpgCheck", "repoGPGCheck", "enabled", "pkgPrefix", "buildPath", "sameArchiveAs"});
   Repository repo;
   repo.name = file.req_string(node, "name");
   const std::string type = file.req_string(node, "type");
@@ -302,6 +315,9 @@ std::optional<Repository> read_repository(const DataFile& file, const YAML::Node
   if (host_apt && !deb) file.fail(node["source"], "source 'host-apt' serves deb repositories only");
   if (host_apt && node["baseURL"]) file.fail(node["baseURL"], "a host-apt repository takes its URL from apt");
   if (!host_apt && node["required"]) file.fail(node["required"], "'required' applies to host-apt repositories");
+  if (!host_apt && node["sameArchiveAs"]) {
+    file.fail(node["sameArchiveAs"], "'sameArchiveAs' applies to host-apt repositories");
+  }
   if (host_apt && ctx.apt.options.skip_host_apt) return std::nullopt;
 
   // Without `suite`, a deb entry's name is its suite, as in the reference tool.

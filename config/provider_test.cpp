@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -718,13 +719,43 @@ TEST(ProviderData, Debian13TakesTrixieFromTheAptSourcesPinnedToTheTrixieKeys) {
   }
 }
 
-TEST(ProviderData, Debian13WithoutATrixieSourceNamesWhereItLooked) {
+// A bookworm host lists no trixie source: the trixie suites come from the
+// bookworm sources of the same archives (sameArchiveAs), still pinned to the
+// trixie keys.
+TEST(ProviderData, Debian13OnABookwormHostTakesTheSameArchivesUris) {
   TempDir apt;
-  apt.write("sources.list", "deb http://deb.example.invalid/debian bookworm main\n");
+  apt.write("sources.list",
+            "deb http://deb.example.invalid/debian bookworm main\n"
+            "deb http://deb.example.invalid/debian bookworm-updates main\n"
+            "deb http://security.example.invalid/debian-security bookworm-security main\n");
+  const auto p = load_provider(kConfigDir, "debian", "debian13", "x86_64", {.etc_apt = apt.path()});
+  std::map<std::string, std::string> url_of;
+  for (const auto& repo : p.repositories) url_of[repo.suite] = repo.base_url;
+  EXPECT_EQ(url_of["trixie"], "http://deb.example.invalid/debian");
+  EXPECT_EQ(url_of["trixie-updates"], "http://deb.example.invalid/debian");
+  EXPECT_EQ(url_of["trixie-security"], "http://security.example.invalid/debian-security");
+  for (const auto& repo : p.repositories) {
+    ASSERT_FALSE(repo.keys.empty()) << repo.name;
+    EXPECT_FALSE(repo.keys.front().fingerprints.empty()) << repo.name << " is not pinned";
+  }
+}
+
+TEST(ProviderData, Debian13WithoutADebianSourceNamesBothSuites) {
+  TempDir apt;
+  apt.write("sources.list", "deb http://other.example.invalid/repo stable main\n");
   const std::string message =
       error_of([&] { load_provider(kConfigDir, "debian", "debian13", "x86_64", {.etc_apt = apt.path()}); });
-  EXPECT_NE(message.find("suite 'trixie' component 'main'"), std::string::npos) << message;
+  EXPECT_NE(message.find("suite 'trixie' or 'bookworm' component 'main'"), std::string::npos) << message;
   EXPECT_NE(message.find("debian13/providerconfigs/amd64_repo.yml:"), std::string::npos) << message;
+}
+
+TEST(ProviderData, SameArchiveAsIsForHostAptEntriesOnly) {
+  TempDir dir;
+  write_reference_provider(dir, "  - name: aria\n    type: deb\n    baseURL: http://deb.example.invalid/elxr\n"
+                                "    sameArchiveAs: bookworm\n    gpgCheck: false\n    repoGPGCheck: false\n");
+  Strings warnings;
+  const std::string message = error_of([&] { load_reference_provider(dir, warnings); });
+  EXPECT_NE(message.find("'sameArchiveAs' applies to host-apt repositories"), std::string::npos) << message;
 }
 
 // The pins name keys that the host's Debian keyring really holds, as the
