@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "base/error.hpp"
@@ -31,6 +32,20 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
   base::check_syscall(::fsync(fd.get()), "fsync", temporary);
   fd.reset();
   base::check_syscall(::renameat(dir_fd, temporary.c_str(), dir_fd, target.c_str()), "rename", target);
+}
+
+void write_file_replacing(const std::string& path, std::string_view content, mode_t mode) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  base::UniqueFd fd(base::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
+  try {
+    write_all(fd.get(), content, tmp);
+    base::check_syscall(::fchmod(fd.get(), mode), "chmod", tmp);
+    fd.reset();
+    base::check_syscall(::rename(tmp.c_str(), path.c_str()), "rename", tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
 }
 
 }  // namespace base

@@ -18,4 +18,9 @@ void write_all(int fd, std::string_view data, std::string_view shown);
 // per name: two at once would share the temporary name.
 void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, mode_t mode);
 
+// The same for a path several processes may write at once: each writes
+// under a private temporary name beside it (mkostemp), removed on any
+// failure, then renames it over `path`.
+void write_file_replacing(const std::string& path, std::string_view content, mode_t mode);
+
 }  // namespace base

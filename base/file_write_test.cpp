@@ -138,5 +138,22 @@ TEST_F(FileWrite, AtomicWriteThatCannotRenameLeavesTheTargetAsItWas) {
   EXPECT_EQ(read("taken/inside"), "kept");
 }
 
+TEST_F(FileWrite, ReplacingWriteReplacesTheFileWithItsModeAndLeavesNoTemporary) {
+  { std::ofstream(dir_ / "record") << "old content, longer than the new one"; }
+  write_file_replacing((dir_ / "record").string(), "new\n", 0644);
+  EXPECT_EQ(read("record"), "new\n");
+  EXPECT_EQ(fs::status(dir_ / "record").permissions(),
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(FileWrite, ReplacingWriteThatCannotRenameRemovesItsTemporary) {
+  fs::create_directory(dir_ / "taken");
+  { std::ofstream(dir_ / "taken" / "inside") << "kept"; }
+  EXPECT_THROW(write_file_replacing((dir_ / "taken").string(), "new", 0644), base::Error);
+  EXPECT_EQ(read("taken/inside"), "kept");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "a temporary was left";
+}
+
 }  // namespace
 }  // namespace base

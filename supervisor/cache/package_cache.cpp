@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "supervisor/cache/private_dir.hpp"
 
 namespace supervisor {
@@ -74,22 +75,9 @@ bool lock_fd(int fd, int operation, const fs::path& path) {
 
 constexpr const char* kMarkerSuffix = ".checked";
 
-// Writes `content` to `path` atomically: a private temporary name, then
-// rename, so concurrent writers of the same path never see each other's half.
+// Concurrent writers of the same path never see each other's half.
 void write_file_atomically(const fs::path& path, std::string_view content) {
-  std::string tmp = path.string() + ".tmp-XXXXXX";
-  base::UniqueFd fd(base::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
-  // On any failure the temporary file goes, and errno still says why.
-  auto fail = [&](int error, std::string_view op) {
-    ::unlink(tmp.c_str());
-    errno = error;
-    base::check_syscall(-1, op, tmp);
-  };
-  const ssize_t written = ::write(fd.get(), content.data(), content.size());
-  if (written != static_cast<ssize_t>(content.size())) fail(written < 0 ? errno : EIO, "write");
-  if (::fchmod(fd.get(), 0644) != 0) fail(errno, "chmod");
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(errno, "rename");
+  base::write_file_replacing(path.string(), content, 0644);
 }
 
 // Removes `path`; a missing file is fine, any other failure is an error.

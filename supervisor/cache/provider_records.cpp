@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
 
 namespace supervisor {
@@ -34,24 +35,11 @@ std::set<std::string> read_record(const fs::path& path) {
   return hashes;
 }
 
-// A new file under a private name, then rename: readers see the old record
-// or the new one, never half of one.
+// Readers see the old record or the new one, never half of one.
 void write_record(const fs::path& path, const std::set<std::string>& hashes) {
   std::ostringstream text;
   for (const std::string& h : hashes) text << h << "\n";
-  const std::string content = text.str();
-  std::string tmp = path.string() + ".tmp-XXXXXX";
-  base::UniqueFd fd(base::check_syscall(::mkostemp(tmp.data(), O_CLOEXEC), "create", tmp));
-  // On any failure the temporary file goes, and errno still says why.
-  auto fail = [&](int error, std::string_view op) {
-    ::unlink(tmp.c_str());
-    errno = error;
-    base::check_syscall(-1, op, tmp);
-  };
-  const ssize_t written = ::write(fd.get(), content.data(), content.size());
-  if (written != static_cast<ssize_t>(content.size())) fail(written < 0 ? errno : EIO, "write");
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail(errno, "rename");
+  base::write_file_replacing(path.string(), text.str(), 0644);
 }
 
 }  // namespace
