@@ -352,11 +352,12 @@ void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>
 int run_lock(const LockRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   require_host_tools(family_for(provider).host_tools());
+  // The cache's shared lock first: a cache clean never sees this run's directory unlocked.
+  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
   Workspace workspace(request.global.work_dir / provider.id / "builds");
   // The lockfile may go to stdout: progress goes to stderr.
   ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
   progress.build_started("Resolving packages for " + provider.id, 3);
-  PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);  // keeps the decompressed indexes
   log_warnings(cache.warnings(), log);
   Orchestrator orchestrator(orchestrator_options(request.global, std::nullopt), progress);
   PipelineOptions options{.workspace = workspace.dir(),
@@ -408,8 +409,9 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
   require_host_tools(tools);
   check_additional_files(request.image,
                          additional_file_roots(request.image, provider.os_dir, request.allow_outside_files));
-  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  // The cache's shared lock first: a cache clean never sees this build's directory unlocked.
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
   log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
   progress.build_started("Building " + provider.id + " image from " + request.template_path.string(), 0);
@@ -449,8 +451,9 @@ int run_fetch(const FetchRequest& request, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const PackageFamily& family = family_for(provider);
   require_host_tools(family.host_tools());
-  Workspace workspace(request.global.work_dir / provider.id / "builds");
+  // The cache's shared lock first: a cache clean never sees this build's directory unlocked.
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  Workspace workspace(request.global.work_dir / provider.id / "builds");
   log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(false, stdout), stdout);
   progress.build_started("Fetching the packages of " + provider.id + " image " + request.template_path.string(), 0);

@@ -270,8 +270,9 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
   const BuildRequest target = raw_target(request);
   const IsoPlan plan = plan_iso(request, target, log);
   const PackageFamily& family = family_for(plan.provider);
-  Workspace workspace(request.global.work_dir / plan.provider.id / "builds");
+  // The cache's shared lock first: a cache clean never sees this build's directory unlocked.
   PackageCache cache(request.global.cache_dir, CacheAccess::kBuild);
+  Workspace workspace(request.global.work_dir / plan.provider.id / "builds");
   log_warnings(cache.warnings(), log);
   ProgressReporter progress(choose_progress_mode(request.json, stdout), stdout);
   progress.build_started("Building " + plan.provider.id + " ISO from " + request.template_path.string(), 0);
