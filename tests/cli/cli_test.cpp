@@ -18,6 +18,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/run_program.hpp"
 #include <yaml-cpp/yaml.h>
 
 extern char** environ;
@@ -34,11 +36,7 @@ const fs::path kCli = env_or_empty("OIC_CLI");
 const fs::path kSource = env_or_empty("OIC_SOURCE_DIR");
 const std::string kVersion = env_or_empty("OIC_EXPECTED_VERSION");
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = tests::support::RunResult;
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -76,43 +74,11 @@ class Cli : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  // Runs the binary with `args` in <root>/cwd; output goes through files so
-  // that large outputs cannot block on a full pipe.
+  // Runs the binary with `args` in <root>/cwd with exactly env_.
   Result run(const std::vector<std::string>& args, const fs::path& program = kCli) {
-    std::vector<std::string> argv_store = {program.string()};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_store) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_store;
-    for (const auto& [k, v] : env_) env_store.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& e : env_store) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    const std::string out_path = (root_ / "stdout.txt").string();
-    const std::string err_path = (root_ / "stderr.txt").string();
-    const std::string cwd = (root_ / "cwd").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    Result result;
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
-      return result;
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = read_text(out_path);
-    result.err = read_text(err_path);
-    return result;
+    std::vector<std::string> argv = {program.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return tests::support::run_program(argv, env_, root_, "/dev/null", root_ / "cwd");
   }
 
   fs::path root_;

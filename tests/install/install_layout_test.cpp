@@ -2,20 +2,20 @@
 // installed os-image-composer run as a user would run it: from a directory
 // outside the source tree, with a clean environment (no OIC_* variables).
 // Where things belong (bindir, libexecdir, datadir) comes from meson.
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/run_program.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -25,18 +25,7 @@ std::string env_or_empty(const char* name) {
   return v != nullptr ? v : "";
 }
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Result = tests::support::RunResult;
 
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> parts;
@@ -45,38 +34,10 @@ std::vector<std::string> split(const std::string& list) {
   return parts;
 }
 
-// Runs `argv` in `cwd` with exactly `env`, stdin from `input`; output goes
-// through files so that a large output cannot block on a full pipe.
-Result run(const std::vector<std::string>& args, const std::vector<std::string>& env, const fs::path& cwd,
+// Runs `argv` in `cwd` with exactly `env`, stdin from `input`.
+Result run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, const fs::path& cwd,
            const fs::path& input = "/dev/null") {
-  std::vector<std::string> store = args;
-  std::vector<char*> argv, envp;
-  for (auto& a : store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store = env;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const std::string out_path = (cwd / ".stdout").string(), err_path = (cwd / ".stderr").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  Result result;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << args[0] << ": " << std::strerror(rc);
-    return result;
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out_path);
-  result.err = read_text(err_path);
-  return result;
+  return tests::support::run_program(args, env, cwd.parent_path() / "out", input, cwd);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -91,7 +52,7 @@ class Installed : public ::testing::Test {
     fs::create_directories(root_ / "cwd");
     const Result r = run({env_or_empty("INSTALL_MESON"), "install", "--no-rebuild", "--destdir",
                           (root_ / "dest").string(), "-C", env_or_empty("INSTALL_BUILD_ROOT")},
-                         {"PATH=/usr/bin:/bin", "HOME=" + (root_ / "home").string()}, root_ / "cwd");
+                         {{"PATH", "/usr/bin:/bin"}, {"HOME", (root_ / "home").string()}}, root_ / "cwd");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
   static void TearDownTestSuite() {
@@ -112,8 +73,8 @@ class Installed : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     const std::string home = (root_ / "home").string();
     return run(argv,
-               {"PATH=/usr/bin:/bin", "HOME=" + home, "XDG_CONFIG_HOME=" + home + "/.config",
-                "XDG_CACHE_HOME=" + home + "/.cache", "XDG_DATA_HOME=" + home + "/.local/share"},
+               {{"PATH", "/usr/bin:/bin"}, {"HOME", home}, {"XDG_CONFIG_HOME", home + "/.config"},
+                {"XDG_CACHE_HOME", home + "/.cache"}, {"XDG_DATA_HOME", home + "/.local/share"}},
                root_ / "cwd", input);
   }
 

@@ -18,13 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::optional<std::string> env_var(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;
@@ -52,46 +45,6 @@ std::string sources_list_line(const config::AptSource& source) {
 }
 
 }  // namespace
-
-RunResult run_program(const std::vector<std::string>& argv,
-                      const std::map<std::string, std::string>& env,
-                      const fs::path& scratch, const fs::path& input) {
-  base::check(!argv.empty(), "run_program needs a program");
-  std::vector<std::string> argv_store = argv;
-  std::vector<char*> args;
-  for (std::string& a : argv_store) args.push_back(a.data());
-  args.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (const auto& [key, value] : env) env_store.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  fs::create_directories(scratch);
-  const std::string out_path = (scratch / "stdout.txt").string();
-  const std::string err_path = (scratch / "stderr.txt").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw base::Error(base::ErrorKind::kFailed,
-                     "Failed to start '" + argv[0] + "': " + std::strerror(rc));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) base::check_syscall(-1, "wait for", argv[0]);
-  }
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out_path);
-  result.err = read_text(err_path);
-  return result;
-}
 
 fs::path persistent_cache_dir() {
   if (auto dir = env_var("OIC_LIVE_CACHE_DIR")) return *dir;

@@ -10,22 +10,14 @@
 #include <vector>
 
 #include "config/apt_sources.hpp"
+#include "tests/support/run_program.hpp"
 
 namespace tests::live {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 // Runs argv[0] (an absolute path) with `env` only, stdin from `input`
-// (default /dev/null) and stdout/stderr through files in `scratch`, so large
-// outputs cannot block.
-RunResult run_program(const std::vector<std::string>& argv,
-                      const std::map<std::string, std::string>& env,
-                      const std::filesystem::path& scratch,
-                      const std::filesystem::path& input = "/dev/null");
+// (default /dev/null) and stdout/stderr through files in `scratch`.
+using support::RunResult;
+using support::run_program;
 
 // Downloads kept across runs so that reruns (CI, a developer's loop) do not
 // fetch the archive again: $OIC_LIVE_CACHE_DIR, else
