@@ -94,7 +94,8 @@ TEST(ProviderData, EveryOsDirectoryLoadsForEveryDeclaredArch) {
 TEST(ProviderData, ListsTheFourShippedOperatingSystems) {
   const auto targets = list_providers(kConfigDir);
   for (const auto& [os, dist] : {std::pair{"wind-river-elxr", "elxr12"}, std::pair{"azure-linux", "azl3"},
-                                 std::pair{"edge-microvisor-toolkit", "emt3"}, std::pair{"debian", "debian12"}}) {
+                                 std::pair{"edge-microvisor-toolkit", "emt3"}, std::pair{"debian", "debian12"},
+                                 std::pair{"redhat-compatible-distro", "el10"}}) {
     SCOPED_TRACE(dist);
     EXPECT_NE(std::find(targets.begin(), targets.end(), ProviderTarget{os, dist, "x86_64"}), targets.end());
     EXPECT_NE(std::find(targets.begin(), targets.end(), ProviderTarget{os, dist, "aarch64"}), targets.end());
@@ -860,6 +861,91 @@ TEST(ProviderData, UbuntuShippedKeyIsTheUbuntuArchiveSigningKey2018) {
     EXPECT_EQ(fingerprints, (Strings{"F6ECB3762474EDA9D21B7022871920D1991BC93C"}));
     EXPECT_NE(listing.find("Ubuntu Archive Automatic Signing Key (2018) <ftpmaster@ubuntu.com>"), std::string::npos);
   }
+}
+
+// CentOS Stream 10 (el10): BaseOS and AppStream for each architecture, both
+// checked by package header signatures of the one shipped, pinned CentOS key
+// (CentOS Stream publishes no repomd.xml.asc), and EL10's own rpmdb path.
+TEST(ProviderData, El10HasBaseOsAndAppStreamPinnedToTheCentOsKeyForBothArches) {
+  const std::string fingerprint = "99DB70FAE1D7CE227FB6488205B555B38483C65D";
+  for (const auto& [arch, modules_dir, modules_package, bios_dir] :
+       {std::tuple{"x86_64", "/usr/lib/grub/x86_64-efi", "grub2-efi-x64-modules", "/usr/lib/grub/i386-pc"},
+        std::tuple{"aarch64", "/usr/lib/grub/arm64-efi", "grub2-efi-aa64-modules", ""}}) {
+    SCOPED_TRACE(arch);
+    std::vector<std::string> warnings;
+    const auto p = load_provider(kConfigDir, "redhat-compatible-distro", "el10", arch,
+                                 {.warn = [&](const std::string& w) { warnings.push_back(w); }});
+    EXPECT_EQ(warnings, Strings{});  // dist says el10, the directory's name
+    EXPECT_EQ(p.id, std::string("redhat-compatible-distro-el10-") + arch);
+    EXPECT_EQ(p.package_type, PackageType::kRpm);
+    EXPECT_EQ(p.package_arch, arch);
+    EXPECT_EQ(p.release_version, "10.0");
+    ASSERT_EQ(p.repositories.size(), 2u);
+    const std::pair<const char*, const char*> expected[] = {{"CentOS-Stream-10-BaseOS", "BaseOS"},
+                                                            {"CentOS-Stream-10-AppStream", "AppStream"}};
+    for (size_t i = 0; i < 2; ++i) {
+      const auto& repo = p.repositories[i];
+      SCOPED_TRACE(repo.name);
+      EXPECT_EQ(repo.name, expected[i].first);
+      EXPECT_EQ(repo.base_url,
+                std::string("https://mirror.stream.centos.org/10-stream/") + expected[i].second + "/" + arch + "/os");
+      EXPECT_EQ(repo.release_file, repo.base_url + "/repodata/repomd.xml");
+      EXPECT_TRUE(repo.gpg_check);
+      EXPECT_FALSE(repo.repo_gpg_check);
+      EXPECT_TRUE(repo.release_sign.empty()) << repo.release_sign;
+      EXPECT_EQ(repo.architectures, (Strings{arch, "noarch"}));
+      EXPECT_TRUE(repo.enabled);
+      ASSERT_EQ(repo.keys.size(), 1u);
+      EXPECT_EQ(repo.keys[0].location, (p.os_dir / "keys/RPM-GPG-KEY-CentOS-Official-SHA256").string());
+      EXPECT_EQ(repo.keys[0].fingerprints, (Strings{fingerprint}));
+    }
+    EXPECT_EQ(p.chroot_env.packages, (Strings{"createrepo_c", "centos-gpg-keys", "centos-stream-release", "bash",
+                                              "coreutils-single", "glibc-minimal-langpack", "dnf", "rpm",
+                                              "findutils"}));
+    const DistributionFacts& facts = p.facts;
+    EXPECT_EQ(facts.initramfs_tool, "dracut");
+    EXPECT_EQ(facts.purl_type, "rpm");
+    EXPECT_EQ(facts.sudo_group, "wheel");
+    EXPECT_EQ(facts.initrd_file_name, "initramfs-{kver}.img");
+    EXPECT_EQ(facts.rpm_db_path, "/usr/lib/sysimage/rpm");
+    EXPECT_EQ(facts.deferred_packages, Strings{});
+    EXPECT_EQ(facts.grub.mkstandalone, "grub2-mkstandalone");
+    EXPECT_EQ(facts.grub.modules_dir, modules_dir);
+    EXPECT_EQ(facts.grub.config_dir, "/boot/grub2");
+    EXPECT_EQ(facts.grub.tools_package, "grub2-tools-extra");
+    EXPECT_EQ(facts.grub.modules_package, modules_package);
+    EXPECT_EQ(facts.grub.mkimage, "grub2-mkimage");
+    EXPECT_EQ(facts.grub.bios_modules_dir, bios_dir);
+  }
+}
+
+// The shipped key file holds exactly the pinned key, the CentOS Official
+// Signing Key, with SHA-256 self-signatures only (EL10's rpm refuses SHA-1).
+TEST(ProviderData, El10ShippedKeyIsTheCentOsOfficialSigningKeySignedWithSha256) {
+  const fs::path key = kConfigDir / "osv/redhat-compatible-distro/el10/keys/RPM-GPG-KEY-CentOS-Official-SHA256";
+  const TempDir home;  // gpg needs a home; the user's is never read
+  const std::string command = "gpg --batch --no-autostart --homedir " + home.path().string() +
+                              " --show-keys --with-colons --with-sig-list " + key.string() + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string listing;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) listing.append(buffer, n);
+  ASSERT_EQ(pclose(pipe), 0) << command;
+  std::vector<std::string> fingerprints;
+  std::vector<std::string> signature_hashes;  // field 16 of each sig line: 8 is SHA-256
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream split(line);
+    for (std::string f; std::getline(split, f, ':');) fields.push_back(f);
+    if (fields.size() > 9 && fields[0] == "fpr") fingerprints.push_back(fields[9]);
+    if (fields.size() > 15 && fields[0] == "sig") signature_hashes.push_back(fields[15]);
+  }
+  EXPECT_EQ(fingerprints, (Strings{"99DB70FAE1D7CE227FB6488205B555B38483C65D"}));
+  EXPECT_NE(listing.find("CentOS (CentOS Official Signing Key) <security@centos.org>"), std::string::npos) << listing;
+  ASSERT_FALSE(signature_hashes.empty()) << listing;
+  for (const auto& hash : signature_hashes) EXPECT_EQ(hash, "8") << listing;
 }
 
 }  // namespace
