@@ -23,15 +23,63 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 constexpr auto kMaxPollWait = std::chrono::milliseconds(250);
 
-std::string plain_http_warning(const DownloadItem& item) {
-  const std::string head = "Downloading '" + item.url + "' over plain http; ";
-  switch (item.checked_by) {
-    case CheckedBy::kSignature: return head + "its content is checked against a signature";
-    case CheckedBy::kPackageSignatures:
-      return head + "its content is not signed; packages are checked against their own signatures";
-    case CheckedBy::kNothing: return head + "its content is not signed: its repository is marked trusted";
+std::string what_anchors(CheckedBy checked_by) {
+  switch (checked_by) {
+    case CheckedBy::kSignature: return "checked against a signature";
+    case CheckedBy::kPackageSignatures: return "not signed; packages are checked against their own signatures";
+    case CheckedBy::kNothing: return "not signed: its repository is marked trusted";
   }
-  return head + "its content is not signed";
+  return "not signed";
+}
+
+// "http://host[:port]/" of an http URL.
+std::string origin_of(const std::string& url) {
+  const auto path = url.find('/', std::string_view("http://").size());
+  return path == std::string::npos ? url + "/" : url.substr(0, path + 1);
+}
+
+// The longest common prefix of a and b that ends with '/'.
+std::string common_directory(const std::string& a, const std::string& b) {
+  const auto [end, unused] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  const auto prefix = std::string(a.begin(), end);
+  return prefix.substr(0, prefix.rfind('/') + 1);
+}
+
+// One plain http note per server and kind of anchor, not one per file (a
+// default Debian build downloads some 160 packages from one repository).
+struct PlainHttpGroup {
+  std::string first_url;
+  std::string directory;
+  std::size_t files = 0;
+};
+
+std::string plain_http_note(const PlainHttpGroup& group, CheckedBy checked_by) {
+  if (group.files == 1) {
+    return "Downloading '" + group.first_url + "' over plain http; its content is " + what_anchors(checked_by);
+  }
+  return "Downloading " + std::to_string(group.files) + " files from '" + group.directory +
+         "' over plain http; their content is " + what_anchors(checked_by);
+}
+
+void warn_plain_http(std::span<const DownloadItem> items, const DownloadCallbacks& callbacks) {
+  if (!callbacks.on_warning) return;
+  std::vector<std::pair<std::string, CheckedBy>> order;  // first appearance
+  std::map<std::pair<std::string, CheckedBy>, PlainHttpGroup> groups;
+  for (const auto& item : items) {
+    if (!item.url.starts_with("http://")) continue;
+    const auto key = std::make_pair(origin_of(item.url), item.checked_by);
+    auto [it, inserted] = groups.try_emplace(key);
+    auto& group = it->second;
+    if (inserted) {
+      order.push_back(key);
+      group.first_url = item.url;
+      group.directory = item.url.substr(0, item.url.rfind('/') + 1);
+    } else {
+      group.directory = common_directory(group.directory, item.url);
+    }
+    ++group.files;
+  }
+  for (const auto& key : order) callbacks.on_warning(plain_http_note(groups.at(key), key.second));
 }
 
 void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks& callbacks) {
@@ -50,10 +98,8 @@ void validate_items(std::span<const DownloadItem> items, const DownloadCallbacks
                  "Failed to download '" + item.url + "': destination '" + item.dest.string() + "' used twice");
     base::require(!item.sha256 || is_sha256_hex(*item.sha256),
                  "Failed to download '" + item.url + "': expected sha256 is not 64 lowercase hex digits");
-    if (http && callbacks.on_warning) {
-      callbacks.on_warning(plain_http_warning(item));
-    }
   }
+  warn_plain_http(items, callbacks);
 }
 
 // The size of dest when it already holds the expected content (a previous

@@ -367,6 +367,25 @@ TEST_F(Download, PlainHttpWarningSaysWhatAnchorsTheContent) {
                              "' over plain http; its content is not signed: its repository is marked trusted");
 }
 
+// A build downloads some 160 packages from one repository: one note per
+// server and kind of anchor, with the number of files, not one per file.
+TEST_F(Download, PlainHttpNoteIsPrintedOncePerServerAndAnchor) {
+  std::vector<DownloadItem> items = {serve("a.deb", 10), serve("b.deb", 20), serve("c.deb", 30)};
+  auto unsigned_repomd = serve("repomd.xml", 40);
+  unsigned_repomd.checked_by = CheckedBy::kPackageSignatures;
+  items.insert(items.begin() + 1, unsigned_repomd);
+  std::vector<std::string> warnings;
+  callbacks_.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
+  for (const auto& result : run(items)) ASSERT_TRUE(result.ok) << result.error;
+  const auto directory = items[0].url.substr(0, items[0].url.rfind('/') + 1);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0], "Downloading 3 files from '" + directory +
+                             "' over plain http; their content is checked against a signature");
+  EXPECT_EQ(warnings[1], "Downloading '" + unsigned_repomd.url +
+                             "' over plain http; its content is not signed; packages are checked against their own "
+                             "signatures");
+}
+
 TEST_F(Download, RejectsMalformedItems) {
   struct Case {
     const char* name;
