@@ -48,4 +48,10 @@ void write_file_replacing(const std::string& path, std::string_view content, mod
   }
 }
 
+void make_directories(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+}
+
 }  // namespace base

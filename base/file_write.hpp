@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <string_view>
 
 namespace base {
@@ -22,5 +23,10 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
 // under a private temporary name beside it (mkostemp), removed on any
 // failure, then renames it over `path`.
 void write_file_replacing(const std::string& path, std::string_view content, mode_t mode);
+
+// std::filesystem::create_directories with an error that names the directory
+// and the reason ("Failed to create directory '<dir>': Not a directory"), not
+// the library's bare "filesystem error".
+void make_directories(const std::filesystem::path& dir);
 
 }  // namespace base

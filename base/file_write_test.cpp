@@ -155,5 +155,18 @@ TEST_F(FileWrite, ReplacingWriteThatCannotRenameRemovesItsTemporary) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1) << "a temporary was left";
 }
 
+TEST_F(FileWrite, MakeDirectoriesMakesEveryLevelAndNamesTheDirectoryWhenItCannot) {
+  make_directories(dir_ / "a/b/c");
+  EXPECT_TRUE(fs::is_directory(dir_ / "a/b/c"));
+  make_directories(dir_ / "a/b/c");  // already there: nothing to do
+  std::ofstream(dir_ / "file") << "x";
+  try {
+    make_directories(dir_ / "file/sub");
+    ADD_FAILURE() << "a directory was made under a regular file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.message(), "Failed to create directory '" + (dir_ / "file/sub").string() + "': Not a directory");
+  }
+}
+
 }  // namespace
 }  // namespace base

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/fetcher/client.hpp"
 #include "supervisor/build/package_fetch.hpp"
@@ -64,7 +65,7 @@ void use_index_text(const verifier_client::VerifiedIndex& index, IndexSlot& slot
 std::filesystem::path prepare_metadata_dir(const PipelineOptions& options) {
   file_timeout_sec(options);  // a malformed variable fails before any stage starts
   const fs::path metadata = options.workspace / "metadata";
-  fs::create_directories(metadata);
+  base::make_directories(metadata);
   return metadata;
 }
 

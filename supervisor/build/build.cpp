@@ -14,6 +14,7 @@
 #include "config/provider.hpp"
 #include "base/error.hpp"
 #include "supervisor/build/archive_checks.hpp"
+#include "base/file_write.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/family.hpp"
@@ -165,18 +166,12 @@ PackageFiles fetch_packages(Orchestrator& run, const PackageFamily& family, cons
   return files;
 }
 
-void create_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
-}
-
 ImageResults make_image(Orchestrator& run, const BuildRequest& request, const config::ProviderData& provider,
                         const Lockfile& lock, const PackageFiles& files, PackageCache& cache,
                         const fs::path& workspace, const DiskLayout& layout, const ImageJobsAdder& add_jobs,
                         Logger& log) {
-  create_dir(workspace / "root");
-  create_dir(workspace / "out");
+  base::make_directories(workspace / "root");
+  base::make_directories(workspace / "out");
   BuildEnvLease env = BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock));
   log_warnings(env.warnings(), log);
   switch (env.mode()) {

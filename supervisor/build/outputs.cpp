@@ -151,9 +151,7 @@ std::string sha256sums_text(const std::vector<PublishedFile>& files) {
 }
 
 std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vector<OutputFile>& files) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
+  base::make_directories(dir);
   const base::UniqueFd out(
       base::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));
   std::set<std::string> names;

@@ -6,17 +6,13 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "sandbox/tree_removal.hpp"
 
 namespace supervisor {
 
 Workspace::Workspace(const std::filesystem::path& parent) {
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) {
-    throw base::Error(base::ErrorKind::kFailed,
-                     "Failed to create the workspace '" + parent.string() + "': " + ec.message());
-  }
+  base::make_directories(parent);
   std::string pattern = (parent / "build-XXXXXX").string();
   base::check_syscall(::mkdtemp(pattern.data()) ? 0 : -1, "create a build directory in", parent.string());
   dir_ = pattern;

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/cache/private_dir.hpp"
@@ -57,12 +58,6 @@ std::vector<fs::path> saves_of(const fs::path& root, const std::string& provider
   }
   std::sort(found.begin(), found.end());
   return found;
-}
-
-void create_dirs(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.string() + "': " + ec.message());
 }
 
 }  // namespace
@@ -124,7 +119,7 @@ void BuildEnvLease::prepare_save() {
   for (const fs::path& dir : stale) sandbox::remove_tree(dir);
   temp_ = root_ / (prefix + std::to_string(::getpid()));
   tree_ = temp_ / "tree";
-  create_dirs(tree_);
+  base::make_directories(tree_);
   write_new_file(temp_ / kProviderFile, provider_id_ + "\n");
   mode_ = BuildEnvMode::kSave;
 }

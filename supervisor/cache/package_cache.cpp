@@ -132,7 +132,7 @@ PackageCache::PackageCache(fs::path root, CacheAccess access) : root_(std::move(
     // Other ids may pass through packages/ (a root caller's stages read it
     // through a read-only bind), never list it; the root keeps others out.
     keep_private(root_ / "packages", 0711);
-    for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) fs::create_directories(root_ / sub);
+    for (const auto* sub : {"packages/sha256", "metadata", "tmp"}) base::make_directories(root_ / sub);
   }
   const fs::path lock_path = root_ / kLockName;
   cache_lock_ = open_or_throw(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW);
@@ -186,7 +186,7 @@ void PackageCache::remove_dead_staging() {
 
 ObjectLock PackageCache::lock_object(std::string_view sha256) {
   const fs::path object = object_path(sha256);
-  fs::create_directories(object.parent_path());
+  base::make_directories(object.parent_path());
   const fs::path lock_path = object.string() + ".lock";
   auto fd = open_or_throw(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW);
   lock_fd(fd.get(), LOCK_EX, lock_path);
@@ -285,7 +285,7 @@ fs::path PackageCache::commit_index_text(const fs::path& staged, std::string_vie
     }
     base::check_syscall(::fchmod(fd.get(), 0444), "chmod", staged.string());
   }
-  fs::create_directories(target.parent_path());
+  base::make_directories(target.parent_path());
   base::check_syscall(::rename(staged.c_str(), target.c_str()), "rename into the metadata cache", staged.string());
   return target;
 }

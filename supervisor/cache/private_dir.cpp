@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
 
 namespace supervisor {
@@ -20,9 +21,7 @@ std::string octal(mode_t mode) {
 }  // namespace
 
 std::optional<std::string> make_private_dir(const std::filesystem::path& dir, mode_t allowed) {
-  std::error_code ec;
-  if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
-  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create directory '" + dir.parent_path().string() + "': " + ec.message());
+  if (dir.has_parent_path()) base::make_directories(dir.parent_path());
   const bool created = ::mkdir(dir.c_str(), 0700) == 0;
   if (!created && errno != EEXIST) base::check_syscall(-1, "create directory", dir.string());
   base::UniqueFd fd(base::check_syscall(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory", dir.string()));

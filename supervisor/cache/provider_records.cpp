@@ -61,9 +61,8 @@ void record_provider_use(const fs::path& cache_dir, std::string_view provider_id
                          const std::vector<std::string>& sha256s) {
   const fs::path path = provider_record_path(cache_dir, provider_id);
   for (const std::string& h : sha256s) base::require(is_sha256_hex(h), "not a sha256 for the record: '" + h + "'");
+  base::make_directories(path.parent_path());
   std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) throw base::Error(base::ErrorKind::kFailed, "Failed to create '" + path.parent_path().string() + "': " + ec.message());
   const fs::path lock_path = path.parent_path() / ".lock";
   base::UniqueFd lock(base::check_syscall(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600),
                                           "open", lock_path.string()));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 
 #include "base/error.hpp"
 
@@ -236,7 +237,7 @@ int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, 
 std::vector<Verb> verb_table() {
   std::vector<Verb> table;
   for (auto group : {template_verbs(), config_verbs(), cache_verbs(), version_verbs(),
-                     completion_verbs(), stage_verbs(), boot_verbs()}) {
+                     completion_verbs(), stage_verbs(), boot_verbs(), verify_verbs()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
   table.push_back(Verb{.name = "help", .arguments = "[COMMAND]",
@@ -332,6 +333,12 @@ int run(const std::vector<std::string>& args, std::ostream& out) {
   } catch (const po::error& e) {
     log.error(e.what());
     return kExitUsage;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A file system call without its own message: name the path and the reason.
+    std::string paths = "'" + e.path1().string() + "'";
+    if (!e.path2().empty()) paths += " and '" + e.path2().string() + "'";
+    log.error("Failed on " + paths + ": " + e.code().message() + " (" + e.what() + ")");
+    return kExitFailure;
   } catch (const std::exception& e) {
     log.error(std::string("unexpected failure: ") + e.what());
     return kExitFailure;
