@@ -30,6 +30,7 @@ void encode_user(const User& u, InstallerRequest::User::Builder out) {
   ipc::copy_texts(u.groups, out.initGroups(static_cast<unsigned>(u.groups.size())));
   out.setShell(u.shell);
   out.setStartupScript(u.startup_script);
+  out.setPasswordMaxAge(u.password_max_age);
   out.setHome(u.home);
   out.setSudo(u.sudo);
   ipc::copy_texts(u.ssh_authorized_keys, out.initSshAuthorizedKeys(static_cast<unsigned>(u.ssh_authorized_keys.size())));
@@ -101,6 +102,7 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   encode_list(request.fstab, out.initFstab(count(request.fstab)), encode_fstab);
   out.setKernelCmdline(request.kernel_cmdline);
   out.setInitramfsTool(request.initramfs_tool);
+  ipc::copy_texts(request.extra_modules, out.initExtraModules(static_cast<unsigned>(request.extra_modules.size())));
   if (request.sbom) encode_sbom(*request.sbom, out.initSbom());
   if (request.output_dir) request.output_dir->encode(out.initOutputDir());
   auto env = out.initBuildEnv();

@@ -29,6 +29,10 @@ struct PackageFile {
   bool deferred = false;                 // rpm: second transaction, no scriptlets (Request::rpm set)
 };
 
+// User::password_max_age when the template names none (the schema's default):
+// the image's /etc/login.defs decides.
+constexpr std::int32_t kDistributionDefaultMaxAge = -2;
+
 struct User {
   std::string name;
   std::string password_hash;  // crypt(3) hash; never a clear password
@@ -39,6 +43,7 @@ struct User {
   bool sudo = false;
   std::vector<std::string> ssh_authorized_keys;
   std::string startup_script;  // "" = none; else replaces the login shell (a file of the image)
+  std::int32_t password_max_age = kDistributionDefaultMaxAge;  // days (chage -M); -1 = no limit
 };
 
 struct AdditionalFile {
@@ -100,6 +105,7 @@ struct Request {
   std::vector<FstabEntry> fstab;
   std::string kernel_cmdline;
   std::string initramfs_tool;  // "dracut", "initramfs-tools" or "none"
+  std::vector<std::string> extra_modules;  // kernel modules the initramfs must hold besides its own choice
   std::optional<Sbom> sbom;
   std::optional<ipc::FdReference> output_dir;  // for the SBOM
   BuildEnv build_env;

@@ -1,7 +1,10 @@
 #include "stages/installer/initramfs.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
+#include <sstream>
 #include <system_error>
 
 #include "base/error.hpp"
@@ -27,6 +30,76 @@ void require_program(const std::filesystem::path& root, std::string_view program
   throw base::Error(base::ErrorKind::kInvalidInput,
                    "Failed to make the initramfs: '" + std::string(program) + "' is not in the image")
       .with_hint("add the package '" + std::string(package) + "' to the template's packages");
+}
+
+// "usb-common" and "usb_common" name the same module.
+std::string module_key(std::string_view name) {
+  std::string key(name);
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+// "usbcore" from ".../usbcore.ko", ".ko.xz", ".ko.zst" or ".ko.gz".
+std::optional<std::string> module_name_of(const std::string& file_name) {
+  const auto at = file_name.find(".ko");
+  if (at == std::string::npos || at == 0) return std::nullopt;
+  const std::string_view rest = std::string_view(file_name).substr(at);
+  if (rest != ".ko" && rest != ".ko.xz" && rest != ".ko.zst" && rest != ".ko.gz") return std::nullopt;
+  return file_name.substr(0, at);
+}
+
+// Every module of the kernel, loadable (a file under its modules directory)
+// or built in (modules.builtin), by module_key.
+std::set<std::string> kernel_modules(const std::filesystem::path& root, const KernelInfo& kernel) {
+  std::set<std::string> modules;
+  for (const char* base : {"usr/lib/modules/", "lib/modules/"}) {
+    const std::string dir = base + kernel.version;
+    if (!exists_in_root(root, dir)) continue;
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(root / dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (auto name = module_name_of(it->path().filename().string())) modules.insert(module_key(*name));
+    }
+    std::istringstream builtin(read_file_in_root(root, dir + "/modules.builtin").value_or(""));
+    for (std::string line; std::getline(builtin, line);) {
+      if (auto name = module_name_of(std::filesystem::path(line).filename().string())) modules.insert(module_key(*name));
+    }
+    break;
+  }
+  return modules;
+}
+
+// kernel.enableExtraModules names modules of this kernel: one it does not
+// have is an error, never left out in silence.
+void check_extra_modules(const std::filesystem::path& root, const KernelInfo& kernel,
+                         const std::vector<std::string>& extra_modules) {
+  if (extra_modules.empty()) return;
+  const std::set<std::string> modules = kernel_modules(root, kernel);
+  for (const std::string& name : extra_modules) {
+    base::require(!name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                    return std::isalnum(c) != 0 || c == '_' || c == '-';
+                  }),
+                 "Invalid kernel.enableExtraModules entry '" + name + "': a module name is letters, digits, - and _");
+    base::require(modules.contains(module_key(name)), "Failed to add kernel module '" + name +
+                                                          "' (kernel.enableExtraModules) to the initramfs: kernel " +
+                                                          kernel.version + " of the image has no such module");
+  }
+}
+
+// initramfs-tools takes the modules it must include from /etc/initramfs-tools/modules.
+void list_modules_for_initramfs_tools(const std::filesystem::path& root, const std::vector<std::string>& extra_modules) {
+  if (extra_modules.empty()) return;
+  constexpr std::string_view kModulesFile = "etc/initramfs-tools/modules";
+  std::string text = read_file_in_root(root, kModulesFile).value_or("");
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += "# kernel.enableExtraModules of the image template\n";
+  for (const std::string& name : extra_modules) text += name + "\n";
+  write_file_in_root(root, kModulesFile, text, 0644);
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& word : words) out += (out.empty() ? "" : " ") + word;
+  return out;
 }
 
 }  // namespace
@@ -82,23 +155,29 @@ std::optional<KernelInfo> find_kernel(const std::filesystem::path& root, std::st
   return KernelInfo{*newest, "boot/vmlinuz-" + *newest, initrd_path(initrd_file_name, *newest)};
 }
 
-void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool) {
-  make_initramfs(root, kernel, tool, make_chroot_runner(root));
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
+                    const std::vector<std::string>& extra_modules) {
+  make_initramfs(root, kernel, tool, extra_modules, make_chroot_runner(root));
 }
 
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const CommandRunner& run) {
+                    const std::vector<std::string>& extra_modules, const CommandRunner& run) {
   base::ErrorContext ctx{"making the initramfs for kernel", kernel.version};
+  check_extra_modules(root, kernel, extra_modules);
+  // No initramfs: an initrd image, whose tree (every module in it) is itself the initramfs.
   if (tool.empty() || tool == "none") return;
   ChrootCommand command{.timeout = kInitramfsTimeout};
   if (tool == "initramfs-tools") {
     require_program(root, "update-initramfs", "initramfs-tools");
+    list_modules_for_initramfs_tools(root, extra_modules);
     // -u only updates an existing image; -c refuses to overwrite one.
     const bool exists = exists_in_root(root, kernel.initrd_path);
     command.argv = {"update-initramfs", exists ? "-u" : "-c", "-k", kernel.version};
   } else if (tool == "dracut") {
     require_program(root, "dracut", "dracut");
-    command.argv = {"dracut", "--force", "--no-hostonly", "--kver", kernel.version, "/" + kernel.initrd_path};
+    command.argv = {"dracut", "--force", "--no-hostonly"};
+    if (!extra_modules.empty()) command.argv.insert(command.argv.end(), {"--add-drivers", joined(extra_modules)});
+    command.argv.insert(command.argv.end(), {"--kver", kernel.version, "/" + kernel.initrd_path});
   } else {
     base::fail(base::ErrorKind::kInvalidInput, "Unknown initramfs tool '" + std::string(tool) +
                                                  "': use initramfs-tools, dracut or none");

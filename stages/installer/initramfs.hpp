@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stages/installer/os_config.hpp"
 
@@ -32,8 +33,13 @@ std::string initrd_path(std::string_view initrd_file_name, std::string_view vers
 bool kernel_version_less(std::string_view a, std::string_view b);
 
 // `tool`: "initramfs-tools", "dracut", or "none" / "" (nothing to do).
-void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool);
+// `extra_modules` (kernel.enableExtraModules) go into the initramfs besides
+// the tool's own choice: listed in /etc/initramfs-tools/modules, or passed
+// to dracut --add-drivers; each must be a module of the kernel (a file under
+// its modules directory or built in), else the build fails naming it.
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const CommandRunner& run);
+                    const std::vector<std::string>& extra_modules);
+void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
+                    const std::vector<std::string>& extra_modules, const CommandRunner& run);
 
 }  // namespace stage::installer

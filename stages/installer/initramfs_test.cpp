@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "base/error.hpp"
 
@@ -106,8 +107,8 @@ TEST_F(InitramfsTest, RefusesAnInitrdNameWithoutOneVersion) {
 
 TEST_F(InitramfsTest, CreatesOrUpdatesWithInitramfsTools) {
   touch("usr/sbin/update-initramfs");
-  make_initramfs(root_, kernel_, "initramfs-tools", recorder());
-  make_initramfs(root_, kernel_, "initramfs-tools", recorder());
+  make_initramfs(root_, kernel_, "initramfs-tools", {}, recorder());
+  make_initramfs(root_, kernel_, "initramfs-tools", {}, recorder());
   EXPECT_THAT(commands_, ElementsAre(
       std::vector<std::string>{"update-initramfs", "-c", "-k", "6.1.0-28-amd64"},
       std::vector<std::string>{"update-initramfs", "-u", "-k", "6.1.0-28-amd64"}));
@@ -115,32 +116,74 @@ TEST_F(InitramfsTest, CreatesOrUpdatesWithInitramfsTools) {
 
 TEST_F(InitramfsTest, RunsDracutWithoutHostOnlyMode) {
   touch("usr/bin/dracut");
-  make_initramfs(root_, kernel_, "dracut", recorder());
+  make_initramfs(root_, kernel_, "dracut", {}, recorder());
   EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
       "dracut", "--force", "--no-hostonly", "--kver", "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
 }
 
+// kernel.enableExtraModules: listed for initramfs-tools after what the file
+// held, passed to dracut. "usb_common" names the file usb-common.ko; usbcore
+// is built in.
+TEST_F(InitramfsTest, ExtraModulesAreListedForInitramfsToolsAndPassedToDracut) {
+  const std::string modules = "usr/lib/modules/6.1.0-28-amd64/";
+  touch(modules + "kernel/drivers/usb/common/usb-common.ko");
+  touch(modules + "kernel/drivers/input/misc/pcspkr.ko.xz");
+  std::ofstream(root_ / (modules + "modules.builtin")) << "kernel/drivers/usb/core/usbcore.ko\n";
+  touch("usr/sbin/update-initramfs");
+  fs::create_directories(root_ / "etc/initramfs-tools");
+  std::ofstream(root_ / "etc/initramfs-tools/modules") << "# List of modules\nloop";
+  const std::vector<std::string> extra = {"usbcore", "usb_common", "pcspkr"};
+  make_initramfs(root_, kernel_, "initramfs-tools", extra, recorder());
+  std::ifstream in(root_ / "etc/initramfs-tools/modules");
+  const std::string listed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(listed, "# List of modules\nloop\n# kernel.enableExtraModules of the image template\nusbcore\nusb_common\npcspkr\n");
+  touch("usr/bin/dracut");
+  commands_.clear();
+  make_initramfs(root_, kernel_, "dracut", extra, recorder());
+  EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
+      "dracut", "--force", "--no-hostonly", "--add-drivers", "usbcore usb_common pcspkr", "--kver", "6.1.0-28-amd64",
+      "/boot/initrd.img-6.1.0-28-amd64"}));
+}
+
+TEST_F(InitramfsTest, AnExtraModuleTheKernelLacksIsAnErrorNamingIt) {
+  touch("usr/lib/modules/6.1.0-28-amd64/kernel/drivers/usb/core/usbcore.ko");
+  touch("usr/bin/dracut");
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"usbcore", "nosuchmod"},
+                                                std::vector<std::string>{"--help"}}) {
+    try {
+      make_initramfs(root_, kernel_, "dracut", extra, recorder());
+      ADD_FAILURE() << "no error for " << extra.back();
+    } catch (const base::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("'" + extra.back() + "'"));
+    }
+  }
+  // An initrd image (no initramfs of its own) holds every module: checked all the same.
+  EXPECT_NO_THROW(make_initramfs(root_, kernel_, "none", {"usbcore"}, recorder()));
+  EXPECT_THROW(make_initramfs(root_, kernel_, "none", {"nosuchmod"}, recorder()), base::Error);
+  EXPECT_TRUE(commands_.empty());
+}
+
 TEST_F(InitramfsTest, DoesNothingForNone) {
-  make_initramfs(root_, kernel_, "none", recorder());
-  make_initramfs(root_, kernel_, "", recorder());
+  make_initramfs(root_, kernel_, "none", {}, recorder());
+  make_initramfs(root_, kernel_, "", {}, recorder());
   EXPECT_TRUE(commands_.empty());
 }
 
 TEST_F(InitramfsTest, NamesThePackageWhenTheToolIsMissing) {
   try {
-    make_initramfs(root_, kernel_, "dracut", recorder());
+    make_initramfs(root_, kernel_, "dracut", {}, recorder());
     FAIL() << "no error";
   } catch (const base::Error& e) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.hint(), HasSubstr("'dracut'"));
   }
-  EXPECT_THROW(make_initramfs(root_, kernel_, "mkinitcpio", recorder()), base::Error);
+  EXPECT_THROW(make_initramfs(root_, kernel_, "mkinitcpio", {}, recorder()), base::Error);
   EXPECT_TRUE(commands_.empty());
 }
 
 TEST_F(InitramfsTest, FailsWhenTheToolWritesNoInitrd) {
   touch("usr/sbin/update-initramfs");
-  EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", recorder(false)), base::Error);
+  EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", {}, recorder(false)), base::Error);
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ struct InstallerRequest {
     sudo @6 :Bool;
     sshAuthorizedKeys @7 :List(Text);
     startupScript @8 :Text;     # "" = none; else the login shell: a file of the image, executable
+    passwordMaxAge @9 :Int32 = -2;  # days (chage -M); -1 = no limit; -2 = the distribution's default
   }
   struct AdditionalFile {
     source @0 :FdRef;
@@ -105,6 +106,7 @@ struct InstallerRequest {
     }
   }
   grub @22 :Grub;                  # unset: Debian's names
+  extraModules @23 :List(Text);    # kernel.enableExtraModules: kernel modules put into the initramfs
 }
 
 # The bootstrapped base (every package installed, no OS configuration yet),

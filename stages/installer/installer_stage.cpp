@@ -121,7 +121,9 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());
   if (kernel) {
     context.progress({.phase = "initramfs", .item = kernel->version});
-    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr());
+    std::vector<std::string> extra_modules;
+    for (auto name : installer.getExtraModules()) extra_modules.emplace_back(name);
+    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr(), extra_modules);
     out.setKernelPath(kernel->kernel_path);
     out.setInitrdPath(kernel->initrd_path);
     out.setKernelVersion(kernel->version);

@@ -99,6 +99,22 @@ void set_password(const UserSpec& user, const CommandRunner& run) {
       "Failed to set the password of '" + user.name + "'");
 }
 
+// users[].passwordMaxAge: the shadow file's maximum password age, as the
+// image's own chage sets it (-1 removes the limit).
+void set_password_max_age(const std::filesystem::path& root, const UserSpec& user, const CommandRunner& run) {
+  const std::int32_t days = user.password_max_age;
+  base::require(days >= -1 && days <= 99999, "Invalid passwordMaxAge " + std::to_string(days) + " of user '" +
+                                                 user.name + "': it must be -1 (no limit) to 99999 days");
+  const bool has_chage = exists_in_root(root, "usr/bin/chage") || exists_in_root(root, "bin/chage");
+  if (!has_chage) {
+    throw base::Error(base::ErrorKind::kInvalidInput, "Failed to set passwordMaxAge of user '" + user.name +
+                                                          "': 'chage' is not in the image")
+        .with_hint("add the package that ships chage (passwd on Debian, shadow-utils on RPM systems)");
+  }
+  run(ChrootCommand{.argv = {"chage", "-M", std::to_string(days), user.name}},
+      "Failed to set passwordMaxAge of user '" + user.name + "'");
+}
+
 void install_authorized_keys(const std::filesystem::path& root, const UserSpec& user) {
   const auto entry = find_db_entry(root, "etc/passwd", user.name);
   base::check(entry && entry->size() >= 6, "Failed to find user '" + user.name + "' in " + shown(root, "etc/passwd"));
@@ -157,7 +173,8 @@ UserSpec decode_user(proto::InstallerRequest::User::Reader user) {
                 .shell = user.getShell(),
                 .home = user.getHome(),
                 .sudo = user.getSudo(),
-                .startup_script = user.getStartupScript()};
+                .startup_script = user.getStartupScript(),
+                .password_max_age = user.getPasswordMaxAge()};
   for (auto g : user.getGroups()) spec.groups.emplace_back(g);
   for (auto k : user.getSshAuthorizedKeys()) spec.ssh_authorized_keys.emplace_back(k);
   return spec;
@@ -330,6 +347,7 @@ void create_user(const std::filesystem::path& root, const UserSpec& user, std::s
         "Failed to add user '" + user.name + "' to its groups");
   }
   set_password(user, run);
+  if (user.password_max_age != kDistributionDefaultMaxAge) set_password_max_age(root, user, run);
   // The group alone is enough where sudoers grants it (%sudo, %wheel); the drop-in
   // makes the grant independent of the distribution's default policy.
   if (user.sudo && exists_in_root(root, "usr/bin/sudo")) {

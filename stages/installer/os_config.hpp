@@ -39,6 +39,9 @@ void apply_os_configuration(const std::filesystem::path& root, ipc::proto::Insta
 
 // ---- the pieces, each a function of the tree (tested on a temporary directory) ----
 
+// UserSpec::password_max_age when the template names none: /etc/login.defs decides.
+constexpr std::int32_t kDistributionDefaultMaxAge = -2;
+
 struct UserSpec {
   std::string name;
   std::string password_hash;  // crypt(3); empty = locked account
@@ -49,6 +52,7 @@ struct UserSpec {
   bool sudo = false;
   std::vector<std::string> ssh_authorized_keys;
   std::string startup_script;  // empty = none; else the login shell, a file of the image
+  std::int32_t password_max_age = kDistributionDefaultMaxAge;  // days (chage -M); -1 = no limit
 };
 
 struct FstabLine {

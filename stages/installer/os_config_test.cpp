@@ -182,6 +182,29 @@ TEST_F(OsConfigTest, AddsAnExistingUserToItsGroupsInsteadOfCreatingIt) {
                                    std::vector<std::string>{"chpasswd", "--encrypted"}));
 }
 
+TEST_F(OsConfigTest, PasswordMaxAgeIsSetWithTheImagesChageAfterThePassword) {
+  spit(root_ / "usr/bin/chage", "");
+  create_user(root_, {.name = "gina", .password_hash = "$6$s$h", .password_max_age = 90}, "sudo", recorder());
+  EXPECT_THAT(argvs(), ElementsAre(std::vector<std::string>{"useradd", "-m", "-s", "/bin/bash", "gina"},
+                                   std::vector<std::string>{"chpasswd", "--encrypted"},
+                                   std::vector<std::string>{"chage", "-M", "90", "gina"}));
+  commands_.clear();
+  create_user(root_, {.name = "root", .password_max_age = -1}, "sudo", recorder());
+  EXPECT_THAT(argvs(), ElementsAre(std::vector<std::string>{"usermod", "-L", "root"},
+                                   std::vector<std::string>{"chage", "-M", "-1", "root"}));
+}
+
+TEST_F(OsConfigTest, PasswordMaxAgeWithoutChageOrOutOfRangeIsAnErrorNamingTheUser) {
+  try {
+    create_user(root_, {.name = "gina", .password_max_age = 30}, "sudo", recorder());
+    ADD_FAILURE() << "no error without chage";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("passwordMaxAge of user 'gina': 'chage' is not in the image"));
+  }
+  spit(root_ / "usr/bin/chage", "");
+  EXPECT_THROW(create_user(root_, {.name = "hal", .password_max_age = 100000}, "sudo", recorder()), base::Error);
+}
+
 TEST_F(OsConfigTest, InstallsAuthorizedKeysOwnedByTheUser) {
   create_user(root_, {.name = "carol", .ssh_authorized_keys = {"ssh-ed25519 AAAA carol@a", "ssh-rsa BBBB c@b"}},
               "sudo", recorder());

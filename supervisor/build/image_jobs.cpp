@@ -59,7 +59,9 @@ std::vector<installer_client::User> users_of(const config::SystemConfig& sc) {
   for (const config::User& u : sc.users) {
     users.push_back({.name = u.name, .password_hash = hash_password(u.name, u.password, u.hash_algo.value_or("")),
                      .groups = u.groups, .shell = u.shell.value_or(""), .home = u.home.value_or(""),
-                     .sudo = u.sudo.value_or(false), .startup_script = u.startup_script.value_or("")});
+                     .sudo = u.sudo.value_or(false), .startup_script = u.startup_script.value_or(""),
+                     .password_max_age = u.password_max_age ? static_cast<std::int32_t>(*u.password_max_age)
+                                                            : installer_client::kDistributionDefaultMaxAge});
   }
   return users;
 }
@@ -103,6 +105,22 @@ std::vector<installer_client::AdditionalFile> additional_files(PreparedRequest& 
   return out;
 }
 
+// kernel.enableExtraModules: module names separated by blanks or commas
+// ("usbcore usb-common"); the installer checks each against the kernel.
+std::vector<std::string> extra_modules(const config::Kernel& kernel) {
+  std::vector<std::string> names;
+  std::string name;
+  for (const char c : kernel.enable_extra_modules.value_or("") + " ") {
+    if (std::isspace(static_cast<unsigned char>(c)) == 0 && c != ',') {
+      name += c;
+    } else if (!name.empty()) {
+      names.push_back(std::move(name));
+      name.clear();
+    }
+  }
+  return names;
+}
+
 void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   const config::SystemConfig& sc = system_config(in.image);
   out.hostname = image_hostname(sc);
@@ -114,6 +132,7 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   const config::Kernel kernel = sc.kernel.value_or(config::Kernel{});
   out.kernel_cmdline = kernel.cmdline.value_or("");
   out.uki = kernel.uki.value_or(false);
+  out.extra_modules = extra_modules(kernel);
   // An initrd image is itself the initramfs: none is made inside it.
   out.initramfs_tool = is_initrd_image(in.image) ? "none" : initramfs_tool(in.lock, in.facts);
   out.sudo_group = in.facts.sudo_group;

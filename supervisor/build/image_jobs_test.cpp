@@ -57,9 +57,9 @@ class ImageJobs : public testing::Test {
     sc.name = "Sys";
     sc.hostname = "demo-host";
     sc.bootloader = config::Bootloader{.boot_type = "efi", .provider = "grub2"};
-    sc.kernel = config::Kernel{.cmdline = "console=ttyS0"};
-    sc.users = {config::User{.name = "alice", .password = "pw", .hash_algo = "sha256", .startup_script = "/bin/start",
-                             .groups = {"sudo"}, .sudo = true},
+    sc.kernel = config::Kernel{.cmdline = "console=ttyS0", .enable_extra_modules = " usbcore usb-common,pcspkr "};
+    sc.users = {config::User{.name = "alice", .password = "pw", .hash_algo = "sha256", .password_max_age = 90,
+                             .startup_script = "/bin/start", .groups = {"sudo"}, .sudo = true},
                 config::User{.name = "locked"}};
     sc.configurations = {{"systemctl enable foo"}};
     sc.additional_files = {{.local = "files/motd", .final = "/etc/motd", .declared_in = dir.path() / "osv" / "d.yml"},
@@ -156,6 +156,12 @@ TEST_F(ImageJobs, InstallRequestCarriesTheOsConfiguration) {
   EXPECT_EQ(std::string(req.getUsers()[0].getStartupScript()), "/bin/start");
   EXPECT_EQ(std::string(req.getUsers()[1].getStartupScript()), "") << "none: the login shell stays";
   EXPECT_EQ(std::string(req.getUsers()[1].getPasswordHash()), "") << "no password: locked";
+  EXPECT_EQ(req.getUsers()[0].getPasswordMaxAge(), 90);
+  EXPECT_EQ(req.getUsers()[1].getPasswordMaxAge(), -2) << "none given: the distribution's default";
+  ASSERT_EQ(req.getExtraModules().size(), 3u);
+  EXPECT_EQ(std::string(req.getExtraModules()[0]), "usbcore");
+  EXPECT_EQ(std::string(req.getExtraModules()[1]), "usb-common");
+  EXPECT_EQ(std::string(req.getExtraModules()[2]), "pcspkr");
   ASSERT_EQ(req.getCommands().size(), 1u);
   EXPECT_EQ(std::string(req.getCommands()[0].getScript()), "systemctl enable foo");
   EXPECT_EQ(std::string(req.getKernelCmdline()), "console=ttyS0");
