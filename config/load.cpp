@@ -5,6 +5,7 @@
 #include "config/defaults.hpp"
 #include "config/merge.hpp"
 #include "config/template_parser.hpp"
+#include "config/unbuilt_keys.hpp"
 #include "config/validate.hpp"
 #include "base/error.hpp"
 
@@ -31,6 +32,7 @@ LoadedTemplate load_user_template(const fs::path& path, const LoadOptions& optio
   if (const auto defaults = existing_default(loaded.tmpl, options)) set_merge_chain(loaded.tmpl, {*defaults, path});
   validate_template(loaded.tmpl, ValidateOptions{options.config_dir}, TemplateRole::kUser);
   loaded.warnings = additional_file_warnings(loaded.tmpl, ValidateOptions{options.config_dir});
+  for (std::string& w : unbuilt_keys(loaded.tmpl)) loaded.warnings.push_back("build would refuse " + std::move(w));
   return loaded;
 }
 
@@ -51,6 +53,7 @@ LoadedTemplate load_merged_template(const fs::path& path, const LoadOptions& opt
   loaded.warnings = std::move(merged.warnings);
   for (std::string& w : additional_file_warnings(loaded.tmpl, ValidateOptions{options.config_dir}))
     loaded.warnings.push_back(std::move(w));
+  for (std::string& w : unbuilt_keys(loaded.tmpl)) loaded.warnings.push_back("build would refuse " + std::move(w));
   loaded.default_path = default_path;
   return loaded;
 }

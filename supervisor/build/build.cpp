@@ -12,9 +12,10 @@
 
 #include "config/emit.hpp"
 #include "config/provider.hpp"
+#include "config/unbuilt_keys.hpp"
 #include "base/error.hpp"
-#include "supervisor/build/archive_checks.hpp"
 #include "base/file_write.hpp"
+#include "supervisor/build/archive_checks.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/family.hpp"
@@ -399,6 +400,7 @@ int run_build(const BuildRequest& request, Logger& log) {
 int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const PackageFamily& family = family_for(provider);
+  config::require_buildable(request.image);
   std::vector<HostTool> tools = family.host_tools();
   for (HostTool& tool : image_tools(request.image, family.name())) tools.push_back(std::move(tool));
   require_host_tools(tools);
