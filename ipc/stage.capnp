@@ -27,6 +27,8 @@ using import "/stages/diskmaker/diskmaker.capnp".DiskmakerRequest;
 using import "/stages/diskmaker/diskmaker.capnp".DiskmakerResult;
 using import "/stages/isomaker/isomaker.capnp".IsomakerRequest;
 using import "/stages/isomaker/isomaker.capnp".IsomakerResult;
+using import "/stages/signer/signer.capnp".SignerRequest;
+using import "/stages/signer/signer.capnp".SignerResult;
 
 enum StageKind {
   fetcher @0;
@@ -35,7 +37,8 @@ enum StageKind {
   installer @3;
   diskmaker @4;
   isomaker @5;
-  # A stage added later takes the next ordinal (@6); Cap'n Proto ordinals
+  signer @6;
+  # A stage added later takes the next ordinal (@7); Cap'n Proto ordinals
   # are dense, so the ones above never change.
 }
 
@@ -111,6 +114,7 @@ struct StageRequest {
     installer @5 :InstallerRequest;
     diskmaker @6 :DiskmakerRequest;
     isomaker @7 :IsomakerRequest;
+    signer @8 :SignerRequest;
   }
 }
 
@@ -122,5 +126,6 @@ struct StageResult {
     installer @3 :InstallerResult;
     diskmaker @4 :DiskmakerResult;
     isomaker @5 :IsomakerResult;
+    signer @6 :SignerResult;
   }
 }

@@ -10,6 +10,7 @@ std::string_view to_string(proto::StageKind kind) noexcept {
     case proto::StageKind::INSTALLER: return "installer";
     case proto::StageKind::DISKMAKER: return "diskmaker";
     case proto::StageKind::ISOMAKER: return "isomaker";
+    case proto::StageKind::SIGNER: return "signer";
   }
   return "unknown";
 }
@@ -29,6 +30,7 @@ std::optional<proto::StageKind> request_kind(proto::StageRequest::Reader request
     case proto::StageRequest::INSTALLER: return proto::StageKind::INSTALLER;
     case proto::StageRequest::DISKMAKER: return proto::StageKind::DISKMAKER;
     case proto::StageRequest::ISOMAKER: return proto::StageKind::ISOMAKER;
+    case proto::StageRequest::SIGNER: return proto::StageKind::SIGNER;
   }
   return std::nullopt;
 }
@@ -41,6 +43,7 @@ std::optional<proto::StageKind> result_kind(proto::StageResult::Reader result) {
     case proto::StageResult::INSTALLER: return proto::StageKind::INSTALLER;
     case proto::StageResult::DISKMAKER: return proto::StageKind::DISKMAKER;
     case proto::StageResult::ISOMAKER: return proto::StageKind::ISOMAKER;
+    case proto::StageResult::SIGNER: return proto::StageKind::SIGNER;
   }
   return std::nullopt;
 }

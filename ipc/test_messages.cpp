@@ -62,6 +62,13 @@ void fill_request(proto::Message::Builder message, proto::StageKind kind, std::u
       r.setOutputName("live-1.0.img");
       break;
     }
+    case proto::StageKind::SIGNER: {
+      auto r = request.initSigner().initSignDetached();
+      r.initKey().setPath("/home/u/signing.key");
+      r.setKeyName("/home/u/signing.key");
+      r.initFile().setPath("/ws/out/SHA256SUMS");
+      break;
+    }
   }
 }
 
@@ -88,6 +95,9 @@ void fill_result(proto::Message::Builder message, proto::StageKind kind) {
       break;
     case proto::StageKind::ISOMAKER:
       result.initIsomaker().initMakeIso().initIso().setSize(4096);
+      break;
+    case proto::StageKind::SIGNER:
+      result.initSigner().initSignDetached().setFingerprint(std::string(40, 'A'));
       break;
   }
 }

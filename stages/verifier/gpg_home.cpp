@@ -36,11 +36,20 @@ void init_gpgme() {
 }
 
 // Options that keep gpg from starting daemons or reaching the network.
+constexpr std::string_view kNoAgent = "no-autostart\n";
 constexpr std::string_view kGpgConf =
-    "no-autostart\n"
     "no-auto-key-retrieve\n"
     "no-auto-key-locate\n"
     "trust-model always\n";
+// A home for secret keys: its agent asks no pinentry program (the signer
+// answers passphrase requests itself, and refuses them).
+constexpr std::string_view kAgentConf = "allow-loopback-pinentry\n";
+
+void write_conf(const std::filesystem::path& file, std::string_view text) {
+  std::ofstream conf(file);
+  conf << text;
+  base::check(conf.good(), "Failed to write '" + file.string() + "'");
+}
 
 }  // namespace
 
@@ -84,18 +93,16 @@ std::string normalize_fingerprint(std::string_view fingerprint) {
   return out;
 }
 
-GpgHome::GpgHome(const std::filesystem::path& parent) {
+GpgHome::GpgHome(const std::filesystem::path& parent, GpgHomeUse use) {
   init_gpgme();
   const std::filesystem::path base =
       parent.empty() ? std::filesystem::temp_directory_path() : parent;
   std::string tmpl = (base / "oic-gpg-XXXXXX").string();
   base::check_syscall(::mkdtemp(tmpl.data()) == nullptr ? -1 : 0, "create GnuPG home", tmpl);
   path_ = tmpl;  // mkdtemp creates it 0700
-  {
-    std::ofstream conf(path_ / "gpg.conf");
-    conf << kGpgConf;
-    base::check(conf.good(), "Failed to write '" + (path_ / "gpg.conf").string() + "'");
-  }
+  const bool secret = use == GpgHomeUse::kSecretKeys;
+  write_conf(path_ / "gpg.conf", std::string(secret ? "" : kNoAgent) + std::string(kGpgConf));
+  if (secret) write_conf(path_ / "gpg-agent.conf", kAgentConf);
   gpgme_ctx_t ctx = nullptr;
   check_gpgme(gpgme_new(&ctx), "create a gpgme context");
   ctx_.reset(ctx);

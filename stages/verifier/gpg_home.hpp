@@ -28,11 +28,16 @@ GpgmeData make_empty_gpgme_data();
 // Copies the whole content of `data` out.
 std::string read_gpgme_data(gpgme_data_t data);
 
+// What a home is for: checking signatures (public keys only; gpg may start
+// no agent) or making them (stage-signer: gpg needs gpg-agent for a secret
+// key, which it starts in the home itself, with loopback pinentry only).
+enum class GpgHomeUse { kPublicKeys, kSecretKeys };
+
 class GpgHome {
  public:
   // Creates a 0700 directory "oic-gpg-XXXXXX" under `parent` (the system temp
   // directory when empty) and an OpenPGP context bound to it.
-  explicit GpgHome(const std::filesystem::path& parent = {});
+  explicit GpgHome(const std::filesystem::path& parent = {}, GpgHomeUse use = GpgHomeUse::kPublicKeys);
   // Stops any gpg-agent/dirmngr of this home and removes the directory.
   ~GpgHome();
   GpgHome(const GpgHome&) = delete;

@@ -13,9 +13,10 @@ constexpr std::string_view kBeginSignature = "-----BEGIN PGP SIGNATURE-----";
 constexpr std::string_view kEndSignature = "-----END PGP SIGNATURE-----";
 
 [[noreturn]] void reject(const SignatureCheck& check, std::string_view reason) {
+  // No repository: a signature over a file of its own (stage-signer's verify).
+  const std::string of = check.repository.empty() ? "" : " of repository '" + check.repository + "'";
   base::fail(base::ErrorKind::kInvalidInput,
-            "Failed to verify '" + check.file + "' of repository '" + check.repository +
-                "': " + std::string(reason));
+            "Failed to verify '" + check.file + "'" + of + ": " + std::string(reason));
 }
 
 std::size_t count(std::string_view text, std::string_view needle) {

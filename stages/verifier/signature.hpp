@@ -12,7 +12,7 @@
 namespace stage::verifier {
 
 struct SignatureCheck {
-  std::string repository;  // shown in every message (name or URL)
+  std::string repository;  // shown in every message (name or URL); may be empty
   std::string file;        // "InRelease", "Release.gpg", ...
   // Accepted primary or signing-subkey fingerprints (any form that
   // normalize_fingerprint takes). Empty: any key in the GpgHome.

@@ -5,6 +5,7 @@
 #include "stages/installer/policy.hpp"
 #include "stages/isomaker/policy.hpp"
 #include "stages/resolver/policy.hpp"
+#include "stages/signer/policy.hpp"
 #include "stages/verifier/policy.hpp"
 
 namespace supervisor {
@@ -32,6 +33,8 @@ StageInfo stage_info(ipc::proto::StageKind kind) {
               s::diskmaker::diskmaker_host_programs};
     case K::ISOMAKER:
       return {"isomaker", "stage-isomaker", 3600s, s::isomaker::isomaker_policy, s::isomaker::isomaker_host_programs};
+    case K::SIGNER:
+      return {"signer", "stage-signer", 300s, s::signer::signer_policy, s::signer::signer_host_programs};
   }
   throw base::Error(base::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
 }

@@ -182,12 +182,12 @@ TEST_F(Cli, UsageErrorsExitTwoWithOneClearMessage) {
 // A stage without a program is not in the stage table: naming it is the
 // same usage error as naming any other word, with the stages that exist.
 TEST_F(Cli, StagesWithoutAProgramAreUnknownLikeAnyOtherName) {
-  for (const std::string name : {"signer", "frobnicate"}) {
+  for (const std::string name : {"verity", "frobnicate"}) {
     SCOPED_TRACE(name);
     const Result r = run({"stage", name, "--request", "absent.json"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_TRUE(contains(r.err, "unknown stage '" + name +
-                                    "' (stages: fetcher, verifier, resolver, installer, diskmaker, isomaker)"))
+                                    "' (stages: fetcher, verifier, resolver, installer, diskmaker, isomaker, signer)"))
         << r.err;
     EXPECT_FALSE(contains(r.err, "absent.json")) << r.err;
   }
