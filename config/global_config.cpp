@@ -27,8 +27,9 @@ constexpr std::string_view kToolName = "os-image-composer";
 // The reference tool's name for its config files and directories.
 constexpr std::string_view kReferenceName = "image-composer-tool";
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
-constexpr std::array<std::string_view, 7> kTopKeys = {
-    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging", "ai"};
+constexpr std::array<std::string_view, 9> kTopKeys = {
+    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging",
+    "signing_key", "verify_key", "ai"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"level", "file"};
 
 
@@ -281,6 +282,8 @@ GlobalConfig parse_global_config(std::string_view text, const fs::path& source, 
     else if (key == "work_dir") base.work_dir = path_value(source, dir, key, value);
     else if (key == "temp_dir") base.temp_dir = path_value(source, dir, key, value);
     else if (key == "logging") apply_logging(source, dir, value, base);
+    else if (key == "signing_key") base.signing_key = path_value(source, dir, key, value);
+    else if (key == "verify_key") base.verify_key = path_value(source, dir, key, value);
   }
   return base;
 }
@@ -312,6 +315,8 @@ std::string emit_global_config(const GlobalConfig& config) {
   out << YAML::Key << "cache_dir" << YAML::Value << config.cache_dir.string();
   out << YAML::Key << "work_dir" << YAML::Value << config.work_dir.string();
   out << YAML::Key << "temp_dir" << YAML::Value << config.temp_dir.string();
+  if (!config.signing_key.empty()) out << YAML::Key << "signing_key" << YAML::Value << config.signing_key.string();
+  if (!config.verify_key.empty()) out << YAML::Key << "verify_key" << YAML::Value << config.verify_key.string();
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << config.log_level;
   out << YAML::Key << "file" << YAML::Value << config.log_file.string();

@@ -27,6 +27,11 @@ struct GlobalConfig {
   std::filesystem::path temp_dir;
   std::string log_level = "info";    // debug, info, warn, error
   std::filesystem::path log_file;    // empty: no log file
+  // An OpenPGP secret key file (no passphrase): a build signs its SHA256SUMS
+  // with it (stage-signer); `build --sign-key` overrides it. Empty: unsigned.
+  std::filesystem::path signing_key;
+  // The public key `verify` checks SHA256SUMS.asc against without --key.
+  std::filesystem::path verify_key;
   // The file the values came from; empty when only defaults apply.
   std::filesystem::path source;
   // Keys read but not acted on (the reference tool's `ai:`), one line each,

@@ -26,6 +26,7 @@
 #include "supervisor/build/iso_build.hpp"
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/build/lockfile.hpp"
+#include "supervisor/build/output_signature.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 #include "supervisor/build/outputs.hpp"
 #include "supervisor/cache/package_cache.hpp"
@@ -330,8 +331,18 @@ bool hand_back_outputs(const BuildRequest& request, const config::ProviderData& 
   log.info("Outputs in " + output_dir.string() + " are up to date (build key " + digest.key.substr(0, 12) +
            "): nothing to build; --rebuild makes them again");
   report_timings();
+  sign_outputs(request, progress, check.files, log);
   report_outputs(progress, check.files);
   return true;
+}
+
+void sign_outputs(const BuildRequest& request, ProgressReporter& progress, const std::vector<PublishedFile>& published,
+                  Logger& log) {
+  if (!request.sign_key || published.empty()) return;
+  const fs::path dir = published.front().path.parent_path();
+  const std::string signer =
+      sign_checksums(dir, *request.sign_key, orchestrator_options(request.global, request.keep_requests), progress);
+  log.info("Signed " + (dir / kChecksumFile).string() + " with key " + signer + " (" + kSignatureFile + ")");
 }
 
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published) {
@@ -436,6 +447,7 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
                                              steps.add_jobs, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
     report_timings();
+    sign_outputs(request, progress, published, log);
     report_outputs(progress, published);
     return 0;
   } catch (const base::Error&) {

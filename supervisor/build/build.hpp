@@ -26,6 +26,9 @@ struct BuildRequest {
   bool rebuild = false;  // --rebuild: build even when the outputs are up to date (image_record.hpp)
   bool allow_outside_files = false;  // --allow-outside-files: additionalFiles from anywhere
   OutputNaming output_names = OutputNaming::kOwn;  // --output-names: how published files are named
+  // --sign-key or the global config's signing_key: SHA256SUMS is signed with
+  // it by stage-signer (SHA256SUMS.asc); the supervisor never reads the key.
+  std::optional<std::filesystem::path> sign_key;
   // Files the build itself puts into the image after the template's (an ISO's
   // live environment: live-installer); never set from a template.
   std::vector<SuppliedFile> supplied_files;

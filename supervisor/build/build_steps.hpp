@@ -73,6 +73,10 @@ std::vector<std::filesystem::path> image_programs(
     const std::vector<ipc::proto::StageKind>& stages = {ipc::proto::StageKind::INSTALLER,
                                                         ipc::proto::StageKind::DISKMAKER});
 void report_outputs(ProgressReporter& progress, const std::vector<PublishedFile>& published);
+// With the request's signing key: SHA256SUMS beside `published` signed by
+// stage-signer into SHA256SUMS.asc (output_signature.hpp); without, nothing.
+void sign_outputs(const BuildRequest& request, ProgressReporter& progress, const std::vector<PublishedFile>& published,
+                  Logger& log);
 
 // Publishes `files` (the stages' outputs), the SBOM at `sbom_path` when the
 // installer wrote one, the lockfile and the merged template into the

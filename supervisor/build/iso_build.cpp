@@ -332,6 +332,7 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     const std::vector<PublishedFile> published =
         publish_iso(request, plan, iso, results, lock, live.lock, digest, log);
     report_timings();
+    sign_outputs(request, progress, published, log);
     report_outputs(progress, published);
     return 0;
   } catch (const base::Error&) {

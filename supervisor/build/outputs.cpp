@@ -179,6 +179,8 @@ std::vector<PublishedFile> publish_outputs(const fs::path& dir, const std::vecto
   TempFiles sums_files(out.get());
   sums_files.add(sums_temp);
   write_new_file(out.get(), sums_temp, sha256sums_text(published), dir / sums_temp);
+  // An earlier build's signature never stays beside other checksums.
+  remove_leftover(out.get(), kSignatureFile, dir / kSignatureFile);
   base::check_syscall(::renameat(out.get(), sums_temp.c_str(), out.get(), kChecksumFile), "rename into place",
                      (dir / kChecksumFile).string());
   sums_files.release();

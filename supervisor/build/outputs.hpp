@@ -35,6 +35,8 @@
 namespace supervisor {
 
 inline constexpr const char* kChecksumFile = "SHA256SUMS";
+// The detached OpenPGP signature of SHA256SUMS (a build with a signing key).
+inline constexpr const char* kSignatureFile = "SHA256SUMS.asc";
 
 std::filesystem::path image_output_dir(const std::filesystem::path& work_dir, const std::string& provider_id,
                                        const std::string& system_config_name);

@@ -84,5 +84,6 @@ std::vector<Verb> version_verbs();     // cmd_version.cpp: version
 std::vector<Verb> completion_verbs();  // cmd_completion.cpp: completion
 std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
 std::vector<Verb> boot_verbs();        // cmd_boot.cpp: boot
+std::vector<Verb> verify_verbs();      // cmd_verify.cpp: verify
 
 }  // namespace supervisor::cli

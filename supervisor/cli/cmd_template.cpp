@@ -1,6 +1,11 @@
 // The verbs that take an image template: `validate`, `build` and `lock`.
 // All three load and check the template here; build and lock then hand a
 // request to the orchestrator (build.hpp).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "config/emit.hpp"
@@ -33,7 +38,10 @@ void add_build_options(po::options_description& options) {
        "use additionalFiles outside the template's and the OS data's directories")
       ("output-names", po::value<std::string>()->value_name("SCHEME"),
        "own (default): <image.name>-<image.version>.<ext>; reference: the reference tool's "
-       "<image.name>-<OS version>.<ext> and spdx_manifest_*.json");
+       "<image.name>-<OS version>.<ext> and spdx_manifest_*.json")
+      ("sign-key", po::value<std::string>()->value_name("FILE"),
+       "sign SHA256SUMS with this OpenPGP secret key (no passphrase) into SHA256SUMS.asc "
+       "(overrides the config's signing_key)");
 }
 
 OutputNaming output_naming(const Invocation& inv) {
@@ -128,6 +136,25 @@ config::GlobalConfig global_with_overrides(const Invocation& inv) {
   return global;
 }
 
+// --sign-key, else the global config's signing_key. Opened (O_NOFOLLOW) and
+// closed before the build starts, so a wrong path fails now, not after the
+// image is made; its bytes are read only by stage-signer.
+std::optional<fs::path> signing_key(const Invocation& inv, const config::GlobalConfig& global) {
+  std::optional<fs::path> key = optional_path(inv, "sign-key");
+  if (!key && !global.signing_key.empty()) key = global.signing_key;
+  if (!key) return std::nullopt;
+  *key = fs::absolute(*key);
+  const int fd = ::open(key->c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    throw base::Error(base::ErrorKind::kInvalidInput,
+                      "Failed to open the signing key '" + key->string() + "': " + std::strerror(error) +
+                          (error == ELOOP ? " (a symbolic link is not followed)" : ""));
+  }
+  ::close(fd);
+  return key;
+}
+
 int run_build_verb(const Invocation& inv) {
   const fs::path path = template_argument(inv);
   BuildRequest request{.template_path = path, .global = global_with_overrides(inv)};
@@ -141,6 +168,7 @@ int run_build_verb(const Invocation& inv) {
   request.rebuild = inv.options["rebuild"].as<bool>();
   request.allow_outside_files = inv.options["allow-outside-files"].as<bool>();
   request.output_names = output_naming(inv);
+  request.sign_key = signing_key(inv, request.global);
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);
 }

@@ -19,7 +19,14 @@ int PreparedRequest::add_fd(const std::filesystem::path& path, int flags) {
   fds.push_back(std::move(fd));
   fd_paths.push_back(path);
   fd_flags.push_back(flags);
+  fd_secret.resize(fds.size(), false);
   return static_cast<int>(fds.size() - 1);
+}
+
+int PreparedRequest::add_secret_fd(const std::filesystem::path& path, int flags) {
+  const int slot = add_fd(path, flags);
+  fd_secret[static_cast<std::size_t>(slot)] = true;
+  return slot;
 }
 
 void PreparedRequest::add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable) {
@@ -66,7 +73,8 @@ void keep_referenced(const std::filesystem::path& from, const std::filesystem::p
 
 // Saves the request as DIR/JOB.json with each file or directory it refers
 // to kept in DIR/JOB.files/: the build removes its workspace and staging
-// directories when it ends, and the saved request must still rerun.
+// directories when it ends, and the saved request must still rerun. A
+// secret file (the signer's key) is not copied: the request names its path.
 void keep_request(const std::filesystem::path& dir, const StageJob& job, const PreparedRequest& prepared) {
   base::ErrorContext context("keeping the request of stage job", job.name);
   const std::filesystem::path files = dir / (job.name + ".files");
@@ -78,6 +86,10 @@ void keep_request(const std::filesystem::path& dir, const StageJob& job, const P
       const auto& from = prepared.fd_paths[i];
       const int flags = i < prepared.fd_flags.size() ? prepared.fd_flags[i] : O_RDONLY;
       written.push_back((flags & O_ACCMODE) != O_RDONLY);
+      if (i < prepared.fd_secret.size() && prepared.fd_secret[i]) {
+        kept.push_back(from);  // a private key: the saved request names the user's own file
+        continue;
+      }
       kept.push_back(files / (std::to_string(i) + "-" + from.filename().string()));
       std::filesystem::create_directories(files);
       keep_referenced(from, kept.back(), written.back());

@@ -50,6 +50,10 @@ struct PreparedRequest {
   // Opens `path` with `flags` and returns the slot to put in an FdRef.
   // Files only: a directory is refused when the request is sent.
   int add_fd(const std::filesystem::path& path, int flags);
+  // The same for a file whose bytes must never be copied (a private key):
+  // --keep-requests saves its path, never a copy of it.
+  int add_secret_fd(const std::filesystem::path& path, int flags);
+  std::vector<bool> fd_secret;  // by slot (add_secret_fd fills it)
   // Binds directory `path` into the stage (read-write when `writable`) and
   // sets `ref` to name it; the stage opens it inside its own root.
   void add_dir(ipc::proto::FdRef::Builder ref, const std::filesystem::path& path, bool writable);
