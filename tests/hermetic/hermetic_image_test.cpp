@@ -5,12 +5,17 @@
 // target's update-initramfs and the systemd-boot installation; the diskmaker
 // writes the GPT disk, which is read back from outside (sfdisk, debugfs,
 // mtools).
+// The build signs its outputs with a throw-away key (--sign-key) and keeps
+// its requests and a log file: `verify` accepts the outputs, and no byte
+// sequence of the secret key is anywhere under the workspace, the cache,
+// the kept requests or the log.
 // Not covered here: the kernel, initramfs and loader are placeholder files
 // (the disk is never booted), and no template user or configuration command
 // runs (the base has no useradd); the image suite covers those with real
 // Debian packages.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -18,6 +23,7 @@
 #include "tests/hermetic/installable_defaults.hpp"
 #include "tests/image/disk_inspect.hpp"
 #include "tests/repo/repo_harness.hpp"
+#include "tests/support/openpgp_keys.hpp"
 
 namespace tests::hermetic {
 namespace {
@@ -39,8 +45,13 @@ class HermeticImage : public ::testing::Test {
     world_ = std::make_unique<RepoWorld>(std::vector<std::string>{"--installable"},
                                          std::vector<std::string>{"owners"});
     repo::write_file(world_->default_raw_template(), kInstallableDefaults);
-    build_ = world_->full_cli({"build", world_->template_path().string()});
+    tests::support::make_openpgp_keys(keys());
+    repo::write_file(world_->config_path(), repo::slurp(world_->config_path()) + "logging:\n  file: " +
+                                                (world_->root() / "oic.log").string() + "\n");
+    build_ = world_->full_cli({"build", world_->template_path().string(), "--sign-key", (keys() / "a.sec").string(),
+                               "--keep-requests", (world_->root() / "kept").string()});
     const fs::path dir = world_->root() / "work/debian-debian12-x86_64/imagebuild/repo-test";
+    output_dir_ = dir;
     disk_ = dir / "repo-test-1.0.0.raw";
     lock_ = dir / "repo-test-1.0.0.lock.json";
     if (build_.exit_code == 0 && fs::exists(disk_)) {
@@ -62,9 +73,11 @@ class HermeticImage : public ::testing::Test {
     return text.value_or("");
   }
 
+  static fs::path keys() { return world_->root() / "keys"; }
+
   static inline std::unique_ptr<RepoWorld> world_;
   static inline repo::CliResult build_;
-  static inline fs::path disk_, lock_;
+  static inline fs::path disk_, lock_, output_dir_;
   static inline std::vector<Partition> partitions_;
 };
 
@@ -140,6 +153,79 @@ TEST_F(HermeticImage, FstabNamesBothFileSystemsByUuid) {
   for (const image::FstabEntry& e : image::parse_fstab(root_file("/etc/fstab"))) by_mount[e.mount_point] = e;
   EXPECT_EQ(by_mount["/"].spec, "UUID=" + root.uuid);
   EXPECT_EQ(by_mount["/boot/efi"].spec, "UUID=" + boot.uuid);
+}
+
+TEST_F(HermeticImage, TheSignedOutputsVerify) {
+  ASSERT_TRUE(fs::exists(output_dir_ / "SHA256SUMS.asc"));
+  const std::string sums = repo::slurp(output_dir_ / "SHA256SUMS");
+  for (const char* name : {"repo-test-1.0.0.raw", "repo-test-1.0.0.lock.json", "repo-test-1.0.0.template.yml",
+                           "repo-test-1.0.0.spdx.json"}) {
+    EXPECT_NE(sums.find(std::string("  ") + name + "\n"), std::string::npos) << name << " is not in SHA256SUMS";
+  }
+  const repo::CliResult good =
+      world_->full_cli({"verify", output_dir_.string(), "--key", (keys() / "a.pub").string()});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  const repo::CliResult other =
+      world_->full_cli({"verify", output_dir_.string(), "--key", (keys() / "b.pub").string()});
+  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
+}
+
+// What of the secret key could leak: each base64 line of its armored body
+// and each 32-byte piece of its binary packets.
+std::vector<std::string> secret_key_pieces(const fs::path& keys) {
+  std::vector<std::string> pieces;
+  std::istringstream armored(repo::slurp(keys / "a.sec"));
+  for (std::string line; std::getline(armored, line);) {
+    if (line.size() >= 40 && line.find(':') == std::string::npos && line.find("-----") == std::string::npos) {
+      pieces.push_back(line);
+    }
+  }
+  const std::string binary = repo::slurp(keys / "a.bin");
+  for (std::size_t at = 0; at + 32 <= binary.size(); at += 32) pieces.push_back(binary.substr(at, 32));
+  return pieces;
+}
+
+// Streams `file` (a disk image may be large), keeping an overlap so a piece
+// across two reads is still found.
+std::optional<std::size_t> find_any(const fs::path& file, const std::vector<std::string>& pieces) {
+  std::ifstream in(file, std::ios::binary);
+  std::string window;
+  std::vector<char> chunk(8 << 20);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    window.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      if (window.find(pieces[i]) != std::string::npos) return i;
+    }
+    if (window.size() > 256) window.erase(0, window.size() - 256);
+  }
+  return std::nullopt;
+}
+
+TEST_F(HermeticImage, NoByteOfTheSecretKeyIsInTheWorkspaceCacheKeptRequestsOrLog) {
+  const std::vector<std::string> pieces = secret_key_pieces(keys());
+  ASSERT_GE(pieces.size(), 6u);
+  ASSERT_TRUE(fs::exists(world_->root() / "oic.log"));
+  ASSERT_TRUE(fs::exists(world_->root() / "kept/sign-outputs.json"));
+  std::size_t files = 0;
+  for (const fs::path& top : {world_->root() / "work", world_->cache_dir(), world_->root() / "kept",
+                              world_->root() / "tmp", world_->root() / "oic.log"}) {
+    std::vector<fs::path> found = {top};
+    if (fs::is_directory(top)) {
+      found.clear();
+      for (const auto& entry : fs::recursive_directory_iterator(top, fs::directory_options::skip_permission_denied)) {
+        if (entry.is_regular_file() && !entry.is_symlink()) found.push_back(entry.path());
+      }
+    }
+    for (const fs::path& file : found) {
+      ++files;
+      const auto piece = find_any(file, pieces);
+      EXPECT_FALSE(piece.has_value()) << file << " holds piece " << piece.value_or(0) << " of the secret key";
+    }
+  }
+  EXPECT_GT(files, 10u);
+  // The kept request names the key file; it is not copied beside it.
+  EXPECT_NE(repo::slurp(world_->root() / "kept/sign-outputs.json").find((keys() / "a.sec").string()),
+            std::string::npos);
 }
 
 }  // namespace
