@@ -38,6 +38,12 @@ void import_secret_key(gpgme_ctx_t ctx, const KeyFile& key) {
     base::fail(base::ErrorKind::kInvalidInput,
                key_error(key, "it holds no OpenPGP secret key (a public key, or not OpenPGP data)"));
   }
+  // gpg reads the key but hands it to gpg-agent: nothing imported means the
+  // agent did not take it (it could not start), not a bad key file.
+  if (result->secret_imported + result->secret_unchanged == 0) {
+    base::fail(base::ErrorKind::kFailed, key_error(key, "gpg-agent did not take the secret key (" +
+                                                            std::to_string(result->secret_read) + " read, none imported)"));
+  }
 }
 
 // The secret keys now in the home that can sign.
