@@ -27,9 +27,10 @@ constexpr std::string_view kToolName = "os-image-composer";
 // The reference tool's name for its config files and directories.
 constexpr std::string_view kReferenceName = "image-composer-tool";
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
-constexpr std::array<std::string_view, 9> kTopKeys = {
-    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging",
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "workers", "config_dir", "cache_dir", "work_dir", "temp_dir", "logging", "output_names",
     "signing_key", "verify_key", "ai"};
+constexpr std::array<std::string_view, 2> kOutputNames = {"own", "reference"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"level", "file"};
 
 
@@ -148,6 +149,14 @@ std::string yaml_scalar(const std::string& value) {
   YAML::Emitter out;
   out << value;
   return out.c_str();
+}
+
+std::string output_names_value(const fs::path& source, const YAML::Node& value) {
+  const std::string names = value.IsScalar() ? value.Scalar() : std::string();
+  if (std::find(kOutputNames.begin(), kOutputNames.end(), names) == kOutputNames.end()) {
+    fail_at(source, value.Mark(), "output_names must be 'own' or 'reference', not '" + names + "'");
+  }
+  return names;
 }
 
 }  // namespace
@@ -282,6 +291,7 @@ GlobalConfig parse_global_config(std::string_view text, const fs::path& source, 
     else if (key == "work_dir") base.work_dir = path_value(source, dir, key, value);
     else if (key == "temp_dir") base.temp_dir = path_value(source, dir, key, value);
     else if (key == "logging") apply_logging(source, dir, value, base);
+    else if (key == "output_names") base.output_names = output_names_value(source, value);
     else if (key == "signing_key") base.signing_key = path_value(source, dir, key, value);
     else if (key == "verify_key") base.verify_key = path_value(source, dir, key, value);
   }
@@ -315,6 +325,7 @@ std::string emit_global_config(const GlobalConfig& config) {
   out << YAML::Key << "cache_dir" << YAML::Value << config.cache_dir.string();
   out << YAML::Key << "work_dir" << YAML::Value << config.work_dir.string();
   out << YAML::Key << "temp_dir" << YAML::Value << config.temp_dir.string();
+  out << YAML::Key << "output_names" << YAML::Value << config.output_names;
   if (!config.signing_key.empty()) out << YAML::Key << "signing_key" << YAML::Value << config.signing_key.string();
   if (!config.verify_key.empty()) out << YAML::Key << "verify_key" << YAML::Value << config.verify_key.string();
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
@@ -339,6 +350,9 @@ std::string commented_global_config(const GlobalConfig& config) {
       << "work_dir: " << yaml_scalar(config.work_dir.string()) << "\n\n"
       << "# Short-lived files: imported keys, request dumps, SBOM staging.\n"
       << "temp_dir: " << yaml_scalar(config.temp_dir.string()) << "\n\n"
+      << "# Published file names: own (<image.name>-<image.version>.<ext>) or reference\n"
+      << "# (the reference tool's <image.name>-<OS version>.<ext>, spdx_manifest_*.json).\n"
+      << "output_names: " << config.output_names << "\n\n"
       << "logging:\n"
       << "  # debug, info, warn or error.\n"
       << "  level: " << config.log_level << "\n"

@@ -27,6 +27,9 @@ struct GlobalConfig {
   std::filesystem::path temp_dir;
   std::string log_level = "info";    // debug, info, warn, error
   std::filesystem::path log_file;    // empty: no log file
+  // How a build names its published files: "own" or "reference" (the
+  // reference tool's scheme); `build --output-names` overrides it.
+  std::string output_names = "own";
   // An OpenPGP secret key file (no passphrase): a build signs its SHA256SUMS
   // with it (stage-signer); `build --sign-key` overrides it. Empty: unsigned.
   std::filesystem::path signing_key;

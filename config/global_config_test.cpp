@@ -240,11 +240,13 @@ TEST(GlobalConfigParse, OverlaysEveryKeyAndResolvesRelativePaths) {
       "cache_dir: cache\n"
       "work_dir: ../work\n"
       "temp_dir: /var/tmp\n"
+      "output_names: reference\n"
       "logging:\n"
       "  level: debug\n"
       "  file: build.log\n",
       "/etc/oic/config.yml", GlobalConfig{});
   EXPECT_EQ(c.workers, 12);
+  EXPECT_EQ(c.output_names, "reference");
   EXPECT_EQ(c.config_dir, "/data/config");
   EXPECT_EQ(c.cache_dir, "/etc/oic/cache");
   EXPECT_EQ(c.work_dir, "/etc/work");
@@ -282,6 +284,8 @@ TEST(GlobalConfigParse, RejectsBadInputWithPosition) {
       {"logging scalar", "logging: debug\n", "'logging' must be a mapping"},
       {"path list", "cache_dir: [a, b]\n", "/c.yml:1:12: 'cache_dir' must be a string"},
       {"path empty", "work_dir: ''\n", "'work_dir' must not be empty"},
+      {"output names unknown", "output_names: go\n", "/c.yml:1:15: output_names must be 'own' or 'reference', not 'go'"},
+      {"output names list", "output_names: [own]\n", "output_names must be 'own' or 'reference'"},
       {"not a mapping", "- workers\n", "/c.yml:1:1: the config file must be a mapping"},
       {"syntax error", "workers: [1,\n", "/c.yml:"},
   };
@@ -306,6 +310,7 @@ TEST(GlobalConfigEmit, ShownAndCommentedFormsParseBackToTheSameValues) {
   c.temp_dir = "/x/tmp";
   c.log_level = "warn";
   c.log_file = "/x/oic.log";
+  c.output_names = "reference";
   for (const std::string& text : {emit_global_config(c), commented_global_config(c)}) {
     SCOPED_TRACE(text);
     const GlobalConfig back = parse_global_config(text, "/elsewhere/c.yml", GlobalConfig{});
@@ -316,6 +321,7 @@ TEST(GlobalConfigEmit, ShownAndCommentedFormsParseBackToTheSameValues) {
     EXPECT_EQ(back.temp_dir, c.temp_dir);
     EXPECT_EQ(back.log_level, c.log_level);
     EXPECT_EQ(back.log_file, c.log_file);
+    EXPECT_EQ(back.output_names, c.output_names);
   }
 }
 

@@ -400,6 +400,7 @@ ImageKind image_kind(const config::ImageTemplate& image) {
 
 int run_build(const BuildRequest& request, Logger& log) {
   require_image_fields(request.image);
+  config::require_buildable(request.image);
   switch (image_kind(request.image)) {
     case ImageKind::kRaw: return run_image_build(request, raw_steps(request.image), log);
     case ImageKind::kInitrd: return run_initrd_build(request, log);
@@ -411,7 +412,6 @@ int run_build(const BuildRequest& request, Logger& log) {
 int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const PackageFamily& family = family_for(provider);
-  config::require_buildable(request.image);
   std::vector<HostTool> tools = family.host_tools();
   for (HostTool& tool : image_tools(request.image, family.name())) tools.push_back(std::move(tool));
   require_host_tools(tools);

@@ -44,9 +44,10 @@ void add_build_options(po::options_description& options) {
        "(overrides the config's signing_key)");
 }
 
-OutputNaming output_naming(const Invocation& inv) {
-  if (!inv.options.count("output-names")) return OutputNaming::kOwn;
-  const std::string scheme = inv.options["output-names"].as<std::string>();
+// --output-names, else the global config's output_names (checked when read).
+OutputNaming output_naming(const Invocation& inv, const config::GlobalConfig& global) {
+  const bool flag = inv.options.count("output-names") != 0;
+  const std::string scheme = flag ? inv.options["output-names"].as<std::string>() : global.output_names;
   const std::optional<OutputNaming> naming = parse_output_naming(scheme);
   base::require(naming.has_value(), "invalid --output-names '" + scheme + "' (expected own or reference)");
   return *naming;
@@ -167,7 +168,7 @@ int run_build_verb(const Invocation& inv) {
   request.json = inv.options["json"].as<bool>();
   request.rebuild = inv.options["rebuild"].as<bool>();
   request.allow_outside_files = inv.options["allow-outside-files"].as<bool>();
-  request.output_names = output_naming(inv);
+  request.output_names = output_naming(inv, request.global);
   request.sign_key = signing_key(inv, request.global);
   request.image = load_merged(inv, path).tmpl;
   return run_build(request, inv.log);

@@ -342,6 +342,29 @@ TEST_F(Cli, InvalidConfigFileIsReportedWithItsPosition) {
       << r.err;
 }
 
+TEST_F(Cli, OutputNamesFromTheConfigFileAreShownAndCheckedWithTheirPosition) {
+  write_text(root_ / "cwd/os-image-composer.yml", "output_names: reference\n");
+  Result r = run({"config", "show"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(YAML::Load(r.out)["output_names"].as<std::string>(), "reference") << r.out;
+  write_text(root_ / "cwd/os-image-composer.yml", "output_names: go\n");
+  r = run({"config", "show"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "os-image-composer.yml:1:15: output_names must be 'own' or 'reference'")) << r.err;
+}
+
+// A cache directory that cannot be made is named with the reason, not
+// reported as the library's bare "filesystem error".
+TEST_F(Cli, ACacheDirectoryThatCannotBeMadeIsNamedWithTheReason) {
+  write_text(root_ / "a-file", "x");
+  write_text(root_ / "cwd/os-image-composer.yml", "cache_dir: " + (root_ / "a-file/cache").string() + "\n");
+  const Result r = run({"lock", (kSource / "image-templates/debian12-x86_64-minimal-raw.yml").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "'" + (root_ / "a-file").string())) << r.err;
+  EXPECT_TRUE(contains(r.err, "Not a directory")) << r.err;
+  EXPECT_FALSE(contains(r.err, "unexpected failure")) << r.err;
+}
+
 class CacheClean : public Cli {
  protected:
   void SetUp() override {
@@ -478,6 +501,28 @@ TEST_F(Validate, AcceptsAGoodTemplateAndLogsASummary) {
   EXPECT_TRUE(contains(r.err, "debian/debian12/x86_64")) << r.err;
   EXPECT_TRUE(contains(r.err, "packages")) << r.err;
   EXPECT_TRUE(contains(r.err, "is valid")) << r.err;
+}
+
+// A key this version cannot build: validate says so, build refuses before
+// fetching anything (a mutable image is not what `enabled: true` asks for).
+TEST_F(Validate, ImmutabilityIsAWarningInValidateAndARefusalInBuild) {
+  const fs::path tpl = root_ / "cwd/immutable.yml";
+  write_text(tpl, "image: {name: immutable, version: \"1.0.0\"}\n"
+                  "target: {os: debian, dist: debian12, arch: x86_64, imageType: raw}\n"
+                  "systemConfig:\n  name: immutable\n  immutability:\n    enabled: true\n");
+  for (const bool merged : {false, true}) {
+    SCOPED_TRACE(merged ? "--merged" : "plain");
+    const Result r = merged ? run({"validate", "--merged", tpl.string()}) : run({"validate", tpl.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(r.err, "build would refuse systemConfig.immutability.enabled")) << r.err;
+  }
+  write_text(root_ / "cwd/os-image-composer.yml", "cache_dir: " + (root_ / "cache").string() + "\nwork_dir: " +
+                                                      (root_ / "work").string() + "\n");
+  const Result r = run({"build", tpl.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "cannot build")) << r.err;
+  EXPECT_TRUE(contains(r.err, "dm-verity")) << r.err;
+  EXPECT_FALSE(fs::exists(root_ / "cache")) << "nothing fetched";
 }
 
 TEST_F(Validate, MergedPrintsYamlThatParses) {
