@@ -8,9 +8,24 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <linux/netlink.h>
 
 namespace sandbox::syscalls {
+
+namespace {
+
+// fchmodat2 (Linux 6.6) is fchmodat with flags; systemd 256 and later call
+// it directly (Debian 13's systemd-sysusers, in systemd's postinst) and a
+// trap there fails the package. Kernel headers before 6.6 lack its number,
+// 452 in the syscall table every architecture shares.
+#ifdef __NR_fchmodat2
+constexpr int kFchmodat2 = __NR_fchmodat2;
+#else
+constexpr int kFchmodat2 = 452;
+#endif
+
+}  // namespace
 
 SyscallSet process_exit() {
   return {"process_exit", {SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall)}};
@@ -62,7 +77,7 @@ SyscallSet filesystem_write() {
           {SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(unlink),
            SCMP_SYS(unlinkat), SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
            SCMP_SYS(symlink), SCMP_SYS(symlinkat), SCMP_SYS(link), SCMP_SYS(linkat),
-           SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat), SCMP_SYS(truncate),
+           SCMP_SYS(chmod), SCMP_SYS(fchmod), SCMP_SYS(fchmodat), kFchmodat2, SCMP_SYS(truncate),
            SCMP_SYS(ftruncate), SCMP_SYS(fallocate), SCMP_SYS(utime), SCMP_SYS(utimes),
            SCMP_SYS(utimensat), SCMP_SYS(futimesat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
            SCMP_SYS(sync), SCMP_SYS(syncfs), SCMP_SYS(sync_file_range), SCMP_SYS(creat)}};

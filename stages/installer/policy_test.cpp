@@ -3,6 +3,7 @@
 // stage holds to is tested once in stages/policy_baseline_test.cpp.
 #include "stages/installer/policy.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
@@ -91,6 +92,20 @@ TEST(InstallerPolicy, AllowsWhatTheStageNeeds) {
         const bool chown_ok = chown("/nonexistent", 0, 0) < 0 && (errno == ENOENT || errno == EPERM);
         const bool setgroups_ok = syscall(SYS_setgroups, -1, nullptr) < 0 && (errno == EINVAL || errno == EPERM);
         _exit(chroot_ok && chown_ok && setgroups_ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// systemd 256 and later call fchmodat2 directly (Debian 13's systemd-sysusers
+// in systemd's postinst): trapped, it failed the package. It reaches the
+// kernel, which answers ENOENT here (ENOSYS before Linux 6.6).
+TEST(InstallerPolicy, LetsMaintainerScriptsCallFchmodat2) {
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(installer_policy());
+        constexpr long kFchmodat2 = 452;  // every architecture's number
+        const long r = syscall(kFchmodat2, AT_FDCWD, "/nonexistent", 0644, 0);
+        _exit(r < 0 && (errno == ENOENT || errno == ENOSYS) ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
