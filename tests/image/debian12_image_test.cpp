@@ -38,25 +38,6 @@ constexpr const char* kEspType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr int kCapNetRaw = 13;
-constexpr const char* kReusing = "Reusing build environment";
-constexpr const char* kSaving = "Saving build environment";
-
-bool is_build_env_key(const std::string& word) {
-  return word.size() == 64 && word.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// The key the supervisor names after `phrase` ("<phrase> <key>"), or "" when
-// absent. The installer logs the same phrase with the environment's path;
-// only a 64-digit hex word is the supervisor's key.
-std::string logged_key(const std::string& log, const std::string& phrase) {
-  for (auto at = log.find(phrase + " "); at != std::string::npos; at = log.find(phrase + " ", at + 1)) {
-    const auto start = at + phrase.size() + 1;
-    const auto end = log.find_first_of(" \n:", start);
-    const std::string word = log.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (is_build_env_key(word)) return word;
-  }
-  return "";
-}
 
 fs::path checks_template() { return source_dir() / "tests/image/templates/debian12-checks.yml"; }
 
@@ -384,7 +365,7 @@ TEST_F(Debian12Image, ConfigurationCommandCannotReachTheHostNetwork) {
   EXPECT_NE(run.output().find(kMarker), std::string::npos) << "the command's output is not shown: " << run.tail();
   // Computed by the shell, so the command line quoted in the error does not match.
   EXPECT_EQ(run.output().find("host-network-42"), std::string::npos) << run.tail();
-  EXPECT_NE(run.output().find(kReusing), std::string::npos) << "the build environment was not reused";
+  EXPECT_NE(run.output().find(kReusingBuildEnv), std::string::npos) << "the build environment was not reused";
   expect_no_finished_outputs("Fails_Net");
 }
 
@@ -424,12 +405,10 @@ TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameFiles) {
   // The first build saved the environment, reused one an earlier test of
   // the same package set saved in the shared cache, or installed without it
   // while another build saved it; either way the rebuild must reuse that one.
-  std::string first_key = logged_key(build_.output(), kSaving);
-  if (first_key.empty()) first_key = logged_key(build_.output(), kReusing);
-  if (first_key.empty()) first_key = logged_key(build_.output(), "Build environment");
+  const std::string first_key = logged_build_env_key(build_.output());
   ASSERT_FALSE(first_key.empty()) << "the first build names no build environment: " << build_.tail();
-  EXPECT_EQ(logged_key(run.output(), kReusing), first_key) << run.tail();
-  EXPECT_EQ(run.output().find(kSaving), std::string::npos) << "the rebuild made a new build environment";
+  EXPECT_EQ(logged_build_env_key(run.output(), kReusingBuildEnv), first_key) << run.tail();
+  EXPECT_EQ(run.output().find(kSavingBuildEnv), std::string::npos) << "the rebuild made a new build environment";
 
   ImageOutputs second{workspace_->output_dir(kProvider, kSystemName), kBase};
   const std::vector<Partition> parts = read_partition_table(second.raw(), workspace_->root() / "scratch");
@@ -471,7 +450,8 @@ TEST_F(Debian12Image, BuildOfUnchangedInputsHandsBackTheOutputsAndAChangedImageI
   std::cout << "[ image    ] build of unchanged inputs: " << same.seconds << " s\n";
   ASSERT_EQ(same.result.exit_code, 0) << same.tail();
   EXPECT_NE(same.output().find("are up to date"), std::string::npos) << same.tail();
-  EXPECT_EQ(same.output().find(kReusing), std::string::npos) << "nothing should have been installed: " << same.tail();
+  EXPECT_EQ(same.output().find(kReusingBuildEnv), std::string::npos)
+      << "nothing should have been installed: " << same.tail();
   struct stat after {};
   ASSERT_EQ(::stat(outputs.raw().c_str(), &after), 0);
   EXPECT_EQ(after.st_ino, before.st_ino);
@@ -490,7 +470,7 @@ TEST_F(Debian12Image, BuildOfUnchangedInputsHandsBackTheOutputsAndAChangedImageI
   ASSERT_EQ(changed.result.exit_code, 0) << changed.tail();
   EXPECT_NE(changed.output().find(std::string(kBase) + ".raw changed since it was built"), std::string::npos)
       << changed.tail();
-  EXPECT_NE(changed.output().find(kReusing), std::string::npos) << changed.tail();
+  EXPECT_NE(changed.output().find(kReusingBuildEnv), std::string::npos) << changed.tail();
   EXPECT_NE(read_text(outputs.sums()), sums) << "a new image has new file system UUIDs, so a new checksum";
   for (const auto& [name, hash] : parse_sha256sums(read_text(outputs.sums()))) {
     EXPECT_EQ(sha256_of(outputs.dir / name, workspace_->root() / "scratch/sha"), hash) << name;

@@ -118,6 +118,31 @@ fs::path ImageWorkspace::output_dir(const std::string& provider_id, const std::s
 
 namespace {
 
+bool is_build_env_key(const std::string& word) {
+  return word.size() == 64 && word.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+std::string logged_build_env_key(const std::string& log, const std::string& phrase) {
+  for (auto at = log.find(phrase + " "); at != std::string::npos; at = log.find(phrase + " ", at + 1)) {
+    const auto start = at + phrase.size() + 1;
+    const auto end = log.find_first_of(" \n:", start);
+    const std::string word = log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (is_build_env_key(word)) return word;
+  }
+  return "";
+}
+
+std::string logged_build_env_key(const std::string& log) {
+  for (const char* phrase : {kSavingBuildEnv, kReusingBuildEnv, "Build environment"}) {
+    if (std::string key = logged_build_env_key(log, phrase); !key.empty()) return key;
+  }
+  return "";
+}
+
+namespace {
+
 void drop_lines(const fs::path& file, const std::vector<std::string>& dropped) {
   std::ifstream in(file);
   std::string kept, line;

@@ -74,6 +74,19 @@ class ImageWorkspace {
 // elxr-archive-keyring). Everything else is the eLxr path as shipped.
 std::filesystem::path elxr12_config_on_debian_mirror(const std::filesystem::path& dir);
 
+// What the supervisor logs about a build's saved build environment.
+inline constexpr const char* kReusingBuildEnv = "Reusing build environment";
+inline constexpr const char* kSavingBuildEnv = "Saving build environment";
+
+// The key (64 hex digits) the supervisor names after `phrase` ("<phrase>
+// <key>"), or "" when absent. The installer logs the same phrases with the
+// environment's path; only a 64-digit hex word is the supervisor's key.
+std::string logged_build_env_key(const std::string& log, const std::string& phrase);
+
+// The key of the environment a build used whichever way it used it: saved
+// it, reused it, or installed without it while another build saved it.
+std::string logged_build_env_key(const std::string& log);
+
 // Paths of one build's outputs: <dir>/<image.name>-<image.version>.<ext>.
 struct ImageOutputs {
   std::filesystem::path dir;
