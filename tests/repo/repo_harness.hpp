@@ -61,6 +61,17 @@ inline void write_file(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
+// An OS default template made fit for a fixture's synthetic packages: its
+// package list becomes `package` and its kernel none (with a console
+// command line); everything else stays as the OS data ships it.
+inline void use_fixture_package(const fs::path& defaults, const std::string& package) {
+  std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
+                                        "  packages:\n    - " + package + "\n");
+  const auto kernel = text.find("  kernel:\n");
+  ASSERT_NE(kernel, std::string::npos) << defaults;
+  write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
+}
+
 // Runs argv with stdout and stderr sent to files; no shell.
 inline CliResult run_process(const std::vector<std::string>& args, const fs::path& scratch) {
   const fs::path out = scratch.string() + ".out", err = scratch.string() + ".err";
@@ -242,13 +253,7 @@ class RepoWorld {
     fs::copy(source, os_dir, fs::copy_options::recursive);
     write_file(os_dir / "chrootenvconfigs/chrootenv_x86_64.yml",
                "essential:\n  - base-tiny\npackages:\n  - oldfoo\n");
-    const fs::path defaults = os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
-    std::string text = slurp(defaults);
-    text = std::regex_replace(text, std::regex("  packages:\n(    - .*\n)+"), "  packages:\n    - foo\n");
-    const auto kernel = text.find("  kernel:\n");
-    ASSERT_NE(kernel, std::string::npos) << defaults;
-    text = text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n";
-    write_file(defaults, text);
+    use_fixture_package(os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml", "foo");
   }
 
   void write_template(const fs::path& path, const std::vector<std::string>& packages) const {

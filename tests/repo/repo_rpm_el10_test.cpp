@@ -99,12 +99,7 @@ class El10World {
     repos = std::regex_replace(repos, std::regex("99DB70FAE1D7CE227FB6488205B555B38483C65D"), fixture_.fingerprint());
     ASSERT_EQ(repos.find("mirror.stream.centos.org"), std::string::npos) << repos;
     write_file(repo_file, repos);
-    const fs::path defaults = os_dir() / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
-    std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
-                                          "  packages:\n    - filesystem\n");
-    const auto kernel = text.find("  kernel:\n");
-    ASSERT_NE(kernel, std::string::npos) << defaults;
-    write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
+    use_fixture_package(os_dir() / "imageconfigs/defaultconfigs/default-raw-x86_64.yml", "filesystem");
   }
 
   debrepo::TempDir dir_;

@@ -83,12 +83,7 @@ class RpmWorld {
                "    baseURL: http://127.0.0.1:" + std::to_string(httpd_->port()) +
                    "\n    keyFiles: [keys/RPM-GPG-KEY]\n    keyFingerprints: [" + repo_.fingerprint() +
                    "]\n    repoGPGCheck: " + (repo_gpg_check ? "true" : "false") + "\n");
-    const fs::path defaults = os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
-    std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
-                                          "  packages:\n    - " + package + "\n");
-    const auto kernel = text.find("  kernel:\n");
-    ASSERT_NE(kernel, std::string::npos) << defaults;
-    write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
+    use_fixture_package(os_dir / "imageconfigs/defaultconfigs/default-raw-x86_64.yml", package);
   }
 
   debrepo::TempDir dir_;

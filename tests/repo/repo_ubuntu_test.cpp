@@ -66,12 +66,7 @@ class UbuntuWorld {
     repos = std::regex_replace(repos, std::regex(kUbuntuFingerprint), repo_.fingerprint());
     write_file(repo_file, repos);
     write_file(os_dir() / "chrootenvconfigs/chrootenv_x86_64.yml", "essential:\n  - base-tiny\npackages:\n  - oldfoo\n");
-    const fs::path defaults = os_dir() / "imageconfigs/defaultconfigs/default-raw-x86_64.yml";
-    std::string text = std::regex_replace(slurp(defaults), std::regex("  packages:\n(    - .*\n)+"),
-                                          "  packages:\n    - foo\n");
-    const auto kernel = text.find("  kernel:\n");
-    ASSERT_NE(kernel, std::string::npos) << defaults;
-    write_file(defaults, text.substr(0, kernel) + "  kernel:\n    name: none\n    cmdline: \"console=ttyS0\"\n");
+    use_fixture_package(os_dir() / "imageconfigs/defaultconfigs/default-raw-x86_64.yml", "foo");
   }
 
   debrepo::TempDir dir_;
