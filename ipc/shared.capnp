@@ -27,3 +27,10 @@ struct Bootloader {
   type @0 :Text;                # "efi", "legacy" or "none" (an initrd image)
   provider @1 :Text;            # "grub" or "systemd-boot"
 }
+
+# dm-verity root (systemConfig.immutability.enabled). The installer writes
+# this text as the `roothash=` value of the kernel command line it puts in
+# the UKI; the disk maker, once it has made the root file system and its
+# hash tree, replaces it in the ESP's files with the root hash (64 hex
+# digits of SHA-256, the same length), before the ESP is made and signed.
+const rootHashPlaceholder :Text = "os-image-composer.verity.roothash.placeholder.XXXXXXXXXXXXXXXXXX";

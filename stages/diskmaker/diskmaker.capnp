@@ -42,6 +42,16 @@ struct DiskmakerRequest {
   artifacts @7 :List(Artifact);
   outputDir @8 :FdRef;
   outputName @9 :Text;          # base name, no '/'
+  verity @10 :Verity;           # immutability.enabled ("" ids: no dm-verity)
+
+  # The root file system is made, then its hash tree with `veritysetup
+  # format` (root partition image as data, hash partition image as hash
+  # device); the root hash replaces ipc/shared.capnp's rootHashPlaceholder
+  # in the ESP's files before the ESP is made.
+  struct Verity {
+    dataPartitionId @0 :Text;   # the partition mounted at /
+    hashPartitionId @1 :Text;   # an unmounted partition the hash tree fills
+  }
 }
 
 struct DiskmakerResult {
@@ -58,4 +68,5 @@ struct DiskmakerResult {
   }
   artifacts @0 :List(ArtifactFile);
   partitions @1 :List(PartitionIds);
+  rootHash @2 :Text;            # dm-verity root hash (hex), "" without verity
 }

@@ -107,6 +107,16 @@ struct InstallerRequest {
   }
   grub @22 :Grub;                  # unset: Debian's names
   extraModules @23 :List(Text);    # kernel.enableExtraModules: kernel modules put into the initramfs
+  verity @24 :Verity;              # immutability.enabled: a dm-verity root ("" part UUIDs: none)
+}
+
+# A read-only root on dm-verity: the kernel command line names the root's
+# data and hash partitions by GPT partition UUID and carries
+# ipc/shared.capnp's rootHashPlaceholder as `roothash=`; the initramfs opens
+# /dev/mapper/root with it (dracut's systemd-veritysetup).
+struct Verity {
+  dataPartUuid @0 :Text;           # the partition mounted at /
+  hashPartUuid @1 :Text;           # the partition holding the hash tree
 }
 
 # The bootstrapped base (every package installed, no OS configuration yet),
