@@ -23,7 +23,9 @@ struct ImageFeatures {
   std::vector<std::string> fs_types;                           // partition fsType values
   std::vector<std::pair<std::string, std::string>> artifacts;  // (type, compression) of each disk file
   bool uki = false;                                            // a unified kernel image is assembled
+  bool verity = false;                                         // a dm-verity root (immutability)
   std::string package_family;                                  // the provider's pkgType: "deb", "rpm"
+  bool secure_boot = false;                                    // EFI binaries are signed (Secure Boot keys given)
 };
 
 // A stage's declaration: the programs it runs for an image with `features`.

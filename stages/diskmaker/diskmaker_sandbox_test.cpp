@@ -24,6 +24,7 @@
 #include "sandbox/stage_policy.hpp"
 #include "base/unique_fd.hpp"
 #include "sandbox/testing/probe_run.hpp"
+#include "ipc/shared.capnp.h"
 #include "stages/diskmaker/policy.hpp"
 #include "stages/diskmaker/tools.hpp"
 #include "tests/support/gtest_run.hpp"
@@ -57,6 +58,10 @@ int make_tree(const fs::path& root) {
   write_file(root / "usr/bin/ping", "not really ping\n", 0755, 0, 0);
   write_file(root / "boot/efi/EFI/BOOT/BOOTX64.EFI", "MZ fake efi\n", 0644, 0, 0);
   write_file(root / "boot/efi/loader/loader.conf", "timeout 3\n", 0644, 0, 0);
+  // A UKI as the installer leaves it for a dm-verity root.
+  write_file(root / "boot/efi/EFI/Linux/linux.efi",
+             std::string("MZ uki .cmdline root=/dev/mapper/root roothash=") + ipc::proto::ROOT_HASH_PLACEHOLDER.get().cStr() +
+                 " ro\n", 0644, 0, 0);
   // Unreadable for root without CAP_DAC_READ_SEARCH: mkfs must still copy it.
   write_file(root / "home/user/.ssh/id_ed25519", "private key\n", 0600, 1000, 1000);
   if (::chown((root / "home/user/.ssh").c_str(), 1000, 1000) < 0 || ::chmod((root / "home/user/.ssh").c_str(), 0700) < 0) {
@@ -224,6 +229,52 @@ TEST_F(DiskmakerSandbox, MakesAGptDiskWithAnEspAndAnExt4RootThatKeepsOwnersAndCa
   struct stat written {};
   ASSERT_EQ(::stat(disk.c_str(), &written), 0);
   EXPECT_EQ(written.st_uid, host_uid_of_stage_root());
+}
+
+// dm-verity: "/" (36-56 MiB) and its hash tree (56 MiB to the end) are what
+// veritysetup verify accepts with the returned root hash, which the ESP's
+// UKI now carries; a changed byte of "/" is caught.
+TEST_F(DiskmakerSandbox, MakesAVerityRootWhoseHashTheUkiOnTheEspCarries) {
+  nlohmann::json request = request_json(base_, 56 * kMiB);
+  request["diskmaker"]["partitions"].push_back({{"id", "roothashmap"}, {"start", std::to_string(56 * kMiB)},
+                                                {"end", "0"}, {"fsType", "none"}, {"mountPoint", "none"},
+                                                {"partUuid", "12345678-9abc-4def-8123-456789abcdef"}});
+  request["diskmaker"]["verity"] = {{"dataPartitionId", "root"}, {"hashPartitionId", "roothashmap"}};
+  const auto ran = run_stage(request);
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  const std::string root_hash = nlohmann::json::parse(ran.out)["diskmaker"]["rootHash"];
+  ASSERT_EQ(root_hash.size(), 64u) << ran.out;
+
+  const fs::path disk = base_ / "out/img.raw";
+  const fs::path data = base_ / "data.img", hash = base_ / "hash.img";
+  host({"dd", "if=" + disk.string(), "of=" + data.string(), "bs=1M", "skip=36", "count=20", "status=none"});
+  host({"dd", "if=" + disk.string(), "of=" + hash.string(), "bs=1M", "skip=56", "status=none"});
+  EXPECT_TRUE(host_ok({"veritysetup", "verify", data.string(), hash.string(), root_hash}));
+  EXPECT_THAT(debugfs("stat /usr/bin/su"), HasSubstr("Mode:  04755"));
+  const std::string esp = disk.string() + "@@" + std::to_string(kMiB);
+  EXPECT_THAT(host({"mtype", "-i", esp, "::/EFI/Linux/linux.efi"}), HasSubstr("roothash=" + root_hash + " ro"));
+
+  // One byte of "/" changed: the hash tree no longer matches.
+  {
+    base::UniqueFd fd(::open(data.c_str(), O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(fd.valid());
+    const char flipped = 0x5a;
+    ASSERT_EQ(::pwrite(fd.get(), &flipped, 1, 8 * kMiB + 17), 1);
+  }
+  EXPECT_FALSE(host_ok({"veritysetup", "verify", data.string(), hash.string(), root_hash}));
+}
+
+TEST_F(DiskmakerSandbox, RefusesAVerityRootWithoutTheUkiPlaceholderOnTheEsp) {
+  nlohmann::json request = request_json(base_, 56 * kMiB);
+  request["diskmaker"]["partitions"].push_back({{"id", "roothashmap"}, {"start", std::to_string(56 * kMiB)},
+                                                {"end", "0"}, {"fsType", "none"}, {"mountPoint", "none"},
+                                                {"partUuid", "12345678-9abc-4def-8123-456789abcdef"}});
+  request["diskmaker"]["verity"] = {{"dataPartitionId", "root"}, {"hashPartitionId", "roothashmap"}};
+  fs::remove(base_ / "root/boot/efi/EFI/Linux/linux.efi");
+  const auto ran = run_stage(request);
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("no file there holds the root hash placeholder"));
+  EXPECT_TRUE(names_in(base_ / "out").empty());
 }
 
 TEST_F(DiskmakerSandbox, MakesEveryArtifactKindAndASwapPartition) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -15,6 +16,7 @@
 #include "stages/diskmaker/partition_table.hpp"
 #include "stages/diskmaker/tools.hpp"
 #include "stages/diskmaker/tree_split.hpp"
+#include "stages/diskmaker/verity.hpp"
 
 namespace stage::diskmaker {
 namespace {
@@ -70,7 +72,10 @@ void check_request(const DiskRequest& request, const std::vector<PlacedPartition
   }
   std::vector<std::pair<std::string, std::string>> artifacts;
   for (const auto& a : request.artifacts) artifacts.emplace_back(a.type, a.compression);
-  for (const auto& [program, package] : diskmaker_tools(fs_types, artifacts)) (void)find_tool(program);
+  if (request.verity) check_verity(*request.verity, request.layout);
+  for (const auto& [program, package] : diskmaker_tools(fs_types, artifacts, request.verity.has_value())) {
+    (void)find_tool(program);
+  }
 }
 
 UniqueFd create_disk(int out_fd, const std::string& name, std::uint64_t size, TempFiles& temps) {
@@ -83,7 +88,8 @@ UniqueFd create_disk(int out_fd, const std::string& name, std::uint64_t size, Te
 }
 
 void fill_result(const std::vector<ProducedArtifact>& produced, const std::vector<PlacedPartition>& placed,
-                 TableType table, ipc::proto::DiskmakerResult::Builder out) {
+                 TableType table, const std::string& root_hash, ipc::proto::DiskmakerResult::Builder out) {
+  out.setRootHash(root_hash);
   auto artifacts = out.initArtifacts(static_cast<unsigned>(produced.size()));
   for (unsigned i = 0; i < produced.size(); ++i) {
     artifacts[i].setPath(produced[i].path);
@@ -107,17 +113,105 @@ struct Disk {
   std::string path;  // as the tools see it
 };
 
+const PlacedPartition& placed_by_id(const std::vector<PlacedPartition>& placed, const std::string& id) {
+  const auto it = std::find_if(placed.begin(), placed.end(), [&](const PlacedPartition& p) { return p.spec->id == id; });
+  base::check(it != placed.end(), "no partition '" + id + "'");
+  return *it;
+}
+
+// A file in the work directory, removed when it goes.
+struct ScratchFile {
+  ScratchFile(int dir, std::string file_name, std::uint64_t size) : dir_fd(dir), name(std::move(file_name)) {
+    ::unlinkat(dir_fd, name.c_str(), 0);
+    fd = UniqueFd(base::check_syscall(
+        ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600), "create", name));
+    base::check_syscall(::ftruncate(fd.get(), static_cast<off_t>(size)), "size", name);
+  }
+  ~ScratchFile() { ::unlinkat(dir_fd, name.c_str(), 0); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  std::uint64_t size() const {
+    struct stat st{};
+    base::check_syscall(::fstat(fd.get(), &st), "stat", name);
+    return static_cast<std::uint64_t>(st.st_size);
+  }
+  int dir_fd;
+  std::string name;
+  UniqueFd fd;
+};
+
+// "/" made in a scratch file, its hash tree by `veritysetup format` into
+// another (veritysetup has no data offset), both copied into their
+// partitions. Returns the root hash.
+std::string make_verity_root(const PlacedPartition& data, const PlacedPartition& hash, const Disk& target,
+                             int work_fd, const std::vector<int>& inherit) {
+  const std::string where = "partition '" + data.spec->id + "'";
+  ScratchFile data_file(work_fd, ".verity-data", data.size_bytes());
+  ScratchFile hash_file(work_fd, ".verity-hash", 0);
+  const std::string work = fd_path(work_fd) + "/";
+  PlacedPartition at_start = data;
+  at_start.start_sector = 0;
+  run_tool_checked({.argv = ext_mkfs_argv(at_start, work + data_file.name, fd_path(target.root_fd)),
+                    .inherit_fds = inherit},
+                   "make the " + data.spec->fs_type + " file system of " + where);
+  const std::string output = run_tool_checked(
+      {.argv = veritysetup_format_argv(*data.spec, *hash.spec, work + data_file.name, work + hash_file.name),
+       .inherit_fds = inherit},
+      "make the dm-verity hash tree of " + where);
+  const std::string root_hash = parse_root_hash(output);
+  const std::uint64_t hash_size = hash_file.size();
+  base::require(hash_size <= hash.size_bytes(),
+                "Failed to make the dm-verity hash tree of " + where + ": it takes " + std::to_string(hash_size) +
+                    " bytes, more than partition '" + hash.spec->id + "' holds (" +
+                    std::to_string(hash.size_bytes()) + ")");
+  copy_data_extents(data_file.fd.get(), target.disk_fd, data.offset_bytes(), data.size_bytes());
+  copy_data_extents(hash_file.fd.get(), target.disk_fd, hash.offset_bytes(), hash_size);
+  return root_hash;
+}
+
+std::string_view root_hash_placeholder() {
+  const capnp::Text::Reader text = ipc::proto::ROOT_HASH_PLACEHOLDER.get();
+  return {text.cStr(), text.size()};
+}
+
+// The root hash into the UKI(s) on the FAT partitions, before they are made.
+void put_root_hash_on_esp(const std::vector<PlacedPartition>& placed, const TreeSplit& split, int work_fd,
+                          const std::string& root_hash) {
+  std::vector<std::string> changed;
+  for (const PlacedPartition& p : placed) {
+    const auto name = split.moved_name(p.spec->id);
+    if (fs_kind(p.spec->fs_type, p.spec->id) != FsKind::kVfat || !name) continue;
+    UniqueFd dir(base::check_syscall(::openat(work_fd, name->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                                     "open", *name));
+    for (std::string& file : replace_root_hash_placeholder(dir.get(), root_hash_placeholder(), root_hash)) {
+      changed.push_back(p.spec->mount_point + "/" + file);
+    }
+  }
+  base::require(!changed.empty(), "Failed to put the dm-verity root hash on the ESP: no file there holds the root "
+                                  "hash placeholder (the installer writes it into the UKI's command line)");
+}
+
 // Splits the tree and makes every file system; the tree is whole again after.
-void format_partitions(const DiskRequest& disk, const std::vector<PlacedPartition>& placed, const Disk& target,
-                       ipc::StageContext& context) {
+// With dm-verity "/" and its hash tree come first: the root hash goes into
+// the ESP's UKI before the ESP is made. Returns the root hash ("" without).
+std::string format_partitions(const DiskRequest& disk, const std::vector<PlacedPartition>& placed,
+                              const Disk& target, ipc::StageContext& context) {
   const std::string work_name = "." + disk.output_name + ".work";
   UniqueFd work = make_work_dir(target.out_fd, work_name);
   RemoveTree remove_work{fd_path(target.out_fd) + "/" + work_name};
   const std::vector<int> inherit = {target.root_fd, target.out_fd, work.get()};
   TreeSplit split(target.root_fd, work.get(), moved_out_order(disk.layout));
+  std::string root_hash;
+  if (disk.verity) {
+    context.progress({.phase = "format", .done = 0, .total = placed.size(), .item = disk.verity->data_id});
+    root_hash = make_verity_root(placed_by_id(placed, disk.verity->data_id),
+                                 placed_by_id(placed, disk.verity->hash_id), target, work.get(), inherit);
+    put_root_hash_on_esp(placed, split, work.get(), root_hash);
+  }
   for (std::size_t i = 0; i < placed.size(); ++i) {
     context.check_cancelled();
     const PartitionSpec& p = *placed[i].spec;
+    if (disk.verity && (p.id == disk.verity->data_id || p.id == disk.verity->hash_id)) continue;
     context.progress({.phase = "format", .done = i, .total = placed.size(), .item = p.id});
     FsTarget fs{.disk_path = target.path, .disk_fd = target.disk_fd, .source_dir = std::nullopt, .source_fd = -1,
                 .scratch_dir = fd_path(work.get()), .scratch_fd = work.get(), .inherit_fds = inherit};
@@ -134,6 +228,7 @@ void format_partitions(const DiskRequest& disk, const std::vector<PlacedPartitio
     make_filesystem(placed[i], fs);
   }
   split.restore();
+  return root_hash;
 }
 
 }  // namespace
@@ -152,6 +247,10 @@ DiskRequest decode_request(DiskmakerRequest::Reader request) {
   }
   for (const auto a : request.getArtifacts()) out.artifacts.push_back({a.getType(), a.getCompression()});
   out.output_name = request.getOutputName();
+  const auto verity = request.getVerity();
+  if (verity.hasDataPartitionId() && verity.getDataPartitionId().size() > 0) {
+    out.verity = VeritySpec{verity.getDataPartitionId(), verity.getHashPartitionId()};
+  }
   return out;
 }
 
@@ -192,7 +291,7 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", target.path},
                     .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root.get(), out.get()}},
                    "write the partition table");
-  format_partitions(disk, placed, target, context);
+  const std::string root_hash = format_partitions(disk, placed, target, context);
   base::check_syscall(::fsync(disk_fd.get()), "flush the disk file", disk_name);
   disk_fd.reset();
 
@@ -201,7 +300,7 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
       plans, {.dir_fd = out.get(), .dir_path = fd_path(out.get()), .disk_name = disk_name, .inherit_fds = {out.get()}},
       temps);
   context.progress({.phase = "artifacts", .done = plans.size(), .total = plans.size()});
-  fill_result(produced, placed, disk.layout.table, result.initDiskmaker());
+  fill_result(produced, placed, disk.layout.table, root_hash, result.initDiskmaker());
 }
 
 }  // namespace stage::diskmaker

@@ -9,6 +9,7 @@
 //   .<final name>.partial       each artifact until every one is complete
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "stages/diskmaker/diskmaker.capnp.h"
 #include "stages/diskmaker/artifacts.hpp"
 #include "stages/diskmaker/layout.hpp"
+#include "stages/diskmaker/verity.hpp"
 
 namespace stage::diskmaker {
 
@@ -23,6 +25,7 @@ struct DiskRequest {
   DiskLayout layout;
   std::vector<ArtifactSpec> artifacts;
   std::string output_name;
+  std::optional<VeritySpec> verity;  // immutability: a dm-verity root
 };
 
 // The plain request; the fds of rootDir and outputDir are opened by run_request.

@@ -23,6 +23,7 @@ constexpr std::array kToolPackages = {
     ToolPackage{"qemu-img", "qemu-utils"}, ToolPackage{"xz", "xz-utils"},
     ToolPackage{"zstd", "zstd"},           ToolPackage{"pigz", "pigz"},
     ToolPackage{"gzip", "gzip"},           ToolPackage{"mkfs.xfs", "xfsprogs"},
+    ToolPackage{"veritysetup", "cryptsetup-bin"},
 };
 
 }  // namespace
@@ -35,8 +36,10 @@ std::string_view tool_package(std::string_view program) {
 }
 
 std::vector<std::pair<std::string, std::string>> diskmaker_tools(
-    const std::vector<std::string>& fs_types, const std::vector<std::pair<std::string, std::string>>& artifacts) {
+    const std::vector<std::string>& fs_types, const std::vector<std::pair<std::string, std::string>>& artifacts,
+    bool verity) {
   std::vector<std::string> programs = {"sfdisk"};
+  if (verity) programs.push_back("veritysetup");
   for (const auto& fs : fs_types) {
     switch (fs_kind(fs, "?")) {
       case FsKind::kExt: programs.push_back("mkfs.ext4"); break;
@@ -62,7 +65,7 @@ std::vector<std::pair<std::string, std::string>> diskmaker_tools(
 
 std::vector<sandbox::HostProgram> diskmaker_host_programs(const sandbox::ImageFeatures& features) {
   std::vector<sandbox::HostProgram> programs;
-  for (auto& [program, package] : diskmaker_tools(features.fs_types, features.artifacts)) {
+  for (auto& [program, package] : diskmaker_tools(features.fs_types, features.artifacts, features.verity)) {
     programs.push_back({std::move(program), std::move(package)});
   }
   return programs;

@@ -27,7 +27,7 @@ std::filesystem::path find_tool(std::string_view program);
 // used instead when present).
 std::vector<std::pair<std::string, std::string>> diskmaker_tools(
     const std::vector<std::string>& fs_types,
-    const std::vector<std::pair<std::string, std::string>>& artifacts);
+    const std::vector<std::pair<std::string, std::string>>& artifacts, bool verity = false);
 
 struct ToolCommand {
   std::vector<std::string> argv;     // argv[0]: a program name, found with find_tool, or a path
