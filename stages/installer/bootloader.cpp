@@ -14,6 +14,7 @@
 #include "base/error.hpp"
 #include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
+#include "ipc/shared.capnp.h"
 
 namespace stage::installer {
 namespace {
@@ -126,6 +127,23 @@ std::string grub_quote(std::string_view text) {
   return out + "'";
 }
 
+std::string_view root_hash_placeholder() { return ipc::proto::ROOT_HASH_PLACEHOLDER.get().cStr(); }
+
+bool has_verity(const BootSettings& settings) {
+  return !settings.verity_data_uuid.empty() || !settings.verity_hash_uuid.empty();
+}
+
+// 8-4-4-4-12 hex digits: what a GPT partition UUID looks like, and nothing
+// that could add a word to the kernel command line.
+bool is_partition_uuid(std::string_view uuid) {
+  if (uuid.size() != 36) return false;
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? uuid[i] != '-' : std::isxdigit(static_cast<unsigned char>(uuid[i])) == 0) return false;
+  }
+  return true;
+}
+
 class BootInstaller {
  public:
   BootInstaller(const std::filesystem::path& root, const BootSettings& settings, const KernelInfo& kernel,
@@ -219,7 +237,9 @@ class BootInstaller {
     std::filesystem::remove_all(host_work);
     make_dirs_in_root(root_, work);
     write_file_in_root(root_, work + "/osrel", os_.os_release, 0644);
-    write_file_in_root(root_, work + "/cmdline", kernel_arguments(settings_), 0644);
+    const std::string cmdline = kernel_arguments(settings_);
+    check_placeholder_once(cmdline);
+    write_file_in_root(root_, work + "/cmdline", cmdline, 0644);
     copy_in_root(root_, stub, work + "/stub.efi", 0644);
     copy_in_root(root_, kernel_.kernel_path, work + "/linux", 0644);
     std::vector<UkiSection> sections = {{".osrel", (host_work / "osrel").string(), 0},
@@ -237,6 +257,18 @@ class BootInstaller {
     copy(work + "/uki.efi", esp_ + "/EFI/Linux/" + uki_name());
     if (as_default_loader) copy(work + "/uki.efi", esp_ + "/EFI/BOOT/BOOTX64.EFI");
     std::filesystem::remove_all(host_work);
+  }
+
+  // The disk maker replaces the placeholder in the UKI by the root hash: it
+  // must be there once, and not there without verity.
+  void check_placeholder_once(const std::string& cmdline) const {
+    const std::string_view placeholder = root_hash_placeholder();
+    std::size_t count = 0;
+    for (auto at = cmdline.find(placeholder); at != std::string::npos; at = cmdline.find(placeholder, at + 1)) ++count;
+    base::require(count == (has_verity(settings_) ? 1u : 0u),
+                  "Failed to build the UKI: its command line holds the root hash placeholder " +
+                      std::to_string(count) + " times; the dm-verity root needs it exactly once, a root without "
+                      "it never: '" + cmdline + "'");
   }
 
   std::string uki_name() const { return os_.id + "-" + kernel_.version + ".efi"; }
@@ -286,13 +318,46 @@ BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) 
                    .modules_dir = grub.getModulesDir(),
                    .config_dir = grub.getConfigDir(),
                    .tools_package = grub.getToolsPackage(),
-                   .modules_package = grub.getModulesPackage()}};
+                   .modules_package = grub.getModulesPackage()},
+          .verity_data_uuid = request.getVerity().getDataPartUuid(),
+          .verity_hash_uuid = request.getVerity().getHashPartUuid()};
 }
 
 std::string kernel_arguments(const BootSettings& settings) {
-  std::string args = "root=UUID=" + settings.root_uuid + " ro";
+  std::string args;
+  if (has_verity(settings)) {
+    // systemd-veritysetup-generator (systemd 252) opens /dev/mapper/root from these.
+    args = "root=/dev/mapper/root ro roothash=" + std::string(root_hash_placeholder()) +
+           " systemd.verity_root_data=PARTUUID=" + settings.verity_data_uuid +
+           " systemd.verity_root_hash=PARTUUID=" + settings.verity_hash_uuid;
+  } else {
+    args = "root=UUID=" + settings.root_uuid + " ro";
+  }
   if (!settings.cmdline.empty()) args += " " + settings.cmdline;
   return args;
+}
+
+void check_verity_boot(const BootSettings& settings) {
+  if (!has_verity(settings)) return;
+  const std::string what = "Failed to set up the dm-verity root (systemConfig.immutability.enabled)";
+  for (const std::string* uuid : {&settings.verity_data_uuid, &settings.verity_hash_uuid}) {
+    base::require(is_partition_uuid(*uuid), what + ": partition UUID '" + *uuid +
+                                                "' of the root's data or hash partition is not a GPT partition UUID");
+  }
+  base::require(settings.provider != "grub" && settings.provider != "grub2",
+                what + ": it needs the kernel command line in a UKI, and the boot loader provider is grub; set "
+                       "systemConfig.bootloader.provider to systemd-boot and systemConfig.kernel.uki to true, or "
+                       "set systemConfig.immutability.enabled to false");
+  base::require(settings.uki, what + ": it needs the kernel command line in a UKI (the one EFI binary the root "
+                                     "hash is written into and that Secure Boot signs); set "
+                                     "systemConfig.kernel.uki to true, or systemConfig.immutability.enabled to false");
+  std::istringstream words(settings.cmdline);
+  for (std::string word; words >> word;) {
+    const bool own = word.starts_with("root=") || word.starts_with("roothash=") ||
+                     word.starts_with("systemd.verity") || word.find(root_hash_placeholder()) != std::string::npos;
+    base::require(!own, what + ": the template's kernel command line (systemConfig.kernel.cmdline) has '" + word +
+                            "'; the dm-verity root sets root=, roothash= and systemd.verity_root_* itself");
+  }
 }
 
 std::string boot_prefix(const BootSettings& settings) {
@@ -410,6 +475,7 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root, 
                                              const std::optional<KernelInfo>& kernel, const CommandRunner& run,
                                              const HostRunner& host) {
   base::ErrorContext ctx{"installing the boot loader into", root.string()};
+  check_verity_boot(settings);
   if (settings.type.empty()) return {};  // an image without a boot loader (a container base)
   if (settings.type == "none") {
     // Said explicitly: an initrd image, booted by whoever loads it.

@@ -48,6 +48,9 @@ struct BootSettings {
   std::string boot_uuid;   // of the file system holding /boot; "" = the root's
   std::string cmdline;     // extra kernel arguments
   GrubNames grub;
+  // A dm-verity root (request.verity): GPT partition UUIDs; "" = none.
+  std::string verity_data_uuid;
+  std::string verity_hash_uuid;
 };
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request);
 
@@ -57,8 +60,16 @@ std::vector<std::string> install_boot_loader(const std::filesystem::path& root, 
 
 // ---- pure pieces (tested on their own) ----
 
-// "root=UUID=<root> ro <cmdline>".
+// "root=UUID=<root> ro <cmdline>"; with a dm-verity root
+// "root=/dev/mapper/root ro roothash=<ipc ROOT_HASH_PLACEHOLDER>
+// systemd.verity_root_data=PARTUUID=<data> systemd.verity_root_hash=PARTUUID=<hash> <cmdline>",
+// what systemd-veritysetup-generator reads in the initramfs.
 std::string kernel_arguments(const BootSettings& settings);
+// The checks a dm-verity root's boot settings must pass (kInvalidInput):
+// both partition UUIDs, a UKI (the one EFI binary that carries the command
+// line, patched by the disk maker and signed), no GRUB, and no root= or
+// verity argument of the template's own. Nothing happens without verity.
+void check_verity_boot(const BootSettings& settings);
 // Where /boot's files are seen from the file system holding them: "/boot",
 // or "" when /boot is a file system of its own.
 std::string boot_prefix(const BootSettings& settings);

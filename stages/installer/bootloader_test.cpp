@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "ipc/shared.capnp.h"
 
 namespace stage::installer {
 namespace {
@@ -72,6 +73,43 @@ BootSettings with_grub(BootSettings settings, const GrubNames& grub) {
 TEST(BootConfig, PassesRootByUuidReadOnlyBeforeTheTemplateArguments) {
   EXPECT_EQ(kernel_arguments(kEfi), "root=UUID=r00t ro console=ttyS0,115200");
   EXPECT_EQ(kernel_arguments({.root_uuid = "r00t"}), "root=UUID=r00t ro");
+}
+
+const std::string kPlaceholder = ipc::proto::ROOT_HASH_PLACEHOLDER.get().cStr();
+constexpr const char* kDataUuid = "0fc63daf-8483-4772-8e79-3d69d8477de4";
+constexpr const char* kHashUuid = "77ff5f63-e7b6-4633-acf4-1565b864c0e6";
+
+// systemd-boot with a UKI and a dm-verity root: what immutability.enabled asks for.
+BootSettings verity_uki(BootSettings settings = kEfi) {
+  settings.provider = "systemd-boot";
+  settings.uki = true;
+  settings.verity_data_uuid = kDataUuid;
+  settings.verity_hash_uuid = kHashUuid;
+  return settings;
+}
+
+TEST(BootConfig, AVerityRootIsDevMapperRootWithTheHashPlaceholderAndItsPartitions) {
+  EXPECT_EQ(kPlaceholder.size(), 64u) << "as long as a SHA-256 root hash in hex";
+  EXPECT_EQ(kernel_arguments(verity_uki()),
+            "root=/dev/mapper/root ro roothash=" + kPlaceholder +
+                " systemd.verity_root_data=PARTUUID=0fc63daf-8483-4772-8e79-3d69d8477de4"
+                " systemd.verity_root_hash=PARTUUID=77ff5f63-e7b6-4633-acf4-1565b864c0e6 console=ttyS0,115200");
+  BootSettings plain = verity_uki();
+  plain.cmdline.clear();
+  EXPECT_THAT(kernel_arguments(plain), ::testing::EndsWith("PARTUUID=77ff5f63-e7b6-4633-acf4-1565b864c0e6"));
+  EXPECT_THAT(kernel_arguments(kEfi), Not(HasSubstr("roothash")));
+}
+
+TEST(BootConfig, DecodesTheRequestsVerityPartitions) {
+  capnp::MallocMessageBuilder message;
+  auto request = message.initRoot<ipc::proto::InstallerRequest>();
+  EXPECT_EQ(decode_boot_settings(request.asReader()).verity_data_uuid, "");
+  auto verity = request.initVerity();
+  verity.setDataPartUuid(kDataUuid);
+  verity.setHashPartUuid(kHashUuid);
+  const BootSettings settings = decode_boot_settings(request.asReader());
+  EXPECT_EQ(settings.verity_data_uuid, kDataUuid);
+  EXPECT_EQ(settings.verity_hash_uuid, kHashUuid);
 }
 
 TEST(BootConfig, EmbeddedGrubConfigFindsBootByUuid) {
@@ -171,9 +209,15 @@ class BootLoaderTest : public ::testing::Test {
     };
   }
   // Plays objcopy: writes its last argument.
+  // Keeps the .cmdline section's contents (its file is gone afterwards).
   HostRunner host_recorder() {
     return [this](const std::vector<std::string>& argv, const std::string&) {
       host_commands_.push_back(argv);
+      for (std::size_t i = 1; i < argv.size(); ++i) {
+        if (argv[i - 1] == "--add-section" && argv[i].starts_with(".cmdline=")) {
+          uki_cmdline_ = slurp(argv[i].substr(std::string_view(".cmdline=").size()));
+        }
+      }
       spit(argv.back(), "uki");
       return std::string();
     };
@@ -187,6 +231,7 @@ class BootLoaderTest : public ::testing::Test {
       KernelInfo{"6.1.0-28-amd64", "boot/vmlinuz-6.1.0-28-amd64", "boot/initrd.img-6.1.0-28-amd64"};
   std::vector<std::vector<std::string>> chroot_commands_;
   std::vector<std::vector<std::string>> host_commands_;
+  std::string uki_cmdline_;
 };
 
 TEST_F(BootLoaderTest, RefusesWhatItCannotInstall) {
@@ -332,6 +377,76 @@ TEST_F(BootLoaderTest, NamesThePackageOfAMissingStub) {
   } catch (const base::Error& e) {
     EXPECT_THAT(e.hint(), HasSubstr("systemd-boot-efi"));
   }
+}
+
+// The UKI carries the dm-verity command line, the root hash placeholder in
+// it exactly once, with systemd-boot or as the only boot binary.
+TEST_F(BootLoaderTest, AVerityRootsUkiCarriesThePlaceholderOnce) {
+  spit(root_ / "usr/lib/systemd/boot/efi/linuxx64.efi.stub", fake_pe(0));
+  spit(root_ / "usr/lib/systemd/boot/efi/systemd-bootx64.efi", "sd-boot");
+  BootSettings alone = verity_uki();
+  alone.provider = "";
+  for (const BootSettings& settings : {verity_uki(), alone}) {
+    SCOPED_TRACE(settings.provider);
+    uki_cmdline_.clear();
+    EXPECT_THAT(install(settings), Contains("boot/efi/EFI/Linux/debian-6.1.0-28-amd64.efi"));
+    EXPECT_EQ(uki_cmdline_, kernel_arguments(settings));
+    const auto at = uki_cmdline_.find("roothash=" + kPlaceholder + " ");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(uki_cmdline_.find(kPlaceholder, at + 10), std::string::npos) << "only once";
+  }
+  EXPECT_FALSE(fs::exists(root_ / "boot/efi/loader/entries")) << "no entry file names a command line of its own";
+  // A root without verity never carries the placeholder.
+  BootSettings plain = kEfi;
+  plain.provider = "";
+  plain.uki = true;
+  install(plain);
+  EXPECT_EQ(uki_cmdline_, "root=UUID=r00t ro console=ttyS0,115200");
+}
+
+TEST_F(BootLoaderTest, AVerityRootRefusesWhatCannotCarryItsRootHash) {
+  spit(root_ / "usr/lib/systemd/boot/efi/linuxx64.efi.stub", fake_pe(0));
+  spit(root_ / "usr/lib/systemd/boot/efi/systemd-bootx64.efi", "sd-boot");
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub-mkstandalone", "");
+  auto with = [](auto change) {
+    BootSettings s = verity_uki();
+    change(s);
+    return s;
+  };
+  struct Case {
+    const char* why;
+    BootSettings settings;
+    const char* message;
+  } cases[] = {
+      {"GRUB with a UKI", with([](BootSettings& s) { s.provider = "grub"; }), "the boot loader provider is grub"},
+      {"GRUB alone", with([](BootSettings& s) { s.provider = "grub2"; s.uki = false; }), "provider is grub"},
+      {"systemd-boot without a UKI", with([](BootSettings& s) { s.uki = false; }),
+       "set systemConfig.kernel.uki to true"},
+      {"no boot loader at all", with([](BootSettings& s) { s = BootSettings{.verity_data_uuid = kDataUuid,
+                                                                           .verity_hash_uuid = kHashUuid}; }),
+       "systemConfig.kernel.uki"},
+      {"a hash partition missing", with([](BootSettings& s) { s.verity_hash_uuid.clear(); }), "partition UUID ''"},
+      {"a UUID that adds a word",
+       with([](BootSettings& s) { s.verity_data_uuid = "0fc63daf-8483-4772-8e79 init=/bin"; }),
+       "is not a GPT partition UUID"},
+      {"the template's own root=", with([](BootSettings& s) { s.cmdline = "quiet root=/dev/sda2"; }),
+       "has 'root=/dev/sda2'"},
+      {"the template's own roothash=", with([](BootSettings& s) { s.cmdline = "roothash=00"; }), "'roothash=00'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    try {
+      install(c.settings);
+      ADD_FAILURE() << "no error";
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+      EXPECT_THAT(std::string(e.what()), HasSubstr("systemConfig.immutability.enabled"));
+      EXPECT_THAT(std::string(e.what()), HasSubstr(c.message));
+    }
+  }
+  EXPECT_TRUE(chroot_commands_.empty());
+  EXPECT_TRUE(host_commands_.empty());
 }
 
 }  // namespace

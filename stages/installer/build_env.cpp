@@ -93,6 +93,14 @@ void copy_tree(const fs::path& from, const fs::path& to) {
   }
 }
 
+void copy_directory_into(const fs::path& from, const fs::path& into) {
+  const auto [status, output] = run_host({kCp, "-a", "--reflink=auto", "-t", into.string(), from.string()});
+  if (status != 0) {
+    base::fail(base::ErrorKind::kFailed, "Failed to copy '" + from.string() + "' into '" + into.string() +
+                                           "': cp exited with status " + std::to_string(status) + "\n" + output);
+  }
+}
+
 bool is_empty_tree(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();

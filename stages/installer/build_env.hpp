@@ -15,6 +15,12 @@ namespace stage::installer {
 // Throws base::Error with cp's message when the copy fails.
 void copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// Copies the directory `from` itself, with its owner, mode and xattrs, into
+// the existing directory `into` (as into/<name of from>), which must not
+// hold that name yet. Same `cp -a` as copy_tree; throws base::Error with
+// cp's message when the copy fails.
+void copy_directory_into(const std::filesystem::path& from, const std::filesystem::path& into);
+
 // True when `dir` holds nothing but the given mount-point directories.
 bool is_empty_tree(const std::filesystem::path& dir);
 

@@ -116,6 +116,11 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   out.setSudoGroup(request.sudo_group);
   out.setInitrdFileName(request.initrd_file_name);
   if (request.grub) encode_grub(*request.grub, out.initGrub());
+  if (request.verity) {
+    auto verity = out.initVerity();
+    verity.setDataPartUuid(request.verity->data_part_uuid);
+    verity.setHashPartUuid(request.verity->hash_part_uuid);
+  }
 }
 
 Result decode(ipc::proto::InstallerResult::Reader result) {

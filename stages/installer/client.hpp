@@ -95,6 +95,13 @@ struct Grub {
   std::string modules_package;  // ships modules_dir
 };
 
+// A read-only root on dm-verity (immutability.enabled): the GPT partition
+// UUIDs of the root's data and of its hash tree; see installer.capnp.
+struct Verity {
+  std::string data_part_uuid;  // the partition mounted at /
+  std::string hash_part_uuid;  // the partition holding the hash tree
+};
+
 struct Request {
   std::vector<PackageFile> packages;  // in installation order
   ipc::FdReference root_dir;
@@ -118,6 +125,7 @@ struct Request {
   std::string initrd_file_name;  // in /boot, "{kver}" = kernel version (provider config.yml)
   std::optional<RpmFamily> rpm;  // unset: the deb family
   std::optional<Grub> grub;      // unset: the schema's (Debian's)
+  std::optional<Verity> verity;  // unset: a writable root
 };
 
 struct InstalledPackage {

@@ -35,6 +35,7 @@ client::Request sample_request() {
   r.sudo_group = "wheel";
   r.initrd_file_name = "initramfs-{kver}.img";
   r.grub = client::Grub{"grub2-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub2", "grub2", "grub2-efi"};
+  r.verity = client::Verity{"0fc63daf-8483-4772-8e79-3d69d8477de4", "77ff5f63-e7b6-4633-acf4-1565b864c0e6"};
   return r;
 }
 
@@ -113,6 +114,8 @@ TEST(InstallerClient, RequestCarriesEveryField) {
   EXPECT_EQ(text(grub.getConfigDir()), "/boot/grub2");
   EXPECT_EQ(text(grub.getToolsPackage()), "grub2");
   EXPECT_EQ(text(grub.getModulesPackage()), "grub2-efi");
+  EXPECT_EQ(text(r.getVerity().getDataPartUuid()), "0fc63daf-8483-4772-8e79-3d69d8477de4");
+  EXPECT_EQ(text(r.getVerity().getHashPartUuid()), "77ff5f63-e7b6-4633-acf4-1565b864c0e6");
 }
 
 // A save request names no output directory, SBOM or boot loader; the stage
@@ -128,6 +131,8 @@ TEST(InstallerClient, AbsentPartsStayAbsent) {
   EXPECT_FALSE(r.hasSbom());
   EXPECT_FALSE(r.hasBootloader());
   EXPECT_FALSE(r.hasGrub()) << "no grub names: the schema's (Debian's) apply";
+  EXPECT_FALSE(r.hasVerity()) << "no verity: a writable root";
+  EXPECT_TRUE(r.getVerity().getDataPartUuid().size() == 0);
   EXPECT_FALSE(r.getBuildEnv().hasDir());
   EXPECT_EQ(r.getBuildEnv().getMode(), client::BuildEnvMode::SAVE);
 }

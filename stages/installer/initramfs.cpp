@@ -17,6 +17,7 @@ namespace {
 constexpr std::chrono::seconds kInitramfsTimeout{1800};
 
 constexpr std::string_view kKernelPrefix = "vmlinuz-";
+constexpr std::string_view kDracutVerityModule = "systemd-veritysetup";
 
 bool has_program(const std::filesystem::path& root, std::string_view name) {
   for (const char* dir : {"usr/sbin/", "usr/bin/", "sbin/", "bin/"}) {
@@ -96,6 +97,39 @@ void list_modules_for_initramfs_tools(const std::filesystem::path& root, const s
   write_file_in_root(root, kModulesFile, text, 0644);
 }
 
+// A dm-verity root is opened in the initramfs by systemd-veritysetup, from
+// the roothash= and systemd.verity_root_* arguments the UKI carries: dracut
+// (059, Debian 12) has it as a module pulling in systemd and dm;
+// initramfs-tools runs no systemd and has no such hook.
+void check_verity_initramfs(const std::filesystem::path& root, std::string_view tool) {
+  const std::string what = "Failed to make the initramfs for the dm-verity root (systemConfig.immutability.enabled)";
+  if (tool == "initramfs-tools") {
+    throw base::Error(base::ErrorKind::kInvalidInput,
+                      what + ": a dm-verity root needs dracut in the image: add the package dracut to "
+                             "systemConfig.packages (initramfs-tools runs no systemd-veritysetup)");
+  }
+  base::require(tool == "dracut", what + ": the image has no initramfs (initramfs tool '" + std::string(tool) +
+                                      "') to open the root with; a dm-verity root needs dracut: add the package "
+                                      "dracut to systemConfig.packages");
+  require_program(root, "dracut", "dracut");
+  const std::string module = "usr/lib/dracut/modules.d/01" + std::string(kDracutVerityModule) + "/module-setup.sh";
+  if (!exists_in_root(root, module)) {
+    throw base::Error(base::ErrorKind::kInvalidInput, what + ": the image's dracut has no " +
+                                                          std::string(kDracutVerityModule) + " module ('/" + module +
+                                                          "'); it needs dracut 059 or later");
+  }
+  bool veritysetup = false;
+  for (const char* dir : {"usr/lib/systemd/", "lib/systemd/"}) {
+    veritysetup = veritysetup || exists_in_root(root, std::string(dir) + "systemd-veritysetup");
+  }
+  if (!veritysetup) {
+    throw base::Error(base::ErrorKind::kInvalidInput,
+                      what + ": '/usr/lib/systemd/systemd-veritysetup' is not in the image")
+        .with_hint("add the package that ships it to systemConfig.packages (systemd on Debian 12, "
+                   "systemd-cryptsetup on later releases)");
+  }
+}
+
 std::string joined(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& word : words) out += (out.empty() ? "" : " ") + word;
@@ -156,14 +190,16 @@ std::optional<KernelInfo> find_kernel(const std::filesystem::path& root, std::st
 }
 
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const std::vector<std::string>& extra_modules) {
-  make_initramfs(root, kernel, tool, extra_modules, make_chroot_runner(root));
+                    const InitramfsContents& contents) {
+  make_initramfs(root, kernel, tool, contents, make_chroot_runner(root));
 }
 
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const std::vector<std::string>& extra_modules, const CommandRunner& run) {
+                    const InitramfsContents& contents, const CommandRunner& run) {
   base::ErrorContext ctx{"making the initramfs for kernel", kernel.version};
+  const std::vector<std::string>& extra_modules = contents.extra_modules;
   check_extra_modules(root, kernel, extra_modules);
+  if (contents.verity_root) check_verity_initramfs(root, tool);
   // No initramfs: an initrd image, whose tree (every module in it) is itself the initramfs.
   if (tool.empty() || tool == "none") return;
   ChrootCommand command{.timeout = kInitramfsTimeout};
@@ -177,6 +213,7 @@ void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,
     require_program(root, "dracut", "dracut");
     command.argv = {"dracut", "--force", "--no-hostonly"};
     if (!extra_modules.empty()) command.argv.insert(command.argv.end(), {"--add-drivers", joined(extra_modules)});
+    if (contents.verity_root) command.argv.insert(command.argv.end(), {"--add", std::string(kDracutVerityModule)});
     command.argv.insert(command.argv.end(), {"--kver", kernel.version, "/" + kernel.initrd_path});
   } else {
     base::fail(base::ErrorKind::kInvalidInput, "Unknown initramfs tool '" + std::string(tool) +

@@ -32,14 +32,22 @@ std::string initrd_path(std::string_view initrd_file_name, std::string_view vers
 // runs of digits compare as numbers, everything else byte by byte.
 bool kernel_version_less(std::string_view a, std::string_view b);
 
+// What goes into the initramfs besides the tool's own choice.
+struct InitramfsContents {
+  // kernel.enableExtraModules: listed in /etc/initramfs-tools/modules, or
+  // passed to dracut --add-drivers; each must be a module of the kernel (a
+  // file under its modules directory or built in), else the build fails naming it.
+  std::vector<std::string> extra_modules;
+  // A dm-verity root (request.verity): dracut adds its systemd-veritysetup
+  // module, which opens /dev/mapper/root from the kernel command line.
+  // initramfs-tools has no systemd in its initramfs and is refused.
+  bool verity_root = false;
+};
+
 // `tool`: "initramfs-tools", "dracut", or "none" / "" (nothing to do).
-// `extra_modules` (kernel.enableExtraModules) go into the initramfs besides
-// the tool's own choice: listed in /etc/initramfs-tools/modules, or passed
-// to dracut --add-drivers; each must be a module of the kernel (a file under
-// its modules directory or built in), else the build fails naming it.
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const std::vector<std::string>& extra_modules);
+                    const InitramfsContents& contents);
 void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel, std::string_view tool,
-                    const std::vector<std::string>& extra_modules, const CommandRunner& run);
+                    const InitramfsContents& contents, const CommandRunner& run);
 
 }  // namespace stage::installer

@@ -133,13 +133,13 @@ TEST_F(InitramfsTest, ExtraModulesAreListedForInitramfsToolsAndPassedToDracut) {
   fs::create_directories(root_ / "etc/initramfs-tools");
   std::ofstream(root_ / "etc/initramfs-tools/modules") << "# List of modules\nloop";
   const std::vector<std::string> extra = {"usbcore", "usb_common", "pcspkr"};
-  make_initramfs(root_, kernel_, "initramfs-tools", extra, recorder());
+  make_initramfs(root_, kernel_, "initramfs-tools", {extra}, recorder());
   std::ifstream in(root_ / "etc/initramfs-tools/modules");
   const std::string listed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(listed, "# List of modules\nloop\n# kernel.enableExtraModules of the image template\nusbcore\nusb_common\npcspkr\n");
   touch("usr/bin/dracut");
   commands_.clear();
-  make_initramfs(root_, kernel_, "dracut", extra, recorder());
+  make_initramfs(root_, kernel_, "dracut", {extra}, recorder());
   EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
       "dracut", "--force", "--no-hostonly", "--add-drivers", "usbcore usb_common pcspkr", "--kver", "6.1.0-28-amd64",
       "/boot/initrd.img-6.1.0-28-amd64"}));
@@ -151,15 +151,15 @@ TEST_F(InitramfsTest, AnExtraModuleTheKernelLacksIsAnErrorNamingIt) {
   for (const std::vector<std::string>& extra : {std::vector<std::string>{"usbcore", "nosuchmod"},
                                                 std::vector<std::string>{"--help"}}) {
     try {
-      make_initramfs(root_, kernel_, "dracut", extra, recorder());
+      make_initramfs(root_, kernel_, "dracut", {extra}, recorder());
       ADD_FAILURE() << "no error for " << extra.back();
     } catch (const base::Error& e) {
       EXPECT_THAT(e.what(), HasSubstr("'" + extra.back() + "'"));
     }
   }
   // An initrd image (no initramfs of its own) holds every module: checked all the same.
-  EXPECT_NO_THROW(make_initramfs(root_, kernel_, "none", {"usbcore"}, recorder()));
-  EXPECT_THROW(make_initramfs(root_, kernel_, "none", {"nosuchmod"}, recorder()), base::Error);
+  EXPECT_NO_THROW(make_initramfs(root_, kernel_, "none", {{"usbcore"}}, recorder()));
+  EXPECT_THROW(make_initramfs(root_, kernel_, "none", {{"nosuchmod"}}, recorder()), base::Error);
   EXPECT_TRUE(commands_.empty());
 }
 
@@ -184,6 +184,55 @@ TEST_F(InitramfsTest, NamesThePackageWhenTheToolIsMissing) {
 TEST_F(InitramfsTest, FailsWhenTheToolWritesNoInitrd) {
   touch("usr/sbin/update-initramfs");
   EXPECT_THROW(make_initramfs(root_, kernel_, "initramfs-tools", {}, recorder(false)), base::Error);
+}
+
+// A dm-verity root: dracut adds systemd-veritysetup (after the template's
+// modules); an image that cannot open the root in its initramfs is refused.
+TEST_F(InitramfsTest, AVerityRootAddsDracutsVeritysetupModule) {
+  touch("usr/bin/dracut");
+  touch("usr/lib/dracut/modules.d/01systemd-veritysetup/module-setup.sh");
+  touch("usr/lib/systemd/systemd-veritysetup");
+  touch("usr/lib/modules/6.1.0-28-amd64/kernel/drivers/md/dm-verity.ko");
+  make_initramfs(root_, kernel_, "dracut", {.extra_modules = {"dm-verity"}, .verity_root = true}, recorder());
+  EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
+      "dracut", "--force", "--no-hostonly", "--add-drivers", "dm-verity", "--add", "systemd-veritysetup", "--kver",
+      "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
+}
+
+TEST_F(InitramfsTest, AVerityRootRefusesAnInitramfsThatCannotOpenIt) {
+  touch("usr/sbin/update-initramfs");
+  touch("usr/bin/dracut");
+  struct Case {
+    const char* why;
+    const char* tool;
+    const char* message;
+  } cases[] = {
+      {"initramfs-tools runs no systemd", "initramfs-tools",
+       "a dm-verity root needs dracut in the image: add the package dracut to systemConfig.packages"},
+      {"no initramfs", "none", "a dm-verity root needs dracut"},
+      {"a dracut without the module", "dracut", "no systemd-veritysetup module"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    try {
+      make_initramfs(root_, kernel_, c.tool, {.verity_root = true}, recorder());
+      ADD_FAILURE() << "no error";
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+      EXPECT_THAT(e.what(), HasSubstr("systemConfig.immutability.enabled"));
+      EXPECT_THAT(e.what(), HasSubstr(c.message));
+    }
+  }
+  touch("usr/lib/dracut/modules.d/01systemd-veritysetup/module-setup.sh");
+  try {
+    make_initramfs(root_, kernel_, "dracut", {.verity_root = true}, recorder());
+    ADD_FAILURE() << "no error without systemd-veritysetup";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("systemd-veritysetup' is not in the image"));
+    EXPECT_THAT(e.hint(), HasSubstr("systemd"));
+  }
+  EXPECT_TRUE(commands_.empty());
+  EXPECT_FALSE(fs::exists(root_ / "etc/initramfs-tools/modules"));
 }
 
 }  // namespace

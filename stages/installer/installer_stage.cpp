@@ -17,6 +17,7 @@
 #include "stages/installer/os_config.hpp"
 #include "stages/installer/package_installer.hpp"
 #include "stages/installer/sbom.hpp"
+#include "stages/installer/verity_state.hpp"
 
 namespace stage::installer {
 namespace {
@@ -98,6 +99,7 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   }
   const OpenDir root = open_dir(context, installer.getRootDir(), "rootDir");
   base::require(is_empty_tree(root.path), "Failed to build the tree in '" + root.path.string() + "': it is not empty");
+  check_verity_boot(decode_boot_settings(installer));  // before the long part, not after it
   if (!fs::exists(root.path / "proc/self")) {
     context.log(ipc::LogLevel::kWarning, "no /proc is mounted in the tree; maintainer scripts that need it may fail");
   }
@@ -118,17 +120,20 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
 
   context.progress({.phase = "configure"});
   apply_os_configuration(root.path, installer, context);
+  const bool verity = wants_verity(installer);
+  if (verity) configure_read_only_root(root.path, decode_fstab(installer));
   const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());
   if (kernel) {
     context.progress({.phase = "initramfs", .item = kernel->version});
-    std::vector<std::string> extra_modules;
-    for (auto name : installer.getExtraModules()) extra_modules.emplace_back(name);
-    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr(), extra_modules);
+    InitramfsContents contents{.verity_root = verity};
+    for (auto name : installer.getExtraModules()) contents.extra_modules.emplace_back(name);
+    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr(), contents);
     out.setKernelPath(kernel->kernel_path);
     out.setInitrdPath(kernel->initrd_path);
     out.setKernelVersion(kernel->version);
   }
-  if (installer.getBootloader().getType().size() > 0 || installer.getUki()) {
+  // A verity root without a boot loader is refused there (it needs the UKI).
+  if (installer.getBootloader().getType().size() > 0 || installer.getUki() || verity) {
     context.progress({.phase = "bootloader", .item = installer.getBootloader().getProvider().cStr()});
     const std::vector<std::string> files = install_boot_loader(root.path, installer, kernel);
     auto list = out.initBootFiles(static_cast<unsigned>(files.size()));
@@ -138,6 +143,8 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   const std::vector<TreePackage> installed = packages.installed(root.path);
   write_sbom(installer, root.path, installed, request.getSourceDateEpoch(), context, out);
   packages.finish(root.path);
+  // Last: nothing writes to /var any more.
+  if (verity) copy_writable_state(root.path, decode_fstab(installer));
   encode_installed(installed, out);
 }
 

@@ -180,14 +180,6 @@ UserSpec decode_user(proto::InstallerRequest::User::Reader user) {
   return spec;
 }
 
-std::vector<FstabLine> decode_fstab(proto::InstallerRequest::Reader request) {
-  std::vector<FstabLine> lines;
-  for (auto e : request.getFstab()) {
-    lines.push_back({e.getSpec(), e.getMountPoint(), e.getFsType(), e.getOptions(), e.getDump(), e.getPass()});
-  }
-  return lines;
-}
-
 }  // namespace
 
 // ---- files inside the tree ----
@@ -289,7 +281,7 @@ void reset_machine_id(const std::filesystem::path& root) {
   remove_in_root(root, "var/lib/dbus", "machine-id");
 }
 
-std::string format_fstab(const std::vector<FstabLine>& lines) {
+std::string format_fstab_lines(const std::vector<FstabLine>& lines) {
   // fstab separates fields by blanks; a blank inside one is written \040.
   auto field = [](const std::string& value, const char* what) {
     base::require(!value.empty(), std::string("Invalid fstab entry: empty ") + what);
@@ -298,15 +290,27 @@ std::string format_fstab(const std::vector<FstabLine>& lines) {
     for (char c : value) out += c == ' ' ? std::string("\\040") : std::string(1, c);
     return out;
   };
-  std::string out =
-      "# /etc/fstab: static file system information, written by os-image-composer.\n"
-      "# <file system>\t<mount point>\t<type>\t<options>\t<dump>\t<pass>\n";
+  std::string out;
   for (const FstabLine& l : lines) {
     out += field(l.spec, "file system") + "\t" + field(l.mount_point, "mount point") + "\t" +
            field(l.fs_type, "type") + "\t" + field(l.options.empty() ? "defaults" : l.options, "options") + "\t" +
            std::to_string(l.dump) + "\t" + std::to_string(l.pass) + "\n";
   }
   return out;
+}
+
+std::string format_fstab(const std::vector<FstabLine>& lines) {
+  return "# /etc/fstab: static file system information, written by os-image-composer.\n"
+         "# <file system>\t<mount point>\t<type>\t<options>\t<dump>\t<pass>\n" +
+         format_fstab_lines(lines);
+}
+
+std::vector<FstabLine> decode_fstab(proto::InstallerRequest::Reader request) {
+  std::vector<FstabLine> lines;
+  for (auto e : request.getFstab()) {
+    lines.push_back({e.getSpec(), e.getMountPoint(), e.getFsType(), e.getOptions(), e.getDump(), e.getPass()});
+  }
+  return lines;
 }
 
 void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cmdline) {

@@ -70,6 +70,10 @@ void write_hostname(const std::filesystem::path& root, std::string_view hostname
 // the D-Bus copy is removed for the same reason.
 void reset_machine_id(const std::filesystem::path& root);
 std::string format_fstab(const std::vector<FstabLine>& lines);
+// The lines alone, without format_fstab's header.
+std::string format_fstab_lines(const std::vector<FstabLine>& lines);
+// The request's fstab entries, in its order.
+std::vector<FstabLine> decode_fstab(ipc::proto::InstallerRequest::Reader request);
 void write_kernel_cmdline(const std::filesystem::path& root, std::string_view cmdline);
 // Groups, the account, its password, sudo and SSH keys. A sudo user joins
 // `sudo_group`, the distribution's ("sudo", "wheel": provider config.yml).
