@@ -1,8 +1,11 @@
 // The signer is the only stage given a private key. It signs with gpgme,
 // which execs gpg, and gpg hands the secret key to gpg-agent: processes
 // talking over AF_UNIX sockets in a GnuPG home inside the sandbox's own
-// /tmp (a tmpfs nothing else sees). No network, no capabilities, no host
-// path but its own binary: the key and the file to sign arrive as fds.
+// /tmp (a tmpfs nothing else sees). For Secure Boot it runs sbsign and
+// sbverify (OpenSSL inside, from the host's /usr like every library the
+// sandbox sees) on copies of the key, certificate and EFI binary in that
+// same /tmp. No network, no capabilities, no host path but its own binary:
+// the key and the file to sign arrive as fds.
 #include "stages/signer/policy.hpp"
 
 #include <sys/resource.h>
@@ -26,13 +29,20 @@ sandbox::StagePolicy signer_policy() {
 
   sandbox::StagePolicy policy{"signer", std::move(seccomp)};
   policy.rlimits.push_back({RLIMIT_AS, 4ULL << 30, 4ULL << 30});
-  // It writes only gpg's files (a keyring of one key, the agent's key file).
-  policy.rlimits.push_back({RLIMIT_FSIZE, 64ULL << 20, 64ULL << 20});
+  // It writes gpg's files (a keyring of one key, the agent's key file) and
+  // the copies of an EFI binary, before and after sbsign: a UKI holds the
+  // kernel and the whole initrd.
+  policy.rlimits.push_back({RLIMIT_FSIZE, 512ULL << 20, 512ULL << 20});
   return policy;
 }
 
-std::vector<sandbox::HostProgram> signer_host_programs(const sandbox::ImageFeatures&) {
-  return {{"gpg", "gnupg"}, {"gpg-agent", "gpg-agent"}, {"gpgconf", "gnupg"}};
+std::vector<sandbox::HostProgram> signer_host_programs(const sandbox::ImageFeatures& features) {
+  std::vector<sandbox::HostProgram> programs = {{"gpg", "gnupg"}, {"gpg-agent", "gpg-agent"}, {"gpgconf", "gnupg"}};
+  if (features.secure_boot) {
+    programs.push_back({"sbsign", "sbsigntool"});
+    programs.push_back({"sbverify", "sbsigntool"});
+  }
+  return programs;
 }
 
 }  // namespace stage::signer

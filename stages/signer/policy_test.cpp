@@ -5,13 +5,18 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <string>
 #include <vector>
 
 #include "sandbox/testing/probe_run.hpp"
+#include "tests/support/secure_boot_keys.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace stage::signer {
 namespace {
@@ -38,10 +43,11 @@ TEST(SignerPolicy, KeepsNoCapabilities) {
   EXPECT_EQ(signer_policy().capabilities, expected);
 }
 
-TEST(SignerPolicy, WritesOnlySmallFiles) {
+// Room for a UKI's copies (kernel and initrd), no more.
+TEST(SignerPolicy, WritesFilesNoLargerThanAnEfiBinary) {
   bool fsize = false;
   for (const auto& limit : signer_policy().rlimits) {
-    if (limit.resource == RLIMIT_FSIZE) fsize = limit.soft <= (64ULL << 20) && limit.hard <= (64ULL << 20);
+    if (limit.resource == RLIMIT_FSIZE) fsize = limit.soft == (512ULL << 20) && limit.hard == (512ULL << 20);
   }
   EXPECT_TRUE(fsize);
 }
@@ -67,11 +73,64 @@ TEST(SignerPolicy, AllowsWhatTheStageNeeds) {
       ::testing::ExitedWithCode(0), "");
 }
 
-TEST(SignerPolicy, NamesTheGpgProgramsItRuns) {
-  const auto programs = signer_host_programs({});
+std::vector<std::string> program_names(const sandbox::ImageFeatures& features) {
   std::vector<std::string> names;
-  for (const auto& p : programs) names.push_back(p.program);
-  EXPECT_EQ(names, (std::vector<std::string>{"gpg", "gpg-agent", "gpgconf"}));
+  for (const auto& p : signer_host_programs(features)) names.push_back(p.program);
+  return names;
+}
+
+TEST(SignerPolicy, NamesTheGpgProgramsItRuns) {
+  EXPECT_EQ(program_names({}), (std::vector<std::string>{"gpg", "gpg-agent", "gpgconf"}));
+}
+
+TEST(SignerPolicy, NamesSbsigntoolsProgramsForSecureBoot) {
+  sandbox::ImageFeatures features;
+  features.secure_boot = true;
+  EXPECT_EQ(program_names(features), (std::vector<std::string>{"gpg", "gpg-agent", "gpgconf", "sbsign", "sbverify"}));
+  for (const auto& p : signer_host_programs(features)) {
+    if (p.program.starts_with("sb")) {
+      EXPECT_EQ(p.package, "sbsigntool") << p.program;
+    }
+  }
+}
+
+// fork and execve as the stage does (stages/signer/program.cpp), output to
+// /dev/null; true when `argv` exits 0.
+bool runs(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  char env[] = "OPENSSL_CONF=/dev/null";
+  char* envp[] = {env, nullptr};
+  const pid_t child = fork();
+  if (child == 0) {
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    execve(args[0], args.data(), envp);
+    _exit(127);
+  }
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// sbsign and sbverify run under the real filter: the stage's own process
+// loads it, forks and execs them (as it does gpg), and OpenSSL inside signs
+// and checks an EFI binary.
+TEST(SignerPolicy, SbsignAndSbverifyRunUnderTheFilter) {
+  const tests::TempDir dir("oic-signer-policy");
+  tests::support::make_secure_boot_files(dir.path());
+  const std::string d = dir.path().string();
+  EXPECT_EXIT(
+      {
+        sandbox::testing::load_filter(signer_policy());
+        const bool sign = runs({"/usr/bin/sbsign", "--key", d + "/db.key", "--cert", d + "/db.crt", "--output",
+                                d + "/signed.efi", d + "/app.efi"});
+        _exit(sign && runs({"/usr/bin/sbverify", "--cert", d + "/db.crt", d + "/signed.efi"}) ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  // And the signature is real: another certificate is refused.
+  EXPECT_FALSE(runs({"/usr/bin/sbverify", "--cert", d + "/other.crt", d + "/signed.efi"}));
 }
 
 }  // namespace
