@@ -24,6 +24,26 @@ void boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   }
 }
 
+// A dm-verity root is built into a raw disk whose kernel command line sits
+// in a UKI (the disk maker puts the root hash there; Secure Boot signs it).
+void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
+  const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
+  if (type != "raw") {
+    out.push_back("systemConfig.immutability.enabled: a dm-verity root is built for raw disk images, not for "
+                  "imageType " + type + "; set it to false");
+    return;
+  }
+  const auto& loader = t.system_config->bootloader;
+  const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
+  const auto& kernel = t.system_config->kernel;
+  const bool uki = kernel && kernel->uki.value_or(false);
+  if ((provider != "systemd-boot" && provider != "none") || !uki) {
+    out.push_back("systemConfig.immutability.enabled: a dm-verity root needs its root hash in a UKI: set "
+                  "systemConfig.bootloader.provider to systemd-boot and systemConfig.kernel.uki to true (it is " +
+                  provider + (uki ? " with a UKI)" : " without a UKI)"));
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> unbuilt_keys(const ImageTemplate& t) {
@@ -33,10 +53,7 @@ std::vector<std::string> unbuilt_keys(const ImageTemplate& t) {
   boot_keys(t, out);
   if (!t.system_config->immutability) return out;
   const Immutability& im = *t.system_config->immutability;
-  if (im.enabled) {
-    out.push_back("systemConfig.immutability.enabled: true asks for a read-only dm-verity root, which this version "
-                  "does not build; set it to false (the image is then mutable)");
-  }
+  if (im.enabled) verity_keys(t, out);
   if (im.secure_boot_db_key || im.secure_boot_db_crt || im.secure_boot_db_cer) {
     out.push_back("systemConfig.immutability.secureBootDBKey/secureBootDBCrt/secureBootDBCer ask for EFI binaries "
                   "signed for Secure Boot, which this version does not do; remove them (the image is then unsigned)");

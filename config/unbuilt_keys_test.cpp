@@ -25,23 +25,43 @@ TEST(UnbuiltKeys, NoneForATemplateWithoutImmutabilityOrWithItOff) {
   EXPECT_NO_THROW(require_buildable(with_immutability(Immutability{.enabled = false})));
 }
 
-// The merged elxr12 and emt3 defaults ask for a verity root: a build of them
-// must not make a mutable image and call it done.
-TEST(UnbuiltKeys, ImmutabilityAndSecureBootKeysAreNamedAndTheBuildRefused) {
-  const ImageTemplate t = with_immutability(Immutability{.enabled = true,
-                                                         .secure_boot_db_key = "/keys/db.key",
-                                                         .secure_boot_db_crt = "/keys/db.crt",
-                                                         .secure_boot_db_cer = "/keys/db.cer"});
-  EXPECT_THAT(unbuilt_keys(t), ElementsAre(HasSubstr("systemConfig.immutability.enabled"),
-                                           HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer")));
+ImageTemplate verity_template(std::string provider, bool uki) {
+  ImageTemplate t = with_immutability(Immutability{.enabled = true});
+  t.target = Target{.image_type = "raw"};
+  t.system_config->bootloader = Bootloader{.boot_type = "efi", .provider = std::move(provider)};
+  t.system_config->kernel = Kernel{};
+  t.system_config->kernel->uki = uki;
+  return t;
+}
+
+// The merged elxr12 and emt3 defaults ask for a verity root with
+// systemd-boot and a UKI: built. Where the root hash has no UKI to go into,
+// the build is refused rather than making a mutable image.
+TEST(UnbuiltKeys, AVerityRootIsBuiltOnlyWithAUkiOnARawDisk) {
+  EXPECT_TRUE(unbuilt_keys(verity_template("systemd-boot", true)).empty());
+  EXPECT_THAT(unbuilt_keys(verity_template("grub", true)),
+              ElementsAre(HasSubstr("set systemConfig.bootloader.provider to systemd-boot and "
+                                    "systemConfig.kernel.uki to true (it is grub with a UKI)")));
+  EXPECT_THAT(unbuilt_keys(verity_template("systemd-boot", false)), ElementsAre(HasSubstr("without a UKI")));
+  ImageTemplate iso = verity_template("systemd-boot", true);
+  iso.target->image_type = "iso";
+  EXPECT_THAT(unbuilt_keys(iso), ElementsAre(HasSubstr("not for imageType iso")));
   try {
-    require_buildable(t);
+    require_buildable(verity_template("grub", false));
     ADD_FAILURE() << "the build was not refused";
   } catch (const base::Error& e) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
     EXPECT_THAT(e.what(), HasSubstr("dm-verity"));
-    EXPECT_THAT(e.what(), HasSubstr("Secure Boot"));
   }
+}
+
+TEST(UnbuiltKeys, SecureBootKeysAreNamedAndTheBuildRefused) {
+  ImageTemplate t = verity_template("systemd-boot", true);
+  t.system_config->immutability->secure_boot_db_key = "/keys/db.key";
+  t.system_config->immutability->secure_boot_db_crt = "/keys/db.crt";
+  t.system_config->immutability->secure_boot_db_cer = "/keys/db.cer";
+  EXPECT_THAT(unbuilt_keys(t), ElementsAre(HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer")));
+  EXPECT_THROW(require_buildable(t), base::Error);
 }
 
 TEST(UnbuiltKeys, XfsAndLegacyBootOfADiskImageAreNamed) {

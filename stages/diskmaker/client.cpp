@@ -38,12 +38,18 @@ void encode(const Request& request, ipc::proto::DiskmakerRequest::Builder out) {
   }
   request.output_dir.encode(out.initOutputDir());
   out.setOutputName(request.output_name);
+  if (request.verity) {
+    auto verity = out.initVerity();
+    verity.setDataPartitionId(request.verity->data_partition_id);
+    verity.setHashPartitionId(request.verity->hash_partition_id);
+  }
 }
 
 Result decode(ipc::proto::DiskmakerResult::Reader result) {
   Result out;
   for (auto a : result.getArtifacts()) out.artifacts.push_back({a.getPath(), a.getType(), a.getSha256(), a.getSize()});
   for (auto p : result.getPartitions()) out.partitions.push_back({p.getId(), p.getPartUuid(), p.getFsUuid()});
+  out.root_hash = result.getRootHash();
   return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,12 @@ struct Artifact {
   std::string compression;  // "none", "gz", "xz", "zstd"
 };
 
+// A dm-verity root: which partitions hold "/" and its hash tree.
+struct Verity {
+  std::string data_partition_id;
+  std::string hash_partition_id;
+};
+
 struct Request {
   ipc::FdReference root_dir;
   TableType table_type = TableType::GPT;
@@ -47,6 +54,7 @@ struct Request {
   std::vector<Artifact> artifacts;
   ipc::FdReference output_dir;
   std::string output_name;  // base name, no '/'
+  std::optional<Verity> verity;  // unset: a writable root
 };
 
 struct ArtifactFile {
@@ -65,6 +73,7 @@ struct PartitionIds {
 struct Result {
   std::vector<ArtifactFile> artifacts;
   std::vector<PartitionIds> partitions;
+  std::string root_hash;  // dm-verity root hash, "" without
 };
 
 void encode(const Request& request, ipc::proto::DiskmakerRequest::Builder out);

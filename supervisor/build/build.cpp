@@ -127,8 +127,9 @@ void add_disk_jobs(Orchestrator& run, const InstallInputs& inputs, std::function
 // disk the disk maker cannot make fails at once).
 ImageSteps raw_steps(const config::ImageTemplate& image) {
   base::require(image.disk.has_value(), "a raw image needs a disk section");
-  return {{ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}, plan_disk_layout(*image.disk),
-          add_disk_jobs};
+  DiskLayout layout = plan_disk_layout(*image.disk);
+  if (is_immutable(image)) plan_verity(layout, *image.disk);
+  return {{ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}, std::move(layout), add_disk_jobs};
 }
 
 }  // namespace
@@ -209,6 +210,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   add_jobs(run, inputs, on_saved, results);
   run.run();
   if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
+  if (!results.root_hash.empty()) log.info("dm-verity root hash " + results.root_hash + " (read-only /)");
   return results;
 }
 

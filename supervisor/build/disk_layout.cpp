@@ -127,6 +127,41 @@ std::string random_uuid() {
   return text;
 }
 
+namespace {
+
+// The reference's test for the hash partition (config::has_hash_partition):
+// the id names it, or it is an unmounted partition of type linux.
+bool is_hash_partition(const config::Partition& p) {
+  if (p.id == "roothashmap" || p.id == "hash") return true;
+  const auto type = config::effective_type_name(p.type.value_or(""), p.type_uuid.value_or(""));
+  return type == "linux" && !is_mounted(p);
+}
+
+}  // namespace
+
+void plan_verity(DiskLayout& layout, const config::Disk& disk) {
+  base::require(layout.gpt, "systemConfig.immutability.enabled: a dm-verity root needs a GPT partition table "
+                            "(the kernel command line names its partitions by PARTUUID)");
+  VerityPlan plan;
+  for (std::size_t i = 0; i < disk.partitions.size(); ++i) {
+    PlannedPartition& p = layout.partitions[i];
+    if (p.mount_point == "/") plan = {p.id, plan.hash_id, p.part_uuid, plan.hash_part_uuid};
+    if (plan.hash_id.empty() && is_hash_partition(disk.partitions[i])) {
+      plan.hash_id = p.id;
+      plan.hash_part_uuid = p.part_uuid;
+      p.fs_type = "none";  // veritysetup fills it
+    }
+  }
+  base::require(!plan.hash_id.empty(), "systemConfig.immutability.enabled: the disk has no partition for the "
+                                       "dm-verity hash tree (id roothashmap or hash, or type linux with no mount point)");
+  base::require(plan.hash_id != plan.data_id, "systemConfig.immutability.enabled: partition '" + plan.data_id +
+                                                  "' cannot be both / and the dm-verity hash partition");
+  for (FstabLine& line : layout.fstab) {
+    if (line.mount_point == "/") line.options = "ro";
+  }
+  layout.verity = plan;
+}
+
 std::string fat_volume_id(const std::string& uuid) {
   std::string digits;
   for (char c : uuid) {

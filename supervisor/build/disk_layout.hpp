@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,17 @@ struct FstabLine {
   bool operator==(const FstabLine&) const = default;
 };
 
+// A read-only root on dm-verity (immutability.enabled): "/" is the data,
+// the template's hash partition (id roothashmap or hash, or an unmounted
+// partition of type linux) gets the hash tree and no file system.
+struct VerityPlan {
+  std::string data_id;
+  std::string hash_id;
+  std::string data_part_uuid;
+  std::string hash_part_uuid;
+  bool operator==(const VerityPlan&) const = default;
+};
+
 struct DiskLayout {
   bool gpt = true;
   std::uint64_t disk_size = 0;  // bytes
@@ -50,6 +62,7 @@ struct DiskLayout {
   std::string root_fs_uuid;
   std::string boot_fs_uuid;      // of the file system holding /boot; "" = the root's
   std::string esp_mount_point;   // of the partition with type or flag esp; "" = none
+  std::optional<VerityPlan> verity;
 };
 
 // A version 4 UUID from /dev/urandom, lower-case 8-4-4-4-12.
@@ -62,6 +75,11 @@ using UuidSource = std::function<std::string()>;
 // no size, no "/" partition, a start or end off the 1 MiB grid, a partition
 // past the end of the disk, an unknown type or file system.
 DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids = random_uuid);
+
+// Makes `layout` (planned from `disk`) a dm-verity root: the hash
+// partition loses its file system, "/" is mounted read-only. Throws
+// base::Error(kInvalidInput) without a GPT table or a hash partition.
+void plan_verity(DiskLayout& layout, const config::Disk& disk);
 
 // The FAT volume id for a UUID: its first 8 hex digits as "XXXX-XXXX", the
 // form blkid reports and fstab's UUID= matches.

@@ -213,5 +213,47 @@ TEST(RandomUuid, FillsEveryPartitionByDefault) {
   EXPECT_NE(layout.partitions[1].fs_uuid, layout.partitions[1].part_uuid);
 }
 
+// The elxr12 default's disk with immutability on: the hash partition gets
+// no file system and no fstab line, "/" is mounted read-only.
+TEST(DiskLayout, AVerityRootTakesTheHashPartitionAndMountsRootReadOnly) {
+  config::Disk disk = default_disk();
+  disk.partitions[1].end = "2GiB";
+  disk.partitions.push_back(partition("roothashmap", "linux", "2GiB", "2200MiB", "ext4", "none"));
+  disk.partitions.push_back(partition("userdata", "linux", "2200MiB", "0", "ext4", "/opt"));
+  DiskLayout layout = plan_disk_layout(disk, counting_uuids());
+  plan_verity(layout, disk);
+  ASSERT_TRUE(layout.verity.has_value());
+  EXPECT_EQ(layout.verity->data_id, "rootfs");
+  EXPECT_EQ(layout.verity->hash_id, "roothashmap");
+  EXPECT_EQ(layout.verity->data_part_uuid, layout.partitions[1].part_uuid);
+  EXPECT_EQ(layout.verity->hash_part_uuid, layout.partitions[2].part_uuid);
+  EXPECT_EQ(layout.partitions[2].fs_type, "none");
+  ASSERT_EQ(layout.fstab.size(), 3u);
+  EXPECT_EQ(layout.fstab[0].mount_point, "/");
+  EXPECT_EQ(layout.fstab[0].options, "ro");
+  for (const FstabLine& line : layout.fstab) EXPECT_NE(line.spec, "UUID=" + layout.partitions[2].fs_uuid);
+}
+
+TEST(DiskLayout, AVerityRootWithoutAHashPartitionOrGptIsRefused) {
+  config::Disk disk = default_disk();
+  DiskLayout layout = plan_disk_layout(disk, counting_uuids());
+  try {
+    plan_verity(layout, disk);
+    ADD_FAILURE() << "no hash partition, accepted";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("no partition for the dm-verity hash tree"));
+  }
+  disk.partitions[1].end = "2GiB";
+  disk.partitions.push_back(partition("roothashmap", "linux", "2GiB", "0", "ext4", "none"));
+  disk.partition_table_type = "mbr";
+  layout = plan_disk_layout(disk, counting_uuids());
+  try {
+    plan_verity(layout, disk);
+    ADD_FAILURE() << "an MBR disk, accepted";
+  } catch (const base::Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("needs a GPT partition table"));
+  }
+}
+
 }  // namespace
 }  // namespace supervisor

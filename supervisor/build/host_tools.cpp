@@ -26,6 +26,7 @@ sandbox::ImageFeatures image_features(const config::ImageTemplate& image, std::s
   features.package_family = package_family;
   const config::SystemConfig* system = image.system_config ? &*image.system_config : nullptr;
   features.uki = system && system->kernel && system->kernel->uki.value_or(false);
+  features.verity = system && system->immutability && system->immutability->enabled;
   if (image.disk) {
     for (const auto& p : image.disk->partitions) features.fs_types.push_back(p.fs_type.value_or(""));
     for (const auto& a : image.disk->artifacts) features.artifacts.emplace_back(a.type, a.compression.value_or("none"));

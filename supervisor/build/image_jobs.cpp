@@ -134,7 +134,7 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   out.uki = kernel.uki.value_or(false);
   out.extra_modules = extra_modules(kernel);
   // An initrd image is itself the initramfs: none is made inside it.
-  out.initramfs_tool = is_initrd_image(in.image) ? "none" : initramfs_tool(in.lock, in.facts);
+  out.initramfs_tool = is_initrd_image(in.image) ? "none" : initramfs_tool(in.lock, in.facts, in.layout.verity.has_value());
   out.sudo_group = in.facts.sudo_group;
   out.initrd_file_name = in.facts.initrd_file_name;
   const config::GrubNames& grub = in.facts.grub;
@@ -185,6 +185,11 @@ std::vector<diskmaker_client::Artifact> artifacts_of(const config::Disk& disk) {
 
 }  // namespace
 
+bool is_immutable(const config::ImageTemplate& image) {
+  const auto& system = image.system_config;
+  return system && system->immutability && system->immutability->enabled;
+}
+
 bool is_initrd_image(const config::ImageTemplate& image) {
   return image.target && image.target->image_type.value_or("raw") == "img";
 }
@@ -210,8 +215,8 @@ std::string output_base_name(const config::ImageTemplate& image) {
   return *image.image->name + "-" + *image.image->version;
 }
 
-std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts) {
-  if (locks_package(lock, "dracut")) return "dracut";
+std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts, bool verity) {
+  if (locks_package(lock, "dracut") || (verity && locks_package(lock, "dracut-core"))) return "dracut";
   if (locks_package(lock, "initramfs-tools")) return "initramfs-tools";
   base::check(!facts.initramfs_tool.empty(), "the provider data names no initramfsTool");
   return facts.initramfs_tool;
@@ -278,6 +283,9 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.root_fs_uuid = in.layout.root_fs_uuid;
   request.boot_fs_uuid = in.layout.boot_fs_uuid;
   request.esp_mount_point = in.layout.esp_mount_point;
+  if (in.layout.verity) {
+    request.verity = installer_client::Verity{in.layout.verity->data_part_uuid, in.layout.verity->hash_part_uuid};
+  }
   family_named(in.lock.family).fill_installer_request(in.facts, in.package_keys, p, request);
   encode_install_request(request, in, p);
   p.mounts.read_only.push_back(in.packages_dir);
@@ -304,6 +312,7 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
       .artifacts = artifacts_of(*in.image.disk),
       .output_dir = p.bind_dir(in.output_dir, true),
       .output_name = output_base_name(in.image)};
+  if (in.layout.verity) request.verity = diskmaker_client::Verity{in.layout.verity->data_id, in.layout.verity->hash_id};
   diskmaker_client::encode(request, p.init_request().initDiskmaker());
   p.mounts.read_write.push_back(in.workspace);
   return p;
@@ -351,6 +360,10 @@ void record_install(const installer_client::Result& result, const InstallInputs&
   out.sbom_path = (install.output_dir / sbom).string();
 }
 
+bool is_root_hash(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 void record_artifacts(const diskmaker_client::Result& result, const fs::path& output_dir, ImageResults& out) {
   for (const auto& artifact : result.artifacts) {
     // The stage names files inside its sandbox; the output directory is bound
@@ -359,6 +372,9 @@ void record_artifacts(const diskmaker_client::Result& result, const fs::path& ou
     base::require(!name.empty() && name != "." && name != "..", "make-disk: bad artifact path");
     out.artifacts.push_back({output_dir / name, artifact.type, artifact.sha256, artifact.size});
   }
+  base::require(result.root_hash.empty() || is_root_hash(result.root_hash),
+                "make-disk: the dm-verity root hash '" + result.root_hash.substr(0, 80) + "' is not 64 hex digits");
+  out.root_hash = result.root_hash;
 }
 
 }  // namespace

@@ -58,6 +58,9 @@ struct DiskInputs {
 
 // target.imageType img: no disk, so no boot loader, initramfs, fstab or ESP
 // (the installer request says so: bootloader type "none", initramfsTool "none").
+// systemConfig.immutability.enabled: a read-only root on dm-verity.
+bool is_immutable(const config::ImageTemplate& image);
+
 bool is_initrd_image(const config::ImageTemplate& image);
 
 // "<image.name>-<image.version>": the base name of every output file.
@@ -66,8 +69,11 @@ std::string output_base_name(const config::ImageTemplate& image);
 std::string image_hostname(const config::SystemConfig& system);
 
 // "dracut" or "initramfs-tools", from the package set, else the distribution's
-// initramfsTool (provider config.yml).
-std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts);
+// initramfsTool (provider config.yml). A dm-verity root (`verity`) takes
+// dracut also from Debian's dracut-core, which installs beside
+// initramfs-tools (dracut itself conflicts with it): only dracut's
+// initramfs runs systemd, which opens the verity root.
+std::string initramfs_tool(const Lockfile& lock, const config::DistributionFacts& facts, bool verity = false);
 
 // The packages of `lock` in installation order (install_order, then any
 // package it does not name, in lockfile order).
@@ -98,6 +104,7 @@ struct ImageResults {
     std::uint64_t size = 0;
   };
   std::vector<Artifact> artifacts;
+  std::string root_hash;  // dm-verity root hash (immutability), "" without
 };
 
 // Adds "install" (after `after`, empty: at once) and "make-disk". In kSave

@@ -341,6 +341,10 @@ TEST(InitramfsTool, FollowsThePackageSetThenTheDistribution) {
   // The provider's value, whatever the distribution is called.
   EXPECT_EQ(initramfs_tool(lock, {.initramfs_tool = "dracut"}), "dracut");
   EXPECT_THROW(initramfs_tool(lock, {}), base::Error);
+  // Debian's dracut-core beside initramfs-tools: dracut for a verity root only.
+  lock.packages = {{.name = "initramfs-tools"}, {.name = "dracut-core"}};
+  EXPECT_EQ(initramfs_tool(lock, debian), "initramfs-tools");
+  EXPECT_EQ(initramfs_tool(lock, debian, true), "dracut");
 }
 
 TEST_F(ImageJobs, InstallRequestCarriesTheDistributionFacts) {
