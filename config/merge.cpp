@@ -43,7 +43,11 @@ Kernel merge_kernel(Kernel d, const Kernel& u) {
   override_if_set(d.cmdline, u.cmdline);
   override_if_set(d.enable_extra_modules, u.enable_extra_modules);
   if (!u.packages.empty()) d.packages = u.packages;
-  return d;  // name and uki stay D's
+  // The reference keeps D's uki whatever U says; a key the template sets is
+  // never dropped here, so U's wins when set. The name stays D's (merge()
+  // warns when U names another).
+  override_if_set(d.uki, u.uki);
+  return d;
 }
 
 void merge_user(User& d, const User& u) {
@@ -59,6 +63,19 @@ void merge_user(User& d, const User& u) {
   override_if_set(d.shell, u.shell);
   append_unique(d.groups, u.groups);
   d.sudo = u.sudo;  // reference rule: always the user's value
+}
+
+// kernel.name is the default's (the reference's rule): say so when the
+// template names another, rather than drop it unseen.
+std::optional<std::string> ignored_kernel_name(const ImageTemplate& d, const ImageTemplate& u) {
+  const auto name_of = [](const ImageTemplate& t) -> std::optional<std::string> {
+    if (!t.system_config || !t.system_config->kernel) return std::nullopt;
+    return t.system_config->kernel->name;
+  };
+  const std::optional<std::string> mine = name_of(u), kept = name_of(d);
+  if (!mine || !kept || *mine == *kept) return std::nullopt;
+  return "systemConfig.kernel.name '" + *mine + "' is not used: the default's '" + *kept +
+         "' is kept (the name is informational; kernel.packages are what is installed)";
 }
 
 SystemConfig merge_system_config(SystemConfig d, const SystemConfig& u) {
@@ -138,6 +155,7 @@ MergeResult merge_templates(const ImageTemplate& d, const ImageTemplate& u) {
                [](const PackageRepository& r) { return r.codename; },
                [](PackageRepository& have, const PackageRepository& mine) { have = mine; });
 
+  if (const std::optional<std::string> ignored = ignored_kernel_name(m, u)) result.warnings.push_back(*ignored);
   // Unlike the reference tool, merge even when the user's systemConfig has no name.
   if (u.system_config)
     m.system_config = m.system_config ? merge_system_config(*m.system_config, *u.system_config) : u.system_config;

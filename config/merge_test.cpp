@@ -117,8 +117,10 @@ TEST(Merge, KernelFieldsOverrideAndPackagesAreReplaced) {
   EXPECT_EQ(k.cmdline, "loud");
   EXPECT_EQ(k.version, "6.1");
   EXPECT_EQ(k.packages, (std::vector<std::string>{"k2"}));
-  EXPECT_EQ(k.name, "kernel");  // name and uki come from the default
-  EXPECT_EQ(k.uki, true);
+  EXPECT_EQ(k.name, "kernel");  // the name comes from the default, with a warning
+  EXPECT_EQ(k.uki, false);      // unlike the reference, the template's uki is not dropped
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("systemConfig.kernel.name 'other' is not used"), std::string::npos) << r.warnings[0];
 }
 
 TEST(Merge, EmptyKernelPackagesKeepTheDefaults) {
