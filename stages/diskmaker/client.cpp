@@ -38,6 +38,7 @@ void encode(const Request& request, ipc::proto::DiskmakerRequest::Builder out) {
   }
   request.output_dir.encode(out.initOutputDir());
   out.setOutputName(request.output_name);
+  out.setPhase(request.phase);
   if (request.verity) {
     auto verity = out.initVerity();
     verity.setDataPartitionId(request.verity->data_partition_id);

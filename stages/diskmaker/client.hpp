@@ -15,6 +15,7 @@
 namespace stage::diskmaker::client {
 
 using TableType = ipc::proto::DiskmakerRequest::TableType;
+using Phase = ipc::proto::DiskmakerRequest::Phase;
 
 struct Partition {
   std::string id;
@@ -55,6 +56,7 @@ struct Request {
   ipc::FdReference output_dir;
   std::string output_name;  // base name, no '/'
   std::optional<Verity> verity;  // unset: a writable root
+  Phase phase = Phase::WHOLE;    // PARTITIONS then FINISH: the ESP signed between
 };
 
 struct ArtifactFile {

@@ -53,6 +53,7 @@ TEST(DiskmakerClient, RequestReachesTheStageDecoder) {
   EXPECT_EQ(decoded.artifacts[1].type, "qcow2");
   EXPECT_EQ(decoded.artifacts[1].compression, "zstd");
   EXPECT_EQ(decoded.output_name, "image-1.0");
+  EXPECT_EQ(decoded.phase, DiskPhase::kWhole);
   // What run_request reads beside decode_request.
   const auto r = builder.asReader();
   EXPECT_EQ(std::string(r.getPartitions()[0].getMountOptions().cStr()), "umask=0077");
@@ -61,6 +62,18 @@ TEST(DiskmakerClient, RequestReachesTheStageDecoder) {
   EXPECT_TRUE(r.getUki());
   EXPECT_EQ(ipc::FdReference::decode(r.getRootDir()), ipc::FdReference::of_path("/ws/root", true));
   EXPECT_EQ(ipc::FdReference::decode(r.getOutputDir()), ipc::FdReference::of_path("/ws/out", true));
+}
+
+TEST(DiskmakerClient, PhaseReachesTheStageDecoder) {
+  for (const auto& [phase, expected] : {std::pair{client::Phase::PARTITIONS, DiskPhase::kPartitions},
+                                        std::pair{client::Phase::FINISH, DiskPhase::kFinish}}) {
+    capnp::MallocMessageBuilder message;
+    auto builder = message.initRoot<ipc::proto::DiskmakerRequest>();
+    client::Request request = sample_request();
+    request.phase = phase;
+    client::encode(request, builder);
+    EXPECT_EQ(decode_request(builder.asReader()).phase, expected);
+  }
 }
 
 TEST(DiskmakerClient, ResultDecodes) {

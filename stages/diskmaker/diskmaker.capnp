@@ -43,6 +43,21 @@ struct DiskmakerRequest {
   outputDir @8 :FdRef;
   outputName @9 :Text;          # base name, no '/'
   verity @10 :Verity;           # immutability.enabled ("" ids: no dm-verity)
+  phase @11 :Phase;
+
+  # Secure Boot splits the run in two so the supervisor can sign the ESP's
+  # EFI binaries between them (after the root hash is in the UKI):
+  # `partitions` writes the table and every file system but the FAT ones,
+  # copies each FAT partition's files (root hash in) to
+  # <outputDir>/.<outputName>.esp/<partition id>/ and keeps the partial disk
+  # .<outputName>.raw.partial; `finish` makes the FAT partitions from those
+  # directories in that disk, then the artifacts, and removes the .esp
+  # directory. The result of `partitions` has no artifacts.
+  enum Phase {
+    whole @0;
+    partitions @1;
+    finish @2;
+  }
 
   # The root file system is made, then its hash tree with `veritysetup
   # format` (root partition image as data, hash partition image as hash

@@ -264,6 +264,61 @@ TEST_F(DiskmakerSandbox, MakesAVerityRootWhoseHashTheUkiOnTheEspCarries) {
   EXPECT_FALSE(host_ok({"veritysetup", "verify", data.string(), hash.string(), root_hash}));
 }
 
+// Secure Boot's two runs: phase partitions leaves the partial disk and the
+// ESP's files (root hash in the UKI) in .img.esp/esp/ and no artifact; what
+// is changed there (as signing does) is what phase finish puts on the ESP,
+// and the disk is then as a whole run makes it: the table, "/" and its hash
+// tree verified with the returned root hash, the ESP's files.
+TEST_F(DiskmakerSandbox, MakesTheDiskInTwoPhasesWithTheEspFilesChangedBetween) {
+  nlohmann::json request = request_json(base_, 56 * kMiB);
+  request["diskmaker"]["partitions"].push_back({{"id", "roothashmap"}, {"start", std::to_string(56 * kMiB)},
+                                                {"end", "0"}, {"fsType", "none"}, {"mountPoint", "none"},
+                                                {"partUuid", "12345678-9abc-4def-8123-456789abcdef"}});
+  request["diskmaker"]["verity"] = {{"dataPartitionId", "root"}, {"hashPartitionId", "roothashmap"}};
+  request["diskmaker"]["phase"] = "partitions";
+  const auto first = run_stage(request);
+  ASSERT_TRUE(first.succeeded()) << first.describe();
+  const auto result = nlohmann::json::parse(first.out)["diskmaker"];
+  const std::string root_hash = result["rootHash"];
+  ASSERT_EQ(root_hash.size(), 64u) << first.out;
+  EXPECT_TRUE(result["artifacts"].empty());
+  EXPECT_EQ(names_in(base_ / "out"), (std::vector<std::string>{".img.esp", ".img.raw.partial"}));
+  const fs::path copy = base_ / "out/.img.esp/esp";
+  EXPECT_EQ(names_in(copy), (std::vector<std::string>{"EFI", "loader"}));
+  std::ifstream uki(copy / "EFI/Linux/linux.efi");
+  EXPECT_THAT(std::string(std::istreambuf_iterator<char>(uki), {}), HasSubstr("roothash=" + root_hash + " ro"));
+  std::ofstream(copy / "EFI/BOOT/BOOTX64.EFI", std::ios::app) << "signed\n";
+
+  request["diskmaker"]["phase"] = "finish";
+  const auto second = run_stage(request);
+  ASSERT_TRUE(second.succeeded()) << second.describe();
+  EXPECT_EQ(names_in(base_ / "out"), (std::vector<std::string>{"img.qcow2", "img.raw"}));
+  const fs::path disk = base_ / "out/img.raw";
+  const std::string esp = disk.string() + "@@" + std::to_string(kMiB);
+  EXPECT_THAT(host({"mtype", "-i", esp, "::/EFI/BOOT/BOOTX64.EFI"}), HasSubstr("MZ fake efi\nsigned"));
+  EXPECT_THAT(host({"mtype", "-i", esp, "::/EFI/Linux/linux.efi"}), HasSubstr("roothash=" + root_hash + " ro"));
+  EXPECT_THAT(host({"mtype", "-i", esp, "::/loader/loader.conf"}), HasSubstr("timeout 3"));
+  EXPECT_THAT(host({"blkid", "-p", "-O", std::to_string(kMiB), disk.string()}), HasSubstr("UUID=\"1234-ABCD\""));
+  const auto table = nlohmann::json::parse(host({"sfdisk", "--json", disk.string()}))["partitiontable"];
+  ASSERT_EQ(table["partitions"].size(), 3u);
+  EXPECT_EQ(table["partitions"][0]["uuid"], "11111111-2222-3333-4444-555555555555");
+  const fs::path data = base_ / "data.img", hash = base_ / "hash.img";
+  host({"dd", "if=" + disk.string(), "of=" + data.string(), "bs=1M", "skip=36", "count=20", "status=none"});
+  host({"dd", "if=" + disk.string(), "of=" + hash.string(), "bs=1M", "skip=56", "status=none"});
+  EXPECT_TRUE(host_ok({"veritysetup", "verify", data.string(), hash.string(), root_hash}));
+  EXPECT_THAT(debugfs("stat /usr/bin/su"), HasSubstr("Mode:  04755"));
+  EXPECT_TRUE(host_ok({"e2fsck", "-fn", disk.string() + "?offset=" + std::to_string(kRootOffset)}));
+}
+
+TEST_F(DiskmakerSandbox, RefusesToFinishADiskThatNoFirstPhaseLeft) {
+  nlohmann::json request = request_json(base_, 0);
+  request["diskmaker"]["phase"] = "finish";
+  const auto ran = run_stage(request);
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("the first run's '.img.raw.partial' cannot be opened"));
+  EXPECT_TRUE(names_in(base_ / "out").empty());
+}
+
 TEST_F(DiskmakerSandbox, RefusesAVerityRootWithoutTheUkiPlaceholderOnTheEsp) {
   nlohmann::json request = request_json(base_, 56 * kMiB);
   request["diskmaker"]["partitions"].push_back({{"id", "roothashmap"}, {"start", std::to_string(56 * kMiB)},

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -52,9 +53,10 @@ UniqueFd make_work_dir(int out_fd, const std::string& name) {
 
 struct RemoveTree {
   std::string path;
+  bool keep = false;
   ~RemoveTree() {
     std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
+    if (!keep) std::filesystem::remove_all(path, ignored);
   }
 };
 
@@ -191,6 +193,24 @@ void put_root_hash_on_esp(const std::vector<PlacedPartition>& placed, const Tree
                                   "hash placeholder (the installer writes it into the UKI's command line)");
 }
 
+// Phase partitions: each FAT partition's files (root hash in) copied to
+// .<outputName>.esp/<id>/ for the supervisor to sign, the FAT left unmade.
+void export_fat_trees(const DiskRequest& disk, const std::vector<PlacedPartition>& placed, const TreeSplit& split,
+                      int out_fd, int work_fd) {
+  const std::string name = esp_dir_name(disk.output_name);
+  UniqueFd esp = make_work_dir(out_fd, name);
+  for (const PlacedPartition& p : placed) {
+    if (phase_makes(DiskPhase::kPartitions, *p.spec)) continue;
+    const auto moved = split.moved_name(p.spec->id);
+    UniqueFd source;
+    if (moved) {
+      source = UniqueFd(base::check_syscall(
+          ::openat(work_fd, moved->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open", *moved));
+    }
+    export_fat_tree(source.get(), esp.get(), *p.spec);
+  }
+}
+
 // Splits the tree and makes every file system; the tree is whole again after.
 // With dm-verity "/" and its hash tree come first: the root hash goes into
 // the ESP's UKI before the ESP is made. Returns the root hash ("" without).
@@ -212,6 +232,7 @@ std::string format_partitions(const DiskRequest& disk, const std::vector<PlacedP
     context.check_cancelled();
     const PartitionSpec& p = *placed[i].spec;
     if (disk.verity && (p.id == disk.verity->data_id || p.id == disk.verity->hash_id)) continue;
+    if (!phase_makes(disk.phase, p)) continue;
     context.progress({.phase = "format", .done = i, .total = placed.size(), .item = p.id});
     FsTarget fs{.disk_path = target.path, .disk_fd = target.disk_fd, .source_dir = std::nullopt, .source_fd = -1,
                 .scratch_dir = fd_path(work.get()), .scratch_fd = work.get(), .inherit_fds = inherit};
@@ -227,6 +248,7 @@ std::string format_partitions(const DiskRequest& disk, const std::vector<PlacedP
     }
     make_filesystem(placed[i], fs);
   }
+  if (disk.phase == DiskPhase::kPartitions) export_fat_trees(disk, placed, split, target.out_fd, work.get());
   split.restore();
   return root_hash;
 }
@@ -251,6 +273,11 @@ DiskRequest decode_request(DiskmakerRequest::Reader request) {
   if (verity.hasDataPartitionId() && verity.getDataPartitionId().size() > 0) {
     out.verity = VeritySpec{verity.getDataPartitionId(), verity.getHashPartitionId()};
   }
+  switch (request.getPhase()) {
+    case DiskmakerRequest::Phase::WHOLE: out.phase = DiskPhase::kWhole; break;
+    case DiskmakerRequest::Phase::PARTITIONS: out.phase = DiskPhase::kPartitions; break;
+    case DiskmakerRequest::Phase::FINISH: out.phase = DiskPhase::kFinish; break;
+  }
   return out;
 }
 
@@ -265,6 +292,59 @@ void fill_missing_ids(DiskLayout& layout) {
   }
 }
 
+namespace {
+
+// The two runs must agree on every id: the supervisor gives them all.
+void check_ids_given(const DiskRequest& disk) {
+  if (disk.phase == DiskPhase::kWhole) return;
+  for (const PartitionSpec& p : disk.layout.partitions) {
+    const bool fs = fs_kind(p.fs_type, p.id) != FsKind::kNone;
+    const bool part = disk.layout.table == TableType::kGpt;
+    base::require((!fs || !p.fs_uuid.empty()) && (!part || !p.part_uuid.empty()),
+                  "Failed to accept partition '" + p.id + "': a disk made in two phases needs its fsUuid and "
+                  "partUuid in the request");
+  }
+}
+
+// Phase finish: the partial disk the first run left, then its FAT partitions.
+UniqueFd finish_fat_partitions(const DiskRequest& disk, const std::vector<PlacedPartition>& placed, int root_fd,
+                               int out_fd, TempFiles& temps) {
+  const std::string disk_name = disk_temp_name(disk.output_name);
+  const int fd = ::openat(out_fd, disk_name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  base::require(fd >= 0, "Failed to finish the disk: the first run's '" + disk_name + "' cannot be opened (" +
+                             std::strerror(errno) + ")");
+  UniqueFd disk_fd(fd);
+  temps.add(disk_name);
+  const std::string esp_name = esp_dir_name(disk.output_name);
+  UniqueFd esp(::openat(out_fd, esp_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  base::require(esp.get() >= 0, "Failed to finish the disk: the first run's '" + esp_name + "' cannot be opened (" +
+                                    std::strerror(errno) + ")");
+  const std::string work_name = "." + disk.output_name + ".work";
+  UniqueFd work = make_work_dir(out_fd, work_name);
+  RemoveTree remove_work{fd_path(out_fd) + "/" + work_name};
+  make_fat_from_export(placed, esp.get(),
+                       {.disk_path = fd_path(out_fd) + "/" + disk_name, .disk_fd = disk_fd.get(),
+                        .source_dir = std::nullopt, .source_fd = -1, .scratch_dir = fd_path(work.get()),
+                        .scratch_fd = work.get(), .inherit_fds = {root_fd, out_fd, work.get()}});
+  return disk_fd;
+}
+
+// Phases whole and partitions: the table and the file systems.
+UniqueFd partition_disk(const DiskRequest& disk, const std::vector<PlacedPartition>& placed, int root_fd, int out_fd,
+                        TempFiles& temps, ipc::StageContext& context, std::string& root_hash) {
+  const std::string disk_name = disk_temp_name(disk.output_name);
+  context.progress({.phase = "partition", .done = 0, .total = 1});
+  UniqueFd disk_fd = create_disk(out_fd, disk_name, disk.layout.disk_size, temps);
+  Disk target{root_fd, out_fd, disk_fd.get(), fd_path(out_fd) + "/" + disk_name};
+  run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", target.path},
+                    .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root_fd, out_fd}},
+                   "write the partition table");
+  root_hash = format_partitions(disk, placed, target, context);
+  return disk_fd;
+}
+
+}  // namespace
+
 void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
                  ipc::proto::StageResult::Builder result) {
   // A tool that exits early must give us EPIPE, not kill the stage.
@@ -275,6 +355,7 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   }
   const auto in = request.getDiskmaker();
   DiskRequest disk = decode_request(in);
+  check_ids_given(disk);
   fill_missing_ids(disk.layout);
   const std::vector<PlacedPartition> placed = place_partitions(disk.layout);
   const std::vector<ArtifactPlan> plans = plan_artifacts(disk.output_name, disk.artifacts);
@@ -284,16 +365,20 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   UniqueFd out = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
   const std::string disk_name = disk_temp_name(disk.output_name);
   TempFiles temps(out.get());
-
-  context.progress({.phase = "partition", .done = 0, .total = 1});
-  UniqueFd disk_fd = create_disk(out.get(), disk_name, disk.layout.disk_size, temps);
-  Disk target{root.get(), out.get(), disk_fd.get(), fd_path(out.get()) + "/" + disk_name};
-  run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", target.path},
-                    .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root.get(), out.get()}},
-                   "write the partition table");
-  const std::string root_hash = format_partitions(disk, placed, target, context);
+  // The ESP copies live from phase partitions until phase finish is done.
+  RemoveTree remove_esp{fd_path(out.get()) + "/" + esp_dir_name(disk.output_name)};
+  std::string root_hash;
+  UniqueFd disk_fd = disk.phase == DiskPhase::kFinish
+                         ? finish_fat_partitions(disk, placed, root.get(), out.get(), temps)
+                         : partition_disk(disk, placed, root.get(), out.get(), temps, context, root_hash);
   base::check_syscall(::fsync(disk_fd.get()), "flush the disk file", disk_name);
   disk_fd.reset();
+  if (disk.phase == DiskPhase::kPartitions) {
+    temps.release(disk_name);
+    remove_esp.keep = true;
+    fill_result({}, placed, disk.layout.table, root_hash, result.initDiskmaker());
+    return;
+  }
 
   context.progress({.phase = "artifacts", .done = 0, .total = plans.size()});
   const std::vector<ProducedArtifact> produced = produce_artifacts(

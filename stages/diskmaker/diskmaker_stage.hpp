@@ -7,6 +7,9 @@
 //   .<outputName>.raw.partial   the disk being made
 //   .<outputName>.work/         the subtrees of partitions other than "/"
 //   .<final name>.partial       each artifact until every one is complete
+//   .<outputName>.esp/<id>/     phase partitions: the FAT partitions' files,
+//                               kept with the partial disk for phase finish
+//                               (esp_phase.hpp)
 #pragma once
 
 #include <optional>
@@ -16,6 +19,7 @@
 #include "ipc/stage_main.hpp"
 #include "stages/diskmaker/diskmaker.capnp.h"
 #include "stages/diskmaker/artifacts.hpp"
+#include "stages/diskmaker/esp_phase.hpp"
 #include "stages/diskmaker/layout.hpp"
 #include "stages/diskmaker/verity.hpp"
 
@@ -26,6 +30,7 @@ struct DiskRequest {
   std::vector<ArtifactSpec> artifacts;
   std::string output_name;
   std::optional<VeritySpec> verity;  // immutability: a dm-verity root
+  DiskPhase phase = DiskPhase::kWhole;
 };
 
 // The plain request; the fds of rootDir and outputDir are opened by run_request.
