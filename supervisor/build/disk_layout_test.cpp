@@ -69,6 +69,31 @@ TEST(DiskLayout, TurnsTheDefaultDiskIntoBytesGuidsAndFstab) {
                                    FstabLine{"UUID=" + esp.fs_uuid, "/boot/efi", "vfat", "umask=0077", 0, 2}));
 }
 
+// index, name, fsLabel and flags go to the disk maker as written, which puts
+// them in the table and on the file system (stages/diskmaker: SfdiskScript,
+// ExtMkfsArgv, VfatMkfsArgv, TableEntryFor); without them: the position and the id.
+TEST(DiskLayout, IndexNameFsLabelAndFlagsAreTheTemplates) {
+  config::Disk d = default_disk();
+  d.partitions[0].index = 2;
+  d.partitions[0].name = "EFI System";
+  d.partitions[0].fs_label = "ESP";
+  d.partitions[1].index = 1;
+  d.partitions[1].fs_label = "root";
+  const DiskLayout layout = plan_disk_layout(d, counting_uuids());
+  ASSERT_EQ(layout.partitions.size(), 2u);
+  EXPECT_EQ(layout.partitions[0].index, 2u);
+  EXPECT_EQ(layout.partitions[0].name, "EFI System");
+  EXPECT_EQ(layout.partitions[0].fs_label, "ESP");
+  EXPECT_EQ(layout.partitions[0].flags, (std::vector<std::string>{"esp", "boot"}));
+  EXPECT_EQ(layout.partitions[1].index, 1u);
+  EXPECT_EQ(layout.partitions[1].name, "rootfs") << "no name: the id";
+  EXPECT_EQ(layout.partitions[1].fs_label, "root");
+  EXPECT_TRUE(layout.partitions[1].flags.empty());
+  const DiskLayout plain = plan_disk_layout(default_disk(), counting_uuids());
+  EXPECT_EQ(plain.partitions[1].index, 2u) << "no index: the position in the list";
+  EXPECT_EQ(plain.partitions[1].fs_label, "");
+}
+
 TEST(DiskLayout, FatVolumeIdIsTheFirstEightHexDigits) {
   EXPECT_EQ(fat_volume_id("1a2b3c4d-5e6f-4000-8000-000000000000"), "1A2B-3C4D");
 }

@@ -178,6 +178,37 @@ TEST_F(ImageJobs, InstallRequestCarriesTheOsConfiguration) {
   EXPECT_EQ(std::string(req.getFstab()[1].getFsType()), "vfat");
 }
 
+// users[].groups, .home and .shell reach the installer, which runs useradd
+// with them (stages/installer/os_config_test.cpp).
+TEST_F(ImageJobs, InstallRequestCarriesEachUsersGroupsHomeAndShell) {
+  image.system_config->users[0].groups = {"adm", "sudo"};
+  image.system_config->users[0].home = "/srv/alice";
+  image.system_config->users[0].shell = "/bin/zsh";
+  const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kNone));
+  const auto users = request_of(p).getInstaller().getUsers();
+  ASSERT_EQ(users.size(), 2u);
+  ASSERT_EQ(users[0].getGroups().size(), 2u);
+  EXPECT_EQ(std::string(users[0].getGroups()[0]), "adm");
+  EXPECT_EQ(std::string(users[0].getGroups()[1]), "sudo");
+  EXPECT_EQ(std::string(users[0].getHome()), "/srv/alice");
+  EXPECT_EQ(std::string(users[0].getShell()), "/bin/zsh");
+  EXPECT_EQ(users[1].getGroups().size(), 0u);
+  EXPECT_EQ(std::string(users[1].getHome()), "") << "none given: useradd's default";
+  EXPECT_EQ(std::string(users[1].getShell()), "") << "none given: the installer's /bin/bash";
+}
+
+// kernel.uki reaches both the installer (which builds the UKI) and the disk
+// maker (which finds it on the ESP); absent, neither makes one.
+TEST_F(ImageJobs, InstallAndDiskRequestsCarryTheKernelsUki) {
+  const DiskInputs disk{.image = image, .workspace = dir.path() / "ws", .root_dir = dir.path() / "ws" / "root",
+                        .output_dir = dir.path() / "ws" / "out", .layout = layout};
+  EXPECT_FALSE(request_of(prepare_install_request(inputs(BuildEnvMode::kNone))).getInstaller().getUki());
+  EXPECT_FALSE(request_of(prepare_disk_request(disk)).getDiskmaker().getUki());
+  image.system_config->kernel->uki = true;  // `disk` holds a reference to `image`
+  EXPECT_TRUE(request_of(prepare_install_request(inputs(BuildEnvMode::kNone))).getInstaller().getUki());
+  EXPECT_TRUE(request_of(prepare_disk_request(disk)).getDiskmaker().getUki());
+}
+
 TEST_F(ImageJobs, AdditionalFilesResolveAgainstTheirTemplateAndTravelAsFds) {
   const PreparedRequest p = prepare_install_request(inputs(BuildEnvMode::kNone));
   const auto req = request_of(p).getInstaller();
