@@ -44,6 +44,22 @@ void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   }
 }
 
+// Secure Boot signs the ESP of a raw disk booted by systemd-boot and a UKI
+// (the UKI holds the root hash): a GRUB image's chain (shim, its
+// configuration) is not signed by this version.
+void secure_boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
+  const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
+  const auto& loader = t.system_config->bootloader;
+  const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
+  const auto& kernel = t.system_config->kernel;
+  const bool uki = kernel && kernel->uki.value_or(false);
+  if (type == "raw" && provider == "systemd-boot" && uki) return;
+  out.push_back("systemConfig.immutability.secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure Boot signing "
+                "is built for raw disk images booted by systemd-boot with a UKI, not for imageType " + type + " with " +
+                provider + (uki ? " and a UKI" : " without a UKI") + "; remove the keys or use systemd-boot and "
+                "systemConfig.kernel.uki: true");
+}
+
 }  // namespace
 
 std::vector<std::string> unbuilt_keys(const ImageTemplate& t) {
@@ -54,10 +70,7 @@ std::vector<std::string> unbuilt_keys(const ImageTemplate& t) {
   if (!t.system_config->immutability) return out;
   const Immutability& im = *t.system_config->immutability;
   if (im.enabled) verity_keys(t, out);
-  if (im.secure_boot_db_key || im.secure_boot_db_crt || im.secure_boot_db_cer) {
-    out.push_back("systemConfig.immutability.secureBootDBKey/secureBootDBCrt/secureBootDBCer ask for EFI binaries "
-                  "signed for Secure Boot, which this version does not do; remove them (the image is then unsigned)");
-  }
+  if (im.secure_boot_db_key || im.secure_boot_db_crt || im.secure_boot_db_cer) secure_boot_keys(t, out);
   return out;
 }
 

@@ -55,13 +55,24 @@ TEST(UnbuiltKeys, AVerityRootIsBuiltOnlyWithAUkiOnARawDisk) {
   }
 }
 
-TEST(UnbuiltKeys, SecureBootKeysAreNamedAndTheBuildRefused) {
-  ImageTemplate t = verity_template("systemd-boot", true);
+ImageTemplate with_secure_boot(ImageTemplate t) {
   t.system_config->immutability->secure_boot_db_key = "/keys/db.key";
   t.system_config->immutability->secure_boot_db_crt = "/keys/db.crt";
   t.system_config->immutability->secure_boot_db_cer = "/keys/db.cer";
-  EXPECT_THAT(unbuilt_keys(t), ElementsAre(HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer")));
-  EXPECT_THROW(require_buildable(t), base::Error);
+  return t;
+}
+
+// Secure Boot signs the ESP of a systemd-boot + UKI raw disk: built. With
+// GRUB (whose chain it does not sign) the keys are named and the build refused.
+TEST(UnbuiltKeys, SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly) {
+  EXPECT_TRUE(unbuilt_keys(with_secure_boot(verity_template("systemd-boot", true))).empty());
+  EXPECT_NO_THROW(require_buildable(with_secure_boot(verity_template("systemd-boot", true))));
+  const ImageTemplate grub = with_secure_boot(verity_template("grub", true));
+  EXPECT_THAT(unbuilt_keys(grub), ElementsAre(HasSubstr("dm-verity root needs its root hash in a UKI"),
+                                              HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure "
+                                                        "Boot signing is built for raw disk images booted by "
+                                                        "systemd-boot with a UKI, not for imageType raw with grub")));
+  EXPECT_THROW(require_buildable(grub), base::Error);
 }
 
 TEST(UnbuiltKeys, XfsAndLegacyBootOfADiskImageAreNamed) {

@@ -211,6 +211,10 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   run.run();
   if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
   if (!results.root_hash.empty()) log.info("dm-verity root hash " + results.root_hash + " (read-only /)");
+  if (results.secure_boot.signed_count > 0) {
+    log.info("Signed " + std::to_string(results.secure_boot.signed_count) + " EFI binaries for Secure Boot with " +
+             results.secure_boot.certificate);
+  }
   return results;
 }
 
@@ -245,6 +249,11 @@ InputDigest image_input_digest(const BuildRequest& request, const config::Provid
                      .programs = image_programs(stages)};
   for (const auto& file : request.image.system_config->additional_files) {
     inputs.host_files.push_back(additional_file_source(file, request.template_path));
+  }
+  // The certificates name the signer; the key itself is never read here.
+  if (const auto keys = secure_boot_keys(request.image)) {
+    inputs.host_files.push_back(keys->certificate);
+    inputs.host_files.push_back(keys->der);
   }
   return digest_image_inputs(inputs);
 }
@@ -285,6 +294,10 @@ std::vector<PublishedFile> publish(const BuildRequest& request, const config::Pr
   std::vector<OutputFile> files;
   for (const auto& artifact : results.artifacts) {
     files.push_back({artifact.path, artifact.path.filename().string(), artifact.sha256, artifact.size});
+  }
+  // The DB certificate for enrolment in the firmware, where the reference puts it.
+  if (const auto keys = secure_boot_keys(request.image)) {
+    files.push_back({{}, kDbCertificateFile, "", std::nullopt, read_db_certificate(keys->der)});
   }
   return publish_image_outputs(request, provider, std::move(files), results.sbom_path, lock, digest, log);
 }

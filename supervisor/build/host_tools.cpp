@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "supervisor/build/secure_boot.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
@@ -27,6 +28,7 @@ sandbox::ImageFeatures image_features(const config::ImageTemplate& image, std::s
   const config::SystemConfig* system = image.system_config ? &*image.system_config : nullptr;
   features.uki = system && system->kernel && system->kernel->uki.value_or(false);
   features.verity = system && system->immutability && system->immutability->enabled;
+  features.secure_boot = secure_boot_keys(image).has_value();
   if (image.disk) {
     for (const auto& p : image.disk->partitions) features.fs_types.push_back(p.fs_type.value_or(""));
     for (const auto& a : image.disk->artifacts) features.artifacts.emplace_back(a.type, a.compression.value_or("none"));
@@ -50,7 +52,9 @@ std::vector<HostTool> image_tools(const config::ImageTemplate& image, std::strin
   if (image.target && image.target->image_type.value_or("raw") == "img") {
     return programs_of({StageKind::INSTALLER}, image_features(image, package_family));
   }
-  return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, image_features(image, package_family));
+  const sandbox::ImageFeatures features = image_features(image, package_family);
+  if (features.secure_boot) return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER, StageKind::SIGNER}, features);
+  return programs_of({StageKind::INSTALLER, StageKind::DISKMAKER}, features);
 }
 
 void require_host_tools(const std::vector<HostTool>& tools) {

@@ -50,6 +50,19 @@ TEST(HostTools, AnImageNeedsTheInstallersAndTheDiskMakersPrograms) {
   EXPECT_THAT(programs_of(image_tools(image, "deb")), ::testing::Contains("objcopy"));
 }
 
+// Secure Boot keys: the signer's sbsign and sbverify are checked up front too.
+TEST(HostTools, SecureBootKeysNeedTheSignersSbsignAndSbverify) {
+  config::ImageTemplate image;
+  image.disk = config::Disk{};
+  image.system_config = config::SystemConfig{};
+  image.system_config->immutability = config::Immutability{.enabled = true};
+  EXPECT_THAT(programs_of(image_tools(image, "deb")), Not(::testing::Contains("sbsign")));
+  image.system_config->immutability->secure_boot_db_key = "DB.key";
+  image.system_config->immutability->secure_boot_db_crt = "DB.crt";
+  image.system_config->immutability->secure_boot_db_cer = "DB.cer";
+  EXPECT_THAT(programs_of(image_tools(image, "deb")), ::testing::IsSupersetOf({"sbsign", "sbverify", "veritysetup"}));
+}
+
 // An initrd is packed by the isomaker with libarchive: no disk maker program,
 // even when the template (or its OS default) has a disk section.
 TEST(HostTools, AnInitrdImageNeedsOnlyTheInstallersPrograms) {

@@ -210,6 +210,10 @@ std::string image_hostname(const config::SystemConfig& system) {
   return host.empty() ? "localhost" : host;
 }
 
+fs::path esp_copies_dir(const config::ImageTemplate& image, const fs::path& output_dir) {
+  return output_dir / ("." + output_base_name(image) + ".esp");
+}
+
 std::string output_base_name(const config::ImageTemplate& image) {
   base::require(image.image && image.image->name && image.image->version, "the template has no image.name/version");
   return *image.image->name + "-" + *image.image->version;
@@ -312,6 +316,11 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
       .artifacts = artifacts_of(*in.image.disk),
       .output_dir = p.bind_dir(in.output_dir, true),
       .output_name = output_base_name(in.image)};
+  switch (in.run) {
+    case DiskRun::kWhole: request.phase = diskmaker_client::Phase::WHOLE; break;
+    case DiskRun::kPartitions: request.phase = diskmaker_client::Phase::PARTITIONS; break;
+    case DiskRun::kFinish: request.phase = diskmaker_client::Phase::FINISH; break;
+  }
   if (in.layout.verity) request.verity = diskmaker_client::Verity{in.layout.verity->data_id, in.layout.verity->hash_id};
   diskmaker_client::encode(request, p.init_request().initDiskmaker());
   p.mounts.read_write.push_back(in.workspace);
@@ -374,7 +383,44 @@ void record_artifacts(const diskmaker_client::Result& result, const fs::path& ou
   }
   base::require(result.root_hash.empty() || is_root_hash(result.root_hash),
                 "make-disk: the dm-verity root hash '" + result.root_hash.substr(0, 80) + "' is not 64 hex digits");
-  out.root_hash = result.root_hash;
+  if (!result.root_hash.empty()) out.root_hash = result.root_hash;  // finish-disk reports none
+}
+
+StageJob disk_job(std::string name, std::vector<std::string> after, const DiskInputs& disk,
+                  std::function<void(const diskmaker_client::Result&)> on_result) {
+  return StageJob{
+      .name = std::move(name),
+      .kind = ipc::proto::StageKind::DISKMAKER,
+      .after = std::move(after),
+      .prepare = [disk] { return prepare_disk_request(disk); },
+      .on_success = [on_result](const StageOutcome& outcome) {
+        on_result(diskmaker_client::decode(outcome.result_reader().getDiskmaker()));
+      },
+      .timeout = stage_info(ipc::proto::StageKind::DISKMAKER).default_timeout,
+  };
+}
+
+std::vector<std::string> fat_partition_ids(const DiskLayout& layout) {
+  std::vector<std::string> ids;
+  for (const PlannedPartition& p : layout.partitions) {
+    if (p.fs_type == "vfat" || p.fs_type == "fat16" || p.fs_type == "fat32") ids.push_back(p.id);
+  }
+  return ids;
+}
+
+// make-disk has left the ESP copies: a signing job pair per EFI binary, then finish-disk.
+void add_secure_boot_jobs(const SecureBootKeys& keys, DiskInputs disk, ImageResults& out,
+                          const std::function<void(StageJob)>& add_later) {
+  const EspSigning signing{keys, esp_copies_dir(disk.image, disk.output_dir), disk.workspace};
+  std::vector<std::string> signed_jobs;
+  for (StageJob& job : esp_signing_jobs(signing, list_esp_binaries(signing, fat_partition_ids(disk.layout)),
+                                        "make-disk", signed_jobs, out.secure_boot)) {
+    add_later(std::move(job));
+  }
+  disk.run = DiskRun::kFinish;
+  add_later(disk_job("finish-disk", signed_jobs, disk, [output_dir = disk.output_dir, &out](const auto& result) {
+    record_artifacts(result, output_dir, out);
+  }));
 }
 
 }  // namespace
@@ -396,31 +442,34 @@ std::string configure_job_name(const InstallInputs& install) {
 }
 
 std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std::string& after,
-                                 std::function<void()> on_saved, ImageResults& out) {
+                                 std::function<void()> on_saved, ImageResults& out,
+                                 std::function<void(StageJob)> add_later) {
   std::vector<StageJob> jobs = install_jobs(save_or_install, after, std::move(on_saved), out);
-  const std::string install_job = configure_job_name(save_or_install);
   const InstallInputs& install = save_or_install;
-  const DiskInputs disk{.image = install.image,
-                        .workspace = install.workspace,
-                        .root_dir = install.root_dir,
-                        .output_dir = install.output_dir,
-                        .layout = install.layout};
-  jobs.push_back(StageJob{
-      .name = "make-disk",
-      .kind = ipc::proto::StageKind::DISKMAKER,
-      .after = {install_job},
-      .prepare = [disk] { return prepare_disk_request(disk); },
-      .on_success = [output_dir = disk.output_dir, &out](const StageOutcome& outcome) {
-        record_artifacts(diskmaker_client::decode(outcome.result_reader().getDiskmaker()), output_dir, out);
-      },
-      .timeout = stage_info(ipc::proto::StageKind::DISKMAKER).default_timeout,
-  });
+  DiskInputs disk{.image = install.image,
+                  .workspace = install.workspace,
+                  .root_dir = install.root_dir,
+                  .output_dir = install.output_dir,
+                  .layout = install.layout};
+  const std::optional<SecureBootKeys> keys = secure_boot_keys(install.image);
+  if (keys) {
+    base::check(static_cast<bool>(add_later), "Secure Boot signing needs jobs added while the build runs");
+    disk.run = DiskRun::kPartitions;
+  }
+  jobs.push_back(disk_job("make-disk", {configure_job_name(save_or_install)}, disk,
+                          [disk, keys, add_later, &out](const diskmaker_client::Result& result) {
+                            record_artifacts(result, disk.output_dir, out);
+                            if (keys) add_secure_boot_jobs(*keys, disk, out, add_later);
+                          }));
   return jobs;
 }
 
 void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
                     std::function<void()> on_saved, ImageResults& out) {
-  for (StageJob& job : image_jobs(install, after, std::move(on_saved), out)) orchestrator.add(std::move(job));
+  auto add_later = [&orchestrator](StageJob job) { orchestrator.add(std::move(job)); };
+  for (StageJob& job : image_jobs(install, after, std::move(on_saved), out, add_later)) {
+    orchestrator.add(std::move(job));
+  }
 }
 
 }  // namespace supervisor

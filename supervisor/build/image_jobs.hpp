@@ -3,6 +3,11 @@
 //
 //   install (stage-installer) -> make-disk (stage-diskmaker)
 //
+// With Secure Boot keys (secure_boot.hpp), make-disk stops before the ESP
+// and the jobs it finds are added as it succeeds:
+//
+//   make-disk -> sign-esp-N -> verify-esp-N (each EFI binary) -> finish-disk
+//
 // The request builders are plain functions of their inputs so they can be
 // checked without starting a stage.
 #pragma once
@@ -21,6 +26,7 @@
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/build/package_fetch.hpp"
+#include "supervisor/build/secure_boot.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 
 namespace supervisor {
@@ -48,13 +54,21 @@ struct InstallInputs {
   std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
 };
 
+// The disk maker's run: the whole disk, or (Secure Boot) all but the FAT
+// partitions, then those from the signed ESP copies (diskmaker.capnp's Phase).
+enum class DiskRun { kWhole, kPartitions, kFinish };
+
 struct DiskInputs {
   const config::ImageTemplate& image;
   std::filesystem::path workspace;
   std::filesystem::path root_dir;
   std::filesystem::path output_dir;
   const DiskLayout& layout;
+  DiskRun run = DiskRun::kWhole;
 };
+
+// <output_dir>/.<output base name>.esp: where phase partitions copies the ESPs.
+std::filesystem::path esp_copies_dir(const config::ImageTemplate& image, const std::filesystem::path& output_dir);
 
 // target.imageType img: no disk, so no boot loader, initramfs, fstab or ESP
 // (the installer request says so: bootloader type "none", initramfsTool "none").
@@ -105,6 +119,7 @@ struct ImageResults {
   };
   std::vector<Artifact> artifacts;
   std::string root_hash;  // dm-verity root hash (immutability), "" without
+  EspSigningReport secure_boot;  // signed_count 0: no Secure Boot
 };
 
 // Adds "install" (after `after`, empty: at once) and "make-disk". In kSave
@@ -121,8 +136,11 @@ struct ImageResults {
 std::vector<StageJob> install_jobs(const InstallInputs& install, const std::string& after,
                                    std::function<void()> on_saved, ImageResults& out);
 std::string configure_job_name(const InstallInputs& install);
+// `add_later` adds the jobs found while running (Secure Boot's signing jobs
+// and finish-disk, added as make-disk succeeds); required with Secure Boot keys.
 std::vector<StageJob> image_jobs(const InstallInputs& install, const std::string& after,
-                                 std::function<void()> on_saved, ImageResults& out);
+                                 std::function<void()> on_saved, ImageResults& out,
+                                 std::function<void(StageJob)> add_later = {});
 void add_image_jobs(Orchestrator& orchestrator, const InstallInputs& install, const std::string& after,
                     std::function<void()> on_saved, ImageResults& out);
 

@@ -337,6 +337,29 @@ TEST_F(ImageJobs, EveryJobHasItsStagesTimeoutFromTheStageTable) {
   }
 }
 
+// Without Secure Boot keys make-disk makes the whole disk; with them it stops
+// before the FAT partitions (phase partitions), and the signing jobs and
+// finish-disk are added as it succeeds (secure_boot_test.cpp has those jobs).
+TEST_F(ImageJobs, SecureBootKeysMakeTheDiskInTwoPhases) {
+  using Phase = ipc::proto::DiskmakerRequest::Phase;
+  ImageResults out;
+  std::vector<StageJob> jobs = image_jobs(inputs(BuildEnvMode::kNone), "", {}, out);
+  ASSERT_EQ(jobs.back().name, "make-disk");
+  EXPECT_EQ(request_of(jobs.back().prepare()).getDiskmaker().getPhase(), Phase::WHOLE);
+
+  image.system_config->immutability = config::Immutability{
+      .enabled = true, .secure_boot_db_key = "DB.key", .secure_boot_db_crt = "DB.crt", .secure_boot_db_cer = "DB.cer"};
+  EXPECT_THROW(image_jobs(inputs(BuildEnvMode::kNone), "", {}, out), base::Error) << "no way to add the later jobs";
+  std::vector<std::string> added;
+  jobs = image_jobs(inputs(BuildEnvMode::kNone), "", {}, out, [&](StageJob job) { added.push_back(job.name); });
+  std::vector<std::string> names;
+  for (const StageJob& job : jobs) names.push_back(job.name);
+  EXPECT_THAT(names, ElementsAre("install", "make-disk"));
+  EXPECT_EQ(request_of(jobs.back().prepare()).getDiskmaker().getPhase(), Phase::PARTITIONS);
+  EXPECT_TRUE(added.empty()) << "nothing is added before make-disk has run";
+  EXPECT_EQ(esp_copies_dir(image, dir.path() / "ws" / "out"), dir.path() / "ws" / "out" / ".demo-1.2.3.esp");
+}
+
 TEST(PlannedBinds, OuterFirstNestedSameAccessDroppedReadOnlyInsideWritableKept) {
   StageMounts mounts;
   mounts.read_write = {"/w/ws/root", "/w/ws", "/w/ws/out"};
