@@ -311,7 +311,7 @@ std::vector<StageJob> esp_signing_jobs(const EspSigning& signing, const std::vec
     jobs.push_back(StageJob{
         .name = "sign-esp-" + n,
         .kind = StageKind::SIGNER,
-        .after = {after},
+        .after = after.empty() ? std::vector<std::string>{} : std::vector<std::string>{after},
         .prepare = [job, state] { return prepare_sign(job); },
         .on_success = [job, state](const StageOutcome& outcome) {
           state->results[job.index] = signer::decode_signed_efi(outcome.result_reader().getSigner());

@@ -79,7 +79,7 @@ base::UniqueFd open_esp_dir(const EspSigning& signing);
 std::vector<EfiBinary> list_esp_binaries(const EspSigning& signing, const std::vector<std::string>& ids);
 
 // "sign-esp-N" and "verify-esp-N" for each binary, in order, the first after
-// `after`; the names of the verify jobs (what finish-disk comes after) are
+// `after` ("" = at once); the names of the verify jobs (what finish-disk comes after) are
 // added to `last`. The signed copies live in a directory removed when the
 // last job holding it goes.
 std::vector<StageJob> esp_signing_jobs(const EspSigning& signing, const std::vector<EfiBinary>& binaries,
