@@ -208,15 +208,26 @@ fs::path find_qemu_img() {
       .with_hint("install qemu-img (Debian package: qemu-utils)");
 }
 
+bool firmware_needs_smm(const fs::path& code) {
+  const std::string name = code.filename().string();
+  for (const char* smm_build : {".secboot.", ".ms.", ".snakeoil."}) {
+    if (name.find(smm_build) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> qemu_argv(const VmSpec& spec) {
   const std::string accel = spec.kvm ? "kvm" : "tcg";
+  // Secure Boot firmware keeps its variables in SMM: without it OVMF stops.
+  const bool smm = !spec.bios && firmware_needs_smm(spec.firmware_code);
   std::vector<std::string> argv = {
       spec.qemu.string(),
-      "-machine", "q35,accel=" + accel,
+      "-machine", std::string("q35,") + (smm ? "smm=on," : "") + "accel=" + accel,
       "-cpu", spec.kvm ? "host" : "max",
       "-m", std::to_string(spec.memory_mib),
       "-smp", std::to_string(spec.cpus),
   };
+  if (smm) argv.insert(argv.end(), {"-global", "driver=cfi.pflash01,property=secure,value=on"});
   for (auto part : {firmware_args(spec), media_args(spec)}) argv.insert(argv.end(), part.begin(), part.end());
   argv.insert(argv.end(), {"-nic", spec.network ? "user,model=virtio-net-pci" : "none"});
   // signal=off: Ctrl-C belongs to the guest, not to QEMU.

@@ -97,6 +97,11 @@ struct VmSpec {
   std::filesystem::path temp_dir;                   // QEMU's TMPDIR (empty: inherited)
 };
 
+// True for Debian's OVMF builds with Secure Boot (*.secboot.fd, *.ms.fd,
+// *.snakeoil.fd): they require SMM, so the VM gets smm=on and a pflash
+// that only SMM may write.
+bool firmware_needs_smm(const std::filesystem::path& code);
+
 // The full QEMU command line (argv[0] is spec.qemu). Commas in paths are
 // doubled, as QEMU's option syntax requires.
 std::vector<std::string> qemu_argv(const VmSpec& spec);

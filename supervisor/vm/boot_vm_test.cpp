@@ -157,6 +157,21 @@ TEST(QemuArgv, TerminalModeMultiplexesTheMonitorAndAddsNetworkAndTheLog) {
   EXPECT_EQ(std::count(argv.begin(), argv.end(), "-monitor"), 0);
 }
 
+TEST(QemuArgv, SecureBootFirmwareGetsSmmAndASecurePflash) {
+  VmSpec spec = sample_spec();
+  spec.firmware_code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+  const std::vector<std::string> argv = qemu_argv(spec);
+  EXPECT_EQ(argv[2], "q35,smm=on,accel=tcg");
+  const auto global = std::find(argv.begin(), argv.end(), "-global");
+  ASSERT_NE(global, argv.end());
+  EXPECT_EQ(*(global + 1), "driver=cfi.pflash01,property=secure,value=on");
+  EXPECT_TRUE(firmware_needs_smm("/usr/share/OVMF/OVMF_CODE_4M.ms.fd"));
+  EXPECT_TRUE(firmware_needs_smm("OVMF_CODE_4M.snakeoil.fd"));
+  EXPECT_FALSE(firmware_needs_smm("/usr/share/OVMF/OVMF_CODE_4M.fd"));
+  spec.bios = true;
+  EXPECT_EQ(qemu_argv(spec)[2], "q35,accel=tcg");
+}
+
 TEST(QemuArgv, DoublesCommasInPathsAsQemuOptionSyntaxRequires) {
   VmSpec spec = sample_spec();
   spec.image = "/images/a,b.raw";

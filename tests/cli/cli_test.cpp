@@ -503,13 +503,15 @@ TEST_F(Validate, AcceptsAGoodTemplateAndLogsASummary) {
   EXPECT_TRUE(contains(r.err, "is valid")) << r.err;
 }
 
-// A key this version cannot build: validate says so, build refuses before
-// fetching anything (a mutable image is not what `enabled: true` asks for).
+// A key this version cannot build as asked: validate says so, build refuses
+// before fetching anything (a mutable image is not what `enabled: true`
+// asks for, and with GRUB the root hash has no UKI to go into).
 TEST_F(Validate, ImmutabilityIsAWarningInValidateAndARefusalInBuild) {
   const fs::path tpl = root_ / "cwd/immutable.yml";
   write_text(tpl, "image: {name: immutable, version: \"1.0.0\"}\n"
                   "target: {os: debian, dist: debian12, arch: x86_64, imageType: raw}\n"
-                  "systemConfig:\n  name: immutable\n  immutability:\n    enabled: true\n");
+                  "systemConfig:\n  name: immutable\n  bootloader: {provider: grub}\n"
+                  "  immutability:\n    enabled: true\n");
   for (const bool merged : {false, true}) {
     SCOPED_TRACE(merged ? "--merged" : "plain");
     const Result r = merged ? run({"validate", "--merged", tpl.string()}) : run({"validate", tpl.string()});
