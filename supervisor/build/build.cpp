@@ -129,7 +129,9 @@ ImageSteps raw_steps(const config::ImageTemplate& image) {
   base::require(image.disk.has_value(), "a raw image needs a disk section");
   DiskLayout layout = plan_disk_layout(*image.disk);
   if (is_immutable(image)) plan_verity(layout, *image.disk);
-  return {{ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER}, std::move(layout), add_disk_jobs};
+  std::vector<ipc::proto::StageKind> stages = {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER};
+  if (secure_boot_keys(image)) stages.push_back(ipc::proto::StageKind::SIGNER);  // it signs the ESP
+  return {std::move(stages), std::move(layout), add_disk_jobs};
 }
 
 }  // namespace
