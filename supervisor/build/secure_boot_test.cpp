@@ -16,6 +16,8 @@
 
 #include "base/error.hpp"
 #include "stages/signer/signer.capnp.h"
+#include "supervisor/cache/digest.hpp"
+#include "supervisor/stage/stage_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace supervisor {
@@ -164,6 +166,58 @@ TEST_F(EspCopy, SigningJobsCarryTheKeyOnlyInTheSignRequest) {
   ASSERT_TRUE(check.isVerifyEfi());
   for (const fs::path& path : verify.fd_paths) EXPECT_NE(path, signing.keys.key);
   EXPECT_THAT(verify.fd_paths, ElementsAre(signing.keys.certificate, output));
+}
+
+// What the signer would report, as the orchestrator hands it to on_success.
+StageOutcome signed_outcome(const std::string& sha256) {
+  StageOutcome outcome;
+  outcome.result = std::make_unique<capnp::MallocMessageBuilder>();
+  auto made = outcome.result->initRoot<ipc::proto::StageResult>().initSigner().initSignEfi();
+  made.setSha256(sha256);
+  made.setSize(1);
+  return outcome;
+}
+
+StageOutcome verified_outcome(bool good, const std::string& problem) {
+  StageOutcome outcome;
+  outcome.result = std::make_unique<capnp::MallocMessageBuilder>();
+  auto checked = outcome.result->initRoot<ipc::proto::StageResult>().initSigner().initVerifyEfi();
+  checked.setGood(good);
+  checked.setProblem(problem);
+  return outcome;
+}
+
+// verify-esp-N's result decides: a failed sbverify stops the build naming the
+// binary; a copy whose sha256 is not the one the signer reported is refused;
+// a good one replaces the original.
+TEST_F(EspCopy, TheVerifyResultDecidesWhetherTheSignedCopyIsPutInPlace) {
+  const fs::path boot = esp / "esp/EFI/BOOT/BOOTX64.EFI";
+  for (const std::string mode : {"refused", "other sha256", "good"}) {
+    EspSigningReport report;
+    std::vector<std::string> last;
+    std::vector<StageJob> jobs = esp_signing_jobs(signing, {{"esp", "EFI/BOOT/BOOTX64.EFI"}}, "", last, report);
+    const PreparedRequest sign = jobs[0].prepare();
+    const fs::path output = sign.fd_paths.back();
+    write(output, "MZ signed");
+    const base::UniqueFd copy(::open(output.c_str(), O_RDONLY | O_CLOEXEC));
+    const std::string sha256 = sha256_of_fd(copy.get(), output.string());
+    jobs[0].on_success(signed_outcome(mode == "other sha256" ? std::string(64, '0') : sha256));
+    if (mode == "refused") {
+      try {
+        jobs[1].on_success(verified_outcome(false, "Signature verification failed"));
+        ADD_FAILURE() << "a refused signature was put in place";
+      } catch (const base::Error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("sbverify refused the signed " + boot.string() +
+                                        ": Signature verification failed"));
+      }
+    } else if (mode == "other sha256") {
+      EXPECT_THROW(jobs[1].on_success(verified_outcome(true, "")), base::Error);
+    } else {
+      jobs[1].on_success(verified_outcome(true, ""));
+    }
+    EXPECT_EQ(read(boot), mode == "good" ? "MZ signed" : "MZ loader") << mode;
+    EXPECT_EQ(report.signed_count, mode == "good" ? 1u : 0u) << mode;
+  }
 }
 
 TEST(SecureBootKeys, TheDbCertificateIsReadWithoutFollowingALink) {
