@@ -228,11 +228,22 @@ const std::vector<KeyTests>& key_table() {
         "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.AVerityRootIsBuiltOnlyWithAUkiOnARawDisk",
         "config_merge:config/merge_test.cpp:Merge.ImmutabilityIsForcedOffWithoutAHashPartition"}},
       {"systemConfig.immutability.secureBootDBKey",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly"}},
+       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
+        "SecureBootKeys.RelativePathsAreBesideTheTemplateAndNeedImmutabilityOn",
+        "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:EspCopy.SigningJobsCarryTheKeyOnlyInTheSignRequest",
+        "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
+        "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate"}},
       {"systemConfig.immutability.secureBootDBCrt",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly"}},
+       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
+        "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate",
+        "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
+        "SecureBootEsp.AKeyThatDoesNotMatchItsCertificateStopsTheBuildAndChangesNothing"}},
       {"systemConfig.immutability.secureBootDBCer",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly"}},
+       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
+        "SecureBootKeys.TheDbCertificateIsReadWithoutFollowingALink"}},
       {"systemConfig.users[].name",
        {"installer_os_config:stages/installer/os_config_test.cpp:OsConfigTest.CreatesMissingGroupsThenTheUserWithItsHash",
         "config_merge:config/merge_test.cpp:Merge.UsersMergeByNameDefaultOrderThenNewOnesInUserOrder"}},
