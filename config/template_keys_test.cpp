@@ -224,24 +224,27 @@ const std::vector<KeyTests>& key_table() {
         "installer_bootloader:stages/installer/bootloader_test.cpp:"
         "BootLoaderTest.InstallsSystemdBootWithAnEntryAndTheKernelOnTheEsp"}},
       {"systemConfig.immutability.enabled",
-       {"image_verity:tests/image/verity_image_test.cpp:VerityImage.BootsWithAVerifiedReadOnlyRootAndWritableState",
+       {"image_verity:tests/image/verity_image_test.cpp:VerityImage.BootsUnderSecureBootWithAVerifiedReadOnlyRootAndWritableState",
         "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.AVerityRootIsBuiltOnlyWithAUkiOnARawDisk",
         "config_merge:config/merge_test.cpp:Merge.ImmutabilityIsForcedOffWithoutAHashPartition"}},
       {"systemConfig.immutability.secureBootDBKey",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+       {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
         "SecureBootKeys.RelativePathsAreBesideTheTemplateAndNeedImmutabilityOn",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:EspCopy.SigningJobsCarryTheKeyOnlyInTheSignRequest",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate"}},
       {"systemConfig.immutability.secureBootDBCrt",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+       {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.AKeyThatDoesNotMatchItsCertificateStopsTheBuildAndChangesNothing"}},
       {"systemConfig.immutability.secureBootDBCer",
-       {"config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+       {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheRootHashIsInTheUkiAndVerifiesTheRootPartition",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
         "SecureBootKeys.TheDbCertificateIsReadWithoutFollowingALink"}},
       {"systemConfig.users[].name",

@@ -1,21 +1,33 @@
-// A Debian 12 image with a read-only root on dm-verity
-// (templates/debian12-verity.yml), built from this machine's Debian mirror:
+// A Debian 12 image with a read-only root on dm-verity, signed for Secure
+// Boot (templates/debian12-verity.yml with the Secure Boot keys of Debian's
+// OVMF test key, PkKek-1-snakeoil, whose certificate OVMF_VARS_4M.snakeoil.fd
+// enrols), built once from this machine's Debian mirror:
 // - read from outside: the root hash the build logged is in the UKI's
 //   command line on the ESP, veritysetup verify accepts the root partition
-//   against the hash partition with it, and / is mounted ro in fstab;
-// - booted (QEMU TCG, OVMF): a probe prints on the serial console that / is
+//   against the hash partition with it, / is mounted ro in fstab, every EFI
+//   binary on the ESP passes sbverify with the certificate, DB.cer is
+//   published;
+// - booted (QEMU TCG, OVMF with Secure Boot enforcing): the kernel reports
+//   Secure Boot on, a probe prints on the serial console that / is
 //   /dev/mapper/root, verified and read-only while /etc and /var are
 //   writable, then the login prompt comes;
 // - a copy with one byte changed in the data block of a file of / boots, and
-//   reading that file fails (dm-verity returns an I/O error).
+//   reading that file fails (dm-verity returns an I/O error);
+// - a copy with one byte of its UKI changed, and a copy whose EFI binaries'
+//   signatures are removed, are refused by the firmware.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <stdexcept>
+#include <utility>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +43,12 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 constexpr int kBootTimeoutSeconds = 400;
+// A refused binary is reported within seconds of the firmware's start.
+constexpr int kRefusedBootSeconds = 60;
+constexpr const char* kSecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+constexpr const char* kSnakeoilVars = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+constexpr const char* kSnakeoilKey = "/usr/share/ovmf/PkKek-1-snakeoil.key";  // passphrase "snakeoil"
+constexpr const char* kSnakeoilCert = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 constexpr const char* kProvider = "debian-debian12-x86_64";
 constexpr const char* kProbeData = "/usr/share/oic-verity-probe/data";
 
@@ -52,21 +70,58 @@ std::string lower(std::string text) {
   return text;
 }
 
+std::string missing_secure_boot_tools() {
+  std::string missing;
+  for (const char* tool : {"veritysetup", "sbverify", "sbattach", "openssl", "mcopy"}) {
+    if (host_tool(tool).empty()) missing += std::string(tool) + " is not installed (.ci/packages)\n";
+  }
+  for (const char* file : {kSecureBootCode, kSnakeoilVars, kSnakeoilKey, kSnakeoilCert}) {
+    if (!fs::exists(file)) missing += std::string(file) + " is missing (package ovmf)\n";
+  }
+  return missing;
+}
+
+// The template with its additional files and the keys beside it: the DB key
+// without its passphrase (the signer refuses one), the certificate as PEM
+// and as DER.
+fs::path write_signed_template(const fs::path& dir) {
+  fs::create_directories(dir / "keys");
+  fs::copy(source_dir() / "tests/image/templates/files", dir / "files", fs::copy_options::recursive);
+  const fs::path scratch = dir / "scratch";
+  fs::create_directories(scratch);
+  const auto openssl = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), "openssl");
+    const RunResult r = run_tool(argv, scratch);
+    if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.err);
+  };
+  openssl({"pkey", "-in", kSnakeoilKey, "-passin", "pass:snakeoil", "-out", (dir / "keys/db.key").string()});
+  fs::copy_file(kSnakeoilCert, dir / "keys/db.crt");
+  openssl({"x509", "-in", kSnakeoilCert, "-outform", "DER", "-out", (dir / "keys/db.cer").string()});
+  std::string text = read_text(source_dir() / "tests/image/templates/debian12-verity.yml");
+  const std::string enabled = "  immutability:\n    enabled: true\n";
+  const std::size_t at = text.find(enabled);
+  if (at == std::string::npos) throw std::runtime_error("debian12-verity.yml has no immutability section");
+  text.insert(at + enabled.size(), "    secureBootDBKey: keys/db.key\n    secureBootDBCrt: keys/db.crt\n"
+                                   "    secureBootDBCer: keys/db.cer\n");
+  std::ofstream(dir / "debian12-verity-signed.yml") << text;
+  return dir / "debian12-verity-signed.yml";
+}
+
 class VerityImage : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pre_ = check_preconditions();
+    if (pre_.skip.empty() && pre_.missing.empty()) pre_.missing = missing_secure_boot_tools();
     if (!pre_.met()) return;
     workspace_ = std::make_unique<ImageWorkspace>("oic-verity");
-    build_ = workspace_->build(source_dir() / "tests/image/templates/debian12-verity.yml");
-    std::cout << "[ image    ] build of the dm-verity image: " << build_.seconds << " s\n";
+    build_ = workspace_->build(write_signed_template(workspace_->root() / "template"));
+    std::cout << "[ image    ] build of the signed dm-verity image: " << build_.seconds << " s\n";
   }
   static void TearDownTestSuite() { workspace_.reset(); }
 
   void SetUp() override {
     if (!pre_.skip.empty()) GTEST_SKIP() << pre_.skip;
     ASSERT_TRUE(pre_.missing.empty()) << pre_.missing;
-    ASSERT_FALSE(host_tool("veritysetup").empty()) << "veritysetup is not installed (cryptsetup-bin, .ci/packages)";
     ASSERT_EQ(build_.result.exit_code, 0) << build_.tail();
   }
 
@@ -74,14 +129,52 @@ class VerityImage : public ::testing::Test {
   static fs::path scratch() { return workspace_->root() / "scratch"; }
   static std::vector<Partition> partitions() { return read_partition_table(outputs().raw(), scratch()); }
 
+  // Boots `image` with Secure Boot enforcing, waiting `timeout` seconds for
+  // its login prompt; returns the exit code and the serial console.
+  static std::pair<int, std::string> secure_boot(const fs::path& image, const std::string& what, int timeout) {
+    std::string file_name = what;
+    for (char& c : file_name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+    const fs::path console = workspace_->root() / (file_name + ".console");
+    const TimedRun run = workspace_->cli({"boot", image.string(), "--check", "--timeout", std::to_string(timeout),
+                                          "--firmware-code", kSecureBootCode, "--firmware-vars", kSnakeoilVars,
+                                          "--serial-log", console.string()});
+    std::cout << "[ image    ] Secure Boot of the " << what << ": exit " << run.result.exit_code << " after "
+              << run.seconds << " s\n";
+    return {run.result.exit_code, fs::exists(console) ? read_text(console) : ""};
+  }
+
   // Boots `image` to its login prompt; returns the serial console.
   static std::string boot(const fs::path& image, const std::string& what) {
-    const fs::path console = workspace_->root() / (what + ".console");
-    const TimedRun run = workspace_->cli({"boot", image.string(), "--check", "--timeout",
-                                          std::to_string(kBootTimeoutSeconds), "--serial-log", console.string()});
-    std::cout << "[ image    ] boot of the " << what << " to login: " << run.seconds << " s\n";
-    EXPECT_EQ(run.result.exit_code, 0) << "no login prompt: " << run.tail(80);
-    return fs::exists(console) ? read_text(console) : "";
+    auto [exit_code, console] = secure_boot(image, what, kBootTimeoutSeconds);
+    EXPECT_EQ(exit_code, 0) << "no login prompt: " << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
+    return console;
+  }
+
+  // A copy of the image with `change` applied to the ESP file at `path`.
+  static fs::path copy_with_esp_file_changed(const std::string& name, const std::vector<std::string>& paths,
+                                             const std::function<void(const fs::path&)>& change) {
+    const fs::path copy = workspace_->root() / (name + ".raw");
+    EXPECT_EQ(run_tool({"cp", "--sparse=always", outputs().raw().string(), copy.string()}, scratch()).exit_code, 0);
+    const std::string drive = copy.string() + "@@" + std::to_string(partitions()[0].offset);
+    for (const std::string& path : paths) {
+      const fs::path file = scratch() / "esp-file.efi";
+      fs::remove(file);
+      EXPECT_EQ(run_tool({"mcopy", "-n", "-i", drive, "::" + path, file.string()}, scratch()).exit_code, 0) << path;
+      change(file);
+      const RunResult put = run_tool({"mcopy", "-o", "-i", drive, file.string(), "::" + path}, scratch());
+      EXPECT_EQ(put.exit_code, 0) << path << ": " << put.err;
+    }
+    return copy;
+  }
+
+  static std::vector<std::string> efi_binaries() {
+    const FatReader esp(outputs().raw(), partitions()[0].offset, scratch() / "esp");
+    std::vector<std::string> found;
+    for (const std::string& path : esp.list_tree()) {
+      std::string lower_path = lower(path);
+      if (lower_path.ends_with(".efi")) found.push_back(path);
+    }
+    return found;
   }
 
   static inline Preconditions pre_;
@@ -108,6 +201,18 @@ TEST_F(VerityImage, TheRootHashIsInTheUkiAndVerifiesTheRootPartition) {
                               " systemd.verity_root_hash=PARTUUID=" + lower(table[2].uuid)));
   EXPECT_THAT(*uki, ::testing::Not(HasSubstr("placeholder")));
 
+  // Every EFI binary on the ESP is signed by the DB key; DB.cer is published.
+  const std::vector<std::string> binaries = efi_binaries();
+  EXPECT_GE(binaries.size(), 3u) << "BOOTX64.EFI, systemd-bootx64.efi and the UKI";
+  for (const std::string& path : binaries) {
+    const fs::path file = scratch() / "signed.efi";
+    std::ofstream(file, std::ios::binary) << esp.read_file(path).value_or("");
+    const RunResult check = run_tool({"sbverify", "--cert", kSnakeoilCert, file.string()}, scratch());
+    EXPECT_EQ(check.exit_code, 0) << path << " is not signed by the DB key: " << check.out << check.err;
+  }
+  EXPECT_TRUE(fs::is_regular_file(outputs().dir / "DB.cer"));
+  EXPECT_THAT(read_text(outputs().sums()), HasSubstr("DB.cer"));
+
   const fs::path data = scratch() / "root.img", hash = scratch() / "hash.img";
   const auto extract = [&](const Partition& p, const fs::path& to) {
     return run_tool({"dd", "if=" + outputs().raw().string(), "of=" + to.string(), "bs=1M",
@@ -129,8 +234,9 @@ TEST_F(VerityImage, TheRootHashIsInTheUkiAndVerifiesTheRootPartition) {
   EXPECT_EQ(root->options, "ro");
 }
 
-TEST_F(VerityImage, BootsWithAVerifiedReadOnlyRootAndWritableState) {
-  const std::string console = boot(outputs().raw(), "dm-verity image");
+TEST_F(VerityImage, BootsUnderSecureBootWithAVerifiedReadOnlyRootAndWritableState) {
+  const std::string console = boot(outputs().raw(), "signed dm-verity image");
+  EXPECT_THAT(console, HasSubstr("Secure boot enabled"));
   EXPECT_EQ(probe_value(console, "status"), "verified") << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
   EXPECT_THAT(probe_value(console, "root"), HasSubstr("/dev/mapper/root options=ro"));
   EXPECT_EQ(probe_value(console, "usr"), "read-only");
@@ -162,9 +268,53 @@ TEST_F(VerityImage, AChangedByteOfTheRootFailsItsRead) {
     ASSERT_EQ(::pwrite(fd, &byte, 1, at), 1);
     ::close(fd);
   }
-  const std::string console = boot(copy, "image with a changed byte");
+  const std::string console = boot(copy, "image with a changed byte of /");
   EXPECT_EQ(probe_value(console, "read"), "failed") << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
   EXPECT_THAT(console, HasSubstr("verity"));
+  fs::remove(copy);
+}
+
+// The firmware (BdsDxe loading the disk's BOOTX64.EFI) or systemd-boot
+// (loading the UKI) names the refusal; OVMF's own shell, refused too, is not
+// the image's.
+bool refused_by_firmware(const std::string& console) {
+  static const std::regex refusal("access denied|security violation", std::regex::icase);
+  std::istringstream lines(console);
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_search(line, refusal) && line.find("Internal Shell") == std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(VerityImage, TheFirmwareRefusesTheUkiWithAChangedByte) {
+  std::vector<std::string> ukis;
+  for (const std::string& path : efi_binaries()) {
+    if (path.starts_with("/EFI/Linux/")) ukis.push_back(path);
+  }
+  ASSERT_EQ(ukis.size(), 1u);
+  const fs::path copy = copy_with_esp_file_changed("changed-uki", ukis, [](const fs::path& file) {
+    std::fstream uki(file, std::ios::in | std::ios::out | std::ios::binary);
+    uki.seekg(static_cast<std::streamoff>(fs::file_size(file) / 2));
+    const char byte = static_cast<char>(uki.peek() ^ 0x01);
+    uki.seekp(static_cast<std::streamoff>(fs::file_size(file) / 2));
+    uki.put(byte);
+  });
+  const auto [exit_code, console] = secure_boot(copy, "image with a changed byte of its UKI", kRefusedBootSeconds);
+  EXPECT_NE(exit_code, 0) << "it booted to a login prompt";
+  EXPECT_TRUE(refused_by_firmware(console)) << console.substr(console.size() > 4000 ? console.size() - 4000 : 0);
+  EXPECT_THAT(console, ::testing::Not(HasSubstr("Linux version")));
+  fs::remove(copy);
+}
+
+TEST_F(VerityImage, TheFirmwareRefusesAnUnsignedImage) {
+  const fs::path copy = copy_with_esp_file_changed("unsigned", efi_binaries(), [&](const fs::path& file) {
+    const RunResult removed = run_tool({"sbattach", "--remove", file.string()}, scratch());
+    EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  });
+  const auto [exit_code, console] = secure_boot(copy, "image without signatures", kRefusedBootSeconds);
+  EXPECT_NE(exit_code, 0) << "it booted to a login prompt";
+  EXPECT_TRUE(refused_by_firmware(console)) << console.substr(console.size() > 4000 ? console.size() - 4000 : 0);
+  EXPECT_THAT(console, ::testing::Not(HasSubstr("Linux version")));
   fs::remove(copy);
 }
 
