@@ -36,6 +36,7 @@
 
 #include "tests/image/disk_inspect.hpp"
 #include "tests/image/image_workspace.hpp"
+#include "tests/live/live_support.hpp"
 
 namespace tests::image {
 namespace {
@@ -316,6 +317,37 @@ TEST_F(VerityImage, TheFirmwareRefusesAnUnsignedImage) {
   EXPECT_TRUE(refused_by_firmware(console)) << console.substr(console.size() > 4000 ? console.size() - 4000 : 0);
   EXPECT_THAT(console, ::testing::Not(HasSubstr("Linux version")));
   fs::remove(copy);
+}
+
+// Only stage-signer is given the DB key: no line of its PEM body is in the
+// image, the outputs, the build's work directories and logs, or the build
+// environment the build used.
+TEST_F(VerityImage, TheDbKeyIsNowhereButInItsOwnFile) {
+  const fs::path key = workspace_->root() / "template/keys/db.key";
+  std::string patterns;
+  std::istringstream pem(read_text(key));
+  for (std::string line; std::getline(pem, line);) {
+    if (line.size() >= 40 && !line.starts_with("-----")) patterns += line + "\n";
+  }
+  ASSERT_FALSE(patterns.empty());
+  const fs::path pattern_file = scratch() / "key-lines";
+  std::ofstream(pattern_file) << patterns;
+  std::vector<std::string> searched = {(workspace_->root() / "work").string(), (workspace_->root() / "runs").string(),
+                                       (workspace_->root() / "tmp").string()};
+  const std::string env = logged_build_env_key(build_.output());
+  ASSERT_FALSE(env.empty()) << "the build names no build environment: " << build_.tail();
+  searched.push_back((tests::live::persistent_cache_dir() / "oic-cache/buildenv" / env).string());
+  std::vector<std::string> argv = {"grep", "-r", "-l", "-a", "-F", "-f", pattern_file.string()};
+  argv.insert(argv.end(), searched.begin(), searched.end());
+  const RunResult found = run_tool(argv, scratch());
+  // Files of the saved tree only its owners may read (shadow, say) cannot
+  // be searched by this user; nothing else may keep grep from answering.
+  EXPECT_TRUE(found.out.empty()) << "lines of the DB key are in:\n" << found.out;
+  std::istringstream errors(found.err);
+  for (std::string line; std::getline(errors, line);) {
+    EXPECT_NE(line.find("Permission denied"), std::string::npos) << line;
+  }
+  EXPECT_TRUE(found.exit_code == 1 || (found.exit_code == 2 && !found.err.empty())) << found.exit_code;
 }
 
 }  // namespace
