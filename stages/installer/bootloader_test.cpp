@@ -10,28 +10,19 @@
 
 #include "base/error.hpp"
 #include "ipc/shared.capnp.h"
+#include "stages/installer/test_files.hpp"
 
 namespace stage::installer {
 namespace {
 
 namespace fs = std::filesystem;
+using stage::installer::testing::slurp;
+using stage::installer::testing::spit;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << content;
-}
 
 void put_le(std::string& image, std::size_t offset, std::uint64_t value, std::size_t bytes) {
   for (std::size_t i = 0; i < bytes; ++i) image[offset + i] = static_cast<char>((value >> (8 * i)) & 0xff);

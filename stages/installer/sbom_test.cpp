@@ -11,18 +11,15 @@
 #include "build_info.hpp"
 #include "base/error.hpp"
 #include "stages/installer/bootloader.hpp"
+#include "stages/installer/test_files.hpp"
 
 namespace stage::installer {
 namespace {
 
 namespace fs = std::filesystem;
+using stage::installer::testing::spit;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-void spit(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << content;
-}
 
 constexpr const char* kStatus =
     "Package: base-files\n"

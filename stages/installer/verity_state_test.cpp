@@ -13,31 +13,17 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "stages/installer/test_files.hpp"
 
 namespace stage::installer {
 namespace {
 
 namespace fs = std::filesystem;
+using stage::installer::testing::slurp;
+using stage::installer::testing::spit;
+using stage::installer::testing::mode_of;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << content;
-}
-
-mode_t mode_of(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
 
 const FstabLine kRoot{"UUID=r00t", "/", "ext4", "ro", 0, 1};
 const FstabLine kEsp{"UUID=ABCD-1234", "/boot/efi", "vfat", "umask=0077", 0, 2};
