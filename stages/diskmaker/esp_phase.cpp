@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/dir_entries.hpp"
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 
@@ -17,24 +18,6 @@ namespace {
 using base::UniqueFd;
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-std::vector<std::string> entry_names(int dir_fd, const std::string& shown) {
-  const int copy = base::check_syscall(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0), "duplicate the directory fd of", shown);
-  DIR* dir = ::fdopendir(copy);
-  if (dir == nullptr) {
-    ::close(copy);
-    base::check_syscall(-1, "list", shown);
-  }
-  ::rewinddir(dir);
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 void keep_times(int fd, const struct stat& st, const std::string& shown) {
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -72,7 +55,7 @@ bool phase_makes(DiskPhase phase, const PartitionSpec& partition) {
 }
 
 void copy_plain_tree(int src_dir, int dst_dir, const std::string& shown) {
-  for (const std::string& name : entry_names(src_dir, shown)) {
+  for (const std::string& name : base::sorted_entry_names(src_dir, shown)) {
     const std::string path = shown + "/" + name;
     struct stat st {};
     base::check_syscall(::fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "inspect", path);

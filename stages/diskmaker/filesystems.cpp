@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/dir_entries.hpp"
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/diskmaker/partition_table.hpp"
@@ -31,20 +32,10 @@ bool all_hex(std::string_view text) {
 std::string size_kib(const PlacedPartition& p) { return std::to_string(p.size_bytes() / 1024) + "k"; }
 
 std::vector<std::string> list_entries(int dir_fd, const std::string& dir_path) {
-  UniqueFd copy(base::check_syscall(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", dir_path));
-  DIR* dir = ::fdopendir(copy.get());
-  base::check(dir != nullptr, "Failed to list '" + dir_path + "'");
-  copy.release();
   std::vector<std::string> entries;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string_view name = entry->d_name;
-    if (name != "." && name != "..") entries.push_back(dir_path + "/" + std::string(name));
-  }
-  ::closedir(dir);
-  std::sort(entries.begin(), entries.end());
+  for (const std::string& name : base::sorted_entry_names(dir_fd, dir_path)) entries.push_back(dir_path + "/" + name);
   return entries;
 }
-
 void make_ext(const PlacedPartition& p, const FsTarget& target) {
   run_tool_checked({.argv = ext_mkfs_argv(p, target.disk_path, target.source_dir),
                     .inherit_fds = target.inherit_fds},

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "base/dir_entries.hpp"
 #include "base/error.hpp"
 #include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
@@ -75,18 +76,7 @@ bool patch_file(int dir_fd, const std::string& name, std::string_view placeholde
 
 void patch_dir(int dir_fd, const std::string& prefix, std::string_view placeholder, const std::string& root_hash,
                std::vector<std::string>& changed) {
-  UniqueFd copy(base::check_syscall(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", prefix));
-  DIR* dir = ::fdopendir(copy.get());
-  base::check(dir != nullptr, "Failed to list '" + prefix + "'");
-  copy.release();
-  std::vector<std::pair<std::string, unsigned char>> entries;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") entries.emplace_back(name, entry->d_type);
-  }
-  ::closedir(dir);
-  std::sort(entries.begin(), entries.end());
-  for (const auto& [name, type] : entries) {
+  for (const std::string& name : base::sorted_entry_names(dir_fd, prefix.empty() ? "the ESP" : prefix)) {
     const std::string shown = prefix.empty() ? name : prefix + "/" + name;
     struct stat st{};
     base::check_syscall(::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "stat", shown);

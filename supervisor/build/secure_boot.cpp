@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/dir_entries.hpp"
 #include "base/error.hpp"
 #include "base/file_write.hpp"
 #include "base/openat2.hpp"
@@ -67,24 +68,6 @@ base::UniqueFd open_esp_dir(const EspSigning& signing) {
 
 namespace {
 
-std::vector<std::string> names_in(int dir_fd, const std::string& shown) {
-  const int copy = base::check_syscall(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0), "duplicate the fd of", shown);
-  DIR* dir = ::fdopendir(copy);
-  if (dir == nullptr) {
-    ::close(copy);
-    base::check_syscall(-1, "list", shown);
-  }
-  ::rewinddir(dir);
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool starts_with_mz(int fd) {
   char head[2] = {};
   ssize_t n;
@@ -97,7 +80,7 @@ void walk(int dir_fd, const std::string& prefix, const std::string& shown, int d
           std::size_t& seen) {
   base::require(depth <= kMaxDepth, "Refused '" + shown + "': directories nested deeper than " +
                                         std::to_string(kMaxDepth));
-  for (const std::string& name : names_in(dir_fd, shown)) {
+  for (const std::string& name : base::sorted_entry_names(dir_fd, shown)) {
     base::require(++seen <= kMaxEntries, "Refused '" + shown + "': more than " + std::to_string(kMaxEntries) +
                                              " entries");
     const std::string path = shown + "/" + name;
