@@ -155,6 +155,9 @@ class SignerSandboxEfi : public SignerSandbox {
   void SetUp() override {
     SignerSandbox::SetUp();
     tests::support::make_secure_boot_files(sb());
+    // The stage opens these by path here (a build's supervisor passes fds):
+    // run by root, the stage is a subordinate uid, and openssl makes keys 0600.
+    for (const auto& entry : fs::directory_iterator(sb())) sandbox::give_to_stage_root(entry.path());
     make_writable_dir(out());
     make_writable_dir(work());
   }
