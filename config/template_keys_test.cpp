@@ -149,7 +149,8 @@ const std::vector<KeyTests>& key_table() {
       {"disk.partitions[].flags",
        {"supervisor_disk_layout:supervisor/build/disk_layout_test.cpp:DiskLayout.IndexNameFsLabelAndFlagsAreTheTemplates",
         "supervisor_disk_layout:supervisor/build/disk_layout_test.cpp:DiskLayout.EspFlagMarksTheEspWithoutItsType",
-        "diskmaker_partition_table:stages/diskmaker/partition_table_test.cpp:TableEntryFor.MapsFlagsAsDocumented"}},
+        "diskmaker_partition_table:stages/diskmaker/partition_table_test.cpp:TableEntryFor.MapsFlagsAsDocumented",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.PartitionFlagsWithoutAnEffectAreNamed"}},
       {"packageRepositories[].codename",
        {"config_merge:config/merge_test.cpp:Merge.RepositoriesMergeByCodename",
         "supervisor_deb_repositories:supervisor/deb/repositories_test.cpp:"

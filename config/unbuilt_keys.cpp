@@ -1,17 +1,37 @@
 #include "config/unbuilt_keys.hpp"
 
+#include <algorithm>
+#include <array>
+#include <string_view>
+
 #include "base/error.hpp"
 
 namespace config {
 
 namespace {
 
+// The partition flags the disk maker turns into a table entry's type or
+// attributes (docs/templates.md); the reference's others (grub, dmroot) have
+// no meaning of their own here.
+constexpr std::array<std::string_view, 8> kPartitionFlags = {
+    "esp", "boot", "bios_grub", "legacy_boot", "required", "read_only", "hidden", "no_automount"};
+
+void partition_keys(const Partition& p, const std::string& where, std::vector<std::string>& out) {
+  if (p.fs_type.value_or("") == "xfs") {
+    out.push_back(where + ".fsType: xfs is not made by this version (mkfs.xfs cannot fill a file system from a "
+                  "directory with its owners); use ext4");
+  }
+  for (const std::string& flag : p.flags) {
+    if (std::find(kPartitionFlags.begin(), kPartitionFlags.end(), flag) != kPartitionFlags.end()) continue;
+    out.push_back(where + ".flags: '" + flag + "' has no effect in this version (the flags it builds: esp, boot, "
+                  "bios_grub, legacy_boot, required, read_only, hidden, no_automount); remove it");
+  }
+}
+
 void disk_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   if (!t.disk) return;
   for (std::size_t i = 0; i < t.disk->partitions.size(); ++i) {
-    if (t.disk->partitions[i].fs_type.value_or("") != "xfs") continue;
-    out.push_back("disk.partitions[" + std::to_string(i) + "].fsType: xfs is not made by this version (mkfs.xfs "
-                  "cannot fill a file system from a directory with its owners); use ext4");
+    partition_keys(t.disk->partitions[i], "disk.partitions[" + std::to_string(i) + "]", out);
   }
 }
 

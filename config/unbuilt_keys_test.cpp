@@ -90,5 +90,20 @@ TEST(UnbuiltKeys, XfsAndLegacyBootOfADiskImageAreNamed) {
   EXPECT_TRUE(unbuilt_keys(t).empty());
 }
 
+// The reference's `grub` and `dmroot` flags change nothing in a table made
+// here: a template carrying them is refused, naming the flag, rather than
+// built as if they were not there.
+TEST(UnbuiltKeys, PartitionFlagsWithoutAnEffectAreNamed) {
+  ImageTemplate t;
+  t.target = Target{.image_type = "raw"};
+  t.disk = Disk{};
+  t.disk->partitions = {Partition{.id = "esp", .flags = {"esp", "boot"}},
+                        Partition{.id = "rootfs", .flags = {"required", "dmroot", "grub"}}};
+  EXPECT_THAT(unbuilt_keys(t), ElementsAre(HasSubstr("disk.partitions[1].flags: 'dmroot' has no effect"),
+                                           HasSubstr("disk.partitions[1].flags: 'grub' has no effect")));
+  t.disk->partitions[1].flags = {"required", "read_only", "hidden", "no_automount", "legacy_boot", "bios_grub"};
+  EXPECT_TRUE(unbuilt_keys(t).empty());
+}
+
 }  // namespace
 }  // namespace config
