@@ -145,7 +145,8 @@ ChildOutcome run_child(const ChildCommand& command) {
   const std::string& program = command.path.empty() ? command.argv[0] : command.path;
   std::vector<char*> argv = pointers(command.argv);
   std::vector<char*> envp = pointers(command.env);
-  UniqueFd null_fd(check_syscall(::open("/dev/null", O_RDWR | O_CLOEXEC), "open", "/dev/null"));
+  // Only ever the child's stdin: read-only, so a stage whose policy refuses opens for writing runs programs too.
+  UniqueFd null_fd(check_syscall(::open("/dev/null", O_RDONLY | O_CLOEXEC), "open", "/dev/null"));
   auto [in_read, in_write] = command.input ? make_pipe(program) : std::pair<UniqueFd, UniqueFd>{};
   auto [out_read, out_write] = command.separate_stdout ? make_pipe(program) : std::pair<UniqueFd, UniqueFd>{};
   auto [err_read, err_write] = make_pipe(program);

@@ -29,6 +29,8 @@ using import "/stages/isomaker/isomaker.capnp".IsomakerRequest;
 using import "/stages/isomaker/isomaker.capnp".IsomakerResult;
 using import "/stages/signer/signer.capnp".SignerRequest;
 using import "/stages/signer/signer.capnp".SignerResult;
+using import "/stages/inspector/inspector.capnp".InspectorRequest;
+using import "/stages/inspector/inspector.capnp".InspectorResult;
 
 enum StageKind {
   fetcher @0;
@@ -38,7 +40,8 @@ enum StageKind {
   diskmaker @4;
   isomaker @5;
   signer @6;
-  # A stage added later takes the next ordinal (@7); Cap'n Proto ordinals
+  inspector @7;
+  # A stage added later takes the next ordinal (@8); Cap'n Proto ordinals
   # are dense, so the ones above never change.
 }
 
@@ -115,6 +118,7 @@ struct StageRequest {
     diskmaker @6 :DiskmakerRequest;
     isomaker @7 :IsomakerRequest;
     signer @8 :SignerRequest;
+    inspector @9 :InspectorRequest;
   }
 }
 
@@ -127,5 +131,6 @@ struct StageResult {
     diskmaker @4 :DiskmakerResult;
     isomaker @5 :IsomakerResult;
     signer @6 :SignerResult;
+    inspector @7 :InspectorResult;
   }
 }

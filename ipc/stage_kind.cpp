@@ -11,6 +11,7 @@ std::string_view to_string(proto::StageKind kind) noexcept {
     case proto::StageKind::DISKMAKER: return "diskmaker";
     case proto::StageKind::ISOMAKER: return "isomaker";
     case proto::StageKind::SIGNER: return "signer";
+    case proto::StageKind::INSPECTOR: return "inspector";
   }
   return "unknown";
 }
@@ -31,6 +32,7 @@ std::optional<proto::StageKind> request_kind(proto::StageRequest::Reader request
     case proto::StageRequest::DISKMAKER: return proto::StageKind::DISKMAKER;
     case proto::StageRequest::ISOMAKER: return proto::StageKind::ISOMAKER;
     case proto::StageRequest::SIGNER: return proto::StageKind::SIGNER;
+    case proto::StageRequest::INSPECTOR: return proto::StageKind::INSPECTOR;
   }
   return std::nullopt;
 }
@@ -44,6 +46,7 @@ std::optional<proto::StageKind> result_kind(proto::StageResult::Reader result) {
     case proto::StageResult::DISKMAKER: return proto::StageKind::DISKMAKER;
     case proto::StageResult::ISOMAKER: return proto::StageKind::ISOMAKER;
     case proto::StageResult::SIGNER: return proto::StageKind::SIGNER;
+    case proto::StageResult::INSPECTOR: return proto::StageKind::INSPECTOR;
   }
   return std::nullopt;
 }

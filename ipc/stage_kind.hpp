@@ -10,10 +10,10 @@
 
 namespace ipc {
 
-inline constexpr std::array<proto::StageKind, 7> kAllStageKinds = {
+inline constexpr std::array<proto::StageKind, 8> kAllStageKinds = {
     proto::StageKind::FETCHER,   proto::StageKind::VERIFIER,  proto::StageKind::RESOLVER,
     proto::StageKind::INSTALLER, proto::StageKind::DISKMAKER, proto::StageKind::ISOMAKER,
-    proto::StageKind::SIGNER,
+    proto::StageKind::SIGNER,    proto::StageKind::INSPECTOR,
 };
 
 // "fetcher", "verifier", ...; "unknown" for a value outside the enum.

@@ -69,6 +69,12 @@ void fill_request(proto::Message::Builder message, proto::StageKind kind, std::u
       r.initFile().setPath("/ws/out/SHA256SUMS");
       break;
     }
+    case proto::StageKind::INSPECTOR: {
+      auto r = request.initInspector();
+      r.initImage().setPath("/home/u/disk.raw");
+      r.setImageName("disk.raw");
+      break;
+    }
   }
 }
 
@@ -98,6 +104,9 @@ void fill_result(proto::Message::Builder message, proto::StageKind kind) {
       break;
     case proto::StageKind::SIGNER:
       result.initSigner().initSignDetached().setFingerprint(std::string(40, 'A'));
+      break;
+    case proto::StageKind::INSPECTOR:
+      result.initInspector().initTable().setLabel("gpt");
       break;
   }
 }

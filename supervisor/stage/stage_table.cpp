@@ -2,6 +2,7 @@
 
 #include "stages/diskmaker/policy.hpp"
 #include "stages/fetcher/policy.hpp"
+#include "stages/inspector/policy.hpp"
 #include "stages/installer/policy.hpp"
 #include "stages/isomaker/policy.hpp"
 #include "stages/resolver/policy.hpp"
@@ -35,6 +36,9 @@ StageInfo stage_info(ipc::proto::StageKind kind) {
       return {"isomaker", "stage-isomaker", 3600s, s::isomaker::isomaker_policy, s::isomaker::isomaker_host_programs};
     case K::SIGNER:
       return {"signer", "stage-signer", 300s, s::signer::signer_policy, s::signer::signer_host_programs};
+    case K::INSPECTOR:
+      return {"inspector", "stage-inspector", 600s, s::inspector::inspector_policy,
+              s::inspector::inspector_host_programs};
   }
   throw base::Error(base::ErrorKind::kFailed, "unknown stage kind " + std::to_string(static_cast<int>(kind)));
 }

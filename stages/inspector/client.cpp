@@ -1,0 +1,120 @@
+#include "stages/inspector/client.hpp"
+
+#include "base/error.hpp"
+
+namespace stage::inspector::client {
+namespace {
+
+namespace proto = ipc::proto;
+using Result = proto::InspectorResult;
+
+std::string text(capnp::Text::Reader in) {
+  const std::string out(in.cStr(), in.size());
+  if (out.find('\0') != std::string::npos) {
+    base::fail(base::ErrorKind::kSandboxViolation, "Refused the inspector's result: a text field holds a NUL byte");
+  }
+  return out;
+}
+
+void encode_partition(const Partition& in, Result::Partition::Builder out) {
+  out.setIndex(in.index);
+  out.setName(in.name);
+  out.setTypeGuid(in.type_guid);
+  out.setUniqueGuid(in.unique_guid);
+  out.setFirstLba(in.first_lba);
+  out.setLastLba(in.last_lba);
+  out.setSizeBytes(in.size_bytes);
+  out.setFsType(in.fs_type);
+  out.setFsLabel(in.fs_label);
+  out.setFsUuid(in.fs_uuid);
+  out.setFsSizeBytes(in.fs_size_bytes);
+}
+
+Partition decode_partition(Result::Partition::Reader in) {
+  return {in.getIndex(),     text(in.getName()),    text(in.getTypeGuid()), text(in.getUniqueGuid()),
+          in.getFirstLba(),  in.getLastLba(),       in.getSizeBytes(),      text(in.getFsType()),
+          text(in.getFsLabel()), text(in.getFsUuid()), in.getFsSizeBytes()};
+}
+
+void encode_table(const PartitionTable& in, Result::PartitionTable::Builder out) {
+  out.setLabel(in.label);
+  out.setId(in.id);
+  out.setSectorSize(in.sector_size);
+  out.setFirstLba(in.first_lba);
+  out.setLastLba(in.last_lba);
+}
+
+void encode_root(const Report& in, Result::Builder out) {
+  auto os = out.initOsRelease(static_cast<unsigned>(in.os_release.size()));
+  for (unsigned i = 0; i < os.size(); ++i) {
+    os[i].setKey(in.os_release[i].first);
+    os[i].setValue(in.os_release[i].second);
+  }
+  auto packages = out.initPackages(static_cast<unsigned>(in.packages.size()));
+  for (unsigned i = 0; i < packages.size(); ++i) {
+    packages[i].setName(in.packages[i].name);
+    packages[i].setVersion(in.packages[i].version);
+    packages[i].setArchitecture(in.packages[i].architecture);
+  }
+  auto users = out.initUsers(static_cast<unsigned>(in.users.size()));
+  for (unsigned i = 0; i < users.size(); ++i) {
+    const User& u = in.users[i];
+    users[i].setName(u.name);
+    users[i].setUid(u.uid);
+    users[i].setGid(u.gid);
+    users[i].setGecos(u.gecos);
+    users[i].setHome(u.home);
+    users[i].setShell(u.shell);
+  }
+  auto groups = out.initGroups(static_cast<unsigned>(in.groups.size()));
+  for (unsigned i = 0; i < groups.size(); ++i) {
+    groups[i].setName(in.groups[i].name);
+    groups[i].setGid(in.groups[i].gid);
+    auto members = groups[i].initMembers(static_cast<unsigned>(in.groups[i].members.size()));
+    for (unsigned m = 0; m < members.size(); ++m) members.set(m, in.groups[i].members[m]);
+  }
+}
+
+void decode_root(Result::Reader in, Report& out) {
+  for (auto kv : in.getOsRelease()) out.os_release.emplace_back(text(kv.getKey()), text(kv.getValue()));
+  for (auto p : in.getPackages()) {
+    out.packages.push_back({text(p.getName()), text(p.getVersion()), text(p.getArchitecture())});
+  }
+  for (auto u : in.getUsers()) {
+    out.users.push_back({text(u.getName()), u.getUid(), u.getGid(), text(u.getGecos()), text(u.getHome()),
+                         text(u.getShell())});
+  }
+  for (auto g : in.getGroups()) {
+    Group group{text(g.getName()), g.getGid(), {}};
+    for (auto m : g.getMembers()) group.members.push_back(text(m));
+    out.groups.push_back(std::move(group));
+  }
+}
+
+}  // namespace
+
+void encode(const Inspect& request, proto::InspectorRequest::Builder out) {
+  request.image.encode(out.initImage());
+  out.setImageName(request.image_name);
+}
+
+void encode_report(const Report& report, Result::Builder out) {
+  encode_table(report.table, out.initTable());
+  auto parts = out.initPartitions(static_cast<unsigned>(report.partitions.size()));
+  for (unsigned i = 0; i < parts.size(); ++i) encode_partition(report.partitions[i], parts[i]);
+  out.setRootPartition(report.root_partition);
+  encode_root(report, out);
+}
+
+Report decode_report(Result::Reader in) {
+  Report out;
+  const auto table = in.getTable();
+  out.table = {text(table.getLabel()), text(table.getId()), table.getSectorSize(), table.getFirstLba(),
+               table.getLastLba()};
+  for (auto p : in.getPartitions()) out.partitions.push_back(decode_partition(p));
+  out.root_partition = in.getRootPartition();
+  decode_root(in, out);
+  return out;
+}
+
+}  // namespace stage::inspector::client

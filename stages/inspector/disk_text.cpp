@@ -1,0 +1,223 @@
+#include "stages/inspector/disk_text.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+
+namespace stage::inspector {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t at = text.find(sep, start);
+    parts.push_back(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) return parts;
+    start = at + 1;
+  }
+}
+
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+[[noreturn]] void bad_line(const std::string& where, std::size_t number, const std::string& why) {
+  base::fail(base::ErrorKind::kInvalidInput,
+             "Failed to read " + where + ": line " + std::to_string(number) + " " + why);
+}
+
+std::uint32_t to_u32(const std::string& text, const std::string& where, std::size_t number, const char* field) {
+  std::uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    bad_line(where, number, std::string("has the ") + field + " '" + text + "', not a number");
+  }
+  return value;
+}
+
+// The partition's number: the digits that end sfdisk's node name ("/dev/fd/3p2").
+std::uint32_t node_number(const std::string& node) {
+  std::size_t digits = node.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(node[digits - 1]))) --digits;
+  base::require(digits < node.size(), "Failed to read sfdisk's partition node '" + node + "': no number");
+  return static_cast<std::uint32_t>(std::stoul(node.substr(digits)));
+}
+
+Partition sfdisk_partition(const nlohmann::json& p, std::uint32_t sector) {
+  Partition part;
+  part.index = node_number(p.at("node").get<std::string>());
+  part.first_lba = p.at("start").get<std::uint64_t>();
+  const std::uint64_t sectors = p.at("size").get<std::uint64_t>();
+  part.last_lba = sectors == 0 ? part.first_lba : part.first_lba + sectors - 1;
+  part.size_bytes = sectors * sector;
+  part.type_guid = upper(p.value("type", ""));
+  part.unique_guid = upper(p.value("uuid", ""));
+  part.name = p.value("name", "");
+  return part;
+}
+
+// os-release(5) values: "double" (with \" \\ \$ \` escapes), 'single' or bare.
+std::string unquote(const std::string& value, const std::string& where, std::size_t number) {
+  if (value.empty() || (value.front() != '"' && value.front() != '\'')) return value;
+  const char quote = value.front();
+  if (value.size() < 2 || value.back() != quote) bad_line(where, number, "has an unterminated quote");
+  std::string out;
+  for (std::size_t i = 1; i + 1 < value.size(); ++i) {
+    if (quote == '"' && value[i] == '\\' && i + 2 < value.size()) ++i;
+    out += value[i];
+  }
+  return out;
+}
+
+void finish_stanza(std::vector<Package>& out, Package& current, std::string& status) {
+  const std::string installed = " installed";
+  if (!current.name.empty() && status.size() >= installed.size() &&
+      status.compare(status.size() - installed.size(), installed.size(), installed) == 0) {
+    out.push_back(current);
+  }
+  current = Package{};
+  status.clear();
+}
+
+}  // namespace
+
+SfdiskTable parse_sfdisk_json(const std::string& json) {
+  try {
+    const nlohmann::json table = nlohmann::json::parse(json).at("partitiontable");
+    base::require(table.value("unit", "sectors") == "sectors", "sfdisk --json reports an unknown unit");
+    SfdiskTable out;
+    out.table.label = table.value("label", "");
+    out.table.id = upper(table.value("id", ""));
+    out.table.sector_size = table.value("sectorsize", 512u);
+    out.table.first_lba = table.value("firstlba", std::uint64_t{0});
+    out.table.last_lba = table.value("lastlba", std::uint64_t{0});
+    for (const nlohmann::json& p : table.value("partitions", nlohmann::json::array())) {
+      out.partitions.push_back(sfdisk_partition(p, out.table.sector_size));
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    base::fail(base::ErrorKind::kInvalidInput, std::string("Failed to read sfdisk's partition table: ") + e.what());
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> parse_key_values(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& line : lines_of(text)) {
+    const std::size_t eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_os_release(const std::string& text, const std::string& where) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t number = 0;
+  for (const std::string& line : lines_of(text)) {
+    ++number;
+    if (line.find_first_not_of(" \t") == std::string::npos || line.front() == '#') continue;
+    const std::size_t eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) bad_line(where, number, "is not KEY=VALUE");
+    out.emplace_back(line.substr(0, eq), unquote(line.substr(eq + 1), where, number));
+  }
+  return out;
+}
+
+std::vector<Package> parse_dpkg_status(const std::string& text, const std::string& where) {
+  std::vector<Package> out;
+  Package current;
+  std::string status;
+  std::size_t number = 0;
+  for (const std::string& line : lines_of(text)) {
+    ++number;
+    if (line.empty()) {
+      finish_stanza(out, current, status);
+      continue;
+    }
+    if (line.front() == ' ' || line.front() == '\t') continue;  // a continuation line
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) bad_line(where, number, "is not 'Field: value'");
+    const std::string field = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (field == "Package") current.name = value;
+    if (field == "Version") current.version = value;
+    if (field == "Architecture") current.architecture = value;
+    if (field == "Status") status = value;
+  }
+  finish_stanza(out, current, status);
+  return out;
+}
+
+std::vector<User> parse_passwd(const std::string& text, const std::string& where) {
+  std::vector<User> out;
+  std::size_t number = 0;
+  for (const std::string& line : lines_of(text)) {
+    ++number;
+    if (line.empty() || line.front() == '#') continue;
+    const std::vector<std::string> f = split(line, ':');
+    if (f.size() != 7) bad_line(where, number, "has " + std::to_string(f.size()) + " fields, not 7");
+    out.push_back({f[0], to_u32(f[2], where, number, "uid"), to_u32(f[3], where, number, "gid"), f[4], f[5], f[6]});
+  }
+  return out;
+}
+
+std::vector<Group> parse_group(const std::string& text, const std::string& where) {
+  std::vector<Group> out;
+  std::size_t number = 0;
+  for (const std::string& line : lines_of(text)) {
+    ++number;
+    if (line.empty() || line.front() == '#') continue;
+    const std::vector<std::string> f = split(line, ':');
+    if (f.size() != 4) bad_line(where, number, "has " + std::to_string(f.size()) + " fields, not 4");
+    Group group{f[0], to_u32(f[2], where, number, "gid"), {}};
+    if (!f[3].empty()) group.members = split(f[3], ',');
+    out.push_back(std::move(group));
+  }
+  return out;
+}
+
+std::optional<DebugfsStat> parse_debugfs_stat(const std::string& text) {
+  DebugfsStat stat;
+  bool have_type = false;
+  for (const std::string& line : lines_of(text)) {
+    if (line.rfind("Inode:", 0) == 0 && line.find("Type:") != std::string::npos) {
+      std::istringstream words(line.substr(line.find("Type:") + 5));
+      have_type = static_cast<bool>(words >> stat.type);
+    } else if (line.rfind("User:", 0) == 0 && line.find("Size:") != std::string::npos) {
+      std::istringstream words(line.substr(line.find("Size:") + 5));
+      words >> stat.size;
+    } else if (line.rfind("Fast link dest: \"", 0) == 0 && line.size() >= 18 && line.back() == '"') {
+      stat.fast_link = line.substr(17, line.size() - 18);
+    }
+  }
+  if (!have_type) return std::nullopt;
+  return stat;
+}
+
+std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text) {
+  std::optional<std::uint64_t> blocks, block_size;
+  for (const std::string& line : lines_of(text)) {
+    std::istringstream words(line.substr(line.find(':') == std::string::npos ? 0 : line.find(':') + 1));
+    std::uint64_t value = 0;
+    if (line.rfind("Block count:", 0) == 0 && (words >> value)) blocks = value;
+    if (line.rfind("Block size:", 0) == 0 && (words >> value)) block_size = value;
+  }
+  if (!blocks || !block_size) return std::nullopt;
+  return *blocks * *block_size;
+}
+
+}  // namespace stage::inspector

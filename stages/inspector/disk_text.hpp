@@ -1,0 +1,47 @@
+// Parsers of what the inspector's programs print and of the files it reads
+// out of an image. Their input is untrusted: a malformed line is an error
+// naming the file and line (`where`), never a guess.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "stages/inspector/report.hpp"
+
+namespace stage::inspector {
+
+// `sfdisk --json DISK`: the table and its partitions (file system fields empty).
+struct SfdiskTable {
+  PartitionTable table;
+  std::vector<Partition> partitions;
+};
+SfdiskTable parse_sfdisk_json(const std::string& json);
+
+// KEY=VALUE lines (blkid -o export); other lines are skipped.
+std::vector<std::pair<std::string, std::string>> parse_key_values(const std::string& text);
+
+// os-release(5): KEY=VALUE with shell-like quoting; comments and blank lines skipped.
+std::vector<std::pair<std::string, std::string>> parse_os_release(const std::string& text, const std::string& where);
+
+// dpkg's status file: the packages whose Status is "install ok installed", in file order.
+std::vector<Package> parse_dpkg_status(const std::string& text, const std::string& where);
+
+std::vector<User> parse_passwd(const std::string& text, const std::string& where);
+std::vector<Group> parse_group(const std::string& text, const std::string& where);
+
+// debugfs `stat PATH`: the inode's type word ("regular", "directory",
+// "symlink", ...), size and a fast symlink's target.
+struct DebugfsStat {
+  std::string type;
+  std::uint64_t size = 0;
+  std::optional<std::string> fast_link;
+};
+std::optional<DebugfsStat> parse_debugfs_stat(const std::string& text);
+
+// debugfs `stats -h`: block count times block size; nullopt when absent.
+std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text);
+
+}  // namespace stage::inspector

@@ -1,0 +1,99 @@
+// The inspector's parsers on fixed text, as the programs print it and as
+// images hold it, including malformed input.
+#include "stages/inspector/disk_text.hpp"
+
+#include <gtest/gtest.h>
+
+#include "base/error.hpp"
+
+namespace stage::inspector {
+namespace {
+
+TEST(InspectorText, ReadsSfdiskJsonOfAGptDisk) {
+  const std::string json = R"({"partitiontable": {"label": "gpt", "id": "0f1e2d3c-0000-4000-8000-000000000001",
+    "device": "/dev/fd/3", "unit": "sectors", "firstlba": 2048, "lastlba": 65502, "sectorsize": 512,
+    "partitions": [
+      {"node": "/dev/fd/3p1", "start": 2048, "size": 20480, "type": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+       "uuid": "aaaaaaaa-0000-4000-8000-000000000001", "name": "esp"},
+      {"node": "/dev/fd/3p2", "start": 22528, "size": 40960, "type": "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
+       "uuid": "bbbbbbbb-0000-4000-8000-000000000002", "name": "rootfs"}]}})";
+  const SfdiskTable t = parse_sfdisk_json(json);
+  EXPECT_EQ(t.table, (PartitionTable{"gpt", "0F1E2D3C-0000-4000-8000-000000000001", 512, 2048, 65502}));
+  ASSERT_EQ(t.partitions.size(), 2u);
+  EXPECT_EQ(t.partitions[1].index, 2u);
+  EXPECT_EQ(t.partitions[1].name, "rootfs");
+  EXPECT_EQ(t.partitions[1].first_lba, 22528u);
+  EXPECT_EQ(t.partitions[1].last_lba, 22528u + 40960u - 1);
+  EXPECT_EQ(t.partitions[1].size_bytes, 40960u * 512);
+  EXPECT_EQ(t.partitions[1].unique_guid, "BBBBBBBB-0000-4000-8000-000000000002");
+}
+
+TEST(InspectorText, RefusesSfdiskJsonThatIsNot) {
+  EXPECT_THROW(parse_sfdisk_json("{\"partitiontable\": {\"partitions\": [{\"node\": \"x\"}]}}"), base::Error);
+  EXPECT_THROW(parse_sfdisk_json("garbage"), base::Error);
+}
+
+TEST(InspectorText, ReadsOsReleaseQuoting) {
+  const auto kv = parse_os_release("# comment\nNAME=\"Debian GNU/Linux\"\nID=debian\nX='a b'\nY=\"q\\\"x\"\n\n", "f");
+  ASSERT_EQ(kv.size(), 4u);
+  EXPECT_EQ(kv[0], (std::pair<std::string, std::string>{"NAME", "Debian GNU/Linux"}));
+  EXPECT_EQ(kv[1].second, "debian");
+  EXPECT_EQ(kv[2].second, "a b");
+  EXPECT_EQ(kv[3].second, "q\"x");
+  try {
+    parse_os_release("NAME=\"open\n", "/etc/os-release in partition 2");
+    FAIL() << "an unterminated quote was accepted";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/etc/os-release in partition 2: line 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(InspectorText, ListsOnlyInstalledPackagesOfDpkgStatus) {
+  const std::string status =
+      "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b2\n"
+      "Description: shell\n more text\n\n"
+      "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: all\n\n"
+      "Package: base-files\nStatus: install ok installed\nVersion: 12.4\nArchitecture: amd64\n";
+  const auto packages = parse_dpkg_status(status, "s");
+  ASSERT_EQ(packages.size(), 2u);
+  EXPECT_EQ(packages[0], (Package{"bash", "5.2.15-2+b2", "amd64"}));
+  EXPECT_EQ(packages[1], (Package{"base-files", "12.4", "amd64"}));
+  EXPECT_THROW(parse_dpkg_status("Package bash\n", "s"), base::Error);
+}
+
+TEST(InspectorText, ReadsPasswdAndGroupAndNamesABadLine) {
+  const auto users = parse_passwd("root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000:,,,:/home/debian:/bin/sh\n", "p");
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[1], (User{"debian", 1000, 1000, ",,,", "/home/debian", "/bin/sh"}));
+  const auto groups = parse_group("root:x:0:\nsudo:x:27:debian,ops\n", "g");
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_TRUE(groups[0].members.empty());
+  EXPECT_EQ(groups[1].members, (std::vector<std::string>{"debian", "ops"}));
+  try {
+    parse_passwd("root:x:0:0:root:/root:/bin/bash\nbad:x:abc:0::/:/bin/sh\n", "/etc/passwd in partition 2");
+    FAIL() << "a uid that is not a number was accepted";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/etc/passwd in partition 2: line 2 has the uid 'abc'"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parse_group("only:three:fields\n", "g"), base::Error);
+}
+
+TEST(InspectorText, ReadsDebugfsStatAndSize) {
+  const std::string link =
+      "Inode: 13   Type: symlink    Mode:  0777   Flags: 0x0\n"
+      "User:     0   Group:     0   Project:     0   Size: 21\n"
+      "Fast link dest: \"../usr/lib/os-release\"\n";
+  const auto stat = parse_debugfs_stat(link);
+  ASSERT_TRUE(stat);
+  EXPECT_EQ(stat->type, "symlink");
+  EXPECT_EQ(stat->size, 21u);
+  EXPECT_EQ(stat->fast_link, "../usr/lib/os-release");
+  EXPECT_FALSE(parse_debugfs_stat(""));
+  EXPECT_EQ(parse_debugfs_fs_size("Block count:              20480\nBlock size:               1024\n"),
+            20480u * 1024);
+  EXPECT_FALSE(parse_debugfs_fs_size("Block count: 1\n"));
+}
+
+}  // namespace
+}  // namespace stage::inspector

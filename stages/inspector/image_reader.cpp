@@ -1,0 +1,221 @@
+#include "stages/inspector/image_reader.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "base/error.hpp"
+#include "stages/inspector/program.hpp"
+
+namespace stage::inspector {
+namespace {
+
+constexpr std::size_t kMaxToolOutput = 4 << 20;  // sfdisk, blkid, debugfs stat
+constexpr int kMaxLinks = 40;
+
+std::string image_spec(std::uint64_t offset) { return std::string(kImagePath) + "?offset=" + std::to_string(offset); }
+
+// debugfs splits a request on blanks and reads quotes: a path with a quote,
+// a control character or no leading '/' cannot be named safely.
+void require_nameable(const std::string& path, const std::string& where) {
+  const bool bad = path.empty() || path.front() != '/' || path.size() > 4096 ||
+                   std::any_of(path.begin(), path.end(), [](char c) {
+                     return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                   });
+  if (bad) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read '" + path + "' in " + where +
+                                                   ": the name holds a quote, backslash or control character, "
+                                                   "or is not absolute");
+  }
+}
+
+std::string parent_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::uint64_t image_size(int fd, const std::string& name) {
+  struct stat st {};
+  base::check_syscall(::fstat(fd, &st), "stat the image", name);
+  base::require(S_ISREG(st.st_mode), "Failed to inspect '" + name + "': it is not a regular file");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// sfdisk falls back to the MBR when the GPT behind a protective MBR is
+// broken (a truncated image, a corrupted header): a "dos" table whose
+// partition is of type ee. Reporting that would hide the GPT.
+void require_no_bare_protective_mbr(const SfdiskTable& table, const base::ChildOutcome& run, const std::string& name) {
+  const bool protective = table.table.label == "dos" && std::any_of(table.partitions.begin(), table.partitions.end(),
+                                                                    [](const Partition& p) { return p.type_guid == "EE"; });
+  if (!protective) return;
+  std::string why = run.err;
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to read the GPT of '" + name +
+                                                 "': sfdisk found only its protective MBR (partition type ee)" +
+                                                 (why.empty() ? std::string() : ": " + why));
+}
+
+SfdiskTable read_table(int fd, const std::string& name) {
+  const base::ChildOutcome run =
+      run_program({find_program("sfdisk", "fdisk").string(), "--json", std::string(kImagePath)}, fd, kMaxToolOutput);
+  if (!run.ok() || run.out.find("\"partitiontable\"") == std::string::npos) {
+    throw base::Error(base::ErrorKind::kInvalidInput,
+                      "Failed to read a partition table in '" + name + "': sfdisk " + failure_text(run))
+        .with_hint("inspect reads raw disk images with a GPT or MBR partition table; a bare file system, "
+                   "qcow2 or ISO image is not supported yet (docs/cli.md)");
+  }
+  SfdiskTable table = [&] {
+    base::ErrorContext context{"reading the partition table of", name};
+    return parse_sfdisk_json(run.out);
+  }();
+  require_no_bare_protective_mbr(table, run, name);
+  return table;
+}
+
+void require_inside(const Partition& part, std::uint32_t sector, std::uint64_t size, const std::string& name) {
+  const std::uint64_t end = (part.last_lba + 1) * sector;
+  if (part.first_lba > part.last_lba || end > size) {
+    base::fail(base::ErrorKind::kInvalidInput,
+               "Failed to inspect '" + name + "': partition " + std::to_string(part.index) + " (LBA " +
+                   std::to_string(part.first_lba) + "-" + std::to_string(part.last_lba) + ") ends at byte " +
+                   std::to_string(end) + ", past the image's end (" + std::to_string(size) + " bytes)");
+  }
+}
+
+void probe_fs(int fd, Partition& part, std::uint32_t sector, const std::string& name) {
+  const std::uint64_t offset = part.first_lba * sector;
+  const base::ChildOutcome run = run_program({find_program("blkid", "util-linux").string(), "-p", "-O", std::to_string(offset),
+                                      "-S", std::to_string(part.size_bytes), "-o", "export",
+                                      std::string(kImagePath)},
+                                     fd, kMaxToolOutput);
+  if (run.exit_code == 2 && !run.truncated) return;  // nothing recognised
+  if (!run.ok()) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to probe the file system of partition " +
+                                                   std::to_string(part.index) + " of '" + name + "': blkid " +
+                                                   failure_text(run));
+  }
+  for (const auto& [key, value] : parse_key_values(run.out)) {
+    if (key == "TYPE") part.fs_type = value;
+    if (key == "LABEL") part.fs_label = value;
+    if (key == "UUID") part.fs_uuid = value;
+  }
+}
+
+bool is_ext(const Partition& part) {
+  return part.fs_type == "ext2" || part.fs_type == "ext3" || part.fs_type == "ext4";
+}
+
+std::string where_of(const Partition& part, const std::string& name) {
+  return "partition " + std::to_string(part.index) + " of '" + name + "'";
+}
+
+void read_root(const ExtFiles& files, const std::string& where, Report& report) {
+  if (auto text = files.read("/etc/os-release", 1 << 20)) {
+    report.os_release = parse_os_release(*text, "/etc/os-release in " + where);
+  } else if (auto usr = files.read("/usr/lib/os-release", 1 << 20)) {
+    report.os_release = parse_os_release(*usr, "/usr/lib/os-release in " + where);
+  }
+  if (auto status = files.read("/var/lib/dpkg/status")) {
+    report.packages = parse_dpkg_status(*status, "/var/lib/dpkg/status in " + where);
+  } else if (files.stat("/var/lib/rpm") || files.stat("/usr/lib/sysimage/rpm")) {
+    throw base::Error(base::ErrorKind::kUnimplemented,
+                      "Failed to list the packages of " + where + ": it has an rpm database, which inspect "
+                      "does not read yet (docs/cli.md)");
+  }
+  if (auto passwd = files.read("/etc/passwd", 16 << 20)) report.users = parse_passwd(*passwd, "/etc/passwd in " + where);
+  if (auto group = files.read("/etc/group", 16 << 20)) report.groups = parse_group(*group, "/etc/group in " + where);
+}
+
+}  // namespace
+
+ExtFiles::ExtFiles(int image_fd, std::uint64_t offset, std::string where)
+    : image_fd_(image_fd), offset_(offset), where_(std::move(where)) {}
+
+std::string ExtFiles::debugfs(const std::string& request, std::uint64_t max_out) const {
+  const base::ChildOutcome run = run_program({find_program("debugfs", "e2fsprogs").string(), "-R", request,
+                                      image_spec(offset_)},
+                                     image_fd_, static_cast<std::size_t>(max_out));
+  if (!run.ok()) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where_ + " with debugfs (" + request + "): " +
+                                                   failure_text(run));
+  }
+  if (run.err.find("Bad magic number") != std::string::npos || run.err.find("Couldn't find valid") != std::string::npos) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to open the file system of " + where_ + ": " + run.err);
+  }
+  return run.out;
+}
+
+std::optional<DebugfsStat> ExtFiles::stat(const std::string& path) const {
+  require_nameable(path, where_);
+  const std::string out = debugfs("stat \"" + path + "\"", kMaxToolOutput);
+  return parse_debugfs_stat(out);
+}
+
+std::uint64_t ExtFiles::fs_size() const { return parse_debugfs_fs_size(debugfs("stats -h", kMaxToolOutput)).value_or(0); }
+
+std::string ExtFiles::link_target(const std::string& path, const DebugfsStat& stat) const {
+  if (stat.fast_link) return *stat.fast_link;
+  base::require(stat.size <= 4096, "Failed to read the link " + path + " in " + where_ + ": its target is " +
+                                       std::to_string(stat.size) + " bytes long");
+  return debugfs("cat \"" + path + "\"", 4096);
+}
+
+std::optional<std::string> ExtFiles::read(const std::string& path, std::uint64_t max_bytes) const {
+  std::string current = path;
+  for (int links = 0; links <= kMaxLinks; ++links) {
+    const std::optional<DebugfsStat> found = stat(current);
+    if (!found) return std::nullopt;
+    if (found->type == "symlink") {
+      const std::string target = link_target(current, *found);
+      current = !target.empty() && target.front() == '/' ? target : parent_of(current) + "/" + target;
+      continue;
+    }
+    const std::string shown = current == path ? path : path + " (-> " + current + ")";
+    base::require(found->type == "regular",
+                  "Failed to read " + shown + " in " + where_ + ": it is a " + found->type + ", not a regular file");
+    if (found->size > max_bytes) {
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + shown + " in " + where_ + ": it holds " +
+                                                     std::to_string(found->size) + " bytes, more than the " +
+                                                     std::to_string(max_bytes) + " inspect reads");
+    }
+    std::string data = debugfs("cat \"" + current + "\"", max_bytes + 1);
+    base::require(data.size() <= max_bytes, "Failed to read " + shown + " in " + where_ + ": more than " +
+                                                std::to_string(max_bytes) + " bytes");
+    return data;
+  }
+  base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + path + " in " + where_ + ": more than " +
+                                                 std::to_string(kMaxLinks) + " symbolic links");
+}
+
+Report read_image(int image_fd, const std::string& name, const ReadProgress& progress) {
+  const auto step = [&](const std::string& phase, const std::string& item) {
+    if (progress.report) progress.report(phase, item);
+  };
+  const std::uint64_t size = image_size(image_fd, name);
+  step("partition table", name);
+  SfdiskTable table = read_table(image_fd, name);
+  Report report;
+  report.table = table.table;
+  for (Partition& part : table.partitions) {
+    require_inside(part, table.table.sector_size, size, name);
+    step("file systems", "partition " + std::to_string(part.index));
+    probe_fs(image_fd, part, table.table.sector_size, name);
+    if (is_ext(part)) {
+      part.fs_size_bytes = ExtFiles(image_fd, part.first_lba * table.table.sector_size, where_of(part, name)).fs_size();
+    }
+  }
+  report.partitions = std::move(table.partitions);
+  for (const Partition& part : report.partitions) {
+    if (!is_ext(part)) continue;
+    const ExtFiles files(image_fd, part.first_lba * report.table.sector_size, where_of(part, name));
+    const auto etc = files.stat("/etc");
+    if (!etc || etc->type != "directory") continue;
+    step("root file system", where_of(part, name));
+    report.root_partition = part.index;
+    read_root(files, where_of(part, name), report);
+    break;
+  }
+  return report;
+}
+
+}  // namespace stage::inspector

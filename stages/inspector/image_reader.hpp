@@ -1,0 +1,52 @@
+// Reads a raw disk image, given as a read-only fd, with the host's sfdisk,
+// blkid and debugfs (program.hpp): the partition table, each partition's file
+// system, and from the root file system (the first ext2/3/4 partition with
+// an /etc directory) os-release, dpkg's installed packages, users and groups.
+// Symbolic links inside the image are followed within the image's file
+// system only (debugfs resolves them against its root), at most 40 of them.
+// Every read is bounded; an image that lies (partitions past its end, a
+// broken table, files too large) is an error naming what and where.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "stages/inspector/disk_text.hpp"
+#include "stages/inspector/report.hpp"
+
+namespace stage::inspector {
+
+// The largest file the inspector reads out of an image (dpkg's status of a
+// large system is a few MiB).
+inline constexpr std::uint64_t kMaxFileBytes = 64ULL << 20;
+
+// One ext2/3/4 file system of the image, read with debugfs.
+class ExtFiles {
+ public:
+  ExtFiles(int image_fd, std::uint64_t offset, std::string where);
+  // The file at `path` (links followed inside the file system); nullopt when
+  // absent. Not a regular file, or larger than `max_bytes`: an error.
+  std::optional<std::string> read(const std::string& path, std::uint64_t max_bytes = kMaxFileBytes) const;
+  // `path`'s inode (not followed); nullopt when absent.
+  std::optional<DebugfsStat> stat(const std::string& path) const;
+  std::uint64_t fs_size() const;
+
+ private:
+  std::string debugfs(const std::string& request, std::uint64_t max_out) const;
+  std::string link_target(const std::string& path, const DebugfsStat& stat) const;
+
+  int image_fd_;
+  std::uint64_t offset_;
+  std::string where_;  // "partition 2 of 'disk.raw'", for messages
+};
+
+struct ReadProgress {
+  std::function<void(const std::string& phase, const std::string& item)> report;
+};
+
+// The whole report; `name` is the image as the user named it (messages only).
+Report read_image(int image_fd, const std::string& name, const ReadProgress& progress = {});
+
+}  // namespace stage::inspector

@@ -1,0 +1,140 @@
+// The reader on disks made by hand (test_disk.hpp), outside any sandbox:
+// what it reports is what sfdisk, mkfs and the tree put there; hostile
+// trees and tables give errors naming what and where.
+#include "stages/inspector/image_reader.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "base/error.hpp"
+#include "base/unique_fd.hpp"
+#include "stages/inspector/test_disk.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace stage::inspector {
+namespace {
+
+using namespace stage::inspector::testing;
+
+base::UniqueFd open_ro(const fs::path& path) { return base::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
+
+std::string error_of(const fs::path& disk) {
+  try {
+    read_image(open_ro(disk).get(), "disk.raw");
+  } catch (const base::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+class ImageReader : public ::testing::Test {
+ protected:
+  tests::TempDir dir_{"oic-inspect"};
+  fs::path tree() const { return dir_.path() / "tree"; }
+};
+
+TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
+  fill_debian_tree(tree());
+  const fs::path disk = make_disk(dir_.path());
+  const Report r = read_image(open_ro(disk).get(), "disk.raw");
+  EXPECT_EQ(r.table.label, "gpt");
+  EXPECT_EQ(r.table.id, kDiskGuid);
+  ASSERT_EQ(r.partitions.size(), 2u);
+  const Partition& esp = r.partitions[0];
+  EXPECT_EQ(esp.index, 1u);
+  EXPECT_EQ(esp.name, "esp");
+  EXPECT_EQ(esp.type_guid, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+  EXPECT_EQ(esp.unique_guid, kEspGuid);
+  EXPECT_EQ(esp.first_lba, 2048u);
+  EXPECT_EQ(esp.last_lba, 2048u + 32768u - 1);
+  EXPECT_EQ(esp.size_bytes, 16 * kMiB);
+  EXPECT_EQ(esp.fs_type, "vfat");
+  EXPECT_EQ(esp.fs_label, "ESP");
+  EXPECT_EQ(esp.fs_uuid, "1234-ABCD");
+  const Partition& root = r.partitions[1];
+  EXPECT_EQ(root.unique_guid, kRootGuid);
+  EXPECT_EQ(root.fs_type, "ext4");
+  EXPECT_EQ(root.fs_label, "root");
+  EXPECT_EQ(root.fs_uuid, kRootFsUuid);
+  EXPECT_EQ(root.fs_size_bytes, ((kDiskSize - kRootOffset) / 1024 - 64) * 1024);
+  EXPECT_EQ(r.root_partition, 2u);
+  ASSERT_EQ(r.os_release.size(), 4u);  // through the relative link into /usr/lib
+  EXPECT_EQ(r.os_release[2], (std::pair<std::string, std::string>{"VERSION_ID", "12"}));
+  EXPECT_EQ(r.packages, (std::vector<Package>{{"bash", "5.2.15-2+b2", "amd64"}, {"base-files", "12.4+deb12u5", "amd64"}}));
+  ASSERT_EQ(r.users.size(), 2u);
+  EXPECT_EQ(r.users[1], (User{"debian", 1000, 1000, ",,,", "/home/debian", "/bin/bash"}));
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[1], (Group{"sudo", 27, {"debian"}}));
+}
+
+// Links that climb out of the root or are absolute stay in the image's file
+// system: ".." of its root is its root.
+TEST_F(ImageReader, FollowsLinksInsideTheImageOnly) {
+  fill_debian_tree(tree());
+  fs::remove(tree() / "etc/os-release");
+  fs::create_symlink("../../../../../../../inside/os-release", tree() / "etc/os-release");
+  write_file(tree() / "inside/os-release", "ID=inside\n");
+  fs::remove(tree() / "etc/passwd");
+  fs::create_symlink("/etc/../../etc/passwd-real", tree() / "etc/passwd");
+  write_file(tree() / "etc/passwd-real", "only:x:7:7::/:/bin/sh\n");
+  const Report r = read_image(open_ro(make_disk(dir_.path())).get(), "disk.raw");
+  EXPECT_EQ(r.os_release, (std::vector<std::pair<std::string, std::string>>{{"ID", "inside"}}));
+  ASSERT_EQ(r.users.size(), 1u);
+  EXPECT_EQ(r.users[0].name, "only");
+}
+
+TEST_F(ImageReader, ALinkLoopIsAnError) {
+  fill_debian_tree(tree());
+  fs::remove(tree() / "etc/os-release");
+  fs::create_symlink("os-release", tree() / "etc/os-release");
+  const std::string error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("/etc/os-release in partition 2 of 'disk.raw': more than 40 symbolic links"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(ImageReader, AFileLargerThanItReadsIsAnError) {
+  fill_debian_tree(tree());
+  {
+    std::ofstream status(tree() / "var/lib/dpkg/status", std::ios::trunc);
+  }
+  fs::resize_file(tree() / "var/lib/dpkg/status", kMaxFileBytes + 1);  // a hole: mkfs keeps it sparse
+  const std::string error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("/var/lib/dpkg/status in partition 2 of 'disk.raw': it holds 67108865 bytes, more than"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(ImageReader, AGarbageTableIsAnError) {
+  const fs::path disk = dir_.path() / "garbage.raw";
+  std::string bytes(1 * kMiB, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919 + 13) % 251);
+  write_file(disk, bytes);
+  const std::string error = error_of(disk);
+  EXPECT_NE(error.find("Failed to read a partition table in 'disk.raw': sfdisk"), std::string::npos) << error;
+}
+
+// A truncated download: sfdisk no longer reads the GPT and falls back to the
+// protective MBR, which must not pass for the image's table.
+TEST_F(ImageReader, APartitionPastTheEndIsAnError) {
+  fill_debian_tree(tree());
+  const fs::path disk = make_disk(dir_.path());
+  fs::resize_file(disk, 40 * kMiB);
+  const std::string error = error_of(disk);
+  EXPECT_NE(error.find("Failed to read the GPT of 'disk.raw': sfdisk found only its protective MBR (partition type "
+                       "ee): GPT PMBR size mismatch"),
+            std::string::npos)
+      << error;
+}
+
+TEST_F(ImageReader, AnRpmDatabaseIsNamedAsNotYetRead) {
+  fill_debian_tree(tree());
+  fs::remove_all(tree() / "var/lib/dpkg");
+  write_file(tree() / "var/lib/rpm/rpmdb.sqlite", "SQLite format 3");
+  const std::string error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("it has an rpm database, which inspect does not read yet"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace stage::inspector

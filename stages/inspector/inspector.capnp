@@ -1,0 +1,76 @@
+# stage-inspector's contract: reads an image the user names, which is
+# untrusted input (a downloaded image, one built elsewhere), with the host's
+# sfdisk, blkid and debugfs inside its sandbox, and reports what it holds.
+# It never writes: the image is an fd the supervisor opened read-only, the
+# stage's seccomp policy refuses every open for writing, and RLIMIT_FSIZE 0
+# stops a write to any regular file. The envelope that carries it:
+# ipc/stage.capnp.
+
+@0xc0a51f4d2e9b7a13;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ipc::proto");
+using import "/ipc/shared.capnp".FdRef;
+
+struct InspectorRequest {
+  image @0 :FdRef;              # a regular file, read-only
+  imageName @1 :Text;           # the path as the user named it, for messages only
+}
+
+struct InspectorResult {
+  table @0 :PartitionTable;
+  partitions @1 :List(Partition);
+  osRelease @2 :List(KeyValue);  # /etc/os-release of the root file system, in file order
+  packages @3 :List(Package);    # /var/lib/dpkg/status, installed ones
+  users @4 :List(User);          # /etc/passwd
+  groups @5 :List(Group);        # /etc/group
+  rootPartition @6 :UInt32;      # index of the partition these came from; 0 = none found
+
+  struct PartitionTable {
+    label @0 :Text;             # "gpt" or "dos"
+    id @1 :Text;                # GPT disk GUID (upper case) or MBR disk id (0x...)
+    sectorSize @2 :UInt32;
+    firstLba @3 :UInt64;
+    lastLba @4 :UInt64;
+  }
+
+  struct Partition {
+    index @0 :UInt32;
+    name @1 :Text;              # GPT partition name
+    typeGuid @2 :Text;          # GPT type GUID (upper case) or MBR type (hex)
+    uniqueGuid @3 :Text;        # GPT partition GUID (upper case)
+    firstLba @4 :UInt64;
+    lastLba @5 :UInt64;
+    sizeBytes @6 :UInt64;
+    fsType @7 :Text;            # blkid's TYPE; empty when none was recognised
+    fsLabel @8 :Text;
+    fsUuid @9 :Text;
+    fsSizeBytes @10 :UInt64;    # blkid's FSSIZE; 0 when it does not say
+  }
+
+  struct KeyValue {
+    key @0 :Text;
+    value @1 :Text;
+  }
+
+  struct Package {
+    name @0 :Text;
+    version @1 :Text;
+    architecture @2 :Text;
+  }
+
+  struct User {
+    name @0 :Text;
+    uid @1 :UInt32;
+    gid @2 :UInt32;
+    gecos @3 :Text;
+    home @4 :Text;
+    shell @5 :Text;
+  }
+
+  struct Group {
+    name @0 :Text;
+    gid @1 :UInt32;
+    members @2 :List(Text);
+  }
+}

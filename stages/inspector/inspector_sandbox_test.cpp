@@ -1,0 +1,135 @@
+// The real stage-inspector, sandboxed as `inspect` runs it (its policy, no
+// network, only its binary and the image bound): it reads a disk made by
+// hand and leaves it unchanged; hostile images (a link aimed at a host file,
+// a garbage table, a huge file) end in clear errors with nothing of the host
+// in the result. Run as an unprivileged user with an /etc/subuid range (or as root).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "sandbox/testing/probe_run.hpp"
+#include "stages/inspector/policy.hpp"
+#include "stages/inspector/test_disk.hpp"
+#include "tests/support/gtest_run.hpp"
+
+namespace stage::inspector {
+namespace {
+
+using namespace stage::inspector::testing;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr const char* kStageInSandbox = "/run/oic/stage-inspector";
+
+// Under /var/tmp: the sandbox has a /tmp of its own, and what it is given is
+// bound at the same path.
+class VarTmpDir {
+ public:
+  VarTmpDir() {
+    std::string pattern = "/var/tmp/oic-inspector-sandbox-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~VarTmpDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class InspectorSandbox : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stage_ = std::getenv("OIC_INSPECTOR_STAGE") ? std::getenv("OIC_INSPECTOR_STAGE") : "";
+    ASSERT_FALSE(stage_.empty()) << "OIC_INSPECTOR_STAGE must name the stage-inspector binary";
+  }
+
+  fs::path tree() const { return dir_.path() / "tree"; }
+
+  sandbox::testing::ProbeRun inspect(const fs::path& disk) {
+    const nlohmann::json request = {
+        {"inspector", {{"image", {{"path", disk.string()}}}, {"imageName", disk.filename().string()}}}};
+    const fs::path file = dir_.path() / "request.json";
+    write_file(file, request.dump(1));
+    sandbox::SandboxSpec spec =
+        sandbox::make_spec(inspector_policy(), kStageInSandbox, {kStageInSandbox, "--request", file.string()});
+    spec.mounts.push_back({sandbox::MountKind::kDir, {}, "/run/oic", {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, stage_, kStageInSandbox, {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, file.string(), file.string(), {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, disk.string(), disk.string(), {}});
+    return sandbox::testing::run(std::move(spec));
+  }
+
+  std::string stage_;
+  VarTmpDir dir_;
+};
+
+TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {
+  fill_debian_tree(tree());
+  const fs::path disk = make_disk(dir_.path());
+  const std::string before = tests::support::read_whole_file(disk);
+  const auto ran = inspect(disk);
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  const nlohmann::json r = nlohmann::json::parse(ran.out)["inspector"];
+  EXPECT_EQ(r["table"]["id"], kDiskGuid);
+  ASSERT_EQ(r["partitions"].size(), 2u);
+  EXPECT_EQ(r["partitions"][0]["fsType"], "vfat");
+  EXPECT_EQ(r["partitions"][1]["fsUuid"], kRootFsUuid);
+  EXPECT_EQ(r["rootPartition"], 2);
+  EXPECT_EQ(r["osRelease"][3]["value"], "debian");
+  EXPECT_EQ(r["packages"].size(), 2u);
+  EXPECT_EQ(r["users"][1]["name"], "debian");
+  EXPECT_EQ(r["groups"][1]["members"][0], "debian");
+  EXPECT_TRUE(tests::support::read_whole_file(disk) == before) << "the image changed";
+}
+
+// The image's /etc/os-release names a file of the host by its absolute path
+// (and the image's passwd climbs to it): inside the stage only the image's
+// file system is read, so neither becomes part of the report.
+TEST_F(InspectorSandbox, ALinkToAHostFileReadsNothingOfTheHost) {
+  const fs::path secret = dir_.path() / "host-secret";
+  write_file(secret, "ID=HOST-SECRET-LINE\n");
+  fill_debian_tree(tree());
+  fs::remove(tree() / "etc/os-release");
+  fs::create_symlink(secret, tree() / "etc/os-release");
+  fs::remove(tree() / "etc/passwd");
+  fs::create_symlink("../../../../../../.." + secret.string(), tree() / "etc/passwd");
+  const auto ran = inspect(make_disk(dir_.path()));
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  EXPECT_THAT(ran.out, Not(HasSubstr("HOST-SECRET")));
+  const nlohmann::json r = nlohmann::json::parse(ran.out)["inspector"];
+  // The dangling link counts as no /etc/os-release: /usr/lib/os-release, the image's own, is read.
+  EXPECT_EQ(r["osRelease"][3]["value"], "debian");
+  EXPECT_EQ(r.value("users", nlohmann::json::array()).size(), 0u);
+}
+
+TEST_F(InspectorSandbox, AGarbageTableIsAClearError) {
+  const fs::path disk = dir_.path() / "garbage.raw";
+  std::string bytes(1 << 20, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919 + 13) % 251);
+  write_file(disk, bytes);
+  const auto ran = inspect(disk);
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("Failed to read a partition table in 'garbage.raw': sfdisk exited with status 1"));
+  EXPECT_TRUE(ran.out.empty()) << ran.out;
+}
+
+TEST_F(InspectorSandbox, AHugeFileIsAClearError) {
+  fill_debian_tree(tree());
+  { std::ofstream status(tree() / "var/lib/dpkg/status", std::ios::trunc); }
+  fs::resize_file(tree() / "var/lib/dpkg/status", 1ULL << 40);  // 1 TiB of hole
+  const auto ran = inspect(make_disk(dir_.path()));
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("/var/lib/dpkg/status in partition 2 of 'disk.raw': it holds 1099511627776 bytes"));
+}
+
+}  // namespace
+}  // namespace stage::inspector

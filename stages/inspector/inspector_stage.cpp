@@ -1,0 +1,26 @@
+#include "stages/inspector/inspector_stage.hpp"
+
+#include <fcntl.h>
+
+#include "base/error.hpp"
+#include "stages/inspector/client.hpp"
+#include "stages/inspector/image_reader.hpp"
+
+namespace stage::inspector {
+
+void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& context,
+                 ipc::proto::StageResult::Builder result) {
+  base::require(request.isInspector(), "Failed to run stage-inspector: the request is for another stage");
+  const auto in = request.getInspector();
+  const std::string name = in.getImageName().size() > 0 ? std::string(in.getImageName()) : "(unnamed image)";
+  const base::UniqueFd image = context.open(in.getImage(), O_RDONLY | O_NOCTTY, "the image '" + name + "'");
+  ReadProgress progress{[&](const std::string& phase, const std::string& item) {
+    context.progress({.phase = phase, .item = item});
+  }};
+  const Report report = read_image(image.get(), name, progress);
+  client::encode_report(report, result.initInspector());
+  context.log(ipc::LogLevel::kInfo, "inspected " + name + ": " + std::to_string(report.partitions.size()) +
+                                        " partitions, " + std::to_string(report.packages.size()) + " packages");
+}
+
+}  // namespace stage::inspector

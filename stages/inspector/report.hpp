@@ -1,0 +1,72 @@
+// What stage-inspector finds in an image, as plain structs: filled by the
+// stage (image_reader.hpp), carried as an InspectorResult (inspector.capnp),
+// decoded by the supervisor (client.hpp) and printed by `inspect`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stage::inspector {
+
+struct PartitionTable {
+  std::string label;  // "gpt" or "dos"
+  std::string id;     // GPT disk GUID (upper case) or MBR disk id
+  std::uint32_t sector_size = 512;
+  std::uint64_t first_lba = 0;
+  std::uint64_t last_lba = 0;
+  bool operator==(const PartitionTable&) const = default;
+};
+
+struct Partition {
+  std::uint32_t index = 0;
+  std::string name;
+  std::string type_guid;
+  std::string unique_guid;
+  std::uint64_t first_lba = 0;
+  std::uint64_t last_lba = 0;
+  std::uint64_t size_bytes = 0;
+  std::string fs_type;  // empty: no file system recognised
+  std::string fs_label;
+  std::string fs_uuid;
+  std::uint64_t fs_size_bytes = 0;  // 0: unknown
+  bool operator==(const Partition&) const = default;
+};
+
+struct Package {
+  std::string name;
+  std::string version;
+  std::string architecture;
+  bool operator==(const Package&) const = default;
+};
+
+struct User {
+  std::string name;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::string gecos;
+  std::string home;
+  std::string shell;
+  bool operator==(const User&) const = default;
+};
+
+struct Group {
+  std::string name;
+  std::uint32_t gid = 0;
+  std::vector<std::string> members;
+  bool operator==(const Group&) const = default;
+};
+
+struct Report {
+  PartitionTable table;
+  std::vector<Partition> partitions;
+  std::uint32_t root_partition = 0;  // the index os_release..groups came from; 0: none
+  std::vector<std::pair<std::string, std::string>> os_release;
+  std::vector<Package> packages;
+  std::vector<User> users;
+  std::vector<Group> groups;
+  bool operator==(const Report&) const = default;
+};
+
+}  // namespace stage::inspector

@@ -1,0 +1,72 @@
+// Disks made by hand for the inspector's tests, in seconds and without a
+// mirror: a GPT with fixed GUIDs, an ESP (FAT) and an ext4 root made from a
+// tree the test fills (mkfs.ext4 -d keeps symbolic links and holes).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/support/run_program.hpp"
+
+namespace stage::inspector::testing {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char* kDiskGuid = "0F1E2D3C-0000-4000-8000-000000000001";
+inline constexpr const char* kEspGuid = "AAAAAAAA-0000-4000-8000-000000000001";
+inline constexpr const char* kRootGuid = "BBBBBBBB-0000-4000-8000-000000000002";
+inline constexpr const char* kRootFsUuid = "3f0c4c8e-8a44-4c7d-9d0e-2a7b5d4c1e6f";
+inline constexpr std::uint64_t kMiB = 1024 * 1024;
+inline constexpr std::uint64_t kRootOffset = 17 * kMiB;
+inline constexpr std::uint64_t kDiskSize = 120 * kMiB;
+
+inline void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+inline void run_ok(const std::vector<std::string>& argv, const fs::path& scratch, const fs::path& input = "/dev/null") {
+  const auto r = tests::support::run_program(argv, {{"PATH", "/usr/sbin:/usr/bin"}, {"LC_ALL", "C"}}, scratch, input);
+  if (r.exit_code != 0) throw std::runtime_error(argv[0] + " failed: " + r.out + r.err);
+}
+
+// A root tree like a small Debian system's: os-release as a relative link
+// into /usr/lib, dpkg's status with one removed package, users and groups.
+inline void fill_debian_tree(const fs::path& tree) {
+  write_file(tree / "usr/lib/os-release",
+             "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n"
+             "ID=debian\n");
+  fs::create_directories(tree / "etc");
+  fs::create_symlink("../usr/lib/os-release", tree / "etc/os-release");
+  write_file(tree / "var/lib/dpkg/status",
+             "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b2\n\n"
+             "Package: removed\nStatus: deinstall ok config-files\nArchitecture: all\nVersion: 1.0\n\n"
+             "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u5\n");
+  write_file(tree / "etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000:,,,:/home/debian:/bin/bash\n");
+  write_file(tree / "etc/group", "root:x:0:\nsudo:x:27:debian\ndebian:x:1000:\n");
+}
+
+// dir/disk.raw from dir/tree (the root) and dir/esp (the ESP's files).
+inline fs::path make_disk(const fs::path& dir) {
+  const fs::path disk = dir / "disk.raw";
+  const fs::path scratch = dir / "scratch";
+  { std::ofstream(disk).close(); }
+  fs::resize_file(disk, kDiskSize);
+  write_file(dir / "table.sfdisk", std::string("label: gpt\nlabel-id: ") + kDiskGuid +
+                                       "\nstart=2048, size=32768, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=" +
+                                       kEspGuid + ", name=esp\nstart=34816, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, "
+                                       "uuid=" + kRootGuid + ", name=rootfs\n");
+  run_ok({"/usr/sbin/sfdisk", "-q", disk.string()}, scratch, dir / "table.sfdisk");
+  const std::uint64_t root_kib = (kDiskSize - kRootOffset) / 1024 - 64;  // the backup GPT stays
+  run_ok({"/usr/sbin/mkfs.ext4", "-q", "-F", "-L", "root", "-U", kRootFsUuid, "-d", (dir / "tree").string(), "-E",
+          "offset=" + std::to_string(kRootOffset), disk.string(), std::to_string(root_kib) + "k"},
+         scratch);
+  run_ok({"/usr/sbin/mkfs.vfat", "--offset", "2048", "-n", "ESP", "-i", "1234ABCD", disk.string(), "16384"}, scratch);
+  return disk;
+}
+
+}  // namespace stage::inspector::testing
