@@ -85,5 +85,6 @@ std::vector<Verb> completion_verbs();  // cmd_completion.cpp: completion
 std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
 std::vector<Verb> boot_verbs();        // cmd_boot.cpp: boot
 std::vector<Verb> verify_verbs();      // cmd_verify.cpp: verify
+std::vector<Verb> inspect_verbs();     // cmd_inspect.cpp: inspect
 
 }  // namespace supervisor::cli

@@ -187,7 +187,7 @@ TEST_F(Cli, StagesWithoutAProgramAreUnknownLikeAnyOtherName) {
     const Result r = run({"stage", name, "--request", "absent.json"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_TRUE(contains(r.err, "unknown stage '" + name +
-                                    "' (stages: fetcher, verifier, resolver, installer, diskmaker, isomaker, signer)"))
+                                    "' (stages: fetcher, verifier, resolver, installer, diskmaker, isomaker, signer, inspector)"))
         << r.err;
     EXPECT_FALSE(contains(r.err, "absent.json")) << r.err;
   }

@@ -1,0 +1,216 @@
+// `inspect IMAGE [--format text|json|yaml]`: what a raw disk image holds.
+// The image is untrusted: stage-inspector parses it in its sandbox (an fd
+// opened read-only here, a regular file), and its report is printed here as
+// text, JSON or YAML, every string from the image made printable. Exit 0
+// when read, 1 when the image cannot be read, 2 on usage errors. Not yet:
+// --extract-sbom, qcow2/ISO images, rpmdb packages (docs/cli.md).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <iomanip>
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "stages/inspector/client.hpp"
+#include "supervisor/build/build_steps.hpp"
+#include "supervisor/cli/cli.hpp"
+#include "supervisor/stage/orchestrator.hpp"
+#include "supervisor/stage/stage_table.hpp"
+#include "supervisor/terminal_text.hpp"
+
+namespace supervisor::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace inspector = stage::inspector;
+using nlohmann::json;
+
+void add_inspect_options(po::options_description& options) {
+  options.add_options()("format", po::value<std::string>()->default_value("text")->value_name("text|json|yaml"),
+                        "how the report is printed")(
+      "extract-sbom", po::value<std::string>()->implicit_value(".")->value_name("PATH"),
+      "write the SBOM embedded in the image to PATH (not implemented yet)");
+}
+
+// One line of image text: printable, newlines shown as escapes.
+std::string shown(const std::string& text) {
+  std::string out;
+  for (char c : printable(text)) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  return out;
+}
+
+std::string format_of(const Invocation& inv) {
+  const std::string format = inv.options["format"].as<std::string>();
+  if (format != "text" && format != "json" && format != "yaml") {
+    base::fail(base::ErrorKind::kInvalidInput, "Unknown --format '" + format + "': expected text, json or yaml");
+  }
+  if (inv.options.count("extract-sbom")) {
+    throw base::Error(base::ErrorKind::kUnimplemented, "inspect --extract-sbom is not implemented yet")
+        .with_hint("docs/cli.md lists what inspect reads today");
+  }
+  return format;
+}
+
+// The image as a read-only fd: a regular file, never a device or FIFO.
+base::UniqueFd open_image(const fs::path& image) {
+  base::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) base::check_syscall(-1, "open the image", image.string());
+  struct stat st {};
+  base::check_syscall(::fstat(fd.get(), &st), "stat the image", image.string());
+  if (!S_ISREG(st.st_mode)) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to inspect '" + image.string() + "': it is not a regular file");
+  }
+  return fd;
+}
+
+inspector::Report run_inspector(const Invocation& inv, const fs::path& image) {
+  base::UniqueFd fd = open_image(image);
+  ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
+  Orchestrator run(orchestrator_options(inv.global, std::nullopt), progress);
+  inspector::Report report;
+  run.add(StageJob{
+      .name = "inspect",
+      .kind = ipc::proto::StageKind::INSPECTOR,
+      .after = {},
+      .prepare =
+          [&] {
+            PreparedRequest p;
+            // Like a key's, the image's bytes are never copied by --keep-requests: its path is kept.
+            p.fds.push_back(std::move(fd));
+            p.fd_paths.push_back(image);
+            p.fd_flags.push_back(O_RDONLY);
+            p.fd_secret.resize(p.fds.size(), false);
+            p.fd_secret.back() = true;
+            inspector::client::encode({ipc::FdReference::of_slot(0), image.filename().string()},
+                                      p.init_request().initInspector());
+            return p;
+          },
+      .on_success =
+          [&](const StageOutcome& outcome) {
+            report = inspector::client::decode_report(outcome.result_reader().getInspector());
+          },
+      .timeout = stage_info(ipc::proto::StageKind::INSPECTOR).default_timeout});
+  run.run();
+  return report;
+}
+
+json partition_json(const inspector::Partition& p) {
+  return {{"index", p.index},         {"name", p.name},           {"typeGuid", p.type_guid},
+          {"uniqueGuid", p.unique_guid}, {"firstLba", p.first_lba}, {"lastLba", p.last_lba},
+          {"sizeBytes", p.size_bytes}, {"filesystem",
+                                        {{"type", p.fs_type}, {"label", p.fs_label}, {"uuid", p.fs_uuid},
+                                         {"sizeBytes", p.fs_size_bytes}}}};
+}
+
+json root_json(const inspector::Report& r) {
+  json os = json::object();
+  for (const auto& [key, value] : r.os_release) os[key] = value;
+  json packages = json::array();
+  for (const auto& p : r.packages) packages.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.architecture}});
+  json users = json::array();
+  for (const auto& u : r.users) {
+    users.push_back({{"name", u.name}, {"uid", u.uid}, {"gid", u.gid}, {"gecos", u.gecos}, {"home", u.home}, {"shell", u.shell}});
+  }
+  json groups = json::array();
+  for (const auto& g : r.groups) groups.push_back({{"name", g.name}, {"gid", g.gid}, {"members", g.members}});
+  return {{"partition", r.root_partition}, {"osRelease", os}, {"packages", packages}, {"users", users}, {"groups", groups}};
+}
+
+json report_json(const fs::path& image, const inspector::Report& r) {
+  json partitions = json::array();
+  for (const auto& p : r.partitions) partitions.push_back(partition_json(p));
+  return {{"image", image.string()},
+          {"partitionTable", {{"type", r.table.label}, {"id", r.table.id}, {"sectorSize", r.table.sector_size},
+                              {"firstUsableLba", r.table.first_lba}, {"lastUsableLba", r.table.last_lba}}},
+          {"partitions", partitions},
+          {"root", r.root_partition == 0 ? json(nullptr) : root_json(r)}};
+}
+
+void emit_yaml(YAML::Emitter& out, const json& value) {
+  if (value.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [key, item] : value.items()) {
+      out << YAML::Key << shown(key) << YAML::Value;
+      emit_yaml(out, item);
+    }
+    out << YAML::EndMap;
+  } else if (value.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& item : value) emit_yaml(out, item);
+    out << YAML::EndSeq;
+  } else if (value.is_string()) {
+    out << YAML::DoubleQuoted << shown(value.get<std::string>());
+  } else if (value.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << value.dump();
+  }
+}
+
+void print_partitions(std::ostream& out, const inspector::Report& r) {
+  out << "Partition table: " << shown(r.table.label) << ", id " << shown(r.table.id) << ", sector size "
+      << r.table.sector_size << ", usable LBA " << r.table.first_lba << "-" << r.table.last_lba << "\n";
+  out << "Partitions (" << r.partitions.size() << "):\n";
+  for (const auto& p : r.partitions) {
+    out << "  " << p.index << "  " << std::left << std::setw(12) << shown(p.name) << " LBA " << p.first_lba << "-"
+        << p.last_lba << "  " << p.size_bytes << " bytes  type " << shown(p.type_guid) << "  guid "
+        << shown(p.unique_guid) << "\n";
+    out << "     file system: "
+        << (p.fs_type.empty() ? std::string("none recognised")
+                              : shown(p.fs_type) + "  label '" + shown(p.fs_label) + "'  uuid " + shown(p.fs_uuid) +
+                                    (p.fs_size_bytes ? "  " + std::to_string(p.fs_size_bytes) + " bytes" : ""))
+        << "\n";
+  }
+}
+
+void print_root(std::ostream& out, const inspector::Report& r) {
+  if (r.root_partition == 0) {
+    out << "Root file system: none found (no ext2/3/4 partition with /etc)\n";
+    return;
+  }
+  out << "Root file system: partition " << r.root_partition << "\n";
+  out << "OS release:\n";
+  for (const auto& [key, value] : r.os_release) out << "  " << shown(key) << "=" << shown(value) << "\n";
+  out << "Packages (" << r.packages.size() << "):\n";
+  for (const auto& p : r.packages) out << "  " << shown(p.name) << " " << shown(p.version) << " " << shown(p.architecture) << "\n";
+  out << "Users (" << r.users.size() << "):\n";
+  for (const auto& u : r.users) {
+    out << "  " << shown(u.name) << " uid " << u.uid << " gid " << u.gid << " home " << shown(u.home) << " shell "
+        << shown(u.shell) << "\n";
+  }
+  out << "Groups (" << r.groups.size() << "):\n";
+  for (const auto& g : r.groups) {
+    std::string members;
+    for (const auto& m : g.members) members += (members.empty() ? "" : ",") + shown(m);
+    out << "  " << shown(g.name) << " gid " << g.gid << (members.empty() ? "" : " members " + members) << "\n";
+  }
+}
+
+int run_inspect(const Invocation& inv) {
+  const fs::path image = inv.args.at(0);
+  const std::string format = format_of(inv);
+  const inspector::Report report = run_inspector(inv, image);
+  if (format == "json") {
+    inv.out << report_json(image, report).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else if (format == "yaml") {
+    YAML::Emitter out;
+    emit_yaml(out, report_json(image, report));
+    inv.out << out.c_str() << "\n";
+  } else {
+    inv.out << "Image: " << shown(image.string()) << "\n";
+    print_partitions(inv.out, report);
+    print_root(inv.out, report);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Verb> inspect_verbs() {
+  return {Verb{.name = "inspect", .arguments = "IMAGE",
+               .summary = "Show a raw disk image's partitions, file systems, OS release, packages, users and groups",
+               .min_args = 1, .max_args = 1, .add_options = add_inspect_options, .run = run_inspect}};
+}
+
+}  // namespace supervisor::cli

@@ -1,0 +1,114 @@
+// `inspect` as a user runs it: the built CLI on a disk made by hand
+// (stages/inspector/test_disk.hpp), read by the real, sandboxed
+// stage-inspector and printed as text, JSON and YAML; what it cannot read
+// yet, and images it must refuse, exit non-zero with one clear message.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "stages/inspector/test_disk.hpp"
+#include "tests/support/run_program.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace stage::inspector::testing;
+using ::testing::HasSubstr;
+
+const char* env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+class CliInspect : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<tests::TempDir>("oic-cli-inspect");
+    fill_debian_tree(dir_->path() / "tree");
+    disk_ = make_disk(dir_->path());
+  }
+  static void TearDownTestSuite() { dir_.reset(); }
+
+  void SetUp() override {
+    ASSERT_NE(*env_or_empty("OIC_CLI"), '\0') << "OIC_CLI must name the binary";
+    ASSERT_NE(*env_or_empty("OIC_STAGE_DIR"), '\0') << "OIC_STAGE_DIR must hold stage-inspector";
+  }
+
+  tests::support::RunResult inspect(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {env_or_empty("OIC_CLI"), "inspect"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return tests::support::run_program(
+        argv,
+        {{"PATH", "/usr/bin:/bin"}, {"HOME", (scratch_.path() / "home").string()},
+         {"XDG_CONFIG_HOME", (scratch_.path() / "home/.config").string()},
+         {"OIC_STAGE_DIR", env_or_empty("OIC_STAGE_DIR")}},
+        scratch_.path() / "run");
+  }
+
+  static inline std::unique_ptr<tests::TempDir> dir_;
+  static inline fs::path disk_;
+  tests::TempDir scratch_{"oic-cli-inspect-run"};
+};
+
+TEST_F(CliInspect, PrintsTheReportAsText) {
+  const auto r = inspect({disk_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(std::string("Partition table: gpt, id ") + kDiskGuid));
+  EXPECT_THAT(r.out, HasSubstr("  1  esp          LBA 2048-34815  16777216 bytes  type C12A7328-F81F-11D2-BA4B-00A0C93EC93B"));
+  EXPECT_THAT(r.out, HasSubstr(std::string("file system: ext4  label 'root'  uuid ") + kRootFsUuid));
+  EXPECT_THAT(r.out, HasSubstr("Root file system: partition 2\n"));
+  EXPECT_THAT(r.out, HasSubstr("  VERSION_ID=12\n"));
+  EXPECT_THAT(r.out, HasSubstr("Packages (2):\n  bash 5.2.15-2+b2 amd64\n  base-files 12.4+deb12u5 amd64\n"));
+  EXPECT_THAT(r.out, HasSubstr("  debian uid 1000 gid 1000 home /home/debian shell /bin/bash\n"));
+  EXPECT_THAT(r.out, HasSubstr("  sudo gid 27 members debian\n"));
+}
+
+TEST_F(CliInspect, PrintsTheReportAsJson) {
+  const auto r = inspect({disk_.string(), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["partitionTable"]["id"], kDiskGuid);
+  EXPECT_EQ(j["partitions"][1]["uniqueGuid"], kRootGuid);
+  EXPECT_EQ(j["partitions"][1]["filesystem"]["uuid"], kRootFsUuid);
+  EXPECT_EQ(j["partitions"][0]["filesystem"]["label"], "ESP");
+  EXPECT_EQ(j["root"]["osRelease"]["ID"], "debian");
+  EXPECT_EQ(j["root"]["packages"][0]["version"], "5.2.15-2+b2");
+  EXPECT_EQ(j["root"]["users"][1]["uid"], 1000);
+  EXPECT_EQ(j["root"]["groups"][1]["members"][0], "debian");
+}
+
+TEST_F(CliInspect, PrintsTheReportAsYaml) {
+  const auto r = inspect({disk_.string(), "--format", "yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node y = YAML::Load(r.out);
+  EXPECT_EQ(y["partitionTable"]["type"].as<std::string>(), "gpt");
+  EXPECT_EQ(y["partitionTable"]["lastUsableLba"].as<std::uint64_t>(), kDiskSize / 512 - 34);  // before the backup GPT
+  EXPECT_EQ(y["partitions"][1]["firstLba"].as<std::uint64_t>(), 34816u);
+  EXPECT_EQ(y["root"]["osRelease"]["VERSION_ID"].as<std::string>(), "12");
+  EXPECT_EQ(y["root"]["packages"][1]["name"].as<std::string>(), "base-files");
+}
+
+TEST_F(CliInspect, WhatIsNotReadYetOrNotAnImageIsOneClearError) {
+  const auto sbom = inspect({disk_.string(), "--extract-sbom"});
+  EXPECT_EQ(sbom.exit_code, 1);
+  EXPECT_THAT(sbom.err, HasSubstr("inspect --extract-sbom is not implemented yet"));
+  const auto format = inspect({disk_.string(), "--format", "xml"});
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_THAT(format.err, HasSubstr("Unknown --format 'xml': expected text, json or yaml"));
+  const auto dir = inspect({dir_->path().string()});
+  EXPECT_EQ(dir.exit_code, 2);
+  EXPECT_THAT(dir.err, HasSubstr("it is not a regular file"));
+  const fs::path qcow2 = dir_->path() / "disk.qcow2";
+  write_file(qcow2, std::string("QFI\xfb", 4) + std::string(4096, '\0'));
+  const auto q = inspect({qcow2.string()});
+  EXPECT_NE(q.exit_code, 0);
+  EXPECT_THAT(q.err, HasSubstr("Failed to read a partition table in 'disk.qcow2'"));
+  EXPECT_THAT(q.err, HasSubstr("qcow2 or ISO image is not supported yet"));
+}
+
+}  // namespace
