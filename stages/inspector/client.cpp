@@ -91,6 +91,36 @@ void decode_root(Result::Reader in, Report& out) {
   }
 }
 
+void encode_boot(const Report& in, Result::Builder out) {
+  auto files = out.initBootFiles(static_cast<unsigned>(in.boot_files.size()));
+  for (unsigned i = 0; i < files.size(); ++i) {
+    files[i].setPartition(in.boot_files[i].partition);
+    files[i].setPath(in.boot_files[i].path);
+  }
+  auto configs = out.initBootConfigs(static_cast<unsigned>(in.boot_configs.size()));
+  for (unsigned i = 0; i < configs.size(); ++i) {
+    configs[i].setPartition(in.boot_configs[i].partition);
+    configs[i].setPath(in.boot_configs[i].path);
+    configs[i].setText(in.boot_configs[i].text);
+  }
+  auto entries = out.initKernelEntries(static_cast<unsigned>(in.kernel_entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    entries[i].setConfig(in.kernel_entries[i].config);
+    entries[i].setKernel(in.kernel_entries[i].kernel);
+    entries[i].setOptions(in.kernel_entries[i].options);
+    entries[i].setVerityRootHash(in.kernel_entries[i].verity_root_hash);
+  }
+}
+
+void decode_boot(Result::Reader in, Report& out) {
+  for (auto f : in.getBootFiles()) out.boot_files.push_back({f.getPartition(), text(f.getPath())});
+  for (auto c : in.getBootConfigs()) out.boot_configs.push_back({c.getPartition(), text(c.getPath()), text(c.getText())});
+  for (auto e : in.getKernelEntries()) {
+    out.kernel_entries.push_back({text(e.getConfig()), text(e.getKernel()), text(e.getOptions()),
+                                  text(e.getVerityRootHash())});
+  }
+}
+
 }  // namespace
 
 void encode(const Inspect& request, proto::InspectorRequest::Builder out) {
@@ -104,6 +134,7 @@ void encode_report(const Report& report, Result::Builder out) {
   for (unsigned i = 0; i < parts.size(); ++i) encode_partition(report.partitions[i], parts[i]);
   out.setRootPartition(report.root_partition);
   encode_root(report, out);
+  encode_boot(report, out);
 }
 
 Report decode_report(Result::Reader in) {
@@ -114,6 +145,7 @@ Report decode_report(Result::Reader in) {
   for (auto p : in.getPartitions()) out.partitions.push_back(decode_partition(p));
   out.root_partition = in.getRootPartition();
   decode_root(in, out);
+  decode_boot(in, out);
   return out;
 }
 

@@ -22,6 +22,9 @@ Report sample() {
   r.packages = {{"bash", "5.2.15-2+b2", "amd64"}};
   r.users = {{"root", 0, 0, "root", "/root", "/bin/bash"}};
   r.groups = {{"sudo", 27, {"debian", "ops"}}, {"root", 0, {}}};
+  r.boot_files = {{1, "/EFI/BOOT/BOOTX64.EFI"}};
+  r.boot_configs = {{1, "/loader/entries/debian.conf", "linux /vmlinuz\noptions root=x roothash=ab12\n"}};
+  r.kernel_entries = {{"/loader/entries/debian.conf", "/vmlinuz", "root=x roothash=ab12", "ab12"}};
   return r;
 }
 

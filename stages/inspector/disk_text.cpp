@@ -220,4 +220,69 @@ std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text) {
   return *blocks * *block_size;
 }
 
+std::vector<std::string> parse_mdir(const std::string& text) {
+  std::vector<std::string> paths;
+  for (const std::string& line : lines_of(text)) {
+    if (line.rfind("::", 0) == 0) paths.push_back(line.substr(2));
+  }
+  return paths;
+}
+
+namespace {
+
+std::string trimmed(const std::string& text) {
+  const std::size_t start = text.find_first_not_of(" \t");
+  if (start == std::string::npos) return {};
+  return text.substr(start, text.find_last_not_of(" \t\r") - start + 1);
+}
+
+std::string verity_hash(const std::string& options) {
+  std::istringstream words(options);
+  for (std::string word; words >> word;) {
+    for (const char* key : {"roothash=", "systemd.verity_root_hash="}) {
+      if (word.rfind(key, 0) == 0) return word.substr(std::string(key).size());
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace {
+
+// A Boot Loader Specification entry: one kernel, its `options` lines joined.
+KernelEntry bls_entry(const std::vector<std::string>& lines, const std::string& config) {
+  KernelEntry entry{config, {}, {}, {}};
+  for (const std::string& raw : lines) {
+    std::istringstream words(trimmed(raw));
+    std::string key, rest;
+    words >> key;
+    std::getline(words, rest);
+    if (key == "linux") entry.kernel = trimmed(rest);
+    if (key == "options") entry.options += (entry.options.empty() ? "" : " ") + trimmed(rest);
+  }
+  return entry;
+}
+
+}  // namespace
+
+std::vector<KernelEntry> parse_kernel_entries(const std::string& text, const std::string& config) {
+  std::vector<KernelEntry> out;
+  if (config.find("/loader/entries/") != std::string::npos) {
+    out.push_back(bls_entry(lines_of(text), config));
+  } else {
+    for (const std::string& raw : lines_of(text)) {
+      std::istringstream words(trimmed(raw));
+      std::string key, kernel, rest;
+      words >> key;
+      if (key != "linux" && key != "linuxefi") continue;
+      words >> kernel;
+      std::getline(words, rest);
+      out.push_back({config, kernel, trimmed(rest), {}});
+    }
+  }
+  for (KernelEntry& entry : out) entry.verity_root_hash = verity_hash(entry.options);
+  return out;
+}
+
 }  // namespace stage::inspector

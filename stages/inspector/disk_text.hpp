@@ -44,4 +44,14 @@ std::optional<DebugfsStat> parse_debugfs_stat(const std::string& text);
 // debugfs `stats -h`: block count times block size; nullopt when absent.
 std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text);
 
+// `mdir -/ -b` lines ("::/EFI/BOOT/BOOTX64.EFI"; directories end in '/'):
+// the paths, without the drive.
+std::vector<std::string> parse_mdir(const std::string& text);
+
+// The kernels a boot configuration names: GRUB's `linux PATH ARGS` lines, or,
+// for a path under /loader/entries/, the Boot Loader Specification entry's
+// `linux` and `options`; with the
+// dm-verity root hash on the command line (roothash=, systemd.verity_root_hash=).
+std::vector<KernelEntry> parse_kernel_entries(const std::string& text, const std::string& config);
+
 }  // namespace stage::inspector

@@ -95,5 +95,25 @@ TEST(InspectorText, ReadsDebugfsStatAndSize) {
   EXPECT_FALSE(parse_debugfs_fs_size("Block count: 1\n"));
 }
 
+TEST(InspectorText, ListsMdirPaths) {
+  EXPECT_EQ(parse_mdir("::/EFI/\n::/EFI/BOOT/BOOTX64.EFI\nnoise\n"),
+            (std::vector<std::string>{"/EFI/", "/EFI/BOOT/BOOTX64.EFI"}));
+}
+
+TEST(InspectorText, ReadsKernelEntriesOfGrubAndBootLoaderEntries) {
+  const std::string grub =
+      "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=abc ro quiet\n\tinitrd /boot/initrd.img\n}\n"
+      "menuentry 'Verity' {\n  linux /vmlinuz root=/dev/mapper/root roothash=00ff\n}\n";
+  const auto g = parse_kernel_entries(grub, "/boot/grub/grub.cfg");
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0], (KernelEntry{"/boot/grub/grub.cfg", "/boot/vmlinuz-6.1.0-13-amd64", "root=UUID=abc ro quiet", ""}));
+  EXPECT_EQ(g[1].verity_root_hash, "00ff");
+  const std::string entry = "title Debian\nlinux /vmlinuz\noptions root=PARTUUID=x ro\noptions systemd.verity_root_hash=beef\n";
+  const auto b = parse_kernel_entries(entry, "/loader/entries/debian.conf");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0], (KernelEntry{"/loader/entries/debian.conf", "/vmlinuz", "root=PARTUUID=x ro systemd.verity_root_hash=beef",
+                               "beef"}));
+}
+
 }  // namespace
 }  // namespace stage::inspector

@@ -126,6 +126,87 @@ void read_root(const ExtFiles& files, const std::string& where, Report& report) 
   if (auto group = files.read("/etc/group", 16 << 20)) report.groups = parse_group(*group, "/etc/group in " + where);
 }
 
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+constexpr std::size_t kMaxBootConfigs = 64;
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool ends_with(const std::string& text, const std::string& end) {
+  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+bool is_boot_config(const std::string& path) {
+  const std::string p = lower(path);
+  return ends_with(p, "/grub.cfg") || p == "/loader/loader.conf" ||
+         (p.rfind("/loader/entries/", 0) == 0 && ends_with(p, ".conf"));
+}
+
+// One FAT file system of the image, read with mtools.
+class FatFiles {
+ public:
+  FatFiles(int fd, std::uint64_t offset, std::string where) : fd_(fd), offset_(offset), where_(std::move(where)) {}
+
+  std::vector<std::string> list() const {
+    const base::ChildOutcome run =
+        run_program({find_program("mdir", "mtools").string(), "-/", "-b", "-i", drive(), "::/"}, fd_, kMaxToolOutput);
+    const bool empty = run.exit_code == 1 && run.out.empty() && run.err.find("\"::/\" not found") != std::string::npos;
+    if (empty) return {};  // mdir's word for a root directory without entries
+    if (!run.ok()) base::fail(base::ErrorKind::kInvalidInput, "Failed to list " + where_ + ": mdir " + failure_text(run));
+    return parse_mdir(run.out);
+  }
+
+  std::string read(const std::string& path) const {
+    // mtools expands * and ? in names: such a name is not read.
+    base::require(path.find_first_of("*?") == std::string::npos,
+                  "Failed to read '" + path + "' in " + where_ + ": its name holds a wildcard");
+    const base::ChildOutcome run =
+        run_program({find_program("mtype", "mtools").string(), "-i", drive(), "::" + path}, fd_, kMaxConfigBytes);
+    if (!run.ok()) {
+      base::fail(base::ErrorKind::kInvalidInput,
+                 "Failed to read " + path + " in " + where_ + " (at most " + std::to_string(kMaxConfigBytes) +
+                     " bytes): mtype " + failure_text(run));
+    }
+    return run.out;
+  }
+
+ private:
+  std::string drive() const { return std::string(kImagePath) + "@@" + std::to_string(offset_); }
+
+  int fd_;
+  std::uint64_t offset_;
+  std::string where_;
+};
+
+void add_config(Report& report, std::uint32_t partition, const std::string& path, std::string text) {
+  base::require(report.boot_configs.size() < kMaxBootConfigs,
+                "Failed to read the boot configuration: more than " + std::to_string(kMaxBootConfigs) + " files");
+  for (KernelEntry& entry : parse_kernel_entries(text, path)) report.kernel_entries.push_back(std::move(entry));
+  report.boot_configs.push_back({partition, path, std::move(text)});
+}
+
+void read_esp(int fd, const Partition& part, std::uint32_t sector, const std::string& name, Report& report) {
+  const FatFiles files(fd, part.first_lba * sector, where_of(part, name));
+  for (const std::string& path : files.list()) {
+    if (path.empty() || path.back() == '/') continue;
+    if (lower(path).rfind("/efi/", 0) == 0) report.boot_files.push_back({part.index, path});
+    if (is_boot_config(path)) add_config(report, part.index, path, files.read(path));
+  }
+}
+
+void read_boot(int fd, const std::string& name, Report& report) {
+  for (const Partition& part : report.partitions) {
+    if (part.fs_type == "vfat") read_esp(fd, part, report.table.sector_size, name, report);
+  }
+  for (const Partition& part : report.partitions) {
+    if (part.index != report.root_partition) continue;
+    const ExtFiles files(fd, part.first_lba * report.table.sector_size, where_of(part, name));
+    if (auto grub = files.read("/boot/grub/grub.cfg", kMaxConfigBytes)) add_config(report, part.index, "/boot/grub/grub.cfg", *grub);
+  }
+}
+
 }  // namespace
 
 ExtFiles::ExtFiles(int image_fd, std::uint64_t offset, std::string where)
@@ -215,6 +296,8 @@ Report read_image(int image_fd, const std::string& name, const ReadProgress& pro
     read_root(files, where_of(part, name), report);
     break;
   }
+  step("boot", name);
+  read_boot(image_fd, name, report);
   return report;
 }
 

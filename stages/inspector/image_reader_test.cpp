@@ -36,6 +36,7 @@ class ImageReader : public ::testing::Test {
 
 TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   fill_debian_tree(tree());
+  fill_esp(dir_.path() / "esp");
   const fs::path disk = make_disk(dir_.path());
   const Report r = read_image(open_ro(disk).get(), "disk.raw");
   EXPECT_EQ(r.table.label, "gpt");
@@ -66,6 +67,15 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   EXPECT_EQ(r.users[1], (User{"debian", 1000, 1000, ",,,", "/home/debian", "/bin/bash"}));
   ASSERT_EQ(r.groups.size(), 3u);
   EXPECT_EQ(r.groups[1], (Group{"sudo", 27, {"debian"}}));
+  EXPECT_EQ(r.boot_files, (std::vector<BootFile>{{1, "/EFI/BOOT/BOOTX64.EFI"}}));
+  ASSERT_EQ(r.boot_configs.size(), 2u);
+  EXPECT_EQ(r.boot_configs[0].path, "/loader/entries/debian.conf");
+  EXPECT_EQ(r.boot_configs[1].partition, 2u);
+  EXPECT_EQ(r.boot_configs[1].path, "/boot/grub/grub.cfg");
+  EXPECT_EQ(r.kernel_entries,
+            (std::vector<KernelEntry>{
+                {"/loader/entries/debian.conf", "/vmlinuz", "root=/dev/mapper/root systemd.verity_root_hash=00ff ro", "00ff"},
+                {"/boot/grub/grub.cfg", "/boot/vmlinuz-6.1.0-13-amd64", "root=UUID=3f0c4c8e ro quiet", ""}}));
 }
 
 // Links that climb out of the root or are absolute stay in the image's file

@@ -25,6 +25,27 @@ struct InspectorResult {
   users @4 :List(User);          # /etc/passwd
   groups @5 :List(Group);        # /etc/group
   rootPartition @6 :UInt32;      # index of the partition these came from; 0 = none found
+  bootFiles @7 :List(BootFile);  # every file under EFI/ of each FAT partition
+  bootConfigs @8 :List(BootConfig);  # grub.cfg, loader.conf, loader/entries/*.conf
+  kernelEntries @9 :List(KernelEntry);  # kernels and command lines the configurations name
+
+  struct BootFile {
+    partition @0 :UInt32;
+    path @1 :Text;              # "/EFI/BOOT/BOOTX64.EFI"
+  }
+
+  struct BootConfig {
+    partition @0 :UInt32;
+    path @1 :Text;
+    text @2 :Text;
+  }
+
+  struct KernelEntry {
+    config @0 :Text;            # the configuration's path
+    kernel @1 :Text;            # GRUB's linux or the entry's linux line
+    options @2 :Text;           # its command line
+    verityRootHash @3 :Text;    # roothash= or systemd.verity_root_hash= on it
+  }
 
   struct PartitionTable {
     label @0 :Text;             # "gpt" or "dos"

@@ -74,6 +74,7 @@ class InspectorSandbox : public ::testing::Test {
 
 TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {
   fill_debian_tree(tree());
+  fill_esp(dir_.path() / "esp");
   const fs::path disk = make_disk(dir_.path());
   const std::string before = tests::support::read_whole_file(disk);
   const auto ran = inspect(disk);
@@ -88,6 +89,8 @@ TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {
   EXPECT_EQ(r["packages"].size(), 2u);
   EXPECT_EQ(r["users"][1]["name"], "debian");
   EXPECT_EQ(r["groups"][1]["members"][0], "debian");
+  EXPECT_EQ(r["bootFiles"][0]["path"], "/EFI/BOOT/BOOTX64.EFI");
+  EXPECT_EQ(r["kernelEntries"][0]["verityRootHash"], "00ff");
   EXPECT_TRUE(tests::support::read_whole_file(disk) == before) << "the image changed";
 }
 

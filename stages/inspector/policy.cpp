@@ -1,5 +1,5 @@
-// The inspector reads an image that may be hostile with sfdisk, blkid and
-// debugfs, and never writes: not the image, not anything else. Beyond the
+// The inspector reads an image that may be hostile with sfdisk, blkid,
+// debugfs and mtools, and never writes: not the image, not anything else. Beyond the
 // baseline it may only fork and exec those programs. Every open(2) that asks
 // for writing (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC) fails with EROFS, so a
 // program taken over by the image cannot reopen the image's fd
@@ -68,6 +68,8 @@ sandbox::StagePolicy inspector_policy() {
   seccomp.set(SCMP_SYS(fsync), sandbox::kAllowed);
   seccomp.set_if(SCMP_SYS(ioctl), sandbox::fail_with(ENOTTY),
                  {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFu, static_cast<unsigned>(BLKDISCARDZEROES))});
+  // mtools drops privileges it does not have (setresuid, setgid to its own ids).
+  seccomp.allow(sc::set_ids());
   // glibc's user lookups try nscd's socket first, then read no file here.
   seccomp.set(SCMP_SYS(socket), sandbox::fail_with(EACCES));
 
@@ -78,7 +80,7 @@ sandbox::StagePolicy inspector_policy() {
 }
 
 std::vector<sandbox::HostProgram> inspector_host_programs(const sandbox::ImageFeatures&) {
-  return {{"sfdisk", "fdisk"}, {"blkid", "util-linux"}, {"debugfs", "e2fsprogs"}};
+  return {{"sfdisk", "fdisk"}, {"blkid", "util-linux"}, {"debugfs", "e2fsprogs"}, {"mdir", "mtools"}, {"mtype", "mtools"}};
 }
 
 }  // namespace stage::inspector

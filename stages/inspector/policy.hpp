@@ -8,7 +8,7 @@ namespace stage::inspector {
 
 sandbox::StagePolicy inspector_policy();
 
-// sfdisk (fdisk), blkid (util-linux), debugfs (e2fsprogs).
+// sfdisk (fdisk), blkid (util-linux), debugfs (e2fsprogs), mdir and mtype (mtools).
 std::vector<sandbox::HostProgram> inspector_host_programs(const sandbox::ImageFeatures& features);
 
 }  // namespace stage::inspector

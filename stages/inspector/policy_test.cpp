@@ -98,7 +98,7 @@ TEST(InspectorPolicy, RunsAProgram) {
 TEST(InspectorPolicy, NamesItsHostPrograms) {
   std::vector<std::string> names;
   for (const auto& p : inspector_host_programs({})) names.push_back(p.program);
-  EXPECT_EQ(names, (std::vector<std::string>{"sfdisk", "blkid", "debugfs"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"sfdisk", "blkid", "debugfs", "mdir", "mtype"}));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The inspector's host programs (sfdisk, blkid, debugfs) run on the image
+// The inspector's host programs (sfdisk, blkid, debugfs, mtools) run on the image
 // through base::run_child: an argv vector, the image's fd at fd 3 (the
 // program names it /dev/fd/3), stdout kept up to a cap (more kills the
 // program), stderr's tail for messages.

@@ -58,6 +58,27 @@ struct Group {
   bool operator==(const Group&) const = default;
 };
 
+struct BootFile {
+  std::uint32_t partition = 0;
+  std::string path;
+  bool operator==(const BootFile&) const = default;
+};
+
+struct BootConfig {
+  std::uint32_t partition = 0;
+  std::string path;
+  std::string text;
+  bool operator==(const BootConfig&) const = default;
+};
+
+struct KernelEntry {
+  std::string config;
+  std::string kernel;
+  std::string options;
+  std::string verity_root_hash;
+  bool operator==(const KernelEntry&) const = default;
+};
+
 struct Report {
   PartitionTable table;
   std::vector<Partition> partitions;
@@ -66,6 +87,9 @@ struct Report {
   std::vector<Package> packages;
   std::vector<User> users;
   std::vector<Group> groups;
+  std::vector<BootFile> boot_files;
+  std::vector<BootConfig> boot_configs;
+  std::vector<KernelEntry> kernel_entries;
   bool operator==(const Report&) const = default;
 };
 

@@ -48,9 +48,19 @@ inline void fill_debian_tree(const fs::path& tree) {
              "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u5\n");
   write_file(tree / "etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000:,,,:/home/debian:/bin/bash\n");
   write_file(tree / "etc/group", "root:x:0:\nsudo:x:27:debian\ndebian:x:1000:\n");
+  write_file(tree / "boot/grub/grub.cfg",
+             "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n}\n");
 }
 
-// dir/disk.raw from dir/tree (the root) and dir/esp (the ESP's files).
+// The ESP's files (dir/esp): a boot loader and a Boot Loader Specification
+// entry whose command line carries a dm-verity root hash.
+inline void fill_esp(const fs::path& esp) {
+  write_file(esp / "EFI/BOOT/BOOTX64.EFI", "MZ not really a PE file");
+  write_file(esp / "loader/entries/debian.conf",
+             "title Debian\nlinux /vmlinuz\noptions root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n");
+}
+
+// dir/disk.raw from dir/tree (the root) and, when it exists, dir/esp (the ESP's files).
 inline fs::path make_disk(const fs::path& dir) {
   const fs::path disk = dir / "disk.raw";
   const fs::path scratch = dir / "scratch";
@@ -66,6 +76,11 @@ inline fs::path make_disk(const fs::path& dir) {
           "offset=" + std::to_string(kRootOffset), disk.string(), std::to_string(root_kib) + "k"},
          scratch);
   run_ok({"/usr/sbin/mkfs.vfat", "--offset", "2048", "-n", "ESP", "-i", "1234ABCD", disk.string(), "16384"}, scratch);
+  if (fs::exists(dir / "esp")) {
+    for (const auto& entry : fs::directory_iterator(dir / "esp")) {
+      run_ok({"/usr/bin/mcopy", "-s", "-i", disk.string() + "@@1048576", entry.path().string(), "::/"}, scratch);
+    }
+  }
   return disk;
 }
 

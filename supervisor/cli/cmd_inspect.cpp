@@ -3,7 +3,7 @@
 // opened read-only here, a regular file), and its report is printed here as
 // text, JSON or YAML, every string from the image made printable. Exit 0
 // when read, 1 when the image cannot be read, 2 on usage errors. Not yet:
-// --extract-sbom, qcow2/ISO images, rpmdb packages (docs/cli.md).
+// --extract-sbom, qcow2/ISO images, rpmdb packages, UKI sections (docs/cli.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -117,6 +117,19 @@ json root_json(const inspector::Report& r) {
   return {{"partition", r.root_partition}, {"osRelease", os}, {"packages", packages}, {"users", users}, {"groups", groups}};
 }
 
+json boot_json(const inspector::Report& r) {
+  json files = json::array();
+  for (const auto& f : r.boot_files) files.push_back({{"partition", f.partition}, {"path", f.path}});
+  json configs = json::array();
+  for (const auto& c : r.boot_configs) configs.push_back({{"partition", c.partition}, {"path", c.path}, {"text", c.text}});
+  json kernels = json::array();
+  for (const auto& k : r.kernel_entries) {
+    kernels.push_back({{"config", k.config}, {"kernel", k.kernel}, {"commandLine", k.options},
+                       {"verityRootHash", k.verity_root_hash}});
+  }
+  return {{"files", files}, {"configs", configs}, {"kernels", kernels}};
+}
+
 json report_json(const fs::path& image, const inspector::Report& r) {
   json partitions = json::array();
   for (const auto& p : r.partitions) partitions.push_back(partition_json(p));
@@ -124,7 +137,8 @@ json report_json(const fs::path& image, const inspector::Report& r) {
           {"partitionTable", {{"type", r.table.label}, {"id", r.table.id}, {"sectorSize", r.table.sector_size},
                               {"firstUsableLba", r.table.first_lba}, {"lastUsableLba", r.table.last_lba}}},
           {"partitions", partitions},
-          {"root", r.root_partition == 0 ? json(nullptr) : root_json(r)}};
+          {"root", r.root_partition == 0 ? json(nullptr) : root_json(r)},
+          {"boot", boot_json(r)}};
 }
 
 void emit_yaml(YAML::Emitter& out, const json& value) {
@@ -187,6 +201,20 @@ void print_root(std::ostream& out, const inspector::Report& r) {
   }
 }
 
+void print_boot(std::ostream& out, const inspector::Report& r) {
+  out << "Boot files (" << r.boot_files.size() << "):\n";
+  for (const auto& f : r.boot_files) out << "  partition " << f.partition << "  " << shown(f.path) << "\n";
+  out << "Boot configuration (" << r.boot_configs.size() << "):\n";
+  for (const auto& c : r.boot_configs) {
+    out << "  partition " << c.partition << "  " << shown(c.path) << "  " << c.text.size() << " bytes\n";
+  }
+  out << "Kernels (" << r.kernel_entries.size() << "):\n";
+  for (const auto& k : r.kernel_entries) {
+    out << "  " << shown(k.kernel) << "  (" << shown(k.config) << ")\n    command line: " << shown(k.options) << "\n";
+    if (!k.verity_root_hash.empty()) out << "    dm-verity root hash: " << shown(k.verity_root_hash) << "\n";
+  }
+}
+
 int run_inspect(const Invocation& inv) {
   const fs::path image = inv.args.at(0);
   const std::string format = format_of(inv);
@@ -201,6 +229,7 @@ int run_inspect(const Invocation& inv) {
     inv.out << "Image: " << shown(image.string()) << "\n";
     print_partitions(inv.out, report);
     print_root(inv.out, report);
+    print_boot(inv.out, report);
   }
   return kExitOk;
 }
@@ -209,7 +238,7 @@ int run_inspect(const Invocation& inv) {
 
 std::vector<Verb> inspect_verbs() {
   return {Verb{.name = "inspect", .arguments = "IMAGE",
-               .summary = "Show a raw disk image's partitions, file systems, OS release, packages, users and groups",
+               .summary = "Show a raw disk image's partitions, file systems, OS release, packages, users, groups and boot setup",
                .min_args = 1, .max_args = 1, .add_options = add_inspect_options, .run = run_inspect}};
 }
 

@@ -30,6 +30,7 @@ class CliInspect : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<tests::TempDir>("oic-cli-inspect");
     fill_debian_tree(dir_->path() / "tree");
+    fill_esp(dir_->path() / "esp");
     disk_ = make_disk(dir_->path());
   }
   static void TearDownTestSuite() { dir_.reset(); }
@@ -66,6 +67,11 @@ TEST_F(CliInspect, PrintsTheReportAsText) {
   EXPECT_THAT(r.out, HasSubstr("Packages (2):\n  bash 5.2.15-2+b2 amd64\n  base-files 12.4+deb12u5 amd64\n"));
   EXPECT_THAT(r.out, HasSubstr("  debian uid 1000 gid 1000 home /home/debian shell /bin/bash\n"));
   EXPECT_THAT(r.out, HasSubstr("  sudo gid 27 members debian\n"));
+  EXPECT_THAT(r.out, HasSubstr("Boot files (1):\n  partition 1  /EFI/BOOT/BOOTX64.EFI\n"));
+  EXPECT_THAT(r.out, HasSubstr("  partition 2  /boot/grub/grub.cfg  "));
+  EXPECT_THAT(r.out, HasSubstr("  /vmlinuz  (/loader/entries/debian.conf)\n"
+                               "    command line: root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n"
+                               "    dm-verity root hash: 00ff\n"));
 }
 
 TEST_F(CliInspect, PrintsTheReportAsJson) {
@@ -80,6 +86,8 @@ TEST_F(CliInspect, PrintsTheReportAsJson) {
   EXPECT_EQ(j["root"]["packages"][0]["version"], "5.2.15-2+b2");
   EXPECT_EQ(j["root"]["users"][1]["uid"], 1000);
   EXPECT_EQ(j["root"]["groups"][1]["members"][0], "debian");
+  EXPECT_EQ(j["boot"]["configs"][1]["text"], "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n}\n");
+  EXPECT_EQ(j["boot"]["kernels"][1]["commandLine"], "root=UUID=3f0c4c8e ro quiet");
 }
 
 TEST_F(CliInspect, PrintsTheReportAsYaml) {
@@ -91,6 +99,7 @@ TEST_F(CliInspect, PrintsTheReportAsYaml) {
   EXPECT_EQ(y["partitions"][1]["firstLba"].as<std::uint64_t>(), 34816u);
   EXPECT_EQ(y["root"]["osRelease"]["VERSION_ID"].as<std::string>(), "12");
   EXPECT_EQ(y["root"]["packages"][1]["name"].as<std::string>(), "base-files");
+  EXPECT_EQ(y["boot"]["kernels"][0]["verityRootHash"].as<std::string>(), "00ff");
 }
 
 TEST_F(CliInspect, WhatIsNotReadYetOrNotAnImageIsOneClearError) {
