@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "stages/inspector/disk_text.hpp"
 
 namespace tests::image {
 namespace fs = std::filesystem;
@@ -28,11 +29,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-std::string upper(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
 }
 
 std::uint64_t to_u64(const std::string& text, int base = 10) {
@@ -87,23 +83,13 @@ RunResult run_tool(std::vector<std::string> argv, const fs::path& scratch, const
                      scratch, input);
 }
 
+// stage-inspector's parser (stages/inspector/disk_text.hpp), in the shape these tests use.
 std::vector<Partition> parse_sfdisk_json(const std::string& json) {
-  const nlohmann::json table = nlohmann::json::parse(json).at("partitiontable");
-  const std::uint64_t sector = table.value("sectorsize", 512);
-  base::require(table.value("unit", "sectors") == "sectors", "sfdisk --json reports an unknown unit");
+  const stage::inspector::SfdiskTable table = stage::inspector::parse_sfdisk_json(json);
   std::vector<Partition> out;
-  for (const nlohmann::json& p : table.value("partitions", nlohmann::json::array())) {
-    Partition part;
-    const std::string node = p.at("node").get<std::string>();
-    std::size_t digits = node.size();
-    while (digits > 0 && std::isdigit(static_cast<unsigned char>(node[digits - 1]))) --digits;
-    part.number = static_cast<int>(to_u64(node.substr(digits)));
-    part.offset = p.at("start").get<std::uint64_t>() * sector;
-    part.size = p.at("size").get<std::uint64_t>() * sector;
-    part.type = upper(p.value("type", ""));
-    part.uuid = upper(p.value("uuid", ""));
-    part.name = p.value("name", "");
-    out.push_back(std::move(part));
+  for (const stage::inspector::Partition& p : table.partitions) {
+    out.push_back({static_cast<int>(p.index), p.first_lba * table.table.sector_size, p.size_bytes, p.type_guid,
+                   p.unique_guid, p.name});
   }
   return out;
 }
@@ -116,11 +102,7 @@ std::vector<Partition> read_partition_table(const fs::path& disk, const fs::path
 
 std::map<std::string, std::string> parse_key_values(const std::string& text) {
   std::map<std::string, std::string> out;
-  for (const std::string& line : lines_of(text)) {
-    const std::size_t eq = line.find('=');
-    if (eq == std::string::npos || eq == 0) continue;
-    out[line.substr(0, eq)] = line.substr(eq + 1);
-  }
+  for (auto& [key, value] : stage::inspector::parse_key_values(text)) out[key] = std::move(value);
   return out;
 }
 
