@@ -126,6 +126,7 @@ void decode_boot(Result::Reader in, Report& out) {
 void encode(const Inspect& request, proto::InspectorRequest::Builder out) {
   request.image.encode(out.initImage());
   out.setImageName(request.image_name);
+  out.setExtractSbom(request.extract_sbom);
 }
 
 void encode_report(const Report& report, Result::Builder out) {
@@ -135,6 +136,8 @@ void encode_report(const Report& report, Result::Builder out) {
   out.setRootPartition(report.root_partition);
   encode_root(report, out);
   encode_boot(report, out);
+  out.setSbomPath(report.sbom_path);
+  out.setSbom(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(report.sbom.data()), report.sbom.size()));
 }
 
 Report decode_report(Result::Reader in) {
@@ -146,6 +149,9 @@ Report decode_report(Result::Reader in) {
   out.root_partition = in.getRootPartition();
   decode_root(in, out);
   decode_boot(in, out);
+  out.sbom_path = text(in.getSbomPath());
+  const auto sbom = in.getSbom();
+  out.sbom.assign(reinterpret_cast<const char*>(sbom.begin()), sbom.size());
   return out;
 }
 

@@ -14,6 +14,7 @@ namespace stage::inspector::client {
 struct Inspect {
   ipc::FdReference image;  // a regular file opened read-only
   std::string image_name;  // for messages only
+  bool extract_sbom = false;  // return the embedded SBOM's bytes
 };
 
 void encode(const Inspect& request, ipc::proto::InspectorRequest::Builder out);

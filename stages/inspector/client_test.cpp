@@ -25,6 +25,8 @@ Report sample() {
   r.boot_files = {{1, "/EFI/BOOT/BOOTX64.EFI"}};
   r.boot_configs = {{1, "/loader/entries/debian.conf", "linux /vmlinuz\noptions root=x roothash=ab12\n"}};
   r.kernel_entries = {{"/loader/entries/debian.conf", "/vmlinuz", "root=x roothash=ab12", "ab12"}};
+  r.sbom_path = "/usr/share/sbom/img-1.0.spdx.json";
+  r.sbom = std::string("{\"spdxVersion\": \"SPDX-2.3\"}\0", 29);
   return r;
 }
 
@@ -38,8 +40,9 @@ TEST(InspectorClient, ReportRoundTrips) {
 TEST(InspectorClient, EncodesTheRequest) {
   capnp::MallocMessageBuilder message;
   auto out = message.initRoot<ipc::proto::InspectorRequest>();
-  client::encode({ipc::FdReference::of_slot(0), "disk.raw"}, out);
+  client::encode({ipc::FdReference::of_slot(0), "disk.raw", true}, out);
   EXPECT_EQ(std::string(out.getImageName().cStr()), "disk.raw");
+  EXPECT_TRUE(out.getExtractSbom());
   EXPECT_EQ(out.getImage().getSlot(), 0);
 }
 

@@ -220,6 +220,19 @@ std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text) {
   return *blocks * *block_size;
 }
 
+std::vector<std::string> parse_debugfs_regular_files(const std::string& text) {
+  std::vector<std::string> names;
+  for (const std::string& line : lines_of(text)) {
+    // "/INODE/MODE/UID/GID/NAME/SIZE/": a name cannot hold '/'.
+    if (line.size() < 2 || line.front() != '/' || line.back() != '/') continue;
+    const std::vector<std::string> f = split(line.substr(1, line.size() - 2), '/');
+    if (f.size() == 6 && f[1].size() >= 3 && f[1].compare(0, f[1].size() - 4, "10") == 0 && !f[4].empty()) {
+      names.push_back(f[4]);
+    }
+  }
+  return names;
+}
+
 std::vector<std::string> parse_mdir(const std::string& text) {
   std::vector<std::string> paths;
   for (const std::string& line : lines_of(text)) {

@@ -44,6 +44,9 @@ std::optional<DebugfsStat> parse_debugfs_stat(const std::string& text);
 // debugfs `stats -h`: block count times block size; nullopt when absent.
 std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text);
 
+// debugfs `ls -p DIR`: the names of its regular files, in listing order.
+std::vector<std::string> parse_debugfs_regular_files(const std::string& text);
+
 // `mdir -/ -b` lines ("::/EFI/BOOT/BOOTX64.EFI"; directories end in '/'):
 // the paths, without the drive.
 std::vector<std::string> parse_mdir(const std::string& text);

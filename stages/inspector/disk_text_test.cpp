@@ -95,6 +95,12 @@ TEST(InspectorText, ReadsDebugfsStatAndSize) {
   EXPECT_FALSE(parse_debugfs_fs_size("Block count: 1\n"));
 }
 
+TEST(InspectorText, ListsTheRegularFilesOfADebugfsListing) {
+  const std::string ls = "/12/040755/0/0/.//\n/2/040755/0/0/..//\n/13/100644/0/0/img-1.0.spdx.json/2048/\n"
+                         "/14/120777/0/0/link.json/21/\n/15/040755/0/0/sub//\n";
+  EXPECT_EQ(parse_debugfs_regular_files(ls), (std::vector<std::string>{"img-1.0.spdx.json"}));
+}
+
 TEST(InspectorText, ListsMdirPaths) {
   EXPECT_EQ(parse_mdir("::/EFI/\n::/EFI/BOOT/BOOTX64.EFI\nnoise\n"),
             (std::vector<std::string>{"/EFI/", "/EFI/BOOT/BOOTX64.EFI"}));

@@ -196,6 +196,23 @@ void read_esp(int fd, const Partition& part, std::uint32_t sector, const std::st
   }
 }
 
+// The build writes its SPDX document to /usr/share/sbom/ (docs/image-build.md).
+void read_sbom(const ExtFiles& files, const std::string& where, bool extract, Report& report) {
+  std::vector<std::string> found;
+  for (const std::string& name : files.regular_files("/usr/share/sbom")) {
+    if (ends_with(name, ".json")) found.push_back("/usr/share/sbom/" + name);
+  }
+  if (found.empty()) return;
+  if (found.size() > 1) {
+    std::string names;
+    for (const std::string& f : found) names += (names.empty() ? "" : ", ") + f;
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to find the SBOM of " + where + ": /usr/share/sbom holds " +
+                                                   std::to_string(found.size()) + " JSON files (" + names + ")");
+  }
+  report.sbom_path = found.front();
+  if (extract) report.sbom = files.read(report.sbom_path, kMaxSbomBytes).value_or("");
+}
+
 void read_boot(int fd, const std::string& name, Report& report) {
   for (const Partition& part : report.partitions) {
     if (part.fs_type == "vfat") read_esp(fd, part, report.table.sector_size, name, report);
@@ -230,6 +247,11 @@ std::optional<DebugfsStat> ExtFiles::stat(const std::string& path) const {
   require_nameable(path, where_);
   const std::string out = debugfs("stat \"" + path + "\"", kMaxToolOutput);
   return parse_debugfs_stat(out);
+}
+
+std::vector<std::string> ExtFiles::regular_files(const std::string& path) const {
+  require_nameable(path, where_);
+  return parse_debugfs_regular_files(debugfs("ls -p \"" + path + "\"", kMaxToolOutput));
 }
 
 std::uint64_t ExtFiles::fs_size() const { return parse_debugfs_fs_size(debugfs("stats -h", kMaxToolOutput)).value_or(0); }
@@ -268,7 +290,7 @@ std::optional<std::string> ExtFiles::read(const std::string& path, std::uint64_t
                                                  std::to_string(kMaxLinks) + " symbolic links");
 }
 
-Report read_image(int image_fd, const std::string& name, const ReadProgress& progress) {
+Report read_image(int image_fd, const std::string& name, const ReadProgress& progress, bool extract_sbom) {
   const auto step = [&](const std::string& phase, const std::string& item) {
     if (progress.report) progress.report(phase, item);
   };
@@ -294,6 +316,7 @@ Report read_image(int image_fd, const std::string& name, const ReadProgress& pro
     step("root file system", where_of(part, name));
     report.root_partition = part.index;
     read_root(files, where_of(part, name), report);
+    read_sbom(files, where_of(part, name), extract_sbom, report);
     break;
   }
   step("boot", name);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "stages/inspector/disk_text.hpp"
 #include "stages/inspector/report.hpp"
@@ -32,6 +33,8 @@ class ExtFiles {
   // `path`'s inode (not followed); nullopt when absent.
   std::optional<DebugfsStat> stat(const std::string& path) const;
   std::uint64_t fs_size() const;
+  // The regular files of directory `path` (not followed); empty when absent.
+  std::vector<std::string> regular_files(const std::string& path) const;
 
  private:
   std::string debugfs(const std::string& request, std::uint64_t max_out) const;
@@ -46,7 +49,12 @@ struct ReadProgress {
   std::function<void(const std::string& phase, const std::string& item)> report;
 };
 
-// The whole report; `name` is the image as the user named it (messages only).
-Report read_image(int image_fd, const std::string& name, const ReadProgress& progress = {});
+// The SBOM's bytes are carried in the stage's result, one frame of 64 MiB at most.
+inline constexpr std::uint64_t kMaxSbomBytes = 32ULL << 20;
+
+// The whole report; `name` is the image as the user named it (messages
+// only); with `extract_sbom` the embedded SBOM's bytes too.
+Report read_image(int image_fd, const std::string& name, const ReadProgress& progress = {},
+                  bool extract_sbom = false);
 
 }  // namespace stage::inspector

@@ -38,8 +38,11 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   fill_debian_tree(tree());
   fill_esp(dir_.path() / "esp");
   const fs::path disk = make_disk(dir_.path());
-  const Report r = read_image(open_ro(disk).get(), "disk.raw");
+  const Report r = read_image(open_ro(disk).get(), "disk.raw", {}, true);
   EXPECT_EQ(r.table.label, "gpt");
+  EXPECT_EQ(r.sbom_path, "/usr/share/sbom/img-1.0.spdx.json");
+  EXPECT_EQ(r.sbom, "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": []}\n");
+  EXPECT_TRUE(read_image(open_ro(disk).get(), "disk.raw").sbom.empty());  // only when asked
   EXPECT_EQ(r.table.id, kDiskGuid);
   ASSERT_EQ(r.partitions.size(), 2u);
   const Partition& esp = r.partitions[0];
@@ -92,6 +95,15 @@ TEST_F(ImageReader, FollowsLinksInsideTheImageOnly) {
   EXPECT_EQ(r.os_release, (std::vector<std::pair<std::string, std::string>>{{"ID", "inside"}}));
   ASSERT_EQ(r.users.size(), 1u);
   EXPECT_EQ(r.users[0].name, "only");
+}
+
+TEST_F(ImageReader, TwoSbomsAreNamedRatherThanOneChosen) {
+  fill_debian_tree(tree());
+  write_file(tree() / "usr/share/sbom/other.json", "{}");
+  const std::string error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("/usr/share/sbom holds 2 JSON files (/usr/share/sbom/img-1.0.spdx.json, /usr/share/sbom/other.json)"),
+            std::string::npos)
+      << error;
 }
 
 TEST_F(ImageReader, ALinkLoopIsAnError) {

@@ -15,6 +15,7 @@ using import "/ipc/shared.capnp".FdRef;
 struct InspectorRequest {
   image @0 :FdRef;              # a regular file, read-only
   imageName @1 :Text;           # the path as the user named it, for messages only
+  extractSbom @2 :Bool;         # return the embedded SBOM's bytes (inspect --extract-sbom)
 }
 
 struct InspectorResult {
@@ -28,6 +29,8 @@ struct InspectorResult {
   bootFiles @7 :List(BootFile);  # every file under EFI/ of each FAT partition
   bootConfigs @8 :List(BootConfig);  # grub.cfg, loader.conf, loader/entries/*.conf
   kernelEntries @9 :List(KernelEntry);  # kernels and command lines the configurations name
+  sbomPath @10 :Text;           # the SBOM in the root's /usr/share/sbom/ (*.json); empty: none
+  sbom @11 :Data;               # its bytes, when extractSbom was asked
 
   struct BootFile {
     partition @0 :UInt32;

@@ -90,6 +90,8 @@ struct Report {
   std::vector<BootFile> boot_files;
   std::vector<BootConfig> boot_configs;
   std::vector<KernelEntry> kernel_entries;
+  std::string sbom_path;  // in the root file system; empty: none found
+  std::string sbom;       // its bytes, when asked for
   bool operator==(const Report&) const = default;
 };
 

@@ -48,6 +48,7 @@ inline void fill_debian_tree(const fs::path& tree) {
              "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u5\n");
   write_file(tree / "etc/passwd", "root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000:,,,:/home/debian:/bin/bash\n");
   write_file(tree / "etc/group", "root:x:0:\nsudo:x:27:debian\ndebian:x:1000:\n");
+  write_file(tree / "usr/share/sbom/img-1.0.spdx.json", "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": []}\n");
   write_file(tree / "boot/grub/grub.cfg",
              "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n}\n");
 }

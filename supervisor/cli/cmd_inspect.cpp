@@ -2,16 +2,20 @@
 // The image is untrusted: stage-inspector parses it in its sandbox (an fd
 // opened read-only here, a regular file), and its report is printed here as
 // text, JSON or YAML, every string from the image made printable. Exit 0
-// when read, 1 when the image cannot be read, 2 on usage errors. Not yet:
-// --extract-sbom, qcow2/ISO images, rpmdb packages, UKI sections (docs/cli.md).
+// when read, 1 when the image cannot be read, 2 on usage errors.
+// --extract-sbom writes the SBOM the stage read out of the image. Not yet:
+// qcow2/ISO images, rpmdb packages, UKI sections (docs/cli.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "stages/inspector/client.hpp"
 #include "supervisor/build/build_steps.hpp"
 #include "supervisor/cli/cli.hpp"
@@ -30,7 +34,8 @@ void add_inspect_options(po::options_description& options) {
   options.add_options()("format", po::value<std::string>()->default_value("text")->value_name("text|json|yaml"),
                         "how the report is printed")(
       "extract-sbom", po::value<std::string>()->implicit_value(".")->value_name("PATH"),
-      "write the SBOM embedded in the image to PATH (not implemented yet)");
+      "write the SBOM embedded in the image (/usr/share/sbom/*.json) to PATH: a *.json file, or a directory "
+      "(default: the current one) where it keeps its name");
 }
 
 // One line of image text: printable, newlines shown as escapes.
@@ -44,10 +49,6 @@ std::string format_of(const Invocation& inv) {
   const std::string format = inv.options["format"].as<std::string>();
   if (format != "text" && format != "json" && format != "yaml") {
     base::fail(base::ErrorKind::kInvalidInput, "Unknown --format '" + format + "': expected text, json or yaml");
-  }
-  if (inv.options.count("extract-sbom")) {
-    throw base::Error(base::ErrorKind::kUnimplemented, "inspect --extract-sbom is not implemented yet")
-        .with_hint("docs/cli.md lists what inspect reads today");
   }
   return format;
 }
@@ -64,7 +65,7 @@ base::UniqueFd open_image(const fs::path& image) {
   return fd;
 }
 
-inspector::Report run_inspector(const Invocation& inv, const fs::path& image) {
+inspector::Report run_inspector(const Invocation& inv, const fs::path& image, bool extract_sbom) {
   base::UniqueFd fd = open_image(image);
   ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
   Orchestrator run(orchestrator_options(inv.global, std::nullopt), progress);
@@ -82,7 +83,7 @@ inspector::Report run_inspector(const Invocation& inv, const fs::path& image) {
             p.fd_flags.push_back(O_RDONLY);
             p.fd_secret.resize(p.fds.size(), false);
             p.fd_secret.back() = true;
-            inspector::client::encode({ipc::FdReference::of_slot(0), image.filename().string()},
+            inspector::client::encode({ipc::FdReference::of_slot(0), image.filename().string(), extract_sbom},
                                       p.init_request().initInspector());
             return p;
           },
@@ -138,7 +139,8 @@ json report_json(const fs::path& image, const inspector::Report& r) {
                               {"firstUsableLba", r.table.first_lba}, {"lastUsableLba", r.table.last_lba}}},
           {"partitions", partitions},
           {"root", r.root_partition == 0 ? json(nullptr) : root_json(r)},
-          {"boot", boot_json(r)}};
+          {"boot", boot_json(r)},
+          {"sbom", r.sbom_path.empty() ? json(nullptr) : json(r.sbom_path)}};
 }
 
 void emit_yaml(YAML::Emitter& out, const json& value) {
@@ -215,10 +217,43 @@ void print_boot(std::ostream& out, const inspector::Report& r) {
   }
 }
 
+// The file name the image gives its SBOM, when it is a plain one; the
+// reference's name otherwise.
+std::string sbom_file_name(const std::string& path_in_image) {
+  const std::string name = path_in_image.substr(path_in_image.rfind('/') + 1);
+  const bool plain = !name.empty() && name.front() != '.' && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+';
+  });
+  return plain ? name : "spdx_manifest.json";
+}
+
+// --extract-sbom PATH: a *.json file, or a directory the SBOM goes into under its own name.
+fs::path write_sbom(const fs::path& image, const inspector::Report& report, const fs::path& target) {
+  if (report.sbom_path.empty()) {
+    base::fail(base::ErrorKind::kFailed, "Failed to extract the SBOM of '" + image.string() + "': " +
+                                             (report.root_partition == 0 ? std::string("no root file system found")
+                                                                         : "no /usr/share/sbom/*.json in partition " +
+                                                                               std::to_string(report.root_partition)));
+  }
+  const bool file = target.extension() == ".json";
+  if (!file && !fs::is_directory(target)) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to extract the SBOM to '" + target.string() +
+                                                   "': not a directory, nor a *.json file name");
+  }
+  const fs::path out = file ? target : target / sbom_file_name(report.sbom_path);
+  base::write_file_replacing(out.string(), report.sbom, 0644);
+  return out;
+}
+
 int run_inspect(const Invocation& inv) {
   const fs::path image = inv.args.at(0);
   const std::string format = format_of(inv);
-  const inspector::Report report = run_inspector(inv, image);
+  const bool extract = inv.options.count("extract-sbom") > 0;
+  const inspector::Report report = run_inspector(inv, image, extract);
+  if (extract) {
+    const fs::path written = write_sbom(image, report, inv.options["extract-sbom"].as<std::string>());
+    inv.log.info("wrote the SBOM " + shown(report.sbom_path) + " of '" + image.string() + "' to " + written.string());
+  }
   if (format == "json") {
     inv.out << report_json(image, report).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   } else if (format == "yaml") {
@@ -230,6 +265,7 @@ int run_inspect(const Invocation& inv) {
     print_partitions(inv.out, report);
     print_root(inv.out, report);
     print_boot(inv.out, report);
+    inv.out << "SBOM: " << (report.sbom_path.empty() ? std::string("none found") : shown(report.sbom_path)) << "\n";
   }
   return kExitOk;
 }

@@ -48,7 +48,13 @@ class CliInspect : public ::testing::Test {
         {{"PATH", "/usr/bin:/bin"}, {"HOME", (scratch_.path() / "home").string()},
          {"XDG_CONFIG_HOME", (scratch_.path() / "home/.config").string()},
          {"OIC_STAGE_DIR", env_or_empty("OIC_STAGE_DIR")}},
-        scratch_.path() / "run");
+        scratch_.path() / "run", "/dev/null", cwd());
+  }
+
+  // The CLI's working directory: --extract-sbom without a value writes there.
+  fs::path cwd() const {
+    fs::create_directories(scratch_.path() / "cwd");
+    return scratch_.path() / "cwd";
   }
 
   static inline std::unique_ptr<tests::TempDir> dir_;
@@ -102,10 +108,27 @@ TEST_F(CliInspect, PrintsTheReportAsYaml) {
   EXPECT_EQ(y["boot"]["kernels"][0]["verityRootHash"].as<std::string>(), "00ff");
 }
 
+TEST_F(CliInspect, ExtractsTheEmbeddedSbomIntoADirectoryOrAFile) {
+  const std::string sbom = "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": []}\n";
+  const auto into_cwd = inspect({disk_.string(), "--extract-sbom"});
+  ASSERT_EQ(into_cwd.exit_code, 0) << into_cwd.err;
+  EXPECT_THAT(into_cwd.out, HasSubstr("SBOM: /usr/share/sbom/img-1.0.spdx.json\n"));
+  EXPECT_EQ(tests::support::read_whole_file(cwd() / "img-1.0.spdx.json"), sbom);
+  const fs::path dir = scratch_.path() / "out";
+  fs::create_directories(dir);
+  const auto into_dir = inspect({disk_.string(), "--format", "json", "--extract-sbom", dir.string()});
+  ASSERT_EQ(into_dir.exit_code, 0) << into_dir.err;
+  EXPECT_EQ(tests::support::read_whole_file(dir / "img-1.0.spdx.json"), sbom);
+  EXPECT_EQ(nlohmann::json::parse(into_dir.out)["sbom"], "/usr/share/sbom/img-1.0.spdx.json");
+  const auto into_file = inspect({disk_.string(), "--extract-sbom=" + (dir / "named.json").string()});
+  ASSERT_EQ(into_file.exit_code, 0) << into_file.err;
+  EXPECT_EQ(tests::support::read_whole_file(dir / "named.json"), sbom);
+}
+
 TEST_F(CliInspect, WhatIsNotReadYetOrNotAnImageIsOneClearError) {
-  const auto sbom = inspect({disk_.string(), "--extract-sbom"});
-  EXPECT_EQ(sbom.exit_code, 1);
-  EXPECT_THAT(sbom.err, HasSubstr("inspect --extract-sbom is not implemented yet"));
+  const auto no_dir = inspect({disk_.string(), "--extract-sbom=" + (scratch_.path() / "missing").string()});
+  EXPECT_EQ(no_dir.exit_code, 2);
+  EXPECT_THAT(no_dir.err, HasSubstr("not a directory, nor a *.json file name"));
   const auto format = inspect({disk_.string(), "--format", "xml"});
   EXPECT_EQ(format.exit_code, 2);
   EXPECT_THAT(format.err, HasSubstr("Unknown --format 'xml': expected text, json or yaml"));
