@@ -112,6 +112,30 @@ void encode_boot(const Report& in, Result::Builder out) {
   }
 }
 
+void encode_ukis(const Report& in, Result::Builder out) {
+  auto ukis = out.initUkis(static_cast<unsigned>(in.ukis.size()));
+  for (unsigned i = 0; i < ukis.size(); ++i) {
+    const Uki& u = in.ukis[i];
+    ukis[i].setPartition(u.partition);
+    ukis[i].setPath(u.path);
+    ukis[i].setCmdline(u.cmdline);
+    ukis[i].setOsRelease(u.os_release);
+    auto sections = ukis[i].initSections(static_cast<unsigned>(u.sections.size()));
+    for (unsigned s = 0; s < sections.size(); ++s) {
+      sections[s].setName(u.sections[s].name);
+      sections[s].setSize(u.sections[s].size);
+    }
+  }
+}
+
+void decode_ukis(Result::Reader in, Report& out) {
+  for (auto u : in.getUkis()) {
+    Uki uki{u.getPartition(), text(u.getPath()), {}, text(u.getCmdline()), text(u.getOsRelease())};
+    for (auto s : u.getSections()) uki.sections.push_back({text(s.getName()), s.getSize()});
+    out.ukis.push_back(std::move(uki));
+  }
+}
+
 void decode_boot(Result::Reader in, Report& out) {
   for (auto f : in.getBootFiles()) out.boot_files.push_back({f.getPartition(), text(f.getPath())});
   for (auto c : in.getBootConfigs()) out.boot_configs.push_back({c.getPartition(), text(c.getPath()), text(c.getText())});
@@ -136,6 +160,7 @@ void encode_report(const Report& report, Result::Builder out) {
   out.setRootPartition(report.root_partition);
   encode_root(report, out);
   encode_boot(report, out);
+  encode_ukis(report, out);
   out.setSbomPath(report.sbom_path);
   out.setSbom(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(report.sbom.data()), report.sbom.size()));
 }
@@ -149,6 +174,7 @@ Report decode_report(Result::Reader in) {
   out.root_partition = in.getRootPartition();
   decode_root(in, out);
   decode_boot(in, out);
+  decode_ukis(in, out);
   out.sbom_path = text(in.getSbomPath());
   const auto sbom = in.getSbom();
   out.sbom.assign(reinterpret_cast<const char*>(sbom.begin()), sbom.size());

@@ -25,6 +25,8 @@ Report sample() {
   r.boot_files = {{1, "/EFI/BOOT/BOOTX64.EFI"}};
   r.boot_configs = {{1, "/loader/entries/debian.conf", "linux /vmlinuz\noptions root=x roothash=ab12\n"}};
   r.kernel_entries = {{"/loader/entries/debian.conf", "/vmlinuz", "root=x roothash=ab12", "ab12"}};
+  r.ukis = {{1, "/EFI/Linux/debian.efi", {{".osrel", 20}, {".cmdline", 31}, {".linux", 4096}}, "root=x roothash=ab12",
+             "ID=debian"}};
   r.sbom_path = "/usr/share/sbom/img-1.0.spdx.json";
   r.sbom = std::string("{\"spdxVersion\": \"SPDX-2.3\"}\0", 29);
   return r;

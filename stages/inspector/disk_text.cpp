@@ -1,6 +1,7 @@
 #include "stages/inspector/disk_text.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -233,6 +234,55 @@ std::vector<std::string> parse_debugfs_regular_files(const std::string& text) {
   return names;
 }
 
+namespace {
+
+std::uint64_t le(const std::string& bytes, std::size_t at, int size, const std::string& where) {
+  if (at > bytes.size() || bytes.size() - at < static_cast<std::size_t>(size)) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": a PE header field at byte " +
+                                                   std::to_string(at) + " lies past its end (" +
+                                                   std::to_string(bytes.size()) + " bytes)");
+  }
+  std::uint64_t v = 0;
+  for (int i = size - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+// A section's text: its raw data, cut at the first NUL.
+std::string section_text(const std::string& bytes, std::uint64_t offset, std::uint64_t size, const std::string& where) {
+  if (offset > bytes.size() || bytes.size() - offset < size) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": a section lies past its end");
+  }
+  std::string text = bytes.substr(offset, size);
+  return text.substr(0, text.find('\0'));
+}
+
+}  // namespace
+
+void parse_uki(const std::string& bytes, const std::string& where, Uki& uki) {
+  if (bytes.size() < 0x40 || bytes.compare(0, 2, "MZ") != 0) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": it is not a PE image (no MZ header)");
+  }
+  const std::uint64_t pe = le(bytes, 0x3c, 4, where);
+  if (le(bytes, pe, 4, where) != 0x4550) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": no PE signature at byte " + std::to_string(pe));
+  }
+  const std::uint64_t count = le(bytes, pe + 6, 2, where);
+  const std::uint64_t table = pe + 24 + le(bytes, pe + 20, 2, where);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t at = table + i * 40;
+    le(bytes, at, 40, where);  // the whole entry is inside the file
+    const std::string name = bytes.substr(at, 8).substr(0, bytes.substr(at, 8).find('\0'));
+    const std::uint64_t virtual_size = le(bytes, at + 8, 4, where);
+    const std::uint64_t raw_size = le(bytes, at + 16, 4, where);
+    const std::uint64_t raw_offset = le(bytes, at + 20, 4, where);
+    const std::uint64_t size = std::min(virtual_size == 0 ? raw_size : virtual_size, raw_size);
+    uki.sections.push_back({name, size});
+    if (name == ".cmdline") uki.cmdline = section_text(bytes, raw_offset, size, where);
+    if (name == ".osrel") uki.os_release = section_text(bytes, raw_offset, size, where);
+  }
+  while (!uki.cmdline.empty() && (uki.cmdline.back() == '\n' || uki.cmdline.back() == ' ')) uki.cmdline.pop_back();
+}
+
 std::vector<std::string> parse_mdir(const std::string& text) {
   std::vector<std::string> paths;
   for (const std::string& line : lines_of(text)) {
@@ -297,5 +347,7 @@ std::vector<KernelEntry> parse_kernel_entries(const std::string& text, const std
   for (KernelEntry& entry : out) entry.verity_root_hash = verity_hash(entry.options);
   return out;
 }
+
+KernelEntry uki_kernel_entry(const Uki& uki) { return {uki.path, uki.path, uki.cmdline, verity_hash(uki.cmdline)}; }
 
 }  // namespace stage::inspector

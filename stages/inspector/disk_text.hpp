@@ -47,6 +47,15 @@ std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text);
 // debugfs `ls -p DIR`: the names of its regular files, in listing order.
 std::vector<std::string> parse_debugfs_regular_files(const std::string& text);
 
+// A PE/COFF image's sections (a UKI's .linux, .initrd, .cmdline, .osrel,
+// ...): `uki.sections`, `cmdline` and `os_release` filled from `bytes`.
+// Every offset is checked against the file; a file that is no PE image is
+// an error naming `where`.
+void parse_uki(const std::string& bytes, const std::string& where, Uki& uki);
+
+// The kernel a UKI carries: its path, its .cmdline and a dm-verity root hash on it.
+KernelEntry uki_kernel_entry(const Uki& uki);
+
 // `mdir -/ -b` lines ("::/EFI/BOOT/BOOTX64.EFI"; directories end in '/'):
 // the paths, without the drive.
 std::vector<std::string> parse_mdir(const std::string& text);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
+#include "stages/inspector/test_disk.hpp"
 
 namespace stage::inspector {
 namespace {
@@ -99,6 +100,21 @@ TEST(InspectorText, ListsTheRegularFilesOfADebugfsListing) {
   const std::string ls = "/12/040755/0/0/.//\n/2/040755/0/0/..//\n/13/100644/0/0/img-1.0.spdx.json/2048/\n"
                          "/14/120777/0/0/link.json/21/\n/15/040755/0/0/sub//\n";
   EXPECT_EQ(parse_debugfs_regular_files(ls), (std::vector<std::string>{"img-1.0.spdx.json"}));
+}
+
+TEST(InspectorText, ReadsAUkisSectionsAndRefusesABrokenOne) {
+  Uki uki;
+  parse_uki(testing::fake_uki("ID=debian\n", "root=/dev/mapper/root roothash=abcd"), "uki", uki);
+  EXPECT_EQ(uki.sections, (std::vector<UkiSection>{{".osrel", 10}, {".cmdline", 36}, {".linux", 4096}}));  // with its newline
+  EXPECT_EQ(uki.cmdline, "root=/dev/mapper/root roothash=abcd");
+  EXPECT_EQ(uki.os_release, "ID=debian\n");
+  EXPECT_EQ(uki_kernel_entry(uki).verity_root_hash, "abcd");
+  Uki broken;
+  EXPECT_THROW(parse_uki("MZ" + std::string(100, '\xff'), "/EFI/Linux/x.efi in partition 1", broken), base::Error);
+  EXPECT_THROW(parse_uki("not a PE", "x", broken), base::Error);
+  std::string cut = testing::fake_uki("ID=x\n", "root=y");
+  cut.resize(0x1f0);  // the section data gone
+  EXPECT_THROW(parse_uki(cut, "x", broken), base::Error);
 }
 
 TEST(InspectorText, ListsMdirPaths) {

@@ -128,6 +128,8 @@ void read_root(const ExtFiles& files, const std::string& where, Report& report) 
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::size_t kMaxBootConfigs = 64;
+constexpr std::size_t kMaxUkiBytes = 512 << 20;  // a kernel and its whole initrd
+constexpr std::size_t kMaxUkis = 16;
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -155,18 +157,20 @@ class FatFiles {
     const bool empty = run.exit_code == 1 && run.out.empty() && run.err.find("\"::/\" not found") != std::string::npos;
     if (empty) return {};  // mdir's word for a root directory without entries
     if (!run.ok()) base::fail(base::ErrorKind::kInvalidInput, "Failed to list " + where_ + ": mdir " + failure_text(run));
-    return parse_mdir(run.out);
+    std::vector<std::string> paths = parse_mdir(run.out);
+    std::sort(paths.begin(), paths.end());  // FAT keeps creation order
+    return paths;
   }
 
-  std::string read(const std::string& path) const {
+  std::string read(const std::string& path, std::size_t max_bytes = kMaxConfigBytes) const {
     // mtools expands * and ? in names: such a name is not read.
     base::require(path.find_first_of("*?") == std::string::npos,
                   "Failed to read '" + path + "' in " + where_ + ": its name holds a wildcard");
     const base::ChildOutcome run =
-        run_program({find_program("mtype", "mtools").string(), "-i", drive(), "::" + path}, fd_, kMaxConfigBytes);
+        run_program({find_program("mtype", "mtools").string(), "-i", drive(), "::" + path}, fd_, max_bytes);
     if (!run.ok()) {
       base::fail(base::ErrorKind::kInvalidInput,
-                 "Failed to read " + path + " in " + where_ + " (at most " + std::to_string(kMaxConfigBytes) +
+                 "Failed to read " + path + " in " + where_ + " (at most " + std::to_string(max_bytes) +
                      " bytes): mtype " + failure_text(run));
     }
     return run.out;
@@ -187,12 +191,28 @@ void add_config(Report& report, std::uint32_t partition, const std::string& path
   report.boot_configs.push_back({partition, path, std::move(text)});
 }
 
+bool is_uki(const std::string& path) {
+  const std::string p = lower(path);
+  return p.rfind("/efi/linux/", 0) == 0 && ends_with(p, ".efi") && p.find('/', 11) == std::string::npos;
+}
+
+void add_uki(Report& report, std::uint32_t partition, const std::string& path, const std::string& bytes,
+             const std::string& where) {
+  base::require(report.ukis.size() < kMaxUkis, "Failed to read the UKIs of " + where + ": more than " +
+                                                   std::to_string(kMaxUkis));
+  Uki uki{partition, path, {}, {}, {}};
+  parse_uki(bytes, path + " in " + where, uki);
+  report.kernel_entries.push_back(uki_kernel_entry(uki));
+  report.ukis.push_back(std::move(uki));
+}
+
 void read_esp(int fd, const Partition& part, std::uint32_t sector, const std::string& name, Report& report) {
   const FatFiles files(fd, part.first_lba * sector, where_of(part, name));
   for (const std::string& path : files.list()) {
     if (path.empty() || path.back() == '/') continue;
     if (lower(path).rfind("/efi/", 0) == 0) report.boot_files.push_back({part.index, path});
     if (is_boot_config(path)) add_config(report, part.index, path, files.read(path));
+    if (is_uki(path)) add_uki(report, part.index, path, files.read(path, kMaxUkiBytes), where_of(part, name));
   }
 }
 

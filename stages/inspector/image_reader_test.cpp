@@ -70,13 +70,18 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   EXPECT_EQ(r.users[1], (User{"debian", 1000, 1000, ",,,", "/home/debian", "/bin/bash"}));
   ASSERT_EQ(r.groups.size(), 3u);
   EXPECT_EQ(r.groups[1], (Group{"sudo", 27, {"debian"}}));
-  EXPECT_EQ(r.boot_files, (std::vector<BootFile>{{1, "/EFI/BOOT/BOOTX64.EFI"}}));
+  EXPECT_EQ(r.boot_files, (std::vector<BootFile>{{1, "/EFI/BOOT/BOOTX64.EFI"}, {1, "/EFI/Linux/debian.efi"}}));
+  ASSERT_EQ(r.ukis.size(), 1u);
+  EXPECT_EQ(r.ukis[0].cmdline, "root=/dev/mapper/root roothash=abcd ro");
+  EXPECT_EQ(r.ukis[0].os_release, "ID=debian\n");
+  EXPECT_EQ(r.ukis[0].sections.size(), 3u);
   ASSERT_EQ(r.boot_configs.size(), 2u);
   EXPECT_EQ(r.boot_configs[0].path, "/loader/entries/debian.conf");
   EXPECT_EQ(r.boot_configs[1].partition, 2u);
   EXPECT_EQ(r.boot_configs[1].path, "/boot/grub/grub.cfg");
   EXPECT_EQ(r.kernel_entries,
             (std::vector<KernelEntry>{
+                {"/EFI/Linux/debian.efi", "/EFI/Linux/debian.efi", "root=/dev/mapper/root roothash=abcd ro", "abcd"},
                 {"/loader/entries/debian.conf", "/vmlinuz", "root=/dev/mapper/root systemd.verity_root_hash=00ff ro", "00ff"},
                 {"/boot/grub/grub.cfg", "/boot/vmlinuz-6.1.0-13-amd64", "root=UUID=3f0c4c8e ro quiet", ""}}));
 }

@@ -31,6 +31,20 @@ struct InspectorResult {
   kernelEntries @9 :List(KernelEntry);  # kernels and command lines the configurations name
   sbomPath @10 :Text;           # the SBOM in the root's /usr/share/sbom/ (*.json); empty: none
   sbom @11 :Data;               # its bytes, when extractSbom was asked
+  ukis @12 :List(Uki);          # unified kernel images: EFI/Linux/*.efi of each FAT partition
+
+  struct Uki {
+    partition @0 :UInt32;
+    path @1 :Text;
+    sections @2 :List(UkiSection);
+    cmdline @3 :Text;           # .cmdline (also a kernelEntries item)
+    osRelease @4 :Text;         # .osrel
+  }
+
+  struct UkiSection {
+    name @0 :Text;
+    size @1 :UInt64;
+  }
 
   struct BootFile {
     partition @0 :UInt32;

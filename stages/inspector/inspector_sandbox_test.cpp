@@ -90,7 +90,9 @@ TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {
   EXPECT_EQ(r["users"][1]["name"], "debian");
   EXPECT_EQ(r["groups"][1]["members"][0], "debian");
   EXPECT_EQ(r["bootFiles"][0]["path"], "/EFI/BOOT/BOOTX64.EFI");
-  EXPECT_EQ(r["kernelEntries"][0]["verityRootHash"], "00ff");
+  EXPECT_EQ(r["kernelEntries"][0]["verityRootHash"], "abcd");  // the UKI's
+  EXPECT_EQ(r["kernelEntries"][1]["verityRootHash"], "00ff");  // the entry's
+  EXPECT_EQ(r["ukis"][0]["sections"].size(), 3u);
   EXPECT_TRUE(tests::support::read_whole_file(disk) == before) << "the image changed";
 }
 

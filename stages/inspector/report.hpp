@@ -79,6 +79,21 @@ struct KernelEntry {
   bool operator==(const KernelEntry&) const = default;
 };
 
+struct UkiSection {
+  std::string name;
+  std::uint64_t size = 0;
+  bool operator==(const UkiSection&) const = default;
+};
+
+struct Uki {
+  std::uint32_t partition = 0;
+  std::string path;
+  std::vector<UkiSection> sections;
+  std::string cmdline;
+  std::string os_release;
+  bool operator==(const Uki&) const = default;
+};
+
 struct Report {
   PartitionTable table;
   std::vector<Partition> partitions;
@@ -92,6 +107,7 @@ struct Report {
   std::vector<KernelEntry> kernel_entries;
   std::string sbom_path;  // in the root file system; empty: none found
   std::string sbom;       // its bytes, when asked for
+  std::vector<Uki> ukis;
   bool operator==(const Report&) const = default;
 };
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/run_program.hpp"
@@ -53,12 +54,42 @@ inline void fill_debian_tree(const fs::path& tree) {
              "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n}\n");
 }
 
-// The ESP's files (dir/esp): a boot loader and a Boot Loader Specification
-// entry whose command line carries a dm-verity root hash.
+// A PE image with the sections a UKI has (.osrel, .cmdline, .linux), their
+// contents `osrel`, `cmdline` and 4 KiB of zeroes: enough for the reader,
+// which only walks the section table.
+inline std::string fake_uki(const std::string& osrel, const std::string& cmdline) {
+  std::string pe(0x200, '\0');
+  const auto put = [&](std::size_t at, std::uint32_t value, int size) {
+    for (int i = 0; i < size; ++i) pe[at + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
+  };
+  pe[0] = 'M';
+  pe[1] = 'Z';
+  put(0x3c, 0x40, 4);
+  pe.replace(0x40, 4, std::string("PE\0\0", 4));
+  put(0x40 + 6, 3, 2);  // sections
+  put(0x40 + 20, 0, 2);  // no optional header
+  const std::vector<std::pair<std::string, std::string>> sections = {
+      {".osrel", osrel}, {".cmdline", cmdline + "\n"}, {".linux", std::string(4096, '\0')}};
+  std::size_t data = pe.size();
+  for (std::size_t i = 0; i < sections.size(); ++i) {
+    const std::size_t entry = 0x40 + 24 + i * 40;
+    pe.replace(entry, sections[i].first.size(), sections[i].first);
+    put(entry + 8, static_cast<std::uint32_t>(sections[i].second.size()), 4);
+    put(entry + 16, static_cast<std::uint32_t>(sections[i].second.size()), 4);
+    put(entry + 20, static_cast<std::uint32_t>(data), 4);
+    data += sections[i].second.size();
+  }
+  for (const auto& section : sections) pe += section.second;
+  return pe;
+}
+
+// The ESP's files (dir/esp): a boot loader, a Boot Loader Specification
+// entry and a UKI, both command lines with a dm-verity root hash.
 inline void fill_esp(const fs::path& esp) {
   write_file(esp / "EFI/BOOT/BOOTX64.EFI", "MZ not really a PE file");
   write_file(esp / "loader/entries/debian.conf",
              "title Debian\nlinux /vmlinuz\noptions root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n");
+  write_file(esp / "EFI/Linux/debian.efi", fake_uki("ID=debian\n", "root=/dev/mapper/root roothash=abcd ro"));
 }
 
 // dir/disk.raw from dir/tree (the root) and, when it exists, dir/esp (the ESP's files).

@@ -4,7 +4,7 @@
 // text, JSON or YAML, every string from the image made printable. Exit 0
 // when read, 1 when the image cannot be read, 2 on usage errors.
 // --extract-sbom writes the SBOM the stage read out of the image. Not yet:
-// qcow2/ISO images, rpmdb packages, UKI sections (docs/cli.md).
+// qcow2/ISO images, rpmdb packages (docs/cli.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -128,7 +128,14 @@ json boot_json(const inspector::Report& r) {
     kernels.push_back({{"config", k.config}, {"kernel", k.kernel}, {"commandLine", k.options},
                        {"verityRootHash", k.verity_root_hash}});
   }
-  return {{"files", files}, {"configs", configs}, {"kernels", kernels}};
+  json ukis = json::array();
+  for (const auto& u : r.ukis) {
+    json sections = json::array();
+    for (const auto& s : u.sections) sections.push_back({{"name", s.name}, {"size", s.size}});
+    ukis.push_back({{"partition", u.partition}, {"path", u.path}, {"sections", sections}, {"cmdline", u.cmdline},
+                    {"osRelease", u.os_release}});
+  }
+  return {{"files", files}, {"configs", configs}, {"kernels", kernels}, {"ukis", ukis}};
 }
 
 json report_json(const fs::path& image, const inspector::Report& r) {
@@ -209,6 +216,12 @@ void print_boot(std::ostream& out, const inspector::Report& r) {
   out << "Boot configuration (" << r.boot_configs.size() << "):\n";
   for (const auto& c : r.boot_configs) {
     out << "  partition " << c.partition << "  " << shown(c.path) << "  " << c.text.size() << " bytes\n";
+  }
+  out << "UKIs (" << r.ukis.size() << "):\n";
+  for (const auto& u : r.ukis) {
+    std::string sections;
+    for (const auto& s : u.sections) sections += (sections.empty() ? "" : ", ") + shown(s.name) + " " + std::to_string(s.size);
+    out << "  partition " << u.partition << "  " << shown(u.path) << "\n    sections: " << sections << "\n";
   }
   out << "Kernels (" << r.kernel_entries.size() << "):\n";
   for (const auto& k : r.kernel_entries) {

@@ -73,7 +73,9 @@ TEST_F(CliInspect, PrintsTheReportAsText) {
   EXPECT_THAT(r.out, HasSubstr("Packages (2):\n  bash 5.2.15-2+b2 amd64\n  base-files 12.4+deb12u5 amd64\n"));
   EXPECT_THAT(r.out, HasSubstr("  debian uid 1000 gid 1000 home /home/debian shell /bin/bash\n"));
   EXPECT_THAT(r.out, HasSubstr("  sudo gid 27 members debian\n"));
-  EXPECT_THAT(r.out, HasSubstr("Boot files (1):\n  partition 1  /EFI/BOOT/BOOTX64.EFI\n"));
+  EXPECT_THAT(r.out, HasSubstr("Boot files (2):\n  partition 1  /EFI/BOOT/BOOTX64.EFI\n  partition 1  /EFI/Linux/debian.efi\n"));
+  EXPECT_THAT(r.out, HasSubstr("UKIs (1):\n  partition 1  /EFI/Linux/debian.efi\n    sections: .osrel 10, .cmdline 39, .linux 4096\n"));
+  EXPECT_THAT(r.out, HasSubstr("    command line: root=/dev/mapper/root roothash=abcd ro\n    dm-verity root hash: abcd\n"));
   EXPECT_THAT(r.out, HasSubstr("  partition 2  /boot/grub/grub.cfg  "));
   EXPECT_THAT(r.out, HasSubstr("  /vmlinuz  (/loader/entries/debian.conf)\n"
                                "    command line: root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n"
@@ -93,7 +95,8 @@ TEST_F(CliInspect, PrintsTheReportAsJson) {
   EXPECT_EQ(j["root"]["users"][1]["uid"], 1000);
   EXPECT_EQ(j["root"]["groups"][1]["members"][0], "debian");
   EXPECT_EQ(j["boot"]["configs"][1]["text"], "menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n}\n");
-  EXPECT_EQ(j["boot"]["kernels"][1]["commandLine"], "root=UUID=3f0c4c8e ro quiet");
+  EXPECT_EQ(j["boot"]["kernels"][2]["commandLine"], "root=UUID=3f0c4c8e ro quiet");
+  EXPECT_EQ(j["boot"]["ukis"][0]["sections"][2]["name"], ".linux");
 }
 
 TEST_F(CliInspect, PrintsTheReportAsYaml) {
@@ -105,7 +108,8 @@ TEST_F(CliInspect, PrintsTheReportAsYaml) {
   EXPECT_EQ(y["partitions"][1]["firstLba"].as<std::uint64_t>(), 34816u);
   EXPECT_EQ(y["root"]["osRelease"]["VERSION_ID"].as<std::string>(), "12");
   EXPECT_EQ(y["root"]["packages"][1]["name"].as<std::string>(), "base-files");
-  EXPECT_EQ(y["boot"]["kernels"][0]["verityRootHash"].as<std::string>(), "00ff");
+  EXPECT_EQ(y["boot"]["kernels"][0]["verityRootHash"].as<std::string>(), "abcd");
+  EXPECT_EQ(y["boot"]["kernels"][1]["verityRootHash"].as<std::string>(), "00ff");
 }
 
 TEST_F(CliInspect, ExtractsTheEmbeddedSbomIntoADirectoryOrAFile) {
