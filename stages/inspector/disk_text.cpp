@@ -299,12 +299,12 @@ std::string trimmed(const std::string& text) {
   return text.substr(start, text.find_last_not_of(" \t\r") - start + 1);
 }
 
+// roothash= (systemd-veritysetup-generator). systemd.verity_root_hash=
+// names the hash partition, not the hash.
 std::string verity_hash(const std::string& options) {
   std::istringstream words(options);
   for (std::string word; words >> word;) {
-    for (const char* key : {"roothash=", "systemd.verity_root_hash="}) {
-      if (word.rfind(key, 0) == 0) return word.substr(std::string(key).size());
-    }
+    if (word.rfind("roothash=", 0) == 0) return word.substr(9);
   }
   return {};
 }

@@ -63,7 +63,7 @@ std::vector<std::string> parse_mdir(const std::string& text);
 // The kernels a boot configuration names: GRUB's `linux PATH ARGS` lines, or,
 // for a path under /loader/entries/, the Boot Loader Specification entry's
 // `linux` and `options`; with the
-// dm-verity root hash on the command line (roothash=, systemd.verity_root_hash=).
+// dm-verity root hash on the command line (roothash=).
 std::vector<KernelEntry> parse_kernel_entries(const std::string& text, const std::string& config);
 
 }  // namespace stage::inspector

@@ -130,11 +130,14 @@ TEST(InspectorText, ReadsKernelEntriesOfGrubAndBootLoaderEntries) {
   ASSERT_EQ(g.size(), 2u);
   EXPECT_EQ(g[0], (KernelEntry{"/boot/grub/grub.cfg", "/boot/vmlinuz-6.1.0-13-amd64", "root=UUID=abc ro quiet", ""}));
   EXPECT_EQ(g[1].verity_root_hash, "00ff");
-  const std::string entry = "title Debian\nlinux /vmlinuz\noptions root=PARTUUID=x ro\noptions systemd.verity_root_hash=beef\n";
+  const std::string entry =
+      "title Debian\nlinux /vmlinuz\noptions root=PARTUUID=x ro\noptions systemd.verity_root_hash=PARTUUID=y roothash=beef\n";
   const auto b = parse_kernel_entries(entry, "/loader/entries/debian.conf");
   ASSERT_EQ(b.size(), 1u);
-  EXPECT_EQ(b[0], (KernelEntry{"/loader/entries/debian.conf", "/vmlinuz", "root=PARTUUID=x ro systemd.verity_root_hash=beef",
-                               "beef"}));
+  EXPECT_EQ(b[0], (KernelEntry{"/loader/entries/debian.conf", "/vmlinuz",
+                               "root=PARTUUID=x ro systemd.verity_root_hash=PARTUUID=y roothash=beef", "beef"}));
+  // systemd.verity_root_hash= names the hash partition: no root hash there.
+  EXPECT_EQ(parse_kernel_entries("linux /vmlinuz systemd.verity_root_hash=PARTUUID=y\n", "grub.cfg")[0].verity_root_hash, "");
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   EXPECT_EQ(r.kernel_entries,
             (std::vector<KernelEntry>{
                 {"/EFI/Linux/debian.efi", "/EFI/Linux/debian.efi", "root=/dev/mapper/root roothash=abcd ro", "abcd"},
-                {"/loader/entries/debian.conf", "/vmlinuz", "root=/dev/mapper/root systemd.verity_root_hash=00ff ro", "00ff"},
+                {"/loader/entries/debian.conf", "/vmlinuz", "root=/dev/mapper/root roothash=00ff ro", "00ff"},
                 {"/boot/grub/grub.cfg", "/boot/vmlinuz-6.1.0-13-amd64", "root=UUID=3f0c4c8e ro quiet", ""}}));
 }
 

@@ -61,7 +61,7 @@ struct InspectorResult {
     config @0 :Text;            # the configuration's path
     kernel @1 :Text;            # GRUB's linux or the entry's linux line
     options @2 :Text;           # its command line
-    verityRootHash @3 :Text;    # roothash= or systemd.verity_root_hash= on it
+    verityRootHash @3 :Text;    # roothash= on it
   }
 
   struct PartitionTable {

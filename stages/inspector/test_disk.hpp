@@ -88,7 +88,7 @@ inline std::string fake_uki(const std::string& osrel, const std::string& cmdline
 inline void fill_esp(const fs::path& esp) {
   write_file(esp / "EFI/BOOT/BOOTX64.EFI", "MZ not really a PE file");
   write_file(esp / "loader/entries/debian.conf",
-             "title Debian\nlinux /vmlinuz\noptions root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n");
+             "title Debian\nlinux /vmlinuz\noptions root=/dev/mapper/root roothash=00ff ro\n");
   write_file(esp / "EFI/Linux/debian.efi", fake_uki("ID=debian\n", "root=/dev/mapper/root roothash=abcd ro"));
 }
 

@@ -78,7 +78,7 @@ TEST_F(CliInspect, PrintsTheReportAsText) {
   EXPECT_THAT(r.out, HasSubstr("    command line: root=/dev/mapper/root roothash=abcd ro\n    dm-verity root hash: abcd\n"));
   EXPECT_THAT(r.out, HasSubstr("  partition 2  /boot/grub/grub.cfg  "));
   EXPECT_THAT(r.out, HasSubstr("  /vmlinuz  (/loader/entries/debian.conf)\n"
-                               "    command line: root=/dev/mapper/root systemd.verity_root_hash=00ff ro\n"
+                               "    command line: root=/dev/mapper/root roothash=00ff ro\n"
                                "    dm-verity root hash: 00ff\n"));
 }
 
