@@ -1,6 +1,7 @@
 // `stage NAME --request FILE`: runs one stage alone, sandboxed exactly as in
 // a build, and prints its result as JSON. --no-sandbox runs it as a plain
 // child; --shell opens a shell in that stage's sandbox instead.
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <capnp/message.h>
@@ -46,7 +47,8 @@ StageKind stage_argument(const Invocation& inv) {
   return *kind;
 }
 
-// The shell gets the stage's namespaces, mounts, capabilities and limits;
+// The shell gets the stage's namespaces, mounts, capabilities and limits (but
+// the file size limit, see below);
 // its seccomp list is the installer's (the widest), since a shell must fork
 // and exec where most stages may not.
 int run_shell(StageKind kind, const LaunchOptions& launch) {
@@ -58,6 +60,10 @@ int run_shell(StageKind kind, const LaunchOptions& launch) {
   // The terminal is the user's own here: TIOCSTI and the rest are theirs.
   sandbox::syscalls::allow_every_ioctl(spec.seccomp);
   spec.fds = {{0, 0}, {1, 1}, {2, 2}};
+  // Its stdout and stderr are the user's and may be files: the inspector's
+  // RLIMIT_FSIZE 0 (its own output goes through a pipe) would kill the
+  // shell at its first line there.
+  std::erase_if(spec.rlimits, [](const sandbox::Rlimit& limit) { return limit.resource == RLIMIT_FSIZE; });
   for (sandbox::MountOp& op : spec.mounts) {
     if (op.kind == sandbox::MountKind::kDev) op.options = sandbox::kDevWithTty;
   }
