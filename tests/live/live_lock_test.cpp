@@ -35,7 +35,9 @@ const fs::path kCli = env_or_empty("OIC_CLI");
 const fs::path kSource = env_or_empty("OIC_SOURCE_DIR");
 
 // The image's own packages; the provider's defaults (systemd, grub, ...) and
-// its essential list are merged in by the tool.
+// its essential list are merged in by the tool. The same set as
+// tests/image/templates/debian12-checks.yml's: the build below reuses the
+// build environment an image test saved (or saves it for them).
 const char* const kTemplate = R"(image:
   name: live-debian12
   version: "1.0.0"
@@ -47,10 +49,13 @@ target:
 systemConfig:
   name: live-debian12
   packages:
-    - systemd-sysv
-    - linux-image-amd64
-    - openssh-server
     - sudo
+    - less
+    - iputils-ping
+    - openssh-server
+    - systemd-boot-efi
+    - dracut-core
+    - cryptsetup-bin
 )";
 
 // Where the lock and apt may legitimately disagree: package name -> why.
