@@ -16,6 +16,7 @@
 #include "stages/inspector/policy.hpp"
 #include "stages/inspector/test_disk.hpp"
 #include "tests/support/gtest_run.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace stage::inspector {
 namespace {
@@ -25,25 +26,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr const char* kStageInSandbox = "/run/oic/stage-inspector";
-
-// Under /var/tmp: the sandbox has a /tmp of its own, and what it is given is
-// bound at the same path.
-class VarTmpDir {
- public:
-  VarTmpDir() {
-    std::string pattern = "/var/tmp/oic-inspector-sandbox-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-    path_ = pattern;
-  }
-  ~VarTmpDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 class InspectorSandbox : public ::testing::Test {
  protected:
@@ -69,7 +51,7 @@ class InspectorSandbox : public ::testing::Test {
   }
 
   std::string stage_;
-  VarTmpDir dir_;
+  tests::TempDir dir_{"oic-inspector-sandbox", "/var/tmp"};  // not /tmp: the sandbox has its own
 };
 
 TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {

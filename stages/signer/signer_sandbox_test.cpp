@@ -24,6 +24,7 @@
 #include "tests/support/gtest_run.hpp"
 #include "tests/support/openpgp_keys.hpp"
 #include "tests/support/secure_boot_keys.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace stage::signer {
 namespace {
@@ -33,31 +34,6 @@ using ::testing::HasSubstr;
 
 constexpr const char* kStageInSandbox = "/run/oic/stage-signer";
 constexpr std::string_view kSums = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef  img.raw\n";
-
-// A scratch directory under /var/tmp: the sandbox has a /tmp of its own, so
-// what it is given must live elsewhere to be bound at the same path.
-class VarTmpDir {
- public:
-  VarTmpDir() {
-    std::string pattern = "/var/tmp/oic-signer-sandbox-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-    path_ = pattern;
-  }
-  ~VarTmpDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& text) const {
-    fs::create_directories((path_ / name).parent_path());
-    std::ofstream(path_ / name, std::ios::binary) << text;
-    return path_ / name;
-  }
-  std::string read(const std::string& name) const { return tests::support::read_whole_file(path_ / name); }
-
- private:
-  fs::path path_;
-};
 
 class SignerSandbox : public ::testing::Test {
  protected:
@@ -97,7 +73,7 @@ class SignerSandbox : public ::testing::Test {
   }
 
   std::string stage_;
-  VarTmpDir base_;
+  tests::TempDir base_{"oic-signer-sandbox", "/var/tmp"};  // not /tmp: the sandbox has its own
 };
 
 TEST_F(SignerSandbox, SignsInsideItsSandboxAndTheSignatureChecksOut) {

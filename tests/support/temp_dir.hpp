@@ -15,8 +15,12 @@ namespace tests {
 
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "oic-test") {
-    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  // Under `parent`, by default $TMPDIR or /tmp. Sandbox tests pass /var/tmp:
+  // a sandbox has a /tmp of its own, and what it is given is bound at the
+  // same path.
+  explicit TempDir(const std::string& prefix = "oic-test",
+                   const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
+    std::string pattern = (parent / (prefix + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
     path_ = pattern;
   }
