@@ -145,12 +145,59 @@ void decode_boot(Result::Reader in, Report& out) {
   }
 }
 
+std::string hex_of(capnp::Data::Reader bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const capnp::byte b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+// A SHA-256 as 32 bytes; the hex the stage computed is 64 digits or empty.
+kj::Array<capnp::byte> bytes_of_hex(const std::string& hex) {
+  base::require(hex.size() == 64 || hex.empty(), "Failed to encode a file's SHA-256: '" + hex + "' is not 64 digits");
+  auto out = kj::heapArray<capnp::byte>(hex.size() / 2);
+  const auto digit = [](char c) { return static_cast<capnp::byte>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<capnp::byte>(digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]));
+  return out;
+}
+
+void encode_files(const Report& in, Result::Builder out) {
+  auto files = out.initFiles(static_cast<unsigned>(in.files.size()));
+  for (unsigned i = 0; i < files.size(); ++i) {
+    const FileEntry& f = in.files[i];
+    files[i].setPartition(f.partition);
+    files[i].setPath(f.path);
+    files[i].setType(f.type);
+    files[i].setMode(f.mode);
+    files[i].setUid(f.uid);
+    files[i].setGid(f.gid);
+    files[i].setSize(f.size);
+    files[i].setSha256(bytes_of_hex(f.sha256));
+    files[i].setLinkTarget(f.link_target);
+  }
+}
+
+void decode_files(Result::Reader in, Report& out) {
+  for (auto f : in.getFiles()) {
+    if (f.getSha256().size() != 32 && f.getSha256().size() != 0) {
+      base::fail(base::ErrorKind::kSandboxViolation, "Refused the inspector's result: a file's SHA-256 is " +
+                                                         std::to_string(f.getSha256().size()) + " bytes, not 32");
+    }
+    out.files.push_back({f.getPartition(), text(f.getPath()), text(f.getType()), f.getMode(), f.getUid(), f.getGid(),
+                         f.getSize(), hex_of(f.getSha256()), text(f.getLinkTarget())});
+  }
+}
+
 }  // namespace
 
 void encode(const Inspect& request, proto::InspectorRequest::Builder out) {
   request.image.encode(out.initImage());
   out.setImageName(request.image_name);
   out.setExtractSbom(request.extract_sbom);
+  out.setListFiles(request.list_files);
 }
 
 void encode_report(const Report& report, Result::Builder out) {
@@ -161,6 +208,7 @@ void encode_report(const Report& report, Result::Builder out) {
   encode_root(report, out);
   encode_boot(report, out);
   encode_ukis(report, out);
+  encode_files(report, out);
   out.setSbomPath(report.sbom_path);
   out.setSbom(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(report.sbom.data()), report.sbom.size()));
 }
@@ -175,6 +223,7 @@ Report decode_report(Result::Reader in) {
   decode_root(in, out);
   decode_boot(in, out);
   decode_ukis(in, out);
+  decode_files(in, out);
   out.sbom_path = text(in.getSbomPath());
   const auto sbom = in.getSbom();
   out.sbom.assign(reinterpret_cast<const char*>(sbom.begin()), sbom.size());

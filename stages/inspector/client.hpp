@@ -15,6 +15,7 @@ struct Inspect {
   ipc::FdReference image;  // a regular file opened read-only
   std::string image_name;  // for messages only
   bool extract_sbom = false;  // return the embedded SBOM's bytes
+  bool list_files = false;    // return every file of each ext2/3/4 and FAT partition (compare)
 };
 
 void encode(const Inspect& request, ipc::proto::InspectorRequest::Builder out);

@@ -29,6 +29,10 @@ Report sample() {
              "ID=debian"}};
   r.sbom_path = "/usr/share/sbom/img-1.0.spdx.json";
   r.sbom = std::string("{\"spdxVersion\": \"SPDX-2.3\"}\0", 29);
+  r.files = {{1, "/EFI", "directory", 0, 0, 0, 0, "", ""},
+             {2, "/etc/hostname", "regular", 0644, 0, 0, 7,
+              "f6e0a1e2ac41945a9aa7ff8a8aaa0cebc12a3bcc981a929ad5cf810a090e11ae", ""},
+             {2, "/etc/os-release", "symlink", 0777, 0, 0, 21, "", "../usr/lib/os-release"}};
   return r;
 }
 
@@ -42,9 +46,10 @@ TEST(InspectorClient, ReportRoundTrips) {
 TEST(InspectorClient, EncodesTheRequest) {
   capnp::MallocMessageBuilder message;
   auto out = message.initRoot<ipc::proto::InspectorRequest>();
-  client::encode({ipc::FdReference::of_slot(0), "disk.raw", true}, out);
+  client::encode({ipc::FdReference::of_slot(0), "disk.raw", true, true}, out);
   EXPECT_EQ(std::string(out.getImageName().cStr()), "disk.raw");
   EXPECT_TRUE(out.getExtractSbom());
+  EXPECT_TRUE(out.getListFiles());
   EXPECT_EQ(out.getImage().getSlot(), 0);
 }
 
@@ -53,6 +58,15 @@ TEST(InspectorClient, RefusesANulInText) {
   auto out = message.initRoot<ipc::proto::InspectorResult>();
   client::encode_report(sample(), out);
   out.getPackages()[0].setName(kj::StringPtr("ba\0sh", 5));
+  EXPECT_THROW(client::decode_report(out.asReader()), base::Error);
+}
+
+TEST(InspectorClient, RefusesAFileHashThatIsNot32Bytes) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<ipc::proto::InspectorResult>();
+  client::encode_report(sample(), out);
+  const capnp::byte short_hash[3] = {1, 2, 3};
+  out.getFiles()[1].setSha256(kj::arrayPtr(short_hash, 3));
   EXPECT_THROW(client::decode_report(out.asReader()), base::Error);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "stages/inspector/file_manifest.hpp"
 #include "stages/inspector/program.hpp"
 
 namespace stage::inspector {
@@ -12,8 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxToolOutput = 4 << 20;  // sfdisk, blkid, debugfs stat
 constexpr int kMaxLinks = 40;
-
-std::string image_spec(std::uint64_t offset) { return std::string(kImagePath) + "?offset=" + std::to_string(offset); }
 
 // debugfs splits a request on blanks and reads quotes: a path with a quote,
 // a control character or no leading '/' cannot be named safely.
@@ -146,44 +145,6 @@ bool is_boot_config(const std::string& path) {
          (p.rfind("/loader/entries/", 0) == 0 && ends_with(p, ".conf"));
 }
 
-// One FAT file system of the image, read with mtools.
-class FatFiles {
- public:
-  FatFiles(int fd, std::uint64_t offset, std::string where) : fd_(fd), offset_(offset), where_(std::move(where)) {}
-
-  std::vector<std::string> list() const {
-    const base::ChildOutcome run =
-        run_program({find_program("mdir", "mtools").string(), "-/", "-b", "-i", drive(), "::/"}, fd_, kMaxToolOutput);
-    const bool empty = run.exit_code == 1 && run.out.empty() && run.err.find("\"::/\" not found") != std::string::npos;
-    if (empty) return {};  // mdir's word for a root directory without entries
-    if (!run.ok()) base::fail(base::ErrorKind::kInvalidInput, "Failed to list " + where_ + ": mdir " + failure_text(run));
-    std::vector<std::string> paths = parse_mdir(run.out);
-    std::sort(paths.begin(), paths.end());  // FAT keeps creation order
-    return paths;
-  }
-
-  std::string read(const std::string& path, std::size_t max_bytes = kMaxConfigBytes) const {
-    // mtools expands * and ? in names: such a name is not read.
-    base::require(path.find_first_of("*?") == std::string::npos,
-                  "Failed to read '" + path + "' in " + where_ + ": its name holds a wildcard");
-    const base::ChildOutcome run =
-        run_program({find_program("mtype", "mtools").string(), "-i", drive(), "::" + path}, fd_, max_bytes);
-    if (!run.ok()) {
-      base::fail(base::ErrorKind::kInvalidInput,
-                 "Failed to read " + path + " in " + where_ + " (at most " + std::to_string(max_bytes) +
-                     " bytes): mtype " + failure_text(run));
-    }
-    return run.out;
-  }
-
- private:
-  std::string drive() const { return std::string(kImagePath) + "@@" + std::to_string(offset_); }
-
-  int fd_;
-  std::uint64_t offset_;
-  std::string where_;
-};
-
 void add_config(Report& report, std::uint32_t partition, const std::string& path, std::string text) {
   base::require(report.boot_configs.size() < kMaxBootConfigs,
                 "Failed to read the boot configuration: more than " + std::to_string(kMaxBootConfigs) + " files");
@@ -244,14 +205,55 @@ void read_boot(int fd, const std::string& name, Report& report) {
   }
 }
 
+void list_files(int fd, const std::string& name, Report& report) {
+  ManifestBudget budget;
+  for (const Partition& part : report.partitions) {
+    const std::uint64_t offset = part.first_lba * report.table.sector_size;
+    if (is_ext(part)) list_ext_files(fd, offset, part.index, where_of(part, name), budget, report.files);
+    if (part.fs_type == "vfat") {
+      list_fat_files(FatFiles(fd, offset, where_of(part, name)), part.index, where_of(part, name), budget, report.files);
+    }
+  }
+}
+
 }  // namespace
+
+FatFiles::FatFiles(int image_fd, std::uint64_t offset, std::string where)
+    : fd_(image_fd), offset_(offset), where_(std::move(where)) {}
+
+std::string FatFiles::drive() const { return std::string(kImagePath) + "@@" + std::to_string(offset_); }
+
+std::vector<std::string> FatFiles::list() const {
+  const base::ChildOutcome run =
+      run_program({find_program("mdir", "mtools").string(), "-/", "-b", "-i", drive(), "::/"}, fd_, kMaxToolOutput);
+  const bool empty = run.exit_code == 1 && run.out.empty() && run.err.find("\"::/\" not found") != std::string::npos;
+  if (empty) return {};  // mdir's word for a root directory without entries
+  if (!run.ok()) base::fail(base::ErrorKind::kInvalidInput, "Failed to list " + where_ + ": mdir " + failure_text(run));
+  std::vector<std::string> paths = parse_mdir(run.out);
+  std::sort(paths.begin(), paths.end());  // FAT keeps creation order
+  return paths;
+}
+
+std::string FatFiles::read(const std::string& path, std::size_t max_bytes) const {
+  // mtools expands * and ? in names: such a name is not read.
+  base::require(path.find_first_of("*?") == std::string::npos,
+                "Failed to read '" + path + "' in " + where_ + ": its name holds a wildcard");
+  const base::ChildOutcome run =
+      run_program({find_program("mtype", "mtools").string(), "-i", drive(), "::" + path}, fd_, max_bytes);
+  if (!run.ok()) {
+    base::fail(base::ErrorKind::kInvalidInput,
+               "Failed to read " + path + " in " + where_ + " (at most " + std::to_string(max_bytes) +
+                   " bytes): mtype " + failure_text(run));
+  }
+  return run.out;
+}
 
 ExtFiles::ExtFiles(int image_fd, std::uint64_t offset, std::string where)
     : image_fd_(image_fd), offset_(offset), where_(std::move(where)) {}
 
 std::string ExtFiles::debugfs(const std::string& request, std::uint64_t max_out) const {
   const base::ChildOutcome run = run_program({find_program("debugfs", "e2fsprogs").string(), "-R", request,
-                                      image_spec(offset_)},
+                                      image_at(offset_)},
                                      image_fd_, static_cast<std::size_t>(max_out));
   if (!run.ok()) {
     base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where_ + " with debugfs (" + request + "): " +
@@ -310,7 +312,7 @@ std::optional<std::string> ExtFiles::read(const std::string& path, std::uint64_t
                                                  std::to_string(kMaxLinks) + " symbolic links");
 }
 
-Report read_image(int image_fd, const std::string& name, const ReadProgress& progress, bool extract_sbom) {
+Report read_image(int image_fd, const std::string& name, const ReadProgress& progress, const ReadOptions& options) {
   const auto step = [&](const std::string& phase, const std::string& item) {
     if (progress.report) progress.report(phase, item);
   };
@@ -336,11 +338,15 @@ Report read_image(int image_fd, const std::string& name, const ReadProgress& pro
     step("root file system", where_of(part, name));
     report.root_partition = part.index;
     read_root(files, where_of(part, name), report);
-    read_sbom(files, where_of(part, name), extract_sbom, report);
+    read_sbom(files, where_of(part, name), options.extract_sbom, report);
     break;
   }
   step("boot", name);
   read_boot(image_fd, name, report);
+  if (options.list_files) {
+    step("files", name);
+    list_files(image_fd, name, report);
+  }
   return report;
 }
 

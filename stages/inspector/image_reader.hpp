@@ -45,6 +45,23 @@ class ExtFiles {
   std::string where_;  // "partition 2 of 'disk.raw'", for messages
 };
 
+// One FAT file system of the image, read with mtools.
+class FatFiles {
+ public:
+  FatFiles(int image_fd, std::uint64_t offset, std::string where);
+  // Every path in it, sorted; a directory's ends in '/'.
+  std::vector<std::string> list() const;
+  // The file at `path`; more than `max_bytes`, or a name with a wildcard: an error.
+  std::string read(const std::string& path, std::size_t max_bytes = 1 << 20) const;
+
+ private:
+  std::string drive() const;
+
+  int fd_;
+  std::uint64_t offset_;
+  std::string where_;
+};
+
 struct ReadProgress {
   std::function<void(const std::string& phase, const std::string& item)> report;
 };
@@ -52,9 +69,14 @@ struct ReadProgress {
 // The SBOM's bytes are carried in the stage's result, one frame of 64 MiB at most.
 inline constexpr std::uint64_t kMaxSbomBytes = 32ULL << 20;
 
-// The whole report; `name` is the image as the user named it (messages
-// only); with `extract_sbom` the embedded SBOM's bytes too.
+// What a report holds beyond the default.
+struct ReadOptions {
+  bool extract_sbom = false;  // the embedded SBOM's bytes
+  bool list_files = false;    // every file of each ext2/3/4 and FAT partition (file_manifest.hpp)
+};
+
+// The whole report; `name` is the image as the user named it (messages only).
 Report read_image(int image_fd, const std::string& name, const ReadProgress& progress = {},
-                  bool extract_sbom = false);
+                  const ReadOptions& options = {});
 
 }  // namespace stage::inspector

@@ -38,7 +38,7 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   fill_debian_tree(tree());
   fill_esp(dir_.path() / "esp");
   const fs::path disk = make_disk(dir_.path());
-  const Report r = read_image(open_ro(disk).get(), "disk.raw", {}, true);
+  const Report r = read_image(open_ro(disk).get(), "disk.raw", {}, {.extract_sbom = true});
   EXPECT_EQ(r.table.label, "gpt");
   EXPECT_EQ(r.sbom_path, "/usr/share/sbom/img-1.0.spdx.json");
   EXPECT_EQ(r.sbom, "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": []}\n");

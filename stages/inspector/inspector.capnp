@@ -16,6 +16,7 @@ struct InspectorRequest {
   image @0 :FdRef;              # a regular file, read-only
   imageName @1 :Text;           # the path as the user named it, for messages only
   extractSbom @2 :Bool;         # return the embedded SBOM's bytes (inspect --extract-sbom)
+  listFiles @3 :Bool;           # return every file of each ext2/3/4 and FAT file system (compare)
 }
 
 struct InspectorResult {
@@ -32,6 +33,19 @@ struct InspectorResult {
   sbomPath @10 :Text;           # the SBOM in the root's /usr/share/sbom/ (*.json); empty: none
   sbom @11 :Data;               # its bytes, when extractSbom was asked
   ukis @12 :List(Uki);          # unified kernel images: EFI/Linux/*.efi of each FAT partition
+  files @13 :List(FileEntry);   # when listFiles was asked: sorted by partition and path
+
+  struct FileEntry {
+    partition @0 :UInt32;
+    path @1 :Text;              # "/etc/hostname"
+    type @2 :Text;              # regular, directory, symlink, char, block, fifo, socket
+    mode @3 :UInt32;            # permission bits (07777); 0 on FAT
+    uid @4 :UInt32;
+    gid @5 :UInt32;
+    size @6 :UInt64;            # 0 for a directory
+    sha256 @7 :Data;            # a regular file's content (32 bytes); empty: not hashed
+    linkTarget @8 :Text;        # a symbolic link's target
+  }
 
   struct Uki {
     partition @0 :UInt32;

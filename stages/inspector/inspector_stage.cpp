@@ -17,7 +17,7 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   ReadProgress progress{[&](const std::string& phase, const std::string& item) {
     context.progress({.phase = phase, .item = item});
   }};
-  const Report report = read_image(image.get(), name, progress, in.getExtractSbom());
+  const Report report = read_image(image.get(), name, progress, {.extract_sbom = in.getExtractSbom(), .list_files = in.getListFiles()});
   client::encode_report(report, result.initInspector());
   context.log(ipc::LogLevel::kInfo, "inspected " + name + ": " + std::to_string(report.partitions.size()) +
                                         " partitions, " + std::to_string(report.packages.size()) + " packages");

@@ -94,6 +94,20 @@ struct Uki {
   bool operator==(const Uki&) const = default;
 };
 
+// One file of a partition's file system (the manifest `compare` diffs).
+struct FileEntry {
+  std::uint32_t partition = 0;
+  std::string path;  // "/etc/hostname"
+  std::string type;  // "regular", "directory", "symlink", "char", "block", "fifo", "socket"
+  std::uint32_t mode = 0;  // permission bits (07777); 0 on FAT, which has none
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint64_t size = 0;  // 0 for a directory
+  std::string sha256;      // a regular file's content, lower-case hex; empty: not hashed (too large)
+  std::string link_target;
+  bool operator==(const FileEntry&) const = default;
+};
+
 struct Report {
   PartitionTable table;
   std::vector<Partition> partitions;
@@ -108,6 +122,7 @@ struct Report {
   std::string sbom_path;  // in the root file system; empty: none found
   std::string sbom;       // its bytes, when asked for
   std::vector<Uki> ukis;
+  std::vector<FileEntry> files;  // when asked for: sorted by partition and path
   bool operator==(const Report&) const = default;
 };
 
