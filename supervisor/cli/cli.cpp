@@ -237,7 +237,7 @@ int dispatch(const std::vector<std::string>& args, std::span<const Verb> verbs, 
 std::vector<Verb> verb_table() {
   std::vector<Verb> table;
   for (auto group : {template_verbs(), config_verbs(), cache_verbs(), version_verbs(),
-                     completion_verbs(), stage_verbs(), boot_verbs(), verify_verbs(), inspect_verbs()}) {
+                     completion_verbs(), stage_verbs(), boot_verbs(), verify_verbs(), inspect_verbs(), compare_verbs()}) {
     table.insert(table.end(), group.begin(), group.end());
   }
   table.push_back(Verb{.name = "help", .arguments = "[COMMAND]",

@@ -86,5 +86,6 @@ std::vector<Verb> stage_verbs();       // cmd_stage.cpp: stage
 std::vector<Verb> boot_verbs();        // cmd_boot.cpp: boot
 std::vector<Verb> verify_verbs();      // cmd_verify.cpp: verify
 std::vector<Verb> inspect_verbs();     // cmd_inspect.cpp: inspect
+std::vector<Verb> compare_verbs();     // cmd_compare.cpp: compare
 
 }  // namespace supervisor::cli

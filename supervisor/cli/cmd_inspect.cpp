@@ -5,8 +5,6 @@
 // when read, 1 when the image cannot be read, 2 on usage errors.
 // --extract-sbom writes the SBOM the stage read out of the image. Not yet:
 // qcow2/ISO images, rpmdb packages (docs/cli.md).
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,12 +14,9 @@
 
 #include "base/error.hpp"
 #include "base/file_write.hpp"
-#include "stages/inspector/client.hpp"
-#include "supervisor/build/build_steps.hpp"
+#include "stages/inspector/report.hpp"
 #include "supervisor/cli/cli.hpp"
-#include "supervisor/stage/orchestrator.hpp"
-#include "supervisor/stage/stage_table.hpp"
-#include "supervisor/terminal_text.hpp"
+#include "supervisor/cli/inspector_run.hpp"
 
 namespace supervisor::cli {
 namespace {
@@ -38,62 +33,12 @@ void add_inspect_options(po::options_description& options) {
       "(default: the current one) where it keeps its name");
 }
 
-// One line of image text: printable, newlines shown as escapes.
-std::string shown(const std::string& text) {
-  std::string out;
-  for (char c : printable(text)) out += c == '\n' ? std::string("\\n") : std::string(1, c);
-  return out;
-}
-
 std::string format_of(const Invocation& inv) {
   const std::string format = inv.options["format"].as<std::string>();
   if (format != "text" && format != "json" && format != "yaml") {
     base::fail(base::ErrorKind::kInvalidInput, "Unknown --format '" + format + "': expected text, json or yaml");
   }
   return format;
-}
-
-// The image as a read-only fd: a regular file, never a device or FIFO.
-base::UniqueFd open_image(const fs::path& image) {
-  base::UniqueFd fd(::open(image.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
-  if (!fd) base::check_syscall(-1, "open the image", image.string());
-  struct stat st {};
-  base::check_syscall(::fstat(fd.get(), &st), "stat the image", image.string());
-  if (!S_ISREG(st.st_mode)) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to inspect '" + image.string() + "': it is not a regular file");
-  }
-  return fd;
-}
-
-inspector::Report run_inspector(const Invocation& inv, const fs::path& image, bool extract_sbom) {
-  base::UniqueFd fd = open_image(image);
-  ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
-  Orchestrator run(orchestrator_options(inv.global, std::nullopt), progress);
-  inspector::Report report;
-  run.add(StageJob{
-      .name = "inspect",
-      .kind = ipc::proto::StageKind::INSPECTOR,
-      .after = {},
-      .prepare =
-          [&] {
-            PreparedRequest p;
-            // Like a key's, the image's bytes are never copied by --keep-requests: its path is kept.
-            p.fds.push_back(std::move(fd));
-            p.fd_paths.push_back(image);
-            p.fd_flags.push_back(O_RDONLY);
-            p.fd_secret.resize(p.fds.size(), false);
-            p.fd_secret.back() = true;
-            inspector::client::encode({ipc::FdReference::of_slot(0), image.filename().string(), extract_sbom},
-                                      p.init_request().initInspector());
-            return p;
-          },
-      .on_success =
-          [&](const StageOutcome& outcome) {
-            report = inspector::client::decode_report(outcome.result_reader().getInspector());
-          },
-      .timeout = stage_info(ipc::proto::StageKind::INSPECTOR).default_timeout});
-  run.run();
-  return report;
 }
 
 json partition_json(const inspector::Partition& p) {
@@ -262,7 +207,7 @@ int run_inspect(const Invocation& inv) {
   const fs::path image = inv.args.at(0);
   const std::string format = format_of(inv);
   const bool extract = inv.options.count("extract-sbom") > 0;
-  const inspector::Report report = run_inspector(inv, image, extract);
+  const inspector::Report report = run_inspector(inv, image, {.extract_sbom = extract});
   if (extract) {
     const fs::path written = write_sbom(image, report, inv.options["extract-sbom"].as<std::string>());
     inv.log.info("wrote the SBOM " + shown(report.sbom_path) + " of '" + image.string() + "' to " + written.string());

@@ -1,0 +1,279 @@
+// `compare A B [--mode diff|summary|full|spdx] [--format text|json]
+// [--hash-images]`: how two raw disk images differ. Each image is read by
+// stage-inspector in its sandbox (inspector_run.hpp), with every file of its
+// ext2/3/4 and FAT partitions hashed; image_diff.hpp diffs the two reports
+// and names the class of equality. --mode spdx compares the package sets of
+// two SPDX documents, given as files or embedded in the two images. Exit 0
+// when the images are identical (binary or semantically), 1 when they
+// differ, 2 on bad input or when either cannot be read, so that 1 always
+// means "different".
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "base/error.hpp"
+#include "supervisor/cache/digest.hpp"
+#include "supervisor/cli/cli.hpp"
+#include "supervisor/cli/image_diff.hpp"
+#include "supervisor/cli/inspector_run.hpp"
+
+namespace supervisor::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace inspector = stage::inspector;
+using nlohmann::json;
+
+constexpr std::size_t kMaxSpdxBytes = 64 << 20;
+constexpr int kMaxJsonDepth = 64;
+
+void add_compare_options(po::options_description& options) {
+  options.add_options()("mode", po::value<std::string>()->value_name("diff|summary|full|spdx"),
+                        "what is printed: the differences (default for text), counts per section, both with "
+                        "the images' facts (default for json), or the SPDX package sets")(
+      "format", po::value<std::string>()->default_value("text")->value_name("text|json"), "how it is printed")(
+      "hash-images", po::bool_switch(), "hash both whole images: the same SHA-256 is binary_identical");
+}
+
+struct Settings {
+  std::string mode;
+  std::string format;
+  bool hash_images = false;
+};
+
+Settings settings_of(const Invocation& inv) {
+  Settings s{"", inv.options["format"].as<std::string>(), inv.options["hash-images"].as<bool>()};
+  if (s.format != "text" && s.format != "json") {
+    base::fail(base::ErrorKind::kInvalidInput, "Unknown --format '" + s.format + "': expected text or json");
+  }
+  s.mode = inv.options.count("mode") ? inv.options["mode"].as<std::string>() : (s.format == "json" ? "full" : "diff");
+  if (s.mode != "diff" && s.mode != "summary" && s.mode != "full" && s.mode != "spdx") {
+    base::fail(base::ErrorKind::kInvalidInput, "Unknown --mode '" + s.mode + "': expected diff, summary, full or spdx");
+  }
+  return s;
+}
+
+// One compared image: its path, size, SHA-256 (--hash-images) and report.
+struct Side {
+  fs::path path;
+  std::uint64_t size = 0;
+  std::optional<std::string> sha256;
+  std::optional<inspector::Report> report;
+};
+
+Side open_side(const fs::path& path, bool hash) {
+  const base::UniqueFd fd = open_image(path);
+  struct stat st {};
+  base::check_syscall(::fstat(fd.get(), &st), "stat the image", path.string());
+  Side side{path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
+  if (hash) side.sha256 = sha256_of_fd(fd.get(), path.string());
+  return side;
+}
+
+// nlohmann's parser recurses per level: a document nested deeper than
+// kMaxJsonDepth is refused before it is parsed.
+void require_shallow(const std::string& text, const std::string& where) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where + ": nested deeper than " +
+                                                       std::to_string(kMaxJsonDepth) + " levels");
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+PackageVersions spdx_packages(const std::string& text, const std::string& where) {
+  require_shallow(text, where);
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("packages") || !doc["packages"].is_array()) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where +
+                                                   ": not JSON with a \"packages\" array");
+  }
+  PackageVersions out;
+  for (const json& p : doc["packages"]) {
+    if (!p.is_object() || !p.contains("name") || !p["name"].is_string()) {
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where + ": a package without a name");
+    }
+    const std::string version = p.contains("versionInfo") && p["versionInfo"].is_string() ? p["versionInfo"].get<std::string>() : "";
+    out[p["name"].get<std::string>()].push_back(version);
+  }
+  for (auto& [name, versions] : out) std::sort(versions.begin(), versions.end());
+  return out;
+}
+
+std::string read_spdx_file(const fs::path& path) {
+  const base::UniqueFd fd = open_image(path);
+  std::string text;
+  char buffer[1 << 16];
+  for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
+    base::check_syscall(static_cast<int>(n < 0 ? -1 : 0), "read the SPDX document", path.string());
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxSpdxBytes) {
+      base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document '" + path.string() +
+                                                     "': larger than " + std::to_string(kMaxSpdxBytes >> 20) + " MiB");
+    }
+  }
+  return text;
+}
+
+// A *.json argument is an SPDX document; anything else an image whose embedded SBOM is read.
+PackageVersions packages_of(const Invocation& inv, const fs::path& path) {
+  if (path.extension() == ".json") return spdx_packages(read_spdx_file(path), "'" + path.string() + "'");
+  const inspector::Report report = run_inspector(inv, path, {.extract_sbom = true});
+  if (report.sbom_path.empty()) {
+    base::fail(base::ErrorKind::kInvalidInput, "Failed to compare the SBOM of '" + path.string() +
+                                                   "': it has none in /usr/share/sbom/");
+  }
+  return spdx_packages(report.sbom, shown(report.sbom_path) + " in '" + path.string() + "'");
+}
+
+std::string field_text(const FieldChange& f, const std::string& kind) {
+  const auto value = [](const std::string& v) { return v.empty() ? std::string("(none)") : shown(v); };
+  if (kind == "added") return f.to.empty() ? "" : f.field + " " + value(f.to);
+  if (kind == "removed") return f.from.empty() ? "" : f.field + " " + value(f.from);
+  return f.field + " " + value(f.from) + " -> " + value(f.to);
+}
+
+void print_change(std::ostream& out, const Change& c) {
+  const char mark = c.kind == "added" ? '+' : c.kind == "removed" ? '-' : '~';
+  std::string fields;
+  for (const FieldChange& f : c.fields) {
+    const std::string text = field_text(f, c.kind);
+    if (!text.empty()) fields += (fields.empty() ? "" : ", ") + text;
+  }
+  out << "  " << mark << " " << shown(c.item) << (fields.empty() ? "" : "  " + fields)
+      << (c.volatile_only ? "  (volatile)" : "") << "\n";
+}
+
+void print_text(std::ostream& out, const Settings& s, const Side& a, const Side& b, const std::vector<Change>& changes,
+                Equality equality) {
+  int meaningful = 0;
+  for (const Change& c : changes) meaningful += c.volatile_only ? 0 : 1;
+  out << "Comparing " << shown(a.path.string()) << " and " << shown(b.path.string()) << "\n";
+  out << "Equality: " << equality_name(equality) << " (" << meaningful << " meaningful differences, "
+      << changes.size() - static_cast<std::size_t>(meaningful) << " volatile)\n";
+  if (s.mode == "full") {
+    for (const Side* side : {&a, &b}) {
+      out << "  " << shown(side->path.string()) << ": " << side->size << " bytes"
+          << (side->sha256 ? ", sha256 " + *side->sha256 : "")
+          << (side->report ? ", " + std::to_string(side->report->packages.size()) + " packages, " +
+                                 std::to_string(side->report->files.size()) + " files"
+                           : "")
+          << "\n";
+    }
+  }
+  if (s.mode == "summary") {
+    for (const auto& [section, n] : count_by_section(changes)) {
+      out << shown(section) << ": " << n.added << " added, " << n.removed << " removed, " << n.changed << " changed\n";
+    }
+    return;
+  }
+  std::string section;
+  for (const Change& c : changes) {
+    if (c.section != section) out << (section = c.section) << ":\n";
+    print_change(out, c);
+  }
+}
+
+json side_json(const Side& side, bool full) {
+  json out = {{"image", side.path.string()}, {"sizeBytes", side.size},
+              {"sha256", side.sha256 ? json(*side.sha256) : json(nullptr)}};
+  if (full && side.report) {
+    out["partitions"] = side.report->partitions.size();
+    out["packages"] = side.report->packages.size();
+    out["files"] = side.report->files.size();
+    out["sbom"] = side.report->sbom_path.empty() ? json(nullptr) : json(side.report->sbom_path);
+  }
+  return out;
+}
+
+json change_json(const Change& c) {
+  json fields = json::array();
+  for (const FieldChange& f : c.fields) fields.push_back({{"field", f.field}, {"from", f.from}, {"to", f.to}});
+  return {{"section", c.section}, {"item", c.item}, {"change", c.kind}, {"volatile", c.volatile_only},
+          {"fields", fields}};
+}
+
+json compare_json(const Settings& s, const Side& a, const Side& b, const std::vector<Change>& changes,
+                  Equality equality) {
+  int meaningful = 0;
+  for (const Change& c : changes) meaningful += c.volatile_only ? 0 : 1;
+  json summary = json::object();
+  for (const auto& [section, n] : count_by_section(changes)) {
+    summary[section] = {{"added", n.added}, {"removed", n.removed}, {"changed", n.changed}};
+  }
+  json out = {{"mode", s.mode},
+              {"from", side_json(a, s.mode == "full")},
+              {"to", side_json(b, s.mode == "full")},
+              {"equality", {{"class", equality_name(equality)}, {"meaningfulDiffs", meaningful},
+                            {"volatileDiffs", static_cast<int>(changes.size()) - meaningful}}},
+              {"summary", summary}};
+  if (s.mode != "summary") {
+    out["diff"] = json::array();
+    for (const Change& c : changes) out["diff"].push_back(change_json(c));
+  }
+  return out;
+}
+
+std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Side& a, Side& b) {
+  if (s.mode == "spdx") return diff_packages(packages_of(inv, a.path), packages_of(inv, b.path));
+  // Binary identical images hold the same files: only --mode full reads them anyway.
+  if (a.sha256 && a.sha256 == b.sha256 && s.mode != "full") return {};
+  a.report = run_inspector(inv, a.path, {.list_files = true});
+  b.report = run_inspector(inv, b.path, {.list_files = true});
+  std::vector<Change> changes;
+  if (a.size != b.size) {
+    changes.push_back({"image", "size", "changed", {{"size", std::to_string(a.size), std::to_string(b.size)}}, false});
+  }
+  for (Change& c : diff_reports(*a.report, *b.report)) changes.push_back(std::move(c));
+  return changes;
+}
+
+int compare(const Invocation& inv) {
+  const Settings s = settings_of(inv);
+  Side a = open_side(inv.args.at(0), s.hash_images);
+  Side b = open_side(inv.args.at(1), s.hash_images);
+  const std::vector<Change> changes = image_changes(inv, s, a, b);
+  const std::optional<bool> same_bytes = s.hash_images ? std::optional<bool>(a.sha256 == b.sha256) : std::nullopt;
+  const Equality equality = classify(changes, s.mode == "spdx" ? std::nullopt : same_bytes);
+  if (s.format == "json") {
+    inv.out << compare_json(s, a, b, changes, equality).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  } else {
+    print_text(inv.out, s, a, b, changes, equality);
+  }
+  return equality == Equality::kDifferent ? kExitFailure : kExitOk;
+}
+
+// Exit 1 means "different": an image that cannot be read or compared exits 2.
+int run_compare(const Invocation& inv) {
+  try {
+    return compare(inv);
+  } catch (const base::Error& e) {
+    if (e.kind() == base::ErrorKind::kInvalidInput) throw;
+    throw base::Error(base::ErrorKind::kInvalidInput, "Failed to compare '" + inv.args.at(0) + "' and '" +
+                                                          inv.args.at(1) + "': " + e.what());
+  }
+}
+
+}  // namespace
+
+std::vector<Verb> compare_verbs() {
+  return {Verb{.name = "compare", .arguments = "A B",
+               .summary = "Compare two raw disk images (partitions, packages, files, boot setup) or their SBOMs",
+               .min_args = 2, .max_args = 2, .add_options = add_compare_options, .run = run_compare}};
+}
+
+}  // namespace supervisor::cli
