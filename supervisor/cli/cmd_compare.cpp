@@ -232,8 +232,9 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Side
   if (s.mode == "spdx") return diff_packages(packages_of(inv, a.path), packages_of(inv, b.path));
   // Binary identical images hold the same files: only --mode full reads them anyway.
   if (a.sha256 && a.sha256 == b.sha256 && s.mode != "full") return {};
-  a.report = run_inspector(inv, a.path, {.list_files = true});
-  b.report = run_inspector(inv, b.path, {.list_files = true});
+  std::vector<inspector::Report> reports = run_inspectors(inv, {a.path, b.path}, {.list_files = true});
+  a.report = std::move(reports[0]);
+  b.report = std::move(reports[1]);
   std::vector<Change> changes;
   if (a.size != b.size) {
     changes.push_back({"image", "size", "changed", {{"size", std::to_string(a.size), std::to_string(b.size)}}, false});

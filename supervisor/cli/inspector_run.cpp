@@ -26,17 +26,16 @@ base::UniqueFd open_image(const fs::path& image) {
   return fd;
 }
 
-inspector::Report run_inspector(const Invocation& inv, const fs::path& image, const InspectorAsk& ask) {
-  base::UniqueFd fd = open_image(image);
-  ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
-  Orchestrator run(orchestrator_options(inv.global, std::nullopt), progress);
-  inspector::Report report;
-  run.add(StageJob{
-      .name = "inspect",
+namespace {
+
+StageJob inspector_job(const fs::path& image, base::UniqueFd& fd, const InspectorAsk& ask, std::string name,
+                       inspector::Report& report) {
+  return StageJob{
+      .name = std::move(name),
       .kind = ipc::proto::StageKind::INSPECTOR,
       .after = {},
       .prepare =
-          [&] {
+          [&fd, &ask, image] {
             PreparedRequest p;
             // Like a key's, the image's bytes are never copied by --keep-requests: its path is kept.
             p.fds.push_back(std::move(fd));
@@ -50,12 +49,31 @@ inspector::Report run_inspector(const Invocation& inv, const fs::path& image, co
             return p;
           },
       .on_success =
-          [&](const StageOutcome& outcome) {
+          [&report](const StageOutcome& outcome) {
             report = inspector::client::decode_report(outcome.result_reader().getInspector());
           },
-      .timeout = stage_info(ipc::proto::StageKind::INSPECTOR).default_timeout});
+      .timeout = stage_info(ipc::proto::StageKind::INSPECTOR).default_timeout};
+}
+
+}  // namespace
+
+std::vector<inspector::Report> run_inspectors(const Invocation& inv, const std::vector<fs::path>& images,
+                                              const InspectorAsk& ask) {
+  std::vector<base::UniqueFd> fds;
+  for (const fs::path& image : images) fds.push_back(open_image(image));
+  std::vector<inspector::Report> reports(images.size());
+  ProgressReporter progress(choose_progress_mode(false, stderr), stderr);
+  Orchestrator run(orchestrator_options(inv.global, std::nullopt), progress);
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const std::string name = images.size() == 1 ? "inspect" : "inspect " + std::string(1, static_cast<char>('A' + i));
+    run.add(inspector_job(images[i], fds[i], ask, name, reports[i]));
+  }
   run.run();
-  return report;
+  return reports;
+}
+
+inspector::Report run_inspector(const Invocation& inv, const fs::path& image, const InspectorAsk& ask) {
+  return std::move(run_inspectors(inv, {image}, ask).front());
 }
 
 std::string shown(const std::string& text) {

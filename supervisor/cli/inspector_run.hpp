@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/unique_fd.hpp"
 #include "stages/inspector/report.hpp"
@@ -23,6 +24,11 @@ struct InspectorAsk {
 // Runs stage-inspector on `image` and returns its decoded report.
 stage::inspector::Report run_inspector(const Invocation& inv, const std::filesystem::path& image,
                                        const InspectorAsk& ask);
+
+// One stage-inspector per image, run side by side; the reports in the images' order.
+std::vector<stage::inspector::Report> run_inspectors(const Invocation& inv,
+                                                     const std::vector<std::filesystem::path>& images,
+                                                     const InspectorAsk& ask);
 
 // One line of image text: printable, newlines shown as escapes.
 std::string shown(const std::string& text);
