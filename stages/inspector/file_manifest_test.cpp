@@ -68,16 +68,17 @@ TEST(DebugfsListing, ParsesEveryFieldAndRefusesABrokenLine) {
   EXPECT_THROW(parse_debugfs_listing("/12/100944/0/0/a/6/\n", "/ in p"), base::Error);
 }
 
-std::string sha256sum(const fs::path& file) {
-  const auto r = tests::support::run_program({"/usr/bin/sha256sum", file.string()}, {{"LC_ALL", "C"}}, file.parent_path());
-  return r.out.substr(0, 64);
-}
-
 class FileManifest : public ::testing::Test {
  protected:
   tests::TempDir dir_{"oic-inspect-files"};
   std::optional<Report> report_;
   fs::path tree() const { return dir_.path() / "tree"; }
+
+  std::string sha256sum(const fs::path& file) const {
+    // The file on stdin: sha256sum escapes a name with a backslash in its output.
+    const auto r = tests::support::run_program({"/usr/bin/sha256sum"}, {{"LC_ALL", "C"}}, dir_.path() / "sum", file);
+    return r.out.substr(0, 64);
+  }
 
   // The files of `partition`; the disk is read once.
   std::map<std::string, FileEntry> listed(std::uint32_t partition) {
@@ -99,6 +100,7 @@ TEST_F(FileManifest, ListsEveryFileOfTheRootAndTheEsp) {
   write_file(tree() / "usr/bin/tool", std::string(3 * 1024 * 1024, 'x') + "end");
   fs::permissions(tree() / "usr/bin/tool", fs::perms(04755), fs::perm_options::replace);
   fs::create_symlink(std::string(100, 'l'), tree() / "usr/bin/long-link");  // not in the inode
+  write_file(tree() / "odd/a b\"c\\d", "named by inode, not by path");
   // More directories and files than one debugfs process is given.
   for (int d = 0; d < 300; ++d) write_file(tree() / "many" / std::to_string(d) / "f", std::to_string(d));
   for (int f = 0; f < 4200; ++f) write_file(tree() / "flat" / std::to_string(f), std::to_string(f * 7));
@@ -119,6 +121,7 @@ TEST_F(FileManifest, ListsEveryFileOfTheRootAndTheEsp) {
   EXPECT_EQ(root.at("/etc/passwd").sha256, sha256sum(tree() / "etc/passwd"));
   EXPECT_EQ(root.at("/flat/4199").sha256, sha256sum(tree() / "flat/4199"));
   EXPECT_EQ(root.at("/many/299/f").sha256, sha256sum(tree() / "many/299/f"));
+  EXPECT_EQ(root.at("/odd/a b\"c\\d").sha256, sha256sum(tree() / "odd/a b\"c\\d"));
   EXPECT_EQ(root.at("/etc/os-release").type, "symlink");
   EXPECT_EQ(root.at("/etc/os-release").link_target, "../usr/lib/os-release");
   EXPECT_EQ(root.at("/usr/bin/long-link").link_target, std::string(100, 'l'));
@@ -130,6 +133,22 @@ TEST_F(FileManifest, ListsEveryFileOfTheRootAndTheEsp) {
   EXPECT_EQ(esp.at("/EFI/BOOT/BOOTX64.EFI").size, 23u);
   EXPECT_EQ(esp.at("/EFI/BOOT/BOOTX64.EFI").sha256, sha256sum(dir_.path() / "esp/EFI/BOOT/BOOTX64.EFI"));
   EXPECT_EQ(esp.at("/loader/entries/debian.conf").sha256, sha256sum(dir_.path() / "esp/loader/entries/debian.conf"));
+}
+
+TEST_F(FileManifest, ADirectoryReachedTwiceIsAnErrorNotAnEndlessWalk) {
+  fill_debian_tree(tree());
+  const fs::path disk = make_disk(dir_.path());
+  const std::string fs_at = disk.string() + "?offset=" + std::to_string(kRootOffset);
+  const auto r = tests::support::run_program({"/usr/sbin/debugfs", "-w", "-R", "ln /etc /etc/loop", fs_at},
+                                             {{"LC_ALL", "C"}}, dir_.path() / "scratch");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  try {
+    listed(2);
+    FAIL() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the directory /etc/loop (inode "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is reached twice, a loop"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
