@@ -456,17 +456,42 @@ bool normal_absolute(const fs::path& path) {
   return path.is_absolute() && path.lexically_normal() == path && path != "/";
 }
 
+// `grub: secureBoot:` {shim, shimPackage, sbat}: all three, or the section
+// left out (Secure Boot of a GRUB image is then refused for this OS).
+void read_grub_secure_boot(const DataFile& file, const YAML::Node& grub_node, GrubNames& grub) {
+  const YAML::Node node = grub_node["secureBoot"];
+  if (!node) return;
+  file.expect_map(node, {"shim", "shimPackage", "sbat"});
+  grub.shim = file.req_string(node, "shim");
+  grub.shim_package = file.req_string(node, "shimPackage");
+  grub.sbat = file.req_string(node, "sbat");
+  if (!normal_absolute(grub.shim) || !grub.shim.starts_with("/usr/")) {
+    file.fail(node["shim"], "grub.secureBoot.shim '" + grub.shim + "' must be a normal absolute path below /usr");
+  }
+  if (!plain_word(grub.shim_package)) {
+    file.fail(node["shimPackage"], "grub.secureBoot.shimPackage '" + grub.shim_package + "' must be a package name");
+  }
+  // shim refuses a GRUB whose .sbat lacks the generation it enforces.
+  if (!grub.sbat.starts_with("sbat,1,") || grub.sbat.find("\ngrub,") == std::string::npos) {
+    file.fail(node["sbat"], "grub.secureBoot.sbat must be an SBAT CSV: a 'sbat,1,...' line, then a 'grub,N,...' line");
+  }
+}
+
 // `grub:` {mkstandalone, modulesDir, configDir, toolsPackage, modulesPackage,
-// mkimage, biosModulesDir}; a key left out is the family's.
+// mkimage, biosModulesDir, secureBoot}; a key left out is the family's.
 void read_grub(const DataFile& file, const YAML::Node& entry, GrubNames& grub) {
   const YAML::Node node = entry["grub"];
   if (node) {
     file.expect_map(node, {"mkstandalone", "modulesDir", "configDir", "toolsPackage", "modulesPackage", "mkimage",
-                           "biosModulesDir"});
-    grub = {fact_or(file, node, "mkstandalone", grub.mkstandalone), fact_or(file, node, "modulesDir", grub.modules_dir),
-            fact_or(file, node, "configDir", grub.config_dir), fact_or(file, node, "toolsPackage", grub.tools_package),
-            fact_or(file, node, "modulesPackage", grub.modules_package), fact_or(file, node, "mkimage", grub.mkimage),
-            fact_or(file, node, "biosModulesDir", grub.bios_modules_dir)};
+                           "biosModulesDir", "secureBoot"});
+    grub.mkstandalone = fact_or(file, node, "mkstandalone", grub.mkstandalone);
+    grub.modules_dir = fact_or(file, node, "modulesDir", grub.modules_dir);
+    grub.config_dir = fact_or(file, node, "configDir", grub.config_dir);
+    grub.tools_package = fact_or(file, node, "toolsPackage", grub.tools_package);
+    grub.modules_package = fact_or(file, node, "modulesPackage", grub.modules_package);
+    grub.mkimage = fact_or(file, node, "mkimage", grub.mkimage);
+    grub.bios_modules_dir = fact_or(file, node, "biosModulesDir", grub.bios_modules_dir);
+    read_grub_secure_boot(file, node, grub);
   }
   const auto check = [&](bool ok, const char* key, const std::string& value, std::string_view what) {
     const YAML::Node at = node && node[key] ? node[key] : entry;

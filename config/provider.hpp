@@ -51,6 +51,11 @@ struct GrubNames {
   // The ISO's boot images (stage-isomaker), from the live environment's GRUB:
   std::string mkimage;           // in its /usr/bin: "grub-mkimage", "grub2-mkimage"
   std::string bios_modules_dir;  // i386-pc modules: "/usr/lib/grub/i386-pc"; empty: no BIOS boot
+  // Secure Boot of a GRUB image (`grub: secureBoot:`): shim from the image
+  // loads the signed GRUB; all three empty = not described (refused).
+  std::string shim{};            // the unsigned shim in the image: "/usr/lib/shim/shimx64.efi"
+  std::string shim_package{};    // ships it: "shim-unsigned"
+  std::string sbat{};            // GRUB's SBAT CSV: the generations shim requires (grub,5)
 };
 
 // What the image stages must know of the distribution: each per-arch entry

@@ -545,6 +545,52 @@ TEST(ProviderData, ReadsTheIsoBootImageGrubNames) {
   EXPECT_EQ(grub.bios_modules_dir, "/usr/lib/grub2/i386-pc");
 }
 
+// Secure Boot of a GRUB image: Debian 12's shim and SBAT; others describe none.
+TEST(ProviderData, Debian12DescribesItsShimAndGrubsSbat) {
+  const TempDir apt = fake_apt();
+  const GrubNames grub = load_provider(kConfigDir, "debian", "debian12", "x86_64", {.etc_apt = apt.path()}).facts.grub;
+  EXPECT_EQ(grub.shim, "/usr/lib/shim/shimx64.efi");
+  EXPECT_EQ(grub.shim_package, "shim-unsigned");
+  EXPECT_TRUE(grub.sbat.starts_with("sbat,1,SBAT Version,sbat,1,")) << grub.sbat;
+  EXPECT_NE(grub.sbat.find("\ngrub,5,"), std::string::npos) << "shim 16.1 refuses GRUB below generation 5";
+  const GrubNames arm = load_provider(kConfigDir, "debian", "debian12", "aarch64", {.etc_apt = apt.path()}).facts.grub;
+  EXPECT_EQ(arm.shim, "");
+  EXPECT_EQ(load_provider(kConfigDir, "azure-linux", "azl3", "x86_64").facts.grub.shim, "");
+}
+
+TEST(ProviderData, ReadsAndChecksGrubSecureBoot) {
+  const std::string good = "    secureBoot:\n      shim: /usr/lib/shim/shimx64.efi\n      shimPackage: shim-unsigned\n"
+                           "      sbat: \"sbat,1,a\\ngrub,5,b\\n\"\n";
+  {
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write("osv/t/t1/config.yml", config_with_grub(good));
+    const GrubNames grub = load_provider(dir.path(), "t", "t1", "x86_64").facts.grub;
+    EXPECT_EQ(grub.shim, "/usr/lib/shim/shimx64.efi");
+    EXPECT_EQ(grub.shim_package, "shim-unsigned");
+    EXPECT_EQ(grub.sbat, "sbat,1,a\ngrub,5,b\n");
+  }
+  const std::pair<std::string, const char*> cases[] = {
+      {"    secureBoot:\n      shim: /usr/lib/shim/shimx64.efi\n", "'shimPackage' is required"},
+      {"    secureBoot:\n      shim: shimx64.efi\n      shimPackage: s\n      sbat: \"sbat,1,\\ngrub,5\"\n",
+       "grub.secureBoot.shim 'shimx64.efi' must be a normal absolute path below /usr"},
+      {"    secureBoot:\n      shim: /usr/lib/shim/x.efi\n      shimPackage: a b\n      sbat: \"sbat,1,\\ngrub,5\"\n",
+       "grub.secureBoot.shimPackage 'a b' must be a package name"},
+      {"    secureBoot:\n      shim: /usr/lib/shim/x.efi\n      shimPackage: s\n      sbat: \"sbat,1,x\\n\"\n",
+       "grub.secureBoot.sbat must be an SBAT CSV"},
+      {"    secureBoot:\n      shim: /usr/lib/shim/x.efi\n      shimPackage: s\n      sbat: x\n      mok: y\n",
+       "unknown key 'mok'"},
+  };
+  for (const auto& [lines, expected] : cases) {
+    SCOPED_TRACE(lines);
+    TempDir dir;
+    write_good_provider(dir);
+    dir.write("osv/t/t1/config.yml", config_with_grub(lines));
+    const std::string message = error_of([&] { load_provider(dir.path(), "t", "t1", "x86_64"); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+}
+
 TEST(ProviderData, RejectsGrubNamesNoInstallerCouldUse) {
   const std::pair<const char*, const char*> cases[] = {
       {"    mkstandalon: grub2-mkstandalone\n", "config.yml:11': unknown key 'mkstandalon'"},

@@ -24,6 +24,11 @@ constexpr std::uint64_t kUkiAlignment = 4096;
 constexpr const char* kObjcopy = "/usr/bin/objcopy";
 constexpr const char* kGrubModules =
     "part_gpt part_msdos fat ext2 search search_fs_uuid search_label linux normal configfile echo gzio all_video";
+// Secure Boot: GRUB loads nothing from a disk (modules from a disk are
+// refused under lockdown), so all it needs is built in.
+constexpr const char* kGrubSecureBootModules =
+    "part_gpt part_msdos fat ext2 search search_fs_uuid search_label search_fs_file linux linuxefi normal echo "
+    "gzio all_video serial terminal test sleep reboot halt minicmd";
 constexpr const char* kStubDir = "usr/lib/systemd/boot/efi/";
 constexpr const char* kGrubPlatform = "x86_64-efi";  // the only one whose binary is BOOTX64.EFI
 
@@ -182,6 +187,7 @@ class BootInstaller {
     check_grub_names(grub);
     require_in_tree(root_, strip_slashes(grub.modules_dir) + "/linux.mod", grub.modules_package);
     require_in_tree(root_, "usr/bin/" + grub.mkstandalone, grub.tools_package);
+    if (settings_.secure_boot) return install_grub_secure_boot();
     const std::string embedded = grub_embedded_config(settings_);
     const std::string boot_dir = esp_ + "/EFI/BOOT";
     make_dirs_in_root(root_, boot_dir);
@@ -201,6 +207,48 @@ class BootInstaller {
     write(boot_dir + "/grub.cfg", embedded);
     write(strip_slashes(grub.config_dir) + "/grub.cfg",
           grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
+  }
+
+  // shim as the removable path's loader, GRUB as shim's grubx64.efi beside
+  // it with the whole menu inside, kernel and initrd on the ESP: every file
+  // the chain runs is on the ESP, which the supervisor signs (shim checks
+  // GRUB, GRUB asks shim to check the kernel). The initrd is not checked.
+  void install_grub_secure_boot() {
+    const GrubNames& grub = settings_.grub;
+    const std::string what = "Failed to install GRUB for Secure Boot (systemConfig.immutability.secureBootDB*)";
+    base::require(!grub.shim.empty() && !grub.sbat.empty(),
+                  what + ": the OS data (config.yml grub: secureBoot:) names no shim and SBAT for this distribution");
+    base::require(normal_absolute(grub.shim), what + ": the shim path '" + grub.shim + "' is not a normal absolute path");
+    base::require(!settings_.esp_uuid.empty(), what + ": the ESP's volume id is not known");
+    require_in_tree(root_, strip_slashes(grub.shim), grub.shim_package);
+    const std::string boot_dir = esp_ + "/EFI/BOOT";
+    make_dirs_in_root(root_, boot_dir);
+    std::string shim = read_file_in_root(root_, strip_slashes(grub.shim)).value_or("");
+    {
+      base::ErrorContext ctx{"reading the shim", grub.shim};
+      disable_shim_vendor_cert(shim);
+    }
+    write(boot_dir + "/BOOTX64.EFI", shim);
+
+    const std::string dir = "/EFI/" + os_.id + "/";
+    const std::string kernel = dir + file_name(kernel_.kernel_path);
+    const std::string initrd = has_initrd_ ? dir + file_name(kernel_.initrd_path) : "";
+    copy(kernel_.kernel_path, esp_ + kernel);
+    if (has_initrd_) copy(kernel_.initrd_path, esp_ + initrd);
+
+    const std::string menu = "tmp/os-image-composer-grub-menu.cfg";
+    const std::string sbat = "tmp/os-image-composer-grub-sbat.csv";
+    write_file_in_root(root_, menu, grub_secure_boot_config(settings_, kernel, initrd, os_.title), 0644);
+    write_file_in_root(root_, sbat, grub.sbat, 0644);
+    run_(ChrootCommand{.argv = grub_secure_boot_argv(grub, "/" + sbat, "/" + menu, "/" + boot_dir + "/grubx64.efi"),
+                       .timeout = kGrubTimeout},
+         "Failed to make the GRUB EFI binary for Secure Boot");
+    base::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
+    for (const std::string& scratch : {menu, sbat}) {
+      if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
+    }
+    base::check(exists_in_root(root_, boot_dir + "/grubx64.efi"), grub.mkstandalone + " wrote no grubx64.efi");
+    written_.push_back(boot_dir + "/grubx64.efi");
   }
 
   void install_systemd_boot() {
@@ -305,6 +353,54 @@ std::string hex(std::uint64_t value) {
 
 }  // namespace
 
+namespace {
+
+// A section header's name: 8 bytes, NUL-padded, or "/N" for a longer one
+// at offset N of the COFF string table after the symbol table (shim's
+// ".vendor_cert" is "/37").
+std::string pe_section_name(std::string_view image, std::size_t coff, std::size_t header) {
+  std::string_view name = image.substr(header, 8);
+  name = name.substr(0, name.find('\0'));
+  if (!name.starts_with('/')) return std::string(name);
+  std::size_t offset = 0;
+  for (const char c : name.substr(1)) {
+    base::require(std::isdigit(static_cast<unsigned char>(c)) != 0,
+                  "Failed to read the PE image: section name '" + std::string(name) + "' is not /<offset>");
+    offset = offset * 10 + static_cast<std::size_t>(c - '0');
+  }
+  const std::uint64_t strings = read_le(image, coff + 8, 4) + read_le(image, coff + 12, 4) * 18;
+  base::require(strings + offset < image.size(),
+                "Failed to read the PE image: section name '" + std::string(name) + "' lies past the end of the file");
+  const std::string_view rest = image.substr(strings + offset);
+  const std::size_t end = rest.find('\0');
+  base::require(end != std::string_view::npos, "Failed to read the PE image: its string table has no end");
+  return std::string(rest.substr(0, end));
+}
+
+// The section `name` of a PE image: its raw data's file offset and size,
+// checked against the file.
+std::optional<std::pair<std::size_t, std::size_t>> pe_section(std::string_view image, std::string_view name) {
+  base::require(image.substr(0, 2) == "MZ", "Failed to read the PE image: it does not start with MZ");
+  const std::size_t pe = read_le(image, 0x3c, 4);
+  base::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the PE image: no PE signature");
+  const std::size_t coff = pe + 4;
+  const std::size_t count = read_le(image, coff + 2, 2);
+  const std::size_t table = coff + 20 + read_le(image, coff + 16, 2);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t header = table + 40 * i;
+    base::require(header + 40 <= image.size(), "Failed to read the PE image: its section table is truncated");
+    if (pe_section_name(image, coff, header) != name) continue;
+    const std::size_t size = read_le(image, header + 16, 4);
+    const std::size_t offset = read_le(image, header + 20, 4);
+    base::require(offset <= image.size() && size <= image.size() - offset,
+                  "Failed to read the PE image: section " + std::string(name) + " lies past the end of the file");
+    return std::pair{offset, size};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) {
   const auto grub = request.getGrub();  // unset: the schema's, Debian's
   return {.type = request.getBootloader().getType(),
@@ -318,9 +414,14 @@ BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) 
                    .modules_dir = grub.getModulesDir(),
                    .config_dir = grub.getConfigDir(),
                    .tools_package = grub.getToolsPackage(),
-                   .modules_package = grub.getModulesPackage()},
+                   .modules_package = grub.getModulesPackage(),
+                   .shim = grub.getShim(),
+                   .shim_package = grub.getShimPackage(),
+                   .sbat = grub.getSbat()},
           .verity_data_uuid = request.getVerity().getDataPartUuid(),
-          .verity_hash_uuid = request.getVerity().getHashPartUuid()};
+          .verity_hash_uuid = request.getVerity().getHashPartUuid(),
+          .secure_boot = request.getSecureBoot(),
+          .esp_uuid = request.getEspFsUuid()};
 }
 
 std::string kernel_arguments(const BootSettings& settings) {
@@ -392,6 +493,38 @@ std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, 
       "\tlinux " + prefix + file_name(kernel.kernel_path) + " " + kernel_arguments(settings) + "\n";
   if (!kernel.initrd_path.empty()) cfg += "\tinitrd " + prefix + file_name(kernel.initrd_path) + "\n";
   return cfg + "}\n";
+}
+
+std::string grub_secure_boot_config(const BootSettings& settings, std::string_view kernel, std::string_view initrd,
+                                    std::string_view title) {
+  std::string cfg =
+      "# The menu inside the signed GRUB (boot/grub/grub.cfg of its memdisk), written by os-image-composer.\n"
+      "serial --unit=0 --speed=115200\n"
+      "terminal_input serial console\n"
+      "terminal_output serial console\n"
+      "set timeout=1\n"
+      "set default=0\n"
+      "\n"
+      "menuentry " + grub_quote(title) + " {\n"
+      "\tsearch --no-floppy --fs-uuid --set=root " + settings.esp_uuid + "\n"
+      "\tlinux " + std::string(kernel) + " " + kernel_arguments(settings) + "\n";
+  if (!initrd.empty()) cfg += "\tinitrd " + std::string(initrd) + "\n";
+  return cfg + "}\n";
+}
+
+std::vector<std::string> grub_secure_boot_argv(const GrubNames& grub, const std::string& sbat,
+                                               const std::string& menu, const std::string& output) {
+  return {grub.mkstandalone, "-O", kGrubPlatform, "--directory=" + grub.modules_dir,
+          std::string("--modules=") + kGrubSecureBootModules, std::string("--install-modules=") + kGrubSecureBootModules,
+          "--sbat", sbat, "--locales=", "--fonts=", "--themes=", "-o", output, "boot/grub/grub.cfg=" + menu};
+}
+
+void disable_shim_vendor_cert(std::string& image) {
+  const auto section = pe_section(image, ".vendor_cert");
+  base::require(section.has_value(), "Failed to use the shim: it has no .vendor_cert section");
+  // struct { u32 authorized_size, deauthorized_size, authorized_offset, deauthorized_offset; }
+  base::require(section->second >= 16, "Failed to use the shim: its .vendor_cert section is shorter than its header");
+  image.replace(section->first, 4, 4, '\0');
 }
 
 PeLayout read_pe_layout(std::string_view image) {

@@ -35,6 +35,10 @@ struct GrubNames {
   std::string config_dir;       // below /boot, holds the tree's grub.cfg: "/boot/grub2"
   std::string tools_package;    // ships mkstandalone: named when it is missing
   std::string modules_package;  // ships modules_dir: named when it is missing
+  // Secure Boot (BootSettings::secure_boot): "" = not described for the distribution.
+  std::string shim{};           // the unsigned shim in the image: "/usr/lib/shim/shimx64.efi"
+  std::string shim_package{};   // ships shim: named when it is missing
+  std::string sbat{};           // GRUB's SBAT CSV, for grub-mkstandalone --sbat
   bool operator==(const GrubNames&) const = default;
 };
 
@@ -51,6 +55,11 @@ struct BootSettings {
   // A dm-verity root (request.verity): GPT partition UUIDs; "" = none.
   std::string verity_data_uuid;
   std::string verity_hash_uuid;
+  // Secure Boot keys given: the supervisor signs every EFI binary of the ESP
+  // after this stage. GRUB then boots through shim, its whole menu inside
+  // the signed binary, the kernel on the ESP (signed too).
+  bool secure_boot = false;
+  std::string esp_uuid;  // the ESP's FAT volume id, where that GRUB finds the kernel
 };
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request);
 
@@ -78,6 +87,24 @@ std::string boot_prefix(const BootSettings& settings);
 std::string grub_embedded_config(const BootSettings& settings);
 // <grub.config_dir>/grub.cfg: serial and screen console, one entry.
 std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title);
+
+// Secure Boot with GRUB: the menu built into the signed GRUB's memdisk
+// (nothing read from a disk but the kernel and initrd): serial and screen
+// console, one entry loading `kernel` (and `initrd`, "" = none), paths on
+// the ESP, found by its volume id.
+std::string grub_secure_boot_config(const BootSettings& settings, std::string_view kernel, std::string_view initrd,
+                                    std::string_view title);
+// The grub-mkstandalone argv making that GRUB: every module it needs built
+// in (--modules = --install-modules, nothing loaded from a disk), `sbat` as
+// its .sbat section, `menu` (a path in the chroot) as its memdisk's
+// boot/grub/grub.cfg.
+std::vector<std::string> grub_secure_boot_argv(const GrubNames& grub, const std::string& sbat,
+                                               const std::string& menu, const std::string& output);
+// Makes a shim trust only the firmware's db: sets the authorized_size (the
+// first u32) of its .vendor_cert section to 0, so the distribution's CA
+// built into it (Debian's shim-unsigned carries Debian's) is not used.
+// Throws kInvalidInput when `image` is no PE image or has no such section.
+void disable_shim_vendor_cert(std::string& image);
 
 // The layout facts of a PE32+ image that placing new sections needs.
 struct PeLayout {

@@ -177,6 +177,63 @@ TEST(UkiSections, FollowTheStubAtFourKibBoundaries) {
               Contains(".osrel=0x10005000"));
 }
 
+// fake_pe with its second section named .vendor_cert as objcopy names it in
+// an image, "/4": offset 4 of the COFF string table (after a symbol table of
+// one 18-byte symbol at 0x300). Its raw data (at 0x200) starts with shim's
+// header {authorized_size 930, deauthorized_size 8664, authorized_offset
+// 16, deauthorized_offset 946}.
+std::string fake_shim() {
+  std::string image = fake_pe(0);
+  const std::size_t coff = 0x84;
+  const std::size_t second = coff + 20 + 240 + 40;
+  image.replace(second, 2, "/4");
+  put_le(image, second + 16, 0x20, 4);   // SizeOfRawData
+  put_le(image, second + 20, 0x200, 4);  // PointerToRawData
+  put_le(image, 0x200, 930, 4);
+  put_le(image, 0x204, 8664, 4);
+  put_le(image, 0x208, 16, 4);
+  put_le(image, 0x20c, 946, 4);
+  put_le(image, coff + 8, 0x300, 4);  // PointerToSymbolTable
+  put_le(image, coff + 12, 1, 4);     // NumberOfSymbols
+  image.replace(0x300 + 18 + 4, 13, std::string(".vendor_cert\0", 13));
+  return image;
+}
+
+TEST(ShimVendorCert, OnlyItsAuthorizedSizeIsZeroed) {
+  const std::string shim = fake_shim();
+  std::string patched = shim;
+  disable_shim_vendor_cert(patched);
+  ASSERT_EQ(patched.size(), shim.size());
+  EXPECT_EQ(patched.substr(0x200, 4), std::string(4, '\0'));
+  EXPECT_EQ(patched.substr(0, 0x200), shim.substr(0, 0x200));
+  EXPECT_EQ(patched.substr(0x204), shim.substr(0x204)) << "the vendor dbx and the rest stay";
+}
+
+TEST(ShimVendorCert, RefusesWhatIsNoShim) {
+  const auto message = [](std::string image) {
+    try {
+      disable_shim_vendor_cert(image);
+    } catch (const base::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message("ELF"), HasSubstr("does not start with MZ"));
+  EXPECT_THAT(message(fake_pe(0)), HasSubstr("no .vendor_cert section"));
+  std::string past_end = fake_shim();
+  put_le(past_end, 0x84 + 20 + 240 + 40 + 20, 0x3f0, 4);
+  EXPECT_THAT(message(past_end), HasSubstr("section .vendor_cert lies past the end of the file"));
+  std::string short_header = fake_shim();
+  put_le(short_header, 0x84 + 20 + 240 + 40 + 16, 8, 4);
+  EXPECT_THAT(message(short_header), HasSubstr("shorter than its header"));
+  std::string bad_name = fake_shim();
+  bad_name.replace(0x84 + 20 + 240 + 40, 2, "/x");
+  EXPECT_THAT(message(bad_name), HasSubstr("section name '/x' is not /<offset>"));
+  std::string far_name = fake_shim();
+  far_name.replace(0x84 + 20 + 240 + 40, 4, "/999");
+  EXPECT_THAT(message(far_name), HasSubstr("lies past the end of the file"));
+}
+
 class BootLoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -196,6 +253,12 @@ class BootLoaderTest : public ::testing::Test {
       chroot_commands_.push_back(command.argv);
       const auto o = std::find(command.argv.begin(), command.argv.end(), "-o");
       if (o != command.argv.end()) spit(root_ / fs::path(*(o + 1)).relative_path(), "grub");
+      // The memdisk's menu and the SBAT file, gone after the run.
+      for (std::size_t i = 1; i < command.argv.size(); ++i) {
+        const std::string& arg = command.argv[i];
+        if (arg.starts_with("boot/grub/grub.cfg=")) memdisk_menu_ = slurp(root_ / arg.substr(20));
+        if (command.argv[i - 1] == "--sbat") sbat_ = slurp(root_ / fs::path(arg).relative_path());
+      }
       return std::string();
     };
   }
@@ -223,6 +286,8 @@ class BootLoaderTest : public ::testing::Test {
   std::vector<std::vector<std::string>> chroot_commands_;
   std::vector<std::vector<std::string>> host_commands_;
   std::string uki_cmdline_;
+  std::string memdisk_menu_;
+  std::string sbat_;
 };
 
 TEST_F(BootLoaderTest, RefusesWhatItCannotInstall) {
@@ -324,6 +389,124 @@ TEST_F(BootLoaderTest, RefusesAGrubPlatformItCannotName) {
     EXPECT_EQ(e.kind(), base::ErrorKind::kUnimplemented);
     EXPECT_THAT(std::string(e.what()), HasSubstr("'arm64-efi'"));
   }
+  EXPECT_TRUE(chroot_commands_.empty());
+}
+
+const GrubNames kDebianSecureBootGrub{"grub-mkstandalone", "/usr/lib/grub/x86_64-efi", "/boot/grub", "grub-common",
+                                      "grub-efi-amd64-bin", "/usr/lib/shim/shimx64.efi", "shim-unsigned",
+                                      "sbat,1,SBAT Version,sbat,1,x\ngrub,5,Free Software Foundation,grub,2.06,y\n"};
+
+BootSettings secure_grub() {
+  BootSettings settings = with_grub(kEfi, kDebianSecureBootGrub);
+  settings.secure_boot = true;
+  settings.esp_uuid = "ABCD-1234";
+  return settings;
+}
+
+TEST(BootConfig, TheSignedGrubsMenuBootsTheKernelOnTheEspFoundByItsVolumeId) {
+  EXPECT_EQ(grub_secure_boot_config(secure_grub(), "/EFI/debian/vmlinuz-6.1", "/EFI/debian/initrd.img-6.1",
+                                    "Debian's 12"),
+            "# The menu inside the signed GRUB (boot/grub/grub.cfg of its memdisk), written by os-image-composer.\n"
+            "serial --unit=0 --speed=115200\n"
+            "terminal_input serial console\n"
+            "terminal_output serial console\n"
+            "set timeout=1\n"
+            "set default=0\n"
+            "\n"
+            "menuentry 'Debian'\\''s 12' {\n"
+            "\tsearch --no-floppy --fs-uuid --set=root ABCD-1234\n"
+            "\tlinux /EFI/debian/vmlinuz-6.1 root=UUID=r00t ro console=ttyS0,115200\n"
+            "\tinitrd /EFI/debian/initrd.img-6.1\n"
+            "}\n");
+  EXPECT_THAT(grub_secure_boot_config(secure_grub(), "/EFI/debian/vmlinuz-6.1", "", "x"), Not(HasSubstr("initrd")));
+}
+
+TEST(BootConfig, TheSignedGrubHasItsModulesBuiltInAndTheSbat) {
+  const std::vector<std::string> argv = grub_secure_boot_argv(kDebianSecureBootGrub, "/tmp/s.csv", "/tmp/m.cfg",
+                                                              "/boot/efi/EFI/BOOT/grubx64.efi");
+  ASSERT_GE(argv.size(), 6u);
+  EXPECT_EQ(argv[0], "grub-mkstandalone");
+  const auto modules = std::find_if(argv.begin(), argv.end(), [](const std::string& a) { return a.starts_with("--modules="); });
+  ASSERT_NE(modules, argv.end());
+  EXPECT_THAT(*modules, HasSubstr(" linux "));
+  EXPECT_THAT(*modules, Not(HasSubstr("configfile"))) << "no menu is read from a disk";
+  EXPECT_THAT(argv, Contains("--install-modules=" + modules->substr(std::string_view("--modules=").size())));
+  EXPECT_THAT(argv, ::testing::IsSupersetOf({"-O", "x86_64-efi", "--directory=/usr/lib/grub/x86_64-efi", "--sbat",
+                                            "/tmp/s.csv", "-o", "/boot/efi/EFI/BOOT/grubx64.efi"}));
+  EXPECT_EQ(argv.back(), "boot/grub/grub.cfg=/tmp/m.cfg");
+}
+
+TEST(BootConfig, DecodesTheRequestsSecureBootFields) {
+  capnp::MallocMessageBuilder message;
+  auto request = message.initRoot<ipc::proto::InstallerRequest>();
+  const BootSettings unset = decode_boot_settings(request.asReader());
+  EXPECT_FALSE(unset.secure_boot);
+  EXPECT_EQ(unset.grub.shim, "");
+  request.setSecureBoot(true);
+  request.setEspFsUuid("ABCD-1234");
+  auto grub = request.initGrub();
+  grub.setShim("/usr/lib/shim/shimx64.efi");
+  grub.setShimPackage("shim-unsigned");
+  grub.setSbat("sbat,1,\ngrub,5,\n");
+  const BootSettings settings = decode_boot_settings(request.asReader());
+  EXPECT_TRUE(settings.secure_boot);
+  EXPECT_EQ(settings.esp_uuid, "ABCD-1234");
+  EXPECT_EQ(settings.grub.shim, "/usr/lib/shim/shimx64.efi");
+  EXPECT_EQ(settings.grub.shim_package, "shim-unsigned");
+  EXPECT_EQ(settings.grub.sbat, "sbat,1,\ngrub,5,\n");
+}
+
+// Secure Boot: shim (Debian's CA dropped) as BOOTX64.EFI, the signed GRUB
+// as shim's grubx64.efi with the menu in its memdisk, kernel and initrd on
+// the ESP; no grub.cfg on any disk.
+TEST_F(BootLoaderTest, SecureBootPutsShimGrubAndTheKernelOnTheEsp) {
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub-mkstandalone", "");
+  spit(root_ / "usr/lib/shim/shimx64.efi", fake_shim());
+  EXPECT_THAT(install(secure_grub()),
+              UnorderedElementsAre("boot/efi/EFI/BOOT/BOOTX64.EFI", "boot/efi/EFI/BOOT/grubx64.efi",
+                                   "boot/efi/EFI/debian/vmlinuz-6.1.0-28-amd64",
+                                   "boot/efi/EFI/debian/initrd.img-6.1.0-28-amd64"));
+  std::string patched = fake_shim();
+  disable_shim_vendor_cert(patched);
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), patched);
+  EXPECT_EQ(slurp(root_ / "usr/lib/shim/shimx64.efi"), fake_shim()) << "the image's own shim stays";
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/debian/vmlinuz-6.1.0-28-amd64"), "kernel");
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/debian/initrd.img-6.1.0-28-amd64"), "initrd");
+  ASSERT_EQ(chroot_commands_.size(), 1u);
+  EXPECT_EQ(chroot_commands_[0],
+            grub_secure_boot_argv(kDebianSecureBootGrub, "/tmp/os-image-composer-grub-sbat.csv",
+                                  "/tmp/os-image-composer-grub-menu.cfg", "/boot/efi/EFI/BOOT/grubx64.efi"));
+  EXPECT_EQ(memdisk_menu_, grub_secure_boot_config(secure_grub(), "/EFI/debian/vmlinuz-6.1.0-28-amd64",
+                                                   "/EFI/debian/initrd.img-6.1.0-28-amd64",
+                                                   "Debian GNU/Linux 12 (bookworm)"));
+  EXPECT_EQ(sbat_, kDebianSecureBootGrub.sbat);
+  EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-grub-menu.cfg"));
+  EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-grub-sbat.csv"));
+  EXPECT_FALSE(fs::exists(root_ / "boot/efi/EFI/BOOT/grub.cfg"));
+  EXPECT_FALSE(fs::exists(root_ / "boot/grub/grub.cfg"));
+}
+
+TEST_F(BootLoaderTest, SecureBootNamesWhatIsMissing) {
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub-mkstandalone", "");
+  const auto message = [&](const BootSettings& settings) {
+    try {
+      install(settings);
+    } catch (const base::Error& e) {
+      return std::string(e.what()) + " " + e.hint();
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message(secure_grub()), HasSubstr("add the package 'shim-unsigned'"));
+  BootSettings undescribed = secure_grub();
+  undescribed.grub = kDebianGrub;
+  EXPECT_THAT(message(undescribed), HasSubstr("names no shim and SBAT for this distribution"));
+  BootSettings no_esp_id = secure_grub();
+  no_esp_id.esp_uuid.clear();
+  EXPECT_THAT(message(no_esp_id), HasSubstr("the ESP's volume id is not known"));
+  spit(root_ / "usr/lib/shim/shimx64.efi", fake_pe(0));
+  EXPECT_THAT(message(secure_grub()), HasSubstr("no .vendor_cert section"));
   EXPECT_TRUE(chroot_commands_.empty());
 }
 

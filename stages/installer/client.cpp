@@ -68,6 +68,9 @@ void encode_grub(const Grub& grub, InstallerRequest::Grub::Builder out) {
   out.setConfigDir(grub.config_dir);
   out.setToolsPackage(grub.tools_package);
   out.setModulesPackage(grub.modules_package);
+  out.setShim(grub.shim);
+  out.setShimPackage(grub.shim_package);
+  out.setSbat(grub.sbat);
 }
 
 // Lists in request order; `encode_one` fills one element.
@@ -116,6 +119,8 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   out.setSudoGroup(request.sudo_group);
   out.setInitrdFileName(request.initrd_file_name);
   if (request.grub) encode_grub(*request.grub, out.initGrub());
+  out.setSecureBoot(request.secure_boot);
+  out.setEspFsUuid(request.esp_fs_uuid);
   if (request.verity) {
     auto verity = out.initVerity();
     verity.setDataPartUuid(request.verity->data_part_uuid);

@@ -93,6 +93,9 @@ struct Grub {
   std::string config_dir;       // "/boot/grub2"
   std::string tools_package;    // ships mkstandalone
   std::string modules_package;  // ships modules_dir
+  std::string shim{};           // Secure Boot: the unsigned shim in the image; "" = not described
+  std::string shim_package{};   // ships shim
+  std::string sbat{};           // GRUB's SBAT CSV
 };
 
 // A read-only root on dm-verity (immutability.enabled): the GPT partition
@@ -126,6 +129,8 @@ struct Request {
   std::optional<RpmFamily> rpm;  // unset: the deb family
   std::optional<Grub> grub;      // unset: the schema's (Debian's)
   std::optional<Verity> verity;  // unset: a writable root
+  bool secure_boot = false;      // Secure Boot keys given: the ESP is signed after the install
+  std::string esp_fs_uuid;       // the ESP's FAT volume id; "" = unknown
 };
 
 struct InstalledPackage {

@@ -78,6 +78,11 @@ struct InstallerRequest {
     configDir @2 :Text = "/boot/grub";                # holds the tree's grub.cfg
     toolsPackage @3 :Text = "grub-common";            # ships mkstandalone: named when it is missing
     modulesPackage @4 :Text = "grub-efi-amd64-bin";   # ships modulesDir: named when it is missing
+    # Secure Boot (request.secureBoot) with GRUB (provider config.yml
+    # `grub: secureBoot:`); "" = not described for this distribution.
+    shim @5 :Text;              # the unsigned shim in the image: "/usr/lib/shim/shimx64.efi"
+    shimPackage @6 :Text;       # ships shim: named when it is missing ("shim-unsigned")
+    sbat @7 :Text;              # GRUB's SBAT CSV (grub-mkstandalone --sbat)
   }
   packages @0 :List(PackageFile);  # in installation order
   rootDir @1 :FdRef;               # empty directory the tree is built in
@@ -108,6 +113,9 @@ struct InstallerRequest {
   grub @22 :Grub;                  # unset: Debian's names
   extraModules @23 :List(Text);    # kernel.enableExtraModules: kernel modules put into the initramfs
   verity @24 :Verity;              # immutability.enabled: a dm-verity root ("" part UUIDs: none)
+  secureBoot @25 :Bool;            # Secure Boot keys given: the supervisor signs the ESP's EFI binaries
+                                   # afterwards; GRUB then boots through shim with its menu signed
+  espFsUuid @26 :Text;             # the ESP's FAT volume id ("ABCD-1234"); "" = unknown
 }
 
 # A read-only root on dm-verity: the kernel command line names the root's
