@@ -266,6 +266,9 @@ int run_compare(const Invocation& inv) {
     if (e.kind() == base::ErrorKind::kInvalidInput) throw;
     throw base::Error(base::ErrorKind::kInvalidInput, "Failed to compare '" + inv.args.at(0) + "' and '" +
                                                           inv.args.at(1) + "': " + e.what());
+  } catch (const std::exception& e) {
+    throw base::Error(base::ErrorKind::kInvalidInput, "Failed to compare '" + inv.args.at(0) + "' and '" +
+                                                          inv.args.at(1) + "': " + e.what());
   }
 }
 
@@ -273,7 +276,8 @@ int run_compare(const Invocation& inv) {
 
 std::vector<Verb> compare_verbs() {
   return {Verb{.name = "compare", .arguments = "A B",
-               .summary = "Compare two raw disk images (partitions, packages, files, boot setup) or their SBOMs",
+               .summary = "Compare two raw disk images (partitions, packages, files, boot setup) or their SBOMs; "
+                          "exit 0 when identical, 1 when different, 2 when they cannot be compared",
                .min_args = 2, .max_args = 2, .add_options = add_compare_options, .run = run_compare}};
 }
 
