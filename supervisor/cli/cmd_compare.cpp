@@ -34,7 +34,9 @@ void add_compare_options(po::options_description& options) {
                         "what is printed: the differences (default for text), counts per section, both with "
                         "the images' facts (default for json), or the SPDX package sets")(
       "format", po::value<std::string>()->default_value("text")->value_name("text|json"), "how it is printed")(
-      "hash-images", po::bool_switch(), "hash both whole images: the same SHA-256 is binary_identical");
+      "hash-images", po::bool_switch(),
+      "hash both whole images: the same SHA-256 is binary_identical; different ones have each partition "
+      "hashed to show which hold the different bytes");
 }
 
 struct Settings {
@@ -70,6 +72,35 @@ Side open_side(const fs::path& path, bool hash) {
   Side side{path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
   if (hash) side.sha256 = sha256_of_fd(fd.get(), path.string());
   return side;
+}
+
+std::string sha256_of_range(int fd, std::uint64_t offset, std::uint64_t length, const std::string& shown_as) {
+  Sha256Stream hash;
+  std::vector<char> buffer(1 << 20);
+  while (length > 0) {
+    const ssize_t n = ::pread(fd, buffer.data(), std::min<std::uint64_t>(length, buffer.size()), static_cast<off_t>(offset));
+    if (n == 0) base::fail(base::ErrorKind::kInvalidInput, "Failed to hash " + shown_as + ": it ends early");
+    base::check_syscall(n < 0 ? -1 : 0, "read", shown_as);
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return hash.finish();
+}
+
+// Each partition's bytes, where the report's LBA range lies inside the image
+// (the stage checked it; the supervisor does not take its word).
+PartitionHashes hash_partitions(const Side& side) {
+  const base::UniqueFd fd = open_image(side.path);
+  PartitionHashes out;
+  const std::uint64_t sector = side.report->table.sector_size;
+  for (const inspector::Partition& p : side.report->partitions) {
+    const bool inside = sector > 0 && p.first_lba <= p.last_lba && p.last_lba < side.size / sector;
+    if (!inside) continue;
+    out[p.index] = sha256_of_range(fd.get(), p.first_lba * sector, (p.last_lba - p.first_lba + 1) * sector,
+                                   "partition " + std::to_string(p.index) + " of '" + side.path.string() + "'");
+  }
+  return out;
 }
 
 // nlohmann's parser recurses per level: a document nested deeper than
@@ -240,6 +271,12 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Side
     changes.push_back({"image", "size", "changed", {{"size", std::to_string(a.size), std::to_string(b.size)}}, false});
   }
   for (Change& c : diff_reports(*a.report, *b.report)) changes.push_back(std::move(c));
+  // Different bytes: which partitions hold them.
+  if (a.sha256 && b.sha256 && a.sha256 != b.sha256) {
+    for (Change& c : diff_partition_bytes(*a.report, hash_partitions(a), *b.report, hash_partitions(b))) {
+      changes.push_back(std::move(c));
+    }
+  }
   return changes;
 }
 

@@ -218,6 +218,25 @@ std::vector<Change> diff_reports(const inspector::Report& a, const inspector::Re
   return out;
 }
 
+std::vector<Change> diff_partition_bytes(const inspector::Report& a, const PartitionHashes& a_hashes,
+                                         const inspector::Report& b, const PartitionHashes& b_hashes) {
+  const auto listed = [](const inspector::Partition& p) {
+    return p.fs_type == "ext2" || p.fs_type == "ext3" || p.fs_type == "ext4" || p.fs_type == "vfat";
+  };
+  std::vector<Change> out;
+  for (const auto& pa : a.partitions) {
+    for (const auto& pb : b.partitions) {
+      if (partition_key(a.table.label, pa) != partition_key(b.table.label, pb)) continue;
+      const auto ha = a_hashes.find(pa.index);
+      const auto hb = b_hashes.find(pb.index);
+      if (ha == a_hashes.end() || hb == b_hashes.end() || ha->second == hb->second) continue;
+      out.push_back({"partition bytes", partition_key(b.table.label, pb), "changed", {{"sha256", ha->second, hb->second}},
+                     listed(pa) && listed(pb)});
+    }
+  }
+  return out;
+}
+
 std::vector<Change> diff_packages(const PackageVersions& a, const PackageVersions& b) {
   const auto index = [](const PackageVersions& packages) {
     Indexed out;

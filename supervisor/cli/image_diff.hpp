@@ -10,6 +10,7 @@
 // meaningful one.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +36,14 @@ struct Change {
 
 // Every difference from `a` to `b`, section by section, each sorted by item.
 std::vector<Change> diff_reports(const stage::inspector::Report& a, const stage::inspector::Report& b);
+
+// SHA-256 of each partition's bytes (compare --hash-images), by partition index.
+using PartitionHashes = std::map<std::uint32_t, std::string>;
+// The partitions both images have whose bytes differ: volatile where their
+// files were listed and compared (ext2/3/4, FAT: the difference is in file
+// system metadata such as times), meaningful for any other partition.
+std::vector<Change> diff_partition_bytes(const stage::inspector::Report& a, const PartitionHashes& a_hashes,
+                                         const stage::inspector::Report& b, const PartitionHashes& b_hashes);
 
 // Package sets of two SPDX documents (--mode spdx): name -> versions.
 using PackageVersions = std::map<std::string, std::vector<std::string>>;

@@ -159,6 +159,25 @@ TEST(ImageDiff, BootConfigurationKernelsAndSbom) {
   ASSERT_EQ(in_section(changes, "SBOM").size(), 1u);
 }
 
+TEST(ImageDiff, PartitionBytesAreVolatileWhereTheFilesWereCompared) {
+  inspector::Report b = sample();
+  b.partitions.push_back({3, "swap", "0657FD6D", "PART-3", 63488, 65501, 2014 * 512, "swap", "", "", 0});
+  inspector::Report a = sample();
+  a.partitions.push_back(b.partitions.back());
+  const PartitionHashes ha = {{1, kHashA}, {2, kHashA}, {3, kHashA}};
+  const PartitionHashes hb = {{1, kHashA}, {2, kHashB}, {3, kHashB}};
+  const auto changes = diff_partition_bytes(a, ha, b, hb);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].section, "partition bytes");
+  EXPECT_EQ(changes[0].item, "rootfs (4F68)");
+  EXPECT_EQ(changes[0].fields[0].to, kHashB);
+  EXPECT_TRUE(changes[0].volatile_only) << "ext4: its files were compared";
+  EXPECT_EQ(changes[1].item, "swap (0657FD6D)");
+  EXPECT_FALSE(changes[1].volatile_only) << "swap: nothing else shows its bytes";
+  EXPECT_EQ(classify({changes[0]}, false), Equality::kSemanticallyIdentical);
+  EXPECT_EQ(classify(changes, false), Equality::kDifferent);
+}
+
 TEST(ImageDiff, SpdxPackageSets) {
   const PackageVersions a = {{"bash", {"5.2"}}, {"zlib", {"1.2"}}};
   const PackageVersions b = {{"bash", {"5.3"}}, {"curl", {"8.0"}}};

@@ -89,8 +89,11 @@ TEST_F(CliCompare, AnImageWithItselfIsBinaryIdentical) {
 TEST_F(CliCompare, OneFileChangedInExt4IsTheOneDifference) {
   const auto r = compare({disk_.string(), hostname_.string(), "--hash-images"});
   ASSERT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("Equality: different (1 meaningful differences, 0 volatile)\n"
-                               "files (partition 2 rootfs):\n  ~ /etc/hostname  sha256 "));
+  EXPECT_THAT(r.out, HasSubstr("Equality: different (1 meaningful differences, 1 volatile)\n"));
+  EXPECT_THAT(r.out, HasSubstr("files (partition 2 rootfs):\n  ~ /etc/hostname  sha256 "));
+  // With --hash-images the partition holding the different bytes is named too.
+  EXPECT_THAT(r.out, HasSubstr("partition bytes:\n  ~ rootfs (4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709)  sha256 "));
+  EXPECT_THAT(r.out, Not(HasSubstr("esp (C12A7328")));
   EXPECT_THAT(r.out, Not(HasSubstr("packages")));
   const auto summary = compare({disk_.string(), hostname_.string(), "--mode", "summary"});
   EXPECT_EQ(summary.exit_code, 1) << summary.err;
@@ -105,6 +108,20 @@ TEST_F(CliCompare, APackageVersionChangedInDpkgStatusIsListed) {
   EXPECT_THAT(r.out, HasSubstr("Equality: different (2 meaningful differences, 0 volatile)\n"));
 }
 
+TEST_F(CliCompare, DifferentBytesInFileSystemMetadataAloneAreSemanticallyIdentical) {
+  const fs::path copy = dir_->path() / "metadata.raw";
+  fs::copy_file(disk_, copy, fs::copy_options::overwrite_existing);
+  const std::string fs_at = copy.string() + "?offset=" + std::to_string(kRootOffset);
+  const auto ssv = tests::support::run_program({"/usr/sbin/debugfs", "-w", "-R", "ssv last_mounted /elsewhere", fs_at},
+                                               {{"LC_ALL", "C"}}, scratch_.path() / "debugfs");
+  ASSERT_EQ(ssv.exit_code, 0) << ssv.err;
+  const auto r = compare({disk_.string(), copy.string(), "--hash-images"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Equality: semantically_identical (0 meaningful differences, 1 volatile)\n"
+                               "partition bytes:\n  ~ rootfs (4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709)  sha256 "));
+  EXPECT_THAT(r.out, HasSubstr("(volatile)\n"));
+}
+
 TEST_F(CliCompare, PrintsOneJsonDocument) {
   const auto r = compare({disk_.string(), hostname_.string(), "--format", "json", "--hash-images"});
   ASSERT_EQ(r.exit_code, 1) << r.err;
@@ -116,7 +133,9 @@ TEST_F(CliCompare, PrintsOneJsonDocument) {
   EXPECT_EQ(j["from"]["sha256"].get<std::string>().size(), 64u);
   EXPECT_NE(j["from"]["sha256"], j["to"]["sha256"]);
   EXPECT_EQ(j["from"]["packages"], 2);
-  ASSERT_EQ(j["diff"].size(), 1u);
+  ASSERT_EQ(j["diff"].size(), 2u);
+  EXPECT_EQ(j["diff"][1]["section"], "partition bytes");
+  EXPECT_EQ(j["diff"][1]["volatile"], true);
   EXPECT_EQ(j["diff"][0]["section"], "files (partition 2 rootfs)");
   EXPECT_EQ(j["diff"][0]["item"], "/etc/hostname");
   EXPECT_EQ(j["diff"][0]["change"], "changed");
