@@ -16,8 +16,10 @@
 #include "base/error.hpp"
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/cli/cli.hpp"
+#include "supervisor/cli/compare_output.hpp"
 #include "supervisor/cli/image_diff.hpp"
 #include "supervisor/cli/inspector_run.hpp"
+#include "supervisor/cli/spdx_packages.hpp"
 
 namespace supervisor::cli {
 namespace {
@@ -27,7 +29,6 @@ namespace inspector = stage::inspector;
 using nlohmann::json;
 
 constexpr std::size_t kMaxSpdxBytes = 64 << 20;
-constexpr int kMaxJsonDepth = 64;
 
 void add_compare_options(po::options_description& options) {
   options.add_options()("mode", po::value<std::string>()->value_name("diff|summary|full|spdx"),
@@ -57,19 +58,11 @@ Settings settings_of(const Invocation& inv) {
   return s;
 }
 
-// One compared image: its path, size, SHA-256 (--hash-images) and report.
-struct Side {
-  fs::path path;
-  std::uint64_t size = 0;
-  std::optional<std::string> sha256;
-  std::optional<inspector::Report> report;
-};
-
-Side open_side(const fs::path& path, bool hash) {
+ComparedImage open_side(const fs::path& path, bool hash) {
   const base::UniqueFd fd = open_image(path);
   struct stat st {};
   base::check_syscall(::fstat(fd.get(), &st), "stat the image", path.string());
-  Side side{path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
+  ComparedImage side{path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
   if (hash) side.sha256 = sha256_of_fd(fd.get(), path.string());
   return side;
 }
@@ -90,7 +83,7 @@ std::string sha256_of_range(int fd, std::uint64_t offset, std::uint64_t length, 
 
 // Each partition's bytes, where the report's LBA range lies inside the image
 // (the stage checked it; the supervisor does not take its word).
-PartitionHashes hash_partitions(const Side& side) {
+PartitionHashes hash_partitions(const ComparedImage& side) {
   const base::UniqueFd fd = open_image(side.path);
   PartitionHashes out;
   const std::uint64_t sector = side.report->table.sector_size;
@@ -100,48 +93,6 @@ PartitionHashes hash_partitions(const Side& side) {
     out[p.index] = sha256_of_range(fd.get(), p.first_lba * sector, (p.last_lba - p.first_lba + 1) * sector,
                                    "partition " + std::to_string(p.index) + " of '" + side.path.string() + "'");
   }
-  return out;
-}
-
-// nlohmann's parser recurses per level: a document nested deeper than
-// kMaxJsonDepth is refused before it is parsed.
-void require_shallow(const std::string& text, const std::string& where) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where + ": nested deeper than " +
-                                                       std::to_string(kMaxJsonDepth) + " levels");
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-}
-
-PackageVersions spdx_packages(const std::string& text, const std::string& where) {
-  require_shallow(text, where);
-  const json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("packages") || !doc["packages"].is_array()) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where +
-                                                   ": not JSON with a \"packages\" array");
-  }
-  PackageVersions out;
-  for (const json& p : doc["packages"]) {
-    if (!p.is_object() || !p.contains("name") || !p["name"].is_string()) {
-      base::fail(base::ErrorKind::kInvalidInput, "Failed to read the SPDX document " + where + ": a package without a name");
-    }
-    const std::string version = p.contains("versionInfo") && p["versionInfo"].is_string() ? p["versionInfo"].get<std::string>() : "";
-    out[p["name"].get<std::string>()].push_back(version);
-  }
-  for (auto& [name, versions] : out) std::sort(versions.begin(), versions.end());
   return out;
 }
 
@@ -171,95 +122,7 @@ PackageVersions packages_of(const Invocation& inv, const fs::path& path) {
   return spdx_packages(report.sbom, shown(report.sbom_path) + " in '" + path.string() + "'");
 }
 
-std::string field_text(const FieldChange& f, const std::string& kind) {
-  const auto value = [](const std::string& v) { return v.empty() ? std::string("(none)") : shown(v); };
-  if (kind == "added") return f.to.empty() ? "" : f.field + " " + value(f.to);
-  if (kind == "removed") return f.from.empty() ? "" : f.field + " " + value(f.from);
-  return f.field + " " + value(f.from) + " -> " + value(f.to);
-}
-
-void print_change(std::ostream& out, const Change& c) {
-  const char mark = c.kind == "added" ? '+' : c.kind == "removed" ? '-' : '~';
-  std::string fields;
-  for (const FieldChange& f : c.fields) {
-    const std::string text = field_text(f, c.kind);
-    if (!text.empty()) fields += (fields.empty() ? "" : ", ") + text;
-  }
-  out << "  " << mark << " " << shown(c.item) << (fields.empty() ? "" : "  " + fields)
-      << (c.volatile_only ? "  (volatile)" : "") << "\n";
-}
-
-void print_text(std::ostream& out, const Settings& s, const Side& a, const Side& b, const std::vector<Change>& changes,
-                Equality equality) {
-  int meaningful = 0;
-  for (const Change& c : changes) meaningful += c.volatile_only ? 0 : 1;
-  out << "Comparing " << shown(a.path.string()) << " and " << shown(b.path.string()) << "\n";
-  out << "Equality: " << equality_name(equality) << " (" << meaningful << " meaningful differences, "
-      << changes.size() - static_cast<std::size_t>(meaningful) << " volatile)\n";
-  if (s.mode == "full") {
-    for (const Side* side : {&a, &b}) {
-      out << "  " << shown(side->path.string()) << ": " << side->size << " bytes"
-          << (side->sha256 ? ", sha256 " + *side->sha256 : "")
-          << (side->report ? ", " + std::to_string(side->report->packages.size()) + " packages, " +
-                                 std::to_string(side->report->files.size()) + " files"
-                           : "")
-          << "\n";
-    }
-  }
-  if (s.mode == "summary") {
-    for (const auto& [section, n] : count_by_section(changes)) {
-      out << shown(section) << ": " << n.added << " added, " << n.removed << " removed, " << n.changed << " changed\n";
-    }
-    return;
-  }
-  std::string section;
-  for (const Change& c : changes) {
-    if (c.section != section) out << (section = c.section) << ":\n";
-    print_change(out, c);
-  }
-}
-
-json side_json(const Side& side, bool full) {
-  json out = {{"image", side.path.string()}, {"sizeBytes", side.size},
-              {"sha256", side.sha256 ? json(*side.sha256) : json(nullptr)}};
-  if (full && side.report) {
-    out["partitions"] = side.report->partitions.size();
-    out["packages"] = side.report->packages.size();
-    out["files"] = side.report->files.size();
-    out["sbom"] = side.report->sbom_path.empty() ? json(nullptr) : json(side.report->sbom_path);
-  }
-  return out;
-}
-
-json change_json(const Change& c) {
-  json fields = json::array();
-  for (const FieldChange& f : c.fields) fields.push_back({{"field", f.field}, {"from", f.from}, {"to", f.to}});
-  return {{"section", c.section}, {"item", c.item}, {"change", c.kind}, {"volatile", c.volatile_only},
-          {"fields", fields}};
-}
-
-json compare_json(const Settings& s, const Side& a, const Side& b, const std::vector<Change>& changes,
-                  Equality equality) {
-  int meaningful = 0;
-  for (const Change& c : changes) meaningful += c.volatile_only ? 0 : 1;
-  json summary = json::object();
-  for (const auto& [section, n] : count_by_section(changes)) {
-    summary[section] = {{"added", n.added}, {"removed", n.removed}, {"changed", n.changed}};
-  }
-  json out = {{"mode", s.mode},
-              {"from", side_json(a, s.mode == "full")},
-              {"to", side_json(b, s.mode == "full")},
-              {"equality", {{"class", equality_name(equality)}, {"meaningfulDiffs", meaningful},
-                            {"volatileDiffs", static_cast<int>(changes.size()) - meaningful}}},
-              {"summary", summary}};
-  if (s.mode != "summary") {
-    out["diff"] = json::array();
-    for (const Change& c : changes) out["diff"].push_back(change_json(c));
-  }
-  return out;
-}
-
-std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Side& a, Side& b) {
+std::vector<Change> image_changes(const Invocation& inv, const Settings& s, ComparedImage& a, ComparedImage& b) {
   if (s.mode == "spdx") return diff_packages(packages_of(inv, a.path), packages_of(inv, b.path));
   // Binary identical images hold the same files: only --mode full reads them anyway.
   if (a.sha256 && a.sha256 == b.sha256 && s.mode != "full") return {};
@@ -282,15 +145,15 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Side
 
 int compare(const Invocation& inv) {
   const Settings s = settings_of(inv);
-  Side a = open_side(inv.args.at(0), s.hash_images);
-  Side b = open_side(inv.args.at(1), s.hash_images);
+  ComparedImage a = open_side(inv.args.at(0), s.hash_images);
+  ComparedImage b = open_side(inv.args.at(1), s.hash_images);
   const std::vector<Change> changes = image_changes(inv, s, a, b);
   const std::optional<bool> same_bytes = s.hash_images ? std::optional<bool>(a.sha256 == b.sha256) : std::nullopt;
   const Equality equality = classify(changes, s.mode == "spdx" ? std::nullopt : same_bytes);
   if (s.format == "json") {
-    inv.out << compare_json(s, a, b, changes, equality).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    inv.out << compare_json(s.mode, a, b, changes, equality).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
-    print_text(inv.out, s, a, b, changes, equality);
+    print_compare_text(inv.out, s.mode, a, b, changes, equality);
   }
   return equality == Equality::kDifferent ? kExitFailure : kExitOk;
 }
