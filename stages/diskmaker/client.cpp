@@ -18,6 +18,7 @@ void encode_partition(const Partition& p, ipc::proto::DiskmakerRequest::Partitio
   for (unsigned f = 0; f < flags.size(); ++f) flags.set(f, p.flags[f]);
   out.setFsUuid(p.fs_uuid);
   out.setPartUuid(p.part_uuid);
+  out.setExtHashSeed(p.ext_hash_seed);
 }
 
 }  // namespace
@@ -39,6 +40,7 @@ void encode(const Request& request, ipc::proto::DiskmakerRequest::Builder out) {
   request.output_dir.encode(out.initOutputDir());
   out.setOutputName(request.output_name);
   out.setPhase(request.phase);
+  out.setDiskId(request.disk_id);
   if (request.verity) {
     auto verity = out.initVerity();
     verity.setDataPartitionId(request.verity->data_partition_id);

@@ -31,6 +31,7 @@ struct Partition {
   std::vector<std::string> flags;
   std::string fs_uuid;
   std::string part_uuid;    // "" for MBR
+  std::string ext_hash_seed;  // ext: the directory hash seed (a UUID); "" = random
 };
 
 struct Artifact {
@@ -57,6 +58,7 @@ struct Request {
   std::string output_name;  // base name, no '/'
   std::optional<Verity> verity;  // unset: a writable root
   Phase phase = Phase::WHOLE;    // PARTITIONS then FINISH: the ESP signed between
+  std::string disk_id;           // GPT disk GUID, or (MBR) a UUID for the disk identifier; "" = random
 };
 
 struct ArtifactFile {

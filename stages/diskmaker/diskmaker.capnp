@@ -27,6 +27,7 @@ struct DiskmakerRequest {
     flags @10 :List(Text);
     fsUuid @11 :Text;           # chosen by the supervisor: fstab and boot config use it
     partUuid @12 :Text;         # GPT partition UUID ("" for MBR)
+    extHashSeed @13 :Text;      # ext: the directory hash seed, a UUID ("" = mke2fs's random one)
   }
   struct Artifact {
     type @0 :Text;              # "raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"
@@ -44,6 +45,8 @@ struct DiskmakerRequest {
   outputName @9 :Text;          # base name, no '/'
   verity @10 :Verity;           # immutability.enabled ("" ids: no dm-verity)
   phase @11 :Phase;
+  diskId @12 :Text;             # GPT: the disk GUID; MBR: a UUID whose first 8 hex digits are
+                                # the disk identifier ("" = sfdisk's random one)
 
   # Secure Boot splits the run in two so the supervisor can sign the ESP's
   # EFI binaries between them (after the root hash is in the UKI):

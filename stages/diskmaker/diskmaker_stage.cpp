@@ -44,7 +44,7 @@ std::string random_uuid() {
 
 // Checks everything that can be checked before a byte is written.
 void check_request(const DiskRequest& request, const std::vector<PlacedPartition>& placed) {
-  (void)sfdisk_script(request.layout.table, placed);  // types, names and UUIDs
+  (void)sfdisk_script(request.layout.table, placed, request.layout.disk_id);  // types, names and UUIDs
   std::vector<std::string> fs_types;
   for (const auto& p : placed) {
     const FsKind kind = fs_kind(p.spec->fs_type, p.spec->id);
@@ -227,10 +227,12 @@ DiskRequest decode_request(DiskmakerRequest::Reader request) {
     PartitionSpec spec{.id = p.getId(), .index = p.getIndex(), .name = p.getName(), .type = p.getTypeGuid(),
                        .start = p.getStart(), .end = p.getEnd(), .fs_type = p.getFsType(),
                        .fs_label = p.getFsLabel(), .mount_point = p.getMountPoint(), .flags = {},
-                       .fs_uuid = p.getFsUuid(), .part_uuid = p.getPartUuid()};
+                       .fs_uuid = p.getFsUuid(), .part_uuid = p.getPartUuid(),
+                       .ext_hash_seed = p.getExtHashSeed()};
     for (const auto flag : p.getFlags()) spec.flags.emplace_back(flag);
     out.layout.partitions.push_back(std::move(spec));
   }
+  out.layout.disk_id = request.getDiskId();
   for (const auto a : request.getArtifacts()) out.artifacts.push_back({a.getType(), a.getCompression()});
   out.output_name = request.getOutputName();
   const auto verity = request.getVerity();
@@ -266,7 +268,7 @@ UniqueFd partition_disk(const DiskRequest& disk, const std::vector<PlacedPartiti
   UniqueFd disk_fd = create_disk(out_fd, disk_name, disk.layout.disk_size, temps);
   Disk target{root_fd, out_fd, disk_fd.get(), fd_path(out_fd) + "/" + disk_name};
   run_tool_checked({.argv = {"sfdisk", "-q", "--no-reread", "--no-tell-kernel", "--wipe", "always", target.path},
-                    .input = sfdisk_script(disk.layout.table, placed), .inherit_fds = {root_fd, out_fd}},
+                    .input = sfdisk_script(disk.layout.table, placed, disk.layout.disk_id), .inherit_fds = {root_fd, out_fd}},
                    "write the partition table");
   root_hash = format_partitions(disk, placed, target, context);
   return disk_fd;

@@ -103,8 +103,13 @@ std::vector<std::string> ext_mkfs_argv(const PlacedPartition& p, const std::stri
   std::vector<std::string> argv = {"mkfs.ext4", "-q", "-F", "-t", s.fs_type, "-b", "4096",
                                    "-O", ext_features(s.fs_type)};
   if (!s.fs_label.empty()) argv.insert(argv.end(), {"-L", s.fs_label});
-  argv.insert(argv.end(), {"-U", written_fs_uuid(s), "-E",
-                           "offset=" + std::to_string(p.offset_bytes()) + ",root_owner=0:0"});
+  std::string extended = "offset=" + std::to_string(p.offset_bytes()) + ",root_owner=0:0";
+  if (!s.ext_hash_seed.empty()) {
+    base::require(is_uuid(s.ext_hash_seed), "Failed to accept " + where(s) + ": extHashSeed '" + s.ext_hash_seed +
+                                                "' is not a UUID");
+    extended += ",hash_seed=" + s.ext_hash_seed;
+  }
+  argv.insert(argv.end(), {"-U", written_fs_uuid(s), "-E", extended});
   if (source_dir) argv.insert(argv.end(), {"-d", *source_dir});
   argv.insert(argv.end(), {disk, size_kib(p)});
   return argv;

@@ -34,6 +34,16 @@ TEST(ExtMkfsArgv, FormatsAtTheOffsetWithTheReferenceFeatures) {
                           "offset=36700160,root_owner=0:0", "-d", "/src", "/d/disk", "29679k"));
 }
 
+TEST(ExtMkfsArgv, PassesTheHashSeedGivenAndRefusesOneThatIsNoUuid) {
+  PartitionSpec spec{.id = "root", .fs_type = "ext4", .fs_uuid = "9a5c4f3e-1b2c-4d5e-8f90-123456789abc",
+                     .ext_hash_seed = "0acdf9a2-6651-48da-b842-32d827b01ae3"};
+  const auto argv = ext_mkfs_argv({&spec, 1, 2048, 2048}, "disk", std::nullopt);
+  EXPECT_EQ(std::count(argv.begin(), argv.end(),
+                       "offset=1048576,root_owner=0:0,hash_seed=0acdf9a2-6651-48da-b842-32d827b01ae3"), 1);
+  spec.ext_hash_seed = "0acdf9a2,lazy_itable_init=1";
+  EXPECT_THROW(ext_mkfs_argv({&spec, 1, 2048, 2048}, "disk", std::nullopt), base::Error);
+}
+
 TEST(ExtFeatures, DropsJournalAndExtentsForOlderExtVersions) {
   EXPECT_EQ(ext_features("ext2"), "none,sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr");
   EXPECT_EQ(ext_features("ext3"),

@@ -34,12 +34,14 @@ struct PartitionSpec {
   std::vector<std::string> flags;
   std::string fs_uuid;
   std::string part_uuid;    // GPT only
+  std::string ext_hash_seed;  // ext: the directory hash seed (a UUID); "" = mke2fs's random one
 };
 
 struct DiskLayout {
   TableType table = TableType::kGpt;
   std::uint64_t disk_size = 0;  // bytes
   std::vector<PartitionSpec> partitions;
+  std::string disk_id;          // GPT disk GUID; MBR: a UUID, its first 8 hex digits the disk id; "" = random
 };
 
 // One partition placed on the disk.

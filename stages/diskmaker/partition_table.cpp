@@ -95,9 +95,14 @@ TableEntry table_entry(TableType table, const PartitionSpec& partition) {
   return table == TableType::kGpt ? gpt_entry(partition) : mbr_entry(partition);
 }
 
-std::string sfdisk_script(TableType table, const std::vector<PlacedPartition>& partitions) {
+std::string sfdisk_script(TableType table, const std::vector<PlacedPartition>& partitions,
+                          const std::string& disk_id) {
   const bool gpt = table == TableType::kGpt;
   std::string script = gpt ? "label: gpt\n" : "label: dos\n";
+  if (!disk_id.empty()) {
+    base::require(is_uuid(disk_id), "Failed to accept the disk id '" + disk_id + "': it is not a UUID");
+    script += "label-id: " + (gpt ? upper(disk_id) : "0x" + disk_id.substr(0, 8)) + "\n";
+  }
   script += "unit: sectors\nsector-size: 512\n";
   if (gpt) script += "first-lba: 2048\n";
   script += "\n";

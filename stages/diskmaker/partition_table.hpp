@@ -35,9 +35,12 @@ struct TableEntry {
 // Throws base::Error(kInvalidInput) for a malformed type, naming the partition.
 TableEntry table_entry(TableType table, const PartitionSpec& partition);
 
-// The whole script: header, then one line per partition, named "pN" so that
-// sfdisk gives it number N.
-std::string sfdisk_script(TableType table, const std::vector<PlacedPartition>& partitions);
+// The whole script: header (with the disk's label-id when `disk_id` is not
+// empty: the GPT disk GUID, or for MBR 0x and the first 8 hex digits of the
+// UUID), then one line per partition, named "pN" so that sfdisk gives it
+// number N. Throws base::Error(kInvalidInput) for a `disk_id` that is no UUID.
+std::string sfdisk_script(TableType table, const std::vector<PlacedPartition>& partitions,
+                          const std::string& disk_id = "");
 
 // True for 8-4-4-4-12 hex digits.
 bool is_uuid(std::string_view text);

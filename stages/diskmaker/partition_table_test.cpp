@@ -31,6 +31,17 @@ TEST(SfdiskScript, WritesAGptTableWithUuidsNamesAndAttributes) {
             "uuid=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE, name=\"rootfs\"\n");
 }
 
+TEST(SfdiskScript, WritesTheDiskIdGivenAsLabelId) {
+  DiskLayout layout{TableType::kGpt, 64 * kMiB, {PartitionSpec{.id = "root", .start = kMiB, .fs_type = "ext4"}}};
+  const std::string id = "0acdf9a2-6651-48da-b842-32d827b01ae3";
+  EXPECT_THAT(sfdisk_script(layout.table, place_partitions(layout), id),
+              testing::StartsWith("label: gpt\nlabel-id: 0ACDF9A2-6651-48DA-B842-32D827B01AE3\nunit: sectors\n"));
+  layout.table = TableType::kMbr;
+  EXPECT_THAT(sfdisk_script(layout.table, place_partitions(layout), id),
+              testing::StartsWith("label: dos\nlabel-id: 0x0acdf9a2\nunit: sectors\n"));
+  EXPECT_THROW(sfdisk_script(layout.table, place_partitions(layout), "0acdf9a2"), base::Error);
+}
+
 TEST(SfdiskScript, WritesAnMbrTableWithTheBootableMark) {
   DiskLayout layout{TableType::kMbr, 64 * kMiB, {}};
   layout.partitions = {PartitionSpec{.id = "boot", .index = 1, .type = "0xEF", .start = kMiB, .end = 9 * kMiB,

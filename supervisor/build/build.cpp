@@ -24,6 +24,7 @@
 #include "supervisor/build/image_record.hpp"
 #include "supervisor/build/initrd_build.hpp"
 #include "supervisor/build/iso_build.hpp"
+#include "supervisor/build/reproducible.hpp"
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/build/lockfile.hpp"
 #include "supervisor/build/output_signature.hpp"
@@ -127,11 +128,15 @@ void add_disk_jobs(Orchestrator& run, const InstallInputs& inputs, std::function
 // disk the disk maker cannot make fails at once).
 ImageSteps raw_steps(const config::ImageTemplate& image) {
   base::require(image.disk.has_value(), "a raw image needs a disk section");
-  DiskLayout layout = plan_disk_layout(*image.disk);
-  if (is_immutable(image)) plan_verity(layout, *image.disk);
+  auto plan = [disk = *image.disk, verity = is_immutable(image)](const UuidSource& uuids) {
+    DiskLayout layout = plan_disk_layout(disk, uuids);
+    if (verity) plan_verity(layout, disk);
+    return layout;
+  };
+  DiskLayout layout = plan(random_uuids());
   std::vector<ipc::proto::StageKind> stages = {ipc::proto::StageKind::INSTALLER, ipc::proto::StageKind::DISKMAKER};
   if (secure_boot_keys(image)) stages.push_back(ipc::proto::StageKind::SIGNER);  // it signs the ESP
-  return {std::move(stages), std::move(layout), add_disk_jobs};
+  return {std::move(stages), std::move(layout), add_disk_jobs, plan};
 }
 
 }  // namespace
@@ -202,6 +207,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files,
+                             .source_date_epoch = build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
                              .supplied_files = request.supplied_files};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.
@@ -460,8 +466,11 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
     if (hand_back_outputs(request, provider, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
-    const ImageResults results = make_image(image_run, request, provider, lock, files, cache, workspace.dir(), steps.layout,
-                                             steps.add_jobs, log);
+    // Every identifier of the disk from the template and the lockfile (reproducible.hpp).
+    const DiskLayout layout =
+        steps.plan_layout ? steps.plan_layout(derived_uuids(build_seed(request.image, lock))) : steps.layout;
+    const ImageResults results =
+        make_image(image_run, request, provider, lock, files, cache, workspace.dir(), layout, steps.add_jobs, log);
     const std::vector<PublishedFile> published = publish(request, provider, lock, results, digest, log);
     report_timings();
     sign_outputs(request, progress, published, log);

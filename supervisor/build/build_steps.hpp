@@ -101,6 +101,9 @@ struct ImageSteps {
   std::vector<ipc::proto::StageKind> stages;  // the stage programs that make it (build record)
   DiskLayout layout;                          // empty for an image without a disk
   ImageJobsAdder add_jobs;
+  // The disk planned again with the build's identifiers (reproducible.hpp)
+  // once the lockfile is known; unset for an image without a disk.
+  std::function<DiskLayout(const UuidSource&)> plan_layout;
 };
 
 // lock -> fetch -> make_image -> publish, with the up-to-date check of the

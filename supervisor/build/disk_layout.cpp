@@ -101,9 +101,9 @@ PlannedPartition plan_partition(const config::Partition& p, std::size_t i, bool 
   if (is_mounted(p)) out.mount_point = *p.mount_point;
   out.mount_options = p.mount_options.value_or("");
   out.flags = p.flags;
-  const std::string uuid = uuids();
+  const std::string uuid = uuids("fs-uuid:" + out.id);
   out.fs_uuid = is_fat(out.fs_type) ? fat_volume_id(uuid) : uuid;
-  if (gpt) out.part_uuid = uuids();
+  if (gpt) out.part_uuid = uuids("part-uuid:" + out.id);
   return out;
 }
 
@@ -125,6 +125,10 @@ std::string random_uuid() {
     text += hex;
   }
   return text;
+}
+
+UuidSource random_uuids() {
+  return [](std::string_view) { return random_uuid(); };
 }
 
 namespace {
@@ -200,5 +204,10 @@ DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
   layout.fstab = fstab_lines(layout.partitions);
   return layout;
 }
+  // After every partition's UUIDs, so a partition's ids do not depend on these.
+  for (PlannedPartition& p : layout.partitions) {
+    if (p.fs_type.starts_with("ext")) p.ext_hash_seed = uuids("ext-hash-seed:" + p.id);
+  }
+  layout.disk_id = uuids("disk-id");
 
 }  // namespace supervisor

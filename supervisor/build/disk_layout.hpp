@@ -1,13 +1,15 @@
 // The merged template's disk as the disk maker's partition table, with the
-// identifiers chosen up front (docs/image-build.md): a random file system
-// UUID per partition and a GPT partition UUID, the /etc/fstab lines the
-// installer writes, and which file systems hold /, /boot and the ESP.
+// identifiers chosen up front (docs/image-build.md): a file system UUID per
+// partition, a GPT partition UUID and disk GUID, an ext directory hash seed
+// (a build derives them all from its seed, reproducible.hpp), the /etc/fstab
+// lines the installer writes, and which file systems hold /, /boot and the ESP.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/template.hpp"
@@ -30,6 +32,7 @@ struct PlannedPartition {
   std::vector<std::string> flags;
   std::string fs_uuid;       // "XXXX-XXXX" for FAT (a volume id), else a UUID
   std::string part_uuid;     // GPT only
+  std::string ext_hash_seed;  // ext2/3/4: the directory hash seed (a UUID), else ""
   bool operator==(const PlannedPartition&) const = default;
 };
 
@@ -64,17 +67,21 @@ struct DiskLayout {
   std::string esp_mount_point;   // of the partition with type or flag esp; "" = none
   std::optional<VerityPlan> verity;
 };
+  std::string disk_id;  // the GPT disk GUID; MBR: its first 8 hex digits are the disk identifier
 
 // A version 4 UUID from /dev/urandom, lower-case 8-4-4-4-12.
 std::string random_uuid();
 
-// Yields one fresh UUID per call; tests pass a deterministic one.
-using UuidSource = std::function<std::string()>;
+// The UUID of one label: "fs-uuid:<partition id>", "part-uuid:<id>",
+// "ext-hash-seed:<id>", "disk-id". A build derives them (derived_uuids,
+// reproducible.hpp); random_uuids() ignores the label.
+using UuidSource = std::function<std::string(std::string_view label)>;
+UuidSource random_uuids();
 
 // Throws base::Error(kInvalidInput) for a disk the disk maker cannot make:
 // no size, no "/" partition, a start or end off the 1 MiB grid, a partition
 // past the end of the disk, an unknown type or file system.
-DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids = random_uuid);
+DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids = random_uuids());
 
 // Makes `layout` (planned from `disk`) a dm-verity root: the hash
 // partition loses its file system, "/" is mounted read-only. Throws

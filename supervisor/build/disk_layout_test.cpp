@@ -14,7 +14,7 @@ namespace {
 // Deterministic UUIDs: 00000000-0000-4000-8000-00000000000N, N counting up.
 UuidSource counting_uuids() {
   auto n = std::make_shared<int>(0);
-  return [n] {
+  return [n](std::string_view) {
     const int k = (*n)++;
     char text[40];
     std::snprintf(text, sizeof text, "%08x-0000-4000-8000-%012x", 0xa0 + k, k + 1);

@@ -16,6 +16,7 @@
 #include "supervisor/build/additional_files.hpp"
 #include "supervisor/family.hpp"
 #include "supervisor/build/password_hash.hpp"
+#include "supervisor/build/reproducible.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
@@ -54,10 +55,12 @@ std::vector<installer_client::PackageFile> packages_to_install(const InstallInpu
   return out;
 }
 
-std::vector<installer_client::User> users_of(const config::SystemConfig& sc) {
+// Each password's salt derived from the build's seed and the user's name.
+std::vector<installer_client::User> users_of(const config::SystemConfig& sc, const std::string& seed) {
   std::vector<installer_client::User> users;
   for (const config::User& u : sc.users) {
-    users.push_back({.name = u.name, .password_hash = hash_password(u.name, u.password, u.hash_algo.value_or("")),
+    const std::vector<unsigned char> salt = derived_bytes(seed, "password-salt:" + u.name, kSaltBytes);
+    users.push_back({.name = u.name, .password_hash = hash_password(u.name, u.password, u.hash_algo.value_or(""), salt),
                      .groups = u.groups, .shell = u.shell.value_or(""), .home = u.home.value_or(""),
                      .sudo = u.sudo.value_or(false), .startup_script = u.startup_script.value_or(""),
                      .password_max_age = u.password_max_age ? static_cast<std::int32_t>(*u.password_max_age)
@@ -124,7 +127,7 @@ std::vector<std::string> extra_modules(const config::Kernel& kernel) {
 void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   const config::SystemConfig& sc = system_config(in.image);
   out.hostname = image_hostname(sc);
-  out.users = users_of(sc);
+  out.users = users_of(sc, build_seed(in.image, in.lock));
   for (const auto& configuration : sc.configurations) out.commands.emplace_back(configuration.cmd);
   for (const FstabLine& line : in.layout.fstab) {
     out.fstab.push_back({line.spec, line.mount_point, line.fs_type, line.options, line.dump, line.pass});
@@ -171,7 +174,7 @@ std::vector<diskmaker_client::Partition> partitions_of(const DiskLayout& layout)
   std::vector<diskmaker_client::Partition> out;
   for (const PlannedPartition& p : layout.partitions) {
     out.push_back({p.id, p.index, p.name, p.type, p.start, p.end, p.fs_type, p.fs_label, p.mount_point,
-                   p.mount_options, p.flags, p.fs_uuid, p.part_uuid});
+                   p.mount_options, p.flags, p.fs_uuid, p.part_uuid, p.ext_hash_seed});
   }
   return out;
 }
@@ -322,7 +325,10 @@ PreparedRequest prepare_disk_request(const DiskInputs& in) {
     case DiskRun::kFinish: request.phase = diskmaker_client::Phase::FINISH; break;
   }
   if (in.layout.verity) request.verity = diskmaker_client::Verity{in.layout.verity->data_id, in.layout.verity->hash_id};
-  diskmaker_client::encode(request, p.init_request().initDiskmaker());
+  request.disk_id = in.layout.disk_id;
+  ipc::proto::StageRequest::Builder stage_request = p.init_request();
+  stage_request.setSourceDateEpoch(in.source_date_epoch);  // file system and FAT times, clamped file times
+  diskmaker_client::encode(request, stage_request.initDiskmaker());
   p.mounts.read_write.push_back(in.workspace);
   return p;
 }
@@ -450,7 +456,8 @@ std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std
                   .workspace = install.workspace,
                   .root_dir = install.root_dir,
                   .output_dir = install.output_dir,
-                  .layout = install.layout};
+                  .layout = install.layout,
+                  .source_date_epoch = install.source_date_epoch};
   const std::optional<SecureBootKeys> keys = secure_boot_keys(install.image);
   if (keys) {
     base::check(static_cast<bool>(add_later), "Secure Boot signing needs jobs added while the build runs");

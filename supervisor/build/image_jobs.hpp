@@ -50,7 +50,7 @@ struct InstallInputs {
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
-  std::int64_t source_date_epoch = -1;  // the stages' SOURCE_DATE_EPOCH (the SBOM's time); -1 = now
+  std::int64_t source_date_epoch = -1;  // the stages' SOURCE_DATE_EPOCH (build_time, reproducible.hpp); -1 = now
   std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
 };
 
@@ -65,6 +65,7 @@ struct DiskInputs {
   std::filesystem::path output_dir;
   const DiskLayout& layout;
   DiskRun run = DiskRun::kWhole;
+  std::int64_t source_date_epoch = -1;  // the stage's SOURCE_DATE_EPOCH; -1 = unset
 };
 
 // <output_dir>/.<output base name>.esp: where phase partitions copies the ESPs.

@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "stages/isomaker/client.hpp"
 #include "supervisor/build/archive_checks.hpp"
+#include "supervisor/build/reproducible.hpp"
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
@@ -17,10 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace isomaker_client = stage::isomaker::client;
-
-// 2020-01-01T00:00:00Z and one year: the range a lockfile-derived clamp time falls in.
-constexpr std::int64_t kDerivedClampBase = 1577836800;
-constexpr std::int64_t kDerivedClampSpan = 365 * 24 * 3600;
 
 // The bootloader section is for a disk; an initrd has none. Said once, not dropped silently.
 void note_unused_bootloader(const config::ImageTemplate& image, Logger& log) {
@@ -82,20 +79,6 @@ StageJob make_initrd_job(const InstallInputs& install, const std::string& after,
 
 }  // namespace
 
-std::int64_t initrd_clamp_time(const Lockfile& lock, const char* source_date_epoch) {
-  if (source_date_epoch != nullptr && *source_date_epoch != '\0') {
-    const std::string_view text(source_date_epoch);
-    std::int64_t value = -1;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    base::require(ec == std::errc() && end == text.data() + text.size() && value >= 0,
-                 "Invalid SOURCE_DATE_EPOCH '" + std::string(text) + "': it must be a number of seconds since 1970");
-    return value;
-  }
-  const std::string digest = sha256_hex(lockfile_to_json(lock));
-  const std::int64_t offset = static_cast<std::int64_t>(std::stoull(digest.substr(0, 12), nullptr, 16));
-  return kDerivedClampBase + offset % kDerivedClampSpan;
-}
-
 PreparedRequest prepare_initrd_request(const InitrdJobInputs& in) {
   if (in.kernel_path.empty()) {
     throw base::Error(base::ErrorKind::kInvalidInput, "Failed to make the initrd: the image has no kernel (/boot/vmlinuz-*)")
@@ -123,7 +106,7 @@ std::vector<StageJob> initrd_jobs(const InstallInputs& inputs, std::function<voi
   // The cpio's clamp time is also the installer's SOURCE_DATE_EPOCH, so the
   // SBOM in the tree is the same for the same lockfile.
   InstallInputs install = inputs;
-  install.source_date_epoch = initrd_clamp_time(install.lock, std::getenv("SOURCE_DATE_EPOCH"));
+  install.source_date_epoch = build_time(install.lock, std::getenv("SOURCE_DATE_EPOCH"));
   std::vector<StageJob> jobs = install_jobs(install, "", std::move(on_saved), out);
   jobs.push_back(make_initrd_job(install, configure_job_name(install), out));
   return jobs;

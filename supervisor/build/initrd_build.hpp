@@ -39,11 +39,6 @@ struct InitrdJobInputs {
   std::string compression = "gzip";  // the provider's initrdCompression: gzip, zstd, xz or none
 };
 
-// The clamp time of every entry: SOURCE_DATE_EPOCH when set (`source_date_epoch`,
-// the environment's), else a time derived from the lockfile, so that the same
-// package set gives the same bytes. Throws kInvalidInput on a malformed value.
-std::int64_t initrd_clamp_time(const Lockfile& lock, const char* source_date_epoch);
-
 // The cpio leaves out the kernel (copied beside it) and an initramfs the
 // packages may have made in /boot (the image is one).
 PreparedRequest prepare_initrd_request(const InitrdJobInputs& in);

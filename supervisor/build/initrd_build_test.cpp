@@ -2,6 +2,7 @@
 // loader, initramfs, fstab, ESP or file system UUIDs), and make-initrd given
 // the tree read-only, the kernel, what to leave out and the clamp time.
 #include "supervisor/build/initrd_build.hpp"
+#include "supervisor/build/reproducible.hpp"
 
 #include <fstream>
 
@@ -160,18 +161,18 @@ TEST_F(InitrdBuild, KernelAndInitramfsMustBeFilesOfBoot) {
 }
 
 TEST_F(InitrdBuild, TheClampTimeIsSourceDateEpochElseDerivedFromTheLockfile) {
-  EXPECT_EQ(initrd_clamp_time(lock, "1700000000"), 1700000000);
+  EXPECT_EQ(build_time(lock, "1700000000"), 1700000000);
   for (const char* bad : {"17e8", "-5", "now", "1700000000 "}) {
-    EXPECT_THROW(initrd_clamp_time(lock, bad), base::Error) << bad;
+    EXPECT_THROW(build_time(lock, bad), base::Error) << bad;
   }
-  const std::int64_t derived = initrd_clamp_time(lock, nullptr);
-  EXPECT_EQ(initrd_clamp_time(lock, ""), derived) << "an empty variable is unset";
+  const std::int64_t derived = build_time(lock, nullptr);
+  EXPECT_EQ(build_time(lock, ""), derived) << "an empty variable is unset";
   EXPECT_GE(derived, 1577836800);
   EXPECT_LT(derived, 1577836800 + 365 * 24 * 3600);
-  EXPECT_EQ(initrd_clamp_time(lock, nullptr), derived) << "the same lockfile, the same time";
+  EXPECT_EQ(build_time(lock, nullptr), derived) << "the same lockfile, the same time";
   Lockfile other = lock;
   other.packages[0].version = "0.143";
-  EXPECT_NE(initrd_clamp_time(other, nullptr), derived);
+  EXPECT_NE(build_time(other, nullptr), derived);
 }
 
 TEST_F(InitrdBuild, JobsAreInstallThenMakeInitrdOnTheIsomaker) {
@@ -202,7 +203,7 @@ TEST_F(InitrdBuild, TheInstallerGetsTheClampTimeAsSourceDateEpoch) {
   ImageResults out;
   const std::vector<StageJob> jobs = initrd_jobs(inputs(), {}, out);
   ASSERT_EQ(jobs.front().kind, ipc::proto::StageKind::INSTALLER);
-  EXPECT_EQ(request_of(jobs.front().prepare()).getSourceDateEpoch(), initrd_clamp_time(lock, nullptr));
+  EXPECT_EQ(request_of(jobs.front().prepare()).getSourceDateEpoch(), build_time(lock, nullptr));
   ::setenv("SOURCE_DATE_EPOCH", "1000000000", 1);
   const std::vector<StageJob> pinned = initrd_jobs(inputs(), {}, out);
   ::unsetenv("SOURCE_DATE_EPOCH");

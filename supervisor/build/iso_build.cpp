@@ -26,6 +26,7 @@
 #include "supervisor/build/host_tools.hpp"
 #include "supervisor/build/image_record.hpp"
 #include "supervisor/build/initrd_build.hpp"
+#include "supervisor/build/reproducible.hpp"
 #include "supervisor/stage/stage_launch.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
@@ -41,7 +42,7 @@ struct IsoPlan {
   config::ProviderData provider;
   config::ImageTemplate live;  // merged with its OS default
   fs::path live_installer;
-  DiskLayout layout;
+  DiskLayout layout;  // checked up front; the build plans it again with derived identifiers
   IsoDiskFacts disk;
 };
 
@@ -229,7 +230,7 @@ IsoJobInputs iso_job_inputs(const BuildRequest& request, const IsoPlan& plan, co
                   .cmdline = kernel.cmdline.value_or(""),
                   .bios_boot = iso_bios_boot(plan.provider.arch, live.root_dir, plan.provider.facts.grub),
                   .grub = plan.provider.facts.grub,
-                  .clamp_time = initrd_clamp_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
+                  .clamp_time = build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
                   .output_name = output_base_name(request.image) + ".iso"};
   in.packages = packages;
   return in;
@@ -306,8 +307,9 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     if (hand_back_outputs(request, plan.provider, output_dir, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
-    const ImageResults results =
-        make_image(image_run, target, plan.provider, lock, files, cache, workspace, plan.layout, log);
+    // The target's disk with the identifiers of its template and lockfile (reproducible.hpp).
+    const DiskLayout layout = plan_disk_layout(*target.image.disk, derived_uuids(build_seed(target.image, lock)));
+    const ImageResults results = make_image(image_run, target, plan.provider, lock, files, cache, workspace, layout, log);
     const IsoRawImage raw = raw_image_of(results, output_base_name(request.image));
 
     // The live environment, pinned to the lock resolved above.

@@ -32,7 +32,7 @@ std::string prefix_for(std::string_view user, std::string_view algo) {
 }  // namespace
 
 std::string hash_password(std::string_view user, const std::optional<std::string>& password,
-                          std::string_view hash_algo) {
+                          std::string_view hash_algo, std::span<const unsigned char> salt_bytes) {
   if (!password || password->empty()) return "";
   if (password->front() == '$') {
     base::require(config::rules::is_crypt_hash(*password),
@@ -40,8 +40,12 @@ std::string hash_password(std::string_view user, const std::optional<std::string
     return *password;
   }
   const std::string prefix = prefix_for(user, hash_algo);
-  // count 0 = the library's default cost; the salt comes from the OS.
-  std::unique_ptr<char, FreeDeleter> setting(::crypt_gensalt_ra(prefix.c_str(), 0, nullptr, 0));
+  base::check(salt_bytes.empty() || salt_bytes.size() == kSaltBytes,
+              "a password salt needs " + std::to_string(kSaltBytes) + " bytes, not " + std::to_string(salt_bytes.size()));
+  // count 0 = the library's default cost; no bytes: the salt comes from the OS.
+  const char* rbytes = salt_bytes.empty() ? nullptr : reinterpret_cast<const char*>(salt_bytes.data());
+  std::unique_ptr<char, FreeDeleter> setting(
+      ::crypt_gensalt_ra(prefix.c_str(), 0, rbytes, static_cast<int>(salt_bytes.size())));
   base::check(setting != nullptr, "Failed to make a " + prefix + " salt for user '" + std::string(user) + "'");
   void* data = nullptr;
   int size = 0;

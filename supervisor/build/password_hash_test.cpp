@@ -32,6 +32,24 @@ TEST(PasswordHashSalt, DiffersBetweenTwoHashesOfOnePassword) {
   EXPECT_NE(hash_password("u", std::string("same"), "sha512"), hash_password("u", std::string("same"), "sha512"));
 }
 
+// The build's salts: the same bytes give the same hash, other bytes another,
+// for every algorithm; the hash still verifies.
+TEST_P(PasswordHash, GivenSaltBytesGiveTheSameHashEachTime) {
+  std::vector<unsigned char> salt(kSaltBytes);
+  for (std::size_t i = 0; i < salt.size(); ++i) salt[i] = static_cast<unsigned char>(i * 37 + 5);
+  const std::string hash = hash_password("user", std::string("pw"), GetParam().algo, salt);
+  EXPECT_THAT(hash, testing::StartsWith(GetParam().prefix));
+  EXPECT_EQ(hash_password("user", std::string("pw"), GetParam().algo, salt), hash);
+  EXPECT_EQ(std::string(::crypt("pw", hash.c_str())), hash);
+  salt[0] ^= 0xff;
+  EXPECT_NE(hash_password("user", std::string("pw"), GetParam().algo, salt), hash);
+}
+
+TEST(PasswordHashSalt, RefusesASaltOfAnotherLength) {
+  const std::vector<unsigned char> salt(kSaltBytes - 1, 7);
+  EXPECT_THROW(hash_password("u", std::string("pw"), "sha512", salt), base::Error);
+}
+
 TEST(PasswordHashInput, KeepsAnExistingHash) {
   const std::string hash = "$6$abcdefgh$" + std::string(86, 'a');
   EXPECT_EQ(hash_password("u", hash, "sha256"), hash);
