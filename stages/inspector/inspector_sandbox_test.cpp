@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 #include "sandbox/testing/probe_run.hpp"
@@ -36,9 +37,11 @@ class InspectorSandbox : public ::testing::Test {
 
   fs::path tree() const { return dir_.path() / "tree"; }
 
-  sandbox::testing::ProbeRun inspect(const fs::path& disk) {
-    const nlohmann::json request = {
-        {"inspector", {{"image", {{"path", disk.string()}}}, {"imageName", disk.filename().string()}}}};
+  sandbox::testing::ProbeRun inspect(const fs::path& disk, bool list_files = false) {
+    const nlohmann::json request = {{"inspector",
+                                     {{"image", {{"path", disk.string()}}},
+                                      {"imageName", disk.filename().string()},
+                                      {"listFiles", list_files}}}};
     const fs::path file = dir_.path() / "request.json";
     write_file(file, request.dump(1));
     sandbox::SandboxSpec spec =
@@ -75,6 +78,34 @@ TEST_F(InspectorSandbox, ReadsADiskInsideItsSandboxAndLeavesItUnchanged) {
   EXPECT_EQ(r["kernelEntries"][0]["verityRootHash"], "abcd");  // the UKI's
   EXPECT_EQ(r["kernelEntries"][1]["verityRootHash"], "00ff");  // the entry's
   EXPECT_EQ(r["ukis"][0]["sections"].size(), 3u);
+  EXPECT_TRUE(tests::support::read_whole_file(disk) == before) << "the image changed";
+}
+
+// compare's file manifest: every file hashed inside the sandbox, a link to
+// a host file only its target's name, a file past the hashing limit (a hole
+// of 1 GiB) listed without a hash; the image is left unchanged.
+TEST_F(InspectorSandbox, ListsAndHashesTheFilesInsideItsSandbox) {
+  const fs::path secret = dir_.path() / "host-secret";
+  write_file(secret, "HOST-SECRET-LINE\n");
+  fill_debian_tree(tree());
+  fs::create_symlink(secret, tree() / "etc/host-link");
+  { std::ofstream(tree() / "var/big", std::ios::trunc).close(); }
+  fs::resize_file(tree() / "var/big", 1ULL << 30);
+  const fs::path disk = make_disk(dir_.path());
+  const std::string before = tests::support::read_whole_file(disk);
+  const auto ran = inspect(disk, true);
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  EXPECT_THAT(ran.out, Not(HasSubstr("HOST-SECRET")));
+  std::map<std::string, nlohmann::json> files;
+  const nlohmann::json result = nlohmann::json::parse(ran.out);
+  for (const auto& f : result["inspector"]["files"]) {
+    files[std::to_string(f["partition"].get<int>()) + ":" + f["path"].get<std::string>()] = f;
+  }
+  ASSERT_EQ(files.count("2:/etc/passwd"), 1u) << ran.out.substr(0, 3000);
+  EXPECT_EQ(files["2:/etc/passwd"]["sha256"].size(), 32u);
+  EXPECT_EQ(files["2:/etc/host-link"]["linkTarget"], secret.string());
+  EXPECT_EQ(files["2:/var/big"]["size"], std::to_string(1ULL << 30));  // capnp's JSON writes UInt64 as text
+  EXPECT_EQ(files["2:/var/big"]["sha256"].size(), 0u) << "past 512 MiB: not hashed";
   EXPECT_TRUE(tests::support::read_whole_file(disk) == before) << "the image changed";
 }
 
