@@ -68,6 +68,25 @@ TEST(DebugfsListing, ParsesEveryFieldAndRefusesABrokenLine) {
   EXPECT_THROW(parse_debugfs_listing("/12/100944/0/0/a/6/\n", "/ in p"), base::Error);
 }
 
+TEST(ManifestBudget, RefusesMoreFilesOrNameBytesThanTheResultHolds) {
+  ManifestBudget files;
+  const FileEntry one{2, "/f", "regular", 0644, 0, 0, 1, "", ""};
+  for (std::size_t i = 0; i < kMaxManifestFiles; ++i) files.add(one, "partition 2");
+  try {
+    files.add(one, "partition 2 of 'disk.raw'");
+    FAIL() << "no error";
+  } catch (const base::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("partition 2 of 'disk.raw': the image holds more than 250000 files"),
+              std::string::npos)
+        << e.what();
+  }
+  ManifestBudget names;
+  const FileEntry long_link{2, "/l", "symlink", 0777, 0, 0, 4000, "", std::string(4000, 'x')};
+  EXPECT_THROW(
+      for (std::uint64_t bytes = 0; bytes <= kMaxManifestNameBytes; bytes += 4002) names.add(long_link, "partition 2"),
+      base::Error);
+}
+
 class FileManifest : public ::testing::Test {
  protected:
   tests::TempDir dir_{"oic-inspect-files"};
