@@ -64,19 +64,22 @@ void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   }
 }
 
-// Secure Boot signs the ESP of a raw disk booted by systemd-boot and a UKI
-// (the UKI holds the root hash): a GRUB image's chain (shim, its
-// configuration) is not signed by this version.
+// Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI
+// (which may hold a dm-verity root hash), or by GRUB through shim (its menu
+// inside the signed binary; a dm-verity root with GRUB is refused by
+// verity_keys). An ISO's boot chain is not signed by this version.
 void secure_boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
   const auto& loader = t.system_config->bootloader;
   const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
   const auto& kernel = t.system_config->kernel;
   const bool uki = kernel && kernel->uki.value_or(false);
-  if (type == "raw" && provider == "systemd-boot" && uki) return;
+  const bool grub = provider == "grub" || provider == "grub2";
+  if (type == "raw" && ((provider == "systemd-boot" && uki) || grub)) return;
   out.push_back("systemConfig.immutability.secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure Boot signing "
-                "is built for raw disk images booted by systemd-boot with a UKI, not for imageType " + type + " with " +
-                provider + (uki ? " and a UKI" : " without a UKI") + "; remove the keys or use systemd-boot and "
+                "is built for raw disk images booted by GRUB, or by systemd-boot with a UKI, not for imageType " +
+                type + " with " + provider + (uki ? " and a UKI" : " without a UKI") +
+                "; remove the keys, or build a raw image with GRUB or with systemd-boot and "
                 "systemConfig.kernel.uki: true");
 }
 

@@ -62,17 +62,32 @@ ImageTemplate with_secure_boot(ImageTemplate t) {
   return t;
 }
 
-// Secure Boot signs the ESP of a systemd-boot + UKI raw disk: built. With
-// GRUB (whose chain it does not sign) the keys are named and the build refused.
-TEST(UnbuiltKeys, SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly) {
+// Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI,
+// or by GRUB through shim (no dm-verity root: the merge turned `enabled`
+// off for want of a hash partition): built. GRUB with a dm-verity root is
+// refused for the root, an ISO and systemd-boot without a UKI for the keys.
+TEST(UnbuiltKeys, SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki) {
   EXPECT_TRUE(unbuilt_keys(with_secure_boot(verity_template("systemd-boot", true))).empty());
   EXPECT_NO_THROW(require_buildable(with_secure_boot(verity_template("systemd-boot", true))));
-  const ImageTemplate grub = with_secure_boot(verity_template("grub", true));
-  EXPECT_THAT(unbuilt_keys(grub), ElementsAre(HasSubstr("dm-verity root needs its root hash in a UKI"),
-                                              HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure "
-                                                        "Boot signing is built for raw disk images booted by "
-                                                        "systemd-boot with a UKI, not for imageType raw with grub")));
-  EXPECT_THROW(require_buildable(grub), base::Error);
+  for (const char* provider : {"grub", "grub2"}) {
+    ImageTemplate grub = with_secure_boot(verity_template(provider, false));
+    grub.system_config->immutability->enabled = false;
+    EXPECT_TRUE(unbuilt_keys(grub).empty()) << provider;
+    EXPECT_NO_THROW(require_buildable(grub)) << provider;
+  }
+  EXPECT_THAT(unbuilt_keys(with_secure_boot(verity_template("grub", true))),
+              ElementsAre(HasSubstr("dm-verity root needs its root hash in a UKI")));
+  ImageTemplate iso = with_secure_boot(verity_template("grub", false));
+  iso.system_config->immutability->enabled = false;
+  iso.target->image_type = "iso";
+  EXPECT_THAT(unbuilt_keys(iso), ElementsAre(HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure "
+                                                       "Boot signing is built for raw disk images booted by GRUB, "
+                                                       "or by systemd-boot with a UKI, not for imageType iso with "
+                                                       "grub without a UKI")));
+  EXPECT_THROW(require_buildable(iso), base::Error);
+  ImageTemplate no_uki = with_secure_boot(verity_template("systemd-boot", false));
+  no_uki.system_config->immutability->enabled = false;
+  EXPECT_THAT(unbuilt_keys(no_uki), ElementsAre(HasSubstr("not for imageType raw with systemd-boot without a UKI")));
 }
 
 TEST(UnbuiltKeys, XfsAndLegacyBootOfADiskImageAreNamed) {

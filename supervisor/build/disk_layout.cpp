@@ -197,7 +197,10 @@ DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
     if (p.mount_point == "/boot") layout.boot_fs_uuid = p.fs_uuid;
     const bool esp_type =
         config::effective_type_name(source.type.value_or(""), source.type_uuid.value_or("")) == "esp";
-    if (esp_type || has_flag(source, "esp")) layout.esp_mount_point = p.mount_point;
+    if (esp_type || has_flag(source, "esp")) {
+      layout.esp_mount_point = p.mount_point;
+      layout.esp_fs_uuid = p.fs_uuid;
+    }
     layout.partitions.push_back(std::move(p));
   }
   base::require(!layout.root_fs_uuid.empty(), "disk.partitions: no partition is mounted at /");

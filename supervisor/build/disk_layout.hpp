@@ -65,6 +65,7 @@ struct DiskLayout {
   std::string root_fs_uuid;
   std::string boot_fs_uuid;      // of the file system holding /boot; "" = the root's
   std::string esp_mount_point;   // of the partition with type or flag esp; "" = none
+  std::string esp_fs_uuid;       // its FAT volume id ("ABCD-1234"); "" = none
   std::optional<VerityPlan> verity;
 };
   std::string disk_id;  // the GPT disk GUID; MBR: its first 8 hex digits are the disk identifier

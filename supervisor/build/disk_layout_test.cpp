@@ -64,6 +64,7 @@ TEST(DiskLayout, TurnsTheDefaultDiskIntoBytesGuidsAndFstab) {
   EXPECT_EQ(layout.root_fs_uuid, root.fs_uuid);
   EXPECT_EQ(layout.boot_fs_uuid, "") << "/boot is on the root file system";
   EXPECT_EQ(layout.esp_mount_point, "/boot/efi");
+  EXPECT_EQ(layout.esp_fs_uuid, "0000-00A0") << "GRUB finds the ESP by it (Secure Boot)";
   EXPECT_THAT(layout.fstab,
               testing::ElementsAre(FstabLine{"UUID=" + root.fs_uuid, "/", "ext4", "defaults", 0, 1},
                                    FstabLine{"UUID=" + esp.fs_uuid, "/boot/efi", "vfat", "umask=0077", 0, 2}));

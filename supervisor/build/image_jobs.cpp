@@ -142,7 +142,8 @@ void fill_os_config(installer_client::Request& out, const InstallInputs& in) {
   out.initrd_file_name = in.facts.initrd_file_name;
   const config::GrubNames& grub = in.facts.grub;
   out.grub = installer_client::Grub{grub.mkstandalone, grub.modules_dir, grub.config_dir, grub.tools_package,
-                                    grub.modules_package};
+                                    grub.modules_package, grub.shim, grub.shim_package, grub.sbat};
+  out.secure_boot = secure_boot_keys(in.image).has_value();
 }
 
 ipc::Bootloader bootloader_of(const config::ImageTemplate& image) {
@@ -290,6 +291,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.root_fs_uuid = in.layout.root_fs_uuid;
   request.boot_fs_uuid = in.layout.boot_fs_uuid;
   request.esp_mount_point = in.layout.esp_mount_point;
+  request.esp_fs_uuid = in.layout.esp_fs_uuid;
   if (in.layout.verity) {
     request.verity = installer_client::Verity{in.layout.verity->data_part_uuid, in.layout.verity->hash_part_uuid};
   }

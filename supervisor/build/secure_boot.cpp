@@ -203,7 +203,10 @@ void use_verified(const BinaryJob& job, const signer::VerifiedEfi& verified, con
 std::optional<SecureBootKeys> secure_boot_keys(const config::ImageTemplate& image) {
   if (!image.system_config || !image.system_config->immutability) return std::nullopt;
   const config::Immutability& im = *image.system_config->immutability;
-  if (!im.enabled || !im.secure_boot_db_key || !im.secure_boot_db_crt || !im.secure_boot_db_cer) return std::nullopt;
+  // Not `enabled`: that is the dm-verity root, which the merge turns off
+  // (with a warning) when the disk has no hash partition; the keys still
+  // ask for a signed ESP.
+  if (!im.secure_boot_db_key || !im.secure_boot_db_crt || !im.secure_boot_db_cer) return std::nullopt;
   return SecureBootKeys{beside_template(*im.secure_boot_db_key, image), beside_template(*im.secure_boot_db_crt, image),
                         beside_template(*im.secure_boot_db_cer, image)};
 }
