@@ -230,22 +230,25 @@ const std::vector<KeyTests>& key_table() {
         "config_merge:config/merge_test.cpp:Merge.ImmutabilityIsForcedOffWithoutAHashPartition"}},
       {"systemConfig.immutability.secureBootDBKey",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "image_verity:tests/image/verity_image_test.cpp:GrubSecureBootImage.GrubRefusesTheKernelWithAChangedByte",
+        "installer_bootloader:stages/installer/bootloader_test.cpp:"
+        "BootLoaderTest.SecureBootPutsShimGrubAndTheKernelOnTheEsp",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
-        "SecureBootKeys.RelativePathsAreBesideTheTemplateAndNeedImmutabilityOn",
+        "SecureBootKeys.RelativePathsAreBesideTheTemplate",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:EspCopy.SigningJobsCarryTheKeyOnlyInTheSignRequest",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate"}},
       {"systemConfig.immutability.secureBootDBCrt",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.AKeyThatDoesNotMatchItsCertificateStopsTheBuildAndChangesNothing"}},
       {"systemConfig.immutability.secureBootDBCer",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheRootHashIsInTheUkiAndVerifiesTheRootPartition",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltWithSystemdBootAndAUkiOnly",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
         "SecureBootKeys.TheDbCertificateIsReadWithoutFollowingALink"}},
       {"systemConfig.users[].name",

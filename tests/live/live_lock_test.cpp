@@ -56,6 +56,7 @@ systemConfig:
     - systemd-boot-efi
     - dracut-core
     - cryptsetup-bin
+    - shim-unsigned
 )";
 
 // Where the lock and apt may legitimately disagree: package name -> why.
