@@ -14,15 +14,27 @@ std::string field_text(const FieldChange& f, const std::string& kind) {
   return f.field + " " + value(f.from) + " -> " + value(f.to);
 }
 
+// A boot configuration's changed lines, one per line: "- old", "+ new".
+std::string line_changes(const Change& c) {
+  std::string out;
+  for (const FieldChange& f : c.fields) {
+    if (f.field != "line") continue;
+    if (!f.from.empty()) out += "      - " + shown(f.from) + "\n";
+    if (!f.to.empty()) out += "      + " + shown(f.to) + "\n";
+  }
+  return out;
+}
+
 void print_change(std::ostream& out, const Change& c) {
   const char mark = c.kind == "added" ? '+' : c.kind == "removed" ? '-' : '~';
   std::string fields;
   for (const FieldChange& f : c.fields) {
-    const std::string text = field_text(f, c.kind);
+    const std::string text = f.field == "line" ? "" : field_text(f, c.kind);
     if (!text.empty()) fields += (fields.empty() ? "" : ", ") + text;
   }
   out << "  " << mark << " " << shown(c.item) << (fields.empty() ? "" : "  " + fields)
-      << (c.volatile_only ? "  (volatile)" : "") << "\n";
+      << (c.volatile_only ? "  (volatile)" : "") << "\n"
+      << line_changes(c);
 }
 
 json side_json(const ComparedImage& side, bool full) {

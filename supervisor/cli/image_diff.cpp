@@ -1,5 +1,6 @@
 #include "supervisor/cli/image_diff.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -150,7 +151,46 @@ std::string in_partition(std::uint32_t partition, const std::string& path) {
   return "partition " + std::to_string(partition) + " " + path;
 }
 
-void diff_boot(const inspector::Report& a, const inspector::Report& b, std::vector<Change>& out) {
+constexpr std::size_t kMaxLinePairs = 16;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t nl = text.find('\n', at);
+    lines.push_back(text.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
+    at = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  return lines;
+}
+
+// The lines of `a` that `b` lacks (each line counted), in `a`'s order.
+std::vector<std::string> lines_missing(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::map<std::string, int> left;
+  for (const std::string& line : b) ++left[line];
+  std::vector<std::string> out;
+  for (const std::string& line : a) {
+    if (left[line]-- <= 0) out.push_back(line);
+  }
+  return out;
+}
+
+// A changed boot configuration file: its lines that went and came, paired
+// in order (at most kMaxLinePairs, then how many more).
+void add_line_changes(const std::string& from, const std::string& to, Change& change) {
+  const auto a = lines_of(from);
+  const auto b = lines_of(to);
+  const auto removed = lines_missing(a, b);
+  const auto added = lines_missing(b, a);
+  const std::size_t pairs = std::max(removed.size(), added.size());
+  for (std::size_t i = 0; i < pairs && i < kMaxLinePairs; ++i) {
+    change.fields.push_back({"line", i < removed.size() ? removed[i] : "", i < added.size() ? added[i] : ""});
+  }
+  if (pairs > kMaxLinePairs) change.fields.push_back({"more lines", "", std::to_string(pairs - kMaxLinePairs)});
+}
+
+void diff_boot_configs(const inspector::Report& a, const inspector::Report& b, std::vector<Change>& out) {
+  const std::size_t first = out.size();
   diff_lists<inspector::BootConfig>(
       "boot configuration", a.boot_configs, b.boot_configs,
       [](const inspector::BootConfig& c) { return in_partition(c.partition, c.path); },
@@ -158,6 +198,20 @@ void diff_boot(const inspector::Report& a, const inspector::Report& b, std::vect
         return Fields{{"size", std::to_string(c.text.size())}, {"sha256", sha256_hex(c.text)}};
       },
       out);
+  for (std::size_t i = first; i < out.size(); ++i) {
+    if (out[i].kind != "changed") continue;
+    const auto text_in = [&](const inspector::Report& r) {
+      for (const auto& c : r.boot_configs) {
+        if (in_partition(c.partition, c.path) == out[i].item) return c.text;
+      }
+      return std::string();
+    };
+    add_line_changes(text_in(a), text_in(b), out[i]);
+  }
+}
+
+void diff_boot(const inspector::Report& a, const inspector::Report& b, std::vector<Change>& out) {
+  diff_boot_configs(a, b, out);
   diff_lists<inspector::KernelEntry>(
       "kernels", a.kernel_entries, b.kernel_entries,
       [](const inspector::KernelEntry& k) { return k.kernel + " (" + k.config + ")"; },

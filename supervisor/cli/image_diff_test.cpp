@@ -150,8 +150,13 @@ TEST(ImageDiff, BootConfigurationKernelsAndSbom) {
   b.kernel_entries[0].options = "ro quiet";
   b.sbom_path.clear();
   const auto changes = diff_reports(sample(), b);
-  ASSERT_EQ(in_section(changes, "boot configuration").size(), 1u);
-  EXPECT_EQ(in_section(changes, "boot configuration")[0].item, "partition 2 /boot/grub/grub.cfg");
+  const auto configs = in_section(changes, "boot configuration");
+  ASSERT_EQ(configs.size(), 1u);
+  EXPECT_EQ(configs[0].item, "partition 2 /boot/grub/grub.cfg");
+  ASSERT_EQ(configs[0].fields.size(), 3u);  // size, sha256 and the line that changed
+  EXPECT_EQ(configs[0].fields[2].field, "line");
+  EXPECT_EQ(configs[0].fields[2].from, "linux /vmlinuz ro");
+  EXPECT_EQ(configs[0].fields[2].to, "linux /vmlinuz ro quiet");
   const auto kernels = in_section(changes, "kernels");
   ASSERT_EQ(kernels.size(), 1u);
   EXPECT_EQ(kernels[0].fields[0].from, "ro");
@@ -176,6 +181,28 @@ TEST(ImageDiff, PartitionBytesAreVolatileWhereTheFilesWereCompared) {
   EXPECT_FALSE(changes[1].volatile_only) << "swap: nothing else shows its bytes";
   EXPECT_EQ(classify({changes[0]}, false), Equality::kSemanticallyIdentical);
   EXPECT_EQ(classify(changes, false), Equality::kDifferent);
+}
+
+TEST(ImageDiff, ABootConfigurationsLinesThatWentAndCameArePaired) {
+  inspector::Report a = sample();
+  a.boot_configs[0].text = "set timeout=5\nlinux /vmlinuz root=UUID=a ro\nboot\nboot\n";
+  inspector::Report b = a;
+  b.boot_configs[0].text = "set timeout=5\nlinux /vmlinuz root=UUID=b ro\nboot\ninitrd /initrd.img\n";
+  const auto configs = in_section(diff_reports(a, b), "boot configuration");
+  ASSERT_EQ(configs.size(), 1u);
+  ASSERT_EQ(configs[0].fields.size(), 4u);
+  EXPECT_EQ(configs[0].fields[2].from, "linux /vmlinuz root=UUID=a ro");
+  EXPECT_EQ(configs[0].fields[2].to, "linux /vmlinuz root=UUID=b ro");
+  EXPECT_EQ(configs[0].fields[3].from, "boot") << "the second of two";
+  EXPECT_EQ(configs[0].fields[3].to, "initrd /initrd.img");
+  std::string many_a, many_b;
+  for (int i = 0; i < 20; ++i) many_a += "a" + std::to_string(i) + "\n", many_b += "b" + std::to_string(i) + "\n";
+  a.boot_configs[0].text = many_a;
+  b.boot_configs[0].text = many_b;
+  const auto many = in_section(diff_reports(a, b), "boot configuration");
+  ASSERT_EQ(many[0].fields.size(), 1u + 16u + 1u);  // the same size: sha256, 16 lines, how many more
+  EXPECT_EQ(many[0].fields.back().field, "more lines");
+  EXPECT_EQ(many[0].fields.back().to, "4");
 }
 
 TEST(ImageDiff, SpdxPackageSets) {

@@ -51,6 +51,7 @@ class CliCompare : public ::testing::Test {
     disk_ = make_disk(dir_->path());
     hostname_ = edited_copy(disk_, "hostname.raw", "oic-compare-a\n", "oic-compare-b\n");
     package_ = edited_copy(disk_, "package.raw", "Version: 5.2.15-2+b2\n", "Version: 5.2.15-3+b9\n");
+    grub_ = edited_copy(disk_, "grub.raw", "ro quiet\n", "ro splsh\n");
   }
   static void TearDownTestSuite() { dir_.reset(); }
 
@@ -74,6 +75,7 @@ class CliCompare : public ::testing::Test {
   static inline fs::path disk_;
   static inline fs::path hostname_;
   static inline fs::path package_;
+  static inline fs::path grub_;
   tests::TempDir scratch_{"oic-cli-compare-run"};
 };
 
@@ -120,6 +122,18 @@ TEST_F(CliCompare, DifferentBytesInFileSystemMetadataAloneAreSemanticallyIdentic
   EXPECT_THAT(r.out, HasSubstr("Equality: semantically_identical (0 meaningful differences, 1 volatile)\n"
                                "partition bytes:\n  ~ rootfs (4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709)  sha256 "));
   EXPECT_THAT(r.out, HasSubstr("(volatile)\n"));
+}
+
+TEST_F(CliCompare, ABootConfigurationsChangedLineIsShown) {
+  const auto r = compare({disk_.string(), grub_.string()});
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Equality: different (3 meaningful differences, 0 volatile)\n"));
+  EXPECT_THAT(r.out, HasSubstr("boot configuration:\n  ~ partition 2 /boot/grub/grub.cfg  sha256 "));
+  EXPECT_THAT(r.out, HasSubstr("\n      - \tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro quiet\n"
+                               "      + \tlinux\t/boot/vmlinuz-6.1.0-13-amd64 root=UUID=3f0c4c8e ro splsh\n"));
+  EXPECT_THAT(r.out, HasSubstr("kernels:\n  ~ /boot/vmlinuz-6.1.0-13-amd64 (/boot/grub/grub.cfg)  command line "
+                               "root=UUID=3f0c4c8e ro quiet -> root=UUID=3f0c4c8e ro splsh\n"));
+  EXPECT_THAT(r.out, HasSubstr("files (partition 2 rootfs):\n  ~ /boot/grub/grub.cfg  sha256 "));
 }
 
 TEST_F(CliCompare, PrintsOneJsonDocument) {
