@@ -123,7 +123,12 @@ TEST_F(FileManifest, ListsEveryFileOfTheRootAndTheEsp) {
   // More directories and files than one debugfs process is given.
   for (int d = 0; d < 300; ++d) write_file(tree() / "many" / std::to_string(d) / "f", std::to_string(d));
   for (int f = 0; f < 4200; ++f) write_file(tree() / "flat" / std::to_string(f), std::to_string(f * 7));
-  make_disk(dir_.path());
+  const fs::path disk = make_disk(dir_.path());
+  // A hidden FAT file, which mdir leaves out unless asked (-a).
+  const auto hide = tests::support::run_program(
+      {"/usr/bin/mattrib", "-i", disk.string() + "@@1048576", "+h", "::/loader/entries/debian.conf"},
+      {{"LC_ALL", "C"}}, dir_.path() / "mattrib");
+  ASSERT_EQ(hide.exit_code, 0) << hide.err;
   const auto root = listed(2);
   std::size_t in_tree = 2;  // "/" and mkfs's /lost+found
   for (auto it = fs::recursive_directory_iterator(tree()); it != fs::recursive_directory_iterator(); ++it) {

@@ -225,7 +225,7 @@ std::string FatFiles::drive() const { return std::string(kImagePath) + "@@" + st
 
 std::vector<std::string> FatFiles::list() const {
   const base::ChildOutcome run =
-      run_program({find_program("mdir", "mtools").string(), "-/", "-b", "-i", drive(), "::/"}, fd_, kMaxToolOutput);
+      run_program({find_program("mdir", "mtools").string(), "-/", "-b", "-a", "-i", drive(), "::/"}, fd_, kMaxToolOutput);
   const bool empty = run.exit_code == 1 && run.out.empty() && run.err.find("\"::/\" not found") != std::string::npos;
   if (empty) return {};  // mdir's word for a root directory without entries
   if (!run.ok()) base::fail(base::ErrorKind::kInvalidInput, "Failed to list " + where_ + ": mdir " + failure_text(run));

@@ -49,7 +49,7 @@ class ExtFiles {
 class FatFiles {
  public:
   FatFiles(int image_fd, std::uint64_t offset, std::string where);
-  // Every path in it, sorted; a directory's ends in '/'.
+  // Every path in it, hidden and system files too, sorted; a directory's ends in '/'.
   std::vector<std::string> list() const;
   // The file at `path`; more than `max_bytes`, or a name with a wildcard: an error.
   std::string read(const std::string& path, std::size_t max_bytes = 1 << 20) const;
