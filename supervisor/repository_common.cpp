@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "supervisor/build/package_fetch.hpp"
+#include "supervisor/build/secure_boot.hpp"
 
 namespace supervisor {
 
@@ -88,7 +89,20 @@ std::string source_name(ipc::proto::PackageSource source) {
   return "dependency";
 }
 
-std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image) {
+namespace {
+
+// A raw disk booted by GRUB and signed for Secure Boot: the installer puts
+// the image's shim in front of GRUB (docs/os-configuration.md).
+bool boots_grub_through_shim(const config::ImageTemplate& image) {
+  const std::string type = image.target ? image.target->image_type.value_or("raw") : "raw";
+  const auto& loader = image.system_config->bootloader;
+  const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
+  return type == "raw" && (provider == "grub" || provider == "grub2") && secure_boot_keys(image).has_value();
+}
+
+}  // namespace
+
+std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image, const config::GrubNames& grub) {
   std::vector<TemplatePackage> out;
   if (!image.system_config) return out;
   if (image.system_config->kernel) {
@@ -97,6 +111,10 @@ std::vector<TemplatePackage> template_packages(const config::ImageTemplate& imag
     }
   }
   for (const auto& spec : image.system_config->packages) out.push_back({spec, ipc::proto::PackageSource::SYSTEM});
+  // No shim package in the OS data: the installer refuses Secure Boot with GRUB.
+  if (boots_grub_through_shim(image) && !grub.shim_package.empty()) {
+    out.push_back({grub.shim_package, ipc::proto::PackageSource::BOOTLOADER});
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/provider.hpp"
 #include "config/template.hpp"
 #include "stages/fetcher/client.hpp"
 #include "stages/resolver/client.hpp"
@@ -55,11 +56,13 @@ void throw_first_failure(const stage::verifier::client::Result& result);
 std::string source_name(ipc::proto::PackageSource source);
 
 // What the template asks for: its kernel packages, then its system packages,
-// as written ("name" or a family's "name_version" pin), each once.
+// as written ("name" or a family's "name_version" pin), each once; then
+// what its boot chain needs from the OS data `grub`: with Secure Boot keys
+// and GRUB on a raw disk, the shim's package (grub.secureBoot.shimPackage).
 struct TemplatePackage {
   std::string spec;
   ipc::proto::PackageSource source;
 };
-std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image);
+std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image, const config::GrubNames& grub);
 
 }  // namespace supervisor

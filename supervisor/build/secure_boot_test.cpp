@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "stages/signer/signer.capnp.h"
 #include "supervisor/cache/digest.hpp"
+#include "supervisor/repository_common.hpp"
 #include "supervisor/stage/stage_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -68,6 +69,38 @@ TEST(SecureBootKeys, ApplyWithoutADmVerityRoot) {
   const auto keys = secure_boot_keys(keyed_template("/work/tmpl/user.yml", false));
   ASSERT_TRUE(keys.has_value());
   EXPECT_EQ(keys->key, "/work/tmpl/keys/DB.key");
+}
+
+std::vector<std::string> package_names(const std::vector<TemplatePackage>& packages) {
+  std::vector<std::string> names;
+  for (const TemplatePackage& p : packages) {
+    names.push_back(p.spec + (p.source == ipc::proto::PackageSource::BOOTLOADER ? " (bootloader)" : ""));
+  }
+  return names;
+}
+
+// GRUB under Secure Boot runs behind the image's shim: its package (the OS
+// data's) is asked for without the template naming it.
+TEST(SecureBootKeys, GrubAsksForTheShimPackageOfTheOsData) {
+  config::GrubNames debian;
+  debian.shim = "/usr/lib/shim/shimx64.efi";
+  debian.shim_package = "shim-unsigned";
+  config::ImageTemplate image = keyed_template("/work/tmpl/user.yml", false);
+  image.system_config->packages = {"sudo"};
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo", "shim-unsigned (bootloader)"))
+      << "no bootloader section: GRUB";
+  image.system_config->bootloader = config::Bootloader{.boot_type = "efi", .provider = "grub2"};
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo", "shim-unsigned (bootloader)"));
+  EXPECT_THAT(package_names(template_packages(image, config::GrubNames{})), ElementsAre("sudo"))
+      << "no shim in the OS data: the installer refuses";
+  image.system_config->bootloader->provider = "systemd-boot";
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo"));
+  image.system_config->bootloader->provider = "grub";
+  image.target = config::Target{.image_type = "iso"};
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo"));
+  image.target->image_type = "raw";
+  image.system_config->immutability.reset();
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo")) << "no keys";
 }
 
 class EspCopy : public testing::Test {

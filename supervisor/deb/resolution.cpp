@@ -202,7 +202,7 @@ std::vector<RequestedPackage> requested_packages(const config::ProviderData& pro
     if (seen.insert(p.name).second) out.push_back(std::move(p));
   };
   for (const auto& name : provider.chroot_env.essential) add(name, PackageSource::ESSENTIAL);
-  for (const auto& p : template_packages(image)) add(p.spec, p.source);
+  for (const auto& p : template_packages(image, provider.facts.grub)) add(p.spec, p.source);
   return out;
 }
 

@@ -279,7 +279,7 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
                        [repos, metadata] { return repomd_verify_request(*repos, metadata); },
                        [repos, metadata, state](const StageOutcome& o) { accept_verified_repomd(o, *repos, metadata, *state); }));
   auto ctx = std::make_shared<const ResolveContext>(
-      ResolveContext{orchestrator, repos, metadata, state, template_packages(image), options, provider.package_arch, out});
+      ResolveContext{orchestrator, repos, metadata, state, template_packages(image, provider.facts.grub), options, provider.package_arch, out});
   add_index_and_resolve_jobs(ctx, kPrimary, {"verify-repomd", "fetch-indexes", "verify-metadata", "resolve"});
 }
 
