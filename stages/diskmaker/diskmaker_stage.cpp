@@ -18,6 +18,7 @@
 #include "stages/diskmaker/partition_table.hpp"
 #include "stages/diskmaker/tools.hpp"
 #include "stages/diskmaker/tree_split.hpp"
+#include "stages/diskmaker/tree_times.hpp"
 #include "stages/diskmaker/verity.hpp"
 #include "stages/diskmaker/work_dir.hpp"
 
@@ -135,9 +136,16 @@ std::string make_verity_root(const PlacedPartition& data, const PlacedPartition&
   const std::string work = fd_path(work_fd) + "/";
   PlacedPartition at_start = data;
   at_start.start_sector = 0;
+  const auto time = source_date_epoch();
+  if (time) clamp_tree_mtimes(target.root_fd, fd_path(target.root_fd), *time);
   run_tool_checked({.argv = ext_mkfs_argv(at_start, work + data_file.name, fd_path(target.root_fd)),
                     .inherit_fds = inherit},
                    "make the " + data.spec->fs_type + " file system of " + where);
+  if (time) {
+    settle_ext_inode_times({.path = work + data_file.name, .fd = data_file.fd.get(), .offset = 0,
+                            .scratch_fd = work_fd, .inherit_fds = inherit},
+                           *time);
+  }
   const std::string output = run_tool_checked(
       {.argv = veritysetup_format_argv(*data.spec, *hash.spec, work + data_file.name, work + hash_file.name),
        .inherit_fds = inherit},
@@ -223,6 +231,7 @@ DiskRequest decode_request(DiskmakerRequest::Reader request) {
   DiskRequest out;
   out.layout.table = request.getTableType() == DiskmakerRequest::TableType::GPT ? TableType::kGpt : TableType::kMbr;
   out.layout.disk_size = request.getDiskSize();
+  out.layout.disk_id = request.getDiskId();
   for (const auto p : request.getPartitions()) {
     PartitionSpec spec{.id = p.getId(), .index = p.getIndex(), .name = p.getName(), .type = p.getTypeGuid(),
                        .start = p.getStart(), .end = p.getEnd(), .fs_type = p.getFsType(),
@@ -232,7 +241,6 @@ DiskRequest decode_request(DiskmakerRequest::Reader request) {
     for (const auto flag : p.getFlags()) spec.flags.emplace_back(flag);
     out.layout.partitions.push_back(std::move(spec));
   }
-  out.layout.disk_id = request.getDiskId();
   for (const auto a : request.getArtifacts()) out.artifacts.push_back({a.getType(), a.getCompression()});
   out.output_name = request.getOutputName();
   const auto verity = request.getVerity();

@@ -12,6 +12,7 @@
 #include "base/unique_fd.hpp"
 #include "stages/diskmaker/partition_table.hpp"
 #include "stages/diskmaker/tools.hpp"
+#include "stages/diskmaker/tree_times.hpp"
 
 namespace stage::diskmaker {
 namespace {
@@ -40,6 +41,11 @@ void make_ext(const PlacedPartition& p, const FsTarget& target) {
   run_tool_checked({.argv = ext_mkfs_argv(p, target.disk_path, target.source_dir),
                     .inherit_fds = target.inherit_fds},
                    "make the " + p.spec->fs_type + " file system of " + where(*p.spec));
+  if (const auto time = source_date_epoch()) {
+    settle_ext_inode_times({.path = target.disk_path, .fd = target.disk_fd, .offset = p.offset_bytes(),
+                            .scratch_fd = target.scratch_fd, .inherit_fds = target.inherit_fds},
+                           *time);
+  }
 }
 
 void make_vfat(const PlacedPartition& p, const FsTarget& target) {
@@ -157,6 +163,8 @@ std::vector<std::string> mcopy_argv(const PlacedPartition& p, const std::string&
 void make_filesystem(const PlacedPartition& partition, const FsTarget& target) {
   const PartitionSpec& s = *partition.spec;
   base::ErrorContext context{"making the file system of partition", s.id};
+  const auto time = source_date_epoch();
+  if (time && target.source_fd >= 0) clamp_tree_mtimes(target.source_fd, target.source_dir.value_or(s.id), *time);
   switch (fs_kind(s.fs_type, s.id)) {
     case FsKind::kNone: return;
     case FsKind::kExt: return make_ext(partition, target);

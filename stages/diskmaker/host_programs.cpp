@@ -23,7 +23,7 @@ constexpr std::array kToolPackages = {
     ToolPackage{"qemu-img", "qemu-utils"}, ToolPackage{"xz", "xz-utils"},
     ToolPackage{"zstd", "zstd"},           ToolPackage{"pigz", "pigz"},
     ToolPackage{"gzip", "gzip"},           ToolPackage{"mkfs.xfs", "xfsprogs"},
-    ToolPackage{"veritysetup", "cryptsetup-bin"},
+    ToolPackage{"veritysetup", "cryptsetup-bin"}, ToolPackage{"debugfs", "e2fsprogs"},
 };
 
 }  // namespace
@@ -42,7 +42,7 @@ std::vector<std::pair<std::string, std::string>> diskmaker_tools(
   if (verity) programs.push_back("veritysetup");
   for (const auto& fs : fs_types) {
     switch (fs_kind(fs, "?")) {
-      case FsKind::kExt: programs.push_back("mkfs.ext4"); break;
+      case FsKind::kExt: programs.insert(programs.end(), {"mkfs.ext4", "debugfs"}); break;
       case FsKind::kVfat: programs.insert(programs.end(), {"mkfs.vfat", "mcopy"}); break;
       case FsKind::kSwap: programs.push_back("mkswap"); break;
       case FsKind::kXfs: programs.push_back("mkfs.xfs"); break;

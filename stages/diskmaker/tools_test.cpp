@@ -69,11 +69,12 @@ TEST_P(DiskmakerTools, ListsEachProgramOnceWithItsPackage) {
 INSTANTIATE_TEST_SUITE_P(
     Requests, DiskmakerTools,
     ::testing::Values(
-        ToolsCase{{"ext4"}, {{"raw", "none"}}, {{"sfdisk", "fdisk"}, {"mkfs.ext4", "e2fsprogs"}}},
+        ToolsCase{{"ext4"}, {{"raw", "none"}},
+                  {{"sfdisk", "fdisk"}, {"mkfs.ext4", "e2fsprogs"}, {"debugfs", "e2fsprogs"}}},
         ToolsCase{{"fat32", "ext4", "ext2", "swap", "none"},
                   {{"raw", "gz"}, {"qcow2", "xz"}, {"vhd", "zstd"}},
                   {{"sfdisk", "fdisk"}, {"mkfs.vfat", "dosfstools"}, {"mcopy", "mtools"},
-                   {"mkfs.ext4", "e2fsprogs"}, {"mkswap", "util-linux"}, {"gzip", "gzip"},
+                   {"mkfs.ext4", "e2fsprogs"}, {"debugfs", "e2fsprogs"}, {"mkswap", "util-linux"}, {"gzip", "gzip"},
                    {"qemu-img", "qemu-utils"}, {"xz", "xz-utils"}, {"zstd", "zstd"}}}));
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "stages/installer/bootloader.hpp"
+#include "stages/installer/grub_memdisk.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -203,6 +205,7 @@ class BootInstaller {
     base::UniqueFd tmp = open_in_root(root_, "tmp", O_PATH | O_DIRECTORY);
     if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
     base::check(exists_in_root(root_, boot_dir + "/BOOTX64.EFI"), grub.mkstandalone + " wrote no BOOTX64.EFI");
+    settle_memdisk_times(boot_dir + "/BOOTX64.EFI");
     written_.push_back(boot_dir + "/BOOTX64.EFI");
     write(boot_dir + "/grub.cfg", embedded);
     write(strip_slashes(grub.config_dir) + "/grub.cfg",
@@ -248,7 +251,15 @@ class BootInstaller {
       if (tmp) ::unlinkat(tmp.get(), std::filesystem::path(scratch).filename().c_str(), 0);
     }
     base::check(exists_in_root(root_, boot_dir + "/grubx64.efi"), grub.mkstandalone + " wrote no grubx64.efi");
+    settle_memdisk_times(boot_dir + "/grubx64.efi");
     written_.push_back(boot_dir + "/grubx64.efi");
+  }
+
+  // The build time in grub-mkstandalone's memdisk (grub_memdisk.hpp), when the stage has one.
+  void settle_memdisk_times(const std::string& efi) const {
+    const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+    if (epoch == nullptr || *epoch == '\0') return;
+    settle_grub_memdisk_times(root_.string(), efi, std::stoll(epoch));
   }
 
   void install_systemd_boot() {

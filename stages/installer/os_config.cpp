@@ -281,6 +281,26 @@ void reset_machine_id(const std::filesystem::path& root) {
   remove_in_root(root, "var/lib/dbus", "machine-id");
 }
 
+void remove_build_logs(const std::filesystem::path& root) {
+  static constexpr std::pair<const char*, const char*> kFiles[] = {
+      {"var/log", "dpkg.log"},
+      {"var/log", "alternatives.log"},
+      {"var/log", "bootstrap.log"},
+      {"var/log/apt", "history.log"},
+      {"var/log/apt", "term.log"},
+      {"var/log/apt", "eipp.log.xz"},
+      {"var/cache/ldconfig", "aux-cache"},
+      {"var/lib/dpkg", "status-old"},
+      {"var/lib/dpkg", "available-old"},
+      {"var/lib/dpkg", "diversions-old"},
+      {"var/lib/dpkg", "statoverride-old"},
+      {"var/cache/debconf", "config.dat-old"},
+      {"var/cache/debconf", "templates.dat-old"},
+      {"var/cache/debconf", "passwords.dat-old"},
+  };
+  for (const auto& [dir, name] : kFiles) remove_in_root(root, dir, name);
+}
+
 std::string format_fstab_lines(const std::vector<FstabLine>& lines) {
   // fstab separates fields by blanks; a blank inside one is written \040.
   auto field = [](const std::string& value, const char* what) {

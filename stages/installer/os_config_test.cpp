@@ -96,6 +96,24 @@ TEST_F(OsConfigTest, EmptiesMachineIdAndRemovesTheDbusCopy) {
   EXPECT_EQ(fs::file_size(root_ / "etc/machine-id"), 0u);
 }
 
+TEST_F(OsConfigTest, RemovesThePackageToolsLogsAndBackupsOnly) {
+  for (const char* path : {"var/log/dpkg.log", "var/log/apt/history.log", "var/log/apt/eipp.log.xz",
+                           "var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old",
+                           "var/cache/debconf/templates.dat-old", "var/lib/dpkg/status", "var/log/wtmp"}) {
+    spit(root_ / path, "2026-12-06 14:00:00 configure\n");
+  }
+  fs::create_symlink("/etc/passwd", root_ / "var/log/alternatives.log");
+  remove_build_logs(root_);
+  for (const char* gone : {"var/log/dpkg.log", "var/log/apt/history.log", "var/log/apt/eipp.log.xz",
+                           "var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old",
+                           "var/cache/debconf/templates.dat-old", "var/log/alternatives.log"}) {
+    EXPECT_FALSE(fs::exists(fs::symlink_status(root_ / gone))) << gone;
+  }
+  EXPECT_TRUE(fs::exists(root_ / "var/lib/dpkg/status"));
+  EXPECT_TRUE(fs::exists(root_ / "var/log/wtmp"));
+  remove_build_logs(root_);  // again: nothing left to remove is fine
+}
+
 TEST(Fstab, FormatsColumnsWithDefaultsAndEscapedBlanks) {
   const std::string text = format_fstab({{"UUID=1234", "/", "ext4", "errors=remount-ro", 0, 1},
                                          {"UUID=ABCD-EF01", "/boot/efi", "vfat", "", 0, 2},

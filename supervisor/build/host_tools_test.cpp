@@ -42,7 +42,8 @@ TEST(HostTools, AnImageNeedsTheInstallersAndTheDiskMakersPrograms) {
   disk.artifacts = {{"raw", "xz"}, {"qcow2", std::nullopt}};
   image.disk = disk;
   EXPECT_EQ(programs_of(image_tools(image, "deb")),
-            (std::vector<std::string>{"cp", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "mkswap", "xz", "qemu-img"}));
+            (std::vector<std::string>{"cp", "sfdisk", "mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", "mkswap", "xz",
+                                      "qemu-img"}));
 
   config::SystemConfig system;
   system.kernel = config::Kernel{.uki = true};
