@@ -89,19 +89,6 @@ std::string source_name(ipc::proto::PackageSource source) {
   return "dependency";
 }
 
-namespace {
-
-// A raw disk booted by GRUB and signed for Secure Boot: the installer puts
-// the image's shim in front of GRUB (docs/os-configuration.md).
-bool boots_grub_through_shim(const config::ImageTemplate& image) {
-  const std::string type = image.target ? image.target->image_type.value_or("raw") : "raw";
-  const auto& loader = image.system_config->bootloader;
-  const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
-  return type == "raw" && (provider == "grub" || provider == "grub2") && secure_boot_keys(image).has_value();
-}
-
-}  // namespace
-
 std::vector<TemplatePackage> template_packages(const config::ImageTemplate& image, const config::GrubNames& grub) {
   std::vector<TemplatePackage> out;
   if (!image.system_config) return out;

@@ -434,6 +434,7 @@ int run_build(const BuildRequest& request, Logger& log) {
 
 int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger& log) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
+  require_shim_data(request.image, provider);
   const PackageFamily& family = family_for(provider);
   std::vector<HostTool> tools = family.host_tools();
   for (HostTool& tool : image_tools(request.image, family.name())) tools.push_back(std::move(tool));

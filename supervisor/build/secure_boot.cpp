@@ -211,6 +211,25 @@ std::optional<SecureBootKeys> secure_boot_keys(const config::ImageTemplate& imag
                         beside_template(*im.secure_boot_db_cer, image)};
 }
 
+bool boots_grub_through_shim(const config::ImageTemplate& image) {
+  if (!image.system_config) return false;
+  const std::string type = image.target ? image.target->image_type.value_or("raw") : "raw";
+  const auto& loader = image.system_config->bootloader;
+  const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
+  return type == "raw" && (provider == "grub" || provider == "grub2") && secure_boot_keys(image).has_value();
+}
+
+void require_shim_data(const config::ImageTemplate& image, const config::ProviderData& provider) {
+  if (!boots_grub_through_shim(image) || (!provider.facts.grub.shim.empty() && !provider.facts.grub.sbat.empty())) {
+    return;
+  }
+  base::fail(base::ErrorKind::kInvalidInput,
+             "Failed to build: Secure Boot with GRUB (systemConfig.immutability.secureBootDB*) needs a shim and "
+             "GRUB's SBAT, and the OS data of " + provider.id + " (" + (provider.os_dir / "config.yml").string() +
+                 ") has no grub.secureBoot; use systemConfig.bootloader.provider systemd-boot with "
+                 "systemConfig.kernel.uki: true, or remove the keys");
+}
+
 std::string read_db_certificate(const fs::path& der) {
   const int fd = ::open(der.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {

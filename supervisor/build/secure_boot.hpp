@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "config/provider.hpp"
 #include "config/template.hpp"
 #include "supervisor/stage/orchestrator.hpp"
 
@@ -33,8 +34,17 @@ struct SecureBootKeys {
   std::filesystem::path der;          // secureBootDBCer, DER certificate (published as DB.cer)
 };
 
-// nullopt unless immutability is enabled with the three keys.
+// nullopt unless the three keys are given (with `enabled`, which the merge
+// may have turned off again for want of a hash partition: the keys apply).
 std::optional<SecureBootKeys> secure_boot_keys(const config::ImageTemplate& image);
+
+// A raw disk booted by GRUB with Secure Boot keys: the installer puts the
+// image's shim in front of GRUB (docs/os-configuration.md).
+bool boots_grub_through_shim(const config::ImageTemplate& image);
+
+// Refuses (kInvalidInput) boots_grub_through_shim when the OS data has no
+// grub.secureBoot (shim, SBAT) for it, before anything is fetched.
+void require_shim_data(const config::ImageTemplate& image, const config::ProviderData& provider);
 
 // The published name of the DER certificate, as the reference names it.
 inline constexpr const char* kDbCertificateFile = "DB.cer";

@@ -103,6 +103,27 @@ TEST(SecureBootKeys, GrubAsksForTheShimPackageOfTheOsData) {
   EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo")) << "no keys";
 }
 
+TEST(SecureBootKeys, GrubWithoutShimDataIsRefusedBeforeTheBuild) {
+  config::ImageTemplate image = keyed_template("/work/tmpl/user.yml", false);
+  config::ProviderData azl3;
+  azl3.id = "azure-linux-azl3-x86_64";
+  azl3.os_dir = "/c/osv/azure-linux/azl3";
+  try {
+    require_shim_data(image, azl3);
+    ADD_FAILURE() << "not refused";
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+    EXPECT_THAT(e.what(), HasSubstr("OS data of azure-linux-azl3-x86_64 (/c/osv/azure-linux/azl3/config.yml) has no "
+                                    "grub.secureBoot"));
+  }
+  config::ProviderData debian = azl3;
+  debian.facts.grub.shim = "/usr/lib/shim/shimx64.efi";
+  debian.facts.grub.sbat = "sbat,1,\ngrub,5,\n";
+  EXPECT_NO_THROW(require_shim_data(image, debian));
+  image.system_config->bootloader = config::Bootloader{.boot_type = "efi", .provider = "systemd-boot"};
+  EXPECT_NO_THROW(require_shim_data(image, azl3)) << "no shim in front of systemd-boot";
+}
+
 class EspCopy : public testing::Test {
  protected:
   void SetUp() override {
