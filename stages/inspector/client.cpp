@@ -198,6 +198,10 @@ void encode(const Inspect& request, proto::InspectorRequest::Builder out) {
   out.setImageName(request.image_name);
   out.setExtractSbom(request.extract_sbom);
   out.setListFiles(request.list_files);
+  if (request.raw_output) {
+    out.setConvertQcow2(true);
+    request.raw_output->encode(out.initRawOutput());
+  }
 }
 
 void encode_report(const Report& report, Result::Builder out) {

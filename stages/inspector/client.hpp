@@ -3,6 +3,7 @@
 // decoded here. The stage is untrusted: decoding bounds what it accepts.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "ipc/shared.hpp"
@@ -16,6 +17,9 @@ struct Inspect {
   std::string image_name;  // for messages only
   bool extract_sbom = false;  // return the embedded SBOM's bytes
   bool list_files = false;    // return every file of each ext2/3/4 and FAT partition (compare)
+  // Instead of inspecting: `image` is qcow2, converted to raw into this
+  // (an empty regular file opened read-write).
+  std::optional<ipc::FdReference> raw_output;
 };
 
 void encode(const Inspect& request, ipc::proto::InspectorRequest::Builder out);

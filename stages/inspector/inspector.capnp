@@ -1,9 +1,11 @@
 # stage-inspector's contract: reads an image the user names, which is
 # untrusted input (a downloaded image, one built elsewhere), with the host's
 # sfdisk, blkid and debugfs inside its sandbox, and reports what it holds.
-# It never writes: the image is an fd the supervisor opened read-only, the
-# stage's seccomp policy refuses every open for writing, and RLIMIT_FSIZE 0
-# stops a write to any regular file. The envelope that carries it:
+# When it inspects it never writes: the image is an fd the supervisor opened
+# read-only, a second seccomp filter the stage stacks refuses every open for
+# writing, and RLIMIT_FSIZE 0 stops a write to any regular file. Asked to
+# convert a qcow2 image, it writes only the raw image to `rawOutput` (an
+# unlinked temporary file of the supervisor's), at most the virtual size. The envelope that carries it:
 # ipc/stage.capnp.
 
 @0xc0a51f4d2e9b7a13;
@@ -17,6 +19,8 @@ struct InspectorRequest {
   imageName @1 :Text;           # the path as the user named it, for messages only
   extractSbom @2 :Bool;         # return the embedded SBOM's bytes (inspect --extract-sbom)
   listFiles @3 :Bool;           # return every file of each ext2/3/4 and FAT file system (compare)
+  convertQcow2 @4 :Bool;        # instead of inspecting: `image` is qcow2, write it as raw to rawOutput
+  rawOutput @5 :FdRef;          # with convertQcow2: an empty regular file opened for writing
 }
 
 struct InspectorResult {
@@ -34,6 +38,7 @@ struct InspectorResult {
   sbom @11 :Data;               # its bytes, when extractSbom was asked
   ukis @12 :List(Uki);          # unified kernel images: EFI/Linux/*.efi of each FAT partition
   files @13 :List(FileEntry);   # when listFiles was asked: sorted by partition and path
+  virtualSize @14 :UInt64;      # with convertQcow2: the raw image's size in bytes
 
   struct FileEntry {
     partition @0 :UInt32;

@@ -53,6 +53,39 @@ class InspectorSandbox : public ::testing::Test {
     return sandbox::testing::run(std::move(spec));
   }
 
+  // The stage's other job: `qcow2` made raw into `raw` (an empty file, bound writable).
+  sandbox::testing::ProbeRun convert(const fs::path& qcow2, const fs::path& raw) {
+    { std::ofstream(raw, std::ios::trunc).close(); }
+    const nlohmann::json request = {{"inspector",
+                                     {{"image", {{"path", qcow2.string()}}},
+                                      {"imageName", qcow2.filename().string()},
+                                      {"convertQcow2", true},
+                                      {"rawOutput", {{"path", raw.string()}}}}}};
+    const fs::path file = dir_.path() / "convert.json";
+    write_file(file, request.dump(1));
+    sandbox::SandboxSpec spec =
+        sandbox::make_spec(inspector_policy(), kStageInSandbox, {kStageInSandbox, "--request", file.string()});
+    spec.mounts.push_back({sandbox::MountKind::kDir, {}, "/run/oic", {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, stage_, kStageInSandbox, {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, file.string(), file.string(), {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRo, qcow2.string(), qcow2.string(), {}});
+    spec.mounts.push_back({sandbox::MountKind::kBindRw, raw.string(), raw.string(), {}});
+    return sandbox::testing::run(std::move(spec));
+  }
+
+  fs::path qcow2_of(const fs::path& raw, const std::vector<std::string>& options = {}) {
+    const fs::path out = fs::path(raw).replace_extension(".qcow2");
+    std::vector<std::string> argv = {"/usr/bin/qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {raw.string(), out.string()});
+    run_ok(argv, dir_.path() / "scratch");
+    return out;
+  }
+
+  void SkipWithoutQemuImg() {
+    if (!fs::exists("/usr/bin/qemu-img")) GTEST_SKIP() << "qemu-img is not installed (Debian package qemu-utils)";
+  }
+
   std::string stage_;
   tests::TempDir dir_{"oic-inspector-sandbox", "/var/tmp"};  // not /tmp: the sandbox has its own
 };
@@ -147,6 +180,69 @@ TEST_F(InspectorSandbox, AHugeFileIsAClearError) {
   const auto ran = inspect(make_disk(dir_.path()));
   EXPECT_FALSE(ran.succeeded());
   EXPECT_THAT(ran.err, HasSubstr("/var/lib/dpkg/status in partition 2 of 'disk.raw': it holds 1099511627776 bytes"));
+}
+
+// A compressed qcow2 of the hand-made disk, as the build writes one, made
+// raw inside the sandbox: the same bytes as the disk (holes where it had
+// zeroes), and the same report; the qcow2 is left unchanged.
+TEST_F(InspectorSandbox, ConvertsAQcow2ImageToTheSameRawDisk) {
+  SkipWithoutQemuImg();
+  if (::testing::Test::IsSkipped()) return;
+  fill_debian_tree(tree());
+  fill_esp(dir_.path() / "esp");
+  const fs::path disk = make_disk(dir_.path());
+  const fs::path qcow2 = qcow2_of(disk, {"-c"});
+  const std::string before = tests::support::read_whole_file(qcow2);
+  const fs::path raw = dir_.path() / "converted.raw";
+  const auto converted = convert(qcow2, raw);
+  ASSERT_TRUE(converted.succeeded()) << converted.describe();
+  EXPECT_EQ(nlohmann::json::parse(converted.out)["inspector"]["virtualSize"], std::to_string(kDiskSize));
+  EXPECT_TRUE(tests::support::read_whole_file(raw) == tests::support::read_whole_file(disk)) << "the raw bytes differ";
+  EXPECT_TRUE(tests::support::read_whole_file(qcow2) == before) << "the qcow2 image changed";
+  struct stat st {};
+  ASSERT_EQ(::stat(raw.c_str(), &st), 0);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, kDiskSize / 2) << "the raw image is not sparse";
+  const auto a = inspect(disk);
+  const auto b = inspect(raw);
+  ASSERT_TRUE(a.succeeded() && b.succeeded()) << a.describe() << b.describe();
+  EXPECT_EQ(nlohmann::json::parse(a.out), nlohmann::json::parse(b.out));
+}
+
+TEST_F(InspectorSandbox, RefusesAQcow2ImageWithABackingFile) {
+  SkipWithoutQemuImg();
+  if (::testing::Test::IsSkipped()) return;
+  const fs::path base = dir_.path() / "base.qcow2";
+  run_ok({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", base.string(), "64M"}, dir_.path() / "scratch");
+  const fs::path overlay = dir_.path() / "overlay.qcow2";
+  run_ok({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.string(), overlay.string()},
+         dir_.path() / "scratch");
+  const auto ran = convert(overlay, dir_.path() / "overlay.raw");
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("Failed to read the qcow2 image 'overlay.qcow2': it has a backing file ('" +
+                                 base.string() + "')"));
+  EXPECT_EQ(fs::file_size(dir_.path() / "overlay.raw"), 0u);
+}
+
+// Cut after its first 64 KiB (the header and tables, no data), and garbage
+// after a qcow2 magic: each a clear error naming the image.
+TEST_F(InspectorSandbox, RefusesATruncatedOrGarbageQcow2Image) {
+  SkipWithoutQemuImg();
+  if (::testing::Test::IsSkipped()) return;
+  fill_debian_tree(tree());
+  const fs::path qcow2 = qcow2_of(make_disk(dir_.path()));
+  const fs::path cut = dir_.path() / "cut.qcow2";
+  fs::copy_file(qcow2, cut);
+  fs::resize_file(cut, 64 * 1024);
+  const auto ran = convert(cut, dir_.path() / "cut.raw");
+  EXPECT_FALSE(ran.succeeded());
+  EXPECT_THAT(ran.err, HasSubstr("Failed to read the qcow2 image 'cut.qcow2': it is truncated or damaged: qemu-img check finds"));
+  const fs::path garbage = dir_.path() / "garbage.qcow2";
+  std::string bytes = std::string("QFI\xfb", 4);
+  for (std::size_t i = 0; i < 4096; ++i) bytes += static_cast<char>((i * 7919 + 13) % 251);
+  write_file(garbage, bytes);
+  const auto bad = convert(garbage, dir_.path() / "garbage.raw");
+  EXPECT_FALSE(bad.succeeded());
+  EXPECT_THAT(bad.err, HasSubstr("Failed to read the qcow2 image 'garbage.qcow2': qemu-img info exited with status 1"));
 }
 
 }  // namespace

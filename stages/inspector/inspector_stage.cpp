@@ -1,10 +1,13 @@
 #include "stages/inspector/inspector_stage.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include "base/error.hpp"
 #include "stages/inspector/client.hpp"
 #include "stages/inspector/image_reader.hpp"
+#include "stages/inspector/policy.hpp"
+#include "stages/inspector/qcow2.hpp"
 
 namespace stage::inspector {
 
@@ -14,6 +17,16 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   const auto in = request.getInspector();
   const std::string name = in.getImageName().size() > 0 ? std::string(in.getImageName()) : "(unnamed image)";
   const base::UniqueFd image = context.open(in.getImage(), O_RDONLY | O_NOCTTY, "the image '" + name + "'");
+  if (in.getConvertQcow2()) {
+    const base::UniqueFd raw = context.open(in.getRawOutput(), O_RDWR | O_NOCTTY, "the raw image of '" + name + "'");
+    context.progress({.phase = "converting", .item = name});
+    const Qcow2Info info = convert_qcow2(image.get(), raw.get(), name);
+    result.initInspector().setVirtualSize(info.virtual_size);
+    context.log(ipc::LogLevel::kInfo, "converted the qcow2 image " + name + " to raw: " +
+                                          std::to_string(info.virtual_size) + " bytes");
+    return;
+  }
+  restrict_to_reading();
   ReadProgress progress{[&](const std::string& phase, const std::string& item) {
     context.progress({.phase = phase, .item = item});
   }};
