@@ -309,6 +309,37 @@ TEST_F(ImageJobs, DiskRequestCarriesTheLayoutAndArtifacts) {
   EXPECT_TRUE(binds[0].writable);
 }
 
+// The build's identifiers and time reach the disk maker: the disk id, each
+// ext partition's hash seed, SOURCE_DATE_EPOCH (docs/reproducible-builds.md).
+TEST_F(ImageJobs, DiskRequestCarriesTheDiskIdHashSeedAndBuildTime) {
+  const PreparedRequest p = prepare_disk_request(DiskInputs{.image = image,
+                                                            .workspace = dir.path() / "ws",
+                                                            .root_dir = dir.path() / "ws" / "root",
+                                                            .output_dir = dir.path() / "ws" / "out",
+                                                            .layout = layout,
+                                                            .source_date_epoch = 1600000000});
+  EXPECT_EQ(request_of(p).getSourceDateEpoch(), 1600000000);
+  const auto req = request_of(p).getDiskmaker();
+  ASSERT_FALSE(layout.disk_id.empty());
+  EXPECT_EQ(std::string(req.getDiskId()), layout.disk_id);
+  ASSERT_FALSE(layout.partitions[1].ext_hash_seed.empty());
+  EXPECT_EQ(std::string(req.getPartitions()[1].getExtHashSeed()), layout.partitions[1].ext_hash_seed);
+  EXPECT_EQ(std::string(req.getPartitions()[0].getExtHashSeed()), "") << "the ESP is FAT";
+}
+
+// The password salt is the build's: the same template and lockfile, the same
+// hash; another lockfile, another.
+TEST_F(ImageJobs, InstallRequestsOfOneBuildHashThePasswordTheSame) {
+  auto hash = [this] {
+    return std::string(request_of(prepare_install_request(inputs(BuildEnvMode::kNone))).getInstaller()
+                           .getUsers()[0].getPasswordHash());
+  };
+  const std::string first = hash();
+  EXPECT_EQ(hash(), first);
+  lock.packages[0].version += "+1";
+  EXPECT_NE(hash(), first);
+}
+
 TEST_F(ImageJobs, NoRequestPassesADirectoryAsAnFd) {
   for (const BuildEnvMode mode : {BuildEnvMode::kNone, BuildEnvMode::kSave, BuildEnvMode::kReuse}) {
     const PreparedRequest p = prepare_install_request(inputs(mode));
