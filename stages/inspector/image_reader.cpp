@@ -60,8 +60,8 @@ SfdiskTable read_table(int fd, const std::string& name) {
   if (!run.ok() || run.out.find("\"partitiontable\"") == std::string::npos) {
     throw base::Error(base::ErrorKind::kInvalidInput,
                       "Failed to read a partition table in '" + name + "': sfdisk " + failure_text(run))
-        .with_hint("inspect reads raw disk images with a GPT or MBR partition table; a bare file system, "
-                   "qcow2 or ISO image is not supported yet (docs/cli.md)");
+        .with_hint("inspect reads raw and qcow2 disk images with a GPT or MBR partition table; a bare file "
+                   "system, a vhd, vmdk or ISO image is not supported yet (docs/cli.md)");
   }
   SfdiskTable table = [&] {
     base::ErrorContext context{"reading the partition table of", name};

@@ -1,5 +1,6 @@
 // `compare A B [--mode diff|summary|full|spdx] [--format text|json]
-// [--hash-images]`: how two raw disk images differ. Each image is read by
+// [--hash-images]`: how two raw or qcow2 disk images differ (a qcow2 one is
+// compared as its raw disk, made in the sandbox: inspector_run.hpp). Each image is read by
 // stage-inspector in its sandbox (inspector_run.hpp), with every file of its
 // ext2/3/4 and FAT partitions hashed; image_diff.hpp diffs the two reports
 // and names the class of equality. --mode spdx compares the package sets of
@@ -58,12 +59,12 @@ Settings settings_of(const Invocation& inv) {
   return s;
 }
 
-ComparedImage open_side(const fs::path& path, bool hash) {
-  const base::UniqueFd fd = open_image(path);
+// A qcow2 image's size and hashes are its raw disk's (raw_images).
+ComparedImage open_side(const RawImage& raw, bool hash) {
   struct stat st {};
-  base::check_syscall(::fstat(fd.get(), &st), "stat the image", path.string());
-  ComparedImage side{path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
-  if (hash) side.sha256 = sha256_of_fd(fd.get(), path.string());
+  base::check_syscall(::fstat(raw.fd.get(), &st), "stat the image", raw.path.string());
+  ComparedImage side{raw.path, static_cast<std::uint64_t>(st.st_size), std::nullopt, std::nullopt};
+  if (hash) side.sha256 = sha256_of_fd(raw.fd.get(), raw.path.string());
   return side;
 }
 
@@ -83,8 +84,8 @@ std::string sha256_of_range(int fd, std::uint64_t offset, std::uint64_t length, 
 
 // Each partition's bytes, where the report's LBA range lies inside the image
 // (the stage checked it; the supervisor does not take its word).
-PartitionHashes hash_partitions(const ComparedImage& side) {
-  const base::UniqueFd fd = open_image(side.path);
+PartitionHashes hash_partitions(const ComparedImage& side, const RawImage& raw) {
+  const base::UniqueFd& fd = raw.fd;
   PartitionHashes out;
   const std::uint64_t sector = side.report->table.sector_size;
   for (const inspector::Partition& p : side.report->partitions) {
@@ -122,11 +123,11 @@ PackageVersions packages_of(const Invocation& inv, const fs::path& path) {
   return spdx_packages(report.sbom, shown(report.sbom_path) + " in '" + path.string() + "'");
 }
 
-std::vector<Change> image_changes(const Invocation& inv, const Settings& s, ComparedImage& a, ComparedImage& b) {
-  if (s.mode == "spdx") return diff_packages(packages_of(inv, a.path), packages_of(inv, b.path));
+std::vector<Change> image_changes(const Invocation& inv, const Settings& s, const std::vector<RawImage>& raws,
+                                  ComparedImage& a, ComparedImage& b) {
   // Binary identical images hold the same files: only --mode full reads them anyway.
   if (a.sha256 && a.sha256 == b.sha256 && s.mode != "full") return {};
-  std::vector<inspector::Report> reports = run_inspectors(inv, {a.path, b.path}, {.list_files = true});
+  std::vector<inspector::Report> reports = run_inspectors(inv, raws, {.list_files = true});
   a.report = std::move(reports[0]);
   b.report = std::move(reports[1]);
   std::vector<Change> changes;
@@ -136,7 +137,7 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Comp
   for (Change& c : diff_reports(*a.report, *b.report)) changes.push_back(std::move(c));
   // Different bytes: which partitions hold them.
   if (a.sha256 && b.sha256 && a.sha256 != b.sha256) {
-    for (Change& c : diff_partition_bytes(*a.report, hash_partitions(a), *b.report, hash_partitions(b))) {
+    for (Change& c : diff_partition_bytes(*a.report, hash_partitions(a, raws[0]), *b.report, hash_partitions(b, raws[1]))) {
       changes.push_back(std::move(c));
     }
   }
@@ -145,10 +146,30 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, Comp
 
 int compare(const Invocation& inv) {
   const Settings s = settings_of(inv);
-  ComparedImage a = open_side(inv.args.at(0), s.hash_images);
-  ComparedImage b = open_side(inv.args.at(1), s.hash_images);
-  const std::vector<Change> changes = image_changes(inv, s, a, b);
-  const std::optional<bool> same_bytes = s.hash_images ? std::optional<bool>(a.sha256 == b.sha256) : std::nullopt;
+  std::vector<Change> changes;
+  bool converted[2] = {false, false};
+  ComparedImage a{inv.args.at(0), 0, std::nullopt, std::nullopt};
+  ComparedImage b{inv.args.at(1), 0, std::nullopt, std::nullopt};
+  if (s.mode == "spdx") {
+    a = open_side({a.path, open_image(a.path)}, s.hash_images);
+    b = open_side({b.path, open_image(b.path)}, s.hash_images);
+    changes = diff_packages(packages_of(inv, a.path), packages_of(inv, b.path));
+  } else {
+    const std::vector<RawImage> raws = raw_images(inv, {a.path, b.path});
+    a = open_side(raws[0], s.hash_images);
+    b = open_side(raws[1], s.hash_images);
+    changes = image_changes(inv, s, raws, a, b);
+    converted[0] = raws[0].from_qcow2;
+    converted[1] = raws[1].from_qcow2;
+    if (converted[0] != converted[1]) {
+      const auto format = [](bool qcow2) { return std::string(qcow2 ? "qcow2" : "raw"); };
+      changes.push_back({"image", "format", "changed", {{"format", format(converted[0]), format(converted[1])}}, true});
+    }
+  }
+  // A qcow2 image's hash is its raw disk's: the same disk bytes in files
+  // that are not both raw are semantically identical, never binary identical.
+  const bool binary = a.sha256 == b.sha256 && !converted[0] && !converted[1];
+  const std::optional<bool> same_bytes = s.hash_images ? std::optional<bool>(binary) : std::nullopt;
   const Equality equality = classify(changes, s.mode == "spdx" ? std::nullopt : same_bytes);
   if (s.format == "json") {
     inv.out << compare_json(s.mode, a, b, changes, equality).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
@@ -176,7 +197,7 @@ int run_compare(const Invocation& inv) {
 
 std::vector<Verb> compare_verbs() {
   return {Verb{.name = "compare", .arguments = "A B",
-               .summary = "Compare two raw disk images (partitions, packages, files, boot setup) or their SBOMs; "
+               .summary = "Compare two raw or qcow2 disk images (partitions, packages, files, boot setup) or their SBOMs; "
                           "exit 0 when identical, 1 when different, 2 when they cannot be compared",
                .min_args = 2, .max_args = 2, .add_options = add_compare_options, .run = run_compare}};
 }

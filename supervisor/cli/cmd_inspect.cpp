@@ -1,10 +1,11 @@
-// `inspect IMAGE [--format text|json|yaml]`: what a raw disk image holds.
+// `inspect IMAGE [--format text|json|yaml]`: what a raw or qcow2 disk image
+// holds (a qcow2 one is made raw in the sandbox first: inspector_run.hpp).
 // The image is untrusted: stage-inspector parses it in its sandbox (an fd
 // opened read-only here, a regular file), and its report is printed here as
 // text, JSON or YAML, every string from the image made printable. Exit 0
 // when read, 1 when the image cannot be read, 2 on usage errors.
 // --extract-sbom writes the SBOM the stage read out of the image. Not yet:
-// qcow2/ISO images, rpmdb packages (docs/cli.md).
+// ISO images, rpmdb packages (docs/cli.md).
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -232,7 +233,7 @@ int run_inspect(const Invocation& inv) {
 
 std::vector<Verb> inspect_verbs() {
   return {Verb{.name = "inspect", .arguments = "IMAGE",
-               .summary = "Show a raw disk image's partitions, file systems, OS release, packages, users, groups and boot setup",
+               .summary = "Show a raw or qcow2 disk image's partitions, file systems, OS release, packages, users, groups and boot setup",
                .min_args = 1, .max_args = 1, .add_options = add_inspect_options, .run = run_inspect}};
 }
 

@@ -139,12 +139,62 @@ TEST_F(CliInspect, WhatIsNotReadYetOrNotAnImageIsOneClearError) {
   const auto dir = inspect({dir_->path().string()});
   EXPECT_EQ(dir.exit_code, 2);
   EXPECT_THAT(dir.err, HasSubstr("it is not a regular file"));
-  const fs::path qcow2 = dir_->path() / "disk.qcow2";
-  write_file(qcow2, std::string("QFI\xfb", 4) + std::string(4096, '\0'));
-  const auto q = inspect({qcow2.string()});
-  EXPECT_NE(q.exit_code, 0);
-  EXPECT_THAT(q.err, HasSubstr("Failed to read a partition table in 'disk.qcow2'"));
-  EXPECT_THAT(q.err, HasSubstr("qcow2 or ISO image is not supported yet"));
+  const fs::path vmdk = dir_->path() / "disk.vmdk";
+  write_file(vmdk, std::string("KDMV", 4) + std::string(4096, '\0'));
+  const auto v = inspect({vmdk.string()});
+  EXPECT_NE(v.exit_code, 0);
+  EXPECT_THAT(v.err, HasSubstr("Failed to read a partition table in 'disk.vmdk'"));
+  EXPECT_THAT(v.err, HasSubstr("a vhd, vmdk or ISO image is not supported yet"));
+}
+
+// A compressed qcow2 of the disk, as the build writes one: made raw in the
+// sandbox and read as that raw disk, the same report as the raw image's.
+TEST_F(CliInspect, AQcow2ImageGivesTheRawImagesReport) {
+  const fs::path qcow2 = dir_->path() / "same.qcow2";
+  run_ok({"/usr/bin/qemu-img", "convert", "-q", "-c", "-f", "raw", "-O", "qcow2", disk_.string(), qcow2.string()},
+         dir_->path() / "scratch");
+  const auto raw = inspect({disk_.string(), "--format", "json"});
+  const auto q = inspect({qcow2.string(), "--format", "json"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  nlohmann::json a = nlohmann::json::parse(raw.out);
+  nlohmann::json b = nlohmann::json::parse(q.out);
+  EXPECT_EQ(b["image"], qcow2.string());
+  EXPECT_EQ(b["partitionTable"]["id"], kDiskGuid);
+  EXPECT_EQ(b["root"]["packages"].size(), 2u);
+  a.erase("image");
+  b.erase("image");
+  EXPECT_EQ(a, b);
+  const auto text = inspect({qcow2.string()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  const auto raw_text = inspect({disk_.string()});
+  EXPECT_EQ(text.out.substr(text.out.find('\n')), raw_text.out.substr(raw_text.out.find('\n')));
+}
+
+// A qcow2 with a backing file, one cut short and garbage after the magic:
+// each refused with one message naming it.
+TEST_F(CliInspect, AQcow2ImageItCannotReadAloneIsOneClearError) {
+  const fs::path base = dir_->path() / "base.qcow2";
+  run_ok({"/usr/bin/qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", disk_.string(), base.string()},
+         dir_->path() / "scratch");
+  const fs::path overlay = dir_->path() / "overlay.qcow2";
+  run_ok({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base.string(), overlay.string()},
+         dir_->path() / "scratch");
+  const auto backed = inspect({overlay.string()});
+  EXPECT_NE(backed.exit_code, 0);
+  EXPECT_THAT(backed.err, HasSubstr("Failed to read the qcow2 image 'overlay.qcow2': it has a backing file ('" +
+                                    base.string() + "')"));
+  const fs::path cut = dir_->path() / "cut.qcow2";
+  fs::copy_file(base, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, 256 * 1024);
+  const auto truncated = inspect({cut.string()});
+  EXPECT_NE(truncated.exit_code, 0);
+  EXPECT_THAT(truncated.err, HasSubstr("Failed to read the qcow2 image 'cut.qcow2': it is truncated or damaged"));
+  const fs::path garbage = dir_->path() / "garbage.qcow2";
+  write_file(garbage, std::string("QFI\xfb", 4) + std::string(4096, '\0'));
+  const auto bad = inspect({garbage.string()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("Failed to read the qcow2 image 'garbage.qcow2': qemu-img info exited with status 1"));
 }
 
 }  // namespace
