@@ -1,6 +1,7 @@
 // The inspector's parsers on fixed text, as the programs print it and as
 // images hold it, including malformed input.
 #include "stages/inspector/disk_text.hpp"
+#include "stages/inspector/qcow2.hpp"
 
 #include <gtest/gtest.h>
 
@@ -138,6 +139,57 @@ TEST(InspectorText, ReadsKernelEntriesOfGrubAndBootLoaderEntries) {
                                "root=PARTUUID=x ro systemd.verity_root_hash=PARTUUID=y roothash=beef", "beef"}));
   // systemd.verity_root_hash= names the hash partition: no root hash there.
   EXPECT_EQ(parse_kernel_entries("linux /vmlinuz systemd.verity_root_hash=PARTUUID=y\n", "grub.cfg")[0].verity_root_hash, "");
+}
+
+// What `qemu-img info --output=json` and `check --output=json` print, as
+// qemu-img 7.2 prints them: a self-contained image passes, everything that
+// would make the raw disk depend on another file, or be unbounded, is refused.
+std::string qcow2_error(const std::string& info) {
+  try {
+    checked_qcow2_info(info, "x.qcow2");
+  } catch (const base::Error& e) {
+    return e.message();
+  }
+  return "";
+}
+
+TEST(Qcow2Info, TakesASelfContainedImageAndRefusesTheRest) {
+  const std::string good = R"({"virtual-size": 125829120, "filename": "json:{}", "format": "qcow2", "actual-size": 200704,
+    "format-specific": {"type": "qcow2", "data": {"compat": "1.1", "compression-type": "zlib"}}, "dirty-flag": false})";
+  EXPECT_EQ(checked_qcow2_info(good, "x.qcow2").virtual_size, 125829120u);
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 67108864, "format": "qcow2", "backing-filename": "/srv/base.qcow2",
+    "full-backing-filename": "/srv/base.qcow2", "backing-filename-format": "qcow2"})"),
+            "Failed to read the qcow2 image 'x.qcow2': it has a backing file ('/srv/base.qcow2'); only a "
+            "self-contained image is read (qemu-img convert -O qcow2 makes one)");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 67108864, "format": "qcow2", "encrypted": true})"),
+            "Failed to read the qcow2 image 'x.qcow2': it is encrypted");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 67108864, "format": "qcow2",
+    "format-specific": {"type": "qcow2", "data": {"data-file": "/srv/data.raw"}}})"),
+            "Failed to read the qcow2 image 'x.qcow2': its data is in an external data file");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 67108864, "format": "raw"})"),
+            "Failed to read the qcow2 image 'x.qcow2': qemu-img does not read it as qcow2");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 5497558138880, "format": "qcow2"})"),
+            "Failed to read the qcow2 image 'x.qcow2': its virtual size 5497558138880 is not 512 B..4 TiB in whole sectors");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": 1000, "format": "qcow2"})"),
+            "Failed to read the qcow2 image 'x.qcow2': its virtual size 1000 is not 512 B..4 TiB in whole sectors");
+  EXPECT_EQ(qcow2_error(R"({"virtual-size": -1, "format": "qcow2"})"),
+            "Failed to read the qcow2 image 'x.qcow2': qemu-img info gives no virtual size");
+  EXPECT_EQ(qcow2_error("not json"), "Failed to read the qcow2 image 'x.qcow2': qemu-img info did not print a JSON object");
+}
+
+TEST(Qcow2Check, RefusesCorruptionsAndErrorsNotLeaks) {
+  EXPECT_NO_THROW(check_consistency(R"({"image-end-offset": 6356992, "total-clusters": 1920, "check-errors": 0,
+    "filename": "x", "format": "qcow2"})", 0, "x.qcow2"));
+  EXPECT_NO_THROW(check_consistency(R"({"leaks": 2, "check-errors": 0, "format": "qcow2"})", 3, "x.qcow2"));
+  try {
+    check_consistency(R"({"image-end-offset": 65536, "corruptions": 3, "check-errors": 0, "format": "qcow2"})", 2,
+                      "cut.qcow2");
+    ADD_FAILURE() << "a truncated image passed";
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.message(), "Failed to read the qcow2 image 'cut.qcow2': it is truncated or damaged: qemu-img check "
+                           "finds 3 corruptions and 0 errors");
+  }
+  EXPECT_THROW(check_consistency("", 2, "x.qcow2"), base::Error);
 }
 
 }  // namespace
