@@ -204,13 +204,13 @@ DiskLayout plan_disk_layout(const config::Disk& disk, const UuidSource& uuids) {
     layout.partitions.push_back(std::move(p));
   }
   base::require(!layout.root_fs_uuid.empty(), "disk.partitions: no partition is mounted at /");
-  layout.fstab = fstab_lines(layout.partitions);
-  return layout;
-}
   // After every partition's UUIDs, so a partition's ids do not depend on these.
   for (PlannedPartition& p : layout.partitions) {
     if (p.fs_type.starts_with("ext")) p.ext_hash_seed = uuids("ext-hash-seed:" + p.id);
   }
   layout.disk_id = uuids("disk-id");
+  layout.fstab = fstab_lines(layout.partitions);
+  return layout;
+}
 
 }  // namespace supervisor

@@ -67,8 +67,8 @@ struct DiskLayout {
   std::string esp_mount_point;   // of the partition with type or flag esp; "" = none
   std::string esp_fs_uuid;       // its FAT volume id ("ABCD-1234"); "" = none
   std::optional<VerityPlan> verity;
-};
   std::string disk_id;  // the GPT disk GUID; MBR: its first 8 hex digits are the disk identifier
+};
 
 // A version 4 UUID from /dev/urandom, lower-case 8-4-4-4-12.
 std::string random_uuid();
