@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/pe_image.hpp"
 
 namespace stage::inspector {
 namespace {
@@ -236,49 +237,23 @@ std::vector<std::string> parse_debugfs_regular_files(const std::string& text) {
 
 namespace {
 
-std::uint64_t le(const std::string& bytes, std::size_t at, int size, const std::string& where) {
-  if (at > bytes.size() || bytes.size() - at < static_cast<std::size_t>(size)) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": a PE header field at byte " +
-                                                   std::to_string(at) + " lies past its end (" +
-                                                   std::to_string(bytes.size()) + " bytes)");
-  }
-  std::uint64_t v = 0;
-  for (int i = size - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-  return v;
-}
-
-// A section's text: its raw data, cut at the first NUL.
-std::string section_text(const std::string& bytes, std::uint64_t offset, std::uint64_t size, const std::string& where) {
-  if (offset > bytes.size() || bytes.size() - offset < size) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": a section lies past its end");
-  }
-  std::string text = bytes.substr(offset, size);
-  return text.substr(0, text.find('\0'));
+// A section's text: its raw data up to its size in memory, cut at the first NUL.
+std::string section_text(const std::string& bytes, const base::PeSection& section, const std::string& where) {
+  const std::string_view data = base::section_data(bytes, section, where);
+  const std::string_view text = data.substr(0, section.virtual_size == 0 ? data.size() : section.virtual_size);
+  return std::string(text.substr(0, text.find('\0')));
 }
 
 }  // namespace
 
 void parse_uki(const std::string& bytes, const std::string& where, Uki& uki) {
-  if (bytes.size() < 0x40 || bytes.compare(0, 2, "MZ") != 0) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": it is not a PE image (no MZ header)");
-  }
-  const std::uint64_t pe = le(bytes, 0x3c, 4, where);
-  if (le(bytes, pe, 4, where) != 0x4550) {
-    base::fail(base::ErrorKind::kInvalidInput, "Failed to read " + where + ": no PE signature at byte " + std::to_string(pe));
-  }
-  const std::uint64_t count = le(bytes, pe + 6, 2, where);
-  const std::uint64_t table = pe + 24 + le(bytes, pe + 20, 2, where);
-  for (std::uint64_t i = 0; i < count; ++i) {
-    const std::uint64_t at = table + i * 40;
-    le(bytes, at, 40, where);  // the whole entry is inside the file
-    const std::string name = bytes.substr(at, 8).substr(0, bytes.substr(at, 8).find('\0'));
-    const std::uint64_t virtual_size = le(bytes, at + 8, 4, where);
-    const std::uint64_t raw_size = le(bytes, at + 16, 4, where);
-    const std::uint64_t raw_offset = le(bytes, at + 20, 4, where);
-    const std::uint64_t size = std::min(virtual_size == 0 ? raw_size : virtual_size, raw_size);
-    uki.sections.push_back({name, size});
-    if (name == ".cmdline") uki.cmdline = section_text(bytes, raw_offset, size, where);
-    if (name == ".osrel") uki.os_release = section_text(bytes, raw_offset, size, where);
+  const base::PeImage image = base::read_pe_image(bytes, where);
+  for (const base::PeSection& section : image.sections) {
+    const std::uint64_t size = std::min(section.virtual_size == 0 ? section.raw_size : section.virtual_size,
+                                        section.raw_size);
+    uki.sections.push_back({section.name, size});
+    if (section.name == ".cmdline") uki.cmdline = section_text(bytes, section, where);
+    if (section.name == ".osrel") uki.os_release = section_text(bytes, section, where);
   }
   while (!uki.cmdline.empty() && (uki.cmdline.back() == '\n' || uki.cmdline.back() == ' ')) uki.cmdline.pop_back();
 }

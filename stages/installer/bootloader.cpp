@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/pe_image.hpp"
 #include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
 #include "ipc/shared.capnp.h"
@@ -344,14 +345,6 @@ class BootInstaller {
   std::vector<std::string> written_;
 };
 
-std::uint64_t read_le(std::string_view image, std::size_t offset, std::size_t bytes) {
-  base::require(offset + bytes <= image.size() && offset + bytes >= offset,
-               "Failed to read the EFI stub: its PE headers are truncated");
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < bytes; ++i) value |= std::uint64_t{static_cast<unsigned char>(image[offset + i])} << (8 * i);
-  return value;
-}
-
 std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
@@ -364,53 +357,6 @@ std::string hex(std::uint64_t value) {
 
 }  // namespace
 
-namespace {
-
-// A section header's name: 8 bytes, NUL-padded, or "/N" for a longer one
-// at offset N of the COFF string table after the symbol table (shim's
-// ".vendor_cert" is "/37").
-std::string pe_section_name(std::string_view image, std::size_t coff, std::size_t header) {
-  std::string_view name = image.substr(header, 8);
-  name = name.substr(0, name.find('\0'));
-  if (!name.starts_with('/')) return std::string(name);
-  std::size_t offset = 0;
-  for (const char c : name.substr(1)) {
-    base::require(std::isdigit(static_cast<unsigned char>(c)) != 0,
-                  "Failed to read the PE image: section name '" + std::string(name) + "' is not /<offset>");
-    offset = offset * 10 + static_cast<std::size_t>(c - '0');
-  }
-  const std::uint64_t strings = read_le(image, coff + 8, 4) + read_le(image, coff + 12, 4) * 18;
-  base::require(strings + offset < image.size(),
-                "Failed to read the PE image: section name '" + std::string(name) + "' lies past the end of the file");
-  const std::string_view rest = image.substr(strings + offset);
-  const std::size_t end = rest.find('\0');
-  base::require(end != std::string_view::npos, "Failed to read the PE image: its string table has no end");
-  return std::string(rest.substr(0, end));
-}
-
-// The section `name` of a PE image: its raw data's file offset and size,
-// checked against the file.
-std::optional<std::pair<std::size_t, std::size_t>> pe_section(std::string_view image, std::string_view name) {
-  base::require(image.substr(0, 2) == "MZ", "Failed to read the PE image: it does not start with MZ");
-  const std::size_t pe = read_le(image, 0x3c, 4);
-  base::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the PE image: no PE signature");
-  const std::size_t coff = pe + 4;
-  const std::size_t count = read_le(image, coff + 2, 2);
-  const std::size_t table = coff + 20 + read_le(image, coff + 16, 2);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::size_t header = table + 40 * i;
-    base::require(header + 40 <= image.size(), "Failed to read the PE image: its section table is truncated");
-    if (pe_section_name(image, coff, header) != name) continue;
-    const std::size_t size = read_le(image, header + 16, 4);
-    const std::size_t offset = read_le(image, header + 20, 4);
-    base::require(offset <= image.size() && size <= image.size() - offset,
-                  "Failed to read the PE image: section " + std::string(name) + " lies past the end of the file");
-    return std::pair{offset, size};
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 BootSettings decode_boot_settings(ipc::proto::InstallerRequest::Reader request) {
   const auto grub = request.getGrub();  // unset: the schema's, Debian's
@@ -485,18 +431,28 @@ std::string grub_embedded_config(const BootSettings& settings) {
          "\n";
 }
 
+namespace {
+
+// The serial console, a one-second timeout and the opening of the one entry:
+// the same in GRUB's configuration on disk and in the signed GRUB's memdisk.
+std::string grub_menu_start(std::string_view title) {
+  return "serial --unit=0 --speed=115200\n"
+         "terminal_input serial console\n"
+         "terminal_output serial console\n"
+         "set timeout=1\n"
+         "set default=0\n"
+         "\n"
+         "menuentry " + grub_quote(title) + " {\n";
+}
+
+}  // namespace
+
 std::string grub_config(const BootSettings& settings, const KernelInfo& kernel, std::string_view title) {
   const std::string uuid = settings.boot_uuid.empty() ? settings.root_uuid : settings.boot_uuid;
   const std::string prefix = boot_prefix(settings) + "/";
   std::string cfg =
       "# " + settings.grub.config_dir + "/grub.cfg, written by os-image-composer.\n"
-      "serial --unit=0 --speed=115200\n"
-      "terminal_input serial console\n"
-      "terminal_output serial console\n"
-      "set timeout=1\n"
-      "set default=0\n"
-      "\n"
-      "menuentry " + grub_quote(title) + " {\n"
+      + grub_menu_start(title) +
       "\tinsmod part_gpt\n"
       "\tinsmod ext2\n"
       "\tinsmod gzio\n"
@@ -510,13 +466,7 @@ std::string grub_secure_boot_config(const BootSettings& settings, std::string_vi
                                     std::string_view title) {
   std::string cfg =
       "# The menu inside the signed GRUB (boot/grub/grub.cfg of its memdisk), written by os-image-composer.\n"
-      "serial --unit=0 --speed=115200\n"
-      "terminal_input serial console\n"
-      "terminal_output serial console\n"
-      "set timeout=1\n"
-      "set default=0\n"
-      "\n"
-      "menuentry " + grub_quote(title) + " {\n"
+      + grub_menu_start(title) +
       "\tsearch --no-floppy --fs-uuid --set=root " + settings.esp_uuid + "\n"
       "\tlinux " + std::string(kernel) + " " + kernel_arguments(settings) + "\n";
   if (!initrd.empty()) cfg += "\tinitrd " + std::string(initrd) + "\n";
@@ -531,31 +481,24 @@ std::vector<std::string> grub_secure_boot_argv(const GrubNames& grub, const std:
 }
 
 void disable_shim_vendor_cert(std::string& image) {
-  const auto section = pe_section(image, ".vendor_cert");
-  base::require(section.has_value(), "Failed to use the shim: it has no .vendor_cert section");
+  constexpr std::string_view kWhere = "the shim";
+  const base::PeImage pe = base::read_pe_image(image, kWhere);
+  const base::PeSection* section = pe.find(".vendor_cert");
+  base::require(section != nullptr, "Failed to use the shim: it has no .vendor_cert section");
   // struct { u32 authorized_size, deauthorized_size, authorized_offset, deauthorized_offset; }
-  base::require(section->second >= 16, "Failed to use the shim: its .vendor_cert section is shorter than its header");
-  image.replace(section->first, 4, 4, '\0');
+  base::require(base::section_data(image, *section, kWhere).size() >= 16,
+                "Failed to use the shim: its .vendor_cert section is shorter than its header");
+  image.replace(section->raw_offset, 4, 4, '\0');
 }
 
 PeLayout read_pe_layout(std::string_view image) {
-  base::require(image.substr(0, 2) == "MZ", "Failed to read the EFI stub: not a PE image");
-  const std::size_t pe = read_le(image, 0x3c, 4);
-  base::require(read_le(image, pe, 4) == 0x00004550, "Failed to read the EFI stub: no PE signature");
-  const std::size_t coff = pe + 4;
-  const std::size_t sections = read_le(image, coff + 2, 2);
-  const std::size_t optional = coff + 20;
-  const std::size_t optional_size = read_le(image, coff + 16, 2);
-  const std::uint64_t magic = read_le(image, optional, 2);
-  base::require(magic == 0x20b || magic == 0x10b, "Failed to read the EFI stub: unknown optional header");
-  PeLayout layout;
-  layout.image_base = magic == 0x20b ? read_le(image, optional + 24, 8) : read_le(image, optional + 28, 4);
-  for (std::size_t i = 0; i < sections; ++i) {
-    const std::size_t header = optional + optional_size + 40 * i;
-    const std::uint64_t virtual_size = read_le(image, header + 8, 4);
-    const std::uint64_t address = read_le(image, header + 12, 4);
-    const std::uint64_t raw_size = read_le(image, header + 16, 4);
-    layout.end_rva = std::max(layout.end_rva, address + (virtual_size != 0 ? virtual_size : raw_size));
+  const base::PeImage pe = base::read_pe_image(image, "the EFI stub");
+  base::require(pe.optional_magic == 0x20b || pe.optional_magic == 0x10b,
+                "Failed to read the EFI stub: unknown optional header");
+  PeLayout layout{.image_base = pe.image_base};
+  for (const base::PeSection& section : pe.sections) {
+    const std::uint64_t size = section.virtual_size != 0 ? section.virtual_size : section.raw_size;
+    layout.end_rva = std::max(layout.end_rva, section.virtual_address + size);
   }
   base::require(layout.end_rva > 0, "Failed to read the EFI stub: it has no sections");
   return layout;

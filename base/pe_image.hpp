@@ -1,0 +1,39 @@
+// The headers of a PE/COFF image (an EFI binary: shim, GRUB, a kernel, a
+// UKI), read from its bytes with every offset checked against them: the
+// installer places a UKI's sections and patches shim with it, the inspector
+// reads UKIs of an image that may be hostile.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace base {
+
+struct PeSection {
+  std::string name;  // a long name ("/N") resolved through the COFF string table
+  std::uint64_t virtual_size = 0;
+  std::uint64_t virtual_address = 0;
+  std::uint64_t raw_size = 0;
+  std::uint64_t raw_offset = 0;  // not checked against the file: section_data() does
+};
+
+struct PeImage {
+  std::uint64_t optional_magic = 0;  // 0x20b PE32+, 0x10b PE32, else unknown
+  std::uint64_t image_base = 0;      // 0 when the optional header is unknown
+  std::vector<PeSection> sections;
+
+  // The section named `name`, or nullptr.
+  const PeSection* find(std::string_view name) const;
+};
+
+// Throws kInvalidInput "Failed to read <where>: ..." when `bytes` does not
+// start with MZ, has no PE signature, or a header lies past its end.
+PeImage read_pe_image(std::string_view bytes, std::string_view where);
+
+// The raw data of `section` inside `bytes`; kInvalidInput naming `where`
+// when it lies past the end of the file.
+std::string_view section_data(std::string_view bytes, const PeSection& section, std::string_view where);
+
+}  // namespace base
