@@ -115,13 +115,18 @@ std::string random_uuid() {
   const ssize_t n = ::read(fd.get(), bytes.data(), bytes.size());
   base::check_syscall(n, "read", "/dev/urandom");
   base::check(n == static_cast<ssize_t>(bytes.size()), "short read from /dev/urandom");
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return uuid_v4_text(bytes);
+}
+
+std::string uuid_v4_text(std::span<const unsigned char, 16> bytes) {
   std::string text;
   char hex[3];
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
-    std::snprintf(hex, sizeof hex, "%02x", bytes[i]);
+    unsigned char byte = bytes[i];
+    if (i == 6) byte = static_cast<unsigned char>((byte & 0x0f) | 0x40);  // version 4
+    if (i == 8) byte = static_cast<unsigned char>((byte & 0x3f) | 0x80);  // RFC 4122 variant
+    std::snprintf(hex, sizeof hex, "%02x", byte);
     text += hex;
   }
   return text;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,10 @@ struct DiskLayout {
 
 // A version 4 UUID from /dev/urandom, lower-case 8-4-4-4-12.
 std::string random_uuid();
+
+// 16 bytes as a version 4 UUID (its version and variant bits set), lower-case
+// 8-4-4-4-12: what random_uuid and a derived UUID (reproducible.hpp) print.
+std::string uuid_v4_text(std::span<const unsigned char, 16> bytes);
 
 // The UUID of one label: "fs-uuid:<partition id>", "part-uuid:<id>",
 // "ext-hash-seed:<id>", "disk-id". A build derives them (derived_uuids,

@@ -1,7 +1,7 @@
 #include "supervisor/build/reproducible.hpp"
 
 #include <charconv>
-#include <cstdio>
+#include <span>
 
 #include "base/error.hpp"
 #include "config/emit.hpp"
@@ -38,17 +38,8 @@ std::vector<unsigned char> derived_bytes(std::string_view seed, std::string_view
 }
 
 std::string derived_uuid(std::string_view seed, std::string_view label) {
-  std::vector<unsigned char> bytes = derived_bytes(seed, label, 16);
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string text;
-  char hex[3];
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
-    std::snprintf(hex, sizeof hex, "%02x", bytes[i]);
-    text += hex;
-  }
-  return text;
+  const std::vector<unsigned char> bytes = derived_bytes(seed, label, 16);
+  return uuid_v4_text(std::span<const unsigned char, 16>(bytes.data(), 16));
 }
 
 UuidSource derived_uuids(std::string seed) {
