@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
+#include "supervisor/build/test_partition.hpp"
 
 namespace supervisor {
 namespace {
@@ -22,19 +23,7 @@ UuidSource counting_uuids() {
   };
 }
 
-config::Partition partition(std::string id, std::string type, std::string start, std::string end, std::string fs,
-                            std::string mount, std::string options = "", std::vector<std::string> flags = {}) {
-  config::Partition p;
-  p.id = id;
-  p.type = type;
-  p.start = start;
-  p.end = end;
-  p.fs_type = fs;
-  if (!mount.empty()) p.mount_point = mount;
-  if (!options.empty()) p.mount_options = options;
-  p.flags = std::move(flags);
-  return p;
-}
+using test_support::partition;
 
 config::Disk default_disk() {
   config::Disk d;

@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "supervisor/stage/stage_table.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "supervisor/build/test_partition.hpp"
 
 namespace supervisor {
 namespace {
@@ -26,17 +27,7 @@ void touch(const fs::path& path, const std::string& text = "x") {
   std::ofstream(path) << text;
 }
 
-config::Partition partition(std::string id, std::string type, std::string start, std::string end, std::string fs,
-                            std::string mount) {
-  config::Partition p;
-  p.id = id;
-  p.type = type;
-  p.start = start;
-  p.end = end;
-  p.fs_type = fs;
-  p.mount_point = mount;
-  return p;
-}
+using test_support::partition;
 
 // A build's inputs laid out in a temporary directory: template dir with an
 // additional file, a packages/ dir, a workspace with root/ and out/.

@@ -15,6 +15,7 @@
 #include "base/error.hpp"
 #include "supervisor/build/image_jobs.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "supervisor/build/test_partition.hpp"
 
 namespace supervisor {
 namespace {
@@ -36,17 +37,7 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-config::Partition partition(std::string id, std::string type, std::string start, std::string end, std::string fs,
-                            std::string mount) {
-  config::Partition p;
-  p.id = id;
-  p.type = type;
-  p.start = start;
-  p.end = end;
-  p.fs_type = fs;
-  p.mount_point = mount;
-  return p;
-}
+using test_support::partition;
 
 config::Disk disk_of(std::vector<config::Partition> partitions) {
   config::Disk disk;

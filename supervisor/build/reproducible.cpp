@@ -60,4 +60,9 @@ std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch) {
   return kDerivedTimeBase + offset % kDerivedTimeSpan;
 }
 
+std::int64_t disk_build_time(const Lockfile& lock, const char* source_date_epoch) {
+  if (source_date_epoch == nullptr || *source_date_epoch == '\0') return -1;
+  return build_time(lock, source_date_epoch);
+}
+
 }  // namespace supervisor

@@ -44,4 +44,9 @@ UuidSource derived_uuids(std::string seed);
 // Throws base::Error(kInvalidInput) on a value that is not a count of seconds.
 std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch);
 
+// The disk maker's time: build_time when SOURCE_DATE_EPOCH is set, else -1
+// (the disk maker then clamps no file: a derived time may be older than a
+// package's files).
+std::int64_t disk_build_time(const Lockfile& lock, const char* source_date_epoch);
+
 }  // namespace supervisor

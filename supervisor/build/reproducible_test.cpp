@@ -10,21 +10,12 @@
 
 #include "base/error.hpp"
 #include "supervisor/build/disk_layout.hpp"
+#include "supervisor/build/test_partition.hpp"
 
 namespace supervisor {
 namespace {
 
-config::Partition partition(std::string id, std::string type, std::string start, std::string end, std::string fs,
-                            std::string mount) {
-  config::Partition p;
-  p.id = id;
-  p.type = type;
-  p.start = start;
-  p.end = end;
-  p.fs_type = fs;
-  p.mount_point = mount;
-  return p;
-}
+using test_support::partition;
 
 config::ImageTemplate image_template() {
   config::ImageTemplate image;
@@ -142,6 +133,15 @@ TEST(BuildTime, IsSourceDateEpochElseDerivedFromTheLockfile) {
   Lockfile other = lockfile();
   other.packages[0].version = "12.5";
   EXPECT_NE(build_time(other, nullptr), derived);
+}
+
+// The disk maker clamps file times only to a time the user chose: a derived
+// one may be older than a package's files.
+TEST(BuildTime, TheDiskMakerGetsOnlyAGivenSourceDateEpoch) {
+  EXPECT_EQ(disk_build_time(lockfile(), "1700000000"), 1700000000);
+  EXPECT_EQ(disk_build_time(lockfile(), nullptr), -1);
+  EXPECT_EQ(disk_build_time(lockfile(), ""), -1);
+  EXPECT_THROW(disk_build_time(lockfile(), "yesterday"), base::Error);
 }
 
 }  // namespace

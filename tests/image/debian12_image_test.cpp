@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -62,6 +63,10 @@ class Debian12Image : public ::testing::Test {
     pre_ = check_preconditions();
     if (!pre_.met()) return;
     workspace_ = std::make_unique<ImageWorkspace>("oic-image");
+    // Both builds get one SOURCE_DATE_EPOCH, the time this suite started:
+    // every file the builds write is clamped to it, no package's file is
+    // (docs/reproducible-builds.md), so the rebuild must give the same bytes.
+    workspace_->set_env("SOURCE_DATE_EPOCH", std::to_string(std::time(nullptr)));
     build_ = workspace_->build(checks_template());
     std::cout << "[ image    ] first build of " << kBase << ": " << build_.seconds << " s, exit "
               << build_.result.exit_code << "\n";

@@ -90,13 +90,14 @@ ImageWorkspace::~ImageWorkspace() {
 TimedRun ImageWorkspace::cli(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {cli_path().string(), "--config", (root_ / "config.yml").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const std::map<std::string, std::string> env = {
+  std::map<std::string, std::string> env = extra_env_;
+  env.insert({
       {"PATH", "/usr/bin:/bin"},
       {"HOME", (root_ / "home").string()},
       {"XDG_CONFIG_HOME", (root_ / "home/.config").string()},
       {"TMPDIR", (root_ / "tmp").string()},
       {"LC_ALL", "C"},
-  };
+  });
   TimedRun run;
   const auto start = std::chrono::steady_clock::now();
   run.result = run_program(argv, env, root_ / "runs" / std::to_string(++runs_));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,11 +59,14 @@ class ImageWorkspace {
   TimedRun boot_check(const std::filesystem::path& image, int timeout_seconds = 300) const;
 
   const std::filesystem::path& root() const { return root_; }
+  // An environment variable of every later CLI run, beside PATH, HOME, ...
+  void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
   // <work_dir>/<provider-id>/imagebuild/<system-config-name>
   std::filesystem::path output_dir(const std::string& provider_id, const std::string& system_name) const;
 
  private:
   std::filesystem::path root_;
+  std::map<std::string, std::string> extra_env_;
   mutable int runs_ = 0;
 };
 
