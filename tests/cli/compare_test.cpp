@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/inspector/test_disk.hpp"
+#include "tests/cli/cli_run.hpp"
 #include "tests/support/run_program.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -22,10 +23,7 @@ using namespace stage::inspector::testing;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const char* env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using tests::cli::env_or_empty;
 
 // A copy of `disk` with the one occurrence of `from` replaced by `to` (the
 // same length): a file's content changed in place, nothing else.
@@ -61,14 +59,7 @@ class CliCompare : public ::testing::Test {
   }
 
   tests::support::RunResult compare(const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {env_or_empty("OIC_CLI"), "compare"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return tests::support::run_program(
-        argv,
-        {{"PATH", "/usr/bin:/bin"}, {"HOME", (scratch_.path() / "home").string()},
-         {"XDG_CONFIG_HOME", (scratch_.path() / "home/.config").string()},
-         {"OIC_STAGE_DIR", env_or_empty("OIC_STAGE_DIR")}},
-        scratch_.path() / "run");
+    return tests::cli::run_cli("compare", extra, scratch_.path());
   }
 
   static inline std::unique_ptr<tests::TempDir> dir_;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/inspector/test_disk.hpp"
+#include "tests/cli/cli_run.hpp"
 #include "tests/support/run_program.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -20,10 +21,7 @@ namespace fs = std::filesystem;
 using namespace stage::inspector::testing;
 using ::testing::HasSubstr;
 
-const char* env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using tests::cli::env_or_empty;
 
 class CliInspect : public ::testing::Test {
  protected:
@@ -41,14 +39,7 @@ class CliInspect : public ::testing::Test {
   }
 
   tests::support::RunResult inspect(const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {env_or_empty("OIC_CLI"), "inspect"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return tests::support::run_program(
-        argv,
-        {{"PATH", "/usr/bin:/bin"}, {"HOME", (scratch_.path() / "home").string()},
-         {"XDG_CONFIG_HOME", (scratch_.path() / "home/.config").string()},
-         {"OIC_STAGE_DIR", env_or_empty("OIC_STAGE_DIR")}},
-        scratch_.path() / "run", "/dev/null", cwd());
+    return tests::cli::run_cli("inspect", extra, scratch_.path(), "/dev/null", cwd());
   }
 
   // The CLI's working directory: --extract-sbom without a value writes there.

@@ -17,6 +17,7 @@
 #include "supervisor/cache/digest.hpp"
 #include "supervisor/stage/progress.hpp"
 #include "tests/support/openpgp_keys.hpp"
+#include "tests/cli/cli_run.hpp"
 #include "tests/support/run_program.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -27,10 +28,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const char* env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
+using tests::cli::env_or_empty;
 
 class Verify : public ::testing::Test {
  protected:
@@ -61,13 +59,7 @@ class Verify : public ::testing::Test {
   }
 
   tests::support::RunResult verify(const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {env_or_empty("OIC_CLI"), "verify"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return tests::support::run_program(
-        argv,
-        {{"PATH", "/usr/bin:/bin"}, {"HOME", (scratch_.path() / "home").string()},
-         {"XDG_CONFIG_HOME", (scratch_.path() / "home/.config").string()}, {"OIC_STAGE_DIR", env_or_empty("OIC_STAGE_DIR")}},
-        scratch_.path() / "run");
+    return tests::cli::run_cli("verify", extra, scratch_.path());
   }
   tests::support::RunResult verify_with_a() { return verify({out().string(), "--key", (keys_->path() / "a.pub").string()}); }
 
