@@ -207,8 +207,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files,
-                             .source_date_epoch = build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
-                             .disk_source_date_epoch = disk_build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
+                             .source_date_epoch = given_build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
                              .supplied_files = request.supplied_files};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.

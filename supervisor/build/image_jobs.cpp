@@ -459,7 +459,7 @@ std::vector<StageJob> image_jobs(const InstallInputs& save_or_install, const std
                   .root_dir = install.root_dir,
                   .output_dir = install.output_dir,
                   .layout = install.layout,
-                  .source_date_epoch = install.disk_source_date_epoch};
+                  .source_date_epoch = install.source_date_epoch};
   const std::optional<SecureBootKeys> keys = secure_boot_keys(install.image);
   if (keys) {
     base::check(static_cast<bool>(add_later), "Secure Boot signing needs jobs added while the build runs");

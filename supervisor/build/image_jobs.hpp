@@ -50,12 +50,9 @@ struct InstallInputs {
   std::filesystem::path build_env_saved_tree;  // kSave: where the tree is once committed
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
-  std::int64_t source_date_epoch = -1;  // the stages' SOURCE_DATE_EPOCH (build_time, reproducible.hpp); -1 = now
-  // The disk maker's: the build time when the user set SOURCE_DATE_EPOCH,
-  // else -1 (file system times from the clock, no file's time changed). A
-  // time derived from the lockfile may be older than a package's files, and
-  // clamping those would change times rpm -V checks (reproducible-builds.md).
-  std::int64_t disk_source_date_epoch = -1;
+  // The stages' SOURCE_DATE_EPOCH (given_build_time, reproducible.hpp): the
+  // user's, else -1 (the clock's time).
+  std::int64_t source_date_epoch = -1;
   std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
 };
 

@@ -60,7 +60,7 @@ std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch) {
   return kDerivedTimeBase + offset % kDerivedTimeSpan;
 }
 
-std::int64_t disk_build_time(const Lockfile& lock, const char* source_date_epoch) {
+std::int64_t given_build_time(const Lockfile& lock, const char* source_date_epoch) {
   if (source_date_epoch == nullptr || *source_date_epoch == '\0') return -1;
   return build_time(lock, source_date_epoch);
 }

@@ -44,9 +44,11 @@ UuidSource derived_uuids(std::string seed);
 // Throws base::Error(kInvalidInput) on a value that is not a count of seconds.
 std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch);
 
-// The disk maker's time: build_time when SOURCE_DATE_EPOCH is set, else -1
-// (the disk maker then clamps no file: a derived time may be older than a
-// package's files).
-std::int64_t disk_build_time(const Lockfile& lock, const char* source_date_epoch);
+// An image's stages' time: build_time when SOURCE_DATE_EPOCH is set, else
+// -1 (they use the clock). The derived time (in 2020) is older than most
+// packages' files, whose times the disk maker would clamp to it (rpm -V
+// reports each), and would date useradd's last password change years back
+// (an account with a maximum password age expired at first boot).
+std::int64_t given_build_time(const Lockfile& lock, const char* source_date_epoch);
 
 }  // namespace supervisor

@@ -135,13 +135,13 @@ TEST(BuildTime, IsSourceDateEpochElseDerivedFromTheLockfile) {
   EXPECT_NE(build_time(other, nullptr), derived);
 }
 
-// The disk maker clamps file times only to a time the user chose: a derived
-// one may be older than a package's files.
-TEST(BuildTime, TheDiskMakerGetsOnlyAGivenSourceDateEpoch) {
-  EXPECT_EQ(disk_build_time(lockfile(), "1700000000"), 1700000000);
-  EXPECT_EQ(disk_build_time(lockfile(), nullptr), -1);
-  EXPECT_EQ(disk_build_time(lockfile(), ""), -1);
-  EXPECT_THROW(disk_build_time(lockfile(), "yesterday"), base::Error);
+// An image's stages get only a time the user chose: a derived one may be
+// older than a package's files.
+TEST(BuildTime, AnImagesStagesGetOnlyAGivenSourceDateEpoch) {
+  EXPECT_EQ(given_build_time(lockfile(), "1700000000"), 1700000000);
+  EXPECT_EQ(given_build_time(lockfile(), nullptr), -1);
+  EXPECT_EQ(given_build_time(lockfile(), ""), -1);
+  EXPECT_THROW(given_build_time(lockfile(), "yesterday"), base::Error);
 }
 
 }  // namespace
