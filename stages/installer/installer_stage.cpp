@@ -144,6 +144,7 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   write_sbom(installer, root.path, installed, request.getSourceDateEpoch(), context, out);
   packages.finish(root.path);
   remove_build_logs(root.path);
+  if (!rpm) remove_dpkg_backups(root.path);
   // Last: nothing writes to /var any more.
   if (verity) copy_writable_state(root.path, decode_fstab(installer));
   encode_installed(installed, out);

@@ -290,6 +290,12 @@ void remove_build_logs(const std::filesystem::path& root) {
       {"var/log/apt", "term.log"},
       {"var/log/apt", "eipp.log.xz"},
       {"var/cache/ldconfig", "aux-cache"},
+  };
+  for (const auto& [dir, name] : kFiles) remove_in_root(root, dir, name);
+}
+
+void remove_dpkg_backups(const std::filesystem::path& root) {
+  static constexpr std::pair<const char*, const char*> kFiles[] = {
       {"var/lib/dpkg", "status-old"},
       {"var/lib/dpkg", "available-old"},
       {"var/lib/dpkg", "diversions-old"},

@@ -70,11 +70,14 @@ void write_hostname(const std::filesystem::path& root, std::string_view hostname
 // the D-Bus copy is removed for the same reason.
 void reset_machine_id(const std::filesystem::path& root);
 // What the package tools write about this build's own run, not the image:
-// their logs (times of this run), ldconfig's aux-cache (inode numbers and
-// times of this tree) and the *-old backups of dpkg's and debconf's
-// databases; removed as mmdebstrap removes them (docs/reproducible-builds.md).
-// A missing file is fine; a link is removed, never followed.
+// their logs (times of this run) and ldconfig's aux-cache (inode numbers and
+// times of this tree); removed as mmdebstrap removes them
+// (docs/reproducible-builds.md). A missing file is fine; a link is removed,
+// never followed.
 void remove_build_logs(const std::filesystem::path& root);
+// The *-old backups of dpkg's and debconf's databases, the same way. The
+// Debian family only: in an rpm tree a file of that name is a package's.
+void remove_dpkg_backups(const std::filesystem::path& root);
 std::string format_fstab(const std::vector<FstabLine>& lines);
 // The lines alone, without format_fstab's header.
 std::string format_fstab_lines(const std::vector<FstabLine>& lines);

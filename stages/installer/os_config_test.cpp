@@ -104,6 +104,8 @@ TEST_F(OsConfigTest, RemovesThePackageToolsLogsAndBackupsOnly) {
   }
   fs::create_symlink("/etc/passwd", root_ / "var/log/alternatives.log");
   remove_build_logs(root_);
+  EXPECT_TRUE(fs::exists(root_ / "var/lib/dpkg/status-old")) << "a dpkg backup is not a log";
+  remove_dpkg_backups(root_);
   for (const char* gone : {"var/log/dpkg.log", "var/log/apt/history.log", "var/log/apt/eipp.log.xz",
                            "var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old",
                            "var/cache/debconf/templates.dat-old", "var/log/alternatives.log"}) {
@@ -112,6 +114,7 @@ TEST_F(OsConfigTest, RemovesThePackageToolsLogsAndBackupsOnly) {
   EXPECT_TRUE(fs::exists(root_ / "var/lib/dpkg/status"));
   EXPECT_TRUE(fs::exists(root_ / "var/log/wtmp"));
   remove_build_logs(root_);  // again: nothing left to remove is fine
+  remove_dpkg_backups(root_);
 }
 
 TEST(Fstab, FormatsColumnsWithDefaultsAndEscapedBlanks) {
