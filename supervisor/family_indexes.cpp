@@ -140,7 +140,9 @@ void accept_verified_indexes(const verifier_client::Result& result, const FindIn
                              Resolution& out) {
   for (const auto& repo : result.verified_repos) {
     for (auto& locked : out.lock.repositories) {
-      if (locked.name == repo.name) locked.signer_fingerprint = repo.signer_fingerprint;
+      if (locked.name != repo.name) continue;
+      locked.signer_fingerprint = repo.signer_fingerprint;
+      locked.date = repo.date >= 0 ? repo.date : -1;
     }
   }
   for (const auto& index : result.verified_indexes) {

@@ -182,7 +182,8 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                         Logger& log) {
   base::make_directories(workspace / "root");
   base::make_directories(workspace / "out");
-  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock));
+  const std::int64_t stage_time = given_build_time(lock, std::getenv("SOURCE_DATE_EPOCH"));
+  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock, stage_time));
   log_warnings(env.warnings(), log);
   switch (env.mode()) {
     case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;
@@ -207,7 +208,7 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .build_env_saved_tree = env.saved_tree(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files,
-                             .source_date_epoch = given_build_time(lock, std::getenv("SOURCE_DATE_EPOCH")),
+                             .source_date_epoch = stage_time,
                              .supplied_files = request.supplied_files};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.

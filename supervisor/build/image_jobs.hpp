@@ -51,7 +51,7 @@ struct InstallInputs {
   std::filesystem::path os_data_dir;  // config/osv/<os>/<dist>: additional files may come from there
   bool allow_outside_files = false;   // build --allow-outside-files (additional_files.hpp)
   // The stages' SOURCE_DATE_EPOCH (given_build_time, reproducible.hpp): the
-  // user's, else -1 (the clock's time).
+  // user's, else the lockfile's newest repository date, else -1 (the clock).
   std::int64_t source_date_epoch = -1;
   std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
 };

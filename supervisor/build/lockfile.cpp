@@ -106,6 +106,7 @@ std::string lockfile_to_json(const Lockfile& lock) {
   const bool deb = lock.family == "deb";  // rpm has no fields of its own
   for (const auto& r : lock.repositories) {
     json entry = {{"name", r.name}, {"url", r.url}, {"signer", r.signer_fingerprint}};
+    if (r.date >= 0) entry["date"] = r.date;
     if (deb) entry["deb"] = {{"suite", r.deb.suite}, {"components", r.deb.components}};
     repos.push_back(std::move(entry));
   }
@@ -140,22 +141,33 @@ const json& deb_fields(const json& entry, int format, std::initializer_list<cons
   return *it;
 }
 
+// "date": optional, a count of seconds since 1970 (format 2 on).
+std::int64_t read_date(const json& r, std::string_view origin, const std::string& where) {
+  auto it = r.find("date");
+  if (it == r.end()) return -1;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    bad(origin, where + ".date", "expected a count of seconds since 1970");
+  }
+  return it->get<std::int64_t>();
+}
+
 LockedRepository read_repository(const json& r, int format, std::string_view family, std::string_view origin,
                                  const std::string& where) {
   if (format == 1) {
     check_keys(r, {"name", "url", "suite", "components", "signer"}, origin, where);
   } else if (family != "deb") {
-    check_keys(r, {"name", "url", "signer"}, origin, where);
+    check_keys(r, {"name", "url", "signer", "date"}, origin, where);
     return {get_string(r, "name", origin, where), get_string(r, "url", origin, where),
-            get_string(r, "signer", origin, where, false), {}};
+            get_string(r, "signer", origin, where, false), {}, read_date(r, origin, where)};
   } else {
-    check_keys(r, {"name", "url", "signer", "deb"}, origin, where);
+    check_keys(r, {"name", "url", "signer", "date", "deb"}, origin, where);
   }
   const json& deb = deb_fields(r, format, {"suite", "components"}, origin, where);
   const std::string deb_where = format == 1 ? where : where + ".deb";
   return {get_string(r, "name", origin, where), get_string(r, "url", origin, where),
           get_string(r, "signer", origin, where, false),
-          {get_string(deb, "suite", origin, deb_where), get_strings(deb, "components", origin, deb_where)}};
+          {get_string(deb, "suite", origin, deb_where), get_strings(deb, "components", origin, deb_where)},
+          format == 1 ? -1 : read_date(r, origin, where)};
 }
 
 DebPackageFields read_deb_package_fields(const json& p, int format, std::string_view origin, const std::string& where) {

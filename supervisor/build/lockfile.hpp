@@ -33,6 +33,10 @@ struct LockedRepository {
   std::string url;
   std::string signer_fingerprint;  // empty for [trusted=yes] repositories
   DebRepositoryFields deb;
+  // The signed metadata's date (Release Date, repomd revision), unix seconds;
+  // -1 when it has none or the lockfile predates the field. The newest is
+  // the build's default time (reproducible.hpp).
+  std::int64_t date = -1;
   bool operator==(const LockedRepository&) const = default;
 };
 

@@ -132,6 +132,10 @@ INSTANTIATE_TEST_SUITE_P(
                    "expected a byte count"},
         RejectCase{"MissingRepositoryUrl", [](json& d) { d["repositories"][0].erase("url"); },
                    "repositories[0].url", "missing"},
+        RejectCase{"NegativeRepositoryDate", [](json& d) { d["repositories"][0]["date"] = -5; },
+                   "repositories[0].date", "expected a count of seconds since 1970"},
+        RejectCase{"RepositoryDateAsText", [](json& d) { d["repositories"][0]["date"] = "2026-12-01"; },
+                   "repositories[0].date", "expected a count of seconds since 1970"},
         RejectCase{"UnknownTopLevelKey", [](json& d) { d["extra"] = 1; }, "(top)", "unknown key 'extra'"},
         RejectCase{"UnknownPackageKey", [](json& d) { d["packages"][0]["checksum"] = "x"; }, "packages[0]",
                    "unknown key 'checksum'"},
@@ -194,7 +198,7 @@ Lockfile rpm_sample() {
   lock.os = "azure-linux";
   lock.dist = "azl3";
   lock.arch = "x86_64";
-  lock.repositories = {{"base", "http://127.0.0.1:1/azl", "ABCDEF", {}}};
+  lock.repositories = {{"base", "http://127.0.0.1:1/azl", "ABCDEF", {}, 1765000000}};
   lock.packages = {{"bash", "1:5.2.15-3.azl3", "x86_64", "base", "http://127.0.0.1:1/azl/Packages/b/bash.rpm",
                     "Packages/b/bash.rpm", kShaA, 10, "system", {}}};
   lock.install_order = {"bash"};
@@ -209,6 +213,20 @@ TEST(Lockfile, AnRpmLockRoundTripsWithoutADebSection) {
   EXPECT_FALSE(doc["repositories"][0].contains("deb"));
   EXPECT_FALSE(doc["packages"][0].contains("deb"));
   EXPECT_EQ(lockfile_from_json(doc.dump(), "rpm.json"), lock);
+}
+
+// A repository's date (the build's default time) is written when known and
+// read back; a lockfile without it (written before the field) still reads.
+TEST(Lockfile, RecordsARepositorysDateWhenItIsKnown) {
+  Lockfile lock = sample();
+  lock.repositories[0].date = 1765000000;
+  json doc = json::parse(lockfile_to_json(lock));
+  EXPECT_EQ(doc["repositories"][0]["date"], 1765000000);
+  EXPECT_EQ(lockfile_from_json(doc.dump(), "dated.json").repositories, lock.repositories);
+  EXPECT_FALSE(json::parse(lockfile_to_json(sample()))["repositories"][0].contains("date"));
+  doc["repositories"][0].erase("date");
+  EXPECT_EQ(lockfile_from_json(doc.dump(), "undated.json").repositories[0].date, -1);
+  EXPECT_EQ(json::parse(lockfile_to_json(rpm_sample()))["repositories"][0]["date"], 1765000000);
 }
 
 TEST(Lockfile, AnRpmLockWithADebSectionIsRefused) {

@@ -1,5 +1,6 @@
 #include "supervisor/build/reproducible.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <span>
 
@@ -10,7 +11,8 @@
 namespace supervisor {
 namespace {
 
-// 2020-01-01T00:00:00Z and one year: the range a lockfile-derived time falls in.
+// 2020-01-01T00:00:00Z and one year: the range of the time derived from a
+// lockfile that records no repository date (written before the field).
 constexpr std::int64_t kDerivedTimeBase = 1577836800;
 constexpr std::int64_t kDerivedTimeSpan = 365 * 24 * 3600;
 
@@ -46,23 +48,28 @@ UuidSource derived_uuids(std::string seed) {
   return [seed = std::move(seed)](std::string_view label) { return derived_uuid(seed, label); };
 }
 
-std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch) {
-  if (source_date_epoch != nullptr && *source_date_epoch != '\0') {
-    const std::string_view text(source_date_epoch);
-    std::int64_t value = -1;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    base::require(ec == std::errc() && end == text.data() + text.size() && value >= 0,
-                 "Invalid SOURCE_DATE_EPOCH '" + std::string(text) + "': it must be a number of seconds since 1970");
-    return value;
-  }
-  const std::string digest = sha256_hex(lockfile_to_json(lock));
-  const std::int64_t offset = static_cast<std::int64_t>(std::stoull(digest.substr(0, 12), nullptr, 16));
-  return kDerivedTimeBase + offset % kDerivedTimeSpan;
+std::int64_t lockfile_time(const Lockfile& lock) {
+  std::int64_t newest = -1;
+  for (const LockedRepository& repo : lock.repositories) newest = std::max(newest, repo.date);
+  return newest;
 }
 
 std::int64_t given_build_time(const Lockfile& lock, const char* source_date_epoch) {
-  if (source_date_epoch == nullptr || *source_date_epoch == '\0') return -1;
-  return build_time(lock, source_date_epoch);
+  if (source_date_epoch == nullptr || *source_date_epoch == '\0') return lockfile_time(lock);
+  const std::string_view text(source_date_epoch);
+  std::int64_t value = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  base::require(ec == std::errc() && end == text.data() + text.size() && value >= 0,
+               "Invalid SOURCE_DATE_EPOCH '" + std::string(text) + "': it must be a number of seconds since 1970");
+  return value;
+}
+
+std::int64_t build_time(const Lockfile& lock, const char* source_date_epoch) {
+  const std::int64_t given = given_build_time(lock, source_date_epoch);
+  if (given >= 0) return given;
+  const std::string digest = sha256_hex(lockfile_to_json(lock));
+  const std::int64_t offset = static_cast<std::int64_t>(std::stoull(digest.substr(0, 12), nullptr, 16));
+  return kDerivedTimeBase + offset % kDerivedTimeSpan;
 }
 
 }  // namespace supervisor

@@ -135,9 +135,28 @@ TEST(BuildTime, IsSourceDateEpochElseDerivedFromTheLockfile) {
   EXPECT_NE(build_time(other, nullptr), derived);
 }
 
-// An image's stages get only a time the user chose: a derived one may be
-// older than a package's files.
-TEST(BuildTime, AnImagesStagesGetOnlyAGivenSourceDateEpoch) {
+// With no SOURCE_DATE_EPOCH an image's time is the newest signed metadata
+// the lock was made from: the same lockfile, the same time, anywhere.
+TEST(BuildTime, DefaultsToTheNewestRepositoryDateTheLockfileRecords) {
+  Lockfile lock = lockfile();
+  lock.repositories = {{.name = "main", .url = "http://127.0.0.1/debian", .signer_fingerprint = "", .deb = {},
+                        .date = 1764000000},
+                       {.name = "security", .url = "http://127.0.0.1/security", .signer_fingerprint = "", .deb = {},
+                        .date = 1765000000},
+                       {.name = "local", .url = "http://127.0.0.1/local", .signer_fingerprint = "", .deb = {},
+                        .date = -1}};
+  EXPECT_EQ(lockfile_time(lock), 1765000000);
+  EXPECT_EQ(given_build_time(lock, nullptr), 1765000000);
+  EXPECT_EQ(given_build_time(lock, ""), 1765000000);
+  EXPECT_EQ(build_time(lock, nullptr), 1765000000);
+  EXPECT_EQ(given_build_time(lock, "1700000000"), 1700000000) << "the user's time wins";
+  EXPECT_EQ(build_time(lock, "1700000000"), 1700000000);
+}
+
+// A lockfile from before repository dates: an image's stages get only a
+// time the user chose (a derived one may be older than a package's files).
+TEST(BuildTime, AnOldLockfilesImageGetsOnlyAGivenSourceDateEpoch) {
+  EXPECT_EQ(lockfile_time(lockfile()), -1);
   EXPECT_EQ(given_build_time(lockfile(), "1700000000"), 1700000000);
   EXPECT_EQ(given_build_time(lockfile(), nullptr), -1);
   EXPECT_EQ(given_build_time(lockfile(), ""), -1);

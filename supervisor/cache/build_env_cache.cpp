@@ -62,10 +62,12 @@ std::vector<fs::path> saves_of(const fs::path& root, const std::string& provider
 
 }  // namespace
 
-std::string build_env_key(std::string_view provider_id, const Lockfile& lock, int installer_format) {
+std::string build_env_key(std::string_view provider_id, const Lockfile& lock, std::int64_t build_time,
+                          int installer_format) {
   // One field per line, so no two package sets can serialise alike.
   std::string text = "os-image-composer build environment\ninstaller-format " + std::to_string(installer_format) +
                      "\nprovider " + std::string(provider_id) + "\n";
+  if (build_time >= 0) text += "time " + std::to_string(build_time) + "\n";
   for (const LockedPackage& p : lock.packages) {
     text += "package " + p.name + " " + p.version + " " + p.architecture + " " + p.sha256 + "\n";
   }

@@ -16,6 +16,7 @@
 // install job succeeded, so a reader never sees half a tree.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,8 +32,10 @@ namespace supervisor {
 inline constexpr int kInstallerFormatVersion = 1;
 
 // sha256 (hex) over the provider id, every package of `lock` (name, version,
-// architecture, sha256) in lockfile order and the installer format version.
-std::string build_env_key(std::string_view provider_id, const Lockfile& lock,
+// architecture, sha256) in lockfile order, the build's SOURCE_DATE_EPOCH
+// (`build_time`, -1 for none: the base is installed under it, and useradd
+// and others write it into files) and the installer format version.
+std::string build_env_key(std::string_view provider_id, const Lockfile& lock, std::int64_t build_time,
                           int installer_format = kInstallerFormatVersion);
 
 enum class BuildEnvMode {

@@ -31,33 +31,37 @@ Lockfile sample_lock() {
 }
 
 TEST(BuildEnvKey, IsStableHexForTheSamePackageSet) {
-  const std::string key = build_env_key("debian-debian12-x86_64", sample_lock());
+  const std::string key = build_env_key("debian-debian12-x86_64", sample_lock(), -1);
   EXPECT_EQ(key.size(), 64u);
   EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos);
-  EXPECT_EQ(key, build_env_key("debian-debian12-x86_64", sample_lock()));
+  EXPECT_EQ(key, build_env_key("debian-debian12-x86_64", sample_lock(), -1));
 }
 
 TEST(BuildEnvKey, ChangesWithEveryInput) {
-  const std::string key = build_env_key("debian-debian12-x86_64", sample_lock());
+  const std::string key = build_env_key("debian-debian12-x86_64", sample_lock(), -1);
   Lockfile other = sample_lock();
   other.packages[1].version = "5.2.15-3";
-  EXPECT_NE(build_env_key("debian-debian12-x86_64", other), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", other, -1), key);
   other = sample_lock();
   other.packages[0].sha256 = std::string(64, 'c');
-  EXPECT_NE(build_env_key("debian-debian12-x86_64", other), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", other, -1), key);
   other = sample_lock();
   other.packages[0].architecture = "all";
-  EXPECT_NE(build_env_key("debian-debian12-x86_64", other), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", other, -1), key);
   other = sample_lock();
   other.packages.pop_back();
-  EXPECT_NE(build_env_key("debian-debian12-x86_64", other), key);
-  EXPECT_NE(build_env_key("debian-debian12-aarch64", sample_lock()), key);
-  EXPECT_NE(build_env_key("debian-debian12-x86_64", sample_lock(), kInstallerFormatVersion + 1), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", other, -1), key);
+  EXPECT_NE(build_env_key("debian-debian12-aarch64", sample_lock(), -1), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", sample_lock(), -1, kInstallerFormatVersion + 1), key);
+  // The base is installed under the build's time (useradd writes it).
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", sample_lock(), 1765000000), key);
+  EXPECT_NE(build_env_key("debian-debian12-x86_64", sample_lock(), 1765000000),
+            build_env_key("debian-debian12-x86_64", sample_lock(), 1765000001));
 }
 
 TEST(BuildEnvLease, SavesOnceThenReuses) {
   TempDir cache;
-  const std::string key = build_env_key("p", sample_lock());
+  const std::string key = build_env_key("p", sample_lock(), -1);
   {
     BuildEnvLease lease = BuildEnvLease::acquire(cache.path(), kProvider, key);
     ASSERT_EQ(lease.mode(), BuildEnvMode::kSave);
@@ -76,7 +80,7 @@ TEST(BuildEnvLease, SavesOnceThenReuses) {
 
 TEST(BuildEnvLease, AnUncommittedSaveLeavesNothing) {
   TempDir cache;
-  const std::string key = build_env_key("p", sample_lock());
+  const std::string key = build_env_key("p", sample_lock(), -1);
   fs::path temp;
   {
     BuildEnvLease lease = BuildEnvLease::acquire(cache.path(), kProvider, key);
@@ -91,7 +95,7 @@ TEST(BuildEnvLease, AnUncommittedSaveLeavesNothing) {
 
 TEST(BuildEnvLease, ASecondBuildDoesNotSaveTheSameKeyAtOnce) {
   TempDir cache;
-  const std::string key = build_env_key("p", sample_lock());
+  const std::string key = build_env_key("p", sample_lock(), -1);
   BuildEnvLease first = BuildEnvLease::acquire(cache.path(), kProvider, key);
   ASSERT_EQ(first.mode(), BuildEnvMode::kSave);
   BuildEnvLease second = BuildEnvLease::acquire(cache.path(), kProvider, key);
@@ -101,7 +105,7 @@ TEST(BuildEnvLease, ASecondBuildDoesNotSaveTheSameKeyAtOnce) {
 
 TEST(BuildEnvLease, ADirectoryWithoutMarkerIsNotReusedAndLeftoversGo) {
   TempDir cache;
-  const std::string key = build_env_key("p", sample_lock());
+  const std::string key = build_env_key("p", sample_lock(), -1);
   const fs::path root = cache.path() / "buildenv";
   fs::create_directories(root / key / "tree");  // renamed, marker never written
   fs::create_directories(root / (".tmp-" + key + "-999999") / "tree");
@@ -119,12 +123,12 @@ TEST(BuildEnvLease, KeepsTheCacheAndTheSavedEnvironmentsPrivate) {
   fs::permissions(cache.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                     fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(cache.path() / "buildenv", fs::perms::owner_all | fs::perms::others_exec);
-  BuildEnvLease lease = BuildEnvLease::acquire(cache.path(), kProvider, build_env_key("p", sample_lock()));
+  BuildEnvLease lease = BuildEnvLease::acquire(cache.path(), kProvider, build_env_key("p", sample_lock(), -1));
   EXPECT_EQ(fs::status(cache.path()).permissions(), fs::perms::owner_all);
   EXPECT_EQ(fs::status(cache.path() / "buildenv").permissions(), fs::perms::owner_all);
   EXPECT_EQ(lease.warnings().size(), 2u);
   TempDir fresh;
-  BuildEnvLease first = BuildEnvLease::acquire(fresh.path() / "cache", kProvider, build_env_key("p", sample_lock()));
+  BuildEnvLease first = BuildEnvLease::acquire(fresh.path() / "cache", kProvider, build_env_key("p", sample_lock(), -1));
   EXPECT_EQ(fs::status(fresh.path() / "cache/buildenv").permissions(), fs::perms::owner_all);
   EXPECT_TRUE(first.warnings().empty());
 }
@@ -143,7 +147,7 @@ TEST(CleanBuildEnvs, RemovesTheWholeDirectoryOrListsItOnDryRun) {
 fs::path save_env(const fs::path& cache_dir, std::string_view provider, char sha) {
   Lockfile lock = sample_lock();
   lock.packages[0].sha256 = std::string(64, sha);
-  BuildEnvLease lease = BuildEnvLease::acquire(cache_dir, provider, build_env_key(provider, lock));
+  BuildEnvLease lease = BuildEnvLease::acquire(cache_dir, provider, build_env_key(provider, lock, -1));
   std::ofstream(lease.tree() / "f") << "x";
   lease.commit();
   return cache_dir / "buildenv" / lease.key();
