@@ -68,35 +68,6 @@ ComparedImage open_side(const RawImage& raw, bool hash) {
   return side;
 }
 
-std::string sha256_of_range(int fd, std::uint64_t offset, std::uint64_t length, const std::string& shown_as) {
-  Sha256Stream hash;
-  std::vector<char> buffer(1 << 20);
-  while (length > 0) {
-    const ssize_t n = ::pread(fd, buffer.data(), std::min<std::uint64_t>(length, buffer.size()), static_cast<off_t>(offset));
-    if (n == 0) base::fail(base::ErrorKind::kInvalidInput, "Failed to hash " + shown_as + ": it ends early");
-    base::check_syscall(n < 0 ? -1 : 0, "read", shown_as);
-    hash.update(buffer.data(), static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-    length -= static_cast<std::uint64_t>(n);
-  }
-  return hash.finish();
-}
-
-// Each partition's bytes, where the report's LBA range lies inside the image
-// (the stage checked it; the supervisor does not take its word).
-PartitionHashes hash_partitions(const ComparedImage& side, const RawImage& raw) {
-  const base::UniqueFd& fd = raw.fd;
-  PartitionHashes out;
-  const std::uint64_t sector = side.report->table.sector_size;
-  for (const inspector::Partition& p : side.report->partitions) {
-    const bool inside = sector > 0 && p.first_lba <= p.last_lba && p.last_lba < side.size / sector;
-    if (!inside) continue;
-    out[p.index] = sha256_of_range(fd.get(), p.first_lba * sector, (p.last_lba - p.first_lba + 1) * sector,
-                                   "partition " + std::to_string(p.index) + " of '" + side.path.string() + "'");
-  }
-  return out;
-}
-
 std::string read_spdx_file(const fs::path& path) {
   const base::UniqueFd fd = open_image(path);
   std::string text;
@@ -137,7 +108,8 @@ std::vector<Change> image_changes(const Invocation& inv, const Settings& s, cons
   for (Change& c : diff_reports(*a.report, *b.report)) changes.push_back(std::move(c));
   // Different bytes: which partitions hold them.
   if (a.sha256 && b.sha256 && a.sha256 != b.sha256) {
-    for (Change& c : diff_partition_bytes(*a.report, hash_partitions(a, raws[0]), *b.report, hash_partitions(b, raws[1]))) {
+    for (Change& c : diff_partition_bytes(*a.report, hash_partitions(*a.report, a.size, raws[0]), *b.report,
+                                          hash_partitions(*b.report, b.size, raws[1]))) {
       changes.push_back(std::move(c));
     }
   }

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.hpp"
+#include "supervisor/cache/digest.hpp"
 #include "stages/inspector/client.hpp"
 #include "supervisor/build/build_steps.hpp"
 #include "supervisor/stage/orchestrator.hpp"
@@ -206,6 +208,37 @@ std::vector<inspector::Report> run_inspectors(const Invocation& inv, const std::
 
 inspector::Report run_inspector(const Invocation& inv, const fs::path& image, const InspectorAsk& ask) {
   return std::move(run_inspectors(inv, {image}, ask).front());
+}
+
+namespace {
+
+std::string sha256_of_range(int fd, std::uint64_t offset, std::uint64_t length, const std::string& shown_as) {
+  Sha256Stream hash;
+  std::vector<char> buffer(1 << 20);
+  while (length > 0) {
+    const ssize_t n = ::pread(fd, buffer.data(), std::min<std::uint64_t>(length, buffer.size()), static_cast<off_t>(offset));
+    if (n == 0) base::fail(base::ErrorKind::kInvalidInput, "Failed to hash " + shown_as + ": it ends early");
+    base::check_syscall(n < 0 ? -1 : 0, "read", shown_as);
+    hash.update(buffer.data(), static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return hash.finish();
+}
+
+}  // namespace
+
+std::map<std::uint32_t, std::string> hash_partitions(const inspector::Report& report, std::uint64_t image_size,
+                                                     const RawImage& raw) {
+  std::map<std::uint32_t, std::string> out;
+  const std::uint64_t sector = report.table.sector_size;
+  for (const inspector::Partition& p : report.partitions) {
+    const bool inside = sector > 0 && p.first_lba <= p.last_lba && p.last_lba < image_size / sector;
+    if (!inside) continue;
+    out[p.index] = sha256_of_range(raw.fd.get(), p.first_lba * sector, (p.last_lba - p.first_lba + 1) * sector,
+                                   "partition " + std::to_string(p.index) + " of '" + raw.path.string() + "'");
+  }
+  return out;
 }
 
 std::string shown(const std::string& text) {

@@ -6,7 +6,9 @@
 // file in the temporary directory, and then read as that raw disk.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,12 @@ stage::inspector::Report run_inspector(const Invocation& inv, const std::filesys
 std::vector<stage::inspector::Report> run_inspectors(const Invocation& inv,
                                                      const std::vector<std::filesystem::path>& images,
                                                      const InspectorAsk& ask);
+
+// SHA-256 of each partition's bytes of `raw` (of `image_size` bytes) by
+// partition index, where the report's LBA range lies inside the image (the
+// stage checked it; the supervisor does not take its word).
+std::map<std::uint32_t, std::string> hash_partitions(const stage::inspector::Report& report, std::uint64_t image_size,
+                                                     const RawImage& raw);
 
 // One line of image text: printable, newlines shown as escapes.
 std::string shown(const std::string& text);
