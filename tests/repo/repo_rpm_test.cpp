@@ -155,6 +155,8 @@ TEST(RpmRepoLock, LocksTheAzl3TemplateOnTheSignedFixture) {
   ASSERT_EQ(lock["repositories"].size(), 1u);
   EXPECT_EQ(lock["repositories"][0]["signer"], world.repo().fingerprint());
   EXPECT_FALSE(lock["repositories"][0].contains("deb"));
+  // repomd.xml's revision, the time make-rpmrepo.sh builds with.
+  EXPECT_EQ(lock["repositories"][0]["date"], world.repo().revision());
   const auto paths = world.requested_paths();
   EXPECT_NE(std::find(paths.begin(), paths.end(), "/repodata/repomd.xml.asc"), paths.end());
   // app's /opt/oic/data/thing is listed in filelists only.

@@ -3,6 +3,9 @@
 // lockfile, the dependency graph, concurrent builds sharing a cache, the
 // archive check and its per-object markers, and `cache clean`.
 #include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
 #include <future>
 #include <map>
 
@@ -41,6 +44,22 @@ class RepoLock : public ::testing::Test {
   void SetUp() override { ASSERT_STRNE(RepoWorld::kCliPath(), "") << "OIC_CLI must name the binary"; }
 };
 
+
+// The Date field of a Release file, in seconds since 1970.
+std::int64_t release_date(const fs::path& release) {
+  std::istringstream in(slurp(release));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Date: ", 0) != 0) continue;
+    std::tm tm{};
+    std::istringstream field(line.substr(6));
+    field >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
+    if (field.fail()) break;
+    return static_cast<std::int64_t>(::timegm(&tm));
+  }
+  ADD_FAILURE() << "no Date in " << release;
+  return -1;
+}
+
 TEST_F(RepoLock, ResolvesExactlyTheExpectedPackagesWithTheirPins) {
   RepoWorld world;
   const auto started = std::chrono::steady_clock::now();
@@ -60,6 +79,8 @@ TEST_F(RepoLock, ResolvesExactlyTheExpectedPackagesWithTheirPins) {
   EXPECT_EQ(repo["deb"]["suite"], "oicbook");
   EXPECT_EQ(repo["deb"]["components"], json::array({"main"}));
   EXPECT_EQ(repo["signer"], world.repo().fingerprint());
+  // The Release's Date, the build's default time (docs/reproducible-builds.md).
+  EXPECT_EQ(repo["date"], release_date(world.repo().dist_dir() / "Release"));
 
   ASSERT_EQ(lock["packages"].size(), kExpected.size()) << lock["packages"].dump(1);
   for (std::size_t i = 0; i < kExpected.size(); ++i) {
