@@ -17,6 +17,7 @@
 #include "stages/installer/os_config.hpp"
 #include "stages/installer/package_installer.hpp"
 #include "stages/installer/sbom.hpp"
+#include "stages/installer/ssh_host_keys.hpp"
 #include "stages/installer/verity_state.hpp"
 
 namespace stage::installer {
@@ -49,6 +50,11 @@ bool make_base(proto::InstallerRequest::Reader request, const PackageInstaller& 
   base::require(env.getMode() != proto::BuildEnv::Mode::SAVE || env.getDir().getPath() == request.getRootDir().getPath(),
                "Failed to save the build environment: buildEnv.dir must name rootDir");
   installer.bootstrap(request, root.path, context);
+  // Before the save: no build environment holds a machine's identity.
+  if (const int removed = remove_ssh_host_keys(root.path); removed > 0) {
+    context.log(ipc::LogLevel::kInfo, "Removed " + std::to_string(removed) +
+                                          " SSH host key files the packages made; the image makes its own at first boot");
+  }
   return false;
 }
 
@@ -120,6 +126,9 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
 
   context.progress({.phase = "configure"});
   apply_os_configuration(root.path, installer, context);
+  if (make_ssh_host_keys_at_first_boot(root.path)) {
+    context.log(ipc::LogLevel::kInfo, std::string("SSH host keys are made at first boot (") + kSshHostKeysUnit + ")");
+  }
   const bool verity = wants_verity(installer);
   if (verity) configure_read_only_root(root.path, decode_fstab(installer));
   const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());

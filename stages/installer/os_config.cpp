@@ -80,13 +80,6 @@ void write_owned_file(const std::filesystem::path& root, std::string_view path, 
   set_owner_and_mode(fd.get(), uid, gid, mode & 07777, shown(root, path));
 }
 
-void remove_in_root(const std::filesystem::path& root, std::string_view dir, const char* name) {
-  base::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
-  if (parent && ::unlinkat(parent.get(), name, 0) != 0 && errno != ENOENT) {
-    base::check_syscall(-1, "remove", shown(root, std::string(dir) + "/" + name));
-  }
-}
-
 void set_password(const UserSpec& user, const CommandRunner& run) {
   if (user.password_hash.empty()) {
     run(ChrootCommand{.argv = {"usermod", "-L", user.name}}, "Failed to lock the account of '" + user.name + "'");
@@ -234,6 +227,22 @@ std::optional<std::string> read_file_in_root(const std::filesystem::path& root, 
 
 bool exists_in_root(const std::filesystem::path& root, std::string_view path) {
   return open_in_root(root, path, O_PATH).valid();
+}
+
+void remove_in_root(const std::filesystem::path& root, std::string_view dir, const char* name) {
+  base::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+  if (parent && ::unlinkat(parent.get(), name, 0) != 0 && errno != ENOENT) {
+    base::check_syscall(-1, "remove", shown(root, std::string(dir) + "/" + name));
+  }
+}
+
+void link_in_root(const std::filesystem::path& root, std::string_view dir, const std::string& name,
+                  const std::string& target) {
+  make_dirs_in_root(root, dir);
+  base::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
+  const std::string where = (root / dir / name).string();
+  if (::unlinkat(parent.get(), name.c_str(), 0) != 0 && errno != ENOENT) base::check_syscall(-1, "remove", where);
+  base::check_syscall(::symlinkat(target.c_str(), parent.get(), name.c_str()), "create symlink", where);
 }
 
 std::optional<std::vector<std::string>> find_db_entry(const std::filesystem::path& root, std::string_view db,

@@ -113,6 +113,13 @@ void write_file_in_root(const std::filesystem::path& root, std::string_view path
                         mode_t mode);
 std::optional<std::string> read_file_in_root(const std::filesystem::path& root, std::string_view path);
 bool exists_in_root(const std::filesystem::path& root, std::string_view path);
+// Removes `dir`/`name` inside the tree (a link itself, never what it names);
+// a missing file or directory is fine.
+void remove_in_root(const std::filesystem::path& root, std::string_view dir, const char* name);
+// Makes `dir`/`name` inside the tree a symlink to `target` (parents made 0755),
+// replacing what was there.
+void link_in_root(const std::filesystem::path& root, std::string_view dir, const std::string& name,
+                  const std::string& target);
 // The entry of /etc/passwd or /etc/group (`db`) whose first field is `name`, split at ':'.
 std::optional<std::vector<std::string>> find_db_entry(const std::filesystem::path& root, std::string_view db,
                                                       std::string_view name);

@@ -76,14 +76,6 @@ std::string overlay_unit(bool kept) {
 }
 
 // `systemctl enable`'s link, made in the tree: <dir>/<name> -> `target`.
-void link_in_root(const fs::path& root, std::string_view dir, const std::string& name, const std::string& target) {
-  make_dirs_in_root(root, dir);
-  base::UniqueFd parent = open_in_root(root, dir, O_PATH | O_DIRECTORY);
-  const std::string shown = (root / dir / name).string();
-  if (::unlinkat(parent.get(), name.c_str(), 0) != 0 && errno != ENOENT) base::check_syscall(-1, "remove", shown);
-  base::check_syscall(::symlinkat(target.c_str(), parent.get(), name.c_str()), "create symlink", shown);
-}
-
 // A directory of the tree that host paths may name: a real directory, no
 // symlink that could lead the host's cp out of the tree.
 void require_real_directory(const fs::path& root, const std::string& path) {
