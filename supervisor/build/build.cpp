@@ -183,15 +183,21 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   base::make_directories(workspace / "root");
   base::make_directories(workspace / "out");
   const std::int64_t stage_time = given_build_time(lock, std::getenv("SOURCE_DATE_EPOCH"));
-  BuildEnvLease env = BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock, stage_time));
-  log_warnings(env.warnings(), log);
-  switch (env.mode()) {
-    case BuildEnvMode::kReuse: log.info("Reusing build environment " + env.key()); break;
-    case BuildEnvMode::kSave: log.info("Saving build environment " + env.key() + " for later builds"); break;
+  std::optional<BuildEnvLease> lease;
+  if (request.build_env_use == BuildRequest::BuildEnvUse::kAsUsual) {
+    lease.emplace(BuildEnvLease::acquire(cache.root(), provider.id, build_env_key(provider.id, lock, stage_time)));
+    log_warnings(lease->warnings(), log);
+  }
+  const BuildEnvMode env_mode = lease ? lease->mode() : BuildEnvMode::kNone;
+  switch (env_mode) {
+    case BuildEnvMode::kReuse: log.info("Reusing build environment " + lease->key()); break;
+    case BuildEnvMode::kSave: log.info("Saving build environment " + lease->key() + " for later builds"); break;
     case BuildEnvMode::kNone:
-      log.info("Build environment " + env.key() + " is being saved by another build; installing without it");
+      log.info(lease ? "Build environment " + lease->key() + " is being saved by another build; installing without it"
+                     : std::string("Installing without a saved build environment (--check-reproducible)"));
       break;
   }
+  if (request.reused_build_env && env_mode == BuildEnvMode::kReuse) *request.reused_build_env = true;
   const InstallInputs inputs{.image = request.image,
                              .lock = lock,
                              .package_files = files.by_name,
@@ -200,12 +206,12 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .root_dir = workspace / "root",
                              .output_dir = workspace / "out",
                              .layout = layout,
-                             .build_env_mode = env.mode(),
-                             .build_env_tree = env.tree(),
+                             .build_env_mode = env_mode,
+                             .build_env_tree = lease ? lease->tree() : fs::path(),
                              .distribution = provider.id,
                              .facts = provider.facts,
                              .package_keys = files.package_keys,
-                             .build_env_saved_tree = env.saved_tree(),
+                             .build_env_saved_tree = lease ? lease->saved_tree() : fs::path(),
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files,
                              .source_date_epoch = stage_time,
@@ -213,8 +219,8 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.
   auto on_saved = [&] {
-    env.commit();
-    log.info("Saved build environment " + env.key());
+    lease->commit();
+    log.info("Saved build environment " + lease->key());
   };
   add_jobs(run, inputs, on_saved, results);
   run.run();

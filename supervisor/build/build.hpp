@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include "config/global_config.hpp"
@@ -32,6 +33,13 @@ struct BuildRequest {
   // Files the build itself puts into the image after the template's (an ISO's
   // live environment: live-installer); never set from a template.
   std::vector<SuppliedFile> supplied_files;
+  // `build --check-reproducible` (docs/reproducible-builds.md): its second
+  // build installs without a saved build environment when the first copied
+  // one (kWithout: none is copied or saved); when set, `reused_build_env`
+  // becomes true if any image of this build copied a saved one.
+  enum class BuildEnvUse { kAsUsual, kWithout };
+  BuildEnvUse build_env_use = BuildEnvUse::kAsUsual;
+  std::shared_ptr<bool> reused_build_env;
 };
 
 struct LockRequest {

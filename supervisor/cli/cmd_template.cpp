@@ -12,6 +12,7 @@
 #include "config/load.hpp"
 #include "base/error.hpp"
 #include "supervisor/build/build.hpp"
+#include "supervisor/cli/check_reproducible.hpp"
 #include "supervisor/cli/cli.hpp"
 
 namespace supervisor::cli {
@@ -41,7 +42,10 @@ void add_build_options(po::options_description& options) {
        "<image.name>-<OS version>.<ext> and spdx_manifest_*.json")
       ("sign-key", po::value<std::string>()->value_name("FILE"),
        "sign SHA256SUMS with this OpenPGP secret key (no passphrase) into SHA256SUMS.asc "
-       "(overrides the config's signing_key)");
+       "(overrides the config's signing_key)")
+      ("check-reproducible", po::bool_switch(),
+       "then build again from the published lockfile in a scratch directory and compare every output; "
+       "exit 1 naming what differs");
 }
 
 // --output-names, else the global config's output_names (checked when read).
@@ -171,6 +175,7 @@ int run_build_verb(const Invocation& inv) {
   request.output_names = output_naming(inv, request.global);
   request.sign_key = signing_key(inv, request.global);
   request.image = load_merged(inv, path).tmpl;
+  if (inv.options["check-reproducible"].as<bool>()) return run_check_reproducible(inv, std::move(request));
   return run_build(request, inv.log);
 }
 
