@@ -5,6 +5,8 @@
 // Then, with the same build environment: configuration commands that try
 // to reach the host fail the build, and a rebuild reuses the environment and
 // gives the same files and the same bytes (docs/reproducible-builds.md).
+// `inspect` and `compare` are checked on that image, a qcow2 made of it and
+// copies of it, against what sfdisk, blkid, debugfs and dpkg-query say.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +28,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "tests/image/image_copies.hpp"
 #include "tests/image/image_workspace.hpp"
 
 namespace tests::image {
@@ -53,6 +56,54 @@ std::string random_token() {
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
+}
+
+// The partition cut out of the shared image with dd, once per test run.
+fs::path cut_partition(const fs::path& raw, const Partition& p, const fs::path& dir) {
+  const fs::path out = dir / ("partition-" + std::to_string(p.number) + ".img");
+  if (!fs::exists(out)) {
+    fs::create_directories(dir);
+    extract_partition(raw, p.offset, p.size, out, dir / "run");
+  }
+  return out;
+}
+
+// KEY=VALUE lines of an os-release file, quotes taken off.
+std::map<std::string, std::string> os_release_of(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t eq = line.find('=');
+    if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    out[line.substr(0, eq)] = value;
+  }
+  return out;
+}
+
+// The `linux PATH ARGS...` line of a GRUB menu: {PATH, ARGS}.
+std::pair<std::string, std::string> grub_linux_line(const std::string& cfg) {
+  std::istringstream in(cfg);
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t at = line.find_first_not_of(" \t");
+    if (at == std::string::npos || line.compare(at, 6, "linux ") != 0) continue;
+    const std::string rest = line.substr(at + 6);
+    const std::size_t space = rest.find(' ');
+    return {rest.substr(0, space), space == std::string::npos ? "" : rest.substr(space + 1)};
+  }
+  return {};
+}
+
+nlohmann::json parse_json_output(const TimedRun& run) {
+  try {
+    return nlohmann::json::parse(run.result.out);
+  } catch (const nlohmann::json::exception& e) {
+    ADD_FAILURE() << "not JSON (" << e.what() << "): " << run.tail();
+    return nlohmann::json::object();
+  }
 }
 
 // The image shared by the tests of this file: built once, then its outputs
@@ -139,6 +190,20 @@ class Debian12Image : public ::testing::Test {
       EXPECT_NE(file, ".build-record.json") << "a failed build left " << entry.path();
       EXPECT_NE(file.rfind("oic-" + name, 0), 0u) << "a failed build left " << entry.path();
     }
+  }
+
+  // inspect and compare: partitions cut out once, runs timed.
+  static fs::path scratch() { return workspace_->root() / "scratch/inspect"; }
+  static fs::path cut(const Partition& p) { return cut_partition(outputs_.raw(), p, scratch() / "parts"); }
+  static TimedRun cli(const std::string& what, const std::vector<std::string>& args) {
+    const TimedRun run = workspace_->cli(args);
+    std::cout << "[ image    ] " << what << ": " << run.seconds << " s, exit " << run.result.exit_code << "\n";
+    return run;
+  }
+  static nlohmann::json inspect_json(const fs::path& image) {
+    const TimedRun run = cli("inspect " + image.filename().string(), {"inspect", image.string(), "--format", "json"});
+    EXPECT_EQ(run.result.exit_code, 0) << run.tail();
+    return parse_json_output(run);
   }
 
   static inline Preconditions pre_;
@@ -326,6 +391,203 @@ TEST_F(Debian12Image, SbomIsInTheImageAndBesideItAndIsValidSpdx23) {
     EXPECT_EQ(described[name], p.at("version").get<std::string>()) << name;
   }
   EXPECT_EQ(described.count("iputils-ping"), 1u);
+}
+
+
+// Partition table, partitions and file systems as sfdisk and blkid (and
+// debugfs for ext4) read them from the image and from each partition cut out.
+TEST_F(Debian12Image, InspectJsonGivesThePartitionsAndFileSystemsSfdiskBlkidAndDebugfsRead) {
+  const nlohmann::json report = inspect_json(outputs_.raw());
+  const RunResult sfdisk_run = run_tool({"sfdisk", "--json", outputs_.raw().string()}, scratch() / "run");
+  ASSERT_EQ(sfdisk_run.exit_code, 0) << sfdisk_run.err;
+  const nlohmann::json table = nlohmann::json::parse(sfdisk_run.out).at("partitiontable");
+  const std::uint64_t sector = table.at("sectorsize").get<std::uint64_t>();
+  EXPECT_EQ(report["partitionTable"]["type"], table["label"]);
+  EXPECT_EQ(report["partitionTable"]["id"], table["id"]);
+  EXPECT_EQ(report["partitionTable"]["sectorSize"], sector);
+  EXPECT_EQ(report["partitionTable"]["firstUsableLba"], table["firstlba"]);
+  EXPECT_EQ(report["partitionTable"]["lastUsableLba"], table["lastlba"]);
+  ASSERT_EQ(report["partitions"].size(), 2u) << report["partitions"].dump(2);
+  ASSERT_EQ(table["partitions"].size(), 2u) << table.dump(2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const nlohmann::json& got = report["partitions"][i];
+    const nlohmann::json& want = table["partitions"][i];
+    const std::uint64_t start = want.at("start"), size = want.at("size");
+    SCOPED_TRACE("partition " + std::to_string(i + 1) + ": " + want.dump());
+    EXPECT_EQ(got["index"], i + 1);
+    EXPECT_EQ(got["name"], want["name"]);
+    EXPECT_EQ(got["typeGuid"], want["type"]);
+    EXPECT_EQ(got["uniqueGuid"], want["uuid"]);
+    EXPECT_EQ(got["firstLba"], start);
+    EXPECT_EQ(got["lastLba"], start + size - 1);
+    EXPECT_EQ(got["sizeBytes"], size * sector);
+    // The file system as blkid sees it in the partition cut out of the image.
+    const Partition& p = partitions_.at(i);
+    ASSERT_EQ(p.offset, start * sector);
+    const auto probe = blkid_of(cut(p), scratch() / "run");
+    EXPECT_EQ(got["filesystem"]["type"], probe.count("TYPE") ? probe.at("TYPE") : "");
+    EXPECT_EQ(got["filesystem"]["uuid"], probe.count("UUID") ? probe.at("UUID") : "");
+    EXPECT_EQ(got["filesystem"]["label"], probe.count("LABEL") ? probe.at("LABEL") : "");
+  }
+  EXPECT_EQ(report["partitions"][0]["filesystem"]["type"], "vfat");
+  EXPECT_EQ(report["partitions"][1]["filesystem"]["type"], "ext4");
+  // ext4's own superblock, by debugfs.
+  const auto super = ext4_superblock(cut(root_partition()), scratch() / "run");
+  ASSERT_EQ(super.count("Filesystem UUID"), 1u);
+  EXPECT_EQ(report["partitions"][1]["filesystem"]["uuid"], super.at("Filesystem UUID"));
+  const std::string volume = super.at("Filesystem volume name");
+  EXPECT_EQ(report["partitions"][1]["filesystem"]["label"], volume == "<none>" ? "" : volume);
+  EXPECT_EQ(report["partitions"][1]["filesystem"]["sizeBytes"],
+            std::stoull(super.at("Block count")) * std::stoull(super.at("Block size")));
+}
+
+// os-release, packages, users, the boot menus and the kernel with its command
+// line, each against the file debugfs (or mtools) reads from the partitions.
+TEST_F(Debian12Image, InspectJsonGivesTheRootsOsReleasePackagesUsersKernelAndCommandLine) {
+  const nlohmann::json report = inspect_json(outputs_.raw());
+  const nlohmann::json& root = report["root"];
+  ASSERT_TRUE(root.is_object()) << report.dump(2).substr(0, 4000);
+  EXPECT_EQ(root["partition"], 2);
+  const Ext4Reader cut_root(cut(root_partition()), 0, scratch() / "ext4");
+  const auto read = [&](const std::string& path) {
+    const auto text = cut_root.read_file(path);
+    EXPECT_TRUE(text.has_value()) << path << " is missing from the root partition";
+    return text.value_or("");
+  };
+
+  const auto os_release = os_release_of(read("/usr/lib/os-release"));  // /etc/os-release links to it
+  EXPECT_EQ(os_release.at("VERSION_CODENAME"), "bookworm");
+  EXPECT_EQ(root["osRelease"], nlohmann::json(os_release));
+
+  std::map<std::string, DpkgPackage> reported;
+  for (const nlohmann::json& p : root["packages"]) {
+    const bool fresh = reported.emplace(p.at("name").get<std::string>(),
+                                       DpkgPackage{p.at("version"), p.at("architecture")}).second;
+    EXPECT_TRUE(fresh) << p.dump() << " is listed twice";
+  }
+  const auto installed = dpkg_installed(read("/var/lib/dpkg/status"), scratch());
+  EXPECT_GT(installed.size(), 100u);
+  EXPECT_EQ(reported, installed) << "inspect's packages are not those dpkg-query lists as installed";
+  EXPECT_EQ(installed.count("iputils-ping"), 1u);
+
+  std::map<std::string, std::string> users;
+  for (const nlohmann::json& u : root["users"]) users[u.at("name").get<std::string>()] = std::to_string(u.at("uid").get<int>());
+  std::map<std::string, std::string> passwd;
+  for (const auto& [name, fields] : parse_colon_file(read("/etc/passwd"))) passwd[name] = fields.at(2);
+  EXPECT_EQ(users, passwd);
+
+  // The menu GRUB reads from the root, and the ESP's that sends it there.
+  const std::string grub_cfg = read("/boot/grub/grub.cfg");
+  const auto esp_cfg = esp().read_file("/EFI/BOOT/grub.cfg");
+  ASSERT_TRUE(esp_cfg.has_value());
+  std::map<std::pair<int, std::string>, std::string> configs;
+  for (const nlohmann::json& c : report["boot"]["configs"]) configs[{c.at("partition").get<int>(), c.at("path").get<std::string>()}] = c.at("text");
+  EXPECT_EQ(configs, (std::map<std::pair<int, std::string>, std::string>{{{1, "/EFI/BOOT/grub.cfg"}, *esp_cfg},
+                                                                         {{2, "/boot/grub/grub.cfg"}, grub_cfg}}));
+
+  const auto [kernel, cmdline] = grub_linux_line(grub_cfg);
+  ASSERT_EQ(kernel.rfind("/boot/vmlinuz-", 0), 0u) << "/boot/grub/grub.cfg:\n" << grub_cfg;
+  const auto kernel_file = cut_root.stat(kernel);
+  ASSERT_TRUE(kernel_file.has_value()) << kernel << " is not in the root partition";
+  EXPECT_GT(kernel_file->size, 1024u * 1024u) << kernel;
+  EXPECT_EQ(trimmed(read("/etc/kernel/cmdline")), cmdline);
+  ASSERT_EQ(report["boot"]["kernels"].size(), 1u) << report["boot"].dump(2);
+  const nlohmann::json& entry = report["boot"]["kernels"][0];
+  EXPECT_EQ(entry["config"], "/boot/grub/grub.cfg");
+  EXPECT_EQ(entry["kernel"], kernel);
+  EXPECT_EQ(entry["commandLine"], cmdline);
+  EXPECT_EQ(entry["verityRootHash"], "");
+  EXPECT_EQ(report["sbom"], "/usr/share/sbom/" + std::string(kBase) + ".spdx.json");
+}
+
+// The sample template makes a raw image only: a qcow2 of it made with
+// qemu-img is read to the same report.
+TEST_F(Debian12Image, InspectOfAQcow2OfTheImageGivesTheRawImagesReport) {
+  const fs::path qcow2 = scratch() / (std::string(kBase) + ".qcow2");
+  const auto started = std::chrono::steady_clock::now();
+  const RunResult convert =
+      run_tool({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", outputs_.raw().string(), qcow2.string()},
+               scratch() / "run");
+  ASSERT_EQ(convert.exit_code, 0) << convert.err;
+  std::cout << "[ image    ] qemu-img convert to qcow2: "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s\n";
+  nlohmann::json raw = inspect_json(outputs_.raw());
+  nlohmann::json converted = inspect_json(qcow2);
+  EXPECT_EQ(raw["image"], outputs_.raw().string());
+  EXPECT_EQ(converted["image"], qcow2.string());
+  raw.erase("image");
+  converted.erase("image");
+  EXPECT_GT(raw["root"]["packages"].size(), 100u);
+  EXPECT_EQ(converted, raw);
+}
+
+TEST_F(Debian12Image, CompareOfTheImageWithACopyIsBinaryIdentical) {
+  const fs::path copy = scratch() / "copy.raw";
+  sparse_copy(outputs_.raw(), copy, scratch() / "run");
+  const TimedRun hashed = cli("compare --hash-images of a copy", {"compare", outputs_.raw().string(), copy.string(), "--hash-images"});
+  EXPECT_EQ(hashed.result.exit_code, 0) << hashed.tail();
+  EXPECT_NE(hashed.result.out.find("Equality: binary_identical (0 meaningful differences, 0 volatile)\n"),
+            std::string::npos)
+      << hashed.result.out;
+  // Without hashing, every file of both is read and hashed: none differs.
+  const TimedRun read = cli("compare --format json of a copy", {"compare", outputs_.raw().string(), copy.string(), "--format", "json"});
+  EXPECT_EQ(read.result.exit_code, 0) << read.tail();
+  const nlohmann::json j = parse_json_output(read);
+  EXPECT_EQ(j["equality"]["class"], "semantically_identical_unverified");
+  EXPECT_EQ(j["diff"], nlohmann::json::array());
+  EXPECT_GT(j["from"]["files"].get<std::size_t>(), 10000u);
+  EXPECT_EQ(j["to"]["files"], j["from"]["files"]);
+  EXPECT_EQ(j["to"]["packages"], j["from"]["packages"]);
+}
+
+TEST_F(Debian12Image, CompareWithACopyWhoseHostnameWasEditedNamesThatOneFile) {
+  const std::string before = image_file("/etc/hostname");
+  const std::string after = "oic-edited\n";
+  ASSERT_EQ(trimmed(before), "oic-checks");
+  const auto old_inode = rootfs().stat("/etc/hostname");
+  ASSERT_TRUE(old_inode.has_value());
+  // The root partition cut out, the file replaced, the partition written back into a copy.
+  const fs::path edit = scratch() / "edit";
+  fs::create_directories(edit);
+  const fs::path root_copy = edit / "root.img";
+  sparse_copy(cut(root_partition()), root_copy, edit / "run");
+  replace_ext4_file(root_copy, "/etc/hostname", after, old_inode->mode, edit);
+  const fs::path edited = edit / "edited.raw";
+  sparse_copy(outputs_.raw(), edited, edit / "run");
+  write_partition(root_copy, edited, root_partition().offset, edit / "run");
+  const Ext4Reader edited_root(edited, root_partition().offset, edit / "ext4");
+  ASSERT_EQ(edited_root.read_file("/etc/hostname"), after);
+  ASSERT_EQ(edited_root.stat("/etc/hostname"), old_inode) << "only the content was to change";
+  std::ofstream(edit / "before") << before;
+  std::ofstream(edit / "after") << after;
+  const std::string sha_before = sha256_of(edit / "before", edit / "run");
+  const std::string sha_after = sha256_of(edit / "after", edit / "run");
+
+  const TimedRun text = cli("compare --hash-images of an edited copy", {"compare", outputs_.raw().string(), edited.string(), "--hash-images"});
+  EXPECT_EQ(text.result.exit_code, 1) << text.tail();
+  EXPECT_NE(text.result.out.find("Equality: different (1 meaningful differences, 1 volatile)\n"), std::string::npos)
+      << text.result.out;
+  EXPECT_NE(text.result.out.find("files (partition 2 rootfs):\n  ~ /etc/hostname  sha256 " + sha_before + " -> " +
+                                 sha_after + "\n"),
+            std::string::npos)
+      << text.result.out;
+  // The other difference is the root partition's bytes, volatile: the file system's own metadata.
+  EXPECT_NE(text.result.out.find("partition bytes:\n  ~ rootfs ("), std::string::npos) << text.result.out;
+  EXPECT_EQ(text.result.out.find("packages"), std::string::npos) << text.result.out;
+
+  const TimedRun json_run = cli("compare --format json of an edited copy", {"compare", outputs_.raw().string(), edited.string(), "--format", "json"});
+  EXPECT_EQ(json_run.result.exit_code, 1) << json_run.tail();
+  const nlohmann::json j = parse_json_output(json_run);
+  EXPECT_EQ(j["equality"]["class"], "different");
+  EXPECT_EQ(j["equality"]["meaningfulDiffs"], 1);
+  EXPECT_EQ(j["equality"]["volatileDiffs"], 0);
+  const nlohmann::json one_file = {{"section", "files (partition 2 rootfs)"}, {"item", "/etc/hostname"},
+                                   {"change", "changed"}, {"volatile", false},
+                                   {"fields", {{{"field", "sha256"}, {"from", sha_before}, {"to", sha_after}}}}};
+  EXPECT_EQ(j["diff"], nlohmann::json::array({one_file}));
+  EXPECT_EQ(j["summary"], nlohmann::json({{"files (partition 2 rootfs)", {{"added", 0}, {"removed", 0}, {"changed", 1}}}}));
+  EXPECT_EQ(j["to"]["packages"], j["from"]["packages"]);
+  EXPECT_EQ(j["to"]["files"], j["from"]["files"]);
 }
 
 // A listener on the host's 127.0.0.1 that a stage must not reach.
