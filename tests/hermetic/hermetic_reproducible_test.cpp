@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -76,11 +77,18 @@ TEST_F(HermeticReproducible, TheSameTemplateAndLockfileGiveTheSameOutputsWithThe
   EXPECT_TRUE(scratch_dirs().empty()) << ::testing::PrintToString(scratch_dirs());
   EXPECT_FALSE(fs::exists(work() / "reproducibility-check"));
 
-  // Warm: the first build copies the saved environment, the second installs without it.
+  // Warm: the first build copies the saved environment, the second installs
+  // without it; with --json the verdict is the last line's event.
   const repo::CliResult warm =
-      world_->full_cli({"build", world_->template_path().string(), "--check-reproducible", "--rebuild"});
+      world_->full_cli({"build", world_->template_path().string(), "--check-reproducible", "--rebuild", "--json"});
   ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
-  EXPECT_NE(warm.out.find(kReproducible), std::string::npos) << warm.out;
+  ASSERT_FALSE(warm.out.empty());
+  const std::string last = warm.out.substr(warm.out.rfind('\n', warm.out.size() - 2) + 1);
+  const nlohmann::json verdict = nlohmann::json::parse(last);
+  EXPECT_EQ(verdict.at("event"), "reproducibility-check") << last;
+  EXPECT_EQ(verdict.at("reproducible"), true) << last;
+  EXPECT_EQ(verdict.at("outputs"), 5) << last;
+  EXPECT_TRUE(verdict.at("differences").empty()) << last;
   EXPECT_NE(both(warm).find("Installing without a saved build environment (--check-reproducible)"), std::string::npos)
       << both(warm);
   EXPECT_TRUE(scratch_dirs().empty()) << ::testing::PrintToString(scratch_dirs());
