@@ -104,9 +104,9 @@ int run_check_reproducible(const Invocation& inv, BuildRequest request) {
     if (!report.reproducible()) keep_outputs(second_dir, kept);
   }
   for (OutputDifference& d : report.differences) {
-    if (d.kind == OutputDifferenceKind::kContent && is_disk_image(d.name)) {
-      d.details = explain_image(inv, built.output_dir / d.name, kept / d.name);
-    }
+    if (d.kind != OutputDifferenceKind::kContent) continue;
+    if (is_disk_image(d.name)) d.details = explain_image(inv, built.output_dir / d.name, kept / d.name);
+    if (const auto hint = compressed_image_hint(d.name)) d.details = {*hint};
   }
   if (request.json) {
     inv.out << report_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -99,6 +99,15 @@ bool is_disk_image(const std::string& name) {
   return path.extension() == ".raw" || path.extension() == ".qcow2";
 }
 
+std::optional<std::string> compressed_image_hint(const std::string& name) {
+  const fs::path path(name);
+  const std::string ext = path.extension().string();
+  if (path.stem().extension() != ".raw" || (ext != ".gz" && ext != ".xz" && ext != ".zst" && ext != ".bz2")) {
+    return std::nullopt;
+  }
+  return "a compressed disk image is not inspected: decompress both copies and run compare on them";
+}
+
 std::vector<std::string> explain_image_changes(const std::vector<Change>& changes) {
   std::vector<std::string> lines;
   std::vector<std::string> partitions;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -45,6 +46,11 @@ std::vector<OutputDifference> diff_outputs(const OutputSet& first, const OutputS
 
 // Whether the output `name` is a disk image compare reads (raw or qcow2).
 bool is_disk_image(const std::string& name);
+
+// For a compressed raw image (.raw.gz, .raw.xz, .raw.zst, .raw.bz2), which
+// neither compare nor the check decompresses: the line saying how to look
+// into it; nullopt for any other name.
+std::optional<std::string> compressed_image_hint(const std::string& name);
 
 // One line per difference of two images' inspections (volatile ones
 // included: a build's identifiers are derived, so a changed GUID is a

@@ -118,6 +118,17 @@ TEST(ReproducibilityOutputs, OnlyRawAndQcow2OutputsAreInspectedAsDisks) {
   EXPECT_FALSE(is_disk_image("SHA256SUMS"));
 }
 
+TEST(ReproducibilityOutputs, ACompressedRawImageGetsAHintAndNothingElseDoes) {
+  for (const char* name : {"img-1.0.raw.gz", "img-1.0.raw.xz", "img-1.0.raw.zst", "img-1.0.raw.bz2"}) {
+    const auto hint = compressed_image_hint(name);
+    ASSERT_TRUE(hint.has_value()) << name;
+    EXPECT_NE(hint->find("decompress both copies and run compare"), std::string::npos) << *hint;
+  }
+  for (const char* name : {"img-1.0.raw", "img-1.0.qcow2", "img-1.0.img", "img-1.0.spdx.json.gz", "img.tar.xz"}) {
+    EXPECT_FALSE(compressed_image_hint(name).has_value()) << name;
+  }
+}
+
 TEST(ReproducibilityImage, AFileThatDiffersIsNamedWithWhy) {
   std::vector<inspector::FileEntry> changed = kFiles;
   changed[1].sha256 = kHashB;
