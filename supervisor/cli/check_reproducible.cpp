@@ -1,5 +1,7 @@
 #include "supervisor/cli/check_reproducible.hpp"
 
+#include <fstream>
+#include <sstream>
 
 #include "base/error.hpp"
 #include "supervisor/build/build_steps.hpp"
@@ -73,6 +75,21 @@ std::vector<std::string> explain_image(const Invocation& inv, const fs::path& a,
   }
 }
 
+constexpr std::uintmax_t kMaxShownText = 16 << 20;
+
+// The lines where two text outputs differ; nothing for one too large to read.
+std::vector<std::string> explain_text(const fs::path& a, const fs::path& b) {
+  if (fs::file_size(a) > kMaxShownText || fs::file_size(b) > kMaxShownText) return {};
+  const auto slurp = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    base::require(static_cast<bool>(in), "Failed to read the output '" + path.string() + "'");
+    return text.str();
+  };
+  return text_differences(slurp(a), slurp(b));
+}
+
 }  // namespace
 
 int run_check_reproducible(const Invocation& inv, BuildRequest request) {
@@ -107,6 +124,7 @@ int run_check_reproducible(const Invocation& inv, BuildRequest request) {
     if (d.kind != OutputDifferenceKind::kContent) continue;
     if (is_disk_image(d.name)) d.details = explain_image(inv, built.output_dir / d.name, kept / d.name);
     if (const auto hint = compressed_image_hint(d.name)) d.details = {*hint};
+    if (is_text_output(d.name)) d.details = explain_text(built.output_dir / d.name, kept / d.name);
   }
   if (request.json) {
     inv.out << report_json(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "supervisor/build/image_record.hpp"
 #include "supervisor/build/outputs.hpp"
+#include "supervisor/cli/inspector_run.hpp"
 
 namespace supervisor::cli {
 namespace {
@@ -14,6 +17,25 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kShownHash = 12;
+constexpr std::size_t kShownLine = 160;
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string shown_line(const std::vector<std::string>& lines, std::size_t i) {
+  if (i >= lines.size()) return "(none)";
+  const std::string& line = lines[i];
+  return shown(line.size() > kShownLine ? line.substr(0, kShownLine) + ".." : line);
+}
 
 OutputHash hash_output(const fs::path& path) {
   const base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
@@ -106,6 +128,29 @@ std::optional<std::string> compressed_image_hint(const std::string& name) {
     return std::nullopt;
   }
   return "a compressed disk image is not inspected: decompress both copies and run compare on them";
+}
+
+bool is_text_output(const std::string& name) {
+  const std::string ext = fs::path(name).extension().string();
+  return ext == ".json" || ext == ".yml" || ext == ".yaml";
+}
+
+std::vector<std::string> text_differences(const std::string& first, const std::string& second,
+                                          std::size_t max_lines) {
+  const std::vector<std::string> a = split_lines(first);
+  const std::vector<std::string> b = split_lines(second);
+  std::vector<std::string> out;
+  std::size_t more = 0;
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i < a.size() && i < b.size() && a[i] == b[i]) continue;
+    if (out.size() == max_lines) {
+      ++more;
+      continue;
+    }
+    out.push_back("line " + std::to_string(i + 1) + ": - " + shown_line(a, i) + " / + " + shown_line(b, i));
+  }
+  if (more > 0) out.push_back("... and " + std::to_string(more) + " more lines differ");
+  return out;
 }
 
 std::vector<std::string> explain_image_changes(const std::vector<Change>& changes) {

@@ -62,6 +62,18 @@ std::optional<std::string> compressed_image_hint(const std::string& name);
 // whose bytes differ ("partition bytes" changes, diff_partition_bytes).
 std::vector<std::string> explain_image_changes(const std::vector<Change>& changes);
 
+// Whether the output `name` is text the check shows lines of: the SBOM,
+// lockfile copies and the merged template (.json, .yml, .yaml).
+bool is_text_output(const std::string& name);
+
+// Where two texts differ, line by line in place (no realignment: a
+// rebuild's differences are values that changed, not lines moved): up to
+// `max_lines` lines "line N: - <first> / + <second>" (a missing line shown as
+// "(none)"), each side cut to 160 characters and made printable by `shown`,
+// then "... and K more lines differ" when there are more.
+std::vector<std::string> text_differences(const std::string& first, const std::string& second,
+                                          std::size_t max_lines = 5);
+
 struct ReproducibilityReport {
   std::filesystem::path first_dir;   // the published outputs
   std::filesystem::path second_dir;  // the second build's, kept when they differ

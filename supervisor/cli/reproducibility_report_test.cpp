@@ -129,6 +129,33 @@ TEST(ReproducibilityOutputs, ACompressedRawImageGetsAHintAndNothingElseDoes) {
   }
 }
 
+TEST(ReproducibilityText, ChangedLinesAreShownInPlaceWithMissingOnesAsNone) {
+  EXPECT_TRUE(text_differences("a\nb\n", "a\nb\n").empty());
+  EXPECT_EQ(text_differences("{\n  \"created\": \"2020\"\n}\n", "{\n  \"created\": \"2026\"\n}\n"),
+            std::vector<std::string>{"line 2: -   \"created\": \"2020\" / +   \"created\": \"2026\""});
+  EXPECT_EQ(text_differences("a\nb", "a\nb\nc\n"), std::vector<std::string>{"line 3: - (none) / + c"});
+  EXPECT_EQ(text_differences("a\n\x1b[2J\n", "a\nb\n"), std::vector<std::string>{"line 2: - \\x1b[2J / + b"});
+}
+
+TEST(ReproducibilityText, ManyChangedLinesAreCountedAndLongOnesCut) {
+  std::string a, b;
+  for (int i = 0; i < 8; ++i) {
+    a += "x" + std::to_string(i) + "\n";
+    b += "y" + std::to_string(i) + "\n";
+  }
+  const std::vector<std::string> lines = text_differences(a, b, 5);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0], "line 1: - x0 / + y0");
+  EXPECT_EQ(lines[5], "... and 3 more lines differ");
+  const std::vector<std::string> cut = text_differences(std::string(200, 'a'), std::string(200, 'b'));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0], "line 1: - " + std::string(160, 'a') + ".. / + " + std::string(160, 'b') + "..");
+  EXPECT_TRUE(is_text_output("img-1.0.spdx.json"));
+  EXPECT_TRUE(is_text_output("img-1.0.template.yml"));
+  EXPECT_FALSE(is_text_output("SHA256SUMS"));
+  EXPECT_FALSE(is_text_output("img-1.0.raw"));
+}
+
 TEST(ReproducibilityImage, AFileThatDiffersIsNamedWithWhy) {
   std::vector<inspector::FileEntry> changed = kFiles;
   changed[1].sha256 = kHashB;
