@@ -222,6 +222,20 @@ std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text) {
   return *blocks * *block_size;
 }
 
+std::optional<std::uint64_t> parse_fat_size(std::string_view sector) {
+  if (sector.size() < 512) return std::nullopt;
+  const auto byte = [&](std::size_t at) { return static_cast<std::uint32_t>(static_cast<unsigned char>(sector[at])); };
+  const auto le16 = [&](std::size_t at) { return byte(at) | byte(at + 1) << 8; };
+  const auto le32 = [&](std::size_t at) { return le16(at) | le16(at + 2) << 16; };
+  if (byte(510) != 0x55 || byte(511) != 0xAA) return std::nullopt;
+  const std::uint32_t bytes_per_sector = le16(11);
+  const bool power_of_two = (bytes_per_sector & (bytes_per_sector - 1)) == 0;
+  if (bytes_per_sector < 512 || bytes_per_sector > 4096 || !power_of_two) return std::nullopt;
+  const std::uint32_t sectors = le16(19) != 0 ? le16(19) : le32(32);
+  if (sectors == 0) return std::nullopt;
+  return std::uint64_t{sectors} * bytes_per_sector;
+}
+
 std::vector<std::string> parse_debugfs_regular_files(const std::string& text) {
   std::vector<std::string> names;
   for (const std::string& line : lines_of(text)) {

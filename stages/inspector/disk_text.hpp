@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,12 @@ std::optional<DebugfsStat> parse_debugfs_stat(const std::string& text);
 
 // debugfs `stats -h`: block count times block size; nullopt when absent.
 std::optional<std::uint64_t> parse_debugfs_fs_size(const std::string& text);
+
+// A FAT12/16/32 boot sector's size of the file system: its total sectors
+// (the 16-bit count, else the 32-bit one) times its bytes per sector;
+// nullopt when `sector` is shorter than 512 bytes, lacks the 0x55AA
+// signature, or its bytes per sector or count make no sense.
+std::optional<std::uint64_t> parse_fat_size(std::string_view sector);
 
 // debugfs `ls -p DIR`: the names of its regular files, in listing order.
 std::vector<std::string> parse_debugfs_regular_files(const std::string& text);

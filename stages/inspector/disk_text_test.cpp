@@ -97,6 +97,34 @@ TEST(InspectorText, ReadsDebugfsStatAndSize) {
   EXPECT_FALSE(parse_debugfs_fs_size("Block count: 1\n"));
 }
 
+// A boot sector with `sectors` in the 16-bit (small) or 32-bit (big) count.
+std::string fat_boot_sector(std::uint32_t bytes_per_sector, std::uint16_t small, std::uint32_t big) {
+  std::string sector(512, '\0');
+  const auto put = [&](std::size_t at, std::uint32_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) sector[at + static_cast<std::size_t>(i)] = static_cast<char>(value >> (8 * i));
+  };
+  put(11, bytes_per_sector, 2);
+  put(19, small, 2);
+  put(32, big, 4);
+  put(510, 0xAA55, 2);
+  return sector;
+}
+
+TEST(InspectorText, ReadsAFatFileSystemsSizeFromItsBootSector) {
+  EXPECT_EQ(parse_fat_size(fat_boot_sector(512, 0, 262143)), 262143u * 512);  // FAT32: the big count
+  EXPECT_EQ(parse_fat_size(fat_boot_sector(512, 32768, 0)), 32768u * 512);    // FAT16: the small one
+  EXPECT_EQ(parse_fat_size(fat_boot_sector(4096, 0, 65536)), 65536u * 4096);
+  EXPECT_EQ(parse_fat_size(fat_boot_sector(512, 0, 0xFFFFFFFF)), 0xFFFFFFFFull * 512);  // no 32-bit overflow
+  std::string unsigned_sector = fat_boot_sector(512, 0, 262143);
+  unsigned_sector[511] = 0;
+  EXPECT_FALSE(parse_fat_size(unsigned_sector)) << "no 0x55AA signature";
+  EXPECT_FALSE(parse_fat_size(fat_boot_sector(0, 0, 262143)));
+  EXPECT_FALSE(parse_fat_size(fat_boot_sector(768, 0, 262143)));
+  EXPECT_FALSE(parse_fat_size(fat_boot_sector(8192, 0, 262143)));
+  EXPECT_FALSE(parse_fat_size(fat_boot_sector(512, 0, 0)));
+  EXPECT_FALSE(parse_fat_size(fat_boot_sector(512, 0, 262143).substr(0, 511)));
+}
+
 TEST(InspectorText, ListsTheRegularFilesOfADebugfsListing) {
   const std::string ls = "/12/040755/0/0/.//\n/2/040755/0/0/..//\n/13/100644/0/0/img-1.0.spdx.json/2048/\n"
                          "/14/120777/0/0/link.json/21/\n/15/040755/0/0/sub//\n";

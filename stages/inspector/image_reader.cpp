@@ -1,6 +1,7 @@
 #include "stages/inspector/image_reader.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -98,6 +99,16 @@ void probe_fs(int fd, Partition& part, std::uint32_t sector, const std::string& 
     if (key == "LABEL") part.fs_label = value;
     if (key == "UUID") part.fs_uuid = value;
   }
+}
+
+// The size the FAT boot sector gives its file system; 0 when it gives none.
+std::uint64_t fat_size(int fd, const Partition& part, std::uint32_t sector, const std::string& name) {
+  std::string boot(512, '\0');
+  const ssize_t n = ::pread(fd, boot.data(), boot.size(), static_cast<off_t>(part.first_lba * sector));
+  base::check_syscall(n < 0 ? -1 : 0, "read the FAT boot sector of partition " + std::to_string(part.index) + " of",
+                      name);
+  boot.resize(static_cast<std::size_t>(n));
+  return parse_fat_size(boot).value_or(0);
 }
 
 bool is_ext(const Partition& part) {
@@ -328,6 +339,7 @@ Report read_image(int image_fd, const std::string& name, const ReadProgress& pro
     if (is_ext(part)) {
       part.fs_size_bytes = ExtFiles(image_fd, part.first_lba * table.table.sector_size, where_of(part, name)).fs_size();
     }
+    if (part.fs_type == "vfat") part.fs_size_bytes = fat_size(image_fd, part, table.table.sector_size, name);
   }
   report.partitions = std::move(table.partitions);
   for (const Partition& part : report.partitions) {

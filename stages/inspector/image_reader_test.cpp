@@ -56,6 +56,7 @@ TEST_F(ImageReader, ReportsTheTableFileSystemsAndRoot) {
   EXPECT_EQ(esp.fs_type, "vfat");
   EXPECT_EQ(esp.fs_label, "ESP");
   EXPECT_EQ(esp.fs_uuid, "1234-ABCD");
+  EXPECT_EQ(esp.fs_size_bytes, 16 * kMiB);  // mkfs.vfat's 16384 blocks of 1 KiB
   const Partition& root = r.partitions[1];
   EXPECT_EQ(root.unique_guid, kRootGuid);
   EXPECT_EQ(root.fs_type, "ext4");
