@@ -1,5 +1,6 @@
 #include "tests/image/image_copies.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -91,6 +92,22 @@ std::map<std::string, std::string> ext4_superblock(const fs::path& fs_image, con
   for (std::string line; std::getline(in, line);) {
     const std::size_t colon = line.find(':');
     if (colon != std::string::npos) out.emplace(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> fat_boot_sector(const fs::path& fs_image, const fs::path& scratch) {
+  const RunResult r = run_checked({"minfo", "-i", fs_image.string(), "::"}, scratch,
+                                  "read the boot sector of '" + fs_image.string() + "'");
+  std::map<std::string, std::string> out;
+  std::istringstream in(r.out.substr(std::min(r.out.size(), r.out.find("bootsector information"))));
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::istringstream value(line.substr(colon + 1));
+    std::string first;
+    value >> first;  // "512 bytes", "262143 sectors": the number
+    out.emplace(trim(line.substr(0, colon)), first);
   }
   return out;
 }

@@ -39,6 +39,11 @@ std::map<std::string, std::string> blkid_of(const std::filesystem::path& fs_imag
 std::map<std::string, std::string> ext4_superblock(const std::filesystem::path& fs_image,
                                                    const std::filesystem::path& scratch);
 
+// `minfo` (mtools) of a bare FAT file system: its "bootsector information"
+// lines, "sector size" -> "512", "big size" -> "262143", ... (units dropped).
+std::map<std::string, std::string> fat_boot_sector(const std::filesystem::path& fs_image,
+                                                   const std::filesystem::path& scratch);
+
 struct DpkgPackage {
   std::string version;
   std::string architecture;
