@@ -292,7 +292,7 @@ std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, co
   }
   files.push_back({{}, base + ".lock.json", "", std::nullopt, lockfile_to_json(lock)});
   files.push_back({{}, base + ".template.yml", "", std::nullopt, config::emit_template(request.image)});
-  const NamingFacts facts = naming_facts(request, provider);
+  const NamingFacts facts = naming_facts(request, provider, &lock);
   for (OutputFile& f : files) f.name = published_name(request.output_names, f.name, facts);
   const fs::path dir = image_output_dir(request.global.work_dir, provider_id, *request.image.system_config->name);
   remove_build_record(dir);
@@ -321,37 +321,31 @@ std::vector<PublishedFile> publish(const BuildRequest& request, const config::Pr
 
 namespace {
 
-// The time in the reference scheme's SBOM name: SOURCE_DATE_EPOCH when set,
-// so a reproducible build names it the same each time, else now.
-std::int64_t sbom_name_time() {
-  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
-  if (epoch == nullptr || *epoch == '\0') return static_cast<std::int64_t>(std::time(nullptr));
-  const std::string_view text(epoch);
-  std::int64_t seconds = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  base::require(ec == std::errc() && end == text.data() + text.size() && seconds >= 0,
-                "Invalid SOURCE_DATE_EPOCH '" + std::string(text) + "': it must be a number of seconds since 1970");
-  return seconds;
+// The time in the reference scheme's SBOM name: the build's, so a
+// reproducible build names it the same each time, else now.
+std::int64_t sbom_name_time(const Lockfile* lock) {
+  const std::int64_t given = lock != nullptr ? given_build_time(*lock, std::getenv("SOURCE_DATE_EPOCH")) : -1;
+  return given >= 0 ? given : static_cast<std::int64_t>(std::time(nullptr));
 }
 
 }  // namespace
 
-NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider) {
+NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider, const Lockfile* lock) {
   return {.own_base = output_base_name(request.image),
           .image_name = request.image.image->name.value_or(""),
           .os_version = provider.release_version,
           .package_type = std::string(config::to_string(provider.package_type)),
-          .sbom_time = sbom_name_time()};
+          .sbom_time = sbom_name_time(lock)};
 }
 
 bool hand_back_outputs(const BuildRequest& request, const config::ProviderData& provider, const fs::path& output_dir,
-                       const InputDigest& digest, ProgressReporter& progress, Logger& log,
+                       const Lockfile& lock, const InputDigest& digest, ProgressReporter& progress, Logger& log,
                        const std::function<void()>& report_timings) {
   if (request.rebuild) return false;
   OutputsCheck check = check_outputs(output_dir, digest);
   std::vector<std::string> names;
   for (const PublishedFile& f : check.files) names.push_back(f.path.filename().string());
-  if (check.up_to_date && !named_by(request.output_names, names, naming_facts(request, provider))) {
+  if (check.up_to_date && !named_by(request.output_names, names, naming_facts(request, provider, &lock))) {
     check = {.up_to_date = false, .reason = "the outputs were named by another --output-names scheme", .files = {}};
   }
   if (!check.up_to_date) {
@@ -471,7 +465,7 @@ int run_image_build(const BuildRequest& request, const ImageSteps& steps, Logger
     const InputDigest digest = image_input_digest(request, provider, lock, steps.stages);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
-    if (hand_back_outputs(request, provider, output_dir, digest, progress, log, report_timings)) return 0;
+    if (hand_back_outputs(request, provider, output_dir, lock, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     // Every identifier of the disk from the template and the lockfile (reproducible.hpp).

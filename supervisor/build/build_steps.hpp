@@ -85,14 +85,16 @@ std::vector<PublishedFile> publish_image_outputs(const BuildRequest& request, co
                                                  std::vector<OutputFile> files, const std::filesystem::path& sbom_path,
                                                  const Lockfile& lock, const InputDigest& digest, Logger& log);
 
-// What --output-names' reference scheme names the files of `request` from.
-NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider);
+// What --output-names' reference scheme names the files of `request` from;
+// the SBOM's time is the build's (given_build_time of `lock`, reproducible.hpp),
+// else now. Without a lock (only to name the lockfile) it is now.
+NamingFacts naming_facts(const BuildRequest& request, const config::ProviderData& provider, const Lockfile* lock);
 
 // Unless --rebuild: true when the outputs in `output_dir` were made from
 // `digest` and named by the request's --output-names; they are then reported (after `report_timings`) and nothing is
 // built. Otherwise logs why the build goes ahead.
 bool hand_back_outputs(const BuildRequest& request, const config::ProviderData& provider,
-                       const std::filesystem::path& output_dir,
+                       const std::filesystem::path& output_dir, const Lockfile& lock,
                        const InputDigest& digest, ProgressReporter& progress, Logger& log,
                        const std::function<void()>& report_timings);
 

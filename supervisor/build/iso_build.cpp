@@ -304,7 +304,7 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     const InputDigest digest = iso_input_digest(request, plan, lock, live_lock);
     const fs::path output_dir =
         image_output_dir(request.global.work_dir, plan.provider.id, *request.image.system_config->name);
-    if (hand_back_outputs(request, plan.provider, output_dir, digest, progress, log, report_timings)) return 0;
+    if (hand_back_outputs(request, plan.provider, output_dir, lock, digest, progress, log, report_timings)) return 0;
     const PackageFiles files = fetch_packages(package_run, family, lock, cache, options, log);
     check_archives(package_run, lock, cache, files, log);
     // The target's disk with the identifiers of its template and lockfile (reproducible.hpp).

@@ -33,13 +33,13 @@ class PublishNames : public ::testing::Test {
   void TearDown() override { ::unsetenv("SOURCE_DATE_EPOCH"); }
 
   // Publishes a disk and an SBOM as the stages name them.
-  std::vector<std::string> publish(OutputNaming naming) {
+  std::vector<std::string> publish(OutputNaming naming, const Lockfile& lock = {}) {
     request_.output_names = naming;
     const fs::path out = dir_.path() / "stage-out";
     std::vector<OutputFile> files = {{dir_.write("stage-out/demo-1.0.raw", "disk"), "demo-1.0.raw", ""}};
     const fs::path sbom = dir_.write("stage-out/demo-1.0.spdx.json", "{}");
     std::vector<std::string> names;
-    for (const PublishedFile& f : publish_image_outputs(request_, provider_, files, sbom, Lockfile{}, digest_, log_)) {
+    for (const PublishedFile& f : publish_image_outputs(request_, provider_, files, sbom, lock, digest_, log_)) {
       names.push_back(f.path.filename().string());
     }
     std::sort(names.begin(), names.end());
@@ -51,7 +51,7 @@ class PublishNames : public ::testing::Test {
     std::FILE* sink = std::tmpfile();
     ProgressReporter progress(ProgressMode::kPlain, sink);
     const fs::path dir = image_output_dir(request_.global.work_dir, provider_.id, "Default_Raw");
-    const bool result = hand_back_outputs(request_, provider_, dir, digest_, progress, log_, [] {});
+    const bool result = hand_back_outputs(request_, provider_, dir, Lockfile{}, digest_, progress, log_, [] {});
     std::fclose(sink);
     return result;
   }
@@ -76,6 +76,18 @@ TEST_F(PublishNames, ReferenceNamesWithTheOsVersionAndSpdxManifest) {
                                       "spdx_manifest_deb_demo_20260102_030405.json"}));
   EXPECT_TRUE(handed_back(OutputNaming::kReference));
   EXPECT_FALSE(handed_back(OutputNaming::kOwn));
+}
+
+// With no SOURCE_DATE_EPOCH the SBOM's name has the build's time, the
+// lockfile's newest repository date: the same lockfile, the same name.
+TEST_F(PublishNames, ReferenceSbomNameHasTheLockfilesTimeWithoutSourceDateEpoch) {
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  Lockfile lock;
+  lock.repositories = {{.name = "main", .url = "http://127.0.0.1/debian", .signer_fingerprint = "", .deb = {},
+                        .date = 1767323045}};
+  EXPECT_EQ(publish(OutputNaming::kReference, lock),
+            (std::vector<std::string>{"demo-12.lock.json", "demo-12.raw", "demo-12.template.yml",
+                                      "spdx_manifest_deb_demo_20260102_030405.json"}));
 }
 
 }  // namespace

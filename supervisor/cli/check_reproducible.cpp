@@ -27,7 +27,7 @@ FirstBuild first_build(const BuildRequest& request) {
   const config::ProviderData provider = load_provider_for(request.image, request.global);
   const fs::path dir = image_output_dir(request.global.work_dir, provider.id, *request.image.system_config->name);
   const std::string lock_name = published_name(request.output_names, output_base_name(request.image) + ".lock.json",
-                                               naming_facts(request, provider));
+                                               naming_facts(request, provider, nullptr));
   base::require(fs::is_regular_file(fs::symlink_status(dir / lock_name)),
                 "Failed to find the lockfile the build published: no file '" + (dir / lock_name).string() + "'");
   return {provider.id, dir, dir / lock_name};
