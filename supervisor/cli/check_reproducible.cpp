@@ -110,7 +110,11 @@ int run_check_reproducible(const Invocation& inv, BuildRequest request) {
                       : " (copying the build environment the first build saved, if it saved one)"));
     {
       base::ErrorContext ctx{"the second build of --check-reproducible"};
-      run_build(second, inv.log);
+      if (const int second_status = run_build(second, inv.log); second_status != kExitOk) {
+        inv.log.error("The second build of --check-reproducible failed; the first build's outputs are in " +
+                      built.output_dir.string() + ", unchecked");
+        return second_status;
+      }
     }
     const fs::path second_dir =
         image_output_dir(scratch.dir(), built.provider_id, *request.image.system_config->name);
