@@ -153,16 +153,6 @@ std::string in_partition(std::uint32_t partition, const std::string& path) {
 
 constexpr std::size_t kMaxLinePairs = 16;
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const std::size_t nl = text.find('\n', at);
-    lines.push_back(text.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
-    at = nl == std::string::npos ? text.size() : nl + 1;
-  }
-  return lines;
-}
 
 // The lines of `a` that `b` lacks (each line counted), in `a`'s order.
 std::vector<std::string> lines_missing(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -261,6 +251,17 @@ void diff_files(const inspector::Report& a, const inspector::Report& b, std::vec
 }
 
 }  // namespace
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t nl = text.find('\n', at);
+    lines.push_back(text.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
+    at = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  return lines;
+}
 
 std::vector<Change> diff_reports(const inspector::Report& a, const inspector::Report& b) {
   std::vector<Change> out;

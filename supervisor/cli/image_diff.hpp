@@ -65,4 +65,7 @@ struct SectionCounts {
 // Counts per section, volatile changes included.
 std::map<std::string, SectionCounts> count_by_section(const std::vector<Change>& changes);
 
+// `text` cut at each newline, without them; a last line with no newline counts.
+std::vector<std::string> lines_of(const std::string& text);
+
 }  // namespace supervisor::cli

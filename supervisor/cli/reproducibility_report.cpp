@@ -19,18 +19,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kShownHash = 12;
 constexpr std::size_t kShownLine = 160;
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = text.find('\n', start);
-    lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return lines;
-}
-
 std::string shown_line(const std::vector<std::string>& lines, std::size_t i) {
   if (i >= lines.size()) return "(none)";
   const std::string& line = lines[i];
@@ -137,8 +125,8 @@ bool is_text_output(const std::string& name) {
 
 std::vector<std::string> text_differences(const std::string& first, const std::string& second,
                                           std::size_t max_lines) {
-  const std::vector<std::string> a = split_lines(first);
-  const std::vector<std::string> b = split_lines(second);
+  const std::vector<std::string> a = lines_of(first);
+  const std::vector<std::string> b = lines_of(second);
   std::vector<std::string> out;
   std::size_t more = 0;
   for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
