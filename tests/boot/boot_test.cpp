@@ -173,7 +173,13 @@ class BootTest : public ::testing::Test {
     for (const auto& entry : fs::directory_iterator("/proc")) {
       const std::string name = entry.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::string cmdline = read_text(entry.path() / "cmdline");
+      // A process that ends between listing and read fails the read (ESRCH).
+      std::string cmdline;
+      try {
+        cmdline = read_text(entry.path() / "cmdline");
+      } catch (const std::exception&) {
+        continue;
+      }
       for (char& c : cmdline) c = c == '\0' ? ' ' : c;
       if (contains(cmdline, root_.string()) && contains(cmdline, "qemu")) found.push_back(std::stoi(name));
     }
