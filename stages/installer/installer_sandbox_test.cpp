@@ -80,7 +80,7 @@ class InstallerSandbox : public ::testing::Test {
  protected:
   void SetUp() override {
     world_ = std::make_unique<tests::repo::RepoWorld>(std::vector<std::string>{"--installable"},
-                                                      std::vector<std::string>{"owners"});
+                                                      std::vector<std::string>{"owners", "oic-boot"});
     lock_path_ = world_->root() / "lock.json";
     const auto locked = world_->cli({"lock", world_->template_path().string(), "-o", lock_path_.string()});
     ASSERT_EQ(locked.exit_code, 0) << locked.err;
@@ -133,6 +133,7 @@ class InstallerSandbox : public ::testing::Test {
     installer.initOutputDir().setPath((dir_ / "out").string());
     installer.setHostname("installer-test");
     installer.setInitramfsTool("none");
+    installer.setInitrdFileName("initrd.img-{kver}");
 
     return sandboxed::run_sandboxed_installer(binary_, dir_, {packages_}, message, result_message, error);
   }
@@ -194,6 +195,24 @@ TEST_F(InstallerSandbox, BootstrapsTheLockedPackagesWithRealOwnersAndEveryPackag
   EXPECT_EQ(installed, lock.at("packages").size()) << listing;
   EXPECT_EQ(result.getInstaller().getInstalled().size(), lock.at("packages").size());
   EXPECT_FALSE(result.getInstaller().getBuildEnvReused());
+}
+
+// oic-boot's postinst runs update-initramfs as a kernel's hook does: while
+// packages install that is a no-op (the installer makes the initramfs once,
+// afterwards), and after the install the package's own program is back in
+// place with no diversion left.
+TEST_F(InstallerSandbox, PackagesMakeNoInitramfsWhileTheyInstallAndUpdateInitramfsIsRestored) {
+  capnp::MallocMessageBuilder result_message;
+  std::string error;
+  const std::string log = run_stage(result_message, error);
+  ASSERT_TRUE(error.empty()) << error << "\n" << log;
+  const fs::path root = dir_ / "root";
+  EXPECT_FALSE(fs::exists(root / "boot/initrd.img-6.1.0-oic-hook")) << "the postinst's update-initramfs ran";
+  EXPECT_NE(read_text(root / "usr/sbin/update-initramfs").find("placeholder initramfs for"), std::string::npos);
+  EXPECT_FALSE(fs::exists(root / "usr/sbin/update-initramfs.oic-deferred"));
+  const fs::path diversions = root / "var/lib/dpkg/diversions";
+  const std::string diverted = fs::exists(diversions) ? read_text(diversions) : "";
+  EXPECT_EQ(diverted.find("update-initramfs"), std::string::npos) << diverted;
 }
 
 }  // namespace

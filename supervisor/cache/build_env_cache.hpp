@@ -29,7 +29,7 @@
 namespace supervisor {
 
 // Bumped whenever what the installer puts into a saved base changes.
-inline constexpr int kInstallerFormatVersion = 2;  // 2: no SSH host keys
+inline constexpr int kInstallerFormatVersion = 3;  // 2: no SSH host keys; 3: no initramfs before configuration
 
 // sha256 (hex) over the provider id, every package of `lock` (name, version,
 // architecture, sha256) in lockfile order, the build's SOURCE_DATE_EPOCH

@@ -458,6 +458,34 @@ void remove_files_in(const fs::path& dir, std::string_view suffix) {
   }
 }
 
+// The installer makes the initramfs once, after the template's configuration
+// (initramfs.cpp). While packages install, the kernel's hook and
+// initramfs-tools' trigger would each make one first, about a minute each
+// with every module, only for it to be replaced: until every package is
+// configured, update-initramfs is diverted to a program that does nothing.
+constexpr const char* kUpdateInitramfs = "/usr/sbin/update-initramfs";
+constexpr const char* kDeferredUpdateInitramfs = "/usr/sbin/update-initramfs.oic-deferred";
+
+void divert_update_initramfs(const fs::path& root, const std::string& action, const std::string& what) {
+  ChrootCommand command;
+  command.argv = {"dpkg-divert", "--local", "--rename", "--divert", kDeferredUpdateInitramfs, action, kUpdateInitramfs};
+  command.timeout = std::chrono::seconds(120);
+  run_in_root_checked(root, command, "Failed to " + what + " update-initramfs (dpkg-divert " + action + ")");
+}
+
+void defer_initramfs(const fs::path& root) {
+  divert_update_initramfs(root, "--add", "defer");
+  write_file(root / "usr/sbin/update-initramfs",
+             "#!/bin/sh\n# Deferred while packages install: the installer makes the initramfs afterwards.\nexit 0\n", 0755);
+}
+
+void restore_initramfs(const fs::path& root) {
+  std::error_code ec;
+  fs::remove(root / "usr/sbin/update-initramfs", ec);
+  if (ec) base::fail(base::ErrorKind::kFailed, "Failed to remove the deferred '/usr/sbin/update-initramfs': " + ec.message());
+  divert_update_initramfs(root, "--remove", "restore");
+}
+
 void run_dpkg_batch(const fs::path& root, const Batch& batch, const std::vector<DebPackage>& packages,
                     const std::vector<std::string>& files, std::chrono::seconds timeout) {
   ChrootCommand command;
@@ -504,10 +532,12 @@ void bootstrap(const fs::path& root, const std::vector<DebPackage>& packages, co
   }
   prepare_dpkg_database(root, options.native_architecture);
   const std::vector<std::string> files = copy_debs_into_tree(root, packages);
+  defer_initramfs(root);
   for (std::size_t b = 0; b < batches.size(); ++b) {
     if (progress) progress(b, batches.size(), batches[b]);
     run_dpkg_batch(root, batches[b], packages, files, options.dpkg_timeout);
   }
+  restore_initramfs(root);
   fs::remove_all(root / kDebDir);
   remove_files_in(root / "var/cache/apt/archives", ".deb");
   remove_files_in(root / "var/lib/apt/lists", "");
