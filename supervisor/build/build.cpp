@@ -10,6 +10,8 @@
 #include <ctime>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "config/emit.hpp"
 #include "config/provider.hpp"
 #include "config/unbuilt_keys.hpp"

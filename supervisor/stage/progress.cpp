@@ -4,6 +4,7 @@
 
 #include <cinttypes>
 
+#include <nlohmann/json.hpp>
 #include "supervisor/terminal_text.hpp"
 
 namespace supervisor {
@@ -219,6 +220,10 @@ void ProgressReporter::timing_table(const std::vector<TimingRow>& rows) {
   }
   std::fprintf(out_, "%-28s %-10s %10.2f\n", "total (stage time)", "", static_cast<double>(total) / 1000.0);
   std::fflush(out_);
+}
+
+void ProgressReporter::build_finished(bool ok, std::string_view summary) {
+  build_finished(ok, summary, nlohmann::json());
 }
 
 void ProgressReporter::build_finished(bool ok, std::string_view summary, const nlohmann::json& details) {

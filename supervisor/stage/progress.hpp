@@ -12,7 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+// Only the declaration: most files that include this one use no JSON, and
+// the whole header adds seconds to the compilation of each.
+#include <nlohmann/json_fwd.hpp>
 
 namespace supervisor {
 
@@ -48,7 +50,8 @@ class ProgressReporter {
     bool ok;
   };
   void timing_table(const std::vector<TimingRow>& rows);
-  void build_finished(bool ok, std::string_view summary, const nlohmann::json& details = {});
+  void build_finished(bool ok, std::string_view summary);
+  void build_finished(bool ok, std::string_view summary, const nlohmann::json& details);
 
   ProgressMode mode() const { return mode_; }
 
