@@ -23,6 +23,7 @@
 #include "base/file_write.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/installer/chroot_exec.hpp"
+#include "stages/installer/os_config.hpp"
 #include "stages/resolver/deb/control.hpp"
 #include "stages/resolver/deb/relations.hpp"
 
@@ -475,14 +476,14 @@ void divert_update_initramfs(const fs::path& root, const std::string& action, co
 
 void defer_initramfs(const fs::path& root) {
   divert_update_initramfs(root, "--add", "defer");
-  write_file(root / "usr/sbin/update-initramfs",
-             "#!/bin/sh\n# Deferred while packages install: the installer makes the initramfs afterwards.\nexit 0\n", 0755);
+  // Resolved in the tree: a link there cannot lead the write out of it.
+  write_file_in_root(root, kUpdateInitramfs,
+                     "#!/bin/sh\n# Deferred while packages install: the installer makes the initramfs afterwards.\nexit 0\n",
+                     0755);
 }
 
 void restore_initramfs(const fs::path& root) {
-  std::error_code ec;
-  fs::remove(root / "usr/sbin/update-initramfs", ec);
-  if (ec) base::fail(base::ErrorKind::kFailed, "Failed to remove the deferred '/usr/sbin/update-initramfs': " + ec.message());
+  remove_in_root(root, "usr/sbin", "update-initramfs");
   divert_update_initramfs(root, "--remove", "restore");
 }
 
