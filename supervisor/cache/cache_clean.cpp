@@ -99,7 +99,7 @@ CacheCleanResult clean_cache(const CacheCleanRequest& request) {
   }
   if (cache && (r.packages || r.workspace)) append(out.removed, clean_build_envs(r.cache_dir, r.provider_id, r.dry_run));
   if (r.workspace) remove_trees(work_trees(r, {"builds"}), r.dry_run, out);
-  if (r.outputs) remove_trees(work_trees(r, {"imagebuild"}), r.dry_run, out);
+  if (r.outputs) remove_trees(work_trees(r, {"imagebuild", "reproducibility-check"}), r.dry_run, out);
   return out;
 }
 

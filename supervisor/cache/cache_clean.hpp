@@ -8,8 +8,10 @@
 //   workspace  scratch only: <work_dir>/<provider-id>/builds (the private
 //              directories of builds a kill left behind) and the build
 //              environments of <cache_dir>/buildenv
-//   outputs    <work_dir>/<provider-id>/imagebuild: finished images; only
-//              ever removed when asked for by name (--outputs)
+//   outputs    <work_dir>/<provider-id>/imagebuild: finished images, and
+//              reproducibility-check: the second builds' outputs that
+//              `build --check-reproducible` kept; only ever removed when
+//              asked for by name (--outputs)
 //
 // A provider directory, or a tree in it, that is a symlink is not entered.
 #pragma once

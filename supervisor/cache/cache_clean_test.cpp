@@ -46,6 +46,7 @@ class CacheClean : public testing::Test {
     for (const char* p : {kAmd, kArm}) {
       write_file(work_ / p / "builds/build-a1b2c3/root/etc/os-release", "x");
       write_file(work_ / p / "imagebuild/Default_Raw/img-1.0.raw", "disk");
+      write_file(work_ / p / "reproducibility-check/Default_Raw/img-1.0.raw", "second build");
     }
   }
 
@@ -82,6 +83,7 @@ TEST_F(CacheClean, WorkspaceKeepsFinishedImages) {
   const CacheCleanResult r = clean({.workspace = true});
   for (const char* p : {kAmd, kArm}) {
     EXPECT_TRUE(fs::is_regular_file(work_ / p / "imagebuild/Default_Raw/img-1.0.raw")) << p;
+    EXPECT_TRUE(fs::is_regular_file(work_ / p / "reproducibility-check/Default_Raw/img-1.0.raw")) << p;
     EXPECT_FALSE(fs::exists(work_ / p / "builds")) << p;
   }
   EXPECT_FALSE(fs::exists(cache_ / "buildenv"));
@@ -91,9 +93,11 @@ TEST_F(CacheClean, WorkspaceKeepsFinishedImages) {
 
 TEST_F(CacheClean, OutputsGoOnlyWhenAskedForByName) {
   const CacheCleanResult r = clean({.outputs = true, .provider_id = kAmd});
-  EXPECT_EQ(r.removed, std::vector<fs::path>{work_ / kAmd / "imagebuild"});
+  EXPECT_EQ(r.removed, (std::vector<fs::path>{work_ / kAmd / "imagebuild", work_ / kAmd / "reproducibility-check"}));
   EXPECT_FALSE(fs::exists(work_ / kAmd / "imagebuild"));
+  EXPECT_FALSE(fs::exists(work_ / kAmd / "reproducibility-check"));
   EXPECT_TRUE(fs::exists(work_ / kArm / "imagebuild/Default_Raw/img-1.0.raw"));
+  EXPECT_TRUE(fs::exists(work_ / kArm / "reproducibility-check/Default_Raw/img-1.0.raw"));
   EXPECT_TRUE(fs::exists(work_ / kAmd / "builds/build-a1b2c3"));
 }
 

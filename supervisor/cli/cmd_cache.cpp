@@ -16,7 +16,7 @@ void add_clean_options(po::options_description& options) {
       ("workspace", po::bool_switch(),
        "remove build scratch under work_dir and cached build environments; finished images are kept")
       ("all", po::bool_switch(), "--packages and --workspace (finished images are kept)")
-      ("outputs", po::bool_switch(), "remove finished images: <work_dir>/<provider-id>/imagebuild")
+      ("outputs", po::bool_switch(), "remove finished images: <work_dir>/<provider-id>/imagebuild and reproducibility-check")
       ("provider-id", po::value<std::string>()->value_name("ID"),
        "only what belongs to this provider (os-dist-arch), in every scope")
       ("dry-run", po::bool_switch(), "list exactly what would be removed, remove nothing");
