@@ -153,7 +153,6 @@ std::string in_partition(std::uint32_t partition, const std::string& path) {
 
 constexpr std::size_t kMaxLinePairs = 16;
 
-
 // The lines of `a` that `b` lacks (each line counted), in `a`'s order.
 std::vector<std::string> lines_missing(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   std::map<std::string, int> left;
