@@ -121,6 +121,7 @@ void encode(const Request& request, InstallerRequest::Builder out) {
   if (request.grub) encode_grub(*request.grub, out.initGrub());
   out.setSecureBoot(request.secure_boot);
   out.setEspFsUuid(request.esp_fs_uuid);
+  if (request.initramfs_cache) request.initramfs_cache->encode(out.initInitramfsCache());
   if (request.verity) {
     auto verity = out.initVerity();
     verity.setDataPartUuid(request.verity->data_part_uuid);
@@ -138,6 +139,8 @@ Result decode(ipc::proto::InstallerResult::Reader result) {
   out.kernel_version = result.getKernelVersion();
   out.build_env_reused = result.getBuildEnvReused();
   out.boot_files = ipc::texts_of(result.getBootFiles());
+  out.initramfs_key = result.getInitramfsKey();
+  out.initramfs_reused = result.getInitramfsReused();
   return out;
 }
 

@@ -131,6 +131,7 @@ struct Request {
   std::optional<Verity> verity;  // unset: a writable root
   bool secure_boot = false;      // Secure Boot keys given: the ESP is signed after the install
   std::string esp_fs_uuid;       // the ESP's FAT volume id; "" = unknown
+  std::optional<ipc::FdReference> initramfs_cache;  // kept initramfs images (read-only); unset: none
 };
 
 struct InstalledPackage {
@@ -148,6 +149,8 @@ struct Result {
   std::string kernel_version;
   bool build_env_reused = false;
   std::vector<std::string> boot_files;  // relative to root_dir
+  std::string initramfs_key;            // the initramfs may be kept under it ("" = not)
+  bool initramfs_reused = false;        // copied from the request's initramfs_cache
 };
 
 void encode(const Request& request, ipc::proto::InstallerRequest::Builder out);

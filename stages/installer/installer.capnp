@@ -116,6 +116,8 @@ struct InstallerRequest {
   secureBoot @25 :Bool;            # Secure Boot keys given: the supervisor signs the ESP's EFI binaries
                                    # afterwards; GRUB then boots through shim with its menu signed
   espFsUuid @26 :Text;             # the ESP's FAT volume id ("ABCD-1234"); "" = unknown
+  initramfsCache @27 :FdRef;       # read-only directory of kept initramfs images, one file
+                                   # per key (initramfs_cache.hpp); unset: make it every time
 }
 
 # A read-only root on dm-verity: the kernel command line names the root's
@@ -153,4 +155,6 @@ struct InstallerResult {
   kernelVersion @5 :Text;
   buildEnvReused @6 :Bool;
   bootFiles @7 :List(Text);     # files the boot loader step wrote, relative to rootDir
+  initramfsKey @8 :Text;        # the initramfs at initrdPath may be kept under this key ("" = not)
+  initramfsReused @9 :Bool;     # it was copied from initramfsCache
 }

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -105,7 +106,9 @@ class InstallerSandbox : public ::testing::Test {
   }
 
   // Runs the stage on the locked packages; returns its log. Fills `result`.
-  std::string run_stage(capnp::MallocMessageBuilder& result_message, std::string& error) {
+  // `adjust` changes the request before it is sent.
+  std::string run_stage(capnp::MallocMessageBuilder& result_message, std::string& error,
+                        const std::function<void(proto::InstallerRequest::Builder)>& adjust = {}) {
     const nlohmann::json lock = nlohmann::json::parse(read_text(lock_path_));
     std::map<std::string, nlohmann::json> by_name;
     for (const nlohmann::json& p : lock.at("packages")) by_name[p.at("name").get<std::string>()] = p;
@@ -134,6 +137,7 @@ class InstallerSandbox : public ::testing::Test {
     installer.setHostname("installer-test");
     installer.setInitramfsTool("none");
     installer.setInitrdFileName("initrd.img-{kver}");
+    if (adjust) adjust(installer);
 
     return sandboxed::run_sandboxed_installer(binary_, dir_, {packages_}, message, result_message, error);
   }
@@ -213,6 +217,29 @@ TEST_F(InstallerSandbox, PackagesMakeNoInitramfsWhileTheyInstallAndUpdateInitram
   const fs::path diversions = root / "var/lib/dpkg/diversions";
   const std::string diverted = fs::exists(diversions) ? read_text(diversions) : "";
   EXPECT_EQ(diverted.find("update-initramfs"), std::string::npos) << diverted;
+}
+
+// A configuration command that leaves a process running (here one that
+// writes into the tree without end) has it ended before the initramfs is
+// made: nothing of the template changes the tree after the initramfs step
+// hashed it (initramfs_cache.hpp).
+TEST_F(InstallerSandbox, AProcessTheConfigurationLeftRunningIsEndedBeforeTheInitramfs) {
+  capnp::MallocMessageBuilder result_message;
+  std::string error;
+  const std::string log = run_stage(result_message, error, [](proto::InstallerRequest::Builder installer) {
+    installer.setInitramfsTool("initramfs-tools");
+    installer.initCommands(1)[0].setScript(
+        "( i=0; while :; do i=$((i+1)); echo $i >/oic-daemon-count; done ) >/dev/null 2>&1 &\n"
+        "while [ ! -s /oic-daemon-count ]; do :; done\n");
+  });
+  ASSERT_TRUE(error.empty()) << error << "\n" << log;
+  EXPECT_NE(log.find("Ended processes the configuration left running"), std::string::npos) << log;
+  const fs::path root = dir_ / "root";
+  struct stat daemon {}, initrd {};
+  ASSERT_EQ(::stat((root / "oic-daemon-count").c_str(), &daemon), 0);
+  ASSERT_EQ(::stat((root / "boot/initrd.img-6.1.0-oic").c_str(), &initrd), 0) << log;
+  const auto ns = [](const timespec& t) { return t.tv_sec * 1'000'000'000LL + t.tv_nsec; };
+  EXPECT_LT(ns(daemon.st_mtim), ns(initrd.st_mtim)) << "the daemon still wrote after the initramfs was made";
 }
 
 }  // namespace

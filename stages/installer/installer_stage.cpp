@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/error.hpp"
@@ -14,6 +15,7 @@
 #include "stages/installer/bootloader.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
+#include "stages/installer/initramfs_cache.hpp"
 #include "stages/installer/os_config.hpp"
 #include "stages/installer/package_installer.hpp"
 #include "stages/installer/sbom.hpp"
@@ -83,6 +85,33 @@ void write_sbom(proto::InstallerRequest::Reader request, const fs::path& root, s
   out.setSbomPath(name);
 }
 
+// The initramfs: made by the image's tool, or the one kept for an identical tree.
+void make_or_reuse(proto::InstallerRequest::Reader request, const OpenDir& root, const KernelInfo& kernel,
+                   bool verity, std::int64_t epoch, ipc::StageContext& context, proto::InstallerResult::Builder out) {
+  InitramfsContents contents{.verity_root = verity};
+  for (auto name : request.getExtraModules()) contents.extra_modules.emplace_back(name);
+  const std::string tool = request.getInitramfsTool();
+  std::optional<OpenDir> cache_dir;  // open while it is read
+  std::optional<fs::path> cache;
+  if (request.hasInitramfsCache() && request.getInitramfsCache().getPath().size() > 0) {
+    cache_dir = open_dir(context, request.getInitramfsCache(), "initramfsCache");
+    cache = cache_dir->path;
+  }
+  const InitramfsOutcome outcome = make_or_reuse_initramfs(root.path, kernel, tool, contents, epoch, cache, [&] {
+    make_initramfs(root.path, kernel, tool, contents);
+  });
+  if (outcome.reused) {
+    context.log(ipc::LogLevel::kInfo, "Reused the initramfs " + outcome.key + " made for an identical tree");
+  }
+  if (!outcome.also_changed.empty()) {
+    context.log(ipc::LogLevel::kInfo, "The initramfs is not kept for reuse: " + tool + " also changed /" +
+                                          outcome.also_changed.front() + " (" +
+                                          std::to_string(outcome.also_changed.size()) + " paths)");
+  }
+  out.setInitramfsKey(outcome.key);
+  out.setInitramfsReused(outcome.reused);
+}
+
 }  // namespace
 
 fs::path directory_path(int fd) {
@@ -131,12 +160,13 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   }
   const bool verity = wants_verity(installer);
   if (verity) configure_read_only_root(root.path, decode_fstab(installer));
+  if (end_stray_processes()) {
+    context.log(ipc::LogLevel::kWarning, "Ended processes the configuration left running");
+  }
   const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());
   if (kernel) {
     context.progress({.phase = "initramfs", .item = kernel->version});
-    InitramfsContents contents{.verity_root = verity};
-    for (auto name : installer.getExtraModules()) contents.extra_modules.emplace_back(name);
-    make_initramfs(root.path, *kernel, installer.getInitramfsTool().cStr(), contents);
+    make_or_reuse(installer, root, *kernel, verity, request.getSourceDateEpoch(), context, out);
     out.setKernelPath(kernel->kernel_path);
     out.setInitrdPath(kernel->initrd_path);
     out.setKernelVersion(kernel->version);

@@ -19,6 +19,7 @@
 #include "base/file_write.hpp"
 #include "supervisor/build/archive_checks.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
+#include "supervisor/cache/initramfs_store.hpp"
 #include "supervisor/build/disk_layout.hpp"
 #include "supervisor/family.hpp"
 #include "supervisor/build/host_tools.hpp"
@@ -191,6 +192,10 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
     log_warnings(lease->warnings(), log);
   }
   const BuildEnvMode env_mode = lease ? lease->mode() : BuildEnvMode::kNone;
+  // Like the build environment, never for --check-reproducible's second build.
+  std::vector<std::string> store_warnings;
+  const fs::path initramfs_store = lease ? initramfs_store_dir(cache.root(), &store_warnings) : fs::path();
+  log_warnings(store_warnings, log);
   switch (env_mode) {
     case BuildEnvMode::kReuse: log.info("Reusing build environment " + lease->key()); break;
     case BuildEnvMode::kSave: log.info("Saving build environment " + lease->key() + " for later builds"); break;
@@ -217,7 +222,8 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
                              .os_data_dir = provider.os_dir,
                              .allow_outside_files = request.allow_outside_files,
                              .source_date_epoch = stage_time,
-                             .supplied_files = request.supplied_files};
+                             .supplied_files = request.supplied_files,
+                             .initramfs_store = initramfs_store};
   ImageResults results;
   // Right after the packages: nothing of the template has run in the tree.
   auto on_saved = [&] {
@@ -227,6 +233,8 @@ ImageResults make_image(Orchestrator& run, const BuildRequest& request, const co
   add_jobs(run, inputs, on_saved, results);
   run.run();
   if (!results.kernel_version.empty()) log.info("Installed kernel " + results.kernel_version);
+  if (results.initramfs_reused) log.info("Reused the initramfs made for an identical tree");
+  log_warnings(results.warnings, log);
   if (!results.root_hash.empty()) log.info("dm-verity root hash " + results.root_hash + " (read-only /)");
   if (results.secure_boot.signed_count > 0) {
     log.info("Signed " + std::to_string(results.secure_boot.signed_count) + " EFI binaries for Secure Boot with " +

@@ -17,6 +17,7 @@
 #include "supervisor/family.hpp"
 #include "supervisor/build/password_hash.hpp"
 #include "supervisor/build/reproducible.hpp"
+#include "supervisor/cache/initramfs_store.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
@@ -279,6 +280,7 @@ PreparedRequest prepare_install_request(const InstallInputs& in) {
   request.root_dir = p.bind_dir(in.root_dir, true);
   request.output_dir = p.bind_dir(in.output_dir, true);
   request.build_env = build_env(p, in);
+  if (!in.initramfs_store.empty()) request.initramfs_cache = p.bind_dir(in.initramfs_store, false);
   fill_os_config(request, in);
   request.additional_files = additional_files(p, in);
   request.sbom = installer_client::Sbom{.enabled = true,
@@ -366,11 +368,29 @@ InstallInputs add_save_job(std::vector<StageJob>& jobs, const InstallInputs& ins
   return reuse;
 }
 
+// An initramfs the installer may reuse next time is copied from the tree it
+// wrote; failing that only costs the next build the time to make it again.
+void keep_or_touch_initramfs(const installer_client::Result& result, const InstallInputs& install, ImageResults& out) {
+  if (install.initramfs_store.empty() || result.initramfs_key.empty()) return;
+  if (result.initramfs_reused) {
+    touch_initramfs(install.initramfs_store, result.initramfs_key);
+    return;
+  }
+  try {
+    keep_initramfs(install.initramfs_store, result.initramfs_key, install.root_dir, result.initrd_path);
+  } catch (const base::Error& e) {
+    if (e.kind() == base::ErrorKind::kSandboxViolation) throw;  // a planted link: the build fails
+    out.warnings.push_back(std::string("The initramfs is not kept for later builds: ") + e.what());
+  }
+}
+
 void record_install(const installer_client::Result& result, const InstallInputs& install, ImageResults& out) {
   out.kernel_version = result.kernel_version;
   out.kernel_path = result.kernel_path;
   out.initrd_path = result.initrd_path;
   out.build_env_reused = result.build_env_reused;
+  out.initramfs_reused = result.initramfs_reused;
+  keep_or_touch_initramfs(result, install, out);
   // Only the file name is taken from the stage; the directory is ours.
   const fs::path sbom = result.sbom_path.empty() ? fs::path(output_base_name(install.image) + ".spdx.json")
                                                  : fs::path(result.sbom_path).filename();

@@ -54,6 +54,8 @@ struct InstallInputs {
   // user's, else the lockfile's newest repository date, else -1 (the clock).
   std::int64_t source_date_epoch = -1;
   std::vector<SuppliedFile> supplied_files;  // the build's own files, after the template's (additional_files.hpp)
+  // Kept initramfs images (cache/initramfs_store.hpp), bound read-only; empty: none used or kept.
+  std::filesystem::path initramfs_store;
 };
 
 // The disk maker's run: the whole disk, or (Secure Boot) all but the FAT
@@ -123,6 +125,8 @@ struct ImageResults {
   std::vector<Artifact> artifacts;
   std::string root_hash;  // dm-verity root hash (immutability), "" without
   EspSigningReport secure_boot;  // signed_count 0: no Secure Boot
+  bool initramfs_reused = false;  // copied from the initramfs store
+  std::vector<std::string> warnings;  // for the build's log
 };
 
 // Adds "install" (after `after`, empty: at once) and "make-disk". In kSave

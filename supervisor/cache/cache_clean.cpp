@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "sandbox/tree_removal.hpp"
 #include "supervisor/cache/build_env_cache.hpp"
+#include "supervisor/cache/initramfs_store.hpp"
 #include "supervisor/cache/package_cache.hpp"
 #include "supervisor/cache/provider_records.hpp"
 
@@ -98,6 +99,10 @@ CacheCleanResult clean_cache(const CacheCleanRequest& request) {
     else if (!r.provider_id) for (const char* name : {"metadata", "packages", "tmp"}) out.missing.push_back(r.cache_dir / name);
   }
   if (cache && (r.packages || r.workspace)) append(out.removed, clean_build_envs(r.cache_dir, r.provider_id, r.dry_run));
+  // Kept initramfs images are not recorded per provider (and at most kInitramfsKept).
+  if (cache && (r.packages || r.workspace) && !r.provider_id) {
+    append(out.removed, clean_initramfs_store(r.cache_dir, r.dry_run));
+  }
   if (r.workspace) remove_trees(work_trees(r, {"builds"}), r.dry_run, out);
   if (r.outputs) remove_trees(work_trees(r, {"imagebuild", "reproducibility-check"}), r.dry_run, out);
   return out;
