@@ -141,6 +141,7 @@ Result decode(ipc::proto::InstallerResult::Reader result) {
   out.boot_files = ipc::texts_of(result.getBootFiles());
   out.initramfs_key = result.getInitramfsKey();
   out.initramfs_reused = result.getInitramfsReused();
+  out.initramfs_touched = ipc::texts_of(result.getInitramfsTouched());
   return out;
 }
 

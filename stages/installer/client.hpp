@@ -151,6 +151,7 @@ struct Result {
   std::vector<std::string> boot_files;  // relative to root_dir
   std::string initramfs_key;            // the initramfs may be kept under it ("" = not)
   bool initramfs_reused = false;        // copied from the request's initramfs_cache
+  std::vector<std::string> initramfs_touched;  // what making it only touched, relative to root_dir
 };
 
 void encode(const Request& request, ipc::proto::InstallerRequest::Builder out);

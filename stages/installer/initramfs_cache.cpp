@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <sstream>
 
 #include "base/dir_entries.hpp"
 #include "base/error.hpp"
@@ -110,7 +111,8 @@ class TreeWalk {
     struct stat st {};
     base::check_syscall(::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW), "stat", shown(path));
     if (st.st_dev != device_) return;  // a mount point: /proc, /dev
-    TreeEntry out{.path = path, .digest = {}, .inode = st.st_ino, .ctime = st.st_ctim, .size = st.st_size};
+    TreeEntry out{
+        .path = path, .digest = {}, .inode = st.st_ino, .ctime = st.st_ctim, .mtime = st.st_mtim, .size = st.st_size};
     if (const TreeEntry* same = unchanged_file(earlier_, path, st)) {
       out.digest = same->digest;
       listing_.push_back(std::move(out));
@@ -179,6 +181,40 @@ bool copy_cached_initramfs(const fs::path& cache_dir, const std::string& key, co
   return true;
 }
 
+// A path of <key>.touched: relative, inside the tree, one line.
+bool is_tree_path(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find('\0') != std::string::npos) return false;
+  for (const auto& part : fs::path(path)) {
+    if (part == ".." || part == ".") return false;
+  }
+  return true;
+}
+
+// Sets to now the times of what the tool touched when it made the kept
+// initramfs. A path the tree does not have is left: the key says the tree
+// is the one the tool ran on, so only a changed store entry names one.
+void touch_again(const fs::path& cache_dir, const std::string& key, const fs::path& root) {
+  const fs::path list = cache_dir / (key + ".touched");
+  base::UniqueFd fd(::open(list.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ENOENT) return;
+  base::check_syscall(fd.get(), "open", list.string());
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    base::check_syscall(n, "read", list.string());
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  std::istringstream lines(text);
+  for (std::string path; std::getline(lines, path);) {
+    base::check(is_tree_path(path), "Failed to reuse the initramfs: '" + list.string() + "' names '" + path + "'");
+    base::UniqueFd entry = open_in_root(root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (entry) base::check_syscall(::futimens(entry.get(), nullptr), "touch", "/" + path + " of the tree");
+  }
+}
+
 }  // namespace
 
 TreeListing list_tree(const fs::path& root, const TreeListing* earlier) { return TreeWalk(root, earlier).run(); }
@@ -199,6 +235,17 @@ std::vector<std::string> changed_paths(const TreeListing& before, const TreeList
     }
   }
   return changed;
+}
+
+std::vector<std::string> touched_paths(const TreeListing& before, const TreeListing& after) {
+  std::vector<std::string> touched;
+  auto b = before.begin();
+  for (const TreeEntry& a : after) {
+    while (b != before.end() && b->path < a.path) ++b;
+    if (b == before.end() || b->path != a.path || b->digest != a.digest) continue;
+    if (b->mtime.tv_sec != a.mtime.tv_sec || b->mtime.tv_nsec != a.mtime.tv_nsec) touched.push_back(a.path);
+  }
+  return touched;
 }
 
 std::string initramfs_key(const TreeListing& tree, const KernelInfo& kernel, std::string_view tool,
@@ -235,6 +282,7 @@ InitramfsOutcome make_or_reuse_initramfs(const fs::path& root, const KernelInfo&
   const TreeListing before = list_tree(root);
   const std::string key = initramfs_key(before, kernel, tool, contents, source_date_epoch);
   if (copy_cached_initramfs(*cache_dir, key, root, kernel)) {
+    touch_again(*cache_dir, key, root);
     outcome.key = key;
     outcome.reused = true;
     return outcome;
@@ -245,7 +293,11 @@ InitramfsOutcome make_or_reuse_initramfs(const fs::path& root, const KernelInfo&
   for (std::string& path : changed_paths(before, after)) {
     if (path != kernel.initrd_path) outcome.also_changed.push_back(std::move(path));
   }
-  if (outcome.also_changed.empty()) outcome.key = key;
+  if (!outcome.also_changed.empty()) return outcome;
+  outcome.key = key;
+  for (std::string& path : touched_paths(before, after)) {
+    if (path != kernel.initrd_path) outcome.touched.push_back(std::move(path));
+  }
   return outcome;
 }
 

@@ -8,9 +8,13 @@
 // its times), the tool, the kernel version, the extra modules, the verity
 // flag and SOURCE_DATE_EPOCH. An initramfs is kept only when making it
 // changed nothing in the tree but the initramfs file (a post-update hook
-// that copies it elsewhere would make a reused one incomplete). The
+// that copies it elsewhere would make a reused one incomplete). What it
+// only touched (mkinitramfs's work directory in /var/tmp changes that
+// directory's time, which the disk keeps, clamped) is touched again when
+// the initramfs is reused, so both give the same disk bytes. The
 // supervisor keeps each as <dir>/<key>, a regular file with the tool's
-// mode, in a directory bound read-only into the stage.
+// mode, and <dir>/<key>.touched, those paths one per line, in a directory
+// bound read-only into the stage.
 #pragma once
 
 #include <sys/types.h>
@@ -35,6 +39,7 @@ struct TreeEntry {
   std::array<unsigned char, 32> digest;  // sha256 of path, type, mode, owner, size and content or target
   ino_t inode = 0;                       // with ctime and size: unchanged content, for a later listing
   timespec ctime{};
+  timespec mtime{};                      // not in the digest: a reuse touches what the tool touched
   off_t size = 0;
 };
 using TreeListing = std::vector<TreeEntry>;  // sorted by path
@@ -46,6 +51,8 @@ TreeListing list_tree(const std::filesystem::path& root, const TreeListing* earl
 
 // Paths added, removed or changed from `before` to `after`, sorted.
 std::vector<std::string> changed_paths(const TreeListing& before, const TreeListing& after);
+// Paths in both, unchanged but for their modification time, sorted.
+std::vector<std::string> touched_paths(const TreeListing& before, const TreeListing& after);
 
 // sha256 (hex) naming the initramfs `tool` makes for the tree `tree` lists.
 std::string initramfs_key(const TreeListing& tree, const KernelInfo& kernel, std::string_view tool,
@@ -55,10 +62,12 @@ struct InitramfsOutcome {
   std::string key;                         // "" when the initramfs may not be kept
   bool reused = false;                     // copied from the cache
   std::vector<std::string> also_changed;   // what the tool wrote besides the initramfs
+  std::vector<std::string> touched;        // what it only touched (kept with the key)
 };
 
 // With `cache_dir`: copies <cache_dir>/<key> into the tree when it is
-// there, else calls `make` and tells whether the result may be kept.
+// there and touches what <key>.touched lists, else calls `make` and tells
+// whether the result may be kept.
 // Without: calls `make`. A cache entry that is not a regular file is an
 // error: the supervisor writes nothing else there.
 InitramfsOutcome make_or_reuse_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,

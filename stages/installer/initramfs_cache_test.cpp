@@ -40,16 +40,22 @@ class InitramfsCacheTest : public ::testing::Test {
     spit(root / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n");
     spit(root / "usr/lib/modules/6.1.0-28-amd64/kernel/fs/ext4.ko", "module");
     fs::create_symlink("usr/lib", root / "lib");
+    fs::create_directories(root / "var/tmp");
+    const auto old = fs::file_time_type::clock::now() - std::chrono::hours(24);
+    for (const char* dir : {"boot", "var/tmp"}) fs::last_write_time(root / dir, old);
   }
 
   std::string key_of(const fs::path& root, const InitramfsContents& contents = {}, std::int64_t epoch = -1) const {
     return initramfs_key(list_tree(root), kKernel, kTool, contents, epoch);
   }
 
-  // Runs the cached path with a tool that writes `initrd` (and `also`, when given).
+  // Runs the cached path with a tool that writes `initrd` (and `also`, when
+  // given) and, as mkinitramfs does, a work directory in /var/tmp it removes.
   InitramfsOutcome run(const fs::path& root, const std::string& initrd = "made", const std::string& also = "") {
     return make_or_reuse_initramfs(root, kKernel, kTool, {}, -1, cache(), [&] {
       ++made_;
+      fs::create_directories(root / "var/tmp/mkinitramfs_XXXX");
+      fs::remove(root / "var/tmp/mkinitramfs_XXXX");
       spit(root / kKernel.initrd_path, initrd);
       if (!also.empty()) spit(root / also, "written by a post-update hook");
     });
@@ -119,17 +125,38 @@ TEST_F(InitramfsCacheTest, TheFirstRunMakesItAndNamesItsKeyTheSecondCopiesTheKep
   EXPECT_FALSE(first.reused);
   EXPECT_EQ(first.key, key) << "the key is that of the tree before the initramfs";
   EXPECT_TRUE(first.also_changed.empty());
+  EXPECT_THAT(first.touched, ElementsAre("boot", "var/tmp"));
 
   // As the supervisor keeps it; other bytes show where the next one comes from.
   spit(cache() / key, "kept");
   ::chmod((cache() / key).c_str(), 0600);
+  spit(cache() / (key + ".touched"), "var/tmp\n");
   make_tree(tree("second"));
+  const auto before = fs::last_write_time(tree("second") / "var/tmp");
   const InitramfsOutcome second = run(tree("second"));
   EXPECT_EQ(made_, 1) << "the tool ran although the cache holds the tree's initramfs";
   EXPECT_TRUE(second.reused);
   EXPECT_EQ(second.key, key);
   EXPECT_EQ(slurp(tree("second") / kKernel.initrd_path), "kept");
   EXPECT_EQ(mode_of(tree("second") / kKernel.initrd_path), 0600u);
+  EXPECT_GT(fs::last_write_time(tree("second") / "var/tmp"), before) << "what the tool touched is not touched again";
+}
+
+TEST_F(InitramfsCacheTest, ATouchedListNamingAPathOutsideTheTreeIsAnError) {
+  const std::string key = key_of(tree());
+  spit(cache() / key, "kept");
+  spit(cache() / (key + ".touched"), "../outside\n");
+  EXPECT_THROW(run(tree()), base::Error);
+}
+
+TEST_F(InitramfsCacheTest, TouchedPathsAreTheUnchangedOnesWithANewTime) {
+  const TreeListing before = list_tree(tree());
+  fs::last_write_time(tree() / "etc/fstab", fs::file_time_type::clock::now());
+  spit(tree() / "boot/vmlinuz-6.1.0-28-amd64", "other kernel");  // changed, not touched
+  fs::create_directories(tree() / "usr/work");
+  fs::remove(tree() / "usr/work");
+  const TreeListing after = list_tree(tree(), &before);
+  EXPECT_THAT(touched_paths(before, after), ElementsAre("etc/fstab", "usr"));
 }
 
 TEST_F(InitramfsCacheTest, AToolThatAlsoWritesElsewhereIsNotKept) {

@@ -157,4 +157,5 @@ struct InstallerResult {
   bootFiles @7 :List(Text);     # files the boot loader step wrote, relative to rootDir
   initramfsKey @8 :Text;        # the initramfs at initrdPath may be kept under this key ("" = not)
   initramfsReused @9 :Bool;     # it was copied from initramfsCache
+  initramfsTouched @10 :List(Text);  # what making it only touched (times), kept with it
 }

@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "base/file_write.hpp"
+#include "ipc/shared.hpp"
 #include "stages/installer/bootloader.hpp"
 #include "stages/installer/build_env.hpp"
 #include "stages/installer/initramfs.hpp"
@@ -110,6 +111,7 @@ void make_or_reuse(proto::InstallerRequest::Reader request, const OpenDir& root,
   }
   out.setInitramfsKey(outcome.key);
   out.setInitramfsReused(outcome.reused);
+  ipc::copy_texts(outcome.touched, out.initInitramfsTouched(static_cast<unsigned>(outcome.touched.size())));
 }
 
 }  // namespace

@@ -377,7 +377,8 @@ void keep_or_touch_initramfs(const installer_client::Result& result, const Insta
     return;
   }
   try {
-    keep_initramfs(install.initramfs_store, result.initramfs_key, install.root_dir, result.initrd_path);
+    keep_initramfs(install.initramfs_store, result.initramfs_key, install.root_dir, result.initrd_path,
+                   result.initramfs_touched);
   } catch (const base::Error& e) {
     if (e.kind() == base::ErrorKind::kSandboxViolation) throw;  // a planted link: the build fails
     out.warnings.push_back(std::string("The initramfs is not kept for later builds: ") + e.what());

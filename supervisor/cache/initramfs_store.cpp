@@ -54,6 +54,31 @@ void copy_all(int from, int to, off_t size, const std::string& shown) {
   }
 }
 
+// A relative path inside the tree, on one line.
+bool is_tree_path(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find_first_of(std::string("\n\0", 2)) != std::string::npos) {
+    return false;
+  }
+  for (const auto& part : fs::path(path)) {
+    if (part == ".." || part == ".") return false;
+  }
+  return true;
+}
+
+// A new file of the store under a temporary name, renamed to `name`.
+void write_store_file(const fs::path& store, const std::string& name, const std::string& text) {
+  const fs::path temp = store / (".tmp-" + name + "-" + std::to_string(::getpid()));
+  UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::check_syscall(out.get(), "create", temp.string());
+  const bool written = ::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (!written || ::rename(temp.c_str(), (store / name).c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    errno = error;
+    base::check_syscall(-1, "write", (store / name).string());
+  }
+}
+
 // All but the newest kInitramfsKept (by modification time) go.
 void remove_oldest(const fs::path& store) {
   std::vector<std::pair<fs::file_time_type, fs::path>> kept;
@@ -65,7 +90,10 @@ void remove_oldest(const fs::path& store) {
   }
   if (kept.size() <= kInitramfsKept) return;
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (std::size_t i = kInitramfsKept; i < kept.size(); ++i) fs::remove(kept[i].second, ec);
+  for (std::size_t i = kInitramfsKept; i < kept.size(); ++i) {
+    fs::remove(kept[i].second.string() + ".touched", ec);
+    fs::remove(kept[i].second, ec);
+  }
 }
 
 }  // namespace
@@ -77,10 +105,17 @@ fs::path initramfs_store_dir(const fs::path& cache_dir, std::vector<std::string>
 }
 
 void keep_initramfs(const fs::path& store, const std::string& key, const fs::path& root,
-                    const std::string& initrd_path) {
+                    const std::string& initrd_path, const std::vector<std::string>& touched) {
   base::check(is_key(key), "the installer named the initramfs '" + key.substr(0, 80) + "', not a key");
+  std::string listed;
+  for (const std::string& path : touched) {
+    base::check(is_tree_path(path), "the installer named '" + path.substr(0, 200) + "' as touched, not a tree path");
+    listed += path + "\n";
+  }
   struct stat st {};
   const UniqueFd from = open_stage_initramfs(root, initrd_path, st);
+  // Before the initramfs: whoever finds <key> finds what goes with it.
+  write_store_file(store, key + ".touched", listed);
   const fs::path temp = store / (".tmp-" + key + "-" + std::to_string(::getpid()));
   UniqueFd to(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0755));
   base::check_syscall(to.get(), "create", temp.string());

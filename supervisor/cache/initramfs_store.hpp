@@ -4,6 +4,7 @@
 // read-only bind of this directory; only the supervisor writes here.
 //
 //   <cache_dir>/initramfs/<key>             the initramfs, with the mode the tool gave it
+//   <cache_dir>/initramfs/<key>.touched     what making it only touched, one tree path per line
 //   <cache_dir>/initramfs/.tmp-<key>-<pid>  one being kept
 //
 // The newest kInitramfsKept are kept (a reuse makes one the newest).
@@ -24,11 +25,12 @@ std::filesystem::path initramfs_store_dir(const std::filesystem::path& cache_dir
                                           std::vector<std::string>* warnings = nullptr);
 
 // Copies `initrd_path` of the stage-written tree `root` (opened beneath it,
-// through no link) to <store>/<key>, then removes all but the newest
-// kInitramfsKept. `key` must be 64 hex digits; an initramfs that is not a
-// regular file is refused.
+// through no link) to <store>/<key> and writes `touched` to
+// <store>/<key>.touched, then removes all but the newest kInitramfsKept.
+// `key` must be 64 hex digits; an initramfs that is not a regular file, or
+// a touched path that is not relative and inside the tree, is refused.
 void keep_initramfs(const std::filesystem::path& store, const std::string& key, const std::filesystem::path& root,
-                    const std::string& initrd_path);
+                    const std::string& initrd_path, const std::vector<std::string>& touched = {});
 
 // A reused one becomes the newest (so it is the last to go).
 void touch_initramfs(const std::filesystem::path& store, const std::string& key);

@@ -50,14 +50,22 @@ TEST_F(InitramfsStore, TheStoreIsPrivateToTheUser) {
   EXPECT_EQ(store_, dir_.path() / "cache/initramfs");
 }
 
-TEST_F(InitramfsStore, KeepsTheBytesAndModeUnderTheKey) {
-  keep_initramfs(store_, key('a'), tree(), kInitrd);
+TEST_F(InitramfsStore, KeepsTheBytesAndModeUnderTheKeyAndWhatMakingItTouchedBesideIt) {
+  keep_initramfs(store_, key('a'), tree(), kInitrd, {"boot", "var/tmp"});
   EXPECT_EQ(read_text(store_ / key('a')), "initramfs bytes");
   struct stat st {};
   ASSERT_EQ(::lstat((store_ / key('a')).c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(store_), fs::directory_iterator()), 1) << "a temporary file is left";
+  EXPECT_EQ(read_text(store_ / (key('a') + ".touched")), "boot\nvar/tmp\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(store_), fs::directory_iterator()), 2) << "a temporary file is left";
+}
+
+TEST_F(InitramfsStore, RefusesATouchedPathOutsideTheTree) {
+  for (const std::string bad : {"/etc", "../home", "var/../../x", "two\nlines", ""}) {
+    EXPECT_THROW(keep_initramfs(store_, key('a'), tree(), kInitrd, {bad}), base::Error) << bad;
+  }
+  EXPECT_TRUE(fs::is_empty(store_));
 }
 
 TEST_F(InitramfsStore, RefusesALinkPlantedInTheTree) {
@@ -98,9 +106,10 @@ TEST_F(InitramfsStore, KeepsOnlyTheNewestAndAReuseMakesOneTheNewest) {
   keep_initramfs(store_, key('a'), tree(), kInitrd);
   EXPECT_TRUE(fs::exists(store_ / key('0')));
   EXPECT_FALSE(fs::exists(store_ / key('1'))) << "the oldest one is kept";
+  EXPECT_FALSE(fs::exists(store_ / (key('1') + ".touched")));
   EXPECT_TRUE(fs::exists(store_ / key('a')));
   EXPECT_EQ(static_cast<std::size_t>(std::distance(fs::directory_iterator(store_), fs::directory_iterator())),
-            kInitramfsKept);
+            2 * kInitramfsKept);
 }
 
 TEST_F(InitramfsStore, CleanRemovesTheStore) {

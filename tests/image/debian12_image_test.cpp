@@ -211,6 +211,7 @@ class Debian12Image : public ::testing::Test {
   static inline TimedRun build_;
   static inline ImageOutputs outputs_;
   static inline std::vector<Partition> partitions_;
+  static inline std::string rebuild_initramfs_key_;  // the initramfs the warm rebuild reused
 };
 
 TEST_F(Debian12Image, OutputsAreCompleteAndSha256SumsMatchThem) {
@@ -692,6 +693,9 @@ TEST_F(Debian12Image, RebuildReusesTheBuildEnvironmentAndGivesTheSameBytes) {
   ASSERT_FALSE(first_key.empty()) << "the first build names no build environment: " << build_.tail();
   EXPECT_EQ(logged_build_env_key(run.output(), kReusingBuildEnv), first_key) << run.tail();
   EXPECT_EQ(run.output().find(kSavingBuildEnv), std::string::npos) << "the rebuild made a new build environment";
+  // The same configured tree: its initramfs is the one the first build kept.
+  rebuild_initramfs_key_ = logged_build_env_key(run.output(), kReusedInitramfs);
+  EXPECT_FALSE(rebuild_initramfs_key_.empty()) << "the rebuild made its initramfs again: " << run.tail();
 
   ImageOutputs second{workspace_->output_dir(kProvider, kSystemName), kBase};
   const std::vector<Partition> parts = read_partition_table(second.raw(), workspace_->root() / "scratch");
@@ -751,6 +755,13 @@ TEST_F(Debian12Image, BuildOfUnchangedInputsHandsBackTheOutputsAndAChangedImageI
   EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
   EXPECT_EQ(read_text(outputs.sums()), sums);
 
+  // The next build makes its initramfs again: a made one and a reused one
+  // must give the same disk (the rebuild above reused it).
+  if (!rebuild_initramfs_key_.empty()) {
+    fs::remove(kept_initramfs_dir() / rebuild_initramfs_key_);
+    fs::remove(kept_initramfs_dir() / (rebuild_initramfs_key_ + ".touched"));
+  }
+
   // What `boot` without a snapshot does to an image: bytes change in place.
   {
     std::fstream raw(outputs.raw(), std::ios::in | std::ios::out | std::ios::binary);
@@ -763,6 +774,7 @@ TEST_F(Debian12Image, BuildOfUnchangedInputsHandsBackTheOutputsAndAChangedImageI
   EXPECT_NE(changed.output().find(std::string(kBase) + ".raw changed since it was built"), std::string::npos)
       << changed.tail();
   EXPECT_NE(changed.output().find(kReusingBuildEnv), std::string::npos) << changed.tail();
+  EXPECT_EQ(changed.output().find(kReusedInitramfs), std::string::npos) << "the removed initramfs was reused";
   // Rebuilt, not handed back: the changed byte is gone, and the same inputs
   // (one lockfile, one time) gave the same bytes (docs/reproducible-builds.md).
   EXPECT_EQ(read_text(outputs.sums()), sums) << "the rebuilt image differs from the first build of these inputs";

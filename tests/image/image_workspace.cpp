@@ -135,6 +135,8 @@ std::string logged_build_env_key(const std::string& log, const std::string& phra
   return "";
 }
 
+fs::path kept_initramfs_dir() { return tests::live::persistent_cache_dir() / "oic-cache/initramfs"; }
+
 std::string logged_build_env_key(const std::string& log) {
   for (const char* phrase : {kSavingBuildEnv, kReusingBuildEnv, "Build environment"}) {
     if (std::string key = logged_build_env_key(log, phrase); !key.empty()) return key;

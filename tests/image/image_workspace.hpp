@@ -81,6 +81,10 @@ std::filesystem::path elxr12_config_on_debian_mirror(const std::filesystem::path
 // What the supervisor logs about a build's saved build environment.
 inline constexpr const char* kReusingBuildEnv = "Reusing build environment";
 inline constexpr const char* kSavingBuildEnv = "Saving build environment";
+// The installer names the key after it ("Reused the initramfs <key> made for ...").
+inline constexpr const char* kReusedInitramfs = "Reused the initramfs";
+// Where the image tests' builds keep initramfs images (docs/outputs.md).
+std::filesystem::path kept_initramfs_dir();
 
 // The key (64 hex digits) the supervisor names after `phrase` ("<phrase>
 // <key>"), or "" when absent. The installer logs the same phrases with the
