@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "base/openat2.hpp"
 #include "base/unique_fd.hpp"
+#include "sandbox/stage_owner.hpp"
 #include "supervisor/cache/private_dir.hpp"
 
 namespace supervisor {
@@ -70,6 +71,7 @@ void write_store_file(const fs::path& store, const std::string& name, const std:
   const fs::path temp = store / (".tmp-" + name + "-" + std::to_string(::getpid()));
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   base::check_syscall(out.get(), "create", temp.string());
+  sandbox::give_to_stage_root(temp);
   const bool written = ::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
   if (!written || ::rename(temp.c_str(), (store / name).c_str()) != 0) {
     const int error = errno;
@@ -101,6 +103,9 @@ void remove_oldest(const fs::path& store) {
 fs::path initramfs_store_dir(const fs::path& cache_dir, std::vector<std::string>* warnings) {
   const fs::path dir = cache_dir / "initramfs";
   if (auto warning = make_private_dir(dir); warning && warnings != nullptr) warnings->push_back(*warning);
+  // Run by root, the installer is a subordinate uid: its read-only bind of
+  // the store must be its own to read (the 0700 cache root keeps others out).
+  sandbox::give_to_stage_root(dir);
   return dir;
 }
 
@@ -120,6 +125,7 @@ void keep_initramfs(const fs::path& store, const std::string& key, const fs::pat
   UniqueFd to(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0755));
   base::check_syscall(to.get(), "create", temp.string());
   try {
+    sandbox::give_to_stage_root(temp);  // as the store itself
     copy_all(from.get(), to.get(), st.st_size, temp.string());
     base::check_syscall(::fchmod(to.get(), st.st_mode & 0755), "chmod", temp.string());
     base::check_syscall(::rename(temp.c_str(), (store / key).c_str()), "rename", temp.string());

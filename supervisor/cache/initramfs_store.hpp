@@ -7,7 +7,10 @@
 //   <cache_dir>/initramfs/<key>.touched     what making it only touched, one tree path per line
 //   <cache_dir>/initramfs/.tmp-<key>-<pid>  one being kept
 //
-// The newest kInitramfsKept are kept (a reuse makes one the newest).
+// The newest kInitramfsKept are kept (a reuse makes one the newest). Run
+// by root, the store and its files belong to the stages' root (a
+// subordinate uid, sandbox/stage_owner.hpp), which reads them through the
+// read-only bind; the 0700 cache root keeps every other user out.
 #pragma once
 
 #include <filesystem>
