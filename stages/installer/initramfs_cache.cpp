@@ -190,13 +190,13 @@ bool is_tree_path(const std::string& path) {
   return true;
 }
 
-// Sets to now the times of what the tool touched when it made the kept
-// initramfs. A path the tree does not have is left: the key says the tree
-// is the one the tool ran on, so only a changed store entry names one.
-void touch_again(const fs::path& cache_dir, const std::string& key, const fs::path& root) {
+// <key>.touched: what the tool touched when it made the kept initramfs;
+// nullopt when there is none (the entry is then incomplete, or is being
+// removed: a miss).
+std::optional<std::vector<std::string>> touched_list(const fs::path& cache_dir, const std::string& key) {
   const fs::path list = cache_dir / (key + ".touched");
   base::UniqueFd fd(::open(list.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd && errno == ENOENT) return;
+  if (!fd && errno == ENOENT) return std::nullopt;
   base::check_syscall(fd.get(), "open", list.string());
   std::string text;
   char buffer[4096];
@@ -207,9 +207,20 @@ void touch_again(const fs::path& cache_dir, const std::string& key, const fs::pa
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
   }
+  std::vector<std::string> paths;
   std::istringstream lines(text);
   for (std::string path; std::getline(lines, path);) {
     base::check(is_tree_path(path), "Failed to reuse the initramfs: '" + list.string() + "' names '" + path + "'");
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
+// Sets their times to now. A path the tree does not have is left: the key
+// says the tree is the one the tool ran on, so only a changed store entry
+// names one.
+void touch_again(const std::vector<std::string>& paths, const fs::path& root) {
+  for (const std::string& path : paths) {
     base::UniqueFd entry = open_in_root(root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     if (entry) base::check_syscall(::futimens(entry.get(), nullptr), "touch", "/" + path + " of the tree");
   }
@@ -281,8 +292,9 @@ InitramfsOutcome make_or_reuse_initramfs(const fs::path& root, const KernelInfo&
   }
   const TreeListing before = list_tree(root);
   const std::string key = initramfs_key(before, kernel, tool, contents, source_date_epoch);
-  if (copy_cached_initramfs(*cache_dir, key, root, kernel)) {
-    touch_again(*cache_dir, key, root);
+  const std::optional<std::vector<std::string>> touched = touched_list(*cache_dir, key);
+  if (touched && copy_cached_initramfs(*cache_dir, key, root, kernel)) {
+    touch_again(*touched, root);
     outcome.key = key;
     outcome.reused = true;
     return outcome;

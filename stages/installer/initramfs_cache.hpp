@@ -65,9 +65,9 @@ struct InitramfsOutcome {
   std::vector<std::string> touched;        // what it only touched (kept with the key)
 };
 
-// With `cache_dir`: copies <cache_dir>/<key> into the tree when it is
-// there and touches what <key>.touched lists, else calls `make` and tells
-// whether the result may be kept.
+// With `cache_dir`: copies <cache_dir>/<key> into the tree when it and
+// <key>.touched are there and touches what that lists, else calls `make`
+// and tells whether the result may be kept.
 // Without: calls `make`. A cache entry that is not a regular file is an
 // error: the supervisor writes nothing else there.
 InitramfsOutcome make_or_reuse_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,

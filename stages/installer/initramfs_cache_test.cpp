@@ -175,7 +175,16 @@ TEST_F(InitramfsCacheTest, WithoutACacheOrWithoutAToolNothingIsHashed) {
   EXPECT_TRUE(none.key.empty());
 }
 
+TEST_F(InitramfsCacheTest, AnEntryWithoutItsTouchedListIsAMiss) {
+  spit(cache() / key_of(tree()), "kept, its list being removed");
+  const InitramfsOutcome outcome = run(tree());
+  EXPECT_EQ(made_, 1);
+  EXPECT_FALSE(outcome.reused);
+  EXPECT_EQ(slurp(tree() / kKernel.initrd_path), "made");
+}
+
 TEST_F(InitramfsCacheTest, ACacheEntryThatIsNotARegularFileIsAnError) {
+  spit(cache() / (key_of(tree()) + ".touched"), "");
   fs::create_directories(cache() / key_of(tree()));
   EXPECT_THROW(run(tree()), base::Error);
   EXPECT_EQ(made_, 0);
@@ -183,6 +192,7 @@ TEST_F(InitramfsCacheTest, ACacheEntryThatIsNotARegularFileIsAnError) {
 
 TEST_F(InitramfsCacheTest, ACacheEntryThatIsALinkIsNotFollowed) {
   spit(dir_ / "elsewhere", "not the cache's");
+  spit(cache() / (key_of(tree()) + ".touched"), "");
   fs::create_symlink(dir_ / "elsewhere", cache() / key_of(tree()));
   EXPECT_THROW(run(tree()), base::Error);
   EXPECT_FALSE(fs::exists(tree() / kKernel.initrd_path));
