@@ -194,21 +194,12 @@ bool is_tree_path(const std::string& path) {
 // nullopt when there is none (the entry is then incomplete, or is being
 // removed: a miss).
 std::optional<std::vector<std::string>> touched_list(const fs::path& cache_dir, const std::string& key) {
-  const fs::path list = cache_dir / (key + ".touched");
-  base::UniqueFd fd(::open(list.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (!fd && errno == ENOENT) return std::nullopt;
-  base::check_syscall(fd.get(), "open", list.string());
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    base::check_syscall(n, "read", list.string());
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
+  const std::string name = key + ".touched";
+  const std::optional<std::string> text = read_file_in_root(cache_dir, name);
+  if (!text) return std::nullopt;
+  const fs::path list = cache_dir / name;
   std::vector<std::string> paths;
-  std::istringstream lines(text);
+  std::istringstream lines(*text);
   for (std::string path; std::getline(lines, path);) {
     base::check(is_tree_path(path), "Failed to reuse the initramfs: '" + list.string() + "' names '" + path + "'");
     paths.push_back(std::move(path));
