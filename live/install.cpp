@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <cerrno>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ostream>
 
@@ -12,6 +13,7 @@
 #include "live/gpt_grow.hpp"
 #include "live/image_writer.hpp"
 #include "live/install_lock.hpp"
+#include "live/other_consoles.hpp"
 #include "live/root_filesystem.hpp"
 
 namespace live {
@@ -83,6 +85,13 @@ void lock_before_writing(const InstallOptions& options, Console& console, base::
   if (auto earlier = recorded_outcome(options.run_dir)) throw EarlierOutcome{*earlier};
 }
 
+// For the instances waiting on the other consoles, and for whoever watches
+// those consoles: this one reboots the machine next.
+void record_completion(const InstallOptions& options) {
+  record_outcome(options.run_dir, kCompleteLine);
+  tell_other_consoles(kCompleteLine, options.sys, options.dev, terminal_name(STDOUT_FILENO));
+}
+
 }  // namespace
 
 void install(const InstallOptions& options, Console& console, base::UniqueFd& lock) {
@@ -104,20 +113,21 @@ void install(const InstallOptions& options, Console& console, base::UniqueFd& lo
 std::string run_installation(const InstallOptions& options, Console& console) {
   base::UniqueFd lock;
   std::string outcome;
+  bool installed_here = false;
   try {
     install(options, console, lock);
     outcome = kCompleteLine;
+    installed_here = static_cast<bool>(lock);
   } catch (const EarlierOutcome& earlier) {
-    console.out << earlier.line << std::endl;
-    return earlier.line;
+    outcome = earlier.line;
   } catch (const base::Error& error) {
     outcome = kFailedPrefix + error.message();
     if (!error.context().empty()) console.out << error.what() << "\n";
   }
+  console.out << outcome << std::endl;
   // Only success is recorded: after a failure (a cancelled confirmation, a
   // wrong disk typed) another console may still try.
-  if (lock && outcome == kCompleteLine) record_outcome(options.run_dir, outcome);
-  console.out << outcome << std::endl;
+  if (installed_here) record_completion(options);
   return outcome;
 }
 

@@ -18,6 +18,7 @@ struct InstallOptions {
   Mode mode = Mode::kAuto;
   std::string disk;  // --disk; "" = the manifest's diskPath, or ask
   std::filesystem::path sys = "/sys";
+  std::filesystem::path dev = "/dev";  // where the other consoles are told the outcome
   std::filesystem::path run_dir = "/run/live-installer";
 };
 
@@ -29,7 +30,9 @@ inline constexpr const char* kFailedPrefix = "live-installer: installation faile
 void install(const InstallOptions& options, Console& console, base::UniqueFd& lock);
 
 // install() under the lock shared by the instances on all consoles; returns
-// the outcome line (kCompleteLine or kFailedPrefix + reason), also printed.
+// the outcome line (kCompleteLine or kFailedPrefix + reason), also printed,
+// and a completed installation's line also on the other consoles
+// (other_consoles.hpp).
 std::string run_installation(const InstallOptions& options, Console& console);
 
 }  // namespace live

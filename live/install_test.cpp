@@ -25,6 +25,9 @@ struct InstallRun {
     options.medium = medium.dir.path();
     options.sys = state.path() / "sys";
     options.run_dir = state.path() / "run";
+    options.dev = state.path() / "dev";
+    state.write("sys/class/tty/console/active", "ttyS0\n");
+    state.write("dev/ttyS0", "");
   }
   std::string outcome() { return run_installation(options, console); }
 };
@@ -36,6 +39,7 @@ TEST(LiveInstall, FailsNamingADiskThatDoesNotExist) {
   EXPECT_EQ(run.outcome(), "live-installer: installation failed: disk /dev/oic-no-such-disk does not exist");
   EXPECT_NE(run.out.str().find("live-installer: installation failed: disk /dev/oic-no-such-disk"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(run.state.path() / "run/outcome"));  // another console may try
+  EXPECT_EQ(std::filesystem::file_size(run.state.path() / "dev/ttyS0"), 0u);  // nor is it told the others
 }
 
 TEST(LiveInstall, FailsNamingADiskThatIsAFile) {
