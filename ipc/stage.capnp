@@ -133,4 +133,15 @@ struct StageResult {
     signer @6 :SignerResult;
     inspector @7 :InspectorResult;
   }
+  # Where the stage's time went, one entry per progress phase in the order
+  # first entered (a phase entered again adds to its entry); "start" is the
+  # time before the first phase. Filled in by ipc::run_stage, not by the
+  # stage's handler; shown in the supervisor's timing table.
+  steps @8 :List(StepTime);
+}
+
+struct StepTime {
+  name @0 :Text;
+  milliseconds @1 :UInt64;      # wall time
+  cpuMilliseconds @2 :UInt64;   # user + system of the stage and the children it waited for
 }

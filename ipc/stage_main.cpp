@@ -64,6 +64,7 @@ void run_handler(proto::StageRequest::Reader request, StageContext& context, con
   handler(request, context, result);
   base::check(result_kind(result.asReader()) == context.kind(),
         "Stage handler did not produce a " + std::string(to_string(context.kind())) + " result");
+  context.write_steps(result);
 }
 
 base::Error to_error(const std::exception& e) {
@@ -105,6 +106,7 @@ void StageContext::progress(const ProgressUpdate& update) {
     std::lock_guard lock(send_mutex_);
     const bool final = update.total != 0 && update.done >= update.total;
     if (update.phase == last_phase_ && !final && now - last_progress_ < kProgressInterval) return;
+    if (update.phase != last_phase_) steps_.enter(update.phase);
     last_phase_ = update.phase;
     last_progress_ = now;
   }
@@ -126,6 +128,11 @@ void StageContext::progress(const ProgressUpdate& update) {
   p.setRatePerSec(update.rate_per_sec);
   p.setItem(update.item);
   send(message);
+}
+
+void StageContext::write_steps(proto::StageResult::Builder result) {
+  std::lock_guard lock(send_mutex_);
+  steps_.write(result);
 }
 
 void StageContext::log(LogLevel level, std::string_view text) {

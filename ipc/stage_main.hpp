@@ -22,6 +22,7 @@
 
 #include "ipc/framing.hpp"
 #include "ipc/stage.capnp.h"
+#include "ipc/step_clock.hpp"
 #include "base/unique_fd.hpp"
 
 namespace ipc {
@@ -70,6 +71,8 @@ class StageContext {
 
   // Sends one message to the supervisor (used by run_stage for the result).
   void send(capnp::MessageBuilder& message);
+  // Ends the step clock (every phase reported so far) into `result.steps`.
+  void write_steps(proto::StageResult::Builder result);
 
  private:
   int socket_fd_;
@@ -81,6 +84,7 @@ class StageContext {
   bool cancelled_ = false;
   std::string cancel_reason_;
   std::string last_phase_;
+  StepClock steps_;  // guarded by send_mutex_, as last_phase_
   std::chrono::steady_clock::time_point last_progress_{};
 };
 

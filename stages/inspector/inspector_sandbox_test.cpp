@@ -205,7 +205,8 @@ TEST_F(InspectorSandbox, ConvertsAQcow2ImageToTheSameRawDisk) {
   const auto a = inspect(disk);
   const auto b = inspect(raw);
   ASSERT_TRUE(a.succeeded() && b.succeeded()) << a.describe() << b.describe();
-  EXPECT_EQ(nlohmann::json::parse(a.out), nlohmann::json::parse(b.out));
+  // The stage's steps carry its timings; what it read must be the same.
+  EXPECT_EQ(nlohmann::json::parse(a.out)["inspector"], nlohmann::json::parse(b.out)["inspector"]);
 }
 
 TEST_F(InspectorSandbox, RefusesAQcow2ImageWithABackingFile) {

@@ -74,7 +74,11 @@ OrchestratorOptions orchestrator_options(const config::GlobalConfig& global,
 std::vector<ProgressReporter::TimingRow> timing_rows(const std::vector<const Orchestrator*>& runs) {
   std::vector<ProgressReporter::TimingRow> rows;
   for (const Orchestrator* run : runs) {
-    for (const auto& t : run->timings()) rows.push_back({t.name, t.stage, t.elapsed, t.ok});
+    for (const auto& t : run->timings()) {
+      std::vector<ProgressReporter::TimingStep> steps;
+      for (const auto& s : t.steps) steps.push_back({s.name, s.wall, s.cpu});
+      rows.push_back({t.name, t.stage, t.elapsed, t.usage.cpu, t.usage.peak_rss_bytes, t.ok, std::move(steps)});
+    }
   }
   return rows;
 }

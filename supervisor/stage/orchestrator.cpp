@@ -7,6 +7,7 @@
 
 #include "ipc/stage_kind.hpp"
 #include "supervisor/stage/request_io.hpp"
+#include "supervisor/stage/stage_steps.hpp"
 
 namespace supervisor {
 
@@ -208,7 +209,9 @@ void Orchestrator::start_job(std::size_t index) {
 
 void Orchestrator::on_job_done(std::size_t index, StageOutcome outcome) {
   JobState& job = *jobs_[index];
-  timings_.push_back({job.job.name, std::string(ipc::to_string(job.job.kind)), outcome.elapsed, outcome.ok()});
+  timings_.push_back(
+      {job.job.name, std::string(ipc::to_string(job.job.kind)), outcome.elapsed, outcome.usage, outcome.ok(),
+       outcome.ok() ? reported_steps(outcome.result_reader()) : std::vector<ipc::StepTime>{}});
   if (outcome.ok() && !failure_) {
     try {
       base::ErrorContext context("using the result of stage job", job.job.name);

@@ -21,6 +21,7 @@
 #include "base/error.hpp"
 #include "ipc/shared.hpp"
 #include "ipc/stage.capnp.h"
+#include "ipc/step_clock.hpp"
 #include "base/unique_fd.hpp"
 #include "supervisor/stage/job_graph.hpp"
 #include "supervisor/stage/progress.hpp"
@@ -85,7 +86,9 @@ struct StageTiming {
   std::string name;
   std::string stage;
   std::chrono::milliseconds elapsed{0};
+  ResourceUse usage;
   bool ok = false;
+  std::vector<ipc::StepTime> steps;  // what the stage reported (stage_steps.hpp)
 };
 
 class Orchestrator {

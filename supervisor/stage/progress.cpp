@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 
 #include <nlohmann/json.hpp>
@@ -199,26 +200,54 @@ void ProgressReporter::message(std::string_view level, std::string_view text) {
   std::fflush(out_);
 }
 
+namespace {
+
+double seconds_of(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+double mib_of(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+nlohmann::json timing_json(const ProgressReporter::TimingRow& r) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) {
+    steps.push_back({{"name", s.name}, {"seconds", seconds_of(s.elapsed)}, {"cpu_seconds", seconds_of(s.cpu)}});
+  }
+  return {{"job", r.job},
+          {"stage", r.stage},
+          {"seconds", seconds_of(r.elapsed)},
+          {"cpu_seconds", seconds_of(r.cpu)},
+          {"peak_rss_bytes", r.peak_rss_bytes},
+          {"ok", r.ok},
+          {"steps", std::move(steps)}};
+}
+
+}  // namespace
+
+// CPU may exceed wall time (a stage running programs in parallel); peak
+// memory is the largest single process of the stage's tree.
 void ProgressReporter::timing_table(const std::vector<TimingRow>& rows) {
   std::lock_guard lock(mutex_);
   if (mode_ == ProgressMode::kJson) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : rows) {
-      list.push_back({{"job", r.job}, {"stage", r.stage},
-                      {"seconds", static_cast<double>(r.elapsed.count()) / 1000.0}, {"ok", r.ok}});
-    }
+    for (const auto& r : rows) list.push_back(timing_json(r));
     emit_json({{"event", "timings"}, {"stages", list}});
     return;
   }
   clear_bars();
-  std::int64_t total = 0;
-  std::fprintf(out_, "\n%-28s %-10s %10s  %s\n", "JOB", "STAGE", "SECONDS", "STATUS");
+  std::chrono::milliseconds total{0}, total_cpu{0};
+  std::uint64_t peak = 0;
+  std::fprintf(out_, "\n%-28s %-10s %10s %10s %9s  %s\n", "JOB", "STAGE", "SECONDS", "CPU", "PEAK-MIB", "STATUS");
   for (const auto& r : rows) {
-    total += r.elapsed.count();
-    std::fprintf(out_, "%-28s %-10s %10.2f  %s\n", r.job.c_str(), r.stage.c_str(),
-                 static_cast<double>(r.elapsed.count()) / 1000.0, r.ok ? "ok" : "failed");
+    total += r.elapsed;
+    total_cpu += r.cpu;
+    peak = std::max(peak, r.peak_rss_bytes);
+    std::fprintf(out_, "%-28s %-10s %10.2f %10.2f %9.1f  %s\n", r.job.c_str(), r.stage.c_str(), seconds_of(r.elapsed),
+                 seconds_of(r.cpu), mib_of(r.peak_rss_bytes), r.ok ? "ok" : "failed");
+    for (const auto& s : r.steps) {
+      std::fprintf(out_, "  %-37s %10.2f %10.2f\n", s.name.c_str(), seconds_of(s.elapsed), seconds_of(s.cpu));
+    }
   }
-  std::fprintf(out_, "%-28s %-10s %10.2f\n", "total (stage time)", "", static_cast<double>(total) / 1000.0);
+  std::fprintf(out_, "%-28s %-10s %10.2f %10.2f %9.1f\n", "total (stage time)", "", seconds_of(total),
+               seconds_of(total_cpu), mib_of(peak));
   std::fflush(out_);
 }
 

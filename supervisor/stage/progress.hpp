@@ -43,11 +43,20 @@ class ProgressReporter {
   void stage_finished(std::string_view job, std::chrono::milliseconds elapsed, bool ok,
                       std::string_view error = {});
   void message(std::string_view level, std::string_view text);
-  // Rows: job, stage, seconds, status. Printed as a table (or one JSON event).
+  // Rows: job, stage, wall and CPU seconds, peak memory, status, and the
+  // steps the stage reported, each on a line of its own below its job.
+  // Printed as a table (or one JSON event).
+  struct TimingStep {
+    std::string name;
+    std::chrono::milliseconds elapsed{0}, cpu{0};
+  };
   struct TimingRow {
     std::string job, stage;
     std::chrono::milliseconds elapsed;
-    bool ok;
+    std::chrono::milliseconds cpu{0};
+    std::uint64_t peak_rss_bytes = 0;
+    bool ok = false;
+    std::vector<TimingStep> steps;
   };
   void timing_table(const std::vector<TimingRow>& rows);
   void build_finished(bool ok, std::string_view summary);

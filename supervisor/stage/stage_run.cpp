@@ -39,6 +39,16 @@ std::string signal_name(int sig) {
 
 }  // namespace
 
+ResourceUse resource_use_of(const struct rusage& usage) {
+  using std::chrono::microseconds;
+  using std::chrono::seconds;
+  const auto time_of = [](const timeval& t) { return seconds(t.tv_sec) + microseconds(t.tv_usec); };
+  return ResourceUse{
+      .cpu = std::chrono::duration_cast<std::chrono::milliseconds>(time_of(usage.ru_utime) + time_of(usage.ru_stime)),
+      .peak_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024,  // ru_maxrss is in KiB
+  };
+}
+
 ipc::proto::StageResult::Reader StageOutcome::result_reader() const {
   return result->getRoot<ipc::proto::StageResult>().asReader();
 }
@@ -191,9 +201,11 @@ void StageRun::wait_exit() {
                     [self = shared_from_this()](const boost::system::error_code& ec) {
                       if (ec == asio::error::operation_aborted) return;
                       int status = 0;
-                      while (::waitpid(self->pid_, &status, 0) < 0 && errno == EINTR) {
+                      struct rusage usage {};
+                      while (::wait4(self->pid_, &status, 0, &usage) < 0 && errno == EINTR) {
                       }
                       self->wait_status_ = status;
+                      self->usage_ = resource_use_of(usage);
                       self->exited_ = true;
                       self->timeout_timer_.cancel();
                       self->grace_timer_.cancel();
@@ -264,6 +276,7 @@ void StageRun::maybe_finish() {
   outcome.pid = pid_;
   outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
+  outcome.usage = usage_;
   const bool clean_exit = WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0;
   if (timed_out_) {
     outcome.error = Error(ErrorKind::kFailed,

@@ -4,6 +4,7 @@
 // timeout or cancellation) the whole sandbox is gone.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
@@ -36,11 +37,22 @@ struct LaunchedStage {
 };
 
 // What a finished stage left behind. Exactly one of result/error is set.
+// What the stage's process tree used, from the kernel's accounting at its
+// exit (wait4): the stage's pid 1 reaps everything it started, so the
+// figures include dpkg, mkfs and every other program run inside.
+struct ResourceUse {
+  std::chrono::milliseconds cpu{0};  // user + system
+  std::uint64_t peak_rss_bytes = 0;  // the largest single process's resident set
+};
+
+ResourceUse resource_use_of(const struct rusage& usage);
+
 struct StageOutcome {
   std::string name;
   std::unique_ptr<capnp::MallocMessageBuilder> result;  // holds a StageResult
   std::optional<base::Error> error;
   std::chrono::milliseconds elapsed{0};
+  ResourceUse usage;
   pid_t pid = -1;
 
   bool ok() const { return result != nullptr; }
@@ -119,6 +131,7 @@ class StageRun : public std::enable_shared_from_this<StageRun> {
   bool log_closed_ = false;
   bool exited_ = false;
   int wait_status_ = 0;
+  ResourceUse usage_;
   bool timed_out_ = false;
   bool cancelled_ = false;
   bool killed_ = false;

@@ -90,6 +90,47 @@ TEST_F(HermeticImage, EveryStageRanIncludingTheInstallerAndTheDiskmaker) {
       << build_.out;
 }
 
+// The line of `job` in the timing table, and the step lines below it.
+std::vector<std::string> timing_lines(const std::string& out, const std::string& job) {
+  std::istringstream lines(out.substr(std::min(out.find("\nJOB "), out.size())));
+  std::vector<std::string> found;
+  for (std::string line; std::getline(lines, line);) {
+    if (!found.empty() && !line.starts_with("  ")) break;
+    if (found.empty() && !line.starts_with(job + " ")) continue;
+    found.push_back(line);
+  }
+  return found;
+}
+
+std::set<std::string> step_names(const std::vector<std::string>& lines) {
+  std::set<std::string> names;
+  for (std::size_t i = 1; i < lines.size(); ++i) names.insert(lines[i].substr(2, lines[i].find("  ", 2) - 2));
+  return names;
+}
+
+TEST_F(HermeticImage, TheTimingTableGivesEachJobsCpuAndPeakMemoryAndItsSteps) {
+  ASSERT_NE(build_.out.find("\nJOB "), std::string::npos) << build_.out;
+  EXPECT_NE(build_.out.find("SECONDS        CPU  PEAK-MIB  STATUS"), std::string::npos) << build_.out;
+  const std::vector<std::string> install = timing_lines(build_.out, "install");
+  ASSERT_FALSE(install.empty()) << build_.out;
+  std::istringstream row(install.front());
+  std::string job, stage, status;
+  double seconds = 0, cpu = 0, peak_mib = 0;
+  row >> job >> stage >> seconds >> cpu >> peak_mib >> status;
+  EXPECT_EQ(stage, "installer");
+  EXPECT_EQ(status, "ok");
+  EXPECT_GT(cpu, 0.0) << install.front();  // dpkg ran inside
+  EXPECT_GT(peak_mib, 1.0) << install.front();
+  EXPECT_EQ(step_names(install), (std::set<std::string>{"start", "install"})) << build_.out;
+  const std::set<std::string> configure = step_names(timing_lines(build_.out, "configure"));
+  for (const char* step : {"configure", "initramfs", "bootloader", "sbom"}) {
+    EXPECT_TRUE(configure.contains(step)) << step << " missing in\n" << build_.out;
+  }
+  EXPECT_EQ(step_names(timing_lines(build_.out, "make-disk")),
+            (std::set<std::string>{"start", "partition", "format", "artifacts"}))
+      << build_.out;
+}
+
 TEST_F(HermeticImage, DpkgOfTheTargetInstalledEveryLockedPackage) {
   const json lock = json::parse(repo::slurp(lock_));
   std::map<std::string, std::string> status;

@@ -8,13 +8,17 @@
 //   sigsys   make a system call the resolver's policy forbids (ptrace)
 //   status   answer with this process's /proc/self/status in the dot graph
 //   bigfile  write a byte past the resolver's RLIMIT_FSIZE and report the error
+//   burn     touch 64 MiB (phase "touch"), use 300 ms of CPU (phase "spin"), then
+//            answer (resource and step accounting)
 #include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
+#include <vector>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -49,6 +53,18 @@ void misbehave(ipc::proto::StageRequest::Reader request, ipc::StageContext& cont
     const ssize_t n = ::pwrite(fd, "x", 1, off_t{1} << 40);
     throw base::Error(base::ErrorKind::kFailed, "bigfile: open gave " + std::to_string(fd) + ", pwrite " +
                                                   std::to_string(n) + ": " + std::strerror(errno));
+  }
+  if (what == "burn") {
+    context.progress({.phase = "touch"});
+    std::vector<char> memory(64u << 20);
+    for (std::size_t i = 0; i < memory.size(); i += 4096) memory[i] = static_cast<char>(i);
+    context.progress({.phase = "spin"});
+    timespec start{}, now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+    do {
+      ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 300);
+    out.setDotGraph(std::string(1, memory[4096 * 7]));
   }
   if (what == "status") {
     std::ifstream in("/proc/self/status");

@@ -57,6 +57,35 @@ TEST_F(OrchestratorWithStages, JobsAddedAfterARunRunOnTheNextRun) {
   EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "start second", "done second"}));
 }
 
+// The timing table's CPU and peak memory come from the kernel's accounting
+// of the stage's process at its exit; its steps are the stage's phases.
+TEST_F(OrchestratorWithStages, TimingsCarryTheStagesCpuTimeAndPeakMemory) {
+  Orchestrator orchestrator({.max_parallel = 2, .handle_signals = false}, progress_);
+  orchestrator.add(job("burner", "burn"));
+  orchestrator.add(job("idle", "ok"));
+  orchestrator.run();
+  ASSERT_EQ(orchestrator.timings().size(), 2u);
+  for (const StageTiming& t : orchestrator.timings()) {
+    ASSERT_TRUE(t.ok) << t.name;
+    if (t.name == "burner") {
+      EXPECT_GE(t.usage.cpu, 300ms);
+      EXPECT_GE(t.usage.peak_rss_bytes, 64u << 20);
+      ASSERT_EQ(t.steps.size(), 3u);
+      EXPECT_EQ(t.steps[0].name, "start");
+      EXPECT_EQ(t.steps[1].name, "touch");
+      EXPECT_EQ(t.steps[2].name, "spin");
+      EXPECT_GE(t.steps[2].cpu, 300ms);
+      EXPECT_GE(t.steps[2].wall, 300ms);
+      EXPECT_LT(t.steps[1].cpu, 300ms);
+    } else {
+      EXPECT_EQ(t.steps.size(), 1u);  // "start" only: it reported no phase
+      EXPECT_LT(t.usage.cpu, 300ms);
+      EXPECT_GT(t.usage.peak_rss_bytes, 0u);
+      EXPECT_LT(t.usage.peak_rss_bytes, 64u << 20);
+    }
+  }
+}
+
 TEST_F(OrchestratorWithStages, RunsNoMoreThanTheLimitAtOnce) {
   Orchestrator orchestrator({.max_parallel = 1, .handle_signals = false}, progress_);
   orchestrator.add(job("a", "ok"));
