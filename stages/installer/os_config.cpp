@@ -153,6 +153,7 @@ void run_configuration_commands(proto::InstallerRequest::Reader request, ipc::St
   for (unsigned i = 0; i < commands.size(); ++i) {
     context.check_cancelled();
     const std::string number = std::to_string(i + 1) + " of " + std::to_string(commands.size());
+    context.progress({.phase = "configuration commands", .done = i, .total = commands.size()});
     context.log(ipc::LogLevel::kInfo, "Running configuration command " + number);
     run(ChrootCommand{.argv = command_argv(commands[i]), .timeout = kCommandTimeout},
         "Failed to run configuration command " + number);

@@ -525,6 +525,7 @@ void bootstrap(const fs::path& root, const std::vector<DebPackage>& packages, co
   for (std::size_t i : essential_closure(controls, essential)) plan[i].essential = true;
   const std::vector<Batch> batches = plan_batches(plan);
 
+  if (options.on_step) options.on_step("unpack essential");
   make_merged_usr(root, options.native_architecture);
   if (!batches.empty() && batches.front().essential) {
     std::vector<DebPackage> base;

@@ -87,6 +87,9 @@ using BatchProgress = std::function<void(std::size_t, std::size_t, const Batch&)
 struct BootstrapOptions {
   std::string native_architecture;  // for /var/lib/dpkg/arch and merged-/usr links
   std::chrono::seconds dpkg_timeout{3600};
+  // Told "unpack essential" before the essential set is extracted (the
+  // timing table's step; the batches report through BatchProgress).
+  std::function<void(const std::string& step)> on_step;
 };
 
 // The whole bootstrap into the empty directory `root`: merged-/usr layout,

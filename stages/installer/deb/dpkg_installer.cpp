@@ -59,9 +59,11 @@ std::vector<DebPackage> open_packages(proto::InstallerRequest::Reader request, i
 
 void install_packages(proto::InstallerRequest::Reader request, const fs::path& root, ipc::StageContext& context) {
   std::vector<base::UniqueFd> owned;
+  context.progress({.phase = "check packages", .total = request.getPackages().size()});
   const std::vector<DebPackage> packages = open_packages(request, context, owned);
   BootstrapOptions options;
   options.native_architecture = native_architecture(request);
+  options.on_step = [&context](const std::string& step) { context.progress({.phase = step}); };
   std::uint32_t installed = 0;
   bootstrap(root, packages, options, [&](std::size_t index, std::size_t count, const Batch& batch) {
     context.check_cancelled();
