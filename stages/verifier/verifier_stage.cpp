@@ -151,8 +151,12 @@ std::vector<RepositoryKeys> decode_package_keys(capnp::List<VerifierRequest::Rep
 // Files (Release, index or package) done out of all of one phase.
 class PhaseProgress {
  public:
+  // Reported at once, so the phase (and its step in the timing table) starts
+  // with its first file, not when that file is done.
   PhaseProgress(ipc::StageContext& context, std::string phase, std::size_t total)
-      : context_(context), phase_(std::move(phase)), total_(total) {}
+      : context_(context), phase_(std::move(phase)), total_(total) {
+    if (total_ > 0) context_.progress({.phase = phase_, .total = total_, .files_total = static_cast<std::uint32_t>(total_)});
+  }
 
   void done(const std::string& item, std::uint64_t bytes = 0) {
     const std::lock_guard lock(mutex_);
