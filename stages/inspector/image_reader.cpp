@@ -7,9 +7,33 @@
 
 #include "base/error.hpp"
 #include "stages/inspector/file_manifest.hpp"
+#include "stages/inspector/iso_reader.hpp"
 #include "stages/inspector/program.hpp"
 
 namespace stage::inspector {
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool ends_with(const std::string& text, const std::string& end) {
+  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+bool is_boot_config(const std::string& path) {
+  const std::string p = lower(path);
+  return ends_with(p, "/grub.cfg") || p == "/loader/loader.conf" ||
+         (p.rfind("/loader/entries/", 0) == 0 && ends_with(p, ".conf"));
+}
+
+void add_config(Report& report, std::uint32_t partition, const std::string& path, std::string text) {
+  base::require(report.boot_configs.size() < kMaxBootConfigs,
+                "Failed to read the boot configuration: more than " + std::to_string(kMaxBootConfigs) + " files");
+  for (KernelEntry& entry : parse_kernel_entries(text, path)) report.kernel_entries.push_back(std::move(entry));
+  report.boot_configs.push_back({partition, path, std::move(text)});
+}
+
 namespace {
 
 constexpr std::size_t kMaxToolOutput = 4 << 20;  // sfdisk, blkid, debugfs stat
@@ -61,8 +85,8 @@ SfdiskTable read_table(int fd, const std::string& name) {
   if (!run.ok() || run.out.find("\"partitiontable\"") == std::string::npos) {
     throw base::Error(base::ErrorKind::kInvalidInput,
                       "Failed to read a partition table in '" + name + "': sfdisk " + failure_text(run))
-        .with_hint("inspect reads raw and qcow2 disk images with a GPT or MBR partition table; a bare file "
-                   "system, a vhd, vmdk or ISO image is not supported yet (docs/cli.md)");
+        .with_hint("inspect reads raw and qcow2 disk images with a GPT or MBR partition table and ISO 9660 "
+                   "media; a bare file system, a vhd or vmdk image is not supported yet (docs/cli.md)");
   }
   SfdiskTable table = [&] {
     base::ErrorContext context{"reading the partition table of", name};
@@ -136,32 +160,8 @@ void read_root(const ExtFiles& files, const std::string& where, Report& report) 
   if (auto group = files.read("/etc/group", 16 << 20)) report.groups = parse_group(*group, "/etc/group in " + where);
 }
 
-constexpr std::size_t kMaxConfigBytes = 1 << 20;
-constexpr std::size_t kMaxBootConfigs = 64;
 constexpr std::size_t kMaxUkiBytes = 512 << 20;  // a kernel and its whole initrd
 constexpr std::size_t kMaxUkis = 16;
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-bool ends_with(const std::string& text, const std::string& end) {
-  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
-}
-
-bool is_boot_config(const std::string& path) {
-  const std::string p = lower(path);
-  return ends_with(p, "/grub.cfg") || p == "/loader/loader.conf" ||
-         (p.rfind("/loader/entries/", 0) == 0 && ends_with(p, ".conf"));
-}
-
-void add_config(Report& report, std::uint32_t partition, const std::string& path, std::string text) {
-  base::require(report.boot_configs.size() < kMaxBootConfigs,
-                "Failed to read the boot configuration: more than " + std::to_string(kMaxBootConfigs) + " files");
-  for (KernelEntry& entry : parse_kernel_entries(text, path)) report.kernel_entries.push_back(std::move(entry));
-  report.boot_configs.push_back({partition, path, std::move(text)});
-}
 
 bool is_uki(const std::string& path) {
   const std::string p = lower(path);
@@ -328,6 +328,7 @@ Report read_image(int image_fd, const std::string& name, const ReadProgress& pro
     if (progress.report) progress.report(phase, item);
   };
   const std::uint64_t size = image_size(image_fd, name);
+  if (is_iso9660(image_fd)) return read_iso(image_fd, name, progress, options);
   step("partition table", name);
   SfdiskTable table = read_table(image_fd, name);
   Report report;

@@ -75,6 +75,16 @@ struct ReadOptions {
   bool list_files = false;    // every file of each ext2/3/4 and FAT partition (file_manifest.hpp)
 };
 
+inline constexpr std::size_t kMaxConfigBytes = 1 << 20;  // one boot configuration file
+inline constexpr std::size_t kMaxBootConfigs = 64;
+
+std::string lower(std::string text);
+bool ends_with(const std::string& text, const std::string& end);
+// grub.cfg anywhere, systemd-boot's loader.conf and entries.
+bool is_boot_config(const std::string& path);
+// Adds a boot configuration file and the kernel entries it gives.
+void add_config(Report& report, std::uint32_t partition, const std::string& path, std::string text);
+
 // The whole report; `name` is the image as the user named it (messages only).
 Report read_image(int image_fd, const std::string& name, const ReadProgress& progress = {},
                   const ReadOptions& options = {});

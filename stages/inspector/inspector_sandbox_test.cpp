@@ -246,5 +246,60 @@ TEST_F(InspectorSandbox, RefusesATruncatedOrGarbageQcow2Image) {
   EXPECT_THAT(bad.err, HasSubstr("Failed to read the qcow2 image 'garbage.qcow2': qemu-img info exited with status 1"));
 }
 
+TEST_F(InspectorSandbox, ReadsAnIsoMediumInsideItsSandboxAndLeavesItUnchanged) {
+  const fs::path iso = make_iso(dir_.path(), kIsoManifest);
+  const std::string before = tests::support::read_whole_file(iso);
+  const auto ran = inspect(iso);
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  const nlohmann::json r = nlohmann::json::parse(ran.out)["inspector"];
+  EXPECT_EQ(r["table"]["label"], "iso9660");
+  EXPECT_EQ(r["table"]["id"], "OIC_TEST_ISO");
+  EXPECT_EQ(r["table"]["sectorSize"], 2048);
+  EXPECT_TRUE(r["partitions"].empty());
+  ASSERT_EQ(r["packages"].size(), 2u);
+  EXPECT_EQ(r["packages"][0]["name"], "bash");
+  EXPECT_EQ(r["packages"][1]["version"], "1:1.2.13");
+  ASSERT_EQ(r["bootConfigs"].size(), 1u);
+  EXPECT_EQ(r["bootConfigs"][0]["path"], "/boot/grub/grub.cfg");
+  ASSERT_EQ(r["kernelEntries"].size(), 1u);
+  EXPECT_EQ(r["kernelEntries"][0]["kernel"], "/images/vmlinuz");
+  EXPECT_EQ(r["kernelEntries"][0]["options"], "console=ttyS0 quiet");
+  ASSERT_EQ(r["bootFiles"].size(), 1u);
+  EXPECT_EQ(r["bootFiles"][0]["path"], "/EFI/BOOT/BOOTX64.EFI");
+  EXPECT_TRUE(tests::support::read_whole_file(iso) == before) << "the medium changed";
+}
+
+TEST_F(InspectorSandbox, ListsAndHashesTheFilesOfAnIso) {
+  const fs::path iso = make_iso(dir_.path(), kIsoManifest);
+  const auto ran = inspect(iso, true);
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  std::map<std::string, nlohmann::json> files;
+  const nlohmann::json result = nlohmann::json::parse(ran.out);
+  for (const auto& f : result["inspector"]["files"]) files[f["path"].get<std::string>()] = f;
+  ASSERT_TRUE(files.contains("/install/manifest.json")) << ran.out;
+  EXPECT_EQ(files["/install/manifest.json"]["type"], "regular");
+  EXPECT_EQ(files["/install/manifest.json"]["size"], std::to_string(std::string(kIsoManifest).size()));
+  std::string hex;  // capnp's JSON writes the Data as its bytes
+  for (const auto& byte : files["/images/vmlinuz"]["sha256"]) {
+    hex += "0123456789abcdef"[byte.get<int>() >> 4];
+    hex += "0123456789abcdef"[byte.get<int>() & 15];
+  }
+  EXPECT_EQ(hex, "6923dd1bc0460082c5d55a831908c24a282860b7f1cd6c2b79cf1bc8857c639c");  // sha256 of "kernel"
+  EXPECT_EQ(files["/vmlinuz"]["type"], "symlink");
+  EXPECT_EQ(files["/vmlinuz"]["linkTarget"], "images/vmlinuz");
+  EXPECT_EQ(files["/boot"]["type"], "directory");
+}
+
+TEST_F(InspectorSandbox, AnIsoManifestNamingALockfileOffTheMediumIsAClearError) {
+  const auto outside = inspect(make_iso(dir_.path(), R"({"lockfile": {"path": "../etc/passwd"}})"));
+  EXPECT_FALSE(outside.succeeded());
+  EXPECT_THAT(outside.err, HasSubstr("lockfile.path '../etc/passwd' is not a plain path of the medium"));
+  fs::remove_all(dir_.path() / "iso-tree");
+  fs::remove(dir_.path() / "medium.iso");
+  const auto missing = inspect(make_iso(dir_.path(), R"({"lockfile": {"path": "install/other.lock.json"}})"));
+  EXPECT_FALSE(missing.succeeded());
+  EXPECT_THAT(missing.err, HasSubstr("names the lockfile install/other.lock.json, which is not on the medium"));
+}
+
 }  // namespace
 }  // namespace stage::inspector

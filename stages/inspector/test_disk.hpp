@@ -116,4 +116,26 @@ inline fs::path make_disk(const fs::path& dir) {
   return disk;
 }
 
+// An installer medium as the isomaker lays it out: GRUB's configuration,
+// an EFI loader, the kernel, the manifest and the lockfile it names.
+inline fs::path make_iso(const fs::path& dir, const std::string& manifest,
+                         const std::string& kernel_options = "console=ttyS0 quiet") {
+  const fs::path tree = dir / "iso-tree";
+  write_file(tree / "boot/grub/grub.cfg", "menuentry 'Install' {\n\tlinux /images/vmlinuz " + kernel_options +
+                                              "\n\tinitrd /images/initrd.img\n}\n");
+  write_file(tree / "EFI/BOOT/BOOTX64.EFI", "MZ not really a loader");
+  write_file(tree / "images/vmlinuz", "kernel");
+  write_file(tree / "install/manifest.json", manifest);
+  write_file(tree / "install/oic-1.0.0.lock.json",
+             R"({"format": 1, "packages": [{"name": "zlib1g", "version": "1:1.2.13", "architecture": "amd64"},)"
+             R"( {"name": "bash", "version": "5.2.15", "architecture": "amd64"}]})");
+  fs::create_symlink("images/vmlinuz", tree / "vmlinuz");
+  const fs::path iso = dir / "medium.iso";
+  run_ok({"/usr/bin/xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "OIC_TEST_ISO", "-o", iso.string(), tree.string()},
+         dir / "scratch");
+  return iso;
+}
+
+inline constexpr const char* kIsoManifest = R"({"lockfile": {"path": "install/oic-1.0.0.lock.json", "sha256": "00"}})";
+
 }  // namespace stage::inspector::testing

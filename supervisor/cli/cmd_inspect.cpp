@@ -1,11 +1,12 @@
 // `inspect IMAGE [--format text|json|yaml]`: what a raw or qcow2 disk image
-// holds (a qcow2 one is made raw in the sandbox first: inspector_run.hpp).
+// or an ISO 9660 medium holds (a qcow2 one is made raw in the sandbox first:
+// inspector_run.hpp).
 // The image is untrusted: stage-inspector parses it in its sandbox (an fd
 // opened read-only here, a regular file), and its report is printed here as
 // text, JSON or YAML, every string from the image made printable. Exit 0
 // when read, 1 when the image cannot be read, 2 on usage errors.
 // --extract-sbom writes the SBOM the stage read out of the image. Not yet:
-// ISO images, rpmdb packages (docs/cli.md).
+// rpmdb packages (docs/cli.md).
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -85,13 +86,15 @@ json boot_json(const inspector::Report& r) {
 }
 
 json report_json(const fs::path& image, const inspector::Report& r) {
+  // An installer medium has no root file system, but the packages it installs (partition 0).
+  const bool has_root = r.root_partition != 0 || (r.table.label == "iso9660" && !r.packages.empty());
   json partitions = json::array();
   for (const auto& p : r.partitions) partitions.push_back(partition_json(p));
   return {{"image", image.string()},
           {"partitionTable", {{"type", r.table.label}, {"id", r.table.id}, {"sectorSize", r.table.sector_size},
                               {"firstUsableLba", r.table.first_lba}, {"lastUsableLba", r.table.last_lba}}},
           {"partitions", partitions},
-          {"root", r.root_partition == 0 ? json(nullptr) : root_json(r)},
+          {"root", has_root ? root_json(r) : json(nullptr)},
           {"boot", boot_json(r)},
           {"sbom", r.sbom_path.empty() ? json(nullptr) : json(r.sbom_path)}};
 }
@@ -154,6 +157,15 @@ void print_root(std::ostream& out, const inspector::Report& r) {
     for (const auto& m : g.members) members += (members.empty() ? "" : ",") + shown(m);
     out << "  " << shown(g.name) << " gid " << g.gid << (members.empty() ? "" : " members " + members) << "\n";
   }
+}
+
+// An ISO 9660 medium: its volume, and the packages of the installer's
+// lockfile (what it installs), not of a root file system.
+void print_medium(std::ostream& out, const inspector::Report& r) {
+  out << "ISO 9660 medium: volume '" << shown(r.table.id) << "', " << (r.table.last_lba + 1) << " blocks of "
+      << r.table.sector_size << " bytes\n";
+  out << "Packages of the installer's lockfile (" << r.packages.size() << "):\n";
+  for (const auto& p : r.packages) out << "  " << shown(p.name) << " " << shown(p.version) << " " << shown(p.architecture) << "\n";
 }
 
 void print_boot(std::ostream& out, const inspector::Report& r) {
@@ -221,8 +233,12 @@ int run_inspect(const Invocation& inv) {
     inv.out << out.c_str() << "\n";
   } else {
     inv.out << "Image: " << shown(image.string()) << "\n";
-    print_partitions(inv.out, report);
-    print_root(inv.out, report);
+    if (report.table.label == "iso9660") {
+      print_medium(inv.out, report);
+    } else {
+      print_partitions(inv.out, report);
+      print_root(inv.out, report);
+    }
     print_boot(inv.out, report);
     inv.out << "SBOM: " << (report.sbom_path.empty() ? std::string("none found") : shown(report.sbom_path)) << "\n";
   }
@@ -233,7 +249,8 @@ int run_inspect(const Invocation& inv) {
 
 std::vector<Verb> inspect_verbs() {
   return {Verb{.name = "inspect", .arguments = "IMAGE",
-               .summary = "Show a raw or qcow2 disk image's partitions, file systems, OS release, packages, users, groups and boot setup",
+               .summary = "Show a raw or qcow2 disk image's partitions, file systems, OS release, packages, users, groups "
+                          "and boot setup, or an ISO medium's volume, boot setup and the packages it installs",
                .min_args = 1, .max_args = 1, .add_options = add_inspect_options, .run = run_inspect}};
 }
 

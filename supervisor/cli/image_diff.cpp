@@ -236,8 +236,13 @@ std::vector<inspector::FileEntry> files_of(const inspector::Report& r, std::uint
   return out;
 }
 
-// The files of each partition both images have (matched as in diff_partitions).
+// The files of each partition both images have (matched as in diff_partitions),
+// or of both media when both are ISO 9660 (their files are on "partition" 0).
 void diff_files(const inspector::Report& a, const inspector::Report& b, std::vector<Change>& out) {
+  if (a.table.label == "iso9660" && b.table.label == "iso9660") {
+    diff_lists<inspector::FileEntry>("files (medium)", files_of(a, 0), files_of(b, 0),
+                                     [](const inspector::FileEntry& f) { return f.path; }, describe_file, out);
+  }
   for (const auto& pa : a.partitions) {
     for (const auto& pb : b.partitions) {
       if (partition_key(a.table.label, pa) != partition_key(b.table.label, pb)) continue;

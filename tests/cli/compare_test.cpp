@@ -152,6 +152,24 @@ TEST_F(CliCompare, ABootConfigurationsChangedLineIsShown) {
   EXPECT_THAT(r.out, HasSubstr("files (partition 2 rootfs):\n  ~ /boot/grub/grub.cfg  sha256 "));
 }
 
+// Two installer ISOs whose GRUB configurations differ in one option: the
+// file, the configuration and the kernel's command line are the differences.
+TEST_F(CliCompare, TwoIsoMediaAreComparedByTheirFilesAndBootSetup) {
+  fs::create_directories(scratch_.path() / "a");
+  fs::create_directories(scratch_.path() / "b");
+  const fs::path a = make_iso(scratch_.path() / "a", kIsoManifest);
+  const fs::path b = make_iso(scratch_.path() / "b", kIsoManifest, "console=ttyS0 splash");
+  const auto same = compare({a.string(), a.string()});
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+  const auto r = compare({a.string(), b.string()});
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("kernels:\n  ~ /images/vmlinuz (/boot/grub/grub.cfg)  command line "
+                               "console=ttyS0 quiet -> console=ttyS0 splash\n"));
+  EXPECT_THAT(r.out, HasSubstr("Equality: different (3 meaningful differences, 0 volatile)\n"));
+  EXPECT_THAT(r.out, HasSubstr("files (medium):\n  ~ /boot/grub/grub.cfg  size 94 -> 95, sha256 "));
+  EXPECT_THAT(r.out, Not(HasSubstr("packages:")));
+}
+
 TEST_F(CliCompare, PrintsOneJsonDocument) {
   const auto r = compare({disk_.string(), hostname_.string(), "--format", "json", "--hash-images"});
   ASSERT_EQ(r.exit_code, 1) << r.err;

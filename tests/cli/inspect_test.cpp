@@ -20,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace stage::inspector::testing;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using tests::cli::env_or_empty;
 
@@ -135,7 +136,29 @@ TEST_F(CliInspect, WhatIsNotReadYetOrNotAnImageIsOneClearError) {
   const auto v = inspect({vmdk.string()});
   EXPECT_NE(v.exit_code, 0);
   EXPECT_THAT(v.err, HasSubstr("Failed to read a partition table in 'disk.vmdk'"));
-  EXPECT_THAT(v.err, HasSubstr("a vhd, vmdk or ISO image is not supported yet"));
+  EXPECT_THAT(v.err, HasSubstr("a bare file system, a vhd or vmdk image is not supported yet"));
+}
+
+// An installer ISO: its volume, the packages its lockfile pins, its GRUB
+// configuration and the kernel it boots, as text and as JSON.
+TEST_F(CliInspect, PrintsAnIsoMediumsVolumeBootSetupAndPackages) {
+  const fs::path iso = make_iso(scratch_.path(), kIsoManifest);
+  const auto text = inspect({iso.string()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("ISO 9660 medium: volume 'OIC_TEST_ISO', "));
+  EXPECT_THAT(text.out, HasSubstr("Packages of the installer's lockfile (2):\n  bash 5.2.15 amd64\n  zlib1g 1:1.2.13 amd64\n"));
+  EXPECT_THAT(text.out, HasSubstr("  partition 0  /boot/grub/grub.cfg"));
+  EXPECT_THAT(text.out, HasSubstr("  /images/vmlinuz  (/boot/grub/grub.cfg)\n    command line: console=ttyS0 quiet\n"));
+  EXPECT_THAT(text.out, Not(HasSubstr("Partition table")));
+  const auto json = inspect({iso.string(), "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json report = nlohmann::json::parse(json.out);
+  EXPECT_EQ(report["partitionTable"]["type"], "iso9660");
+  EXPECT_EQ(report["partitionTable"]["id"], "OIC_TEST_ISO");
+  EXPECT_TRUE(report["partitions"].empty());
+  ASSERT_EQ(report["root"]["packages"].size(), 2u) << json.out;
+  EXPECT_EQ(report["root"]["packages"][1]["name"], "zlib1g");
+  EXPECT_EQ(report["boot"]["kernels"][0]["commandLine"], "console=ttyS0 quiet");
 }
 
 // A compressed qcow2 of the disk, as the build writes one: made raw in the
