@@ -205,6 +205,22 @@ TEST_F(IsoImages, IsoCarriesTheLiveEnvironmentTheTargetAndItsPackages) {
   EXPECT_NE(read_text(out / "template-dump.yaml").find("Unattended_ISO"), std::string::npos);
 }
 
+// `inspect` reads the medium itself: its volume, its GRUB configuration and
+// the packages of the lockfile its manifest names, which are the lock's.
+TEST_F(IsoImages, InspectShowsTheMediumsVolumeKernelAndLockedPackages) {
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const TimedRun inspect = workspace_->cli({"inspect", iso().file("iso").string(), "--format", "json"});
+  ASSERT_EQ(inspect.result.exit_code, 0) << inspect.tail();
+  const json report = json::parse(inspect.result.out);
+  EXPECT_EQ(report["partitionTable"]["type"], "iso9660");
+  EXPECT_EQ(report["partitionTable"]["id"], "ICT_CDROM");
+  std::map<std::string, std::string> listed;
+  for (const json& p : report["root"]["packages"]) listed[p["name"]] = p["version"];
+  EXPECT_EQ(listed, locked_packages(iso().lock()));
+  ASSERT_FALSE(report["boot"]["kernels"].empty()) << inspect.result.out;
+  EXPECT_EQ(report["boot"]["kernels"][0]["config"], "/boot/grub/grub.cfg");
+}
+
 TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderOvmf) {
   ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
   const TimedRun boot = workspace_->boot_check(iso().file("iso"), kBootTimeoutSeconds);
