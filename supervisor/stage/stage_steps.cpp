@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include <kj/exception.h>
+
 namespace supervisor {
 namespace {
 
@@ -20,12 +22,17 @@ constexpr std::uint64_t kLongestStepMs = 24ull * 3600 * 1000;
 
 std::vector<ipc::StepTime> reported_steps(ipc::proto::StageResult::Reader result) {
   std::vector<ipc::StepTime> steps;
-  for (auto step : result.getSteps()) {
-    if (steps.size() == kMaxReportedSteps) break;
-    const std::string_view name(step.getName().cStr(), step.getName().size());
-    if (!is_step_name(name)) continue;
-    steps.push_back({std::string(name), std::chrono::milliseconds(std::min(step.getMilliseconds(), kLongestStepMs)),
-                     std::chrono::milliseconds(std::min(step.getCpuMilliseconds(), kLongestStepMs))});
+  try {
+    for (auto step : result.getSteps()) {
+      if (steps.size() == kMaxReportedSteps) break;
+      const std::string_view name(step.getName().cStr(), step.getName().size());
+      if (!is_step_name(name)) continue;
+      steps.push_back({std::string(name), std::chrono::milliseconds(std::min(step.getMilliseconds(), kLongestStepMs)),
+                       std::chrono::milliseconds(std::min(step.getCpuMilliseconds(), kLongestStepMs))});
+    }
+  } catch (const kj::Exception&) {
+    // A list the message cannot hold: the table goes without the stage's steps.
+    return {};
   }
   return steps;
 }
