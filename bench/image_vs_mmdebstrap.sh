@@ -112,3 +112,9 @@ printf 'ours %.1f s, ours with the build environment reused %.1f s, ours rebuild
   "$ours" "$reused" "$rebuild" "$mm"
 printf 'ratio ours/mmdebstrap %s, reused/mmdebstrap %s, rebuild/mmdebstrap %s\n' \
   "$(ratio "$ours" "$mm")" "$(ratio "$reused" "$mm")" "$(ratio "$rebuild" "$mm")"
+build_table() { "$OIC" --config "$cfg" build "$TEMPLATE" --lockfile "$lock" --rebuild 2>&1 | stage_table; }
+echo "== stage timings of one more build, saved build environment removed"
+unshare --map-auto --map-root-user rm -rf "$buildenv"
+build_table
+echo "== stage timings of one more build, saved build environment reused"
+build_table

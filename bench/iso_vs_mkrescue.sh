@@ -185,3 +185,5 @@ echo "packages: target $(wc -w <<<"$target_pkgs"), live $(wc -w <<<"$live_pkgs")
 printf 'ours (build environments cold) %.1f s, ours (saved) %.1f s, grub-mkrescue by hand %.1f s\n' "$cold" "$saved" "$mm"
 printf 'ratio cold/by hand %s, saved/by hand %s\n' "$(ratio "$cold" "$mm")" "$(ratio "$saved" "$mm")"
 sizes
+echo "== stage timings of one more build, build environments saved"
+"$OIC" --config "$cfg" build "$TEMPLATE" --lockfile "$lock" --rebuild 2>&1 | stage_table

@@ -49,3 +49,8 @@ print(r["user"] + r["system"])' "$1" "$2"
 }
 
 ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$1" "$2"; }
+
+# The stage timing table of a run's output: per stage job its wall and CPU
+# seconds and peak memory (MiB, the largest process), its steps below it,
+# and the totals with the largest peak (docs/cli.md, "The timing table").
+stage_table() { sed -n '/^JOB /,/^total (stage time)/p'; }

@@ -66,3 +66,5 @@ echo
 echo "packages: lock $locked, apt $simulated"
 printf 'lock %.3f s, resolver stage %.3f s, apt %.3f s\n' "$ours" "$stage" "$apt"
 echo "ratio lock/apt: $(ratio "$ours" "$apt")   resolver stage/apt: $(ratio "$stage" "$apt")"
+echo "== stage timings of one more warm lock"
+eval "${lock_cmd}" 2>&1 | stage_table

@@ -94,5 +94,3 @@ for p in sorted(json.load(open(sys.argv[1]))["packages"], key=lambda p: p["name"
     print(p["name"], p["version"])' "$1"
 }
 
-# The stage timing table of a run's output.
-stage_table() { sed -n '/^JOB /,/^total (stage time)/p'; }
