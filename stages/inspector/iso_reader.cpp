@@ -20,7 +20,8 @@ namespace {
 
 constexpr off_t kVolumeDescriptorAt = 32768;
 constexpr std::uint32_t kIsoBlock = 2048;
-constexpr std::size_t kMaxInstallText = 16 << 20;  // install/*.json: the manifest and the lockfile
+// install/*.json and config/*.json: the installer's manifest and the lockfile it names.
+constexpr std::size_t kMaxInstallText = 16 << 20;
 constexpr std::size_t kMaxInstallTexts = 16;
 
 using Archive = std::unique_ptr<archive, decltype(&archive_read_free)>;
@@ -104,8 +105,12 @@ EntryData read_data(archive* a, std::uint64_t size, bool hash, std::size_t keep,
 }
 
 bool is_install_json(const std::string& path) {
-  return path.rfind("/install/", 0) == 0 && ends_with(path, ".json") &&
-         path.find('/', std::string("/install/").size()) == std::string::npos;
+  for (const std::string dir : {"/install/", "/config/"}) {
+    if (path.rfind(dir, 0) == 0 && ends_with(path, ".json") && path.find('/', dir.size()) == std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 struct Walk {

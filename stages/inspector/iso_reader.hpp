@@ -2,7 +2,8 @@
 // the image's fd, in the inspector's sandbox, writing nothing: the volume
 // (label, size), its files, the GRUB configurations and EFI loaders on it,
 // the kernels they boot and, when the medium is an installer made by this
-// project, the packages of the lockfile its install/manifest.json names.
+// project, the packages of the lockfile its install/manifest.json names
+// (config/<name>.lock.json on the isomaker's media).
 // The medium is untrusted: texts read from it are capped, file names and
 // counts go against the manifest budget, the manifest's lockfile path must
 // be a plain path of the medium.

@@ -126,7 +126,7 @@ inline fs::path make_iso(const fs::path& dir, const std::string& manifest,
   write_file(tree / "EFI/BOOT/BOOTX64.EFI", "MZ not really a loader");
   write_file(tree / "images/vmlinuz", "kernel");
   write_file(tree / "install/manifest.json", manifest);
-  write_file(tree / "install/oic-1.0.0.lock.json",
+  write_file(tree / "config/oic-1.0.0.lock.json",
              R"({"format": 1, "packages": [{"name": "zlib1g", "version": "1:1.2.13", "architecture": "amd64"},)"
              R"( {"name": "bash", "version": "5.2.15", "architecture": "amd64"}]})");
   fs::create_symlink("images/vmlinuz", tree / "vmlinuz");
@@ -136,6 +136,6 @@ inline fs::path make_iso(const fs::path& dir, const std::string& manifest,
   return iso;
 }
 
-inline constexpr const char* kIsoManifest = R"({"lockfile": {"path": "install/oic-1.0.0.lock.json", "sha256": "00"}})";
+inline constexpr const char* kIsoManifest = R"({"lockfile": {"path": "config/oic-1.0.0.lock.json", "sha256": "00"}})";
 
 }  // namespace stage::inspector::testing
