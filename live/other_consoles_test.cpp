@@ -3,22 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "tests/support/run_program.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace live {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A sysfs and a /dev as a live environment booted with console=ttyS0
 // console=tty0 has them, tty1 in the foreground; the consoles are plain files.
@@ -53,16 +44,16 @@ TEST(LiveOtherConsoles, RefusesNamesThatAreNotDevices) {
 TEST(LiveOtherConsoles, TheOutcomeGoesOntoEveryConsoleButTheOwnOne) {
   Consoles consoles("ttyS0 tty0\n");
   tell_other_consoles("live-installer: installation complete", consoles.sys, consoles.dev, "tty1");
-  EXPECT_EQ(read_text(consoles.dev / "ttyS0"), "live-installer: installation complete\n");
-  EXPECT_EQ(read_text(consoles.dev / "tty1"), "");
-  EXPECT_EQ(read_text(consoles.dev / "ttyS1"), "");  // not an active console
+  EXPECT_EQ(tests::support::read_whole_file(consoles.dev / "ttyS0"), "live-installer: installation complete\n");
+  EXPECT_EQ(tests::support::read_whole_file(consoles.dev / "tty1"), "");
+  EXPECT_EQ(tests::support::read_whole_file(consoles.dev / "ttyS1"), "");  // not an active console
 }
 
 TEST(LiveOtherConsoles, AMissingConsoleDeviceIsLeftOut) {
   Consoles consoles("ttyS9 ttyS0\n");
   tell_other_consoles("line", consoles.sys, consoles.dev, "");
   EXPECT_FALSE(fs::exists(consoles.dev / "ttyS9"));  // opened, never created
-  EXPECT_EQ(read_text(consoles.dev / "ttyS0"), "line\n");
+  EXPECT_EQ(tests::support::read_whole_file(consoles.dev / "ttyS0"), "line\n");
 }
 
 TEST(LiveOtherConsoles, ATerminalNameIsEmptyForAFileDescriptorThatIsNone) {
