@@ -77,7 +77,6 @@ std::string medium_path(const char* raw, const std::string& name) {
 struct EntryData {
   std::string sha256;
   std::string text;
-  bool complete = true;  // false: the text was longer than asked for
 };
 
 EntryData read_data(archive* a, std::uint64_t size, bool hash, std::size_t keep, const std::string& path,
@@ -99,7 +98,6 @@ EntryData read_data(archive* a, std::uint64_t size, bool hash, std::size_t keep,
     if (data.text.size() < keep) data.text.append(buffer, std::min<std::size_t>(static_cast<std::size_t>(n), keep - data.text.size()));
   }
   if (total != size) bad_medium(name, path + " holds " + std::to_string(total) + " bytes, its entry says " + std::to_string(size));
-  data.complete = total <= keep;
   if (hash) data.sha256 = sha.finish_hex();
   return data;
 }
