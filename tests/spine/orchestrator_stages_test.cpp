@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 
 #include "supervisor/stage/orchestrator.hpp"
 
@@ -65,25 +66,25 @@ TEST_F(OrchestratorWithStages, TimingsCarryTheStagesCpuTimeAndPeakMemory) {
   orchestrator.add(job("idle", "ok"));
   orchestrator.run();
   ASSERT_EQ(orchestrator.timings().size(), 2u);
-  for (const StageTiming& t : orchestrator.timings()) {
-    ASSERT_TRUE(t.ok) << t.name;
-    if (t.name == "burner") {
-      EXPECT_GE(t.usage.cpu, 300ms);
-      EXPECT_GE(t.usage.peak_rss_bytes, 64u << 20);
-      ASSERT_EQ(t.steps.size(), 3u);
-      EXPECT_EQ(t.steps[0].name, "start");
-      EXPECT_EQ(t.steps[1].name, "touch");
-      EXPECT_EQ(t.steps[2].name, "spin");
-      EXPECT_GE(t.steps[2].cpu, 300ms);
-      EXPECT_GE(t.steps[2].wall, 300ms);
-      EXPECT_LT(t.steps[1].cpu, 300ms);
-    } else {
-      EXPECT_EQ(t.steps.size(), 1u);  // "start" only: it reported no phase
-      EXPECT_LT(t.usage.cpu, 300ms);
-      EXPECT_GT(t.usage.peak_rss_bytes, 0u);
-      EXPECT_LT(t.usage.peak_rss_bytes, 64u << 20);
-    }
-  }
+  std::map<std::string, StageTiming> by_name;
+  for (const StageTiming& t : orchestrator.timings()) by_name[t.name] = t;
+  const StageTiming& burner = by_name["burner"];
+  const StageTiming& idle = by_name["idle"];
+  ASSERT_TRUE(burner.ok && idle.ok);
+  // Bounds that hold on a loaded machine: the spin is counted CPU time, and
+  // a single thread's CPU time cannot exceed its wall time.
+  EXPECT_GE(burner.usage.cpu, 300ms);
+  EXPECT_GE(burner.usage.peak_rss_bytes, 64u << 20);
+  ASSERT_EQ(burner.steps.size(), 3u);
+  EXPECT_EQ(burner.steps[0].name, "start");
+  EXPECT_EQ(burner.steps[1].name, "touch");
+  EXPECT_EQ(burner.steps[2].name, "spin");
+  EXPECT_GE(burner.steps[2].cpu, 300ms);
+  EXPECT_GE(burner.steps[2].wall, 300ms);
+  EXPECT_EQ(idle.steps.size(), 1u);  // "start" only: it reported no phase
+  EXPECT_LT(idle.usage.cpu, burner.usage.cpu);
+  EXPECT_GT(idle.usage.peak_rss_bytes, 0u);
+  EXPECT_LT(idle.usage.peak_rss_bytes, 64u << 20);
 }
 
 TEST_F(OrchestratorWithStages, RunsNoMoreThanTheLimitAtOnce) {
