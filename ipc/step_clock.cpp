@@ -14,10 +14,14 @@ std::chrono::microseconds time_of(const timeval& t) {
 std::chrono::microseconds cpu_of(int who) {
   struct rusage usage {};
   if (::getrusage(who, &usage) != 0) return std::chrono::microseconds(0);
-  return time_of(usage.ru_utime) + time_of(usage.ru_stime);
+  return cpu_time_of(usage);
 }
 
 }  // namespace
+
+std::chrono::microseconds cpu_time_of(const struct rusage& usage) {
+  return time_of(usage.ru_utime) + time_of(usage.ru_stime);
+}
 
 std::chrono::microseconds process_cpu_time() { return cpu_of(RUSAGE_SELF) + cpu_of(RUSAGE_CHILDREN); }
 

@@ -5,6 +5,8 @@
 // without code of their own.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -48,5 +50,8 @@ class StepClock {
 
 // User + system time of this process and the children it waited for.
 std::chrono::microseconds process_cpu_time();
+
+// User + system time of one getrusage/wait4 record.
+std::chrono::microseconds cpu_time_of(const struct rusage& usage);
 
 }  // namespace ipc

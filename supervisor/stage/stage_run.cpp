@@ -10,6 +10,7 @@
 
 #include "ipc/error_codec.hpp"
 #include "ipc/stage_kind.hpp"
+#include "ipc/step_clock.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
 namespace supervisor {
@@ -40,11 +41,8 @@ std::string signal_name(int sig) {
 }  // namespace
 
 ResourceUse resource_use_of(const struct rusage& usage) {
-  using std::chrono::microseconds;
-  using std::chrono::seconds;
-  const auto time_of = [](const timeval& t) { return seconds(t.tv_sec) + microseconds(t.tv_usec); };
   return ResourceUse{
-      .cpu = std::chrono::duration_cast<std::chrono::milliseconds>(time_of(usage.ru_utime) + time_of(usage.ru_stime)),
+      .cpu = std::chrono::duration_cast<std::chrono::milliseconds>(ipc::cpu_time_of(usage)),
       .peak_rss_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024,  // ru_maxrss is in KiB
   };
 }
