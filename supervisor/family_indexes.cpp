@@ -150,9 +150,15 @@ void accept_verified_indexes(const verifier_client::Result& result, const FindIn
   }
 }
 
-void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find, const CheckTrust& check_trust,
-                              PackageCache* cache, Resolution& out) {
-  const auto result = accepted_verifier_result(outcome);
+verifier_client::Result accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find,
+                                                 const CheckTrust& check_trust, PackageCache* cache, Resolution& out) {
+  auto result = accepted_verifier_result(outcome);
+  accept_verified_result(result, find, check_trust, cache, out);
+  return result;
+}
+
+void accept_verified_result(const verifier_client::Result& result, const FindIndexSlot& find,
+                            const CheckTrust& check_trust, PackageCache* cache, Resolution& out) {
   if (cache != nullptr) check_trust(result, cache->root(), out.warnings);
   accept_verified_indexes(result, find, cache, out);
 }
@@ -178,13 +184,27 @@ void check_first_use_signer(RepositoryTrust& trust, const std::string& identity,
 void add_index_jobs(Orchestrator& orchestrator, IndexJobs jobs, std::shared_ptr<IndexState> state,
                     CheckTrust check_trust, PackageCache* cache, Resolution& out) {
   using ipc::proto::StageKind;
-  orchestrator.add(resolution_job(jobs.fetch, StageKind::FETCHER, jobs.after, std::move(jobs.fetch_request),
-                                  [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); }));
+  StageJob fetch = resolution_job(jobs.fetch, StageKind::FETCHER, jobs.after, std::move(jobs.fetch_request),
+                                  [state](const StageOutcome& o) { note_fetched_hashes(o, state->slots()); });
+  fetch.settled_without_stage = [state, known_result = std::move(jobs.known_result)]() -> std::optional<std::string> {
+    if (known_result) state->known_result = known_result();
+    if (!state->known_result) return std::nullopt;
+    return "every index is in the metadata cache as the verified signed metadata lists it";
+  };
+  orchestrator.add(std::move(fetch));
   const FindIndexSlot find = [state](const std::string& repo, const std::string& path) { return state->find(repo, path); };
-  orchestrator.add(resolution_job(jobs.verify, StageKind::VERIFIER, jobs.fetch, std::move(jobs.verify_request),
-                                  [find, check_trust = std::move(check_trust), cache, &out](const StageOutcome& o) {
-                                    accept_verified_metadata(o, find, check_trust, cache, out);
-                                  }));
+  StageJob verify = resolution_job(
+      jobs.verify, StageKind::VERIFIER, jobs.fetch, std::move(jobs.verify_request),
+      [find, check_trust, cache, &out, on_verified = jobs.on_verified](const StageOutcome& o) {
+        const auto result = accept_verified_metadata(o, find, check_trust, cache, out);
+        if (on_verified) on_verified(result);
+      });
+  verify.settled_without_stage = [state, find, check_trust, cache, &out]() -> std::optional<std::string> {
+    if (!state->known_result) return std::nullopt;
+    accept_verified_result(*state->known_result, find, check_trust, cache, out);
+    return "the signed metadata and the cached index texts were verified by an earlier run (texts hashed again)";
+  };
+  orchestrator.add(std::move(verify));
 }
 
 void lock_resolution(const StageOutcome& outcome, std::string_view index, const FamilyPackageFields& family_fields,

@@ -103,8 +103,12 @@ void accept_verified_indexes(const stage::verifier::client::Result& result, cons
 // (cache root, warnings), then accept_verified_indexes().
 using CheckTrust = std::function<void(const stage::verifier::client::Result& result,
                                       const std::filesystem::path& cache_root, std::vector<std::string>& warnings)>;
-void accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find, const CheckTrust& check_trust,
-                              PackageCache* cache, Resolution& out);
+stage::verifier::client::Result accept_verified_metadata(const StageOutcome& outcome, const FindIndexSlot& find,
+                                                         const CheckTrust& check_trust, PackageCache* cache,
+                                                         Resolution& out);
+// The same for an answer known without the verifier (IndexJobs::known_result).
+void accept_verified_result(const stage::verifier::client::Result& result, const FindIndexSlot& find,
+                            const CheckTrust& check_trust, PackageCache* cache, Resolution& out);
 
 // The trust kept across builds in the cache root (repository_trust.hpp),
 // `check_repository` called for each verified repository, then saved.
@@ -127,14 +131,20 @@ class IndexState {
   virtual IndexSlot* find(const std::string& repo, const std::string& relative_path) = 0;
 
   std::optional<StagingArea> staging;  // the verifier's output, until committed to the cache
+  // The verifier's answer, known before its jobs ran (IndexJobs::known_result).
+  std::optional<stage::verifier::client::Result> known_result;
 };
 
 // The jobs fetching a family's indexes (noting the fetcher's hash of each
 // slot) and verifying them with the signed metadata again
 // (accept_verified_metadata()): `fetch` after `after`, `verify` after `fetch`.
+// When `known_result` gives the verifier's answer already (the slots then
+// point at cached texts it checked), neither job runs a stage.
 struct IndexJobs {
   std::string after, fetch, verify;  // job names
   std::function<PreparedRequest()> fetch_request, verify_request;
+  std::function<std::optional<stage::verifier::client::Result>()> known_result;  // optional
+  std::function<void(const stage::verifier::client::Result&)> on_verified;       // optional: the verifier's answer
 };
 void add_index_jobs(Orchestrator& orchestrator, IndexJobs jobs, std::shared_ptr<IndexState> state,
                     CheckTrust check_trust, PackageCache* cache, Resolution& out);

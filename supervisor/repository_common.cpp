@@ -54,18 +54,22 @@ void add_key_downloads(stage::fetcher::client::Request& request, const std::stri
   }
 }
 
+KeyFile key_file(const std::string& repo, const std::vector<RepoKey>& keys, std::size_t index,
+                 const std::filesystem::path& metadata) {
+  if (is_remote(keys.at(index).location)) return {metadata / key_download_name(repo, index), kFetchedFile};
+  return {local_key_path(keys[index].location), O_RDONLY};
+}
+
 std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,
                                                          const std::vector<RepoKey>& keys,
                                                          const std::filesystem::path& metadata) {
   std::vector<stage::verifier::client::Key> out;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const bool fetched = is_remote(keys[i].location);
-    const std::filesystem::path file =
-        fetched ? metadata / key_download_name(repo, i) : std::filesystem::path(local_key_path(keys[i].location));
+    const KeyFile file = key_file(repo, keys, i, metadata);
     std::vector<std::string> pins = keys[i].fingerprints;
     if (pins.empty()) pins.emplace_back();
     for (const auto& fingerprint : pins) {
-      out.push_back({ipc::FdReference::of_slot(p.add_fd(file, fetched ? kFetchedFile : O_RDONLY)), fingerprint});
+      out.push_back({ipc::FdReference::of_slot(p.add_fd(file.path, file.open_flags)), fingerprint});
     }
   }
   return out;

@@ -43,6 +43,15 @@ std::string key_download_name(const std::string& repo, std::size_t index);
 void add_key_downloads(stage::fetcher::client::Request& request, const std::string& repo,
                        const std::vector<RepoKey>& keys);
 
+// Where key `index` of `repo` is read from: a fetched one from `metadata`
+// (opened as fetched files are: no symlink followed), a local one from its file.
+struct KeyFile {
+  std::filesystem::path path;
+  int open_flags = 0;
+};
+KeyFile key_file(const std::string& repo, const std::vector<RepoKey>& keys, std::size_t index,
+                 const std::filesystem::path& metadata);
+
 // One key entry per pinned fingerprint (or one unpinned entry) of each of
 // `repo`'s keys: fetched ones from `metadata`, local ones from their files.
 std::vector<stage::verifier::client::Key> keys_to_verify(PreparedRequest& p, const std::string& repo,

@@ -1,6 +1,7 @@
 #include "supervisor/deb/resolution.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "supervisor/cache/repository_trust.hpp"
+#include "supervisor/deb/release_reuse.hpp"
 #include "supervisor/family_indexes.hpp"
 #include "supervisor/repository_common.hpp"
 #include "stages/fetcher/client.hpp"
@@ -50,6 +52,8 @@ struct ReleaseListing {
 struct ResolutionState : IndexState {
   std::vector<IndexSlot> indexes;
   std::map<std::string, ReleaseListing> listings;  // by repository name
+  std::optional<ReleaseVerdicts> recalled;          // every verified repository's, or none
+  std::map<std::string, std::string> verdict_keys;  // by repository name: release_verdict_key()
 
   IndexSlot* find(const std::string& repo, const std::string& relative_path) override {
     for (IndexSlot& slot : indexes) {
@@ -153,6 +157,28 @@ void accept_verified_releases(const StageOutcome& outcome, ResolutionState& stat
   }
 }
 
+// verify-releases needs no stage when the verifier accepted every InRelease
+// just fetched, with the same keys, in an earlier run (release_reuse.hpp).
+std::optional<std::string> recall_releases(const std::vector<Repository>& repos, const fs::path& metadata,
+                                           const PackageCache* cache, ResolutionState& state) {
+  if (cache == nullptr) return std::nullopt;
+  state.recalled = recall_release_verdicts(repos, metadata, cache->root(), std::time(nullptr));
+  if (!state.recalled) return std::nullopt;
+  for (const auto& [name, verdict] : *state.recalled) {
+    state.listings[name] = {verdict.acquire_by_hash, verdict.listed_files};
+  }
+  return "the verifier accepted every InRelease fetched, with the same keys, in an earlier run";
+}
+
+// The verifier's answer on the indexes, when the recalled Releases list
+// every index and the metadata cache holds each one's text.
+std::optional<verifier_client::Result> known_index_result(const PackageCache* cache, ResolutionState& state) {
+  if (cache == nullptr || !state.recalled || !use_cached_index_texts(*state.recalled, state.slots(), *cache)) {
+    return std::nullopt;
+  }
+  return recalled_result(*state.recalled, state.slots());
+}
+
 // The repositories not marked trusted, with their Releases, keys and indexes.
 PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, const fs::path& metadata,
                                         ResolutionState& state, PackageCache* cache) {
@@ -161,6 +187,10 @@ PreparedRequest metadata_verify_request(const std::vector<Repository>& repos, co
     for (const auto& repo : repos) {
       if (repo.trusted) continue;
       verifier_client::Repository verify = release_to_verify(p, repo, metadata);
+      // The verdict is filed under the bytes the verifier reads: this fd's.
+      if (cache != nullptr) {
+        state.verdict_keys[repo.name] = release_verdict_key(repo, p.fds.at(verify.in_release.slot).get(), metadata);
+      }
       for (const auto& index : repo.index_paths()) {
         verify.index_files.push_back(index_to_verify(p, *state.find(repo.name, index), text_dir, cache));
       }
@@ -226,14 +256,24 @@ void add_resolution_jobs(Orchestrator& orchestrator, const config::ProviderData&
   orchestrator.add(resolution_job("fetch-releases", StageKind::FETCHER, "",
                                   [repos, metadata, options] { return release_fetch_request(*repos, metadata, options); },
                                   [](const StageOutcome&) {}));
-  orchestrator.add(resolution_job("verify-releases", StageKind::VERIFIER, "fetch-releases",
-                                  [repos, metadata] { return release_verify_request(*repos, metadata); },
-                                  [state](const StageOutcome& o) { accept_verified_releases(o, *state); }));
-  add_index_jobs(orchestrator,
-                 {"verify-releases", "fetch-indexes", "verify-metadata",
-                  [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
-                  [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); }},
-                 state, check_against_earlier_builds(repos), cache, out);
+  StageJob verify_releases =
+      resolution_job("verify-releases", StageKind::VERIFIER, "fetch-releases",
+                     [repos, metadata] { return release_verify_request(*repos, metadata); },
+                     [state](const StageOutcome& o) { accept_verified_releases(o, *state); });
+  verify_releases.settled_without_stage = [repos, metadata, cache, state] {
+    return recall_releases(*repos, metadata, cache, *state);
+  };
+  orchestrator.add(std::move(verify_releases));
+  add_index_jobs(
+      orchestrator,
+      {.after = "verify-releases", .fetch = "fetch-indexes", .verify = "verify-metadata",
+       .fetch_request = [repos, metadata, state, options] { return index_fetch_request(*repos, metadata, *state, options); },
+       .verify_request = [repos, metadata, state, cache] { return metadata_verify_request(*repos, metadata, *state, cache); },
+       .known_result = [cache, state] { return known_index_result(cache, *state); },
+       .on_verified = [repos, cache, state](const verifier_client::Result& result) {
+         if (cache != nullptr) remember_release_verdicts(result, state->verdict_keys, *repos, cache->root());
+       }},
+      state, check_against_earlier_builds(repos), cache, out);
   orchestrator.add(resolution_job(
       "resolve", StageKind::RESOLVER, "verify-metadata",
       [repos, state, requested = requested_packages(provider, image), options, arch = provider.package_arch] {

@@ -246,9 +246,14 @@ void add_index_and_resolve_jobs(const ResolveContextPtr& ctx, const std::string&
   const std::shared_ptr<ResolutionState> state = ctx->state;
   const PipelineOptions options = ctx->options;
   PackageCache* cache = options.cache;
-  add_index_jobs(ctx->orchestrator, {names.after, names.fetch, names.verify,
-                  [repos, metadata, state, kind, options] { return index_fetch_request(*repos, metadata, *state, kind, options); },
-                  [repos, metadata, state, kind, cache] { return metadata_verify_request(*repos, metadata, *state, kind, cache); }},
+  add_index_jobs(ctx->orchestrator,
+                 {.after = names.after, .fetch = names.fetch, .verify = names.verify,
+                  .fetch_request = [repos, metadata, state, kind, options] {
+                    return index_fetch_request(*repos, metadata, *state, kind, options);
+                  },
+                  .verify_request = [repos, metadata, state, kind, cache] {
+                    return metadata_verify_request(*repos, metadata, *state, kind, cache);
+                  }},
                  state, check_first_use_signers(repos), cache, ctx->out);
   ctx->orchestrator.add(resolution_job(names.resolve, ipc::proto::StageKind::RESOLVER, names.verify,
                        [ctx] { return resolve_request(*ctx->repos, *ctx->state, ctx->requested, ctx->options, ctx->arch); },

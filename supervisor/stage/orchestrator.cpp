@@ -163,13 +163,36 @@ void Orchestrator::run() {
 
 void Orchestrator::start_ready_jobs() {
   // A job that fails to start stops the graph, so later ones are not taken.
-  for (std::size_t index : graph_.take_ready(options_.max_parallel)) {
-    if (graph_.stopped()) {
-      graph_.cancelled(index);
-      continue;
+  // One settled without a stage may make others ready: take again.
+  for (bool settled = true; settled;) {
+    settled = false;
+    for (std::size_t index : graph_.take_ready(options_.max_parallel)) {
+      if (graph_.stopped()) {
+        graph_.cancelled(index);
+      } else if (settle_without_stage(index)) {
+        settled = true;
+      } else {
+        start_job(index);
+      }
     }
-    start_job(index);
   }
+}
+
+bool Orchestrator::settle_without_stage(std::size_t index) {
+  const StageJob& job = jobs_[index]->job;
+  if (!job.settled_without_stage) return false;
+  try {
+    base::ErrorContext context("deciding whether stage job", job.name, "must run");
+    const std::optional<std::string> reason = job.settled_without_stage();
+    if (!reason) return false;
+    progress_.stage_log(job.name, "info", "no stage run: " + *reason);
+    graph_.succeeded(index);
+  } catch (const Error& e) {
+    Error error = e;
+    if (error.stage().empty()) error.with_stage(job.name);
+    fail(std::move(error), index);
+  }
+  return true;
 }
 
 void Orchestrator::start_job(std::size_t index) {

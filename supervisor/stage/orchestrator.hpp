@@ -71,6 +71,11 @@ struct StageJob {
   std::function<PreparedRequest()> prepare;            // runs when the job becomes ready
   std::function<void(const StageOutcome&)> on_success; // may throw base::Error
   std::chrono::seconds timeout{3600};
+  // Asked when the job becomes ready, before `prepare`: a reason means what
+  // the stage would produce is already known (a verdict kept from an earlier
+  // build), so the job succeeds with no stage run and the reason is logged.
+  // May throw base::Error, which fails the job.
+  std::function<std::optional<std::string>()> settled_without_stage;
 };
 
 struct OrchestratorOptions {
@@ -109,6 +114,9 @@ class Orchestrator {
 
   void start_ready_jobs();
   void start_job(std::size_t index);
+  // True when the job needed no stage (StageJob::settled_without_stage) or
+  // failed deciding that; the graph has then moved on.
+  bool settle_without_stage(std::size_t index);
   void on_job_done(std::size_t index, StageOutcome outcome);
   // Records the first failure and stops the graph: waiting jobs are skipped,
   // running ones cancelled.

@@ -155,6 +155,46 @@ TEST_F(RepoLock, ASecondLockReusesTheDecompressedIndexAndReplacesACorruptCopy) {
   EXPECT_THAT(lock("d.json"), HasSubstr("Package indexes: 1 from the metadata cache, 0 decompressed"));
 }
 
+// A lock of an InRelease the verifier accepted before, with the same key,
+// runs no verifier and downloads no index: the verdict and the index text
+// come from the cache (the text hashed again). Changed bytes go back to the
+// verifier, which refuses a forged InRelease.
+TEST_F(RepoLock, ALockOfMetadataVerifiedBeforeRunsNoVerifierAndAChangedReleaseIsVerifiedAgain) {
+  RepoWorld world;
+  auto lock = [&](const std::string& name) {
+    return world.cli({"lock", world.template_path().string(), "-o", (world.root() / name).string()});
+  };
+  const CliResult first = lock("a.json");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.err, ::testing::Not(HasSubstr("no stage run")));
+  EXPECT_TRUE(fs::is_regular_file(world.cache_dir() / "verified-releases.json"));
+
+  const std::size_t before = world.requested_paths().size();
+  const CliResult second = lock("b.json");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  for (const std::string job : {"verify-releases", "fetch-indexes", "verify-metadata"}) {
+    EXPECT_THAT(second.err, HasSubstr("[" + job + "] info: no stage run: ")) << job;
+  }
+  EXPECT_THAT(second.err, HasSubstr("Package indexes: 1 from the metadata cache, 0 decompressed"));
+  const std::vector<std::string> paths = world.requested_paths();
+  ASSERT_EQ(paths.size(), before + 1) << "only the InRelease is fetched";
+  EXPECT_THAT(paths.back(), HasSubstr("/InRelease"));
+  EXPECT_EQ(slurp(world.root() / "a.json"), slurp(world.root() / "b.json"));
+
+  // One byte of the signed text changed: the signature no longer matches.
+  const fs::path in_release = world.repo().dist_dir() / "InRelease";
+  std::string forged = slurp(in_release);
+  const auto suite = forged.find("Suite: ");
+  ASSERT_NE(suite, std::string::npos);
+  forged[suite + 7] = 'X';
+  write_file(in_release, forged);
+  const CliResult third = lock("c.json");
+  EXPECT_EQ(third.exit_code, 2) << third.err;
+  EXPECT_THAT(third.err, ::testing::Not(HasSubstr("no stage run")));
+  EXPECT_THAT(third.err, HasSubstr("signature"));
+  EXPECT_FALSE(fs::exists(world.root() / "c.json"));
+}
+
 TEST_F(RepoLock, BuildFromLockfileDownloadsNoIndexAndFillsTheCache) {
   RepoWorld world;
   const fs::path lockfile = world.root() / "lock.json";

@@ -58,6 +58,46 @@ TEST_F(OrchestratorWithStages, JobsAddedAfterARunRunOnTheNextRun) {
   EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "start second", "done second"}));
 }
 
+// A job whose answer is already known runs no stage and succeeds: the jobs
+// after it start, its own prepare and on_success are never called.
+TEST_F(OrchestratorWithStages, AJobSettledWithoutAStageLetsTheJobsAfterItRun) {
+  Orchestrator orchestrator({.max_parallel = 1, .handle_signals = false}, progress_);
+  orchestrator.add(job("first", "ok"));
+  StageJob known = job("known", "sigsys", {"first"});  // would fail, were it run
+  known.settled_without_stage = [this]() -> std::optional<std::string> {
+    events_.push_back("settled known");
+    return "kept from an earlier run";
+  };
+  orchestrator.add(std::move(known));
+  StageJob unknown = job("unknown", "ok", {"known"});
+  unknown.settled_without_stage = [] { return std::optional<std::string>(); };
+  orchestrator.add(std::move(unknown));
+  orchestrator.run();
+  EXPECT_EQ(events_, (std::vector<std::string>{"start first", "done first", "settled known", "start unknown",
+                                               "done unknown"}));
+  ASSERT_EQ(orchestrator.timings().size(), 2u) << "no timing for a job that ran no stage";
+}
+
+// Deciding may fail (an unreadable record): the job fails, named, and the
+// jobs after it do not run.
+TEST_F(OrchestratorWithStages, AFailureWhileDecidingFailsTheJob) {
+  Orchestrator orchestrator({.max_parallel = 2, .handle_signals = false}, progress_);
+  StageJob known = job("known", "ok");
+  known.settled_without_stage = []() -> std::optional<std::string> {
+    throw base::Error(base::ErrorKind::kInvalidInput, "the record is unreadable");
+  };
+  orchestrator.add(std::move(known));
+  orchestrator.add(job("after", "ok", {"known"}));
+  try {
+    orchestrator.run();
+    ADD_FAILURE() << "expected the job to fail";
+  } catch (const base::Error& e) {
+    EXPECT_EQ(e.stage(), "known") << e.what();
+    EXPECT_NE(std::string(e.what()).find("the record is unreadable"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(events_.empty());
+}
+
 // The timing table's CPU and peak memory come from the kernel's accounting
 // of the stage's process at its exit; its steps are the stage's phases.
 TEST_F(OrchestratorWithStages, TimingsCarryTheStagesCpuTimeAndPeakMemory) {
