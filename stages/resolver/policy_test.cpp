@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ TEST(ResolverPolicy, DecidesSyscallsAsDeclared) {
       {"writes nothing", SCMP_SYS(rename), kTrapped},
       {"threads only", SCMP_SYS(clone), std::nullopt},
       {"reads indexes", SCMP_SYS(openat), kAllowed},
+      {"maps plain indexes", SCMP_SYS(mmap), kAllowed},
+      {"unmaps them", SCMP_SYS(munmap), kAllowed},
+      {"advises huge pages", SCMP_SYS(madvise), kAllowed},
   });
 }
 
@@ -48,7 +52,12 @@ TEST(ResolverPolicy, AllowsWhatTheStageNeeds) {
         const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
         char buf[16];
         const bool read_ok = fd >= 0 && read(fd, buf, sizeof(buf)) > 0 && close(fd) == 0;
-        _exit(read_ok ? 0 : 1);
+        // A plain index is mapped (load_index_text): map a regular file, the test itself.
+        const int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        void* map = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_POPULATE, exe, 0);
+        const bool map_ok = exe >= 0 && map != MAP_FAILED && madvise(map, 4096, MADV_HUGEPAGE) >= 0 &&
+                            munmap(map, 4096) == 0 && close(exe) == 0;
+        _exit(read_ok && map_ok ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }

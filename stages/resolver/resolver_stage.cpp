@@ -2,14 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "base/error.hpp"
 #include "ipc/shared.hpp"
 #include "stages/resolver/deb/deb_version.hpp"
+#include "stages/resolver/deb/index_text.hpp"
 #include "stages/resolver/rpm/request.hpp"
 #include "stages/resolver/version_constraint.hpp"
 #include "stages/resolver/solver.hpp"
@@ -18,24 +17,6 @@ namespace stage::resolver {
 namespace {
 
 namespace proto = ipc::proto;
-
-// Sized by fstat first: an uncompressed index is ~50 MB, read in place.
-std::string read_all(int fd, const std::string& what) {
-  struct stat st {};
-  base::check_syscall(::fstat(fd, &st), "stat", what);
-  std::string data(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0, '\0');
-  std::size_t done = 0;
-  while (true) {
-    if (done == data.size()) data.resize(done + (1 << 16));
-    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    base::check_syscall(n, "read", what);
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  data.resize(done);
-  return data;
-}
 
 Reason to_reason(proto::PackageSource source) {
   switch (source) {
@@ -98,7 +79,10 @@ void decode_deb_indexes(proto::ResolverRequest::Reader request, ipc::StageContex
     item.origin = "Packages index of repository '" + item.repository.name + "'";
     base::require(index.isPackages(), "Failed to decode resolver request: " + item.origin + " is not a Debian index");
     const auto fd = context.open(index.getPackages(), O_RDONLY, item.origin);
-    item.text = take_index_text(read_all(fd.get(), item.origin), item.origin);
+    struct stat st {};
+    base::check_syscall(::fstat(fd.get(), &st), "stat", item.origin);
+    // An uncompressed index (~50 MB) is mapped rather than read.
+    item.text = std::make_shared<const IndexText>(load_index_text(fd.get(), st, item.origin));
     in.indexes.push_back(std::move(item));
     context.check_cancelled();
   }

@@ -5,6 +5,7 @@
 // Execs: nothing. Network: none.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@ namespace stage::resolver {
 
 struct IndexInput {
   Repository repository;
-  std::string text;  // the Packages index, decompressed
+  // The Packages index, mapped or decompressed; shared with the Universe,
+  // whose packages view into it.
+  std::shared_ptr<const IndexText> text;
   std::string origin;
 };
 

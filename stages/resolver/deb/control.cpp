@@ -18,12 +18,17 @@ namespace {
 
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
+}
+
+// The size test stays inline: most comparisons (the duplicate-field check,
+// field lookup) fail on it.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && iequals_same_size(a, b);
 }
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
@@ -142,7 +147,7 @@ std::vector<std::vector<std::pair<std::string, std::string>>> parse_paragraphs(s
 
 namespace {
 
-// Copies one field into the flat stanza; unknown fields are ignored.
+// Points one field of the flat stanza at its value; unknown fields are ignored.
 void assign_field(PackageStanza& s, const Field& f, std::string_view origin, std::size_t line) {
   const std::string_view n = f.name;
   const std::string_view v = f.value;
@@ -168,21 +173,28 @@ void assign_field(PackageStanza& s, const Field& f, std::string_view origin, std
   }
 }
 
+// Throws when the stanza lacks a field the resolver needs or has an invalid
+// version. The message is built only then: this runs once per stanza.
+void check_stanza(const PackageStanza& s, std::string_view origin, std::size_t line) {
+  if (s.package.empty()) fail_at(origin, line, "stanza has no Package field");
+  auto fail = [&](std::string_view what) {
+    fail_at(origin, line, "package '" + std::string(s.package) + "' " + std::string(what));
+  };
+  if (s.version.empty()) fail("has no Version field");
+  if (s.architecture.empty()) fail("has no Architecture field");
+  if (s.filename.empty()) fail("has no Filename field");
+  if (!is_valid_version(s.version)) fail("has invalid version '" + std::string(s.version) + "'");
+}
+
 }  // namespace
 
 std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin) {
   std::vector<PackageStanza> out;
-  out.reserve(text.size() / 700);  // a bookworm stanza averages ~750 bytes
+  reserve_huge(out, text.size() / 700);  // a bookworm stanza averages ~750 bytes
   ParagraphReader(text, origin).run([&](const Paragraph& p) {
-    PackageStanza s;
+    PackageStanza& s = out.emplace_back();
     for (const Field& f : p.fields()) assign_field(s, f, origin, p.line());
-    if (s.package.empty()) fail_at(origin, p.line(), "stanza has no Package field");
-    const std::string who = "package '" + s.package + "' ";
-    if (s.version.empty()) fail_at(origin, p.line(), who + "has no Version field");
-    if (s.architecture.empty()) fail_at(origin, p.line(), who + "has no Architecture field");
-    if (s.filename.empty()) fail_at(origin, p.line(), who + "has no Filename field");
-    if (!is_valid_version(s.version)) fail_at(origin, p.line(), who + "has invalid version '" + s.version + "'");
-    out.push_back(std::move(s));
+    check_stanza(s, origin, p.line());
   });
   return out;
 }
@@ -216,21 +228,12 @@ std::string decompress_index(std::string_view data, std::string_view origin, con
   return out;
 }
 
-std::string read_index_file(const std::filesystem::path& path) {
+IndexText read_index_file(const std::filesystem::path& path) {
   base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   base::check_syscall(fd.get(), "open Packages index", path.string());
   struct stat st {};
   base::check_syscall(::fstat(fd.get(), &st), "stat Packages index", path.string());
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
-    base::check_syscall(n, "read Packages index", path.string());
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  data.resize(done);
-  return take_index_text(std::move(data), "'" + path.string() + "'");
+  return load_index_text(fd.get(), st, "'" + path.string() + "'");
 }
 
 }  // namespace stage::resolver

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stages/resolver/deb/index_text.hpp"
 #include "stages/verifier/index_decompress.hpp"
 
 namespace stage::resolver {
@@ -49,28 +50,31 @@ void for_each_paragraph(std::string_view text, const std::function<void(const Pa
 std::vector<std::vector<std::pair<std::string, std::string>>> parse_paragraphs(std::string_view text);
 
 // Binary package stanza of a Packages index: the fields the resolver uses,
-// flat (no per-field map). Relation fields keep their raw text.
+// flat (no per-field map), as views into the index text (raw values as
+// Field has them; a missing field is empty). Relation fields keep their raw
+// text.
 struct PackageStanza {
-  std::string package;
-  std::string version;
-  std::string architecture;
-  std::string multi_arch;  // "", "same", "foreign", "allowed", "no"
-  std::string depends;
-  std::string pre_depends;
-  std::string provides;
-  std::string conflicts;
-  std::string breaks;
-  std::string filename;
-  std::string sha256;
-  std::string priority;
-  std::string source;
+  std::string_view package;
+  std::string_view version;
+  std::string_view architecture;
+  std::string_view multi_arch;  // "", "same", "foreign", "allowed", "no"
+  std::string_view depends;
+  std::string_view pre_depends;
+  std::string_view provides;
+  std::string_view conflicts;
+  std::string_view breaks;
+  std::string_view filename;
+  std::string_view sha256;
+  std::string_view priority;
+  std::string_view source;
   std::uint64_t size = 0;
   bool essential = false;
 };
 
-// Parses every stanza of a Packages index. Throws base::Error (kInvalidInput)
-// naming `origin` and the line when a stanza lacks Package, Version,
-// Architecture or Filename, or has an invalid version or size.
+// Parses every stanza of a Packages index; the stanzas view into `text`,
+// which must outlive them. Throws base::Error (kInvalidInput) naming
+// `origin` and the line when a stanza lacks Package, Version, Architecture
+// or Filename, or has an invalid version or size.
 std::vector<PackageStanza> parse_packages_index(std::string_view text, std::string_view origin);
 
 // Decompresses gzip, xz, bzip2, zstd or plain data (detected by content,
@@ -89,7 +93,8 @@ bool is_compressed_index(std::string_view data) noexcept;
 // `data` decompressed, or moved through unchanged when it is plain text.
 std::string take_index_text(std::string data, std::string_view origin);
 
-// Reads a Packages, Packages.gz or Packages.xz file.
-std::string read_index_file(const std::filesystem::path& path);
+// Reads a Packages, Packages.gz or Packages.xz file (a plain one is mapped,
+// see load_index_text).
+IndexText read_index_file(const std::filesystem::path& path);
 
 }  // namespace stage::resolver

@@ -1,5 +1,8 @@
 #include "stages/resolver/deb/control.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
@@ -10,6 +13,7 @@
 #include <memory>
 
 #include "base/error.hpp"
+#include "base/unique_fd.hpp"
 
 namespace stage::resolver {
 namespace {
@@ -197,9 +201,52 @@ TEST(PackagesIndex, ReadsPlainGzipAndXzFiles) {
       EXPECT_NE(bytes, std::string(kIndex));
     }
     std::ofstream(dir / f.file, std::ios::binary) << bytes;
-    EXPECT_EQ(read_index_file(dir / f.file), kIndex);
+    const IndexText text = read_index_file(dir / f.file);
+    EXPECT_EQ(text.view(), kIndex);
+    EXPECT_EQ(text.mapped(), f.filter == ARCHIVE_FILTER_NONE);  // only plain text is kept mapped
   }
   std::filesystem::remove_all(dir);
+}
+
+// mmap refuses zero bytes and a pipe has no size: both are read instead.
+TEST(PackagesIndex, ReadsAnEmptyFileAndAPipe) {
+  const auto dir = std::filesystem::temp_directory_path() / ("resolver-empty-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "Packages").close();
+  const IndexText empty = read_index_file(dir / "Packages");
+  EXPECT_TRUE(empty.view().empty());
+  EXPECT_FALSE(empty.mapped());
+  std::filesystem::remove_all(dir);
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  base::UniqueFd reader(fds[0]);
+  base::UniqueFd writer(fds[1]);
+  const std::string_view text = kIndex;
+  ASSERT_EQ(::write(writer.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  writer.reset();
+  struct stat st {};
+  ASSERT_EQ(::fstat(reader.get(), &st), 0);
+  const IndexText piped = load_index_text(reader.get(), st, "a pipe");
+  EXPECT_EQ(piped.view(), kIndex);
+  EXPECT_FALSE(piped.mapped());
+}
+
+// Views into a text stay valid when the text object moves, as long as it
+// holds a mapping (a string's short text would move with it).
+TEST(PackagesIndex, MovesAMappingWithItsBytesInPlace) {
+  const auto path = std::filesystem::temp_directory_path() / ("resolver-map-" + std::to_string(getpid()));
+  std::ofstream(path, std::ios::binary) << kIndex;
+  IndexText text = read_index_file(path);
+  std::filesystem::remove(path);  // the mapping outlives the name
+  ASSERT_TRUE(text.mapped());
+  const char* bytes = text.view().data();
+  IndexText moved = std::move(text);
+  EXPECT_EQ(moved.view().data(), bytes);
+  EXPECT_EQ(moved.view(), kIndex);
+  EXPECT_TRUE(text.view().empty());  // a moved-from text is empty
+  text = std::move(moved);
+  EXPECT_EQ(text.view().data(), bytes);
 }
 
 TEST(PackagesIndex, ReportsMissingAndCorruptFiles) {

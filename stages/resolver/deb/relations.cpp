@@ -56,8 +56,8 @@ class Scanner {
   std::size_t pos_ = 0;
 };
 
-std::vector<std::string> split_words(std::string_view s) {
-  std::vector<std::string> words;
+std::vector<std::string_view> split_words(std::string_view s) {
+  std::vector<std::string_view> words;
   std::size_t i = 0;
   while (i < s.size()) {
     while (i < s.size() && is_space(s[i])) ++i;
@@ -84,9 +84,9 @@ RelOp parse_op(Scanner& sc) {
   sc.fail("missing version operator");
 }
 
-Relation parse_one(std::string_view text, std::string_view field) {
+RelationView parse_one(std::string_view text, std::string_view field) {
   Scanner sc(text, field);
-  Relation rel;
+  RelationView rel;
   sc.skip_space();
   rel.name = sc.take_while(is_name_char);
   if (rel.name.empty()) sc.fail("missing package name");
@@ -112,11 +112,22 @@ Relation parse_one(std::string_view text, std::string_view field) {
     } else if (sc.eat('<')) {
       std::string_view inner = sc.take_until('>', "restriction list");
       if (split_words(inner).empty()) sc.fail("empty restriction list");
-      rel.restrictions.emplace_back(inner);
+      rel.restrictions.push_back(inner);
     } else {
       sc.fail("unexpected text after package name");
     }
   }
+  return rel;
+}
+
+Relation to_relation(const RelationView& view) {
+  Relation rel;
+  rel.name = view.name;
+  rel.arch_qualifier = view.arch_qualifier;
+  rel.op = view.op;
+  rel.version = view.version;
+  rel.arch_list.assign(view.arch_list.begin(), view.arch_list.end());
+  rel.restrictions.assign(view.restrictions.begin(), view.restrictions.end());
   return rel;
 }
 
@@ -167,8 +178,8 @@ bool Relation::applies_to(std::string_view arch) const {
   return negated;
 }
 
-RelationList parse_relations(std::string_view text, std::string_view field) {
-  RelationList out;
+RelationViewList parse_relation_views(std::string_view text, std::string_view field) {
+  RelationViewList out;
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t comma = text.find(',', start);
@@ -183,7 +194,7 @@ RelationList parse_relations(std::string_view text, std::string_view field) {
       base::fail(base::ErrorKind::kInvalidInput,
                 "Failed to parse " + std::string(field) + " relation '" + std::string(text) + "': empty group");
     }
-    Alternatives alts;
+    AlternativeViews alts;
     std::size_t a = 0;
     while (a <= group.size()) {
       std::size_t bar = group.find('|', a);
@@ -192,6 +203,16 @@ RelationList parse_relations(std::string_view text, std::string_view field) {
       a = bar + 1;
     }
     out.push_back(std::move(alts));
+  }
+  return out;
+}
+
+RelationList parse_relations(std::string_view text, std::string_view field) {
+  RelationList out;
+  for (const AlternativeViews& views : parse_relation_views(text, field)) {
+    Alternatives& alts = out.emplace_back();
+    alts.reserve(views.size());
+    for (const RelationView& view : views) alts.push_back(to_relation(view));
   }
   return out;
 }

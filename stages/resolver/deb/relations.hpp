@@ -33,10 +33,25 @@ struct Relation {
 using Alternatives = std::vector<Relation>;
 using RelationList = std::vector<Alternatives>;
 
+// A Relation as views into the text it was parsed from: for callers that
+// keep that text alive anyway (the Universe's Provides), without copies.
+struct RelationView {
+  std::string_view name;
+  std::string_view arch_qualifier;
+  RelOp op = RelOp::kAny;
+  std::string_view version;
+  std::vector<std::string_view> arch_list;
+  std::vector<std::string_view> restrictions;
+};
+using AlternativeViews = std::vector<RelationView>;
+using RelationViewList = std::vector<AlternativeViews>;
+
 // Parses a relationship field. `field` names it in errors. Throws base::Error
 // (kInvalidInput) on a bad name, operator or version, or unbalanced brackets.
 // The obsolete operators '<' and '>' mean '<=' and '>='.
 RelationList parse_relations(std::string_view text, std::string_view field = "Depends");
+// The same parse (same syntax, same errors) as views into `text`.
+RelationViewList parse_relation_views(std::string_view text, std::string_view field = "Depends");
 
 std::string to_string(const Alternatives& group);
 

@@ -4,6 +4,7 @@
 // Prints the timings, then one "name version" line per chosen package.
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ double since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using stage::resolver::IndexText;
   using stage::resolver::Universe;
   std::vector<std::string> files;
   stage::resolver::ResolveOptions options;
@@ -40,21 +42,23 @@ int main(int argc, char** argv) {
   }
   try {
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> texts;
-    for (const auto& f : files) texts.push_back(stage::resolver::read_index_file(f));
+    std::vector<std::shared_ptr<const IndexText>> texts;
+    for (const auto& f : files) {
+      texts.push_back(std::make_shared<const IndexText>(stage::resolver::read_index_file(f)));
+    }
     const double read_ms = since(t0);
     t0 = std::chrono::steady_clock::now();
     std::size_t stanzas = 0;
     std::vector<std::vector<stage::resolver::PackageStanza>> parsed;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      parsed.push_back(stage::resolver::parse_packages_index(texts[i], files[i]));
+      parsed.push_back(stage::resolver::parse_packages_index(texts[i]->view(), files[i]));
       stanzas += parsed.back().size();
     }
     const double parse_ms = since(t0);
     t0 = std::chrono::steady_clock::now();
     Universe u("amd64");
     for (std::size_t i = 0; i < parsed.size(); ++i) {
-      u.add_stanzas(u.add_repository({"repo" + std::to_string(i), "http://127.0.0.1/debian", 500, {}}),
+      u.add_stanzas(u.add_repository({"repo" + std::to_string(i), "http://127.0.0.1/debian", 500, {}}), texts[i],
                     std::move(parsed[i]));
     }
     const double index_ms = since(t0);

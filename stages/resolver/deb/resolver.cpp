@@ -33,10 +33,10 @@ Relation relation_from_spec(const std::string& spec) {
   return rel;
 }
 
-std::string join_url(const std::string& base, const std::string& filename) {
-  if (base.empty()) return filename;
-  if (base.back() == '/') return base + filename;
-  return base + "/" + filename;
+std::string join_url(const std::string& base, std::string_view filename) {
+  std::string url = base;
+  if (!base.empty() && base.back() != '/') url += '/';
+  return url.append(filename);
 }
 
 }  // namespace
@@ -77,8 +77,8 @@ void Selector::select_root(const Request& request) {
 }
 
 void Selector::resolve_group(PkgId depender, const Alternatives& group, bool pre) {
-  const std::string arch = u_.package(depender).architecture == "all" ? u_.native_arch()
-                                                                        : u_.package(depender).architecture;
+  const std::string_view arch = u_.package(depender).architecture == "all" ? u_.native_arch()
+                                                                             : u_.package(depender).architecture;
   if (std::none_of(group.begin(), group.end(), [&](const Relation& r) { return r.applies_to(arch); })) return;
   if (satisfied_by_chosen(group, arch)) return;
   if (auto pick = choose(group, arch)) {
@@ -88,7 +88,7 @@ void Selector::resolve_group(PkgId depender, const Alternatives& group, bool pre
   const Package& p = u_.package(depender);
   std::string why = chain_to(depender);
   if (!why.empty()) why += "; ";
-  why += p.name + " " + p.version + (pre ? " pre-depends on " : " depends on ") + to_string(group) + "; " +
+  why += name_version(p) + (pre ? " pre-depends on " : " depends on ") + to_string(group) + "; " +
          explain(group, arch);
   fail_request(root_spec_of(depender), why);
 }
@@ -114,8 +114,7 @@ std::string Selector::chain_to(PkgId id) const {
   std::vector<std::string> steps;
   for (const Origin* o = &origin_.at(id); o->parent; o = &origin_.at(*o->parent)) {
     const Package& parent = u_.package(*o->parent);
-    steps.push_back(parent.name + " " + parent.version + (o->pre_depends ? " pre-depends on " : " depends on ") +
-                    o->relation);
+    steps.push_back(name_version(parent) + (o->pre_depends ? " pre-depends on " : " depends on ") + o->relation);
   }
   std::reverse(steps.begin(), steps.end());
   std::string out;
@@ -147,23 +146,24 @@ std::string Selector::explain(const Relation& rel, std::string_view arch) const 
   for (PkgId id : real) {
     const Package& p = u_.package(id);
     if (!arch_ok(p, rel.arch_qualifier, arch, RelKind::kDepends)) continue;
-    return "the newest " + rel.name + " available is " + p.version + " in repository '" +
+    return "the newest " + rel.name + " available is " + std::string(p.version) + " in repository '" +
            u_.repositories()[p.repo].name + "'";
   }
   if (!real.empty()) {
     const Package& p = u_.package(real.front());
     if (rel.arch_qualifier == "any") {
-      return rel.name + " " + p.version + " is not Multi-Arch: allowed, so it cannot satisfy " + rel.to_string();
+      return rel.name + " " + std::string(p.version) + " is not Multi-Arch: allowed, so it cannot satisfy " +
+             rel.to_string();
     }
-    return rel.name + " " + p.version + " is built for " + p.architecture + ", not for " +
+    return rel.name + " " + std::string(p.version) + " is built for " + std::string(p.architecture) + ", not for " +
            (rel.arch_qualifier.empty() ? std::string(arch) : rel.arch_qualifier);
   }
   std::string providers;
   for (ProviderRef ref : virt) {
     const Package& p = u_.package(ref.pkg);
     const Provide& pv = p.provides[ref.provide];
-    providers += (providers.empty() ? "" : ", ") + p.name + " " + p.version + " (" +
-                 (pv.version.empty() ? "unversioned" : "version " + pv.version) + ")";
+    providers += (providers.empty() ? "" : ", ") + name_version(p) + " (" +
+                 (pv.version.empty() ? "unversioned" : "version " + std::string(pv.version)) + ")";
   }
   return rel.name + " is a virtual package and no provider fits " + rel.to_string() + "; it is provided by " +
          providers;
@@ -185,10 +185,10 @@ Resolution Selector::result() const {
     const Package& p = u_.package(id);
     const Origin& o = origin_.at(id);
     const Repository& repo = u_.repositories()[p.repo];
-    ResolvedPackage r{p.name, p.version, p.architecture, repo.name, join_url(repo.base_url, p.filename),
-                      p.filename, p.sha256, p.size, o.reason, p.essential,
-                      o.parent ? u_.package(*o.parent).name : "", {}, {}};
-    const std::string arch = p.architecture == "all" ? u_.native_arch() : p.architecture;
+    ResolvedPackage r{std::string(p.name), std::string(p.version), std::string(p.architecture), repo.name,
+                      join_url(repo.base_url, p.filename), std::string(p.filename), std::string(p.sha256), p.size,
+                      o.reason, p.essential, o.parent ? std::string(u_.package(*o.parent).name) : "", {}, {}};
+    const std::string_view arch = p.architecture == "all" ? u_.native_arch() : p.architecture;
     auto edges = [&](const RelationList& list, std::vector<std::size_t>& to) {
       for (const Alternatives& group : list) {
         if (auto dep = satisfied_by_chosen(group, arch); dep && *dep != id) to.push_back(index.at(*dep));

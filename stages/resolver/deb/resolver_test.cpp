@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "base/error.hpp"
@@ -392,6 +393,32 @@ std::vector<std::string> order_names(const Resolution& r) {
   std::vector<std::string> out;
   for (std::size_t i : r.install_order) out.push_back(r.packages[i].name);
   return out;
+}
+
+// Packages view into the index texts, which the Universe keeps: neither the
+// caller's pointer nor the Universe's own move may leave a view dangling.
+TEST(Universe, KeepsTheIndexTextsItsPackagesViewInto) {
+  auto text = std::make_shared<const IndexText>(pkg("app", "1", "Provides: tool (= 2)\nDepends: lib\n") +
+                                                pkg("lib", "2"));
+  const std::weak_ptr<const IndexText> watch = text;
+  {
+    Universe u("amd64");
+    u.add_index(u.add_repository(Repository{"main", "http://127.0.0.1/main"}), std::move(text), "main");
+    const Universe moved = std::move(u);
+    EXPECT_FALSE(watch.expired());
+    EXPECT_EQ(chosen(run(moved, {"tool"})), "app=1 lib=2");
+    ASSERT_EQ(moved.providers("tool").size(), 1u);
+    EXPECT_EQ(moved.package(moved.providers("tool")[0].pkg).provides[0].version, "2");
+  }
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(Universe, RejectsStanzasOfAnotherText) {
+  const auto text = std::make_shared<const IndexText>(pkg("a", "1"));
+  const std::string other = pkg("a", "1");
+  Universe u("amd64");
+  const auto repo = u.add_repository(Repository{"main", "http://127.0.0.1/main"});
+  EXPECT_THROW(u.add_stanzas(repo, text, parse_packages_index(other, "other")), base::Error);
 }
 
 TEST(InstallOrder, PutsDependenciesFirstAndHonoursPreDependsInsideCycles) {

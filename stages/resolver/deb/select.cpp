@@ -86,10 +86,10 @@ std::vector<PkgId> Selector::candidates_for(const Relation& rel, std::string_vie
 
 std::string Selector::describe(PkgId id) const {
   const Package& p = u_.package(id);
-  std::string out = p.name + " " + p.version;
+  std::string out = name_version(p);
   auto it = origin_.find(id);
   if (it == origin_.end()) return out;
-  if (it->second.parent) return out + " (required by " + u_.package(*it->second.parent).name + ")";
+  if (it->second.parent) return out + " (required by " + std::string(u_.package(*it->second.parent).name) + ")";
   return out + " (requested as '" + it->second.root_spec + "')";
 }
 
@@ -101,13 +101,13 @@ std::optional<std::string> Selector::conflict_with_chosen(PkgId c) const {
     for (const Alternatives& group : *list) {
       for (const Relation& rel : group) {
         if (auto other = chosen_match(rel, p.architecture, RelKind::kConflicts, c)) {
-          return p.name + " " + p.version + verb + rel.to_string() + ", and " + describe(*other) + " is selected";
+          return name_version(p) + verb + rel.to_string() + ", and " + describe(*other) + " is selected";
         }
       }
     }
   }
   // The other direction: a chosen package's Conflicts/Breaks naming c or what it provides.
-  auto check_name = [&](const std::string& name, std::optional<ProviderRef> via) -> std::optional<std::string> {
+  auto check_name = [&](std::string_view name, std::optional<ProviderRef> via) -> std::optional<std::string> {
     auto it = chosen_conflicts_.find(name);
     if (it == chosen_conflicts_.end()) return std::nullopt;
     for (const ChosenConflict& cc : it->second) {
@@ -117,7 +117,7 @@ std::optional<std::string> Selector::conflict_with_chosen(PkgId c) const {
                            : real_matches(*cc.rel, c, arch, RelKind::kConflicts);
       if (hit) {
         return describe(cc.by) + (cc.breaks ? " breaks " : " conflicts with ") + cc.rel->to_string() +
-               ", which " + p.name + " " + p.version + " matches";
+               ", which " + name_version(p) + " matches";
       }
     }
     return std::nullopt;
@@ -132,7 +132,7 @@ std::optional<std::string> Selector::conflict_with_chosen(PkgId c) const {
 // Why `c` cannot join the chosen set, or nullopt when it can.
 std::optional<std::string> Selector::why_not_selectable(PkgId c) const {
   const Package& p = u_.package(c);
-  if (excluded_.count(p.name)) return p.name + " is excluded by the request";
+  if (excluded_.count(p.name)) return std::string(p.name) + " is excluded by the request";
   if (auto it = chosen_by_name_.find(p.name); it != chosen_by_name_.end()) {
     for (PkgId other : it->second) {
       if (other == c) return std::nullopt;
@@ -141,7 +141,7 @@ std::optional<std::string> Selector::why_not_selectable(PkgId c) const {
       const bool coinstallable = p.multi_arch == MultiArch::kSame && o.multi_arch == MultiArch::kSame &&
                                  o.version == p.version && o.architecture != p.architecture;
       if (!coinstallable) {
-        return p.name + " " + p.version + " cannot be selected because " + describe(other) + " already is";
+        return name_version(p) + " cannot be selected because " + describe(other) + " already is";
       }
     }
   }
@@ -150,8 +150,10 @@ std::optional<std::string> Selector::why_not_selectable(PkgId c) const {
 
 void Selector::select(PkgId id, Origin origin) {
   const Package& p = u_.package(id);
-  chosen_by_name_[p.name].push_back(id);
-  for (std::uint32_t i = 0; i < p.provides.size(); ++i) chosen_provides_[p.provides[i].name].push_back({id, i});
+  chosen_by_name_[std::string(p.name)].push_back(id);
+  for (std::uint32_t i = 0; i < p.provides.size(); ++i) {
+    chosen_provides_[std::string(p.provides[i].name)].push_back({id, i});
+  }
   const Relations& rels = u_.relations(id);
   for (const auto* list : {&rels.conflicts, &rels.breaks}) {
     for (const Alternatives& group : *list) {

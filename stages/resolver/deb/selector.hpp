@@ -65,9 +65,9 @@ class Selector {
 
   const Universe& u_;
   std::set<std::string, std::less<>> excluded_;
-  std::unordered_map<std::string, std::vector<PkgId>> chosen_by_name_;
-  std::unordered_map<std::string, std::vector<ProviderRef>> chosen_provides_;
-  std::unordered_map<std::string, std::vector<ChosenConflict>> chosen_conflicts_;
+  NameMap<std::vector<PkgId>> chosen_by_name_;
+  NameMap<std::vector<ProviderRef>> chosen_provides_;
+  NameMap<std::vector<ChosenConflict>> chosen_conflicts_;
   std::unordered_map<PkgId, Origin> origin_;
   std::vector<PkgId> chosen_;
   std::deque<PkgId> queue_;

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <functional>
 #include <tuple>
 
 #include "base/error.hpp"
@@ -18,18 +19,34 @@ MultiArch parse_multi_arch(std::string_view v) {
   return MultiArch::kNo;
 }
 
-std::vector<Provide> to_provides(const RelationList& list) {
+std::vector<Provide> to_provides(const RelationViewList& list) {
+  std::size_t count = 0;
+  for (const AlternativeViews& group : list) count += group.size();
   std::vector<Provide> out;
-  for (const Alternatives& group : list) {
-    for (const Relation& r : group) {
+  out.reserve(count);  // some packages provide hundreds of names
+  for (const AlternativeViews& group : list) {
+    for (const RelationView& r : group) {
       // Policy allows only '=' in Provides; anything else provides no version.
-      out.push_back(Provide{r.name, r.op == RelOp::kEqual ? r.version : std::string(), r.arch_qualifier});
+      out.push_back(Provide{r.name, r.op == RelOp::kEqual ? r.version : std::string_view(), r.arch_qualifier});
     }
   }
   return out;
 }
 
+// Whether `view` lies inside `text` (compared as addresses, which std::less
+// orders even across objects).
+bool views_into(std::string_view view, std::string_view text) noexcept {
+  const std::less<const char*> before;
+  return !before(view.data(), text.data()) && !before(text.data() + text.size(), view.data() + view.size());
+}
+
 }  // namespace
+
+std::string name_version(const Package& p) {
+  std::string out(p.name);
+  out.append(" ").append(p.version);
+  return out;
+}
 
 bool is_glob(std::string_view pattern) noexcept {
   return pattern.find_first_of("*?[") != std::string_view::npos;
@@ -63,53 +80,78 @@ std::uint32_t Universe::add_repository(Repository repo) {
   return static_cast<std::uint32_t>(repos_.size() - 1);
 }
 
-void Universe::add_index(std::uint32_t repo, std::string_view packages_text, std::string_view origin) {
-  add_stanzas(repo, parse_packages_index(packages_text, origin));
+void Universe::add_index(std::uint32_t repo, std::shared_ptr<const IndexText> text, std::string_view origin) {
+  base::check(text != nullptr, "add_index: no index text");
+  std::vector<PackageStanza> stanzas = parse_packages_index(text->view(), origin);
+  add_stanzas(repo, std::move(text), std::move(stanzas));
 }
 
-void Universe::add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanzas) {
+void Universe::add_index(std::uint32_t repo, std::string_view packages_text, std::string_view origin) {
+  add_index(repo, std::make_shared<const IndexText>(std::string(packages_text)), origin);
+}
+
+void Universe::add_stanzas(std::uint32_t repo, std::shared_ptr<const IndexText> text,
+                           std::vector<PackageStanza> stanzas) {
   base::check(repo < repos_.size(), "add_stanzas: unknown repository index");
-  const Repository& r = repos_[repo];
-  for (PackageStanza& s : stanzas) {
-    const bool arch_ok = s.architecture == "all" || s.architecture == native_arch_ ||
-                         std::find(foreign_archs_.begin(), foreign_archs_.end(), s.architecture) != foreign_archs_.end();
-    if (!arch_ok) continue;
-    if (r.priority < 0) {
-      excluded_.emplace(s.package, "blocked by the negative priority of repository '" + r.name + "'");
-      continue;
-    }
-    if (!r.allow_packages.empty() &&
-        std::none_of(r.allow_packages.begin(), r.allow_packages.end(),
-                     [&](const std::string& p) { return allow_pattern_matches(p, s.package, s.version); })) {
-      excluded_.emplace(s.package, "excluded by allowPackages of repository '" + r.name + "'");
-      continue;
-    }
-    Package p;
-    if (!s.provides.empty()) {
-      base::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
-      p.provides = to_provides(parse_relations(s.provides, "Provides"));
-    }
-    p.raw_pre_depends = std::move(s.pre_depends);
-    p.raw_depends = std::move(s.depends);
-    p.raw_conflicts = std::move(s.conflicts);
-    p.raw_breaks = std::move(s.breaks);
-    p.name = std::move(s.package);
-    p.version = std::move(s.version);
-    p.architecture = std::move(s.architecture);
-    p.multi_arch = parse_multi_arch(s.multi_arch);
-    p.essential = s.essential;
-    p.priority = std::move(s.priority);
-    p.filename = std::move(s.filename);
-    p.sha256 = std::move(s.sha256);
-    p.size = s.size;
-    p.repo = repo;
-    const auto id = static_cast<PkgId>(packages_.size());
-    by_name_[p.name].push_back(id);
-    for (std::uint32_t i = 0; i < p.provides.size(); ++i) by_provide_[p.provides[i].name].push_back({id, i});
-    packages_.push_back(std::move(p));
+  base::check(text != nullptr, "add_stanzas: no index text");
+  const std::string_view bytes = text->view();
+  texts_.push_back(std::move(text));
+  // Room for every stanza, at least doubling, so several indexes do not
+  // each move every package.
+  if (packages_.capacity() < packages_.size() + stanzas.size()) {
+    reserve_huge(packages_, std::max(packages_.size() + stanzas.size(), 2 * packages_.capacity()));
+  }
+  by_name_.reserve(by_name_.size() + stanzas.size());  // no rehash while adding
+  for (const PackageStanza& s : stanzas) {
+    // Every view must point into a text this Universe keeps.
+    base::check(views_into(s.package, bytes), "add_stanzas: a stanza is not from its index text");
+    add_stanza(repo, s);
   }
   relations_.resize(packages_.size());
   sorted_ = false;
+}
+
+bool Universe::indexes_architecture(std::string_view arch) const {
+  return arch == "all" || arch == native_arch_ ||
+         std::find(foreign_archs_.begin(), foreign_archs_.end(), arch) != foreign_archs_.end();
+}
+
+void Universe::add_stanza(std::uint32_t repo, const PackageStanza& s) {
+  if (!indexes_architecture(s.architecture)) return;
+  const Repository& r = repos_[repo];
+  if (r.priority < 0) {
+    excluded_.emplace(std::string(s.package), "blocked by the negative priority of repository '" + r.name + "'");
+    return;
+  }
+  if (!r.allow_packages.empty() &&
+      std::none_of(r.allow_packages.begin(), r.allow_packages.end(),
+                   [&](const std::string& p) { return allow_pattern_matches(p, s.package, s.version); })) {
+    excluded_.emplace(std::string(s.package), "excluded by allowPackages of repository '" + r.name + "'");
+    return;
+  }
+  Package p;
+  if (!s.provides.empty()) {
+    base::ErrorContext ctx("indexing package", s.package, s.version, "of repository", r.name);
+    p.provides = to_provides(parse_relation_views(s.provides, "Provides"));
+  }
+  p.raw_pre_depends = s.pre_depends;
+  p.raw_depends = s.depends;
+  p.raw_conflicts = s.conflicts;
+  p.raw_breaks = s.breaks;
+  p.name = s.package;
+  p.version = s.version;
+  p.architecture = s.architecture;
+  p.multi_arch = parse_multi_arch(s.multi_arch);
+  p.essential = s.essential;
+  p.priority = s.priority;
+  p.filename = s.filename;
+  p.sha256 = s.sha256;
+  p.size = s.size;
+  p.repo = repo;
+  const auto id = static_cast<PkgId>(packages_.size());
+  by_name_[p.name].push_back(id);
+  for (std::uint32_t i = 0; i < p.provides.size(); ++i) by_provide_[p.provides[i].name].push_back({id, i});
+  packages_.push_back(std::move(p));
 }
 
 const Relations& Universe::relations(PkgId id) const {
@@ -175,7 +217,7 @@ std::span<const ProviderRef> Universe::providers(std::string_view name) const {
 std::vector<std::string> Universe::names() const {
   std::vector<std::string> out;
   out.reserve(by_name_.size());
-  for (const auto& [name, ids] : by_name_) out.push_back(name);
+  for (const auto& [name, ids] : by_name_) out.emplace_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -187,7 +229,7 @@ std::vector<std::string> Universe::base_names(bool with_required) const {
     for (PkgId id : ids) {
       const Package& p = packages_[id];
       if (p.architecture != "all" && p.architecture != native_arch_) continue;
-      if (p.essential || (with_required && p.priority == "required")) out.push_back(name);
+      if (p.essential || (with_required && p.priority == "required")) out.emplace_back(name);
       break;  // only the best native candidate decides
     }
   }
@@ -198,8 +240,10 @@ std::vector<std::string> Universe::base_names(bool with_required) const {
 std::vector<std::string> Universe::names_matching(std::string_view glob) const {
   std::vector<std::string> out;
   const std::string pattern(glob);
+  std::string terminated;  // fnmatch wants a C string; one buffer serves every name
   for (const auto& [name, ids] : by_name_) {
-    if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) out.push_back(name);
+    terminated.assign(name);
+    if (::fnmatch(pattern.c_str(), terminated.c_str(), 0) == 0) out.push_back(terminated);
   }
   std::sort(out.begin(), out.end());
   return out;

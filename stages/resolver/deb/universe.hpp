@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "stages/resolver/deb/control.hpp"
+#include "stages/resolver/deb/index_text.hpp"
 #include "stages/resolver/deb/relations.hpp"
 
 namespace stage::resolver {
@@ -32,31 +33,37 @@ struct Repository {
 
 enum class MultiArch { kNo, kSame, kForeign, kAllowed };
 
+// Provide and Package are views into the index texts their Universe keeps
+// alive (valid as long as the Universe is), so indexing ~60k stanzas copies
+// no field.
 struct Provide {
-  std::string name;
-  std::string version;  // "" for an unversioned Provides
-  std::string arch_qualifier;
+  std::string_view name;
+  std::string_view version;  // "" for an unversioned Provides
+  std::string_view arch_qualifier;
 };
 
 struct Package {
-  std::string name;
-  std::string version;
-  std::string architecture;  // as in the index: an architecture or "all"
+  std::string_view name;
+  std::string_view version;
+  std::string_view architecture;  // as in the index: an architecture or "all"
   MultiArch multi_arch = MultiArch::kNo;
   bool essential = false;
-  std::string priority;
-  std::string filename;
-  std::string sha256;
+  std::string_view priority;
+  std::string_view filename;
+  std::string_view sha256;
   std::uint64_t size = 0;
   std::uint32_t repo = 0;  // index into Universe::repositories()
   std::vector<Provide> provides;
   // Raw relation fields; Universe::relations() parses them on first use,
   // since a resolution looks at a few hundred of ~60k packages.
-  std::string raw_pre_depends;
-  std::string raw_depends;
-  std::string raw_conflicts;
-  std::string raw_breaks;
+  std::string_view raw_pre_depends;
+  std::string_view raw_depends;
+  std::string_view raw_conflicts;
+  std::string_view raw_breaks;
 };
+
+// "name version", for messages.
+std::string name_version(const Package& p);
 
 struct Relations {
   RelationList pre_depends;
@@ -72,6 +79,9 @@ struct NameHash {
 };
 template <typename T>
 using NameMap = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+// Keyed by names that view into the Universe's index texts.
+template <typename T>
+using NameViewMap = std::unordered_map<std::string_view, T>;
 
 // One virtual package provided by a real one.
 struct ProviderRef {
@@ -92,8 +102,12 @@ class Universe {
   std::uint32_t add_repository(Repository repo);
   // Adds the stanzas of one Packages index (one component, one architecture
   // or "all") of repository `repo`. Stanzas of other architectures are ignored.
+  // The Universe keeps `text` alive: its packages view into it.
+  void add_index(std::uint32_t repo, std::shared_ptr<const IndexText> text, std::string_view origin);
+  // The same on a copy of `packages_text` (tests, small texts).
   void add_index(std::uint32_t repo, std::string_view packages_text, std::string_view origin);
-  void add_stanzas(std::uint32_t repo, std::vector<PackageStanza> stanzas);
+  // `stanzas` are parse_packages_index(text->view(), ...): they view into `text`.
+  void add_stanzas(std::uint32_t repo, std::shared_ptr<const IndexText> text, std::vector<PackageStanza> stanzas);
 
   const std::string& native_arch() const noexcept { return native_arch_; }
   const std::vector<Repository>& repositories() const noexcept { return repos_; }
@@ -121,16 +135,20 @@ class Universe {
   std::string exclusion_reason(std::string_view name) const;
 
  private:
+  bool indexes_architecture(std::string_view arch) const;
+  void add_stanza(std::uint32_t repo, const PackageStanza& s);
   void sort_indexes() const;
   bool better(PkgId a, PkgId b) const;
 
   std::string native_arch_;
   std::vector<std::string> foreign_archs_;
   std::vector<Repository> repos_;
+  // What every view in packages_, by_name_ and by_provide_ points into.
+  std::vector<std::shared_ptr<const IndexText>> texts_;
   std::vector<Package> packages_;
   mutable bool sorted_ = true;
-  mutable NameMap<std::vector<PkgId>> by_name_;
-  mutable NameMap<std::vector<ProviderRef>> by_provide_;
+  mutable NameViewMap<std::vector<PkgId>> by_name_;
+  mutable NameViewMap<std::vector<ProviderRef>> by_provide_;
   mutable std::vector<std::unique_ptr<Relations>> relations_;
   std::map<std::string, std::string, std::less<>> excluded_;
 };
