@@ -121,7 +121,8 @@ TEST_F(HermeticImage, TheTimingTableGivesEachJobsCpuAndPeakMemoryAndItsSteps) {
   EXPECT_EQ(status, "ok");
   EXPECT_GT(cpu, 0.0) << install.front();  // dpkg ran inside
   EXPECT_GT(peak_mib, 1.0) << install.front();
-  EXPECT_EQ(step_names(install), (std::set<std::string>{"start", "check packages", "unpack essential", "install"}))
+  EXPECT_EQ(step_names(install),
+            (std::set<std::string>{"start", "check packages", "unpack essential", "install", "triggers"}))
       << build_.out;
   const std::set<std::string> configure = step_names(timing_lines(build_.out, "configure"));
   for (const char* step : {"configure", "initramfs", "bootloader", "sbom"}) {

@@ -487,10 +487,13 @@ void restore_initramfs(const fs::path& root) {
   divert_update_initramfs(root, "--remove", "restore");
 }
 
+// As apt runs dpkg (DPkg::NoTriggers): no batch processes triggers; the
+// triggers every batch activated run once, after the last one
+// (run_pending_triggers). A package awaiting a trigger satisfies Depends.
 void run_dpkg_batch(const fs::path& root, const Batch& batch, const std::vector<DebPackage>& packages,
                     const std::vector<std::string>& files, std::chrono::seconds timeout) {
   ChrootCommand command;
-  command.argv = {"dpkg", "--force-confdef", "--force-confold", "--force-unsafe-io", "--install"};
+  command.argv = {"dpkg", "--force-confdef", "--force-confold", "--force-unsafe-io", "--no-triggers", "--install"};
   if (batch.essential) command.argv.push_back("--force-depends");
   std::string names;
   for (std::size_t i : batch.packages) {
@@ -506,6 +509,21 @@ void run_dpkg_batch(const fs::path& root, const Batch& batch, const std::vector<
   const std::string& out = outcome.output;
   base::fail(base::ErrorKind::kFailed, "Failed to install packages " + names + ": dpkg " + how + "\n" +
                                          (out.size() > 4000 ? "..." + out.substr(out.size() - 4000) : out));
+}
+
+void run_pending_triggers(const fs::path& root, std::chrono::seconds timeout) {
+  ChrootCommand command;
+  command.argv = {"dpkg", "--force-unsafe-io", "--triggers-only", "--pending"};
+  command.timeout = timeout;
+  run_in_root_checked(root, command, "Failed to run the triggers the packages activated (dpkg --triggers-only)");
+}
+
+// Every package ends installed: none left awaiting a trigger or half-configured.
+void require_all_installed(const fs::path& root) {
+  for (const DpkgStatusEntry& p : read_dpkg_status(root)) {
+    base::require(p.status == "install ok installed", "Failed to install package '" + p.name +
+                                                          "': dpkg left it in state '" + p.status + "'");
+  }
 }
 
 }  // namespace
@@ -539,6 +557,9 @@ void bootstrap(const fs::path& root, const std::vector<DebPackage>& packages, co
     if (progress) progress(b, batches.size(), batches[b]);
     run_dpkg_batch(root, batches[b], packages, files, options.dpkg_timeout);
   }
+  if (options.on_step) options.on_step("triggers");
+  run_pending_triggers(root, options.dpkg_timeout);
+  require_all_installed(root);
   restore_initramfs(root);
   fs::remove_all(root / kDebDir);
   remove_files_in(root / "var/cache/apt/archives", ".deb");
