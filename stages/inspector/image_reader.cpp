@@ -9,6 +9,7 @@
 #include "stages/inspector/file_manifest.hpp"
 #include "stages/inspector/iso_reader.hpp"
 #include "stages/inspector/program.hpp"
+#include "stages/inspector/rpmdb.hpp"
 
 namespace stage::inspector {
 
@@ -143,6 +144,28 @@ std::string where_of(const Partition& part, const std::string& name) {
   return "partition " + std::to_string(part.index) + " of '" + name + "'";
 }
 
+constexpr std::uint64_t kMaxRpmdbBytes = 256ULL << 20;  // a full distribution's is ~100 MB
+
+// The packages of rpm's database: /var/lib/rpm (azl3, emt3) or
+// /usr/lib/sysimage/rpm (newer Fedora-like systems); nullopt when neither holds one.
+std::optional<std::vector<Package>> read_rpm_packages(const ExtFiles& files, const std::string& where) {
+  for (const std::string dir : {"/var/lib/rpm", "/usr/lib/sysimage/rpm"}) {
+    const std::string db = dir + "/rpmdb.sqlite";
+    if (auto wal = files.stat(db + "-wal"); wal && wal->size > 0) {
+      throw base::Error(base::ErrorKind::kUnimplemented,
+                        "Failed to list the packages of " + where + ": '" + db + "' has a write-ahead log ('" + db +
+                            "-wal') that was never merged, and inspect reads only the database file");
+    }
+    if (auto bytes = files.read(db, kMaxRpmdbBytes)) return read_rpmdb_sqlite(std::move(*bytes), "'" + db + "' in " + where);
+    if (files.stat(dir + "/Packages") || files.stat(dir + "/Packages.db")) {
+      throw base::Error(base::ErrorKind::kUnimplemented,
+                        "Failed to list the packages of " + where + ": its rpm database in " + dir +
+                            " is Berkeley DB or NDB, and inspect reads only rpm's SQLite database (rpmdb.sqlite)");
+    }
+  }
+  return std::nullopt;
+}
+
 void read_root(const ExtFiles& files, const std::string& where, Report& report) {
   if (auto text = files.read("/etc/os-release", 1 << 20)) {
     report.os_release = parse_os_release(*text, "/etc/os-release in " + where);
@@ -151,10 +174,8 @@ void read_root(const ExtFiles& files, const std::string& where, Report& report) 
   }
   if (auto status = files.read("/var/lib/dpkg/status")) {
     report.packages = parse_dpkg_status(*status, "/var/lib/dpkg/status in " + where);
-  } else if (files.stat("/var/lib/rpm") || files.stat("/usr/lib/sysimage/rpm")) {
-    throw base::Error(base::ErrorKind::kUnimplemented,
-                      "Failed to list the packages of " + where + ": it has an rpm database, which inspect "
-                      "does not read yet (docs/cli.md)");
+  } else if (auto rpm = read_rpm_packages(files, where)) {
+    report.packages = std::move(*rpm);
   }
   if (auto passwd = files.read("/etc/passwd", 16 << 20)) report.users = parse_passwd(*passwd, "/etc/passwd in " + where);
   if (auto group = files.read("/etc/group", 16 << 20)) report.groups = parse_group(*group, "/etc/group in " + where);

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
 #include "stages/inspector/test_disk.hpp"
+#include "stages/inspector/test_rpmdb.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace stage::inspector {
@@ -156,12 +157,37 @@ TEST_F(ImageReader, APartitionPastTheEndIsAnError) {
       << error;
 }
 
-TEST_F(ImageReader, AnRpmDatabaseIsNamedAsNotYetRead) {
+// An RPM system's packages come from its rpm database (SQLite) inside.
+TEST_F(ImageReader, ListsThePackagesOfAnRpmDatabase) {
+  fill_debian_tree(tree());
+  fs::remove_all(tree() / "var/lib/dpkg");
+  write_file(tree() / "var/lib/rpm/rpmdb.sqlite", make_probe_rpmdb(dir_.path() / "rpm"));
+  const Report r = read_image(open_ro(make_disk(dir_.path())).get(), "disk.raw");
+  EXPECT_EQ(r.packages, (std::vector<Package>{{"oic-probe", "2:1.5-3", "noarch"}}));
+}
+
+TEST_F(ImageReader, AnRpmDatabaseItCannotReadIsNamed) {
   fill_debian_tree(tree());
   fs::remove_all(tree() / "var/lib/dpkg");
   write_file(tree() / "var/lib/rpm/rpmdb.sqlite", "SQLite format 3");
-  const std::string error = error_of(make_disk(dir_.path()));
-  EXPECT_NE(error.find("it has an rpm database, which inspect does not read yet"), std::string::npos) << error;
+  std::string error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("Failed to read the rpm database '/var/lib/rpm/rpmdb.sqlite' in partition 2 of 'disk.raw': "
+                       "it is not an SQLite database"),
+            std::string::npos)
+      << error;
+
+  fs::remove(tree() / "var/lib/rpm/rpmdb.sqlite");
+  write_file(tree() / "var/lib/rpm/Packages", "berkeley");
+  error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("its rpm database in /var/lib/rpm is Berkeley DB or NDB"), std::string::npos) << error;
+
+  fs::remove(tree() / "var/lib/rpm/Packages");
+  write_file(tree() / "var/lib/rpm/rpmdb.sqlite", make_probe_rpmdb(dir_.path() / "rpm2"));
+  write_file(tree() / "var/lib/rpm/rpmdb.sqlite-wal", "unmerged");
+  error = error_of(make_disk(dir_.path()));
+  EXPECT_NE(error.find("has a write-ahead log ('/var/lib/rpm/rpmdb.sqlite-wal') that was never merged"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "sandbox/testing/probe_run.hpp"
 #include "stages/inspector/policy.hpp"
 #include "stages/inspector/test_disk.hpp"
+#include "stages/inspector/test_rpmdb.hpp"
 #include "tests/support/gtest_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -171,6 +172,21 @@ TEST_F(InspectorSandbox, AGarbageTableIsAClearError) {
   EXPECT_FALSE(ran.succeeded());
   EXPECT_THAT(ran.err, HasSubstr("Failed to read a partition table in 'garbage.raw': sfdisk exited with status 1"));
   EXPECT_TRUE(ran.out.empty()) << ran.out;
+}
+
+// An RPM system's rpm database is read from memory under the stage's
+// policy: SQLite opens no file and writes nothing.
+TEST_F(InspectorSandbox, ReadsAnRpmDatabaseInsideItsSandbox) {
+  fill_debian_tree(tree());
+  fs::remove_all(tree() / "var/lib/dpkg");
+  write_file(tree() / "var/lib/rpm/rpmdb.sqlite", make_probe_rpmdb(dir_.path() / "rpm"));
+  const auto ran = inspect(make_disk(dir_.path()));
+  ASSERT_TRUE(ran.succeeded()) << ran.describe();
+  const nlohmann::json packages = nlohmann::json::parse(ran.out)["inspector"]["packages"];
+  ASSERT_EQ(packages.size(), 1u) << packages.dump();
+  EXPECT_EQ(packages[0]["name"], "oic-probe");
+  EXPECT_EQ(packages[0]["version"], "2:1.5-3");
+  EXPECT_EQ(packages[0]["architecture"], "noarch");
 }
 
 TEST_F(InspectorSandbox, AHugeFileIsAClearError) {

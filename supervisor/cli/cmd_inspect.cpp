@@ -5,8 +5,7 @@
 // opened read-only here, a regular file), and its report is printed here as
 // text, JSON or YAML, every string from the image made printable. Exit 0
 // when read, 1 when the image cannot be read, 2 on usage errors.
-// --extract-sbom writes the SBOM the stage read out of the image. Not yet:
-// rpmdb packages (docs/cli.md).
+// --extract-sbom writes the SBOM the stage read out of the image.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>

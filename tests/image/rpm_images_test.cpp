@@ -4,11 +4,11 @@
 // mirror builds them: a copy of the OS data whose azl3 and emt3 repositories
 // point at the fixture, its key shipped in keys/ and pinned. The azl3
 // default template is built and booted to a login prompt, then read back
-// from outside: owners, modes and capabilities against the rpmdb, and
-// `rpm -Va` on a copy of the root file system. The azl3 sample template
-// (GRUB) builds and boots too. The emt3 default template
-// (its repository publishes no repomd.xml.asc; only the packages are signed)
-// is built from the same packages, unsigned metadata. The azl3 initrd boots
+// from outside: owners, modes and capabilities against the rpmdb, its
+// packages through `inspect`, and `rpm -Va` on a copy of the root file
+// system. The azl3 sample template (GRUB) builds and boots too. The emt3
+// default template (its repository publishes no repomd.xml.asc; only the
+// packages are signed) is built from the same packages, unsigned metadata. The azl3 initrd boots
 // with -kernel/-initrd, and an azl3 ISO installs unattended onto a blank disk.
 #include <unistd.h>
 
@@ -216,6 +216,24 @@ TEST_F(RpmImages, RpmdbHoldsTheLockedPackagesAndTheRepositoryKey) {
   std::string fingerprint = repo_->fingerprint();
   for (char& c : fingerprint) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   EXPECT_TRUE(db.keys.count(fingerprint.substr(fingerprint.size() - 8))) << "the repository's key was not imported";
+}
+
+// `inspect` reads the same rpmdb in its sandbox, from memory: every package
+// rpm -qa lists, at the same version (with its epoch when it has one), and
+// the imported key as gpg-pubkey.
+TEST_F(RpmImages, InspectListsTheRpmdbsPackages) {
+  const TimedRun inspect = workspace_->cli({"inspect", azl3_raw().string(), "--format", "json"});
+  ASSERT_EQ(inspect.result.exit_code, 0) << inspect.tail();
+  std::set<std::string> listed, keys;
+  for (const json& p : json::parse(inspect.result.out)["root"]["packages"]) {
+    std::string version = p["version"].get<std::string>();
+    if (const auto colon = version.find(':'); colon != std::string::npos) version = version.substr(colon + 1);
+    (p["name"] == "gpg-pubkey" ? keys : listed).insert(p["name"].get<std::string>() + " " + version);
+  }
+  const RpmdbContents db = read_rpmdb(root_fs(), scratch("rpm-inspect"));
+  EXPECT_EQ(listed, db.packages);
+  EXPECT_EQ(listed, locked_rpms(azl3().lock()));
+  EXPECT_EQ(keys.size(), db.keys.size());
 }
 
 // `rpm -Va` on a copy of the root file system made in a user namespace
