@@ -172,10 +172,13 @@ void read_root(const ExtFiles& files, const std::string& where, Report& report) 
   } else if (auto usr = files.read("/usr/lib/os-release", 1 << 20)) {
     report.os_release = parse_os_release(*usr, "/usr/lib/os-release in " + where);
   }
-  if (auto status = files.read("/var/lib/dpkg/status")) {
-    report.packages = parse_dpkg_status(*status, "/var/lib/dpkg/status in " + where);
-  } else if (auto rpm = read_rpm_packages(files, where)) {
+  // An RPM system may carry dpkg's database too (dpkg installed as a tool,
+  // or packages repackaged from Debian): a non-empty rpm database decides.
+  std::optional<std::vector<Package>> rpm = read_rpm_packages(files, where);
+  if (rpm && !rpm->empty()) {
     report.packages = std::move(*rpm);
+  } else if (auto status = files.read("/var/lib/dpkg/status")) {
+    report.packages = parse_dpkg_status(*status, "/var/lib/dpkg/status in " + where);
   }
   if (auto passwd = files.read("/etc/passwd", 16 << 20)) report.users = parse_passwd(*passwd, "/etc/passwd in " + where);
   if (auto group = files.read("/etc/group", 16 << 20)) report.groups = parse_group(*group, "/etc/group in " + where);

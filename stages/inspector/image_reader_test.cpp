@@ -157,13 +157,15 @@ TEST_F(ImageReader, APartitionPastTheEndIsAnError) {
       << error;
 }
 
-// An RPM system's packages come from its rpm database (SQLite) inside.
+// An RPM system's packages come from its rpm database (SQLite) inside, also
+// when it carries a dpkg status too.
 TEST_F(ImageReader, ListsThePackagesOfAnRpmDatabase) {
   fill_debian_tree(tree());
-  fs::remove_all(tree() / "var/lib/dpkg");
   write_file(tree() / "var/lib/rpm/rpmdb.sqlite", make_probe_rpmdb(dir_.path() / "rpm"));
-  const Report r = read_image(open_ro(make_disk(dir_.path())).get(), "disk.raw");
-  EXPECT_EQ(r.packages, (std::vector<Package>{{"oic-probe", "2:1.5-3", "noarch"}}));
+  const std::vector<Package> probe = {{"oic-probe", "2:1.5-3", "noarch"}};
+  EXPECT_EQ(read_image(open_ro(make_disk(dir_.path())).get(), "disk.raw").packages, probe) << "with a dpkg status";
+  fs::remove_all(tree() / "var/lib/dpkg");
+  EXPECT_EQ(read_image(open_ro(make_disk(dir_.path())).get(), "disk.raw").packages, probe);
 }
 
 TEST_F(ImageReader, AnRpmDatabaseItCannotReadIsNamed) {
