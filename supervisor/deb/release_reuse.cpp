@@ -20,8 +20,6 @@ namespace verifier_client = stage::verifier::client;
 // In the cache root, beside repositories.json: no stage can write there.
 constexpr const char* kVerifiedReleasesFile = "verified-releases.json";
 
-std::string release_name(const Repository& repo) { return repo.name + "_InRelease"; }
-
 // An open regular file, or an invalid fd.
 base::UniqueFd open_regular(const fs::path& path, int flags) {
   base::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
@@ -75,7 +73,7 @@ verifier_client::VerifiedRepo with_text_hashes(verifier_client::VerifiedRepo ver
 }  // namespace
 
 std::string release_verdict_key(const Repository& repo, int in_release_fd, const fs::path& metadata) {
-  std::string material = "deb InRelease verdict 1\nInRelease " + sha256_of_fd(in_release_fd, release_name(repo)) +
+  std::string material = "deb InRelease verdict 1\nInRelease " + sha256_of_fd(in_release_fd, repo.in_release_name()) +
                          "\nsuite " + repo.suite + "\narchitecture " + repo.architecture + "\n";
   for (const auto& component : repo.components) material += "component " + component + "\n";
   for (const auto& index : repo.index_paths()) material += "index " + index + "\n";
@@ -93,7 +91,7 @@ std::optional<ReleaseVerdicts> recall_release_verdicts(const std::vector<Reposit
   ReleaseVerdicts out;
   for (const Repository& repo : repos) {
     if (repo.trusted) continue;
-    base::UniqueFd in_release = open_regular(metadata / release_name(repo), kFetchedFile);
+    base::UniqueFd in_release = open_regular(metadata / repo.in_release_name(), kFetchedFile);
     if (!in_release) return std::nullopt;
     std::string key;
     try {

@@ -30,6 +30,8 @@ struct Repository {
   // "main/binary-amd64/Packages.xz" for each component.
   std::vector<std::string> index_paths() const;
   std::string url_of(const std::string& relative) const { return base_url + "/" + relative; }
+  // The file its InRelease is downloaded to in the build's metadata directory.
+  std::string in_release_name() const { return name + "_InRelease"; }
 };
 
 // Template repositories (by codename) replace provider repositories with the

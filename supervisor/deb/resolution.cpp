@@ -27,8 +27,7 @@ namespace resolver_client = stage::resolver::client;
 namespace verifier_client = stage::verifier::client;
 using ipc::proto::PackageSource;
 
-// Downloaded files of one repository, named so repositories never collide.
-std::string release_name(const Repository& repo) { return repo.name + "_InRelease"; }
+// An index's download, named so repositories never collide.
 std::string index_name(const Repository& repo, const std::string& relative) { return download_name(repo.name, relative); }
 
 // Caps on the downloads nothing signed gives a size for, with room to grow:
@@ -88,7 +87,7 @@ PreparedRequest release_fetch_request(const std::vector<Repository>& repos, cons
   return fetcher_request(metadata, options, [&](fetcher_client::Request& request) {
     for (const auto& repo : repos) {
       request.downloads.push_back({.url = repo.url_of("dists/" + repo.suite + "/InRelease"),
-                                   .dest_name = release_name(repo), .max_size = kReleaseCapBytes,
+                                   .dest_name = repo.in_release_name(), .max_size = kReleaseCapBytes,
                                    .checked_by = metadata_checked_by(repo)});
       add_key_downloads(request, repo.name, repo.keys);
     }
@@ -135,7 +134,7 @@ PreparedRequest index_fetch_request(const std::vector<Repository>& repos, const 
 verifier_client::Repository release_to_verify(PreparedRequest& p, const Repository& repo, const fs::path& metadata) {
   verifier_client::Repository out{.name = repo.name, .suite = repo.suite, .architectures = {repo.architecture},
                                   .components = repo.components};
-  out.in_release = ipc::FdReference::of_slot(p.add_fd(metadata / release_name(repo), kFetchedFile));
+  out.in_release = ipc::FdReference::of_slot(p.add_fd(metadata / repo.in_release_name(), kFetchedFile));
   out.keys = keys_to_verify(p, repo.name, repo.keys, metadata);
   return out;
 }
