@@ -10,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
+#include "stages/diskmaker/image_identity.hpp"
 #include "stages/diskmaker/tools.hpp"
 #include "stages/fetcher/sha256.hpp"
 
@@ -47,8 +48,7 @@ void compress(const ArtifactTarget& target, const std::string& compression, cons
   UniqueFd out(base::check_syscall(
       ::openat(target.dir_fd, dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "create", dst));
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  run_tool_checked({.argv = compress_argv(compression, target.dir_path + "/" + src,
-                                          locate_tool("pigz").has_value(), threads),
+  run_tool_checked({.argv = compress_argv(compression, target.dir_path + "/" + src, threads),
                     .stdout_fd = out.get(),
                     .inherit_fds = target.inherit_fds},
                    "compress '" + src + "' with " + compression);
@@ -67,6 +67,11 @@ void make_one(const ArtifactPlan& plan, const ArtifactTarget& target, TempFiles&
     run_tool_checked({.argv = convert_argv(type, target.dir_path + "/" + source, target.dir_path + "/" + converted),
                       .inherit_fds = target.inherit_fds},
                      "convert the disk to " + type);
+    if (!target.identity.disk_id.empty()) {
+      UniqueFd fd(base::check_syscall(::openat(target.dir_fd, converted.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC),
+                                      "open", converted));
+      settle_image_identity(fd.get(), type, plan.final_name, target.identity);
+    }
     source = converted;
   }
   if (compression != "none") {
@@ -115,13 +120,17 @@ std::vector<std::string> convert_argv(const std::string& type, const std::string
   return argv;
 }
 
-std::vector<std::string> compress_argv(const std::string& compression, const std::string& src, bool pigz,
-                                       unsigned threads) {
-  // -n: no file name or time in the gzip header, so equal disks give equal files.
-  if (compression == "gz" && pigz) return {"pigz", "-n", "-c", "-p", std::to_string(threads), src};
-  if (compression == "gz") return {"gzip", "-n", "-c", src};
-  if (compression == "xz") return {"xz", "-T0", "-c", src};
-  if (compression == "zstd") return {"zstd", "-T0", "-q", "-c", src};
+std::vector<std::string> compress_argv(const std::string& compression, const std::string& src, unsigned threads) {
+  // Each compressor's output must not depend on the machine: pigz's is the
+  // same for any -p (but not gzip's, so gz is always pigz) and -n leaves out
+  // the file name and time; xz's multi-threaded output is the same for any
+  // thread count but differs from its single-threaded one, which plain -T0
+  // picks on one processor ("+1": one thread, multi-threaded format); zstd's
+  // -T is always its multi-threaded format.
+  const std::string n = std::to_string(std::max(1u, threads));
+  if (compression == "gz") return {"pigz", "-n", "-c", "-p", n, src};
+  if (compression == "xz") return {"xz", "-T" + (threads > 1 ? n : "+1"), "-c", src};
+  if (compression == "zstd") return {"zstd", "-T" + n, "-q", "-c", src};
   throw base::Error(base::ErrorKind::kInvalidInput, "Failed to accept compression '" + compression + "'");
 }
 

@@ -5,11 +5,15 @@
 // nothing that looks finished is ever left behind.
 //
 //   <name>.raw  <name>.qcow2  <name>.vhd  <name>.vhdx  <name>.vmdk  <name>.vdi
-//   each optionally + .gz (pigz, else gzip) | .xz (xz -T0) | .zstd (zstd -T0)
+//   each optionally + .gz (pigz) | .xz (xz, multi-threaded) | .zstd (zstd)
+// qemu-img's random identifiers in vhd, vhdx, vmdk and vdi files are
+// replaced by derived ones (image_identity.hpp).
 #pragma once
 
 #include <cstdint>
 #include <string>
+
+#include "stages/diskmaker/image_identity.hpp"
 #include <vector>
 
 namespace stage::diskmaker {
@@ -33,9 +37,9 @@ std::string disk_temp_name(const std::string& output_name);
 
 // qemu-img convert from raw `src` to `type` at `dst`.
 std::vector<std::string> convert_argv(const std::string& type, const std::string& src, const std::string& dst);
-// The compressor writing `src` compressed to stdout; `pigz` when it is installed.
-std::vector<std::string> compress_argv(const std::string& compression, const std::string& src, bool pigz,
-                                       unsigned threads);
+// The compressor writing `src` compressed to stdout with `threads` threads,
+// its output the same bytes on any machine.
+std::vector<std::string> compress_argv(const std::string& compression, const std::string& src, unsigned threads);
 
 // Removes every file it holds in `dir_fd` on destruction, unless released.
 class TempFiles {
@@ -66,6 +70,7 @@ struct ArtifactTarget {
   std::string dir_path;
   std::string disk_name;
   std::vector<int> inherit_fds;
+  ImageIdentity identity;  // disk_id "": qemu-img's random identifiers kept
 };
 
 // Makes every planned artifact and renames them all into place at the end.

@@ -321,7 +321,12 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
 
   context.progress({.phase = "artifacts", .done = 0, .total = plans.size()});
   const std::vector<ProducedArtifact> produced = produce_artifacts(
-      plans, {.dir_fd = out.get(), .dir_path = fd_path(out.get()), .disk_name = disk_name, .inherit_fds = {out.get()}},
+      plans,
+      {.dir_fd = out.get(),
+       .dir_path = fd_path(out.get()),
+       .disk_name = disk_name,
+       .inherit_fds = {out.get()},
+       .identity = {.disk_id = disk.layout.disk_id, .time = source_date_epoch()}},
       temps);
   context.progress({.phase = "artifacts", .done = plans.size(), .total = plans.size()});
   fill_result(produced, placed, disk.layout.table, root_hash, result.initDiskmaker());

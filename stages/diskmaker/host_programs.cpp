@@ -51,7 +51,7 @@ std::vector<std::pair<std::string, std::string>> diskmaker_tools(
   }
   for (const auto& [type, compression] : artifacts) {
     if (type != "raw") programs.push_back("qemu-img");
-    if (compression == "gz") programs.push_back("gzip");
+    if (compression == "gz") programs.push_back("pigz");
     if (compression == "xz") programs.push_back("xz");
     if (compression == "zstd") programs.push_back("zstd");
   }

@@ -23,8 +23,8 @@ std::filesystem::path find_tool(std::string_view program);
 
 // What a request needs, for the supervisor's up-front check: (program,
 // Debian package) pairs. `fs_types` are partition fsType values;
-// `artifacts` are (type, compression) pairs. gzip stands for gz (pigz is
-// used instead when present).
+// `artifacts` are (type, compression) pairs; gz is pigz's (gzip's output
+// differs from it).
 std::vector<std::pair<std::string, std::string>> diskmaker_tools(
     const std::vector<std::string>& fs_types,
     const std::vector<std::pair<std::string, std::string>>& artifacts, bool verity = false);

@@ -74,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(
         ToolsCase{{"fat32", "ext4", "ext2", "swap", "none"},
                   {{"raw", "gz"}, {"qcow2", "xz"}, {"vhd", "zstd"}},
                   {{"sfdisk", "fdisk"}, {"mkfs.vfat", "dosfstools"}, {"mcopy", "mtools"},
-                   {"mkfs.ext4", "e2fsprogs"}, {"debugfs", "e2fsprogs"}, {"mkswap", "util-linux"}, {"gzip", "gzip"},
+                   {"mkfs.ext4", "e2fsprogs"}, {"debugfs", "e2fsprogs"}, {"mkswap", "util-linux"}, {"pigz", "pigz"},
                    {"qemu-img", "qemu-utils"}, {"xz", "xz-utils"}, {"zstd", "zstd"}}}));
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
@@ -77,11 +78,20 @@ std::string kind_text(const OutputDifference& d) {
 
 OutputSet hash_outputs(const fs::path& dir) {
   base::ErrorContext ctx{"hashing the outputs in", dir.string()};
+  const fs::path sums = dir / kChecksumFile;
   OutputSet set;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name == kBuildRecordFile || name == kSignatureFile) continue;
-    set.emplace(name, hash_output(entry.path()));
+  set.emplace(kChecksumFile, hash_output(sums));
+  std::ifstream in(sums);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "<sha256>  <name>", as the publish wrote it (sha256sums_text).
+    const std::string name = line.size() > 66 ? line.substr(66) : "";
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
+        line.compare(64, 2, "  ") != 0) {
+      base::fail(base::ErrorKind::kFailed, "Failed to read '" + sums.string() + "': '" + line +
+                                               "' is not a line of a hash and a file name");
+    }
+    set.emplace(name, hash_output(dir / name));
   }
   return set;
 }

@@ -26,11 +26,14 @@ struct OutputHash {
 // The outputs of one build by file name.
 using OutputSet = std::map<std::string, OutputHash>;
 
-// Every file of the output directory `dir` but the build record
-// (.build-record.json: the inputs' digests, not an output) and
-// SHA256SUMS.asc (only the first build signs: a signature carries its own
-// time), hashed. A link, a directory or any other non-regular file there is
-// an error naming it.
+// The files one build published in the output directory `dir`: SHA256SUMS
+// and each file it lists, hashed. Not among them: the build record
+// (.build-record.json: the inputs' digests, not an output), SHA256SUMS.asc
+// (only the first build signs: a signature carries its own time), and the
+// files of an earlier build of the same systemConfig.name with other
+// artifacts, still beside them. A missing SHA256SUMS, a line of it that
+// is not a hash and a plain file name, or a listed link, directory or other
+// non-regular file is an error naming it.
 OutputSet hash_outputs(const std::filesystem::path& dir);
 
 enum class OutputDifferenceKind { kContent, kOnlyFirst, kOnlySecond };

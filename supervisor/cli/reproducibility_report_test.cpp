@@ -77,22 +77,43 @@ TEST(ReproducibilityOutputs, EachDifferingOutputIsNamedOnceWithHowItDiffers) {
   EXPECT_EQ(d[4].kind, OutputDifferenceKind::kOnlyFirst);
 }
 
-TEST(ReproducibilityOutputs, EveryFileOfTheDirectoryIsHashedButTheRecordAndTheSignature) {
+std::string sums_line(const std::string& name) { return std::string(kAbc) + "  " + name + "\n"; }
+
+// Beside the build's files: its record, its signature, and an earlier
+// build's artifact of the same image (a .vhd it no longer asks for).
+TEST(ReproducibilityOutputs, Sha256sumsAndTheFilesItListsAreHashedAndNothingElse) {
   const TempDir dir;
   write(dir.path() / "img.raw", "abc");
-  write(dir.path() / "SHA256SUMS", "");
+  write(dir.path() / "SHA256SUMS", sums_line("img.raw"));
   write(dir.path() / ".build-record.json", "{}");
   write(dir.path() / "SHA256SUMS.asc", "sig");
+  write(dir.path() / "img.vhd", "old");
   const OutputSet set = hash_outputs(dir.path());
   ASSERT_EQ(set.size(), 2u);
   EXPECT_EQ(set.at("img.raw").sha256, kAbc);
   EXPECT_EQ(set.at("img.raw").size, 3u);
-  EXPECT_EQ(set.at("SHA256SUMS").sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(set.at("SHA256SUMS").size, sums_line("img.raw").size());
+}
+
+TEST(ReproducibilityOutputs, AMissingSha256sumsOrAPathInItIsRefusedByName) {
+  const TempDir dir;
+  write(dir.path() / "img.raw", "abc");
+  EXPECT_THROW(hash_outputs(dir.path()), base::Error);
+  for (const std::string& bad : {sums_line("../img.raw"), sums_line(""), std::string("abc  img.raw\n")}) {
+    write(dir.path() / "SHA256SUMS", bad);
+    try {
+      hash_outputs(dir.path());
+      FAIL() << "read: " << bad;
+    } catch (const base::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is not a line of a hash and a file name"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ReproducibilityOutputs, ALinkOrADirectoryAmongTheOutputsIsRefusedByName) {
   const TempDir dir;
   write(dir.path() / "img.raw", "abc");
+  write(dir.path() / "SHA256SUMS", sums_line("img.raw") + sums_line("link.raw"));
   fs::create_symlink("img.raw", dir.path() / "link.raw");
   try {
     hash_outputs(dir.path());
@@ -101,6 +122,7 @@ TEST(ReproducibilityOutputs, ALinkOrADirectoryAmongTheOutputsIsRefusedByName) {
     EXPECT_NE(std::string(e.what()).find("link.raw"), std::string::npos) << e.what();
   }
   fs::remove(dir.path() / "link.raw");
+  write(dir.path() / "SHA256SUMS", sums_line("img.raw") + sums_line("sub"));
   fs::create_directory(dir.path() / "sub");
   try {
     hash_outputs(dir.path());

@@ -6,7 +6,8 @@
 // saved build environment saved then copied, and copied then not; a configuration
 // command that writes bytes of /dev/urandom into /etc/oic-random makes the
 // check fail naming the disk image and that one file of its root, and the
-// second build's outputs are kept where the report says.
+// second build's outputs are kept where the report says. Every artifact
+// format and compression gives the same bytes.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -25,6 +26,11 @@ using repo::RepoWorld;
 
 constexpr const char* kReproducible = "The build is reproducible: a second build from the same template and lockfile";
 constexpr const char* kProvider = "debian-debian12-x86_64";
+// 9 artifacts: with the SBOM, lockfile, merged template and SHA256SUMS 13 outputs.
+constexpr const char* kEveryArtifact =
+    "  artifacts:\n    - type: raw\n    - type: raw\n      compression: gz\n"
+    "    - type: raw\n      compression: xz\n    - type: raw\n      compression: zstd\n"
+    "    - type: qcow2\n    - type: vhd\n    - type: vhdx\n    - type: vmdk\n    - type: vdi\n";
 
 class HermeticReproducible : public ::testing::Test {
  protected:
@@ -40,10 +46,21 @@ class HermeticReproducible : public ::testing::Test {
             "    - cmd: \"for i in 1 2 3 4; do IFS= read -r x; printf '%s' \\\"$x\\\"; done </dev/urandom "
             ">/etc/oic-random\"\n";
     repo::write_file(random_template(), text);
+    // The same image in every artifact format and compression: the disk
+    // section of the defaults with its artifacts list replaced.
+    const std::string defaults = kInstallableDefaults;
+    const std::size_t disk = defaults.find("disk:\n");
+    std::string formats = std::regex_replace(
+        repo::slurp(world_->template_path()), std::regex("systemConfig:\n  name: repo-test\n"),
+        "systemConfig:\n  name: repo-formats\n");
+    formats += std::regex_replace(defaults.substr(disk, defaults.find("systemConfig:") - disk),
+                                  std::regex("  artifacts:\n    - type: raw\n"), kEveryArtifact);
+    repo::write_file(formats_template(), formats);
   }
   static void TearDownTestSuite() { world_.reset(); }
 
   static fs::path random_template() { return world_->root() / "random.yml"; }
+  static fs::path formats_template() { return world_->root() / "formats.yml"; }
   static fs::path work() { return world_->root() / "work" / kProvider; }
   static std::vector<fs::path> scratch_dirs() {
     std::vector<fs::path> found;
@@ -92,6 +109,24 @@ TEST_F(HermeticReproducible, TheSameTemplateAndLockfileGiveTheSameOutputsWithThe
   EXPECT_NE(both(warm).find("Installing without a saved build environment (--check-reproducible)"), std::string::npos)
       << both(warm);
   EXPECT_TRUE(scratch_dirs().empty()) << ::testing::PrintToString(scratch_dirs());
+}
+
+// qemu-img writes random identifiers into vhd, vhdx, vmdk and vdi files; the
+// disk maker replaces them with derived ones. A file an earlier build left
+// in the output directory is not one of this build's outputs.
+TEST_F(HermeticReproducible, EveryArtifactFormatAndCompressionIsTheSameBytes) {
+  const fs::path out = work() / "imagebuild/repo-formats";
+  fs::create_directories(out);
+  repo::write_file(out / "repo-test-1.0.0.vhd.old", "an earlier build's");
+  const repo::CliResult r = world_->full_cli({"build", formats_template().string(), "--check-reproducible"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(std::string(kReproducible) + " gave the same 13 outputs (SHA-256) as the first, in " +
+                       out.string() + "\n"),
+            std::string::npos)
+      << r.out;
+  for (const char* name : {"raw", "raw.gz", "raw.xz", "raw.zstd", "qcow2", "vhd", "vhdx", "vmdk", "vdi"}) {
+    EXPECT_TRUE(fs::is_regular_file(out / ("repo-test-1.0.0." + std::string(name)))) << name;
+  }
 }
 
 TEST_F(HermeticReproducible, ARandomFileMakesTheCheckFailNamingTheImageAndThatFile) {
