@@ -81,6 +81,31 @@ PeImage read_pe_image(std::string_view bytes, std::string_view where) {
   return image;
 }
 
+std::uint32_t pe_checksum(std::string_view bytes, std::uint64_t checksum_at) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 0; i < bytes.size(); i += 2) {
+    if (i >= checksum_at && i < checksum_at + 4) continue;
+    const std::uint64_t low = static_cast<unsigned char>(bytes[i]);
+    const std::uint64_t high = i + 1 < bytes.size() ? static_cast<unsigned char>(bytes[i + 1]) : 0;
+    sum += low | (high << 8);
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint32_t>(sum + bytes.size());
+}
+
+void set_pe_timestamp(std::string& bytes, std::uint32_t time, std::string_view where) {
+  (void)read_pe_image(bytes, where);  // MZ, the PE signature, the headers inside the file
+  const std::uint64_t coff = read_le(bytes, 0x3c, 4, where) + 4;
+  const std::uint64_t checksum_at = coff + 20 + 64;  // the same in PE32 and PE32+
+  require_inside(bytes, checksum_at, 4, where);
+  const auto put = [&bytes](std::uint64_t at, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i) bytes[at + static_cast<std::uint64_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
+  };
+  put(coff + 4, time);
+  if (read_le(bytes, checksum_at, 4, where) != 0) put(checksum_at, pe_checksum(bytes, checksum_at));
+}
+
 std::string_view section_data(std::string_view bytes, const PeSection& section, std::string_view where) {
   if (section.raw_offset > bytes.size() || bytes.size() - section.raw_offset < section.raw_size) {
     refuse(where, "section " + section.name + " lies past the end of the file");

@@ -36,4 +36,15 @@ PeImage read_pe_image(std::string_view bytes, std::string_view where);
 // when it lies past the end of the file.
 std::string_view section_data(std::string_view bytes, const PeSection& section, std::string_view where);
 
+// The PE checksum of `bytes` with the 4 bytes at `checksum_at` taken as 0:
+// 16-bit little-endian words summed with each carry folded back, plus the
+// file's length (what objcopy writes into the optional header's CheckSum).
+std::uint32_t pe_checksum(std::string_view bytes, std::uint64_t checksum_at);
+
+// Sets the COFF header's TimeDateStamp to `time` and, when the optional
+// header's CheckSum is set, makes it again: objcopy stamps a UKI with the
+// time it ran and reads no SOURCE_DATE_EPOCH. kInvalidInput naming `where`
+// when `bytes` is not a PE image.
+void set_pe_timestamp(std::string& bytes, std::uint32_t time, std::string_view where);
+
 }  // namespace base

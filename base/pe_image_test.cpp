@@ -94,6 +94,31 @@ TEST(PeImage, RefusesBadLongNames) {
   EXPECT_THAT(message_of(endless), HasSubstr("its string table has no end"));
 }
 
+// 0xffff + 0xffff folds to 0xffff; the checksum field is skipped; the odd
+// last byte is a word 0x0001: 0x10000 folds to 1; plus the length 9. (The
+// sum is the one objcopy 2.40 wrote into a UKI it made, checked by hand.)
+TEST(PeChecksum, FoldsCarriesSkipsTheFieldAndAddsTheLength) {
+  EXPECT_EQ(pe_checksum(std::string("\xff\xff\xff\xff" "ABCD" "\x01", 9), 4), 10u);
+  EXPECT_EQ(pe_checksum(std::string("\xff\xff\xff\xff" "\0\0\0\0" "\x01", 9), 4), 10u);
+  EXPECT_EQ(pe_checksum(std::string("\x02\x01", 2), 100), 0x0102u + 2);
+}
+
+TEST(PeTimestamp, IsSetAndASetChecksumFollowsIt) {
+  std::string bytes = fake_pe();
+  constexpr std::size_t kChecksum = kCoff + 20 + 64;
+  set_pe_timestamp(bytes, 0x6553f100, "x.efi");
+  EXPECT_EQ(bytes.substr(kCoff + 4, 4), std::string("\x00\xf1\x53\x65", 4));
+  EXPECT_EQ(bytes.substr(kChecksum, 4), std::string(4, '\0')) << "an unset checksum stays unset";
+  put_le(bytes, kChecksum, 1, 4);
+  set_pe_timestamp(bytes, 0x6553f101, "x.efi");
+  std::uint32_t stored = 0;
+  for (int i = 3; i >= 0; --i) stored = (stored << 8) | static_cast<unsigned char>(bytes[kChecksum + static_cast<std::size_t>(i)]);
+  EXPECT_EQ(stored, pe_checksum(bytes, kChecksum));
+  EXPECT_NE(stored, 1u);
+  std::string elf = "ELF";
+  EXPECT_THROW(set_pe_timestamp(elf, 1, "x.efi"), Error);
+}
+
 TEST(PeImage, SectionDataPastTheEndIsRefused) {
   std::string bytes = fake_pe();
   put_le(bytes, kTable + 40 + 16, 0x200, 4);  // 0x300 + 0x200 > 0x400

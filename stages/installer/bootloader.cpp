@@ -256,11 +256,16 @@ class BootInstaller {
     written_.push_back(boot_dir + "/grubx64.efi");
   }
 
-  // The build time in grub-mkstandalone's memdisk (grub_memdisk.hpp), when the stage has one.
-  void settle_memdisk_times(const std::string& efi) const {
+  // The build time, when the stage has one (SOURCE_DATE_EPOCH).
+  static std::optional<std::int64_t> build_time() {
     const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
-    if (epoch == nullptr || *epoch == '\0') return;
-    settle_grub_memdisk_times(root_.string(), efi, std::stoll(epoch));
+    if (epoch == nullptr || *epoch == '\0') return std::nullopt;
+    return std::stoll(epoch);
+  }
+
+  // The build time in grub-mkstandalone's memdisk (grub_memdisk.hpp).
+  void settle_memdisk_times(const std::string& efi) const {
+    if (const auto time = build_time()) settle_grub_memdisk_times(root_.string(), efi, *time);
   }
 
   void install_systemd_boot() {
@@ -314,6 +319,12 @@ class BootInstaller {
     host_(uki_objcopy_argv(read_pe_layout(stub_bytes), sections, (host_work / "stub.efi").string(),
                            (host_work / "uki.efi").string()),
           "Failed to build the UKI with objcopy");
+    if (const auto time = build_time()) {  // objcopy stamped it with the time it ran
+      std::string uki = *read_file_in_root(root_, work + "/uki.efi");
+      base::set_pe_timestamp(uki, static_cast<std::uint32_t>(std::clamp<std::int64_t>(*time, 0, UINT32_MAX)),
+                             "the UKI objcopy made");
+      write_file_in_root(root_, work + "/uki.efi", uki, 0644);
+    }
     copy(work + "/uki.efi", esp_ + "/EFI/Linux/" + uki_name());
     if (as_default_loader) copy(work + "/uki.efi", esp_ + "/EFI/BOOT/BOOTX64.EFI");
     std::filesystem::remove_all(host_work);

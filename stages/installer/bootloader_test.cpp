@@ -272,7 +272,7 @@ class BootLoaderTest : public ::testing::Test {
           uki_cmdline_ = slurp(argv[i].substr(std::string_view(".cmdline=").size()));
         }
       }
-      spit(argv.back(), "uki");
+      spit(argv.back(), uki_bytes_);
       return std::string();
     };
   }
@@ -286,6 +286,7 @@ class BootLoaderTest : public ::testing::Test {
   std::vector<std::vector<std::string>> chroot_commands_;
   std::vector<std::vector<std::string>> host_commands_;
   std::string uki_cmdline_;
+  std::string uki_bytes_ = "uki";  // what the played objcopy writes
   std::string memdisk_menu_;
   std::string sbat_;
 };
@@ -539,6 +540,23 @@ TEST_F(BootLoaderTest, BuildsAUkiAsTheOnlyBootBinaryWithoutABootManager) {
   EXPECT_THAT(host_commands_[0], Contains(".initrd=0x8000"));
   EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), "uki");
   EXPECT_FALSE(fs::exists(root_ / "tmp/os-image-composer-uki"));
+}
+
+// objcopy stamps the UKI with the time it ran: the build time replaces it.
+TEST_F(BootLoaderTest, TheUkisPeTimeIsTheBuildTime) {
+  spit(root_ / "usr/lib/systemd/boot/efi/linuxx64.efi.stub", fake_pe(0));
+  uki_bytes_ = fake_pe(0);
+  put_le(uki_bytes_, 0x84 + 4, 0x6b16a369, 4);  // objcopy's "now"
+  BootSettings settings = kEfi;
+  settings.provider = "";
+  settings.uki = true;
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  install(settings);
+  ::unsetenv("SOURCE_DATE_EPOCH");
+  std::string expected = fake_pe(0);
+  put_le(expected, 0x84 + 4, 1700000000, 4);
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), expected);
+  EXPECT_EQ(slurp(root_ / "boot/efi/EFI/Linux/debian-6.1.0-28-amd64.efi"), expected);
 }
 
 TEST_F(BootLoaderTest, NamesThePackageOfAMissingStub) {
