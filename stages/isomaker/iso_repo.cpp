@@ -44,7 +44,7 @@ std::string read_text(const std::string& path) {
 std::vector<Graft> index_deb(const std::string& dir, std::int64_t time, const std::vector<int>& input_fds) {
   const std::string scanned = dir + ".packages";
   run_into({"apt-ftparchive", "packages", dir}, scanned, "index the packages (apt-ftparchive packages)", input_fds);
-  write_text(dir + "/Packages", relative_packages_index(read_text(scanned), dir));
+  write_text(dir + "/Packages", relative_packages_index(read_text(scanned)));
   const std::string release = dir + ".release";
   run_into({"apt-ftparchive", "-o", "APT::FTPArchive::Release::Date=" + rfc1123_date(time), "release", dir}, release,
            "write the repository's Release (apt-ftparchive release)", {});
@@ -62,15 +62,20 @@ std::vector<Graft> index_rpm(const std::string& dir, std::int64_t time, const st
 
 }  // namespace
 
-std::string relative_packages_index(const std::string& index, const std::string& scanned_dir) {
-  const std::string prefix = "Filename: " + scanned_dir + "/";
+std::string relative_packages_index(const std::string& index) {
+  static constexpr std::string_view kFilename = "Filename: ";
   std::string out;
   std::size_t start = 0;
   while (start < index.size()) {
     std::size_t end = index.find('\n', start);
     end = end == std::string::npos ? index.size() : end + 1;
     const std::string_view line(index.data() + start, end - start);
-    out += line.starts_with(prefix) ? "Filename: ./" + std::string(line.substr(prefix.size())) : std::string(line);
+    if (line.starts_with(kFilename)) {
+      const std::string_view path = line.substr(kFilename.size());
+      out += "Filename: ./" + std::string(path.substr(path.rfind('/') + 1));
+    } else {
+      out += line;
+    }
     start = end;
   }
   return out;

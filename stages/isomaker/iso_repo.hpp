@@ -23,8 +23,10 @@ std::vector<Graft> make_repository(PackageFamily family, const std::vector<std::
                                    const std::string& scratch_dir, std::int64_t time,
                                    const std::vector<int>& input_fds = {});
 
-// apt-ftparchive names each package by the path it scanned; the medium's
-// Packages names it relative to the repository ("./x.deb").
-std::string relative_packages_index(const std::string& index, const std::string& scanned_dir);
+// apt-ftparchive names each package by the path it scanned, or by where a
+// link there leads when that is another link (the build's package links
+// are); the medium's repository is flat, so Packages names each file by its
+// name in it ("./x.deb").
+std::string relative_packages_index(const std::string& index);
 
 }  // namespace stage::isomaker

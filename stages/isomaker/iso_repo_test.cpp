@@ -19,8 +19,8 @@ using ::testing::HasSubstr;
 
 TEST(IsoRepo, PackagesIndexNamesFilesRelativeToTheRepository) {
   const std::string index = "Package: a\nFilename: /w/cache-repo/a_1_all.deb\nSize: 3\n\nPackage: b\n"
-                            "Filename: /w/cache-repo/b_1_all.deb\n";
-  EXPECT_EQ(relative_packages_index(index, "/w/cache-repo"),
+                            "Filename: /w/builds/build-x/iso-repo/b_1_all.deb\n";
+  EXPECT_EQ(relative_packages_index(index),
             "Package: a\nFilename: ./a_1_all.deb\nSize: 3\n\nPackage: b\nFilename: ./b_1_all.deb\n");
 }
 
@@ -46,7 +46,14 @@ TEST(IsoRepo, DebRepositoryIsFlatWithPackagesAndRelease) {
   tests::TempDir dir;
   const fs::path repo = dir.path() / "cache-repo";
   fs::create_directories(repo);
-  const std::vector<std::string> packages = {make_deb(dir, "alpha").string(), make_deb(dir, "beta").string()};
+  // As the build hands them over: links (to the package cache) in a directory of their own.
+  fs::create_directories(dir.path() / "iso-repo");
+  std::vector<std::string> packages;
+  for (const char* name : {"alpha", "beta"}) {
+    const fs::path link = dir.path() / "iso-repo" / make_deb(dir, name).filename();
+    fs::create_symlink(dir.path() / "pool" / link.filename(), link);
+    packages.push_back(link.string());
+  }
   const auto grafts = make_repository(PackageFamily::kDeb, packages, repo.string(), 1700000000);
   ASSERT_EQ(grafts.size(), 4u);
   EXPECT_EQ(grafts[0].iso_path, "/cache-repo/alpha_1.0_all.deb");
@@ -55,7 +62,9 @@ TEST(IsoRepo, DebRepositoryIsFlatWithPackagesAndRelease) {
   EXPECT_EQ(grafts[3].iso_path, "/cache-repo/Release");
   const std::string index = dir.read("cache-repo/Packages");
   EXPECT_THAT(index, HasSubstr("Package: alpha\n"));
+  EXPECT_THAT(index, HasSubstr("Filename: ./alpha_1.0_all.deb\n"));
   EXPECT_THAT(index, HasSubstr("Filename: ./beta_1.0_all.deb\n"));
+  EXPECT_THAT(index, ::testing::Not(HasSubstr("Filename: /")));
   const std::string release = dir.read("cache-repo/Release");
   EXPECT_THAT(release, HasSubstr("Date: Tue, 14 Nov 2023 22:13:20 +0000\n"));
   EXPECT_THAT(release, HasSubstr(" Packages\n"));
