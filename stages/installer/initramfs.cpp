@@ -211,7 +211,9 @@ void make_initramfs(const std::filesystem::path& root, const KernelInfo& kernel,
     command.argv = {"update-initramfs", exists ? "-u" : "-c", "-k", kernel.version};
   } else if (tool == "dracut") {
     require_program(root, "dracut", "dracut");
-    command.argv = {"dracut", "--force", "--no-hostonly"};
+    // --reproducible: entries sorted, times clamped to SOURCE_DATE_EPOCH
+    // (the chroot's environment carries the build time).
+    command.argv = {"dracut", "--force", "--no-hostonly", "--reproducible"};
     if (!extra_modules.empty()) command.argv.insert(command.argv.end(), {"--add-drivers", joined(extra_modules)});
     if (contents.verity_root) command.argv.insert(command.argv.end(), {"--add", std::string(kDracutVerityModule)});
     command.argv.insert(command.argv.end(), {"--kver", kernel.version, "/" + kernel.initrd_path});

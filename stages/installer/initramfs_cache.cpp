@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kKeyFormat = "oic-initramfs-1";  // bumped when the key's inputs change
+constexpr std::string_view kKeyFormat = "oic-initramfs-2";  // bumped when the key's inputs or the tool's arguments change (2: dracut --reproducible)
 constexpr std::size_t kReadBuffer = 1 << 20;
 
 struct CtxDeleter {

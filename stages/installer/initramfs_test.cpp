@@ -118,7 +118,7 @@ TEST_F(InitramfsTest, RunsDracutWithoutHostOnlyMode) {
   touch("usr/bin/dracut");
   make_initramfs(root_, kernel_, "dracut", {}, recorder());
   EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
-      "dracut", "--force", "--no-hostonly", "--kver", "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
+      "dracut", "--force", "--no-hostonly", "--reproducible", "--kver", "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
 }
 
 // kernel.enableExtraModules: listed for initramfs-tools after what the file
@@ -141,7 +141,7 @@ TEST_F(InitramfsTest, ExtraModulesAreListedForInitramfsToolsAndPassedToDracut) {
   commands_.clear();
   make_initramfs(root_, kernel_, "dracut", {extra}, recorder());
   EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
-      "dracut", "--force", "--no-hostonly", "--add-drivers", "usbcore usb_common pcspkr", "--kver", "6.1.0-28-amd64",
+      "dracut", "--force", "--no-hostonly", "--reproducible", "--add-drivers", "usbcore usb_common pcspkr", "--kver", "6.1.0-28-amd64",
       "/boot/initrd.img-6.1.0-28-amd64"}));
 }
 
@@ -195,7 +195,7 @@ TEST_F(InitramfsTest, AVerityRootAddsDracutsVeritysetupModule) {
   touch("usr/lib/modules/6.1.0-28-amd64/kernel/drivers/md/dm-verity.ko");
   make_initramfs(root_, kernel_, "dracut", {.extra_modules = {"dm-verity"}, .verity_root = true}, recorder());
   EXPECT_THAT(commands_, ElementsAre(std::vector<std::string>{
-      "dracut", "--force", "--no-hostonly", "--add-drivers", "dm-verity", "--add", "systemd-veritysetup", "--kver",
+      "dracut", "--force", "--no-hostonly", "--reproducible", "--add-drivers", "dm-verity", "--add", "systemd-veritysetup", "--kver",
       "6.1.0-28-amd64", "/boot/initrd.img-6.1.0-28-amd64"}));
 }
 

@@ -193,15 +193,22 @@ TEST_F(IsoImages, IsoCarriesTheLiveEnvironmentTheTargetAndItsPackages) {
   EXPECT_EQ(manifest["diskPath"], "/dev/vda");
   EXPECT_EQ(manifest["rootPartition"], 2);
   EXPECT_EQ(manifest["image"]["rawSize"], 2ull << 30);
-  // Every locked package is in the ISO's repository at its locked version.
+  // Every locked package is in the ISO's repository at its locked version,
+  // named by its place on the medium (a flat repository: ./NAME).
   std::map<std::string, std::string> in_repo;
   std::istringstream packages(read_text(out / "Packages"));
   std::string line, name;
+  std::size_t filenames = 0;
   while (std::getline(packages, line)) {
     if (line.starts_with("Package: ")) name = line.substr(9);
     if (line.starts_with("Version: ")) in_repo[name] = line.substr(9);
+    if (line.starts_with("Filename: ")) {
+      ++filenames;
+      EXPECT_TRUE(line.starts_with("Filename: ./" + name + "_") && line.find('/', 12) == std::string::npos) << line;
+    }
   }
   EXPECT_EQ(in_repo, locked_packages(iso().lock()));
+  EXPECT_EQ(filenames, in_repo.size());
   EXPECT_NE(read_text(out / "template-dump.yaml").find("Unattended_ISO"), std::string::npos);
 }
 
