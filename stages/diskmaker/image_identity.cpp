@@ -124,14 +124,19 @@ std::uint32_t vmdk_cid(const std::string& disk_id) {
 }
 
 std::string settled_vmdk_descriptor(std::string text, const std::string& name, const ImageIdentity& identity) {
+  // qemu-img writes the CID as "%x": 1 to 8 hex digits, not zero-padded.
   const std::size_t cid = text.find("\nCID=");
-  base::check(cid != std::string::npos && cid + 13 <= text.size() &&
-                  std::all_of(text.begin() + static_cast<std::ptrdiff_t>(cid + 5),
-                              text.begin() + static_cast<std::ptrdiff_t>(cid + 13), ::isxdigit),
-              not_a(name, "vmdk", "its descriptor has no CID of 8 hex digits"));
+  const std::size_t digits = cid == std::string::npos ? cid : cid + 5;
+  std::size_t end = digits;
+  while (end != std::string::npos && end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end]))) ++end;
+  base::check(digits != std::string::npos && end > digits && end - digits <= 8 &&
+                  (end == text.size() || text[end] == '\n'),
+              not_a(name, "vmdk", "its descriptor has no CID of 1 to 8 hex digits"));
   static constexpr char kHex[] = "0123456789abcdef";
   const std::uint32_t value = vmdk_cid(identity.disk_id);
-  for (unsigned i = 0; i < 8; ++i) text[cid + 5 + i] = kHex[(value >> (28 - 4 * i)) & 0xf];
+  std::string hex(8, '0');
+  for (unsigned i = 0; i < 8; ++i) hex[i] = kHex[(value >> (28 - 4 * i)) & 0xf];
+  text.replace(digits, end - digits, hex);
   const std::size_t extent = text.find(" SPARSE \"", text.find("\nRW "));
   const std::size_t open = extent == std::string::npos ? extent : extent + 9;
   const std::size_t close = open == std::string::npos ? open : text.find('"', open);

@@ -141,6 +141,35 @@ TEST(VhdTime, IsTheBuildTime) {
   fs::remove_all(dir);
 }
 
+// qemu-img writes the CID unpadded ("%x"): one in 16 is 7 digits or fewer.
+TEST(VmdkCid, OfFewerThanEightDigitsIsReplacedWhole) {
+  if (run({"qemu-img", "--version"}) != 0) GTEST_SKIP() << "qemu-img (qemu-utils) is not installed";
+  const fs::path dir = fs::temp_directory_path() / ("diskmaker-vmdk-cid-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "d.vmdk";
+  ASSERT_EQ(run({"qemu-img", "create", "-q", "-f", "vmdk", file.string(), "4M"}), 0);
+  std::string bytes = read_all(file);
+  // The descriptor (sector 1 on, its length in sectors at byte 36), NUL-padded.
+  const std::size_t length = 512 * static_cast<unsigned char>(bytes[36]);
+  std::string descriptor = bytes.substr(512, length);
+  const std::size_t at = descriptor.find("\nCID=");
+  ASSERT_NE(at, std::string::npos);
+  descriptor.replace(at + 5, descriptor.find('\n', at + 1) - at - 5, "2a");
+  descriptor.resize(length, '\0');
+  bytes.replace(512, length, descriptor);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_EQ(run({"qemu-img", "check", "-q", "-f", "vmdk", file.string()}), 0);
+  base::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC));
+  settle_image_identity(fd.get(), "vmdk", "d.vmdk", {.disk_id = kDiskId, .time = kTime});
+  const std::string settled = read_all(file);
+  const std::size_t cid = settled.find("\nCID=");
+  ASSERT_NE(cid, std::string::npos);
+  EXPECT_EQ(settled.find('\n', cid + 1) - cid - 5, 8u) << settled.substr(cid, 20);
+  EXPECT_NE(settled.find("\nparentCID=ffffffff\n"), std::string::npos);
+  EXPECT_EQ(run({"qemu-img", "check", "-q", "-f", "vmdk", file.string()}), 0);
+  fs::remove_all(dir);
+}
+
 TEST(ArtifactIdBytes, FollowTheDiskIdentifierAndTheLabel) {
   EXPECT_EQ(artifact_id_bytes(kDiskId, "vdi:image-uuid"), artifact_id_bytes(kDiskId, "vdi:image-uuid"));
   EXPECT_NE(artifact_id_bytes(kDiskId, "vdi:image-uuid"), artifact_id_bytes(kDiskId, "vdi:last-snapshot-uuid"));
