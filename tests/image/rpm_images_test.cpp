@@ -99,8 +99,9 @@ class RpmImages : public ::testing::Test {
     const fs::path tpl = scratch_->path() / "azl3.yml";
     write_text(tpl, user_template("azl3", "azl3-fixture", false));
     // Built twice (--check-reproducible): the second build from the
-    // published lockfile in a scratch directory, copying the build
-    // environment the first saved; every output compared.
+    // published lockfile in a scratch directory, getting its build
+    // environment the other way from the first (copied or installed);
+    // every output compared.
     azl3_build_ = std::make_unique<TimedRun>(workspace_->cli({"build", tpl.string(), "--check-reproducible"}));
     std::cout << "[ image    ] build of the azl3 default template, checked by a second build: "
               << azl3_build_->seconds << " s\n";
