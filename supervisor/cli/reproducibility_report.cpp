@@ -8,7 +8,6 @@
 
 #include "base/error.hpp"
 #include "base/unique_fd.hpp"
-#include "supervisor/build/image_record.hpp"
 #include "supervisor/build/outputs.hpp"
 #include "supervisor/cli/inspector_run.hpp"
 
