@@ -45,7 +45,8 @@ void boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
 }
 
 // A dm-verity root is built into a raw disk whose kernel command line sits
-// in a UKI (the disk maker puts the root hash there; Secure Boot signs it).
+// in an EFI binary on the ESP, where the disk maker puts the root hash
+// (Secure Boot signs it after): a UKI, or GRUB's menu inside its memdisk.
 void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
   if (type != "raw") {
@@ -57,17 +58,19 @@ void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
   const auto& kernel = t.system_config->kernel;
   const bool uki = kernel && kernel->uki.value_or(false);
+  if (provider == "grub" || provider == "grub2") return;
   if ((provider != "systemd-boot" && provider != "none") || !uki) {
-    out.push_back("systemConfig.immutability.enabled: a dm-verity root needs its root hash in a UKI: set "
-                  "systemConfig.bootloader.provider to systemd-boot and systemConfig.kernel.uki to true (it is " +
+    out.push_back("systemConfig.immutability.enabled: a dm-verity root needs its root hash in a UKI or in GRUB's "
+                  "menu: set systemConfig.bootloader.provider to grub, or to systemd-boot with "
+                  "systemConfig.kernel.uki true (it is " +
                   provider + (uki ? " with a UKI)" : " without a UKI)"));
   }
 }
 
-// Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI
-// (which may hold a dm-verity root hash), or by GRUB through shim (its menu
-// inside the signed binary; a dm-verity root with GRUB is refused by
-// verity_keys). An ISO's boot chain is not signed by this version.
+// Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI,
+// or by GRUB through shim (its menu inside the signed binary); either may
+// hold a dm-verity root hash. An ISO's boot chain is not signed by this
+// version.
 void secure_boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
   const auto& loader = t.system_config->bootloader;

@@ -191,7 +191,12 @@ class BootInstaller {
     require_in_tree(root_, strip_slashes(grub.modules_dir) + "/linux.mod", grub.modules_package);
     require_in_tree(root_, "usr/bin/" + grub.mkstandalone, grub.tools_package);
     if (settings_.secure_boot) return install_grub_secure_boot();
-    const std::string embedded = grub_embedded_config(settings_);
+    // A dm-verity root cannot hold its own root hash: the whole menu is then
+    // inside the EFI binary (and beside it on the ESP), where the disk maker
+    // writes the hash; the tree gets no grub.cfg.
+    const bool verity = has_verity(settings_);
+    const KernelInfo& kernel = has_initrd_ ? kernel_ : without_initrd();
+    const std::string embedded = verity ? grub_config(settings_, kernel, os_.title) : grub_embedded_config(settings_);
     const std::string boot_dir = esp_ + "/EFI/BOOT";
     make_dirs_in_root(root_, boot_dir);
     // mkstandalone runs in the chroot, so its input is a file of the tree. Its
@@ -209,8 +214,7 @@ class BootInstaller {
     settle_memdisk_times(boot_dir + "/BOOTX64.EFI");
     written_.push_back(boot_dir + "/BOOTX64.EFI");
     write(boot_dir + "/grub.cfg", embedded);
-    write(strip_slashes(grub.config_dir) + "/grub.cfg",
-          grub_config(settings_, has_initrd_ ? kernel_ : without_initrd(), os_.title));
+    if (!verity) write(strip_slashes(grub.config_dir) + "/grub.cfg", grub_config(settings_, kernel, os_.title));
   }
 
   // shim as the removable path's loader, GRUB as shim's grubx64.efi beside
@@ -413,13 +417,12 @@ void check_verity_boot(const BootSettings& settings) {
     base::require(is_partition_uuid(*uuid), what + ": partition UUID '" + *uuid +
                                                 "' of the root's data or hash partition is not a GPT partition UUID");
   }
-  base::require(settings.provider != "grub" && settings.provider != "grub2",
-                what + ": it needs the kernel command line in a UKI, and the boot loader provider is grub; set "
-                       "systemConfig.bootloader.provider to systemd-boot and systemConfig.kernel.uki to true, or "
-                       "set systemConfig.immutability.enabled to false");
-  base::require(settings.uki, what + ": it needs the kernel command line in a UKI (the one EFI binary the root "
-                                     "hash is written into and that Secure Boot signs); set "
-                                     "systemConfig.kernel.uki to true, or systemConfig.immutability.enabled to false");
+  const bool grub = settings.provider == "grub" || settings.provider == "grub2";
+  base::require(grub || settings.uki,
+                what + ": it needs the kernel command line in an EFI binary (a UKI, or GRUB with its menu inside), "
+                       "where the root hash is written and that Secure Boot signs; set systemConfig.kernel.uki to "
+                       "true or systemConfig.bootloader.provider to grub, or systemConfig.immutability.enabled to "
+                       "false");
   std::istringstream words(settings.cmdline);
   for (std::string word; words >> word;) {
     const bool own = word.starts_with("root=") || word.starts_with("roothash=") ||

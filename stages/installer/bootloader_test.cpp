@@ -596,6 +596,27 @@ TEST_F(BootLoaderTest, AVerityRootsUkiCarriesThePlaceholderOnce) {
   EXPECT_EQ(uki_cmdline_, "root=UUID=r00t ro console=ttyS0,115200");
 }
 
+// GRUB boots a dm-verity root with its whole menu inside the EFI binary
+// (and a copy beside it), where the disk maker writes the root hash: the
+// root, whose hash it is, holds no menu.
+TEST_F(BootLoaderTest, AVerityRootWithGrubHasTheWholeMenuOnTheEsp) {
+  spit(root_ / "usr/lib/grub/x86_64-efi/linux.mod", "");
+  spit(root_ / "usr/bin/grub-mkstandalone", "");
+  BootSettings grub = verity_uki();
+  grub.provider = "grub";
+  grub.uki = false;
+  EXPECT_THAT(install(grub), UnorderedElementsAre("boot/efi/EFI/BOOT/BOOTX64.EFI", "boot/efi/EFI/BOOT/grub.cfg"));
+  ASSERT_EQ(chroot_commands_.size(), 1u);
+  EXPECT_EQ(chroot_commands_[0].back(), "boot/grub/grub.cfg=/tmp/os-image-composer-grub-embedded.cfg");
+  const std::string menu = slurp(root_ / "boot/efi/EFI/BOOT/grub.cfg");
+  EXPECT_THAT(menu, HasSubstr("menuentry 'Debian GNU/Linux 12 (bookworm)'"));
+  EXPECT_THAT(menu, HasSubstr("search --no-floppy --fs-uuid --set=root r00t\n"));
+  EXPECT_THAT(menu, HasSubstr(" " + kernel_arguments(grub) + "\n"));
+  EXPECT_THAT(menu, HasSubstr("root=/dev/mapper/root ro roothash=" + kPlaceholder + " "));
+  EXPECT_THAT(menu, Not(HasSubstr("configfile")));
+  EXPECT_FALSE(fs::exists(root_ / "boot/grub/grub.cfg"));
+}
+
 TEST_F(BootLoaderTest, AVerityRootRefusesWhatCannotCarryItsRootHash) {
   spit(root_ / "usr/lib/systemd/boot/efi/linuxx64.efi.stub", fake_pe(0));
   spit(root_ / "usr/lib/systemd/boot/efi/systemd-bootx64.efi", "sd-boot");
@@ -611,10 +632,8 @@ TEST_F(BootLoaderTest, AVerityRootRefusesWhatCannotCarryItsRootHash) {
     BootSettings settings;
     const char* message;
   } cases[] = {
-      {"GRUB with a UKI", with([](BootSettings& s) { s.provider = "grub"; }), "the boot loader provider is grub"},
-      {"GRUB alone", with([](BootSettings& s) { s.provider = "grub2"; s.uki = false; }), "provider is grub"},
       {"systemd-boot without a UKI", with([](BootSettings& s) { s.uki = false; }),
-       "set systemConfig.kernel.uki to true"},
+       "set systemConfig.kernel.uki to true or systemConfig.bootloader.provider to grub"},
       {"no boot loader at all", with([](BootSettings& s) { s = BootSettings{.verity_data_uuid = kDataUuid,
                                                                            .verity_hash_uuid = kHashUuid}; }),
        "systemConfig.kernel.uki"},

@@ -86,6 +86,25 @@ void require_real_directory(const fs::path& root, const std::string& path) {
                     "; it must be a directory to be copied to /opt");
 }
 
+// The template's commands may have made entries below /opt/<dir> already
+// (the emt3 default makes /opt/var/lib/sshd): the image's /<dir> is merged
+// into them by `cp -a`, which is safe only where no path of both is
+// anything but a real directory in both (a file would be overwritten, a
+// symbolic link written through).
+void require_mergeable(const fs::path& from, const fs::path& into, const std::string& shown_from,
+                       const std::string& shown_into) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(into)) {
+    const std::string name = entry.path().filename().string();
+    const fs::file_type source = fs::symlink_status(from / name).type();
+    if (source == fs::file_type::not_found) continue;
+    const bool directories = source == fs::file_type::directory && entry.symlink_status().type() == fs::file_type::directory;
+    base::require(directories, "Failed to copy '" + shown_from + "/" + name + "' of the image to '" + shown_into +
+                                   "/" + name + "' (its writable copy for the dm-verity root): the configuration "
+                                   "already made '" + shown_into + "/" + name + "', and only directories merge");
+    require_mergeable(from / name, entry.path(), shown_from + "/" + name, shown_into + "/" + name);
+  }
+}
+
 }  // namespace
 
 bool wants_verity(ipc::proto::InstallerRequest::Reader request) {
@@ -138,9 +157,14 @@ void copy_writable_state(const fs::path& root, const std::vector<FstabLine>& fst
     if (mounts(fstab, "/" + dir)) continue;
     make_dirs_in_root(root, dir);
     require_real_directory(root, dir);
-    base::require(fs::symlink_status(root / opt / dir).type() == fs::file_type::not_found,
-                  "Failed to copy '/" + dir + "' of the image to '/" + opt + "/" + dir +
-                      "' (its writable copy for the dm-verity root): the image already has '/" + opt + "/" + dir + "'");
+    const fs::file_type existing = fs::symlink_status(root / opt / dir).type();
+    if (existing != fs::file_type::not_found) {
+      base::require(existing == fs::file_type::directory,
+                    "Failed to copy '/" + dir + "' of the image to '/" + opt + "/" + dir +
+                        "' (its writable copy for the dm-verity root): the image has '/" + opt + "/" + dir +
+                        "', and it is not a directory");
+      require_mergeable(root / dir, root / opt / dir, "/" + dir, "/" + opt + "/" + dir);
+    }
     copy_directory_into(root / dir, root / opt);
   }
 }

@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "base/error.hpp"
@@ -152,7 +153,7 @@ TEST_F(VerityStateTest, CopiesOnlyWhatTheRequestDoesNotMount) {
   EXPECT_FALSE(fs::exists(root_ / "opt/home"));
 }
 
-TEST_F(VerityStateTest, RefusesALinkOutOfTheTreeAndAnExistingCopy) {
+TEST_F(VerityStateTest, RefusesALinkOutOfTheTree) {
   char tmpl[] = "/tmp/verity_state_outside.XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const fs::path outside = tmpl;
@@ -166,16 +167,53 @@ TEST_F(VerityStateTest, RefusesALinkOutOfTheTreeAndAnExistingCopy) {
     EXPECT_THAT(e.what(), HasSubstr("'/var' of the image is a symbolic link"));
   }
   EXPECT_FALSE(fs::exists(root_ / "opt/var"));
-  fs::remove(root_ / "var");
   fs::remove_all(outside);
-  fs::create_directories(root_ / "var/lib");
-  fs::create_directories(root_ / "opt/var");
-  try {
-    copy_writable_state(root_, {kRoot, kOpt});
-    ADD_FAILURE() << "no error";
-  } catch (const base::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("the image already has '/opt/var'"));
+}
+
+// The emt3 default's configuration makes /opt/var/lib/sshd: what the
+// configuration made below /opt/var stays and /var is merged into it.
+TEST_F(VerityStateTest, MergesIntoDirectoriesTheConfigurationMade) {
+  spit(root_ / "var/lib/dpkg/status", "Package: dash\n");
+  fs::create_directories(root_ / "opt/var/lib/sshd");
+  spit(root_ / "opt/var/lib/sshd/state", "the template's\n");
+  copy_writable_state(root_, {kRoot, kOpt});
+  EXPECT_EQ(slurp(root_ / "opt/var/lib/dpkg/status"), "Package: dash\n");
+  EXPECT_EQ(slurp(root_ / "opt/var/lib/sshd/state"), "the template's\n");
+}
+
+// Where a path is in both and is not a directory in both, `cp` would
+// overwrite the configuration's file or write through its link (out of
+// the tree): refused, naming it, nothing copied.
+TEST_F(VerityStateTest, RefusesToMergeOverAFileOrALinkTheConfigurationMade) {
+  char tmpl[] = "/tmp/verity_state_outside.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const fs::path outside = tmpl;
+  spit(root_ / "var/lib/dpkg/status", "Package: dash\n");
+  struct Case {
+    const char* why;
+    std::function<void()> make;
+    const char* named;
+  } cases[] = {
+      {"a file over a file", [&] { spit(root_ / "opt/var/lib/dpkg/status", "mine\n"); }, "'/opt/var/lib/dpkg/status'"},
+      {"a link over a directory", [&] { fs::create_directories(root_ / "opt/var/lib");
+                                        fs::create_symlink(outside, root_ / "opt/var/lib/dpkg"); }, "'/opt/var/lib/dpkg'"},
+      {"a file over /var", [&] { spit(root_ / "opt/var", "not a directory\n"); }, "'/opt/var', and it is not a directory"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    fs::remove_all(root_ / "opt");
+    c.make();
+    try {
+      copy_writable_state(root_, {kRoot, kOpt});
+      ADD_FAILURE() << "no error";
+    } catch (const base::Error& e) {
+      EXPECT_EQ(e.kind(), base::ErrorKind::kInvalidInput);
+      EXPECT_THAT(e.what(), HasSubstr(c.named));
+    }
+    EXPECT_TRUE(fs::is_empty(outside)) << "nothing written through the link";
   }
+  EXPECT_EQ(slurp(root_ / "opt/var"), "not a directory\n");
+  fs::remove_all(outside);
 }
 
 }  // namespace

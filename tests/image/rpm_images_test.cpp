@@ -9,7 +9,8 @@
 // system, and the build checked by a second one (--check-reproducible).
 // The azl3 sample template (GRUB) builds and boots too. The emt3
 // default template (its repository publishes no repomd.xml.asc; only the
-// packages are signed) is built from the same packages, unsigned metadata. The azl3 initrd boots
+// packages are signed) is built from the same packages, unsigned metadata,
+// and boots with its root on dm-verity, verified. The azl3 initrd boots
 // with -kernel/-initrd, and an azl3 ISO installs unattended onto a blank disk.
 #include <unistd.h>
 
@@ -66,17 +67,36 @@ void drop_host_key_command(const fs::path& defaults) {
   write_text(defaults, text.erase(at, line.size()));
 }
 
-// A user's template over the distribution's defaults: a name, a user in
-// the sudo group (wheel on azl3), and for emt3 no verity root, which this
-// disk layout has no hash partition for.
-std::string user_template(const std::string& dist, const std::string& name, bool immutable_off) {
+// A user's template over the distribution's defaults: a name and a user in
+// the sudo group (wheel on azl3). The emt3 default keeps its dm-verity root
+// (immutability on, a roothashmap partition) and gets the probe
+// tests/image/verity_image_test.cpp reads on the serial console (its files
+// are copied beside the template).
+std::string user_template(const std::string& dist, const std::string& name) {
   std::string text = "image:\n  name: " + name + "\n  version: \"1.0.0\"\n" +
                      "target:\n  os: " + (dist == "azl3" ? "azure-linux" : "edge-microvisor-toolkit") +
                      "\n  dist: " + dist + "\n  arch: x86_64\n  imageType: raw\n" +
                      "systemConfig:\n  name: Default_Raw\n" +
                      "  users:\n    - name: tester\n      password: \"tester\"\n      groups: [wheel]\n";
-  if (immutable_off) text += "  immutability:\n    enabled: false\n";
+  if (dist == "emt3") {
+    text += "  additionalFiles:\n    - local: files/oic-verity-probe\n      final: /usr/local/bin/oic-verity-probe\n"
+            "    - local: files/oic-verity-probe.service\n"
+            "      final: /etc/systemd/system/oic-verity-probe.service\n"
+            "  configurations:\n"
+            "    - cmd: \"chmod 0755 /usr/local/bin/oic-verity-probe\"\n"
+            "    - cmd: \"mkdir -p /usr/share/oic-verity-probe && seq 1 20000 > /usr/share/oic-verity-probe/data\"\n"
+            "    - cmd: \"systemctl enable oic-verity-probe.service\"\n";
+  }
   return text;
+}
+
+// "key=value" of the verity probe's serial console lines.
+std::string probe_value(const std::string& console, const std::string& key) {
+  const std::string prefix = "oic-verity-probe: " + key + "=";
+  const std::size_t at = console.find(prefix);
+  if (at == std::string::npos) return "(no " + key + " line)";
+  const std::size_t from = at + prefix.size();
+  return console.substr(from, console.find_first_of("\r\n", from) - from);
 }
 
 class RpmImages : public ::testing::Test {
@@ -97,7 +117,7 @@ class RpmImages : public ::testing::Test {
                      false);
     workspace_ = std::make_unique<ImageWorkspace>("oic-rpm", config);
     const fs::path tpl = scratch_->path() / "azl3.yml";
-    write_text(tpl, user_template("azl3", "azl3-fixture", false));
+    write_text(tpl, user_template("azl3", "azl3-fixture"));
     // Built twice (--check-reproducible): the second build from the
     // published lockfile in a scratch directory, getting its build
     // environment the other way from the first (copied or installed);
@@ -319,20 +339,42 @@ TEST_F(RpmImages, RpmVerifyIsCleanApartFromConfiguredFiles) {
 }
 
 // emt3 publishes no repomd.xml.asc: its provider checks the packages' own
-// signatures only. Its default template builds from the same packages.
-TEST_F(RpmImages, Emt3DefaultTemplateBuildsFromAnUnsignedRepomd) {
+// signatures only. Its default template builds from the same packages with
+// its read-only root on dm-verity, and boots with that root verified.
+TEST_F(RpmImages, Emt3DefaultTemplateBuildsFromAnUnsignedRepomdAndBootsAVerifiedRoot) {
   const fs::path tpl = scratch("emt3") / "emt3.yml";
-  write_text(tpl, user_template("emt3", "emt3-fixture", true));
+  write_text(tpl, user_template("emt3", "emt3-fixture"));
+  fs::create_directories(tpl.parent_path() / "files");
+  for (const char* file : {"oic-verity-probe", "oic-verity-probe.service"}) {
+    fs::copy_file(source_dir() / "tests/image/templates/files" / file, tpl.parent_path() / "files" / file,
+                  fs::copy_options::overwrite_existing);
+  }
   const TimedRun build = workspace_->build(tpl);
-  std::cout << "[ image    ] build of the emt3 default template: " << build.seconds << " s\n";
+  std::cout << "[ image    ] build of the emt3 default template (dm-verity root): " << build.seconds << " s\n";
   ASSERT_EQ(build.result.exit_code, 0) << build.tail();
+  EXPECT_NE(build.output().find("dm-verity root hash "), std::string::npos) << build.tail();
   const ImageOutputs emt3{workspace_->output_dir("edge-microvisor-toolkit-emt3-x86_64", "Default_Raw"),
                           "emt3-fixture-1.0.0"};
   const json lock = json::parse(read_text(emt3.lock()));
   EXPECT_EQ(lock["family"], "rpm");
   EXPECT_EQ(lock["repositories"][0]["signer"], "");
-  EXPECT_TRUE(fs::is_regular_file(emt3.file("raw.gz")));
   EXPECT_FALSE(fs::exists(emt_repo_->repomd_asc()));
+  ASSERT_TRUE(fs::is_regular_file(emt3.file("raw.gz")));
+
+  const RunResult unzip = run_tool({"gzip", "-dk", emt3.file("raw.gz").string()}, scratch("emt3"));
+  ASSERT_EQ(unzip.exit_code, 0) << unzip.err;
+  const fs::path console = scratch("emt3") / "boot.console";
+  const TimedRun boot = workspace_->cli({"boot", emt3.raw().string(), "--check", "--timeout",
+                                         std::to_string(kBootTimeoutSeconds), "--serial-log", console.string()});
+  std::cout << "[ image    ] boot of the emt3 image to login: " << boot.seconds << " s\n";
+  const std::string text = fs::exists(console) ? read_text(console) : "";
+  ASSERT_EQ(boot.result.exit_code, 0) << "no login prompt: " << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
+  EXPECT_EQ(probe_value(text, "status"), "verified") << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
+  EXPECT_NE(probe_value(text, "root").find("/dev/mapper/root options=ro"), std::string::npos) << probe_value(text, "root");
+  EXPECT_EQ(probe_value(text, "usr"), "read-only");
+  EXPECT_EQ(probe_value(text, "etc"), "writable");
+  EXPECT_EQ(probe_value(text, "var"), "writable");
+  EXPECT_EQ(probe_value(text, "read"), "ok");
 }
 
 // The azl3 sample a user starts from: GRUB (grub2-mkstandalone, as azl3

@@ -427,12 +427,13 @@ TEST_F(VerityImage, TheDbKeyIsNowhereButInItsOwnFile) {
   EXPECT_TRUE(found.exit_code == 1 || (found.exit_code == 2 && !found.err.empty())) << found.exit_code;
 }
 
-// A Debian 12 GRUB image signed for Secure Boot (templates/debian12-checks.yml,
-// the package set the other Debian 12 image tests share, with the snakeoil
-// keys): shim as BOOTX64.EFI, the signed GRUB with its menu inside as
-// grubx64.efi, the kernel on the ESP. It boots to login under Secure Boot
-// enforcing; a copy with one byte of the kernel changed is refused by GRUB
-// (shim's verification).
+// A Debian 12 GRUB image with a dm-verity root, signed for Secure Boot
+// (templates/debian12-verity.yml booted by GRUB instead of systemd-boot and
+// a UKI, the package set the other Debian 12 image tests share, with the
+// snakeoil keys): shim as BOOTX64.EFI, the signed GRUB with its menu and the
+// root hash inside as grubx64.efi, the kernel on the ESP. It boots to login
+// under Secure Boot enforcing with its root verified; a copy with one byte
+// of the kernel changed is refused by GRUB (shim's verification).
 class GrubSecureBootImage : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -440,9 +441,18 @@ class GrubSecureBootImage : public ::testing::Test {
     if (pre_.skip.empty() && pre_.missing.empty()) pre_.missing = missing_secure_boot_tools();
     if (!pre_.met()) return;
     workspace_ = std::make_unique<ImageWorkspace>("oic-grub-sb");
-    build_ = workspace_->build(
-        write_signed_template(workspace_->root() / "template", "debian12-checks.yml", "debian12-grub-signed.yml"));
-    std::cout << "[ image    ] build of the signed GRUB image: " << build_.seconds << " s\n";
+    const fs::path tpl =
+        write_signed_template(workspace_->root() / "template", "debian12-verity.yml", "debian12-grub-signed.yml");
+    std::string text = read_text(tpl);
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"provider: systemd-boot\n", "provider: grub\n"},
+                                   {"uki: true\n", "uki: false\n"}}) {
+      const std::size_t at = text.find(from);
+      if (at == std::string::npos) throw std::runtime_error("debian12-verity.yml has no '" + from + "'");
+      text.replace(at, from.size(), to);
+    }
+    std::ofstream(tpl, std::ios::trunc) << text;
+    build_ = workspace_->build(tpl);
+    std::cout << "[ image    ] build of the signed GRUB image with a dm-verity root: " << build_.seconds << " s\n";
   }
   static void TearDownTestSuite() { workspace_.reset(); }
 
@@ -452,7 +462,7 @@ class GrubSecureBootImage : public ::testing::Test {
     ASSERT_EQ(build_.result.exit_code, 0) << build_.tail();
   }
 
-  static ImageOutputs outputs() { return {workspace_->output_dir(kProvider, "Checks_Raw"), "oic-checks-1.0.0"}; }
+  static ImageOutputs outputs() { return {workspace_->output_dir(kProvider, "Verity_Raw"), "oic-verity-1.0.0"}; }
   static fs::path scratch() { return workspace_->root() / "scratch"; }
   static std::uint64_t esp_offset() { return read_partition_table(outputs().raw(), scratch())[0].offset; }
 
@@ -464,8 +474,9 @@ class GrubSecureBootImage : public ::testing::Test {
 std::string tail_of(const std::string& text) { return text.substr(text.size() > 5000 ? text.size() - 5000 : 0); }
 
 // The ESP holds the chain and nothing unsigned that GRUB reads: shim, GRUB
-// (with SBAT and its menu inside), the kernel and initrd; every EFI binary
-// (MZ) passes sbverify with the DB certificate; shim trusts no CA of its own.
+// (with SBAT and its menu inside, the root hash on its kernel line), the
+// kernel and initrd; every EFI binary (MZ) passes sbverify with the DB
+// certificate; shim trusts no CA of its own.
 TEST_F(GrubSecureBootImage, TheEspHoldsShimTheSignedGrubAndTheKernel) {
   const FatReader esp(outputs().raw(), esp_offset(), scratch() / "esp");
   const std::vector<std::string> tree = esp.list_tree();
@@ -480,7 +491,11 @@ TEST_F(GrubSecureBootImage, TheEspHoldsShimTheSignedGrubAndTheKernel) {
   ASSERT_FALSE(kernel.empty()) << "no kernel in /EFI/debian";
   const std::string grub = esp.read_file("/EFI/BOOT/grubx64.efi").value_or("");
   EXPECT_THAT(grub, HasSubstr("\ngrub,5,")) << "its .sbat";
-  EXPECT_THAT(grub, HasSubstr("linux " + kernel + " root=UUID=")) << "the menu in its memdisk";
+  const std::string root_hash = logged_root_hash(build_.output());
+  ASSERT_EQ(root_hash.size(), 64u) << "the build logged no root hash: " << build_.tail();
+  EXPECT_THAT(grub, HasSubstr("linux " + kernel + " root=/dev/mapper/root ro roothash=" + root_hash + " "))
+      << "the menu in its memdisk";
+  EXPECT_THAT(grub, Not(HasSubstr("placeholder")));
   for (const std::string& path : {std::string("/EFI/BOOT/BOOTX64.EFI"), std::string("/EFI/BOOT/grubx64.efi"), kernel}) {
     const fs::path file = scratch() / "signed.efi";
     std::ofstream(file, std::ios::binary) << esp.read_file(path).value_or("");
@@ -488,7 +503,6 @@ TEST_F(GrubSecureBootImage, TheEspHoldsShimTheSignedGrubAndTheKernel) {
     EXPECT_EQ(check.exit_code, 0) << path << " is not signed by the DB key: " << check.out << check.err;
   }
   EXPECT_TRUE(fs::is_regular_file(outputs().dir / "DB.cer"));
-  EXPECT_THAT(build_.output(), HasSubstr("immutability.enabled forced to false")) << "no dm-verity root here";
 }
 
 TEST_F(GrubSecureBootImage, BootsToLoginUnderSecureBoot) {
@@ -496,6 +510,10 @@ TEST_F(GrubSecureBootImage, BootsToLoginUnderSecureBoot) {
   EXPECT_THAT(console, HasSubstr("login:")) << tail_of(console);
   EXPECT_THAT(console, HasSubstr("Secure boot enabled"));
   EXPECT_THAT(console, Not(HasSubstr("bad shim signature")));
+  EXPECT_EQ(probe_value(console, "status"), "verified") << tail_of(console);
+  EXPECT_THAT(probe_value(console, "root"), HasSubstr("/dev/mapper/root options=ro"));
+  EXPECT_EQ(probe_value(console, "usr"), "read-only");
+  EXPECT_EQ(probe_value(console, "etc"), "writable");
 }
 
 TEST_F(GrubSecureBootImage, GrubRefusesTheKernelWithAChangedByte) {
