@@ -165,6 +165,11 @@ void run_request(proto::StageRequest::Reader request, ipc::StageContext& context
   if (end_stray_processes()) {
     context.log(ipc::LogLevel::kWarning, "Ended processes the configuration left running");
   }
+  // Before the initramfs's key is taken: the package tools' logs and backups
+  // differ between a cold install and a copied build environment (their
+  // times), and the image keeps neither (removed again below).
+  remove_build_logs(root.path);
+  if (!rpm) remove_dpkg_backups(root.path);
   const std::optional<KernelInfo> kernel = find_kernel(root.path, installer.getInitrdFileName().cStr());
   if (kernel) {
     context.progress({.phase = "initramfs", .item = kernel->version});

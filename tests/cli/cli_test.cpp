@@ -505,12 +505,13 @@ TEST_F(Validate, AcceptsAGoodTemplateAndLogsASummary) {
 
 // A key this version cannot build as asked: validate says so, build refuses
 // before fetching anything (a mutable image is not what `enabled: true`
-// asks for, and with GRUB the root hash has no UKI to go into).
+// asks for, and systemd-boot without a UKI has no signed place for the root
+// hash).
 TEST_F(Validate, ImmutabilityIsAWarningInValidateAndARefusalInBuild) {
   const fs::path tpl = root_ / "cwd/immutable.yml";
   write_text(tpl, "image: {name: immutable, version: \"1.0.0\"}\n"
                   "target: {os: debian, dist: debian12, arch: x86_64, imageType: raw}\n"
-                  "systemConfig:\n  name: immutable\n  bootloader: {provider: grub}\n"
+                  "systemConfig:\n  name: immutable\n  bootloader: {provider: systemd-boot}\n  kernel: {uki: false}\n"
                   "  immutability:\n    enabled: true\n");
   for (const bool merged : {false, true}) {
     SCOPED_TRACE(merged ? "--merged" : "plain");

@@ -2,8 +2,9 @@
 // hermetic repository with every real stage, a first build makes it with the
 // target's update-initramfs and the supervisor keeps it under the tree's key;
 // a rebuild of the same template copies the kept one (the test changes its
-// bytes in the store, so the image shows where its initramfs came from); a
-// template that changes the tree (another hostname) makes a new one.
+// bytes in the store, so the image shows where its initramfs came from), and
+// so does one that installs without the saved build environment; a template
+// that changes the tree (another hostname) makes a new one.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -39,6 +40,15 @@ class HermeticInitramfsReuse : public ::testing::Test {
     rebuilt_ = world_->full_cli({"build", world_->template_path().string(), "--rebuild"});
     if (rebuilt_.exit_code != 0) return;
     rebuilt_initrd_ = esp_initrd();
+    // Without the saved build environment (its provider's saves removed,
+    // the kept initramfs images stay) the build installs cold: the same
+    // tree, so it copies the kept initramfs too.
+    cleaned_ = world_->full_cli({"cache", "clean", "--workspace", "--provider-id", "debian-debian12-x86_64"});
+    if (cleaned_.exit_code != 0) return;
+    cold_ = world_->full_cli({"build", world_->template_path().string(), "--rebuild"});
+    if (cold_.exit_code != 0) return;
+    cold_initrd_ = esp_initrd();
+    cold_kept_ = kept_files().size();
     repo::write_file(world_->template_path(), repo::slurp(world_->template_path()) + "  hostname: oic-other\n");
     changed_ = world_->full_cli({"build", world_->template_path().string()});
     if (changed_.exit_code == 0) changed_initrd_ = esp_initrd();
@@ -64,9 +74,10 @@ class HermeticInitramfsReuse : public ::testing::Test {
   }
 
   static inline std::unique_ptr<RepoWorld> world_;
-  static inline repo::CliResult first_, rebuilt_, changed_;
+  static inline repo::CliResult first_, rebuilt_, cleaned_, cold_, changed_;
   static inline std::vector<fs::path> stored_;
-  static inline std::string first_initrd_, rebuilt_initrd_, changed_initrd_;
+  static inline std::size_t cold_kept_ = 0;
+  static inline std::string first_initrd_, rebuilt_initrd_, cold_initrd_, changed_initrd_;
 };
 
 TEST_F(HermeticInitramfsReuse, TheFirstBuildMakesTheInitramfsAndKeepsIt) {
@@ -81,6 +92,19 @@ TEST_F(HermeticInitramfsReuse, ARebuildOfTheSameTemplateCopiesTheKeptInitramfs) 
   ASSERT_EQ(rebuilt_.exit_code, 0) << rebuilt_.out << rebuilt_.err;
   EXPECT_NE((rebuilt_.out + rebuilt_.err).find(kReused), std::string::npos) << rebuilt_.err;
   EXPECT_EQ(rebuilt_initrd_, kKept) << "the rebuild's initramfs is not the kept one";
+}
+
+// A cold install and a copied build environment configure the same tree:
+// the package tools' logs, whose times differ, are gone before its key is
+// taken.
+TEST_F(HermeticInitramfsReuse, AColdInstallOfTheSameTemplateCopiesTheKeptInitramfs) {
+  ASSERT_EQ(cleaned_.exit_code, 0) << cleaned_.out << cleaned_.err;
+  ASSERT_EQ(cold_.exit_code, 0) << cold_.out << cold_.err;
+  const std::string log = cold_.out + cold_.err;
+  EXPECT_NE(log.find("Installed the build environment"), std::string::npos) << "a cold install: " << log;
+  EXPECT_NE(log.find(kReused), std::string::npos) << log;
+  EXPECT_EQ(cold_initrd_, kKept);
+  EXPECT_EQ(cold_kept_, 1u) << "no new key";
 }
 
 TEST_F(HermeticInitramfsReuse, ATemplateThatChangesTheTreeMakesANewOne) {
