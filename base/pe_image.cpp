@@ -113,4 +113,15 @@ std::string_view section_data(std::string_view bytes, const PeSection& section, 
   return bytes.substr(section.raw_offset, section.raw_size);
 }
 
+void disable_shim_vendor_cert(std::string& image) {
+  constexpr std::string_view kWhere = "the shim";
+  const PeImage pe = read_pe_image(image, kWhere);
+  const PeSection* section = pe.find(".vendor_cert");
+  require(section != nullptr, "Failed to use the shim: it has no .vendor_cert section");
+  // struct { u32 authorized_size, deauthorized_size, authorized_offset, deauthorized_offset; }
+  require(section_data(image, *section, kWhere).size() >= 16,
+          "Failed to use the shim: its .vendor_cert section is shorter than its header");
+  image.replace(section->raw_offset, 4, 4, '\0');
+}
+
 }  // namespace base

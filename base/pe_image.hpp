@@ -47,4 +47,11 @@ std::uint32_t pe_checksum(std::string_view bytes, std::uint64_t checksum_at);
 // when `bytes` is not a PE image.
 void set_pe_timestamp(std::string& bytes, std::uint32_t time, std::string_view where);
 
+// Makes a shim trust only the firmware's db: sets the authorized_size (the
+// first u32) of its .vendor_cert section to 0, so the distribution's CA
+// built into it (Debian's shim-unsigned carries Debian's) is not used. The
+// installer (a disk's ESP) and the ISO maker (its EFI image) both do.
+// Throws kInvalidInput when `image` is no PE image or has no such section.
+void disable_shim_vendor_cert(std::string& image);
+
 }  // namespace base

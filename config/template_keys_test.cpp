@@ -232,9 +232,10 @@ const std::vector<KeyTests>& key_table() {
       {"systemConfig.immutability.secureBootDBKey",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
         "image_verity:tests/image/verity_image_test.cpp:GrubSecureBootImage.GrubRefusesTheKernelWithAChangedByte",
+        "image_iso:tests/image/iso_images_test.cpp:IsoImages.GrubRefusesTheIsosKernelWithAChangedByte",
         "installer_bootloader:stages/installer/bootloader_test.cpp:"
         "BootLoaderTest.SecureBootPutsShimGrubAndTheKernelOnTheEsp",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksAndIsosWithGrubOrSystemdBootAndAUki",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
         "SecureBootKeys.RelativePathsAreBesideTheTemplate",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:EspCopy.SigningJobsCarryTheKeyOnlyInTheSignRequest",
@@ -242,14 +243,16 @@ const std::vector<KeyTests>& key_table() {
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate"}},
       {"systemConfig.immutability.secureBootDBCrt",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheFirmwareRefusesTheUkiWithAChangedByte",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
+        "image_iso:tests/image/iso_images_test.cpp:IsoImages.IsosBootChainIsSignedWithTheDbKey",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksAndIsosWithGrubOrSystemdBootAndAUki",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.EveryEfiBinaryIsSignedAndPassesSbverifyWithTheDbCertificate",
         "secure_boot_esp:tests/cli/secure_boot_esp_test.cpp:"
         "SecureBootEsp.AKeyThatDoesNotMatchItsCertificateStopsTheBuildAndChangesNothing"}},
       {"systemConfig.immutability.secureBootDBCer",
        {"image_verity:tests/image/verity_image_test.cpp:VerityImage.TheRootHashIsInTheUkiAndVerifiesTheRootPartition",
-        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki",
+        "image_iso:tests/image/iso_images_test.cpp:IsoImages.IsosBootChainIsSignedWithTheDbKey",
+        "config_unbuilt_keys:config/unbuilt_keys_test.cpp:UnbuiltKeys.SecureBootKeysAreBuiltForRawDisksAndIsosWithGrubOrSystemdBootAndAUki",
         "supervisor_secure_boot:supervisor/build/secure_boot_test.cpp:"
         "SecureBootKeys.TheDbCertificateIsReadWithoutFollowingALink"}},
       {"systemConfig.users[].name",

@@ -69,8 +69,9 @@ void verity_keys(const ImageTemplate& t, std::vector<std::string>& out) {
 
 // Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI,
 // or by GRUB through shim (its menu inside the signed binary); either may
-// hold a dm-verity root hash. An ISO's boot chain is not signed by this
-// version.
+// hold a dm-verity root hash. An ISO's boot chain (shim, a signed GRUB with
+// the menu inside, the signed live kernel) is signed too, and the disk its
+// installer writes is that raw disk. An initrd has no boot chain to sign.
 void secure_boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const std::string type = t.target ? t.target->image_type.value_or("raw") : "raw";
   const auto& loader = t.system_config->bootloader;
@@ -78,9 +79,10 @@ void secure_boot_keys(const ImageTemplate& t, std::vector<std::string>& out) {
   const auto& kernel = t.system_config->kernel;
   const bool uki = kernel && kernel->uki.value_or(false);
   const bool grub = provider == "grub" || provider == "grub2";
-  if (type == "raw" && ((provider == "systemd-boot" && uki) || grub)) return;
+  if ((type == "raw" || type == "iso") && ((provider == "systemd-boot" && uki) || grub)) return;
   out.push_back("systemConfig.immutability.secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure Boot signing "
-                "is built for raw disk images booted by GRUB, or by systemd-boot with a UKI, not for imageType " +
+                "is built for raw disk images and ISOs (their disk) booted by GRUB, or by systemd-boot with a UKI, "
+                "not for imageType " +
                 type + " with " + provider + (uki ? " and a UKI" : " without a UKI") +
                 "; remove the keys, or build a raw image with GRUB or with systemd-boot and "
                 "systemConfig.kernel.uki: true");

@@ -68,9 +68,10 @@ ImageTemplate with_secure_boot(ImageTemplate t) {
 
 // Secure Boot signs the ESP of a raw disk booted by systemd-boot with a UKI,
 // or by GRUB through shim, with a dm-verity root or without (the merge
-// turned `enabled` off for want of a hash partition): built. An ISO and
-// systemd-boot without a UKI are refused for the keys.
-TEST(UnbuiltKeys, SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki) {
+// turned `enabled` off for want of a hash partition), and an ISO's boot
+// chain and its disk: built. An initrd and systemd-boot without a UKI are
+// refused for the keys.
+TEST(UnbuiltKeys, SecureBootKeysAreBuiltForRawDisksAndIsosWithGrubOrSystemdBootAndAUki) {
   EXPECT_TRUE(unbuilt_keys(with_secure_boot(verity_template("systemd-boot", true))).empty());
   EXPECT_NO_THROW(require_buildable(with_secure_boot(verity_template("systemd-boot", true))));
   for (const char* provider : {"grub", "grub2"}) {
@@ -83,11 +84,14 @@ TEST(UnbuiltKeys, SecureBootKeysAreBuiltForRawDisksWithGrubOrSystemdBootAndAUki)
   ImageTemplate iso = with_secure_boot(verity_template("grub", false));
   iso.system_config->immutability->enabled = false;
   iso.target->image_type = "iso";
-  EXPECT_THAT(unbuilt_keys(iso), ElementsAre(HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure "
-                                                       "Boot signing is built for raw disk images booted by GRUB, "
-                                                       "or by systemd-boot with a UKI, not for imageType iso with "
-                                                       "grub without a UKI")));
-  EXPECT_THROW(require_buildable(iso), base::Error);
+  EXPECT_TRUE(unbuilt_keys(iso).empty());
+  ImageTemplate initrd = iso;
+  initrd.target->image_type = "initrd";
+  EXPECT_THAT(unbuilt_keys(initrd),
+              ElementsAre(HasSubstr("secureBootDBKey/secureBootDBCrt/secureBootDBCer: Secure Boot signing is built "
+                                    "for raw disk images and ISOs (their disk) booted by GRUB, or by systemd-boot "
+                                    "with a UKI, not for imageType initrd with grub without a UKI")));
+  EXPECT_THROW(require_buildable(initrd), base::Error);
   ImageTemplate no_uki = with_secure_boot(verity_template("systemd-boot", false));
   no_uki.system_config->immutability->enabled = false;
   EXPECT_THAT(unbuilt_keys(no_uki), ElementsAre(HasSubstr("not for imageType raw with systemd-boot without a UKI")));

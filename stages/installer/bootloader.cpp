@@ -234,7 +234,7 @@ class BootInstaller {
     std::string shim = read_file_in_root(root_, strip_slashes(grub.shim)).value_or("");
     {
       base::ErrorContext ctx{"reading the shim", grub.shim};
-      disable_shim_vendor_cert(shim);
+      base::disable_shim_vendor_cert(shim);
     }
     write(boot_dir + "/BOOTX64.EFI", shim);
 
@@ -492,17 +492,6 @@ std::vector<std::string> grub_secure_boot_argv(const GrubNames& grub, const std:
   return {grub.mkstandalone, "-O", kGrubPlatform, "--directory=" + grub.modules_dir,
           std::string("--modules=") + kGrubSecureBootModules, std::string("--install-modules=") + kGrubSecureBootModules,
           "--sbat", sbat, "--locales=", "--fonts=", "--themes=", "-o", output, "boot/grub/grub.cfg=" + menu};
-}
-
-void disable_shim_vendor_cert(std::string& image) {
-  constexpr std::string_view kWhere = "the shim";
-  const base::PeImage pe = base::read_pe_image(image, kWhere);
-  const base::PeSection* section = pe.find(".vendor_cert");
-  base::require(section != nullptr, "Failed to use the shim: it has no .vendor_cert section");
-  // struct { u32 authorized_size, deauthorized_size, authorized_offset, deauthorized_offset; }
-  base::require(base::section_data(image, *section, kWhere).size() >= 16,
-                "Failed to use the shim: its .vendor_cert section is shorter than its header");
-  image.replace(section->raw_offset, 4, 4, '\0');
 }
 
 PeLayout read_pe_layout(std::string_view image) {

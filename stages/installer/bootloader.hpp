@@ -100,12 +100,6 @@ std::string grub_secure_boot_config(const BootSettings& settings, std::string_vi
 // boot/grub/grub.cfg.
 std::vector<std::string> grub_secure_boot_argv(const GrubNames& grub, const std::string& sbat,
                                                const std::string& menu, const std::string& output);
-// Makes a shim trust only the firmware's db: sets the authorized_size (the
-// first u32) of its .vendor_cert section to 0, so the distribution's CA
-// built into it (Debian's shim-unsigned carries Debian's) is not used.
-// Throws kInvalidInput when `image` is no PE image or has no such section.
-void disable_shim_vendor_cert(std::string& image);
-
 // The layout facts of a PE32+ image that placing new sections needs.
 struct PeLayout {
   std::uint64_t image_base = 0;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/pe_image.hpp"
 #include "ipc/shared.capnp.h"
 #include "stages/installer/test_files.hpp"
 
@@ -202,7 +203,7 @@ std::string fake_shim() {
 TEST(ShimVendorCert, OnlyItsAuthorizedSizeIsZeroed) {
   const std::string shim = fake_shim();
   std::string patched = shim;
-  disable_shim_vendor_cert(patched);
+  base::disable_shim_vendor_cert(patched);
   ASSERT_EQ(patched.size(), shim.size());
   EXPECT_EQ(patched.substr(0x200, 4), std::string(4, '\0'));
   EXPECT_EQ(patched.substr(0, 0x200), shim.substr(0, 0x200));
@@ -212,7 +213,7 @@ TEST(ShimVendorCert, OnlyItsAuthorizedSizeIsZeroed) {
 TEST(ShimVendorCert, RefusesWhatIsNoShim) {
   const auto message = [](std::string image) {
     try {
-      disable_shim_vendor_cert(image);
+      base::disable_shim_vendor_cert(image);
     } catch (const base::Error& e) {
       return std::string(e.what());
     }
@@ -469,7 +470,7 @@ TEST_F(BootLoaderTest, SecureBootPutsShimGrubAndTheKernelOnTheEsp) {
                                    "boot/efi/EFI/debian/vmlinuz-6.1.0-28-amd64",
                                    "boot/efi/EFI/debian/initrd.img-6.1.0-28-amd64"));
   std::string patched = fake_shim();
-  disable_shim_vendor_cert(patched);
+  base::disable_shim_vendor_cert(patched);
   EXPECT_EQ(slurp(root_ / "boot/efi/EFI/BOOT/BOOTX64.EFI"), patched);
   EXPECT_EQ(slurp(root_ / "usr/lib/shim/shimx64.efi"), fake_shim()) << "the image's own shim stays";
   EXPECT_EQ(slurp(root_ / "boot/efi/EFI/debian/vmlinuz-6.1.0-28-amd64"), "kernel");

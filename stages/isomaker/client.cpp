@@ -52,6 +52,21 @@ void encode(const IsoRequest& request, ipc::proto::IsomakerRequest::Builder out)
   encode_grub(request.grub, in.initGrub());
   request.output_dir.encode(in.initOutputDir());
   in.setOutputName(request.output_name);
+  if (request.secure_boot.shim) {
+    auto secure_boot = in.initSecureBoot();
+    request.secure_boot.shim->encode(secure_boot.initShim());
+    request.secure_boot.loader.encode(secure_boot.initLoader());
+  }
+}
+
+void encode(const LoaderRequest& request, ipc::proto::IsomakerRequest::Builder out) {
+  auto in = out.initMakeIsoLoader();
+  request.tree_dir.encode(in.initTreeDir());
+  encode_grub(request.grub, in.initGrub());
+  encode_menu(request.menu, in.initMenu());
+  in.setSbat(request.sbat);
+  request.output_dir.encode(in.initOutputDir());
+  in.setOutputName(request.output_name);
 }
 
 InitrdResult decode_initrd(ipc::proto::IsomakerResult::Reader result) {
@@ -63,6 +78,11 @@ InitrdResult decode_initrd(ipc::proto::IsomakerResult::Reader result) {
 IsoResult decode_iso(ipc::proto::IsomakerResult::Reader result) {
   base::check(result.isMakeIso(), "stage-isomaker answered a MakeIso request with another result");
   return {decode_file(result.getMakeIso().getIso())};
+}
+
+LoaderResult decode_loader(ipc::proto::IsomakerResult::Reader result) {
+  base::check(result.isMakeIsoLoader(), "stage-isomaker answered a MakeIsoLoader request with another result");
+  return {decode_file(result.getMakeIsoLoader().getLoader())};
 }
 
 }  // namespace stage::isomaker::client

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,15 @@ struct Grub {
   std::string bios_modules_dir = "/usr/lib/grub/i386-pc";
 };
 
+// Secure Boot: the signed shim as the boot file, the signed loader beside it.
+struct SecureBoot {
+  std::optional<ipc::FdReference> shim;  // none = no Secure Boot
+  ipc::FdReference loader;  // the signed GRUB of a LoaderRequest
+};
+
 struct IsoRequest {
   ipc::FdReference tree_dir;  // bound read-only
-  ipc::FdReference kernel;    // -> /images/vmlinuz
+  ipc::FdReference kernel;    // -> /images/vmlinuz (signed with Secure Boot)
   ipc::FdReference initrd;    // -> /images/initrd.img
   std::vector<ExtraFile> extra_files;
   PackageFamily package_family = PackageFamily::NONE;
@@ -69,17 +76,34 @@ struct IsoRequest {
   Grub grub;
   ipc::FdReference output_dir;  // writable
   std::string output_name;      // no '/'
+  SecureBoot secure_boot;
 };
 
 struct IsoResult {
   OutputFile iso;
 };
 
+// The GRUB for Secure Boot, made before the ISO so the supervisor can sign it.
+struct LoaderRequest {
+  ipc::FdReference tree_dir;  // bound read-only
+  Grub grub;
+  Menu menu;
+  std::string sbat;             // GRUB's SBAT CSV
+  ipc::FdReference output_dir;  // writable
+  std::string output_name;      // no '/'
+};
+
+struct LoaderResult {
+  OutputFile loader;
+};
+
 void encode(const InitrdRequest& request, ipc::proto::IsomakerRequest::Builder out);
 void encode(const IsoRequest& request, ipc::proto::IsomakerRequest::Builder out);
+void encode(const LoaderRequest& request, ipc::proto::IsomakerRequest::Builder out);
 
 // Throw base::Error (kFailed) when the result is not of the request's kind.
 InitrdResult decode_initrd(ipc::proto::IsomakerResult::Reader result);
 IsoResult decode_iso(ipc::proto::IsomakerResult::Reader result);
+LoaderResult decode_loader(ipc::proto::IsomakerResult::Reader result);
 
 }  // namespace stage::isomaker::client

@@ -75,6 +75,39 @@ TEST(IsomakerClient, IsoRequestReachesTheStageDecoder) {
   EXPECT_EQ(spec.grub.efi_modules_dir, "/usr/lib/grub/x86_64-efi");
   EXPECT_EQ(spec.grub.bios_modules_dir, "/usr/lib/grub/i386-pc");
   EXPECT_EQ(spec.output_name, "x-1.0.iso");
+  EXPECT_TRUE(spec.secure_boot.shim.empty()) << "no Secure Boot unless asked";
+}
+
+// Secure Boot: the signed shim and the signed loader reach the stage; the
+// loader request carries the menu and the SBAT.
+TEST(IsomakerClient, SecureBootAndLoaderRequestsReachTheStageDecoder) {
+  client::IsoRequest request = sample_iso_request();
+  request.secure_boot = {ipc::FdReference::of_path("/ws/iso-efi/medium/BOOTX64.EFI"),
+                         ipc::FdReference::of_path("/ws/iso-efi/medium/grubx64.efi")};
+  capnp::MallocMessageBuilder message;
+  auto builder = message.initRoot<ipc::proto::IsomakerRequest>();
+  client::encode(request, builder);
+  const IsoSpec spec = decode_iso_request(builder.asReader().getMakeIso());
+  EXPECT_EQ(spec.secure_boot.shim, "/ws/iso-efi/medium/BOOTX64.EFI");
+  EXPECT_EQ(spec.secure_boot.loader, "/ws/iso-efi/medium/grubx64.efi");
+
+  const client::LoaderRequest loader{ipc::FdReference::of_path("/ws/live/root"),
+                                     {.mkimage = "/usr/bin/grub-mkimage"},
+                                     {"Install Debian 12", "console=ttyS0", 3},
+                                     "sbat,1,SBAT Version\n",
+                                     ipc::FdReference::of_path("/ws/loader", true),
+                                     "grubx64.efi"};
+  capnp::MallocMessageBuilder loader_message;
+  auto loader_builder = loader_message.initRoot<ipc::proto::IsomakerRequest>();
+  client::encode(loader, loader_builder);
+  ASSERT_TRUE(loader_builder.asReader().isMakeIsoLoader());
+  const LoaderSpec decoded = decode_loader_request(loader_builder.asReader().getMakeIsoLoader());
+  EXPECT_EQ(decoded.grub.mkimage, "/usr/bin/grub-mkimage");
+  EXPECT_EQ(decoded.grub.efi_modules_dir, "/usr/lib/grub/x86_64-efi");
+  EXPECT_EQ(decoded.menu.title, "Install Debian 12");
+  EXPECT_EQ(decoded.menu.timeout_seconds, 3u);
+  EXPECT_EQ(decoded.sbat, "sbat,1,SBAT Version\n");
+  EXPECT_EQ(decoded.output_name, "grubx64.efi");
 }
 
 // A file given by slot is named by the fd the stage opened for it; without
@@ -118,6 +151,9 @@ TEST(IsomakerClient, ResultsDecodeByKind) {
   result.initMakeIso().initIso().setSize(4096);
   EXPECT_EQ(client::decode_iso(result.asReader()).iso.size, 4096u);
   EXPECT_THROW(client::decode_initrd(result.asReader()), base::Error);
+  EXPECT_THROW(client::decode_loader(result.asReader()), base::Error);
+  result.initMakeIsoLoader().initLoader().setName("grubx64.efi");
+  EXPECT_EQ(client::decode_loader(result.asReader()).loader.name, "grubx64.efi");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "stages/diskmaker/tools.hpp"
+#include "stages/isomaker/grub_memdisk.hpp"
 #include "stages/isomaker/host_programs.hpp"
 #include "stages/isomaker/iso_repo.hpp"
 #include "stages/isomaker/tree_paths.hpp"
@@ -68,6 +69,10 @@ std::string modules_dir(int tree_fd, const std::string& path, const std::string&
   return resolve_in_tree(tree_fd, path, what);
 }
 
+void require_input(const std::string& path, const std::string& what) {
+  base::require(fs::is_regular_file(path), what + " '" + path + "' does not exist or is not a file");
+}
+
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -76,27 +81,42 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 void run_mkimage(const TreeGrub& grub, const std::string& dir, const std::string& format, const std::string& output,
-                 const std::string& config, const std::vector<std::string>& modules) {
-  const MkimageCall call{grub.loader, grub.library_path, grub.mkimage, dir, format, config, output, modules};
+                 const std::string& config, const std::vector<std::string>& modules, const std::string& sbat = "") {
+  const MkimageCall call{grub.loader, grub.library_path, grub.mkimage, dir, format, config, output, modules, sbat};
   diskmaker::run_tool_checked({.argv = mkimage_argv(call)}, "make the " + format + " GRUB image (grub-mkimage)");
 }
 
-// The EFI boot file in a FAT image; returns the image's path.
-std::string make_efi_image(const TreeGrub& grub, const std::string& efi_dir, const std::string& work,
-                           const std::string& early_cfg, std::int64_t time) {
-  const EfiPlatform platform = efi_platform(efi_dir);
-  const std::string boot_file = work + "/" + platform.boot_file;
-  run_mkimage(grub, efi_dir, platform.format, boot_file, early_cfg,
-              embedded_modules(efi_modules_wanted(), efi_modules_required(), modules_in(efi_dir), efi_dir));
+// The EFI boot files in a FAT image; returns the image's path.
+std::string make_efi_image(const std::vector<EfiFile>& files, const std::string& work, std::int64_t time) {
+  std::uint64_t total = 0;
+  for (const EfiFile& file : files) total += fs::file_size(file.source);
   const std::string image = work + "/efi.img";
-  const std::uint64_t size = efi_image_size(fs::file_size(boot_file));
+  const std::uint64_t size = efi_image_size(total);
   write_file(image, "");
   fs::resize_file(image, size);
-  for (const auto& argv : efi_image_commands(image, size, boot_file, platform.boot_file)) {
+  for (const auto& argv : efi_image_commands(image, size, files)) {
     diskmaker::run_tool_checked({.argv = argv, .env = {"SOURCE_DATE_EPOCH=" + std::to_string(time)}},
                                 "make the EFI boot image (" + argv[0] + ")");
   }
   return image;
+}
+
+// The files of the EFI image: the tree's GRUB alone, or under Secure Boot
+// the signed shim with the signed GRUB beside it, where shim looks for it.
+std::vector<EfiFile> efi_boot_files(const IsoSpec& spec, const TreeGrub& grub, const std::string& efi_dir,
+                                    const std::string& work) {
+  const EfiPlatform platform = efi_platform(efi_dir);
+  if (spec.secure_boot.shim.empty()) {
+    const std::string boot_file = work + "/" + platform.boot_file;
+    run_mkimage(grub, efi_dir, platform.format, boot_file, work + "/early.cfg",
+                embedded_modules(efi_modules_wanted(), efi_modules_required(), modules_in(efi_dir), efi_dir));
+    return {{boot_file, platform.boot_file}};
+  }
+  base::require(platform.format == "x86_64-efi", "Secure Boot of an ISO is built for x86_64 EFI, not for " +
+                                                     platform.format);
+  require_input(spec.secure_boot.shim, "the signed shim");
+  require_input(spec.secure_boot.loader, "the signed GRUB");
+  return {{spec.secure_boot.shim, platform.boot_file}, {spec.secure_boot.loader, "grubx64.efi"}};
 }
 
 // The i386-pc El Torito image; returns its path.
@@ -109,10 +129,6 @@ std::string make_bios_image(const TreeGrub& grub, const std::string& bios_dir, c
 }
 
 std::int64_t iso_time(std::int64_t clamp) { return clamp >= 0 ? clamp : static_cast<std::int64_t>(::time(nullptr)); }
-
-void require_input(const std::string& path, const std::string& what) {
-  base::require(fs::is_regular_file(path), what + " '" + path + "' does not exist or is not a file");
-}
 
 struct RemoveTree {
   std::string path;
@@ -156,7 +172,7 @@ WrittenFile make_iso(const IsoSpec& spec, int tree_fd, int out_fd, const std::st
   const std::int64_t time = iso_time(spec.clamp_time);
 
   XorrisoCall call{.output = {}, .volume_id = spec.volume_id, .time = time, .efi_image = "/boot/grub/efi.img",
-                   .efi_image_source = make_efi_image(grub, efi_dir, work, work + "/early.cfg", time),
+                   .efi_image_source = make_efi_image(efi_boot_files(spec, grub, efi_dir, work), work, time),
                    .bios_image = spec.bios_boot ? "/boot/grub/bios.img" : "", .bios_mbr = bios_mbr, .grafts = {}};
   call.grafts = {{"/images/vmlinuz", spec.kernel},
                  {"/images/initrd.img", spec.initrd},
@@ -177,6 +193,37 @@ WrittenFile make_iso(const IsoSpec& spec, int tree_fd, int out_fd, const std::st
   diskmaker::run_tool_checked({.argv = xorriso_argv(call), .inherit_fds = spec.input_fds,
                                .env = {"SOURCE_DATE_EPOCH=" + std::to_string(time)}},
                               "write the ISO (xorriso)");
+  return outputs.finish(spec.output_name);
+}
+
+WrittenFile make_iso_loader(const LoaderSpec& spec, int tree_fd, int out_fd, const std::string& out_path,
+                            PendingOutputs& outputs) {
+  const std::string efi_dir = modules_dir(tree_fd, spec.grub.efi_modules_dir, "GRUB EFI modules directory");
+  const EfiPlatform platform = efi_platform(efi_dir);
+  base::require(platform.format == "x86_64-efi", "Secure Boot of an ISO is built for x86_64 EFI, not for " +
+                                                     platform.format);
+  const TreeGrub grub = tree_grub(tree_fd, spec.grub);
+  const std::string work_name = "." + spec.output_name + ".work";
+  const std::string work = out_path + "/" + work_name;
+  fs::remove_all(work);
+  RemoveTree remove_work{work};
+  base::check_syscall(::mkdirat(out_fd, work_name.c_str(), 0700), "make the work directory", work_name);
+  write_menu_memdisk(work + "/memdisk.tar", secure_boot_grub_cfg(spec.menu));
+  write_file(work + "/sbat.csv", spec.sbat);
+  (void)outputs.create(spec.output_name);
+  const MkimageCall call{
+      .loader = grub.loader,
+      .library_path = grub.library_path,
+      .mkimage = grub.mkimage,
+      .modules_dir = efi_dir,
+      .format = platform.format,
+      .config = "",
+      .output = out_path + "/" + partial_name(spec.output_name),
+      .modules = embedded_modules(secure_boot_modules_wanted(), secure_boot_modules_required(), modules_in(efi_dir),
+                                  efi_dir),
+      .sbat = work + "/sbat.csv",
+      .memdisk = work + "/memdisk.tar"};
+  diskmaker::run_tool_checked({.argv = mkimage_argv(call)}, "make the Secure Boot GRUB image (grub-mkimage)");
   return outputs.finish(spec.output_name);
 }
 

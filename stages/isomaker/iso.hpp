@@ -19,4 +19,8 @@ void check_iso_programs(PackageFamily family);
 WrittenFile make_iso(const IsoSpec& spec, int tree_fd, int out_fd, const std::string& out_path,
                      PendingOutputs& outputs);
 
+// The GRUB for Secure Boot (LoaderSpec), a pending output of `outputs`.
+WrittenFile make_iso_loader(const LoaderSpec& spec, int tree_fd, int out_fd, const std::string& out_path,
+                            PendingOutputs& outputs);
+
 }  // namespace stage::isomaker

@@ -73,6 +73,14 @@ void check_iso_spec(const IsoSpec& spec) {
                 "packages are given without a package family (deb or rpm)");
 }
 
+void check_loader_spec(const LoaderSpec& spec) {
+  require_file_name(spec.output_name, "the loader's outputName");
+  require_one_line(spec.menu.title, "the menu title");
+  require_one_line(spec.menu.cmdline, "the live kernel command line");
+  base::require(!spec.menu.title.empty(), "the menu title is empty");
+  base::require(spec.sbat.starts_with("sbat,"), "GRUB's SBAT must be a CSV starting with the 'sbat,' line");
+}
+
 EfiPlatform efi_platform(const std::string& modules_dir) {
   const std::string platform = modules_dir.substr(modules_dir.find_last_of('/') + 1);
   if (platform == "x86_64-efi") return {platform, "BOOTX64.EFI"};
@@ -102,6 +110,10 @@ std::string early_grub_cfg() {
          "configfile ($root)/boot/grub/grub.cfg\n";
 }
 
+std::string secure_boot_grub_cfg(const MenuSpec& menu) {
+  return "search --no-floppy --set=root --file /images/vmlinuz\n" + grub_cfg(menu);
+}
+
 std::vector<std::string> embedded_modules(const std::vector<std::string>& wanted,
                                           const std::vector<std::string>& required,
                                           const std::vector<std::string>& present, const std::string& modules_dir) {
@@ -124,6 +136,16 @@ std::vector<std::string> efi_modules_wanted() {
 std::vector<std::string> efi_modules_required() {
   return {"iso9660", "search_fs_file", "configfile", "normal", "linux"};
 }
+std::vector<std::string> secure_boot_modules_wanted() {
+  std::vector<std::string> wanted = secure_boot_modules_required();
+  wanted.insert(wanted.end(), {"linuxefi", "efi_gop", "ls", "cat"});
+  return wanted;
+}
+std::vector<std::string> secure_boot_modules_required() {
+  return {"part_gpt", "part_msdos", "fat",   "iso9660", "search", "search_fs_file", "normal", "linux",
+          "echo",     "test",       "serial", "terminal", "sleep", "reboot",         "halt",   "gzio",
+          "all_video", "memdisk",   "tar"};
+}
 std::vector<std::string> bios_modules_wanted() {
   return {"biosdisk", "part_msdos", "part_gpt", "iso9660", "search", "search_fs_file", "configfile", "normal",
           "linux",    "echo",       "test",     "ls",      "cat",    "sleep",          "reboot",     "halt",
@@ -134,27 +156,30 @@ std::vector<std::string> bios_modules_required() {
 }
 
 std::vector<std::string> mkimage_argv(const MkimageCall& call) {
-  std::vector<std::string> argv = {call.loader,  "--inhibit-cache", "--library-path", call.library_path,
-                                   call.mkimage, "-d",              call.modules_dir, "-O",
-                                   call.format,  "-o",              call.output,      "-p",
-                                   "/boot/grub", "-c",              call.config};
+  std::vector<std::string> argv = {call.loader, "--inhibit-cache", "--library-path", call.library_path,
+                                   call.mkimage, "-d", call.modules_dir, "-O", call.format, "-o", call.output,
+                                   "-p", call.memdisk.empty() ? "/boot/grub" : "(memdisk)/boot/grub"};
+  if (!call.config.empty()) argv.insert(argv.end(), {"-c", call.config});
+  if (!call.memdisk.empty()) argv.insert(argv.end(), {"-m", call.memdisk});
+  if (!call.sbat.empty()) argv.insert(argv.end(), {"--sbat", call.sbat});
   argv.insert(argv.end(), call.modules.begin(), call.modules.end());
   return argv;
 }
 
-std::uint64_t efi_image_size(std::uint64_t boot_file_size) {
-  return (boot_file_size + kMiB + kMiB - 1) / kMiB * kMiB;
+std::uint64_t efi_image_size(std::uint64_t boot_files_size) {
+  return (boot_files_size + kMiB + kMiB - 1) / kMiB * kMiB;
 }
 
 std::vector<std::vector<std::string>> efi_image_commands(const std::string& image, std::uint64_t image_size,
-                                                         const std::string& boot_file, const std::string& boot_name) {
-  return {
+                                                         const std::vector<EfiFile>& files) {
+  std::vector<std::vector<std::string>> commands = {
       // 64 heads x 32 sectors: one MiB per cylinder; a fixed serial number.
       {"mformat", "-i", image, "-T", std::to_string(image_size / 512), "-h", "64", "-s", "32", "-N", "15015150", "-v",
        "EFIBOOT", "::"},
       {"mmd", "-i", image, "::/EFI", "::/EFI/BOOT"},
-      {"mcopy", "-i", image, boot_file, "::/EFI/BOOT/" + boot_name},
   };
+  for (const EfiFile& file : files) commands.push_back({"mcopy", "-i", image, file.source, "::/EFI/BOOT/" + file.name});
+  return commands;
 }
 
 std::string graft_pathspec(const Graft& graft) {

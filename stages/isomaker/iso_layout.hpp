@@ -29,6 +29,13 @@ struct GrubSpec {
   std::string bios_modules_dir;  // in the tree
 };
 
+// Secure Boot: shim from the tree as the EFI boot file, the signed GRUB
+// (a LoaderSpec's, signed by the supervisor) beside it as grubx64.efi.
+struct SecureBootSpec {
+  std::string shim;    // paths inside the stage; "" = no Secure Boot
+  std::string loader;
+};
+
 struct IsoSpec {
   std::string kernel;  // paths inside the stage
   std::string initrd;
@@ -44,12 +51,23 @@ struct IsoSpec {
   // Inputs given as fds are named /proc/self/fd/N; the tools that read
   // inputs (xorriso, the indexers) inherit these fds.
   std::vector<int> input_fds;
+  SecureBootSpec secure_boot;
+};
+
+// The GRUB for Secure Boot (MakeIsoLoaderRequest).
+struct LoaderSpec {
+  GrubSpec grub;
+  MenuSpec menu;
+  std::string sbat;
+  std::string output_name;  // no '/'
 };
 
 // Throws kInvalidInput naming the field: output name, volume id (1 to 32 of
 // A-Z 0-9 _), ISO paths (absolute, no '.' or '..', not a path the stage
 // writes itself, unique), menu texts (one line each).
 void check_iso_spec(const IsoSpec& spec);
+// The loader's name, menu texts and SBAT (not empty, a CSV starting "sbat,").
+void check_loader_spec(const LoaderSpec& spec);
 
 // The EFI platform of a GRUB modules directory ("x86_64-efi" of
 // /usr/lib/grub/x86_64-efi) and the removable-media boot file it boots as.
@@ -67,6 +85,10 @@ std::string grub_cfg(const MenuSpec& menu);
 // Embedded in both GRUB images: finds the medium by /images/vmlinuz and
 // reads /boot/grub/grub.cfg from it.
 std::string early_grub_cfg();
+// The Secure Boot GRUB's grub.cfg, in its memdisk: finds the medium by
+// /images/vmlinuz and is the whole menu itself (no configuration read from
+// the medium).
+std::string secure_boot_grub_cfg(const MenuSpec& menu);
 
 // The modules embedded in an image: `wanted` that are in `present`; throws
 // kInvalidInput naming the first of `required` that is not.
@@ -77,6 +99,9 @@ std::vector<std::string> efi_modules_wanted();
 std::vector<std::string> efi_modules_required();
 std::vector<std::string> bios_modules_wanted();
 std::vector<std::string> bios_modules_required();
+// Under Secure Boot GRUB loads no module from the medium: everything it runs is built in.
+std::vector<std::string> secure_boot_modules_wanted();
+std::vector<std::string> secure_boot_modules_required();
 
 // The tree's grub-mkimage, run through the tree's dynamic loader with the
 // tree's libraries (real paths inside the stage).
@@ -86,17 +111,26 @@ struct MkimageCall {
   std::string mkimage;
   std::string modules_dir;
   std::string format;        // x86_64-efi, i386-pc-eltorito
-  std::string config;        // the early config file
+  std::string config;        // the early config file; "" = none
   std::string output;
   std::vector<std::string> modules;
+  std::string sbat;          // the SBAT CSV file; "" = none
+  // A tar holding boot/grub/grub.cfg, the prefix then: normal mode reads that
+  // menu with the whole script parser (the early config gets only the rescue
+  // parser, which knows no menuentry block). "" = prefix /boot/grub.
+  std::string memdisk;
 };
 std::vector<std::string> mkimage_argv(const MkimageCall& call);
 
-// mformat, mmd and mcopy of the FAT image holding the EFI boot file: its size
-// in bytes (the file with room to spare, whole MiB) and the commands.
-std::uint64_t efi_image_size(std::uint64_t boot_file_size);
+// mformat, mmd and mcopy of the FAT image holding the EFI boot files: its
+// size in bytes (the files with room to spare, whole MiB) and the commands.
+struct EfiFile {
+  std::string source;
+  std::string name;  // in EFI/BOOT: BOOTX64.EFI, grubx64.efi
+};
+std::uint64_t efi_image_size(std::uint64_t boot_files_size);
 std::vector<std::vector<std::string>> efi_image_commands(const std::string& image, std::uint64_t image_size,
-                                                         const std::string& boot_file, const std::string& boot_name);
+                                                         const std::vector<EfiFile>& files);
 
 // One file or directory on the medium and where it comes from.
 struct Graft {

@@ -121,13 +121,58 @@ TEST(IsoLayout, EfiImageIsSizedFromItsFileWithAFixedSerial) {
   EXPECT_EQ(efi_image_size(1), 2u << 20);
   EXPECT_EQ(efi_image_size(3u << 20), 4u << 20);
   EXPECT_EQ(efi_image_size((3u << 20) + 1), 5u << 20);
-  const auto commands = efi_image_commands("/w/efi.img", 4u << 20, "/w/BOOTX64.EFI", "BOOTX64.EFI");
+  const auto commands = efi_image_commands("/w/efi.img", 4u << 20, {{"/w/BOOTX64.EFI", "BOOTX64.EFI"}});
   ASSERT_EQ(commands.size(), 3u);
   EXPECT_EQ(commands[0][0], "mformat");
   EXPECT_THAT(commands[0], ::testing::Contains("8192"));
   EXPECT_THAT(commands[0], ::testing::Contains("-N"));
   EXPECT_EQ(commands[2], (std::vector<std::string>{"mcopy", "-i", "/w/efi.img", "/w/BOOTX64.EFI",
                                                    "::/EFI/BOOT/BOOTX64.EFI"}));
+}
+
+// Secure Boot: shim as the boot file and the signed GRUB beside it, where
+// shim looks for it.
+TEST(IsoLayout, TheSecureBootEfiImageHoldsShimAndGrub) {
+  const auto commands = efi_image_commands("/w/efi.img", 4u << 20,
+                                           {{"/w/shim.efi", "BOOTX64.EFI"}, {"/w/signed.efi", "grubx64.efi"}});
+  ASSERT_EQ(commands.size(), 4u);
+  EXPECT_EQ(commands[2], (std::vector<std::string>{"mcopy", "-i", "/w/efi.img", "/w/shim.efi",
+                                                   "::/EFI/BOOT/BOOTX64.EFI"}));
+  EXPECT_EQ(commands[3], (std::vector<std::string>{"mcopy", "-i", "/w/efi.img", "/w/signed.efi",
+                                                   "::/EFI/BOOT/grubx64.efi"}));
+}
+
+// The Secure Boot GRUB reads no configuration from the medium: the menu is
+// the grub.cfg of its memdisk, its prefix, read by normal mode (an early
+// config's rescue parser knows no menuentry block), after the search for the
+// medium; its SBAT is given.
+TEST(IsoLayout, TheSecureBootGrubHasTheWholeMenuInItsMemdiskAndItsSbat) {
+  const MenuSpec menu{"Install OIC", "console=ttyS0", 5};
+  const std::string cfg = secure_boot_grub_cfg(menu);
+  EXPECT_EQ(cfg, "search --no-floppy --set=root --file /images/vmlinuz\n" + grub_cfg(menu));
+  EXPECT_EQ(cfg.find("configfile"), std::string::npos);
+  const MkimageCall call{.loader = "/t/ld.so",
+                         .library_path = "/t/lib",
+                         .mkimage = "/t/grub-mkimage",
+                         .modules_dir = "/t/x86_64-efi",
+                         .format = "x86_64-efi",
+                         .config = "",
+                         .output = "/w/grubx64.efi",
+                         .modules = {"linux"},
+                         .sbat = "/w/sbat.csv",
+                         .memdisk = "/w/memdisk.tar"};
+  const std::vector<std::string> expected = {
+      "/t/ld.so", "--inhibit-cache", "--library-path", "/t/lib", "/t/grub-mkimage", "-d", "/t/x86_64-efi",
+      "-O", "x86_64-efi", "-o", "/w/grubx64.efi", "-p", "(memdisk)/boot/grub", "-m", "/w/memdisk.tar",
+      "--sbat", "/w/sbat.csv", "linux"};
+  EXPECT_EQ(mkimage_argv(call), expected);
+  const auto modules = secure_boot_modules_required();
+  for (const char* m : {"iso9660", "search_fs_file", "linux", "normal", "serial", "memdisk", "tar"}) {
+    EXPECT_NE(std::find(modules.begin(), modules.end(), m), modules.end()) << m;
+  }
+  EXPECT_THROW(check_loader_spec({{}, menu, "not a csv", "grubx64.efi"}), base::Error);
+  EXPECT_THROW(check_loader_spec({{}, menu, "sbat,1\n", "../x"}), base::Error);
+  EXPECT_NO_THROW(check_loader_spec({{}, menu, "sbat,1,SBAT Version\n", "grubx64.efi"}));
 }
 
 TEST(IsoLayout, GraftPointsEscapeEqualsAndBackslash) {

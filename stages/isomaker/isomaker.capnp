@@ -12,6 +12,7 @@ struct IsomakerRequest {
   union {
     makeInitrd @0 :MakeInitrdRequest;
     makeIso @1 :MakeIsoRequest;
+    makeIsoLoader @2 :MakeIsoLoaderRequest;
   }
 }
 
@@ -19,6 +20,7 @@ struct IsomakerResult {
   union {
     makeInitrd @0 :MakeInitrdResult;
     makeIso @1 :MakeIsoResult;
+    makeIsoLoader @2 :MakeIsoLoaderResult;
   }
 }
 
@@ -85,6 +87,32 @@ struct MakeIsoRequest {
   grub @10 :Grub;
   outputDir @11 :FdRef;         # writable; holds the scratch tree while the stage runs
   outputName @12 :Text;         # the ISO's file name, no '/'
+  # Secure Boot (x86_64 EFI): the EFI image holds the signed shim as
+  # EFI/BOOT/BOOTX64.EFI and the signed GRUB beside it; `kernel` is then the
+  # signed kernel. Without: the tree's GRUB alone as the boot file.
+  secureBoot @13 :SecureBoot;
+  struct SecureBoot {
+    shim @0 :FdRef;             # the live tree's shim, its CA dropped, signed: EFI/BOOT/BOOTX64.EFI
+    loader @1 :FdRef;           # makeIsoLoader's GRUB, signed: EFI/BOOT/grubx64.efi
+  }
+}
+
+# The GRUB the firmware runs through shim under Secure Boot: every module it
+# needs built in (none is loaded from the medium under lockdown), the OS
+# data's SBAT, and the whole menu inside (nothing read from the medium but
+# the kernel, which shim checks, and the initrd). The supervisor signs it
+# and hands it to makeIso.
+struct MakeIsoLoaderRequest {
+  treeDir @0 :FdRef;            # the live tree (its grub-mkimage and modules), bound read-only
+  grub @1 :MakeIsoRequest.Grub;
+  menu @2 :MakeIsoRequest.Menu;
+  sbat @3 :Text;                # GRUB's SBAT CSV
+  outputDir @4 :FdRef;          # writable
+  outputName @5 :Text;          # the loader's file name, no '/'
+}
+
+struct MakeIsoLoaderResult {
+  loader @0 :OutputFile;
 }
 
 struct MakeIsoResult {

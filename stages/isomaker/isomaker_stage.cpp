@@ -91,6 +91,19 @@ void run_iso(MakeIsoRequest::Reader in, ipc::StageContext& context, ipc::proto::
   fill_file(iso, out.initIso());
 }
 
+void run_loader(ipc::proto::MakeIsoLoaderRequest::Reader in, ipc::StageContext& context,
+                ipc::proto::MakeIsoLoaderResult::Builder out) {
+  const LoaderSpec spec = decode_loader_request(in);
+  check_loader_spec(spec);
+  const base::UniqueFd tree = context.open(in.getTreeDir(), O_RDONLY | O_DIRECTORY, "treeDir");
+  const base::UniqueFd dir = context.open(in.getOutputDir(), O_RDONLY | O_DIRECTORY, "outputDir");
+  PendingOutputs outputs(dir.get());
+  context.progress({.phase = "loader", .done = 0, .total = 1, .item = spec.output_name});
+  const WrittenFile loader = make_iso_loader(spec, tree.get(), dir.get(), real_path(dir.get()), outputs);
+  outputs.commit();
+  fill_file(loader, out.initLoader());
+}
+
 }  // namespace
 
 InitrdSpec decode_initrd_request(MakeInitrdRequest::Reader request) {
@@ -120,6 +133,20 @@ IsoSpec decode_iso_request(MakeIsoRequest::Reader request, const SlotOpener& ope
   spec.grub = {request.getGrub().getMkimage(), request.getGrub().getEfiModulesDir(),
                request.getGrub().getBiosModulesDir()};
   spec.output_name = request.getOutputName();
+  if (request.hasSecureBoot()) {
+    spec.secure_boot = {file_path(request.getSecureBoot().getShim(), "signed shim", open_slot),
+                        file_path(request.getSecureBoot().getLoader(), "signed GRUB", open_slot)};
+  }
+  return spec;
+}
+
+LoaderSpec decode_loader_request(ipc::proto::MakeIsoLoaderRequest::Reader request) {
+  LoaderSpec spec;
+  spec.grub = {request.getGrub().getMkimage(), request.getGrub().getEfiModulesDir(),
+               request.getGrub().getBiosModulesDir()};
+  spec.menu = {request.getMenu().getTitle(), request.getMenu().getCmdline(), request.getMenu().getTimeoutSeconds()};
+  spec.sbat = request.getSbat();
+  spec.output_name = request.getOutputName();
   return spec;
 }
 
@@ -128,11 +155,15 @@ void run_request(ipc::proto::StageRequest::Reader request, ipc::StageContext& co
   // A tool that exits early must give us EPIPE, not kill the stage.
   ::signal(SIGPIPE, SIG_IGN);
   const auto in = request.getIsomaker();
-  if (in.isMakeInitrd()) {
-    run_initrd(in.getMakeInitrd(), context, result.initIsomaker().initMakeInitrd());
-  } else {
-    run_iso(in.getMakeIso(), context, result.initIsomaker().initMakeIso());
+  switch (in.which()) {
+    case ipc::proto::IsomakerRequest::MAKE_INITRD:
+      return run_initrd(in.getMakeInitrd(), context, result.initIsomaker().initMakeInitrd());
+    case ipc::proto::IsomakerRequest::MAKE_ISO:
+      return run_iso(in.getMakeIso(), context, result.initIsomaker().initMakeIso());
+    case ipc::proto::IsomakerRequest::MAKE_ISO_LOADER:
+      return run_loader(in.getMakeIsoLoader(), context, result.initIsomaker().initMakeIsoLoader());
   }
+  base::fail(base::ErrorKind::kInvalidInput, "unknown isomaker request");
 }
 
 }  // namespace stage::isomaker

@@ -10,13 +10,18 @@
 #include "supervisor/build/iso_build.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <set>
 
 #include "base/error.hpp"
+#include "base/openat2.hpp"
+#include "base/pe_image.hpp"
 #include "base/unique_fd.hpp"
 #include "config/emit.hpp"
 #include "config/initramfs.hpp"
@@ -27,6 +32,7 @@
 #include "supervisor/build/image_record.hpp"
 #include "supervisor/build/initrd_build.hpp"
 #include "supervisor/build/reproducible.hpp"
+#include "supervisor/build/secure_boot.hpp"
 #include "supervisor/stage/stage_launch.hpp"
 #include "supervisor/stage/stage_table.hpp"
 
@@ -80,6 +86,25 @@ std::vector<HostTool> iso_host_tools(const BuildRequest& target, const config::I
   return tools;
 }
 
+// Secure Boot of the medium: the live environment's shim boots the signed
+// GRUB, so the live environment gets the OS data's shim package; OS data
+// without grub.secureBoot is refused before anything is fetched.
+void require_iso_shim(IsoPlan& plan) {
+  const config::GrubNames& grub = plan.provider.facts.grub;
+  if (grub.shim.empty() || grub.sbat.empty() || grub.shim_package.empty()) {
+    base::fail(base::ErrorKind::kInvalidInput,
+               "Failed to build: Secure Boot of an ISO (systemConfig.immutability.secureBootDB*) needs a shim and "
+               "GRUB's SBAT, and the OS data of " + plan.provider.id + " (" +
+                   (plan.provider.os_dir / "config.yml").string() + ") has no grub.secureBoot; remove the keys");
+  }
+  base::require(plan.provider.arch == "x86_64", "Failed to build: Secure Boot of an ISO is built for x86_64, not " +
+                                                    plan.provider.arch + "; remove the keys");
+  auto& packages = plan.live.system_config->packages;
+  if (std::find(packages.begin(), packages.end(), grub.shim_package) == packages.end()) {
+    packages.push_back(grub.shim_package);
+  }
+}
+
 IsoPlan plan_iso(const BuildRequest& request, const BuildRequest& target, Logger& log) {
   IsoPlan plan;
   plan.provider = load_provider_for(request.image, request.global);
@@ -91,6 +116,7 @@ IsoPlan plan_iso(const BuildRequest& request, const BuildRequest& target, Logger
   plan.layout = plan_disk_layout(*target.image.disk);
   plan.disk = iso_disk_facts(plan.layout);
   const PackageFamily& family = family_for(plan.provider);
+  if (secure_boot_keys(request.image)) require_iso_shim(plan);
   require_host_tools(iso_host_tools(target, plan.live, family.name()));
   check_additional_files(request.image,
                          additional_file_roots(request.image, plan.provider.os_dir, request.allow_outside_files));
@@ -108,7 +134,10 @@ InputDigest iso_input_digest(const BuildRequest& request, const IsoPlan& plan, c
       .merged_template = config::emit_template(request.image) + "---\n" + config::emit_template(plan.live),
       .lockfile = lockfile_to_json(lock) + lockfile_to_json(live_lock),
       .host_files = {},
-      .programs = image_programs({StageKind::INSTALLER, StageKind::DISKMAKER, StageKind::ISOMAKER})};
+      .programs = image_programs(secure_boot_keys(request.image)
+                                     ? std::vector{StageKind::INSTALLER, StageKind::DISKMAKER, StageKind::ISOMAKER,
+                                                   StageKind::SIGNER}
+                                     : std::vector{StageKind::INSTALLER, StageKind::DISKMAKER, StageKind::ISOMAKER})};
   inputs.programs.push_back(plan.live_installer);
   for (const config::ImageTemplate* t : {&request.image, &plan.live}) {
     for (const auto& file : t->system_config->additional_files) {
@@ -256,12 +285,132 @@ OutputFile make_iso(Orchestrator& run, const IsoJobInputs& in) {
   return iso;
 }
 
-// The ISO, the target's SBOM, both lockfiles and the merged template.
+// A copy of the file `fd` reads as a new file `to` of the supervisor's own.
+void copy_to_new_file(int fd, const fs::path& to) {
+  base::UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!out) base::check_syscall(-1, "create", to.string());
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    base::check_syscall(n < 0 ? -1 : 0, "read", "the file copied to " + to.string());
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out.get(), buffer + done, static_cast<std::size_t>(n - done));
+      base::check_syscall(w < 0 ? -1 : 0, "write", to.string());
+      done += w;
+    }
+  }
+}
+
+// A stage's file (hashed again here, opened without following a link)
+// copied to `to`.
+void copy_stage_file(const fs::path& from, const std::string& reported_sha256, const fs::path& to) {
+  (void)hash_stage_file(from, reported_sha256);
+  base::UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) base::check_syscall(-1, "open", from.string());
+  copy_to_new_file(fd.get(), to);
+  base::UniqueFd copy(::open(to.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!copy) base::check_syscall(-1, "open", to.string());
+  base::require(sha256_of_fd(copy.get(), to.string()) == reported_sha256,
+                "'" + from.string() + "' changed while it was copied to '" + to.string() + "'");
+}
+
+// The live tree's shim as `to`, its own CA dropped so that it trusts the
+// firmware's db alone. A stage wrote the tree: the path is followed inside
+// it as from its root (no magic link, no other mount) to a regular file.
+void copy_live_shim(const fs::path& live_tree, const std::string& shim, const fs::path& to) {
+  const std::string shown = shim + " of the live tree " + live_tree.string() + " (grub.secureBoot.shim)";
+  base::UniqueFd root(::open(live_tree.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) base::check_syscall(-1, "open", live_tree.string());
+  open_how how{};
+  how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  const long opened = base::openat2_retrying(root.get(), shim.c_str(), how);
+  base::check_syscall(static_cast<int>(opened), "open", shown);
+  base::UniqueFd file(static_cast<int>(opened));
+  struct stat st{};
+  base::check_syscall(::fstat(file.get(), &st), "stat", shown);
+  constexpr off_t kMaxShimBytes = off_t{64} << 20;
+  base::require(S_ISREG(st.st_mode) && st.st_size <= kMaxShimBytes,
+                "Refused the shim " + shown + ": not a regular file of at most 64 MiB");
+  std::string image(static_cast<std::size_t>(st.st_size), '\0');
+  for (std::size_t done = 0; done < image.size();) {
+    const ssize_t n = ::read(file.get(), image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    base::check_syscall(n, "read", shown);
+    base::require(n > 0, "Failed to read the shim " + shown + ": it became shorter");
+    done += static_cast<std::size_t>(n);
+  }
+  {
+    base::ErrorContext ctx{"reading the shim", shown};
+    base::disable_shim_vendor_cert(image);
+  }
+  write_new_file(to.parent_path(), to.filename().string(), image);
+}
+
+// Secure Boot of the medium (the template's DB keys): make-iso-loader makes
+// the GRUB the firmware runs through shim, then it and the live kernel are
+// signed with the live tree's shim as an ESP's binaries are
+// (sign-esp-N/verify-esp-N: only the signer sees the key), in copies of the
+// supervisor's own; `in` then names the signed copies.
+void sign_iso_boot_chain(Orchestrator& run, const SecureBootKeys& keys, const IsoPlan& plan,
+                         const fs::path& workspace, IsoJobInputs& in, Logger& log) {
+  const IsoLoaderInputs loader{in.live_tree, in.grub, in.title, in.cmdline, new_dir(workspace / "iso-loader"),
+                               "grubx64.efi"};
+  std::string loader_sha256;
+  run.add(StageJob{
+      .name = "make-iso-loader",
+      .kind = StageKind::ISOMAKER,
+      .after = {},
+      .prepare = [loader] { return prepare_iso_loader_request(loader); },
+      .on_success = [&loader_sha256, &loader](const StageOutcome& outcome) {
+        const auto result = isomaker_client::decode_loader(outcome.result_reader().getIsomaker());
+        base::require(result.loader.name == loader.output_name,
+                      "make-iso-loader wrote '" + result.loader.name + "', not '" + loader.output_name + "'");
+        loader_sha256 = result.loader.sha256;
+      },
+      .timeout = stage_info(StageKind::ISOMAKER).default_timeout,
+  });
+  run.run();
+  // The files to sign, as an ESP copy with one partition "medium".
+  const fs::path medium = new_dir(new_dir(workspace / "iso-efi") / "medium");
+  new_dir(new_dir(medium / "EFI") / "BOOT");
+  new_dir(medium / "images");
+  copy_stage_file(loader.output_dir / loader.output_name, loader_sha256, medium / "EFI/BOOT/grubx64.efi");
+  copy_live_shim(in.live_tree, plan.provider.facts.grub.shim, medium / "EFI/BOOT/BOOTX64.EFI");
+  {
+    base::UniqueFd kernel(::open(in.kernel.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!kernel) base::check_syscall(-1, "open", in.kernel.string());
+    copy_to_new_file(kernel.get(), medium / "images/vmlinuz");
+  }
+  const EspSigning signing{keys, workspace / "iso-efi", workspace};
+  std::vector<std::string> verified;
+  EspSigningReport report;
+  for (StageJob& job : esp_signing_jobs(signing,
+                                        {{"medium", "EFI/BOOT/BOOTX64.EFI"},
+                                         {"medium", "EFI/BOOT/grubx64.efi"},
+                                         {"medium", "images/vmlinuz"}},
+                                        "", verified, report)) {
+    run.add(std::move(job));
+  }
+  run.run();
+  log.info("Signed " + std::to_string(report.signed_count) + " EFI binaries of the ISO for Secure Boot with " +
+           report.certificate);
+  in.kernel = medium / "images/vmlinuz";
+  in.signed_loader = medium / "EFI/BOOT/grubx64.efi";
+  in.signed_shim = medium / "EFI/BOOT/BOOTX64.EFI";
+}
+
+// The ISO, the target's SBOM, both lockfiles, the merged template and, with
+// Secure Boot keys, the DB certificate.
 std::vector<PublishedFile> publish_iso(const BuildRequest& request, const IsoPlan& plan, const OutputFile& iso,
                                        const ImageResults& target, const Lockfile& lock, const Lockfile& live_lock,
                                        const InputDigest& digest, Logger& log) {
   const std::string live_lock_name = output_base_name(request.image) + ".live.lock.json";
   std::vector<OutputFile> files = {iso, {{}, live_lock_name, "", std::nullopt, lockfile_to_json(live_lock)}};
+  if (const auto keys = secure_boot_keys(request.image)) {
+    files.push_back({{}, kDbCertificateFile, "", std::nullopt, read_db_certificate(keys->der)});
+  }
   return publish_image_outputs(request, plan.provider, std::move(files), target.sbom_path, lock, digest, log);
 }
 
@@ -330,6 +479,9 @@ int run_iso_build(const BuildRequest& request, Logger& log) {
     in.extra_files = iso_config_files(new_dir(workspace.dir() / "iso-files"), request, plan, lock, raw,
                                       artifact_named(results, raw.gz_name).path);
     in.output_dir = new_dir(workspace.dir() / "iso-out");
+    if (const auto keys = secure_boot_keys(request.image)) {
+      sign_iso_boot_chain(iso_run, *keys, plan, workspace.dir(), in, log);
+    }
     const OutputFile iso = make_iso(iso_run, in);
     const std::vector<PublishedFile> published =
         publish_iso(request, plan, iso, results, lock, live.lock, digest, log);

@@ -87,7 +87,23 @@ struct IsoJobInputs {
   std::int64_t clamp_time = -1;
   std::filesystem::path output_dir;  // bound read-write
   std::string output_name;
+  // Secure Boot: the signed shim as the EFI boot file, the signed GRUB
+  // beside it; `kernel` is then the signed kernel.
+  std::filesystem::path signed_shim;  // empty = no Secure Boot
+  std::filesystem::path signed_loader;
 };
+
+// The GRUB for Secure Boot (make-iso-loader): the menu `in` gives the ISO,
+// built into it with the OS data's SBAT.
+struct IsoLoaderInputs {
+  std::filesystem::path live_tree;  // bound read-only
+  config::GrubNames grub;
+  std::string title;
+  std::string cmdline;
+  std::filesystem::path output_dir;  // bound read-write
+  std::string output_name;
+};
+PreparedRequest prepare_iso_loader_request(const IsoLoaderInputs& in);
 
 // True when the ISO also boots under legacy BIOS: x86_64, and the live tree
 // holds GRUB's i386-pc modules.

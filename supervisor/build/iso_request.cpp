@@ -156,8 +156,25 @@ PreparedRequest prepare_iso_request(const IsoJobInputs& in) {
                   .bios_modules_dir = in.grub.bios_modules_dir};
   request.output_dir = p.bind_dir(in.output_dir, true);
   request.output_name = in.output_name;
+  if (!in.signed_shim.empty()) {
+    request.secure_boot = {.shim = file(in.signed_shim), .loader = file(in.signed_loader)};
+  }
   isomaker_client::encode(request, p.init_request().initIsomaker());
   p.mounts.read_only.push_back(in.packages_dir);
+  return p;
+}
+
+PreparedRequest prepare_iso_loader_request(const IsoLoaderInputs& in) {
+  PreparedRequest p;
+  isomaker_client::LoaderRequest request{.tree_dir = p.bind_dir(in.live_tree, false),
+                                         .grub = {.mkimage = in_usr_bin(in.grub.mkimage),
+                                                  .efi_modules_dir = in.grub.modules_dir,
+                                                  .bios_modules_dir = in.grub.bios_modules_dir},
+                                         .menu = {.title = in.title, .cmdline = in.cmdline},
+                                         .sbat = in.grub.sbat,
+                                         .output_dir = p.bind_dir(in.output_dir, true),
+                                         .output_name = in.output_name};
+  isomaker_client::encode(request, p.init_request().initIsomaker());
   return p;
 }
 

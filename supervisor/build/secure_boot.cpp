@@ -216,7 +216,9 @@ bool boots_grub_through_shim(const config::ImageTemplate& image) {
   const std::string type = image.target ? image.target->image_type.value_or("raw") : "raw";
   const auto& loader = image.system_config->bootloader;
   const std::string provider = loader ? loader->provider.value_or("grub") : "grub";
-  return type == "raw" && (provider == "grub" || provider == "grub2") && secure_boot_keys(image).has_value();
+  // An ISO's target is a raw disk too, written by the ISO's installer.
+  return (type == "raw" || type == "iso") && (provider == "grub" || provider == "grub2") &&
+         secure_boot_keys(image).has_value();
 }
 
 void require_shim_data(const config::ImageTemplate& image, const config::ProviderData& provider) {

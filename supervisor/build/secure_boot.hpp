@@ -38,8 +38,9 @@ struct SecureBootKeys {
 // may have turned off again for want of a hash partition: the keys apply).
 std::optional<SecureBootKeys> secure_boot_keys(const config::ImageTemplate& image);
 
-// A raw disk booted by GRUB with Secure Boot keys: the installer puts the
-// image's shim in front of GRUB (docs/os-configuration.md).
+// A raw disk (or an ISO's target disk) booted by GRUB with Secure Boot
+// keys: the installer puts the image's shim in front of GRUB
+// (docs/os-configuration.md).
 bool boots_grub_through_shim(const config::ImageTemplate& image);
 
 // Refuses (kInvalidInput) boots_grub_through_shim when the OS data has no

@@ -80,7 +80,8 @@ std::vector<std::string> package_names(const std::vector<TemplatePackage>& packa
 }
 
 // GRUB under Secure Boot runs behind the image's shim: its package (the OS
-// data's) is asked for without the template naming it.
+// data's) is asked for without the template naming it, for a raw disk and
+// an ISO's target, not for an initrd.
 TEST(SecureBootKeys, GrubAsksForTheShimPackageOfTheOsData) {
   config::GrubNames debian;
   debian.shim = "/usr/lib/shim/shimx64.efi";
@@ -97,6 +98,9 @@ TEST(SecureBootKeys, GrubAsksForTheShimPackageOfTheOsData) {
   EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo"));
   image.system_config->bootloader->provider = "grub";
   image.target = config::Target{.image_type = "iso"};
+  EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo", "shim-unsigned (bootloader)"))
+      << "an ISO's target is the raw disk its installer writes";
+  image.target->image_type = "initrd";
   EXPECT_THAT(package_names(template_packages(image, debian)), ElementsAre("sudo"));
   image.target->image_type = "raw";
   image.system_config->immutability.reset();

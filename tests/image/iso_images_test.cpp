@@ -1,8 +1,10 @@
 // ISO and initrd images built from this machine's Debian mirror and booted
 // under QEMU: the debian12 initrd (the live environment) with -kernel and
-// -initrd; the ISO made from it under OVMF and under SeaBIOS; and an
-// unattended install from that ISO onto a blank disk, which then boots alone
-// and holds exactly the packages of the ISO's lockfile.
+// -initrd; the ISO, signed for Secure Boot with Debian's OVMF test key,
+// under OVMF (with Secure Boot enforcing too: a changed kernel byte is
+// refused) and under SeaBIOS; and an unattended install from that ISO onto a
+// blank disk, which then boots alone and holds exactly the packages of the
+// ISO's lockfile.
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -10,13 +12,16 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
+#include "tests/image/disk_inspect.hpp"
 #include "tests/image/image_workspace.hpp"
+#include "tests/image/secure_boot_fixture.hpp"
 
 namespace tests::image {
 namespace {
@@ -108,9 +113,13 @@ class IsoImages : public ::testing::Test {
     initrd_build_ = std::make_unique<TimedRun>(
         workspace_->build(source_dir() / "image-templates/debian12-x86_64-minimal-initrd.yml"));
     std::cout << "[ image    ] build of the debian12 initrd: " << initrd_build_->seconds << " s\n";
-    iso_build_ = std::make_unique<TimedRun>(
-        workspace_->build(source_dir() / "tests/image/templates/debian12-iso-unattended.yml"));
-    std::cout << "[ image    ] build of the debian12 ISO: " << iso_build_->seconds << " s\n";
+    // Signed with Debian's OVMF test key: the medium's boot chain (shim,
+    // GRUB, the live kernel) and the target disk's ESP.
+    secure_boot_missing_ = missing_secure_boot_tools();
+    const fs::path tpl = write_signed_template(workspace_->root() / "template", "debian12-iso-unattended.yml",
+                                               "debian12-iso-signed.yml");
+    iso_build_ = std::make_unique<TimedRun>(workspace_->build(tpl));
+    std::cout << "[ image    ] build of the signed debian12 ISO: " << iso_build_->seconds << " s\n";
   }
   static void TearDownTestSuite() {
     initrd_build_.reset();
@@ -144,6 +153,7 @@ class IsoImages : public ::testing::Test {
   static inline std::unique_ptr<ImageWorkspace> workspace_;
   static inline std::unique_ptr<TimedRun> initrd_build_;
   static inline std::unique_ptr<TimedRun> iso_build_;
+  static inline std::string secure_boot_missing_;
 };
 
 // The initrd is a sorted newc cpio owned by root with /init, root's login
@@ -233,6 +243,75 @@ TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderOvmf) {
   const TimedRun boot = workspace_->boot_check(iso().file("iso"), kBootTimeoutSeconds);
   std::cout << "[ image    ] boot of the ISO under OVMF to login: " << boot.seconds << " s\n";
   EXPECT_EQ(boot.result.exit_code, 0) << "no login prompt: " << boot.tail(60);
+}
+
+// The medium's EFI image holds shim (its own CA dropped) as BOOTX64.EFI and
+// GRUB beside it; shim, GRUB and the live kernel pass sbverify with the DB
+// certificate; DB.cer is published.
+TEST_F(IsoImages, IsosBootChainIsSignedWithTheDbKey) {
+  ASSERT_TRUE(secure_boot_missing_.empty()) << secure_boot_missing_;
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const fs::path dir = scratch("signed");
+  for (const char* path : {"/boot/grub/efi.img", "/images/vmlinuz"}) {
+    const RunResult r = run_tool({"xorriso", "-osirrox", "on", "-indev", iso().file("iso").string(), "-extract", path,
+                                  (dir / fs::path(path).filename()).string()},
+                                 dir);
+    ASSERT_EQ(r.exit_code, 0) << path << ": " << r.err;
+  }
+  const std::string drive = (dir / "efi.img").string();
+  for (const char* name : {"BOOTX64.EFI", "grubx64.efi"}) {
+    const RunResult r = run_tool({"mcopy", "-n", "-i", drive, std::string("::/EFI/BOOT/") + name,
+                                  (dir / name).string()}, dir);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+  }
+  for (const char* name : {"BOOTX64.EFI", "grubx64.efi", "vmlinuz"}) {
+    const RunResult check = run_tool({"sbverify", "--cert", kSnakeoilCert, (dir / name).string()}, dir);
+    EXPECT_EQ(check.exit_code, 0) << name << " is not signed by the DB key: " << check.out << check.err;
+  }
+  EXPECT_NE(read_text(dir / "grubx64.efi").find("menuentry"), std::string::npos) << "the menu inside GRUB";
+  EXPECT_TRUE(fs::is_regular_file(iso().dir / "DB.cer"));
+  EXPECT_NE(iso_build_->output().find("EFI binaries of the ISO for Secure Boot"), std::string::npos)
+      << iso_build_->tail();
+}
+
+TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderSecureBoot) {
+  ASSERT_TRUE(secure_boot_missing_.empty()) << secure_boot_missing_;
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const std::string console = secure_boot_until(*workspace_, iso().file("iso"), "signed ISO",
+                                                shows_any_of({"login:", "bad shim signature"}), kBootTimeoutSeconds);
+  EXPECT_NE(console.find("login:"), std::string::npos) << console.substr(console.size() > 5000 ? console.size() - 5000 : 0);
+  EXPECT_NE(console.find("Secure boot enabled"), std::string::npos);
+}
+
+// One byte of the medium's kernel changed in place (its extent found with
+// xorriso): GRUB asks shim to check it and refuses it.
+TEST_F(IsoImages, GrubRefusesTheIsosKernelWithAChangedByte) {
+  ASSERT_TRUE(secure_boot_missing_.empty()) << secure_boot_missing_;
+  ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
+  const fs::path dir = scratch("changed");
+  const fs::path copy = dir / "changed.iso";
+  fs::copy_file(iso().file("iso"), copy, fs::copy_options::overwrite_existing);
+  const RunResult lba = run_tool({"xorriso", "-indev", copy.string(), "-find", "/images/vmlinuz", "-exec",
+                                  "report_lba"}, dir);
+  ASSERT_EQ(lba.exit_code, 0) << lba.err;
+  std::smatch m;
+  const std::string report = lba.out + lba.err;
+  ASSERT_TRUE(std::regex_search(report, m, std::regex(R"(File data lba:\s*\d+\s*,\s*(\d+)\s*,\s*\d+\s*,\s*(\d+))")))
+      << report;
+  const std::uint64_t at = std::stoull(m[1].str()) * 2048 + std::stoull(m[2].str()) / 2;
+  {
+    std::fstream bytes(copy, std::ios::in | std::ios::out | std::ios::binary);
+    bytes.seekg(static_cast<std::streamoff>(at));
+    const char byte = static_cast<char>(bytes.peek() ^ 0x01);
+    bytes.seekp(static_cast<std::streamoff>(at));
+    bytes.put(byte);
+  }
+  const std::string console = secure_boot_until(*workspace_, copy, "ISO with a changed byte of its kernel",
+                                                shows_any_of({"bad shim signature", "login:"}), 300);
+  EXPECT_NE(console.find("bad shim signature"), std::string::npos)
+      << console.substr(console.size() > 5000 ? console.size() - 5000 : 0);
+  EXPECT_EQ(console.find("login:"), std::string::npos);
+  fs::remove(copy);
 }
 
 TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderSeabios) {

@@ -28,6 +28,7 @@
 #include "tests/fixtures/httpd/httpd_fixture.hpp"
 #include "tests/fixtures/rpmrepo/rpmrepo.hpp"
 #include "tests/image/image_workspace.hpp"
+#include "tests/image/verity_probe.hpp"
 
 namespace tests::image {
 namespace {
@@ -88,15 +89,6 @@ std::string user_template(const std::string& dist, const std::string& name) {
             "    - cmd: \"systemctl enable oic-verity-probe.service\"\n";
   }
   return text;
-}
-
-// "key=value" of the verity probe's serial console lines.
-std::string probe_value(const std::string& console, const std::string& key) {
-  const std::string prefix = "oic-verity-probe: " + key + "=";
-  const std::size_t at = console.find(prefix);
-  if (at == std::string::npos) return "(no " + key + " line)";
-  const std::size_t from = at + prefix.size();
-  return console.substr(from, console.find_first_of("\r\n", from) - from);
 }
 
 class RpmImages : public ::testing::Test {
@@ -369,12 +361,7 @@ TEST_F(RpmImages, Emt3DefaultTemplateBuildsFromAnUnsignedRepomdAndBootsAVerified
   std::cout << "[ image    ] boot of the emt3 image to login: " << boot.seconds << " s\n";
   const std::string text = fs::exists(console) ? read_text(console) : "";
   ASSERT_EQ(boot.result.exit_code, 0) << "no login prompt: " << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
-  EXPECT_EQ(probe_value(text, "status"), "verified") << text.substr(text.size() > 6000 ? text.size() - 6000 : 0);
-  EXPECT_NE(probe_value(text, "root").find("/dev/mapper/root options=ro"), std::string::npos) << probe_value(text, "root");
-  EXPECT_EQ(probe_value(text, "usr"), "read-only");
-  EXPECT_EQ(probe_value(text, "etc"), "writable");
-  EXPECT_EQ(probe_value(text, "var"), "writable");
-  EXPECT_EQ(probe_value(text, "read"), "ok");
+  expect_verified_root(text);
 }
 
 // The azl3 sample a user starts from: GRUB (grub2-mkstandalone, as azl3

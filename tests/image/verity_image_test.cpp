@@ -40,6 +40,8 @@
 
 #include "tests/image/disk_inspect.hpp"
 #include "tests/image/image_workspace.hpp"
+#include "tests/image/secure_boot_fixture.hpp"
+#include "tests/image/verity_probe.hpp"
 #include "tests/live/live_support.hpp"
 
 namespace tests::image {
@@ -51,10 +53,6 @@ using ::testing::Not;
 constexpr int kBootTimeoutSeconds = 400;
 // A refused binary is reported within seconds of the firmware's start.
 constexpr int kRefusedBootSeconds = 60;
-constexpr const char* kSecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
-constexpr const char* kSnakeoilVars = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
-constexpr const char* kSnakeoilKey = "/usr/share/ovmf/PkKek-1-snakeoil.key";  // passphrase "snakeoil"
-constexpr const char* kSnakeoilCert = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 constexpr const char* kProvider = "debian-debian12-x86_64";
 constexpr const char* kProbeData = "/usr/share/oic-verity-probe/data";
 
@@ -64,116 +62,9 @@ std::string logged_root_hash(const std::string& log) {
   return std::regex_search(log, m, pattern) ? m[1].str() : "";
 }
 
-// "key=value" of the probe's serial console lines.
-std::string probe_value(const std::string& console, const std::string& key) {
-  std::smatch m;
-  const std::regex pattern("oic-verity-probe: " + key + "=([^\\r\\n]*)");
-  return std::regex_search(console, m, pattern) ? m[1].str() : "(no " + key + " line)";
-}
-
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::string missing_secure_boot_tools() {
-  std::string missing;
-  for (const char* tool : {"veritysetup", "sbverify", "sbattach", "openssl", "mcopy"}) {
-    if (host_tool(tool).empty()) missing += std::string(tool) + " is not installed (.ci/packages)\n";
-  }
-  for (const char* file : {kSecureBootCode, kSnakeoilVars, kSnakeoilKey, kSnakeoilCert}) {
-    if (!fs::exists(file)) missing += std::string(file) + " is missing (package ovmf)\n";
-  }
-  return missing;
-}
-
-// `source` (a template of tests/image/templates) with its additional files
-// and the keys beside it: the DB key without its passphrase (the signer
-// refuses one), the certificate as PEM and as DER; `immutability.enabled`
-// true with the three keys (without a hash partition the merge turns the
-// dm-verity root off again, and the keys alone ask for Secure Boot).
-fs::path write_signed_template(const fs::path& dir, const std::string& source, const std::string& name) {
-  fs::create_directories(dir / "keys");
-  fs::copy(source_dir() / "tests/image/templates/files", dir / "files",
-           fs::copy_options::recursive | fs::copy_options::skip_existing);
-  const fs::path scratch = dir / "scratch";
-  fs::create_directories(scratch);
-  const auto openssl = [&](std::vector<std::string> argv) {
-    argv.insert(argv.begin(), "openssl");
-    const RunResult r = run_tool(argv, scratch);
-    if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.err);
-  };
-  openssl({"pkey", "-in", kSnakeoilKey, "-passin", "pass:snakeoil", "-out", (dir / "keys/db.key").string()});
-  fs::copy_file(kSnakeoilCert, dir / "keys/db.crt", fs::copy_options::overwrite_existing);
-  openssl({"x509", "-in", kSnakeoilCert, "-outform", "DER", "-out", (dir / "keys/db.cer").string()});
-  std::string text = read_text(source_dir() / "tests/image/templates" / source);
-  const std::string section = "  immutability:\n    enabled: ";
-  const std::size_t at = text.find(section);
-  if (at == std::string::npos) throw std::runtime_error(source + " has no immutability section");
-  const std::size_t end = text.find('\n', at + section.size());
-  text.replace(at, end + 1 - at, section + "true\n    secureBootDBKey: keys/db.key\n    secureBootDBCrt: keys/db.crt\n"
-                                           "    secureBootDBCer: keys/db.cer\n");
-  std::ofstream(dir / name) << text;
-  return dir / name;
-}
-
-// Boots `image` under Secure Boot until its serial console satisfies
-// `stop` (or `seconds` pass) and stops the VM then: a refusal is matched on
-// the console, as firmware and shim wait for a key or a timeout after one.
-// Returns the console.
-std::string secure_boot_until(const ImageWorkspace& workspace, const fs::path& image, const std::string& what,
-                              const std::function<bool(const std::string&)>& stop, int seconds) {
-  std::string file_name = what;
-  for (char& c : file_name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
-  const fs::path console = workspace.root() / (file_name + ".console");
-  fs::remove(console);
-  const std::vector<std::string> argv = {
-      cli_path().string(), "--config", (workspace.root() / "config.yml").string(), "boot", image.string(),
-      "--check", "--timeout", std::to_string(seconds), "--firmware-code", kSecureBootCode, "--firmware-vars",
-      kSnakeoilVars, "--serial-log", console.string()};
-  const std::vector<std::string> env = {"PATH=/usr/bin:/bin", "HOME=" + (workspace.root() / "home").string(),
-                                        "XDG_CONFIG_HOME=" + (workspace.root() / "home/.config").string(),
-                                        "TMPDIR=" + (workspace.root() / "tmp").string(), "LC_ALL=C"};
-  std::vector<char*> c_argv, c_env;
-  for (const std::string& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
-  for (const std::string& e : env) c_env.push_back(const_cast<char*>(e.c_str()));
-  c_argv.push_back(nullptr);
-  c_env.push_back(nullptr);
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execve(c_argv[0], c_argv.data(), c_env.data());
-    ::_exit(127);
-  }
-  EXPECT_GT(pid, 0);
-  std::string text;
-  int status = 0;
-  bool exited = false;
-  for (;;) {
-    text = fs::exists(console) ? read_text(console) : "";
-    if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
-    if (stop(text) || exited) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  if (!exited) {
-    ::kill(pid, SIGTERM);  // the CLI stops its VM
-    ::waitpid(pid, &status, 0);
-  }
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "[ image    ] Secure Boot of the " << what << ": " << (exited ? "exited" : "stopped") << " after "
-            << took << " s\n";
-  return text;
-}
-
-// A stop condition: one of `texts` is on the console.
-std::function<bool(const std::string&)> shows_any_of(std::vector<std::string> texts) {
-  return [texts = std::move(texts)](const std::string& console) {
-    return std::any_of(texts.begin(), texts.end(), [&](const std::string& t) { return console.find(t) != std::string::npos; });
-  };
 }
 
 // The firmware (BdsDxe loading the disk's BOOTX64.EFI) or systemd-boot
@@ -319,12 +210,7 @@ TEST_F(VerityImage, TheRootHashIsInTheUkiAndVerifiesTheRootPartition) {
 TEST_F(VerityImage, BootsUnderSecureBootWithAVerifiedReadOnlyRootAndWritableState) {
   const std::string console = boot(outputs().raw(), "signed dm-verity image");
   EXPECT_THAT(console, HasSubstr("Secure boot enabled"));
-  EXPECT_EQ(probe_value(console, "status"), "verified") << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
-  EXPECT_THAT(probe_value(console, "root"), HasSubstr("/dev/mapper/root options=ro"));
-  EXPECT_EQ(probe_value(console, "usr"), "read-only");
-  EXPECT_EQ(probe_value(console, "etc"), "writable");
-  EXPECT_EQ(probe_value(console, "var"), "writable");
-  EXPECT_EQ(probe_value(console, "read"), "ok");
+  expect_verified_root(console);
 }
 
 // Runs after the boot above (definition order): it changes a copy.
@@ -351,7 +237,7 @@ TEST_F(VerityImage, AChangedByteOfTheRootFailsItsRead) {
     ::close(fd);
   }
   const std::string console = boot(copy, "image with a changed byte of /");
-  EXPECT_EQ(probe_value(console, "read"), "failed") << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
+  EXPECT_EQ(verity_probe_value(console, "read"), "failed") << console.substr(console.size() > 6000 ? console.size() - 6000 : 0);
   EXPECT_THAT(console, HasSubstr("verity"));
   fs::remove(copy);
 }
@@ -510,10 +396,7 @@ TEST_F(GrubSecureBootImage, BootsToLoginUnderSecureBoot) {
   EXPECT_THAT(console, HasSubstr("login:")) << tail_of(console);
   EXPECT_THAT(console, HasSubstr("Secure boot enabled"));
   EXPECT_THAT(console, Not(HasSubstr("bad shim signature")));
-  EXPECT_EQ(probe_value(console, "status"), "verified") << tail_of(console);
-  EXPECT_THAT(probe_value(console, "root"), HasSubstr("/dev/mapper/root options=ro"));
-  EXPECT_EQ(probe_value(console, "usr"), "read-only");
-  EXPECT_EQ(probe_value(console, "etc"), "writable");
+  expect_verified_root(console);
 }
 
 TEST_F(GrubSecureBootImage, GrubRefusesTheKernelWithAChangedByte) {
