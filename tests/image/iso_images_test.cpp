@@ -31,6 +31,7 @@ using json = nlohmann::json;
 constexpr int kBootTimeoutSeconds = 600;
 constexpr int kInstallTimeoutSeconds = 1500;
 constexpr const char* kRootAmd64Type = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+constexpr const char* kEspType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 
 std::string listing(const fs::path& dir) {
   if (!fs::exists(dir)) return "  (" + dir.string() + " does not exist)\n";
@@ -323,7 +324,8 @@ TEST_F(IsoImages, IsoBootsToTheLiveEnvironmentUnderSeabios) {
 }
 
 // The installer writes the target onto /dev/vda; the disk then boots alone,
-// and its dpkg status lists exactly the lockfile's packages and versions.
+// its boot file is signed by the DB key, and its dpkg status lists exactly
+// the lockfile's packages and versions.
 TEST_F(IsoImages, UnattendedInstallBootsFromTheDiskWithTheLockedPackages) {
   ASSERT_EQ(iso_build_->result.exit_code, 0) << iso_build_->tail();
   const fs::path disk = scratch("install") / "disk.qcow2";
@@ -338,10 +340,20 @@ TEST_F(IsoImages, UnattendedInstallBootsFromTheDiskWithTheLockedPackages) {
   ASSERT_EQ(convert.exit_code, 0) << convert.err;
   std::optional<Ext4Reader> root;
   std::uint64_t root_end = 0;
+  std::optional<FatReader> esp;
   for (const Partition& p : read_partition_table(raw, scratch("sfdisk"))) {
     if (p.type == kRootAmd64Type) root.emplace(raw, p.offset, scratch("debugfs")), root_end = p.offset + p.size;
+    if (p.type == kEspType) esp.emplace(raw, p.offset, scratch("esp"));
   }
   ASSERT_TRUE(root.has_value()) << "no root partition on the installed disk";
+  // The ISO was built with the DB keys: the disk it installs is signed too.
+  ASSERT_TRUE(esp.has_value()) << "no ESP on the installed disk";
+  const auto boot_file = esp->read_file("/EFI/BOOT/BOOTX64.EFI");
+  ASSERT_TRUE(boot_file.has_value()) << "no EFI/BOOT/BOOTX64.EFI on the installed disk's ESP";
+  const fs::path signed_copy = scratch("install") / "BOOTX64.EFI";
+  std::ofstream(signed_copy, std::ios::binary) << *boot_file;
+  const RunResult verified = run_tool({"sbverify", "--cert", kSnakeoilCert, signed_copy.string()}, scratch("install"));
+  EXPECT_EQ(verified.exit_code, 0) << "the installed disk's boot file is not signed by the DB key: " << verified.err;
   EXPECT_GT(root_end, 2ull << 30) << "the root partition was not grown past the image's 2 GiB";
   const auto status = root->read_file("/var/lib/dpkg/status");
   ASSERT_TRUE(status.has_value());
