@@ -252,6 +252,7 @@ IsoJobInputs iso_job_inputs(const BuildRequest& request, const IsoPlan& plan, co
   const config::Kernel kernel = plan.live.system_config->kernel.value_or(config::Kernel{});
   IsoJobInputs in{.live_tree = live.root_dir,
                   .kernel = live.kernel,
+                  .kernel_sha256 = live.kernel_sha256,
                   .initrd = live.initrd,
                   .package_family = std::string(family_for(plan.provider).name()),
                   .packages_dir = packages_dir,
@@ -378,11 +379,7 @@ void sign_iso_boot_chain(Orchestrator& run, const SecureBootKeys& keys, const Is
   new_dir(medium / "images");
   copy_stage_file(loader.output_dir / loader.output_name, loader_sha256, medium / "EFI/BOOT/grubx64.efi");
   copy_live_shim(in.live_tree, plan.provider.facts.grub.shim, medium / "EFI/BOOT/BOOTX64.EFI");
-  {
-    base::UniqueFd kernel(::open(in.kernel.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!kernel) base::check_syscall(-1, "open", in.kernel.string());
-    copy_to_new_file(kernel.get(), medium / "images/vmlinuz");
-  }
+  copy_stage_file(in.kernel, in.kernel_sha256, medium / "images/vmlinuz");
   const EspSigning signing{keys, workspace / "iso-efi", workspace};
   std::vector<std::string> verified;
   EspSigningReport report;

@@ -71,6 +71,7 @@ std::string iso_package_file_name(const LockedPackage& package, std::string_view
 struct IsoJobInputs {
   std::filesystem::path live_tree;  // bound read-only: GRUB and its modules
   std::filesystem::path kernel;     // -> /images/vmlinuz
+  std::string kernel_sha256;        // as the supervisor hashed it after make-initrd
   std::filesystem::path initrd;     // -> /images/initrd.img
   struct Extra {
     std::filesystem::path source;  // a regular file, opened without following a link

@@ -195,6 +195,23 @@ TEST_F(IsoRequest, CarriesTheMenuGrubBiosAndFixedTimes) {
   EXPECT_EQ(std::string(rpm.getGrub().getMkimage()), "/usr/bin/grub2-mkimage");
 }
 
+// Without keys no secureBoot; with them the signed shim and GRUB (the
+// supervisor's own copies) are files bound read-only beside the signed kernel.
+TEST_F(IsoRequest, SecureBootCarriesTheSignedShimAndGrub) {
+  const PreparedRequest plain = prepare_iso_request(in);
+  EXPECT_FALSE(request_of(plain).hasSecureBoot());
+  touch(dir.path() / "iso-efi" / "medium" / "EFI" / "BOOT" / "BOOTX64.EFI");
+  touch(dir.path() / "iso-efi" / "medium" / "EFI" / "BOOT" / "grubx64.efi");
+  in.signed_shim = dir.path() / "iso-efi" / "medium" / "EFI" / "BOOT" / "BOOTX64.EFI";
+  in.signed_loader = dir.path() / "iso-efi" / "medium" / "EFI" / "BOOT" / "grubx64.efi";
+  const PreparedRequest p = prepare_iso_request(in);
+  const auto req = request_of(p);
+  ASSERT_TRUE(req.hasSecureBoot());
+  EXPECT_EQ(std::string(req.getSecureBoot().getShim().getPath()), in.signed_shim.string());
+  EXPECT_EQ(std::string(req.getSecureBoot().getLoader().getPath()), in.signed_loader.string());
+  EXPECT_THAT(p.mounts.read_only, testing::IsSupersetOf({in.signed_shim, in.signed_loader}));
+}
+
 // A file planted as a link where the supervisor expects its own is not followed.
 TEST_F(IsoRequest, AnExtraFileThatIsALinkIsRefused) {
   fs::create_symlink("/etc/passwd", dir.path() / "iso-files" / "planted");
