@@ -3,13 +3,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <vector>
+
+#include "tests/support/temp_dir.hpp"
 
 namespace stage::isomaker {
 namespace {
@@ -47,13 +48,8 @@ std::string bytes_of(const fs::path& path) {
 
 class GrubMemdisk : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/oic-memdisk-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  tests::TempDir scratch_{"oic-memdisk"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 // GRUB's tar reader finds boot/grub/grub.cfg below its directories; owner
