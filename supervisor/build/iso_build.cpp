@@ -20,6 +20,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/file_write.hpp"
 #include "base/openat2.hpp"
 #include "base/pe_image.hpp"
 #include "base/unique_fd.hpp"
@@ -293,13 +294,10 @@ void copy_to_new_file(int fd, const fs::path& to) {
   char buffer[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
     base::check_syscall(n < 0 ? -1 : 0, "read", "the file copied to " + to.string());
     if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out.get(), buffer + done, static_cast<std::size_t>(n - done));
-      base::check_syscall(w < 0 ? -1 : 0, "write", to.string());
-      done += w;
-    }
+    base::write_all(out.get(), std::string_view(buffer, static_cast<std::size_t>(n)), to.string());
   }
 }
 
